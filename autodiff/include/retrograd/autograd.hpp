@@ -1,0 +1,212 @@
+#pragma once
+// The tape. Every recorded op becomes a Node holding its vector-Jacobian
+// product (VJP); nodes are numbered in recording order on the current thread's
+// tape (a Wengert list), and backward() sweeps the nodes reachable from the
+// output in reverse recording order.
+//
+// Nodes are reference-counted by the tensors that depend on them, so a forward
+// pass that is never differentiated frees itself, and backward() releases the
+// saved values of the graph it swept unless retain_graph is set.
+#include <retrograd/tensor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rg {
+
+// What an op knows about one of its inputs, kept for inspection and checks.
+struct InputInfo {
+    Shape shape;
+    Dtype dtype = Dtype::float32;
+    bool requires_grad = false;
+    std::string name;
+};
+
+using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
+
+class Node {
+public:
+    // Takes the next position on the current thread's tape.
+    explicit Node(std::string_view op);
+    virtual ~Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+
+    const std::string& op() const { return op_; }
+    std::uint64_t sequence() const { return sequence_; }  // position on the tape
+    std::uint64_t tape_id() const { return tape_id_; }
+    bool released() const { return released_; }
+    // Leaves' accumulators return the leaf whose .grad receives the gradient.
+    virtual std::shared_ptr<TensorImpl> leaf() const { return nullptr; }
+    virtual bool is_accumulator() const { return false; }
+
+    // Gradients for each input, given the gradient of the output (VJP).
+    virtual TensorList apply(const Tensor& grad_output) = 0;
+    // Frees saved values; a later apply() is an error.
+    virtual void release() { released_ = true; }
+
+    std::vector<std::shared_ptr<Node>> next;  // producer of each input (null: no grad)
+    std::vector<InputInfo> inputs;
+    Shape out_shape;
+    Dtype out_dtype = Dtype::float32;
+    std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
+
+    // Scratch space of a running backward pass.
+    Tensor pending_grad;
+    std::uint64_t visit_mark = 0;
+    bool needed = false;
+
+private:
+    std::string op_;
+    std::uint64_t sequence_;
+    std::uint64_t tape_id_;
+
+protected:
+    bool released_ = false;
+};
+
+// ---- recording ----------------------------------------------------------------
+
+// True when an op over these inputs must be recorded (grad mode on and some
+// input requires grad).
+bool needs_grad(const Tensor& a);
+bool needs_grad(const Tensor& a, const Tensor& b);
+bool needs_grad(const TensorList& inputs);
+bool needs_grad_any(const Tensor* inputs, std::size_t count);
+
+namespace detail {
+// A node whose VJP is a lambda capturing what it saved; release() drops it.
+template <class F>
+class LambdaNode final : public Node {
+public:
+    LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
+    TensorList apply(const Tensor& grad_output) override {
+        if (!fn_) fail("backward: node '{}' was already released", op());
+        return (*fn_)(grad_output);
+    }
+    void release() override {
+        fn_.reset();
+        released_ = true;
+    }
+
+private:
+    std::optional<F> fn_;
+};
+// Links node to its inputs and makes it the grad_fn of output.
+void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs,
+            std::size_t count);
+}  // namespace detail
+
+// Wraps `output` (freshly computed, no history) as the result of op `op` over
+// `inputs`; `vjp(grad_output)` returns one gradient per input (an undefined
+// Tensor means zero). Returns `output` untouched when no input needs grad. This
+// is the single mechanism behind every built-in op and behind custom_op().
+template <class F>
+Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
+    if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
+    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
+    detail::attach(node, output, inputs.begin(), inputs.size());
+    return output;
+}
+template <class F>
+Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
+    if (!needs_grad_any(inputs.data(), inputs.size())) return output;
+    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
+    detail::attach(node, output, inputs.data(), inputs.size());
+    return output;
+}
+
+// A user-defined op: forward computes the values (it runs with recording off,
+// on detached inputs), vjp receives the original inputs and the output gradient
+// and returns one gradient per input, written with rg ops so that it is itself
+// differentiable.
+using CustomForward = std::function<Tensor(const TensorList& inputs)>;
+using CustomVjp = std::function<TensorList(const TensorList& inputs, const Tensor& grad_output)>;
+Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward,
+                 const CustomVjp& vjp);
+
+// ---- modes --------------------------------------------------------------------
+
+bool is_grad_enabled();
+// Disables recording in its scope (evaluation, optimizer updates).
+class NoGrad {
+public:
+    NoGrad();
+    ~NoGrad();
+    NoGrad(const NoGrad&) = delete;
+    NoGrad& operator=(const NoGrad&) = delete;
+
+private:
+    bool previous_;
+};
+// Sets recording on or off in its scope.
+class GradMode {
+public:
+    explicit GradMode(bool enabled);
+    ~GradMode();
+    GradMode(const GradMode&) = delete;
+    GradMode& operator=(const GradMode&) = delete;
+
+private:
+    bool previous_;
+};
+
+// In its scope the first op whose forward or backward produces NaN or Inf
+// throws rg::Error naming that op.
+class DetectAnomaly {
+public:
+    DetectAnomaly();
+    ~DetectAnomaly();
+    DetectAnomaly(const DetectAnomaly&) = delete;
+    DetectAnomaly& operator=(const DetectAnomaly&) = delete;
+
+private:
+    bool previous_;
+};
+bool is_anomaly_enabled();
+
+// Identifies the current thread's tape (every thread has its own).
+std::uint64_t current_tape_id();
+
+// ---- backward and the functional API ---------------------------------------------
+
+void backward(const TensorList& outputs, const TensorList& grad_outputs = {},
+              BackwardOptions options = {});
+
+struct GradOptions {
+    bool retain_graph = false;  // defaults to create_graph when create_graph is set
+    bool create_graph = false;
+    bool allow_unused = false;  // an input the outputs do not depend on gets zeros
+};
+// Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input,
+// returned rather than accumulated into .grad.
+TensorList grad(const TensorList& outputs, const TensorList& inputs,
+                const TensorList& grad_outputs = {}, GradOptions options = {});
+TensorList grad(const Tensor& output, const TensorList& inputs, GradOptions options);
+
+using Function = std::function<Tensor(const TensorList& inputs)>;
+
+struct VjpResult {
+    Tensor output;
+    TensorList grads;
+};
+VjpResult vjp(const Function& f, const TensorList& inputs, const Tensor& v,
+              bool create_graph = false);
+struct JvpResult {
+    Tensor output;
+    Tensor tangent;
+};
+JvpResult jvp(const Function& f, const TensorList& inputs, const TensorList& tangents,
+              bool create_graph = false);
+// Jacobian of f's output with respect to each input: shape out.shape + in.shape.
+TensorList jacobian(const Function& f, const TensorList& inputs, bool create_graph = false);
+// Hessian of scalar f with respect to one input: shape in.shape + in.shape.
+Tensor hessian(const Function& f, const Tensor& input);
+// Hessian-vector product of scalar f at input, along v (no Hessian is built).
+Tensor hvp(const Function& f, const Tensor& input, const Tensor& v, bool create_graph = false);
+
+}  // namespace rg

@@ -1,0 +1,144 @@
+#pragma once
+// Differentiable operations. Each is recorded on the tape when an input
+// requires grad; each VJP is itself written with these ops, so gradients can be
+// differentiated again (create_graph). Broadcasting follows NumPy, and every
+// broadcasting op reduces its gradient back to its input's shape.
+// Axes may be negative (counted from the end).
+#include <retrograd/tensor.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace rg {
+
+using Axes = std::vector<int>;
+
+// ---- elementwise, binary (broadcasting) -------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor pow(const Tensor& base, const Tensor& exponent);
+Tensor minimum(const Tensor& a, const Tensor& b);  // ties share the gradient equally
+Tensor maximum(const Tensor& a, const Tensor& b);
+// mask != 0 picks a, else b (mask is not differentiated).
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+
+// With a scalar (the scalar takes the tensor's dtype).
+Tensor add(const Tensor& a, double b);
+Tensor mul(const Tensor& a, double b);
+Tensor pow(const Tensor& base, double exponent);
+Tensor rpow(double base, const Tensor& exponent);  // base ** exponent
+
+Tensor operator+(const Tensor& a, const Tensor& b);
+Tensor operator-(const Tensor& a, const Tensor& b);
+Tensor operator*(const Tensor& a, const Tensor& b);
+Tensor operator/(const Tensor& a, const Tensor& b);
+Tensor operator+(const Tensor& a, double b);
+Tensor operator+(double a, const Tensor& b);
+Tensor operator-(const Tensor& a, double b);
+Tensor operator-(double a, const Tensor& b);
+Tensor operator*(const Tensor& a, double b);
+Tensor operator*(double a, const Tensor& b);
+Tensor operator/(const Tensor& a, double b);
+Tensor operator/(double a, const Tensor& b);
+Tensor operator-(const Tensor& a);
+
+// Comparisons give masks of 0 and 1 in the dtype of `a`; they have no gradient.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, double b);
+Tensor lt(const Tensor& a, double b);
+
+// ---- elementwise, unary -------------------------------------------------------
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor abs(const Tensor& x);    // gradient sign(x), 0 at 0
+Tensor sign(const Tensor& x);   // gradient 0
+Tensor sin(const Tensor& x);
+Tensor cos(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor relu(const Tensor& x);   // gradient 0 at 0, as PyTorch
+Tensor leaky_relu(const Tensor& x, double slope = 0.01);  // gradient `slope` at 0
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor softplus(const Tensor& x);  // log(1 + e^x), computed stably
+Tensor atan(const Tensor& x);
+Tensor step(const Tensor& x);   // Heaviside: 1 for x > 0, else 0; gradient 0
+Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
+Tensor square(const Tensor& x);
+
+// ---- reductions -----------------------------------------------------------------
+// An empty axis list reduces over every axis.
+Tensor sum(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor mean(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor max(const Tensor& x, const Axes& axes = {}, bool keepdims = false);  // ties share the gradient
+Tensor min(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor logsumexp(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// Variance with `correction` degrees of freedom removed (1: unbiased, as torch.var).
+Tensor var(const Tensor& x, const Axes& axes = {}, bool keepdims = false, int correction = 1);
+Tensor argmax(const Tensor& x, int axis, bool keepdims = false);  // int64, no gradient
+Tensor argmin(const Tensor& x, int axis, bool keepdims = false);
+Tensor argmax(const Tensor& x);  // index into the flattened tensor
+
+// ---- linear algebra ---------------------------------------------------------------
+// NumPy matmul: 1-D and 2-D operands, and batched (broadcast) leading dimensions.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// op(a) @ op(b) for 2-D a, b where op transposes when asked; the primitive
+// behind matmul, whose VJP is again a gemm (no transposed copies).
+Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+Tensor dot(const Tensor& a, const Tensor& b);    // 1-D · 1-D -> scalar
+Tensor outer(const Tensor& a, const Tensor& b);  // 1-D ⊗ 1-D -> 2-D
+Tensor transpose(const Tensor& x);                // reverses the axes (2-D: the transpose)
+Tensor transpose(const Tensor& x, int axis0, int axis1);
+Tensor permute(const Tensor& x, const Axes& order);
+
+// ---- shape ------------------------------------------------------------------------------
+Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one entry may be -1
+Tensor reshape(const Tensor& x, const Shape& shape);
+Tensor flatten(const Tensor& x, int start_axis = 0, int end_axis = -1);
+Tensor squeeze(const Tensor& x, std::optional<int> axis = std::nullopt);
+Tensor unsqueeze(const Tensor& x, int axis);
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+Tensor expand(const Tensor& x, const Shape& shape);  // same as broadcast_to
+// Sums broadcast dimensions away so the result has `shape` (the VJP of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// x[start:stop:step] along one axis, Python conventions (negative indices count
+// from the end, bounds are clipped, step > 0).
+Tensor slice(const Tensor& x, int axis, long start, long stop, long step = 1);
+// x[index] along axis: the axis is removed.
+Tensor select(const Tensor& x, int axis, long index);
+// Writes `source` into a zero tensor of `shape` at x[start:stop:step] (the VJP of slice).
+Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, long start, long stop,
+                     long step = 1);
+// Rows (or entries along `axis`) picked by an int64 index vector; repeats allowed.
+Tensor index_select(const Tensor& x, int axis, const Tensor& indices);
+// Adds `source` into zeros of `shape` at the indices along axis (VJP of index_select).
+Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tensor& indices);
+// out[i][j] = x[i][index[i][j]] for axis 1 (torch.gather); index is int64, same rank as x.
+Tensor gather(const Tensor& x, int axis, const Tensor& index);
+// Adds source into zeros of `shape` at index along axis (VJP of gather).
+Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Tensor& index);
+Tensor concat(const TensorList& tensors, int axis = 0);
+Tensor stack(const TensorList& tensors, int axis = 0);
+// Constant padding: pads[i] = {before, after} for axis i (missing trailing axes are 0).
+Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads,
+           double value = 0.0);
+
+// ---- softmax --------------------------------------------------------------------------
+// Stable: the maximum is subtracted first, so large inputs give exact probabilities.
+Tensor softmax(const Tensor& x, int axis = -1);
+Tensor log_softmax(const Tensor& x, int axis = -1);
+
+// ---- helpers shared by ops (validation) ----------------------------------------------
+std::size_t normalize_axis(int axis, std::size_t rank, const char* op);
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+
+}  // namespace rg

@@ -1,0 +1,8 @@
+#pragma once
+// The whole of retrograd: #include <retrograd/retrograd.hpp>
+#include <retrograd/autograd.hpp>
+#include <retrograd/error.hpp>
+#include <retrograd/gradcheck.hpp>
+#include <retrograd/graph.hpp>
+#include <retrograd/ops.hpp>
+#include <retrograd/tensor.hpp>

@@ -1,0 +1,372 @@
+// Elementwise ops, each with its VJP beside it. Broadcasting binary ops reduce
+// their gradients back to the input shapes with sum_to.
+#include "kernels.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace rg {
+namespace {
+
+template <class F>
+Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f) {
+    return detail::visit_float2(a, b, op, [&](const auto& x, const auto& y) {
+        const Shape shape =
+            x.shape() == y.shape() ? x.shape() : broadcast_shapes(x.shape(), y.shape(), op);
+        return Tensor(detail::zip_values(x, y, shape, f));
+    });
+}
+
+template <class F>
+Tensor unary(const char* op, const Tensor& x, F f) {
+    return detail::visit_float(x, op, [&](const auto& a) { return Tensor(detail::map_values(a, f)); });
+}
+
+// A 0/1 mask in x's dtype, no gradient.
+template <class F>
+Tensor mask_of(const char* op, const Tensor& x, F predicate) {
+    return unary(op, x, [&](auto v) { return predicate(v) ? decltype(v){1} : decltype(v){0}; });
+}
+
+Tensor scalar_like(const Tensor& t, double value) { return full(Shape{}, value, {t.dtype()}); }
+
+// Comparisons accept every dtype; int64 operands give a float32 mask.
+template <class F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+    detail::check_same_dtype(a, b, op);
+    if (a.dtype() == Dtype::int64) {
+        const auto& x = a.value<std::int64_t>();
+        const auto& y = b.value<std::int64_t>();
+        const Shape shape = broadcast_shapes(x.shape(), y.shape(), op);
+        xt::xarray<std::int64_t> m = detail::zip_values(
+            x, y, shape, [&](auto u, auto v) { return std::int64_t{f(u, v) ? 1 : 0}; });
+        return Tensor(std::move(m)).to(Dtype::float32);
+    }
+    return binary(op, a, b, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
+}
+
+}  // namespace
+
+// ---- binary --------------------------------------------------------------------
+
+Tensor add(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("add", a, b, [](auto u, auto v) { return u + v; });
+    if (!needs_grad(a, b)) return out;
+    return record("add", out, {a, b},
+                  [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(),
+                   rb = b.requires_grad()](const Tensor& g) {
+                      return TensorList{ra ? sum_to(g, sa) : Tensor{}, rb ? sum_to(g, sb) : Tensor{}};
+                  });
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("sub", a, b, [](auto u, auto v) { return u - v; });
+    if (!needs_grad(a, b)) return out;
+    return record("sub", out, {a, b},
+                  [sa = a.shape(), sb = b.shape(), ra = a.requires_grad(),
+                   rb = b.requires_grad()](const Tensor& g) {
+                      return TensorList{ra ? sum_to(g, sa) : Tensor{},
+                                        rb ? sum_to(neg(g), sb) : Tensor{}};
+                  });
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("mul", a, b, [](auto u, auto v) { return u * v; });
+    if (!needs_grad(a, b)) return out;
+    return record("mul", out, {a, b}, [a, b](const Tensor& g) {
+        return TensorList{a.requires_grad() ? sum_to(g * b, a.shape()) : Tensor{},
+                          b.requires_grad() ? sum_to(g * a, b.shape()) : Tensor{}};
+    });
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("div", a, b, [](auto u, auto v) { return u / v; });
+    if (!needs_grad(a, b)) return out;
+    return record("div", out, {a, b}, [a, b](const Tensor& g) {
+        return TensorList{a.requires_grad() ? sum_to(g / b, a.shape()) : Tensor{},
+                          b.requires_grad() ? sum_to(neg(g * a / (b * b)), b.shape()) : Tensor{}};
+    });
+}
+
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+    Tensor out = binary("pow", base, exponent, [](auto u, auto v) { return std::pow(u, v); });
+    if (!needs_grad(base, exponent)) return out;
+    return record("pow", out, {base, exponent}, [base, exponent](const Tensor& g) {
+        Tensor gb, ge;
+        if (base.requires_grad())
+            gb = sum_to(g * exponent * pow(base, exponent - 1.0), base.shape());
+        if (exponent.requires_grad()) {
+            // d/de b^e = b^e log b; taken as 0 where b <= 0 (log undefined), as PyTorch
+            // does at b = 0, without producing NaN through the masked branch.
+            Tensor positive = gt(base, 0.0);
+            Tensor safe_log = log(where(positive, base, ones_like(base)));
+            ge = sum_to(g * pow(base, exponent) * safe_log * positive, exponent.shape());
+        }
+        return TensorList{gb, ge};
+    });
+}
+
+Tensor minimum(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("minimum", a, b, [](auto u, auto v) { return u < v ? u : v; });
+    if (!needs_grad(a, b)) return out;
+    return record("minimum", out, {a, b}, [a, b](const Tensor& g) {
+        Tensor to_a = lt(a, b) + eq(a, b) * 0.5;  // ties share the gradient
+        return TensorList{a.requires_grad() ? sum_to(g * to_a, a.shape()) : Tensor{},
+                          b.requires_grad() ? sum_to(g * (1.0 - to_a), b.shape()) : Tensor{}};
+    });
+}
+
+Tensor maximum(const Tensor& a, const Tensor& b) {
+    Tensor out = binary("maximum", a, b, [](auto u, auto v) { return u > v ? u : v; });
+    if (!needs_grad(a, b)) return out;
+    return record("maximum", out, {a, b}, [a, b](const Tensor& g) {
+        Tensor to_a = gt(a, b) + eq(a, b) * 0.5;
+        return TensorList{a.requires_grad() ? sum_to(g * to_a, a.shape()) : Tensor{},
+                          b.requires_grad() ? sum_to(g * (1.0 - to_a), b.shape()) : Tensor{}};
+    });
+}
+
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+    detail::defined_or_fail(mask, "where");
+    const Tensor m = mask.dtype() == a.dtype() ? mask : mask.to(a.dtype()).detach();
+    Tensor out = detail::visit_float2(a, b, "where", [&](const auto& x, const auto& y) {
+        using T = typename std::decay_t<decltype(x)>::value_type;
+        const auto& mv = m.value<T>();
+        const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
+        xt::xarray<T> r(shape);
+        const std::array<detail::Strides, 4> st{
+            detail::broadcast_strides(mv.shape(), shape), detail::broadcast_strides(x.shape(), shape),
+            detail::broadcast_strides(y.shape(), shape), detail::contiguous_strides(shape)};
+        detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
+            for (std::size_t k = 0; k < count; ++k) {
+                const auto kk = static_cast<std::ptrdiff_t>(k);
+                r.data()[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0}
+                                                    ? x.data()[off[1] + kk * in[1]]
+                                                    : y.data()[off[2] + kk * in[2]];
+            }
+        });
+        return Tensor(std::move(r));
+    });
+    if (!needs_grad(a, b)) return out;
+    return record("where", out, {a, b}, [m, a, b](const Tensor& g) {
+        Tensor zero = scalar_like(g, 0.0);
+        return TensorList{a.requires_grad() ? sum_to(where(m, g, zero), a.shape()) : Tensor{},
+                          b.requires_grad() ? sum_to(where(m, zero, g), b.shape()) : Tensor{}};
+    });
+}
+
+// ---- with a scalar ------------------------------------------------------------
+
+Tensor add(const Tensor& a, double b) {
+    Tensor out = unary("add", a, [b](auto u) { return static_cast<decltype(u)>(u + b); });
+    if (!needs_grad(a)) return out;
+    return record("add_scalar", out, {a}, [](const Tensor& g) { return TensorList{g}; });
+}
+
+Tensor mul(const Tensor& a, double b) {
+    Tensor out = unary("mul", a, [b](auto u) { return static_cast<decltype(u)>(u * b); });
+    if (!needs_grad(a)) return out;
+    return record("mul_scalar", out, {a}, [b](const Tensor& g) { return TensorList{g * b}; });
+}
+
+// s - x, one node rather than neg and add.
+Tensor rsub(double s, const Tensor& x) {
+    Tensor out = unary("sub", x, [s](auto u) { return static_cast<decltype(u)>(s - u); });
+    if (!needs_grad(x)) return out;
+    return record("rsub_scalar", out, {x}, [](const Tensor& g) { return TensorList{neg(g)}; });
+}
+
+Tensor pow(const Tensor& base, double exponent) {
+    Tensor out = exponent == 2.0
+                     ? unary("pow", base, [](auto u) { return u * u; })
+                     : unary("pow", base, [exponent](auto u) {
+                           return static_cast<decltype(u)>(std::pow(u, exponent));
+                       });
+    if (!needs_grad(base)) return out;
+    return record("pow_scalar", out, {base}, [base, exponent](const Tensor& g) {
+        if (exponent == 0.0) return TensorList{zeros_like(base)};
+        if (exponent == 1.0) return TensorList{g};
+        if (exponent == 2.0) return TensorList{g * base * 2.0};
+        return TensorList{g * pow(base, exponent - 1.0) * exponent};
+    });
+}
+
+Tensor rpow(double base, const Tensor& exponent) {
+    Tensor out = unary("rpow", exponent, [base](auto u) {
+        return static_cast<decltype(u)>(std::pow(base, static_cast<double>(u)));
+    });
+    if (!needs_grad(exponent)) return out;
+    return record("rpow_scalar", out, {exponent}, [base, exponent](const Tensor& g) {
+        return TensorList{g * rpow(base, exponent) * std::log(base)};
+    });
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
+Tensor operator-(double a, const Tensor& b) { return rsub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+Tensor operator/(double a, const Tensor& b) { return mul(pow(b, -1.0), a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+// ---- comparisons -------------------------------------------------------------------
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto u, auto v) { return u == v; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto u, auto v) { return u != v; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto u, auto v) { return u < v; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto u, auto v) { return u <= v; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto u, auto v) { return u > v; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto u, auto v) { return u >= v; }); }
+Tensor gt(const Tensor& a, double b) { return mask_of("gt", a, [b](auto u) { return u > b; }); }
+Tensor lt(const Tensor& a, double b) { return mask_of("lt", a, [b](auto u) { return u < b; }); }
+
+// ---- unary ----------------------------------------------------------------------------
+
+Tensor neg(const Tensor& x) {
+    Tensor out = unary("neg", x, [](auto u) { return -u; });
+    if (!needs_grad(x)) return out;
+    return record("neg", out, {x}, [](const Tensor& g) { return TensorList{neg(g)}; });
+}
+
+Tensor exp(const Tensor& x) {
+    Tensor out = unary("exp", x, [](auto u) { return std::exp(u); });
+    if (!needs_grad(x)) return out;
+    return record("exp", out, {x}, [x](const Tensor& g) { return TensorList{g * exp(x)}; });
+}
+
+Tensor log(const Tensor& x) {
+    Tensor out = unary("log", x, [](auto u) { return std::log(u); });
+    if (!needs_grad(x)) return out;
+    return record("log", out, {x}, [x](const Tensor& g) { return TensorList{g / x}; });
+}
+
+Tensor sqrt(const Tensor& x) {
+    Tensor out = unary("sqrt", x, [](auto u) { return std::sqrt(u); });
+    if (!needs_grad(x)) return out;
+    return record("sqrt", out, {x}, [x](const Tensor& g) { return TensorList{g * 0.5 / sqrt(x)}; });
+}
+
+Tensor sign(const Tensor& x) {
+    Tensor out = unary("sign", x, [](auto u) {
+        return static_cast<decltype(u)>((u > 0) - (u < 0));
+    });
+    if (!needs_grad(x)) return out;
+    return record("sign", out, {x}, [x](const Tensor&) { return TensorList{zeros_like(x)}; });
+}
+
+Tensor abs(const Tensor& x) {
+    Tensor out = unary("abs", x, [](auto u) { return std::abs(u); });
+    if (!needs_grad(x)) return out;
+    return record("abs", out, {x}, [x](const Tensor& g) { return TensorList{g * detail::without_grad([&] { return sign(x); })}; });
+}
+
+Tensor sin(const Tensor& x) {
+    Tensor out = unary("sin", x, [](auto u) { return std::sin(u); });
+    if (!needs_grad(x)) return out;
+    return record("sin", out, {x}, [x](const Tensor& g) { return TensorList{g * cos(x)}; });
+}
+
+Tensor cos(const Tensor& x) {
+    Tensor out = unary("cos", x, [](auto u) { return std::cos(u); });
+    if (!needs_grad(x)) return out;
+    return record("cos", out, {x}, [x](const Tensor& g) { return TensorList{neg(g * sin(x))}; });
+}
+
+Tensor tanh(const Tensor& x) {
+    Tensor out = unary("tanh", x, [](auto u) { return std::tanh(u); });
+    if (!needs_grad(x)) return out;
+    return record("tanh", out, {x}, [x](const Tensor& g) {
+        Tensor t = tanh(x);
+        return TensorList{g * rsub(1.0, t * t)};
+    });
+}
+
+Tensor sigmoid(const Tensor& x) {
+    Tensor out = unary("sigmoid", x, [](auto u) {
+        using T = decltype(u);
+        if (u >= 0) return T{1} / (T{1} + std::exp(-u));
+        const T e = std::exp(u);
+        return e / (T{1} + e);
+    });
+    if (!needs_grad(x)) return out;
+    return record("sigmoid", out, {x}, [x](const Tensor& g) {
+        Tensor s = sigmoid(x);
+        return TensorList{g * s * rsub(1.0, s)};
+    });
+}
+
+Tensor relu(const Tensor& x) {
+    Tensor out = unary("relu", x, [](auto u) { return u > 0 ? u : decltype(u){0}; });
+    if (!needs_grad(x)) return out;
+    return record("relu", out, {x}, [x](const Tensor& g) { return TensorList{g * gt(x, 0.0)}; });
+}
+
+Tensor leaky_relu(const Tensor& x, double slope) {
+    Tensor out = unary("leaky_relu", x, [slope](auto u) {
+        return u > 0 ? u : static_cast<decltype(u)>(u * slope);
+    });
+    if (!needs_grad(x)) return out;
+    return record("leaky_relu", out, {x}, [x, slope](const Tensor& g) {
+        Tensor factor = unary("leaky_relu", x, [slope](auto u) {
+            return static_cast<decltype(u)>(u > 0 ? 1.0 : slope);
+        });
+        return TensorList{g * factor};
+    });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+    Tensor out = unary("elu", x, [alpha](auto u) {
+        return u > 0 ? u : static_cast<decltype(u)>(alpha * std::expm1(static_cast<double>(u)));
+    });
+    if (!needs_grad(x)) return out;
+    return record("elu", out, {x}, [x, alpha](const Tensor& g) {
+        // alpha * e^x on the negative side; clamp keeps e^x finite where it is not used.
+        const double inf = std::numeric_limits<double>::infinity();
+        Tensor negative_side = exp(clamp(x, -inf, 0.0)) * alpha;
+        return TensorList{g * where(gt(x, 0.0), ones_like(x), negative_side)};
+    });
+}
+
+Tensor softplus(const Tensor& x) {
+    Tensor out = unary("softplus", x, [](auto u) {
+        using T = decltype(u);
+        return static_cast<T>((u > 0 ? u : T{0}) + std::log1p(std::exp(-std::abs(u))));
+    });
+    if (!needs_grad(x)) return out;
+    return record("softplus", out, {x}, [x](const Tensor& g) { return TensorList{g * sigmoid(x)}; });
+}
+
+Tensor atan(const Tensor& x) {
+    Tensor out = unary("atan", x, [](auto u) { return std::atan(u); });
+    if (!needs_grad(x)) return out;
+    return record("atan", out, {x}, [x](const Tensor& g) { return TensorList{g / (x * x + 1.0)}; });
+}
+
+Tensor step(const Tensor& x) {
+    Tensor out = mask_of("step", x, [](auto u) { return u > 0; });
+    if (!needs_grad(x)) return out;
+    return record("step", out, {x}, [x](const Tensor&) { return TensorList{zeros_like(x)}; });
+}
+
+Tensor clamp(const Tensor& x, double low, double high) {
+    if (std::isnan(low) || std::isnan(high) || low > high)
+        fail("clamp: low {} must not exceed high {}", low, high);
+    Tensor out = unary("clamp", x, [low, high](auto u) {
+        using T = decltype(u);
+        return static_cast<T>(u < low ? low : (u > high ? high : u));
+    });
+    if (!needs_grad(x)) return out;
+    return record("clamp", out, {x}, [x, low, high](const Tensor& g) {
+        return TensorList{g * mask_of("clamp", x, [&](auto u) { return u >= low && u <= high; })};
+    });
+}
+
+Tensor square(const Tensor& x) { return pow(x, 2.0); }
+
+}  // namespace rg

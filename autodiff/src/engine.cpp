@@ -1,0 +1,335 @@
+// The tape and the backward sweep.
+#include "kernels.hpp"
+
+#include <algorithm>
+#include <atomic>
+
+namespace rg {
+namespace {
+
+struct TapeState {
+    std::uint64_t id;
+    std::uint64_t next_sequence = 0;
+    std::uint64_t visit_mark = 0;
+    bool grad_enabled = true;
+    bool anomaly = false;
+};
+
+std::uint64_t new_tape_id() {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+}
+
+TapeState& tape() {
+    thread_local TapeState state{new_tape_id()};
+    return state;
+}
+
+// Receives the gradient of a leaf and adds it to the leaf's .grad.
+class AccumulateGrad final : public Node {
+public:
+    explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("accumulate_grad") {
+        output = leaf;
+    }
+    TensorList apply(const Tensor&) override { return {}; }
+    void release() override {}  // shared by every graph the leaf takes part in
+    std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
+    bool is_accumulator() const override { return true; }
+};
+
+const std::shared_ptr<Node>& edge_of(const Tensor& input, std::string_view op) {
+    TensorImpl& impl = *input.impl();
+    if (impl.grad_fn) {
+        if (impl.grad_fn->tape_id() != tape().id) {
+            fail("{}: an input was recorded on another thread's tape (op '{}'); each thread "
+                 "has its own tape, so pass tensors between threads with detach()",
+                 op, impl.grad_fn->op());
+        }
+        return impl.grad_fn;
+    }
+    if (!impl.grad_accumulator) impl.grad_accumulator = std::make_shared<AccumulateGrad>(input.impl_ptr());
+    return impl.grad_accumulator;
+}
+
+std::shared_ptr<Node> node_of(const Tensor& t) {
+    if (t.impl()->grad_fn) return t.impl()->grad_fn;
+    return edge_of(t, "backward");
+}
+
+// Adds g into slot; in place when slot's buffer is ours alone and not part of a graph.
+void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
+    if (!slot.defined()) {
+        slot = g;
+        return;
+    }
+    if (!create_graph && !slot.requires_grad() && !g.requires_grad() &&
+        slot.impl_ptr().use_count() == 1 && slot.shape() == g.shape()) {
+        detail::visit_float(slot, "backward", [&](auto& s) {
+            using T = typename std::decay_t<decltype(s)>::value_type;
+            auto* out = const_cast<T*>(s.data());
+            const T* in = g.value<T>().data();
+            for (std::size_t i = 0, n = s.size(); i < n; ++i) out[i] += in[i];
+            return 0;
+        });
+        return;
+    }
+    slot = slot + g;
+}
+
+// The leaf's .grad keeps its own buffer: steal g when nobody else holds it.
+void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g, bool create_graph) {
+    if (!leaf.grad.defined()) {
+        if (create_graph || g.impl_ptr().use_count() == 1) {
+            leaf.grad = g;
+        } else {
+            NoGrad off;
+            leaf.grad = g.clone();
+        }
+        return;
+    }
+    if (!create_graph && leaf.grad.requires_grad()) leaf.grad = leaf.grad.detach();
+    accumulate_into(leaf.grad, g, create_graph);
+}
+
+struct Capture {
+    std::vector<std::shared_ptr<Node>> nodes;  // one per requested input
+    TensorList grads;
+};
+
+void run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph,
+                  bool create_graph, Capture* capture, const char* caller) {
+    TapeState& tp = tape();
+    if (outputs.empty()) fail("{}: no outputs given", caller);
+    if (!grad_outputs.empty() && grad_outputs.size() != outputs.size()) {
+        fail("{}: got {} outputs but {} output gradients", caller, outputs.size(),
+             grad_outputs.size());
+    }
+    std::vector<std::shared_ptr<Node>> roots;
+    TensorList seeds;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+        const Tensor& out = detail::defined_or_fail(outputs[i], caller);
+        if (!out.requires_grad()) {
+            fail("{}: output {} does not require grad (shape {}); it was computed from tensors "
+                 "without requires_grad, or under rg::NoGrad",
+                 caller, i, shape_str(out.shape()));
+        }
+        Tensor seed = grad_outputs.empty() ? Tensor{} : grad_outputs[i];
+        if (!seed.defined()) {
+            if (out.numel() != 1) {
+                fail("{}: output {} has shape {}; a non-scalar output needs an explicit output "
+                     "gradient of the same shape",
+                     caller, i, shape_str(out.shape()));
+            }
+            seed = ones_like(out);
+        } else {
+            if (seed.shape() != out.shape() || seed.dtype() != out.dtype()) {
+                fail("{}: output gradient {} has shape {} and dtype {}, expected shape {} and "
+                     "dtype {}",
+                     caller, i, shape_str(seed.shape()), dtype_name(seed.dtype()),
+                     shape_str(out.shape()), dtype_name(out.dtype()));
+            }
+            if (!create_graph && seed.requires_grad()) seed = seed.detach();
+        }
+        roots.push_back(node_of(out));
+        seeds.push_back(seed);
+    }
+
+    // Collect every node reachable from the roots.
+    const std::uint64_t mark = ++tp.visit_mark;
+    std::vector<Node*> order;
+    std::vector<Node*> stack;
+    for (auto& r : roots) {
+        if (r->visit_mark != mark) {
+            r->visit_mark = mark;
+            stack.push_back(r.get());
+        }
+    }
+    while (!stack.empty()) {
+        Node* n = stack.back();
+        stack.pop_back();
+        if (n->released()) {
+            fail("{}: the graph was already freed by an earlier backward (op '{}', tape #{}); "
+                 "pass {{.retain_graph = true}} to the first backward to run it twice",
+                 caller, n->op(), n->sequence());
+        }
+        if (!n->is_accumulator() && n->tape_id() != tp.id) {
+            fail("{}: the graph was recorded on another thread's tape (op '{}'); run backward "
+                 "on the thread that recorded it",
+                 caller, n->op());
+        }
+        order.push_back(n);
+        for (auto& next : n->next) {
+            if (next && next->visit_mark != mark) {
+                next->visit_mark = mark;
+                stack.push_back(next.get());
+            }
+        }
+    }
+    // Reverse tape order; accumulators (leaves) have no inputs and go last.
+    std::sort(order.begin(), order.end(), [](const Node* a, const Node* b) {
+        if (a->is_accumulator() != b->is_accumulator()) return b->is_accumulator();
+        return a->sequence() > b->sequence();
+    });
+
+    // With capture, run only the nodes that lead to a requested input.
+    for (Node* n : order) n->needed = capture == nullptr;
+    if (capture) {
+        for (auto& c : capture->nodes) c->needed = c->visit_mark == mark;
+        for (auto it = order.rbegin(); it != order.rend(); ++it) {
+            Node* n = *it;
+            if (n->needed) continue;
+            for (auto& next : n->next) {
+                if (next && next->needed) {
+                    n->needed = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    struct Cleanup {
+        std::vector<Node*>& nodes;
+        ~Cleanup() {
+            for (Node* n : nodes) n->pending_grad = Tensor{};
+        }
+    } cleanup{order};
+
+    GradMode mode(create_graph);
+    for (std::size_t i = 0; i < roots.size(); ++i)
+        accumulate_into(roots[i]->pending_grad, seeds[i], create_graph);
+    seeds.clear();
+
+    for (Node* n : order) {
+        if (!n->needed) continue;
+        Tensor g = std::move(n->pending_grad);
+        n->pending_grad = Tensor{};
+        if (!g.defined()) continue;
+        std::shared_ptr<TensorImpl> out = n->output.lock();
+        if (out) {
+            for (auto& hook : out->hooks) {
+                Tensor replaced = hook(g);
+                if (!replaced.defined()) continue;
+                if (replaced.shape() != g.shape() || replaced.dtype() != g.dtype()) {
+                    fail("{}: a hook on the output of '{}' returned shape {} ({}), expected {} ({})",
+                         caller, n->op(), shape_str(replaced.shape()),
+                         dtype_name(replaced.dtype()), shape_str(g.shape()),
+                         dtype_name(g.dtype()));
+                }
+                g = replaced;
+            }
+        }
+        if (capture) {
+            for (std::size_t k = 0; k < capture->nodes.size(); ++k)
+                if (capture->nodes[k].get() == n) capture->grads[k] = g;
+        } else if (out && (n->is_accumulator() || out->retains_grad)) {
+            accumulate_leaf_grad(*out, g, create_graph);
+        }
+        if (n->is_accumulator()) continue;
+
+        TensorList grads = n->apply(g);
+        g = Tensor{};
+        if (grads.size() != n->next.size()) {
+            fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(),
+                 grads.size(), n->next.size());
+        }
+        for (std::size_t i = 0; i < grads.size(); ++i) {
+            Node* next = n->next[i].get();
+            if (!next || !next->needed || !grads[i].defined()) continue;
+            const InputInfo& info = n->inputs[i];
+            if (grads[i].shape() != info.shape || grads[i].dtype() != info.dtype) {
+                fail("{}: the VJP of '{}' returned a gradient of shape {} ({}) for input {} of "
+                     "shape {} ({})",
+                     caller, n->op(), shape_str(grads[i].shape()), dtype_name(grads[i].dtype()),
+                     i, shape_str(info.shape), dtype_name(info.dtype));
+            }
+            if (tp.anomaly) detail::check_finite(grads[i], "backward", n->op());
+            accumulate_into(next->pending_grad, grads[i], create_graph);
+        }
+        if (!retain_graph) n->release();
+    }
+}
+
+}  // namespace
+
+Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
+
+std::uint64_t current_tape_id() { return tape().id; }
+
+bool is_grad_enabled() { return tape().grad_enabled; }
+NoGrad::NoGrad() : previous_(tape().grad_enabled) { tape().grad_enabled = false; }
+NoGrad::~NoGrad() { tape().grad_enabled = previous_; }
+GradMode::GradMode(bool enabled) : previous_(tape().grad_enabled) { tape().grad_enabled = enabled; }
+GradMode::~GradMode() { tape().grad_enabled = previous_; }
+bool is_anomaly_enabled() { return tape().anomaly; }
+DetectAnomaly::DetectAnomaly() : previous_(tape().anomaly) { tape().anomaly = true; }
+DetectAnomaly::~DetectAnomaly() { tape().anomaly = previous_; }
+
+bool needs_grad_any(const Tensor* inputs, std::size_t count) {
+    if (!tape().grad_enabled) return false;
+    for (std::size_t i = 0; i < count; ++i)
+        if (inputs[i].defined() && inputs[i].impl()->requires_grad) return true;
+    return false;
+}
+bool needs_grad(const Tensor& a) { return needs_grad_any(&a, 1); }
+bool needs_grad(const Tensor& a, const Tensor& b) {
+    return tape().grad_enabled && (a.requires_grad() || b.requires_grad());
+}
+bool needs_grad(const TensorList& inputs) { return needs_grad_any(inputs.data(), inputs.size()); }
+
+void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs,
+                    std::size_t count) {
+    node->next.reserve(count);
+    node->inputs.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        const Tensor& in = inputs[i];
+        const bool grad = in.defined() && in.impl()->requires_grad;
+        node->inputs.push_back(in.defined() ? InputInfo{in.shape(), in.dtype(), grad, in.name()}
+                                            : InputInfo{});
+        node->next.push_back(grad ? edge_of(in, node->op()) : nullptr);
+    }
+    TensorImpl& impl = *output.impl();
+    node->out_shape = output.shape();
+    node->out_dtype = output.dtype();
+    impl.requires_grad = true;
+    impl.grad_fn = node;
+    if (tape().anomaly) detail::check_finite(output, "forward", node->op());
+}
+
+void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
+    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph,
+                 options.create_graph, nullptr, "backward");
+}
+
+void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const {
+    rg::backward({*this}, grad_output.defined() ? TensorList{grad_output} : TensorList{}, options);
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                GradOptions options) {
+    Capture capture;
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        const Tensor& in = detail::defined_or_fail(inputs[k], "grad");
+        if (!in.requires_grad())
+            fail("grad: input {} (shape {}) does not require grad", k, shape_str(in.shape()));
+        capture.nodes.push_back(node_of(in));
+    }
+    capture.grads.resize(inputs.size());
+    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph,
+                 options.create_graph, &capture, "grad");
+    for (std::size_t k = 0; k < inputs.size(); ++k) {
+        if (capture.grads[k].defined()) continue;
+        if (!options.allow_unused) {
+            fail("grad: the outputs do not depend on input {} (shape {}); pass "
+                 "{{.allow_unused = true}} to get zeros for it",
+                 k, shape_str(inputs[k].shape()));
+        }
+        capture.grads[k] = zeros_like(inputs[k]);
+    }
+    return capture.grads;
+}
+
+TensorList grad(const Tensor& output, const TensorList& inputs, GradOptions options) {
+    return grad(TensorList{output}, inputs, {}, options);
+}
+
+}  // namespace rg

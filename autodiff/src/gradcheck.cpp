@@ -1,0 +1,146 @@
+// gradcheck and gradgradcheck: autodiff Jacobians against central differences.
+#include <retrograd/gradcheck.hpp>
+
+#include "kernels.hpp"
+
+#include <cmath>
+
+namespace rg {
+namespace {
+
+std::string index_str(std::size_t flat, const Shape& shape) {
+    if (shape.empty()) return "[]";
+    std::vector<std::size_t> index(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        index[d] = shape[d] == 0 ? 0 : flat % shape[d];
+        flat = shape[d] == 0 ? 0 : flat / shape[d];
+    }
+    return fmt::format("[{}]", fmt::join(index, ", "));
+}
+
+double* values_of(Tensor& t) { return const_cast<double*>(t.value<double>().data()); }
+
+}  // namespace
+
+GradcheckResult gradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options) {
+    TensorList xs;
+    std::vector<std::size_t> checked;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        const Tensor& in = detail::defined_or_fail(inputs[i], "gradcheck");
+        if (!in.is_floating()) {
+            xs.push_back(in);
+            continue;
+        }
+        Tensor x = in.detach().to(Dtype::float64);
+        if (in.requires_grad()) {
+            x.requires_grad_();
+            checked.push_back(i);
+        }
+        xs.push_back(x);
+    }
+    if (checked.empty()) fail("gradcheck: no input requires grad, so there is nothing to check");
+
+    Tensor out = f(xs);
+    detail::defined_or_fail(out, "gradcheck");
+    if (out.dtype() != Dtype::float64)
+        fail("gradcheck: f returned {}; build it from its inputs so that it runs in float64",
+             dtype_name(out.dtype()));
+    const std::size_t n_out = out.numel();
+
+    // analytic[i] holds d out / d x_i as n_out rows of x_i.numel() values.
+    std::vector<std::vector<double>> analytic(xs.size());
+    TensorList wrt;
+    for (auto i : checked) wrt.push_back(xs[i]);
+    for (std::size_t k = 0; k < n_out; ++k) {
+        TensorList grads;
+        if (out.requires_grad()) {
+            Tensor e = zeros_like(out);
+            values_of(e)[k] = 1.0;
+            grads = grad({out}, wrt, {e}, {.retain_graph = true, .allow_unused = true});
+        }
+        for (std::size_t c = 0; c < checked.size(); ++c) {
+            auto& rows = analytic[checked[c]];
+            if (grads.empty()) {
+                rows.resize(rows.size() + xs[checked[c]].numel(), 0.0);
+            } else {
+                const auto v = grads[c].to_vector();
+                rows.insert(rows.end(), v.begin(), v.end());
+            }
+        }
+    }
+
+    // f is evaluated with grad mode on: gradgradcheck's f itself calls grad().
+    GradcheckResult result;
+    for (auto i : checked) {
+        Tensor& x = xs[i];
+        double* data = values_of(x);
+        const std::size_t n_in = x.numel();
+        std::size_t failures = 0;
+        std::string first_failure;
+        for (std::size_t p = 0; p < n_in; ++p) {
+            const double saved = data[p];
+            data[p] = saved + options.eps;
+            const auto plus = f(xs).to_vector();
+            data[p] = saved - options.eps;
+            const auto minus = f(xs).to_vector();
+            data[p] = saved;
+            for (std::size_t k = 0; k < n_out; ++k) {
+                const double numeric = (plus[k] - minus[k]) / (2 * options.eps);
+                const double exact = analytic[i][k * n_in + p];
+                const double error = std::abs(exact - numeric);
+                const bool bad = !(error <= options.atol + options.rtol * std::abs(numeric));
+                if (!std::isnan(error)) result.max_abs_error = std::max(result.max_abs_error, error);
+                if (!bad) continue;
+                if (failures++ == 0) {
+                    first_failure = fmt::format(
+                        "d output{} / d input {}{}: analytic {:.10g}, numeric {:.10g} (abs error "
+                        "{:.3g}, allowed {:.3g})",
+                        index_str(k, out.shape()), i, index_str(p, x.shape()), exact, numeric,
+                        error, options.atol + options.rtol * std::abs(numeric));
+                }
+            }
+        }
+        if (failures > 0) {
+            result.ok = false;
+            result.report += fmt::format("gradcheck failed for input {} (shape {}): {} of {} "
+                                         "Jacobian entries differ; first: {}\n",
+                                         i, shape_str(x.shape()), failures, n_in * n_out,
+                                         first_failure);
+        }
+    }
+    if (result.ok)
+        result.report = fmt::format("gradcheck passed: {} input(s), max abs error {:.3g}",
+                                    checked.size(), result.max_abs_error);
+    return result;
+}
+
+GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options) {
+    // A fixed random direction v for the output; float64 like everything here.
+    TensorList probe;
+    for (const Tensor& in : inputs) probe.push_back(in.is_floating() ? in.detach().to(Dtype::float64) : in);
+    Tensor out = detail::without_grad([&] { return f(probe); });
+    Tensor v = randn(out.shape(), {Dtype::float64});
+    std::vector<std::size_t> checked;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+        if (inputs[i].requires_grad()) checked.push_back(i);
+
+    auto first_order = [&, v, checked](const TensorList& xs) {
+        Tensor y = f(xs);
+        TensorList wrt;
+        for (auto i : checked) wrt.push_back(xs[i]);
+        TensorList grads;
+        if (y.requires_grad()) {
+            grads = grad({y}, wrt, {v}, {.create_graph = true, .allow_unused = true});
+        } else {
+            for (const Tensor& w : wrt) grads.push_back(zeros_like(w));
+        }
+        TensorList flat;
+        for (const Tensor& g : grads) flat.push_back(reshape(g, Shape{g.numel()}));
+        return concat(flat, 0);
+    };
+    GradcheckResult result = gradcheck(first_order, inputs, options);
+    result.report = (result.ok ? "gradgradcheck: " : "gradgradcheck (the gradient's gradient): ") + result.report;
+    return result;
+}
+
+}  // namespace rg

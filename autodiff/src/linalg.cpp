@@ -1,0 +1,207 @@
+// Matrix products through BLAS, and axis permutations.
+#include "kernels.hpp"
+
+#include <cblas.h>
+
+#include <numeric>
+
+namespace rg {
+namespace {
+
+void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
+               std::size_t lda, const float* b, std::size_t ldb, float* c) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(n));
+}
+void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
+               std::size_t lda, const double* b, std::size_t ldb, double* c) {
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0, a,
+                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c, static_cast<int>(n));
+}
+
+// C = op(A) op(B) for row-major A (rows_a x cols_a) and B; zero-sized products give zeros.
+template <class T>
+void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
+             std::size_t lda, const T* b, std::size_t ldb, T* c) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        std::fill(c, c + m * n, T{0});
+        return;
+    }
+    blas_gemm(ta, tb, m, n, k, a, std::max<std::size_t>(lda, 1), b, std::max<std::size_t>(ldb, 1), c);
+}
+
+[[noreturn]] void inner_mismatch(const char* op, const Shape& a, const Shape& b, std::size_t ka,
+                                 std::size_t kb) {
+    fail("{}: cannot multiply {} by {}: inner sizes {} and {} differ", op, shape_str(a),
+         shape_str(b), ka, kb);
+}
+
+// NumPy batched product for operands of rank >= 2 with broadcast batch axes.
+Tensor batched_matmul(const Tensor& a, const Tensor& b) {
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    const std::size_t m = sa[sa.size() - 2], k = sa.back(), kb = sb[sb.size() - 2], n = sb.back();
+    if (k != kb) inner_mismatch("matmul", sa, sb, k, kb);
+    const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
+    const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+    Shape out_shape = batch;
+    out_shape.push_back(m);
+    out_shape.push_back(n);
+    Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
+        using T = typename std::decay_t<decltype(x)>::value_type;
+        xt::xarray<T> c(out_shape);
+        // Batch strides in units of whole matrices.
+        const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, batch),
+                                                detail::broadcast_strides(batch_b, batch),
+                                                detail::contiguous_strides(batch)};
+        detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) {
+                const auto ii = static_cast<std::ptrdiff_t>(i);
+                product(false, false, m, n, k, x.data() + (off[0] + ii * inner[0]) * m * k, k,
+                        y.data() + (off[1] + ii * inner[1]) * k * n, n,
+                        c.data() + (off[2] + ii * inner[2]) * m * n);
+            }
+        });
+        return Tensor(std::move(c));
+    });
+    if (!needs_grad(a, b)) return out;
+    return record("matmul", out, {a, b}, [a, b](const Tensor& g) {
+        return TensorList{
+            a.requires_grad() ? sum_to(matmul(g, transpose(b, -1, -2)), a.shape()) : Tensor{},
+            b.requires_grad() ? sum_to(matmul(transpose(a, -1, -2), g), b.shape()) : Tensor{}};
+    });
+}
+
+}  // namespace
+
+Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    detail::check_same_dtype(a, b, "matmul");
+    if (a.dim() != 2 || b.dim() != 2)
+        fail("gemm: expected 2-D operands, got shapes {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
+    const std::size_t m = transpose_a ? a.shape()[1] : a.shape()[0];
+    const std::size_t k = transpose_a ? a.shape()[0] : a.shape()[1];
+    const std::size_t kb = transpose_b ? b.shape()[1] : b.shape()[0];
+    const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
+    if (k != kb) {
+        const Shape ea{m, k}, eb{kb, n};
+        inner_mismatch("matmul", ea, eb, k, kb);
+    }
+    Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
+        using T = typename std::decay_t<decltype(x)>::value_type;
+        xt::xarray<T> c(Shape{m, n});
+        product(transpose_a, transpose_b, m, n, k, x.data(), x.shape()[1], y.data(), y.shape()[1],
+                c.data());
+        return Tensor(std::move(c));
+    });
+    if (!needs_grad(a, b)) return out;
+    // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the stored operands.
+    return record("matmul", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
+        Tensor ga, gb;
+        if (a.requires_grad())
+            ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
+        if (b.requires_grad())
+            gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
+        return TensorList{ga, gb};
+    });
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+    detail::check_same_dtype(a, b, "matmul");
+    if (a.dim() == 0 || b.dim() == 0)
+        fail("matmul: both operands need at least one dimension, got shapes {} and {}",
+             shape_str(a.shape()), shape_str(b.shape()));
+    if (a.dim() == 1 && b.dim() == 1) {
+        if (a.shape()[0] != b.shape()[0]) inner_mismatch("matmul", a.shape(), b.shape(), a.shape()[0], b.shape()[0]);
+        return dot(a, b);
+    }
+    if (a.dim() == 1) {
+        if (a.shape()[0] != b.shape()[b.dim() - 2])
+            inner_mismatch("matmul", a.shape(), b.shape(), a.shape()[0], b.shape()[b.dim() - 2]);
+        return squeeze(matmul(unsqueeze(a, 0), b), -2);
+    }
+    if (b.dim() == 1) {
+        if (b.shape()[0] != a.shape().back())
+            inner_mismatch("matmul", a.shape(), b.shape(), a.shape().back(), b.shape()[0]);
+        return squeeze(matmul(a, unsqueeze(b, -1)), -1);
+    }
+    if (a.dim() == 2 && b.dim() == 2) {
+        if (a.shape()[1] != b.shape()[0]) inner_mismatch("matmul", a.shape(), b.shape(), a.shape()[1], b.shape()[0]);
+        return gemm(a, b, false, false);
+    }
+    return batched_matmul(a, b);
+}
+
+Tensor dot(const Tensor& a, const Tensor& b) {
+    detail::check_same_dtype(a, b, "dot");
+    if (a.dim() != 1 || b.dim() != 1 || a.shape()[0] != b.shape()[0])
+        fail("dot: expected two 1-D tensors of the same length, got {} and {}",
+             shape_str(a.shape()), shape_str(b.shape()));
+    return sum(a * b);
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+    if (a.dim() != 1 || b.dim() != 1)
+        fail("outer: expected two 1-D tensors, got {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
+    return unsqueeze(a, 1) * unsqueeze(b, 0);
+}
+
+Tensor permute(const Tensor& x, const Axes& order) {
+    detail::defined_or_fail(x, "permute");
+    const std::size_t rank = x.dim();
+    if (order.size() != rank)
+        fail("permute: got {} axes for a tensor of rank {}", order.size(), rank);
+    std::vector<std::size_t> axes(rank);
+    std::vector<bool> seen(rank, false);
+    for (std::size_t i = 0; i < rank; ++i) {
+        axes[i] = normalize_axis(order[i], rank, "permute");
+        if (seen[axes[i]]) fail("permute: axis {} appears twice", order[i]);
+        seen[axes[i]] = true;
+    }
+    bool identity = true;
+    for (std::size_t i = 0; i < rank; ++i) identity = identity && axes[i] == i;
+    if (identity) return x;
+    Shape shape(rank);
+    for (std::size_t i = 0; i < rank; ++i) shape[i] = x.shape()[axes[i]];
+    Tensor out = std::visit(
+        [&](const auto& a) {
+            using T = typename std::decay_t<decltype(a)>::value_type;
+            xt::xarray<T> r(shape);
+            const detail::Strides own = detail::contiguous_strides(a.shape());
+            detail::Strides source(rank);
+            for (std::size_t i = 0; i < rank; ++i) source[i] = own[axes[i]];
+            const std::array<detail::Strides, 2> st{source, detail::contiguous_strides(shape)};
+            detail::for_each_row(shape, st, [&](const auto& off, const auto& inner, std::size_t count) {
+                for (std::size_t k = 0; k < count; ++k)
+                    r.data()[off[1] + static_cast<std::ptrdiff_t>(k)] =
+                        a.data()[off[0] + static_cast<std::ptrdiff_t>(k) * inner[0]];
+            });
+            return Tensor(std::move(r));
+        },
+        x.impl()->data);
+    if (!needs_grad(x)) return out;
+    Axes inverse(rank);
+    for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = static_cast<int>(i);
+    return record("permute", out, {x}, [inverse](const Tensor& g) { return TensorList{permute(g, inverse)}; });
+}
+
+Tensor transpose(const Tensor& x) {
+    Axes order(x.dim());
+    std::iota(order.rbegin(), order.rend(), 0);
+    return permute(x, order);
+}
+
+Tensor transpose(const Tensor& x, int axis0, int axis1) {
+    const std::size_t a0 = normalize_axis(axis0, x.dim(), "transpose");
+    const std::size_t a1 = normalize_axis(axis1, x.dim(), "transpose");
+    Axes order(x.dim());
+    std::iota(order.begin(), order.end(), 0);
+    std::swap(order[a0], order[a1]);
+    return permute(x, order);
+}
+
+}  // namespace rg

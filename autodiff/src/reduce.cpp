@@ -1,0 +1,180 @@
+// Reductions over axis lists, with keepdims. Their VJPs broadcast the output
+// gradient back over the reduced axes.
+#include "kernels.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace rg {
+namespace {
+
+// Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
+// starting every output element from `init`.
+template <class T, class Combine>
+xt::xarray<T> reduce_values(const xt::xarray<T>& a, const Shape& keep, T init, Combine combine) {
+    xt::xarray<T> out(keep);
+    std::fill(out.begin(), out.end(), init);
+    const T* in = a.data();
+    T* o = out.data();
+    if (out.size() == 1) {
+        T acc = init;
+        for (std::size_t i = 0, n = a.size(); i < n; ++i) acc = combine(acc, in[i]);
+        o[0] = acc;
+        return out;
+    }
+    const std::array<detail::Strides, 2> st{detail::contiguous_strides(a.shape()),
+                                            detail::broadcast_strides(keep, a.shape())};
+    detail::for_each_row(a.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
+        const T* row = in + off[0];
+        T* target = o + off[1];
+        if (inner[1] == 0) {  // the innermost axis is reduced
+            T acc = target[0];
+            for (std::size_t k = 0; k < count; ++k) acc = combine(acc, row[k]);
+            target[0] = acc;
+        } else {
+            for (std::size_t k = 0; k < count; ++k) target[k] = combine(target[k], row[k]);
+        }
+    });
+    return out;
+}
+
+struct Reduction {
+    std::vector<std::size_t> axes;
+    Shape keep;   // reduced axes kept with size 1
+    Shape shape;  // the result's shape
+    std::size_t count = 1;  // elements folded into each output
+};
+
+Reduction plan(const Tensor& x, const Axes& axes, bool keepdims, const char* op) {
+    detail::defined_or_fail(x, op);
+    Reduction r;
+    r.axes = detail::normalize_axes(axes, x.dim(), op);
+    r.keep = detail::reduced_shape(x.shape(), r.axes, true);
+    r.shape = detail::reduced_shape(x.shape(), r.axes, keepdims);
+    for (auto a : r.axes) r.count *= x.shape()[a];
+    return r;
+}
+
+template <class T>
+xt::xarray<T> with_shape(xt::xarray<T> a, const Shape& shape) {
+    a.reshape(shape);
+    return a;
+}
+
+Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
+    const char* op = is_max ? "max" : "min";
+    const Reduction r = plan(x, axes, keepdims, op);
+    if (x.numel() == 0) fail("{}: cannot reduce an empty tensor of shape {}", op, shape_str(x.shape()));
+    Tensor out = detail::visit_float(x, op, [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+        auto values = is_max ? reduce_values(a, r.keep, init, [](T u, T v) { return v > u || std::isnan(v) ? v : u; })
+                             : reduce_values(a, r.keep, init, [](T u, T v) { return v < u || std::isnan(v) ? v : u; });
+        return Tensor(with_shape(std::move(values), r.shape));
+    });
+    if (!needs_grad(x)) return out;
+    return record(op, out, {x}, [x, r, is_max](const Tensor& g) {
+        // The gradient goes to the extreme elements, shared equally between ties.
+        const Axes axes(r.axes.begin(), r.axes.end());
+        auto [hits, ties] = detail::without_grad([&] {
+            Tensor best = is_max ? max(x, axes, true) : min(x, axes, true);
+            Tensor hits = eq(x, best);
+            return std::pair{hits, sum(hits, axes, true)};
+        });
+        return TensorList{reshape(g, r.keep) * hits / ties};
+    });
+}
+
+template <class T>
+xt::xarray<std::int64_t> arg_extreme(const xt::xarray<T>& a, std::size_t axis, bool is_max) {
+    const detail::AxisSplit s = detail::split_at(a.shape(), axis);
+    Shape shape = a.shape();
+    shape[axis] = 1;
+    xt::xarray<std::int64_t> out(shape);
+    for (std::size_t o = 0; o < s.outer; ++o) {
+        for (std::size_t i = 0; i < s.inner; ++i) {
+            const T* base = a.data() + o * s.size * s.inner + i;
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < s.size; ++k) {
+                const T v = base[k * s.inner];
+                const T b = base[best * s.inner];
+                if (std::isnan(b)) break;
+                if (is_max ? (v > b || std::isnan(v)) : (v < b || std::isnan(v))) best = k;
+            }
+            out.data()[o * s.inner + i] = static_cast<std::int64_t>(best);
+        }
+    }
+    return out;
+}
+
+Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
+    const char* op = is_max ? "argmax" : "argmin";
+    detail::defined_or_fail(x, op);
+    const std::size_t ax = normalize_axis(axis, x.dim(), op);
+    if (x.shape()[ax] == 0) fail("{}: axis {} is empty in shape {}", op, axis, shape_str(x.shape()));
+    return detail::visit_float(x, op, [&](const auto& a) {
+        auto idx = arg_extreme(a, ax, is_max);
+        return Tensor(with_shape(std::move(idx), detail::reduced_shape(x.shape(), {ax}, keepdims)));
+    });
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
+    const Reduction r = plan(x, axes, keepdims, "sum");
+    Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        if (r.keep.size() == 0 || shape_numel(r.keep) == 1) {
+            double acc = 0;  // full reductions accumulate in double
+            for (std::size_t i = 0, n = a.size(); i < n; ++i) acc += a.data()[i];
+            xt::xarray<T> v(r.shape);
+            v.data()[0] = static_cast<T>(acc);
+            return Tensor(std::move(v));
+        }
+        return Tensor(with_shape(reduce_values(a, r.keep, T{0}, [](T u, T v) { return u + v; }), r.shape));
+    });
+    if (!needs_grad(x)) return out;
+    return record("sum", out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
+        return TensorList{broadcast_to(reshape(g, keep), shape)};
+    });
+}
+
+Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
+    const Reduction r = plan(x, axes, keepdims, "mean");
+    return sum(x, axes, keepdims) * (1.0 / static_cast<double>(r.count));
+}
+
+Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, true); }
+Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, false); }
+
+Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
+    const Reduction r = plan(x, axes, keepdims, "logsumexp");
+    // Shifting by the (constant) maximum keeps exp in range; an infinite
+    // maximum would give inf - inf, so it is replaced by 0.
+    Tensor shift = detail::without_grad([&] {
+        return detail::visit_float(max(x, axes, true), "logsumexp", [](const auto& m) {
+            return Tensor(detail::map_values(m, [](auto v) { return std::isfinite(v) ? v : decltype(v){0}; }));
+        });
+    });
+    Tensor out = log(sum(exp(x - shift), axes, true)) + shift;
+    return reshape(out, r.shape);
+}
+
+Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
+    const Reduction r = plan(x, axes, keepdims, "var");
+    if (static_cast<long>(r.count) - correction <= 0)
+        fail("var: {} elements with correction {} leave no degrees of freedom", r.count, correction);
+    Tensor centered = x - mean(x, axes, true);
+    return sum(centered * centered, axes, keepdims) *
+           (1.0 / static_cast<double>(static_cast<long>(r.count) - correction));
+}
+
+Tensor argmax(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, true); }
+Tensor argmin(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, false); }
+Tensor argmax(const Tensor& x) {
+    detail::defined_or_fail(x, "argmax");
+    if (x.numel() == 0) fail("argmax: the tensor is empty");
+    return detail::without_grad([&] { return arg(reshape(x, Shape{x.numel()}), 0, false, true); });
+}
+
+}  // namespace rg

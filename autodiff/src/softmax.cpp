@@ -1,0 +1,67 @@
+// softmax and log_softmax along one axis, shifted by the maximum so that large
+// inputs (1000, 5000...) give exact probabilities rather than inf / inf.
+#include "kernels.hpp"
+
+#include <cmath>
+
+namespace rg {
+namespace {
+
+template <class T>
+xt::xarray<T> softmax_values(const xt::xarray<T>& a, std::size_t axis, bool log_space) {
+    const detail::AxisSplit s = detail::split_at(a.shape(), axis);
+    xt::xarray<T> out(a.shape());
+    for (std::size_t o = 0; o < s.outer; ++o) {
+        for (std::size_t i = 0; i < s.inner; ++i) {
+            const std::size_t base = o * s.size * s.inner + i;
+            const T* in = a.data() + base;
+            T* r = out.data() + base;
+            T top = in[0];
+            for (std::size_t k = 1; k < s.size; ++k) top = std::max(top, in[k * s.inner]);
+            if (!std::isfinite(top)) top = 0;  // all -inf, or inf present: no shift helps
+            double total = 0;
+            for (std::size_t k = 0; k < s.size; ++k) {
+                const T e = std::exp(in[k * s.inner] - top);
+                total += e;
+                if (!log_space) r[k * s.inner] = e;
+            }
+            if (log_space) {
+                const T log_total = static_cast<T>(std::log(total)) + top;
+                for (std::size_t k = 0; k < s.size; ++k) r[k * s.inner] = in[k * s.inner] - log_total;
+            } else {
+                const T scale = static_cast<T>(1.0 / total);
+                for (std::size_t k = 0; k < s.size; ++k) r[k * s.inner] *= scale;
+            }
+        }
+    }
+    return out;
+}
+
+Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
+    const char* op = log_space ? "log_softmax" : "softmax";
+    detail::defined_or_fail(x, op);
+    const std::size_t ax = normalize_axis(axis, x.dim(), op);
+    return detail::visit_float(x, op, [&](const auto& a) { return Tensor(softmax_values(a, ax, log_space)); });
+}
+
+}  // namespace
+
+Tensor softmax(const Tensor& x, int axis) {
+    Tensor out = softmax_op(x, axis, false);
+    if (!needs_grad(x)) return out;
+    // J^T g = s * (g - <g, s>) along the axis.
+    return record("softmax", out, {x}, [x, axis](const Tensor& g) {
+        Tensor s = softmax(x, axis);
+        return TensorList{s * (g - sum(g * s, {axis}, true))};
+    });
+}
+
+Tensor log_softmax(const Tensor& x, int axis) {
+    Tensor out = softmax_op(x, axis, true);
+    if (!needs_grad(x)) return out;
+    return record("log_softmax", out, {x}, [x, axis](const Tensor& g) {
+        return TensorList{g - softmax(x, axis) * sum(g, {axis}, true)};
+    });
+}
+
+}  // namespace rg

@@ -1,0 +1,235 @@
+// Graph semantics: accumulation, sharing, retain_graph, NoGrad, detach, hooks,
+// retain_grad, custom ops, per-thread tapes, anomaly detection, inspection.
+#include <thread>
+
+#include "helpers.hpp"
+
+using rg::Tensor;
+using rg::TensorList;
+using rg::tensor;
+using test::check_values;
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+    auto w = tensor({1.0, 2.0}, {.requires_grad = true});
+    rg::sum(w * 3.0).backward();
+    check_values(w.grad(), tensor({3.0, 3.0}));
+    rg::sum(w * w).backward();
+    check_values(w.grad(), tensor({5.0, 7.0}));
+    w.zero_grad();
+    CHECK_FALSE(w.grad().defined());
+    rg::sum(w).backward();
+    check_values(w.grad(), tensor({1.0, 1.0}));
+}
+
+TEST_CASE("a tensor used twice receives the sum of both paths") {
+    auto x = tensor(3.0, {.requires_grad = true});
+    auto y = x * x + x;  // dy/dx = 2x + 1
+    y.backward();
+    CHECK(x.grad().item() == doctest::Approx(7.0));
+    auto z = tensor(2.0, {.requires_grad = true});
+    auto shared = rg::exp(z);
+    auto out = shared * shared + rg::sin(shared);  // d/dz = 2e^{2z} + cos(e^z) e^z
+    out.backward();
+    const double e = std::exp(2.0);
+    CHECK(z.grad().item() == doctest::Approx(2 * e * e + std::cos(e) * e).epsilon(1e-5));
+}
+
+TEST_CASE("backward frees the graph unless retain_graph is set") {
+    auto x = tensor({1.0, 2.0}, {.requires_grad = true});
+    auto loss = rg::sum(rg::tanh(x));
+    loss.backward({}, {.retain_graph = true});
+    loss.backward();
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already freed by an earlier backward"),
+                         rg::Error);
+}
+
+TEST_CASE("backward on a non-scalar needs an explicit output gradient") {
+    auto x = tensor({1.0, 2.0}, {.requires_grad = true});
+    auto y = x * 2.0;
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("a non-scalar output needs an explicit output gradient"),
+                         rg::Error);
+    y.backward(tensor({1.0, -1.0}));
+    check_values(x.grad(), tensor({2.0, -2.0}));
+}
+
+TEST_CASE("NoGrad records nothing, and nesting restores the mode") {
+    auto w = tensor({1.0}, {.requires_grad = true});
+    {
+        rg::NoGrad off;
+        CHECK_FALSE(rg::is_grad_enabled());
+        auto y = w * 2.0;
+        CHECK_FALSE(y.requires_grad());
+        CHECK(y.grad_fn() == nullptr);
+        {
+            rg::GradMode on(true);
+            CHECK((w * 2.0).requires_grad());
+        }
+        CHECK_FALSE(rg::is_grad_enabled());
+    }
+    CHECK(rg::is_grad_enabled());
+}
+
+TEST_CASE("detach cuts the graph") {
+    auto x = tensor(2.0, {.requires_grad = true});
+    auto y = x * x;
+    auto z = y.detach() * x;  // only the direct path counts: dz/dx = y = 4
+    z.backward();
+    CHECK(x.grad().item() == doctest::Approx(4.0));
+}
+
+TEST_CASE("hooks see and may replace the incoming gradient") {
+    auto x = tensor({1.0, 2.0}, {.requires_grad = true});
+    Tensor seen;
+    x.register_hook([&](const Tensor& g) {
+        seen = g;
+        return g * 10.0;
+    });
+    auto h = x * 3.0;
+    h.register_hook([](const Tensor& g) { return g + 1.0; });
+    rg::sum(h).backward();
+    check_values(seen, tensor({6.0, 6.0}));  // (1 + 1) * 3
+    check_values(x.grad(), tensor({60.0, 60.0}));
+}
+
+TEST_CASE("retain_grad keeps the gradient of an intermediate tensor") {
+    auto x = tensor({1.0, -2.0}, {.requires_grad = true});
+    auto h = x * 3.0;
+    h.retain_grad();
+    auto loss = rg::sum(h * h);
+    loss.backward();
+    CHECK(h.retains_grad());
+    check_values(h.grad(), tensor({6.0, -12.0}));
+    auto other = x * 2.0;
+    rg::sum(other * other).backward();
+    CHECK_FALSE(other.grad().defined());
+}
+
+TEST_CASE("a custom op with its own VJP is used like a built-in, at any order") {
+    // cube(x) = x^3 with the hand-derived VJP 3x^2 g.
+    auto cube = [](const Tensor& x) {
+        return rg::custom_op(
+            "cube", {x}, [](const TensorList& in) { return in[0] * in[0] * in[0]; },
+            [](const TensorList& in, const Tensor& g) { return TensorList{g * in[0] * in[0] * 3.0}; });
+    };
+    auto x = tensor({1.0, 2.0}, {.dtype = rg::float64, .requires_grad = true});
+    auto y = cube(x);
+    CHECK(y.grad_fn()->op() == "cube");
+    rg::sum(y).backward();
+    check_values(x.grad(), tensor({3.0, 12.0}, {.dtype = rg::float64}));
+    test::check_gradients([&](const TensorList& v) { return cube(v[0]); }, {x});
+    auto [g] = std::array<Tensor, 1>{rg::grad(rg::sum(cube(x)), {x}, {.create_graph = true})[0]};
+    auto [gg] = std::array<Tensor, 1>{rg::grad(rg::sum(g), {x}, {})[0]};
+    check_values(gg, tensor({6.0, 12.0}, {.dtype = rg::float64}));  // 6x
+}
+
+TEST_CASE("a custom op whose VJP returns a wrong shape is caught") {
+    auto x = tensor({1.0, 2.0}, {.requires_grad = true});
+    auto y = rg::custom_op(
+        "broken", {x}, [](const TensorList& in) { return in[0] * 2.0; },
+        [](const TensorList&, const Tensor&) { return TensorList{rg::ones({3})}; });
+    CHECK_THROWS_WITH_AS(rg::sum(y).backward(),
+                         doctest::Contains("the VJP of 'broken' returned a gradient of shape (3,) (float32) for input 0 of shape (2,)"),
+                         rg::Error);
+}
+
+TEST_CASE("each thread has its own tape; two threads train at once") {
+    auto train = [](double target, double* result) {
+        auto w = tensor(0.0, {.dtype = rg::float64, .requires_grad = true});
+        for (int i = 0; i < 200; ++i) {
+            auto loss = rg::square(w - target);
+            w.zero_grad();
+            loss.backward();
+            rg::NoGrad off;
+            w.value<double>() -= 0.1 * w.grad().value<double>();
+        }
+        *result = w.item();
+    };
+    double a = 0, b = 0;
+    std::thread t1(train, 3.0, &a);
+    std::thread t2(train, -5.0, &b);
+    t1.join();
+    t2.join();
+    CHECK(a == doctest::Approx(3.0).epsilon(1e-6));
+    CHECK(b == doctest::Approx(-5.0).epsilon(1e-6));
+    CHECK(rg::current_tape_id() != 0);
+}
+
+TEST_CASE("a tensor recorded on one thread cannot be used on another's tape") {
+    auto x = tensor({1.0}, {.requires_grad = true});
+    auto y = x * 2.0;  // recorded on this thread
+    std::string error;
+    std::thread other([&] {
+        try {
+            auto z = y * 3.0;
+        } catch (const rg::Error& e) {
+            error = e.what();
+        }
+    });
+    other.join();
+    CHECK(error.find("recorded on another thread's tape") != std::string::npos);
+    std::string backward_error;
+    std::thread other2([&] {
+        try {
+            rg::sum(y).backward();
+        } catch (const rg::Error& e) {
+            backward_error = e.what();
+        }
+    });
+    other2.join();
+    CHECK(backward_error.find("another thread's tape") != std::string::npos);
+}
+
+TEST_CASE("DetectAnomaly names the first op that makes NaN or Inf") {
+    auto x = tensor({-1.0, 1.0}, {.requires_grad = true});
+    {
+        rg::DetectAnomaly anomaly;
+        CHECK(rg::is_anomaly_enabled());
+        CHECK_THROWS_WITH_AS(rg::sqrt(x), doctest::Contains("the forward of 'sqrt' produced NaN"), rg::Error);
+        auto z = tensor({0.0}, {.requires_grad = true});
+        auto y = rg::sqrt(z);  // forward fine (0), backward 1/(2*0) = inf
+        CHECK_THROWS_WITH_AS(rg::sum(y).backward(), doctest::Contains("the backward of 'sqrt' produced Inf"),
+                             rg::Error);
+    }
+    CHECK_FALSE(rg::is_anomaly_enabled());
+    CHECK_NOTHROW(rg::sqrt(x));
+}
+
+TEST_CASE("tape_table lists the ops in recording order") {
+    auto x = rg::ones({2, 2});
+    auto w = rg::ones({2, 3}, {.requires_grad = true});
+    w.set_name("w");
+    auto loss = rg::mean(rg::tanh(rg::matmul(x, w) + 1.0));
+    const std::string table = rg::tape_table(loss);
+    CHECK(table ==
+          "  #  op          inputs             output\n"
+          "  0  matmul      (2, 2), w (2, 3)*  (2, 3) float32\n"
+          "  1  add_scalar  (2, 3)*            (2, 3) float32\n"
+          "  2  tanh        (2, 3)*            (2, 3) float32\n"
+          "  3  sum         (2, 3)*            () float32\n"
+          "  4  mul_scalar  ()*                () float32\n"
+          "  * requires grad\n");
+}
+
+TEST_CASE("to_dot draws ops, tensors, constants, values and gradients") {
+    auto x = tensor({1.0, 2.0});
+    auto w = tensor({0.5, -0.5}, {.requires_grad = true});
+    w.set_name("w");
+    auto loss = rg::sum(x * w);
+    loss.backward({}, {.retain_graph = true});
+    const std::string dot = rg::to_dot(loss, {.show_values = true, .show_grads = true});
+    CHECK(dot.rfind("digraph retrograd {", 0) == 0);
+    CHECK(dot.find("label=\"mul\"") != std::string::npos);
+    CHECK(dot.find("label=\"sum\"") != std::string::npos);
+    CHECK(dot.find("const (2,)") != std::string::npos);
+    CHECK(dot.find("w\\n(2,)\\ntensor([0.5, -0.5], requires_grad=true)\\ngrad tensor([1, 2])") !=
+          std::string::npos);
+    CHECK(dot.find("->") != std::string::npos);
+}
+
+TEST_CASE("requires_grad_ is for leaves, and int64 tensors cannot require grad") {
+    auto x = tensor({1.0}, {.requires_grad = true});
+    auto y = x * 2.0;
+    CHECK_THROWS_WITH_AS(y.requires_grad_(false), doctest::Contains("only leaves"), rg::Error);
+    CHECK_THROWS_AS(rg::from_indices({1}).requires_grad_(), rg::Error);
+    CHECK_FALSE(y.is_leaf());
+}

@@ -1,0 +1,193 @@
+// Forward values of every op, against hand-computed numbers or xtensor.
+#include <xtensor/xmath.hpp>
+
+#include "helpers.hpp"
+
+using rg::tensor;
+using test::check_values;
+
+TEST_CASE("arithmetic broadcasts like NumPy") {
+    auto col = tensor({{1.0}, {2.0}, {3.0}});     // (3, 1)
+    auto row = tensor({{10.0, 20.0, 30.0, 40.0}});  // (1, 4)
+    auto s = col + row;
+    CHECK(s.shape() == rg::Shape{3, 4});
+    CHECK(s.value()(2, 3) == 43.0f);
+    check_values(tensor({6.0, 8.0}) - tensor({1.0, 2.0}), tensor({5.0, 6.0}));
+    check_values(tensor({6.0, 8.0}) * tensor({0.5}), tensor({3.0, 4.0}));
+    check_values(tensor({6.0, 8.0}) / tensor({2.0, 4.0}), tensor({3.0, 2.0}));
+    check_values(2.0 - tensor({1.0, 3.0}), tensor({1.0, -1.0}));
+    check_values(1.0 / tensor({2.0, 4.0}), tensor({0.5, 0.25}));
+    check_values(tensor({2.0, 3.0}) / 2.0, tensor({1.0, 1.5}));
+    check_values(-tensor({2.0}), tensor({-2.0}));
+    auto cube = rg::randn({2, 3, 4}) * rg::randn({4});
+    CHECK(cube.shape() == rg::Shape{2, 3, 4});
+    check_values(rg::pow(tensor({2.0, 3.0}), tensor({3.0, 2.0})), tensor({8.0, 9.0}));
+    check_values(rg::pow(tensor({2.0, 3.0}), 2.0), tensor({4.0, 9.0}));
+    check_values(rg::rpow(2.0, tensor({3.0, -1.0})), tensor({8.0, 0.5}));
+    check_values(rg::minimum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({1.0, 2.0}));
+    check_values(rg::maximum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({3.0, 5.0}));
+    check_values(rg::where(tensor({1.0, 0.0, 1.0}), tensor({1.0, 2.0, 3.0}), tensor({-1.0})),
+                 tensor({1.0, -1.0, 3.0}));
+}
+
+TEST_CASE("comparisons give 0/1 masks without gradient") {
+    auto a = tensor({1.0, 2.0, 3.0}, {.requires_grad = true});
+    auto b = tensor({2.0, 2.0, 2.0});
+    check_values(rg::lt(a, b), tensor({1.0, 0.0, 0.0}));
+    check_values(rg::le(a, b), tensor({1.0, 1.0, 0.0}));
+    check_values(rg::gt(a, b), tensor({0.0, 0.0, 1.0}));
+    check_values(rg::ge(a, b), tensor({0.0, 1.0, 1.0}));
+    check_values(rg::eq(a, b), tensor({0.0, 1.0, 0.0}));
+    check_values(rg::ne(a, b), tensor({1.0, 0.0, 1.0}));
+    CHECK_FALSE(rg::gt(a, b).requires_grad());
+    auto labels = rg::from_indices({1, 2, 0});
+    check_values(rg::eq(labels, rg::from_indices({1, 0, 0})), tensor({1.0, 0.0, 1.0}));
+}
+
+TEST_CASE("unary functions match the C library") {
+    xt::xarray<double> v = {-2.0, -0.5, 0.0, 0.5, 2.0};
+    rg::Tensor x(v);
+    check_values(rg::exp(x), rg::Tensor(xt::xarray<double>(xt::exp(v))));
+    check_values(rg::sin(x), rg::Tensor(xt::xarray<double>(xt::sin(v))));
+    check_values(rg::cos(x), rg::Tensor(xt::xarray<double>(xt::cos(v))));
+    check_values(rg::tanh(x), rg::Tensor(xt::xarray<double>(xt::tanh(v))));
+    check_values(rg::atan(x), rg::Tensor(xt::xarray<double>(xt::atan(v))));
+    check_values(rg::abs(x), rg::Tensor(xt::xarray<double>(xt::abs(v))));
+    check_values(rg::sigmoid(x), rg::Tensor(xt::xarray<double>(1.0 / (1.0 + xt::exp(-v)))));
+    check_values(rg::softplus(x), rg::Tensor(xt::xarray<double>(xt::log(1.0 + xt::exp(v)))));
+    check_values(rg::relu(x), rg::Tensor(xt::xarray<double>{0, 0, 0, 0.5, 2}));
+    check_values(rg::leaky_relu(x, 0.1), rg::Tensor(xt::xarray<double>{-0.2, -0.05, 0, 0.5, 2}));
+    check_values(rg::elu(x, 1.0),
+                 rg::Tensor(xt::xarray<double>{std::expm1(-2.0), std::expm1(-0.5), 0, 0.5, 2}));
+    check_values(rg::step(x), rg::Tensor(xt::xarray<double>{0, 0, 0, 1, 1}));
+    check_values(rg::sign(x), rg::Tensor(xt::xarray<double>{-1, -1, 0, 1, 1}));
+    check_values(rg::clamp(x, -1, 1), rg::Tensor(xt::xarray<double>{-1, -0.5, 0, 0.5, 1}));
+    check_values(rg::square(x), rg::Tensor(xt::xarray<double>(v * v)));
+    xt::xarray<double> p = {0.25, 1.0, 4.0};
+    check_values(rg::log(rg::Tensor(p)), rg::Tensor(xt::xarray<double>(xt::log(p))));
+    check_values(rg::sqrt(rg::Tensor(p)), rg::Tensor(xt::xarray<double>{0.5, 1, 2}));
+}
+
+TEST_CASE("sigmoid and softplus stay finite for large inputs") {
+    auto big = tensor({-1000.0, 1000.0});
+    check_values(rg::sigmoid(big), tensor({0.0, 1.0}));
+    check_values(rg::softplus(big), tensor({0.0, 1000.0}));
+}
+
+TEST_CASE("reductions over axis lists, with keepdims") {
+    auto x = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    CHECK(rg::sum(x).item() == 21.0);
+    check_values(rg::sum(x, {0}), tensor({5.0, 7.0, 9.0}));
+    check_values(rg::sum(x, {1}), tensor({6.0, 15.0}));
+    check_values(rg::sum(x, {-1}, true), tensor({{6.0}, {15.0}}));
+    check_values(rg::sum(x, {0, 1}, true), tensor({{21.0}}));
+    check_values(rg::mean(x, {0}), tensor({2.5, 3.5, 4.5}));
+    check_values(rg::max(x, {1}), tensor({3.0, 6.0}));
+    check_values(rg::min(x, {0}), tensor({1.0, 2.0, 3.0}));
+    CHECK(rg::max(x).item() == 6.0);
+    check_values(rg::var(x, {1}), tensor({1.0, 1.0}));
+    check_values(rg::var(x, {1}, false, 0), tensor({2.0 / 3.0, 2.0 / 3.0}));
+    check_values(rg::logsumexp(x, {1}),
+                 tensor({std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)),
+                         std::log(std::exp(4.0) + std::exp(5.0) + std::exp(6.0))}));
+    check_values(rg::logsumexp(tensor({1000.0, 1000.0})), tensor(1000.0 + std::log(2.0)));
+    CHECK(rg::argmax(x, 1).to_vector() == std::vector<double>{2, 2});
+    CHECK(rg::argmin(x, 0).to_vector() == std::vector<double>{0, 0, 0});
+    CHECK(rg::argmax(x).item() == 5);
+    CHECK(rg::argmax(x, 1).dtype() == rg::int64);
+    auto cube = rg::arange(24, {.dtype = rg::float64});
+    auto c = rg::reshape(cube, rg::Shape{2, 3, 4});
+    check_values(rg::sum(c, {0, 2}), tensor({60.0, 92.0, 124.0}, {.dtype = rg::float64}));
+    check_values(rg::sum(c, {1}), rg::Tensor(xt::xarray<double>(xt::sum(c.value<double>(), {1}))));
+}
+
+TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {
+    auto a = tensor({{1.0, 2.0}, {3.0, 4.0}});
+    auto b = tensor({{5.0, 6.0}, {7.0, 8.0}});
+    check_values(rg::matmul(a, b), tensor({{19.0, 22.0}, {43.0, 50.0}}));
+    check_values(rg::matmul(a, tensor({1.0, 1.0})), tensor({3.0, 7.0}));
+    check_values(rg::matmul(tensor({1.0, 1.0}), a), tensor({4.0, 6.0}));
+    CHECK(rg::matmul(tensor({1.0, 2.0}), tensor({3.0, 4.0})).item() == 11.0);
+    check_values(rg::gemm(a, b, true, false), tensor({{26.0, 30.0}, {38.0, 44.0}}));
+    check_values(rg::gemm(a, b, false, true), tensor({{17.0, 23.0}, {39.0, 53.0}}));
+    auto batch = rg::stack({a, b});  // (2, 2, 2)
+    auto out = rg::matmul(batch, a);
+    CHECK(out.shape() == rg::Shape{2, 2, 2});
+    check_values(rg::select(out, 0, 1), rg::matmul(b, a));
+    auto wide = rg::randn({3, 1, 2, 4});
+    auto tall = rg::randn({5, 4, 3});
+    CHECK(rg::matmul(wide, tall).shape() == rg::Shape{3, 5, 2, 3});
+    check_values(rg::dot(tensor({1.0, 2.0}), tensor({3.0, 4.0})), tensor(11.0));
+    check_values(rg::outer(tensor({1.0, 2.0}), tensor({3.0, 4.0, 5.0})),
+                 tensor({{3.0, 4.0, 5.0}, {6.0, 8.0, 10.0}}));
+    CHECK(rg::matmul(rg::zeros({2, 0}), rg::zeros({0, 3})).to_vector() == std::vector<double>(6, 0.0));
+}
+
+TEST_CASE("transpose and permute move axes") {
+    auto x = rg::reshape(rg::arange(6), rg::Shape{2, 3});
+    check_values(rg::transpose(x), tensor({{0.0, 3.0}, {1.0, 4.0}, {2.0, 5.0}}));
+    auto c = rg::reshape(rg::arange(24, {.dtype = rg::float64}), rg::Shape{2, 3, 4});
+    auto p = rg::permute(c, {2, 0, 1});
+    CHECK(p.shape() == rg::Shape{4, 2, 3});
+    CHECK(p.value<double>()(3, 1, 2) == c.value<double>()(1, 2, 3));
+    CHECK(rg::transpose(c, 0, -1).shape() == rg::Shape{4, 3, 2});
+}
+
+TEST_CASE("shape ops: reshape, flatten, squeeze, unsqueeze, broadcast") {
+    auto x = rg::arange(12);
+    CHECK(rg::reshape(x, std::vector<long>{3, -1}).shape() == rg::Shape{3, 4});
+    auto c = rg::reshape(x, rg::Shape{2, 3, 2});
+    CHECK(rg::flatten(c).shape() == rg::Shape{12});
+    CHECK(rg::flatten(c, 1).shape() == rg::Shape{2, 6});
+    CHECK(rg::unsqueeze(c, 0).shape() == rg::Shape{1, 2, 3, 2});
+    CHECK(rg::unsqueeze(c, -1).shape() == rg::Shape{2, 3, 2, 1});
+    CHECK(rg::squeeze(rg::zeros({1, 3, 1})).shape() == rg::Shape{3});
+    CHECK(rg::squeeze(rg::zeros({1, 3, 1}), 0).shape() == rg::Shape{3, 1});
+    check_values(rg::broadcast_to(tensor({1.0, 2.0}), {2, 2}), tensor({{1.0, 2.0}, {1.0, 2.0}}));
+    check_values(rg::sum_to(tensor({{1.0, 2.0}, {3.0, 4.0}}), {1, 2}), tensor({{4.0, 6.0}}));
+    check_values(rg::sum_to(rg::ones({2, 3, 4}), {3, 1}), rg::full({3, 1}, 8.0));
+}
+
+TEST_CASE("slicing, indexing, gather and their scatter counterparts") {
+    auto x = rg::reshape(rg::arange(12), rg::Shape{3, 4});
+    check_values(rg::slice(x, 1, 1, 3), tensor({{1.0, 2.0}, {5.0, 6.0}, {9.0, 10.0}}));
+    check_values(rg::slice(x, 0, -1, 100), tensor({{8.0, 9.0, 10.0, 11.0}}));
+    check_values(rg::slice(x, 1, 0, 4, 2), tensor({{0.0, 2.0}, {4.0, 6.0}, {8.0, 10.0}}));
+    check_values(rg::select(x, 0, -1), tensor({8.0, 9.0, 10.0, 11.0}));
+    check_values(rg::select(x, 1, 2), tensor({2.0, 6.0, 10.0}));
+    check_values(rg::slice_scatter(tensor({{1.0}, {2.0}}), {2, 3}, 1, 1, 2),
+                 tensor({{0.0, 1.0, 0.0}, {0.0, 2.0, 0.0}}));
+    auto idx = rg::from_indices({2, 0, 2});
+    check_values(rg::index_select(x, 0, idx),
+                 tensor({{8.0, 9.0, 10.0, 11.0}, {0.0, 1.0, 2.0, 3.0}, {8.0, 9.0, 10.0, 11.0}}));
+    check_values(rg::index_add(rg::ones({3, 1}), {3, 1}, 0, idx), tensor({{1.0}, {0.0}, {2.0}}));
+    // Picking each row's class score, as cross-entropy does.
+    auto scores = tensor({{0.1, 0.7, 0.2}, {0.5, 0.3, 0.2}});
+    auto labels = rg::from_indices({1, 0}, {2, 1});
+    check_values(rg::gather(scores, 1, labels), tensor({{0.7}, {0.5}}));
+    check_values(rg::scatter_add(tensor({{1.0}, {1.0}}), {2, 3}, 1, labels),
+                 tensor({{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}}));
+}
+
+TEST_CASE("concat, stack and pad") {
+    auto a = tensor({{1.0, 2.0}});
+    auto b = tensor({{3.0, 4.0}, {5.0, 6.0}});
+    check_values(rg::concat({a, b}, 0), tensor({{1.0, 2.0}, {3.0, 4.0}, {5.0, 6.0}}));
+    check_values(rg::concat({b, b}, 1), tensor({{3.0, 4.0, 3.0, 4.0}, {5.0, 6.0, 5.0, 6.0}}));
+    CHECK(rg::stack({a, a, a}).shape() == rg::Shape{3, 1, 2});
+    CHECK(rg::stack({a, a, a}, -1).shape() == rg::Shape{1, 2, 3});
+    check_values(rg::pad(tensor({{1.0}}), {{1, 0}, {0, 2}}, 9.0), tensor({{9.0, 9.0, 9.0}, {1.0, 9.0, 9.0}}));
+}
+
+TEST_CASE("softmax is stable: 1000 and 5000 give exact probabilities, no NaN") {
+    check_values(rg::softmax(tensor({1000.0, 5000.0})), tensor({0.0, 1.0}));
+    check_values(rg::softmax(tensor({4000.0, 5000.0, 6000.0})), tensor({0.0, 0.0, 1.0}));
+    check_values(rg::softmax(tensor({1.0, 1.0})), tensor({0.5, 0.5}));
+    auto x = rg::randn({3, 5}, {.dtype = rg::float64});
+    check_values(rg::sum(rg::softmax(x, 1), {1}), rg::ones({3}, {.dtype = rg::float64}));
+    check_values(rg::sum(rg::softmax(x, 0), {0}), rg::ones({5}, {.dtype = rg::float64}));
+    check_values(rg::exp(rg::log_softmax(x, 0)), rg::softmax(x, 0), 1e-12);
+    check_values(rg::log_softmax(tensor({0.0, 1000.0})), tensor({-1000.0, 0.0}));
+    auto e = rg::exp(x);
+    check_values(rg::softmax(x), e / rg::sum(e, {1}, true), 1e-12);
+}
