@@ -33,6 +33,16 @@ TEST_CASE("grad with create_graph differentiates again: sigmoid'' and tanh''") {
     check_values(t2, -2.0 * tv * (1.0 - tv * tv), 1e-12);               // tanh'' = -2 tanh (1 - tanh²)
 }
 
+TEST_CASE("grad with a braced input list decomposes into named gradients") {
+    auto w = tensor({{1.0, 2.0}}, f64(true));
+    auto b = tensor({0.5}, f64(true));
+    auto x = tensor({{3.0}, {4.0}}, f64());
+    auto loss = rg::sum(rg::matmul(x, w) + b);
+    auto [gw, gb] = rg::grad(loss, {w, b});
+    check_values(gw, tensor({{7.0, 7.0}}, f64()));
+    check_values(gb, tensor({4.0}, f64()));
+}
+
 TEST_CASE("grad with respect to an intermediate tensor") {
     auto x = tensor({1.0, 2.0}, f64(true));
     auto h = x * 3.0;

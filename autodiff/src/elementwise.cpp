@@ -45,6 +45,43 @@ Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
     return binary(op, a, b, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
 }
 
+// Fused VJPs of tanh, sigmoid and relu: one pass and one allocation where
+// the composed form would take four. Each is an op in its own right, with its
+// own VJP, so gradients through them can be differentiated again.
+Tensor tanh_backward(const Tensor& g, const Tensor& x) {
+    Tensor out = binary("tanh_backward", g, x, [](auto gv, auto xv) {
+        const auto t = std::tanh(xv);
+        return gv * (decltype(t){1} - t * t);
+    });
+    if (!needs_grad(g, x)) return out;
+    return record("tanh_backward", out, {g, x}, [g, x](const Tensor& h) {
+        Tensor gx;  // d/dx g (1 - t²) = -2 g t (1 - t²)
+        if (x.requires_grad()) gx = tanh_backward(h * g, x) * tanh(x) * -2.0;
+        return TensorList{g.requires_grad() ? tanh_backward(h, x) : Tensor{}, gx};
+    });
+}
+
+Tensor sigmoid_backward(const Tensor& g, const Tensor& x) {
+    Tensor out = binary("sigmoid_backward", g, x, [](auto gv, auto xv) {
+        using T = decltype(xv);
+        const T s = xv >= 0 ? T{1} / (T{1} + std::exp(-xv)) : std::exp(xv) / (T{1} + std::exp(xv));
+        return gv * s * (T{1} - s);
+    });
+    if (!needs_grad(g, x)) return out;
+    return record("sigmoid_backward", out, {g, x}, [g, x](const Tensor& h) {
+        Tensor gx;  // d/dx g s (1 - s) = g s (1 - s) (1 - 2 s)
+        if (x.requires_grad()) gx = sigmoid_backward(h * g, x) * rsub(1.0, sigmoid(x) * 2.0);
+        return TensorList{g.requires_grad() ? sigmoid_backward(h, x) : Tensor{}, gx};
+    });
+}
+
+Tensor relu_backward(const Tensor& g, const Tensor& x) {
+    Tensor out = binary("relu_backward", g, x, [](auto gv, auto xv) { return xv > 0 ? gv : decltype(gv){0}; });
+    if (!needs_grad(g)) return out;
+    // Piecewise linear: nothing flows to x.
+    return record("relu_backward", out, {g}, [x](const Tensor& h) { return TensorList{relu_backward(h, x)}; });
+}
+
 }  // namespace
 
 // ---- binary --------------------------------------------------------------------
@@ -281,10 +318,7 @@ Tensor cos(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
     Tensor out = unary("tanh", x, [](auto u) { return std::tanh(u); });
     if (!needs_grad(x)) return out;
-    return record("tanh", out, {x}, [x](const Tensor& g) {
-        Tensor t = tanh(x);
-        return TensorList{g * rsub(1.0, t * t)};
-    });
+    return record("tanh", out, {x}, [x](const Tensor& g) { return TensorList{tanh_backward(g, x)}; });
 }
 
 Tensor sigmoid(const Tensor& x) {
@@ -295,16 +329,13 @@ Tensor sigmoid(const Tensor& x) {
         return e / (T{1} + e);
     });
     if (!needs_grad(x)) return out;
-    return record("sigmoid", out, {x}, [x](const Tensor& g) {
-        Tensor s = sigmoid(x);
-        return TensorList{g * s * rsub(1.0, s)};
-    });
+    return record("sigmoid", out, {x}, [x](const Tensor& g) { return TensorList{sigmoid_backward(g, x)}; });
 }
 
 Tensor relu(const Tensor& x) {
     Tensor out = unary("relu", x, [](auto u) { return u > 0 ? u : decltype(u){0}; });
     if (!needs_grad(x)) return out;
-    return record("relu", out, {x}, [x](const Tensor& g) { return TensorList{g * gt(x, 0.0)}; });
+    return record("relu", out, {x}, [x](const Tensor& g) { return TensorList{relu_backward(g, x)}; });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {

@@ -30,11 +30,13 @@ class AccumulateGrad final : public Node {
 public:
     explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("accumulate_grad") {
         output = leaf;
+        accumulator_ = true;
+        out_shape = Tensor(leaf).shape();
+        out_dtype = Tensor(leaf).dtype();
     }
     TensorList apply(const Tensor&) override { return {}; }
     void release() override {}  // shared by every graph the leaf takes part in
     std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
-    bool is_accumulator() const override { return true; }
 };
 
 const std::shared_ptr<Node>& edge_of(const Tensor& input, std::string_view op) {
@@ -158,10 +160,11 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                  caller, n->op());
         }
         order.push_back(n);
-        for (auto& next : n->next) {
+        for (auto& edge : n->edges) {
+            Node* next = edge.node.get();
             if (next && next->visit_mark != mark) {
                 next->visit_mark = mark;
-                stack.push_back(next.get());
+                stack.push_back(next);
             }
         }
     }
@@ -178,8 +181,8 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         for (auto it = order.rbegin(); it != order.rend(); ++it) {
             Node* n = *it;
             if (n->needed) continue;
-            for (auto& next : n->next) {
-                if (next && next->needed) {
+            for (auto& edge : n->edges) {
+                if (edge.node && edge.node->needed) {
                     n->needed = true;
                     break;
                 }
@@ -228,14 +231,14 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 
         TensorList grads = n->apply(g);
         g = Tensor{};
-        if (grads.size() != n->next.size()) {
+        if (grads.size() != n->edges.size()) {
             fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(),
-                 grads.size(), n->next.size());
+                 grads.size(), n->edges.size());
         }
         for (std::size_t i = 0; i < grads.size(); ++i) {
-            Node* next = n->next[i].get();
+            const Edge& info = n->edges[i];
+            Node* next = info.node.get();
             if (!next || !next->needed || !grads[i].defined()) continue;
-            const InputInfo& info = n->inputs[i];
             if (grads[i].shape() != info.shape || grads[i].dtype() != info.dtype) {
                 fail("{}: the VJP of '{}' returned a gradient of shape {} ({}) for input {} of "
                      "shape {} ({})",
@@ -278,14 +281,14 @@ bool needs_grad(const TensorList& inputs) { return needs_grad_any(inputs.data(),
 
 void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs,
                     std::size_t count) {
-    node->next.reserve(count);
-    node->inputs.reserve(count);
+    node->edges.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
         const Tensor& in = inputs[i];
-        const bool grad = in.defined() && in.impl()->requires_grad;
-        node->inputs.push_back(in.defined() ? InputInfo{in.shape(), in.dtype(), grad, in.name()}
-                                            : InputInfo{});
-        node->next.push_back(grad ? edge_of(in, node->op()) : nullptr);
+        if (!in.defined()) continue;
+        Edge& edge = node->edges[i];
+        edge.shape = in.shape();
+        edge.dtype = in.dtype();
+        if (in.impl()->requires_grad) edge.node = edge_of(in, node->op());
     }
     TensorImpl& impl = *output.impl();
     node->out_shape = output.shape();

@@ -22,8 +22,8 @@ std::vector<const Node*> reachable(const Tensor& t) {
         if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
         seen.push_back(n);
         nodes.push_back(n);
-        for (auto& next : n->next)
-            if (next) stack.push_back(next.get());
+        for (auto& edge : n->edges)
+            if (edge.node) stack.push_back(edge.node.get());
     }
     std::sort(nodes.begin(), nodes.end(), [](const Node* a, const Node* b) {
         if (a->is_accumulator() != b->is_accumulator()) return a->is_accumulator();
@@ -32,9 +32,12 @@ std::vector<const Node*> reachable(const Tensor& t) {
     return nodes;
 }
 
-std::string input_label(const InputInfo& in) {
-    std::string label = in.name.empty() ? shape_str(in.shape) : in.name + " " + shape_str(in.shape);
-    return in.requires_grad ? label + "*" : label;
+// "(2, 3)", with the leaf's name when it has one and * when it requires grad.
+std::string input_label(const Edge& in) {
+    std::shared_ptr<TensorImpl> leaf = in.node ? in.node->leaf() : nullptr;
+    std::string label = leaf && !leaf->name.empty() ? leaf->name + " " : "";
+    label += shape_str(in.shape);
+    return in.node ? label + "*" : label;
 }
 
 std::string escape(const std::string& s) {
@@ -68,7 +71,7 @@ std::string tape_table(const Tensor& t) {
     std::size_t op_width = 2, in_width = 6;
     for (const Node* n : ops) {
         std::vector<std::string> parts;
-        for (const auto& in : n->inputs) parts.push_back(input_label(in));
+        for (const auto& in : n->edges) parts.push_back(input_label(in));
         inputs.push_back(fmt::format("{}", fmt::join(parts, ", ")));
         op_width = std::max(op_width, n->op().size());
         in_width = std::max(in_width, inputs.back().size());
@@ -101,9 +104,14 @@ std::string to_dot(const Tensor& t, DotOptions options) {
         tensor_id[n] = id;
         std::shared_ptr<TensorImpl> impl = n->is_accumulator() ? n->leaf() : n->output.lock();
         Tensor alive = impl ? Tensor(impl) : (n == t.grad_fn().get() ? t : Tensor{});
-        std::string label = alive.defined() && !alive.name().empty() ? alive.name() + "\n" : "";
+        std::string label;
+        if (alive.defined() && !alive.name().empty()) {
+            label = alive.name();
+            label += '\n';
+        } else if (n->is_accumulator()) {
+            label = "leaf\n";
+        }
         label += shape_str(n->out_shape);
-        if (n->is_accumulator() && alive.defined()) label = (alive.name().empty() ? "leaf\n" : alive.name() + "\n") + shape_str(alive.shape());
         if (options.show_values && alive.defined()) label += "\n" + values_line(alive);
         if (options.show_grads && alive.defined() && alive.grad().defined())
             label += "\ngrad " + values_line(alive.grad());
@@ -114,12 +122,12 @@ std::string to_dot(const Tensor& t, DotOptions options) {
         const std::string op_id = fmt::format("op{}", n->sequence());
         os << fmt::format("  {} [shape=box, style=\"rounded,filled\", fillcolor=\"lightblue\", label=\"{}\"];\n",
                           op_id, escape(n->op()));
-        for (std::size_t i = 0; i < n->inputs.size(); ++i) {
-            if (n->next[i]) {
-                os << fmt::format("  {} -> {};\n", tensor_id[n->next[i].get()], op_id);
+        for (std::size_t i = 0; i < n->edges.size(); ++i) {
+            if (n->edges[i].node) {
+                os << fmt::format("  {} -> {};\n", tensor_id[n->edges[i].node.get()], op_id);
             } else {
                 const std::string id = fmt::format("c{}_{}", n->sequence(), i);
-                tensor_node(id, "const " + input_label(n->inputs[i]), "dashed");
+                tensor_node(id, "const " + input_label(n->edges[i]), "dashed");
                 os << fmt::format("  {} -> {};\n", id, op_id);
             }
         }

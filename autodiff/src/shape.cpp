@@ -126,8 +126,11 @@ Tensor squeeze(const Tensor& x, std::optional<int> axis) {
 Tensor unsqueeze(const Tensor& x, int axis) {
     detail::defined_or_fail(x, "unsqueeze");
     const std::size_t a = normalize_axis(axis, x.dim() + 1, "unsqueeze");
-    Shape shape = x.shape();
-    shape.insert(shape.begin() + static_cast<long>(a), 1);
+    Shape shape;
+    for (std::size_t i = 0; i <= x.dim(); ++i) {
+        if (i == a) shape.push_back(1);
+        if (i < x.dim()) shape.push_back(x.shape()[i]);
+    }
     return reshape(x, shape);
 }
 

@@ -9,6 +9,7 @@
 // saved values of the graph it swept unless retain_graph is set.
 #include <retrograd/tensor.hpp>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,12 +19,15 @@
 
 namespace rg {
 
-// What an op knows about one of its inputs, kept for inspection and checks.
-struct InputInfo {
+class Node;
+
+// One input of a recorded op: the node that produced it (where its gradient
+// goes; null when it needs none) and its shape and dtype, against which the
+// VJP's result is checked.
+struct Edge {
+    std::shared_ptr<Node> node;
     Shape shape;
     Dtype dtype = Dtype::float32;
-    bool requires_grad = false;
-    std::string name;
 };
 
 using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
@@ -42,15 +46,14 @@ public:
     bool released() const { return released_; }
     // Leaves' accumulators return the leaf whose .grad receives the gradient.
     virtual std::shared_ptr<TensorImpl> leaf() const { return nullptr; }
-    virtual bool is_accumulator() const { return false; }
+    bool is_accumulator() const { return accumulator_; }
 
     // Gradients for each input, given the gradient of the output (VJP).
     virtual TensorList apply(const Tensor& grad_output) = 0;
     // Frees saved values; a later apply() is an error.
     virtual void release() { released_ = true; }
 
-    std::vector<std::shared_ptr<Node>> next;  // producer of each input (null: no grad)
-    std::vector<InputInfo> inputs;
+    std::vector<Edge> edges;  // one per input
     Shape out_shape;
     Dtype out_dtype = Dtype::float32;
     std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
@@ -67,6 +70,7 @@ private:
 
 protected:
     bool released_ = false;
+    bool accumulator_ = false;
 };
 
 // ---- recording ----------------------------------------------------------------
@@ -187,6 +191,15 @@ struct GradOptions {
 TensorList grad(const TensorList& outputs, const TensorList& inputs,
                 const TensorList& grad_outputs = {}, GradOptions options = {});
 TensorList grad(const Tensor& output, const TensorList& inputs, GradOptions options);
+// With a braced list of inputs the result has a fixed size, so that
+// `auto [gw, gb] = rg::grad(loss, {w, b});` works.
+template <std::size_t N>
+std::array<Tensor, N> grad(const Tensor& output, const Tensor (&inputs)[N], GradOptions options = {}) {
+    TensorList grads = grad(output, TensorList(inputs, inputs + N), options);
+    std::array<Tensor, N> result;
+    std::move(grads.begin(), grads.end(), result.begin());
+    return result;
+}
 
 using Function = std::function<Tensor(const TensorList& inputs)>;
 

@@ -29,6 +29,7 @@ Tensor add(const Tensor& a, double b);
 Tensor mul(const Tensor& a, double b);
 Tensor pow(const Tensor& base, double exponent);
 Tensor rpow(double base, const Tensor& exponent);  // base ** exponent
+Tensor rsub(double a, const Tensor& b);            // a - b
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
