@@ -117,6 +117,8 @@ TEST_CASE("gradcheck: matmul in all its forms") {
             auto a = ta ? rand64({4, 3}) : rand64({3, 4});
             auto b = tb ? rand64({2, 4}) : rand64({4, 2});
             check_gradients([ta, tb](const TensorList& v) { return rg::gemm(v[0], v[1], ta, tb); }, {a, b});
+            auto batched = ta ? rand64({3, 4, 3}) : rand64({3, 3, 4});
+            check_gradients([ta, tb](const TensorList& v) { return rg::gemm(v[0], v[1], ta, tb); }, {batched, b});
         }
     }
     check_gradients([](const TensorList& v) { return rg::dot(v[0], v[1]); }, {rand64({5}), rand64({5})});

@@ -86,7 +86,7 @@ TEST_CASE("printing shows values, dtype and autograd state") {
     CHECK(rg::to_string(rg::Tensor{}) == "tensor(undefined)");
 }
 
-TEST_CASE("detach and clone copy values; clone stays on the tape") {
+TEST_CASE("detach and clone copy values, and clone stays on the tape") {
     auto x = rg::tensor({1.0, 2.0}, {.requires_grad = true});
     auto d = x.detach();
     CHECK_FALSE(d.requires_grad());

@@ -39,72 +39,56 @@ void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, cons
          shape_str(b), ka, kb);
 }
 
-// NumPy batched product for operands of rank >= 2 with broadcast batch axes.
-Tensor batched_matmul(const Tensor& a, const Tensor& b) {
+}  // namespace
+
+Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    detail::check_same_dtype(a, b, "matmul");
+    if (a.dim() < 2 || b.dim() < 2)
+        fail("gemm: expected operands of rank 2 or more, got shapes {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
     const Shape& sa = a.shape();
     const Shape& sb = b.shape();
-    const std::size_t m = sa[sa.size() - 2], k = sa.back(), kb = sb[sb.size() - 2], n = sb.back();
-    if (k != kb) inner_mismatch("matmul", sa, sb, k, kb);
+    const std::size_t ra = sa[sa.size() - 2], ca = sa.back(), rb = sb[sb.size() - 2], cb = sb.back();
+    const std::size_t m = transpose_a ? ca : ra, k = transpose_a ? ra : ca;
+    const std::size_t kb = transpose_b ? cb : rb, n = transpose_b ? rb : cb;
+    if (k != kb) {
+        if (transpose_a || transpose_b) {
+            const Shape ea{m, k}, eb{kb, n};
+            inner_mismatch("matmul", ea, eb, k, kb);
+        }
+        inner_mismatch("matmul", sa, sb, k, kb);
+    }
     const Shape batch_a(sa.begin(), sa.end() - 2), batch_b(sb.begin(), sb.end() - 2);
-    const Shape batch = broadcast_shapes(batch_a, batch_b, "matmul");
+    const Shape batch = batch_a == batch_b ? batch_a : broadcast_shapes(batch_a, batch_b, "matmul");
     Shape out_shape = batch;
     out_shape.push_back(m);
     out_shape.push_back(n);
     Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
         xt::xarray<T> c(out_shape);
-        // Batch strides in units of whole matrices.
+        // One BLAS call per matrix of the (broadcast) batch; strides count whole matrices.
         const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, batch),
                                                 detail::broadcast_strides(batch_b, batch),
                                                 detail::contiguous_strides(batch)};
         detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
             for (std::size_t i = 0; i < count; ++i) {
                 const auto ii = static_cast<std::ptrdiff_t>(i);
-                product(false, false, m, n, k, x.data() + (off[0] + ii * inner[0]) * m * k, k,
-                        y.data() + (off[1] + ii * inner[1]) * k * n, n,
+                product(transpose_a, transpose_b, m, n, k, x.data() + (off[0] + ii * inner[0]) * ra * ca, ca,
+                        y.data() + (off[1] + ii * inner[1]) * rb * cb, cb,
                         c.data() + (off[2] + ii * inner[2]) * m * n);
             }
         });
         return Tensor(std::move(c));
     });
     if (!needs_grad(a, b)) return out;
-    return record("matmul", out, {a, b}, [a, b](const Tensor& g) {
-        return TensorList{
-            a.requires_grad() ? sum_to(matmul(g, transpose(b, -1, -2)), a.shape()) : Tensor{},
-            b.requires_grad() ? sum_to(matmul(transpose(a, -1, -2), g), b.shape()) : Tensor{}};
-    });
-}
-
-}  // namespace
-
-Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-    detail::check_same_dtype(a, b, "matmul");
-    if (a.dim() != 2 || b.dim() != 2)
-        fail("gemm: expected 2-D operands, got shapes {} and {}", shape_str(a.shape()),
-             shape_str(b.shape()));
-    const std::size_t m = transpose_a ? a.shape()[1] : a.shape()[0];
-    const std::size_t k = transpose_a ? a.shape()[0] : a.shape()[1];
-    const std::size_t kb = transpose_b ? b.shape()[1] : b.shape()[0];
-    const std::size_t n = transpose_b ? b.shape()[0] : b.shape()[1];
-    if (k != kb) {
-        const Shape ea{m, k}, eb{kb, n};
-        inner_mismatch("matmul", ea, eb, k, kb);
-    }
-    Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
-        using T = typename std::decay_t<decltype(x)>::value_type;
-        xt::xarray<T> c(Shape{m, n});
-        product(transpose_a, transpose_b, m, n, k, x.data(), x.shape()[1], y.data(), y.shape()[1],
-                c.data());
-        return Tensor(std::move(c));
-    });
-    if (!needs_grad(a, b)) return out;
-    // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the stored operands.
+    // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
+    // stored operands (no transposed copies), then summed over broadcast batches.
     return record("matmul", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
         Tensor ga, gb;
         if (a.requires_grad())
-            ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
+            ga = sum_to(transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b), a.shape());
         if (b.requires_grad())
-            gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
+            gb = sum_to(transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false), b.shape());
         return TensorList{ga, gb};
     });
 }
@@ -128,11 +112,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
             inner_mismatch("matmul", a.shape(), b.shape(), a.shape().back(), b.shape()[0]);
         return squeeze(matmul(a, unsqueeze(b, -1)), -1);
     }
-    if (a.dim() == 2 && b.dim() == 2) {
-        if (a.shape()[1] != b.shape()[0]) inner_mismatch("matmul", a.shape(), b.shape(), a.shape()[1], b.shape()[0]);
-        return gemm(a, b, false, false);
-    }
-    return batched_matmul(a, b);
+    return gemm(a, b, false, false);
 }
 
 Tensor dot(const Tensor& a, const Tensor& b) {

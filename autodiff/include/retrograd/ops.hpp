@@ -91,8 +91,9 @@ Tensor argmax(const Tensor& x);  // index into the flattened tensor
 // ---- linear algebra ---------------------------------------------------------------
 // NumPy matmul: 1-D and 2-D operands, and batched (broadcast) leading dimensions.
 Tensor matmul(const Tensor& a, const Tensor& b);
-// op(a) @ op(b) for 2-D a, b where op transposes when asked; the primitive
-// behind matmul, whose VJP is again a gemm (no transposed copies).
+// op(a) @ op(b), where op transposes the last two axes when asked; leading
+// (batch) axes broadcast. The primitive behind matmul: its VJP is again a gemm,
+// so no transposed copies are made.
 Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 Tensor dot(const Tensor& a, const Tensor& b);    // 1-D · 1-D -> scalar
 Tensor outer(const Tensor& a, const Tensor& b);  // 1-D ⊗ 1-D -> 2-D
