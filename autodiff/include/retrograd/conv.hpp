@@ -1,0 +1,42 @@
+#pragma once
+// Convolution and pooling on NCHW tensors (batch, channels, height, width), as
+// PyTorch. conv2d is im2col followed by one GEMM per image; its gradients come
+// from the VJPs of those two ops (col2im and GEMMs), so no convolution
+// gradient is written by hand and second order works.
+#include <retrograd/ops.hpp>
+
+#include <array>
+
+namespace rg {
+
+using Size2 = std::array<std::size_t, 2>;  // (height, width)
+
+struct Conv2dOptions {
+    Size2 stride{1, 1};
+    Size2 padding{0, 0};  // zeros added on each side
+    Size2 dilation{1, 1};
+};
+
+// Patches of x (N, C, H, W) as columns: (N, C*kh*kw, OH*OW), row c*kh*kw + i*kw + j.
+Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options = {});
+// The adjoint of im2col: sums columns back into an image of `image_shape` (N, C, H, W).
+Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options = {});
+
+// x (N, C, H, W) * weight (O, C, kh, kw) [+ bias (O,)] -> (N, O, OH, OW);
+// a cross-correlation, as in every deep-learning library.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Conv2dOptions options = {});
+
+struct Pool2dOptions {
+    Size2 stride{0, 0};  // 0: the kernel size
+    Size2 padding{0, 0};
+};
+// Maximum over each window; the gradient goes to the window's (first) maximum.
+Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options = {});
+// Mean over each window (padding counts as zeros, as PyTorch's default).
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options = {});
+
+// Output size of a convolution or pooling along one axis.
+std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
+                             std::size_t dilation, const char* op);
+
+}  // namespace rg

@@ -1,0 +1,192 @@
+// Convolution and pooling: im2col and col2im are the primitives (each the
+// other's VJP); conv2d and the pools are built from them, gemm and gather.
+#include <retrograd/conv.hpp>
+
+#include "kernels.hpp"
+
+#include <limits>
+
+namespace rg {
+namespace {
+
+struct Geometry {
+    std::size_t n, c, h, w, kh, kw, oh, ow;
+    Conv2dOptions o;
+};
+
+Geometry geometry(const Shape& image, Size2 kernel, const Conv2dOptions& o, const char* op) {
+    if (image.size() != 4)
+        fail("{}: expected an NCHW tensor of rank 4, got shape {}", op, shape_str(image));
+    if (kernel[0] == 0 || kernel[1] == 0 || o.stride[0] == 0 || o.stride[1] == 0 || o.dilation[0] == 0 ||
+        o.dilation[1] == 0)
+        fail("{}: kernel ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op, kernel[0],
+             kernel[1], o.stride[0], o.stride[1], o.dilation[0], o.dilation[1]);
+    Geometry g{image[0], image[1], image[2], image[3], kernel[0], kernel[1], 0, 0, o};
+    g.oh = conv_output_size(g.h, g.kh, o.stride[0], o.padding[0], o.dilation[0], op);
+    g.ow = conv_output_size(g.w, g.kw, o.stride[1], o.padding[1], o.dilation[1], op);
+    return g;
+}
+
+// Calls f(column_offset, image_offset) for every (patch row, output pixel)
+// pair that falls inside the image; padding positions are skipped.
+template <class F>
+void for_each_patch(const Geometry& g, F f) {
+    const std::size_t rows = g.c * g.kh * g.kw, cols = g.oh * g.ow;
+    for (std::size_t n = 0; n < g.n; ++n) {
+        for (std::size_t c = 0; c < g.c; ++c) {
+            for (std::size_t i = 0; i < g.kh; ++i) {
+                for (std::size_t j = 0; j < g.kw; ++j) {
+                    const std::size_t row = (c * g.kh + i) * g.kw + j;
+                    const std::size_t col_base = (n * rows + row) * cols;
+                    const std::size_t img_base = (n * g.c + c) * g.h * g.w;
+                    for (std::size_t y = 0; y < g.oh; ++y) {
+                        const long iy = static_cast<long>(y * g.o.stride[0] + i * g.o.dilation[0]) -
+                                        static_cast<long>(g.o.padding[0]);
+                        if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
+                        const std::size_t col_row = col_base + y * g.ow;
+                        const std::size_t img_row = img_base + static_cast<std::size_t>(iy) * g.w;
+                        for (std::size_t x = 0; x < g.ow; ++x) {
+                            const long ix = static_cast<long>(x * g.o.stride[1] + j * g.o.dilation[1]) -
+                                            static_cast<long>(g.o.padding[1]);
+                            if (ix < 0 || ix >= static_cast<long>(g.w)) continue;
+                            f(col_row + x, img_row + static_cast<std::size_t>(ix));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
+std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
+                             std::size_t dilation, const char* op) {
+    const long span = static_cast<long>(dilation * (kernel - 1) + 1);
+    const long padded = static_cast<long>(input + 2 * padding);
+    if (padded < span)
+        fail("{}: the kernel spans {} pixels but the padded input has only {} (input {}, padding {})", op, span,
+             padded, input, padding);
+    return static_cast<std::size_t>((padded - span) / static_cast<long>(stride) + 1);
+}
+
+Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
+    detail::defined_or_fail(x, "im2col");
+    const Geometry g = geometry(x.shape(), kernel, options, "im2col");
+    const Shape shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
+    Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        xt::xarray<T> cols(shape);
+        std::fill(cols.begin(), cols.end(), T{0});
+        T* dst = cols.data();
+        const T* src = a.data();
+        for_each_patch(g, [&](std::size_t col, std::size_t img) { dst[col] = src[img]; });
+        return Tensor(std::move(cols));
+    });
+    if (!needs_grad(x)) return out;
+    return record("im2col", out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
+        return TensorList{col2im(grad, image, kernel, options)};
+    });
+}
+
+Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options) {
+    detail::defined_or_fail(columns, "col2im");
+    const Geometry g = geometry(image_shape, kernel, options, "col2im");
+    const Shape expected{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
+    if (columns.shape() != expected)
+        fail("col2im: columns have shape {}, expected {} for image {}", shape_str(columns.shape()),
+             shape_str(expected), shape_str(image_shape));
+    Tensor out = detail::visit_float(columns, "col2im", [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        xt::xarray<T> image(image_shape);
+        std::fill(image.begin(), image.end(), T{0});
+        T* dst = image.data();
+        const T* src = a.data();
+        for_each_patch(g, [&](std::size_t col, std::size_t img) { dst[img] += src[col]; });
+        return Tensor(std::move(image));
+    });
+    if (!needs_grad(columns)) return out;
+    return record("col2im", out, {columns}, [kernel, options](const Tensor& grad) {
+        return TensorList{im2col(grad, kernel, options)};
+    });
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+    detail::defined_or_fail(x, "conv2d");
+    detail::defined_or_fail(weight, "conv2d");
+    if (x.dim() != 4 || weight.dim() != 4)
+        fail("conv2d: expected input (N, C, H, W) and weight (O, C, kh, kw), got {} and {}", shape_str(x.shape()),
+             shape_str(weight.shape()));
+    const std::size_t out_channels = weight.shape()[0];
+    if (weight.shape()[1] != x.shape()[1])
+        fail("conv2d: input has {} channels but weight {} expects {}", x.shape()[1], shape_str(weight.shape()),
+             weight.shape()[1]);
+    if (bias.defined() && bias.shape() != Shape{out_channels})
+        fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), out_channels);
+    const Size2 kernel{weight.shape()[2], weight.shape()[3]};
+    const Geometry g = geometry(x.shape(), kernel, options, "conv2d");
+    Tensor cols = im2col(x, kernel, options);                                              // (N, C*kh*kw, L)
+    Tensor out = gemm(reshape(weight, Shape{out_channels, g.c * g.kh * g.kw}), cols, false, false);  // (N, O, L)
+    out = reshape(out, Shape{g.n, out_channels, g.oh, g.ow});
+    if (bias.defined()) out = out + reshape(bias, Shape{1, out_channels, 1, 1});
+    return out;
+}
+
+Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
+    detail::defined_or_fail(x, "max_pool2d");
+    const Conv2dOptions conv{{options.stride[0] ? options.stride[0] : kernel[0],
+                              options.stride[1] ? options.stride[1] : kernel[1]},
+                             options.padding, {1, 1}};
+    const Geometry g = geometry(x.shape(), kernel, conv, "max_pool2d");
+    if (2 * options.padding[0] > kernel[0] || 2 * options.padding[1] > kernel[1])
+        fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", options.padding[0],
+             options.padding[1], kernel[0], kernel[1]);
+    // The position of each window's maximum, found without recording; the
+    // result is then a gather, whose VJP sends the gradient to those positions.
+    xt::xarray<std::int64_t> where(Shape{g.n, g.c, g.oh * g.ow});
+    detail::visit_float(x, "max_pool2d", [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        const T* src = a.data();
+        for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+            const T* image = src + plane * g.h * g.w;
+            for (std::size_t y = 0; y < g.oh; ++y) {
+                for (std::size_t xo = 0; xo < g.ow; ++xo) {
+                    T best = -std::numeric_limits<T>::infinity();
+                    long best_at = -1;
+                    for (std::size_t i = 0; i < g.kh; ++i) {
+                        const long iy = static_cast<long>(y * conv.stride[0] + i) - static_cast<long>(conv.padding[0]);
+                        if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
+                        for (std::size_t j = 0; j < g.kw; ++j) {
+                            const long ix = static_cast<long>(xo * conv.stride[1] + j) - static_cast<long>(conv.padding[1]);
+                            if (ix < 0 || ix >= static_cast<long>(g.w)) continue;
+                            const long at = iy * static_cast<long>(g.w) + ix;
+                            const T v = image[at];
+                            if (best_at < 0 || v > best || std::isnan(v)) {
+                                best = v;
+                                best_at = at;
+                                if (std::isnan(v)) break;
+                            }
+                        }
+                    }
+                    where.data()[plane * g.oh * g.ow + y * g.ow + xo] = best_at;
+                }
+            }
+        }
+        return 0;
+    });
+    Tensor flat = reshape(x, Shape{g.n, g.c, g.h * g.w});
+    return reshape(gather(flat, 2, Tensor(std::move(where))), Shape{g.n, g.c, g.oh, g.ow});
+}
+
+Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
+    detail::defined_or_fail(x, "avg_pool2d");
+    const Conv2dOptions conv{{options.stride[0] ? options.stride[0] : kernel[0],
+                              options.stride[1] ? options.stride[1] : kernel[1]},
+                             options.padding, {1, 1}};
+    const Geometry g = geometry(x.shape(), kernel, conv, "avg_pool2d");
+    Tensor planes = reshape(x, Shape{g.n * g.c, 1, g.h, g.w});
+    Tensor windows = mean(im2col(planes, kernel, conv), {1});  // (N*C, OH*OW)
+    return reshape(windows, Shape{g.n, g.c, g.oh, g.ow});
+}
+
+}  // namespace rg

@@ -1,0 +1,156 @@
+// Convolution and pooling: values against direct loops, gradients against
+// finite differences, and the course's worked exercise (seed 004, XV).
+#include "helpers.hpp"
+
+using rg::Tensor;
+using rg::TensorList;
+using test::check_gradients;
+using test::check_values;
+using test::rand64;
+
+namespace {
+
+// The definition, one output element at a time (float64).
+Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, rg::Conv2dOptions o) {
+    const auto& xv = x.value<double>();
+    const auto& wv = w.value<double>();
+    const std::size_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], wd = x.shape()[3];
+    const std::size_t oc = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3];
+    const std::size_t oh = (h + 2 * o.padding[0] - o.dilation[0] * (kh - 1) - 1) / o.stride[0] + 1;
+    const std::size_t ow = (wd + 2 * o.padding[1] - o.dilation[1] * (kw - 1) - 1) / o.stride[1] + 1;
+    xt::xarray<double> out = xt::zeros<double>({n, oc, oh, ow});
+    for (std::size_t b0 = 0; b0 < n; ++b0)
+        for (std::size_t f = 0; f < oc; ++f)
+            for (std::size_t y = 0; y < oh; ++y)
+                for (std::size_t z = 0; z < ow; ++z) {
+                    double acc = b.defined() ? b.value<double>()(f) : 0.0;
+                    for (std::size_t ch = 0; ch < c; ++ch)
+                        for (std::size_t i = 0; i < kh; ++i)
+                            for (std::size_t j = 0; j < kw; ++j) {
+                                const long iy = long(y * o.stride[0] + i * o.dilation[0]) - long(o.padding[0]);
+                                const long ix = long(z * o.stride[1] + j * o.dilation[1]) - long(o.padding[1]);
+                                if (iy < 0 || ix < 0 || iy >= long(h) || ix >= long(wd)) continue;
+                                acc += xv(b0, ch, iy, ix) * wv(f, ch, i, j);
+                            }
+                    out(b0, f, y, z) = acc;
+                }
+    return Tensor(out);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d matches the direct definition for strides, padding and dilation") {
+    rg::manual_seed(21);
+    const std::vector<rg::Conv2dOptions> cases = {
+        {}, {{2, 2}, {0, 0}, {1, 1}}, {{1, 1}, {1, 1}, {1, 1}}, {{1, 2}, {2, 1}, {2, 1}}};
+    for (const auto& o : cases) {
+        auto x = rg::randn({2, 3, 7, 6}, {.dtype = rg::float64});
+        auto w = rg::randn({4, 3, 3, 2}, {.dtype = rg::float64});
+        auto b = rg::randn({4}, {.dtype = rg::float64});
+        check_values(rg::conv2d(x, w, b, o), direct_conv2d(x, w, b, o), 1e-10);
+        check_values(rg::conv2d(x, w, {}, o), direct_conv2d(x, w, {}, o), 1e-10);
+    }
+}
+
+TEST_CASE("gradcheck: conv2d, im2col and col2im at first and second order") {
+    rg::manual_seed(22);
+    const rg::Conv2dOptions o{{2, 1}, {1, 0}, {1, 2}};
+    check_gradients([o](const TensorList& v) { return rg::conv2d(v[0], v[1], v[2], o); },
+                    {rand64({2, 2, 5, 6}), rand64({3, 2, 2, 2}), rand64({3})});
+    check_gradients([](const TensorList& v) { return rg::im2col(v[0], {2, 3}, {{1, 2}, {1, 1}, {1, 1}}); },
+                    {rand64({1, 2, 4, 5})});
+    auto cols = rg::im2col(rg::zeros({1, 2, 4, 5}), {2, 3}, {{1, 2}, {1, 1}, {1, 1}});
+    check_gradients(
+        [](const TensorList& v) { return rg::col2im(v[0], {1, 2, 4, 5}, {2, 3}, {{1, 2}, {1, 1}, {1, 1}}); },
+        {rand64(cols.shape())});
+}
+
+TEST_CASE("max_pool2d takes window maxima and sends the gradient to them") {
+    auto x = rg::tensor({{{{1.0, 2.0, 5.0, 0.0}, {3.0, 4.0, 1.0, 1.0}, {0.0, 0.0, 2.0, 3.0}, {1.0, 9.0, 4.0, 0.0}}}},
+                        {.requires_grad = true});
+    auto y = rg::max_pool2d(x, {2, 2});
+    check_values(y, rg::tensor({{{{4.0, 5.0}, {9.0, 4.0}}}}));
+    rg::sum(y * rg::tensor({{{{1.0, 2.0}, {3.0, 4.0}}}})).backward();
+    check_values(x.grad(), rg::tensor({{{{0.0, 0.0, 2.0, 0.0}, {0.0, 1.0, 0.0, 0.0},
+                                         {0.0, 0.0, 0.0, 0.0}, {0.0, 3.0, 4.0, 0.0}}}}));
+    CHECK(rg::max_pool2d(rg::zeros({2, 3, 7, 7}), {3, 3}, {.stride = {2, 2}, .padding = {1, 1}}).shape() ==
+          rg::Shape{2, 3, 4, 4});
+    rg::manual_seed(23);
+    check_gradients([](const TensorList& v) { return rg::max_pool2d(v[0], {2, 2}, {.stride = {1, 2}}); },
+                    {rand64({2, 2, 5, 4})});
+}
+
+TEST_CASE("avg_pool2d averages windows, padding counted as zeros") {
+    auto x = rg::reshape(rg::arange(16), rg::Shape{1, 1, 4, 4});
+    check_values(rg::avg_pool2d(x, {2, 2}), rg::tensor({{{{2.5, 4.5}, {10.5, 12.5}}}}));
+    check_values(rg::avg_pool2d(rg::ones({1, 1, 2, 2}), {2, 2}, {.stride = {1, 1}, .padding = {1, 1}}),
+                 rg::tensor({{{{0.25, 0.5, 0.25}, {0.5, 1.0, 0.5}, {0.25, 0.5, 0.25}}}}));
+    rg::manual_seed(24);
+    check_gradients([](const TensorList& v) { return rg::avg_pool2d(v[0], {3, 2}, {.stride = {1, 1}}); },
+                    {rand64({1, 2, 4, 4})});
+}
+
+TEST_CASE("convolution errors name the shapes") {
+    CHECK_THROWS_WITH_AS(rg::conv2d(rg::zeros({1, 3, 5, 5}), rg::zeros({2, 2, 3, 3})),
+                         "conv2d: input has 3 channels but weight (2, 2, 3, 3) expects 2", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv2d(rg::zeros({3, 5, 5}), rg::zeros({2, 3, 3, 3})),
+                         doctest::Contains("expected input (N, C, H, W)"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv2d(rg::zeros({1, 1, 2, 2}), rg::zeros({1, 1, 3, 3})),
+                         "conv2d: the kernel spans 3 pixels but the padded input has only 2 (input 2, padding 0)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv2d(rg::zeros({1, 1, 4, 4}), rg::zeros({2, 1, 3, 3}), rg::zeros({3})),
+                         "conv2d: bias has shape (3,), expected (2,)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::max_pool2d(rg::zeros({1, 1, 4, 4}), {2, 2}, {.padding = {2, 2}}),
+                         doctest::Contains("padding (2, 2) must be at most half the kernel"), rg::Error);
+}
+
+// Seed 004, section XV: a 3x3 input with two channels, two 2x2 filters, one
+// output channel. The seed works in HWC; here the same numbers are in NCHW.
+namespace {
+struct Exercise {
+    Tensor x, w, b, y;
+};
+Exercise course_exercise(double bias) {
+    auto x = rg::tensor({{{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}},
+                          {{1.5, 2.5, 3.5}, {4.5, 5.5, 6.5}, {7.5, 8.5, 9.5}}}},
+                        {.dtype = rg::float64, .requires_grad = true});
+    auto w = rg::tensor({{{{1, 2}, {3, 4}}, {{1.5, 2.5}, {3.5, 4.5}}}}, {.dtype = rg::float64, .requires_grad = true});
+    auto b = rg::tensor({bias}, {.dtype = rg::float64, .requires_grad = true});
+    auto y = rg::conv2d(x, w, b);
+    return {x, w, b, y};
+}
+}  // namespace
+
+TEST_CASE("course exercise (seed 004, XV): with bias 4 every printed number is reproduced") {
+    // The seed adds its bias once per input channel, so its printed output is
+    // what a correct convolution gives with bias 4 = 2 x 2 channels.
+    auto e = course_exercise(4.0);
+    check_values(e.y, rg::tensor({{{{90, 112}, {156, 178}}}}, {.dtype = rg::float64}));
+    auto target = rg::tensor({{{{90, 112}, {156, 177}}}}, {.dtype = rg::float64});
+    e.y.retain_grad();
+    auto loss = rg::mean(rg::square(e.y - target));
+    CHECK(loss.item() == doctest::Approx(0.25));
+    loss.backward();
+    check_values(e.y.grad(), rg::tensor({{{{0, 0}, {0, 0.5}}}}, {.dtype = rg::float64}));
+    check_values(e.w.grad(), rg::tensor({{{{2.5, 3}, {4, 4.5}}, {{2.75, 3.25}, {4.25, 4.75}}}}, {.dtype = rg::float64}));
+    check_values(e.b.grad(), rg::tensor({0.5}, {.dtype = rg::float64}));
+    check_values(e.x.grad(), rg::tensor({{{{0, 0, 0}, {0, 0.5, 1}, {0, 1.5, 2}},
+                                          {{0, 0, 0}, {0, 0.75, 1.25}, {0, 1.75, 2.25}}}},
+                                        {.dtype = rg::float64}));
+}
+
+TEST_CASE("course exercise (seed 004, XV): with bias 2 the correct output is [[88,110],[154,176]]") {
+    auto e = course_exercise(2.0);
+    check_values(e.y, rg::tensor({{{{88, 110}, {154, 176}}}}, {.dtype = rg::float64}));
+    auto target = rg::tensor({{{{90, 112}, {156, 177}}}}, {.dtype = rg::float64});
+    auto loss = rg::mean(rg::square(e.y - target));
+    CHECK(loss.item() == doctest::Approx((4.0 + 4.0 + 4.0 + 1.0) / 4.0));
+    loss.backward();
+    // dE/dY = 2 (Y - Y*) / 4 = [[-1, -1], [-1, -0.5]]; the bias gradient is its sum,
+    // not the seed's depth-scaled value.
+    check_values(e.b.grad(), rg::tensor({-3.5}, {.dtype = rg::float64}));
+    check_values(e.w.grad(), rg::tensor({{{{-1 - 2 - 4 - 2.5, -2 - 3 - 5 - 3}, {-4 - 5 - 7 - 4, -5 - 6 - 8 - 4.5}},
+                                          {{-1.5 - 2.5 - 4.5 - 2.75, -2.5 - 3.5 - 5.5 - 3.25},
+                                           {-4.5 - 5.5 - 7.5 - 4.25, -5.5 - 6.5 - 8.5 - 4.75}}}},
+                                        {.dtype = rg::float64}));
+}
