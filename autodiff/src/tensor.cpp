@@ -184,6 +184,33 @@ Tensor Tensor::to(Dtype dtype) const {
     return record("to", out, {*this}, [from](const Tensor& g) { return TensorList{g.to(from)}; });
 }
 
+Tensor& Tensor::copy_(const Tensor& src) {
+    TensorImpl& impl = checked("copy_");
+    detail::defined_or_fail(src, "copy_");
+    if (src.shape() != shape())
+        fail("copy_: source has shape {}, expected {}", shape_str(src.shape()), shape_str(shape()));
+    if (impl.requires_grad && is_grad_enabled())
+        fail("copy_: in-place write to a tensor that requires grad; do it inside rg::NoGrad");
+    Tensor converted = src.dtype() == dtype() ? src : cast_values(src, dtype());
+    std::visit([&](auto& dst) {
+        using T = typename std::decay_t<decltype(dst)>::value_type;
+        const auto& from = converted.value<T>();
+        std::copy(from.begin(), from.end(), dst.begin());
+    }, impl.data);
+    return *this;
+}
+
+Tensor& Tensor::set_values_(const Tensor& src) {
+    TensorImpl& impl = checked("set_values_");
+    if (impl.requires_grad && is_grad_enabled())
+        fail("set_values_: in-place write to a tensor that requires grad; do it inside rg::NoGrad");
+    if (impl.grad_fn) fail("set_values_: only leaves can have their values replaced");
+    Tensor copy = detail::defined_or_fail(src, "set_values_").detach();
+    impl.data = std::move(copy.impl()->data);
+    if (impl.grad.defined() && impl.grad.dtype() != dtype()) impl.grad = Tensor{};
+    return *this;
+}
+
 // ---- printing ---------------------------------------------------------------
 
 namespace {

@@ -83,6 +83,11 @@ public:
     Tensor detach() const;  // same values, no history (shares nothing with the graph)
     Tensor clone() const;   // deep copy of the values, differentiable
     Tensor to(Dtype dtype) const;  // differentiable cast between float dtypes
+    // Overwrites the values in place with src's (same shape; dtype converted).
+    // Not recorded: on a tensor that requires grad it needs rg::NoGrad.
+    Tensor& copy_(const Tensor& src);
+    // Replaces the values with src's, shape and dtype included (for nn's to()).
+    Tensor& set_values_(const Tensor& src);
     const std::shared_ptr<Node>& grad_fn() const;
 
     // A name shown by to_dot() and tape_table(); optional.

@@ -5,5 +5,6 @@
 #include <retrograd/error.hpp>
 #include <retrograd/gradcheck.hpp>
 #include <retrograd/graph.hpp>
+#include <retrograd/nn.hpp>
 #include <retrograd/ops.hpp>
 #include <retrograd/tensor.hpp>

@@ -1,0 +1,81 @@
+#pragma once
+// The activation functions of the course's table (seed 003) as modules. Each
+// wraps the op of the same name; PReLU owns its slope as a parameter.
+#include <retrograd/nn/module.hpp>
+#include <retrograd/ops.hpp>
+
+#include <fmt/format.h>
+
+namespace rg::nn {
+
+// Parametric ReLU: x for x > 0, alpha x otherwise; alpha has one entry, or one
+// per channel (axis 1). The gradient at 0 is alpha, as PyTorch.
+Tensor prelu(const Tensor& x, const Tensor& alpha);
+Tensor identity(const Tensor& x);
+
+#define RG_ACTIVATION(Name, expression, text)                                         \
+    class Name : public Module {                                                      \
+    public:                                                                           \
+        Tensor forward(const Tensor& x) override { return expression; }               \
+        std::string describe() const override { return text; }                      \
+    }
+
+RG_ACTIVATION(Identity, identity(x), "Identity()");
+RG_ACTIVATION(Step, step(x), "Step()");
+RG_ACTIVATION(Sigmoid, sigmoid(x), "Sigmoid()");
+RG_ACTIVATION(Tanh, tanh(x), "Tanh()");
+RG_ACTIVATION(Arctan, atan(x), "Arctan()");
+RG_ACTIVATION(ReLU, relu(x), "ReLU()");
+RG_ACTIVATION(SoftPlus, softplus(x), "SoftPlus()");
+#undef RG_ACTIVATION
+
+class LeakyReLU : public Module {
+public:
+    explicit LeakyReLU(double slope = 0.01) : slope_(slope) {}
+    Tensor forward(const Tensor& x) override { return leaky_relu(x, slope_); }
+    std::string describe() const override { return fmt::format("LeakyReLU({})", slope_); }
+
+private:
+    double slope_;
+};
+
+class ELU : public Module {
+public:
+    explicit ELU(double alpha = 1.0) : alpha_(alpha) {}
+    Tensor forward(const Tensor& x) override { return elu(x, alpha_); }
+    std::string describe() const override { return fmt::format("ELU({})", alpha_); }
+
+private:
+    double alpha_;
+};
+
+// num_parameters = 1 shares the slope; = C learns one per channel.
+class PReLU : public Module {
+public:
+    explicit PReLU(std::size_t num_parameters = 1, double init = 0.25);
+    Tensor forward(const Tensor& x) override { return prelu(x, alpha); }
+    std::string describe() const override { return fmt::format("PReLU({})", alpha.numel()); }
+    Tensor alpha;
+};
+
+class Softmax : public Module {
+public:
+    explicit Softmax(int axis = -1) : axis_(axis) {}
+    Tensor forward(const Tensor& x) override { return softmax(x, axis_); }
+    std::string describe() const override { return fmt::format("Softmax(axis={})", axis_); }
+
+private:
+    int axis_;
+};
+
+class LogSoftmax : public Module {
+public:
+    explicit LogSoftmax(int axis = -1) : axis_(axis) {}
+    Tensor forward(const Tensor& x) override { return log_softmax(x, axis_); }
+    std::string describe() const override { return fmt::format("LogSoftmax(axis={})", axis_); }
+
+private:
+    int axis_;
+};
+
+}  // namespace rg::nn

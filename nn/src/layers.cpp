@@ -1,0 +1,148 @@
+// Layers, each a few tape ops in forward(); none has a backward.
+#include <retrograd/nn/init.hpp>
+#include <retrograd/nn/layers.hpp>
+#include <retrograd/ops.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace rg::nn {
+namespace {
+
+Tensor pytorch_default(const Shape& shape, std::size_t fan_in) {
+    const double bound = fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(fan_in)) : 0.0;
+    return fan_in > 0 ? uniform(shape, -bound, bound) : zeros(shape);
+}
+
+// (1, C, 1, ...) so that a per-channel vector broadcasts over an input of `rank`.
+Shape channel_shape(std::size_t channels, std::size_t rank) {
+    Shape s(rank, 1);
+    s[1] = channels;
+    return s;
+}
+
+}  // namespace
+
+Linear::Linear(std::size_t in_features, std::size_t out_features, bool with_bias) {
+    if (in_features == 0 || out_features == 0)
+        fail("Linear: sizes must be positive, got in {} and out {}", in_features, out_features);
+    weight = register_parameter("weight", pytorch_default({out_features, in_features}, in_features));
+    if (with_bias) bias = register_parameter("bias", pytorch_default({out_features}, in_features));
+}
+
+Tensor Linear::forward(const Tensor& input) {
+    const std::size_t in = weight.shape()[1];
+    if (input.dim() == 0 || input.shape().back() != in)
+        fail("Linear({}, {}): input has shape {}, expected (..., {})", in, weight.shape()[0],
+             shape_str(input.shape()), in);
+    if (input.dtype() != weight.dtype())
+        fail("Linear: input is {} but the layer is {}; convert one with .to() or module.to()",
+             dtype_name(input.dtype()), dtype_name(weight.dtype()));
+    Tensor out = input.dim() == 1 ? matmul(input, transpose(weight)) : gemm(input, weight, false, true);
+    return bias.defined() ? out + bias : out;
+}
+
+std::string Linear::describe() const {
+    return fmt::format("Linear({}, {}{})", weight.shape()[1], weight.shape()[0], bias.defined() ? "" : ", bias=false");
+}
+
+Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, Conv2dOptions opts)
+    : options(opts) {
+    if (in_channels == 0 || out_channels == 0 || kernel[0] == 0 || kernel[1] == 0)
+        fail("Conv2d: channels and kernel must be positive, got in {}, out {}, kernel ({}, {})", in_channels,
+             out_channels, kernel[0], kernel[1]);
+    const std::size_t fan_in = in_channels * kernel[0] * kernel[1];
+    weight = register_parameter("weight", pytorch_default({out_channels, in_channels, kernel[0], kernel[1]}, fan_in));
+    if (opts.bias) bias = register_parameter("bias", pytorch_default({out_channels}, fan_in));
+}
+
+Tensor Conv2d::forward(const Tensor& input) {
+    return conv2d(input, weight, bias, {options.stride, options.padding, options.dilation});
+}
+
+std::string Conv2d::describe() const {
+    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}))", weight.shape()[1],
+                       weight.shape()[0], weight.shape()[2], weight.shape()[3], options.stride[0], options.stride[1],
+                       options.padding[0], options.padding[1]);
+}
+
+std::string MaxPool2d::describe() const { return fmt::format("MaxPool2d({}, {})", kernel_[0], kernel_[1]); }
+std::string AvgPool2d::describe() const { return fmt::format("AvgPool2d({}, {})", kernel_[0], kernel_[1]); }
+
+Dropout::Dropout(double p) : p_(p) {
+    if (!(p >= 0.0 && p <= 1.0)) fail("Dropout: p must be in [0, 1], got {}", p);
+}
+
+Tensor Dropout::forward(const Tensor& input) {
+    if (!is_training() || p_ == 0.0) return input;
+    if (p_ == 1.0) return input * 0.0;
+    Tensor keep = ge(rand_like(input), full_like(input, p_));  // a mask: no gradient
+    return input * keep * (1.0 / (1.0 - p_));
+}
+
+std::string Dropout::describe() const { return fmt::format("Dropout(p={})", p_); }
+
+BatchNorm::BatchNorm(std::size_t features, BatchNormOptions opts, std::vector<std::size_t> ranks, const char* kind)
+    : features_(features), options_(opts), ranks_(std::move(ranks)), kind_(kind) {
+    if (features == 0) fail("{}: the number of features must be positive", kind);
+    if (opts.affine) {
+        weight = register_parameter("weight", ones({features}));
+        bias = register_parameter("bias", zeros({features}));
+    }
+    running_mean = register_buffer("running_mean", zeros({features}));
+    running_var = register_buffer("running_var", ones({features}));
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+    if (std::find(ranks_.begin(), ranks_.end(), x.dim()) == ranks_.end() || x.shape()[1] != features_)
+        fail("{}({}): input has shape {}, expected rank {} with {} features on axis 1", kind_, features_,
+             shape_str(x.shape()), fmt::join(ranks_, " or "), features_);
+    const Shape per_channel = channel_shape(features_, x.dim());
+    Axes axes{0};
+    for (std::size_t i = 2; i < x.dim(); ++i) axes.push_back(static_cast<int>(i));
+    Tensor normalized;
+    if (is_training()) {
+        const std::size_t count = x.numel() / features_;
+        if (count < 2) fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
+        Tensor mu = mean(x, axes, true);
+        Tensor centered = x - mu;
+        Tensor variance = mean(centered * centered, axes, true);
+        normalized = centered / sqrt(variance + options_.eps);
+        NoGrad off;
+        const double m = options_.momentum;
+        const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
+        running_mean.copy_(running_mean * (1.0 - m) + reshape(mu, Shape{features_}).to(running_mean.dtype()) * m);
+        running_var.copy_(running_var * (1.0 - m) +
+                          reshape(variance, Shape{features_}).to(running_var.dtype()) * (m * unbiased));
+    } else {
+        normalized = (x - reshape(running_mean, per_channel).to(x.dtype())) /
+                     sqrt(reshape(running_var, per_channel).to(x.dtype()) + options_.eps);
+    }
+    if (!weight.defined()) return normalized;
+    return normalized * reshape(weight, per_channel) + reshape(bias, per_channel);
+}
+
+std::string BatchNorm::describe() const { return fmt::format("{}({})", kind_, features_); }
+
+Embedding::Embedding(std::size_t count, std::size_t dim) {
+    if (count == 0 || dim == 0) fail("Embedding: count and dim must be positive, got {} and {}", count, dim);
+    weight = register_parameter("weight", randn({count, dim}));
+}
+
+Tensor Embedding::forward(const Tensor& indices) {
+    if (!indices.defined() || indices.dtype() != Dtype::int64)
+        fail("Embedding: expected int64 indices, got {}",
+             indices.defined() ? std::string(dtype_name(indices.dtype())) : "an undefined tensor");
+    Tensor rows = index_select(weight, 0, reshape(indices, Shape{indices.numel()}));
+    Shape shape = indices.shape();
+    shape.push_back(weight.shape()[1]);
+    return reshape(rows, shape);
+}
+
+std::string Embedding::describe() const {
+    return fmt::format("Embedding({}, {})", weight.shape()[0], weight.shape()[1]);
+}
+
+}  // namespace rg::nn

@@ -1,0 +1,121 @@
+// Module bookkeeping (parameters, buffers, modes) and Sequential.
+#include <retrograd/nn/module.hpp>
+
+#include <fmt/format.h>
+
+#include <sstream>
+
+namespace rg::nn {
+namespace {
+
+void collect(const Module& m, const std::string& prefix, NamedTensors& out, bool buffers,
+             const NamedTensors& own) {
+    for (const auto& [name, t] : own) out.emplace_back(prefix + name, t);
+    for (const auto& [name, child] : m.children()) {
+        NamedTensors nested = buffers ? child->named_buffers() : child->named_parameters();
+        for (auto& [n, t] : nested) out.emplace_back(prefix + name + "." + n, t);
+    }
+}
+
+}  // namespace
+
+Tensor Module::register_parameter(std::string name, Tensor value) {
+    if (!value.defined()) fail("register_parameter: '{}' is undefined", name);
+    if (!value.requires_grad()) value.requires_grad_();
+    parameters_.emplace_back(std::move(name), value);
+    return value;
+}
+
+Tensor Module::register_buffer(std::string name, Tensor value) {
+    buffers_.emplace_back(std::move(name), value);
+    return value;
+}
+
+NamedTensors Module::named_parameters() const {
+    NamedTensors out;
+    collect(*this, "", out, false, parameters_);
+    return out;
+}
+
+NamedTensors Module::named_buffers() const {
+    NamedTensors out;
+    collect(*this, "", out, true, buffers_);
+    return out;
+}
+
+TensorList Module::parameters() const {
+    TensorList out;
+    for (auto& [name, t] : named_parameters()) out.push_back(t);
+    return out;
+}
+
+std::size_t Module::parameter_count() const {
+    std::size_t n = 0;
+    for (const Tensor& p : parameters()) n += p.numel();
+    return n;
+}
+
+void Module::train(bool on) {
+    training_ = on;
+    for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+    for (Tensor& p : parameters()) p.zero_grad();
+}
+
+void Module::to(Dtype dtype) {
+    if (dtype == Dtype::int64) fail("Module::to: parameters must stay float32 or float64");
+    NoGrad off;
+    for (auto& [name, t] : named_parameters())
+        if (t.dtype() != dtype) t.set_values_(t.to(dtype));
+    for (auto& [name, t] : named_buffers())
+        if (t.is_floating() && t.dtype() != dtype) t.set_values_(t.to(dtype));
+}
+
+Tensor Sequential::forward(const Tensor& input) {
+    Tensor x = input;
+    for (const auto& [name, child] : children()) x = child->forward(x);
+    return x;
+}
+
+std::string Sequential::describe() const { return fmt::format("Sequential({} modules)", size()); }
+
+Module& Sequential::operator[](std::size_t index) const {
+    if (index >= size()) fail("Sequential: index {} out of range for {} modules", index, size());
+    return *children()[index].second;
+}
+
+std::string summary(Module& module, const Shape& input_shape, Dtype dtype) {
+    NoGrad off;
+    const bool was_training = module.is_training();
+    module.eval();
+    std::vector<std::array<std::string, 3>> rows;
+    Tensor x = zeros(input_shape, {dtype});
+    auto* sequential = dynamic_cast<Sequential*>(&module);
+    if (sequential) {
+        for (const auto& [name, child] : sequential->children()) {
+            x = child->forward(x);
+            rows.push_back({name + ": " + child->describe(), shape_str(x.shape()),
+                            std::to_string(child->parameter_count())});
+        }
+    } else {
+        x = module.forward(x);
+        rows.push_back({module.describe(), shape_str(x.shape()), std::to_string(module.parameter_count())});
+    }
+    module.train(was_training);
+    std::size_t w0 = 5, w1 = 12;
+    for (auto& r : rows) {
+        w0 = std::max(w0, r[0].size());
+        w1 = std::max(w1, r[1].size());
+    }
+    std::ostringstream os;
+    const std::string rule(w0 + w1 + 16, '-');
+    os << fmt::format("{:<{}}  {:<{}}  {:>10}\n{}\n", "Layer", w0, "Output shape", w1, "Params", rule);
+    os << fmt::format("{:<{}}  {:<{}}  {:>10}\n", "input", w0, shape_str(input_shape), w1, "");
+    for (auto& r : rows) os << fmt::format("{:<{}}  {:<{}}  {:>10}\n", r[0], w0, r[1], w1, r[2]);
+    os << fmt::format("{}\nTotal parameters: {}\n", rule, module.parameter_count());
+    return os.str();
+}
+
+}  // namespace rg::nn

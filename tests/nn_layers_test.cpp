@@ -1,0 +1,168 @@
+// Layers and activations: values by hand, gradcheck through whole modules in
+// float64, shape errors.
+#include "helpers.hpp"
+
+using namespace rg::nn;
+using rg::Tensor;
+using rg::TensorList;
+using test::check_values;
+
+namespace {
+rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
+
+// Gradchecks module(x) with respect to x and to every parameter.
+void check_module(Module& module, const Tensor& x) {
+    module.to(rg::float64);
+    auto params = module.parameters();
+    auto result = rg::gradcheck([&module](const TensorList& v) { return module(v[0]); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    // The parameters live inside the module, so their finite differences
+    // perturb them in place.
+    Tensor out = module(x.detach());
+    Tensor v = rg::randn(out.shape(), f64());
+    auto grads = rg::grad({out}, params, {v}, {.allow_unused = true});
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        auto& data = params[i].value<double>();
+        for (std::size_t k = 0; k < data.size(); ++k) {
+            const double saved = data.data()[k];
+            const double eps = 1e-6;
+            data.data()[k] = saved + eps;
+            double plus, minus;
+            {
+                rg::NoGrad off;
+                plus = rg::sum(module(x.detach()) * v).item();
+                data.data()[k] = saved - eps;
+                minus = rg::sum(module(x.detach()) * v).item();
+            }
+            data.data()[k] = saved;
+            const double numeric = (plus - minus) / (2 * eps);
+            const double analytic = grads[i].value<double>().data()[k];
+            CHECK_MESSAGE(std::abs(numeric - analytic) <= 1e-5 + 1e-4 * std::abs(numeric),
+                          "parameter " << i << " element " << k << ": analytic " << analytic << ", numeric " << numeric);
+        }
+    }
+}
+}  // namespace
+
+TEST_CASE("Linear computes x Wᵀ + b with PyTorch's layout and init bounds") {
+    rg::manual_seed(3);
+    Linear fc(3, 2);
+    CHECK(fc.weight.shape() == rg::Shape{2, 3});
+    CHECK(fc.bias.shape() == rg::Shape{2});
+    CHECK(rg::max(rg::abs(fc.weight)).item() <= 1.0 / std::sqrt(3.0));
+    {
+        rg::NoGrad off;
+        fc.weight.copy_(rg::tensor({{1.0, 2.0, 3.0}, {0.0, -1.0, 1.0}}));
+        fc.bias.copy_(rg::tensor({0.5, -0.5}));
+    }
+    check_values(fc(rg::tensor({{1.0, 1.0, 1.0}})), rg::tensor({{6.5, -0.5}}));
+    check_values(fc(rg::tensor({1.0, 0.0, 0.0})), rg::tensor({1.5, -0.5}));
+    CHECK_THROWS_WITH_AS(fc(rg::ones({2, 4})), "Linear(3, 2): input has shape (2, 4), expected (..., 3)", rg::Error);
+    check_module(fc, rg::randn({4, 3}, f64(true)));
+}
+
+TEST_CASE("Conv2d and the pools as modules") {
+    rg::manual_seed(4);
+    Conv2d conv(2, 3, 3, {.stride = {2, 2}, .padding = {1, 1}});
+    CHECK(conv.weight.shape() == rg::Shape{3, 2, 3, 3});
+    CHECK(conv(rg::zeros({1, 2, 7, 7})).shape() == rg::Shape{1, 3, 4, 4});
+    check_module(conv, rg::randn({2, 2, 5, 5}, f64(true)));
+    CHECK(MaxPool2d(2)(rg::zeros({1, 1, 4, 6})).shape() == rg::Shape{1, 1, 2, 3});
+    CHECK(AvgPool2d(3, {.stride = {1, 1}})(rg::zeros({1, 1, 4, 6})).shape() == rg::Shape{1, 1, 2, 4});
+    CHECK(Flatten()(rg::zeros({2, 3, 4})).shape() == rg::Shape{2, 12});
+}
+
+TEST_CASE("BatchNorm normalises in training and uses running statistics in eval") {
+    BatchNorm1d bn(2, {.momentum = 0.5});
+    auto x = rg::tensor({{1.0, 10.0}, {3.0, 30.0}});
+    auto y = bn(x);
+    check_values(y, rg::tensor({{-1.0, -1.0}, {1.0, 1.0}}), 1e-4);
+    // running = 0.5 * old + 0.5 * batch; the variance is the unbiased one.
+    check_values(bn.running_mean, rg::tensor({1.0, 10.0}));
+    check_values(bn.running_var, rg::tensor({0.5 + 0.5 * 2.0, 0.5 + 0.5 * 200.0}));
+    bn.eval();
+    check_values(bn(rg::tensor({{1.0, 10.0}})), rg::tensor({{0.0, 0.0}}), 1e-4);
+    BatchNorm2d bn2(3);
+    bn2.to(rg::float64);
+    CHECK(bn2(rg::randn({2, 3, 4, 4}, f64())).shape() == rg::Shape{2, 3, 4, 4});
+    rg::manual_seed(5);
+    BatchNorm2d checked(2);
+    check_module(checked, rg::randn({3, 2, 2, 2}, f64(true)));
+    CHECK_THROWS_WITH_AS(bn2(rg::zeros({2, 4, 4, 4}, {.dtype = rg::float64})),
+                         doctest::Contains("BatchNorm2d(3): input has shape (2, 4, 4, 4)"), rg::Error);
+}
+
+TEST_CASE("Embedding looks rows up for int64 indices of any shape") {
+    rg::manual_seed(6);
+    Embedding emb(5, 3);
+    auto idx = rg::from_indices({4, 0, 4, 1}, {2, 2});
+    auto out = emb(idx);
+    CHECK(out.shape() == rg::Shape{2, 2, 3});
+    check_values(rg::select(rg::select(out, 0, 0), 0, 0), rg::select(emb.weight, 0, 4));
+    rg::sum(out).backward();
+    check_values(rg::select(emb.weight.grad(), 1, 0), rg::tensor({1.0, 1.0, 0.0, 0.0, 2.0}));
+    CHECK_THROWS_WITH_AS(emb(rg::from_indices({5})), "index_select: index 5 out of range for axis 0 of size 5", rg::Error);
+    CHECK_THROWS_AS(emb(rg::tensor({1.0})), rg::Error);
+}
+
+TEST_CASE("activation modules follow the course's table (seed 003)") {
+    auto x = rg::tensor({-2.0, -0.5, 0.5, 2.0}, f64());
+    check_values(Identity()(x), x);
+    check_values(Step()(x), rg::tensor({0.0, 0.0, 1.0, 1.0}, f64()));
+    check_values(Sigmoid()(x), rg::sigmoid(x));
+    check_values(Tanh()(x), rg::tanh(x));
+    check_values(Arctan()(x), rg::atan(x));
+    check_values(ReLU()(x), rg::tensor({0.0, 0.0, 0.5, 2.0}, f64()));
+    check_values(LeakyReLU(0.1)(x), rg::tensor({-0.2, -0.05, 0.5, 2.0}, f64()));
+    check_values(ELU(1.0)(x), rg::elu(x));
+    check_values(SoftPlus()(x), rg::softplus(x));
+    check_values(Softmax()(x), rg::softmax(x));
+    check_values(LogSoftmax()(x), rg::log_softmax(x));
+    PReLU shared;
+    shared.to(rg::float64);
+    check_values(shared(x), rg::tensor({-0.5, -0.125, 0.5, 2.0}, f64()));
+    check_module(shared, rg::randn({3, 4}, f64(true)));
+    PReLU per_channel(2, 0.1);
+    per_channel.to(rg::float64);
+    auto images = rg::tensor({{{{-1.0}}, {{-1.0}}}}, f64());
+    {
+        rg::NoGrad off;
+        per_channel.alpha.copy_(rg::tensor({0.1, 0.3}));
+    }
+    check_values(per_channel(images), rg::tensor({{{{-0.1}}, {{-0.3}}}}, f64()));
+    check_module(per_channel, rg::randn({2, 2, 3}, f64(true)));
+    CHECK_THROWS_WITH_AS(per_channel(rg::zeros({2, 3}, {.dtype = rg::float64})),
+                         doctest::Contains("prelu: alpha has shape (2,)"), rg::Error);
+}
+
+TEST_CASE("initialisers draw from the documented ranges") {
+    rg::manual_seed(7);
+    auto w = rg::zeros({200, 100});
+    init::xavier_uniform_(w);
+    const double xavier = std::sqrt(6.0 / 300.0);
+    CHECK(rg::max(rg::abs(w)).item() <= xavier);
+    CHECK(rg::max(rg::abs(w)).item() > 0.9 * xavier);
+    init::kaiming_normal_(w, 0.0, init::FanMode::fan_in, "relu");
+    CHECK(std::sqrt(rg::var(w).item()) == doctest::Approx(std::sqrt(2.0 / 100.0)).epsilon(0.05));
+    init::kaiming_uniform_(w, 0.0, init::FanMode::fan_out, "relu");
+    CHECK(rg::max(rg::abs(w)).item() <= std::sqrt(2.0) * std::sqrt(3.0 / 200.0));
+    init::xavier_normal_(w);
+    CHECK(std::sqrt(rg::var(w).item()) == doctest::Approx(std::sqrt(2.0 / 300.0)).epsilon(0.05));
+    init::course_uniform_(w);
+    CHECK(rg::max(w).item() < 0.5);
+    CHECK(rg::min(w).item() >= -0.5);
+    init::constant_(w, 3.0);
+    CHECK(rg::mean(w).item() == 3.0);
+    init::zeros_(w);
+    CHECK(rg::sum(rg::abs(w)).item() == 0.0);
+    init::normal_(w, 1.0, 0.5);
+    CHECK(rg::mean(w).item() == doctest::Approx(1.0).epsilon(0.02));
+    auto conv = rg::zeros({8, 4, 3, 3});
+    CHECK(init::fans(conv) == std::pair<std::size_t, std::size_t>{36, 72});
+    CHECK(init::gain("tanh") == doctest::Approx(5.0 / 3.0));
+    CHECK_THROWS_WITH_AS(init::gain("swish"), doctest::Contains("unknown nonlinearity 'swish'"), rg::Error);
+    auto bias = rg::zeros({3});
+    CHECK_THROWS_WITH_AS(init::xavier_uniform_(bias), doctest::Contains("fans need a weight of rank 2"), rg::Error);
+    auto param = rg::zeros({2}, {.requires_grad = true});
+    CHECK_NOTHROW(init::uniform_(param, 0, 1));
+}

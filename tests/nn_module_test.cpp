@@ -1,0 +1,91 @@
+// Module, Sequential, summaries, modes, dtype conversion, and the rule that
+// no module under nn/ writes its own backward.
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "helpers.hpp"
+
+using namespace rg::nn;
+
+TEST_CASE("Sequential registers children and names their parameters") {
+    rg::manual_seed(1);
+    Sequential net{Linear(4, 3), ReLU(), Linear(3, 2, false)};
+    CHECK(net.size() == 3);
+    auto named = net.named_parameters();
+    REQUIRE(named.size() == 3);
+    CHECK(named[0].first == "0.weight");
+    CHECK(named[1].first == "0.bias");
+    CHECK(named[2].first == "2.weight");
+    CHECK(net.parameter_count() == 4 * 3 + 3 + 3 * 2);
+    CHECK(net(rg::randn({5, 4})).shape() == rg::Shape{5, 2});
+    for (auto& p : net.parameters()) CHECK(p.requires_grad());
+    CHECK(net[1].describe() == "ReLU()");
+    CHECK_THROWS_WITH_AS(net[3], "Sequential: index 3 out of range for 3 modules", rg::Error);
+}
+
+TEST_CASE("a custom module composes registered submodules") {
+    struct Block : Module {
+        std::shared_ptr<Linear> fc = register_module("fc", std::make_shared<Linear>(2, 2));
+        rg::Tensor scale = register_parameter("scale", rg::ones({2}));
+        rg::Tensor forward(const rg::Tensor& x) override { return rg::tanh((*fc)(x)) * scale; }
+        std::string describe() const override { return "Block()"; }
+    };
+    Block block;
+    auto names = block.named_parameters();
+    REQUIRE(names.size() == 3);
+    CHECK(names[0].first == "scale");
+    CHECK(names[1].first == "fc.weight");
+    auto loss = rg::sum(block(rg::ones({1, 2})));
+    loss.backward();
+    for (auto& p : block.parameters()) CHECK(p.grad().defined());
+    block.zero_grad();
+    for (auto& p : block.parameters()) CHECK_FALSE(p.grad().defined());
+}
+
+TEST_CASE("train and eval reach every submodule; Dropout follows them") {
+    rg::manual_seed(2);
+    Sequential net{Linear(10, 10), Dropout(0.5)};
+    auto x = rg::ones({8, 10});
+    CHECK(net.is_training());
+    net.eval();
+    CHECK_FALSE(net[1].is_training());
+    test::check_values(net(x), net(x));  // deterministic in eval
+    net.train();
+    auto zeros = rg::sum(rg::eq(Dropout(0.5)(x), rg::zeros_like(x))).item();
+    CHECK(zeros > 10);
+    CHECK(zeros < 70);
+}
+
+TEST_CASE("to(dtype) converts parameters in place") {
+    Sequential net{Linear(3, 2), BatchNorm1d(2)};
+    auto w = net.parameters()[0];
+    net.to(rg::float64);
+    CHECK(w.dtype() == rg::float64);  // the same tensor, converted
+    for (auto& [name, b] : net.named_buffers()) CHECK(b.dtype() == rg::float64);
+    CHECK(net(rg::randn({4, 3}, {.dtype = rg::float64})).dtype() == rg::float64);
+}
+
+TEST_CASE("summary lists layers, output shapes and parameter counts") {
+    Sequential net{Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 13 * 13, 10)};
+    const std::string text = summary(net, {1, 1, 28, 28});
+    CHECK(text.find("0: Conv2d(1, 4, kernel=(3, 3), stride=(1, 1), padding=(0, 0))  (1, 4, 26, 26)") != std::string::npos);
+    CHECK(text.find("2: MaxPool2d(2, 2)") != std::string::npos);
+    CHECK(text.find("(1, 676)") != std::string::npos);
+    CHECK(text.find("Total parameters: " + std::to_string(4 * 9 + 4 + 676 * 10 + 10)) != std::string::npos);
+}
+
+TEST_CASE("no module, loss or optimizer under nn/ defines a backward method") {
+    // Gradients must come from the tape. A definition such as
+    // `Tensor backward(` or `void backward(` in nn/ breaks that rule.
+    const std::regex definition(R"((Tensor|TensorList|void|auto)\s+(\w+::)?backward\s*\()");
+    std::size_t files = 0;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(RETROGRAD_SOURCE_DIR "/nn")) {
+        if (!entry.is_regular_file()) continue;
+        std::ifstream in(entry.path());
+        std::string text((std::istreambuf_iterator<char>(in)), {});
+        ++files;
+        CHECK_MESSAGE(!std::regex_search(text, definition), entry.path().string() << " defines a backward method");
+    }
+    CHECK(files > 10);
+}
