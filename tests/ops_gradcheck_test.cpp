@@ -121,6 +121,15 @@ TEST_CASE("gradcheck: matmul in all its forms") {
             check_gradients([ta, tb](const TensorList& v) { return rg::gemm(v[0], v[1], ta, tb); }, {batched, b});
         }
     }
+    for (bool ta : {false, true}) {
+        for (bool tb : {false, true}) {
+            auto a = ta ? rand64({2, 4, 3}) : rand64({2, 3, 4});
+            auto b = tb ? rand64({2, 5, 4}) : rand64({2, 4, 5});
+            check_gradients([ta, tb](const TensorList& v) { return rg::gemm_sum(v[0], v[1], ta, tb); }, {a, b});
+        }
+    }
+    // A weight shared by a batch gets its gradient through gemm_sum.
+    check_gradients([](const TensorList& v) { return rg::gemm(v[0], v[1], false, true); }, {rand64({3, 4}), rand64({2, 5, 4})});
     check_gradients([](const TensorList& v) { return rg::dot(v[0], v[1]); }, {rand64({5}), rand64({5})});
     check_gradients([](const TensorList& v) { return rg::outer(v[0], v[1]); }, {rand64({3}), rand64({2})});
     check_gradients([](const TensorList& v) { return rg::transpose(v[0]); }, {rand64({2, 3})});

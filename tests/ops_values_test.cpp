@@ -121,6 +121,8 @@ TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {
     check_values(rg::outer(tensor({1.0, 2.0}), tensor({3.0, 4.0, 5.0})),
                  tensor({{3.0, 4.0, 5.0}, {6.0, 8.0, 10.0}}));
     CHECK(rg::matmul(rg::zeros({2, 0}), rg::zeros({0, 3})).to_vector() == std::vector<double>(6, 0.0));
+    check_values(rg::gemm_sum(batch, batch, false, false), rg::matmul(a, a) + rg::matmul(b, b));
+    CHECK_THROWS_WITH_AS(rg::gemm_sum(batch, a, false, false), doctest::Contains("same batch axes"), rg::Error);
 }
 
 TEST_CASE("transpose and permute move axes") {

@@ -27,30 +27,32 @@ Geometry geometry(const Shape& image, Size2 kernel, const Conv2dOptions& o, cons
     return g;
 }
 
-// Calls f(column_offset, image_offset) for every (patch row, output pixel)
-// pair that falls inside the image; padding positions are skipped.
+// Walks the (patch row, output pixel) pairs that fall inside the image as
+// runs: f(column_offset, image_offset, count, image_step) covers `count`
+// consecutive output pixels of one output row, reading the image every
+// `image_step` elements. Positions in the padding are never visited.
 template <class F>
-void for_each_patch(const Geometry& g, F f) {
+void for_each_run(const Geometry& g, F f) {
     const std::size_t rows = g.c * g.kh * g.kw, cols = g.oh * g.ow;
+    const long w = static_cast<long>(g.w), sw = static_cast<long>(g.o.stride[1]);
     for (std::size_t n = 0; n < g.n; ++n) {
         for (std::size_t c = 0; c < g.c; ++c) {
+            const std::size_t img_base = (n * g.c + c) * g.h * g.w;
             for (std::size_t i = 0; i < g.kh; ++i) {
                 for (std::size_t j = 0; j < g.kw; ++j) {
-                    const std::size_t row = (c * g.kh + i) * g.kw + j;
-                    const std::size_t col_base = (n * rows + row) * cols;
-                    const std::size_t img_base = (n * g.c + c) * g.h * g.w;
+                    const std::size_t col_base = (n * rows + (c * g.kh + i) * g.kw + j) * cols;
+                    // ix = x * sw + shift lies in [0, w) for x in [x_lo, x_hi).
+                    const long shift = static_cast<long>(j * g.o.dilation[1]) - static_cast<long>(g.o.padding[1]);
+                    const long x_lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+                    const long x_hi = std::min(static_cast<long>(g.ow), w - shift <= 0 ? 0 : (w - shift + sw - 1) / sw);
+                    if (x_hi <= x_lo) continue;
                     for (std::size_t y = 0; y < g.oh; ++y) {
                         const long iy = static_cast<long>(y * g.o.stride[0] + i * g.o.dilation[0]) -
                                         static_cast<long>(g.o.padding[0]);
                         if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
-                        const std::size_t col_row = col_base + y * g.ow;
-                        const std::size_t img_row = img_base + static_cast<std::size_t>(iy) * g.w;
-                        for (std::size_t x = 0; x < g.ow; ++x) {
-                            const long ix = static_cast<long>(x * g.o.stride[1] + j * g.o.dilation[1]) -
-                                            static_cast<long>(g.o.padding[1]);
-                            if (ix < 0 || ix >= static_cast<long>(g.w)) continue;
-                            f(col_row + x, img_row + static_cast<std::size_t>(ix));
-                        }
+                        f(col_base + y * g.ow + static_cast<std::size_t>(x_lo),
+                          img_base + static_cast<std::size_t>(iy * w + x_lo * sw + shift),
+                          static_cast<std::size_t>(x_hi - x_lo), static_cast<std::size_t>(sw));
                     }
                 }
             }
@@ -77,10 +79,13 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> cols(shape);
-        std::fill(cols.begin(), cols.end(), T{0});
+        // Without padding every column entry is written below.
+        if (options.padding[0] != 0 || options.padding[1] != 0) std::fill(cols.begin(), cols.end(), T{0});
         T* dst = cols.data();
         const T* src = a.data();
-        for_each_patch(g, [&](std::size_t col, std::size_t img) { dst[col] = src[img]; });
+        for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+            for (std::size_t k = 0; k < count; ++k) dst[col + k] = src[img + k * step];
+        });
         return Tensor(std::move(cols));
     });
     if (!needs_grad(x)) return out;
@@ -102,7 +107,9 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         std::fill(image.begin(), image.end(), T{0});
         T* dst = image.data();
         const T* src = a.data();
-        for_each_patch(g, [&](std::size_t col, std::size_t img) { dst[img] += src[col]; });
+        for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+            for (std::size_t k = 0; k < count; ++k) dst[img + k * step] += src[col + k];
+        });
         return Tensor(std::move(image));
     });
     if (!needs_grad(columns)) return out;
@@ -123,13 +130,45 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
              weight.shape()[1]);
     if (bias.defined() && bias.shape() != Shape{out_channels})
         fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), out_channels);
+    detail::check_same_dtype(x, weight, "conv2d");
+    if (bias.defined()) detail::check_same_dtype(x, bias, "conv2d");
     const Size2 kernel{weight.shape()[2], weight.shape()[3]};
     const Geometry g = geometry(x.shape(), kernel, options, "conv2d");
-    Tensor cols = im2col(x, kernel, options);                                              // (N, C*kh*kw, L)
-    Tensor out = gemm(reshape(weight, Shape{out_channels, g.c * g.kh * g.kw}), cols, false, false);  // (N, O, L)
-    out = reshape(out, Shape{g.n, out_channels, g.oh, g.ow});
-    if (bias.defined()) out = out + reshape(bias, Shape{1, out_channels, 1, 1});
-    return out;
+    const std::size_t patch = g.c * g.kh * g.kw, pixels = g.oh * g.ow;
+
+    // Forward: one GEMM per image, written straight into the NCHW output,
+    // then the bias in the same buffer.
+    Tensor cols = im2col(x, kernel, options);  // (N, C*kh*kw, L), recorded when x needs grad
+    Tensor out = detail::visit_float2(cols, weight, "conv2d", [&](const auto& c, const auto& w) {
+        using T = typename std::decay_t<decltype(c)>::value_type;
+        xt::xarray<T> y(Shape{g.n, out_channels, g.oh, g.ow});
+        for (std::size_t n = 0; n < g.n; ++n)
+            detail::product(false, false, out_channels, pixels, patch, w.data(), patch, c.data() + n * patch * pixels, pixels,
+                    y.data() + n * out_channels * pixels, false);
+        if (bias.defined()) {
+            const T* b = bias.value<T>().data();
+            T* dst = y.data();
+            for (std::size_t n = 0; n < g.n; ++n)
+                for (std::size_t o = 0; o < out_channels; ++o, dst += pixels)
+                    for (std::size_t i = 0; i < pixels; ++i) dst[i] += b[o];
+        }
+        return Tensor(std::move(y));
+    });
+    if (!needs_grad({x, weight, bias})) return out;
+    // VJP: dX = col2im(Wᵀ G) (the full convolution with the rotated filter),
+    // dW = G colsᵀ (the correlation of X with G), db = Σ G. All tape ops, and
+    // cols carries x's history, so second order works.
+    return record("conv2d", out, {x, weight, bias},
+                  [cols, weight, x_shape = x.shape(), kernel, options, out_channels, patch, pixels,
+                   has_bias = bias.defined()](Tensor grad) {
+                      const Shape w_shape = weight.shape();
+                      Tensor g3 = reshape(std::move(grad), Shape{x_shape[0], out_channels, pixels});
+                      Tensor gb = has_bias ? sum(g3, {0, 2}) : Tensor{};
+                      Tensor gw = reshape(gemm_sum(g3, cols, false, true), w_shape);
+                      Tensor w2d = reshape(weight, Shape{out_channels, patch});
+                      Tensor gx = col2im(gemm(w2d, g3, true, false), x_shape, kernel, options);
+                      return TensorList{gx, gw, gb};
+                  });
 }
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {

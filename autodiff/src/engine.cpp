@@ -15,7 +15,10 @@ struct TapeState {
     bool anomaly = false;
 };
 
+// The first tape (the first recorded op or Node on any thread) tunes the heap; see memory.cpp.
 std::uint64_t new_tape_id() {
+    static const bool heap_tuned = detail::tune_heap();
+    (void)heap_tuned;
     static std::atomic<std::uint64_t> counter{0};
     return ++counter;
 }
@@ -34,7 +37,7 @@ public:
         out_shape = Tensor(leaf).shape();
         out_dtype = Tensor(leaf).dtype();
     }
-    TensorList apply(const Tensor&) override { return {}; }
+    TensorList apply(Tensor) override { return {}; }
     void release() override {}  // shared by every graph the leaf takes part in
     std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
 };
@@ -229,8 +232,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         }
         if (n->is_accumulator()) continue;
 
-        TensorList grads = n->apply(g);
-        g = Tensor{};
+        TensorList grads = n->apply(std::move(g));
         if (grads.size() != n->edges.size()) {
             fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(),
                  grads.size(), n->edges.size());

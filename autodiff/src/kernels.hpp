@@ -154,6 +154,17 @@ auto without_grad(F&& f) {
     return f();
 }
 
+// C (m x n) = op(A) op(B), or C += op(A) op(B) when accumulating, through
+// BLAS, row-major, inner size k; lda and ldb are the stored row lengths.
+// Zero-sized products are handled.
+void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+             const float* b, std::size_t ldb, float* c, bool accumulate);
+void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+             const double* b, std::size_t ldb, double* c, bool accumulate);
+
+// Keeps freed memory in the heap for reuse (memory.cpp); false when opted out.
+bool tune_heap();
+
 // Raises when anomaly detection is on and values hold NaN or Inf.
 void check_finite(const Tensor& t, const char* when, const std::string& op);
 

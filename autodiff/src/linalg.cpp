@@ -9,29 +9,41 @@ namespace rg {
 namespace {
 
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a,
-               std::size_t lda, const float* b, std::size_t ldb, float* c) {
+               std::size_t lda, const float* b, std::size_t ldb, float* c, bool accumulate) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0f, a,
-                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(n));
+                static_cast<int>(lda), b, static_cast<int>(ldb), accumulate ? 1.0f : 0.0f, c, static_cast<int>(n));
 }
 void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a,
-               std::size_t lda, const double* b, std::size_t ldb, double* c) {
+               std::size_t lda, const double* b, std::size_t ldb, double* c, bool accumulate) {
     cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), 1.0, a,
-                static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c, static_cast<int>(n));
+                static_cast<int>(lda), b, static_cast<int>(ldb), accumulate ? 1.0 : 0.0, c, static_cast<int>(n));
 }
 
-// C = op(A) op(B) for row-major A (rows_a x cols_a) and B; zero-sized products give zeros.
 template <class T>
-void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
-             std::size_t lda, const T* b, std::size_t ldb, T* c) {
+void product_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a,
+             std::size_t lda, const T* b, std::size_t ldb, T* c, bool accumulate) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
-        std::fill(c, c + m * n, T{0});
+        if (!accumulate) std::fill(c, c + m * n, T{0});
         return;
     }
-    blas_gemm(ta, tb, m, n, k, a, std::max<std::size_t>(lda, 1), b, std::max<std::size_t>(ldb, 1), c);
+    blas_gemm(ta, tb, m, n, k, a, std::max<std::size_t>(lda, 1), b, std::max<std::size_t>(ldb, 1), c, accumulate);
 }
+
+}  // namespace
+
+void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                     const float* b, std::size_t ldb, float* c, bool accumulate) {
+    product_impl(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
+}
+void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
+                     const double* b, std::size_t ldb, double* c, bool accumulate) {
+    product_impl(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
+}
+
+namespace {
 
 [[noreturn]] void inner_mismatch(const char* op, const Shape& a, const Shape& b, std::size_t ka,
                                  std::size_t kb) {
@@ -73,9 +85,9 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
             for (std::size_t i = 0; i < count; ++i) {
                 const auto ii = static_cast<std::ptrdiff_t>(i);
-                product(transpose_a, transpose_b, m, n, k, x.data() + (off[0] + ii * inner[0]) * ra * ca, ca,
+                detail::product(transpose_a, transpose_b, m, n, k, x.data() + (off[0] + ii * inner[0]) * ra * ca, ca,
                         y.data() + (off[1] + ii * inner[1]) * rb * cb, cb,
-                        c.data() + (off[2] + ii * inner[2]) * m * n);
+                        c.data() + (off[2] + ii * inner[2]) * m * n, false);
             }
         });
         return Tensor(std::move(c));
@@ -84,11 +96,51 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
     // stored operands (no transposed copies), then summed over broadcast batches.
     return record("matmul", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
+        // A 2-D operand shared by a batch whose other operand has every batch
+        // axis gets its gradient summed by gemm_sum, in one accumulating pass.
+        const bool a_shared = a.dim() == 2 && b.dim() > 2 && b.dim() == g.dim();
+        const bool b_shared = b.dim() == 2 && a.dim() > 2 && a.dim() == g.dim();
         Tensor ga, gb;
-        if (a.requires_grad())
-            ga = sum_to(transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b), a.shape());
-        if (b.requires_grad())
-            gb = sum_to(transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false), b.shape());
+        if (a.requires_grad()) {
+            auto grad_a = a_shared ? gemm_sum : gemm;
+            ga = sum_to(transpose_a ? grad_a(b, g, transpose_b, true) : grad_a(g, b, false, !transpose_b), a.shape());
+        }
+        if (b.requires_grad()) {
+            auto grad_b = b_shared ? gemm_sum : gemm;
+            gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false), b.shape());
+        }
+        return TensorList{ga, gb};
+    });
+}
+
+Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+    detail::check_same_dtype(a, b, "gemm_sum");
+    if (a.dim() < 3 || a.shape() .size() != b.dim() ||
+        !std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()))
+        fail("gemm_sum: expected operands with the same batch axes, got shapes {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
+    const Shape& sa = a.shape();
+    const Shape& sb = b.shape();
+    const std::size_t ra = sa[sa.size() - 2], ca = sa.back(), rb = sb[sb.size() - 2], cb = sb.back();
+    const std::size_t m = transpose_a ? ca : ra, k = transpose_a ? ra : ca;
+    const std::size_t kb = transpose_b ? cb : rb, n = transpose_b ? rb : cb;
+    if (k != kb) inner_mismatch("gemm_sum", Shape{m, k}, Shape{kb, n}, k, kb);
+    const std::size_t batch = a.numel() / (ra * ca);
+    Tensor out = detail::visit_float2(a, b, "gemm_sum", [&](const auto& x, const auto& y) {
+        using T = typename std::decay_t<decltype(x)>::value_type;
+        xt::xarray<T> c(Shape{m, n});
+        if (batch == 0) std::fill(c.begin(), c.end(), T{0});
+        for (std::size_t i = 0; i < batch; ++i)
+            detail::product(transpose_a, transpose_b, m, n, k, x.data() + i * ra * ca, ca, y.data() + i * rb * cb, cb,
+                            c.data(), i > 0);
+        return Tensor(std::move(c));
+    });
+    if (!needs_grad(a, b)) return out;
+    // Each term's gradient, with the 2-D output gradient shared by the batch.
+    return record("gemm_sum", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
+        Tensor ga, gb;
+        if (a.requires_grad()) ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
+        if (b.requires_grad()) gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
         return TensorList{ga, gb};
     });
 }

@@ -27,9 +27,15 @@ xt::xarray<T> reduce_values(const xt::xarray<T>& a, const Shape& keep, T init, C
     detail::for_each_row(a.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
         const T* row = in + off[0];
         T* target = o + off[1];
-        if (inner[1] == 0) {  // the innermost axis is reduced
+        if (inner[1] == 0) {  // the innermost axis is reduced: 8 lanes, so it vectorises
+            T lanes[8];
+            std::fill(lanes, lanes + 8, init);
+            const std::size_t blocked = count - count % 8;
+            for (std::size_t k = 0; k < blocked; k += 8)
+                for (std::size_t l = 0; l < 8; ++l) lanes[l] = combine(lanes[l], row[k + l]);
             T acc = target[0];
-            for (std::size_t k = 0; k < count; ++k) acc = combine(acc, row[k]);
+            for (std::size_t k = blocked; k < count; ++k) acc = combine(acc, row[k]);
+            for (T lane : lanes) acc = combine(acc, lane);
             target[0] = acc;
         } else {
             for (std::size_t k = 0; k < count; ++k) target[k] = combine(target[k], row[k]);
@@ -125,8 +131,16 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         if (r.keep.size() == 0 || shape_numel(r.keep) == 1) {
-            double acc = 0;  // full reductions accumulate in double
-            for (std::size_t i = 0, n = a.size(); i < n; ++i) acc += a.data()[i];
+            // Full reductions accumulate in double, in 8 independent lanes so
+            // the loop vectorises.
+            double lanes[8] = {};
+            const T* data = a.data();
+            const std::size_t n = a.size(), blocked = n - n % 8;
+            for (std::size_t i = 0; i < blocked; i += 8)
+                for (std::size_t l = 0; l < 8; ++l) lanes[l] += data[i + l];
+            double acc = 0;
+            for (std::size_t i = blocked; i < n; ++i) acc += data[i];
+            for (double lane : lanes) acc += lane;
             xt::xarray<T> v(r.shape);
             v.data()[0] = static_cast<T>(acc);
             return Tensor(std::move(v));

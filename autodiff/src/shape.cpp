@@ -61,9 +61,35 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     if (shape == x.shape()) return x;
     Tensor out = reshape_values(x, shape);
     if (!needs_grad(x)) return out;
-    return record("reshape", out, {x}, [from = x.shape()](const Tensor& g) {
-        return TensorList{reshape(g, from)};
+    return record("reshape", out, {x}, [from = x.shape()](Tensor g) {
+        return TensorList{reshape(std::move(g), from)};
     });
+}
+
+Tensor reshape(Tensor&& x, const Shape& shape) {
+    const bool sole_owner = x.defined() && x.impl_ptr().use_count() == 1;
+    if (!sole_owner || shape == x.shape() || shape_numel(shape) != x.numel())
+        return reshape(static_cast<const Tensor&>(x), shape);
+    const Shape from = x.shape();
+    auto steal = [&](Tensor& target) {
+        std::visit([&](auto& a) {
+            auto moved = std::move(a);
+            moved.reshape(shape);
+            target.impl()->data = std::move(moved);
+        }, x.impl()->data);
+    };
+    if (!needs_grad(x)) {
+        Tensor out = zeros({0}, {x.dtype()});
+        steal(out);
+        return out;
+    }
+    // Record against x while it still has its values (the edge keeps x's
+    // shape), then move the buffer across; x dies with the caller's temporary.
+    Tensor out = record("reshape", zeros({0}, {x.dtype()}), {x},
+                        [from](Tensor g) { return TensorList{reshape(std::move(g), from)}; });
+    steal(out);
+    out.grad_fn()->out_shape = shape;
+    return out;
 }
 
 Tensor reshape(const Tensor& x, const std::vector<long>& shape) {

@@ -48,8 +48,9 @@ public:
     virtual std::shared_ptr<TensorImpl> leaf() const { return nullptr; }
     bool is_accumulator() const { return accumulator_; }
 
-    // Gradients for each input, given the gradient of the output (VJP).
-    virtual TensorList apply(const Tensor& grad_output) = 0;
+    // Gradients for each input, given the gradient of the output (VJP). The
+    // gradient is handed over, so a VJP may reuse its buffer.
+    virtual TensorList apply(Tensor grad_output) = 0;
     // Frees saved values; a later apply() is an error.
     virtual void release() { released_ = true; }
 
@@ -88,9 +89,9 @@ template <class F>
 class LambdaNode final : public Node {
 public:
     LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
-    TensorList apply(const Tensor& grad_output) override {
+    TensorList apply(Tensor grad_output) override {
         if (!fn_) fail("backward: node '{}' was already released", op());
-        return (*fn_)(grad_output);
+        return (*fn_)(std::move(grad_output));
     }
     void release() override {
         fn_.reset();

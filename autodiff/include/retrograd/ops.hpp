@@ -95,6 +95,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // (batch) axes broadcast. The primitive behind matmul: its VJP is again a gemm,
 // so no transposed copies are made.
 Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+// Σ over the batch of op(a_i) op(b_i), for a and b with the same batch axes:
+// the gradient of a matrix shared by a batch (a layer's weight), in one pass.
+Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 Tensor dot(const Tensor& a, const Tensor& b);    // 1-D · 1-D -> scalar
 Tensor outer(const Tensor& a, const Tensor& b);  // 1-D ⊗ 1-D -> 2-D
 Tensor transpose(const Tensor& x);                // reverses the axes (2-D: the transpose)
@@ -104,6 +107,8 @@ Tensor permute(const Tensor& x, const Axes& order);
 // ---- shape ------------------------------------------------------------------------------
 Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one entry may be -1
 Tensor reshape(const Tensor& x, const Shape& shape);
+// A temporary nobody else holds gives its buffer to the result instead of being copied.
+Tensor reshape(Tensor&& x, const Shape& shape);
 Tensor flatten(const Tensor& x, int start_axis = 0, int end_axis = -1);
 Tensor squeeze(const Tensor& x, std::optional<int> axis = std::nullopt);
 Tensor unsqueeze(const Tensor& x, int axis);
