@@ -139,6 +139,16 @@ TEST_CASE("course exercise (seed 004, XV): with bias 4 every printed number is r
                                         {.dtype = rg::float64}));
 }
 
+TEST_CASE("the seed's HWC layout converts to NCHW and back") {
+    // Seed 004 writes the input as 3x3 pixels of 2 channels: x[h][w][c].
+    auto hwc = rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
+                          {.dtype = rg::float64});
+    auto nchw = rg::data::hwc_to_nchw(hwc);
+    check_values(nchw, course_exercise(0.0).x.detach());
+    check_values(rg::data::nchw_to_hwc(nchw), rg::unsqueeze(hwc, 0));
+    CHECK_THROWS_WITH_AS(rg::data::hwc_to_nchw(rg::zeros({2, 2})), doctest::Contains("expected (H, W, C)"), rg::Error);
+}
+
 TEST_CASE("course exercise (seed 004, XV): with bias 2 the correct output is [[88,110],[154,176]]") {
     auto e = course_exercise(2.0);
     check_values(e.y, rg::tensor({{{{88, 110}, {154, 176}}}}, {.dtype = rg::float64}));

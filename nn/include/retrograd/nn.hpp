@@ -1,5 +1,6 @@
 #pragma once
-// All of rg::nn and rg::optim.
+// All of rg::nn, rg::optim and rg::data.
+#include <retrograd/data/layout.hpp>
 #include <retrograd/nn/activations.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
