@@ -1,6 +1,8 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <unistd.h>
 
 #include "helpers.hpp"
 
@@ -12,10 +14,18 @@ namespace {
 
 struct TempDir {
     fs::path path;
-    TempDir() : path(fs::temp_directory_path() / ("retrograd-test-" + std::to_string(rg::random_u64()))) {
+    // Unique per process and call: ctest runs test cases in parallel processes,
+    // whose rg generators all start from the same seed.
+    TempDir() {
+        std::random_device rd;
+        path = fs::temp_directory_path() /
+               ("retrograd-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + std::to_string(rd()));
         fs::create_directories(path);
     }
-    ~TempDir() { fs::remove_all(path); }
+    ~TempDir() {
+        std::error_code ignored;
+        fs::remove_all(path, ignored);
+    }
     std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
