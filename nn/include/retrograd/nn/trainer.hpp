@@ -1,0 +1,63 @@
+#pragma once
+// A training loop for any Module, loss and optimizer: progress on the
+// terminal (a bar when stdout is a terminal, one line per epoch otherwise),
+// validation, early stopping, best and last checkpoints (safetensors, atomic)
+// with resuming, metrics as CSV and an SVG chart of the curves.
+#include <retrograd/data/loader.hpp>
+#include <retrograd/nn/module.hpp>
+#include <retrograd/nn/optim.hpp>
+
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace rg::nn {
+
+using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>;
+
+enum class Progress { automatic, bar, lines, none };
+
+struct TrainOptions {
+    std::size_t epochs = 10;
+    std::size_t patience = 0;        // stop after this many epochs without a better validation accuracy (0: never)
+    std::string checkpoint_dir;      // best.safetensors, last.safetensors, last.optimizer.safetensors ("" : none)
+    bool resume = false;             // continue from checkpoint_dir/last.* when they exist
+    std::string metrics_csv;         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
+    std::string chart_svg;           // loss and accuracy curves ("" : none)
+    std::string model_name;          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
+    optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
+    Progress progress = Progress::automatic;
+    std::ostream* out = nullptr;     // std::cout when null
+};
+
+struct EpochRecord {
+    std::size_t epoch = 0;
+    double train_loss = 0, train_accuracy = 0;
+    double val_loss = 0, val_accuracy = 0;  // NaN without validation data
+    double seconds = 0;
+};
+
+struct History {
+    std::vector<EpochRecord> epochs;  // including those of a resumed run, read from metrics_csv
+    std::size_t best_epoch = 0;
+    bool stopped_early = false;
+};
+
+// Accuracy is argmax(output, 1) == target for int64 targets, NaN otherwise.
+History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, data::DataLoader& train_data,
+              data::DataLoader* validation, TrainOptions options);
+
+struct Evaluation {
+    double loss = 0, accuracy = 0;
+    std::vector<std::vector<std::size_t>> confusion;  // [true class][predicted class]
+};
+// Runs the model in eval mode without recording.
+Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, std::size_t classes);
+// The confusion matrix and per-class accuracy as a text table.
+std::string confusion_report(const Evaluation& evaluation, const std::vector<std::string>& class_names);
+
+// An SVG picture (two panels: loss, accuracy; train and validation curves).
+std::string chart_svg(const std::vector<EpochRecord>& epochs);
+
+}  // namespace rg::nn

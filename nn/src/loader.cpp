@@ -1,0 +1,85 @@
+// TensorDataset, DataLoader and their helpers.
+#include <retrograd/data/loader.hpp>
+#include <retrograd/ops.hpp>
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+namespace rg::data {
+
+TensorDataset::TensorDataset(Tensor inputs, Tensor targets) : inputs_(std::move(inputs)), targets_(std::move(targets)) {
+    if (!inputs_.defined() || !targets_.defined() || inputs_.dim() == 0 || targets_.dim() == 0 ||
+        inputs_.shape()[0] != targets_.shape()[0])
+        fail("TensorDataset: inputs {} and targets {} need the same number of samples along axis 0",
+             inputs_.defined() ? shape_str(inputs_.shape()) : "undefined",
+             targets_.defined() ? shape_str(targets_.shape()) : "undefined");
+}
+
+Batch TensorDataset::get(const std::vector<std::int64_t>& indices) const {
+    Tensor rows = from_indices(indices);
+    return {index_select(inputs_, 0, rows), index_select(targets_, 0, rows)};
+}
+
+std::pair<TensorDataset, TensorDataset> train_val_split(const TensorDataset& data, double fraction, std::uint64_t seed) {
+    if (!(fraction > 0 && fraction < 1)) fail("train_val_split: fraction must be in (0, 1), got {}", fraction);
+    const std::size_t n = data.size();
+    const auto val = static_cast<std::size_t>(static_cast<double>(n) * fraction);
+    if (val == 0 || val == n) fail("train_val_split: {} samples cannot be split with fraction {}", n, fraction);
+    std::vector<std::int64_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 engine(seed);
+    std::shuffle(order.begin(), order.end(), engine);
+    const std::vector<std::int64_t> train_rows(order.begin(), order.end() - static_cast<long>(val));
+    const std::vector<std::int64_t> val_rows(order.end() - static_cast<long>(val), order.end());
+    Batch t = data.get(train_rows), v = data.get(val_rows);
+    return {TensorDataset(t.inputs, t.targets), TensorDataset(v.inputs, v.targets)};
+}
+
+DataLoader::DataLoader(TensorDataset data, LoaderOptions options) : data_(std::move(data)), options_(options) {
+    if (options.batch_size == 0) fail("DataLoader: batch_size must be positive");
+    order_.resize(data_.size());
+    std::iota(order_.begin(), order_.end(), 0);
+    reset();
+}
+
+std::size_t DataLoader::batches() const {
+    const std::size_t n = data_.size(), b = options_.batch_size;
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+void DataLoader::reset(std::uint64_t epoch) {
+    epoch_ = epoch;
+    reset();
+}
+
+void DataLoader::reset() {
+    position_ = 0;
+    if (options_.shuffle) {
+        std::iota(order_.begin(), order_.end(), 0);  // the order depends on (seed, epoch) only
+        std::mt19937_64 engine(options_.seed * 1000003u + epoch_);
+        std::shuffle(order_.begin(), order_.end(), engine);
+    }
+    ++epoch_;
+}
+
+bool DataLoader::next(Batch& batch) {
+    const std::size_t n = order_.size();
+    if (position_ >= n) return false;
+    const std::size_t stop = std::min(n, position_ + options_.batch_size);
+    if (options_.drop_last && stop - position_ < options_.batch_size) return false;
+    batch = data_.get(std::vector<std::int64_t>(order_.begin() + static_cast<long>(position_),
+                                                order_.begin() + static_cast<long>(stop)));
+    position_ = stop;
+    return true;
+}
+
+Tensor one_hot(const Tensor& labels, std::size_t classes, Dtype dtype) {
+    if (!labels.defined() || labels.dtype() != Dtype::int64 || labels.dim() != 1)
+        fail("one_hot: expected 1-D int64 labels, got {}",
+             labels.defined() ? fmt::format("{} {}", shape_str(labels.shape()), dtype_name(labels.dtype())) : "undefined");
+    Tensor out = zeros({labels.numel(), classes}, {dtype});
+    return scatter_add(ones({labels.numel(), 1}, {dtype}), out.shape(), 1, reshape(labels, Shape{labels.numel(), 1}));
+}
+
+}  // namespace rg::data
