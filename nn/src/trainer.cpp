@@ -264,6 +264,7 @@ std::string chart_svg(const std::vector<EpochRecord>& epochs) {
     std::ostringstream svg;
     svg << R"(<svg xmlns="http://www.w3.org/2000/svg" width="880" height="320" font-family="Helvetica, Arial, sans-serif" font-size="12">)"
         << "\n<rect width=\"880\" height=\"320\" fill=\"white\"/>\n";
+    // Loss falls and accuracy rises: the legend sits where the curves are not.
     auto panel = [&](double x0, const char* title, auto train_of, auto val_of, bool as_percent) {
         const double left = x0 + 55, right = x0 + 420, top = 30, bottom = 270;
         double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -303,8 +304,9 @@ std::string chart_svg(const std::vector<EpochRecord>& epochs) {
         };
         curve(train_of, "#1f77b4", "none");
         curve(val_of, "#d62728", "6,4");
-        svg << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#1f77b4\">train</text>", right - 90, top + 12)
-            << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#d62728\">validation</text>\n", right - 90, top + 28);
+        const double legend = as_percent ? bottom - 34 : top + 12;
+        svg << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#1f77b4\">train</text>", right - 90, legend)
+            << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#d62728\">validation</text>\n", right - 90, legend + 16);
     };
     panel(0, "loss", [](const EpochRecord& e) { return e.train_loss; }, [](const EpochRecord& e) { return e.val_loss; }, false);
     panel(440, "accuracy", [](const EpochRecord& e) { return e.train_accuracy; },
