@@ -380,7 +380,7 @@ Tensor atan(const Tensor& x) {
 }
 
 Tensor step(const Tensor& x) {
-    Tensor out = mask_of("step", x, [](auto u) { return u > 0; });
+    Tensor out = mask_of("step", x, [](auto u) { return u >= 0; });  // the course's table: 1 from 0 on
     if (!needs_grad(x)) return out;
     return record("step", out, {x}, [x](const Tensor&) { return TensorList{zeros_like(x)}; });
 }

@@ -1,6 +1,7 @@
 #pragma once
 // The whole of retrograd: #include <retrograd/retrograd.hpp>
 #include <retrograd/autograd.hpp>
+#include <retrograd/check_formula.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/error.hpp>
 #include <retrograd/gradcheck.hpp>

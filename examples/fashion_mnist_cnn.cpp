@@ -1,0 +1,4 @@
+// The CNN of seed 004, modernised: two convolutions with max-pooling, on Fashion-MNIST.
+#include "fashion_mnist.hpp"
+
+int main(int argc, char** argv) { return run_fashion_mnist("cnn", argc, argv); }
