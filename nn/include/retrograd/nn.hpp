@@ -5,6 +5,7 @@
 #include <retrograd/data/loader.hpp>
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/nn/activations.hpp>
+#include <retrograd/nn/diagnostics.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/losses.hpp>
