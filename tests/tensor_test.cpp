@@ -84,6 +84,9 @@ TEST_CASE("printing shows values, dtype and autograd state") {
     CHECK(fmt::format("{}", rg::from_indices({3, 1})) == "tensor([3, 1], dtype=int64)");
     CHECK(rg::to_string(rg::arange(2000)).find("...") != std::string::npos);
     CHECK(rg::to_string(rg::Tensor{}) == "tensor(undefined)");
+    auto inf = rg::tensor({1e308}, {.dtype = rg::float64}) * 10.0;
+    CHECK(rg::to_string(inf / inf) == "tensor([nan], dtype=float64)");
+    CHECK(rg::to_string(-inf) == "tensor([-inf], dtype=float64)");
 }
 
 TEST_CASE("detach and clone copy values, and clone stays on the tape") {

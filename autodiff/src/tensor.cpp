@@ -222,7 +222,8 @@ void print_values(std::ostringstream& os, const xt::xarray<T>& a, std::size_t ax
         if constexpr (std::is_integral_v<T>) {
             os << a.data()[offset];
         } else {
-            os << fmt::format("{:.6g}", static_cast<double>(a.data()[offset]));
+            const double v = static_cast<double>(a.data()[offset]);
+            os << (std::isnan(v) ? std::string("nan") : fmt::format("{:.6g}", v));  // never "-nan"
         }
         return;
     }
