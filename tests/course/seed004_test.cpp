@@ -2,7 +2,7 @@
 // backward formulas, MSE and its derivative, convolution gradients (the
 // correlation of X with ∂E/∂O, and the full convolution with the rotated
 // filter), and the XOR run. The worked exercise of section XV is in
-// tests/conv_test.cpp, with both bias values.
+// seed004_exercise_test.cpp, with both bias values.
 #include "../helpers.hpp"
 
 using rg::Tensor;
