@@ -2,6 +2,9 @@
 // finite differences, and the course's worked exercise (seed 004, XV).
 #include "helpers.hpp"
 
+#include <cmath>
+#include <limits>
+
 using rg::Tensor;
 using rg::TensorList;
 using test::check_gradients;
@@ -78,6 +81,43 @@ TEST_CASE("max_pool2d takes window maxima and sends the gradient to them") {
     rg::manual_seed(23);
     check_gradients([](const TensorList& v) { return rg::max_pool2d(v[0], {2, 2}, {.stride = {1, 2}}); },
                     {rand64({2, 2, 5, 4})});
+}
+
+TEST_CASE("max_pool2d with padding matches a window-by-window reference, NaN propagating") {
+    // Both code paths (unpadded and padded) against a direct definition.
+    rg::manual_seed(31);
+    auto x = rg::randn({2, 3, 7, 6}, {.dtype = rg::float64});
+    for (auto [stride, padding] : {std::pair{rg::Size2{2, 2}, rg::Size2{1, 1}}, std::pair{rg::Size2{1, 2}, rg::Size2{0, 1}},
+                                   std::pair{rg::Size2{1, 1}, rg::Size2{0, 0}}}) {
+        auto y = rg::max_pool2d(x, {3, 2}, {.stride = stride, .padding = padding});
+        const auto& xv = x.value<double>();
+        const auto& yv = y.value<double>();
+        for (std::size_t n = 0; n < 2; ++n)
+            for (std::size_t c = 0; c < 3; ++c)
+                for (std::size_t oy = 0; oy < y.shape()[2]; ++oy)
+                    for (std::size_t ox = 0; ox < y.shape()[3]; ++ox) {
+                        double best = -std::numeric_limits<double>::infinity();
+                        for (long i = 0; i < 3; ++i)
+                            for (long j = 0; j < 2; ++j) {
+                                const long iy = long(oy * stride[0]) + i - long(padding[0]);
+                                const long ix = long(ox * stride[1]) + j - long(padding[1]);
+                                if (iy >= 0 && iy < 7 && ix >= 0 && ix < 6) best = std::max(best, xv(n, c, iy, ix));
+                            }
+                        CHECK(yv(n, c, oy, ox) == best);
+                    }
+    }
+    auto with_nan = rg::tensor({{{{1.0, NAN}, {3.0, 2.0}}}}, {.requires_grad = true});
+    auto pooled = rg::max_pool2d(with_nan, {2, 2});
+    CHECK(std::isnan(pooled.item()));
+    pooled.backward(rg::ones_like(pooled));
+    check_values(with_nan.grad(), rg::tensor({{{{0.0, 1.0}, {0.0, 0.0}}}}));
+    // A window of -inf still has a maximum, at its first element.
+    const double inf = std::numeric_limits<double>::infinity();
+    auto all_minus_inf = rg::tensor({{{{-inf, -inf}, {-inf, -inf}}}}, {.requires_grad = true});
+    rg::max_pool2d(all_minus_inf, {2, 2}).backward(rg::ones({1, 1, 1, 1}));
+    check_values(all_minus_inf.grad(), rg::tensor({{{{1.0, 0.0}, {0.0, 0.0}}}}));
+    check_gradients([](const TensorList& v) { return rg::max_pool2d(v[0], {3, 3}, {.stride = {2, 2}, .padding = {1, 1}}); },
+                    {rand64({1, 2, 5, 5})});
 }
 
 TEST_CASE("avg_pool2d averages windows, padding counted as zeros") {

@@ -1,5 +1,7 @@
 // Convolution and pooling: im2col and col2im are the primitives (each the
 // other's VJP); conv2d and the pools are built from them, gemm and gather.
+#include <bit>
+#include <cstdint>
 #include <retrograd/conv.hpp>
 
 #include "kernels.hpp"
@@ -13,6 +15,16 @@ struct Geometry {
     std::size_t n, c, h, w, kh, kw, oh, ow;
     Conv2dOptions o;
 };
+
+// `take ? a : b` through bit masks: compilers turn the ternary on floats
+// into a branch, which mispredicts half the time on max-pooled activations.
+template <class T>
+T select(bool take, T a, T b) {
+    using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
+    static_assert(sizeof(T) == sizeof(Bits));
+    const Bits mask = Bits{0} - static_cast<Bits>(take);
+    return std::bit_cast<T>(static_cast<Bits>((std::bit_cast<Bits>(a) & mask) | (std::bit_cast<Bits>(b) & ~mask)));
+}
 
 Geometry geometry(const Shape& image, Size2 kernel, const Conv2dOptions& o, const char* op) {
     if (image.size() != 4)
@@ -180,41 +192,77 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     if (2 * options.padding[0] > kernel[0] || 2 * options.padding[1] > kernel[1])
         fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", options.padding[0],
              options.padding[1], kernel[0], kernel[1]);
-    // The position of each window's maximum, found without recording; the
-    // result is then a gather, whose VJP sends the gradient to those positions.
+    // One pass finds each window's maximum and its position; the VJP sends the
+    // gradient to those positions (a scatter_add, itself differentiable).
+    // The comparisons are written as selects: max-pooling random activations
+    // with branches mispredicts on every other element.
     xt::xarray<std::int64_t> where(Shape{g.n, g.c, g.oh * g.ow});
-    detail::visit_float(x, "max_pool2d", [&](const auto& a) {
+    Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
+        xt::xarray<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
         const T* src = a.data();
-        for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
-            const T* image = src + plane * g.h * g.w;
-            for (std::size_t y = 0; y < g.oh; ++y) {
-                for (std::size_t xo = 0; xo < g.ow; ++xo) {
-                    T best = -std::numeric_limits<T>::infinity();
-                    long best_at = -1;
-                    for (std::size_t i = 0; i < g.kh; ++i) {
-                        const long iy = static_cast<long>(y * conv.stride[0] + i) - static_cast<long>(conv.padding[0]);
-                        if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
-                        for (std::size_t j = 0; j < g.kw; ++j) {
-                            const long ix = static_cast<long>(xo * conv.stride[1] + j) - static_cast<long>(conv.padding[1]);
-                            if (ix < 0 || ix >= static_cast<long>(g.w)) continue;
-                            const long at = iy * static_cast<long>(g.w) + ix;
-                            const T v = image[at];
-                            if (best_at < 0 || v > best || std::isnan(v)) {
-                                best = v;
-                                best_at = at;
-                                if (std::isnan(v)) break;
+        T* dst = pooled.data();
+        std::int64_t* at_max = where.data();
+        const Geometry geo = g;  // a local copy: the stores below cannot alias it
+        const long h = static_cast<long>(geo.h), w = static_cast<long>(geo.w);
+        const long sy = static_cast<long>(conv.stride[0]), sx = static_cast<long>(conv.stride[1]);
+        const long py = static_cast<long>(conv.padding[0]), px = static_cast<long>(conv.padding[1]);
+        const long kh = static_cast<long>(geo.kh), kw = static_cast<long>(geo.kw);
+        const long oh = static_cast<long>(geo.oh), ow = static_cast<long>(geo.ow);
+        for (std::size_t plane = 0; plane < geo.n * geo.c; ++plane) {
+            const T* image = src + plane * geo.h * geo.w;
+            for (long y = 0; y < oh; ++y, dst += ow, at_max += ow) {
+                if (py == 0 && px == 0) {
+                    // Every window is inside the image: sweep the window's
+                    // offsets outermost, so the outputs of a row are
+                    // independent updates the CPU overlaps.
+                    for (long xo = 0; xo < ow; ++xo) {
+                        at_max[xo] = y * sy * w + xo * sx;
+                        dst[xo] = image[at_max[xo]];
+                    }
+                    for (long i = 0; i < kh; ++i) {
+                        for (long j = 0; j < kw; ++j) {
+                            const long base = (y * sy + i) * w + j;
+                            for (long xo = 0; xo < ow; ++xo) {
+                                const long at = base + xo * sx;
+                                const T v = image[at], best = dst[xo];
+                                // The first NaN wins, as in PyTorch: it propagates.
+                                const bool take = (v > best) | ((v != v) & (best == best));
+                                dst[xo] = select(take, v, best);
+                                at_max[xo] = select<std::int64_t>(take, at, at_max[xo]);
                             }
                         }
                     }
-                    where.data()[plane * g.oh * g.ow + y * g.ow + xo] = best_at;
+                    continue;
+                }
+                const long top = y * sy - py;
+                const long y0 = std::max(top, 0L), y1 = std::min(top + kh, h);
+                for (long xo = 0; xo < ow; ++xo) {
+                    const long left = xo * sx - px;
+                    const long x0 = std::max(left, 0L), x1 = std::min(left + kw, w);
+                    long best_at = y0 * w + x0;  // padding is at most half the kernel: never empty
+                    T best = image[best_at];
+                    for (long iy = y0; iy < y1; ++iy) {
+                        for (long ix = x0; ix < x1; ++ix) {
+                            const long at = iy * w + ix;
+                            const T v = image[at];
+                            const bool take = (v > best) | ((v != v) & (best == best));
+                            best = select(take, v, best);
+                            best_at = select(take, at, best_at);
+                        }
+                    }
+                    dst[xo] = best;
+                    at_max[xo] = best_at;
                 }
             }
         }
-        return 0;
+        return Tensor(std::move(pooled));
     });
-    Tensor flat = reshape(x, Shape{g.n, g.c, g.h * g.w});
-    return reshape(gather(flat, 2, Tensor(std::move(where))), Shape{g.n, g.c, g.oh, g.ow});
+    if (!needs_grad(x)) return out;
+    return record("max_pool2d", out, {x}, [g, index = Tensor(std::move(where))](const Tensor& grad) {
+        Tensor flat = reshape(grad, Shape{g.n, g.c, g.oh * g.ow});
+        return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, g.h * g.w}, 2, index), Shape{g.n, g.c, g.h, g.w})};
+    });
 }
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
