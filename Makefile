@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all configure build run test bench clean
+.PHONY: all configure build run test bench bench-all-cores bench-micro bench-build clean
 
 all: build
 
@@ -21,12 +21,23 @@ run: build
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
 
-bench:
+# The side-by-side suite against LibTorch, one thread (the fair figures on a
+# shared machine); rewrites the table in docs/performance.md. bench-all-cores
+# uses every core; bench-micro runs retrograd-only micro-benchmarks.
+bench: bench-build
+	./$(BUILD)-bench/bench/retrograd_bench --threads 1 --report docs/performance.md
+
+bench-all-cores: bench-build
+	./$(BUILD)-bench/bench/retrograd_bench --threads all
+
+bench-micro: bench-build
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 ./$(BUILD)-bench/bench/micro_bench
+
+bench-build:
 	bash .ci/install-deps bench
 	cmake -S . -B $(BUILD)-bench -DCMAKE_BUILD_TYPE=Release -DRETROGRAD_BUILD_BENCH=ON \
 	  -DRETROGRAD_BUILD_TESTS=OFF -DRETROGRAD_BUILD_EXAMPLES=OFF
 	cmake --build $(BUILD)-bench -j$(JOBS)
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 ./$(BUILD)-bench/bench/autodiff_bench
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-bench

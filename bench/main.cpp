@@ -1,0 +1,318 @@
+// The side-by-side suite's driver. Registers every workload as ours /
+// LibTorch / bound, runs them with Google Benchmark's random interleaving (so
+// the two sides alternate and share the machine's noise), takes medians, and
+// prints the table; with --report FILE it also rewrites the generated part of
+// docs/performance.md. Memory is measured in child processes, one per side.
+//
+//   retrograd_bench [--threads N|all] [--repetitions R] [--report FILE] [--skip-memory]
+//                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
+#include "suite.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <array>
+#include <cmath>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+struct Options {
+    int threads = 1;
+    int repetitions = 5;
+    std::optional<std::string> report;
+    bool skip_memory = false;                 // for profiling one workload
+    std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
+    std::vector<char*> benchmark_args;
+};
+
+Options parse(int argc, char** argv) {
+    Options o;
+    o.benchmark_args.push_back(argv[0]);
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--threads") {
+            auto v = value();
+            o.threads = v == "all" ? static_cast<int>(std::thread::hardware_concurrency()) : std::stoi(v);
+            if (o.threads < 1) throw std::runtime_error("--threads must be at least 1 or 'all'");
+        } else if (a == "--repetitions") {
+            o.repetitions = std::stoi(value());
+            if (o.repetitions < 1) throw std::runtime_error("--repetitions must be at least 1");
+        } else if (a == "--report") {
+            o.report = value();
+        } else if (a == "--skip-memory") {
+            o.skip_memory = true;
+        } else if (a == "--memory") {
+            o.memory_child = value();
+        } else {
+            o.benchmark_args.push_back(argv[i]);
+        }
+    }
+    return o;
+}
+
+// OpenBLAS and OpenMP read their thread counts when the libraries load, before
+// main; if the environment does not say `threads`, set it and start again.
+void pin_threads_or_reexec(int threads, char** argv) {
+    const std::string wanted = std::to_string(threads);
+    bool ok = true;
+    for (const char* name : {"OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"}) {
+        const char* current = std::getenv(name);
+        if (!current || wanted != current) {
+            setenv(name, wanted.c_str(), 1);
+            ok = false;
+        }
+    }
+    if (!ok) {
+        execv("/proc/self/exe", argv);
+        throw std::runtime_error("could not re-execute with the thread settings");
+    }
+    bench::blas_set_threads(threads);
+    bench::torch_set_threads(threads);
+}
+
+std::string self_path() {
+    std::array<char, 4096> buffer{};
+    auto n = readlink("/proc/self/exe", buffer.data(), buffer.size() - 1);
+    if (n <= 0) throw std::runtime_error("cannot find this executable's path");
+    return std::string(buffer.data(), static_cast<std::size_t>(n));
+}
+
+std::string command_output(const std::string& command) {
+    std::string out;
+    if (FILE* pipe = popen(command.c_str(), "r")) {
+        std::array<char, 256> buffer{};
+        while (fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+        pclose(pipe);
+    }
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+}
+
+std::string cpu_model() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown CPU";
+}
+
+// ---- collecting the medians ---------------------------------------------------
+
+class MedianCollector : public benchmark::ConsoleReporter {
+public:
+    std::map<std::string, double> seconds;  // "workload/side" -> median seconds per iteration
+
+    void ReportRuns(const std::vector<Run>& runs) override {
+        ConsoleReporter::ReportRuns(runs);
+        for (const auto& run : runs) {
+            if (run.error_occurred) continue;
+            const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+            if (!single && run.aggregate_name != "median") continue;
+            seconds[run.run_name.str()] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+        }
+    }
+};
+
+struct Workload {
+    std::string name;
+    std::function<void(benchmark::State&)> ours, torch, bound;
+    std::vector<std::int64_t> args;
+};
+
+std::vector<Workload> workloads() {
+    using namespace bench;
+    return {
+        {"tape overhead", ours_tape, torch_tape, nullptr, {}},
+        {"MLP step", ours_mlp_step, torch_mlp_step, blas_mlp_gemms, {}},
+        {"CNN step", ours_cnn_step, torch_cnn_step, blas_cnn_gemms, {}},
+        {"matmul 128x784x256", ours_matmul, torch_matmul, blas_matmul, {128, 784, 256}},
+        {"matmul 1024^3", ours_matmul, torch_matmul, blas_matmul, {1024, 1024, 1024}},
+        {"elementwise x*a+b", ours_elementwise, torch_elementwise, memory_copy, {}},
+        {"MLP Hessian-vector product", ours_mlp_hvp, torch_mlp_hvp, nullptr, {}},
+    };
+}
+
+void register_all(const std::vector<Workload>& list) {
+    for (const auto& w : list) {
+        auto add = [&](const char* side, const std::function<void(benchmark::State&)>& fn) {
+            if (!fn) return;
+            auto* b = benchmark::RegisterBenchmark((w.name + "/" + side).c_str(), fn);
+            if (!w.args.empty()) b->Args(w.args);
+            b->Unit(benchmark::kMicrosecond);
+        };
+        add("ours", w.ours);
+        add("libtorch", w.torch);
+        add("bound", w.bound);
+    }
+}
+
+// ---- memory, in child processes ---------------------------------------------
+
+bench::MemoryReport memory_of(const std::string& side) {
+    const auto out = command_output("'" + self_path() + "' --memory " + side);
+    bench::MemoryReport r;
+    std::istringstream in(out);
+    if (!(in >> r.baseline >> r.at_step_100 >> r.at_last_step >> r.peak))
+        throw std::runtime_error("memory run for " + side + " printed '" + out + "'");
+    return r;
+}
+
+int memory_child(const std::string& side) {
+    auto r = side == "ours" ? bench::ours_mlp_memory() : bench::torch_mlp_memory();
+    fmt::print("{:.2f} {:.2f} {:.2f} {:.2f}\n", r.baseline, r.at_step_100, r.at_last_step, r.peak);
+    return 0;
+}
+
+// ---- the table ----------------------------------------------------------------
+
+std::string ms(double s) { return s < 1e-3 ? fmt::format("{:.1f} µs", s * 1e6) : fmt::format("{:.2f} ms", s * 1e3); }
+std::string verdict(bool met) { return met ? "met" : "**missed**"; }
+
+std::string table(const std::map<std::string, double>& t, const bench::MemoryReport& ours_mem,
+                  const bench::MemoryReport& torch_mem) {
+    auto get = [&](const std::string& key) {
+        auto it = t.find(key);
+        return it == t.end() ? 0.0 : it->second;
+    };
+    const double gemm_rate = 2.0 * 1024 * 1024 * 1024 / get("matmul 1024^3/bound/1024/1024/1024");
+    std::string out;
+    out += "| workload | ours | LibTorch | ours / LibTorch | bound | ours vs bound | GFLOP/s (of BLAS rate) | target |\n";
+    out += "|---|---|---|---|---|---|---|---|\n";
+
+    {
+        const double ours = get("tape overhead/ours") / (3 * bench::tape_steps);
+        const double torch = get("tape overhead/libtorch") / (3 * bench::tape_steps);
+        if (ours > 0 && torch > 0)
+            out += fmt::format("| tape overhead (per op, fwd+bwd) | {:.0f} ns | {:.0f} ns | {:.3f} | | | | ≤ 0.1: {} |\n",
+                           ours * 1e9, torch * 1e9, ours / torch, verdict(ours / torch <= 0.1));
+    }
+    auto step_row = [&](const std::string& name, double flops, double target) {
+        const double ours = get(name + "/ours"), torch = get(name + "/libtorch"), bound = get(name + "/bound");
+        if (ours == 0 || torch == 0 || bound == 0) return;  // filtered out
+        out += fmt::format("| {} | {} | {} | {:.2f} | {} (GEMMs) | {:.2f}× | {:.1f} ({:.0f}%) | ≤ {}: {} |\n", name,
+                           ms(ours), ms(torch), ours / torch, ms(bound), ours / bound, flops / ours / 1e9,
+                           100 * flops / ours / gemm_rate, target, verdict(ours / torch <= target));
+    };
+    step_row("MLP step", bench::mlp_step_flops(), 0.75);
+    step_row("CNN step", bench::cnn_step_flops(), 0.8);
+    for (auto [name, key, n, k, m] : {std::tuple{"matmul 128x784x256", "matmul 128x784x256", 128, 784, 256},
+                                      std::tuple{"matmul 1024^3", "matmul 1024^3", 1024, 1024, 1024}}) {
+        const std::string suffix = fmt::format("/{}/{}/{}", n, k, m);
+        const double ours = get(std::string(key) + "/ours" + suffix), torch = get(std::string(key) + "/libtorch" + suffix),
+                     bound = get(std::string(key) + "/bound" + suffix);
+        const double flops = 2.0 * n * k * m;
+        if (ours == 0 || torch == 0 || bound == 0) continue;
+        out += fmt::format("| {} | {} | {} | {:.2f} | {} (sgemm) | {:.0f}% of BLAS | {:.1f} ({:.0f}%) | ≥ 90% of BLAS: {} |\n",
+                           name, ms(ours), ms(torch), ours / torch, ms(bound), 100 * bound / ours, flops / ours / 1e9,
+                           100 * flops / ours / gemm_rate, verdict(bound / ours >= 0.9));
+    }
+    {
+        const double ours = get("elementwise x*a+b/ours"), torch = get("elementwise x*a+b/libtorch"),
+                     copy = get("elementwise x*a+b/bound");
+        const double bytes = 2.0 * bench::elementwise_rows * bench::elementwise_cols * sizeof(float);
+        if (ours > 0 && torch > 0 && copy > 0)
+            out += fmt::format("| elementwise x*a+b, 4M floats | {} ({:.1f} GB/s) | {} ({:.1f} GB/s) | {:.2f} | {} (copy, {:.1f} GB/s) | {:.0f}% of copy | | ≥ 70% of copy: {} |\n",
+                           ms(ours), bytes / ours / 1e9, ms(torch), bytes / torch / 1e9, ours / torch, ms(copy),
+                           bytes / copy / 1e9, 100 * copy / ours, verdict(copy / ours >= 0.7));
+    }
+    {
+        const double ours = get("MLP Hessian-vector product/ours"), torch = get("MLP Hessian-vector product/libtorch");
+        if (ours > 0 && torch > 0)
+            out += fmt::format("| MLP Hessian-vector product | {} | {} | {:.2f} | | | | |\n", ms(ours), ms(torch),
+                           ours / torch);
+    }
+    if (ours_mem.peak > 0 && torch_mem.peak > 0) {
+        const double ours_work = ours_mem.peak - ours_mem.baseline, torch_work = torch_mem.peak - torch_mem.baseline;
+        const double growth = ours_mem.at_last_step - ours_mem.at_step_100;
+        out += fmt::format(
+            "| memory, {} MLP steps: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ LibTorch: {} |\n",
+            bench::memory_steps, ours_work, torch_work, ours_work / torch_work, verdict(ours_work <= torch_work));
+        out += fmt::format("| memory: growth from step 100 to {} | {:+.1f} MiB | {:+.1f} MiB | | | | | flat (≤ 1 MiB): {} |\n",
+                           bench::memory_steps, growth, torch_mem.at_last_step - torch_mem.at_step_100,
+                           verdict(std::abs(growth) <= 1.0));
+    }
+    if (std::isfinite(gemm_rate))
+        out += fmt::format("\nBLAS GEMM rate in this run (sgemm 1024³): {:.1f} GFLOP/s. "
+                       "FLOPs per step (GEMMs only): MLP {:.1f} M, CNN {:.1f} M.\n",
+                       gemm_rate / 1e9, bench::mlp_step_flops() / 1e6, bench::cnn_step_flops() / 1e6);
+    if (ours_mem.peak > 0 && torch_mem.peak > 0)
+        out += fmt::format("Memory, absolute peak resident: ours {:.0f} MiB, LibTorch {:.0f} MiB "
+                       "(baselines {:.0f} and {:.0f} MiB: the same process image with both libraries loaded, the model, "
+                       "16 random batches).\n",
+                       ours_mem.peak, torch_mem.peak, ours_mem.baseline, torch_mem.baseline);
+    return out;
+}
+
+// Replaces what lies between the two markers of the report page.
+void write_report(const std::string& path, const std::string& generated) {
+    const std::string begin = "<!-- bench:begin -->", end = "<!-- bench:end -->";
+    std::string page;
+    {
+        std::ifstream in(path);
+        std::stringstream s;
+        s << in.rdbuf();
+        page = s.str();
+    }
+    const auto b = page.find(begin), e = page.find(end);
+    if (b == std::string::npos || e == std::string::npos || e < b)
+        throw std::runtime_error(path + " lacks the " + begin + " / " + end + " markers");
+    page = page.substr(0, b + begin.size()) + "\n" + generated + page.substr(e);
+    const std::string temporary = path + ".tmp";
+    std::ofstream(temporary) << page;
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    Options options = parse(argc, argv);
+    pin_threads_or_reexec(options.threads, argv);
+    if (options.memory_child) return memory_child(*options.memory_child);
+
+    const auto ours_memory = options.skip_memory ? bench::MemoryReport{} : memory_of("ours");
+    const auto torch_memory = options.skip_memory ? bench::MemoryReport{} : memory_of("torch");
+
+    const std::string repetitions = "--benchmark_repetitions=" + std::to_string(options.repetitions);
+    std::string interleave = "--benchmark_enable_random_interleaving=true";
+    std::string aggregates = "--benchmark_report_aggregates_only=true";
+    auto args = options.benchmark_args;
+    args.insert(args.begin() + 1, {const_cast<char*>(repetitions.c_str()), interleave.data(), aggregates.data()});
+    int count = static_cast<int>(args.size());
+    benchmark::Initialize(&count, args.data());
+
+    register_all(workloads());
+    MedianCollector collector;
+    benchmark::RunSpecifiedBenchmarks(&collector);
+
+    const std::string header =
+        fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} interleaved repetitions.\n\n",
+                    fmt::localtime(std::time(nullptr)), command_output("git describe --always --dirty 2>/dev/null"),
+                    cpu_model(), options.threads, options.threads == 1 ? "" : "s", options.repetitions);
+    const std::string result = header + table(collector.seconds, ours_memory, torch_memory);
+    fmt::print("\n{}", result);
+    if (options.report) {
+        write_report(*options.report, result);
+        fmt::print("\nwrote {}\n", *options.report);
+    }
+    return 0;
+} catch (const std::exception& e) {
+    fmt::print(stderr, "retrograd_bench: {}\n", e.what());
+    return 1;
+}

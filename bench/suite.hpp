@@ -1,0 +1,81 @@
+#pragma once
+// The side-by-side suite: each workload exists three times, in ours.cpp
+// (retrograd), torch.cpp (LibTorch) and bounds.cpp (the raw BLAS calls or the
+// memory copy that bound it). main.cpp registers them interleaved and prints
+// the table. The two sides share their data through this header only, so
+// neither translation unit sees the other library.
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace bench {
+
+// Shapes of the workloads, one place for both sides.
+inline constexpr int tape_steps = 1000;                   // y = tanh(y * 0.5 + 0.1), 3 ops per step
+inline constexpr std::size_t mlp_batch = 128;             // 784-256-128-10, Adam
+inline constexpr std::size_t cnn_batch = 64;              // conv32-pool-conv64-pool-128-10, SGD momentum
+inline constexpr std::size_t elementwise_rows = 2048;     // (2048, 2048) * (2048,) + (2048,): 4M elements
+inline constexpr std::size_t elementwise_cols = 2048;
+inline constexpr int memory_steps = 1000;
+
+// Normalised Fashion-MNIST training images, cut into `count` batches; both
+// sides cycle through the same ones.
+struct Batches {
+    std::size_t batch = 0, count = 0;
+    std::vector<float> images;          // count * batch * 784
+    std::vector<std::int64_t> labels;  // count * batch
+    const float* images_of(std::size_t i) const { return images.data() + (i % count) * batch * 784; }
+    const std::int64_t* labels_of(std::size_t i) const { return labels.data() + (i % count) * batch; }
+};
+const Batches& fashion_batches(std::size_t batch);  // loaded once per batch size (ours.cpp)
+// Random batches of the same shapes, for the memory runs: loading the data
+// set would leave its freed buffers in the heap, and the steps would reuse
+// them unseen (bounds.cpp).
+const Batches& synthetic_batches(std::size_t batch);
+
+// Floating-point operations of one step, counting the GEMMs only (they are
+// all but a few percent of the work): forward, weight gradients, and input
+// gradients where an input needs one.
+double mlp_step_flops();
+double cnn_step_flops();
+
+// Resident memory over `memory_steps` MLP training steps, in MiB.
+struct MemoryReport {
+    double baseline = 0;  // after the model and data are set up
+    double at_step_100 = 0;
+    double at_last_step = 0;
+    double peak = 0;      // high-water mark since the baseline
+};
+double resident_mib();
+void reset_peak_resident();  // best effort: /proc/self/clear_refs
+double peak_resident_mib();
+
+// -- retrograd ---------------------------------------------------------------
+void ours_tape(benchmark::State&);
+void ours_mlp_step(benchmark::State&);
+void ours_cnn_step(benchmark::State&);
+void ours_matmul(benchmark::State&);  // args: n, k, m
+void ours_elementwise(benchmark::State&);
+void ours_mlp_hvp(benchmark::State&);
+MemoryReport ours_mlp_memory();
+
+// -- LibTorch ----------------------------------------------------------------
+void torch_set_threads(int threads);
+void torch_tape(benchmark::State&);
+void torch_mlp_step(benchmark::State&);
+void torch_cnn_step(benchmark::State&);
+void torch_matmul(benchmark::State&);
+void torch_elementwise(benchmark::State&);
+void torch_mlp_hvp(benchmark::State&);
+MemoryReport torch_mlp_memory();
+
+// -- bounds ------------------------------------------------------------------
+void blas_set_threads(int threads);
+void blas_mlp_gemms(benchmark::State&);
+void blas_cnn_gemms(benchmark::State&);
+void blas_matmul(benchmark::State&);
+void memory_copy(benchmark::State&);  // the elementwise bound: read and write as many bytes
+
+}  // namespace bench

@@ -1,0 +1,128 @@
+// The same workloads in LibTorch (PyTorch's C++ frontend), written as a
+// LibTorch user would: nn modules, torch::optim, autograd.
+#include "suite.hpp"
+
+#include <torch/torch.h>
+
+namespace bench {
+namespace {
+
+struct Batch {
+    torch::Tensor images, labels;
+};
+std::vector<Batch> batches_as_tensors(const Batches& b) {
+    const std::size_t batch = b.batch;
+    std::vector<Batch> out;
+    const auto n = static_cast<std::int64_t>(batch);
+    for (std::size_t i = 0; i < b.count; ++i) {
+        // from_blob shares the memory; clone so each side owns its copy, as ours does.
+        out.push_back({torch::from_blob(const_cast<float*>(b.images_of(i)), {n, 1, 28, 28}).clone(),
+                       torch::from_blob(const_cast<std::int64_t*>(b.labels_of(i)), {n}, torch::kLong).clone()});
+    }
+    return out;
+}
+
+torch::nn::Sequential fashion_mlp() {
+    return torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(784, 256), torch::nn::ReLU(),
+                                 torch::nn::Linear(256, 128), torch::nn::ReLU(), torch::nn::Linear(128, 10));
+}
+torch::nn::Sequential fashion_cnn() {
+    using namespace torch::nn;
+    return Sequential(Conv2d(Conv2dOptions(1, 32, 3)), ReLU(), MaxPool2d(MaxPool2dOptions(2)),
+                      Conv2d(Conv2dOptions(32, 64, 3)), ReLU(), MaxPool2d(MaxPool2dOptions(2)), Flatten(),
+                      Linear(1600, 128), ReLU(), Linear(128, 10));
+}
+
+void train_steps(benchmark::State& state, torch::nn::Sequential& model, torch::optim::Optimizer& optimizer,
+                 const std::vector<Batch>& batches) {
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const Batch& b = batches[i++ % batches.size()];
+        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+    }
+}
+
+}  // namespace
+
+void torch_set_threads(int threads) {
+    torch::set_num_threads(threads);
+    torch::set_num_interop_threads(threads);
+}
+
+void torch_tape(benchmark::State& state) {
+    auto x = torch::randn({4}, torch::requires_grad());
+    for (auto _ : state) {
+        torch::Tensor y = x;
+        for (int i = 0; i < tape_steps; ++i) y = torch::tanh(y * 0.5 + 0.1);
+        y.sum().backward();
+        benchmark::DoNotOptimize(x.grad().data_ptr());
+        x.mutable_grad().zero_();
+    }
+}
+
+void torch_mlp_step(benchmark::State& state) {
+    auto model = fashion_mlp();
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
+    train_steps(state, model, adam, batches_as_tensors(fashion_batches(mlp_batch)));
+}
+
+void torch_cnn_step(benchmark::State& state) {
+    auto model = fashion_cnn();
+    torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+    train_steps(state, model, sgd, batches_as_tensors(fashion_batches(cnn_batch)));
+}
+
+void torch_matmul(benchmark::State& state) {
+    auto a = torch::randn({state.range(0), state.range(1)});
+    auto b = torch::randn({state.range(1), state.range(2)});
+    for (auto _ : state) benchmark::DoNotOptimize(torch::matmul(a, b).data_ptr());
+}
+
+void torch_elementwise(benchmark::State& state) {
+    const auto rows = static_cast<std::int64_t>(elementwise_rows), cols = static_cast<std::int64_t>(elementwise_cols);
+    auto x = torch::randn({rows, cols});
+    auto scale = torch::randn({cols});
+    auto shift = torch::randn({cols});
+    for (auto _ : state) benchmark::DoNotOptimize((x * scale + shift).data_ptr());
+}
+
+void torch_mlp_hvp(benchmark::State& state) {
+    auto model = fashion_mlp();
+    auto params = model->parameters();
+    std::vector<torch::Tensor> directions;
+    for (const auto& p : params) directions.push_back(torch::randn_like(p));
+    const auto batches = batches_as_tensors(fashion_batches(mlp_batch));
+    for (auto _ : state) {
+        auto loss = torch::nn::functional::cross_entropy(model->forward(batches[0].images), batches[0].labels);
+        auto grads = torch::autograd::grad({loss}, params, {}, true, true);
+        torch::Tensor along = (grads[0] * directions[0]).sum();
+        for (std::size_t i = 1; i < grads.size(); ++i) along = along + (grads[i] * directions[i]).sum();
+        auto hv = torch::autograd::grad({along}, params);
+        benchmark::DoNotOptimize(hv[0].data_ptr());
+    }
+}
+
+MemoryReport torch_mlp_memory() {
+    auto model = fashion_mlp();
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
+    const auto batches = batches_as_tensors(synthetic_batches(mlp_batch));
+    MemoryReport report;
+    report.baseline = resident_mib();
+    reset_peak_resident();
+    for (int step = 1; step <= memory_steps; ++step) {
+        const Batch& b = batches[step % batches.size()];
+        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+        if (step == 100) report.at_step_100 = resident_mib();
+    }
+    report.at_last_step = resident_mib();
+    report.peak = peak_resident_mib();
+    return report;
+}
+
+}  // namespace bench
