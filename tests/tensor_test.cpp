@@ -20,6 +20,15 @@ TEST_CASE("tensor from nested lists is float32 by default, float64 on request") 
     CHECK(rg::tensor(3.5).dim() == 0);
 }
 
+TEST_CASE("shape_str and index_str format shapes and flat positions for messages") {
+    CHECK(rg::shape_str({3, 4}) == "(3, 4)");
+    CHECK(rg::shape_str({5}) == "(5,)");
+    CHECK(rg::index_str(7, {3, 4}) == "[1, 3]");
+    CHECK(rg::index_str(23, {2, 3, 4}) == "[1, 2, 3]");
+    CHECK(rg::index_str(0, {}) == "[]");
+    CHECK(rg::index_str(0, {0, 2}) == "[0, 0]");
+}
+
 TEST_CASE("tensor wraps an xtensor array and exposes it") {
     xt::xarray<double> values = {{1, 2}, {3, 4}};
     rg::Tensor t(values, true);

@@ -9,16 +9,6 @@
 namespace rg {
 namespace {
 
-std::string index_str(std::size_t flat, const Shape& shape) {
-    if (shape.empty()) return "[]";
-    std::vector<std::size_t> index(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-        index[d] = flat % shape[d];
-        flat /= shape[d];
-    }
-    return fmt::format("[{}]", fmt::join(index, ", "));
-}
-
 const char* kind_name(Derivative d) {
     switch (d) {
         case Derivative::gradient: return "gradient";

@@ -183,11 +183,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
                   });
 }
 
+namespace {
+// A pool's windows are a convolution's: the stride defaults to the kernel.
+Conv2dOptions pool_as_conv(Size2 kernel, const Pool2dOptions& options) {
+    return {{options.stride[0] ? options.stride[0] : kernel[0], options.stride[1] ? options.stride[1] : kernel[1]},
+            options.padding,
+            {1, 1}};
+}
+}  // namespace
+
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "max_pool2d");
-    const Conv2dOptions conv{{options.stride[0] ? options.stride[0] : kernel[0],
-                              options.stride[1] ? options.stride[1] : kernel[1]},
-                             options.padding, {1, 1}};
+    const Conv2dOptions conv = pool_as_conv(kernel, options);
     const Geometry g = geometry(x.shape(), kernel, conv, "max_pool2d");
     if (2 * options.padding[0] > kernel[0] || 2 * options.padding[1] > kernel[1])
         fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", options.padding[0],
@@ -267,9 +274,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
 
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "avg_pool2d");
-    const Conv2dOptions conv{{options.stride[0] ? options.stride[0] : kernel[0],
-                              options.stride[1] ? options.stride[1] : kernel[1]},
-                             options.padding, {1, 1}};
+    const Conv2dOptions conv = pool_as_conv(kernel, options);
     const Geometry g = geometry(x.shape(), kernel, conv, "avg_pool2d");
     Tensor planes = reshape(x, Shape{g.n * g.c, 1, g.h, g.w});
     Tensor windows = mean(im2col(planes, kernel, conv), {1});  // (N*C, OH*OW)

@@ -8,16 +8,6 @@
 namespace rg {
 namespace {
 
-std::string index_str(std::size_t flat, const Shape& shape) {
-    if (shape.empty()) return "[]";
-    std::vector<std::size_t> index(shape.size());
-    for (std::size_t d = shape.size(); d-- > 0;) {
-        index[d] = shape[d] == 0 ? 0 : flat % shape[d];
-        flat = shape[d] == 0 ? 0 : flat / shape[d];
-    }
-    return fmt::format("[{}]", fmt::join(index, ", "));
-}
-
 double* values_of(Tensor& t) { return const_cast<double*>(t.value<double>().data()); }
 
 }  // namespace

@@ -20,6 +20,16 @@ std::string shape_str(const Shape& shape) {
     return fmt::format("({})", fmt::join(shape, ", "));
 }
 
+std::string index_str(std::size_t flat, const Shape& shape) {
+    if (shape.empty()) return "[]";
+    std::vector<std::size_t> index(shape.size());
+    for (std::size_t d = shape.size(); d-- > 0;) {
+        index[d] = shape[d] == 0 ? 0 : flat % shape[d];
+        flat = shape[d] == 0 ? 0 : flat / shape[d];
+    }
+    return fmt::format("[{}]", fmt::join(index, ", "));
+}
+
 std::size_t shape_numel(const Shape& shape) {
     std::size_t n = 1;
     for (auto s : shape) n *= s;

@@ -30,6 +30,8 @@ template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
 
 using Shape = xt::xarray<float>::shape_type;  // small vector, no heap for rank <= 4
 std::string shape_str(const Shape& shape);   // "(3, 4)"
+// The multi-index of a flat row-major position, for messages: "[1, 2]".
+std::string index_str(std::size_t flat, const Shape& shape);
 std::size_t shape_numel(const Shape& shape);
 
 struct TensorOptions {
