@@ -99,6 +99,14 @@ TEST_CASE("reductions over axis lists, with keepdims") {
     auto c = rg::reshape(cube, rg::Shape{2, 3, 4});
     check_values(rg::sum(c, {0, 2}), tensor({60.0, 92.0, 124.0}, {.dtype = rg::float64}));
     check_values(rg::sum(c, {1}), rg::Tensor(xt::xarray<double>(xt::sum(c.value<double>(), {1}))));
+    // Neighbouring reduced axes are walked as one, size-1 axes skipped: the
+    // NCHW bias gradient's sum over (0, 2, 3), and a max over (1, 2).
+    auto nchw = rg::reshape(rg::arange(2 * 3 * 1 * 5, {.dtype = rg::float64}), rg::Shape{2, 3, 1, 5});
+    const auto& v = nchw.value<double>();
+    check_values(rg::sum(nchw, {0, 2, 3}), rg::Tensor(xt::xarray<double>(xt::sum(v, {0, 2, 3}))));
+    check_values(rg::sum(nchw, {0, 2, 3}, true), rg::Tensor(xt::xarray<double>(xt::sum(v, {0, 2, 3}, xt::keep_dims))));
+    check_values(rg::sum(nchw, {1, 3}), rg::Tensor(xt::xarray<double>(xt::sum(v, {1, 3}))));
+    check_values(rg::max(nchw, {1, 2}), rg::Tensor(xt::xarray<double>(xt::amax(v, {1, 2}))));
 }
 
 TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {

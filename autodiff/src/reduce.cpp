@@ -22,9 +22,25 @@ xt::xarray<T> reduce_values(const xt::xarray<T>& a, const Shape& keep, T init, C
         o[0] = acc;
         return out;
     }
-    const std::array<detail::Strides, 2> st{detail::contiguous_strides(a.shape()),
-                                            detail::broadcast_strides(keep, a.shape())};
-    detail::for_each_row(a.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
+    // Neighbouring axes that are both reduced or both kept act as one, so
+    // summing (N, C, H, W) over (0, 2, 3) walks rows of H*W, not of W.
+    Shape merged, merged_keep;
+    bool last_reduced = false;
+    for (std::size_t d = 0; d < keep.size(); ++d) {
+        if (a.shape()[d] == 1) continue;
+        const bool reduced = keep[d] == 1;
+        if (!merged.empty() && reduced == last_reduced) {
+            merged.back() *= a.shape()[d];
+            merged_keep.back() *= keep[d];
+        } else {
+            merged.push_back(a.shape()[d]);
+            merged_keep.push_back(keep[d]);
+        }
+        last_reduced = reduced;
+    }
+    const std::array<detail::Strides, 2> st{detail::contiguous_strides(merged),
+                                            detail::broadcast_strides(merged_keep, merged)};
+    detail::for_each_row(merged, st, [&](const auto& off, const auto& inner, std::size_t count) {
         const T* row = in + off[0];
         T* target = o + off[1];
         if (inner[1] == 0) {  // the innermost axis is reduced: 8 lanes, so it vectorises
