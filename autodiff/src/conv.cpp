@@ -1,12 +1,16 @@
-// Convolution and pooling: im2col and col2im are the primitives (each the
-// other's VJP); conv2d and the pools are built from them, gemm and gather.
-#include <bit>
-#include <cstdint>
+// Convolution and pooling. conv2d and its two gradients (with respect to the
+// input and to the weight) are three ops, each one's VJP made of the others;
+// each runs image by image: patches gathered into a cached buffer, one GEMM.
+// im2col and col2im (each the other's VJP) serve the pools and the course.
 #include <retrograd/conv.hpp>
 
 #include "kernels.hpp"
 
+#include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace rg {
 namespace {
@@ -72,6 +76,23 @@ void for_each_run(const Geometry& g, F f) {
     }
 }
 
+// One run of for_each_run, image to columns and back; unit steps (stride 1,
+// the usual case) get their own loops, which vectorise.
+template <class T>
+void copy_run(const T* __restrict image, std::size_t step, T* __restrict columns, std::size_t count) {
+    if (step == 1)
+        for (std::size_t k = 0; k < count; ++k) columns[k] = image[k];
+    else
+        for (std::size_t k = 0; k < count; ++k) columns[k] = image[k * step];
+}
+template <class T>
+void add_run(const T* __restrict columns, T* __restrict image, std::size_t step, std::size_t count) {
+    if (step == 1)
+        for (std::size_t k = 0; k < count; ++k) image[k] += columns[k];
+    else
+        for (std::size_t k = 0; k < count; ++k) image[k * step] += columns[k];
+}
+
 }  // namespace
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
@@ -96,7 +117,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
         T* dst = cols.data();
         const T* src = a.data();
         for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            for (std::size_t k = 0; k < count; ++k) dst[col + k] = src[img + k * step];
+            copy_run(src + img, step, dst + col, count);
         });
         return Tensor(std::move(cols));
     });
@@ -120,7 +141,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         T* dst = image.data();
         const T* src = a.data();
         for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            for (std::size_t k = 0; k < count; ++k) dst[img + k * step] += src[col + k];
+            add_run(src + col, dst + img, step, count);
         });
         return Tensor(std::move(image));
     });
@@ -130,56 +151,163 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
     });
 }
 
+namespace {
+
+// The shapes every convolution op agrees on, checked once.
+struct ConvShapes {
+    Geometry g;
+    std::size_t out_channels, patch, pixels;
+};
+
+ConvShapes conv_shapes(const Shape& image, const Shape& weight, Conv2dOptions options, const char* op) {
+    if (image.size() != 4 || weight.size() != 4)
+        fail("{}: expected input (N, C, H, W) and weight (O, C, kh, kw), got {} and {}", op, shape_str(image),
+             shape_str(weight));
+    if (weight[1] != image[1])
+        fail("{}: input has {} channels but weight {} expects {}", op, image[1], shape_str(weight), weight[1]);
+    const Geometry g = geometry(image, {weight[2], weight[3]}, options, op);
+    return {g, weight[0], g.c * g.kh * g.kw, g.oh * g.ow};
+}
+
+void check_output_grad(const Tensor& grad, const ConvShapes& s, const char* op) {
+    const Shape expected{s.g.n, s.out_channels, s.g.oh, s.g.ow};
+    if (grad.shape() != expected)
+        fail("{}: output gradient has shape {}, expected {}", op, shape_str(grad.shape()), shape_str(expected));
+}
+
+// One image's patches as a (C*kh*kw, OH*OW) matrix in a buffer reused from
+// image to image, so it stays in cache between im2col and the GEMM that
+// reads it. A 1x1 kernel with unit stride and no padding needs no copy.
+template <class T>
+class ImagePatches {
+public:
+    explicit ImagePatches(const Geometry& g) : g_(g), single_(g) {
+        single_.n = 1;
+        identity_ = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
+        if (!identity_) buffer_.resize(g.c * g.kh * g.kw * g.oh * g.ow);
+    }
+    std::size_t image_size() const { return g_.c * g_.h * g_.w; }
+    // The patches of `image` (one image, C*H*W values).
+    const T* gather(const T* image) {
+        if (identity_) return image;
+        if (g_.o.padding != Size2{0, 0}) std::fill(buffer_.begin(), buffer_.end(), T{0});
+        T* dst = buffer_.data();
+        for_each_run(single_, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+            copy_run(image + img, step, dst + col, count);
+        });
+        return dst;
+    }
+    // Where the caller writes patch gradients before scatter_add_to.
+    T* scratch(T* image) { return identity_ ? image : buffer_.data(); }
+    // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
+    void scatter_add_to(T* image) {
+        if (identity_) return;
+        const T* src = buffer_.data();
+        for_each_run(single_, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+            add_run(src + col, image + img, step, count);
+        });
+    }
+
+private:
+    Geometry g_, single_;
+    bool identity_ = false;
+    std::vector<T> buffer_;
+};
+
+bool takes_part(const Tensor& t) { return t.defined() && needs_grad(t); }
+
+}  // namespace
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
     detail::defined_or_fail(x, "conv2d");
     detail::defined_or_fail(weight, "conv2d");
-    if (x.dim() != 4 || weight.dim() != 4)
-        fail("conv2d: expected input (N, C, H, W) and weight (O, C, kh, kw), got {} and {}", shape_str(x.shape()),
-             shape_str(weight.shape()));
-    const std::size_t out_channels = weight.shape()[0];
-    if (weight.shape()[1] != x.shape()[1])
-        fail("conv2d: input has {} channels but weight {} expects {}", x.shape()[1], shape_str(weight.shape()),
-             weight.shape()[1]);
-    if (bias.defined() && bias.shape() != Shape{out_channels})
-        fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), out_channels);
+    const ConvShapes s = conv_shapes(x.shape(), weight.shape(), options, "conv2d");
+    if (bias.defined() && bias.shape() != Shape{s.out_channels})
+        fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), s.out_channels);
     detail::check_same_dtype(x, weight, "conv2d");
     if (bias.defined()) detail::check_same_dtype(x, bias, "conv2d");
-    const Size2 kernel{weight.shape()[2], weight.shape()[3]};
-    const Geometry g = geometry(x.shape(), kernel, options, "conv2d");
-    const std::size_t patch = g.c * g.kh * g.kw, pixels = g.oh * g.ow;
 
-    // Forward: one GEMM per image, written straight into the NCHW output,
-    // then the bias in the same buffer.
-    Tensor cols = im2col(x, kernel, options);  // (N, C*kh*kw, L), recorded when x needs grad
-    Tensor out = detail::visit_float2(cols, weight, "conv2d", [&](const auto& c, const auto& w) {
-        using T = typename std::decay_t<decltype(c)>::value_type;
-        xt::xarray<T> y(Shape{g.n, out_channels, g.oh, g.ow});
-        for (std::size_t n = 0; n < g.n; ++n)
-            detail::product(false, false, out_channels, pixels, patch, w.data(), patch, c.data() + n * patch * pixels, pixels,
-                    y.data() + n * out_channels * pixels, false);
-        if (bias.defined()) {
-            const T* b = bias.value<T>().data();
-            T* dst = y.data();
-            for (std::size_t n = 0; n < g.n; ++n)
-                for (std::size_t o = 0; o < out_channels; ++o, dst += pixels)
-                    for (std::size_t i = 0; i < pixels; ++i) dst[i] += b[o];
+    // Per image: its patches, then one GEMM into the NCHW output, which
+    // starts from the bias so that the GEMM adds onto it.
+    Tensor out = detail::visit_float2(x, weight, "conv2d", [&](const auto& xv, const auto& w) {
+        using T = typename std::decay_t<decltype(xv)>::value_type;
+        xt::xarray<T> y(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
+        ImagePatches<T> patches(s.g);
+        const T* b = bias.defined() ? bias.value<T>().data() : nullptr;
+        for (std::size_t n = 0; n < s.g.n; ++n) {
+            T* dst = y.data() + n * s.out_channels * s.pixels;
+            if (b)
+                for (std::size_t o = 0; o < s.out_channels; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[o]);
+            detail::product(false, false, s.out_channels, s.pixels, s.patch, w.data(), s.patch,
+                            patches.gather(xv.data() + n * patches.image_size()), s.pixels, dst, b != nullptr);
         }
         return Tensor(std::move(y));
     });
     if (!needs_grad({x, weight, bias})) return out;
-    // VJP: dX = col2im(Wᵀ G) (the full convolution with the rotated filter),
-    // dW = G colsᵀ (the correlation of X with G), db = Σ G. All tape ops, and
-    // cols carries x's history, so second order works.
+    // Each gradient is itself a convolution op with its own VJP, so second
+    // order works; an input that needs no gradient costs nothing.
     return record("conv2d", out, {x, weight, bias},
-                  [cols, weight, x_shape = x.shape(), kernel, options, out_channels, patch, pixels,
-                   has_bias = bias.defined()](Tensor grad) {
-                      const Shape w_shape = weight.shape();
-                      Tensor g3 = reshape(std::move(grad), Shape{x_shape[0], out_channels, pixels});
-                      Tensor gb = has_bias ? sum(g3, {0, 2}) : Tensor{};
-                      Tensor gw = reshape(gemm_sum(g3, cols, false, true), w_shape);
-                      Tensor w2d = reshape(weight, Shape{out_channels, patch});
-                      Tensor gx = col2im(gemm(w2d, g3, true, false), x_shape, kernel, options);
-                      return TensorList{gx, gw, gb};
+                  [x, weight, options, x_part = takes_part(x), w_part = takes_part(weight),
+                   b_part = takes_part(bias)](const Tensor& grad) {
+                      return TensorList{x_part ? conv2d_input_grad(grad, weight, x.shape(), options) : Tensor{},
+                                        w_part ? conv2d_weight_grad(grad, x, weight.shape(), options) : Tensor{},
+                                        b_part ? sum(grad, {0, 2, 3}) : Tensor{}};
+                  });
+}
+
+Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& input_shape, Conv2dOptions options) {
+    detail::defined_or_fail(grad, "conv2d_input_grad");
+    detail::defined_or_fail(weight, "conv2d_input_grad");
+    const ConvShapes s = conv_shapes(input_shape, weight.shape(), options, "conv2d_input_grad");
+    check_output_grad(grad, s, "conv2d_input_grad");
+    // Per image: the patch gradients Wᵀ G, summed back into the image while
+    // they are still in cache.
+    Tensor out = detail::visit_float2(grad, weight, "conv2d_input_grad", [&](const auto& gv, const auto& w) {
+        using T = typename std::decay_t<decltype(gv)>::value_type;
+        xt::xarray<T> dx(input_shape);
+        ImagePatches<T> patches(s.g);
+        for (std::size_t n = 0; n < s.g.n; ++n) {
+            T* image = dx.data() + n * patches.image_size();
+            std::fill_n(image, patches.image_size(), T{0});
+            detail::product(true, false, s.patch, s.pixels, s.out_channels, w.data(), s.patch,
+                            gv.data() + n * s.out_channels * s.pixels, s.pixels, patches.scratch(image), false);
+            patches.scatter_add_to(image);
+        }
+        return Tensor(std::move(dx));
+    });
+    if (!needs_grad(grad, weight)) return out;
+    // dX = col2im(Wᵀ G) is linear in G and in W: for an incoming U, G gets
+    // W im2col(U) = conv2d(U, W) and W gets G im2col(U)ᵀ.
+    return record("conv2d_input_grad", out, {grad, weight},
+                  [grad, weight, options, g_part = takes_part(grad), w_part = takes_part(weight)](const Tensor& u) {
+                      return TensorList{g_part ? conv2d(u, weight, {}, options) : Tensor{},
+                                        w_part ? conv2d_weight_grad(grad, u, weight.shape(), options) : Tensor{}};
+                  });
+}
+
+Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape, Conv2dOptions options) {
+    detail::defined_or_fail(grad, "conv2d_weight_grad");
+    detail::defined_or_fail(x, "conv2d_weight_grad");
+    const ConvShapes s = conv_shapes(x.shape(), weight_shape, options, "conv2d_weight_grad");
+    check_output_grad(grad, s, "conv2d_weight_grad");
+    // Σ over images of G im2col(X)ᵀ, each image's patches built in cache.
+    Tensor out = detail::visit_float2(grad, x, "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
+        using T = typename std::decay_t<decltype(gv)>::value_type;
+        xt::xarray<T> dw(weight_shape);
+        if (s.g.n == 0) std::fill(dw.begin(), dw.end(), T{0});
+        ImagePatches<T> patches(s.g);
+        for (std::size_t n = 0; n < s.g.n; ++n)
+            detail::product(false, true, s.out_channels, s.patch, s.pixels, gv.data() + n * s.out_channels * s.pixels,
+                            s.pixels, patches.gather(xv.data() + n * patches.image_size()), s.pixels, dw.data(), n > 0);
+        return Tensor(std::move(dw));
+    });
+    if (!needs_grad(grad, x)) return out;
+    // dW = Σ G im2col(X)ᵀ, linear in G and in X: for an incoming V, G gets
+    // V im2col(X) = conv2d(X, V) and X gets col2im(Vᵀ G).
+    return record("conv2d_weight_grad", out, {grad, x},
+                  [grad, x, options, g_part = takes_part(grad), x_part = takes_part(x)](const Tensor& v) {
+                      return TensorList{g_part ? conv2d(x, v, {}, options) : Tensor{},
+                                        x_part ? conv2d_input_grad(grad, v, x.shape(), options) : Tensor{}};
                   });
 }
 
@@ -190,6 +318,91 @@ Conv2dOptions pool_as_conv(Size2 kernel, const Pool2dOptions& options) {
             options.padding,
             {1, 1}};
 }
+// Where each window's maximum sits in its image plane, one entry per output.
+using PoolIndex = std::vector<std::int32_t>;
+
+// The first NaN wins, as in PyTorch: it propagates.
+template <class T>
+bool replaces(T candidate, T best) {
+    return (candidate > best) | ((candidate != candidate) & (best == best));
+}
+
+// The common 2x2 window with stride 2 and no padding, one image plane: the
+// four candidates of a window side by side, no loop over window offsets.
+template <class T>
+void max_pool_2x2(const T* image, std::int32_t w, std::int32_t oh, std::int32_t ow, T* out, std::int32_t* at_max) {
+    for (std::int32_t y = 0; y < oh; ++y, out += ow, at_max += ow) {
+        const T* top = image + 2 * y * w;
+        const T* bottom = top + w;
+        for (std::int32_t x = 0; x < ow; ++x) {
+            const std::int32_t at = 2 * y * w + 2 * x;
+            T best = top[2 * x];
+            std::int32_t best_at = at;
+            const T candidates[3] = {top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]};
+            const std::int32_t offsets[3] = {1, w, w + 1};
+            for (int k = 0; k < 3; ++k) {
+                const bool take = replaces(candidates[k], best);
+                best = select(take, candidates[k], best);
+                best_at = select(take, at + offsets[k], best_at);
+            }
+            out[x] = best;
+            at_max[x] = best_at;
+        }
+    }
+}
+
+// Any window, stride and padding, one image plane.
+template <class T>
+void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_max) {
+    const long h = static_cast<long>(g.h), w = static_cast<long>(g.w);
+    const long sy = static_cast<long>(g.o.stride[0]), sx = static_cast<long>(g.o.stride[1]);
+    const long py = static_cast<long>(g.o.padding[0]), px = static_cast<long>(g.o.padding[1]);
+    const long kh = static_cast<long>(g.kh), kw = static_cast<long>(g.kw);
+    const long oh = static_cast<long>(g.oh), ow = static_cast<long>(g.ow);
+    for (long y = 0; y < oh; ++y, out += ow, at_max += ow) {
+        if (py == 0 && px == 0) {
+            // Every window is inside the image: sweep the window's offsets
+            // outermost, so the outputs of a row are independent updates the
+            // CPU overlaps.
+            for (long xo = 0; xo < ow; ++xo) {
+                at_max[xo] = static_cast<std::int32_t>(y * sy * w + xo * sx);
+                out[xo] = image[at_max[xo]];
+            }
+            for (long i = 0; i < kh; ++i) {
+                for (long j = 0; j < kw; ++j) {
+                    const long base = (y * sy + i) * w + j;
+                    for (long xo = 0; xo < ow; ++xo) {
+                        const auto at = static_cast<std::int32_t>(base + xo * sx);
+                        const T v = image[at];
+                        const bool take = replaces(v, out[xo]);
+                        out[xo] = select(take, v, out[xo]);
+                        at_max[xo] = select(take, at, at_max[xo]);
+                    }
+                }
+            }
+            continue;
+        }
+        const long top = y * sy - py;
+        const long y0 = std::max(top, 0L), y1 = std::min(top + kh, h);
+        for (long xo = 0; xo < ow; ++xo) {
+            const long left = xo * sx - px;
+            const long x0 = std::max(left, 0L), x1 = std::min(left + kw, w);
+            auto best_at = static_cast<std::int32_t>(y0 * w + x0);  // padding is at most half the kernel: never empty
+            T best = image[best_at];
+            for (long iy = y0; iy < y1; ++iy) {
+                for (long ix = x0; ix < x1; ++ix) {
+                    const auto at = static_cast<std::int32_t>(iy * w + ix);
+                    const bool take = replaces(image[at], best);
+                    best = select(take, image[at], best);
+                    best_at = select(take, at, best_at);
+                }
+            }
+            out[xo] = best;
+            at_max[xo] = best_at;
+        }
+    }
+}
+
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
@@ -199,76 +412,53 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     if (2 * options.padding[0] > kernel[0] || 2 * options.padding[1] > kernel[1])
         fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", options.padding[0],
              options.padding[1], kernel[0], kernel[1]);
-    // One pass finds each window's maximum and its position; the VJP sends the
-    // gradient to those positions (a scatter_add, itself differentiable).
-    // The comparisons are written as selects: max-pooling random activations
-    // with branches mispredicts on every other element.
-    xt::xarray<std::int64_t> where(Shape{g.n, g.c, g.oh * g.ow});
+    if (g.h * g.w > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+        fail("max_pool2d: image planes of {}x{} pixels exceed the 2^31 positions the pool indexes", g.h, g.w);
+    // One pass finds each window's maximum and its position; the VJP sends
+    // the gradient to those positions. Comparisons are written as selects:
+    // max-pooling random activations with branches mispredicts on every
+    // other element.
+    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    auto where = std::make_shared<PoolIndex>(planes * plane_out);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
-        const T* src = a.data();
-        T* dst = pooled.data();
-        std::int64_t* at_max = where.data();
-        const Geometry geo = g;  // a local copy: the stores below cannot alias it
-        const long h = static_cast<long>(geo.h), w = static_cast<long>(geo.w);
-        const long sy = static_cast<long>(conv.stride[0]), sx = static_cast<long>(conv.stride[1]);
-        const long py = static_cast<long>(conv.padding[0]), px = static_cast<long>(conv.padding[1]);
-        const long kh = static_cast<long>(geo.kh), kw = static_cast<long>(geo.kw);
-        const long oh = static_cast<long>(geo.oh), ow = static_cast<long>(geo.ow);
-        for (std::size_t plane = 0; plane < geo.n * geo.c; ++plane) {
-            const T* image = src + plane * geo.h * geo.w;
-            for (long y = 0; y < oh; ++y, dst += ow, at_max += ow) {
-                if (py == 0 && px == 0) {
-                    // Every window is inside the image: sweep the window's
-                    // offsets outermost, so the outputs of a row are
-                    // independent updates the CPU overlaps.
-                    for (long xo = 0; xo < ow; ++xo) {
-                        at_max[xo] = y * sy * w + xo * sx;
-                        dst[xo] = image[at_max[xo]];
-                    }
-                    for (long i = 0; i < kh; ++i) {
-                        for (long j = 0; j < kw; ++j) {
-                            const long base = (y * sy + i) * w + j;
-                            for (long xo = 0; xo < ow; ++xo) {
-                                const long at = base + xo * sx;
-                                const T v = image[at], best = dst[xo];
-                                // The first NaN wins, as in PyTorch: it propagates.
-                                const bool take = (v > best) | ((v != v) & (best == best));
-                                dst[xo] = select(take, v, best);
-                                at_max[xo] = select<std::int64_t>(take, at, at_max[xo]);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                const long top = y * sy - py;
-                const long y0 = std::max(top, 0L), y1 = std::min(top + kh, h);
-                for (long xo = 0; xo < ow; ++xo) {
-                    const long left = xo * sx - px;
-                    const long x0 = std::max(left, 0L), x1 = std::min(left + kw, w);
-                    long best_at = y0 * w + x0;  // padding is at most half the kernel: never empty
-                    T best = image[best_at];
-                    for (long iy = y0; iy < y1; ++iy) {
-                        for (long ix = x0; ix < x1; ++ix) {
-                            const long at = iy * w + ix;
-                            const T v = image[at];
-                            const bool take = (v > best) | ((v != v) & (best == best));
-                            best = select(take, v, best);
-                            best_at = select(take, at, best_at);
-                        }
-                    }
-                    dst[xo] = best;
-                    at_max[xo] = best_at;
-                }
-            }
+        const bool two_by_two = g.kh == 2 && g.kw == 2 && conv.stride == Size2{2, 2} && conv.padding == Size2{0, 0};
+        for (std::size_t p = 0; p < planes; ++p) {
+            const T* image = a.data() + p * plane_in;
+            T* dst = pooled.data() + p * plane_out;
+            std::int32_t* at_max = where->data() + p * plane_out;
+            if (two_by_two)
+                max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
+                             static_cast<std::int32_t>(g.ow), dst, at_max);
+            else
+                max_pool_plane(image, g, dst, at_max);
         }
         return Tensor(std::move(pooled));
     });
     if (!needs_grad(x)) return out;
-    return record("max_pool2d", out, {x}, [g, index = Tensor(std::move(where))](const Tensor& grad) {
-        Tensor flat = reshape(grad, Shape{g.n, g.c, g.oh * g.ow});
-        return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, g.h * g.w}, 2, index), Shape{g.n, g.c, g.h, g.w})};
+    return record("max_pool2d", out, {x}, [g, where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
+        const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+        const Shape image{g.n, g.c, g.h, g.w};
+        if (needs_grad(grad)) {
+            // Second order: scatter_add, whose VJP gathers from the same positions.
+            xt::xarray<std::int64_t> index(Shape{g.n, g.c, plane_out});
+            std::copy(where->begin(), where->end(), index.begin());
+            Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
+            return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, Tensor(std::move(index))), image)};
+        }
+        return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
+            using T = typename std::decay_t<decltype(gv)>::value_type;
+            xt::xarray<T> dx(image);
+            std::fill(dx.begin(), dx.end(), T{0});
+            for (std::size_t p = 0; p < planes; ++p) {
+                T* plane = dx.data() + p * plane_in;
+                const T* from = gv.data() + p * plane_out;
+                const std::int32_t* at = where->data() + p * plane_out;
+                for (std::size_t o = 0; o < plane_out; ++o) plane[at[o]] += from[o];
+            }
+            return Tensor(std::move(dx));
+        })};
     });
 }
 

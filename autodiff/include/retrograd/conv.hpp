@@ -1,8 +1,9 @@
 #pragma once
 // Convolution and pooling on NCHW tensors (batch, channels, height, width), as
-// PyTorch. conv2d is im2col followed by one GEMM per image; its gradients come
-// from the VJPs of those two ops (col2im and GEMMs), so no convolution
-// gradient is written by hand and second order works.
+// PyTorch. conv2d gathers each image's patches (im2col) and multiplies them by
+// the weight in one GEMM. Its gradients are the ops conv2d_input_grad and
+// conv2d_weight_grad, whose own VJPs are convolutions again, so second order
+// works.
 #include <retrograd/ops.hpp>
 
 #include <array>
@@ -25,6 +26,17 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
 // x (N, C, H, W) * weight (O, C, kh, kw) [+ bias (O,)] -> (N, O, OH, OW);
 // a cross-correlation, as in every deep-learning library.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Conv2dOptions options = {});
+
+// The gradient of conv2d with respect to its input (a transposed
+// convolution): grad (N, O, OH, OW) and weight (O, C, kh, kw) -> input_shape
+// (N, C, H, W), col2im(Wᵀ grad). As PyTorch's torch.nn.grad.conv2d_input.
+Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& input_shape,
+                         Conv2dOptions options = {});
+// The gradient of conv2d with respect to its weight: grad (N, O, OH, OW) and
+// input x (N, C, H, W) -> weight_shape (O, C, kh, kw), Σ_n grad_n im2col(x_n)ᵀ.
+// As PyTorch's torch.nn.grad.conv2d_weight.
+Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape,
+                          Conv2dOptions options = {});
 
 struct Pool2dOptions {
     Size2 stride{0, 0};  // 0: the kernel size
