@@ -145,6 +145,7 @@ std::vector<Workload> workloads() {
         {"matmul 128x784x256", ours_matmul, torch_matmul, blas_matmul, {128, 784, 256}},
         {"matmul 1024^3", ours_matmul, torch_matmul, blas_matmul, {1024, 1024, 1024}},
         {"elementwise x*a+b", ours_elementwise, torch_elementwise, memory_copy, {}},
+        {"elementwise addcmul", ours_elementwise_fused, torch_elementwise_fused, memory_copy, {}},
         {"MLP Hessian-vector product", ours_mlp_hvp, torch_mlp_hvp, nullptr, {}},
     };
 }
@@ -223,15 +224,16 @@ std::string table(const std::map<std::string, double>& t, const bench::MemoryRep
                            name, ms(ours), ms(torch), ours / torch, ms(bound), 100 * bound / ours, flops / ours / 1e9,
                            100 * flops / ours / gemm_rate, verdict(bound / ours >= 0.9));
     }
-    {
-        const double ours = get("elementwise x*a+b/ours"), torch = get("elementwise x*a+b/libtorch"),
-                     copy = get("elementwise x*a+b/bound");
+    auto elementwise_row = [&](const std::string& name, const std::string& label) {
+        const double ours = get(name + "/ours"), torch = get(name + "/libtorch"), copy = get(name + "/bound");
         const double bytes = 2.0 * bench::elementwise_rows * bench::elementwise_cols * sizeof(float);
         if (ours > 0 && torch > 0 && copy > 0)
-            out += fmt::format("| elementwise x*a+b, 4M floats | {} ({:.1f} GB/s) | {} ({:.1f} GB/s) | {:.2f} | {} (copy, {:.1f} GB/s) | {:.0f}% of copy | | ≥ 70% of copy: {} |\n",
-                           ms(ours), bytes / ours / 1e9, ms(torch), bytes / torch / 1e9, ours / torch, ms(copy),
+            out += fmt::format("| {} | {} ({:.1f} GB/s) | {} ({:.1f} GB/s) | {:.2f} | {} (copy, {:.1f} GB/s) | {:.0f}% of copy | | ≥ 70% of copy: {} |\n",
+                           label, ms(ours), bytes / ours / 1e9, ms(torch), bytes / torch / 1e9, ours / torch, ms(copy),
                            bytes / copy / 1e9, 100 * copy / ours, verdict(copy / ours >= 0.7));
-    }
+    };
+    elementwise_row("elementwise x*a+b", "elementwise x*a+b, 4M floats (two ops)");
+    elementwise_row("elementwise addcmul", "the same fused: addcmul(b, x, a)");
     {
         const double ours = get("MLP Hessian-vector product/ours"), torch = get("MLP Hessian-vector product/libtorch");
         if (ours > 0 && torch > 0)

@@ -98,6 +98,13 @@ void ours_elementwise(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize((x * scale + shift).value().data());
 }
 
+void ours_elementwise_fused(benchmark::State& state) {
+    auto x = rg::randn({elementwise_rows, elementwise_cols});
+    auto scale = rg::randn({elementwise_cols});
+    auto shift = rg::randn({elementwise_cols});
+    for (auto _ : state) benchmark::DoNotOptimize(rg::addcmul(shift, x, scale).value().data());
+}
+
 void ours_mlp_hvp(benchmark::State& state) {
     auto model = rg::nn::models::fashion_mlp();
     auto params = model->parameters();

@@ -58,6 +58,7 @@ void ours_mlp_step(benchmark::State&);
 void ours_cnn_step(benchmark::State&);
 void ours_matmul(benchmark::State&);  // args: n, k, m
 void ours_elementwise(benchmark::State&);
+void ours_elementwise_fused(benchmark::State&);  // the same expression as one addcmul
 void ours_mlp_hvp(benchmark::State&);
 MemoryReport ours_mlp_memory();
 
@@ -68,6 +69,7 @@ void torch_mlp_step(benchmark::State&);
 void torch_cnn_step(benchmark::State&);
 void torch_matmul(benchmark::State&);
 void torch_elementwise(benchmark::State&);
+void torch_elementwise_fused(benchmark::State&);
 void torch_mlp_hvp(benchmark::State&);
 MemoryReport torch_mlp_memory();
 

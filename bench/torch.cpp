@@ -89,6 +89,14 @@ void torch_elementwise(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize((x * scale + shift).data_ptr());
 }
 
+void torch_elementwise_fused(benchmark::State& state) {
+    const auto rows = static_cast<std::int64_t>(elementwise_rows), cols = static_cast<std::int64_t>(elementwise_cols);
+    auto x = torch::randn({rows, cols});
+    auto scale = torch::randn({cols});
+    auto shift = torch::randn({cols});
+    for (auto _ : state) benchmark::DoNotOptimize(torch::addcmul(shift, x, scale).data_ptr());
+}
+
 void torch_mlp_hvp(benchmark::State& state) {
     auto model = fashion_mlp();
     auto params = model->parameters();

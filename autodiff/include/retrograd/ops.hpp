@@ -24,6 +24,10 @@ Tensor maximum(const Tensor& a, const Tensor& b);
 // mask != 0 picks a, else b (mask is not differentiated).
 Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 
+// input + value * t1 * t2 in one pass over memory, broadcasting all three (as
+// torch.addcmul): where `input + t1 * t2` writes and rereads a temporary.
+Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double value = 1.0);
+
 // With a scalar (the scalar takes the tensor's dtype).
 Tensor add(const Tensor& a, double b);
 Tensor mul(const Tensor& a, double b);

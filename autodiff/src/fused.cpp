@@ -1,0 +1,93 @@
+// Fused elementwise ops: one pass over memory where the same expression
+// written with single ops makes several. `input + t1 * t2` reads t1 and t2,
+// writes a temporary, reads it back and writes the result; on tensors larger
+// than the caches that is twice the memory traffic of addcmul.
+#include "kernels.hpp"
+
+#include <cstdint>
+#include <type_traits>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace rg {
+namespace {
+
+// Results at least this large bypass the caches (streaming stores): they
+// would only evict the operands' lines and then be evicted themselves, and
+// a streaming store saves the read of the destination line a cached store
+// makes first.
+constexpr std::size_t streaming_bytes = 8u << 20;
+
+template <class T>
+void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std::size_t count, bool stream) {
+    std::size_t k = 0;
+#if defined(__SSE2__)
+    if (stream) {
+        constexpr std::size_t lanes = 16 / sizeof(T);
+        for (; k < count && reinterpret_cast<std::uintptr_t>(out + k) % 16 != 0; ++k)
+            out[k] = input[k] + value * t1[k] * t2[k];
+        for (; k + lanes <= count; k += lanes) {
+            if constexpr (std::is_same_v<T, float>) {
+                const __m128 product = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(value), _mm_loadu_ps(t1 + k)), _mm_loadu_ps(t2 + k));
+                _mm_stream_ps(out + k, _mm_add_ps(_mm_loadu_ps(input + k), product));
+            } else {
+                const __m128d product = _mm_mul_pd(_mm_mul_pd(_mm_set1_pd(value), _mm_loadu_pd(t1 + k)), _mm_loadu_pd(t2 + k));
+                _mm_stream_pd(out + k, _mm_add_pd(_mm_loadu_pd(input + k), product));
+            }
+        }
+    }
+#else
+    (void)stream;
+#endif
+    for (; k < count; ++k) out[k] = input[k] + value * t1[k] * t2[k];
+}
+
+}  // namespace
+
+Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double value) {
+    detail::check_same_dtype(input, t1, "addcmul");
+    detail::check_same_dtype(input, t2, "addcmul");
+    const Shape shape = broadcast_shapes(input.shape(), broadcast_shapes(t1.shape(), t2.shape(), "addcmul"), "addcmul");
+    Tensor out = detail::visit_float(input, "addcmul", [&](const auto& in) {
+        using T = typename std::decay_t<decltype(in)>::value_type;
+        const auto& a = t1.value<T>();
+        const auto& b = t2.value<T>();
+        const T v = static_cast<T>(value);
+        xt::xarray<T> result(shape);
+        const bool stream = result.size() * sizeof(T) >= streaming_bytes;
+        const std::array<detail::Strides, 4> strides{
+            detail::broadcast_strides(in.shape(), shape), detail::broadcast_strides(a.shape(), shape),
+            detail::broadcast_strides(b.shape(), shape), detail::contiguous_strides(shape)};
+        detail::for_each_row(shape, strides, [&](const auto& offset, const auto& step, std::size_t count) {
+            const T* pi = in.data() + offset[0];
+            const T* pa = a.data() + offset[1];
+            const T* pb = b.data() + offset[2];
+            T* po = result.data() + offset[3];
+            if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
+                addcmul_row(pi, pa, pb, v, po, count, stream);
+                return;
+            }
+            for (std::size_t k = 0; k < count; ++k) {
+                const auto i = static_cast<std::ptrdiff_t>(k);
+                po[k] = pi[i * step[0]] + v * pa[i * step[1]] * pb[i * step[2]];
+            }
+        });
+#if defined(__SSE2__)
+        if (stream) _mm_sfence();  // streaming stores are weakly ordered
+#endif
+        return Tensor(std::move(result));
+    });
+    if (!needs_grad({input, t1, t2})) return out;
+    return record("addcmul", out, {input, t1, t2},
+                  [input_shape = input.shape(), t1, t2, value, input_part = needs_grad(input),
+                   t1_part = needs_grad(t1), t2_part = needs_grad(t2)](const Tensor& g) {
+                      const Tensor scaled = value == 1.0 ? g : g * value;
+                      return TensorList{input_part ? sum_to(g, input_shape) : Tensor{},
+                                        t1_part ? sum_to(scaled * t2, t1.shape()) : Tensor{},
+                                        t2_part ? sum_to(scaled * t1, t2.shape()) : Tensor{}};
+                  });
+}
+
+}  // namespace rg
