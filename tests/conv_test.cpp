@@ -97,6 +97,38 @@ TEST_CASE("conv2d's gradient ops equal col2im(Wᵀ G) and Σ G im2col(X)ᵀ, and
                          "conv2d_weight_grad: input has 3 channels but weight (4, 2, 2, 2) expects 2", rg::Error);
 }
 
+TEST_CASE("float32 convolutions agree with float64 on shapes that leave partial tiles") {
+    // float32 products run the AVX-512 kernel where the CPU has it (BLAS
+    // with RETROGRAD_NO_AVX512=1, which ctest also runs): rows not a multiple
+    // of its 8-row tile, columns not of its 32-column panel, sums longer than
+    // its 256-step blocks, and both orientations of the weight gradient.
+    rg::manual_seed(26);
+    struct Case {
+        rg::Shape x, w;
+        rg::Conv2dOptions o;
+    };
+    const std::vector<Case> cases = {{{3, 5, 9, 10}, {11, 5, 3, 3}, {}},
+                                     {{2, 1, 12, 12}, {20, 1, 2, 2}, {}},
+                                     {{2, 30, 6, 6}, {9, 30, 3, 3}, {{1, 1}, {1, 1}, {1, 1}}},
+                                     {{2, 3, 20, 20}, {4, 3, 3, 3}, {}},
+                                     {{2, 3, 20, 20}, {4, 3, 3, 3}, {{1, 2}, {0, 1}, {2, 1}}}};
+    for (const auto& c : cases) {
+        auto x = rg::randn(c.x, {.dtype = rg::float64}), w = rg::randn(c.w, {.dtype = rg::float64});
+        auto b = rg::randn({c.w[0]}, {.dtype = rg::float64});
+        auto y = rg::conv2d(x, w, b, c.o);
+        auto g = rg::randn(y.shape(), {.dtype = rg::float64});
+        auto single = [](const Tensor& t) { return t.to(rg::float32); };
+        auto close = [](const Tensor& f32, const Tensor& f64) {
+            CHECK_MESSAGE(rg::allclose(f32.to(rg::float64), f64, 1e-4, 1e-4), "float32 " << f32 << "\nfloat64 " << f64);
+        };
+        close(rg::conv2d(single(x), single(w), single(b), c.o), y);
+        close(rg::conv2d(single(x), single(w), {}, c.o), rg::conv2d(x, w, {}, c.o));
+        close(rg::conv2d_input_grad(single(g), single(w), x.shape(), c.o), rg::conv2d_input_grad(g, w, x.shape(), c.o));
+        close(rg::conv2d_weight_grad(single(g), single(x), w.shape(), c.o),
+              rg::conv2d_weight_grad(g, x, w.shape(), c.o));
+    }
+}
+
 TEST_CASE("max_pool2d takes window maxima and sends the gradient to them") {
     auto x = rg::tensor({{{{1.0, 2.0, 5.0, 0.0}, {3.0, 4.0, 1.0, 1.0}, {0.0, 0.0, 2.0, 3.0}, {1.0, 9.0, 4.0, 0.0}}}},
                         {.requires_grad = true});

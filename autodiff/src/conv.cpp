@@ -238,8 +238,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
             T* dst = y.data() + n * s.out_channels * s.pixels;
             if (b)
                 for (std::size_t o = 0; o < s.out_channels; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[o]);
-            detail::product(false, false, s.out_channels, s.pixels, s.patch, w.data(), s.patch,
-                            patches.gather(xv.data() + n * patches.image_size()), s.pixels, dst, b != nullptr);
+            detail::product_strided(s.out_channels, s.pixels, s.patch, w.data(), s.patch, 1,
+                                    patches.gather(xv.data() + n * patches.image_size()), s.pixels, 1, dst,
+                                    b != nullptr);
         }
         return Tensor(std::move(y));
     });
@@ -269,8 +270,9 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
         for (std::size_t n = 0; n < s.g.n; ++n) {
             T* image = dx.data() + n * patches.image_size();
             std::fill_n(image, patches.image_size(), T{0});
-            detail::product(true, false, s.patch, s.pixels, s.out_channels, w.data(), s.patch,
-                            gv.data() + n * s.out_channels * s.pixels, s.pixels, patches.scratch(image), false);
+            detail::product_strided(s.patch, s.pixels, s.out_channels, w.data(), 1, s.patch,
+                                    gv.data() + n * s.out_channels * s.pixels, s.pixels, 1, patches.scratch(image),
+                                    false);
             patches.scatter_add_to(image);
         }
         return Tensor(std::move(dx));
@@ -291,14 +293,29 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
     const ConvShapes s = conv_shapes(x.shape(), weight_shape, options, "conv2d_weight_grad");
     check_output_grad(grad, s, "conv2d_weight_grad");
     // Σ over images of G im2col(X)ᵀ, each image's patches built in cache.
+    // Both factors run along the pixels, so one of them is read transposed:
+    // the smaller, G (O rows) or the patches (C*kh*kw rows). For G, the sum
+    // is taken as dWᵀ = Σ im2col(X) Gᵀ and transposed at the end.
     Tensor out = detail::visit_float2(grad, x, "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         xt::xarray<T> dw(weight_shape);
         if (s.g.n == 0) std::fill(dw.begin(), dw.end(), T{0});
         ImagePatches<T> patches(s.g);
-        for (std::size_t n = 0; n < s.g.n; ++n)
-            detail::product(false, true, s.out_channels, s.patch, s.pixels, gv.data() + n * s.out_channels * s.pixels,
-                            s.pixels, patches.gather(xv.data() + n * patches.image_size()), s.pixels, dw.data(), n > 0);
+        const bool transpose_grad = s.out_channels < s.patch;
+        std::vector<T> dw_t(transpose_grad ? s.patch * s.out_channels : 0, T{0});
+        for (std::size_t n = 0; n < s.g.n; ++n) {
+            const T* g_n = gv.data() + n * s.out_channels * s.pixels;
+            const T* cols = patches.gather(xv.data() + n * patches.image_size());
+            if (transpose_grad)
+                detail::product_strided(s.patch, s.out_channels, s.pixels, cols, s.pixels, 1, g_n, 1, s.pixels,
+                                        dw_t.data(), n > 0);
+            else
+                detail::product_strided(s.out_channels, s.patch, s.pixels, g_n, s.pixels, 1, cols, 1, s.pixels,
+                                        dw.data(), n > 0);
+        }
+        if (transpose_grad)
+            for (std::size_t o = 0; o < s.out_channels; ++o)
+                for (std::size_t r = 0; r < s.patch; ++r) dw.data()[o * s.patch + r] = dw_t[r * s.out_channels + o];
         return Tensor(std::move(dw));
     });
     if (!needs_grad(grad, x)) return out;
