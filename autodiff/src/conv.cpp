@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -80,7 +81,14 @@ void for_each_run(const Geometry& g, F f) {
 // the usual case) get their own loops, which vectorise.
 template <class T>
 void copy_run(const T* __restrict image, std::size_t step, T* __restrict columns, std::size_t count) {
-    if (step == 1)
+    constexpr std::size_t block = 8;
+    if (step == 1 && count >= block) {
+        // Fixed-size copies compile to a few vector moves; a loop of `count`
+        // becomes a call to memmove, which costs more than these short runs.
+        // The last block may overlap the one before: it writes the same values.
+        for (std::size_t k = 0; k + block < count; k += block) std::memcpy(columns + k, image + k, block * sizeof(T));
+        std::memcpy(columns + count - block, image + count - block, block * sizeof(T));
+    } else if (step == 1)
         for (std::size_t k = 0; k < count; ++k) columns[k] = image[k];
     else
         for (std::size_t k = 0; k < count; ++k) columns[k] = image[k * step];
@@ -368,6 +376,28 @@ void max_pool_2x2(const T* image, std::int32_t w, std::int32_t oh, std::int32_t 
     }
 }
 
+bool two_by_two(const Geometry& g) {
+    return g.kh == 2 && g.kw == 2 && g.o.stride == Size2{2, 2} && g.o.padding == Size2{0, 0};
+}
+
+// The VJP of max_pool_2x2 where the windows tile the plane (even sides): each
+// window gets its output's gradient at its maximum and zeros elsewhere.
+template <class T>
+void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::size_t ow, T* plane) {
+    const auto w = static_cast<std::int32_t>(2 * ow);
+    for (std::size_t y = 0; y < oh; ++y) {
+        T* top = plane + 2 * y * w;
+        T* bottom = top + w;
+        for (std::size_t x = 0; x < ow; ++x, ++grad, ++at_max) {
+            const auto at = static_cast<std::int32_t>(2 * y * w + 2 * x);
+            top[2 * x] = select(*at_max == at, *grad, T{0});
+            top[2 * x + 1] = select(*at_max == at + 1, *grad, T{0});
+            bottom[2 * x] = select(*at_max == at + w, *grad, T{0});
+            bottom[2 * x + 1] = select(*at_max == at + w + 1, *grad, T{0});
+        }
+    }
+}
+
 // Any window, stride and padding, one image plane.
 template <class T>
 void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_max) {
@@ -440,12 +470,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
-        const bool two_by_two = g.kh == 2 && g.kw == 2 && conv.stride == Size2{2, 2} && conv.padding == Size2{0, 0};
         for (std::size_t p = 0; p < planes; ++p) {
             const T* image = a.data() + p * plane_in;
             T* dst = pooled.data() + p * plane_out;
             std::int32_t* at_max = where->data() + p * plane_out;
-            if (two_by_two)
+            if (two_by_two(g))
                 max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
                              static_cast<std::int32_t>(g.ow), dst, at_max);
             else
@@ -454,7 +483,8 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
         return Tensor(std::move(pooled));
     });
     if (!needs_grad(x)) return out;
-    return record("max_pool2d", out, {x}, [g, where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
+    const bool tiles_plane = two_by_two(g) && g.h % 2 == 0 && g.w % 2 == 0;
+    return record("max_pool2d", out, {x}, [g, tiles_plane, where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
         const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
         const Shape image{g.n, g.c, g.h, g.w};
         if (needs_grad(grad)) {
@@ -467,6 +497,13 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
         return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
             using T = typename std::decay_t<decltype(gv)>::value_type;
             xt::xarray<T> dx(image);
+            if (tiles_plane) {
+                // The windows cover every input once: write each window whole.
+                for (std::size_t p = 0; p < planes; ++p)
+                    unpool_2x2(gv.data() + p * plane_out, where->data() + p * plane_out, g.oh, g.ow,
+                               dx.data() + p * plane_in);
+                return Tensor(std::move(dx));
+            }
             std::fill(dx.begin(), dx.end(), T{0});
             for (std::size_t p = 0; p < planes; ++p) {
                 T* plane = dx.data() + p * plane_in;
