@@ -109,6 +109,28 @@ TEST_CASE("reductions over axis lists, with keepdims") {
     check_values(rg::max(nchw, {1, 2}), rg::Tensor(xt::xarray<double>(xt::amax(v, {1, 2}))));
 }
 
+TEST_CASE("float32 products agree with float64 for every transpose, partial tiles and long sums") {
+    // float32 GEMMs run retrograd's AVX-512 kernel where the CPU has it (8-row
+    // tiles, 32-column panels, sums in blocks of 256), BLAS otherwise; ctest
+    // also runs this with RETROGRAD_NO_AVX512=1.
+    rg::manual_seed(44);
+    for (auto [m, n, k] : {std::tuple{1, 1, 1}, {9, 33, 7}, {17, 16, 300}, {8, 64, 513}, {130, 5, 40}}) {
+        const auto um = std::size_t(m), un = std::size_t(n), uk = std::size_t(k);
+        for (bool ta : {false, true})
+            for (bool tb : {false, true}) {
+                auto a = rg::randn(ta ? rg::Shape{uk, um} : rg::Shape{um, uk}, {.dtype = rg::float64});
+                auto b = rg::randn(tb ? rg::Shape{un, uk} : rg::Shape{uk, un}, {.dtype = rg::float64});
+                auto single = rg::gemm(a.to(rg::float32), b.to(rg::float32), ta, tb);
+                CHECK_MESSAGE(rg::allclose(single.to(rg::float64), rg::gemm(a, b, ta, tb), 1e-4, 1e-4),
+                              "m " << m << " n " << n << " k " << k << " ta " << ta << " tb " << tb);
+            }
+    }
+    // Accumulating over a batch (gemm_sum adds each product onto the last).
+    auto x = rg::randn({3, 10, 37}, {.dtype = rg::float64}), y = rg::randn({3, 10, 19}, {.dtype = rg::float64});
+    CHECK(rg::allclose(rg::gemm_sum(x.to(rg::float32), y.to(rg::float32), true, false).to(rg::float64),
+                       rg::gemm_sum(x, y, true, false), 1e-4, 1e-4));
+}
+
 TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {
     auto a = tensor({{1.0, 2.0}, {3.0, 4.0}});
     auto b = tensor({{5.0, 6.0}, {7.0, 8.0}});

@@ -246,9 +246,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
             T* dst = y.data() + n * s.out_channels * s.pixels;
             if (b)
                 for (std::size_t o = 0; o < s.out_channels; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[o]);
-            detail::product_strided(s.out_channels, s.pixels, s.patch, w.data(), s.patch, 1,
-                                    patches.gather(xv.data() + n * patches.image_size()), s.pixels, 1, dst,
-                                    b != nullptr);
+            detail::product(false, false, s.out_channels, s.pixels, s.patch, w.data(), s.patch,
+                            patches.gather(xv.data() + n * patches.image_size()), s.pixels, dst, b != nullptr);
         }
         return Tensor(std::move(y));
     });
@@ -278,9 +277,8 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
         for (std::size_t n = 0; n < s.g.n; ++n) {
             T* image = dx.data() + n * patches.image_size();
             std::fill_n(image, patches.image_size(), T{0});
-            detail::product_strided(s.patch, s.pixels, s.out_channels, w.data(), 1, s.patch,
-                                    gv.data() + n * s.out_channels * s.pixels, s.pixels, 1, patches.scratch(image),
-                                    false);
+            detail::product(true, false, s.patch, s.pixels, s.out_channels, w.data(), s.patch,
+                            gv.data() + n * s.out_channels * s.pixels, s.pixels, patches.scratch(image), false);
             patches.scatter_add_to(image);
         }
         return Tensor(std::move(dx));
@@ -315,11 +313,11 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
             const T* g_n = gv.data() + n * s.out_channels * s.pixels;
             const T* cols = patches.gather(xv.data() + n * patches.image_size());
             if (transpose_grad)
-                detail::product_strided(s.patch, s.out_channels, s.pixels, cols, s.pixels, 1, g_n, 1, s.pixels,
-                                        dw_t.data(), n > 0);
+                detail::product(false, true, s.patch, s.out_channels, s.pixels, cols, s.pixels, g_n, s.pixels,
+                                dw_t.data(), n > 0);
             else
-                detail::product_strided(s.out_channels, s.patch, s.pixels, g_n, s.pixels, 1, cols, 1, s.pixels,
-                                        dw.data(), n > 0);
+                detail::product(false, true, s.out_channels, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels,
+                                dw.data(), n > 0);
         }
         if (transpose_grad)
             for (std::size_t o = 0; o < s.out_channels; ++o)

@@ -155,23 +155,18 @@ auto without_grad(F&& f) {
 }
 
 // C (m x n) = op(A) op(B), or C += op(A) op(B) when accumulating, through
-// BLAS, row-major, inner size k; lda and ldb are the stored row lengths.
+// BLAS (float: retrograd's AVX-512 kernel where the CPU has it), row-major, inner size k; lda and ldb are the stored row lengths.
 // Zero-sized products are handled.
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float* c, bool accumulate);
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
              const double* b, std::size_t ldb, double* c, bool accumulate);
 
-// C (m x n, contiguous) = A B, or C += A B, where A(i, k) = a[i * a_row +
-// k * a_col] and B(k, j) = b[k * b_row + j * b_col], each stored by rows or by
-// columns (one stride 1), so transposed operands need no copy. float runs an
-// AVX-512 kernel where the CPU has it (strided_product.cpp), the rest BLAS.
-void product_strided(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
-                     std::size_t a_col, const float* b, std::size_t b_row, std::size_t b_col, float* c,
-                     bool accumulate);
-void product_strided(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t a_row,
-                     std::size_t a_col, const double* b, std::size_t b_row, std::size_t b_col, double* c,
-                     bool accumulate);
+// The float product on CPUs with AVX-512 (sgemm_avx512.cpp), same arguments
+// as product(); false, having done nothing, where it does not run (no
+// AVX-512, RETROGRAD_NO_AVX512=1, or an empty product).
+bool avx512_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                  const float* b, std::size_t ldb, float* c, bool accumulate);
 
 // Keeps freed memory in the heap for reuse (memory.cpp); false when opted out.
 bool tune_heap();

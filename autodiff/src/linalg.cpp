@@ -36,6 +36,7 @@ void product_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
 
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                      const float* b, std::size_t ldb, float* c, bool accumulate) {
+    if (avx512_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate)) return;
     product_impl(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
 }
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,

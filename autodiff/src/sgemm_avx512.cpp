@@ -1,11 +1,10 @@
-// The products inside the convolutions. OpenBLAS runs whatever kernels the
-// environment gives it (this machine pins OPENBLAS_CORETYPE=Haswell: AVX2),
-// while LibTorch convolves with oneDNN's AVX-512 code. On CPUs with AVX-512,
-// float products here run a register-blocked AVX-512 kernel: an 8 x 32 tile of
-// C in 16 registers, a 32-column panel of B copied contiguous and aligned, A
-// read in place with any strides (so a transposed weight needs no copy), B
-// copied by rows or, when stored by columns, transposed while copied. On
-// the CNN benchmark's shapes it is 1.6-2x OpenBLAS's Haswell sgemm.
+// retrograd's own float32 GEMM for CPUs with AVX-512. OpenBLAS runs whatever
+// kernels the environment gives it (this machine pins OPENBLAS_CORETYPE=Haswell:
+// AVX2), while LibTorch convolves with oneDNN's AVX-512 code. Here: an 8 x 32
+// tile of C in 16 registers, a 32-column panel of B copied contiguous and
+// aligned (transposed while copied when B is stored by columns), A read in
+// place by rows or by columns. On the benchmarks' shapes it is 1.5-2x
+// OpenBLAS's Haswell sgemm, 1.7x on 1024^3 (one thread).
 #include "kernels.hpp"
 
 #include <algorithm>
@@ -21,23 +20,6 @@
 
 namespace rg::detail {
 namespace {
-
-// Which of a matrix's strides is 1 tells BLAS whether to transpose it.
-struct BlasLayout {
-    bool transposed;
-    std::size_t leading;
-};
-BlasLayout blas_layout(std::size_t row, std::size_t col, const char* name) {
-    if (col == 1) return {false, row};
-    if (row == 1) return {true, col};
-    fail("product_strided: {} must be stored by rows or by columns, got strides ({}, {})", name, row, col);
-}
-
-void blas_fallback(std::size_t m, std::size_t n, std::size_t k, const auto* a, std::size_t a_row, std::size_t a_col,
-                   const auto* b, std::size_t b_row, std::size_t b_col, auto* c, bool accumulate) {
-    const BlasLayout la = blas_layout(a_row, a_col, "A"), lb = blas_layout(b_row, b_col, "B");
-    product(la.transposed, lb.transposed, m, n, k, a, la.leading, b, lb.leading, c, accumulate);
-}
 
 #if RG_AVX512_KERNEL
 constexpr std::size_t tile_rows = 8, panel_columns = 32, depth_block = 256;
@@ -161,22 +143,16 @@ bool use_avx512() {
 
 }  // namespace
 
-void product_strided(std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t a_row,
-                     std::size_t a_col, const float* b, std::size_t b_row, std::size_t b_col, float* c,
-                     bool accumulate) {
+bool avx512_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                  const float* b, std::size_t ldb, float* c, bool accumulate) {
 #if RG_AVX512_KERNEL
-    if (m != 0 && n != 0 && k != 0 && use_avx512()) {
-        avx512_product(m, n, k, a, a_row, a_col, b, b_row, b_col, c, accumulate);
-        return;
-    }
+    if (m == 0 || n == 0 || k == 0 || !use_avx512()) return false;
+    // op(A)(i, k) and op(B)(k, j) as strides over the stored matrices.
+    avx512_product(m, n, k, a, ta ? 1 : lda, ta ? lda : 1, b, tb ? 1 : ldb, tb ? ldb : 1, c, accumulate);
+    return true;
+#else
+    return false;
 #endif
-    blas_fallback(m, n, k, a, a_row, a_col, b, b_row, b_col, c, accumulate);
-}
-
-void product_strided(std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t a_row,
-                     std::size_t a_col, const double* b, std::size_t b_row, std::size_t b_col, double* c,
-                     bool accumulate) {
-    blas_fallback(m, n, k, a, a_row, a_col, b, b_row, b_col, c, accumulate);
 }
 
 }  // namespace rg::detail
