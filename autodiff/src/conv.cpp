@@ -465,6 +465,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     // other element.
     const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
     auto where = std::make_shared<PoolIndex>(planes * plane_out);
+    const bool windows_2x2 = two_by_two(g);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
@@ -472,7 +473,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
             const T* image = a.data() + p * plane_in;
             T* dst = pooled.data() + p * plane_out;
             std::int32_t* at_max = where->data() + p * plane_out;
-            if (two_by_two(g))
+            if (windows_2x2)
                 max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
                              static_cast<std::int32_t>(g.ow), dst, at_max);
             else
@@ -481,9 +482,10 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
         return Tensor(std::move(pooled));
     });
     if (!needs_grad(x)) return out;
-    const bool tiles_plane = two_by_two(g) && g.h % 2 == 0 && g.w % 2 == 0;
-    return record("max_pool2d", out, {x}, [g, tiles_plane, where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
-        const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
+    return record("max_pool2d", out, {x},
+                  [g, tiles_plane, planes, plane_in, plane_out,
+                   where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
         const Shape image{g.n, g.c, g.h, g.w};
         if (needs_grad(grad)) {
             // Second order: scatter_add, whose VJP gathers from the same positions.
