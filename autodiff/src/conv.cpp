@@ -101,6 +101,24 @@ void add_run(const T* __restrict columns, T* __restrict image, std::size_t step,
         for (std::size_t k = 0; k < count; ++k) image[k * step] += columns[k];
 }
 
+// The patch columns of every image of `g` (each C*kh*kw rows of OH*OW), the
+// entries that fall in the padding zero.
+template <class T>
+void gather_patches(const Geometry& g, const T* images, T* columns) {
+    if (g.o.padding != Size2{0, 0}) std::fill_n(columns, g.n * g.c * g.kh * g.kw * g.oh * g.ow, T{0});
+    for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+        copy_run(images + img, step, columns + col, count);
+    });
+}
+
+// The adjoint: adds patch columns back into `images` (zeroed by the caller).
+template <class T>
+void scatter_patches(const Geometry& g, const T* columns, T* images) {
+    for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
+        add_run(columns + col, images + img, step, count);
+    });
+}
+
 }  // namespace
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
@@ -120,13 +138,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> cols(shape);
-        // Without padding every column entry is written below.
-        if (options.padding[0] != 0 || options.padding[1] != 0) std::fill(cols.begin(), cols.end(), T{0});
-        T* dst = cols.data();
-        const T* src = a.data();
-        for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            copy_run(src + img, step, dst + col, count);
-        });
+        gather_patches(g, a.data(), cols.data());
         return Tensor(std::move(cols));
     });
     if (!needs_grad(x)) return out;
@@ -146,11 +158,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         using T = typename std::decay_t<decltype(a)>::value_type;
         xt::xarray<T> image(image_shape);
         std::fill(image.begin(), image.end(), T{0});
-        T* dst = image.data();
-        const T* src = a.data();
-        for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            add_run(src + col, dst + img, step, count);
-        });
+        scatter_patches(g, a.data(), image.data());
         return Tensor(std::move(image));
     });
     if (!needs_grad(columns)) return out;
@@ -198,22 +206,14 @@ public:
     // The patches of `image` (one image, C*H*W values).
     const T* gather(const T* image) {
         if (identity_) return image;
-        if (g_.o.padding != Size2{0, 0}) std::fill(buffer_.begin(), buffer_.end(), T{0});
-        T* dst = buffer_.data();
-        for_each_run(single_, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            copy_run(image + img, step, dst + col, count);
-        });
-        return dst;
+        gather_patches(single_, image, buffer_.data());
+        return buffer_.data();
     }
     // Where the caller writes patch gradients before scatter_add_to.
     T* scratch(T* image) { return identity_ ? image : buffer_.data(); }
     // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
     void scatter_add_to(T* image) {
-        if (identity_) return;
-        const T* src = buffer_.data();
-        for_each_run(single_, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-            add_run(src + col, image + img, step, count);
-        });
+        if (!identity_) scatter_patches(single_, buffer_.data(), image);
     }
 
 private:
