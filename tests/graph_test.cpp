@@ -233,3 +233,38 @@ TEST_CASE("requires_grad_ is for leaves, and int64 tensors cannot require grad")
     CHECK_THROWS_AS(rg::from_indices({1}).requires_grad_(), rg::Error);
     CHECK_FALSE(y.is_leaf());
 }
+
+TEST_CASE("post-accumulate hooks see the leaf after its .grad was updated") {
+    auto w = tensor({1.0, 2.0}, {.requires_grad = true});
+    std::vector<double> seen;
+    w.register_post_accumulate_grad_hook([&](Tensor& leaf) {
+        for (double v : leaf.grad().to_vector()) seen.push_back(v);
+    });
+    rg::sum(w * 3.0).backward();
+    rg::sum(w * w).backward();  // accumulates: 3 + 2w
+    CHECK(seen == std::vector<double>{3.0, 3.0, 5.0, 7.0});
+    auto y = w * 2.0;
+    CHECK_THROWS_WITH(y.register_post_accumulate_grad_hook([](Tensor&) {}),
+                      "register_post_accumulate_grad_hook: the tensor was produced by op 'mul_scalar'; "
+                      "only leaves accumulate gradients");
+}
+
+TEST_CASE("ObserveBackward reports every node with what arrived and what it sent") {
+    auto x = tensor({1.0, -2.0}, {.requires_grad = true});
+    auto y = rg::sum(x * 3.0);
+    std::vector<std::string> ops;
+    std::vector<std::size_t> sent;
+    {
+        rg::ObserveBackward watch([&](const rg::BackwardEvent& e) {
+            ops.push_back(e.node->op());
+            sent.push_back(e.grad_inputs->size());
+            if (e.node->is_accumulator()) check_values(*e.grad_output, tensor({3.0, 3.0}));
+        });
+        y.backward();
+    }
+    CHECK(ops == std::vector<std::string>{"sum", "mul_scalar", "accumulate_grad"});
+    CHECK(sent == std::vector<std::size_t>{1, 1, 0});
+    ops.clear();
+    rg::sum(x * 3.0).backward();  // out of scope: nothing reported
+    CHECK(ops.empty());
+}

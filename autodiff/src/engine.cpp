@@ -13,6 +13,7 @@ struct TapeState {
     std::uint64_t visit_mark = 0;
     bool grad_enabled = true;
     bool anomaly = false;
+    BackwardObserver observer;
 };
 
 // The first tape (the first recorded op or Node on any thread) tunes the heap; see memory.cpp.
@@ -229,10 +230,22 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                 if (capture->nodes[k].get() == n) capture->grads[k] = g;
         } else if (out && (n->is_accumulator() || out->retains_grad)) {
             accumulate_leaf_grad(*out, g, create_graph);
+            if (n->is_accumulator() && !out->post_accumulate_hooks.empty()) {
+                Tensor leaf(out);
+                for (auto& hook : out->post_accumulate_hooks) hook(leaf);
+            }
         }
-        if (n->is_accumulator()) continue;
+        if (n->is_accumulator()) {
+            if (tp.observer) {
+                const TensorList none;
+                tp.observer(BackwardEvent{n, &g, &none});
+            }
+            continue;
+        }
 
+        Tensor upstream = tp.observer ? g : Tensor{};
         TensorList grads = n->apply(std::move(g));
+        if (tp.observer) tp.observer(BackwardEvent{n, &upstream, &grads});
         if (grads.size() != n->edges.size()) {
             fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(),
                  grads.size(), n->edges.size());
@@ -259,6 +272,11 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 
 std::uint64_t current_tape_id() { return tape().id; }
+
+ObserveBackward::ObserveBackward(BackwardObserver observer) : previous_(std::move(tape().observer)) {
+    tape().observer = std::move(observer);
+}
+ObserveBackward::~ObserveBackward() { tape().observer = std::move(previous_); }
 
 bool is_grad_enabled() { return tape().grad_enabled; }
 NoGrad::NoGrad() : previous_(tape().grad_enabled) { tape().grad_enabled = false; }

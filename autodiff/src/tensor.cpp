@@ -146,6 +146,18 @@ void Tensor::register_hook(Hook hook) {
     if (impl.grad_fn) impl.grad_fn->output = impl_;
 }
 
+void Tensor::register_post_accumulate_grad_hook(PostAccumulateHook hook) {
+    TensorImpl& impl = checked("register_post_accumulate_grad_hook");
+    if (impl.grad_fn)
+        fail("register_post_accumulate_grad_hook: the tensor was produced by op '{}'; only leaves "
+             "accumulate gradients",
+             impl.grad_fn->op());
+    if (!impl.requires_grad)
+        fail("register_post_accumulate_grad_hook: the tensor does not require grad, so no "
+             "gradient will reach it");
+    impl.post_accumulate_hooks.push_back(std::move(hook));
+}
+
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked("grad_fn").grad_fn; }
 
 Tensor& Tensor::set_name(std::string name) {

@@ -174,6 +174,29 @@ private:
 };
 bool is_anomaly_enabled();
 
+// What a backward pass does at one node, in the order it runs: the gradient that
+// arrived (after hooks) and the gradients it sends to each input (undefined
+// where an input gets none; empty for a leaf's accumulator, whose node->leaf()
+// names the tensor that receives grad_output).
+struct BackwardEvent {
+    const Node* node = nullptr;
+    const Tensor* grad_output = nullptr;
+    const TensorList* grad_inputs = nullptr;
+};
+using BackwardObserver = std::function<void(const BackwardEvent&)>;
+// In its scope, every backward pass on this thread reports each node it applies
+// to `observer` (explain mode is built on this).
+class ObserveBackward {
+public:
+    explicit ObserveBackward(BackwardObserver observer);
+    ~ObserveBackward();
+    ObserveBackward(const ObserveBackward&) = delete;
+    ObserveBackward& operator=(const ObserveBackward&) = delete;
+
+private:
+    BackwardObserver previous_;
+};
+
 // Identifies the current thread's tape (every thread has its own).
 std::uint64_t current_tape_id();
 

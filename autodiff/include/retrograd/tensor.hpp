@@ -43,6 +43,8 @@ class Node;
 class Tensor;
 struct TensorImpl;
 using Hook = std::function<Tensor(const Tensor& grad)>;
+// Called with the leaf itself once backward has added a gradient into its .grad.
+using PostAccumulateHook = std::function<void(Tensor& leaf)>;
 
 struct BackwardOptions {
     bool retain_graph = false;  // keep saved values so backward can run again
@@ -81,6 +83,9 @@ public:
     void retain_grad();  // keep the gradient of a non-leaf after backward
     bool retains_grad() const;
     void register_hook(Hook hook);  // called with the incoming gradient; may replace it
+    // Leaves only: called after backward has accumulated into .grad (as PyTorch's
+    // register_post_accumulate_grad_hook), e.g. to start reducing a finished gradient.
+    void register_post_accumulate_grad_hook(PostAccumulateHook hook);
     void backward(const Tensor& grad_output = {}, BackwardOptions options = {}) const;
     Tensor detach() const;  // same values, no history (shares nothing with the graph)
     Tensor clone() const;   // deep copy of the values, differentiable
@@ -117,6 +122,7 @@ struct TensorImpl {
     std::shared_ptr<Node> grad_accumulator;  // leaves: where their gradient lands
     Tensor grad;
     std::vector<Hook> hooks;
+    std::vector<PostAccumulateHook> post_accumulate_hooks;
     std::string name;
 };
 
