@@ -98,13 +98,16 @@ TEST_CASE("printing shows values, dtype and autograd state") {
     CHECK(rg::to_string(-inf) == "tensor([-inf], dtype=float64)");
 }
 
-TEST_CASE("detach and clone copy values, and clone stays on the tape") {
+TEST_CASE("detach shares the values (as PyTorch), clone copies them and stays on the tape") {
     auto x = rg::tensor({1.0, 2.0}, {.requires_grad = true});
     auto d = x.detach();
     CHECK_FALSE(d.requires_grad());
+    CHECK(d.shares_storage(x));
     d.value()(0) = 9;
-    CHECK(x.value()(0) == 1.0f);
+    CHECK(x.value()(0) == 9.0f);
+    d.value()(0) = 1;
     auto c = x.clone();
+    CHECK_FALSE(c.shares_storage(x));
     CHECK(c.grad_fn() != nullptr);
     rg::sum(c * 3.0).backward();
     check_values(x.grad(), rg::tensor({3.0, 3.0}));

@@ -137,9 +137,9 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     const Shape shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
     Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        xt::xarray<T> cols(shape);
+        detail::Array<T> cols(shape);
         gather_patches(g, a.data(), cols.data());
-        return Tensor(std::move(cols));
+        return detail::adopt(std::move(cols));
     });
     if (!needs_grad(x)) return out;
     return record("im2col", out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
@@ -156,10 +156,10 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
              shape_str(expected), shape_str(image_shape));
     Tensor out = detail::visit_float(columns, "col2im", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        xt::xarray<T> image(image_shape);
+        detail::Array<T> image(image_shape);
         std::fill(image.begin(), image.end(), T{0});
         scatter_patches(g, a.data(), image.data());
-        return Tensor(std::move(image));
+        return detail::adopt(std::move(image));
     });
     if (!needs_grad(columns)) return out;
     return record("col2im", out, {columns}, [kernel, options](const Tensor& grad) {
@@ -239,9 +239,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     // starts from the bias so that the GEMM adds onto it.
     Tensor out = detail::visit_float2(x, weight, "conv2d", [&](const auto& xv, const auto& w) {
         using T = typename std::decay_t<decltype(xv)>::value_type;
-        xt::xarray<T> y(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
+        detail::Array<T> y(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
         ImagePatches<T> patches(s.g);
-        const T* b = bias.defined() ? bias.value<T>().data() : nullptr;
+        const T* b = bias.defined() ? detail::Dense<T>(bias).data() : nullptr;
         for (std::size_t n = 0; n < s.g.n; ++n) {
             T* dst = y.data() + n * s.out_channels * s.pixels;
             if (b)
@@ -249,7 +249,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
             detail::product(false, false, s.out_channels, s.pixels, s.patch, w.data(), s.patch,
                             patches.gather(xv.data() + n * patches.image_size()), s.pixels, dst, b != nullptr);
         }
-        return Tensor(std::move(y));
+        return detail::adopt(std::move(y));
     });
     if (!needs_grad({x, weight, bias})) return out;
     // Each gradient is itself a convolution op with its own VJP, so second
@@ -272,7 +272,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
     // they are still in cache.
     Tensor out = detail::visit_float2(grad, weight, "conv2d_input_grad", [&](const auto& gv, const auto& w) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
-        xt::xarray<T> dx(input_shape);
+        detail::Array<T> dx(input_shape);
         ImagePatches<T> patches(s.g);
         for (std::size_t n = 0; n < s.g.n; ++n) {
             T* image = dx.data() + n * patches.image_size();
@@ -281,7 +281,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
                             gv.data() + n * s.out_channels * s.pixels, s.pixels, patches.scratch(image), false);
             patches.scatter_add_to(image);
         }
-        return Tensor(std::move(dx));
+        return detail::adopt(std::move(dx));
     });
     if (!needs_grad(grad, weight)) return out;
     // dX = col2im(Wᵀ G) is linear in G and in W: for an incoming U, G gets
@@ -304,7 +304,7 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
     // is taken as dWᵀ = Σ im2col(X) Gᵀ and transposed at the end.
     Tensor out = detail::visit_float2(grad, x, "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
-        xt::xarray<T> dw(weight_shape);
+        detail::Array<T> dw(weight_shape);
         if (s.g.n == 0) std::fill(dw.begin(), dw.end(), T{0});
         ImagePatches<T> patches(s.g);
         const bool transpose_grad = s.out_channels < s.patch;
@@ -322,7 +322,7 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
         if (transpose_grad)
             for (std::size_t o = 0; o < s.out_channels; ++o)
                 for (std::size_t r = 0; r < s.patch; ++r) dw.data()[o * s.patch + r] = dw_t[r * s.out_channels + o];
-        return Tensor(std::move(dw));
+        return detail::adopt(std::move(dw));
     });
     if (!needs_grad(grad, x)) return out;
     // dW = Σ G im2col(X)ᵀ, linear in G and in X: for an incoming V, G gets
@@ -468,7 +468,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     const bool windows_2x2 = two_by_two(g);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        xt::xarray<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
+        detail::Array<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
         for (std::size_t p = 0; p < planes; ++p) {
             const T* image = a.data() + p * plane_in;
             T* dst = pooled.data() + p * plane_out;
@@ -479,7 +479,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
             else
                 max_pool_plane(image, g, dst, at_max);
         }
-        return Tensor(std::move(pooled));
+        return detail::adopt(std::move(pooled));
     });
     if (!needs_grad(x)) return out;
     const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
@@ -489,20 +489,20 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
         const Shape image{g.n, g.c, g.h, g.w};
         if (needs_grad(grad)) {
             // Second order: scatter_add, whose VJP gathers from the same positions.
-            xt::xarray<std::int64_t> index(Shape{g.n, g.c, plane_out});
+            detail::Array<std::int64_t> index(Shape{g.n, g.c, plane_out});
             std::copy(where->begin(), where->end(), index.begin());
             Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-            return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, Tensor(std::move(index))), image)};
+            return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, detail::adopt(std::move(index))), image)};
         }
         return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
             using T = typename std::decay_t<decltype(gv)>::value_type;
-            xt::xarray<T> dx(image);
+            detail::Array<T> dx(image);
             if (tiles_plane) {
                 // The windows cover every input once: write each window whole.
                 for (std::size_t p = 0; p < planes; ++p)
                     unpool_2x2(gv.data() + p * plane_out, where->data() + p * plane_out, g.oh, g.ow,
                                dx.data() + p * plane_in);
-                return Tensor(std::move(dx));
+                return detail::adopt(std::move(dx));
             }
             std::fill(dx.begin(), dx.end(), T{0});
             for (std::size_t p = 0; p < planes; ++p) {
@@ -511,7 +511,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
                 const std::int32_t* at = where->data() + p * plane_out;
                 for (std::size_t o = 0; o < plane_out; ++o) plane[at[o]] += from[o];
             }
-            return Tensor(std::move(dx));
+            return detail::adopt(std::move(dx));
         })};
     });
 }

@@ -17,46 +17,40 @@ std::mutex& generator_mutex() {
     return m;
 }
 
-Tensor make(const Shape& shape, TensorOptions options, double fill_value, bool fill,
-            const char* op) {
-    Tensor out;
-    switch (options.dtype) {
-        case Dtype::float32: {
-            xt::xarray<float> a(shape);
-            if (fill) std::fill(a.begin(), a.end(), static_cast<float>(fill_value));
-            out = Tensor(std::move(a));
-            break;
-        }
-        case Dtype::float64: {
-            xt::xarray<double> a(shape);
-            if (fill) std::fill(a.begin(), a.end(), fill_value);
-            out = Tensor(std::move(a));
-            break;
-        }
-        case Dtype::int64: {
-            xt::xarray<std::int64_t> a(shape);
-            if (fill) std::fill(a.begin(), a.end(), static_cast<std::int64_t>(fill_value));
-            out = Tensor(std::move(a));
-            break;
-        }
+// An uninitialised tensor of `shape`, its size checked before anything is allocated.
+Tensor allocate(const Shape& shape, Dtype dtype, const char* op) {
+    detail::checked_numel(shape, dtype, op);
+    return detail::visit_dtype(dtype, [&](auto zero) {
+        using T = decltype(zero);
+        return detail::adopt(detail::Array<T>(shape));
+    });
+}
+
+Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, const char* op) {
+    if (options.requires_grad && options.dtype == Dtype::int64)
+        fail("{}: int64 tensors cannot require grad", op);
+    Tensor out = allocate(detail::to_shape(sizes, op), options.dtype, op);
+    if (fill) {
+        detail::visit_dtype(options.dtype, [&](auto zero) {
+            using T = decltype(zero);
+            std::fill_n(out.data_ptr<T>(), out.numel(), static_cast<T>(fill_value));
+            return 0;
+        });
     }
-    if (options.requires_grad) {
-        if (options.dtype == Dtype::int64) fail("{}: int64 tensors cannot require grad", op);
-        out.requires_grad_();
-    }
+    if (options.requires_grad) out.requires_grad_();
     return out;
 }
 
 // Fills a float tensor of `shape` with draws from `draw(engine)`.
 template <class Draw>
-Tensor random_tensor(const Shape& shape, TensorOptions options, const char* op, Draw draw) {
+Tensor random_tensor(IntList sizes, TensorOptions options, const char* op, Draw draw) {
     if (options.dtype == Dtype::int64) fail("{}: expected a float dtype, got int64", op);
-    Tensor out = make(shape, {options.dtype, false}, 0, false, op);
+    Tensor out = make(sizes, {options.dtype, false}, 0, false, op);
     std::lock_guard lock(generator_mutex());
-    detail::visit_float(out, op, [&](auto& a) {
-        using T = typename std::decay_t<decltype(a)>::value_type;
-        auto* data = const_cast<T*>(a.data());
-        for (std::size_t i = 0; i < a.size(); ++i) data[i] = static_cast<T>(draw(generator()));
+    detail::visit_dtype(options.dtype, [&](auto zero) {
+        using T = decltype(zero);
+        T* data = out.data_ptr<T>();
+        for (std::size_t i = 0; i < out.numel(); ++i) data[i] = static_cast<T>(draw(generator()));
         return 0;
     });
     if (options.requires_grad) out.requires_grad_();
@@ -93,51 +87,60 @@ Tensor tensor(const NestedValues& values, TensorOptions options) {
     return from_vector(values.values(), values.shape(), options);
 }
 
-Tensor from_vector(const std::vector<double>& values, const Shape& shape, TensorOptions options) {
+Tensor from_vector(const std::vector<double>& values, IntList sizes, TensorOptions options) {
+    const Shape shape = detail::to_shape(sizes, "from_vector");
     if (values.size() != shape_numel(shape))
         fail("from_vector: {} values cannot fill shape {} ({} elements)", values.size(),
              shape_str(shape), shape_numel(shape));
-    xt::xarray<double> a(shape);
-    std::copy(values.begin(), values.end(), a.begin());
-    Tensor out(std::move(a));
-    if (options.dtype != Dtype::float64) out = out.to(options.dtype);
+    Tensor out = make(sizes, {options.dtype, false}, 0, false, "from_vector");
+    detail::visit_dtype(options.dtype, [&](auto zero) {
+        using T = decltype(zero);
+        std::transform(values.begin(), values.end(), out.data_ptr<T>(), [](double v) { return static_cast<T>(v); });
+        return 0;
+    });
     if (options.requires_grad) out.requires_grad_();
     return out;
 }
 
-Tensor from_indices(const std::vector<std::int64_t>& values, const Shape& shape) {
+Tensor from_indices(const std::vector<std::int64_t>& values, IntList sizes) {
+    const Shape shape = detail::to_shape(sizes, "from_indices");
     if (values.size() != shape_numel(shape))
         fail("from_indices: {} values cannot fill shape {}", values.size(), shape_str(shape));
-    xt::xarray<std::int64_t> a(shape);
-    std::copy(values.begin(), values.end(), a.begin());
-    return Tensor(std::move(a));
+    Tensor out = make(sizes, {Dtype::int64, false}, 0, false, "from_indices");
+    std::copy(values.begin(), values.end(), out.data_ptr<std::int64_t>());
+    return out;
 }
 Tensor from_indices(const std::vector<std::int64_t>& values) {
     return from_indices(values, Shape{values.size()});
 }
 
-Tensor zeros(const Shape& shape, TensorOptions options) { return make(shape, options, 0, true, "zeros"); }
-Tensor ones(const Shape& shape, TensorOptions options) { return make(shape, options, 1, true, "ones"); }
-Tensor full(const Shape& shape, double value, TensorOptions options) {
+Tensor zeros(IntList shape, TensorOptions options) { return make(shape, options, 0, true, "zeros"); }
+Tensor ones(IntList shape, TensorOptions options) { return make(shape, options, 1, true, "ones"); }
+Tensor full(IntList shape, double value, TensorOptions options) {
     return make(shape, options, value, true, "full");
 }
-Tensor empty(const Shape& shape, TensorOptions options) {
-    return make(shape, options, 0, false, "empty");
-}
+Tensor empty(IntList shape, TensorOptions options) { return make(shape, options, 0, false, "empty"); }
 
 Tensor arange(double start, double stop, double step, TensorOptions options) {
     if (step == 0 || !std::isfinite(step) || !std::isfinite(start) || !std::isfinite(stop))
         fail("arange: start {}, stop {} and step {} must be finite and step non-zero", start,
              stop, step);
     const double count = std::ceil((stop - start) / step);
+    if (count > 9.0e15)
+        fail("arange: start {}, stop {} and step {} give {:.3g} elements, too many to allocate", start, stop, step,
+             count);
     const std::size_t n = count > 0 ? static_cast<std::size_t>(count) : 0;
+    detail::checked_numel(Shape{n}, options.dtype, "arange");
     std::vector<double> values(n);
     for (std::size_t i = 0; i < n; ++i) values[i] = start + static_cast<double>(i) * step;
     return from_vector(values, Shape{n}, options);
 }
 Tensor arange(double stop, TensorOptions options) { return arange(0, stop, 1, options); }
 
-Tensor linspace(double start, double stop, std::size_t count, TensorOptions options) {
+Tensor linspace(double start, double stop, std::int64_t steps, TensorOptions options) {
+    if (steps < 0) fail("linspace: the number of steps must be >= 0, got {}", steps);
+    const auto count = static_cast<std::size_t>(steps);
+    detail::checked_numel(Shape{count, 2}, options.dtype, "linspace");  // the values pass through doubles
     std::vector<double> values(count);
     for (std::size_t i = 0; i < count; ++i)
         values[i] = count == 1 ? start
@@ -146,37 +149,42 @@ Tensor linspace(double start, double stop, std::size_t count, TensorOptions opti
     return from_vector(values, Shape{count}, options);
 }
 
-Tensor eye(std::size_t n, TensorOptions options) {
+Tensor eye(std::int64_t size, TensorOptions options) {
+    if (size < 0) fail("eye: the size must be >= 0, got {}", size);
+    const auto n = static_cast<std::size_t>(size);
+    detail::checked_numel(Shape{n, n, 2}, options.dtype, "eye");
     std::vector<double> values(n * n, 0.0);
     for (std::size_t i = 0; i < n; ++i) values[i * n + i] = 1.0;
     return from_vector(values, Shape{n, n}, options);
 }
 
-Tensor rand(const Shape& shape, TensorOptions options) {
+Tensor rand(IntList shape, TensorOptions options) {
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     return random_tensor(shape, options, "rand", [&](auto& g) { return dist(g); });
 }
-Tensor randn(const Shape& shape, TensorOptions options) {
+Tensor randn(IntList shape, TensorOptions options) {
     std::normal_distribution<double> dist(0.0, 1.0);
     return random_tensor(shape, options, "randn", [&](auto& g) { return dist(g); });
 }
-Tensor uniform(const Shape& shape, double low, double high, TensorOptions options) {
+Tensor uniform(IntList shape, double low, double high, TensorOptions options) {
     if (!(low < high)) fail("uniform: low {} must be below high {}", low, high);
     std::uniform_real_distribution<double> dist(low, high);
     return random_tensor(shape, options, "uniform", [&](auto& g) { return dist(g); });
 }
-Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape) {
+Tensor randint(std::int64_t low, std::int64_t high, IntList shape) {
     if (low >= high) fail("randint: low {} must be below high {}", low, high);
     std::uniform_int_distribution<std::int64_t> dist(low, high - 1);
-    xt::xarray<std::int64_t> a(shape);
+    Tensor out = make(shape, {Dtype::int64, false}, 0, false, "randint");
+    std::int64_t* data = out.data_ptr<std::int64_t>();
     std::lock_guard lock(generator_mutex());
-    for (auto& v : a) v = dist(generator());
-    return Tensor(std::move(a));
+    for (std::size_t i = 0; i < out.numel(); ++i) data[i] = dist(generator());
+    return out;
 }
 
 Tensor zeros_like(const Tensor& like) { return zeros(like.shape(), {like.dtype()}); }
 Tensor ones_like(const Tensor& like) { return ones(like.shape(), {like.dtype()}); }
 Tensor full_like(const Tensor& like, double value) { return full(like.shape(), value, {like.dtype()}); }
+Tensor empty_like(const Tensor& like) { return empty(like.shape(), {like.dtype()}); }
 Tensor rand_like(const Tensor& like) { return rand(like.shape(), {like.dtype()}); }
 Tensor randn_like(const Tensor& like) { return randn(like.shape(), {like.dtype()}); }
 

@@ -8,18 +8,24 @@
 namespace rg {
 namespace {
 
+// Both operands are read in place with their strides (views are not copied).
 template <class F>
 Tensor binary(const char* op, const Tensor& a, const Tensor& b, F f) {
-    return detail::visit_float2(a, b, op, [&](const auto& x, const auto& y) {
-        const Shape shape =
-            x.shape() == y.shape() ? x.shape() : broadcast_shapes(x.shape(), y.shape(), op);
-        return Tensor(detail::zip_values(x, y, shape, f));
-    });
+    detail::check_same_dtype(a, b, op);
+    const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
+    switch (a.dtype()) {
+        case Dtype::float32:
+            return detail::adopt(detail::zip_values(detail::Strided<float>(a), detail::Strided<float>(b), shape, f));
+        case Dtype::float64:
+            return detail::adopt(detail::zip_values(detail::Strided<double>(a), detail::Strided<double>(b), shape, f));
+        default: break;
+    }
+    fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
 }
 
 template <class F>
 Tensor unary(const char* op, const Tensor& x, F f) {
-    return detail::visit_float(x, op, [&](const auto& a) { return Tensor(detail::map_values(a, f)); });
+    return detail::visit_float(x, op, [&](const auto& a) { return detail::adopt(detail::map_values(a, f)); });
 }
 
 // A 0/1 mask in x's dtype, no gradient.
@@ -35,51 +41,50 @@ template <class F>
 Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
     detail::check_same_dtype(a, b, op);
     if (a.dtype() == Dtype::int64) {
-        const auto& x = a.value<std::int64_t>();
-        const auto& y = b.value<std::int64_t>();
-        const Shape shape = broadcast_shapes(x.shape(), y.shape(), op);
-        xt::xarray<std::int64_t> m = detail::zip_values(
-            x, y, shape, [&](auto u, auto v) { return std::int64_t{f(u, v) ? 1 : 0}; });
-        return Tensor(std::move(m)).to(Dtype::float32);
+        const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+        auto m = detail::zip_values(detail::Strided<std::int64_t>(a), detail::Strided<std::int64_t>(b), shape,
+                                    [&](auto u, auto v) { return std::int64_t{f(u, v) ? 1 : 0}; });
+        return detail::adopt(std::move(m)).to(Dtype::float32);
     }
     return binary(op, a, b, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
 }
 
-// Fused VJPs of tanh, sigmoid and relu: one pass and one allocation where
-// the composed form would take four. Each is an op in its own right, with its
-// own VJP, so gradients through them can be differentiated again.
-Tensor tanh_backward(const Tensor& g, const Tensor& x) {
-    Tensor out = binary("tanh_backward", g, x, [](auto gv, auto xv) {
-        const auto t = std::tanh(xv);
-        return gv * (decltype(t){1} - t * t);
-    });
-    if (!needs_grad(g, x)) return out;
-    return record("tanh_backward", out, {g, x}, [g, x](const Tensor& h) {
-        Tensor gx;  // d/dx g (1 - t²) = -2 g t (1 - t²)
-        if (x.requires_grad()) gx = tanh_backward(h * g, x) * tanh(x) * -2.0;
-        return TensorList{g.requires_grad() ? tanh_backward(h, x) : Tensor{}, gx};
-    });
+// Fused VJPs of tanh, sigmoid and relu, written from the saved output y: one
+// pass and one allocation where the composed form would take four, and no
+// forward recomputed. Each is an op in its own right, with its own VJP, so
+// gradients through them can be differentiated again.
+Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+    Tensor out = binary("tanh_backward", g, y, [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
+    if (!needs_grad(g, y)) return out;
+    return record("tanh_backward", out, {g, y},
+                  [sg = SavedTensor(g, "tanh_backward"), sy = SavedTensor(y, "tanh_backward")](const Tensor& h) {
+                      const Tensor g = sg.unpack(), y = sy.unpack();
+                      Tensor gy;  // d/dy g (1 - y²) = -2 g y
+                      if (y.requires_grad()) gy = h * g * y * -2.0;
+                      return TensorList{g.requires_grad() ? tanh_backward(h, y) : Tensor{}, gy};
+                  });
 }
 
-Tensor sigmoid_backward(const Tensor& g, const Tensor& x) {
-    Tensor out = binary("sigmoid_backward", g, x, [](auto gv, auto xv) {
-        using T = decltype(xv);
-        const T s = xv >= 0 ? T{1} / (T{1} + std::exp(-xv)) : std::exp(xv) / (T{1} + std::exp(xv));
-        return gv * s * (T{1} - s);
-    });
-    if (!needs_grad(g, x)) return out;
-    return record("sigmoid_backward", out, {g, x}, [g, x](const Tensor& h) {
-        Tensor gx;  // d/dx g s (1 - s) = g s (1 - s) (1 - 2 s)
-        if (x.requires_grad()) gx = sigmoid_backward(h * g, x) * rsub(1.0, sigmoid(x) * 2.0);
-        return TensorList{g.requires_grad() ? sigmoid_backward(h, x) : Tensor{}, gx};
-    });
+Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+    Tensor out = binary("sigmoid_backward", g, y,
+                        [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
+    if (!needs_grad(g, y)) return out;
+    return record("sigmoid_backward", out, {g, y},
+                  [sg = SavedTensor(g, "sigmoid_backward"), sy = SavedTensor(y, "sigmoid_backward")](const Tensor& h) {
+                      const Tensor g = sg.unpack(), y = sy.unpack();
+                      Tensor gy;  // d/dy g y (1 - y) = g (1 - 2 y)
+                      if (y.requires_grad()) gy = h * g * rsub(1.0, y * 2.0);
+                      return TensorList{g.requires_grad() ? sigmoid_backward(h, y) : Tensor{}, gy};
+                  });
 }
 
-Tensor relu_backward(const Tensor& g, const Tensor& x) {
-    Tensor out = binary("relu_backward", g, x, [](auto gv, auto xv) { return xv > 0 ? gv : decltype(gv){0}; });
+Tensor relu_backward(const Tensor& g, const Tensor& y) {
+    Tensor out = binary("relu_backward", g, y, [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
     if (!needs_grad(g)) return out;
-    // Piecewise linear: nothing flows to x.
-    return record("relu_backward", out, {g}, [x](const Tensor& h) { return TensorList{relu_backward(h, x)}; });
+    // Piecewise linear: nothing flows to y.
+    return record("relu_backward", out, {g}, [sy = SavedTensor(y.detach(), "relu_backward")](const Tensor& h) {
+        return TensorList{relu_backward(h, sy.unpack())};
+    });
 }
 
 }  // namespace
@@ -110,7 +115,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor out = binary("mul", a, b, [](auto u, auto v) { return u * v; });
     if (!needs_grad(a, b)) return out;
-    return record("mul", out, {a, b}, [a, b](const Tensor& g) {
+    return record("mul", out, {a, b}, [sa = SavedTensor(a, "mul"), sb = SavedTensor(b, "mul")](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         return TensorList{a.requires_grad() ? sum_to(g * b, a.shape()) : Tensor{},
                           b.requires_grad() ? sum_to(g * a, b.shape()) : Tensor{}};
     });
@@ -119,7 +125,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor out = binary("div", a, b, [](auto u, auto v) { return u / v; });
     if (!needs_grad(a, b)) return out;
-    return record("div", out, {a, b}, [a, b](const Tensor& g) {
+    return record("div", out, {a, b}, [sa = SavedTensor(a, "div"), sb = SavedTensor(b, "div")](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         return TensorList{a.requires_grad() ? sum_to(g / b, a.shape()) : Tensor{},
                           b.requires_grad() ? sum_to(neg(g * a / (b * b)), b.shape()) : Tensor{}};
     });
@@ -128,10 +135,15 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& base, const Tensor& exponent) {
     Tensor out = binary("pow", base, exponent, [](auto u, auto v) { return std::pow(u, v); });
     if (!needs_grad(base, exponent)) return out;
-    return record("pow", out, {base, exponent}, [base, exponent](const Tensor& g) {
+    return record("pow", out, {base, exponent}, [sbase = SavedTensor(base, "pow"), sexponent = SavedTensor(exponent, "pow")](const Tensor& g) {
+        const Tensor base = sbase.unpack(), exponent = sexponent.unpack();
         Tensor gb, ge;
-        if (base.requires_grad())
-            gb = sum_to(g * exponent * pow(base, exponent - 1.0), base.shape());
+        if (base.requires_grad()) {
+            // e b^(e-1) is 0 * inf at b = 0, e = 0; the derivative there is 0 (as LibTorch masks it).
+            Tensor slope = exponent * pow(base, exponent - 1.0);
+            Tensor zero_exponent = detail::without_grad([&] { return eq(exponent, zeros_like(exponent)); });
+            gb = sum_to(g * where(zero_exponent, zeros(Shape{}, {slope.dtype()}), slope), base.shape());
+        }
         if (exponent.requires_grad()) {
             // d/de b^e = b^e log b; taken as 0 where b <= 0 (log undefined), as PyTorch
             // does at b = 0, without producing NaN through the masked branch.
@@ -146,7 +158,8 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 Tensor minimum(const Tensor& a, const Tensor& b) {
     Tensor out = binary("minimum", a, b, [](auto u, auto v) { return u < v ? u : v; });
     if (!needs_grad(a, b)) return out;
-    return record("minimum", out, {a, b}, [a, b](const Tensor& g) {
+    return record("minimum", out, {a, b}, [sa = SavedTensor(a, "minimum"), sb = SavedTensor(b, "minimum")](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         Tensor to_a = lt(a, b) + eq(a, b) * 0.5;  // ties share the gradient
         return TensorList{a.requires_grad() ? sum_to(g * to_a, a.shape()) : Tensor{},
                           b.requires_grad() ? sum_to(g * (1.0 - to_a), b.shape()) : Tensor{}};
@@ -156,7 +169,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 Tensor maximum(const Tensor& a, const Tensor& b) {
     Tensor out = binary("maximum", a, b, [](auto u, auto v) { return u > v ? u : v; });
     if (!needs_grad(a, b)) return out;
-    return record("maximum", out, {a, b}, [a, b](const Tensor& g) {
+    return record("maximum", out, {a, b}, [sa = SavedTensor(a, "maximum"), sb = SavedTensor(b, "maximum")](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         Tensor to_a = gt(a, b) + eq(a, b) * 0.5;
         return TensorList{a.requires_grad() ? sum_to(g * to_a, a.shape()) : Tensor{},
                           b.requires_grad() ? sum_to(g * (1.0 - to_a), b.shape()) : Tensor{}};
@@ -168,9 +182,9 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     const Tensor m = mask.dtype() == a.dtype() ? mask : mask.to(a.dtype()).detach();
     Tensor out = detail::visit_float2(a, b, "where", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
-        const auto& mv = m.value<T>();
+        const detail::Dense<T> mv(m);
         const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
-        xt::xarray<T> r(shape);
+        detail::Array<T> r(shape);
         const std::array<detail::Strides, 4> st{
             detail::broadcast_strides(mv.shape(), shape), detail::broadcast_strides(x.shape(), shape),
             detail::broadcast_strides(y.shape(), shape), detail::contiguous_strides(shape)};
@@ -182,10 +196,11 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
                                                     : y.data()[off[2] + kk * in[2]];
             }
         });
-        return Tensor(std::move(r));
+        return detail::adopt(std::move(r));
     });
     if (!needs_grad(a, b)) return out;
-    return record("where", out, {a, b}, [m, a, b](const Tensor& g) {
+    return record("where", out, {a, b}, [sm = SavedTensor(m, "where"), sa = SavedTensor(a, "where"), sb = SavedTensor(b, "where")](const Tensor& g) {
+        const Tensor m = sm.unpack(), a = sa.unpack(), b = sb.unpack();
         Tensor zero = scalar_like(g, 0.0);
         return TensorList{a.requires_grad() ? sum_to(where(m, g, zero), a.shape()) : Tensor{},
                           b.requires_grad() ? sum_to(where(m, zero, g), b.shape()) : Tensor{}};
@@ -220,7 +235,8 @@ Tensor pow(const Tensor& base, double exponent) {
                            return static_cast<decltype(u)>(std::pow(u, exponent));
                        });
     if (!needs_grad(base)) return out;
-    return record("pow_scalar", out, {base}, [base, exponent](const Tensor& g) {
+    return record("pow_scalar", out, {base}, [sbase = SavedTensor(base, "pow_scalar"), exponent](const Tensor& g) {
+        const Tensor base = sbase.unpack();
         if (exponent == 0.0) return TensorList{zeros_like(base)};
         if (exponent == 1.0) return TensorList{g};
         if (exponent == 2.0) return TensorList{g * base * 2.0};
@@ -233,8 +249,8 @@ Tensor rpow(double base, const Tensor& exponent) {
         return static_cast<decltype(u)>(std::pow(base, static_cast<double>(u)));
     });
     if (!needs_grad(exponent)) return out;
-    return record("rpow_scalar", out, {exponent}, [base, exponent](const Tensor& g) {
-        return TensorList{g * rpow(base, exponent) * std::log(base)};
+    return record("rpow_scalar", out, {exponent}, [base, y = SavedTensor::output(out, "rpow_scalar")](const Tensor& g) {
+        return TensorList{g * y.unpack() * std::log(base)};
     });
 }
 
@@ -274,19 +290,22 @@ Tensor neg(const Tensor& x) {
 Tensor exp(const Tensor& x) {
     Tensor out = unary("exp", x, [](auto u) { return std::exp(u); });
     if (!needs_grad(x)) return out;
-    return record("exp", out, {x}, [x](const Tensor& g) { return TensorList{g * exp(x)}; });
+    return record("exp", out, {x},
+                  [y = SavedTensor::output(out, "exp")](const Tensor& g) { return TensorList{g * y.unpack()}; });
 }
 
 Tensor log(const Tensor& x) {
     Tensor out = unary("log", x, [](auto u) { return std::log(u); });
     if (!needs_grad(x)) return out;
-    return record("log", out, {x}, [x](const Tensor& g) { return TensorList{g / x}; });
+    return record("log", out, {x}, [sx = SavedTensor(x, "log")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{g / x}; });
 }
 
 Tensor sqrt(const Tensor& x) {
     Tensor out = unary("sqrt", x, [](auto u) { return std::sqrt(u); });
     if (!needs_grad(x)) return out;
-    return record("sqrt", out, {x}, [x](const Tensor& g) { return TensorList{g * 0.5 / sqrt(x)}; });
+    return record("sqrt", out, {x},
+                  [y = SavedTensor::output(out, "sqrt")](const Tensor& g) { return TensorList{g / (y.unpack() * 2.0)}; });
 }
 
 Tensor sign(const Tensor& x) {
@@ -294,31 +313,37 @@ Tensor sign(const Tensor& x) {
         return static_cast<decltype(u)>((u > 0) - (u < 0));
     });
     if (!needs_grad(x)) return out;
-    return record("sign", out, {x}, [x](const Tensor&) { return TensorList{zeros_like(x)}; });
+    return record("sign", out, {x}, [sx = SavedTensor(x, "sign")](const Tensor&) {
+        const Tensor x = sx.unpack(); return TensorList{zeros_like(x)}; });
 }
 
 Tensor abs(const Tensor& x) {
     Tensor out = unary("abs", x, [](auto u) { return std::abs(u); });
     if (!needs_grad(x)) return out;
-    return record("abs", out, {x}, [x](const Tensor& g) { return TensorList{g * detail::without_grad([&] { return sign(x); })}; });
+    return record("abs", out, {x}, [sx = SavedTensor(x, "abs")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{g * detail::without_grad([&] { return sign(x); })}; });
 }
 
 Tensor sin(const Tensor& x) {
     Tensor out = unary("sin", x, [](auto u) { return std::sin(u); });
     if (!needs_grad(x)) return out;
-    return record("sin", out, {x}, [x](const Tensor& g) { return TensorList{g * cos(x)}; });
+    return record("sin", out, {x}, [sx = SavedTensor(x, "sin")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{g * cos(x)}; });
 }
 
 Tensor cos(const Tensor& x) {
     Tensor out = unary("cos", x, [](auto u) { return std::cos(u); });
     if (!needs_grad(x)) return out;
-    return record("cos", out, {x}, [x](const Tensor& g) { return TensorList{neg(g * sin(x))}; });
+    return record("cos", out, {x}, [sx = SavedTensor(x, "cos")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{neg(g * sin(x))}; });
 }
 
 Tensor tanh(const Tensor& x) {
     Tensor out = unary("tanh", x, [](auto u) { return std::tanh(u); });
     if (!needs_grad(x)) return out;
-    return record("tanh", out, {x}, [x](const Tensor& g) { return TensorList{tanh_backward(g, x)}; });
+    return record("tanh", out, {x}, [y = SavedTensor::output(out, "tanh")](const Tensor& g) {
+        return TensorList{tanh_backward(g, y.unpack())};
+    });
 }
 
 Tensor sigmoid(const Tensor& x) {
@@ -329,13 +354,17 @@ Tensor sigmoid(const Tensor& x) {
         return e / (T{1} + e);
     });
     if (!needs_grad(x)) return out;
-    return record("sigmoid", out, {x}, [x](const Tensor& g) { return TensorList{sigmoid_backward(g, x)}; });
+    return record("sigmoid", out, {x}, [y = SavedTensor::output(out, "sigmoid")](const Tensor& g) {
+        return TensorList{sigmoid_backward(g, y.unpack())};
+    });
 }
 
 Tensor relu(const Tensor& x) {
     Tensor out = unary("relu", x, [](auto u) { return u > 0 ? u : decltype(u){0}; });
     if (!needs_grad(x)) return out;
-    return record("relu", out, {x}, [x](const Tensor& g) { return TensorList{relu_backward(g, x)}; });
+    return record("relu", out, {x}, [y = SavedTensor::output(out, "relu")](const Tensor& g) {
+        return TensorList{relu_backward(g, y.unpack())};
+    });
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
@@ -343,7 +372,8 @@ Tensor leaky_relu(const Tensor& x, double slope) {
         return u > 0 ? u : static_cast<decltype(u)>(u * slope);
     });
     if (!needs_grad(x)) return out;
-    return record("leaky_relu", out, {x}, [x, slope](const Tensor& g) {
+    return record("leaky_relu", out, {x}, [sx = SavedTensor(x, "leaky_relu"), slope](const Tensor& g) {
+        const Tensor x = sx.unpack();
         Tensor factor = unary("leaky_relu", x, [slope](auto u) {
             return static_cast<decltype(u)>(u > 0 ? 1.0 : slope);
         });
@@ -356,7 +386,8 @@ Tensor elu(const Tensor& x, double alpha) {
         return u > 0 ? u : static_cast<decltype(u)>(alpha * std::expm1(static_cast<double>(u)));
     });
     if (!needs_grad(x)) return out;
-    return record("elu", out, {x}, [x, alpha](const Tensor& g) {
+    return record("elu", out, {x}, [sx = SavedTensor(x, "elu"), alpha](const Tensor& g) {
+        const Tensor x = sx.unpack();
         // alpha * e^x on the negative side; clamp keeps e^x finite where it is not used.
         const double inf = std::numeric_limits<double>::infinity();
         Tensor negative_side = exp(clamp(x, -inf, 0.0)) * alpha;
@@ -370,19 +401,22 @@ Tensor softplus(const Tensor& x) {
         return static_cast<T>((u > 0 ? u : T{0}) + std::log1p(std::exp(-std::abs(u))));
     });
     if (!needs_grad(x)) return out;
-    return record("softplus", out, {x}, [x](const Tensor& g) { return TensorList{g * sigmoid(x)}; });
+    return record("softplus", out, {x}, [sx = SavedTensor(x, "softplus")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{g * sigmoid(x)}; });
 }
 
 Tensor atan(const Tensor& x) {
     Tensor out = unary("atan", x, [](auto u) { return std::atan(u); });
     if (!needs_grad(x)) return out;
-    return record("atan", out, {x}, [x](const Tensor& g) { return TensorList{g / (x * x + 1.0)}; });
+    return record("atan", out, {x}, [sx = SavedTensor(x, "atan")](const Tensor& g) {
+        const Tensor x = sx.unpack(); return TensorList{g / (x * x + 1.0)}; });
 }
 
 Tensor step(const Tensor& x) {
     Tensor out = mask_of("step", x, [](auto u) { return u >= 0; });  // the course's table: 1 from 0 on
     if (!needs_grad(x)) return out;
-    return record("step", out, {x}, [x](const Tensor&) { return TensorList{zeros_like(x)}; });
+    return record("step", out, {x}, [sx = SavedTensor(x, "step")](const Tensor&) {
+        const Tensor x = sx.unpack(); return TensorList{zeros_like(x)}; });
 }
 
 Tensor clamp(const Tensor& x, double low, double high) {
@@ -393,7 +427,8 @@ Tensor clamp(const Tensor& x, double low, double high) {
         return static_cast<T>(u < low ? low : (u > high ? high : u));
     });
     if (!needs_grad(x)) return out;
-    return record("clamp", out, {x}, [x, low, high](const Tensor& g) {
+    return record("clamp", out, {x}, [sx = SavedTensor(x, "clamp"), low, high](const Tensor& g) {
+        const Tensor x = sx.unpack();
         return TensorList{g * mask_of("clamp", x, [&](auto u) { return u >= low && u <= high; })};
     });
 }

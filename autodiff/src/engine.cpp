@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 
 namespace rg {
 namespace {
@@ -14,12 +15,10 @@ struct TapeState {
     bool grad_enabled = true;
     bool anomaly = false;
     BackwardObserver observer;
+    Node* applying = nullptr;  // the node whose VJP runs now (for saved outputs)
 };
 
-// The first tape (the first recorded op or Node on any thread) tunes the heap; see memory.cpp.
 std::uint64_t new_tape_id() {
-    static const bool heap_tuned = detail::tune_heap();
-    (void)heap_tuned;
     static std::atomic<std::uint64_t> counter{0};
     return ++counter;
 }
@@ -29,9 +28,12 @@ TapeState& tape() {
     return state;
 }
 
-// Receives the gradient of a leaf and adds it to the leaf's .grad.
+// Receives the gradient of a leaf and adds it to the leaf's .grad. Threads
+// that each run backward through the same leaf take turns (the mutex), as
+// PyTorch's AccumulateGrad does.
 class AccumulateGrad final : public Node {
 public:
+    std::mutex mutex;
     explicit AccumulateGrad(const std::shared_ptr<TensorImpl>& leaf) : Node("accumulate_grad") {
         output = leaf;
         accumulator_ = true;
@@ -43,8 +45,15 @@ public:
     std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
 };
 
-const std::shared_ptr<Node>& edge_of(const Tensor& input, std::string_view op) {
+std::shared_ptr<Node> edge_of(const Tensor& input, std::string_view op) {
     TensorImpl& impl = *input.impl();
+    if (impl.view_version != TensorImpl::kNoViewCheck && impl.storage->version() != impl.view_version) {
+        fail("{}: an input of shape {} is a view (made by '{}') whose base was modified in place after the "
+             "view was made (version {} then, {} now), so its gradient would be wrong; take the view after "
+             "the in-place op",
+             op, shape_str(impl.shape), impl.grad_fn ? impl.grad_fn->op() : "?", impl.view_version,
+             impl.storage->version());
+    }
     if (impl.grad_fn) {
         if (impl.grad_fn->tape_id() != tape().id) {
             fail("{}: an input was recorded on another thread's tape (op '{}'); each thread "
@@ -53,13 +62,17 @@ const std::shared_ptr<Node>& edge_of(const Tensor& input, std::string_view op) {
         }
         return impl.grad_fn;
     }
-    if (!impl.grad_accumulator) impl.grad_accumulator = std::make_shared<AccumulateGrad>(input.impl_ptr());
-    return impl.grad_accumulator;
+    return detail::grad_accumulator(input);
 }
 
 std::shared_ptr<Node> node_of(const Tensor& t) {
     if (t.impl()->grad_fn) return t.impl()->grad_fn;
     return edge_of(t, "backward");
+}
+
+// A buffer that nothing else reads or views, so it can be added into.
+bool owns_buffer(const Tensor& t) {
+    return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
 }
 
 // Adds g into slot; in place when slot's buffer is ours alone and not part of a graph.
@@ -68,12 +81,12 @@ void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
         slot = g;
         return;
     }
-    if (!create_graph && !slot.requires_grad() && !g.requires_grad() &&
-        slot.impl_ptr().use_count() == 1 && slot.shape() == g.shape()) {
-        detail::visit_float(slot, "backward", [&](auto& s) {
+    if (!create_graph && !slot.requires_grad() && !g.requires_grad() && owns_buffer(slot) &&
+        slot.shape() == g.shape() && g.is_contiguous()) {
+        detail::visit_float(slot, "backward", [&](const auto& s) {
             using T = typename std::decay_t<decltype(s)>::value_type;
-            auto* out = const_cast<T*>(s.data());
-            const T* in = g.value<T>().data();
+            T* out = slot.data_ptr<T>();
+            const T* in = g.data_ptr<T>();
             for (std::size_t i = 0, n = s.size(); i < n; ++i) out[i] += in[i];
             return 0;
         });
@@ -82,14 +95,16 @@ void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
     slot = slot + g;
 }
 
-// The leaf's .grad keeps its own buffer: steal g when nobody else holds it.
+// The leaf's .grad keeps its own dense buffer: steal g when nobody else holds
+// or views it (an expanded or sliced gradient is copied, as PyTorch does).
 void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g, bool create_graph) {
     if (!leaf.grad.defined()) {
-        if (create_graph || g.impl_ptr().use_count() == 1) {
+        if (create_graph ? g.is_contiguous() : owns_buffer(g)) {
             leaf.grad = g;
+        } else if (create_graph) {
+            leaf.grad = g.contiguous();
         } else {
-            NoGrad off;
-            leaf.grad = g.clone();
+            leaf.grad = detail::contiguous_values(g);
         }
         return;
     }
@@ -228,12 +243,17 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         if (capture) {
             for (std::size_t k = 0; k < capture->nodes.size(); ++k)
                 if (capture->nodes[k].get() == n) capture->grads[k] = g;
-        } else if (out && (n->is_accumulator() || out->retains_grad)) {
-            accumulate_leaf_grad(*out, g, create_graph);
-            if (n->is_accumulator() && !out->post_accumulate_hooks.empty()) {
+        } else if (out && n->is_accumulator()) {
+            {
+                std::lock_guard lock(static_cast<AccumulateGrad*>(n)->mutex);
+                accumulate_leaf_grad(*out, g, create_graph);
+            }
+            if (!out->post_accumulate_hooks.empty()) {
                 Tensor leaf(out);
                 for (auto& hook : out->post_accumulate_hooks) hook(leaf);
             }
+        } else if (out && out->retains_grad) {
+            accumulate_leaf_grad(*out, g, create_graph);
         }
         if (n->is_accumulator()) {
             if (tp.observer) {
@@ -244,6 +264,12 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         }
 
         Tensor upstream = tp.observer ? g : Tensor{};
+        struct Applying {
+            TapeState& tp;
+            Node* previous;
+            ~Applying() { tp.applying = previous; }
+        } applying{tp, tp.applying};
+        tp.applying = n;
         TensorList grads = n->apply(std::move(g));
         if (tp.observer) tp.observer(BackwardEvent{n, &upstream, &grads});
         if (grads.size() != n->edges.size()) {
@@ -272,6 +298,42 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 
 std::uint64_t current_tape_id() { return tape().id; }
+
+SavedTensor::SavedTensor(const Tensor& t, const char* op)
+    : tensor_(t), storage_(t.defined() ? t.impl()->storage.get() : nullptr),
+      version_(t.defined() ? t.impl()->storage->version() : 0), op_(op) {}
+
+SavedTensor SavedTensor::output(const Tensor& out, const char* op) {
+    SavedTensor saved(out.detach(), op);
+    saved.is_output_ = true;
+    return saved;
+}
+
+Tensor SavedTensor::unpack() const {
+    if (!tensor_.defined()) return tensor_;
+    const detail::Storage& storage = *tensor_.impl()->storage;
+    if (storage_ != &storage || storage.version() != version_) {
+        fail("backward: a tensor of shape {} saved by '{}' was modified by an in-place operation after it "
+             "was saved (version {} when saved, now {}); compute the in-place change on a clone(), or "
+             "after backward",
+             shape_str(tensor_.shape()), op_, version_, storage.version());
+    }
+    if (!is_output_ || !is_grad_enabled() || !tape().applying) return tensor_;
+    // Recording the backward pass: the output is again the result of its node.
+    Tensor out = detail::make_view(tensor_, tensor_.shape(), tensor_.strides(), tensor_.storage_offset());
+    out.impl()->requires_grad = true;
+    out.impl()->grad_fn = tape().applying->shared_from_this();
+    return out;
+}
+
+std::shared_ptr<Node> detail::grad_accumulator(const Tensor& leaf) {
+    // Leaves may be shared by threads that each record on their own tape.
+    static std::mutex creation;
+    std::lock_guard lock(creation);
+    TensorImpl& impl = *leaf.impl();
+    if (!impl.grad_accumulator) impl.grad_accumulator = std::make_shared<AccumulateGrad>(leaf.impl_ptr());
+    return impl.grad_accumulator;
+}
 
 ObserveBackward::ObserveBackward(BackwardObserver observer) : previous_(std::move(tape().observer)) {
     tape().observer = std::move(observer);

@@ -31,8 +31,9 @@ Tensor call(const Function& f, const TensorList& xs, const char* op) {
 // One-hot tensor of `like`'s shape with a 1 at flat position `index`.
 Tensor unit(const Tensor& like, std::size_t index) {
     Tensor e = zeros_like(like);
-    detail::visit_float(e, "jacobian", [&](auto& a) {
-        const_cast<typename std::decay_t<decltype(a)>::value_type*>(a.data())[index] = 1;
+    detail::visit_float(e, "jacobian", [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        e.data_ptr<T>()[index] = 1;  // e is a fresh dense tensor
         return 0;
     });
     return e;

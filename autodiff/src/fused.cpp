@@ -88,20 +88,23 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
     detail::check_same_dtype(input, t1, "addcmul");
     detail::check_same_dtype(input, t2, "addcmul");
     const Shape shape = broadcast_shapes(input.shape(), broadcast_shapes(t1.shape(), t2.shape(), "addcmul"), "addcmul");
-    Tensor out = detail::visit_float(input, "addcmul", [&](const auto& in) {
-        using T = typename std::decay_t<decltype(in)>::value_type;
-        const auto& a = t1.value<T>();
-        const auto& b = t2.value<T>();
+    Tensor out = detail::visit_dtype(input.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T>) {
+            fail("addcmul: expected float32 or float64 tensors, got int64");
+            return Tensor{};
+        } else {
+        const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
         const T v = static_cast<T>(value);
-        xt::xarray<T> result(shape);
+        detail::Array<T> result(shape);
         const bool stream = result.size() * sizeof(T) >= streaming_bytes;
         const std::array<detail::Strides, 4> strides{
-            detail::broadcast_strides(in.shape(), shape), detail::broadcast_strides(a.shape(), shape),
-            detail::broadcast_strides(b.shape(), shape), detail::contiguous_strides(shape)};
+            detail::broadcast_strides(in.shape, in.strides, shape), detail::broadcast_strides(a.shape, a.strides, shape),
+            detail::broadcast_strides(b.shape, b.strides, shape), detail::contiguous_strides(shape)};
         detail::for_each_row(shape, strides, [&](const auto& offset, const auto& step, std::size_t count) {
-            const T* pi = in.data() + offset[0];
-            const T* pa = a.data() + offset[1];
-            const T* pb = b.data() + offset[2];
+            const T* pi = in.data + offset[0];
+            const T* pa = a.data + offset[1];
+            const T* pb = b.data + offset[2];
             T* po = result.data() + offset[3];
             if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
                 addcmul_row(pi, pa, pb, v, po, count, stream);
@@ -115,12 +118,14 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
 #if RG_STREAMING_STORES
         if (stream) _mm_sfence();  // streaming stores are weakly ordered
 #endif
-        return Tensor(std::move(result));
+        return detail::adopt(std::move(result));
+        }
     });
     if (!needs_grad({input, t1, t2})) return out;
     return record("addcmul", out, {input, t1, t2},
-                  [input_shape = input.shape(), t1, t2, value, input_part = needs_grad(input),
-                   t1_part = needs_grad(t1), t2_part = needs_grad(t2)](const Tensor& g) {
+                  [input_shape = input.shape(), s1 = SavedTensor(t1, "addcmul"), s2 = SavedTensor(t2, "addcmul"), value,
+                   input_part = needs_grad(input), t1_part = needs_grad(t1), t2_part = needs_grad(t2)](const Tensor& g) {
+                      const Tensor t1 = s1.unpack(), t2 = s2.unpack();
                       const Tensor scaled = value == 1.0 ? g : g * value;
                       return TensorList{input_part ? sum_to(g, input_shape) : Tensor{},
                                         t1_part ? sum_to(scaled * t2, t1.shape()) : Tensor{},

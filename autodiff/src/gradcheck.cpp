@@ -8,7 +8,8 @@
 namespace rg {
 namespace {
 
-double* values_of(Tensor& t) { return const_cast<double*>(t.value<double>().data()); }
+// Gradcheck's own float64 copies and basis vectors are dense, so element k is data[k].
+double* values_of(Tensor& t) { return t.data_ptr<double>(); }
 
 }  // namespace
 
@@ -21,7 +22,7 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
             xs.push_back(in);
             continue;
         }
-        Tensor x = in.detach().to(Dtype::float64);
+        Tensor x = detail::contiguous_values(in.detach().to(Dtype::float64));
         if (in.requires_grad()) {
             x.requires_grad_();
             checked.push_back(i);
@@ -107,7 +108,7 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
 GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options) {
     // A fixed random direction v for the output; float64 like everything here.
     TensorList probe;
-    for (const Tensor& in : inputs) probe.push_back(in.is_floating() ? in.detach().to(Dtype::float64) : in);
+    for (const Tensor& in : inputs) probe.push_back(in.is_floating() ? detail::contiguous_values(in.detach().to(Dtype::float64)) : in);
     Tensor out = detail::without_grad([&] { return f(probe); });
     Tensor v = randn(out.shape(), {Dtype::float64});
     std::vector<std::size_t> checked;

@@ -33,22 +33,11 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
 
 namespace detail {
 
-Strides contiguous_strides(const Shape& shape) {
-    Strides s(shape.size());
-    std::ptrdiff_t stride = 1;
-    for (std::size_t i = shape.size(); i-- > 0;) {
-        s[i] = stride;
-        stride *= static_cast<std::ptrdiff_t>(shape[i]);
-    }
-    return s;
-}
-
-Strides broadcast_strides(const Shape& from, const Shape& to) {
+Strides broadcast_strides(const Shape& from, const Strides& strides, const Shape& to) {
     Strides s(to.size(), 0);
-    const Strides own = contiguous_strides(from);
     const std::size_t shift = to.size() - from.size();
     for (std::size_t i = 0; i < from.size(); ++i)
-        s[i + shift] = from[i] == 1 ? 0 : own[i];
+        s[i + shift] = from[i] == 1 ? 0 : strides[i];
     return s;
 }
 

@@ -1,10 +1,13 @@
 #pragma once
 // Internal helpers shared by the op files: dtype dispatch, argument checks and
 // the strided loops that all elementwise, broadcasting and reduction kernels
-// are built on. Arrays are always contiguous row-major (we create them), so the
-// common cases are plain loops over raw pointers.
+// are built on. Results are dense row-major arrays (Array<T>, adopted by a
+// Tensor without copying); inputs are read dense (Dense<T>) or with their own
+// strides (Strided<T>).
 #include <retrograd/autograd.hpp>
 #include <retrograd/ops.hpp>
+
+#include "tensor_impl.hpp"
 
 #include <array>
 #include <cstddef>
@@ -12,23 +15,73 @@
 
 namespace rg::detail {
 
-using Strides = xt::svector<std::ptrdiff_t, 4>;
+using Strides = rg::Strides;
 
 inline const Tensor& defined_or_fail(const Tensor& t, const char* op) {
     if (!t.defined()) fail("{}: got an undefined tensor (default-constructed rg::Tensor)", op);
     return t;
 }
 
-// Calls f(array) with the float32 or float64 array behind t.
+// A tensor's values as one dense row-major block: the storage itself when the
+// tensor is contiguous, else a contiguous copy held for the block's lifetime.
+// Kernels that need dense input read through it.
+template <class T>
+class Dense {
+public:
+    using value_type = T;
+    explicit Dense(const Tensor& t);
+    const T* data() const { return data_; }
+    const Shape& shape() const { return tensor_.shape(); }
+    std::size_t size() const { return tensor_.numel(); }
+    const T* begin() const { return data_; }
+    const T* end() const { return data_ + size(); }
+    const Tensor& tensor() const { return tensor_; }  // contiguous
+
+private:
+    Tensor tensor_;
+    const T* data_;
+};
+
+// A tensor's values in place, with its strides (no copy), for kernels that
+// walk strided operands (elementwise ops, products).
+template <class T>
+struct Strided {
+    explicit Strided(const Tensor& t) : data(t.data_ptr<T>()), shape(t.shape()), strides(t.strides()) {}
+    const T* data;
+    const Shape& shape;
+    const Strides& strides;
+};
+
+// A contiguous copy of t's values (no recording).
+Tensor contiguous_values(const Tensor& t);
+// Writes src (broadcast to dst's shape, same dtype) into dst's strided storage.
+void copy_values(const Tensor& dst, const Tensor& src);
+
+template <class T>
+Dense<T>::Dense(const Tensor& t)
+    : tensor_(t.is_contiguous() ? t : contiguous_values(t)), data_(tensor_.template data_ptr<T>()) {}
+
+// Calls f(Dense<T>) with the float32 or float64 values of t.
 template <class F>
 decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
     defined_or_fail(t, op);
     switch (t.dtype()) {
-        case Dtype::float32: return f(t.value<float>());
-        case Dtype::float64: return f(t.value<double>());
+        case Dtype::float32: return f(Dense<float>(t));
+        case Dtype::float64: return f(Dense<double>(t));
         default: break;
     }
     fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(t.dtype()));
+}
+
+// Calls f(T{}) with a value of t's element type (any dtype).
+template <class F>
+decltype(auto) visit_dtype(Dtype dtype, F&& f) {
+    switch (dtype) {
+        case Dtype::float32: return f(float{});
+        case Dtype::float64: return f(double{});
+        case Dtype::int64: break;
+    }
+    return f(std::int64_t{});
 }
 
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
@@ -40,19 +93,21 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
     }
 }
 
-// Calls f(array_a, array_b) with both arrays of the same float dtype.
+// Calls f(dense_a, dense_b) with both tensors' values, of the same float dtype.
 template <class F>
 decltype(auto) visit_float2(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     check_same_dtype(a, b, op);
     return visit_float(a, op, [&](const auto& av) -> decltype(auto) {
         using T = typename std::decay_t<decltype(av)>::value_type;
-        return f(av, b.value<T>());
+        return f(av, Dense<T>(b));
     });
 }
 
-Strides contiguous_strides(const Shape& shape);
-// Strides that read an array of shape `from` as if broadcast to `to`.
-Strides broadcast_strides(const Shape& from, const Shape& to);
+// Strides that read an array of shape `from` with `strides` as if broadcast to `to`.
+Strides broadcast_strides(const Shape& from, const Strides& strides, const Shape& to);
+inline Strides broadcast_strides(const Shape& from, const Shape& to) {
+    return broadcast_strides(from, contiguous_strides(from), to);
+}
 // Row-major shape with `axes` (sorted, unique) set to 1 or removed.
 Shape reduced_shape(const Shape& shape, const std::vector<std::size_t>& axes, bool keepdims);
 // Normalises an axis list (negative, duplicates, range); empty means all axes.
@@ -89,15 +144,10 @@ void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, F&&
     }
 }
 
-template <class T>
-xt::xarray<T> uninitialized(const Shape& shape) {
-    return xt::xarray<T>(shape);
-}
-
-// out[i] = f(a[i]) over a contiguous array.
+// out[i] = f(a[i]) over a dense block.
 template <class T, class F>
-xt::xarray<T> map_values(const xt::xarray<T>& a, F f) {
-    xt::xarray<T> out(a.shape());
+Array<T> map_values(const Dense<T>& a, F f) {
+    Array<T> out(a.shape());
     const T* in = a.data();
     T* o = out.data();
     const std::size_t n = a.size();
@@ -105,36 +155,41 @@ xt::xarray<T> map_values(const xt::xarray<T>& a, F f) {
     return out;
 }
 
-// out = f(a, b) with NumPy broadcasting to out_shape.
+// out = f(a, b) with NumPy broadcasting to out_shape; a and b are read with
+// their own strides (transposed or expanded views are not copied).
 template <class T, class F>
-xt::xarray<T> zip_values(const xt::xarray<T>& a, const xt::xarray<T>& b, const Shape& out_shape,
-                         F f) {
-    xt::xarray<T> out(out_shape);
+Array<T> zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape, F f) {
+    Array<T> out(out_shape);
     T* o = out.data();
-    const T* pa = a.data();
-    const T* pb = b.data();
+    const T* pa = a.data;
+    const T* pb = b.data;
     const std::size_t n = out.size();
-    const bool a_full = a.shape() == out_shape;
-    const bool b_full = b.shape() == out_shape;
+    const bool a_full = a.shape == out_shape && is_contiguous_layout(a.shape, a.strides);
+    const bool b_full = b.shape == out_shape && is_contiguous_layout(b.shape, b.strides);
+    const bool a_scalar = shape_numel(a.shape) == 1, b_scalar = shape_numel(b.shape) == 1;
     if (a_full && b_full) {
         for (std::size_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
-    } else if (a_full && b.size() == 1) {
+    } else if (a_full && b_scalar) {
         const T s = pb[0];
         for (std::size_t i = 0; i < n; ++i) o[i] = f(pa[i], s);
-    } else if (b_full && a.size() == 1) {
+    } else if (b_full && a_scalar) {
         const T s = pa[0];
         for (std::size_t i = 0; i < n; ++i) o[i] = f(s, pb[i]);
     } else {
-        const std::array<Strides, 3> st{broadcast_strides(a.shape(), out_shape),
-                                        broadcast_strides(b.shape(), out_shape),
+        const std::array<Strides, 3> st{broadcast_strides(a.shape, a.strides, out_shape),
+                                        broadcast_strides(b.shape, b.strides, out_shape),
                                         contiguous_strides(out_shape)};
         for_each_row(out_shape, st, [&](const auto& off, const auto& in, std::size_t count) {
             const T* ra = pa + off[0];
             const T* rb = pb + off[1];
             T* ro = o + off[2];
-            for (std::size_t k = 0; k < count; ++k)
-                ro[k] = f(ra[static_cast<std::ptrdiff_t>(k) * in[0]],
-                          rb[static_cast<std::ptrdiff_t>(k) * in[1]]);
+            if (in[0] == 1 && in[1] == 1) {
+                for (std::size_t k = 0; k < count; ++k) ro[k] = f(ra[k], rb[k]);
+            } else {
+                for (std::size_t k = 0; k < count; ++k)
+                    ro[k] = f(ra[static_cast<std::ptrdiff_t>(k) * in[0]],
+                              rb[static_cast<std::ptrdiff_t>(k) * in[1]]);
+            }
         });
     }
     return out;
@@ -167,9 +222,6 @@ void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, cons
 // AVX-512, RETROGRAD_NO_AVX512=1, or an empty product).
 bool avx512_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                   const float* b, std::size_t ldb, float* c, bool accumulate);
-
-// Keeps freed memory in the heap for reuse (memory.cpp); false when opted out.
-bool tune_heap();
 
 // Raises when anomaly detection is on and values hold NaN or Inf.
 void check_finite(const Tensor& t, const char* when, const std::string& op);

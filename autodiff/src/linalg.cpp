@@ -3,7 +3,6 @@
 
 #include <cblas.h>
 
-#include <numeric>
 
 namespace rg {
 namespace {
@@ -78,7 +77,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     out_shape.push_back(n);
     Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
-        xt::xarray<T> c(out_shape);
+        detail::Array<T> c(out_shape);
         // One BLAS call per matrix of the (broadcast) batch; strides count whole matrices.
         const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, batch),
                                                 detail::broadcast_strides(batch_b, batch),
@@ -91,7 +90,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                         c.data() + (off[2] + ii * inner[2]) * m * n, false);
             }
         });
-        return Tensor(std::move(c));
+        return detail::adopt(std::move(c));
     });
     if (!needs_grad(a, b)) return out;
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
@@ -129,12 +128,12 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     const std::size_t batch = a.numel() / (ra * ca);
     Tensor out = detail::visit_float2(a, b, "gemm_sum", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
-        xt::xarray<T> c(Shape{m, n});
+        detail::Array<T> c(Shape{m, n});
         if (batch == 0) std::fill(c.begin(), c.end(), T{0});
         for (std::size_t i = 0; i < batch; ++i)
             detail::product(transpose_a, transpose_b, m, n, k, x.data() + i * ra * ca, ca, y.data() + i * rb * cb, cb,
                             c.data(), i > 0);
-        return Tensor(std::move(c));
+        return detail::adopt(std::move(c));
     });
     if (!needs_grad(a, b)) return out;
     // Each term's gradient, with the 2-D output gradient shared by the batch.
@@ -181,60 +180,6 @@ Tensor outer(const Tensor& a, const Tensor& b) {
         fail("outer: expected two 1-D tensors, got {} and {}", shape_str(a.shape()),
              shape_str(b.shape()));
     return unsqueeze(a, 1) * unsqueeze(b, 0);
-}
-
-Tensor permute(const Tensor& x, const Axes& order) {
-    detail::defined_or_fail(x, "permute");
-    const std::size_t rank = x.dim();
-    if (order.size() != rank)
-        fail("permute: got {} axes for a tensor of rank {}", order.size(), rank);
-    std::vector<std::size_t> axes(rank);
-    std::vector<bool> seen(rank, false);
-    for (std::size_t i = 0; i < rank; ++i) {
-        axes[i] = normalize_axis(order[i], rank, "permute");
-        if (seen[axes[i]]) fail("permute: axis {} appears twice", order[i]);
-        seen[axes[i]] = true;
-    }
-    bool identity = true;
-    for (std::size_t i = 0; i < rank; ++i) identity = identity && axes[i] == i;
-    if (identity) return x;
-    Shape shape(rank);
-    for (std::size_t i = 0; i < rank; ++i) shape[i] = x.shape()[axes[i]];
-    Tensor out = std::visit(
-        [&](const auto& a) {
-            using T = typename std::decay_t<decltype(a)>::value_type;
-            xt::xarray<T> r(shape);
-            const detail::Strides own = detail::contiguous_strides(a.shape());
-            detail::Strides source(rank);
-            for (std::size_t i = 0; i < rank; ++i) source[i] = own[axes[i]];
-            const std::array<detail::Strides, 2> st{source, detail::contiguous_strides(shape)};
-            detail::for_each_row(shape, st, [&](const auto& off, const auto& inner, std::size_t count) {
-                for (std::size_t k = 0; k < count; ++k)
-                    r.data()[off[1] + static_cast<std::ptrdiff_t>(k)] =
-                        a.data()[off[0] + static_cast<std::ptrdiff_t>(k) * inner[0]];
-            });
-            return Tensor(std::move(r));
-        },
-        x.impl()->data);
-    if (!needs_grad(x)) return out;
-    Axes inverse(rank);
-    for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = static_cast<int>(i);
-    return record("permute", out, {x}, [inverse](const Tensor& g) { return TensorList{permute(g, inverse)}; });
-}
-
-Tensor transpose(const Tensor& x) {
-    Axes order(x.dim());
-    std::iota(order.rbegin(), order.rend(), 0);
-    return permute(x, order);
-}
-
-Tensor transpose(const Tensor& x, int axis0, int axis1) {
-    const std::size_t a0 = normalize_axis(axis0, x.dim(), "transpose");
-    const std::size_t a1 = normalize_axis(axis1, x.dim(), "transpose");
-    Axes order(x.dim());
-    std::iota(order.begin(), order.end(), 0);
-    std::swap(order[a0], order[a1]);
-    return permute(x, order);
 }
 
 }  // namespace rg

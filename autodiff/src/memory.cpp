@@ -1,30 +1,140 @@
-// Heap tuning for training loops. Every step allocates and frees the same
-// large tensors (activations, im2col columns, gradients). With glibc's
-// defaults, blocks of a few MiB are mmap'ed and returned on free, or trimmed
-// from the heap top, so each step page-faults freshly zeroed pages: on the
-// convolution benchmark that is more than half the time. Keeping freed memory
-// in the heap lets the next step reuse it. The resident size then stays at the
-// peak of one step (the memory test checks it does not grow).
-// Set RETROGRAD_SYSTEM_MALLOC=1 in the environment to keep glibc's defaults.
-#include <cstdlib>
-#include <cstring>
+// The caching allocator behind every storage. A training step frees and
+// allocates the same large buffers (activations, patch matrices, gradients)
+// over and over; fresh pages from the system cost a page fault each, which
+// made convolutions 2-3x slower. Freed blocks of 64 KiB and more are kept here,
+// by size, for the next request of that size, up to a limit. The host's
+// allocator settings are left alone.
+#include "storage.hpp"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
 
-namespace rg::detail {
+namespace rg {
+namespace {
 
-bool tune_heap() {
-#if defined(__GLIBC__)
-    const char* opt_out = std::getenv("RETROGRAD_SYSTEM_MALLOC");
-    if (opt_out && std::strcmp(opt_out, "0") != 0) return false;
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    return true;
-#else
-    return false;
-#endif
+constexpr std::size_t kCachedFrom = 64 << 10;
+constexpr std::size_t kPage = 4096;
+constexpr std::align_val_t kAlignment{64};
+
+struct Cache {
+    std::mutex mutex;
+    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by rounded size
+    std::size_t cached = 0;
+    std::size_t live = 0;
+    std::size_t limit = std::size_t{1} << 30;
+    std::size_t hits = 0, misses = 0;
+
+    void drop_all() {
+        for (auto& [size, blocks] : free_blocks)
+            for (void* p : blocks) ::operator delete(p, kAlignment);
+        free_blocks.clear();
+        cached = 0;
+    }
+};
+
+// Never destroyed: storages released by other static destructors still return here.
+Cache& cache() {
+    static Cache* instance = new Cache;
+    return *instance;
 }
 
-}  // namespace rg::detail
+std::size_t rounded(std::size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
+
+[[noreturn]] void out_of_memory(std::size_t bytes, const char* op) {
+    fail("{}: cannot allocate {} bytes ({:.2f} GiB): the system refused; use smaller tensors or batches",
+         op, bytes, static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
+}
+
+void* system_allocate(std::size_t bytes, const char* op) {
+    try {
+        return ::operator new(bytes, kAlignment);
+    } catch (const std::bad_alloc&) {
+        out_of_memory(bytes, op);
+    }
+}
+
+}  // namespace
+
+namespace detail {
+
+void* allocate_bytes(std::size_t bytes, const char* op) {
+    if (bytes == 0) return nullptr;
+    if (bytes > (std::size_t{1} << 62)) out_of_memory(bytes, op);
+    if (bytes < kCachedFrom) return system_allocate(bytes, op);
+    const std::size_t size = rounded(bytes);
+    Cache& c = cache();
+    {
+        std::lock_guard lock(c.mutex);
+        c.live += size;
+        auto it = c.free_blocks.find(size);
+        if (it != c.free_blocks.end() && !it->second.empty()) {
+            void* p = it->second.back();
+            it->second.pop_back();
+            c.cached -= size;
+            ++c.hits;
+            return p;
+        }
+        ++c.misses;
+    }
+    try {
+        return ::operator new(size, kAlignment);
+    } catch (const std::bad_alloc&) {
+        std::lock_guard lock(c.mutex);
+        c.drop_all();  // cached blocks of other sizes may make room
+    }
+    try {
+        return ::operator new(size, kAlignment);
+    } catch (const std::bad_alloc&) {
+        std::lock_guard lock(c.mutex);
+        c.live -= size;
+    }
+    out_of_memory(bytes, op);
+}
+
+void release_bytes(void* p, std::size_t bytes) noexcept {
+    if (!p) return;
+    if (bytes < kCachedFrom) {
+        ::operator delete(p, kAlignment);
+        return;
+    }
+    const std::size_t size = rounded(bytes);
+    Cache& c = cache();
+    {
+        std::lock_guard lock(c.mutex);
+        c.live -= size;
+        if (c.cached + size <= c.limit) {
+            try {
+                c.free_blocks[size].push_back(p);
+                c.cached += size;
+                return;
+            } catch (...) {  // no room for the bookkeeping: give the block back
+            }
+        }
+    }
+    ::operator delete(p, kAlignment);
+}
+
+}  // namespace detail
+
+void set_cache_limit(std::size_t bytes) {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    c.limit = bytes;
+    if (c.cached > bytes) c.drop_all();
+}
+
+void empty_cache() {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    c.drop_all();
+}
+
+CacheStats cache_stats() {
+    Cache& c = cache();
+    std::lock_guard lock(c.mutex);
+    return CacheStats{c.cached, c.live, c.hits, c.misses};
+}
+
+}  // namespace rg

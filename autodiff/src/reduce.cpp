@@ -11,8 +11,8 @@ namespace {
 // Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
 // starting every output element from `init`.
 template <class T, class Combine>
-xt::xarray<T> reduce_values(const xt::xarray<T>& a, const Shape& keep, T init, Combine combine) {
-    xt::xarray<T> out(keep);
+detail::Array<T> reduce_values(const detail::Dense<T>& a, const Shape& keep, T init, Combine combine) {
+    detail::Array<T> out(keep);
     std::fill(out.begin(), out.end(), init);
     const T* in = a.data();
     T* o = out.data();
@@ -78,7 +78,7 @@ Reduction plan(const Tensor& x, const Axes& axes, bool keepdims, const char* op)
 }
 
 template <class T>
-xt::xarray<T> with_shape(xt::xarray<T> a, const Shape& shape) {
+detail::Array<T> with_shape(detail::Array<T> a, const Shape& shape) {
     a.reshape(shape);
     return a;
 }
@@ -92,10 +92,11 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
         const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
         auto values = is_max ? reduce_values(a, r.keep, init, [](T u, T v) { return v > u || std::isnan(v) ? v : u; })
                              : reduce_values(a, r.keep, init, [](T u, T v) { return v < u || std::isnan(v) ? v : u; });
-        return Tensor(with_shape(std::move(values), r.shape));
+        return detail::adopt(with_shape(std::move(values), r.shape));
     });
     if (!needs_grad(x)) return out;
-    return record(op, out, {x}, [x, r, is_max](const Tensor& g) {
+    return record(op, out, {x}, [sx = SavedTensor(x, op), r, is_max](const Tensor& g) {
+        const Tensor x = sx.unpack();
         // The gradient goes to the extreme elements, shared equally between ties.
         const Axes axes(r.axes.begin(), r.axes.end());
         auto [hits, ties] = detail::without_grad([&] {
@@ -108,11 +109,11 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
 }
 
 template <class T>
-xt::xarray<std::int64_t> arg_extreme(const xt::xarray<T>& a, std::size_t axis, bool is_max) {
+detail::Array<std::int64_t> arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
     Shape shape = a.shape();
     shape[axis] = 1;
-    xt::xarray<std::int64_t> out(shape);
+    detail::Array<std::int64_t> out(shape);
     for (std::size_t o = 0; o < s.outer; ++o) {
         for (std::size_t i = 0; i < s.inner; ++i) {
             const T* base = a.data() + o * s.size * s.inner + i;
@@ -136,7 +137,7 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
     if (x.shape()[ax] == 0) fail("{}: axis {} is empty in shape {}", op, axis, shape_str(x.shape()));
     return detail::visit_float(x, op, [&](const auto& a) {
         auto idx = arg_extreme(a, ax, is_max);
-        return Tensor(with_shape(std::move(idx), detail::reduced_shape(x.shape(), {ax}, keepdims)));
+        return detail::adopt(with_shape(std::move(idx), detail::reduced_shape(x.shape(), {ax}, keepdims)));
     });
 }
 
@@ -157,11 +158,11 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
             double acc = 0;
             for (std::size_t i = blocked; i < n; ++i) acc += data[i];
             for (double lane : lanes) acc += lane;
-            xt::xarray<T> v(r.shape);
+            detail::Array<T> v(r.shape);
             v.data()[0] = static_cast<T>(acc);
-            return Tensor(std::move(v));
+            return detail::adopt(std::move(v));
         }
-        return Tensor(with_shape(reduce_values(a, r.keep, T{0}, [](T u, T v) { return u + v; }), r.shape));
+        return detail::adopt(with_shape(reduce_values(a, r.keep, T{0}, [](T u, T v) { return u + v; }), r.shape));
     });
     if (!needs_grad(x)) return out;
     return record("sum", out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
@@ -183,7 +184,7 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
     // maximum would give inf - inf, so it is replaced by 0.
     Tensor shift = detail::without_grad([&] {
         return detail::visit_float(max(x, axes, true), "logsumexp", [](const auto& m) {
-            return Tensor(detail::map_values(m, [](auto v) { return std::isfinite(v) ? v : decltype(v){0}; }));
+            return detail::adopt(detail::map_values(m, [](auto v) { return std::isfinite(v) ? v : decltype(v){0}; }));
         });
     });
     Tensor out = log(sum(exp(x - shift), axes, true)) + shift;
@@ -204,7 +205,7 @@ Tensor argmin(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, ke
 Tensor argmax(const Tensor& x) {
     detail::defined_or_fail(x, "argmax");
     if (x.numel() == 0) fail("argmax: the tensor is empty");
-    return detail::without_grad([&] { return arg(reshape(x, Shape{x.numel()}), 0, false, true); });
+    return detail::without_grad([&] { return arg(reshape(x, {-1}), 0, false, true); });
 }
 
 }  // namespace rg

@@ -8,14 +8,15 @@ namespace rg {
 namespace {
 
 template <class T>
-xt::xarray<T> softmax_values(const xt::xarray<T>& a, std::size_t axis, bool log_space) {
+detail::Array<T> softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
-    xt::xarray<T> out(a.shape());
+    detail::Array<T> out(a.shape());
     for (std::size_t o = 0; o < s.outer; ++o) {
         for (std::size_t i = 0; i < s.inner; ++i) {
             const std::size_t base = o * s.size * s.inner + i;
             const T* in = a.data() + base;
             T* r = out.data() + base;
+            if (s.size == 0) continue;  // an empty axis: nothing to normalise
             T top = in[0];
             for (std::size_t k = 1; k < s.size; ++k) top = std::max(top, in[k * s.inner]);
             if (!std::isfinite(top)) top = 0;  // all -inf, or inf present: no shift helps
@@ -41,7 +42,7 @@ Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
     const char* op = log_space ? "log_softmax" : "softmax";
     detail::defined_or_fail(x, op);
     const std::size_t ax = normalize_axis(axis, x.dim(), op);
-    return detail::visit_float(x, op, [&](const auto& a) { return Tensor(softmax_values(a, ax, log_space)); });
+    return detail::visit_float(x, op, [&](const auto& a) { return detail::adopt(softmax_values(a, ax, log_space)); });
 }
 
 }  // namespace
@@ -49,9 +50,9 @@ Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
 Tensor softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, false);
     if (!needs_grad(x)) return out;
-    // J^T g = s * (g - <g, s>) along the axis.
-    return record("softmax", out, {x}, [x, axis](const Tensor& g) {
-        Tensor s = softmax(x, axis);
+    // J^T g = s * (g - <g, s>) along the axis, from the saved output s.
+    return record("softmax", out, {x}, [saved = SavedTensor::output(out, "softmax"), axis](const Tensor& g) {
+        const Tensor s = saved.unpack();
         return TensorList{s * (g - sum(g * s, {axis}, true))};
     });
 }
@@ -59,8 +60,9 @@ Tensor softmax(const Tensor& x, int axis) {
 Tensor log_softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, true);
     if (!needs_grad(x)) return out;
-    return record("log_softmax", out, {x}, [x, axis](const Tensor& g) {
-        return TensorList{g - softmax(x, axis) * sum(g, {axis}, true)};
+    // g - softmax(x) * sum(g), with softmax(x) = exp(y) from the saved output y.
+    return record("log_softmax", out, {x}, [saved = SavedTensor::output(out, "log_softmax"), axis](const Tensor& g) {
+        return TensorList{g - exp(saved.unpack()) * sum(g, {axis}, true)};
     });
 }
 

@@ -1,7 +1,8 @@
-// rg::Tensor: accessors, autograd state, casting and printing.
+// rg::Tensor: geometry, storage access, autograd state, casting and printing.
 #include "kernels.hpp"
 
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 namespace rg {
@@ -14,6 +15,8 @@ std::string_view dtype_name(Dtype dtype) {
     }
     return "unknown";
 }
+
+std::size_t dtype_size(Dtype dtype) { return dtype == Dtype::float32 ? 4 : 8; }
 
 std::string shape_str(const Shape& shape) {
     if (shape.size() == 1) return fmt::format("({},)", shape[0]);
@@ -36,73 +39,249 @@ std::size_t shape_numel(const Shape& shape) {
     return n;
 }
 
-Tensor::Tensor(xt::xarray<float> values, bool requires_grad)
-    : impl_(std::make_shared<TensorImpl>()) {
-    impl_->data = std::move(values);
+// ---- IntList -------------------------------------------------------------------
+
+IntList::IntList(std::initializer_list<Int> values) {
+    for (Int v : values) values_.push_back(v.value);
+}
+IntList::IntList(const std::vector<std::int64_t>& values) : values_(values.begin(), values.end()) {}
+IntList::IntList(const std::vector<int>& values) : values_(values.begin(), values.end()) {}
+IntList::IntList(const Shape& shape) {
+    for (std::size_t s : shape) values_.push_back(Int(s).value);
+}
+std::string IntList::str() const {
+    if (values_.size() == 1) return fmt::format("({},)", values_[0]);
+    return fmt::format("({})", fmt::join(values_, ", "));
+}
+
+// ---- geometry ------------------------------------------------------------------
+
+namespace detail {
+
+Strides contiguous_strides(const Shape& shape) {
+    Strides s(shape.size());
+    std::ptrdiff_t stride = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        s[i] = stride;
+        stride *= static_cast<std::ptrdiff_t>(shape[i]);
+    }
+    return s;
+}
+
+bool is_contiguous_layout(const Shape& shape, const Strides& strides) {
+    std::ptrdiff_t expected = 1;
+    for (std::size_t i = shape.size(); i-- > 0;) {
+        if (shape[i] == 0) return true;
+        if (shape[i] == 1) continue;
+        if (strides[i] != expected) return false;
+        expected *= static_cast<std::ptrdiff_t>(shape[i]);
+    }
+    return true;
+}
+
+std::size_t checked_numel(const Shape& shape, Dtype dtype, const char* op) {
+    // Element counts are kept below 2^62 bytes' worth so that no index or
+    // byte computation can overflow; a zero size anywhere makes the tensor empty.
+    constexpr std::size_t limit = std::size_t{1} << 62;
+    for (std::size_t s : shape)
+        if (s == 0) return 0;
+    std::size_t n = 1;
+    for (std::size_t s : shape) {
+        if (s > limit / n) n = limit + 1;
+        else n *= s;
+        if (n > limit) break;
+    }
+    const std::size_t bytes_per = dtype_size(dtype);
+    if (n > limit / bytes_per) {
+        fail("{}: shape {} has too many elements for memory (more than 2^62 bytes of {})", op, shape_str(shape),
+             dtype_name(dtype));
+    }
+    return n;
+}
+
+Shape to_shape(IntList sizes, const char* op) {
+    Shape shape;
+    for (std::int64_t s : sizes) {
+        if (s < 0) fail("{}: negative size {} in shape {}", op, s, sizes.str());
+        shape.push_back(static_cast<std::size_t>(s));
+    }
+    return shape;
+}
+
+Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::size_t offset) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = base.impl()->storage;
+    impl->dtype = base.dtype();
+    impl->is_view = true;
+    impl->set_geometry(shape, strides, offset);
+    return Tensor(std::move(impl));
+}
+
+Tensor contiguous_values(const Tensor& t) {
+    return visit_dtype(t.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        Array<T> out(t.shape());
+        const T* in = t.data_ptr<T>();
+        T* o = out.data();
+        const std::array<Strides, 2> st{t.strides(), contiguous_strides(t.shape())};
+        for_each_row(t.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
+            const T* row = in + off[0];
+            T* dst = o + off[1];
+            for (std::size_t k = 0; k < count; ++k) dst[k] = row[static_cast<std::ptrdiff_t>(k) * inner[0]];
+        });
+        return adopt(std::move(out));
+    });
+}
+
+void copy_values(const Tensor& dst, const Tensor& src) {
+    visit_dtype(dst.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        // A source that shares dst's storage is read from a copy first, so an
+        // overlapping write never reads what it already overwrote.
+        const Tensor from = src.shares_storage(dst) ? contiguous_values(src) : src;
+        const T* in = from.data_ptr<T>();
+        T* out = dst.data_ptr<T>();
+        const std::array<Strides, 2> st{broadcast_strides(from.shape(), from.strides(), dst.shape()),
+                                        dst.strides()};
+        for_each_row(dst.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
+            const T* row = in + off[0];
+            T* target = out + off[1];
+            for (std::size_t k = 0; k < count; ++k)
+                target[static_cast<std::ptrdiff_t>(k) * inner[1]] = row[static_cast<std::ptrdiff_t>(k) * inner[0]];
+        });
+        return 0;
+    });
+}
+
+}  // namespace detail
+
+void TensorImpl::set_geometry(const Shape& new_shape, const Strides& new_strides, std::size_t new_offset) {
+    shape = new_shape;
+    strides = new_strides;
+    offset = new_offset;
+    numel = shape_numel(shape);
+    contiguous = detail::is_contiguous_layout(shape, strides);
+    value_view.reset();
+}
+
+namespace {
+template <class A>
+std::shared_ptr<TensorImpl> impl_of(A&& values) {
+    auto impl = std::make_shared<TensorImpl>();
+    const Shape shape = values.shape();
+    impl->dtype = dtype_of<typename std::decay_t<A>::value_type>();
+    impl->storage = std::make_shared<detail::ArrayStorage<std::decay_t<A>>>(std::move(values));
+    impl->set_geometry(shape, detail::contiguous_strides(shape), 0);
+    return impl;
+}
+}  // namespace
+
+Tensor::Tensor(xt::xarray<float> values, bool requires_grad) : impl_(impl_of(std::move(values))) {
     impl_->requires_grad = requires_grad;
 }
-Tensor::Tensor(xt::xarray<double> values, bool requires_grad)
-    : impl_(std::make_shared<TensorImpl>()) {
-    impl_->data = std::move(values);
+Tensor::Tensor(xt::xarray<double> values, bool requires_grad) : impl_(impl_of(std::move(values))) {
     impl_->requires_grad = requires_grad;
 }
-Tensor::Tensor(xt::xarray<std::int64_t> values) : impl_(std::make_shared<TensorImpl>()) {
-    impl_->data = std::move(values);
-}
+Tensor::Tensor(xt::xarray<std::int64_t> values) : impl_(impl_of(std::move(values))) {}
 
 TensorImpl& Tensor::checked(const char* what) const {
     if (!impl_) fail("{}: the tensor is undefined (default-constructed rg::Tensor)", what);
     return *impl_;
 }
 
-const Shape& Tensor::shape() const {
-    return std::visit([](const auto& a) -> const Shape& { return a.shape(); },
-                      checked("shape").data);
+const Shape& Tensor::shape() const { return checked("shape").shape; }
+std::size_t Tensor::numel() const { return checked("numel").numel; }
+std::int64_t Tensor::size(int axis) const {
+    return static_cast<std::int64_t>(shape()[normalize_axis(axis, dim(), "size")]);
 }
-std::size_t Tensor::numel() const {
-    return std::visit([](const auto& a) { return a.size(); }, checked("numel").data);
+Dtype Tensor::dtype() const { return checked("dtype").dtype; }
+const Strides& Tensor::strides() const { return checked("strides").strides; }
+std::int64_t Tensor::stride(int axis) const {
+    return strides()[normalize_axis(axis, dim(), "stride")];
 }
-std::size_t Tensor::size(int axis) const {
-    return shape()[normalize_axis(axis, dim(), "size")];
+std::size_t Tensor::storage_offset() const { return checked("storage_offset").offset; }
+bool Tensor::is_contiguous() const { return checked("is_contiguous").contiguous; }
+bool Tensor::is_view() const { return checked("is_view").is_view; }
+bool Tensor::shares_storage(const Tensor& other) const {
+    return defined() && other.defined() && impl_->storage == other.impl_->storage;
 }
-Dtype Tensor::dtype() const { return static_cast<Dtype>(checked("dtype").data.index()); }
+std::uint64_t Tensor::version() const { return checked("version").storage->version(); }
 
 template <class T>
-xt::xarray<T>& Tensor::value() {
-    auto* array = std::get_if<xt::xarray<T>>(&checked("value").data);
-    if (!array) {
+T* Tensor::data_ptr() const {
+    TensorImpl& impl = checked("data_ptr");
+    if (impl.dtype != dtype_of<T>())
+        fail("data_ptr<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
+             dtype_name(impl.dtype));
+    return impl.data<T>();
+}
+void* Tensor::data_ptr() const {
+    TensorImpl& impl = checked("data_ptr");
+    return static_cast<char*>(impl.storage->data()) + impl.offset * dtype_size(impl.dtype);
+}
+std::size_t Tensor::nbytes() const { return numel() * dtype_size(dtype()); }
+template float* Tensor::data_ptr<float>() const;
+template double* Tensor::data_ptr<double>() const;
+template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
+
+template <class T>
+ValueView<T>& Tensor::value() {
+    TensorImpl& impl = checked("value");
+    if (impl.dtype != dtype_of<T>())
         fail("value<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
-             dtype_name(dtype()));
+             dtype_name(impl.dtype));
+    if (!impl.value_view) {
+        // The adaptor spans from the first element to one past the last one it can reach.
+        std::size_t span = impl.numel == 0 ? 0 : 1;
+        for (std::size_t d = 0; d < impl.shape.size() && impl.numel != 0; ++d)
+            span += (impl.shape[d] - 1) * static_cast<std::size_t>(impl.strides[d]);
+        impl.value_view = std::make_shared<ValueView<T>>(
+            xt::adapt(impl.data<T>(), span, xt::no_ownership(), impl.shape, impl.strides));
     }
-    return *array;
+    return *static_cast<ValueView<T>*>(impl.value_view.get());
 }
 template <class T>
-const xt::xarray<T>& Tensor::value() const {
+const ValueView<T>& Tensor::value() const {
     return const_cast<Tensor*>(this)->value<T>();
 }
-template xt::xarray<float>& Tensor::value<float>();
-template xt::xarray<double>& Tensor::value<double>();
-template xt::xarray<std::int64_t>& Tensor::value<std::int64_t>();
-template const xt::xarray<float>& Tensor::value<float>() const;
-template const xt::xarray<double>& Tensor::value<double>() const;
-template const xt::xarray<std::int64_t>& Tensor::value<std::int64_t>() const;
+template ValueView<float>& Tensor::value<float>();
+template ValueView<double>& Tensor::value<double>();
+template ValueView<std::int64_t>& Tensor::value<std::int64_t>();
+template const ValueView<float>& Tensor::value<float>() const;
+template const ValueView<double>& Tensor::value<double>() const;
+template const ValueView<std::int64_t>& Tensor::value<std::int64_t>() const;
 
 std::vector<double> Tensor::to_vector() const {
-    return std::visit(
-        [](const auto& a) {
-            std::vector<double> out(a.size());
-            for (std::size_t i = 0; i < a.size(); ++i) out[i] = static_cast<double>(a.data()[i]);
-            return out;
-        },
-        checked("to_vector").data);
+    checked("to_vector");
+    return detail::visit_dtype(dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        const detail::Dense<T> dense(*this);
+        std::vector<double> out(dense.size());
+        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(dense.data()[i]);
+        return out;
+    });
 }
 
-double Tensor::item() const {
+template <class T>
+T Tensor::item() const {
     if (numel() != 1)
         fail("item: the tensor has shape {} ({} elements), expected exactly one element",
              shape_str(shape()), numel());
-    return std::visit([](const auto& a) { return static_cast<double>(a.data()[0]); }, impl_->data);
+    return detail::visit_dtype(dtype(), [&](auto zero) {
+        using S = decltype(zero);
+        const S v = *impl_->data<S>();
+        if constexpr (std::is_integral_v<T> && !std::is_integral_v<S>) {
+            if (!std::isfinite(v) || v < static_cast<S>(std::numeric_limits<T>::min()) ||
+                v >= -static_cast<S>(std::numeric_limits<T>::min()))
+                fail("item: the value {} does not fit in an integer", static_cast<double>(v));
+        }
+        return static_cast<T>(v);
+    });
 }
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template std::int64_t Tensor::item<std::int64_t>() const;
+template int Tensor::item<int>() const;
 
 bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
 
@@ -167,33 +346,45 @@ Tensor& Tensor::set_name(std::string name) {
 const std::string& Tensor::name() const { return checked("name").name; }
 
 Tensor Tensor::detach() const {
-    return std::visit([](const auto& a) { return Tensor(a); }, checked("detach").data);
+    const TensorImpl& impl = checked("detach");
+    return detail::make_view(*this, impl.shape, impl.strides, impl.offset);
 }
 
 Tensor Tensor::clone() const {
-    Tensor out = detach();
+    checked("clone");
+    Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
     return record("clone", out, {*this}, [](const Tensor& g) { return TensorList{g}; });
 }
 
-namespace {
-template <class To, class From>
-xt::xarray<To> cast_array(const xt::xarray<From>& a) {
-    xt::xarray<To> out(a.shape());
-    for (std::size_t i = 0; i < a.size(); ++i) out.data()[i] = static_cast<To>(a.data()[i]);
-    return out;
+Tensor Tensor::contiguous() const {
+    if (checked("contiguous").contiguous) return *this;
+    Tensor out = detail::contiguous_values(*this);
+    if (!needs_grad(*this)) return out;
+    return record("contiguous", out, {*this}, [](const Tensor& g) { return TensorList{g}; });
 }
+
+namespace {
 Tensor cast_values(const Tensor& t, Dtype dtype) {
-    return std::visit(
-        [&](const auto& a) -> Tensor {
-            switch (dtype) {
-                case Dtype::float32: return Tensor(cast_array<float>(a));
-                case Dtype::float64: return Tensor(cast_array<double>(a));
-                case Dtype::int64: return Tensor(cast_array<std::int64_t>(a));
+    return detail::visit_dtype(t.dtype(), [&](auto from_zero) {
+        using From = decltype(from_zero);
+        const detail::Dense<From> in(t);
+        return detail::visit_dtype(dtype, [&](auto to_zero) {
+            using To = decltype(to_zero);
+            detail::Array<To> out(t.shape());
+            for (std::size_t i = 0; i < in.size(); ++i) {
+                const From v = in.data()[i];
+                if constexpr (std::is_integral_v<To> && !std::is_integral_v<From>) {
+                    // NaN, Inf and out-of-range values have no int64 (the cast would be UB).
+                    if (!std::isfinite(v) || v < From(-9.2233720368547758e18) || v >= From(9.2233720368547758e18))
+                        fail("to: element {} is {}, which has no int64 value", index_str(i, t.shape()),
+                             static_cast<double>(v));
+                }
+                out.data()[i] = static_cast<To>(v);
             }
-            fail("to: unknown dtype");
-        },
-        t.impl()->data);
+            return detail::adopt(std::move(out));
+        });
+    });
 }
 }  // namespace
 
@@ -206,29 +397,16 @@ Tensor Tensor::to(Dtype dtype) const {
     return record("to", out, {*this}, [from](const Tensor& g) { return TensorList{g.to(from)}; });
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
-    TensorImpl& impl = checked("copy_");
-    detail::defined_or_fail(src, "copy_");
-    if (src.shape() != shape())
-        fail("copy_: source has shape {}, expected {}", shape_str(src.shape()), shape_str(shape()));
-    if (impl.requires_grad && is_grad_enabled())
-        fail("copy_: in-place write to a tensor that requires grad; do it inside rg::NoGrad");
-    Tensor converted = src.dtype() == dtype() ? src : cast_values(src, dtype());
-    std::visit([&](auto& dst) {
-        using T = typename std::decay_t<decltype(dst)>::value_type;
-        const auto& from = converted.value<T>();
-        std::copy(from.begin(), from.end(), dst.begin());
-    }, impl.data);
-    return *this;
-}
-
 Tensor& Tensor::set_values_(const Tensor& src) {
     TensorImpl& impl = checked("set_values_");
     if (impl.requires_grad && is_grad_enabled())
         fail("set_values_: in-place write to a tensor that requires grad; do it inside rg::NoGrad");
     if (impl.grad_fn) fail("set_values_: only leaves can have their values replaced");
-    Tensor copy = detail::defined_or_fail(src, "set_values_").detach();
-    impl.data = std::move(copy.impl()->data);
+    Tensor copy = detail::contiguous_values(detail::defined_or_fail(src, "set_values_"));
+    impl.storage->bump_version();  // graphs that saved the old values must not use them
+    impl.storage = copy.impl()->storage;
+    impl.dtype = copy.dtype();
+    impl.set_geometry(copy.shape(), copy.strides(), 0);
     if (impl.grad.defined() && impl.grad.dtype() != dtype()) impl.grad = Tensor{};
     return *this;
 }
@@ -237,14 +415,13 @@ Tensor& Tensor::set_values_(const Tensor& src) {
 
 namespace {
 template <class T>
-void print_values(std::ostringstream& os, const xt::xarray<T>& a, std::size_t axis,
-                  std::size_t offset, const detail::Strides& strides, bool summarize) {
-    const auto& shape = a.shape();
+void print_values(std::ostringstream& os, const T* data, const Shape& shape, std::size_t axis,
+                  std::size_t offset, const Strides& strides, bool summarize) {
     if (axis == shape.size()) {
         if constexpr (std::is_integral_v<T>) {
-            os << a.data()[offset];
+            os << data[offset];
         } else {
-            const double v = static_cast<double>(a.data()[offset]);
+            const double v = static_cast<double>(data[offset]);
             os << (std::isnan(v) ? std::string("nan") : fmt::format("{:.6g}", v));  // never "-nan"
         }
         return;
@@ -266,7 +443,7 @@ void print_values(std::ostringstream& os, const xt::xarray<T>& a, std::size_t ax
             os << "...";
             continue;
         }
-        print_values(os, a, axis + 1, offset + shown[k] * static_cast<std::size_t>(strides[axis]),
+        print_values(os, data, shape, axis + 1, offset + shown[k] * static_cast<std::size_t>(strides[axis]),
                      strides, summarize);
     }
     os << ']';
@@ -277,11 +454,11 @@ std::string to_string(const Tensor& t) {
     if (!t.defined()) return "tensor(undefined)";
     std::ostringstream os;
     os << "tensor(";
-    std::visit(
-        [&](const auto& a) {
-            print_values(os, a, 0, 0, detail::contiguous_strides(a.shape()), a.size() > 1000);
-        },
-        t.impl()->data);
+    detail::visit_dtype(t.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        print_values(os, t.data_ptr<T>(), t.shape(), 0, 0, t.strides(), t.numel() > 1000);
+        return 0;
+    });
     if (t.dtype() != Dtype::float32) os << ", dtype=" << dtype_name(t.dtype());
     if (t.grad_fn()) {
         os << ", grad_fn=" << t.grad_fn()->op();

@@ -94,11 +94,15 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
     if (gzread(file.get(), &extra, 1) > 0)
         fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
     Tensor out = empty(shape, {dtype});
-    std::visit([&](auto& a) {
-        using T = typename std::decay_t<decltype(a)>::value_type;
-        T* dst = a.data();
+    auto fill = [&](auto* dst) {
+        using T = std::remove_pointer_t<decltype(dst)>;
         for (std::size_t i = 0; i < count; ++i) dst[i] = static_cast<T>(decode(bytes.data() + i * item, magic[2]));
-    }, out.impl()->data);
+    };
+    switch (dtype) {
+        case Dtype::float32: fill(out.data_ptr<float>()); break;
+        case Dtype::float64: fill(out.data_ptr<double>()); break;
+        case Dtype::int64: fill(out.data_ptr<std::int64_t>()); break;
+    }
     return out;
 }
 

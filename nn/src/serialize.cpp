@@ -31,9 +31,8 @@ const char* code_of(Dtype d) {
 
 std::size_t item_size(Dtype d) { return d == Dtype::float32 ? 4 : 8; }
 
-const char* raw_bytes(const Tensor& t) {
-    return std::visit([](const auto& a) { return reinterpret_cast<const char*>(a.data()); }, t.impl()->data);
-}
+// The caller holds a contiguous tensor.
+const char* raw_bytes(const Tensor& t) { return static_cast<const char*>(t.data_ptr()); }
 
 [[noreturn]] void system_error(const std::string& what, const std::string& path) {
     fail("{} '{}': {}", what, path, std::strerror(errno));
@@ -53,8 +52,7 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& pa
 
 Tensor tensor_from_bytes(const char* data, Dtype dtype, const Shape& shape) {
     Tensor t = empty(shape, {dtype});
-    std::visit([&](auto& a) { std::memcpy(const_cast<void*>(static_cast<const void*>(a.data())), data, a.size() * sizeof(a.data()[0])); },
-               t.impl()->data);
+    if (t.nbytes() > 0) std::memcpy(t.data_ptr(), data, t.nbytes());
     return t;
 }
 
@@ -113,7 +111,10 @@ void save_tensors(const TensorMap& tensors, const std::string& path, const std::
     try {
         write_all(fd, reinterpret_cast<const char*>(&length), 8, temp);
         write_all(fd, text.data(), text.size(), temp);
-        for (const auto& [name, t] : tensors) write_all(fd, raw_bytes(t), t.numel() * item_size(t.dtype()), temp);
+        for (const auto& [name, t] : tensors) {
+            const Tensor dense = t.contiguous();
+            write_all(fd, raw_bytes(dense), dense.nbytes(), temp);
+        }
         if (::fsync(fd) != 0) system_error("save: cannot flush", temp);
     } catch (...) {
         ::close(fd);

@@ -32,7 +32,7 @@ struct Edge {
 
 using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
 
-class Node {
+class Node : public std::enable_shared_from_this<Node> {
 public:
     // Takes the next position on the current thread's tape.
     explicit Node(std::string_view op);
@@ -72,6 +72,30 @@ private:
 protected:
     bool released_ = false;
     bool accumulator_ = false;
+};
+
+// ---- saved tensors ---------------------------------------------------------------
+
+// A tensor an op keeps for its backward pass (PyTorch's SavedVariable): the
+// values and the version of their storage when saved. unpack() refuses values
+// that an in-place op has modified since, naming the op that saved them.
+// SavedTensor::output saves an op's own result without keeping the op's node
+// alive (no reference cycle); unpacked while recording (create_graph), it is
+// again the output of that node, so double backward flows through it.
+class SavedTensor {
+public:
+    SavedTensor() = default;
+    SavedTensor(const Tensor& t, const char* op);  // an input, or any tensor the op did not make
+    static SavedTensor output(const Tensor& out, const char* op);
+    Tensor unpack() const;
+    bool defined() const { return tensor_.defined(); }
+
+private:
+    Tensor tensor_;
+    const void* storage_ = nullptr;
+    std::uint64_t version_ = 0;
+    const char* op_ = "";
+    bool is_output_ = false;
 };
 
 // ---- recording ----------------------------------------------------------------

@@ -11,8 +11,6 @@
 
 namespace rg {
 
-using Axes = std::vector<int>;
-
 // ---- elementwise, binary (broadcasting) -------------------------------------
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
@@ -104,31 +102,42 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
 Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 Tensor dot(const Tensor& a, const Tensor& b);    // 1-D · 1-D -> scalar
 Tensor outer(const Tensor& a, const Tensor& b);  // 1-D ⊗ 1-D -> 2-D
+// Views with the axes reordered (no copy).
 Tensor transpose(const Tensor& x);                // reverses the axes (2-D: the transpose)
 Tensor transpose(const Tensor& x, int axis0, int axis1);
 Tensor permute(const Tensor& x, const Axes& order);
 
-// ---- shape ------------------------------------------------------------------------------
-Tensor reshape(const Tensor& x, const std::vector<long>& shape);  // one entry may be -1
-Tensor reshape(const Tensor& x, const Shape& shape);
-// A temporary nobody else holds gives its buffer to the result instead of being copied.
-Tensor reshape(Tensor&& x, const Shape& shape);
+// ---- views: the result shares the input's storage (no copy) ----------------------
+// One entry of the new shape may be -1 (inferred). reshape returns a view when
+// the input's strides allow it and a copy otherwise; view() never copies and
+// says so when it cannot.
+Tensor reshape(const Tensor& x, IntList shape);
+Tensor view(const Tensor& x, IntList shape);
 Tensor flatten(const Tensor& x, int start_axis = 0, int end_axis = -1);
 Tensor squeeze(const Tensor& x, std::optional<int> axis = std::nullopt);
 Tensor unsqueeze(const Tensor& x, int axis);
-Tensor broadcast_to(const Tensor& x, const Shape& shape);
-Tensor expand(const Tensor& x, const Shape& shape);  // same as broadcast_to
-// Sums broadcast dimensions away so the result has `shape` (the VJP of broadcasting).
-Tensor sum_to(const Tensor& x, const Shape& shape);
-
+// Size-1 axes repeated without copying (stride 0); -1 keeps an axis's size.
+Tensor broadcast_to(const Tensor& x, IntList shape);
+Tensor expand(const Tensor& x, IntList shape);  // same as broadcast_to
 // x[start:stop:step] along one axis, Python conventions (negative indices count
 // from the end, bounds are clipped, step > 0).
-Tensor slice(const Tensor& x, int axis, long start, long stop, long step = 1);
+Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1);
+// x[start:start+length] along axis, with the bounds checked (as torch.narrow).
+Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length);
 // x[index] along axis: the axis is removed.
-Tensor select(const Tensor& x, int axis, long index);
+Tensor select(const Tensor& x, int axis, std::int64_t index);
+// The diagonal of the (axis0, axis1) planes, as a last axis; offset > 0 above it.
+Tensor diagonal(const Tensor& x, std::int64_t offset = 0, int axis0 = 0, int axis1 = 1);
+
+// ---- shape ops that copy --------------------------------------------------------------
+// Sums broadcast dimensions away so the result has `shape` (the VJP of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
 // Writes `source` into a zero tensor of `shape` at x[start:stop:step] (the VJP of slice).
-Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, long start, long stop,
-                     long step = 1);
+Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
+                     std::int64_t step = 1);
+// Writes `source` on the diagonal of a zero tensor of `shape` (the VJP of diagonal).
+Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t offset = 0, int axis0 = 0,
+                        int axis1 = 1);
 // Rows (or entries along `axis`) picked by an int64 index vector; repeats allowed.
 Tensor index_select(const Tensor& x, int axis, const Tensor& indices);
 // Adds `source` into zeros of `shape` at the indices along axis (VJP of index_select).

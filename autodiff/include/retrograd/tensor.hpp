@@ -1,17 +1,22 @@
 #pragma once
-// rg::Tensor: a cheap-to-copy handle on an n-dimensional array (xt::xarray)
-// plus the autograd bookkeeping (requires_grad, grad, the node that made it).
-// Copies share the same tensor, as in PyTorch; use clone() for a deep copy.
+// rg::Tensor: a cheap-to-copy handle on a strided view of a reference-counted
+// storage, plus the autograd bookkeeping (requires_grad, grad, the node that
+// made it). Copies of a handle share the same tensor, as in PyTorch; views
+// (reshape, transpose, slice, expand, detach...) are different tensors that
+// share the storage; clone() copies the values.
 #include <retrograd/error.hpp>
 
+#include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
+#include <concepts>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace rg {
@@ -22,17 +27,52 @@ inline constexpr Dtype float64 = Dtype::float64;
 inline constexpr Dtype int64 = Dtype::int64;  // indices and labels; not differentiable
 
 std::string_view dtype_name(Dtype dtype);
+std::size_t dtype_size(Dtype dtype);  // bytes per element
 
 template <class T> constexpr Dtype dtype_of();
 template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
 template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
 
-using Shape = xt::xarray<float>::shape_type;  // small vector, no heap for rank <= 4
-std::string shape_str(const Shape& shape);   // "(3, 4)"
+using Shape = xt::svector<std::size_t, 4>;       // small vector, no heap for rank <= 4
+using Strides = xt::svector<std::ptrdiff_t, 4>;  // in elements
+std::string shape_str(const Shape& shape);       // "(3, 4)"
 // The multi-index of a flat row-major position, for messages: "[1, 2]".
 std::string index_str(std::size_t flat, const Shape& shape);
 std::size_t shape_numel(const Shape& shape);
+
+// A list of sizes or indices given as a braced list of any integers, as
+// LibTorch's IntArrayRef: rg::zeros({n, m}) with long, int or size_t n and m,
+// and reshape(x, {-1, 784}). A Shape converts to it too.
+class IntList {
+public:
+    struct Int {
+        template <std::integral I>
+        constexpr Int(I i) : value(to_int64(i)) {}  // NOLINT: implicit by design
+        std::int64_t value;
+    };
+    IntList() = default;
+    IntList(std::initializer_list<Int> values);
+    IntList(const std::vector<std::int64_t>& values);  // NOLINT: implicit by design
+    IntList(const std::vector<int>& values);           // NOLINT
+    IntList(const Shape& shape);                       // NOLINT
+
+    std::size_t size() const { return values_.size(); }
+    std::int64_t operator[](std::size_t i) const { return values_[i]; }
+    const std::int64_t* begin() const { return values_.data(); }
+    const std::int64_t* end() const { return values_.data() + values_.size(); }
+    std::string str() const;  // "(2, -1)"
+
+private:
+    template <class I>
+    static constexpr std::int64_t to_int64(I i) {
+        if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
+            if (i > static_cast<I>(INT64_MAX)) return INT64_MAX;  // rejected by every size check
+        }
+        return static_cast<std::int64_t>(i);
+    }
+    xt::svector<std::int64_t, 6> values_;
+};
 
 struct TensorOptions {
     Dtype dtype = Dtype::float32;
@@ -51,6 +91,14 @@ struct BackwardOptions {
     bool create_graph = false;  // record the backward pass itself (higher order)
 };
 
+// The values of a tensor as an xtensor array over the same storage (no copy):
+// reading and writing it reads and writes the tensor, with the tensor's strides.
+template <class T>
+using ValueView = xt::xarray_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>,
+                                     xt::layout_type::dynamic, Shape>;
+
+using Axes = std::vector<int>;
+
 class Tensor {
 public:
     Tensor() = default;  // an undefined tensor (no data); defined() is false
@@ -62,18 +110,35 @@ public:
     const Shape& shape() const;
     std::size_t dim() const { return shape().size(); }
     std::size_t numel() const;
-    std::size_t size(int axis) const;  // negative axes count from the end
+    std::int64_t size(int axis) const;  // negative axes count from the end
     Dtype dtype() const;
     bool is_floating() const { return dtype() != Dtype::int64; }
 
-    // The underlying xtensor array. T must match dtype(); writing into it
-    // bypasses the tape (use it for optimizers under rg::NoGrad, or for I/O).
-    template <class T = float> xt::xarray<T>& value();
-    template <class T = float> const xt::xarray<T>& value() const;
-    double item() const;                 // the single element, as double
-    std::vector<double> to_vector() const;  // all elements, row-major
+    // ---- storage and views ----
+    const Strides& strides() const;       // in elements, one per axis
+    std::int64_t stride(int axis) const;  // negative axes count from the end
+    std::size_t storage_offset() const;   // in elements, from the start of the storage
+    bool is_contiguous() const;           // row-major with no gaps
+    // This tensor when contiguous, else a contiguous copy (recorded on the tape).
+    Tensor contiguous() const;
+    // Pointer to the first element (at storage_offset); T must match dtype().
+    template <class T> T* data_ptr() const;
+    void* data_ptr() const;  // untyped, for I/O and collectives
+    std::size_t nbytes() const;  // numel() * element size
+    // True when both tensors read the same storage (a view of the other, or views of one base).
+    bool shares_storage(const Tensor& other) const;
+    bool is_view() const;  // made by a view op (reshape, slice, transpose, detach...)
+    // Bumped by every in-place write to the storage; saved tensors check it.
+    std::uint64_t version() const;
 
-    // Autograd.
+    // The values as an xtensor array over the same storage; T must match dtype().
+    // Writing through it writes the tensor without recording (see docs/autodiff.md).
+    template <class T = float> ValueView<T>& value();
+    template <class T = float> const ValueView<T>& value() const;
+    template <class T = double> T item() const;  // the single element
+    std::vector<double> to_vector() const;       // all elements, row-major
+
+    // ---- autograd ----
     bool requires_grad() const;
     Tensor& requires_grad_(bool on = true);  // leaves only
     bool is_leaf() const;
@@ -87,15 +152,78 @@ public:
     // register_post_accumulate_grad_hook), e.g. to start reducing a finished gradient.
     void register_post_accumulate_grad_hook(PostAccumulateHook hook);
     void backward(const Tensor& grad_output = {}, BackwardOptions options = {}) const;
-    Tensor detach() const;  // same values, no history (shares nothing with the graph)
-    Tensor clone() const;   // deep copy of the values, differentiable
+    Tensor detach() const;  // a view of the same values with no history
+    Tensor clone() const;   // a contiguous copy of the values, differentiable
     Tensor to(Dtype dtype) const;  // differentiable cast between float dtypes
-    // Overwrites the values in place with src's (same shape; dtype converted).
-    // Not recorded: on a tensor that requires grad it needs rg::NoGrad.
-    Tensor& copy_(const Tensor& src);
     // Replaces the values with src's, shape and dtype included (for nn's to()).
     Tensor& set_values_(const Tensor& src);
     const std::shared_ptr<Node>& grad_fn() const;
+
+    // ---- in place (recorded; refused on leaves that require grad outside NoGrad) ----
+    Tensor& copy_(const Tensor& src);  // src broadcast to this shape, dtype converted
+    Tensor& add_(const Tensor& other, double alpha = 1.0);
+    Tensor& add_(double value);
+    Tensor& sub_(const Tensor& other, double alpha = 1.0);
+    Tensor& sub_(double value);
+    Tensor& mul_(const Tensor& other);
+    Tensor& mul_(double value);
+    Tensor& div_(const Tensor& other);
+    Tensor& div_(double value);
+    Tensor& zero_();
+    Tensor& fill_(double value);
+    Tensor& clamp_(double low, double high);
+    Tensor& masked_fill_(const Tensor& mask, double value);
+    Tensor& operator+=(const Tensor& other) { return add_(other); }
+    Tensor& operator-=(const Tensor& other) { return sub_(other); }
+    Tensor& operator*=(const Tensor& other) { return mul_(other); }
+    Tensor& operator/=(const Tensor& other) { return div_(other); }
+    Tensor& operator+=(double value) { return add_(value); }
+    Tensor& operator-=(double value) { return sub_(value); }
+    Tensor& operator*=(double value) { return mul_(value); }
+    Tensor& operator/=(double value) { return div_(value); }
+
+    // ---- method forms of the common ops (see ops.hpp) ----
+    Tensor sum() const;
+    Tensor sum(int axis, bool keepdim = false) const;
+    Tensor sum(const Axes& axes, bool keepdim = false) const;
+    Tensor mean() const;
+    Tensor mean(int axis, bool keepdim = false) const;
+    Tensor mean(const Axes& axes, bool keepdim = false) const;
+    Tensor max() const;
+    Tensor max(int axis, bool keepdim = false) const;
+    Tensor min() const;
+    Tensor min(int axis, bool keepdim = false) const;
+    Tensor argmax() const;
+    Tensor argmax(int axis, bool keepdim = false) const;
+    Tensor reshape(IntList shape) const;
+    Tensor view(IntList shape) const;
+    Tensor flatten(int start_axis = 0, int end_axis = -1) const;
+    Tensor squeeze() const;
+    Tensor squeeze(int axis) const;
+    Tensor unsqueeze(int axis) const;
+    Tensor t() const;
+    Tensor transpose(int axis0, int axis1) const;
+    Tensor permute(const Axes& order) const;
+    Tensor expand(IntList shape) const;
+    Tensor narrow(int axis, std::int64_t start, std::int64_t length) const;
+    Tensor select(int axis, std::int64_t index) const;
+    Tensor slice(int axis, std::int64_t start, std::int64_t stop, std::int64_t step = 1) const;
+    Tensor diagonal(std::int64_t offset = 0, int axis0 = 0, int axis1 = 1) const;
+    Tensor matmul(const Tensor& other) const;
+    Tensor pow(double exponent) const;
+    Tensor pow(const Tensor& exponent) const;
+    Tensor exp() const;
+    Tensor log() const;
+    Tensor sqrt() const;
+    Tensor abs() const;
+    Tensor neg() const;
+    Tensor square() const;
+    Tensor relu() const;
+    Tensor tanh() const;
+    Tensor sigmoid() const;
+    Tensor clamp(double low, double high) const;
+    Tensor softmax(int axis) const;
+    Tensor log_softmax(int axis) const;
 
     // A name shown by to_dot() and tape_table(); optional.
     Tensor& set_name(std::string name);
@@ -114,18 +242,6 @@ private:
 
 using TensorList = std::vector<Tensor>;
 
-struct TensorImpl {
-    std::variant<xt::xarray<float>, xt::xarray<double>, xt::xarray<std::int64_t>> data;
-    bool requires_grad = false;
-    bool retains_grad = false;
-    std::shared_ptr<Node> grad_fn;           // the op that produced it (non-leaf)
-    std::shared_ptr<Node> grad_accumulator;  // leaves: where their gradient lands
-    Tensor grad;
-    std::vector<Hook> hooks;
-    std::vector<PostAccumulateHook> post_accumulate_hooks;
-    std::string name;
-};
-
 // ---- creation ------------------------------------------------------------
 // A number or a nested braced list of numbers: 2.5, {1, 2}, {{1}, {2}}... Inner
 // braces always open a new dimension, so {{1}, {2}} has shape (2, 1).
@@ -141,33 +257,50 @@ private:
     std::vector<double> values_;
 };
 Tensor tensor(const NestedValues& values, TensorOptions options = {});
-Tensor from_vector(const std::vector<double>& values, const Shape& shape, TensorOptions options = {});
-Tensor from_indices(const std::vector<std::int64_t>& values, const Shape& shape);
+Tensor from_vector(const std::vector<double>& values, IntList shape, TensorOptions options = {});
+Tensor from_indices(const std::vector<std::int64_t>& values, IntList shape);
 Tensor from_indices(const std::vector<std::int64_t>& values);  // 1-D int64
 
-Tensor zeros(const Shape& shape, TensorOptions options = {});
-Tensor ones(const Shape& shape, TensorOptions options = {});
-Tensor full(const Shape& shape, double value, TensorOptions options = {});
-Tensor empty(const Shape& shape, TensorOptions options = {});  // uninitialised values
+// Sizes are checked: negative sizes, and element counts or byte sizes that
+// overflow or exceed what can be allocated, are rg::Errors.
+Tensor zeros(IntList shape, TensorOptions options = {});
+Tensor ones(IntList shape, TensorOptions options = {});
+Tensor full(IntList shape, double value, TensorOptions options = {});
+Tensor empty(IntList shape, TensorOptions options = {});  // uninitialised values
 Tensor arange(double start, double stop, double step = 1.0, TensorOptions options = {});
 Tensor arange(double stop, TensorOptions options = {});
-Tensor linspace(double start, double stop, std::size_t count, TensorOptions options = {});
-Tensor eye(std::size_t n, TensorOptions options = {});
-Tensor rand(const Shape& shape, TensorOptions options = {});   // uniform [0, 1)
-Tensor randn(const Shape& shape, TensorOptions options = {});  // standard normal
-Tensor uniform(const Shape& shape, double low, double high, TensorOptions options = {});
-Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape);  // int64 in [low, high)
+Tensor linspace(double start, double stop, std::int64_t count, TensorOptions options = {});
+Tensor eye(std::int64_t n, TensorOptions options = {});
+Tensor rand(IntList shape, TensorOptions options = {});   // uniform [0, 1)
+Tensor randn(IntList shape, TensorOptions options = {});  // standard normal
+Tensor uniform(IntList shape, double low, double high, TensorOptions options = {});
+Tensor randint(std::int64_t low, std::int64_t high, IntList shape);  // int64 in [low, high)
 
 // *_like: same shape; dtype follows `like` unless given (requires_grad never copied).
 Tensor zeros_like(const Tensor& like);
 Tensor ones_like(const Tensor& like);
 Tensor full_like(const Tensor& like, double value);
+Tensor empty_like(const Tensor& like);
 Tensor rand_like(const Tensor& like);
 Tensor randn_like(const Tensor& like);
 
 // The random generator behind rand/randn/uniform/randint (and nn initialisers).
 void manual_seed(std::uint64_t seed);
 std::uint64_t random_u64();
+
+// ---- memory --------------------------------------------------------------
+// Storages of 64 KiB and more come from a cache that keeps freed blocks for
+// reuse (a training step frees and allocates the same sizes every time).
+// The cache holds at most `bytes` (default 1 GiB; 0 turns caching off);
+// empty_cache() returns every cached block to the system.
+void set_cache_limit(std::size_t bytes);
+void empty_cache();
+struct CacheStats {
+    std::size_t cached_bytes = 0;  // freed blocks held for reuse
+    std::size_t live_bytes = 0;    // blocks in use by storages
+    std::size_t hits = 0, misses = 0;
+};
+CacheStats cache_stats();
 
 // ---- printing --------------------------------------------------------------
 std::string to_string(const Tensor& t);

@@ -1,0 +1,73 @@
+#pragma once
+// Storage: one reference-counted buffer of one dtype that any number of
+// tensors view, with the version counter that in-place writes bump and saved
+// tensors check. Buffers of 64 KiB and more come from the caching allocator.
+#include <retrograd/tensor.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+
+namespace rg::detail {
+
+// Raw bytes from the cache (or the system); `bytes` may be 0. Throws rg::Error
+// naming `op` and the byte count when the system refuses.
+void* allocate_bytes(std::size_t bytes, const char* op);
+void release_bytes(void* p, std::size_t bytes) noexcept;
+
+// An std::allocator-compatible front of the cache, for xtensor containers.
+template <class T>
+struct CachingAllocator {
+    using value_type = T;
+    CachingAllocator() = default;
+    template <class U>
+    CachingAllocator(const CachingAllocator<U>&) {}  // NOLINT
+    T* allocate(std::size_t n) { return static_cast<T*>(allocate_bytes(n * sizeof(T), "allocate")); }
+    void deallocate(T* p, std::size_t n) noexcept { release_bytes(p, n * sizeof(T)); }
+    template <class U>
+    bool operator==(const CachingAllocator<U>&) const { return true; }
+};
+
+// The array type kernels build their results in; a Tensor adopts it without copying.
+template <class T>
+using Array = xt::xarray_container<xt::uvector<T, CachingAllocator<T>>, xt::layout_type::row_major, Shape>;
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+    Storage(const Storage&) = delete;
+    Storage& operator=(const Storage&) = delete;
+
+    void* data() const { return data_; }
+    std::size_t nbytes() const { return nbytes_; }
+    Dtype dtype() const { return dtype_; }
+    std::uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+    void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
+protected:
+    Storage(void* data, std::size_t nbytes, Dtype dtype) : data_(data), nbytes_(nbytes), dtype_(dtype) {}
+
+private:
+    void* data_;
+    std::size_t nbytes_;
+    Dtype dtype_;
+    std::atomic<std::uint64_t> version_{0};
+};
+
+// A storage that owns an xtensor container (an Array<T> made by a kernel, or
+// a user's xt::xarray<T> moved in), so neither is copied. The container is a
+// base so that it exists before Storage records its buffer.
+template <class A>
+struct ArrayHolder {
+    A array;
+};
+template <class A>
+class ArrayStorage final : private ArrayHolder<A>, public Storage {
+public:
+    using value_type = typename A::value_type;
+    explicit ArrayStorage(A&& array)
+        : ArrayHolder<A>{std::move(array)},
+          Storage(this->array.data(), this->array.size() * sizeof(value_type), dtype_of<value_type>()) {}
+};
+
+}  // namespace rg::detail

@@ -1,0 +1,78 @@
+#pragma once
+// TensorImpl: what an rg::Tensor handle points to. The values are a strided
+// view (shape, strides, offset) of a shared Storage; the rest is autograd
+// state. Private to the library: users see rg::Tensor only.
+#include <retrograd/autograd.hpp>
+
+#include "storage.hpp"
+
+#include <mutex>
+
+namespace rg {
+
+struct TensorImpl {
+    std::shared_ptr<detail::Storage> storage;
+    Shape shape;
+    Strides strides;
+    std::size_t offset = 0;  // elements from the start of the storage
+    std::size_t numel = 0;
+    Dtype dtype = Dtype::float32;
+    bool contiguous = true;
+    bool is_view = false;
+    // A view of a tensor with history remembers the storage version it was made
+    // at: if the storage is written in place later, the view's history is stale.
+    std::uint64_t view_version = kNoViewCheck;
+    static constexpr std::uint64_t kNoViewCheck = ~std::uint64_t{0};
+
+    bool requires_grad = false;
+    bool retains_grad = false;
+    std::shared_ptr<Node> grad_fn;           // the op that produced it (non-leaf)
+    std::shared_ptr<Node> grad_accumulator;  // leaves: where their gradient lands
+    Tensor grad;
+    std::vector<Hook> hooks;
+    std::vector<PostAccumulateHook> post_accumulate_hooks;
+    std::string name;
+
+    // The xtensor adaptor value<T>() returns, made on first use.
+    std::shared_ptr<void> value_view;
+
+    template <class T>
+    T* data() const {
+        return static_cast<T*>(storage->data()) + offset;
+    }
+    // Sets shape and strides, and derives numel and contiguity.
+    void set_geometry(const Shape& new_shape, const Strides& new_strides, std::size_t new_offset);
+};
+
+namespace detail {
+
+// Row-major strides of a dense array of `shape`.
+Strides contiguous_strides(const Shape& shape);
+// True when (shape, strides) walk memory row-major with no gaps (size-1 axes ignored).
+bool is_contiguous_layout(const Shape& shape, const Strides& strides);
+
+// A tensor that owns a kernel's result.
+template <class T>
+Tensor adopt(Array<T>&& array) {
+    auto impl = std::make_shared<TensorImpl>();
+    const Shape shape = array.shape();
+    impl->dtype = dtype_of<T>();
+    impl->storage = std::make_shared<ArrayStorage<Array<T>>>(std::move(array));
+    impl->set_geometry(shape, contiguous_strides(shape), 0);
+    return Tensor(std::move(impl));
+}
+
+// A new view of `base`'s storage with the given geometry (no autograd state).
+Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::size_t offset);
+
+// Checks a shape's element count and byte size for overflow and absurd sizes;
+// returns the element count.
+std::size_t checked_numel(const Shape& shape, Dtype dtype, const char* op);
+// Resolves an IntList of sizes into a Shape (no -1 allowed), naming `op` on error.
+Shape to_shape(IntList sizes, const char* op);
+
+// Thread-safe: the node that receives a leaf's gradient (made on first use).
+std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
+
+}  // namespace detail
+}  // namespace rg
