@@ -20,6 +20,7 @@ std::mutex& generator_mutex() {
 // An uninitialised tensor of `shape`, its size checked before anything is allocated.
 Tensor allocate(const Shape& shape, Dtype dtype, const char* op) {
     detail::checked_numel(shape, dtype, op);
+    detail::AllocatingFor naming(op);
     return detail::visit_dtype(dtype, [&](auto zero) {
         using T = decltype(zero);
         return detail::adopt(detail::Array<T>(shape));

@@ -115,21 +115,28 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor out = binary("mul", a, b, [](auto u, auto v) { return u * v; });
     if (!needs_grad(a, b)) return out;
-    return record("mul", out, {a, b}, [sa = SavedTensor(a, "mul"), sb = SavedTensor(b, "mul")](const Tensor& g) {
-        const Tensor a = sa.unpack(), b = sb.unpack();
-        return TensorList{a.requires_grad() ? sum_to(g * b, a.shape()) : Tensor{},
-                          b.requires_grad() ? sum_to(g * a, b.shape()) : Tensor{}};
-    });
+    // Each side is saved only when the other side's gradient needs it.
+    const bool ra = a.requires_grad(), rb = b.requires_grad();
+    return record("mul", out, {a, b},
+                  [sa = rb ? SavedTensor(a, "mul") : SavedTensor{}, sb = ra ? SavedTensor(b, "mul") : SavedTensor{},
+                   shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
+                      const Tensor a = sa.unpack(), b = sb.unpack();
+                      return TensorList{b.defined() ? sum_to(g * b, shape_a) : Tensor{},
+                                        a.defined() ? sum_to(g * a, shape_b) : Tensor{}};
+                  });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor out = binary("div", a, b, [](auto u, auto v) { return u / v; });
     if (!needs_grad(a, b)) return out;
-    return record("div", out, {a, b}, [sa = SavedTensor(a, "div"), sb = SavedTensor(b, "div")](const Tensor& g) {
-        const Tensor a = sa.unpack(), b = sb.unpack();
-        return TensorList{a.requires_grad() ? sum_to(g / b, a.shape()) : Tensor{},
-                          b.requires_grad() ? sum_to(neg(g * a / (b * b)), b.shape()) : Tensor{}};
-    });
+    const bool ra = a.requires_grad(), rb = b.requires_grad();
+    return record("div", out, {a, b},
+                  [sa = rb ? SavedTensor(a, "div") : SavedTensor{}, sb = SavedTensor(b, "div"), ra, rb,
+                   shape_a = a.shape(), shape_b = b.shape()](const Tensor& g) {
+                      const Tensor a = sa.unpack(), b = sb.unpack();
+                      return TensorList{ra ? sum_to(g / b, shape_a) : Tensor{},
+                                        rb ? sum_to(neg(g * a / (b * b)), shape_b) : Tensor{}};
+                  });
 }
 
 Tensor pow(const Tensor& base, const Tensor& exponent) {
@@ -199,12 +206,15 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         return detail::adopt(std::move(r));
     });
     if (!needs_grad(a, b)) return out;
-    return record("where", out, {a, b}, [sm = SavedTensor(m, "where"), sa = SavedTensor(a, "where"), sb = SavedTensor(b, "where")](const Tensor& g) {
-        const Tensor m = sm.unpack(), a = sa.unpack(), b = sb.unpack();
-        Tensor zero = scalar_like(g, 0.0);
-        return TensorList{a.requires_grad() ? sum_to(where(m, g, zero), a.shape()) : Tensor{},
-                          b.requires_grad() ? sum_to(where(m, zero, g), b.shape()) : Tensor{}};
-    });
+    // Only the mask is saved: the gradient does not read a's or b's values.
+    return record("where", out, {a, b},
+                  [sm = SavedTensor(m, "where"), ra = a.requires_grad(), rb = b.requires_grad(), shape_a = a.shape(),
+                   shape_b = b.shape()](const Tensor& g) {
+                      const Tensor m = sm.unpack();
+                      Tensor zero = scalar_like(g, 0.0);
+                      return TensorList{ra ? sum_to(where(m, g, zero), shape_a) : Tensor{},
+                                        rb ? sum_to(where(m, zero, g), shape_b) : Tensor{}};
+                  });
 }
 
 // ---- with a scalar ------------------------------------------------------------

@@ -15,6 +15,19 @@ namespace rg::detail {
 void* allocate_bytes(std::size_t bytes, const char* op);
 void release_bytes(void* p, std::size_t bytes) noexcept;
 
+// The op named by allocation errors on this thread ("tensor" outside any).
+const char* allocating_op();
+class AllocatingFor {
+public:
+    explicit AllocatingFor(const char* op);
+    ~AllocatingFor();
+    AllocatingFor(const AllocatingFor&) = delete;
+    AllocatingFor& operator=(const AllocatingFor&) = delete;
+
+private:
+    const char* previous_;
+};
+
 // An std::allocator-compatible front of the cache, for xtensor containers.
 template <class T>
 struct CachingAllocator {
@@ -22,7 +35,10 @@ struct CachingAllocator {
     CachingAllocator() = default;
     template <class U>
     CachingAllocator(const CachingAllocator<U>&) {}  // NOLINT
-    T* allocate(std::size_t n) { return static_cast<T*>(allocate_bytes(n * sizeof(T), "allocate")); }
+    T* allocate(std::size_t n) {
+        return static_cast<T*>(allocate_bytes(n > (std::size_t{1} << 62) / sizeof(T) ? ~std::size_t{0} : n * sizeof(T),
+                                              allocating_op()));
+    }
     void deallocate(T* p, std::size_t n) noexcept { release_bytes(p, n * sizeof(T)); }
     template <class U>
     bool operator==(const CachingAllocator<U>&) const { return true; }

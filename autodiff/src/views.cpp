@@ -68,7 +68,7 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
             fail("{}: invalid size {} in {}", op, s, sizes.str());
         } else {
             resolved.push_back(static_cast<std::size_t>(s));
-            known = detail::checked_numel(Shape{known, static_cast<std::size_t>(s)}, x.dtype(), op);
+            known = known > (std::size_t{1} << 62) / std::max<std::size_t>(s, 1) ? std::size_t{1} << 62 : known * s;
         }
     }
     if (inferred) {
@@ -77,9 +77,11 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
                  sizes.str(), x.numel(), known);
         resolved[*inferred] = x.numel() / known;
     }
-    if (shape_numel(resolved) != x.numel())
-        fail("{}: cannot reshape {} ({} elements) into {} ({} elements)", op, shape_str(x.shape()), x.numel(),
-             shape_str(resolved), shape_numel(resolved));
+    long double count = 1;  // exact for any count a message could need, never overflows
+    for (std::size_t s : resolved) count *= static_cast<long double>(s);
+    if (count != static_cast<long double>(x.numel()))
+        fail("{}: cannot reshape {} ({} elements) into {} ({:.0f} elements)", op, shape_str(x.shape()), x.numel(),
+             shape_str(resolved), count);
     return resolved;
 }
 

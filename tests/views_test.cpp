@@ -1,0 +1,154 @@
+// Views: results that share their input's storage, their strides, the
+// copies they avoid, and gradients through them (first and second order).
+#include "helpers.hpp"
+
+using rg::Tensor;
+using rg::TensorList;
+using rg::tensor;
+using test::check_gradients;
+using test::check_values;
+using test::rand64;
+
+namespace {
+Tensor grid() { return rg::arange(0, 12, 1, {.dtype = rg::float64}).reshape({3, 4}); }
+}  // namespace
+
+TEST_CASE("view ops share storage and describe it with strides") {
+    Tensor x = grid();
+    CHECK(x.strides() == rg::Strides{4, 1});
+    CHECK(x.is_contiguous());
+
+    Tensor t = x.t();
+    CHECK(t.shares_storage(x));
+    CHECK(t.shape() == rg::Shape{4, 3});
+    CHECK(t.strides() == rg::Strides{1, 4});
+    CHECK_FALSE(t.is_contiguous());
+    CHECK(t.value<double>()(1, 2) == 9.0);
+
+    Tensor row = x.select(0, 1);
+    CHECK(row.shares_storage(x));
+    CHECK(row.storage_offset() == 4);
+    check_values(row, tensor({4.0, 5.0, 6.0, 7.0}, {.dtype = rg::float64}));
+
+    Tensor cols = x.slice(1, 1, 4, 2);
+    CHECK(cols.strides() == rg::Strides{4, 2});
+    check_values(cols, tensor({{1.0, 3.0}, {5.0, 7.0}, {9.0, 11.0}}, {.dtype = rg::float64}));
+
+    Tensor wide = tensor({1.0, 2.0, 3.0}).unsqueeze(0).expand({4, -1});
+    CHECK(wide.strides() == rg::Strides{0, 1});
+    CHECK(wide.shape() == rg::Shape{4, 3});
+
+    Tensor d = grid().slice(1, 0, 3).diagonal();
+    check_values(d, tensor({0.0, 5.0, 10.0}, {.dtype = rg::float64}));
+    check_values(grid().diagonal(1), tensor({1.0, 6.0, 11.0}, {.dtype = rg::float64}));
+    check_values(grid().diagonal(-1), tensor({4.0, 9.0}, {.dtype = rg::float64}));
+
+    CHECK(x.narrow(1, 1, 2).shape() == rg::Shape{3, 2});
+    CHECK(x.flatten().shares_storage(x));
+    CHECK(x.unsqueeze(1).squeeze(1).shares_storage(x));
+    CHECK(x.permute({1, 0}).shares_storage(x));
+    CHECK(x.detach().shares_storage(x));
+}
+
+TEST_CASE("writing through a view writes the base") {
+    Tensor x = rg::zeros({2, 3});
+    x.select(0, 1).fill_(5.0);
+    x.t().select(0, 0).add_(1.0);
+    check_values(x, tensor({{1.0, 0.0, 0.0}, {6.0, 5.0, 5.0}}));
+    x.value<float>()(0, 2) = 7;  // the xtensor adaptor writes the storage too
+    CHECK(x.to_vector()[2] == 7.0);
+    auto v = x.t().value<float>();
+    CHECK(v(2, 0) == 7.0f);
+}
+
+TEST_CASE("reshape is a view when the strides allow it, a copy otherwise; view refuses to copy") {
+    Tensor x = grid();
+    CHECK(x.reshape({2, 6}).shares_storage(x));
+    CHECK(x.reshape({-1}).shares_storage(x));
+    Tensor t = x.t();
+    Tensor copied = t.reshape({12});
+    CHECK_FALSE(copied.shares_storage(x));
+    check_values(copied, tensor({0.0, 4.0, 8.0, 1.0, 5.0, 9.0, 2.0, 6.0, 10.0, 3.0, 7.0, 11.0},
+                                {.dtype = rg::float64}));
+    CHECK(t.reshape({4, 3, 1}).shares_storage(x));  // adding a size-1 axis needs no copy
+    CHECK_THROWS_WITH_AS(t.view({12}),
+                         "view: cannot view (4, 3) with strides (1, 4) as (12,) without copying; use "
+                         "reshape(), which copies when it must, or call contiguous() first",
+                         rg::Error);
+    Tensor c = t.contiguous();
+    CHECK(c.is_contiguous());
+    CHECK_FALSE(c.shares_storage(x));
+    CHECK(x.contiguous().same(x));
+}
+
+TEST_CASE("shape arguments take braced lists of any integers, with -1 inferred") {
+    long n = 2, m = 3;
+    std::size_t k = 4;
+    CHECK(rg::zeros({n, m}).shape() == rg::Shape{2, 3});
+    CHECK(rg::ones({k, 2}).shape() == rg::Shape{4, 2});
+    CHECK(rg::randn({2, 3}).reshape({-1, 2}).shape() == rg::Shape{3, 2});
+    CHECK(rg::reshape(rg::zeros({6}), {2, 3}).shape() == rg::Shape{2, 3});
+    rg::Tensor x = rg::zeros({n * 4, m});
+    CHECK(rg::zeros({x.size(0), 10}).shape() == rg::Shape{8, 10});
+    CHECK(x.size(-1) == 3);
+    CHECK_THROWS_WITH_AS(rg::zeros({2, -3}), "zeros: negative size -3 in shape (2, -3)", rg::Error);
+    CHECK_THROWS_WITH_AS(x.reshape({-1, -1}), "reshape: only one size may be -1, got two in (-1, -1)", rg::Error);
+    CHECK_THROWS_WITH_AS(x.reshape({5, -1}),
+                         "reshape: cannot infer the -1 size of (5, -1): 24 elements do not divide into blocks of 5",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(x.reshape({5, 5}), "reshape: cannot reshape (8, 3) (24 elements) into (5, 5) (25 elements)",
+                         rg::Error);
+}
+
+TEST_CASE("method forms match the free functions") {
+    Tensor x = rand64({3, 4}, false);
+    Tensor w = rand64({4, 2}, false);
+    check_values(x.sum(), rg::sum(x));
+    check_values(x.sum(1, true), rg::sum(x, {1}, true));
+    check_values(x.mean(0), rg::mean(x, {0}));
+    check_values(x.matmul(w), rg::matmul(x, w));
+    check_values(x.exp().log(), x, 1e-12);
+    check_values(x.relu(), rg::relu(x));
+    check_values(x.pow(2), x * x);
+    check_values(x.t().t(), x);
+    check_values(x.transpose(0, 1), rg::transpose(x));
+    CHECK(x.to(rg::float32).dtype() == rg::float32);
+    CHECK(rg::tensor({2.5}).item<float>() == 2.5f);
+    CHECK(rg::full({1}, 3.0, {.dtype = rg::int64}).item<std::int64_t>() == 3);
+    CHECK(x.numel() == 12);
+    CHECK_THROWS_WITH_AS(rg::zeros({2, 2, 2}).t(),
+                         "t: expects a tensor of rank 2 or less, got shape (2, 2, 2); use transpose(a, b)", rg::Error);
+}
+
+TEST_CASE("gradients flow through every view, at first and second order, from non-contiguous inputs") {
+    Tensor a = rand64({3, 4});
+    check_gradients([](const TensorList& v) { return v[0].t() * v[0].t(); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].t().reshape({-1}).pow(3.0); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].slice(1, 1, 4, 2).square(); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].select(1, 2).exp(); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].narrow(0, 1, 2).tanh(); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].diagonal(1).pow(3.0); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].permute({1, 0}).unsqueeze(0).sigmoid(); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].unsqueeze(1).expand({3, 2, 4}).pow(2.0); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].view({2, 6}).t().matmul(v[0].view({2, 6})); }, {a});
+    check_gradients([](const TensorList& v) { return v[0].t().contiguous() * v[0].t(); }, {a});
+}
+
+TEST_CASE("a binary op reads transposed and expanded operands in place, with the right values") {
+    Tensor a = rand64({3, 4}, false), b = rand64({4, 3}, false);
+    Tensor sum_t = a + b.t();
+    Tensor expected = a + b.t().contiguous();
+    check_values(sum_t, expected);
+    check_values(a.t() * rg::tensor({1.0, 2.0, 3.0}, {.dtype = rg::float64}),
+                 a.t().contiguous() * rg::tensor({1.0, 2.0, 3.0}, {.dtype = rg::float64}));
+}
+
+TEST_CASE("view errors name the op, the shape and what was expected") {
+    Tensor x = rg::zeros({2, 3});
+    CHECK_THROWS_WITH_AS(x.narrow(1, 2, 2), "narrow: start 2 and length 2 do not fit axis 1 of size 3 in (2, 3)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(x.diagonal(0, 1, 1), "diagonal: the two axes must differ, got 1 and 1", rg::Error);
+    CHECK_THROWS_WITH_AS(x.expand({4, 3}), "broadcast_to: cannot broadcast (2, 3) with (4, 3): sizes 2 and 4 differ at axis -2",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(x.select(0, 2), "select: index 2 out of range for axis 0 of size 2", rg::Error);
+}
