@@ -4,7 +4,7 @@
 // im2col and col2im (each the other's VJP) serve the pools and the course.
 #include <retrograd/conv.hpp>
 
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -131,6 +131,13 @@ std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t 
     return static_cast<std::size_t>((padded - span) / static_cast<long>(stride) + 1);
 }
 
+const OpDef& im2col_def = define_op({.name = "im2col",
+                      .signature = "im2col(x, kernel, options)",
+                      .doc = "the patches of NCHW images as columns (N, C*kh*kw, OH*OW)",
+                      .rule = "dx = col2im(g)",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return im2col(v[0], {2, 2}, {.stride = {1, 1}, .padding = {1, 0}}); },
+                      .samples = {{{Shape{1, 2, 3, 3}}, -2.0, 2.0}}});
 Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     detail::defined_or_fail(x, "im2col");
     const Geometry g = geometry(x.shape(), kernel, options, "im2col");
@@ -142,11 +149,18 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
         return detail::adopt(std::move(cols));
     });
     if (!needs_grad(x)) return out;
-    return record("im2col", out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
+    return record(im2col_def, out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
         return TensorList{col2im(grad, image, kernel, options)};
     });
 }
 
+const OpDef& col2im_def = define_op({.name = "col2im",
+                      .signature = "col2im(columns, image_shape, kernel, options)",
+                      .doc = "patch columns summed back into images (im2col's VJP)",
+                      .rule = "dcolumns = im2col(g)",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return col2im(v[0], Shape{1, 2, 3, 3}, {2, 2}); },
+                      .samples = {{{Shape{1, 8, 4}}, -2.0, 2.0}}});
 Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options) {
     detail::defined_or_fail(columns, "col2im");
     const Geometry g = geometry(image_shape, kernel, options, "col2im");
@@ -162,7 +176,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         return detail::adopt(std::move(image));
     });
     if (!needs_grad(columns)) return out;
-    return record("col2im", out, {columns}, [kernel, options](const Tensor& grad) {
+    return record(col2im_def, out, {columns}, [kernel, options](const Tensor& grad) {
         return TensorList{im2col(grad, kernel, options)};
     });
 }
@@ -226,6 +240,13 @@ bool takes_part(const Tensor& t) { return t.defined() && needs_grad(t); }
 
 }  // namespace
 
+const OpDef& conv2d_def = define_op({.name = "conv2d",
+                      .signature = "conv2d(x, weight, bias = {}, options)",
+                      .doc = "2-D cross-correlation of NCHW images with OIHW filters, bias optional",
+                      .rule = "dx = conv2d_input_grad(g, w); dw = conv2d_weight_grad(g, x); db = sum(g, {0, 2, 3})",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return conv2d(v[0], v[1], v[2], {.stride = {1, 2}, .padding = {1, 1}}); },
+                      .samples = {{{Shape{2, 2, 4, 5}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0}}});
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
     detail::defined_or_fail(x, "conv2d");
     detail::defined_or_fail(weight, "conv2d");
@@ -254,15 +275,23 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     if (!needs_grad({x, weight, bias})) return out;
     // Each gradient is itself a convolution op with its own VJP, so second
     // order works; an input that needs no gradient costs nothing.
-    return record("conv2d", out, {x, weight, bias},
-                  [x, weight, options, x_part = takes_part(x), w_part = takes_part(weight),
-                   b_part = takes_part(bias)](const Tensor& grad) {
+    return record(conv2d_def, out, {x, weight, bias},
+                  [sx = SavedTensor(x, "conv2d"), sw = SavedTensor(weight, "conv2d"), options, x_part = takes_part(x),
+                   w_part = takes_part(weight), b_part = takes_part(bias)](const Tensor& grad) {
+                      const Tensor x = sx.unpack(), weight = sw.unpack();
                       return TensorList{x_part ? conv2d_input_grad(grad, weight, x.shape(), options) : Tensor{},
                                         w_part ? conv2d_weight_grad(grad, x, weight.shape(), options) : Tensor{},
                                         b_part ? sum(grad, {0, 2, 3}) : Tensor{}};
                   });
 }
 
+const OpDef& conv2d_input_grad_def = define_op({.name = "conv2d_input_grad",
+                      .signature = "conv2d_input_grad(grad, weight, input_shape, options)",
+                      .doc = "the gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input)",
+                      .rule = "dgrad = conv2d(u, w); dw = conv2d_weight_grad(grad, u)",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return conv2d_input_grad(v[0], v[1], Shape{2, 2, 4, 4}, {.padding = {1, 1}}); },
+                      .samples = {{{Shape{2, 3, 4, 4}, Shape{3, 2, 3, 3}}, -2.0, 2.0}}});
 Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& input_shape, Conv2dOptions options) {
     detail::defined_or_fail(grad, "conv2d_input_grad");
     detail::defined_or_fail(weight, "conv2d_input_grad");
@@ -286,13 +315,22 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
     if (!needs_grad(grad, weight)) return out;
     // dX = col2im(Wᵀ G) is linear in G and in W: for an incoming U, G gets
     // W im2col(U) = conv2d(U, W) and W gets G im2col(U)ᵀ.
-    return record("conv2d_input_grad", out, {grad, weight},
-                  [grad, weight, options, g_part = takes_part(grad), w_part = takes_part(weight)](const Tensor& u) {
+    return record(conv2d_input_grad_def, out, {grad, weight},
+                  [sg = SavedTensor(grad, "conv2d_input_grad"), sw = SavedTensor(weight, "conv2d_input_grad"), options,
+                   g_part = takes_part(grad), w_part = takes_part(weight)](const Tensor& u) {
+                      const Tensor grad = sg.unpack(), weight = sw.unpack();
                       return TensorList{g_part ? conv2d(u, weight, {}, options) : Tensor{},
                                         w_part ? conv2d_weight_grad(grad, u, weight.shape(), options) : Tensor{}};
                   });
 }
 
+const OpDef& conv2d_weight_grad_def = define_op({.name = "conv2d_weight_grad",
+                      .signature = "conv2d_weight_grad(grad, x, weight_shape, options)",
+                      .doc = "the gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight)",
+                      .rule = "dgrad = conv2d(x, v); dx = conv2d_input_grad(grad, v)",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return conv2d_weight_grad(v[0], v[1], Shape{3, 2, 3, 3}, {.padding = {1, 1}}); },
+                      .samples = {{{Shape{2, 3, 4, 4}, Shape{2, 2, 4, 4}}, -2.0, 2.0}}});
 Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape, Conv2dOptions options) {
     detail::defined_or_fail(grad, "conv2d_weight_grad");
     detail::defined_or_fail(x, "conv2d_weight_grad");
@@ -327,8 +365,10 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
     if (!needs_grad(grad, x)) return out;
     // dW = Σ G im2col(X)ᵀ, linear in G and in X: for an incoming V, G gets
     // V im2col(X) = conv2d(X, V) and X gets col2im(Vᵀ G).
-    return record("conv2d_weight_grad", out, {grad, x},
-                  [grad, x, options, g_part = takes_part(grad), x_part = takes_part(x)](const Tensor& v) {
+    return record(conv2d_weight_grad_def, out, {grad, x},
+                  [sg = SavedTensor(grad, "conv2d_weight_grad"), sx = SavedTensor(x, "conv2d_weight_grad"), options,
+                   g_part = takes_part(grad), x_part = takes_part(x)](const Tensor& v) {
+                      const Tensor grad = sg.unpack(), x = sx.unpack();
                       return TensorList{g_part ? conv2d(x, v, {}, options) : Tensor{},
                                         x_part ? conv2d_input_grad(grad, v, x.shape(), options) : Tensor{}};
                   });
@@ -450,6 +490,13 @@ void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_
 
 }  // namespace
 
+const OpDef& max_pool2d_def = define_op({.name = "max_pool2d",
+                      .signature = "max_pool2d(x, kernel, options)",
+                      .doc = "maximum over each window of NCHW images",
+                      .rule = "dx = g at each window's maximum",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return max_pool2d(v[0], {2, 2}); },
+                      .samples = {{{Shape{2, 2, 4, 6}}, -2.0, 2.0}}});
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "max_pool2d");
     const Conv2dOptions conv = pool_as_conv(kernel, options);
@@ -483,7 +530,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     });
     if (!needs_grad(x)) return out;
     const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
-    return record("max_pool2d", out, {x},
+    return record(max_pool2d_def, out, {x},
                   [g, tiles_plane, planes, plane_in, plane_out,
                    where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
         const Shape image{g.n, g.c, g.h, g.w};
@@ -516,6 +563,14 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     });
 }
 
+const OpDef& avg_pool2d_def = define_op({.name = "avg_pool2d",
+                      .signature = "avg_pool2d(x, kernel, options)",
+                      .doc = "mean over each window of NCHW images",
+                      .rule = "composite: mean of im2col",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return avg_pool2d(v[0], {2, 3}, {.stride = {1, 1}}); },
+                      .samples = {{{Shape{2, 2, 4, 5}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "avg_pool2d");
     const Conv2dOptions conv = pool_as_conv(kernel, options);

@@ -1,6 +1,8 @@
 // The tape and the backward sweep.
 #include "kernels.hpp"
 
+#include <retrograd/registry.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -296,14 +298,16 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 }  // namespace
 
 Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
+Node::Node(const OpDef& def)
+    : op_(def.name), def_(&def), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 
 std::uint64_t current_tape_id() { return tape().id; }
 
-SavedTensor::SavedTensor(const Tensor& t, const char* op)
+SavedTensor::SavedTensor(const Tensor& t, std::string_view op)
     : tensor_(t), storage_(t.defined() ? t.impl()->storage.get() : nullptr),
       version_(t.defined() ? t.impl()->storage->version() : 0), op_(op) {}
 
-SavedTensor SavedTensor::output(const Tensor& out, const char* op) {
+SavedTensor SavedTensor::output(const Tensor& out, std::string_view op) {
     SavedTensor saved(out.detach(), op);
     saved.is_output_ = true;
     return saved;

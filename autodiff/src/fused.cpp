@@ -2,7 +2,7 @@
 // written with single ops makes several. `input + t1 * t2` reads t1 and t2,
 // writes a temporary, reads it back and writes the result; on tensors larger
 // than the caches that is twice the memory traffic of addcmul.
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <cstdint>
 #include <type_traits>
@@ -84,6 +84,13 @@ void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std:
 
 }  // namespace
 
+const OpDef& addcmul_def = define_op({.name = "addcmul",
+                      .signature = "addcmul(input, t1, t2, value = 1)",
+                      .doc = "input + value * t1 * t2 in one pass, broadcasting all three",
+                      .rule = "dinput = sum_to(g); dt1 = sum_to(value * g * t2); dt2 = sum_to(value * g * t1)",
+                      .kind = OpKind::elementwise,
+                      .call = [](const TensorList& v) { return addcmul(v[0], v[1], v[2], 0.5); },
+                      .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}, {{Shape{3}, Shape{2, 1}, Shape{2, 3}}, -2.0, 2.0}}});
 Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double value) {
     detail::check_same_dtype(input, t1, "addcmul");
     detail::check_same_dtype(input, t2, "addcmul");
@@ -122,7 +129,7 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
         }
     });
     if (!needs_grad({input, t1, t2})) return out;
-    return record("addcmul", out, {input, t1, t2},
+    return record(addcmul_def, out, {input, t1, t2},
                   [input_shape = input.shape(), s1 = SavedTensor(t1, "addcmul"), s2 = SavedTensor(t2, "addcmul"), value,
                    input_part = needs_grad(input), t1_part = needs_grad(t1), t2_part = needs_grad(t2)](const Tensor& g) {
                       const Tensor t1 = s1.unpack(), t2 = s2.unpack();

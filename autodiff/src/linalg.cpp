@@ -1,5 +1,5 @@
 // Matrix products through BLAS, and axis permutations.
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <cblas.h>
 
@@ -53,6 +53,19 @@ namespace {
 
 }  // namespace
 
+// The "matmul" entry: the public matmul() (1-D operands unsqueezed) and
+// gemm() both record this node.
+const OpDef& gemm_def = define_op({.name = "matmul",
+                      .signature = "matmul(a, b), gemm(a, b, transpose_a, transpose_b)",
+                      .doc = "NumPy matmul through BLAS: vectors, matrices and broadcast batches; gemm with transpose flags",
+                      .rule = "da = g @ op(b)^T; db = op(a)^T @ g (as gemms of the stored operands, summed over broadcast batches)",
+                      .kind = OpKind::linalg,
+                      .call = [](const TensorList& v) { return matmul(v[0], v[1]); },
+                      .samples = {{{Shape{2, 3}, Shape{3, 4}}, -2.0, 2.0}, {{Shape{3}, Shape{3, 2}}, -2.0, 2.0},
+                                  {{Shape{2, 3}, Shape{3}}, -2.0, 2.0}, {{Shape{2, 2, 3}, Shape{3, 4}}, -2.0, 2.0},
+                                  {{Shape{0, 3}, Shape{3, 2}}, -2.0, 2.0}},
+                      .aliases = {"gemm"},
+                      .bad_shapes = {Shape{2, 3}, Shape{4, 2}}});
 Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     detail::check_same_dtype(a, b, "matmul");
     if (a.dim() < 2 || b.dim() < 2)
@@ -95,7 +108,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     if (!needs_grad(a, b)) return out;
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
     // stored operands (no transposed copies), then summed over broadcast batches.
-    return record("matmul", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
+    return record(gemm_def, out, {a, b}, [sa = SavedTensor(a, "matmul"), sb = SavedTensor(b, "matmul"), transpose_a, transpose_b](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         // A 2-D operand shared by a batch whose other operand has every batch
         // axis gets its gradient summed by gemm_sum, in one accumulating pass.
         const bool a_shared = a.dim() == 2 && b.dim() > 2 && b.dim() == g.dim();
@@ -113,6 +127,13 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     });
 }
 
+const OpDef& gemm_sum_def = define_op({.name = "gemm_sum",
+                      .signature = "gemm_sum(a, b, transpose_a, transpose_b)",
+                      .doc = "sum over the batch of op(a_i) @ op(b_i): a shared weight's gradient in one pass",
+                      .rule = "da_i = g @ op(b_i)^T; db_i = op(a_i)^T @ g",
+                      .kind = OpKind::linalg,
+                      .call = [](const TensorList& v) { return gemm_sum(v[0], v[1], true, false); },
+                      .samples = {{{Shape{2, 3, 4}, Shape{2, 3, 5}}, -2.0, 2.0}}});
 Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     detail::check_same_dtype(a, b, "gemm_sum");
     if (a.dim() < 3 || a.shape() .size() != b.dim() ||
@@ -137,7 +158,8 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     });
     if (!needs_grad(a, b)) return out;
     // Each term's gradient, with the 2-D output gradient shared by the batch.
-    return record("gemm_sum", out, {a, b}, [a, b, transpose_a, transpose_b](const Tensor& g) {
+    return record(gemm_sum_def, out, {a, b}, [sa = SavedTensor(a, "gemm_sum"), sb = SavedTensor(b, "gemm_sum"), transpose_a, transpose_b](const Tensor& g) {
+        const Tensor a = sa.unpack(), b = sb.unpack();
         Tensor ga, gb;
         if (a.requires_grad()) ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
         if (b.requires_grad()) gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
@@ -167,6 +189,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     return gemm(a, b, false, false);
 }
 
+const OpDef& dot_def = define_op({.name = "dot",
+                      .signature = "dot(a, b)",
+                      .doc = "a · b of two vectors",
+                      .rule = "composite: sum(a * b)",
+                      .kind = OpKind::linalg,
+                      .call = [](const TensorList& v) { return dot(v[0], v[1]); },
+                      .samples = {{{Shape{3}, Shape{3}}, -2.0, 2.0}},
+                      .composite = true,
+                      .bad_shapes = {Shape{3}, Shape{4}}});
 Tensor dot(const Tensor& a, const Tensor& b) {
     detail::check_same_dtype(a, b, "dot");
     if (a.dim() != 1 || b.dim() != 1 || a.shape()[0] != b.shape()[0])
@@ -175,6 +206,14 @@ Tensor dot(const Tensor& a, const Tensor& b) {
     return sum(a * b);
 }
 
+const OpDef& outer_def = define_op({.name = "outer",
+                      .signature = "outer(a, b)",
+                      .doc = "a ⊗ b of two vectors",
+                      .rule = "composite: unsqueeze(a, 1) * unsqueeze(b, 0)",
+                      .kind = OpKind::linalg,
+                      .call = [](const TensorList& v) { return outer(v[0], v[1]); },
+                      .samples = {{{Shape{3}, Shape{2}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor outer(const Tensor& a, const Tensor& b) {
     if (a.dim() != 1 || b.dim() != 1)
         fail("outer: expected two 1-D tensors, got {} and {}", shape_str(a.shape()),

@@ -1,11 +1,15 @@
 // Reductions over axis lists, with keepdims. Their VJPs broadcast the output
 // gradient back over the reduced axes.
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <cmath>
 #include <limits>
 
 namespace rg {
+
+extern const OpDef& max_def;
+extern const OpDef& min_def;
+
 namespace {
 
 // Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
@@ -95,7 +99,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
         return detail::adopt(with_shape(std::move(values), r.shape));
     });
     if (!needs_grad(x)) return out;
-    return record(op, out, {x}, [sx = SavedTensor(x, op), r, is_max](const Tensor& g) {
+    return record(is_max ? max_def : min_def, out, {x}, [sx = SavedTensor(x, op), r, is_max](const Tensor& g) {
         const Tensor x = sx.unpack();
         // The gradient goes to the extreme elements, shared equally between ties.
         const Axes axes(r.axes.begin(), r.axes.end());
@@ -143,6 +147,13 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
 
 }  // namespace
 
+const OpDef& sum_def = define_op({.name = "sum",
+                      .signature = "sum(x, axes = all, keepdims = false)",
+                      .doc = "sum over axes (all by default)",
+                      .rule = "dx = broadcast g back over the summed axes",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return sum(v[0], {1}, true) + sum(v[0]); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "sum");
     Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
@@ -165,19 +176,49 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
         return detail::adopt(with_shape(reduce_values(a, r.keep, T{0}, [](T u, T v) { return u + v; }), r.shape));
     });
     if (!needs_grad(x)) return out;
-    return record("sum", out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
+    return record(sum_def, out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
         return TensorList{broadcast_to(reshape(g, keep), shape)};
     });
 }
 
+const OpDef& mean_def = define_op({.name = "mean",
+                      .signature = "mean(x, axes = all, keepdims = false)",
+                      .doc = "mean over axes",
+                      .rule = "composite: sum(x) / n",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return mean(v[0], {0}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "mean");
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(r.count));
 }
 
+const OpDef& max_def = define_op({.name = "max",
+                      .signature = "max(x, axes = all, keepdims = false)",
+                      .doc = "maximum over axes; ties share the gradient",
+                      .rule = "dx = g at the maxima, shared equally between ties",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return max(v[0], {1}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, true); }
+const OpDef& min_def = define_op({.name = "min",
+                      .signature = "min(x, axes = all, keepdims = false)",
+                      .doc = "minimum over axes; ties share the gradient",
+                      .rule = "dx = g at the minima, shared equally between ties",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return min(v[0], {0}, true); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, false); }
 
+const OpDef& logsumexp_def = define_op({.name = "logsumexp",
+                      .signature = "logsumexp(x, axes = all, keepdims = false)",
+                      .doc = "log of the sum of exponentials, shifted by the maximum",
+                      .rule = "composite: log(sum(exp(x - m))) + m",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return logsumexp(v[0], {1}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "logsumexp");
     // Shifting by the (constant) maximum keeps exp in range; an infinite
@@ -191,6 +232,14 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
     return reshape(out, r.shape);
 }
 
+const OpDef& var_def = define_op({.name = "var",
+                      .signature = "var(x, axes = all, keepdims = false, correction = 1)",
+                      .doc = "variance with `correction` degrees of freedom removed",
+                      .rule = "composite: sum((x - mean)^2) / (n - correction)",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return var(v[0], {1}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
     const Reduction r = plan(x, axes, keepdims, "var");
     if (static_cast<long>(r.count) - correction <= 0)
@@ -200,7 +249,23 @@ Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
            (1.0 / static_cast<double>(static_cast<long>(r.count) - correction));
 }
 
+const OpDef& argmax_def = define_op({.name = "argmax",
+                      .signature = "argmax(x, axis, keepdims = false)",
+                      .doc = "index of the maximum along an axis (int64, no gradient)",
+                      .rule = "no gradient",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return argmax(v[0], 1).to(v[0].dtype()); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .differentiable = {false}});
 Tensor argmax(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, true); }
+const OpDef& argmin_def = define_op({.name = "argmin",
+                      .signature = "argmin(x, axis, keepdims = false)",
+                      .doc = "index of the minimum along an axis (int64, no gradient)",
+                      .rule = "no gradient",
+                      .kind = OpKind::reduction,
+                      .call = [](const TensorList& v) { return argmin(v[0], 0).to(v[0].dtype()); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .differentiable = {false}});
 Tensor argmin(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, false); }
 Tensor argmax(const Tensor& x) {
     detail::defined_or_fail(x, "argmax");

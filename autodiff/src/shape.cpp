@@ -1,7 +1,7 @@
 // Shape ops that copy: indexing, gathering, concatenation, padding (the view
 // ops are in views.cpp). Each VJP is the op's mirror (index_add, scatter_add,
 // slice...).
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <algorithm>
 
@@ -30,6 +30,13 @@ Tensor check_indices(const Tensor& indices, std::size_t size, const char* op, in
 
 // ---- indexing -------------------------------------------------------------------------------
 
+const OpDef& index_select_def = define_op({.name = "index_select",
+                      .signature = "index_select(x, axis, indices)",
+                      .doc = "entries along an axis picked by int64 indices; repeats allowed",
+                      .rule = "dx = index_add(g, axis, indices)",
+                      .kind = OpKind::shape,
+                      .call = [](const TensorList& v) { return index_select(v[0], 1, from_indices({2, 0, 2})); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     detail::defined_or_fail(x, "index_select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "index_select");
@@ -52,12 +59,19 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(x)) return out;
-    return record("index_select", out, {x}, [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
+    return record(index_select_def, out, {x}, [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
         const Tensor indices = sindices.unpack();
         return TensorList{index_add(g, from, axis, indices)};
     });
 }
 
+const OpDef& index_add_def = define_op({.name = "index_add",
+                      .signature = "index_add(source, shape, axis, indices)",
+                      .doc = "adds source into zeros of `shape` at the indices (index_select's VJP)",
+                      .rule = "dsource = index_select(g, axis, indices)",
+                      .kind = OpKind::backward,
+                      .call = [](const TensorList& v) { return index_add(v[0], Shape{2, 3}, 1, from_indices({2, 0, 2})); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tensor& indices) {
     detail::defined_or_fail(source, "index_add");
     const std::size_t ax = normalize_axis(axis, shape.size(), "index_add");
@@ -83,7 +97,7 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(source)) return out;
-    return record("index_add", out, {source}, [axis, sindices = SavedTensor(indices, "index_add")](const Tensor& g) {
+    return record(index_add_def, out, {source}, [axis, sindices = SavedTensor(indices, "index_add")](const Tensor& g) {
         const Tensor indices = sindices.unpack();
         return TensorList{index_select(g, axis, indices)};
     });
@@ -117,6 +131,13 @@ void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax
 }
 }  // namespace
 
+const OpDef& gather_def = define_op({.name = "gather",
+                      .signature = "gather(x, axis, index)",
+                      .doc = "out[i][j] = x[i][index[i][j]] along an axis (torch.gather)",
+                      .rule = "dx = scatter_add(g, axis, index)",
+                      .kind = OpKind::shape,
+                      .call = [](const TensorList& v) { return gather(v[0], 1, from_indices({0, 2, 1, 1}, {2, 2})); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor gather(const Tensor& x, int axis, const Tensor& index) {
     detail::defined_or_fail(x, "gather");
     detail::defined_or_fail(index, "gather");
@@ -131,12 +152,19 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(x)) return out;
-    return record("gather", out, {x}, [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
+    return record(gather_def, out, {x}, [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
         const Tensor index = sindex.unpack();
         return TensorList{scatter_add(g, from, axis, index)};
     });
 }
 
+const OpDef& scatter_add_def = define_op({.name = "scatter_add",
+                      .signature = "scatter_add(source, shape, axis, index)",
+                      .doc = "adds source into zeros of `shape` at index (gather's VJP)",
+                      .rule = "dsource = gather(g, axis, index)",
+                      .kind = OpKind::backward,
+                      .call = [](const TensorList& v) { return scatter_add(v[0], Shape{2, 3}, 1, from_indices({0, 2, 1, 1}, {2, 2})); },
+                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
 Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Tensor& index) {
     detail::defined_or_fail(source, "scatter_add");
     detail::defined_or_fail(index, "scatter_add");
@@ -153,7 +181,7 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(source)) return out;
-    return record("scatter_add", out, {source}, [axis, sindex = SavedTensor(index, "scatter_add")](const Tensor& g) {
+    return record(scatter_add_def, out, {source}, [axis, sindex = SavedTensor(index, "scatter_add")](const Tensor& g) {
         const Tensor index = sindex.unpack();
         return TensorList{gather(g, axis, index)};
     });
@@ -161,6 +189,14 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
 
 // ---- joining and padding ------------------------------------------------------------------------
 
+const OpDef& concat_def = define_op({.name = "concat",
+                      .signature = "concat(tensors, axis = 0)",
+                      .doc = "tensors joined along an axis",
+                      .rule = "dx_i = the slice of g where x_i was put",
+                      .kind = OpKind::shape,
+                      .call = [](const TensorList& v) { return concat({v[0], v[1]}, 1); },
+                      .samples = {{{Shape{2, 3}, Shape{2, 1}}, -2.0, 2.0}},
+                      .bad_shapes = {Shape{2, 3}, Shape{3, 1}}});
 Tensor concat(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("concat: got no tensors");
     const Tensor& first = detail::defined_or_fail(tensors[0], "concat");
@@ -196,7 +232,7 @@ Tensor concat(const TensorList& tensors, int axis) {
     if (!needs_grad(tensors)) return out;
     std::vector<long> sizes;
     for (const Tensor& t : tensors) sizes.push_back(static_cast<long>(t.shape()[ax]));
-    return record("concat", out, tensors, [sizes, axis](const Tensor& g) {
+    return record(concat_def, out, tensors, [sizes, axis](const Tensor& g) {
         TensorList grads;
         long offset = 0;
         for (long s : sizes) {
@@ -207,6 +243,15 @@ Tensor concat(const TensorList& tensors, int axis) {
     });
 }
 
+const OpDef& stack_def = define_op({.name = "stack",
+                      .signature = "stack(tensors, axis = 0)",
+                      .doc = "tensors of one shape stacked along a new axis",
+                      .rule = "composite: concat of unsqueezed tensors",
+                      .kind = OpKind::shape,
+                      .call = [](const TensorList& v) { return stack({v[0], v[1]}, 1); },
+                      .samples = {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}},
+                      .composite = true,
+                      .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
 Tensor stack(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("stack: got no tensors");
     TensorList expanded;
@@ -220,6 +265,13 @@ Tensor stack(const TensorList& tensors, int axis) {
     return concat(expanded, axis);
 }
 
+const OpDef& pad_def = define_op({.name = "pad",
+                      .signature = "pad(x, pads, value = 0)",
+                      .doc = "constant padding: pads[i] = {before, after} for axis i",
+                      .rule = "dx = the slice of g inside the padding",
+                      .kind = OpKind::shape,
+                      .call = [](const TensorList& v) { return pad(v[0], {{1, 0}, {2, 1}}, 0.5); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});
 Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads, double value) {
     detail::defined_or_fail(x, "pad");
     if (pads.size() > x.dim())
@@ -242,7 +294,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(x)) return out;
-    return record("pad", out, {x}, [pads, from = x.shape()](const Tensor& g) {
+    return record(pad_def, out, {x}, [pads, from = x.shape()](const Tensor& g) {
         Tensor r = g;
         for (std::size_t i = 0; i < pads.size(); ++i) {
             const long begin = static_cast<long>(pads[i].first);

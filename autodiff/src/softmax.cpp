@@ -1,6 +1,6 @@
 // softmax and log_softmax along one axis, shifted by the maximum so that large
 // inputs (1000, 5000...) give exact probabilities rather than inf / inf.
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <cmath>
 
@@ -47,21 +47,35 @@ Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
 
 }  // namespace
 
+const OpDef& softmax_def = define_op({.name = "softmax",
+                      .signature = "softmax(x, axis = -1)",
+                      .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
+                      .rule = "dx = y * (g - sum(g * y))",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return softmax(v[0], 1); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4, 1}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, false);
     if (!needs_grad(x)) return out;
     // J^T g = s * (g - <g, s>) along the axis, from the saved output s.
-    return record("softmax", out, {x}, [saved = SavedTensor::output(out, "softmax"), axis](const Tensor& g) {
+    return record(softmax_def, out, {x}, [saved = SavedTensor::output(out, "softmax"), axis](const Tensor& g) {
         const Tensor s = saved.unpack();
         return TensorList{s * (g - sum(g * s, {axis}, true))};
     });
 }
 
+const OpDef& log_softmax_def = define_op({.name = "log_softmax",
+                      .signature = "log_softmax(x, axis = -1)",
+                      .doc = "x - logsumexp(x) along an axis",
+                      .rule = "dx = g - exp(y) * sum(g)",
+                      .kind = OpKind::nn,
+                      .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor log_softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, true);
     if (!needs_grad(x)) return out;
     // g - softmax(x) * sum(g), with softmax(x) = exp(y) from the saved output y.
-    return record("log_softmax", out, {x}, [saved = SavedTensor::output(out, "log_softmax"), axis](const Tensor& g) {
+    return record(log_softmax_def, out, {x}, [saved = SavedTensor::output(out, "log_softmax"), axis](const Tensor& g) {
         return TensorList{g - exp(saved.unpack()) * sum(g, {axis}, true)};
     });
 }

@@ -1,5 +1,5 @@
 // rg::Tensor: geometry, storage access, autograd state, casting and printing.
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <cmath>
 #include <limits>
@@ -350,18 +350,41 @@ Tensor Tensor::detach() const {
     return detail::make_view(*this, impl.shape, impl.strides, impl.offset);
 }
 
+const OpDef& clone_def = define_op({.name = "clone",
+                                    .signature = "x.clone()",
+                                    .doc = "a contiguous copy of the values, on the tape",
+                                    .rule = "dx = g",
+                                    .kind = OpKind::shape,
+                                    .call = [](const TensorList& v) { return v[0].t().clone(); },
+                                    .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+const OpDef& contiguous_def = define_op({.name = "contiguous",
+                                         .signature = "x.contiguous()",
+                                         .doc = "x itself when contiguous, else a contiguous copy",
+                                         .rule = "dx = g",
+                                         .kind = OpKind::shape,
+                                         .call = [](const TensorList& v) { return v[0].t().contiguous(); },
+                                         .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+const OpDef& to_def = define_op({.name = "to",
+                                 .signature = "x.to(dtype)",
+                                 .doc = "the values cast to another dtype; differentiable between float dtypes",
+                                 .rule = "dx = g.to(x.dtype)",
+                                 .kind = OpKind::shape,
+                                 .call = [](const TensorList& v) { return v[0].to(Dtype::float32); },
+                                 .samples = {},  // a float32 round trip cannot be gradchecked: tensor_test covers it
+                                 .accepts_int64 = true});
+
 Tensor Tensor::clone() const {
     checked("clone");
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record("clone", out, {*this}, [](const Tensor& g) { return TensorList{g}; });
+    return record(clone_def, out, {*this}, [](const Tensor& g) { return TensorList{g}; });
 }
 
 Tensor Tensor::contiguous() const {
     if (checked("contiguous").contiguous) return *this;
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record("contiguous", out, {*this}, [](const Tensor& g) { return TensorList{g}; });
+    return record(contiguous_def, out, {*this}, [](const Tensor& g) { return TensorList{g}; });
 }
 
 namespace {
@@ -394,7 +417,7 @@ Tensor Tensor::to(Dtype dtype) const {
     Tensor out = cast_values(*this, dtype);
     if (dtype == Dtype::int64 || !needs_grad(*this)) return out;
     const Dtype from = this->dtype();
-    return record("to", out, {*this}, [from](const Tensor& g) { return TensorList{g.to(from)}; });
+    return record(to_def, out, {*this}, [from](const Tensor& g) { return TensorList{g.to(from)}; });
 }
 
 Tensor& Tensor::set_values_(const Tensor& src) {

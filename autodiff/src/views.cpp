@@ -1,7 +1,7 @@
 // View ops: their results share the input's storage (no copy), with new
 // shape, strides and offset, as in PyTorch. Each VJP is the mirror of its view
 // (reshape back, sum_to, slice_scatter, the inverse permutation...).
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -11,12 +11,12 @@ namespace {
 
 // The view of x with the given geometry, recorded with `vjp` when x needs grad.
 template <class F>
-Tensor view_of(const char* op, const Tensor& x, const Shape& shape, const Strides& strides, std::size_t offset,
+Tensor view_of(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides, std::size_t offset,
                F vjp) {
     Tensor out = detail::make_view(x, shape, strides, offset);
     if (!needs_grad(x)) return out;
     if (x.grad_fn()) out.impl()->view_version = x.version();
-    return record(op, out, {x}, std::move(vjp));
+    return record(def, out, {x}, std::move(vjp));
 }
 
 // Strides for viewing x (shape, strides) as new_shape without copying, or
@@ -85,8 +85,8 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
     return resolved;
 }
 
-Tensor view_as_shape(const char* op, const Tensor& x, const Shape& shape, const Strides& strides) {
-    return view_of(op, x, shape, strides, x.storage_offset(),
+Tensor view_as_shape(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides) {
+    return view_of(def, x, shape, strides, x.storage_offset(),
                    [from = x.shape()](const Tensor& g) { return TensorList{reshape(g, from)}; });
 }
 
@@ -111,15 +111,29 @@ SliceRange normalize_slice(const char* op, std::size_t size, std::int64_t start,
 
 // ---- reshaping ------------------------------------------------------------------
 
+const OpDef& reshape_def = define_op({.name = "reshape",
+                      .signature = "reshape(x, shape)",
+                      .doc = "the same values in a new shape (-1 inferred): a view when the strides allow, else a copy",
+                      .rule = "dx = reshape(g, x.shape)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return reshape(v[0].t(), {-1, 2}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1, 2}}, -2.0, 2.0}}});
 Tensor reshape(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "reshape");
     const Shape shape = infer_shape(x, sizes, "reshape");
     if (shape == x.shape()) return x;
     if (auto strides = view_strides(x.shape(), x.strides(), shape))
-        return view_as_shape("reshape", x, shape, *strides);
-    return view_as_shape("reshape", x.contiguous(), shape, detail::contiguous_strides(shape));
+        return view_as_shape(reshape_def, x, shape, *strides);
+    return view_as_shape(reshape_def, x.contiguous(), shape, detail::contiguous_strides(shape));
 }
 
+const OpDef& view_def = define_op({.name = "view",
+                      .signature = "view(x, shape)",
+                      .doc = "a view in a new shape; an error when the strides do not allow one",
+                      .rule = "dx = reshape(g, x.shape)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return view(v[0], {3, -1}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{6}}, -2.0, 2.0}}});
 Tensor view(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "view");
     const Shape shape = infer_shape(x, sizes, "view");
@@ -129,9 +143,17 @@ Tensor view(const Tensor& x, IntList sizes) {
              "when it must, or call contiguous() first",
              shape_str(x.shape()), fmt::join(x.strides(), ", "), shape_str(shape));
     if (shape == x.shape()) return x;
-    return view_as_shape("view", x, shape, *strides);
+    return view_as_shape(view_def, x, shape, *strides);
 }
 
+const OpDef& flatten_def = define_op({.name = "flatten",
+                      .signature = "flatten(x, start_axis = 0, end_axis = -1)",
+                      .doc = "axes start..end merged into one",
+                      .rule = "composite: reshape",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return flatten(v[0], 1); },
+                      .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor flatten(const Tensor& x, int start_axis, int end_axis) {
     detail::defined_or_fail(x, "flatten");
     if (x.dim() == 0) return reshape(x, {1});
@@ -146,6 +168,13 @@ Tensor flatten(const Tensor& x, int start_axis, int end_axis) {
     return reshape(x, shape);
 }
 
+const OpDef& squeeze_def = define_op({.name = "squeeze",
+                      .signature = "squeeze(x, axis = all size-1 axes)",
+                      .doc = "size-1 axes removed (a view)",
+                      .rule = "dx = reshape(g, x.shape)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return squeeze(v[0], 1); },
+                      .samples = {{{Shape{2, 1, 3}}, -2.0, 2.0}}});
 Tensor squeeze(const Tensor& x, std::optional<int> axis) {
     detail::defined_or_fail(x, "squeeze");
     Shape shape;
@@ -162,9 +191,16 @@ Tensor squeeze(const Tensor& x, std::optional<int> axis) {
         strides.push_back(x.strides()[i]);
     }
     if (shape == x.shape()) return x;
-    return view_as_shape("squeeze", x, shape, strides);
+    return view_as_shape(squeeze_def, x, shape, strides);
 }
 
+const OpDef& unsqueeze_def = define_op({.name = "unsqueeze",
+                      .signature = "unsqueeze(x, axis)",
+                      .doc = "a size-1 axis inserted (a view)",
+                      .rule = "dx = reshape(g, x.shape)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return unsqueeze(v[0], -1); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}}});
 Tensor unsqueeze(const Tensor& x, int axis) {
     detail::defined_or_fail(x, "unsqueeze");
     const std::size_t a = normalize_axis(axis, x.dim() + 1, "unsqueeze");
@@ -174,11 +210,18 @@ Tensor unsqueeze(const Tensor& x, int axis) {
         a < x.dim() ? strides[a] * static_cast<std::ptrdiff_t>(shape[a]) : std::ptrdiff_t{1};
     shape.insert(shape.begin() + static_cast<long>(a), 1);
     strides.insert(strides.begin() + static_cast<long>(a), stride);
-    return view_as_shape("unsqueeze", x, shape, strides);
+    return view_as_shape(unsqueeze_def, x, shape, strides);
 }
 
 // ---- broadcasting ------------------------------------------------------------------
 
+const OpDef& broadcast_to_def = define_op({.name = "broadcast_to",
+                      .signature = "broadcast_to(x, shape), expand(x, shape)",
+                      .doc = "size-1 axes repeated without copying (stride 0); -1 keeps a size",
+                      .rule = "dx = sum_to(g, x.shape)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return broadcast_to(v[0], {4, 2, 3}); },
+                      .samples = {{{Shape{2, 1}}, -2.0, 2.0}, {{Shape{3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}}});
 Tensor broadcast_to(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "broadcast_to");
     // -1 keeps the input's size (as torch.expand).
@@ -198,12 +241,28 @@ Tensor broadcast_to(const Tensor& x, IntList sizes) {
     if (x.dim() > shape.size() || broadcast_shapes(x.shape(), shape, "broadcast_to") != shape)
         fail("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()), shape_str(shape));
     detail::checked_numel(shape, x.dtype(), "broadcast_to");
-    return view_of("broadcast_to", x, shape, detail::broadcast_strides(x.shape(), x.strides(), shape),
+    return view_of(broadcast_to_def, x, shape, detail::broadcast_strides(x.shape(), x.strides(), shape),
                    x.storage_offset(), [from = x.shape()](const Tensor& g) { return TensorList{sum_to(g, from)}; });
 }
 
+const OpDef& expand_def = define_op({.name = "expand",
+                      .signature = "expand(x, shape)",
+                      .doc = "the same as broadcast_to",
+                      .rule = "composite: broadcast_to",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return expand(v[0], {2, -1}); },
+                      .samples = {{{Shape{1, 3}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor expand(const Tensor& x, IntList shape) { return broadcast_to(x, shape); }
 
+const OpDef& sum_to_def = define_op({.name = "sum_to",
+                      .signature = "sum_to(x, shape)",
+                      .doc = "broadcast axes summed away so the result has `shape` (broadcasting's VJP)",
+                      .rule = "composite: sum over the broadcast axes",
+                      .kind = OpKind::backward,
+                      .call = [](const TensorList& v) { return sum_to(v[0], Shape{3}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor sum_to(const Tensor& x, const Shape& shape) {
     detail::defined_or_fail(x, "sum_to");
     if (x.shape() == shape) return x;
@@ -218,6 +277,13 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 
 // ---- axis order ------------------------------------------------------------------
 
+const OpDef& permute_def = define_op({.name = "permute",
+                      .signature = "permute(x, order)",
+                      .doc = "the axes reordered (a view)",
+                      .rule = "dx = permute(g, inverse order)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return permute(v[0], {2, 0, 1}); },
+                      .samples = {{{Shape{2, 3, 4}}, -2.0, 2.0}}});
 Tensor permute(const Tensor& x, const Axes& order) {
     detail::defined_or_fail(x, "permute");
     const std::size_t rank = x.dim();
@@ -240,10 +306,18 @@ Tensor permute(const Tensor& x, const Axes& order) {
     }
     Axes inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = static_cast<int>(i);
-    return view_of("permute", x, shape, strides, x.storage_offset(),
+    return view_of(permute_def, x, shape, strides, x.storage_offset(),
                    [inverse](const Tensor& g) { return TensorList{permute(g, inverse)}; });
 }
 
+const OpDef& transpose_def = define_op({.name = "transpose",
+                      .signature = "transpose(x), transpose(x, axis0, axis1), x.t()",
+                      .doc = "the axes reversed, or two axes swapped (a view)",
+                      .rule = "composite: permute",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return transpose(v[0], 0, 2) + transpose(transpose(v[0]), 0, 2); },
+                      .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor transpose(const Tensor& x) {
     detail::defined_or_fail(x, "transpose");
     Axes order(x.dim());
@@ -263,6 +337,13 @@ Tensor transpose(const Tensor& x, int axis0, int axis1) {
 
 // ---- slicing -------------------------------------------------------------------------
 
+const OpDef& slice_def = define_op({.name = "slice",
+                      .signature = "slice(x, axis, start, stop, step = 1)",
+                      .doc = "x[start:stop:step] along an axis, Python bounds (a view)",
+                      .rule = "dx = slice_scatter(g, x.shape, axis, start, stop, step)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return slice(v[0], 1, 1, 4, 2); },
+                      .samples = {{{Shape{2, 5}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step) {
     detail::defined_or_fail(x, "slice");
     const std::size_t ax = normalize_axis(axis, x.dim(), "slice");
@@ -276,11 +357,19 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
         x.storage_offset() + (r.count ? r.start * static_cast<std::size_t>(x.strides()[ax]) : 0);
     const auto begin = static_cast<std::int64_t>(r.start);
     const auto end = static_cast<std::int64_t>(r.start + r.count * r.step);
-    return view_of("slice", x, shape, strides, offset, [from = x.shape(), axis, begin, end, step](const Tensor& g) {
+    return view_of(slice_def, x, shape, strides, offset, [from = x.shape(), axis, begin, end, step](const Tensor& g) {
         return TensorList{slice_scatter(g, from, axis, begin, end, step)};
     });
 }
 
+const OpDef& narrow_def = define_op({.name = "narrow",
+                      .signature = "narrow(x, axis, start, length)",
+                      .doc = "x[start:start+length] along an axis, bounds checked (a view)",
+                      .rule = "composite: slice",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return narrow(v[0], 0, 1, 2); },
+                      .samples = {{{Shape{3, 2}}, -2.0, 2.0}},
+                      .composite = true});
 Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length) {
     detail::defined_or_fail(x, "narrow");
     const std::size_t ax = normalize_axis(axis, x.dim(), "narrow");
@@ -292,6 +381,13 @@ Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length
     return slice(x, axis, begin, begin + length);
 }
 
+const OpDef& select_def = define_op({.name = "select",
+                      .signature = "select(x, axis, index)",
+                      .doc = "x[index] along an axis, which is removed (a view)",
+                      .rule = "dx = slice_scatter(unsqueeze(g, axis), x.shape, axis, index, index + 1)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return select(v[0], 1, -1); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor select(const Tensor& x, int axis, std::int64_t index) {
     detail::defined_or_fail(x, "select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "select");
@@ -304,12 +400,19 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
     shape.erase(shape.begin() + static_cast<long>(ax));
     strides.erase(strides.begin() + static_cast<long>(ax));
     const std::size_t offset = x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
-    return view_of("select", x, shape, strides, offset, [from = x.shape(), ax, i](const Tensor& g) {
+    return view_of(select_def, x, shape, strides, offset, [from = x.shape(), ax, i](const Tensor& g) {
         const int a = static_cast<int>(ax);
         return TensorList{slice_scatter(unsqueeze(g, a), from, a, i, i + 1)};
     });
 }
 
+const OpDef& slice_scatter_def = define_op({.name = "slice_scatter",
+                      .signature = "slice_scatter(source, shape, axis, start, stop, step = 1)",
+                      .doc = "source written into zeros of `shape` at a slice (slice's VJP)",
+                      .rule = "dsource = slice(g, axis, start, stop, step)",
+                      .kind = OpKind::backward,
+                      .call = [](const TensorList& v) { return slice_scatter(v[0], Shape{2, 5}, 1, 1, 4, 2); },
+                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
 Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                      std::int64_t step) {
     detail::defined_or_fail(source, "slice_scatter");
@@ -323,13 +426,20 @@ Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::in
     Tensor out = zeros(shape, {source.dtype()});
     detail::copy_values(slice(out, axis, start, stop, step), source);
     if (!needs_grad(source)) return out;
-    return record("slice_scatter", out, {source}, [axis, start, stop, step](const Tensor& g) {
+    return record(slice_scatter_def, out, {source}, [axis, start, stop, step](const Tensor& g) {
         return TensorList{slice(g, axis, start, stop, step)};
     });
 }
 
 // ---- diagonals -----------------------------------------------------------------------
 
+const OpDef& diagonal_def = define_op({.name = "diagonal",
+                      .signature = "diagonal(x, offset = 0, axis0 = 0, axis1 = 1)",
+                      .doc = "the diagonal of two axes as a last axis (a view)",
+                      .rule = "dx = diagonal_scatter(g, x.shape, offset, axis0, axis1)",
+                      .kind = OpKind::view,
+                      .call = [](const TensorList& v) { return diagonal(v[0], 1) + diagonal(v[0], -1, 1, 0); },
+                      .samples = {{{Shape{3, 4}}, -2.0, 2.0}}});
 Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(x, "diagonal");
     if (x.dim() < 2) fail("diagonal: expected a tensor of rank 2 or more, got shape {}", shape_str(x.shape()));
@@ -352,11 +462,18 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     }
     shape.push_back(static_cast<std::size_t>(length));
     strides.push_back(x.strides()[a0] + x.strides()[a1]);
-    return view_of("diagonal", x, shape, strides, start, [from = x.shape(), offset, axis0, axis1](const Tensor& g) {
+    return view_of(diagonal_def, x, shape, strides, start, [from = x.shape(), offset, axis0, axis1](const Tensor& g) {
         return TensorList{diagonal_scatter(g, from, offset, axis0, axis1)};
     });
 }
 
+const OpDef& diagonal_scatter_def = define_op({.name = "diagonal_scatter",
+                      .signature = "diagonal_scatter(source, shape, offset = 0, axis0 = 0, axis1 = 1)",
+                      .doc = "source written on the diagonal of zeros of `shape` (diagonal's VJP)",
+                      .rule = "dsource = diagonal(g, offset, axis0, axis1)",
+                      .kind = OpKind::backward,
+                      .call = [](const TensorList& v) { return diagonal_scatter(v[0], Shape{3, 4}, 1); },
+                      .samples = {{{Shape{3}}, -2.0, 2.0}}});
 Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(source, "diagonal_scatter");
     Tensor out = zeros(shape, {source.dtype()});
@@ -366,7 +483,7 @@ Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t o
              shape_str(source.shape()), shape_str(target.shape()), offset, axis0, axis1, shape_str(shape));
     detail::copy_values(target, source);
     if (!needs_grad(source)) return out;
-    return record("diagonal_scatter", out, {source}, [offset, axis0, axis1](const Tensor& g) {
+    return record(diagonal_scatter_def, out, {source}, [offset, axis0, axis1](const Tensor& g) {
         return TensorList{diagonal(g, offset, axis0, axis1)};
     });
 }

@@ -20,6 +20,7 @@
 namespace rg {
 
 class Node;
+struct OpDef;
 
 // One input of a recorded op: the node that produced it (where its gradient
 // goes; null when it needs none) and its shape and dtype, against which the
@@ -36,11 +37,13 @@ class Node : public std::enable_shared_from_this<Node> {
 public:
     // Takes the next position on the current thread's tape.
     explicit Node(std::string_view op);
+    explicit Node(const OpDef& def);  // a registered op
     virtual ~Node() = default;
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
     const std::string& op() const { return op_; }
+    const OpDef* def() const { return def_; }  // null for custom ops and accumulators
     std::uint64_t sequence() const { return sequence_; }  // position on the tape
     std::uint64_t tape_id() const { return tape_id_; }
     bool released() const { return released_; }
@@ -66,6 +69,7 @@ public:
 
 private:
     std::string op_;
+    const OpDef* def_ = nullptr;
     std::uint64_t sequence_;
     std::uint64_t tape_id_;
 
@@ -85,8 +89,8 @@ protected:
 class SavedTensor {
 public:
     SavedTensor() = default;
-    SavedTensor(const Tensor& t, const char* op);  // an input, or any tensor the op did not make
-    static SavedTensor output(const Tensor& out, const char* op);
+    SavedTensor(const Tensor& t, std::string_view op);  // an input, or any tensor the op did not make
+    static SavedTensor output(const Tensor& out, std::string_view op);
     Tensor unpack() const;
     bool defined() const { return tensor_.defined(); }
 
@@ -94,7 +98,7 @@ private:
     Tensor tensor_;
     const void* storage_ = nullptr;
     std::uint64_t version_ = 0;
-    const char* op_ = "";
+    std::string_view op_;
     bool is_output_ = false;
 };
 
@@ -113,6 +117,7 @@ template <class F>
 class LambdaNode final : public Node {
 public:
     LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
+    LambdaNode(const OpDef& def, F fn) : Node(def), fn_(std::move(fn)) {}
     TensorList apply(Tensor grad_output) override {
         if (!fn_) fail("backward: node '{}' was already released", op());
         return (*fn_)(std::move(grad_output));
@@ -145,6 +150,23 @@ template <class F>
 Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
+    detail::attach(node, output, inputs.data(), inputs.size());
+    return output;
+}
+
+// The same for a registered op (see registry.hpp) whose VJP is a lambda that
+// captures what it saved.
+template <class F>
+Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
+    if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
+    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
+    detail::attach(node, output, inputs.begin(), inputs.size());
+    return output;
+}
+template <class F>
+Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
+    if (!needs_grad_any(inputs.data(), inputs.size())) return output;
+    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
     detail::attach(node, output, inputs.data(), inputs.size());
     return output;
 }

@@ -60,7 +60,9 @@ Tensor lt(const Tensor& a, double b);
 // ---- elementwise, unary -------------------------------------------------------
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
+Tensor expm1(const Tensor& x);  // e^x - 1, exact near 0
 Tensor log(const Tensor& x);
+Tensor log1p(const Tensor& x);  // log(1 + x), exact near 0
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);    // gradient sign(x), 0 at 0
 Tensor sign(const Tensor& x);   // gradient 0

@@ -1,0 +1,122 @@
+#pragma once
+// The op registry: every differentiable op is declared once, as an OpDef beside
+// its forward and its VJP. The declaration names the op and gives its one-line
+// documentation, its local rule (the text explain mode shows), which inputs
+// are differentiable, sample inputs, and a float64 reference where one exists.
+// From it follow the recording (the op's node carries the OpDef; its VJP gets
+// an OpContext saying which inputs need a gradient), the generated tests
+// (values, gradcheck, gradgradcheck, dtype and shape errors for every entry),
+// the op table of docs/autodiff.md (checked by a test), and explain's text.
+// See docs/contributing.md for a worked example.
+#include <retrograd/autograd.hpp>
+
+#include <array>
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace rg {
+
+// Inputs a test can build: one shape per tensor input, values drawn uniformly
+// from [low, high) (keep away from kinks and poles), or fixed values.
+struct OpSample {
+    std::vector<Shape> shapes;
+    double low = -2.0;
+    double high = 2.0;
+};
+
+enum class OpKind {
+    elementwise,  // unary or broadcasting binary: values checked against `reference`
+    reduction,
+    linalg,
+    view,         // the result shares its input's storage
+    shape,
+    nn,           // activations, softmax, convolution, pooling
+    backward,     // an op that exists as another op's VJP
+};
+
+struct OpDef {
+    std::string_view name;     // as recorded on the tape and shown by to_dot/explain
+    std::string_view signature;  // as a user calls it: "exp(x)"
+    std::string_view doc;      // one line for the op table
+    std::string_view rule;     // the VJP as readable text: "dx = g * y"
+    OpKind kind = OpKind::elementwise;
+    // Calls the op on sample inputs (float64 or float32 tensors with the sample's
+    // shapes), with the op's other arguments fixed; used by the generated tests.
+    std::function<Tensor(const TensorList&)> call;
+    std::vector<OpSample> samples;
+    // Which tensor inputs get a gradient (an index input, a mask, does not).
+    std::vector<bool> differentiable;
+    // Exact values in float64, element by element (unary: x; binary: x, y).
+    std::function<double(double)> reference1;
+    std::function<double(double, double)> reference2;
+    // Built from other registered ops: records no node of its own (mean = sum * 1/n).
+    bool composite = false;
+    bool second_order = true;    // gradgradcheck applies (false for piecewise-constant gradients)
+    bool accepts_int64 = false;  // int64 inputs are valid (else: an rg::Error naming the op)
+    // Other public functions this entry covers (gemm is recorded as matmul).
+    std::vector<std::string_view> aliases;
+    // Input shapes that must be refused with an rg::Error naming the op (empty: none).
+    std::vector<Shape> bad_shapes;
+};
+
+// Adds an op to the registry (at static initialisation, in the op's own file)
+// and returns the stored definition: `const OpDef& exp_def = define_op({...});`
+const OpDef& define_op(OpDef def);
+// Every registered op, in registration order; find_op gives one by name.
+const std::vector<const OpDef*>& op_registry();
+const OpDef* find_op(std::string_view name);
+
+// ---- recording through the registry -----------------------------------------
+
+// What the VJP of a registered op sees: the tensors it asked to save (checked
+// against in-place writes when read), which inputs need a gradient, and the
+// inputs' shapes and dtypes.
+class OpContext {
+public:
+    Tensor input(std::size_t i) const;  // a saved input (rg::Error if it was not saved)
+    Tensor output() const;              // the saved output (likewise)
+    bool needs_grad(std::size_t i) const;
+    const Shape& input_shape(std::size_t i) const;
+    Dtype input_dtype(std::size_t i) const;
+    std::size_t inputs() const;
+
+    OpContext(const Node& node, const std::vector<SavedTensor>& saved, const SavedTensor& output)
+        : node_(node), saved_(saved), output_(output) {}
+
+private:
+    const Node& node_;
+    const std::vector<SavedTensor>& saved_;
+    const SavedTensor& output_;
+};
+
+// What a registered op keeps for its VJP.
+struct Saves {
+    std::array<bool, 4> inputs{};  // save input i (its values are read by the VJP)
+    bool output = false;           // save the op's result (y = exp(x): dx = g * y)
+};
+
+using OpVjp = std::function<TensorList(const OpContext& context, const Tensor& grad_output)>;
+
+namespace detail {
+class OpNode final : public Node {
+public:
+    OpNode(const OpDef& def, OpVjp vjp) : Node(def), vjp_(std::move(vjp)) {}
+    TensorList apply(Tensor grad_output) override;
+    void release() override;
+
+    std::vector<SavedTensor> saved;
+    SavedTensor saved_output;
+
+private:
+    OpVjp vjp_;
+};
+}  // namespace detail
+
+// Makes `output` the result of registered op `def` over `inputs`, saving what
+// `saves` asks for; returns `output` untouched when no input needs grad.
+Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, OpVjp vjp);
+Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, OpVjp vjp);
+
+}  // namespace rg

@@ -1,0 +1,296 @@
+// Binary elementwise ops with NumPy broadcasting, their forms with a scalar,
+// comparisons and where, each declared once with its forward and VJP side by
+// side. A broadcasting op reduces each gradient back to its input's shape
+// with sum_to; each side is saved only when the other side's gradient reads it.
+#include "op_defs.hpp"
+
+#include <cmath>
+
+namespace rg {
+namespace {
+
+using detail::binary_samples;
+using detail::call_binary;
+using detail::zip_float;
+
+Tensor scalar_like(Dtype dtype, double value) { return full(Shape{}, value, {dtype}); }
+
+OpDef binary_def(std::string_view name, std::string_view doc, std::string_view rule, detail::BinaryFn f,
+                 std::function<double(double, double)> reference, double low = -2.0, double high = 2.0) {
+    return OpDef{.name = name,
+                 .signature = {},
+                 .doc = doc,
+                 .rule = rule,
+                 .kind = OpKind::elementwise,
+                 .call = call_binary(f),
+                 .samples = binary_samples(low, high),
+                 .differentiable = {true, true},
+                 .reference2 = std::move(reference),
+                 .bad_shapes = {Shape{2, 3}, Shape{4}}};
+}
+
+// An op of a tensor and a scalar, tested through `call`.
+OpDef scalar_def(std::string_view name, std::string_view signature, std::string_view doc, std::string_view rule,
+                 std::function<Tensor(const Tensor&)> call, std::function<double(double)> reference,
+                 double low = -2.0, double high = 2.0) {
+    return OpDef{.name = name,
+                 .signature = signature,
+                 .doc = doc,
+                 .rule = rule,
+                 .kind = OpKind::elementwise,
+                 .call = [call](const TensorList& v) { return call(v[0]); },
+                 .samples = detail::unary_samples(low, high),
+                 .differentiable = {true},
+                 .reference1 = std::move(reference)};
+}
+
+// Comparisons accept every dtype; int64 operands give a float32 mask.
+template <class F>
+Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+    detail::check_same_dtype(a, b, op);
+    if (a.dtype() == Dtype::int64) {
+        const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+        auto m = detail::zip_values(detail::Strided<std::int64_t>(a), detail::Strided<std::int64_t>(b), shape,
+                                    [&](auto u, auto v) { return std::int64_t{f(u, v) ? 1 : 0}; });
+        return detail::adopt(std::move(m)).to(Dtype::float32);
+    }
+    return zip_float(a, b, op, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
+}
+
+OpDef compare_def(std::string_view name, std::string_view doc, detail::BinaryFn f,
+                  std::function<double(double, double)> reference) {
+    OpDef def = binary_def(name, doc, "no gradient (a mask)", f, std::move(reference));
+    def.differentiable = {false, false};
+    def.accepts_int64 = true;
+    return def;
+}
+
+}  // namespace
+
+// ---- binary ----------------------------------------------------------------------
+
+const OpDef& add_def = define_op(binary_def("add", "a + b", "da = sum_to(g); db = sum_to(g)", rg::add,
+                                            [](double a, double b) { return a + b; }));
+Tensor add(const Tensor& a, const Tensor& b) {
+    return record(add_def, zip_float(a, b, "add", [](auto u, auto v) { return u + v; }), {a, b}, {},
+                  [](const OpContext& c, const Tensor& g) {
+                      return TensorList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(g, c.input_shape(1)) : Tensor{}};
+                  });
+}
+
+const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = sum_to(g); db = -sum_to(g)", rg::sub,
+                                            [](double a, double b) { return a - b; }));
+Tensor sub(const Tensor& a, const Tensor& b) {
+    return record(sub_def, zip_float(a, b, "sub", [](auto u, auto v) { return u - v; }), {a, b}, {},
+                  [](const OpContext& c, const Tensor& g) {
+                      return TensorList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(neg(g), c.input_shape(1)) : Tensor{}};
+                  });
+}
+
+const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = sum_to(g * b); db = sum_to(g * a)", rg::mul,
+                                            [](double a, double b) { return a * b; }));
+Tensor mul(const Tensor& a, const Tensor& b) {
+    return record(mul_def, zip_float(a, b, "mul", [](auto u, auto v) { return u * v; }), {a, b},
+                  {.inputs = {b.requires_grad(), a.requires_grad()}}, [](const OpContext& c, const Tensor& g) {
+                      return TensorList{c.needs_grad(0) ? sum_to(g * c.input(1), c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(g * c.input(0), c.input_shape(1)) : Tensor{}};
+                  });
+}
+
+const OpDef& div_def = define_op(binary_def("div", "a / b", "da = sum_to(g / b); db = -sum_to(g * a / b^2)", rg::div,
+                                            [](double a, double b) { return a / b; }, 0.5, 2.0));
+Tensor div(const Tensor& a, const Tensor& b) {
+    return record(div_def, zip_float(a, b, "div", [](auto u, auto v) { return u / v; }), {a, b},
+                  {.inputs = {b.requires_grad(), true}}, [](const OpContext& c, const Tensor& g) {
+                      const Tensor b = c.input(1);
+                      return TensorList{c.needs_grad(0) ? sum_to(g / b, c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(neg(g * c.input(0) / (b * b)), c.input_shape(1))
+                                                        : Tensor{}};
+                  });
+}
+
+const OpDef& pow_def = define_op(binary_def(
+    "pow", "a ** b, elementwise", "da = sum_to(g * b * a^(b-1)) (0 where b = 0); db = sum_to(g * a^b * log a) (0 where a <= 0)",
+    rg::pow, [](double a, double b) { return std::pow(a, b); }, 0.5, 2.0));
+Tensor pow(const Tensor& base, const Tensor& exponent) {
+    Tensor out = zip_float(base, exponent, "pow", [](auto u, auto v) { return std::pow(u, v); });
+    return record(pow_def, out, {base, exponent}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
+        const Tensor base = c.input(0), exponent = c.input(1);
+        Tensor gb, ge;
+        if (c.needs_grad(0)) {
+            // e b^(e-1) is 0 * inf at b = 0, e = 0; the derivative there is 0 (as LibTorch masks it).
+            Tensor slope = exponent * pow(base, exponent - 1.0);
+            Tensor zero_exponent = detail::without_grad([&] { return eq(exponent, zeros_like(exponent)); });
+            gb = sum_to(g * where(zero_exponent, scalar_like(slope.dtype(), 0.0), slope), c.input_shape(0));
+        }
+        if (c.needs_grad(1)) {
+            // d/de b^e = b^e log b; taken as 0 where b <= 0 (log undefined), as PyTorch
+            // does at b = 0, without producing NaN through the masked branch.
+            Tensor positive = gt(base, 0.0);
+            Tensor safe_log = log(where(positive, base, ones_like(base)));
+            ge = sum_to(g * pow(base, exponent) * safe_log * positive, c.input_shape(1));
+        }
+        return TensorList{gb, ge};
+    });
+}
+
+// Ties share the gradient equally between both sides.
+const OpDef& minimum_def = define_op(binary_def("minimum", "the smaller of a and b; ties share the gradient",
+                                                "da = sum_to(g * [a < b] + g/2 * [a = b]); db likewise",
+                                                rg::minimum, [](double a, double b) { return std::min(a, b); }));
+Tensor minimum(const Tensor& a, const Tensor& b) {
+    return record(minimum_def, zip_float(a, b, "minimum", [](auto u, auto v) { return u < v ? u : v; }), {a, b},
+                  {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
+                      const Tensor a = c.input(0), b = c.input(1);
+                      Tensor to_a = lt(a, b) + eq(a, b) * 0.5;
+                      return TensorList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
+                  });
+}
+
+const OpDef& maximum_def = define_op(binary_def("maximum", "the larger of a and b; ties share the gradient",
+                                                "da = sum_to(g * [a > b] + g/2 * [a = b]); db likewise",
+                                                rg::maximum, [](double a, double b) { return std::max(a, b); }));
+Tensor maximum(const Tensor& a, const Tensor& b) {
+    return record(maximum_def, zip_float(a, b, "maximum", [](auto u, auto v) { return u > v ? u : v; }), {a, b},
+                  {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
+                      const Tensor a = c.input(0), b = c.input(1);
+                      Tensor to_a = gt(a, b) + eq(a, b) * 0.5;
+                      return TensorList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
+                                        c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
+                  });
+}
+
+const OpDef& where_def = define_op({.name = "where",
+                                    .signature = "where(mask, a, b)",
+                                    .doc = "a where mask != 0, else b (broadcasting all three)",
+                                    .rule = "da = sum_to(where(mask, g, 0)); db = sum_to(where(mask, 0, g))",
+                                    .kind = OpKind::elementwise,
+                                    .call = [](const TensorList& v) { return where(gt(v[0], 0.0), v[1], v[2]); },
+                                    .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}},
+                                                {{Shape{2, 1}, Shape{3}, Shape{}}},
+                                                {{Shape{0, 3}, Shape{3}, Shape{1}}}},
+                                    .differentiable = {false, true, true}});
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
+    detail::defined_or_fail(mask, "where");
+    const Tensor m = mask.dtype() == a.dtype() ? mask : mask.to(a.dtype()).detach();
+    Tensor out = detail::visit_float2(a, b, "where", [&](const auto& x, const auto& y) {
+        using T = typename std::decay_t<decltype(x)>::value_type;
+        const detail::Dense<T> mv(m);
+        const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
+        detail::Array<T> r(shape);
+        const std::array<detail::Strides, 4> st{
+            detail::broadcast_strides(mv.shape(), shape), detail::broadcast_strides(x.shape(), shape),
+            detail::broadcast_strides(y.shape(), shape), detail::contiguous_strides(shape)};
+        detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
+            for (std::size_t k = 0; k < count; ++k) {
+                const auto kk = static_cast<std::ptrdiff_t>(k);
+                r.data()[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0} ? x.data()[off[1] + kk * in[1]]
+                                                                                        : y.data()[off[2] + kk * in[2]];
+            }
+        });
+        return detail::adopt(std::move(r));
+    });
+    // Only the mask is saved: the gradient does not read a's or b's values.
+    return record(where_def, out, {a, b, m}, {.inputs = {false, false, true}}, [](const OpContext& c, const Tensor& g) {
+        const Tensor m = c.input(2);
+        const Tensor zero = scalar_like(g.dtype(), 0.0);
+        return TensorList{c.needs_grad(0) ? sum_to(where(m, g, zero), c.input_shape(0)) : Tensor{},
+                          c.needs_grad(1) ? sum_to(where(m, zero, g), c.input_shape(1)) : Tensor{}, Tensor{}};
+    });
+}
+
+// ---- with a scalar ------------------------------------------------------------
+
+const OpDef& add_scalar_def = define_op(scalar_def("add_scalar", "add(x, s)", "x + s for a number s", "dx = g",
+                                                   [](const Tensor& x) { return add(x, 1.5); },
+                                                   [](double x) { return x + 1.5; }));
+Tensor add(const Tensor& a, double b) {
+    return record(add_scalar_def, detail::map_float(a, "add", [b](auto u) { return static_cast<decltype(u)>(u + b); }),
+                  {a}, {}, [](const OpContext&, const Tensor& g) { return TensorList{g}; });
+}
+
+const OpDef& mul_scalar_def = define_op(scalar_def("mul_scalar", "mul(x, s)", "x * s for a number s", "dx = g * s",
+                                                   [](const Tensor& x) { return mul(x, -1.5); },
+                                                   [](double x) { return x * -1.5; }));
+Tensor mul(const Tensor& a, double b) {
+    return record(mul_scalar_def, detail::map_float(a, "mul", [b](auto u) { return static_cast<decltype(u)>(u * b); }),
+                  {a}, {}, [b](const OpContext&, const Tensor& g) { return TensorList{g * b}; });
+}
+
+const OpDef& rsub_scalar_def = define_op(scalar_def("rsub_scalar", "rsub(s, x)", "s - x for a number s", "dx = -g",
+                                                    [](const Tensor& x) { return rsub(2.0, x); },
+                                                    [](double x) { return 2.0 - x; }));
+Tensor rsub(double s, const Tensor& x) {
+    return record(rsub_scalar_def, detail::map_float(x, "sub", [s](auto u) { return static_cast<decltype(u)>(s - u); }),
+                  {x}, {}, [](const OpContext&, const Tensor& g) { return TensorList{neg(g)}; });
+}
+
+const OpDef& pow_scalar_def = define_op(scalar_def("pow_scalar", "pow(x, p)", "x ** p for a number p",
+                                                   "dx = g * p * x^(p-1)", [](const Tensor& x) { return pow(x, 2.5); },
+                                                   [](double x) { return std::pow(x, 2.5); }, 0.5, 2.0));
+Tensor pow(const Tensor& base, double exponent) {
+    Tensor out = exponent == 2.0 ? detail::map_float(base, "pow", [](auto u) { return u * u; })
+                                 : detail::map_float(base, "pow", [exponent](auto u) {
+                                       return static_cast<decltype(u)>(std::pow(u, exponent));
+                                   });
+    return record(pow_scalar_def, out, {base}, {.inputs = {exponent != 0.0 && exponent != 1.0}},
+                  [exponent](const OpContext& c, const Tensor& g) {
+                      if (exponent == 0.0) return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})};
+                      if (exponent == 1.0) return TensorList{g};
+                      if (exponent == 2.0) return TensorList{g * c.input(0) * 2.0};
+                      return TensorList{g * pow(c.input(0), exponent - 1.0) * exponent};
+                  });
+}
+
+const OpDef& rpow_scalar_def = define_op(scalar_def("rpow_scalar", "rpow(s, x)", "s ** x for a number s",
+                                                    "dx = g * y * log(s)", [](const Tensor& x) { return rpow(1.7, x); },
+                                                    [](double x) { return std::pow(1.7, x); }));
+Tensor rpow(double base, const Tensor& exponent) {
+    Tensor out = detail::map_float(exponent, "rpow", [base](auto u) {
+        return static_cast<decltype(u)>(std::pow(base, static_cast<double>(u)));
+    });
+    return record(rpow_scalar_def, out, {exponent}, {.output = true}, [base](const OpContext& c, const Tensor& g) {
+        return TensorList{g * c.output() * std::log(base)};
+    });
+}
+
+Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+Tensor operator+(const Tensor& a, double b) { return add(a, b); }
+Tensor operator+(double a, const Tensor& b) { return add(b, a); }
+Tensor operator-(const Tensor& a, double b) { return add(a, -b); }
+Tensor operator-(double a, const Tensor& b) { return rsub(a, b); }
+Tensor operator*(const Tensor& a, double b) { return mul(a, b); }
+Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
+Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
+Tensor operator/(double a, const Tensor& b) { return mul(pow(b, -1.0), a); }
+Tensor operator-(const Tensor& a) { return neg(a); }
+
+// ---- comparisons: masks of 0 and 1, never recorded ---------------------------------
+
+const OpDef& eq_def = define_op(compare_def("eq", "1 where a == b, else 0", rg::eq, [](double a, double b) { return a == b ? 1.0 : 0.0; }));
+const OpDef& ne_def = define_op(compare_def("ne", "1 where a != b, else 0", rg::ne, [](double a, double b) { return a != b ? 1.0 : 0.0; }));
+const OpDef& lt_def = define_op(compare_def("lt", "1 where a < b, else 0", rg::lt, [](double a, double b) { return a < b ? 1.0 : 0.0; }));
+const OpDef& le_def = define_op(compare_def("le", "1 where a <= b, else 0", rg::le, [](double a, double b) { return a <= b ? 1.0 : 0.0; }));
+const OpDef& gt_def = define_op(compare_def("gt", "1 where a > b, else 0", rg::gt, [](double a, double b) { return a > b ? 1.0 : 0.0; }));
+const OpDef& ge_def = define_op(compare_def("ge", "1 where a >= b, else 0", rg::ge, [](double a, double b) { return a >= b ? 1.0 : 0.0; }));
+
+Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto u, auto v) { return u == v; }); }
+Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto u, auto v) { return u != v; }); }
+Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto u, auto v) { return u < v; }); }
+Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto u, auto v) { return u <= v; }); }
+Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto u, auto v) { return u > v; }); }
+Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto u, auto v) { return u >= v; }); }
+Tensor gt(const Tensor& a, double b) {
+    return detail::map_float(a, "gt", [b](auto u) { return u > b ? decltype(u){1} : decltype(u){0}; });
+}
+Tensor lt(const Tensor& a, double b) {
+    return detail::map_float(a, "lt", [b](auto u) { return u < b ? decltype(u){1} : decltype(u){0}; });
+}
+
+}  // namespace rg

@@ -1,0 +1,53 @@
+#pragma once
+// Helpers for declaring ops in the registry: sample inputs and call adapters
+// shared by many OpDefs, and the dense elementwise kernels they run.
+#include <retrograd/registry.hpp>
+
+#include "kernels.hpp"
+
+namespace rg::detail {
+
+// Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
+// a size-1 axis and an empty tensor.
+inline std::vector<OpSample> unary_samples(double low = -2.0, double high = 2.0) {
+    return {{{Shape{}}, low, high}, {{Shape{3}}, low, high}, {{Shape{2, 3}}, low, high},
+            {{Shape{3, 1}}, low, high}, {{Shape{2, 0}}, low, high}};
+}
+// Pairs for broadcasting binary ops: equal shapes, a row, an outer product,
+// a scalar, and an empty tensor.
+inline std::vector<OpSample> binary_samples(double low = -2.0, double high = 2.0) {
+    return {{{Shape{2, 3}, Shape{2, 3}}, low, high}, {{Shape{2, 3}, Shape{3}}, low, high},
+            {{Shape{2, 1}, Shape{1, 3}}, low, high}, {{Shape{}, Shape{2}}, low, high},
+            {{Shape{0, 3}, Shape{3}}, low, high}};
+}
+
+using UnaryFn = Tensor (*)(const Tensor&);
+using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
+inline std::function<Tensor(const TensorList&)> call_unary(UnaryFn f) {
+    return [f](const TensorList& v) { return f(v[0]); };
+}
+inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
+    return [f](const TensorList& v) { return f(v[0], v[1]); };
+}
+
+// out = f(x) elementwise over a float tensor (read densely).
+template <class F>
+Tensor map_float(const Tensor& x, std::string_view op, F f) {
+    const std::string name(op);
+    return visit_float(x, name.c_str(), [&](const auto& a) { return adopt(map_values(a, f)); });
+}
+
+// out = f(a, b) with broadcasting; both operands read in place with their strides.
+template <class F>
+Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
+    check_same_dtype(a, b, op);
+    const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
+    switch (a.dtype()) {
+        case Dtype::float32: return adopt(zip_values(Strided<float>(a), Strided<float>(b), shape, f));
+        case Dtype::float64: return adopt(zip_values(Strided<double>(a), Strided<double>(b), shape, f));
+        default: break;
+    }
+    fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
+}
+
+}  // namespace rg::detail

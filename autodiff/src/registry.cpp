@@ -1,0 +1,105 @@
+// The op registry and recording through it.
+#include <retrograd/registry.hpp>
+
+#include "kernels.hpp"
+
+#include <deque>
+#include <mutex>
+
+namespace rg {
+namespace {
+
+struct Registry {
+    std::mutex mutex;
+    std::deque<OpDef> defs;  // stable addresses
+    std::deque<std::string> texts;  // generated signatures
+    std::vector<const OpDef*> list;
+};
+
+Registry& registry() {
+    static Registry instance;
+    return instance;
+}
+
+}  // namespace
+
+const OpDef& define_op(OpDef def) {
+    Registry& r = registry();
+    std::lock_guard lock(r.mutex);
+    for (const OpDef* d : r.list)
+        if (d->name == def.name) fail("define_op: an op named '{}' is already registered", def.name);
+    if (def.differentiable.empty() && !def.samples.empty())
+        def.differentiable.assign(def.samples.front().shapes.size(), true);
+    if (def.signature.empty()) {
+        const std::size_t arity = def.samples.empty() ? 1 : def.samples.front().shapes.size();
+        r.texts.push_back(fmt::format("{}({})", def.name, arity == 1 ? "x" : "a, b"));
+        def.signature = r.texts.back();
+    }
+    r.defs.push_back(std::move(def));
+    r.list.push_back(&r.defs.back());
+    return r.defs.back();
+}
+
+const std::vector<const OpDef*>& op_registry() { return registry().list; }
+
+const OpDef* find_op(std::string_view name) {
+    for (const OpDef* d : registry().list)
+        if (d->name == name) return d;
+    return nullptr;
+}
+
+// ---- OpContext --------------------------------------------------------------
+
+Tensor OpContext::input(std::size_t i) const {
+    if (i >= saved_.size() || !saved_[i].defined())
+        fail("{}: the VJP reads input {}, which the op did not save; add it to the op's Saves", node_.op(), i);
+    return saved_[i].unpack();
+}
+Tensor OpContext::output() const {
+    if (!output_.defined())
+        fail("{}: the VJP reads the output, which the op did not save; set Saves::output", node_.op());
+    return output_.unpack();
+}
+bool OpContext::needs_grad(std::size_t i) const { return i < node_.edges.size() && node_.edges[i].node; }
+const Shape& OpContext::input_shape(std::size_t i) const { return node_.edges.at(i).shape; }
+Dtype OpContext::input_dtype(std::size_t i) const { return node_.edges.at(i).dtype; }
+std::size_t OpContext::inputs() const { return node_.edges.size(); }
+
+// ---- recording ----------------------------------------------------------------
+
+TensorList detail::OpNode::apply(Tensor grad_output) {
+    if (released()) fail("backward: node '{}' was already released", op());
+    return vjp_(OpContext(*this, saved, saved_output), grad_output);
+}
+
+void detail::OpNode::release() {
+    saved.clear();
+    saved_output = SavedTensor{};
+    vjp_ = nullptr;
+    released_ = true;
+}
+
+namespace {
+Tensor record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, std::size_t count, Saves saves,
+                         OpVjp&& vjp) {
+    if (!needs_grad_any(inputs, count)) return output;
+    auto node = std::make_shared<detail::OpNode>(def, std::move(vjp));
+    for (std::size_t i = 0; i < count && i < saves.inputs.size(); ++i) {
+        if (!saves.inputs[i]) continue;
+        node->saved.resize(count);
+        node->saved[i] = SavedTensor(inputs[i], def.name);
+    }
+    if (saves.output) node->saved_output = SavedTensor::output(output, def.name);
+    detail::attach(node, output, inputs, count);
+    return output;
+}
+}  // namespace
+
+Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, OpVjp vjp) {
+    return record_registered(def, output, inputs.begin(), inputs.size(), saves, std::move(vjp));
+}
+Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, OpVjp vjp) {
+    return record_registered(def, output, inputs.data(), inputs.size(), saves, std::move(vjp));
+}
+
+}  // namespace rg
