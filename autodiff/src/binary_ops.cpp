@@ -293,4 +293,6 @@ Tensor lt(const Tensor& a, double b) {
     return detail::map_float(a, "lt", [b](auto u) { return u < b ? decltype(u){1} : decltype(u){0}; });
 }
 
+void detail::link_binary_ops() {}  // see registry.cpp
+
 }  // namespace rg

@@ -580,4 +580,6 @@ Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     return reshape(windows, Shape{g.n, g.c, g.oh, g.ow});
 }
 
+void detail::link_conv() {}  // see registry.cpp
+
 }  // namespace rg

@@ -140,4 +140,6 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
                   });
 }
 
+void detail::link_fused() {}  // see registry.cpp
+
 }  // namespace rg

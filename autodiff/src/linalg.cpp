@@ -221,4 +221,6 @@ Tensor outer(const Tensor& a, const Tensor& b) {
     return unsqueeze(a, 1) * unsqueeze(b, 0);
 }
 
+void detail::link_linalg() {}  // see registry.cpp
+
 }  // namespace rg

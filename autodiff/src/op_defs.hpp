@@ -7,6 +7,20 @@
 
 namespace rg::detail {
 
+// Every op file defines one of these; op_registry() calls them all, so that
+// every program that reads the registry links every op file of the static
+// library and the registry is complete wherever it is read.
+void link_unary_ops();
+void link_binary_ops();
+void link_reduce();
+void link_softmax();
+void link_linalg();
+void link_fused();
+void link_shape();
+void link_views();
+void link_conv();
+void link_tensor();
+
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.
 inline std::vector<OpSample> unary_samples(double low = -2.0, double high = 2.0) {
@@ -19,6 +33,17 @@ inline std::vector<OpSample> binary_samples(double low = -2.0, double high = 2.0
     return {{{Shape{2, 3}, Shape{2, 3}}, low, high}, {{Shape{2, 3}, Shape{3}}, low, high},
             {{Shape{2, 1}, Shape{1, 3}}, low, high}, {{Shape{}, Shape{2}}, low, high},
             {{Shape{0, 3}, Shape{3}}, low, high}};
+}
+
+// Pairs of one shape, for ops whose operands never broadcast.
+inline std::vector<OpSample> same_shape_samples(double low = -2.0, double high = 2.0) {
+    return {{{Shape{2, 3}, Shape{2, 3}}, low, high}, {{Shape{}, Shape{}}, low, high}, {{Shape{0, 2}, Shape{0, 2}}, low, high}};
+}
+inline void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
+    defined_or_fail(a, op);
+    defined_or_fail(b, op);
+    if (a.shape() != b.shape())
+        fail("{}: operands of shapes {} and {}; expected equal shapes", op, shape_str(a.shape()), shape_str(b.shape()));
 }
 
 using UnaryFn = Tensor (*)(const Tensor&);

@@ -152,7 +152,7 @@ const OpDef& sum_def = define_op({.name = "sum",
                       .doc = "sum over axes (all by default)",
                       .rule = "dx = broadcast g back over the summed axes",
                       .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return sum(v[0], {1}, true) + sum(v[0]); },
+                      .call = [](const TensorList& v) { return v[0].dim() ? sum(v[0], {-1}, true) + sum(v[0]) : sum(v[0]); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "sum");
@@ -199,7 +199,7 @@ const OpDef& max_def = define_op({.name = "max",
                       .doc = "maximum over axes; ties share the gradient",
                       .rule = "dx = g at the maxima, shared equally between ties",
                       .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return max(v[0], {1}); },
+                      .call = [](const TensorList& v) { return max(v[0], {-1}); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, true); }
 const OpDef& min_def = define_op({.name = "min",
@@ -216,7 +216,7 @@ const OpDef& logsumexp_def = define_op({.name = "logsumexp",
                       .doc = "log of the sum of exponentials, shifted by the maximum",
                       .rule = "composite: log(sum(exp(x - m))) + m",
                       .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return logsumexp(v[0], {1}); },
+                      .call = [](const TensorList& v) { return logsumexp(v[0], {-1}); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
                       .composite = true});
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
@@ -237,7 +237,7 @@ const OpDef& var_def = define_op({.name = "var",
                       .doc = "variance with `correction` degrees of freedom removed",
                       .rule = "composite: sum((x - mean)^2) / (n - correction)",
                       .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return var(v[0], {1}); },
+                      .call = [](const TensorList& v) { return var(v[0], {-1}); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
                       .composite = true});
 Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
@@ -272,5 +272,7 @@ Tensor argmax(const Tensor& x) {
     if (x.numel() == 0) fail("argmax: the tensor is empty");
     return detail::without_grad([&] { return arg(reshape(x, {-1}), 0, false, true); });
 }
+
+void detail::link_reduce() {}  // see registry.cpp
 
 }  // namespace rg

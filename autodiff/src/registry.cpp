@@ -1,8 +1,9 @@
 // The op registry and recording through it.
 #include <retrograd/registry.hpp>
 
-#include "kernels.hpp"
+#include "op_defs.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 
@@ -40,12 +41,57 @@ const OpDef& define_op(OpDef def) {
     return r.defs.back();
 }
 
-const std::vector<const OpDef*>& op_registry() { return registry().list; }
+const std::vector<const OpDef*>& op_registry() {
+    detail::link_unary_ops();
+    detail::link_binary_ops();
+    detail::link_reduce();
+    detail::link_softmax();
+    detail::link_linalg();
+    detail::link_fused();
+    detail::link_shape();
+    detail::link_views();
+    detail::link_conv();
+    detail::link_tensor();
+    return registry().list;
+}
 
 const OpDef* find_op(std::string_view name) {
     for (const OpDef* d : registry().list)
         if (d->name == name) return d;
     return nullptr;
+}
+
+namespace {
+std::string table_cell(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '|') out += '\\';
+        out += c;
+    }
+    return out;
+}
+}  // namespace
+
+std::string op_table_markdown() {
+    static constexpr std::pair<OpKind, std::string_view> sections[] = {
+        {OpKind::elementwise, "elementwise (broadcasting)"}, {OpKind::reduction, "reductions"},
+        {OpKind::linalg, "linear algebra"}, {OpKind::view, "views (no copy)"}, {OpKind::shape, "shape and indexing"},
+        {OpKind::nn, "neural-network ops"}, {OpKind::backward, "ops that are other ops' gradients"}};
+    std::string out = "| op | call | what it computes | gradient (g: the incoming gradient, y: the output) |\n"
+                      "| --- | --- | --- | --- |\n";
+    // By name within a kind: registration order depends on the link order.
+    std::vector<const OpDef*> sorted = op_registry();
+    std::sort(sorted.begin(), sorted.end(), [](const OpDef* a, const OpDef* b) { return a->name < b->name; });
+    for (const auto& [kind, title] : sections) {
+        out += fmt::format("| **{}** | | | |\n", title);
+        for (const OpDef* d : sorted) {
+            if (d->kind != kind) continue;
+            const std::string rule = table_cell(d->rule);
+            out += fmt::format("| `{}` | `{}` | {} | {} |\n", d->name, table_cell(d->signature), table_cell(d->doc),
+                               d->composite ? fmt::format("{} (no node of its own)", rule) : fmt::format("`{}`", rule));
+        }
+    }
+    return out;
 }
 
 // ---- OpContext --------------------------------------------------------------

@@ -36,7 +36,8 @@ const OpDef& index_select_def = define_op({.name = "index_select",
                       .rule = "dx = index_add(g, axis, indices)",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return index_select(v[0], 1, from_indices({2, 0, 2})); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     detail::defined_or_fail(x, "index_select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "index_select");
@@ -196,6 +197,7 @@ const OpDef& concat_def = define_op({.name = "concat",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return concat({v[0], v[1]}, 1); },
                       .samples = {{{Shape{2, 3}, Shape{2, 1}}, -2.0, 2.0}},
+                      .accepts_int64 = true,
                       .bad_shapes = {Shape{2, 3}, Shape{3, 1}}});
 Tensor concat(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("concat: got no tensors");
@@ -251,6 +253,7 @@ const OpDef& stack_def = define_op({.name = "stack",
                       .call = [](const TensorList& v) { return stack({v[0], v[1]}, 1); },
                       .samples = {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}},
                       .composite = true,
+                      .accepts_int64 = true,
                       .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
 Tensor stack(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("stack: got no tensors");
@@ -303,5 +306,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
         return TensorList{r};
     });
 }
+
+void detail::link_shape() {}  // see registry.cpp
 
 }  // namespace rg

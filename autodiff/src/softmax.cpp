@@ -80,4 +80,6 @@ Tensor log_softmax(const Tensor& x, int axis) {
     });
 }
 
+void detail::link_softmax() {}  // see registry.cpp
+
 }  // namespace rg

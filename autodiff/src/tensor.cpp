@@ -356,14 +356,16 @@ const OpDef& clone_def = define_op({.name = "clone",
                                     .rule = "dx = g",
                                     .kind = OpKind::shape,
                                     .call = [](const TensorList& v) { return v[0].t().clone(); },
-                                    .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                                    .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 const OpDef& contiguous_def = define_op({.name = "contiguous",
                                          .signature = "x.contiguous()",
                                          .doc = "x itself when contiguous, else a contiguous copy",
                                          .rule = "dx = g",
                                          .kind = OpKind::shape,
                                          .call = [](const TensorList& v) { return v[0].t().contiguous(); },
-                                         .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                                         .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 const OpDef& to_def = define_op({.name = "to",
                                  .signature = "x.to(dtype)",
                                  .doc = "the values cast to another dtype; differentiable between float dtypes",
@@ -504,5 +506,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol, double atol) {
     }
     return true;
 }
+
+void detail::link_tensor() {}  // see registry.cpp
 
 }  // namespace rg

@@ -22,9 +22,10 @@ Tensor mask_of(const Tensor& x, std::string_view op, F predicate) {
 
 // The registry entry of a unary elementwise op.
 OpDef unary_def(std::string_view name, std::string_view doc, std::string_view rule, detail::UnaryFn f,
-                std::function<double(double)> reference, double low = -2.0, double high = 2.0) {
+                std::function<double(double)> reference, double low = -2.0, double high = 2.0,
+                std::string_view signature = {}) {
     return OpDef{.name = name,
-                 .signature = {},
+                 .signature = signature,
                  .doc = doc,
                  .rule = rule,
                  .kind = OpKind::elementwise,
@@ -44,6 +45,7 @@ extern const OpDef& sigmoid_backward_def;
 extern const OpDef& relu_backward_def;
 
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+    detail::check_same_shape(g, y, "tanh_backward");
     Tensor out = detail::zip_float(g, y, "tanh_backward", [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
     return record(tanh_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
@@ -57,9 +59,11 @@ const OpDef& tanh_backward_def = define_op({.name = "tanh_backward",
                                             .rule = "dg = h * (1 - y^2); dy = -2 * h * g * y",
                                             .kind = OpKind::backward,
                                             .call = [](const TensorList& v) { return tanh_backward(v[0], v[1]); },
-                                            .samples = detail::binary_samples(-0.9, 0.9)});
+                                            .samples = detail::same_shape_samples(-0.9, 0.9),
+                                            .bad_shapes = {Shape{2, 3}, Shape{3}}});
 
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+    detail::check_same_shape(g, y, "sigmoid_backward");
     Tensor out = detail::zip_float(g, y, "sigmoid_backward",
                                    [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
     return record(sigmoid_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
@@ -74,9 +78,11 @@ const OpDef& sigmoid_backward_def = define_op({.name = "sigmoid_backward",
                                                .rule = "dg = h * y * (1 - y); dy = h * g * (1 - 2y)",
                                                .kind = OpKind::backward,
                                                .call = [](const TensorList& v) { return sigmoid_backward(v[0], v[1]); },
-                                               .samples = detail::binary_samples(0.05, 0.95)});
+                                               .samples = detail::same_shape_samples(0.05, 0.95),
+                                               .bad_shapes = {Shape{2, 3}, Shape{3}}});
 
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
+    detail::check_same_shape(g, y, "relu_backward");
     Tensor out = detail::zip_float(g, y, "relu_backward", [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
     // Piecewise linear: nothing flows to y.
     return record(relu_backward_def, out, {g, y.detach()}, {.inputs = {false, true}},
@@ -88,7 +94,7 @@ const OpDef& relu_backward_def = define_op({.name = "relu_backward",
                                             .rule = "dg = h * (y > 0)",
                                             .kind = OpKind::backward,
                                             .call = [](const TensorList& v) { return relu_backward(v[0], v[1]); },
-                                            .samples = detail::binary_samples(0.1, 2.0),
+                                            .samples = detail::same_shape_samples(0.1, 2.0),
                                             .differentiable = {true, false},
                                             .second_order = false});
 
@@ -202,7 +208,8 @@ Tensor relu(const Tensor& x) {
 
 const OpDef& leaky_relu_def = define_op(unary_def(
     "leaky_relu", "x for x > 0, else slope * x (slope 0.01)", "dx = g * (x > 0 ? 1 : slope)",
-    [](const Tensor& x) { return leaky_relu(x, 0.1); }, [](double x) { return x > 0 ? x : 0.1 * x; }));
+    [](const Tensor& x) { return leaky_relu(x, 0.1); }, [](double x) { return x > 0 ? x : 0.1 * x; }, -2.0, 2.0,
+    "leaky_relu(x, slope = 0.01)"));
 Tensor leaky_relu(const Tensor& x, double slope) {
     Tensor out = map_float(x, "leaky_relu", [slope](auto u) { return u > 0 ? u : static_cast<decltype(u)>(u * slope); });
     return record(leaky_relu_def, out, {x}, {.inputs = {true}}, [slope](const OpContext& c, const Tensor& g) {
@@ -214,7 +221,8 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 
 const OpDef& elu_def = define_op(unary_def(
     "elu", "x for x > 0, else alpha * (e^x - 1) (alpha 1)", "dx = g * (x > 0 ? 1 : alpha * e^x)",
-    [](const Tensor& x) { return elu(x, 1.5); }, [](double x) { return x > 0 ? x : 1.5 * std::expm1(x); }));
+    [](const Tensor& x) { return elu(x, 1.5); }, [](double x) { return x > 0 ? x : 1.5 * std::expm1(x); }, -2.0, 2.0,
+    "elu(x, alpha = 1)"));
 Tensor elu(const Tensor& x, double alpha) {
     Tensor out = map_float(x, "elu", [alpha](auto u) {
         return u > 0 ? u : static_cast<decltype(u)>(alpha * std::expm1(static_cast<double>(u)));
@@ -258,7 +266,8 @@ Tensor step(const Tensor& x) {
 
 const OpDef& clamp_def = define_op(unary_def(
     "clamp", "x limited to [low, high]; gradient 1 inside", "dx = g * (low <= x <= high)",
-    [](const Tensor& x) { return clamp(x, -1.0, 1.0); }, [](double x) { return std::clamp(x, -1.0, 1.0); }));
+    [](const Tensor& x) { return clamp(x, -1.0, 1.0); }, [](double x) { return std::clamp(x, -1.0, 1.0); }, -2.0, 2.0,
+    "clamp(x, low, high)"));
 Tensor clamp(const Tensor& x, double low, double high) {
     if (std::isnan(low) || std::isnan(high) || low > high) fail("clamp: low {} must not exceed high {}", low, high);
     Tensor out = map_float(x, "clamp", [low, high](auto u) {
@@ -269,5 +278,7 @@ Tensor clamp(const Tensor& x, double low, double high) {
         return TensorList{g * mask_of(c.input(0), "clamp", [&](auto u) { return u >= low && u <= high; })};
     });
 }
+
+void detail::link_unary_ops() {}  // see registry.cpp
 
 }  // namespace rg

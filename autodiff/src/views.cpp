@@ -116,8 +116,9 @@ const OpDef& reshape_def = define_op({.name = "reshape",
                       .doc = "the same values in a new shape (-1 inferred): a view when the strides allow, else a copy",
                       .rule = "dx = reshape(g, x.shape)",
                       .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return reshape(v[0].t(), {-1, 2}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1, 2}}, -2.0, 2.0}}});
+                      .call = [](const TensorList& v) { return reshape(v[0].transpose(0, -1), {-1, 2}); },
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1, 2}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor reshape(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "reshape");
     const Shape shape = infer_shape(x, sizes, "reshape");
@@ -133,7 +134,8 @@ const OpDef& view_def = define_op({.name = "view",
                       .rule = "dx = reshape(g, x.shape)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return view(v[0], {3, -1}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{6}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{6}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor view(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "view");
     const Shape shape = infer_shape(x, sizes, "view");
@@ -153,7 +155,8 @@ const OpDef& flatten_def = define_op({.name = "flatten",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return flatten(v[0], 1); },
                       .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
-                      .composite = true});
+                      .composite = true,
+                      .accepts_int64 = true});
 Tensor flatten(const Tensor& x, int start_axis, int end_axis) {
     detail::defined_or_fail(x, "flatten");
     if (x.dim() == 0) return reshape(x, {1});
@@ -174,7 +177,8 @@ const OpDef& squeeze_def = define_op({.name = "squeeze",
                       .rule = "dx = reshape(g, x.shape)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return squeeze(v[0], 1); },
-                      .samples = {{{Shape{2, 1, 3}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 1, 3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor squeeze(const Tensor& x, std::optional<int> axis) {
     detail::defined_or_fail(x, "squeeze");
     Shape shape;
@@ -200,16 +204,23 @@ const OpDef& unsqueeze_def = define_op({.name = "unsqueeze",
                       .rule = "dx = reshape(g, x.shape)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return unsqueeze(v[0], -1); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor unsqueeze(const Tensor& x, int axis) {
     detail::defined_or_fail(x, "unsqueeze");
     const std::size_t a = normalize_axis(axis, x.dim() + 1, "unsqueeze");
-    Shape shape = x.shape();
-    Strides strides = x.strides();
-    const std::ptrdiff_t stride =
-        a < x.dim() ? strides[a] * static_cast<std::ptrdiff_t>(shape[a]) : std::ptrdiff_t{1};
-    shape.insert(shape.begin() + static_cast<long>(a), 1);
-    strides.insert(strides.begin() + static_cast<long>(a), stride);
+    Shape shape;
+    Strides strides;
+    for (std::size_t i = 0; i <= x.dim(); ++i) {
+        if (i == a) {
+            shape.push_back(1);
+            strides.push_back(a < x.dim() ? x.strides()[a] * static_cast<std::ptrdiff_t>(x.shape()[a]) : 1);
+        }
+        if (i < x.dim()) {
+            shape.push_back(x.shape()[i]);
+            strides.push_back(x.strides()[i]);
+        }
+    }
     return view_as_shape(unsqueeze_def, x, shape, strides);
 }
 
@@ -221,7 +232,8 @@ const OpDef& broadcast_to_def = define_op({.name = "broadcast_to",
                       .rule = "dx = sum_to(g, x.shape)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return broadcast_to(v[0], {4, 2, 3}); },
-                      .samples = {{{Shape{2, 1}}, -2.0, 2.0}, {{Shape{3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 1}}, -2.0, 2.0}, {{Shape{3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor broadcast_to(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "broadcast_to");
     // -1 keeps the input's size (as torch.expand).
@@ -252,7 +264,8 @@ const OpDef& expand_def = define_op({.name = "expand",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return expand(v[0], {2, -1}); },
                       .samples = {{{Shape{1, 3}}, -2.0, 2.0}},
-                      .composite = true});
+                      .composite = true,
+                      .accepts_int64 = true});
 Tensor expand(const Tensor& x, IntList shape) { return broadcast_to(x, shape); }
 
 const OpDef& sum_to_def = define_op({.name = "sum_to",
@@ -283,7 +296,8 @@ const OpDef& permute_def = define_op({.name = "permute",
                       .rule = "dx = permute(g, inverse order)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return permute(v[0], {2, 0, 1}); },
-                      .samples = {{{Shape{2, 3, 4}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 3, 4}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor permute(const Tensor& x, const Axes& order) {
     detail::defined_or_fail(x, "permute");
     const std::size_t rank = x.dim();
@@ -317,7 +331,8 @@ const OpDef& transpose_def = define_op({.name = "transpose",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return transpose(v[0], 0, 2) + transpose(transpose(v[0]), 0, 2); },
                       .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
-                      .composite = true});
+                      .composite = true,
+                      .accepts_int64 = true});
 Tensor transpose(const Tensor& x) {
     detail::defined_or_fail(x, "transpose");
     Axes order(x.dim());
@@ -343,7 +358,8 @@ const OpDef& slice_def = define_op({.name = "slice",
                       .rule = "dx = slice_scatter(g, x.shape, axis, start, stop, step)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return slice(v[0], 1, 1, 4, 2); },
-                      .samples = {{{Shape{2, 5}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 5}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step) {
     detail::defined_or_fail(x, "slice");
     const std::size_t ax = normalize_axis(axis, x.dim(), "slice");
@@ -369,7 +385,8 @@ const OpDef& narrow_def = define_op({.name = "narrow",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return narrow(v[0], 0, 1, 2); },
                       .samples = {{{Shape{3, 2}}, -2.0, 2.0}},
-                      .composite = true});
+                      .composite = true,
+                      .accepts_int64 = true});
 Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length) {
     detail::defined_or_fail(x, "narrow");
     const std::size_t ax = normalize_axis(axis, x.dim(), "narrow");
@@ -387,7 +404,8 @@ const OpDef& select_def = define_op({.name = "select",
                       .rule = "dx = slice_scatter(unsqueeze(g, axis), x.shape, axis, index, index + 1)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return select(v[0], 1, -1); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor select(const Tensor& x, int axis, std::int64_t index) {
     detail::defined_or_fail(x, "select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "select");
@@ -412,7 +430,8 @@ const OpDef& slice_scatter_def = define_op({.name = "slice_scatter",
                       .rule = "dsource = slice(g, axis, start, stop, step)",
                       .kind = OpKind::backward,
                       .call = [](const TensorList& v) { return slice_scatter(v[0], Shape{2, 5}, 1, 1, 4, 2); },
-                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                      std::int64_t step) {
     detail::defined_or_fail(source, "slice_scatter");
@@ -439,7 +458,8 @@ const OpDef& diagonal_def = define_op({.name = "diagonal",
                       .rule = "dx = diagonal_scatter(g, x.shape, offset, axis0, axis1)",
                       .kind = OpKind::view,
                       .call = [](const TensorList& v) { return diagonal(v[0], 1) + diagonal(v[0], -1, 1, 0); },
-                      .samples = {{{Shape{3, 4}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{3, 4}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(x, "diagonal");
     if (x.dim() < 2) fail("diagonal: expected a tensor of rank 2 or more, got shape {}", shape_str(x.shape()));
@@ -473,7 +493,8 @@ const OpDef& diagonal_scatter_def = define_op({.name = "diagonal_scatter",
                       .rule = "dsource = diagonal(g, offset, axis0, axis1)",
                       .kind = OpKind::backward,
                       .call = [](const TensorList& v) { return diagonal_scatter(v[0], Shape{3, 4}, 1); },
-                      .samples = {{{Shape{3}}, -2.0, 2.0}}});
+                      .samples = {{{Shape{3}}, -2.0, 2.0}},
+                      .accepts_int64 = true});
 Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(source, "diagonal_scatter");
     Tensor out = zeros(shape, {source.dtype()});
@@ -487,5 +508,7 @@ Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t o
         return TensorList{diagonal(g, offset, axis0, axis1)};
     });
 }
+
+void detail::link_views() {}  // see registry.cpp
 
 }  // namespace rg

@@ -67,6 +67,9 @@ const OpDef& define_op(OpDef def);
 // Every registered op, in registration order; find_op gives one by name.
 const std::vector<const OpDef*>& op_registry();
 const OpDef* find_op(std::string_view name);
+// The op table of docs/autodiff.md, made from the registry (a test checks the
+// page holds exactly this): one row per op, grouped by kind.
+std::string op_table_markdown();
 
 // ---- recording through the registry -----------------------------------------
 

@@ -1,0 +1,158 @@
+// Tests generated from the op registry: every registered op, on every sample
+// its declaration gives, is checked for values (against its float64
+// reference), gradients at first and second order (gradcheck, gradgradcheck),
+// float32 agreement, dtype errors and shape errors. Plus: every public op has
+// an entry, and docs/autodiff.md's op table is the registry's.
+#include <retrograd/registry.hpp>
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "helpers.hpp"
+
+using rg::OpDef;
+using rg::Tensor;
+using rg::TensorList;
+
+namespace {
+
+std::string source_file(const std::string& relative) {
+    std::ifstream in(std::string(RETROGRAD_SOURCE_DIR) + "/" + relative);
+    REQUIRE_MESSAGE(in.good(), "cannot read " << relative);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Inputs for one sample: uniform in [low, high), float64; differentiable ones require grad.
+TensorList sample_inputs(const OpDef& def, const rg::OpSample& sample, rg::Dtype dtype) {
+    TensorList inputs;
+    for (std::size_t i = 0; i < sample.shapes.size(); ++i) {
+        const bool grad = i < def.differentiable.size() && def.differentiable[i] && dtype != rg::int64;
+        if (dtype == rg::int64) {
+            inputs.push_back(rg::randint(1, 3, sample.shapes[i]));
+        } else {
+            inputs.push_back(rg::uniform(sample.shapes[i], sample.low, sample.high, {.dtype = dtype, .requires_grad = grad}));
+        }
+    }
+    return inputs;
+}
+
+// The float64 reference, elementwise over the broadcast inputs.
+void check_reference(const OpDef& def, const TensorList& inputs, const Tensor& out) {
+    if (!def.reference1 && !def.reference2) return;
+    std::vector<double> expected;
+    if (def.reference1) {
+        for (double x : inputs[0].to_vector()) expected.push_back(def.reference1(x));
+    } else {
+        const auto a = rg::broadcast_to(inputs[0].detach(), out.shape()).to_vector();
+        const auto b = rg::broadcast_to(inputs[1].detach(), out.shape()).to_vector();
+        for (std::size_t k = 0; k < a.size(); ++k) expected.push_back(def.reference2(a[k], b[k]));
+    }
+    const auto actual = out.to_vector();
+    REQUIRE(actual.size() == expected.size());
+    for (std::size_t k = 0; k < actual.size(); ++k)
+        CHECK_MESSAGE(actual[k] == doctest::Approx(expected[k]).epsilon(1e-12),
+                      def.name << ": element " << k << " is " << actual[k] << ", expected " << expected[k]);
+}
+
+bool any_differentiable(const OpDef& def) {
+    return std::any_of(def.differentiable.begin(), def.differentiable.end(), [](bool d) { return d; });
+}
+
+}  // namespace
+
+TEST_CASE("every registered op is declared completely") {
+    REQUIRE(rg::op_registry().size() > 60);
+    std::set<std::string_view> names;
+    for (const OpDef* def : rg::op_registry()) {
+        CAPTURE(def->name);
+        CHECK(names.insert(def->name).second);
+        CHECK_FALSE(def->signature.empty());
+        CHECK_FALSE(def->doc.empty());
+        CHECK_FALSE(def->rule.empty());
+        CHECK(def->call);
+        CHECK(rg::find_op(def->name) == def);
+    }
+}
+
+TEST_CASE("registered ops: values, gradients at both orders, float32, on every sample") {
+    rg::manual_seed(7);
+    for (const OpDef* def : rg::op_registry()) {
+        for (const rg::OpSample& sample : def->samples) {
+            std::ostringstream what;
+            what << def->name << " on";
+            for (const auto& s : sample.shapes) what << " " << rg::shape_str(s);
+            CAPTURE(what.str());
+            const TensorList inputs = sample_inputs(*def, sample, rg::float64);
+            const Tensor out = def->call(inputs);
+            REQUIRE(out.defined());
+            check_reference(*def, inputs, out);
+            if (any_differentiable(*def) && out.is_floating() && out.numel() > 0 &&
+                std::any_of(inputs.begin(), inputs.end(), [](const Tensor& t) { return t.numel() > 0; })) {
+                test::check_gradients(def->call, inputs, def->second_order);
+            }
+            // The same op in float32 agrees with float64 to float32 precision.
+            TensorList single;
+            for (const Tensor& t : inputs) single.push_back(t.detach().to(rg::float32));
+            const Tensor out32 = def->call(single);
+            if (out.is_floating()) {
+                CHECK(out32.dtype() == rg::float32);
+                CHECK_MESSAGE(rg::allclose(out32.to(rg::float64), out.detach(), 1e-4, 1e-4),
+                              "float32 " << out32 << "\nfloat64 " << out);
+            }
+        }
+    }
+}
+
+TEST_CASE("registered ops: int64 inputs and incompatible shapes are rg::Errors") {
+    for (const OpDef* def : rg::op_registry()) {
+        CAPTURE(def->name);
+        if (!def->accepts_int64 && !def->samples.empty()) {
+            const TensorList ints = sample_inputs(*def, def->samples.front(), rg::int64);
+            CHECK_THROWS_WITH_AS(def->call(ints), doctest::Contains("int64"), rg::Error);
+        }
+        if (!def->bad_shapes.empty()) {
+            TensorList bad;
+            for (const rg::Shape& s : def->bad_shapes) bad.push_back(rg::randn(s, {.dtype = rg::float64}));
+            CHECK_THROWS_AS(def->call(bad), rg::Error);
+        }
+    }
+}
+
+TEST_CASE("every public op in ops.hpp and conv.hpp has a registry entry") {
+    std::set<std::string> covered;
+    for (const OpDef* def : rg::op_registry()) {
+        covered.insert(std::string(def->name));
+        for (auto alias : def->aliases) covered.insert(std::string(alias));
+        const std::string name(def->name);
+        if (name.size() > 7 && name.ends_with("_scalar")) covered.insert(name.substr(0, name.size() - 7));
+    }
+    // Helpers that validate arguments or compute shapes, not ops.
+    const std::set<std::string> not_ops{"normalize_axis", "broadcast_shapes", "conv_output_size"};
+    const std::regex declaration(R"(\n(?:Tensor|TensorList) ([a-z_0-9]+)\()");
+    for (const char* header : {"autodiff/include/retrograd/ops.hpp", "autodiff/include/retrograd/conv.hpp"}) {
+        const std::string text = source_file(header);
+        for (std::sregex_iterator it(text.begin(), text.end(), declaration), end; it != end; ++it) {
+            const std::string name = (*it)[1];
+            if (not_ops.count(name)) continue;
+            CHECK_MESSAGE(covered.count(name), header << " declares " << name
+                                                      << "() but no OpDef covers it: declare it with define_op "
+                                                         "(docs/contributing.md)");
+        }
+    }
+}
+
+TEST_CASE("docs/autodiff.md's op table is the registry's") {
+    const std::string page = source_file("docs/autodiff.md");
+    const std::string begin = "<!-- op table: generated from the registry -->\n", end = "<!-- end of op table -->";
+    const auto from = page.find(begin), to = page.find(end);
+    REQUIRE_MESSAGE(from != std::string::npos, "docs/autodiff.md has no '" << begin << "' marker");
+    REQUIRE(to != std::string::npos);
+    const std::string table = page.substr(from + begin.size(), to - from - begin.size());
+    CHECK_MESSAGE(table == rg::op_table_markdown(),
+                  "(" << table.size() << " vs " << rg::op_table_markdown().size() << " characters) docs/autodiff.md's op table is out of date; run `./build/docs/op_table docs/autodiff.md` "
+                  "to rewrite it");
+}
