@@ -74,6 +74,11 @@ TEST_CASE("explain records each node in the order backward runs it") {
     test::check_values(net.w.grad(), ex.steps[7].grad_output);
     test::check_values(net.b.grad(), ex.steps[6].grad_output);
     CHECK(ex.steps[4].output == "Z");
+    CHECK(ex.step("Z").index == 4);
+    CHECK(ex.step("W").index == 7);
+    CHECK(ex.step("loss").index == 0);
+    CHECK_THROWS_WITH_AS(ex.step("A"), "explain: no step made a tensor named 'A'; the named ones are 'loss', 'Z', 'b', 'W'",
+                         rg::Error);
     CHECK(ex.steps[3].from_steps == std::vector<std::size_t>{2, 2});
     CHECK(ex.steps[4].sends[1].to_step == 6);
     CHECK(ex.steps[5].sends[0].to_step == -1);

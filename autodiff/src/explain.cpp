@@ -173,6 +173,20 @@ Explanation explain(const Tensor& output, ExplainOptions options) {
     return ex;
 }
 
+const ExplainStep& Explanation::step(std::string_view name) const {
+    for (const ExplainStep& s : steps)
+        if (s.output == name || s.leaf == name) return s;
+    for (const ExplainStep& s : steps)  // the output's bare mark: "loss" for "loss C"
+        if (!s.output.empty() && s.output == output && output.rfind(std::string(name) + " ", 0) == 0) return s;
+    std::vector<std::string> known;
+    for (const ExplainStep& s : steps) {
+        if (!s.output.empty()) known.push_back("'" + s.output + "'");
+        if (!s.leaf.empty()) known.push_back("'" + s.leaf + "'");
+    }
+    fail("explain: no step made a tensor named '{}'; the named ones are {}", name,
+         known.empty() ? std::string("none (name tensors with ExplainOptions::names)") : fmt::format("{}", fmt::join(known, ", ")));
+}
+
 std::string Explanation::to_string() const {
     std::ostringstream os;
     os << fmt::format("backward pass from {} {}: {} steps; g is the gradient arriving at a node's output\n", output,

@@ -7,6 +7,7 @@
 #include <retrograd/graph.hpp>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,12 @@ struct Explanation {
     std::size_t max_elements = 16;
     // Every step, in the order the backward pass ran them.
     std::string to_string() const;
+    // The step of the node that made the tensor called `name` (given in
+    // ExplainOptions::names, or the output's "loss"), or of the leaf so named.
+    const ExplainStep& step(std::string_view name) const;
 };
+
+inline std::ostream& operator<<(std::ostream& os, const Explanation& e) { return os << e.to_string(); }
 
 // Runs output.backward() (leaves' .grad accumulate as usual) and records it.
 Explanation explain(const Tensor& output, ExplainOptions options = {});
