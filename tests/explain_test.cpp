@@ -59,7 +59,7 @@ TEST_CASE("explain records each node in the order backward runs it") {
           "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] b.grad\n"
           "[5] matmul (1, 2)\n"
           "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-          "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches)\n"
+          "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)\n"
           "    dA    input x (1, 2): needs no gradient\n"
           "    dB    tensor([[0.173401, -0.16255],\n"
           "                  [-0.346802, 0.325099]], dtype=float64)  -> [7] W.grad\n"

@@ -63,7 +63,8 @@ const std::vector<BackwardRule>& rules() {
         {"softmax", {"x"}, "dx = y * (g - sum(g * y) along the axis)"},
         {"log_softmax", {"x"}, "dx = g - softmax(x) * sum(g) along the axis"},
         // Products.
-        {"matmul", {"A", "B"}, "Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches)"},
+        {"matmul", {"A", "B"},
+         "Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)"},
         {"gemm_sum", {"A", "B"}, "Y = sum over the batch of A_i B_i: dA_i = G B_i^T, dB_i = A_i^T G"},
         // Shapes and indexing.
         {"reshape", {"x"}, "dx = g reshaped to x's shape"},
