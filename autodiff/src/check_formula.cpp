@@ -77,6 +77,10 @@ std::string axes_str(const std::vector<std::size_t>& p) { return fmt::format("{{
 std::optional<std::vector<std::size_t>> matching_permutation(const std::vector<double>& a, const Shape& shape,
                                                              const Tensor& b, const Tolerance& tol) {
     if (b.dim() != shape.size() || b.dim() < 2 || b.dim() > 6) return std::nullopt;
+    // At most rank! permuted copies: bounded work, a diagnosis is not worth minutes.
+    double orders = 1;
+    for (std::size_t k = 2; k <= b.dim(); ++k) orders *= static_cast<double>(k);
+    if (orders * static_cast<double>(b.numel()) > 5e7) return std::nullopt;
     std::vector<std::size_t> p(b.dim());
     std::iota(p.begin(), p.end(), 0);
     while (std::next_permutation(p.begin(), p.end())) {

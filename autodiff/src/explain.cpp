@@ -30,9 +30,13 @@ struct Event {
     TensorList grads;
 };
 
-// Copies of what the pass produced: the engine may reuse a gradient's buffer
-// once it has been handed on.
-Tensor kept(const Tensor& t) { return t.defined() ? t.detach() : Tensor{}; }
+// Deep copies of what the pass produced: the engine may reuse a gradient's
+// buffer once it has been handed on (detach() need not copy; clone() does).
+Tensor kept(const Tensor& t) {
+    if (!t.defined()) return {};
+    NoGrad off;
+    return t.clone();
+}
 
 std::string input_name(const detail::BackwardRule* rule, std::size_t i, std::size_t count) {
     if (rule && rule->inputs.size() == count) return std::string(rule->inputs[i]);
