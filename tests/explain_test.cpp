@@ -107,6 +107,17 @@ TEST_CASE("explain shows large tensors by shape, norm and a few entries, and tak
                          rg::Error);
 }
 
+TEST_CASE("explain on a leaf: one step, its gradient") {
+    auto w = rg::tensor(2.0, param);
+    const auto ex = rg::explain(w, {.names = {{"w", w}}});
+    CHECK(ex.to_string() ==
+          "backward pass from loss (): 1 step; g is the gradient arriving at a node's output\n"
+          "[0] w (): its gradient\n"
+          "    g     tensor(1, dtype=float64)  (the seed)\n"
+          "    rule  accumulate_grad: w.grad += g\n");
+    CHECK(w.grad().item() == 1.0);
+}
+
 TEST_CASE("explain names a custom op with a generic rule") {
     auto x = rg::tensor({1.0, 2.0}, param);
     auto cube = rg::custom_op(

@@ -193,8 +193,8 @@ const ExplainStep& Explanation::step(std::string_view name) const {
 
 std::string Explanation::to_string() const {
     std::ostringstream os;
-    os << fmt::format("backward pass from {} {}: {} steps; g is the gradient arriving at a node's output\n", output,
-                      shape_str(output_shape), steps.size());
+    os << fmt::format("backward pass from {} {}: {} step{}; g is the gradient arriving at a node's output\n", output,
+                      shape_str(output_shape), steps.size(), steps.size() == 1 ? "" : "s");
     for (const ExplainStep& s : steps) {
         if (s.op == "accumulate_grad") {
             os << fmt::format("[{}] {} {}: its gradient\n", s.index, s.leaf, shape_str(s.shape));
@@ -245,12 +245,12 @@ std::string explain_html(const Explanation& ex, HtmlOptions options) {
           ".step:target { background: #fff6d5; border-left-color: #e6a700; }\n"
           ".step h3 { margin: 0.2em 0; font-size: 1.05em; }\n"
           ".rule { font-family: monospace; color: #064; }\n"
-          "pre { margin: 0.2em 0 0.2em 1em; }\n"
+          "pre { margin: 0.2em 0 0.2em 1em; white-space: pre-wrap; }\n"
           "table { border-collapse: collapse; } td { vertical-align: top; padding: 0.1em 0.6em; }\n"
           ".missing { background: #fde; padding: 0.5em; }\n"
           "</style>\n</head>\n<body>\n<h1>"
-       << html_escape(title) << "</h1>\n<p>" << ex.steps.size()
-       << " steps, in the order the backward pass ran them. <code>g</code> is the gradient arriving at a node's "
+       << html_escape(title) << "</h1>\n<p>" << ex.steps.size() << (ex.steps.size() == 1 ? " step" : " steps")
+       << ", in the order the backward pass ran them. <code>g</code> is the gradient arriving at a node's "
           "output; each step applies its op's local rule and sends a gradient to each input. Click a node of the "
           "graph to go to its step.</p>\n<div id=\"graph\">\n";
     if (problem.empty()) {
