@@ -161,6 +161,12 @@ TEST_CASE("explain_html: the graph as inline SVG, each node linked to its step, 
         CHECK(page.find("<svg") != std::string::npos);
         CHECK(page.find("xlink:href=\"#step-3\"") != std::string::npos);  // the tanh node
         CHECK(page.find("<?xml") == std::string::npos);
+        // Each step links back to its node, whose id no Graphviz default id can take.
+        CHECK(page.find("<a href=\"#tape-") != std::string::npos);
+        std::set<std::string> ids;
+        const std::regex id(" id=\"([^\"]+)\"");
+        for (std::sregex_iterator it(page.begin(), page.end(), id), end; it != end; ++it)
+            CHECK_MESSAGE(ids.insert((*it)[1]).second, "id used twice: " << (*it)[1]);
     }
     // No external resource: no src= or stylesheet link, and no URL but the SVG namespaces.
     CHECK(page.find("src=") == std::string::npos);

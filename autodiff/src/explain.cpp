@@ -241,6 +241,7 @@ std::string explain_html(const Explanation& ex, HtmlOptions options) {
           "#graph { overflow: auto; border: 1px solid #ccc; padding: 0.5em; max-height: 80vh; }\n"
           "#graph svg { max-width: 100%; height: auto; }\n"
           "#graph a:hover polygon, #graph a:hover ellipse { stroke-width: 3; }\n"
+          "#graph g.node:target polygon, #graph g.node:target ellipse { stroke: #e6a700; stroke-width: 4; }\n"
           ".step { border-left: 4px solid #9cc3e6; margin: 0.8em 0; padding: 0.3em 0.8em; }\n"
           ".step:target { background: #fff6d5; border-left-color: #e6a700; }\n"
           ".step h3 { margin: 0.2em 0; font-size: 1.05em; }\n"
@@ -266,7 +267,9 @@ std::string explain_html(const Explanation& ex, HtmlOptions options) {
         else
             os << html_escape(fmt::format("[{}] {}{} {}", s.index, s.op, s.output.empty() ? "" : " → " + s.output,
                                           shape_str(s.shape)));
-        os << " <a href=\"#graph\" title=\"back to the graph\">↑</a></h3>\n<table>\n";
+        // Back to this node in the graph (highlighted there by :target), or to where the graph would be.
+        os << " <a href=\"#" << (problem.empty() ? fmt::format("tape-{}", s.tape_position) : std::string("graph"))
+           << "\" title=\"this node in the graph\">↑</a></h3>\n<table>\n";
         std::string from;
         for (std::size_t f : s.from_steps)
             from += fmt::format("{}<a href=\"#step-{}\">[{}]</a>", from.empty() ? "" : " + ", f, f);

@@ -111,7 +111,7 @@ std::string dot_graph(const Tensor& t, const GraphLabels& labels, const DotOptio
     auto link = [&](const Node* n) -> std::string {
         const std::string url = decoration.link ? decoration.link(n) : "";
         if (url.empty()) return "";
-        return fmt::format(", id=\"node{}\", URL=\"{}\", target=\"_self\"", n->sequence(), dot_escape(url));
+        return fmt::format(", id=\"tape-{}\", URL=\"{}\", target=\"_self\"", n->sequence(), dot_escape(url));
     };
     auto prefix = [&](const Node* n) { return decoration.prefix ? decoration.prefix(n) : std::string(); };
     std::ostringstream os;

@@ -50,7 +50,7 @@ private:
 std::string edge_label(const Edge& edge, const GraphLabels& labels);
 
 // What explain adds to an op's box or a leaf's ellipse: a URL (with the SVG id
-// "node<sequence>") and a prefix to the label, e.g. "[3] ".
+// "tape-<sequence>") and a prefix to the label, e.g. "[3] ".
 struct DotDecoration {
     std::function<std::string(const Node*)> link;
     std::function<std::string(const Node*)> prefix;

@@ -49,8 +49,11 @@ nodes=$(grep -c 'class="node"' "$out/dom.html" || true)
 (( nodes >= 20 )) || fail "the SVG has $nodes nodes, expected at least 20 (tutorial 12's graph)"
 steps=$(grep -c '<section class="step" id="step-' "$out/dom.html" || true)
 (( steps == 14 )) || fail "the page has $steps steps, expected 14"
-# Every link to a step points at a step that exists; the graph's nodes link too.
-links=$(grep -o 'href="#step-[0-9]*"' "$out/dom.html" | sort -u | sed 's/.*#//; s/"//')
+# Every link to a step, or from a step back to its node in the graph, points at
+# an element that exists; the graph's nodes link to their steps.
+links=$(grep -o 'href="#\(step\|tape\)-[0-9]*"' "$out/dom.html" | sort -u | sed 's/.*#//; s/"//')
+duplicates=$(grep -o ' id="[^"]*"' "$out/dom.html" | sort | uniq -d)
+[[ -z $duplicates ]] || fail "ids used twice in the page: $duplicates"
 graph_links=$(grep -c 'xlink:href="#step-' "$out/dom.html" || true)
 (( graph_links >= 14 )) || fail "$graph_links graph nodes link to a step, expected 14 (10 ops and 4 leaves)"
 for id in $links; do

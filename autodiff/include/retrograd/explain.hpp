@@ -35,7 +35,7 @@ struct ExplainSend {
 
 struct ExplainStep {
     std::size_t index = 0;        // position in the backward pass, from 0
-    std::uint64_t tape_position = 0;  // the node's position on the tape (to_dot's "op<n>")
+    std::uint64_t tape_position = 0;  // the node's position on the tape (id "tape-<n>" in the page's SVG)
     std::string op;               // "tanh"; "accumulate_grad" for a leaf
     std::string output;           // the tensor this node made: "loss", "Z2", or ""
     Shape shape;                  // of that tensor (and of the gradient that arrives)
