@@ -83,6 +83,12 @@ TEST_CASE("explain records each node in the order backward runs it") {
     CHECK(ex.steps[4].sends[1].to_step == 6);
     CHECK(ex.steps[5].sends[0].to_step == -1);
     CHECK_FALSE(ex.steps[5].sends[0].grad.defined());
+    // With accumulate off the same pass leaves .grad alone.
+    Layer quiet;
+    const auto same = rg::explain(quiet.loss, {.names = quiet.names(), .accumulate = false});
+    CHECK(same.to_string() == ex.to_string());
+    CHECK_FALSE(quiet.w.grad().defined());
+    CHECK_FALSE(quiet.b.grad().defined());
     // The graph is freed as by backward(), unless retain_graph is set.
     CHECK_THROWS_WITH_AS(rg::explain(net.loss), doctest::Contains("already freed by an earlier backward"), rg::Error);
     Layer again;

@@ -107,8 +107,17 @@ Explanation explain(const Tensor& output, ExplainOptions options) {
             for (const Tensor& g : *e.grad_inputs) ev.grads.push_back(kept(g));
             events.push_back(std::move(ev));
         });
-        backward({output}, options.grad_output.defined() ? TensorList{options.grad_output} : TensorList{},
-                 {.retain_graph = options.retain_graph});
+        const TensorList seed = options.grad_output.defined() ? TensorList{options.grad_output} : TensorList{};
+        if (options.accumulate) {
+            backward({output}, seed, {.retain_graph = options.retain_graph});
+        } else {
+            // The same pass, its leaves' gradients returned rather than accumulated.
+            TensorList leaves;
+            if (!output.grad_fn()) leaves.push_back(output);
+            for (const Node* n : detail::reachable_nodes(output))
+                if (n->is_accumulator() && n->leaf()) leaves.push_back(Tensor(n->leaf()));
+            grad({output}, leaves, seed, {.retain_graph = options.retain_graph, .allow_unused = true});
+        }
     }
 
     Explanation ex;

@@ -20,6 +20,7 @@ struct ExplainOptions {
     NamedTensors names;
     Tensor grad_output;          // the seed; ones for a scalar output when undefined
     bool retain_graph = false;   // as backward(): keep the graph to run it again
+    bool accumulate = true;      // false: leaves' .grad stay untouched (the pass runs as rg::grad)
     std::size_t max_elements = 16;  // larger tensors print as shape, norm and a few entries
 };
 
@@ -61,7 +62,8 @@ struct Explanation {
 
 inline std::ostream& operator<<(std::ostream& os, const Explanation& e) { return os << e.to_string(); }
 
-// Runs output.backward() (leaves' .grad accumulate as usual) and records it.
+// Runs output.backward() (leaves' .grad accumulate as usual, unless
+// options.accumulate is false) and records it.
 Explanation explain(const Tensor& output, ExplainOptions options = {});
 
 struct HtmlOptions {
