@@ -5,7 +5,7 @@
 //                   [--seed N] [--data DIR] [--out DIR] [--val-fraction F] [--patience N]
 //                   [--limit N] [--resume]
 //   retrograd eval --checkpoint FILE [--data DIR]
-//   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE]
+//   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
 #include <CLI/CLI.hpp>
 #include <retrograd/retrograd.hpp>
 
@@ -150,6 +150,25 @@ int graph(const std::string& model_name, const std::string& format, const std::s
     return 0;
 }
 
+// The backward pass of the same step, node by node: text, or an HTML page with the graph for a .html output.
+int explain_graph(const std::string& model_name, const std::string& output) {
+    rg::manual_seed(0);
+    auto model = by_name(model_name);
+    auto x = rg::randn({2, 1, 28, 28});
+    auto loss = cross_entropy((*model)(x), rg::from_indices({3, 7}));
+    const auto explanation = rg::explain(loss, *model, {.names = {{"images", x}}});
+    if (output.empty()) {
+        std::cout << explanation;
+        return 0;
+    }
+    std::ofstream out(output);
+    if (!out) rg::fail("cannot write '{}'", output);
+    if (fs::path(output).extension() == ".html") out << rg::explain_html(explanation);
+    else out << explanation;
+    std::cerr << fmt::format("wrote {}\n", output);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -194,6 +213,8 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"dot", "svg"}))
         ->capture_default_str();
     graph_cmd->add_option("--output", graph_output, "file to write (default: standard output)");
+    bool graph_explain = false;
+    graph_cmd->add_flag("--explain", graph_explain, "explain the backward pass node by node (an HTML page with the graph when --output ends in .html)");
 
     try {
         app.parse(argc, argv);
@@ -203,7 +224,7 @@ int main(int argc, char** argv) {
     try {
         if (*train_cmd) return train(t);
         if (*eval_cmd) return evaluate(checkpoint, eval_data);
-        if (*graph_cmd) return graph(graph_model, graph_format, graph_output);
+        if (*graph_cmd) return graph_explain ? explain_graph(graph_model, graph_output) : graph(graph_model, graph_format, graph_output);
     } catch (const std::exception& e) {
         std::cerr << "retrograd: " << e.what() << "\n";
         return 1;

@@ -268,3 +268,35 @@ TEST_CASE("ObserveBackward reports every node with what arrived and what it sent
     rg::sum(x * 3.0).backward();  // out of scope: nothing reported
     CHECK(ops.empty());
 }
+
+TEST_CASE("tape_table and to_dot with names: parameters, inputs, intermediate tensors and the loss") {
+    auto x = rg::ones({2, 2});
+    auto w = rg::ones({2, 3}, {.requires_grad = true});
+    auto h = rg::matmul(x, w) + 1.0;
+    auto loss = rg::mean(rg::tanh(h));
+    const rg::NamedTensors names{{"fc1.weight", w}, {"x", x}, {"h", h}};
+    CHECK(rg::tape_table(loss, names) ==
+          "  #  op          inputs                              output\n"
+          "  0  matmul      input x (2, 2), fc1.weight (2, 3)*  (2, 3) float32\n"
+          "  1  add_scalar  (2, 3)*                             (2, 3) float32\n"
+          "  2  tanh        (2, 3)*                             (2, 3) float32\n"
+          "  3  sum         (2, 3)*                             () float32\n"
+          "  4  mul_scalar  ()*                                 () float32  <- loss\n"
+          "  * requires grad\n");
+    const std::string dot = rg::to_dot(loss, names);
+    CHECK(dot.find("label=\"fc1.weight\\n(2, 3)\"") != std::string::npos);
+    CHECK(dot.find("label=\"input x\\n(2, 2)\", fillcolor=\"lightyellow\"") != std::string::npos);
+    CHECK(dot.find("label=\"h\\n(2, 3)\"") != std::string::npos);
+    CHECK(dot.find("label=\"loss\\n()\", peripheries=2") != std::string::npos);
+    // Without names nothing is marked, as before.
+    CHECK(rg::to_dot(loss).find("loss") == std::string::npos);
+    // Two named tensors without grad of the same shape and dtype cannot be told apart: neither is used.
+    auto table = rg::tape_table(loss, {{"x", x}, {"y", rg::zeros({2, 2})}});
+    CHECK(table.find("input x") == std::string::npos);
+    CHECK(table.find("  0  matmul      (2, 2), (2, 3)*") != std::string::npos);
+    CHECK(table.find("<- loss") != std::string::npos);
+    CHECK(rg::tape_table(rg::sum(w * 2.0), {}).find("() float32  <- loss") != std::string::npos);
+    CHECK(rg::tape_table(w * 2.0, {}).find("(2, 3) float32  <- output") != std::string::npos);
+    CHECK_THROWS_WITH_AS(rg::to_dot(loss, {{"ghost", Tensor{}}}), "graph names: the tensor named 'ghost' is undefined",
+                         rg::Error);
+}

@@ -1,7 +1,9 @@
 #pragma once
 // "Is my formula right?" in one call: compares a hand-derived derivative with
 // the one autodiff gives, in float64, and reports per input the largest
-// absolute and relative errors and the worst element with both values.
+// absolute and relative errors, the worst element with both values, and what
+// a wrong formula looks like (a wrong shape, a constant factor, a flipped sign,
+// a transpose, errors confined to some rows...).
 #include <retrograd/autograd.hpp>
 
 #include <string>
@@ -23,21 +25,32 @@ struct FormulaOptions {
 
 struct FormulaCheck {
     std::size_t input = 0;
-    Shape shape;                  // of the compared derivative
+    Shape shape;                  // of autodiff's derivative
+    Shape formula_shape;          // of the formula's; a different shape is a failure
     double max_abs_error = 0, max_rel_error = 0;
     std::string worst;            // index of the largest error, e.g. "[1, 0]"
     double autodiff = 0, formula = 0;  // both values there
     bool ok = true;
+    // What a failure looks like, when it has a recognisable pattern, e.g.
+    // "expected (3, 2), got (2, 3); the formula matches autodiff transposed" or
+    // "the formula is 0.5 × autodiff everywhere"; empty otherwise.
+    std::string pattern;
+    Tensor autodiff_tensor;       // autodiff's derivative (float64)
+    Tensor formula_tensor;        // the formula's, as returned
 };
 
 struct FormulaReport {
     bool ok = true;
     std::vector<FormulaCheck> checks;
-    std::string text() const;  // a few lines, PASS/FAIL per input
+    // PASS/FAIL per input; a failure adds its pattern and, when small (at most
+    // 36 elements), both tensors.
+    std::string text() const;
     explicit operator bool() const { return ok; }
 };
 
 // The formula receives the (float64) inputs and returns one tensor per input.
+// f and the formula run in float64: a float32 constant inside either is
+// reported with the float64 fix.
 using Formula = std::function<TensorList(const TensorList& inputs)>;
 
 FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula,

@@ -4,8 +4,10 @@
 #include <retrograd/check_formula.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/error.hpp>
+#include <retrograd/explain.hpp>
 #include <retrograd/gradcheck.hpp>
 #include <retrograd/graph.hpp>
 #include <retrograd/nn.hpp>
+#include <retrograd/nn/graph_names.hpp>
 #include <retrograd/ops.hpp>
 #include <retrograd/tensor.hpp>

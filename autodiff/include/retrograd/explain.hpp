@@ -1,0 +1,91 @@
+#pragma once
+// Explain mode: runs a backward pass and records what happens at each node, in
+// the order it runs: the gradient that arrives, the op's local rule in words,
+// the gradient it sends to each input and where that lands (the step of the
+// node that receives it, or a named leaf's .grad). Printed as text, or as a
+// self-contained HTML page with the graph (SVG by Graphviz) linked to the steps.
+#include <retrograd/graph.hpp>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rg {
+
+struct ExplainOptions {
+    // Names of tensors, as for to_dot: parameters ("W1", "fc1.weight"), inputs
+    // ("x"), and intermediate tensors ("Z2"), which name the step making them.
+    NamedTensors names;
+    Tensor grad_output;          // the seed; ones for a scalar output when undefined
+    bool retain_graph = false;   // as backward(): keep the graph to run it again
+    bool accumulate = true;      // false: leaves' .grad stay untouched (the pass runs as rg::grad)
+    std::size_t max_elements = 16;  // larger tensors print as shape, norm and a few entries
+};
+
+// One gradient an op sends to one of its inputs.
+struct ExplainSend {
+    std::size_t input = 0;        // position among the op's inputs
+    std::string input_name;       // the rule's name for it: "x", "A", "b"...
+    std::string input_label;      // "W1 (3, 4)*", "input x (1, 3)", "(1, 4)*"
+    Tensor grad;                  // undefined when nothing is sent
+    long to_step = -1;            // the step that receives it, -1 for none
+    std::string destination;      // "[4] tanh", "[7] W1.grad", "needs no gradient"
+};
+
+struct ExplainStep {
+    std::size_t index = 0;        // position in the backward pass, from 0
+    std::uint64_t tape_position = 0;  // the node's position on the tape (id "tape-<n>" in the page's SVG)
+    std::string op;               // "tanh"; "accumulate_grad" for a leaf
+    std::string output;           // the tensor this node made: "loss", "Z2", or ""
+    Shape shape;                  // of that tensor (and of the gradient that arrives)
+    Tensor grad_output;           // what arrived (after hooks): ∂loss/∂output
+    std::vector<std::size_t> from_steps;  // the steps that sent it (summed when several)
+    std::string rule;             // "tanh: dx = g * (1 - y^2)"
+    std::vector<ExplainSend> sends;  // one per input; empty for a leaf
+    std::string leaf;             // accumulators: the leaf's name ("W1") or "leaf"
+};
+
+struct Explanation {
+    std::vector<ExplainStep> steps;
+    std::string output;           // "loss" or "output", with its name when it has one
+    Shape output_shape;
+    std::string dot;              // the graph, op nodes linked to "#step-<index>"
+    std::size_t max_elements = 16;
+    // Every step, in the order the backward pass ran them.
+    std::string to_string() const;
+    // The step of the node that made the tensor called `name` (given in
+    // ExplainOptions::names, or the output's "loss"), or of the leaf so named.
+    const ExplainStep& step(std::string_view name) const;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Explanation& e) { return os << e.to_string(); }
+
+// Runs output.backward() (leaves' .grad accumulate as usual, unless
+// options.accumulate is false) and records it.
+Explanation explain(const Tensor& output, ExplainOptions options = {});
+
+struct HtmlOptions {
+    std::string dot_program = "dot";  // Graphviz; looked up in PATH
+    std::string title;                // default: "Backward pass of <output>"
+};
+// A self-contained page (no external resources): the graph as inline SVG made
+// by `dot -Tsvg` with each op linked to its step, then the steps. Without
+// Graphviz the page says how to install it and still lists the steps.
+std::string explain_html(const Explanation& explanation, HtmlOptions options = {});
+
+// The local rule of an op as text, e.g. "tanh: dx = g * (1 - y^2)"; for an op
+// the library does not know (a custom op) a generic line naming it.
+std::string backward_rule(std::string_view op);
+// Whether the library has a rule text for `op` (every built-in op must).
+bool has_backward_rule(std::string_view op);
+
+}  // namespace rg
+
+template <>
+struct fmt::formatter<rg::Explanation> : fmt::formatter<std::string_view> {
+    auto format(const rg::Explanation& e, format_context& ctx) const {
+        return fmt::formatter<std::string_view>::format(e.to_string(), ctx);
+    }
+};
