@@ -69,7 +69,7 @@ OpDef compare_def(std::string_view name, std::string_view doc, detail::BinaryFn 
 
 // ---- binary ----------------------------------------------------------------------
 
-const OpDef& add_def = define_op(binary_def("add", "a + b", "da = sum_to(g); db = sum_to(g)", rg::add,
+const OpDef& add_def = define_op(binary_def("add", "a + b", "da = g, db = g (each summed to its input's shape)", rg::add,
                                             [](double a, double b) { return a + b; }));
 Tensor add(const Tensor& a, const Tensor& b) {
     return record(add_def, zip_float(a, b, "add", [](auto u, auto v) { return u + v; }), {a, b}, {},
@@ -79,7 +79,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = sum_to(g); db = -sum_to(g)", rg::sub,
+const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = g, db = -g (each summed to its input's shape)", rg::sub,
                                             [](double a, double b) { return a - b; }));
 Tensor sub(const Tensor& a, const Tensor& b) {
     return record(sub_def, zip_float(a, b, "sub", [](auto u, auto v) { return u - v; }), {a, b}, {},
@@ -89,7 +89,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = sum_to(g * b); db = sum_to(g * a)", rg::mul,
+const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = g * b, db = g * a (each summed to its input's shape)", rg::mul,
                                             [](double a, double b) { return a * b; }));
 Tensor mul(const Tensor& a, const Tensor& b) {
     return record(mul_def, zip_float(a, b, "mul", [](auto u, auto v) { return u * v; }), {a, b},
@@ -99,7 +99,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& div_def = define_op(binary_def("div", "a / b", "da = sum_to(g / b); db = -sum_to(g * a / b^2)", rg::div,
+const OpDef& div_def = define_op(binary_def("div", "a / b", "da = g / b, db = -g * a / b^2 (each summed to its input's shape)", rg::div,
                                             [](double a, double b) { return a / b; }, 0.5, 2.0));
 Tensor div(const Tensor& a, const Tensor& b) {
     return record(div_def, zip_float(a, b, "div", [](auto u, auto v) { return u / v; }), {a, b},
@@ -112,7 +112,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 const OpDef& pow_def = define_op(binary_def(
-    "pow", "a ** b, elementwise", "da = sum_to(g * b * a^(b-1)) (0 where b = 0); db = sum_to(g * a^b * log a) (0 where a <= 0)",
+    "pow", "a ** b, elementwise", "da = g * b * a^(b - 1), db = g * a^b * log(a), taken as 0 where a <= 0",
     rg::pow, [](double a, double b) { return std::pow(a, b); }, 0.5, 2.0));
 Tensor pow(const Tensor& base, const Tensor& exponent) {
     Tensor out = zip_float(base, exponent, "pow", [](auto u, auto v) { return std::pow(u, v); });
@@ -138,7 +138,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 
 // Ties share the gradient equally between both sides.
 const OpDef& minimum_def = define_op(binary_def("minimum", "the smaller of a and b; ties share the gradient",
-                                                "da = sum_to(g * [a < b] + g/2 * [a = b]); db likewise",
+                                                "da = g where a < b, db = g where b < a; ties share g / 2",
                                                 rg::minimum, [](double a, double b) { return std::min(a, b); }));
 Tensor minimum(const Tensor& a, const Tensor& b) {
     return record(minimum_def, zip_float(a, b, "minimum", [](auto u, auto v) { return u < v ? u : v; }), {a, b},
@@ -151,7 +151,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 const OpDef& maximum_def = define_op(binary_def("maximum", "the larger of a and b; ties share the gradient",
-                                                "da = sum_to(g * [a > b] + g/2 * [a = b]); db likewise",
+                                                "da = g where a > b, db = g where b > a; ties share g / 2",
                                                 rg::maximum, [](double a, double b) { return std::max(a, b); }));
 Tensor maximum(const Tensor& a, const Tensor& b) {
     return record(maximum_def, zip_float(a, b, "maximum", [](auto u, auto v) { return u > v ? u : v; }), {a, b},
@@ -166,7 +166,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
 const OpDef& where_def = define_op({.name = "where",
                                     .signature = "where(mask, a, b)",
                                     .doc = "a where mask != 0, else b (broadcasting all three)",
-                                    .rule = "da = sum_to(where(mask, g, 0)); db = sum_to(where(mask, 0, g))",
+                                    .rule = "da = g where the mask holds, db = g elsewhere",
                                     .kind = OpKind::elementwise,
                                     .call = [](const TensorList& v) { return where(gt(v[0], 0.0), v[1], v[2]); },
                                     .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}},
@@ -204,7 +204,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
 
 // ---- with a scalar ------------------------------------------------------------
 
-const OpDef& add_scalar_def = define_op(scalar_def("add_scalar", "add(x, s)", "x + s for a number s", "dx = g",
+const OpDef& add_scalar_def = define_op(scalar_def("add_scalar", "add(x, s)", "x + s for a number s", "y = x + c: dx = g",
                                                    [](const Tensor& x) { return add(x, 1.5); },
                                                    [](double x) { return x + 1.5; }));
 Tensor add(const Tensor& a, double b) {
@@ -212,7 +212,7 @@ Tensor add(const Tensor& a, double b) {
                   {a}, {}, [](const OpContext&, const Tensor& g) { return TensorList{g}; });
 }
 
-const OpDef& mul_scalar_def = define_op(scalar_def("mul_scalar", "mul(x, s)", "x * s for a number s", "dx = g * s",
+const OpDef& mul_scalar_def = define_op(scalar_def("mul_scalar", "mul(x, s)", "x * s for a number s", "y = c * x: dx = c * g",
                                                    [](const Tensor& x) { return mul(x, -1.5); },
                                                    [](double x) { return x * -1.5; }));
 Tensor mul(const Tensor& a, double b) {
@@ -220,7 +220,7 @@ Tensor mul(const Tensor& a, double b) {
                   {a}, {}, [b](const OpContext&, const Tensor& g) { return TensorList{g * b}; });
 }
 
-const OpDef& rsub_scalar_def = define_op(scalar_def("rsub_scalar", "rsub(s, x)", "s - x for a number s", "dx = -g",
+const OpDef& rsub_scalar_def = define_op(scalar_def("rsub_scalar", "rsub(s, x)", "s - x for a number s", "y = c - x: dx = -g",
                                                     [](const Tensor& x) { return rsub(2.0, x); },
                                                     [](double x) { return 2.0 - x; }));
 Tensor rsub(double s, const Tensor& x) {
@@ -229,7 +229,7 @@ Tensor rsub(double s, const Tensor& x) {
 }
 
 const OpDef& pow_scalar_def = define_op(scalar_def("pow_scalar", "pow(x, p)", "x ** p for a number p",
-                                                   "dx = g * p * x^(p-1)", [](const Tensor& x) { return pow(x, 2.5); },
+                                                   "y = x^p: dx = g * p * x^(p - 1)", [](const Tensor& x) { return pow(x, 2.5); },
                                                    [](double x) { return std::pow(x, 2.5); }, 0.5, 2.0));
 Tensor pow(const Tensor& base, double exponent) {
     Tensor out = exponent == 2.0 ? detail::map_float(base, "pow", [](auto u) { return u * u; })
@@ -246,7 +246,7 @@ Tensor pow(const Tensor& base, double exponent) {
 }
 
 const OpDef& rpow_scalar_def = define_op(scalar_def("rpow_scalar", "rpow(s, x)", "s ** x for a number s",
-                                                    "dx = g * y * log(s)", [](const Tensor& x) { return rpow(1.7, x); },
+                                                    "y = c^x: dx = g * y * log(c)", [](const Tensor& x) { return rpow(1.7, x); },
                                                     [](double x) { return std::pow(1.7, x); }));
 Tensor rpow(double base, const Tensor& exponent) {
     Tensor out = detail::map_float(exponent, "rpow", [base](auto u) {

@@ -134,7 +134,7 @@ std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t 
 const OpDef& im2col_def = define_op({.name = "im2col",
                       .signature = "im2col(x, kernel, options)",
                       .doc = "the patches of NCHW images as columns (N, C*kh*kw, OH*OW)",
-                      .rule = "dx = col2im(g)",
+                      .rule = "dx = col2im(g): each patch's gradient added back to its pixels",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return im2col(v[0], {2, 2}, {.stride = {1, 1}, .padding = {1, 0}}); },
                       .samples = {{{Shape{1, 2, 3, 3}}, -2.0, 2.0}}});
@@ -157,7 +157,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
 const OpDef& col2im_def = define_op({.name = "col2im",
                       .signature = "col2im(columns, image_shape, kernel, options)",
                       .doc = "patch columns summed back into images (im2col's VJP)",
-                      .rule = "dcolumns = im2col(g)",
+                      .rule = "dcols = im2col(g)",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return col2im(v[0], Shape{1, 2, 3, 3}, {2, 2}); },
                       .samples = {{{Shape{1, 8, 4}}, -2.0, 2.0}}});
@@ -243,7 +243,7 @@ bool takes_part(const Tensor& t) { return t.defined() && needs_grad(t); }
 const OpDef& conv2d_def = define_op({.name = "conv2d",
                       .signature = "conv2d(x, weight, bias = {}, options)",
                       .doc = "2-D cross-correlation of NCHW images with OIHW filters, bias optional",
-                      .rule = "dx = conv2d_input_grad(g, w); dw = conv2d_weight_grad(g, x); db = sum(g, {0, 2, 3})",
+                      .rule = "dX = conv2d_input_grad(G, W) (the transposed convolution), dW = conv2d_weight_grad(G, X) (G times the patches of X), db = G summed over images and pixels",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return conv2d(v[0], v[1], v[2], {.stride = {1, 2}, .padding = {1, 1}}); },
                       .samples = {{{Shape{2, 2, 4, 5}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0}}});
@@ -288,7 +288,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
 const OpDef& conv2d_input_grad_def = define_op({.name = "conv2d_input_grad",
                       .signature = "conv2d_input_grad(grad, weight, input_shape, options)",
                       .doc = "the gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input)",
-                      .rule = "dgrad = conv2d(u, w); dw = conv2d_weight_grad(grad, u)",
+                      .rule = "y = conv2d_input_grad(u, W): du = conv2d(g, W), dW = conv2d_weight_grad(u, g)",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return conv2d_input_grad(v[0], v[1], Shape{2, 2, 4, 4}, {.padding = {1, 1}}); },
                       .samples = {{{Shape{2, 3, 4, 4}, Shape{3, 2, 3, 3}}, -2.0, 2.0}}});
@@ -327,7 +327,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
 const OpDef& conv2d_weight_grad_def = define_op({.name = "conv2d_weight_grad",
                       .signature = "conv2d_weight_grad(grad, x, weight_shape, options)",
                       .doc = "the gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight)",
-                      .rule = "dgrad = conv2d(x, v); dx = conv2d_input_grad(grad, v)",
+                      .rule = "y = conv2d_weight_grad(u, X): du = conv2d(X, g), dX = conv2d_input_grad(u, g)",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return conv2d_weight_grad(v[0], v[1], Shape{3, 2, 3, 3}, {.padding = {1, 1}}); },
                       .samples = {{{Shape{2, 3, 4, 4}, Shape{2, 2, 4, 4}}, -2.0, 2.0}}});
@@ -493,7 +493,7 @@ void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_
 const OpDef& max_pool2d_def = define_op({.name = "max_pool2d",
                       .signature = "max_pool2d(x, kernel, options)",
                       .doc = "maximum over each window of NCHW images",
-                      .rule = "dx = g at each window's maximum",
+                      .rule = "dx = g routed to the largest element of each window, 0 elsewhere",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return max_pool2d(v[0], {2, 2}); },
                       .samples = {{{Shape{2, 2, 4, 6}}, -2.0, 2.0}}});

@@ -1,7 +1,7 @@
 // explain: one backward pass, recorded node by node through rg::ObserveBackward.
 #include <retrograd/explain.hpp>
 
-#include "explain_rules.hpp"
+#include <retrograd/registry.hpp>
 #include "graph_labels.hpp"
 #include "kernels.hpp"
 
@@ -38,10 +38,8 @@ Tensor kept(const Tensor& t) {
     return t.clone();
 }
 
-std::string input_name(const detail::BackwardRule* rule, std::size_t i, std::size_t count) {
-    if (rule && rule->inputs.size() == count) return std::string(rule->inputs[i]);
-    if (rule && count == 1 && !rule->inputs.empty()) return std::string(rule->inputs[0]);
-    return fmt::format("input{}", i);
+std::string input_name(const OpDef* def, std::size_t i) {
+    return def ? def->input_name(i) : fmt::format("input{}", i);
 }
 
 std::string step_ref(const ExplainStep& s) {
@@ -143,12 +141,11 @@ Explanation explain(const Tensor& output, ExplainOptions options) {
         } else {
             s.output = n == output.grad_fn().get() ? ex.output : labels.node_name(n);
             s.rule = backward_rule(n->op());
-            const detail::BackwardRule* rule = detail::find_backward_rule(n->op());
             for (std::size_t k = 0; k < n->edges.size(); ++k) {
                 const Edge& edge = n->edges[k];
                 ExplainSend send;
                 send.input = k;
-                send.input_name = input_name(rule, k, n->edges.size());
+                send.input_name = input_name(n->def(), k);
                 send.input_label = detail::edge_label(edge, labels);
                 if (k < ev.grads.size()) send.grad = ev.grads[k];
                 if (!edge.node) {

@@ -87,7 +87,7 @@ void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std:
 const OpDef& addcmul_def = define_op({.name = "addcmul",
                       .signature = "addcmul(input, t1, t2, value = 1)",
                       .doc = "input + value * t1 * t2 in one pass, broadcasting all three",
-                      .rule = "dinput = sum_to(g); dt1 = sum_to(value * g * t2); dt2 = sum_to(value * g * t1)",
+                      .rule = "y = x + v * t1 * t2: dx = g, dt1 = v * g * t2, dt2 = v * g * t1",
                       .kind = OpKind::elementwise,
                       .call = [](const TensorList& v) { return addcmul(v[0], v[1], v[2], 0.5); },
                       .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}, {{Shape{3}, Shape{2, 1}, Shape{2, 3}}, -2.0, 2.0}}});

@@ -56,9 +56,9 @@ namespace {
 // The "matmul" entry: the public matmul() (1-D operands unsqueezed) and
 // gemm() both record this node.
 const OpDef& gemm_def = define_op({.name = "matmul",
-                      .signature = "matmul(a, b), gemm(a, b, transpose_a, transpose_b)",
+                      .signature = "matmul(A, B), gemm(A, B, transpose_a, transpose_b)",
                       .doc = "NumPy matmul through BLAS: vectors, matrices and broadcast batches; gemm with transpose flags",
-                      .rule = "da = g @ op(b)^T; db = op(a)^T @ g (as gemms of the stored operands, summed over broadcast batches)",
+                      .rule = "Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)",
                       .kind = OpKind::linalg,
                       .call = [](const TensorList& v) { return matmul(v[0], v[1]); },
                       .samples = {{{Shape{2, 3}, Shape{3, 4}}, -2.0, 2.0}, {{Shape{3}, Shape{3, 2}}, -2.0, 2.0},
@@ -130,7 +130,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
 const OpDef& gemm_sum_def = define_op({.name = "gemm_sum",
                       .signature = "gemm_sum(a, b, transpose_a, transpose_b)",
                       .doc = "sum over the batch of op(a_i) @ op(b_i): a shared weight's gradient in one pass",
-                      .rule = "da_i = g @ op(b_i)^T; db_i = op(a_i)^T @ g",
+                      .rule = "Y = sum over the batch of A_i B_i: dA_i = G B_i^T, dB_i = A_i^T G",
                       .kind = OpKind::linalg,
                       .call = [](const TensorList& v) { return gemm_sum(v[0], v[1], true, false); },
                       .samples = {{{Shape{2, 3, 4}, Shape{2, 3, 5}}, -2.0, 2.0}}});

@@ -150,7 +150,7 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
 const OpDef& sum_def = define_op({.name = "sum",
                       .signature = "sum(x, axes = all, keepdims = false)",
                       .doc = "sum over axes (all by default)",
-                      .rule = "dx = broadcast g back over the summed axes",
+                      .rule = "dx = g broadcast back to x's shape",
                       .kind = OpKind::reduction,
                       .call = [](const TensorList& v) { return v[0].dim() ? sum(v[0], {-1}, true) + sum(v[0]) : sum(v[0]); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
@@ -197,7 +197,7 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
 const OpDef& max_def = define_op({.name = "max",
                       .signature = "max(x, axes = all, keepdims = false)",
                       .doc = "maximum over axes; ties share the gradient",
-                      .rule = "dx = g at the maxima, shared equally between ties",
+                      .rule = "dx = g at the largest elements (ties share it), 0 elsewhere",
                       .kind = OpKind::reduction,
                       .call = [](const TensorList& v) { return max(v[0], {-1}); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
@@ -205,7 +205,7 @@ Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x,
 const OpDef& min_def = define_op({.name = "min",
                       .signature = "min(x, axes = all, keepdims = false)",
                       .doc = "minimum over axes; ties share the gradient",
-                      .rule = "dx = g at the minima, shared equally between ties",
+                      .rule = "dx = g at the smallest elements (ties share it), 0 elsewhere",
                       .kind = OpKind::reduction,
                       .call = [](const TensorList& v) { return min(v[0], {0}, true); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});

@@ -41,6 +41,23 @@ const OpDef& define_op(OpDef def) {
     return r.defs.back();
 }
 
+std::string OpDef::input_name(std::size_t i) const {
+    // The names between the first call's parentheses, defaults stripped.
+    const auto open = signature.find('('), close = signature.find(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close <= open + 1) return "x";
+    std::string_view list = signature.substr(open + 1, close - open - 1);
+    for (std::size_t k = 0;; ++k) {
+        const auto comma = list.find(',');
+        std::string_view item = list.substr(0, comma);
+        item = item.substr(0, item.find('='));
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (k == i) return std::string(item);
+        if (comma == std::string_view::npos) return fmt::format("input{}", i);
+        list.remove_prefix(comma + 1);
+    }
+}
+
 const std::vector<const OpDef*>& op_registry() {
     detail::link_unary_ops();
     detail::link_binary_ops();

@@ -33,7 +33,7 @@ Tensor check_indices(const Tensor& indices, std::size_t size, const char* op, in
 const OpDef& index_select_def = define_op({.name = "index_select",
                       .signature = "index_select(x, axis, indices)",
                       .doc = "entries along an axis picked by int64 indices; repeats allowed",
-                      .rule = "dx = index_add(g, axis, indices)",
+                      .rule = "dx = zeros of x's shape with g added at the indices (repeats add up)",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return index_select(v[0], 1, from_indices({2, 0, 2})); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
@@ -69,7 +69,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
 const OpDef& index_add_def = define_op({.name = "index_add",
                       .signature = "index_add(source, shape, axis, indices)",
                       .doc = "adds source into zeros of `shape` at the indices (index_select's VJP)",
-                      .rule = "dsource = index_select(g, axis, indices)",
+                      .rule = "dx = g selected at the indices",
                       .kind = OpKind::backward,
                       .call = [](const TensorList& v) { return index_add(v[0], Shape{2, 3}, 1, from_indices({2, 0, 2})); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
@@ -135,7 +135,7 @@ void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax
 const OpDef& gather_def = define_op({.name = "gather",
                       .signature = "gather(x, axis, index)",
                       .doc = "out[i][j] = x[i][index[i][j]] along an axis (torch.gather)",
-                      .rule = "dx = scatter_add(g, axis, index)",
+                      .rule = "dx = zeros of x's shape with g added at the index (repeats add up)",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return gather(v[0], 1, from_indices({0, 2, 1, 1}, {2, 2})); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
@@ -162,7 +162,7 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
 const OpDef& scatter_add_def = define_op({.name = "scatter_add",
                       .signature = "scatter_add(source, shape, axis, index)",
                       .doc = "adds source into zeros of `shape` at index (gather's VJP)",
-                      .rule = "dsource = gather(g, axis, index)",
+                      .rule = "dx = g gathered at the index",
                       .kind = OpKind::backward,
                       .call = [](const TensorList& v) { return scatter_add(v[0], Shape{2, 3}, 1, from_indices({0, 2, 1, 1}, {2, 2})); },
                       .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
@@ -193,7 +193,7 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
 const OpDef& concat_def = define_op({.name = "concat",
                       .signature = "concat(tensors, axis = 0)",
                       .doc = "tensors joined along an axis",
-                      .rule = "dx_i = the slice of g where x_i was put",
+                      .rule = "each input gets its own slice of g",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return concat({v[0], v[1]}, 1); },
                       .samples = {{{Shape{2, 3}, Shape{2, 1}}, -2.0, 2.0}},
@@ -271,7 +271,7 @@ Tensor stack(const TensorList& tensors, int axis) {
 const OpDef& pad_def = define_op({.name = "pad",
                       .signature = "pad(x, pads, value = 0)",
                       .doc = "constant padding: pads[i] = {before, after} for axis i",
-                      .rule = "dx = the slice of g inside the padding",
+                      .rule = "dx = g without the padding",
                       .kind = OpKind::shape,
                       .call = [](const TensorList& v) { return pad(v[0], {{1, 0}, {2, 1}}, 0.5); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});

@@ -50,7 +50,7 @@ Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
 const OpDef& softmax_def = define_op({.name = "softmax",
                       .signature = "softmax(x, axis = -1)",
                       .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
-                      .rule = "dx = y * (g - sum(g * y))",
+                      .rule = "dx = y * (g - sum(g * y) along the axis)",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return softmax(v[0], 1); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4, 1}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
@@ -67,7 +67,7 @@ Tensor softmax(const Tensor& x, int axis) {
 const OpDef& log_softmax_def = define_op({.name = "log_softmax",
                       .signature = "log_softmax(x, axis = -1)",
                       .doc = "x - logsumexp(x) along an axis",
-                      .rule = "dx = g - exp(y) * sum(g)",
+                      .rule = "dx = g - exp(y) * sum(g) along the axis",
                       .kind = OpKind::nn,
                       .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
                       .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});

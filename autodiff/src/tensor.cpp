@@ -369,7 +369,7 @@ const OpDef& contiguous_def = define_op({.name = "contiguous",
 const OpDef& to_def = define_op({.name = "to",
                                  .signature = "x.to(dtype)",
                                  .doc = "the values cast to another dtype; differentiable between float dtypes",
-                                 .rule = "dx = g.to(x.dtype)",
+                                 .rule = "dx = g converted back to x's dtype",
                                  .kind = OpKind::shape,
                                  .call = [](const TensorList& v) { return v[0].to(Dtype::float32); },
                                  .samples = {},  // a float32 round trip cannot be gradchecked: tensor_test covers it

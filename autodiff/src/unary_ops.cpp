@@ -158,7 +158,7 @@ Tensor abs(const Tensor& x) {
                   });
 }
 
-const OpDef& sign_def = define_op(unary_def("sign", "-1, 0 or 1; gradient 0", "dx = 0", rg::sign,
+const OpDef& sign_def = define_op(unary_def("sign", "-1, 0 or 1; gradient 0", "dx = 0 (piecewise constant)", rg::sign,
                                             [](double x) { return static_cast<double>((x > 0) - (x < 0)); }, 0.2, 2.0));
 Tensor sign(const Tensor& x) {
     return record(sign_def, map_float(x, "sign", [](auto u) { return static_cast<decltype(u)>((u > 0) - (u < 0)); }),
@@ -199,7 +199,7 @@ Tensor sigmoid(const Tensor& x) {
                   [](const OpContext& c, const Tensor& g) { return TensorList{sigmoid_backward(g, c.output())}; });
 }
 
-const OpDef& relu_def = define_op(unary_def("relu", "max(x, 0); gradient 0 at 0, as PyTorch", "dx = g * (y > 0)", rg::relu,
+const OpDef& relu_def = define_op(unary_def("relu", "max(x, 0); gradient 0 at 0, as PyTorch", "dx = g where y > 0, else 0", rg::relu,
                                             [](double x) { return x > 0 ? x : 0.0; }));
 Tensor relu(const Tensor& x) {
     return record(relu_def, map_float(x, "relu", [](auto u) { return u > 0 ? u : decltype(u){0}; }), {x}, {.output = true},
@@ -207,7 +207,7 @@ Tensor relu(const Tensor& x) {
 }
 
 const OpDef& leaky_relu_def = define_op(unary_def(
-    "leaky_relu", "x for x > 0, else slope * x (slope 0.01)", "dx = g * (x > 0 ? 1 : slope)",
+    "leaky_relu", "x for x > 0, else slope * x (slope 0.01)", "dx = g where x > 0, else slope * g",
     [](const Tensor& x) { return leaky_relu(x, 0.1); }, [](double x) { return x > 0 ? x : 0.1 * x; }, -2.0, 2.0,
     "leaky_relu(x, slope = 0.01)"));
 Tensor leaky_relu(const Tensor& x, double slope) {
@@ -220,7 +220,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
 }
 
 const OpDef& elu_def = define_op(unary_def(
-    "elu", "x for x > 0, else alpha * (e^x - 1) (alpha 1)", "dx = g * (x > 0 ? 1 : alpha * e^x)",
+    "elu", "x for x > 0, else alpha * (e^x - 1) (alpha 1)", "dx = g where x > 0, else g * alpha * e^x",
     [](const Tensor& x) { return elu(x, 1.5); }, [](double x) { return x > 0 ? x : 1.5 * std::expm1(x); }, -2.0, 2.0,
     "elu(x, alpha = 1)"));
 Tensor elu(const Tensor& x, double alpha) {
@@ -258,14 +258,14 @@ Tensor atan(const Tensor& x) {
 }
 
 const OpDef& step_def = define_op(unary_def("step", "1 for x >= 0, else 0 (the course's binary step); gradient 0",
-                                            "dx = 0", rg::step, [](double x) { return x >= 0 ? 1.0 : 0.0; }, 0.2, 2.0));
+                                            "dx = 0 (piecewise constant)", rg::step, [](double x) { return x >= 0 ? 1.0 : 0.0; }, 0.2, 2.0));
 Tensor step(const Tensor& x) {
     return record(step_def, mask_of(x, "step", [](auto u) { return u >= 0; }), {x}, {},
                   [](const OpContext& c, const Tensor&) { return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})}; });
 }
 
 const OpDef& clamp_def = define_op(unary_def(
-    "clamp", "x limited to [low, high]; gradient 1 inside", "dx = g * (low <= x <= high)",
+    "clamp", "x limited to [low, high]; gradient 1 inside", "dx = g where low <= x <= high, else 0",
     [](const Tensor& x) { return clamp(x, -1.0, 1.0); }, [](double x) { return std::clamp(x, -1.0, 1.0); }, -2.0, 2.0,
     "clamp(x, low, high)"));
 Tensor clamp(const Tensor& x, double low, double high) {

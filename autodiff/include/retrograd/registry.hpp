@@ -59,6 +59,10 @@ struct OpDef {
     std::vector<std::string_view> aliases;
     // Input shapes that must be refused with an rg::Error naming the op (empty: none).
     std::vector<Shape> bad_shapes;
+
+    // The name the signature gives tensor input i ("add(a, b)": a, b), for
+    // explain; "x" when the signature names none.
+    std::string input_name(std::size_t i) const;
 };
 
 // Adds an op to the registry (at static initialisation, in the op's own file)
