@@ -98,6 +98,8 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--limit", a.limit, "use only the first N training images (0: all)")->capture_default_str();
     cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
     cmd.add_flag("--resume", a.resume, "continue the run in OUT from its last.safetensors (a new run when there is none)");
+    // As argparse: an option given twice takes its last value.
+    for (CLI::Option* o : cmd.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 TrainSettings checked(const TrainArgs& a) {
@@ -356,7 +358,7 @@ std::string unexpected(CLI::App& app, CLI::App* command, int argc, char** argv) 
             arg = arg.substr(0, arg.find('='));
             if (std::find(known.begin(), known.end(), arg) != known.end()) continue;
             const std::string near = cli::nearest(arg, known);
-            return near.empty() ? fmt::format("unknown option {} (see {} --help)", arg, command->get_name())
+            return near.empty() ? fmt::format("unknown option {} (see retrograd {} --help)", arg, command->get_name())
                                 : fmt::format("unknown option {}; did you mean {}?", arg, near);
         }
         return "";
