@@ -174,8 +174,12 @@ int train(const TrainSettings& s) {
                              s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed);
     const auto train_set = rg::data::load_fashion_mnist(true, data_dir(s.data));
     const auto test_set = rg::data::load_fashion_mnist(false, data_dir(s.data));
-    const auto training = prepared(train_set, s.limit);
-    auto [train_part, val_part] = rg::data::train_val_split(training, s.val_fraction, s.seed);
+    std::string data_fingerprint;
+    auto [train_part, val_part] = [&] {  // the normalised copy lives only until the split
+        const auto training = prepared(train_set, s.limit);
+        data_fingerprint = fingerprint(training);
+        return rg::data::train_val_split(training, s.val_fraction, s.seed);
+    }();
     rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch, .shuffle = true, .seed = s.seed});
     rg::data::DataLoader val_loader(val_part, {.batch_size = 1000});
     rg::data::DataLoader test_loader(prepared(test_set, s.test_limit), {.batch_size = 1000});
@@ -187,7 +191,7 @@ int train(const TrainSettings& s) {
     auto optimizer = make_optimizer(s.optimizer, model->parameters(), s.lr);
     auto scheduler = make_schedule(s.schedule, *optimizer, s.epochs);
     auto settings = s.fixed();
-    settings["data"] = fingerprint(training);
+    settings["data"] = data_fingerprint;
     const fs::path out = s.out;
     auto history = rg::nn::train(*model, *optimizer, cross_entropy, train_loader, &val_loader,
                                  {.epochs = s.epochs,
