@@ -49,10 +49,15 @@ struct RealBounds {
 };
 
 inline double real(const std::string& flag, const std::string& text, RealBounds bounds) {
-    char* end = nullptr;
-    errno = 0;
-    const double value = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0') usage_error("{} must be a number (got '{}')", flag, text);
+    // Decimal only (no hexadecimal), as Python's float() reads it; nan and inf are refused below.
+    double value = 0;
+    const char* first = text.data();
+    const char* last = first + text.size();
+    const auto [end, error] = std::from_chars(first, last, value, std::chars_format::general);
+    if (text.empty() || end != last || error == std::errc::invalid_argument)
+        usage_error("{} must be a number (got '{}')", flag, text);
+    if (error == std::errc::result_out_of_range)
+        usage_error("{} is too large or too small for a double (got {})", flag, text);
     if (!std::isfinite(value)) usage_error("{} must be a finite number (got {})", flag, text);
     if (!(value > bounds.above)) usage_error("{} must be > {} (got {})", flag, bounds.above, text);
     if (bounds.at_most < HUGE_VAL && !(value >= bounds.at_least && value <= bounds.at_most))

@@ -273,25 +273,30 @@ void save_text(const std::string& path, const std::string& text) {
     }
 }
 
-std::size_t remove_stale_temporaries(const std::string& dir) {
+std::size_t remove_stale_temporaries(const std::vector<std::string>& files) {
     namespace fs = std::filesystem;
     std::size_t removed = 0;
-    std::error_code error;
-    for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-        const std::string name = it->path().filename().string();
-        const auto mark = name.rfind(".tmp-");
-        if (mark == std::string::npos) continue;
-        // <file>.tmp-<pid>-<hex>: only files of processes that are gone (or of
-        // this one, which is not saving while it cleans up).
-        const char* first = name.c_str() + mark + 5;
-        const char* last = name.c_str() + name.size();
-        long pid = 0;
-        const auto [end_pid, parse_error] = std::from_chars(first, last, pid);
-        if (parse_error != std::errc() || end_pid == last || *end_pid != '-' || pid <= 0) continue;
-        const bool alive = pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-        if (alive) continue;
-        std::error_code ignored;
-        if (fs::remove(it->path(), ignored)) ++removed;
+    for (const std::string& file : files) {
+        if (file.empty()) continue;
+        const fs::path path(file);
+        const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+        const std::string prefix = path.filename().string() + ".tmp-";
+        std::error_code error;
+        for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
+            const std::string name = it->path().filename().string();
+            if (name.rfind(prefix, 0) != 0) continue;
+            // <file>.tmp-<pid>-<hex>: only those of processes that are gone (or of
+            // this one, which is not saving while it cleans up).
+            const char* first = name.c_str() + prefix.size();
+            const char* last = name.c_str() + name.size();
+            long pid = 0;
+            const auto [end_pid, parse_error] = std::from_chars(first, last, pid);
+            if (parse_error != std::errc() || end_pid == last || *end_pid != '-' || pid <= 0) continue;
+            const bool alive = pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+            if (alive) continue;
+            std::error_code ignored;
+            if (fs::remove(it->path(), ignored)) ++removed;
+        }
     }
     return removed;
 }

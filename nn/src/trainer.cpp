@@ -114,18 +114,12 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     namespace fs = std::filesystem;
     const fs::path dir = options.checkpoint_dir;
     const fs::path last_path = dir / "last.safetensors", best_path = dir / "best.safetensors";
-    if (!dir.empty()) {
-        fs::create_directories(dir);
-        const std::size_t removed = remove_stale_temporaries(dir.string());
-        if (removed > 0 && talk)
-            out << fmt::format("removed {} temporary file{} left in {} by an interrupted save\n", removed,
-                               removed == 1 ? "" : "s", dir.string());
-    }
-    for (const std::string& file : {options.metrics_csv, options.chart_svg}) {
-        if (file.empty()) continue;
-        const fs::path parent = fs::path(file).parent_path();
-        if (!parent.empty() && parent != dir) remove_stale_temporaries(parent.string());
-    }
+    if (options.resume && dir.empty()) fail("train: resume needs a checkpoint_dir to resume from");
+    if (!dir.empty()) fs::create_directories(dir);
+    std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
+    if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
+    if (const std::size_t removed = remove_stale_temporaries(outputs); removed > 0 && talk)
+        out << fmt::format("removed {} temporary file{} left by an interrupted save\n", removed, removed == 1 ? "" : "s");
 
     History history;
     TrainingState state;

@@ -87,8 +87,9 @@ std::vector<EpochRecord> parse_history_csv(const std::string& text, const std::s
 // the error names the file and the system's reason.
 void save_text(const std::string& path, const std::string& text);
 
-// Removes `<prefix>.tmp-<pid>-*` files in `dir` left by saves of processes that
-// no longer run (a kill during a save). Returns how many were removed.
-std::size_t remove_stale_temporaries(const std::string& dir);
+// For each file, removes the `<file>.tmp-<pid>-<hex>` files beside it left by
+// saves (save_tensors, save_text) of processes that no longer run: a kill
+// during a save. Returns how many were removed.
+std::size_t remove_stale_temporaries(const std::vector<std::string>& files);
 
 }  // namespace rg::nn
