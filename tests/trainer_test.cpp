@@ -286,6 +286,17 @@ TEST_CASE("resume refuses another model, optimizer, settings or data, naming the
                          rg::Error);
     // Nothing was changed by the refusals.
     CHECK(read_checkpoint(last).state.epoch == 2);
+    // An optimizer that counts more steps than the run took does not belong to it.
+    auto tensors = load_tensors(last);
+    tensors.at("optimizer.step.0.0") = rg::from_indices({99}, rg::Shape{});
+    save_tensors(tensors, last, load_metadata(last));
+    BlobRun tampered{.dir = d, .epochs = 4, .resume = true};
+    CHECK_THROWS_WITH_AS(tampered.run(),
+                         fmt::format("cannot resume '{}': the optimizer counts 99 steps for 'step.0.0' but the run "
+                                     "took 20; the states do not belong together",
+                                     last)
+                             .c_str(),
+                         rg::Error);
 }
 
 TEST_CASE("resume rewrites a best.safetensors that lags behind the checkpoint, and removes stale temporaries") {

@@ -142,17 +142,25 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             fail("cannot resume '{}': it took {} steps in {} epochs, but the training data now gives {} batches per "
                  "epoch; the data set or the batch size changed",
                  path, c.state.step, c.state.epoch, batches);
-        load_weights(model, c.model, fmt::format("checkpoint '{}'", path));
+        // All or nothing: the optimizer's state and the weights are each checked before
+        // they are written, and the optimizer goes back to its state if the weights do not fit.
+        const optim::StateDict previous = optimizer.state_dict();
         try {
             optimizer.load_state_dict(optim::StateDict(c.optimizer.begin(), c.optimizer.end()));
         } catch (const Error& e) {
             fail("cannot resume '{}': its optimizer state does not fit this optimizer: {}", path, e.what());
         }
-        for (const auto& [key, t] : optimizer.state_dict())
-            if (key.rfind("step.", 0) == 0 && t.item() > static_cast<double>(c.state.step))
-                fail("cannot resume '{}': the optimizer counts {} steps for '{}' but the run took {}; the states do "
-                     "not belong together",
-                     path, t.item(), key, c.state.step);
+        try {
+            for (const auto& [key, t] : optimizer.state_dict())
+                if (key.rfind("step.", 0) == 0 && t.item() > static_cast<double>(c.state.step))
+                    fail("cannot resume '{}': the optimizer counts {} steps for '{}' but the run took {}; the states "
+                         "do not belong together",
+                         path, t.item(), key, c.state.step);
+            load_weights(model, c.model, fmt::format("checkpoint '{}'", path));
+        } catch (...) {
+            optimizer.load_state_dict(previous);
+            throw;
+        }
         best_weights = c.best.empty() ? cloned(module_tensors(model)) : c.best;
         const std::size_t asked = options.epochs;
         state.epoch = c.state.epoch;
