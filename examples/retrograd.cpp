@@ -163,7 +163,8 @@ void check_resume_early(const TrainSettings& s) {
     if (!s.resume || !fs::exists(last)) return;
     const auto saved = rg::nn::read_checkpoint(last.string());
     auto settings = s.fixed();
-    if (saved.state.settings.count("data")) settings["data"] = saved.state.settings.at("data");  // checked once loaded
+    for (const char* later : {"data", "seed_each_epoch"})  // checked by rg::nn::train once the data is loaded
+        if (saved.state.settings.count(later)) settings[later] = saved.state.settings.at(later);
     rg::nn::check_resumable(saved.state, s.model, settings, last.string());
 }
 

@@ -11,7 +11,7 @@ cli=$1
 work=$2
 rm -rf "$work"
 mkdir -p "$work"
-export OMP_NUM_THREADS=1  # one thread: the same sums in every process
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1  # one thread: the same sums in every process
 args="train --epochs 16 --limit 1200 --test-limit 100 --batch 32"
 
 "$cli" $args --out "$work/straight" > "$work/straight.log" 2>&1

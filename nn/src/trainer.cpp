@@ -127,6 +127,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     state.model_name = options.model_name;
     state.optimizer_type = optimizer_type(optimizer);
     state.settings = options.settings;
+    if (options.seed_each_epoch) state.settings["seed_each_epoch"] = std::to_string(*options.seed_each_epoch);
     TensorMap best_weights;  // the best epoch's, kept while later epochs do not beat it
     const std::size_t batches = train_data.batches();
     if (options.resume && !dir.empty() && !fs::exists(last_path)) {
@@ -134,7 +135,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     } else if (options.resume && !dir.empty()) {
         const std::string path = last_path.string();
         Checkpoint c = read_checkpoint(path);
-        check_resumable(c.state, options.model_name, options.settings, path);
+        check_resumable(c.state, options.model_name, state.settings, path);
         if (!c.state.optimizer_type.empty() && c.state.optimizer_type != state.optimizer_type)
             fail("cannot resume '{}': its optimizer state is for {}, this run uses {}", path, c.state.optimizer_type,
                  state.optimizer_type);

@@ -40,7 +40,8 @@ struct TrainOptions {
     std::map<std::string, std::string> settings;
     // When set, rg::manual_seed is called with a value made of this seed and the
     // epoch before every epoch, so the random draws of an epoch (dropout...) are
-    // the same in a resumed run as in an uninterrupted one.
+    // the same in a resumed run as in an uninterrupted one. Stored with the
+    // settings (as "seed_each_epoch").
     std::optional<std::uint64_t> seed_each_epoch;
     optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
     Progress progress = Progress::automatic;
