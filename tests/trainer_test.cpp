@@ -142,9 +142,9 @@ struct BlobRun {
     bool resume = false, validate = true, sgd = false;
     std::string model_name = "blobs";
     std::map<std::string, std::string> settings{{"lr", "0.05"}};
-    std::string log;
-    History history;
-    std::vector<double> weights;
+    std::string log{};
+    History history{};
+    std::vector<double> weights{};
 
     BlobRun& run() {
         rg::data::DataLoader data(blobs(200, 4), {.batch_size = batch, .shuffle = true, .seed = 9});

@@ -40,15 +40,15 @@ struct TrainingState {
     std::size_t step = 0;        // optimizer steps taken
     std::size_t best_epoch = 0;  // 0: none yet
     double best_score = -std::numeric_limits<double>::infinity();
-    std::string model_name;      // as TrainOptions::model_name
-    std::string optimizer_type;  // e.g. "rg::optim::Adam"
-    std::map<std::string, std::string> settings;  // what must not change on resume (TrainOptions::settings)
-    std::vector<EpochRecord> history;
+    std::string model_name{};    // as TrainOptions::model_name
+    std::string optimizer_type{};  // e.g. "rg::optim::Adam"
+    std::map<std::string, std::string> settings{};  // what must not change on resume (TrainOptions::settings)
+    std::vector<EpochRecord> history{};
 };
 
 struct Checkpoint {
     TrainingState state;
-    TensorMap model, optimizer, best;  // names without their prefixes; best is empty when best_epoch == epoch
+    TensorMap model{}, optimizer{}, best{};  // names without their prefixes; best is empty when best_epoch == epoch
 };
 
 // The optimizer's dynamic type, demangled ("rg::optim::Adam").

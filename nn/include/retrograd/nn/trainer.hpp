@@ -27,22 +27,22 @@ struct TrainOptions {
     std::size_t patience = 0;        // stop after this many epochs without a better validation accuracy (0: never)
     // Where last.safetensors (the training checkpoint: model, optimizer, state;
     // see checkpoint.hpp) and best.safetensors (the best epoch's weights) go ("" : none).
-    std::string checkpoint_dir;
+    std::string checkpoint_dir{};
     // Continue from checkpoint_dir/last.safetensors; without one, a new run
     // starts and says so. The checkpoint must have the same model_name, optimizer
     // type and settings, and the data the same number of batches per epoch.
     bool resume = false;
-    std::string metrics_csv;         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
-    std::string chart_svg;           // loss and accuracy curves ("" : none)
-    std::string model_name;          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
+    std::string metrics_csv{};         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
+    std::string chart_svg{};           // loss and accuracy curves ("" : none)
+    std::string model_name{};          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
     // What must not change when a run is resumed (hyperparameters, data...),
     // stored in the checkpoint; a resume with other values is refused, naming them.
-    std::map<std::string, std::string> settings;
+    std::map<std::string, std::string> settings{};
     // When set, rg::manual_seed is called with a value made of this seed and the
     // epoch before every epoch, so the random draws of an epoch (dropout...) are
     // the same in a resumed run as in an uninterrupted one. Stored with the
     // settings (as "seed_each_epoch").
-    std::optional<std::uint64_t> seed_each_epoch;
+    std::optional<std::uint64_t> seed_each_epoch{};
     optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
     Progress progress = Progress::automatic;
     std::ostream* out = nullptr;     // std::cout when null
