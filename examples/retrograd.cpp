@@ -404,9 +404,10 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
             if (argc > 1 && sub->get_name() == argv[1]) command = sub;
-        const std::string message = unexpected(app, command, argc, argv);
-        if (message.empty()) return app.exit(e);
-        std::cerr << fmt::format("retrograd{}{}: {}\n", command ? " " : "", command ? command->get_name() : "", message);
+        const std::string where = command ? "retrograd " + command->get_name() : "retrograd";
+        std::string message = unexpected(app, command, argc, argv);
+        if (message.empty()) message = fmt::format("{} (see {} --help)", e.what(), where);
+        std::cerr << where << ": " << message << "\n";
         return 2;
     }
     for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
