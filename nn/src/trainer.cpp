@@ -57,15 +57,16 @@ void save_best(const std::filesystem::path& path, const TensorMap& weights, cons
                   {"best", fmt::format("{:.17g}", score)}});
 }
 
-// The epoch best.safetensors says it holds, or 0 when it is missing or unreadable.
-std::size_t best_file_epoch(const std::filesystem::path& path) {
-    if (!std::filesystem::exists(path)) return 0;
+// Whether best.safetensors says it holds this epoch, score and model (false when
+// it is missing or unreadable).
+bool best_file_matches(const std::filesystem::path& path, std::size_t epoch, double score, const std::string& model_name) {
+    if (!std::filesystem::exists(path)) return false;
     try {
         const auto meta = load_metadata(path.string());
-        const auto it = meta.find("epoch");
-        return it == meta.end() ? 0 : std::stoul(it->second);
-    } catch (const std::exception&) {
-        return 0;
+        auto is = [&](const char* key, const std::string& value) { return meta.count(key) && meta.at(key) == value; };
+        return is("epoch", std::to_string(epoch)) && is("best", fmt::format("{:.17g}", score)) && is("model", model_name);
+    } catch (const Error&) {
+        return false;
     }
 }
 
@@ -172,8 +173,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         history.epochs = state.history;
         history.best_epoch = state.best_epoch;
         history.resumed_after = state.epoch;
-        // best.safetensors may lag behind (a kill between the two writes) or come from another run.
-        if (best_file_epoch(best_path) != state.best_epoch) {
+        // best.safetensors may lag behind (a kill between the two writes), be missing or come from another run.
+        if (!best_file_matches(best_path, state.best_epoch, state.best_score, options.model_name)) {
             save_best(best_path, best_weights, options.model_name, state.best_epoch, state.best_score);
             if (talk) out << fmt::format("rewrote {} from the checkpoint (best epoch {})\n", best_path.string(), state.best_epoch);
         }
