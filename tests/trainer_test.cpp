@@ -393,8 +393,20 @@ TEST_CASE("save_text replaces a file only after a checked write") {
     const auto path = dir.path / "chart.svg";
     save_text(path.string(), "old");
     CHECK(read_text(path) == "old");
-    CHECK_THROWS_WITH_AS(save_text((dir.path / "missing" / "x.csv").string(), "new"),
-                         doctest::Contains("cannot create"), rg::Error);
+    const auto missing = dir.path / "missing" / "x.csv";
+    const std::string no_temp = fmt::format("cannot write '{}': cannot create its temporary file '{}.tmp-{}-",
+                                            missing.string(), missing.string(), ::getpid());
+    CHECK_THROWS_WITH_AS(save_text(missing.string(), "new"), doctest::Contains(no_temp.c_str()), rg::Error);
+    // The training loop passes the error on: a chart that cannot be written stops it.
+    rg::data::DataLoader data(blobs(40, 1), {.batch_size = 20});
+    Sequential model{Linear(2, 4)};
+    rg::optim::SGD opt(model.parameters(), {.lr = 0.1});
+    std::ostringstream log;
+    const std::string no_chart = fmt::format("cannot write '{}'", missing.string());
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr, {.epochs = 1, .chart_svg = missing.string(), .out = &log}),
+                         doctest::Contains(no_chart.c_str()), rg::Error);
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr, {.epochs = 1, .checkpoint_dir = "/proc/none", .out = &log}),
+                         doctest::Contains("train: cannot create the checkpoint directory '/proc/none': "), rg::Error);
     // A write that fails half-way (a file size limit, as a full disk would): the old file stays.
     struct rlimit saved {};
     REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);

@@ -241,7 +241,7 @@ void save_text(const std::string& path, const std::string& text) {
     std::random_device rd;
     const std::string temp = fmt::format("{}.tmp-{}-{:x}", path, ::getpid(), rd());
     const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) system_error("cannot create", temp);
+    if (fd < 0) fail("cannot write '{}': cannot create its temporary file '{}': {}", path, temp, std::strerror(errno));
     auto give_up = [&](const char* what) {
         const int saved = errno;
         ::close(fd);

@@ -116,7 +116,11 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     const fs::path dir = options.checkpoint_dir;
     const fs::path last_path = dir / "last.safetensors", best_path = dir / "best.safetensors";
     if (options.resume && dir.empty()) fail("train: resume needs a checkpoint_dir to resume from");
-    if (!dir.empty()) fs::create_directories(dir);
+    if (!dir.empty()) {
+        std::error_code error;
+        fs::create_directories(dir, error);
+        if (error) fail("train: cannot create the checkpoint directory '{}': {}", dir.string(), error.message());
+    }
     std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
     if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
     if (const std::size_t removed = remove_stale_temporaries(outputs); removed > 0 && talk)
