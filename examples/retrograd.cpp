@@ -2,26 +2,125 @@
 // models, and draw the graph of one training step.
 //
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
-//                   [--seed N] [--data DIR] [--out DIR] [--val-fraction F] [--patience N]
-//                   [--limit N] [--resume]
+//                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
+//                   [--patience N] [--limit N] [--test-limit N] [--resume]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
+//
+// Options are read as text by CLI11 and checked here (cli_args.hpp), every one
+// before any data is loaded, so that a mistake costs no time and gets a
+// message saying what was expected. Exit codes: 0 success, 1 failure, 2 a
+// mistake in the command line.
+#include "cli_args.hpp"
+
 #include <CLI/CLI.hpp>
 #include <retrograd/retrograd.hpp>
 
 #include <cstdio>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
 using rg::nn::models::by_name;
 
+const std::vector<std::string> model_names{"mlp", "cnn"};
+const std::vector<std::string> optimizer_names{"sgd", "adam", "adamw", "rmsprop", "adagrad"};
+const std::vector<std::string> schedule_names{"cosine", "step", "none"};
+
 std::vector<std::string> class_names() {
     return {rg::data::fashion_mnist_classes.begin(), rg::data::fashion_mnist_classes.end()};
+}
+
+std::optional<std::string> data_dir(const std::string& dir) { return dir.empty() ? std::nullopt : std::optional(dir); }
+
+rg::Tensor cross_entropy(const rg::Tensor& logits, const rg::Tensor& labels) {
+    return rg::nn::cross_entropy(logits, labels);
+}
+
+// ---- train -----------------------------------------------------------------------
+
+// The options as typed; numbers stay text until checked().
+struct TrainArgs {
+    std::string model = "mlp", optimizer = "adam", schedule = "cosine", data, out = "runs/fashion-mnist";
+    std::string epochs = "5", batch = "128", lr = "0.001", seed = "0", val_fraction = "0.1", patience = "0",
+                limit = "0", test_limit = "0";
+    bool resume = false;
+};
+
+// The options once checked.
+struct TrainSettings {
+    std::string model, optimizer, schedule, data, out;
+    std::size_t epochs = 0, batch = 0, patience = 0, limit = 0, test_limit = 0;
+    double lr = 0, val_fraction = 0;
+    std::uint64_t seed = 0;
+    bool resume = false;
+
+    // What a resumed run must share with the checkpoint: everything that
+    // changes the data, the model or the updates. Epochs, patience, the test
+    // subset and the data's path may change. The data itself is compared by
+    // its fingerprint, added once it is loaded.
+    std::map<std::string, std::string> fixed() const {
+        return {{"optimizer", optimizer},
+                {"lr", fmt::format("{}", lr)},
+                {"batch", std::to_string(batch)},
+                {"schedule", schedule},
+                {"seed", std::to_string(seed)},
+                {"val-fraction", fmt::format("{}", val_fraction)},
+                {"limit", std::to_string(limit)}};
+    }
+};
+
+void add_train_options(CLI::App& cmd, TrainArgs& a) {
+    cmd.add_option("--model", a.model, "mlp or cnn")->capture_default_str();
+    cmd.add_option("--epochs", a.epochs, "train until this epoch (a resumed run may raise it)")->capture_default_str();
+    cmd.add_option("--batch", a.batch, "batch size")->capture_default_str();
+    cmd.add_option("--lr", a.lr, "learning rate (> 0)")->capture_default_str();
+    cmd.add_option("--optimizer", a.optimizer, "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad")->capture_default_str();
+    cmd.add_option("--schedule", a.schedule, "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none")
+        ->capture_default_str();
+    cmd.add_option("--seed", a.seed, "random seed (initialisation, shuffling, split)")->capture_default_str();
+    cmd.add_option("--data", a.data, "directory of the IDX files (default: $RETROGRAD_DATA or /usr/share/datasets/fashion-mnist)");
+    cmd.add_option("--out", a.out, "where last.safetensors, best.safetensors, metrics.csv and chart.svg go")->capture_default_str();
+    cmd.add_option("--val-fraction", a.val_fraction, "share of the training images held out for validation (0.01 to 0.5)")
+        ->capture_default_str();
+    cmd.add_option("--patience", a.patience, "early stopping after this many epochs without improvement (0: off)")
+        ->capture_default_str();
+    cmd.add_option("--limit", a.limit, "use only the first N training images (0: all)")->capture_default_str();
+    cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
+    cmd.add_flag("--resume", a.resume, "continue the run in OUT from its last.safetensors (a new run when there is none)");
+    // As argparse: an option given twice takes its last value.
+    for (CLI::Option* o : cmd.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
+TrainSettings checked(const TrainArgs& a) {
+    constexpr std::uint64_t images = 1'000'000'000;  // far above any data set this tool reads
+    TrainSettings s;
+    s.model = cli::choice("--model", a.model, model_names);
+    s.optimizer = cli::choice("--optimizer", a.optimizer, optimizer_names);
+    s.schedule = cli::choice("--schedule", a.schedule, schedule_names);
+    s.epochs = cli::integer("--epochs", a.epochs, 1, 1'000'000);
+    s.batch = cli::integer("--batch", a.batch, 1, images);
+    s.lr = cli::real("--lr", a.lr, {.above = 0});
+    s.seed = cli::integer("--seed", a.seed, 0, UINT64_MAX);
+    s.val_fraction = cli::real("--val-fraction", a.val_fraction, {.at_least = 0.01, .at_most = 0.5});
+    s.patience = cli::integer("--patience", a.patience, 0, 1'000'000);
+    s.limit = cli::integer("--limit", a.limit, 0, images);
+    s.test_limit = cli::integer("--test-limit", a.test_limit, 0, images);
+    if (a.out.empty()) cli::usage_error("--out must name a directory (got '')");
+    s.data = a.data;
+    s.out = a.out;
+    s.resume = a.resume;
+    return s;
 }
 
 std::unique_ptr<rg::optim::Optimizer> make_optimizer(const std::string& name, const rg::TensorList& params, double lr) {
@@ -31,6 +130,13 @@ std::unique_ptr<rg::optim::Optimizer> make_optimizer(const std::string& name, co
     if (name == "rmsprop") return std::make_unique<rg::optim::RMSprop>(params, rg::optim::RMSpropOptions{.lr = lr});
     if (name == "adagrad") return std::make_unique<rg::optim::Adagrad>(params, rg::optim::AdagradOptions{.lr = lr});
     rg::fail("unknown optimizer '{}'", name);
+}
+
+std::unique_ptr<rg::optim::LRScheduler> make_schedule(const std::string& name, rg::optim::Optimizer& optimizer,
+                                                      std::size_t epochs) {
+    if (name == "cosine") return std::make_unique<rg::optim::CosineAnnealingLR>(optimizer, epochs);
+    if (name == "step") return std::make_unique<rg::optim::StepLR>(optimizer, std::max<std::size_t>(1, epochs / 3), 0.1);
+    return nullptr;
 }
 
 rg::data::TensorDataset prepared(const rg::data::ImageSet& set, std::size_t limit) {
@@ -43,110 +149,202 @@ rg::data::TensorDataset prepared(const rg::data::ImageSet& set, std::size_t limi
     return {images, labels};
 }
 
-rg::Tensor cross_entropy(const rg::Tensor& logits, const rg::Tensor& labels) {
-    return rg::nn::cross_entropy(logits, labels);
+// The training images' count and a checksum of their labels: a resumed run
+// must see the same data, wherever it is read from.
+std::string fingerprint(const rg::data::TensorDataset& set) {
+    std::uint64_t hash = 1469598103934665603ull;  // FNV-1a over the labels
+    for (double label : set.targets().to_vector()) hash = (hash ^ static_cast<std::uint64_t>(label)) * 1099511628211ull;
+    return fmt::format("{} images, labels {:016x}", set.size(), hash);
 }
 
-struct TrainArgs {
-    std::string model = "mlp", optimizer = "adam", schedule = "cosine", data, out = "runs/fashion-mnist";
-    std::size_t epochs = 5, batch = 128, patience = 0, limit = 0, test_limit = 0;
-    double lr = 1e-3, val_fraction = 0.1;
-    std::uint64_t seed = 0;
-    bool resume = false;
-};
+// Refuses, before any data is loaded, a resume that cannot work.
+void check_resume_early(const TrainSettings& s) {
+    const fs::path last = fs::path(s.out) / "last.safetensors";
+    if (!s.resume || !fs::exists(last)) return;
+    const auto saved = rg::nn::read_checkpoint(last.string());
+    auto settings = s.fixed();
+    for (const char* later : {"data", "seed_each_epoch"})  // checked by rg::nn::train once the data is loaded
+        if (saved.state.settings.count(later)) settings[later] = saved.state.settings.at(later);
+    rg::nn::check_resumable(saved.state, s.model, settings, last.string());
+}
 
-int train(const TrainArgs& a) {
-    rg::manual_seed(a.seed);
-    fs::create_directories(a.out);
+int train(const TrainSettings& s) {
+    check_resume_early(s);
+    rg::manual_seed(s.seed);
     std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
-                             a.model, a.epochs, a.batch, a.optimizer, a.lr, a.schedule, a.seed);
-    const auto train_set = rg::data::load_fashion_mnist(true, a.data.empty() ? std::nullopt : std::optional(a.data));
-    const auto test_set = rg::data::load_fashion_mnist(false, a.data.empty() ? std::nullopt : std::optional(a.data));
-    auto [train_part, val_part] = rg::data::train_val_split(prepared(train_set, a.limit), a.val_fraction, a.seed);
-    rg::data::DataLoader train_loader(train_part, {.batch_size = a.batch, .shuffle = true, .seed = a.seed});
+                             s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed);
+    const auto train_set = rg::data::load_fashion_mnist(true, data_dir(s.data));
+    const auto test_set = rg::data::load_fashion_mnist(false, data_dir(s.data));
+    std::string data_fingerprint;
+    auto [train_part, val_part] = [&] {  // the normalised copy lives only until the split
+        const auto training = prepared(train_set, s.limit);
+        data_fingerprint = fingerprint(training);
+        return rg::data::train_val_split(training, s.val_fraction, s.seed);
+    }();
+    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch, .shuffle = true, .seed = s.seed});
     rg::data::DataLoader val_loader(val_part, {.batch_size = 1000});
-    rg::data::DataLoader test_loader(prepared(test_set, a.test_limit), {.batch_size = 1000});
+    rg::data::DataLoader test_loader(prepared(test_set, s.test_limit), {.batch_size = 1000});
     std::cout << fmt::format("data: {} training, {} validation, {} test images from {}\n", train_part.size(),
-                             val_part.size(), test_loader.samples(), rg::data::fashion_mnist_dir(a.data.empty() ? std::nullopt : std::optional(a.data)));
+                             val_part.size(), test_loader.samples(), rg::data::fashion_mnist_dir(data_dir(s.data)));
 
-    auto model = by_name(a.model);
+    auto model = by_name(s.model);
     std::cout << rg::nn::summary(*model, {1, 1, 28, 28});
-    auto optimizer = make_optimizer(a.optimizer, model->parameters(), a.lr);
-    std::unique_ptr<rg::optim::LRScheduler> scheduler;
-    if (a.schedule == "cosine") scheduler = std::make_unique<rg::optim::CosineAnnealingLR>(*optimizer, a.epochs);
-    if (a.schedule == "step") scheduler = std::make_unique<rg::optim::StepLR>(*optimizer, std::max<std::size_t>(1, a.epochs / 3), 0.1);
-    const fs::path out = a.out;
+    auto optimizer = make_optimizer(s.optimizer, model->parameters(), s.lr);
+    auto scheduler = make_schedule(s.schedule, *optimizer, s.epochs);
+    auto settings = s.fixed();
+    settings["data"] = data_fingerprint;
+    const fs::path out = s.out;
     auto history = rg::nn::train(*model, *optimizer, cross_entropy, train_loader, &val_loader,
-                                 {.epochs = a.epochs,
-                                  .patience = a.patience,
+                                 {.epochs = s.epochs,
+                                  .patience = s.patience,
                                   .checkpoint_dir = out.string(),
-                                  .resume = a.resume,
+                                  .resume = s.resume,
                                   .metrics_csv = (out / "metrics.csv").string(),
                                   .chart_svg = (out / "chart.svg").string(),
-                                  .model_name = a.model,
+                                  .model_name = s.model,
+                                  .settings = settings,
+                                  .seed_each_epoch = s.seed,
                                   .scheduler = scheduler.get()});
     // Test with the best epoch's weights.
-    rg::nn::load(*model, (out / "best.safetensors").string());
+    const std::string best = (out / "best.safetensors").string();
+    const auto meta = rg::nn::load_metadata(best);
+    if (!meta.count("epoch") || meta.at("epoch") != std::to_string(history.best_epoch))
+        rg::fail("'{}' holds epoch {}, but the best epoch is {}; it was changed while training ran", best,
+                 meta.count("epoch") ? meta.at("epoch") : "?", history.best_epoch);
+    rg::nn::load(*model, best);
     auto result = rg::nn::evaluate(*model, cross_entropy, test_loader, 10);
     std::cout << "\n" << rg::nn::confusion_report(result, class_names());
     std::cout << fmt::format("\nbest epoch {}: test accuracy {:.2f}% (loss {:.4f}) on {} images\n", history.best_epoch,
                              100 * result.accuracy, result.loss, test_loader.samples());
-    std::cout << fmt::format("wrote {}, {} and {}\n", (out / "best.safetensors").string(),
+    std::cout << fmt::format("wrote {}, {}, {} and {}\n", (out / "last.safetensors").string(), best,
                              (out / "metrics.csv").string(), (out / "chart.svg").string());
     return 0;
 }
 
-int evaluate(const std::string& checkpoint, const std::string& data) {
-    const auto meta = rg::nn::load_metadata(checkpoint);
-    const auto it = meta.find("model");
-    if (it == meta.end() || it->second.empty())
-        rg::fail("'{}' does not say which model it holds (no 'model' in its metadata); it was not written by retrograd train",
-                 checkpoint);
-    auto model = by_name(it->second);
-    rg::nn::load(*model, checkpoint);
-    const auto test_set = rg::data::load_fashion_mnist(false, data.empty() ? std::nullopt : std::optional(data));
+// ---- eval ------------------------------------------------------------------------
+
+int evaluate(const std::string& path, const std::string& data) {
+    if (!fs::is_regular_file(path)) cli::usage_error("--checkpoint: '{}' is not a file", path);
+    const auto meta = rg::nn::load_metadata(path);
+    const std::string format = meta.count("format") ? meta.at("format") : "";
+    std::shared_ptr<rg::nn::Sequential> model;
+    std::string model_name, what;
+    if (format == rg::nn::checkpoint_format) {
+        const auto c = rg::nn::read_checkpoint(path);
+        model_name = c.state.model_name;
+        model = by_name(model_name);
+        rg::nn::load_weights(*model, c.model, fmt::format("checkpoint '{}'", path));
+        what = fmt::format("epoch {} of {}, the checkpoint's last; best.safetensors holds the best, epoch {}",
+                           c.state.epoch, c.state.epochs, c.state.best_epoch);
+    } else if (format == "retrograd-optimizer") {
+        rg::fail("'{}' holds an optimizer's state (moments and step counts), not a model; evaluate best.safetensors "
+                 "or last.safetensors of the same run",
+                 path);
+    } else {
+        const auto it = meta.find("model");
+        if (it == meta.end() || it->second.empty())
+            rg::fail("'{}' does not say which model it holds (no 'model' in its metadata); it was not written by "
+                     "retrograd train",
+                     path);
+        model_name = it->second;
+        model = by_name(model_name);
+        rg::nn::load(*model, path);
+        what = meta.count("epoch") ? fmt::format("epoch {}", meta.at("epoch")) : "weights";
+    }
+    const auto test_set = rg::data::load_fashion_mnist(false, data_dir(data));
     rg::data::DataLoader loader(prepared(test_set, 0), {.batch_size = 1000});
     auto result = rg::nn::evaluate(*model, cross_entropy, loader, 10);
     std::cout << rg::nn::confusion_report(result, class_names());
-    std::cout << fmt::format("\n{} ({}): test accuracy {:.2f}% (loss {:.4f}) on {} images\n", checkpoint, it->second,
+    std::cout << fmt::format("\n{} ({}, {}): test accuracy {:.2f}% (loss {:.4f}) on {} images\n", path, model_name, what,
                              100 * result.accuracy, result.loss, loader.samples());
     return 0;
 }
 
+// ---- graph -----------------------------------------------------------------------
+
+// The directory of `program` on PATH, or "" when it is not there.
+std::string on_path(const std::string& program) {
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+        const std::string dir = dirs.substr(start, end - start);
+        const fs::path candidate = fs::path(dir.empty() ? "." : dir) / program;
+        if (::access(candidate.c_str(), X_OK) == 0 && fs::is_regular_file(candidate)) return candidate.string();
+        start = end + 1;
+    }
+    return "";
+}
+
+// Runs Graphviz's dot on `dot_text`, writing SVG to `svg_path`; dot's own
+// complaints become the error.
+void render_svg(const std::string& dot_text, const fs::path& svg_path) {
+    const std::string dot = on_path("dot");
+    if (dot.empty())
+        rg::fail("--format svg needs Graphviz's dot program, which is not on PATH; install it "
+                 "(Debian: sudo apt-get install graphviz) or use --format dot");
+    const fs::path base = fs::temp_directory_path() / fmt::format("retrograd-graph-{}", ::getpid());
+    const std::string input = base.string() + ".dot", errors = base.string() + ".err";
+    {
+        std::ofstream file(input);
+        file << dot_text;
+        if (!file.flush()) rg::fail("cannot write the temporary file '{}'", input);
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    std::string format = "-Tsvg", output = "-o" + svg_path.string();
+    std::vector<char*> argv{const_cast<char*>(dot.c_str()), format.data(), output.data(), const_cast<char*>(input.c_str()),
+                            nullptr};
+    pid_t pid = 0;
+    const int spawned = ::posix_spawn(&pid, dot.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = -1;
+    if (spawned == 0)
+        while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+    std::ifstream err_file(errors);
+    std::string complaint((std::istreambuf_iterator<char>(err_file)), {});
+    std::error_code ignored;
+    fs::remove(input, ignored);
+    fs::remove(errors, ignored);
+    if (spawned != 0) rg::fail("cannot run '{}': {}", dot, std::strerror(spawned));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        while (!complaint.empty() && (complaint.back() == '\n' || complaint.back() == '\r')) complaint.pop_back();
+        rg::fail("'{}' failed{}{}", dot, complaint.empty() ? "" : ": ", complaint);
+    }
+}
+
 int graph(const std::string& model_name, const std::string& format, const std::string& output) {
-    if (format != "dot" && format != "svg") rg::fail("unknown format '{}' (expected dot or svg)", format);
+    cli::choice("--model", model_name, model_names);
+    cli::choice("--format", format, {"dot", "svg"});
     rg::manual_seed(0);
     auto model = by_name(model_name);
     for (auto& [name, p] : model->named_parameters()) p.set_name(name);
     auto x = rg::randn({2, 1, 28, 28}).set_name("images");
     auto loss = cross_entropy((*model)(x), rg::from_indices({3, 7}));
     const std::string dot = rg::to_dot(loss);
-    std::string text = dot;
-    if (format == "svg") {
-        const fs::path temp = fs::temp_directory_path() / fmt::format("retrograd-graph-{}.dot", ::getpid());
-        std::ofstream(temp) << dot;
-        const std::string command = fmt::format("dot -Tsvg '{}'", temp.string());
-        FILE* pipe = ::popen(command.c_str(), "r");
-        text.clear();
-        if (pipe) {
-            char buffer[4096];
-            std::size_t n;
-            while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
+    if (format == "dot") {
+        if (output.empty()) {
+            std::cout << dot;
+        } else {
+            rg::nn::save_text(output, dot);
+            std::cerr << fmt::format("wrote {}\n", output);
         }
-        const int status = pipe ? ::pclose(pipe) : -1;
-        fs::remove(temp);
-        if (status != 0 || text.empty())
-            rg::fail("SVG needs Graphviz's `dot` program (Debian: sudo apt-get install graphviz); "
-                     "use --format dot to get the graph as text");
+        return 0;
     }
-    if (output.empty()) {
-        std::cout << text;
-    } else {
-        std::ofstream out(output);
-        if (!out) rg::fail("cannot write '{}'", output);
-        out << text;
+    if (!output.empty()) {
+        render_svg(dot, output);
         std::cerr << fmt::format("wrote {}\n", output);
+        return 0;
     }
+    const fs::path temp = fs::temp_directory_path() / fmt::format("retrograd-graph-{}.svg", ::getpid());
+    render_svg(dot, temp);
+    std::ifstream svg(temp);
+    std::cout << std::string((std::istreambuf_iterator<char>(svg)), {});
+    std::error_code ignored;
+    fs::remove(temp, ignored);
     return 0;
 }
 
@@ -169,64 +367,82 @@ int explain_graph(const std::string& model_name, const std::string& output) {
     return 0;
 }
 
+// ---- the command line ------------------------------------------------------------
+
+// For an argument CLI11 did not expect: "unknown option --epoch; did you mean
+// --epochs?", or the same for a command.
+std::string unexpected(CLI::App& app, CLI::App* command, int argc, char** argv) {
+    std::vector<std::string> known;
+    if (command) {
+        for (const CLI::Option* o : command->get_options())
+            for (const auto& name : o->get_lnames()) known.push_back("--" + name);
+        for (int i = 2; i < argc; ++i) {
+            std::string arg = argv[i];
+            if (arg.rfind("--", 0) != 0) continue;
+            arg = arg.substr(0, arg.find('='));
+            if (std::find(known.begin(), known.end(), arg) != known.end()) continue;
+            const std::string near = cli::nearest(arg, known);
+            return near.empty() ? fmt::format("unknown option {} (see retrograd {} --help)", arg, command->get_name())
+                                : fmt::format("unknown option {}; did you mean {}?", arg, near);
+        }
+        return "";
+    }
+    for (const CLI::App* sub : app.get_subcommands({})) known.push_back(sub->get_name());
+    if (argc < 2 || argv[1][0] == '-') return "";
+    const std::string near = cli::nearest(argv[1], known);
+    return fmt::format("unknown command '{}'{}", argv[1],
+                       near.empty() ? " (expected train, eval or graph)" : fmt::format("; did you mean {}?", near));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"retrograd: train and inspect neural networks on Fashion-MNIST"};
     app.require_subcommand(1);
 
-    TrainArgs t;
+    TrainArgs train_args;
     auto* train_cmd = app.add_subcommand("train", "train a model on Fashion-MNIST and report its test accuracy");
-    train_cmd->add_option("--model", t.model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}))->capture_default_str();
-    train_cmd->add_option("--epochs", t.epochs, "training epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-    train_cmd->add_option("--batch", t.batch, "batch size")->check(CLI::Range(1, 1000000))->capture_default_str();
-    train_cmd->add_option("--lr", t.lr, "learning rate")->check(CLI::PositiveNumber)->capture_default_str();
-    train_cmd->add_option("--optimizer", t.optimizer, "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad")
-        ->check(CLI::IsMember({"sgd", "adam", "adamw", "rmsprop", "adagrad"}))
-        ->capture_default_str();
-    train_cmd->add_option("--schedule", t.schedule, "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none")
-        ->check(CLI::IsMember({"cosine", "step", "none"}))
-        ->capture_default_str();
-    train_cmd->add_option("--seed", t.seed, "random seed (initialisation, shuffling, split)")->capture_default_str();
-    train_cmd->add_option("--data", t.data, "directory of the IDX files (default: $RETROGRAD_DATA or /usr/share/datasets/fashion-mnist)");
-    train_cmd->add_option("--out", t.out, "where checkpoints, metrics.csv and chart.svg go")->capture_default_str();
-    train_cmd->add_option("--val-fraction", t.val_fraction, "share of the training images held out for validation")
-        ->check(CLI::Range(0.01, 0.5))
-        ->capture_default_str();
-    train_cmd->add_option("--patience", t.patience, "early stopping after this many epochs without improvement (0: off)")
-        ->capture_default_str();
-    train_cmd->add_option("--limit", t.limit, "use only the first N training images (0: all)")->capture_default_str();
-    train_cmd->add_option("--test-limit", t.test_limit, "use only the first N test images (0: all)")->capture_default_str();
-    train_cmd->add_flag("--resume", t.resume, "continue from OUT/last.safetensors");
+    add_train_options(*train_cmd, train_args);
 
     std::string checkpoint, eval_data;
     auto* eval_cmd = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint");
-    eval_cmd->add_option("--checkpoint", checkpoint, "a best.safetensors or last.safetensors written by train")
-        ->required()
-        ->check(CLI::ExistingFile);
+    eval_cmd->add_option("--checkpoint", checkpoint, "best.safetensors or last.safetensors written by train")->required();
     eval_cmd->add_option("--data", eval_data, "directory of the IDX files");
 
     std::string graph_model = "mlp", graph_format = "dot", graph_output;
     auto* graph_cmd = app.add_subcommand("graph", "the computational graph of one training step (Graphviz)");
-    graph_cmd->add_option("--model", graph_model, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}))->capture_default_str();
-    graph_cmd->add_option("--format", graph_format, "dot (text) or svg (needs Graphviz's dot)")
-        ->check(CLI::IsMember({"dot", "svg"}))
-        ->capture_default_str();
+    graph_cmd->add_option("--model", graph_model, "mlp or cnn")->capture_default_str();
+    graph_cmd->add_option("--format", graph_format, "dot (text) or svg (needs Graphviz's dot)")->capture_default_str();
     graph_cmd->add_option("--output", graph_output, "file to write (default: standard output)");
     bool graph_explain = false;
     graph_cmd->add_flag("--explain", graph_explain, "explain the backward pass node by node (an HTML page with the graph when --output ends in .html)");
 
+    CLI::App* command = nullptr;
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
+            if (argc > 1 && sub->get_name() == argv[1]) command = sub;
+        const std::string where = command ? "retrograd " + command->get_name() : "retrograd";
+        std::string message = unexpected(app, command, argc, argv);
+        if (message.empty()) message = fmt::format("{} (see {} --help)", e.what(), where);
+        std::cerr << where << ": " << message << "\n";
+        return 2;
     }
+    for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
+        if (*sub) command = sub;
+    const std::string name = command ? "retrograd " + command->get_name() : "retrograd";
     try {
-        if (*train_cmd) return train(t);
+        if (*train_cmd) return train(checked(train_args));
         if (*eval_cmd) return evaluate(checkpoint, eval_data);
         if (*graph_cmd) return graph_explain ? explain_graph(graph_model, graph_output) : graph(graph_model, graph_format, graph_output);
+    } catch (const cli::UsageError& e) {
+        std::cerr << name << ": " << e.what() << "\n";
+        return 2;
     } catch (const std::exception& e) {
-        std::cerr << "retrograd: " << e.what() << "\n";
+        std::cerr << name << ": " << e.what() << "\n";
         return 1;
     }
     return 0;

@@ -56,24 +56,24 @@ TEST_CASE("explain records each node in the order backward runs it") {
           "[4] add -> Z (1, 2)\n"
           "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [3])\n"
           "    rule  add: da = g, db = g (each summed to its input's shape)\n"
-          "    da    tensor([[0.346802, -0.325099]], dtype=float64)  -> [5] matmul\n"
-          "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] b.grad\n"
-          "[5] matmul (1, 2)\n"
+          "    da    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] matmul\n"
+          "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [5] b.grad\n"
+          "[5] b (1, 2): its gradient\n"
+          "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
+          "    rule  accumulate_grad: b.grad += g\n"
+          "[6] matmul (1, 2)\n"
           "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
           "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)\n"
           "    dA    input x (1, 2): needs no gradient\n"
           "    dB    tensor([[0.173401, -0.16255],\n"
           "                  [-0.346802, 0.325099]], dtype=float64)  -> [7] W.grad\n"
-          "[6] b (1, 2): its gradient\n"
-          "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-          "    rule  accumulate_grad: b.grad += g\n"
           "[7] W (2, 2): its gradient\n"
           "    g     tensor([[0.173401, -0.16255],\n"
-          "                  [-0.346802, 0.325099]], dtype=float64)  (from [5])\n"
+          "                  [-0.346802, 0.325099]], dtype=float64)  (from [6])\n"
           "    rule  accumulate_grad: W.grad += g\n");
     // The pass is a real backward: the leaves' .grad hold what the last steps received.
     test::check_values(net.w.grad(), ex.steps[7].grad_output);
-    test::check_values(net.b.grad(), ex.steps[6].grad_output);
+    test::check_values(net.b.grad(), ex.steps[5].grad_output);
     CHECK(ex.steps[4].output == "Z");
     CHECK(ex.step("Z").index == 4);
     CHECK(ex.step("W").index == 7);
@@ -81,9 +81,9 @@ TEST_CASE("explain records each node in the order backward runs it") {
     CHECK_THROWS_WITH_AS(ex.step("A"), "explain: no step made a tensor named 'A'; the named ones are 'loss', 'Z', 'b', 'W'",
                          rg::Error);
     CHECK(ex.steps[3].from_steps == std::vector<std::size_t>{2, 2});
-    CHECK(ex.steps[4].sends[1].to_step == 6);
-    CHECK(ex.steps[5].sends[0].to_step == -1);
-    CHECK_FALSE(ex.steps[5].sends[0].grad.defined());
+    CHECK(ex.steps[4].sends[1].to_step == 5);  // a leaf's gradient is handed over as soon as it is complete
+    CHECK(ex.steps[6].sends[0].to_step == -1);
+    CHECK_FALSE(ex.steps[6].sends[0].grad.defined());
     // With accumulate off the same pass leaves .grad alone.
     Layer quiet;
     const auto same = rg::explain(quiet.loss, {.names = quiet.names(), .accumulate = false});
@@ -165,7 +165,7 @@ TEST_CASE("explain_html: the graph as inline SVG, each node linked to its step, 
     CHECK(page.find("<title>Backward pass from loss</title>") != std::string::npos);
     for (int i = 0; i < 8; ++i) CHECK(page.find(fmt::format("<section class=\"step\" id=\"step-{}\">", i)) != std::string::npos);
     CHECK(page.find("tanh: dx = g * (1 - y^2)") != std::string::npos);
-    CHECK(page.find("<a href=\"#step-6\">[6] b.grad</a>") != std::string::npos);
+    CHECK(page.find("<a href=\"#step-5\">[5] b.grad</a>") != std::string::npos);
     if (std::system("command -v dot > /dev/null 2>&1") == 0) {
         CHECK(page.find("<svg") != std::string::npos);
         CHECK(page.find("xlink:href=\"#step-3\"") != std::string::npos);  // the tanh node

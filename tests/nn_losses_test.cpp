@@ -85,3 +85,14 @@ TEST_CASE("cross-entropy from logits with class indices, one-hot rows and label 
     CHECK_THROWS_WITH_AS(cross_entropy(logits, labels, {.label_smoothing = 1.0}),
                          doctest::Contains("label_smoothing must be in [0, 1)"), rg::Error);
 }
+
+TEST_CASE("cross_entropy with labels stored as floats names the dtype, not the shape") {
+    auto logits = rg::tensor({{2.0, 1.0, 0.1}, {0.5, 2.5, 0.3}});
+    CHECK_THROWS_WITH_AS(cross_entropy(logits, rg::tensor({0.0, 1.0})),
+                         "cross_entropy: targets of shape (2,) must be int64 class indices, got float32; convert them "
+                         "with .to(rg::int64), or pass class probabilities of shape (2, 3)",
+                         rg::Error);
+    // Probabilities of the wrong shape still get the shape message.
+    CHECK_THROWS_WITH_AS(cross_entropy(logits, rg::tensor({{1.0, 0.0}, {0.0, 1.0}})),
+                         doctest::Contains("cross_entropy: input has shape (2, 3) but target has shape (2, 2)"), rg::Error);
+}

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 
 namespace rg {
 namespace {
@@ -13,7 +14,6 @@ namespace {
 struct TapeState {
     std::uint64_t id;
     std::uint64_t next_sequence = 0;
-    std::uint64_t visit_mark = 0;
     bool grad_enabled = true;
     bool anomaly = false;
     BackwardObserver observer;
@@ -157,16 +157,28 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         seeds.push_back(seed);
     }
 
+    // The pass's own scratch state (not the nodes'): two threads may run
+    // backward through the same leaf at once.
+    struct Visit {
+        Node* node;
+        Tensor pending;
+        bool needed;
+    };
+    std::vector<Visit> visits;
+    std::unordered_map<const Node*, std::size_t> index;
+    auto visit_of = [&](const Node* n) -> Visit* {
+        auto it = index.find(n);
+        return it == index.end() ? nullptr : &visits[it->second];
+    };
     // Collect every node reachable from the roots.
-    const std::uint64_t mark = ++tp.visit_mark;
-    std::vector<Node*> order;
     std::vector<Node*> stack;
-    for (auto& r : roots) {
-        if (r->visit_mark != mark) {
-            r->visit_mark = mark;
-            stack.push_back(r.get());
+    auto discover = [&](Node* n) {
+        if (index.emplace(n, visits.size()).second) {
+            visits.push_back({n, Tensor{}, false});
+            stack.push_back(n);
         }
-    }
+    };
+    for (auto& r : roots) discover(r.get());
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
@@ -180,53 +192,58 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                  "on the thread that recorded it",
                  caller, n->op());
         }
-        order.push_back(n);
-        for (auto& edge : n->edges) {
-            Node* next = edge.node.get();
-            if (next && next->visit_mark != mark) {
-                next->visit_mark = mark;
-                stack.push_back(next);
-            }
-        }
+        for (auto& edge : n->edges)
+            if (edge.node) discover(edge.node.get());
     }
-    // Reverse tape order; accumulators (leaves) have no inputs and go last.
-    std::sort(order.begin(), order.end(), [](const Node* a, const Node* b) {
-        if (a->is_accumulator() != b->is_accumulator()) return b->is_accumulator();
-        return a->sequence() > b->sequence();
-    });
+    // Ops in reverse tape order; each leaf's accumulator right after the last
+    // op that sends it a gradient, so a finished gradient is handed over (to
+    // hooks, to a data-parallel reducer) while the rest of the pass runs.
+    std::vector<Node*> ops;
+    for (const Visit& v : visits)
+        if (!v.node->is_accumulator()) ops.push_back(v.node);
+    std::sort(ops.begin(), ops.end(), [](const Node* a, const Node* b) { return a->sequence() > b->sequence(); });
+    std::unordered_map<const Node*, std::size_t> last_consumer;  // accumulator -> position in ops + 1
+    for (std::size_t i = 0; i < ops.size(); ++i)
+        for (auto& edge : ops[i]->edges)
+            if (edge.node && edge.node->is_accumulator()) last_consumer[edge.node.get()] = i + 1;
+    std::vector<std::vector<Node*>> after(ops.size() + 1);
+    for (const Visit& v : visits)
+        if (v.node->is_accumulator()) after[last_consumer.count(v.node) ? last_consumer[v.node] : 0].push_back(v.node);
+    std::vector<Node*> order;
+    order.reserve(visits.size());
+    order.insert(order.end(), after[0].begin(), after[0].end());
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        order.push_back(ops[i]);
+        order.insert(order.end(), after[i + 1].begin(), after[i + 1].end());
+    }
 
     // With capture, run only the nodes that lead to a requested input.
-    for (Node* n : order) n->needed = capture == nullptr;
+    for (Visit& v : visits) v.needed = capture == nullptr;
     if (capture) {
-        for (auto& c : capture->nodes) c->needed = c->visit_mark == mark;
+        for (auto& c : capture->nodes)
+            if (Visit* v = visit_of(c.get())) v->needed = true;
         for (auto it = order.rbegin(); it != order.rend(); ++it) {
-            Node* n = *it;
-            if (n->needed) continue;
-            for (auto& edge : n->edges) {
-                if (edge.node && edge.node->needed) {
-                    n->needed = true;
+            Visit& v = *visit_of(*it);
+            if (v.needed) continue;
+            for (auto& edge : v.node->edges) {
+                if (edge.node && visit_of(edge.node.get())->needed) {
+                    v.needed = true;
                     break;
                 }
             }
         }
     }
 
-    struct Cleanup {
-        std::vector<Node*>& nodes;
-        ~Cleanup() {
-            for (Node* n : nodes) n->pending_grad = Tensor{};
-        }
-    } cleanup{order};
-
     GradMode mode(create_graph);
     for (std::size_t i = 0; i < roots.size(); ++i)
-        accumulate_into(roots[i]->pending_grad, seeds[i], create_graph);
+        accumulate_into(visit_of(roots[i].get())->pending, seeds[i], create_graph);
     seeds.clear();
 
     for (Node* n : order) {
-        if (!n->needed) continue;
-        Tensor g = std::move(n->pending_grad);
-        n->pending_grad = Tensor{};
+        Visit& visit = *visit_of(n);
+        if (!visit.needed) continue;
+        Tensor g = std::move(visit.pending);
+        visit.pending = Tensor{};
         if (!g.defined()) continue;
         std::shared_ptr<TensorImpl> out = n->output.lock();
         if (out) {
@@ -280,7 +297,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         }
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Edge& info = n->edges[i];
-            Node* next = info.node.get();
+            Visit* next = info.node ? visit_of(info.node.get()) : nullptr;
             if (!next || !next->needed || !grads[i].defined()) continue;
             if (grads[i].shape() != info.shape || grads[i].dtype() != info.dtype) {
                 fail("{}: the VJP of '{}' returned a gradient of shape {} ({}) for input {} of "
@@ -289,7 +306,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                      i, shape_str(info.shape), dtype_name(info.dtype));
             }
             if (tp.anomaly) detail::check_finite(grads[i], "backward", n->op());
-            accumulate_into(next->pending_grad, grads[i], create_graph);
+            accumulate_into(next->pending, grads[i], create_graph);
         }
         if (!retain_graph) n->release();
     }

@@ -105,6 +105,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
         loss = neg(picked);
         if (eps > 0) loss = loss * (1.0 - eps) + neg(mean(log_p, {1})) * eps;
     } else {
+        // Float targets are class probabilities (N, C); labels stored as floats are the usual slip.
+        if (target.dim() == 1 && target.shape()[0] == logits.shape()[0])
+            fail("cross_entropy: targets of shape {} must be int64 class indices, got {}; convert them with "
+                 ".to(rg::int64), or pass class probabilities of shape {}",
+                 shape_str(target.shape()), dtype_name(target.dtype()), shape_str(logits.shape()));
         same_shape(logits, target, "cross_entropy");
         within_unit_interval(target, "cross_entropy", "target probabilities");
         Tensor t = eps > 0 ? target * (1.0 - eps) + eps / static_cast<double>(logits.shape()[1]) : target;

@@ -38,44 +38,70 @@ std::string duration_str(double s) {
 
 std::string percent(double x) { return std::isnan(x) ? "-" : fmt::format("{:.2f}%", 100 * x); }
 
-void write_csv(const std::string& path, const std::vector<EpochRecord>& epochs) {
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp);
-        if (!out) fail("train: cannot write metrics to '{}'", path);
-        out << "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n";
-        for (const auto& e : epochs)
-            out << fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", e.epoch, e.train_loss, e.train_accuracy,
-                               e.val_loss, e.val_accuracy, e.seconds);
-    }
-    std::filesystem::rename(temp, path);
+void write_outputs(const TrainOptions& options, const std::vector<EpochRecord>& epochs) {
+    if (!options.metrics_csv.empty()) save_text(options.metrics_csv, history_csv(epochs));
+    if (!options.chart_svg.empty()) save_text(options.chart_svg, chart_svg(epochs));
 }
 
-std::vector<EpochRecord> read_csv(const std::string& path) {
-    std::vector<EpochRecord> out;
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-        EpochRecord e;
-        if (std::sscanf(line.c_str(), "%zu,%lf,%lf,%lf,%lf,%lf", &e.epoch, &e.train_loss, &e.train_accuracy,
-                        &e.val_loss, &e.val_accuracy, &e.seconds) == 6)
-            out.push_back(e);
-    }
+TensorMap cloned(const TensorMap& tensors) {
+    NoGrad off;
+    TensorMap out;
+    for (const auto& [name, t] : tensors) out[name] = t.detach().clone();
     return out;
 }
 
-void write_text(const std::string& path, const std::string& text) {
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp);
-        if (!out) fail("train: cannot write '{}'", path);
-        out << text;
+void save_best(const std::filesystem::path& path, const TensorMap& weights, const std::string& model_name,
+               std::size_t epoch, double score) {
+    save_tensors(weights, path.string(),
+                 {{"format", "retrograd"}, {"model", model_name}, {"epoch", std::to_string(epoch)},
+                  {"best", fmt::format("{:.17g}", score)}});
+}
+
+// Whether best.safetensors says it holds this epoch, score and model (false when
+// it is missing or unreadable).
+bool best_file_matches(const std::filesystem::path& path, std::size_t epoch, double score, const std::string& model_name) {
+    if (!std::filesystem::exists(path)) return false;
+    try {
+        const auto meta = load_metadata(path.string());
+        auto is = [&](const char* key, const std::string& value) { return meta.count(key) && meta.at(key) == value; };
+        return is("epoch", std::to_string(epoch)) && is("best", fmt::format("{:.17g}", score)) && is("model", model_name);
+    } catch (const Error&) {
+        return false;
     }
-    std::filesystem::rename(temp, path);
+}
+
+std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
+    // splitmix64 of (seed, epoch): nearby seeds and epochs give unrelated streams.
+    std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (epoch + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 }  // namespace
+
+void check_resumable(const TrainingState& saved, const std::string& model_name,
+                     const std::map<std::string, std::string>& settings, const std::string& path) {
+    if (!saved.model_name.empty() && !model_name.empty() && saved.model_name != model_name)
+        fail("cannot resume '{}': it holds a {} model and this run asks for {}; use the same model, or another "
+             "output directory for a new run",
+             path, saved.model_name, model_name);
+    std::vector<std::string> differences;
+    auto value_in = [](const std::map<std::string, std::string>& m, const std::string& key) {
+        const auto it = m.find(key);
+        return it == m.end() ? std::string("(not set)") : it->second;
+    };
+    std::map<std::string, std::string> keys = saved.settings;
+    keys.insert(settings.begin(), settings.end());
+    for (const auto& [key, unused] : keys) {
+        const std::string there = value_in(saved.settings, key), here = value_in(settings, key);
+        if (there != here) differences.push_back(fmt::format("{} is {} there, {} here", key, there, here));
+    }
+    if (!differences.empty())
+        fail("cannot resume '{}' with other settings ({}): they change the data or the model; use the checkpoint's "
+             "settings, or another output directory for a new run",
+             path, fmt::join(differences, "; "));
+}
 
 History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, data::DataLoader& train_data,
               data::DataLoader* validation, TrainOptions options) {
@@ -85,34 +111,115 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     Progress progress = options.progress;
     if (progress == Progress::automatic)
         progress = (&out == &std::cout && ::isatty(STDOUT_FILENO)) ? Progress::bar : Progress::lines;
+    const bool talk = progress != Progress::none;
     namespace fs = std::filesystem;
     const fs::path dir = options.checkpoint_dir;
-    if (!dir.empty()) fs::create_directories(dir);
+    const fs::path last_path = dir / "last.safetensors", best_path = dir / "best.safetensors";
+    if (options.resume && dir.empty()) fail("train: resume needs a checkpoint_dir to resume from");
+    if (!dir.empty()) {
+        std::error_code error;
+        fs::create_directories(dir, error);
+        if (error) fail("train: cannot create the checkpoint directory '{}': {}", dir.string(), error.message());
+    }
+    std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
+    if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
+    if (const std::size_t removed = remove_stale_temporaries(outputs); removed > 0 && talk)
+        out << fmt::format("removed {} temporary file{} left by an interrupted save\n", removed, removed == 1 ? "" : "s");
 
     History history;
-    std::size_t first = 1;
-    double best = -std::numeric_limits<double>::infinity();
-    if (options.resume && !dir.empty() && fs::exists(dir / "last.safetensors")) {
-        load(model, (dir / "last.safetensors").string());
-        if (fs::exists(dir / "last.optimizer.safetensors")) load(optimizer, (dir / "last.optimizer.safetensors").string());
-        const auto meta = load_metadata((dir / "last.safetensors").string());
-        first = std::stoul(meta.count("epoch") ? meta.at("epoch") : "0") + 1;
-        if (meta.count("best")) best = std::stod(meta.at("best"));
-        if (!options.metrics_csv.empty() && fs::exists(options.metrics_csv)) history.epochs = read_csv(options.metrics_csv);
-        while (!history.epochs.empty() && history.epochs.back().epoch >= first) history.epochs.pop_back();
+    TrainingState state;
+    state.epochs = options.epochs;
+    state.model_name = options.model_name;
+    state.optimizer_type = optimizer_type(optimizer);
+    state.settings = options.settings;
+    if (options.seed_each_epoch) state.settings["seed_each_epoch"] = std::to_string(*options.seed_each_epoch);
+    TensorMap best_weights;  // the best epoch's, kept while later epochs do not beat it
+    const std::size_t batches = train_data.batches();
+    if (options.resume && !dir.empty() && !fs::exists(last_path)) {
+        if (talk) out << fmt::format("resume: no checkpoint in {} yet; starting a new run\n", dir.string());
+    } else if (options.resume && !dir.empty()) {
+        const std::string path = last_path.string();
+        Checkpoint c = read_checkpoint(path);
+        check_resumable(c.state, options.model_name, state.settings, path);
+        if (!c.state.optimizer_type.empty() && c.state.optimizer_type != state.optimizer_type)
+            fail("cannot resume '{}': its optimizer state is for {}, this run uses {}", path, c.state.optimizer_type,
+                 state.optimizer_type);
+        if (c.state.step != c.state.epoch * batches)
+            fail("cannot resume '{}': it took {} steps in {} epochs, but the training data now gives {} batches per "
+                 "epoch; the data set or the batch size changed",
+                 path, c.state.step, c.state.epoch, batches);
+        // All or nothing: the optimizer's state and the weights are each checked before
+        // they are written, and the optimizer goes back to its state if the weights do not fit.
+        const optim::StateDict previous = optimizer.state_dict();
+        try {
+            optimizer.load_state_dict(optim::StateDict(c.optimizer.begin(), c.optimizer.end()));
+        } catch (const Error& e) {
+            fail("cannot resume '{}': its optimizer state does not fit this optimizer: {}", path, e.what());
+        }
+        try {
+            for (const auto& [key, t] : optimizer.state_dict())
+                if (key.rfind("step.", 0) == 0 && t.item() > static_cast<double>(c.state.step))
+                    fail("cannot resume '{}': the optimizer counts {} steps for '{}' but the run took {}; the states "
+                         "do not belong together",
+                         path, t.item(), key, c.state.step);
+            load_weights(model, c.model, fmt::format("checkpoint '{}'", path));
+        } catch (...) {
+            optimizer.load_state_dict(previous);
+            throw;
+        }
+        best_weights = c.best.empty() ? cloned(module_tensors(model)) : c.best;
+        const std::size_t asked = options.epochs;
+        state.epoch = c.state.epoch;
+        state.step = c.state.step;
+        state.best_epoch = c.state.best_epoch;
+        state.best_score = c.state.best_score;
+        state.history = c.state.history;
+        history.epochs = state.history;
+        history.best_epoch = state.best_epoch;
+        history.resumed_after = state.epoch;
+        // best.safetensors may lag behind (a kill between the two writes), be missing or come from another run.
+        if (!best_file_matches(best_path, state.best_epoch, state.best_score, options.model_name)) {
+            save_best(best_path, best_weights, options.model_name, state.best_epoch, state.best_score);
+            if (talk) out << fmt::format("rewrote {} from the checkpoint (best epoch {})\n", best_path.string(), state.best_epoch);
+        }
+        write_outputs(options, history.epochs);
         if (options.scheduler)
-            for (std::size_t e = 1; e < first; ++e) options.scheduler->step();
-        if (progress != Progress::none) out << fmt::format("resuming after epoch {}\n", first - 1);
+            for (std::size_t e = 0; e < state.epoch; ++e) options.scheduler->step();
+        const std::size_t since_best = state.epoch - state.best_epoch;
+        if (asked <= state.epoch) {
+            if (talk)
+                out << fmt::format("resume: the run in {} has finished {} epochs and {} {} asked for; nothing to train "
+                                   "(ask for more epochs to continue)\n",
+                                   dir.string(), state.epoch, asked, asked == 1 ? "was" : "were");
+            return history;
+        }
+        if (options.patience > 0 && since_best >= options.patience) {
+            history.stopped_early = true;
+            if (talk)
+                out << fmt::format("resume: the run in {} stopped early at epoch {} (no improvement since epoch {}, "
+                                   "patience {}); nothing to train (raise the patience to continue)\n",
+                                   dir.string(), state.epoch, state.best_epoch, options.patience);
+            return history;
+        }
+        if (talk) {
+            out << fmt::format("resuming after epoch {} of {}", state.epoch, c.state.epochs);
+            if (asked != c.state.epochs) out << fmt::format(", now to epoch {} (epochs changed from {} to {})", asked, c.state.epochs, asked);
+            out << "\n";
+        }
+    } else if (!dir.empty() && fs::exists(last_path) && talk) {
+        out << fmt::format("starting a new run in {}: its checkpoint will be replaced (resume to continue it instead)\n",
+                           dir.string());
     }
-    std::size_t since_best = 0;
-    for (std::size_t epoch = first; epoch <= options.epochs; ++epoch) {
+    std::size_t since_best = state.epoch - state.best_epoch;
+    for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
         const auto start = Clock::now();
+        if (options.seed_each_epoch) manual_seed(epoch_seed(*options.seed_each_epoch, epoch));
         model.train();
         train_data.reset(epoch);
         double loss_sum = 0;
         long correct = 0;
         std::size_t seen = 0, step = 0;
-        const std::size_t steps = train_data.batches();
+        const std::size_t steps = batches;
         auto last_draw = Clock::now();
         data::Batch batch;
         while (train_data.next(batch)) {
@@ -164,27 +271,26 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         const double score = !std::isnan(record.val_accuracy) ? record.val_accuracy
                              : !std::isnan(record.val_loss)   ? -record.val_loss
                                                               : -record.train_loss;
-        const bool improved = score > best;
+        const bool improved = score > state.best_score;
+        state.epoch = epoch;
+        state.step += step;
+        state.history = history.epochs;
         if (improved) {
-            best = score;
-            history.best_epoch = epoch;
+            state.best_score = score;
+            state.best_epoch = history.best_epoch = epoch;
             since_best = 0;
+            // Kept for the checkpoints of later epochs that do not beat it.
+            if (!dir.empty()) best_weights = cloned(module_tensors(model));
         } else {
             ++since_best;
         }
         if (!dir.empty()) {
-            const std::map<std::string, std::string> meta{
-                {"format", "retrograd"}, {"model", options.model_name}, {"epoch", std::to_string(epoch)},
-                {"best", fmt::format("{:.17g}", best)}};
-            TensorMap tensors;
-            for (auto& [name, t] : model.named_parameters()) tensors[name] = t;
-            for (auto& [name, t] : model.named_buffers()) tensors[name] = t;
-            if (improved) save_tensors(tensors, (dir / "best.safetensors").string(), meta);
-            save_tensors(tensors, (dir / "last.safetensors").string(), meta);
-            save(optimizer, (dir / "last.optimizer.safetensors").string());
+            // The checkpoint first: it alone decides what a resume sees. best.safetensors
+            // follows; a resume rewrites it when a kill came in between.
+            save_checkpoint(last_path.string(), model, optimizer, state, best_weights);
+            if (improved) save_best(best_path, module_tensors(model), options.model_name, epoch, score);
         }
-        if (!options.metrics_csv.empty()) write_csv(options.metrics_csv, history.epochs);
-        if (!options.chart_svg.empty()) write_text(options.chart_svg, chart_svg(history.epochs));
+        write_outputs(options, history.epochs);
         if (progress != Progress::none) {
             if (progress == Progress::bar) out << "\r\033[K";
             out << fmt::format("epoch {}/{}  train loss {:.4f} acc {}", epoch, options.epochs, record.train_loss,

@@ -62,10 +62,6 @@ public:
     Dtype out_dtype = Dtype::float32;
     std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
 
-    // Scratch space of a running backward pass.
-    Tensor pending_grad;
-    std::uint64_t visit_mark = 0;
-    bool needed = false;
 
 private:
     std::string op_;

@@ -1,14 +1,18 @@
 #pragma once
 // A training loop for any Module, loss and optimizer: progress on the
 // terminal (a bar when stdout is a terminal, one line per epoch otherwise),
-// validation, early stopping, best and last checkpoints (safetensors, atomic)
-// with resuming, metrics as CSV and an SVG chart of the curves.
+// validation, early stopping, a checkpoint that is one consistent unit
+// (checkpoint.hpp) with resuming, the best epoch's weights, metrics as CSV
+// and an SVG chart of the curves.
 #include <retrograd/data/loader.hpp>
+#include <retrograd/nn/checkpoint.hpp>
 #include <retrograd/nn/module.hpp>
 #include <retrograd/nn/optim.hpp>
 
 #include <functional>
 #include <iosfwd>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,28 +25,41 @@ enum class Progress { automatic, bar, lines, none };
 struct TrainOptions {
     std::size_t epochs = 10;
     std::size_t patience = 0;        // stop after this many epochs without a better validation accuracy (0: never)
-    std::string checkpoint_dir;      // best.safetensors, last.safetensors, last.optimizer.safetensors ("" : none)
-    bool resume = false;             // continue from checkpoint_dir/last.* when they exist
-    std::string metrics_csv;         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
-    std::string chart_svg;           // loss and accuracy curves ("" : none)
-    std::string model_name;          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
+    // Where last.safetensors (the training checkpoint: model, optimizer, state;
+    // see checkpoint.hpp) and best.safetensors (the best epoch's weights) go ("" : none).
+    std::string checkpoint_dir{};
+    // Continue from checkpoint_dir/last.safetensors; without one, a new run
+    // starts and says so. The checkpoint must have the same model_name, optimizer
+    // type and settings, and the data the same number of batches per epoch.
+    bool resume = false;
+    std::string metrics_csv{};         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
+    std::string chart_svg{};           // loss and accuracy curves ("" : none)
+    std::string model_name{};          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
+    // What must not change when a run is resumed (hyperparameters, data...),
+    // stored in the checkpoint; a resume with other values is refused, naming them.
+    std::map<std::string, std::string> settings{};
+    // When set, rg::manual_seed is called with a value made of this seed and the
+    // epoch before every epoch, so the random draws of an epoch (dropout...) are
+    // the same in a resumed run as in an uninterrupted one. Stored with the
+    // settings (as "seed_each_epoch").
+    std::optional<std::uint64_t> seed_each_epoch{};
     optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
     Progress progress = Progress::automatic;
     std::ostream* out = nullptr;     // std::cout when null
 };
 
-struct EpochRecord {
-    std::size_t epoch = 0;
-    double train_loss = 0, train_accuracy = 0;
-    double val_loss = 0, val_accuracy = 0;  // NaN without validation data
-    double seconds = 0;
-};
-
 struct History {
-    std::vector<EpochRecord> epochs;  // including those of a resumed run, read from metrics_csv
-    std::size_t best_epoch = 0;
+    std::vector<EpochRecord> epochs;  // including those before a resume, read from the checkpoint
+    std::size_t best_epoch = 0;       // 0: no epoch ran
+    std::size_t resumed_after = 0;    // the checkpoint's epoch when resumed, else 0
     bool stopped_early = false;
 };
+
+// Throws when a run described by `saved` cannot be resumed with this model
+// name and these settings, naming each difference ("batch is 128 there, 64
+// here"); `path` names the checkpoint in the message.
+void check_resumable(const TrainingState& saved, const std::string& model_name,
+                     const std::map<std::string, std::string>& settings, const std::string& path);
 
 // Accuracy is argmax(output, 1) == target for int64 targets, NaN otherwise.
 History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, data::DataLoader& train_data,
