@@ -3,11 +3,14 @@
 //
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--seed N] [--data DIR] [--out DIR] [--val-fraction F] [--patience N]
-//                   [--limit N] [--resume]
+//                   [--limit N] [--resume] [--distributed]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE]
 #include <CLI/CLI.hpp>
 #include <retrograd/retrograd.hpp>
+#if RETROGRAD_HAVE_MPI
+#include <retrograd/dist/dist.hpp>
+#endif
 
 #include <cstdio>
 #include <filesystem>
@@ -53,9 +56,34 @@ struct TrainArgs {
     double lr = 1e-3, val_fraction = 0.1;
     std::uint64_t seed = 0;
     bool resume = false;
+    bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
 };
 
+int train_here(const TrainArgs& a);
+
 int train(const TrainArgs& a) {
+#if RETROGRAD_HAVE_MPI
+    if (a.distributed) {
+        rg::dist::Environment env;  // every rank stops if one fails
+        return rg::dist::run_or_abort([&] { return train_here(a); });
+    }
+#else
+    if (a.distributed)
+        rg::fail("--distributed: this retrograd was built without MPI; install libopenmpi-dev and openmpi-bin "
+                 "(bash .ci/install-deps), then rebuild");
+#endif
+    return train_here(a);
+}
+
+int train_here(const TrainArgs& a) {
+    // This process's share of a data-parallel run (rank 0 of 1 otherwise); only rank 0 prints and writes.
+    std::size_t rank = 0, world = 1;
+#if RETROGRAD_HAVE_MPI
+    if (a.distributed) rank = static_cast<std::size_t>(rg::dist::rank()), world = static_cast<std::size_t>(rg::dist::world_size());
+#endif
+    if (a.batch % world != 0)
+        rg::fail("--batch {} cannot be shared by {} processes; use a multiple of {}", a.batch, world, world);
+    if (rank != 0) std::cout.rdbuf(nullptr);
     rg::manual_seed(a.seed);
     fs::create_directories(a.out);
     std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
@@ -63,14 +91,24 @@ int train(const TrainArgs& a) {
     const auto train_set = rg::data::load_fashion_mnist(true, a.data.empty() ? std::nullopt : std::optional(a.data));
     const auto test_set = rg::data::load_fashion_mnist(false, a.data.empty() ? std::nullopt : std::optional(a.data));
     auto [train_part, val_part] = rg::data::train_val_split(prepared(train_set, a.limit), a.val_fraction, a.seed);
-    rg::data::DataLoader train_loader(train_part, {.batch_size = a.batch, .shuffle = true, .seed = a.seed});
-    rg::data::DataLoader val_loader(val_part, {.batch_size = 1000});
+    rg::data::DataLoader train_loader(train_part, {.batch_size = a.batch / world, .shuffle = true, .seed = a.seed,
+                                                   .rank = rank, .world_size = world});
+    rg::data::DataLoader val_loader(val_part, {.batch_size = 1000, .rank = rank, .world_size = world});
     rg::data::DataLoader test_loader(prepared(test_set, a.test_limit), {.batch_size = 1000});
     std::cout << fmt::format("data: {} training, {} validation, {} test images from {}\n", train_part.size(),
                              val_part.size(), test_loader.samples(), rg::data::fashion_mnist_dir(a.data.empty() ? std::nullopt : std::optional(a.data)));
 
     auto model = by_name(a.model);
     std::cout << rg::nn::summary(*model, {1, 1, 28, 28});
+    rg::nn::ParallelHooks parallel;
+#if RETROGRAD_HAVE_MPI
+    std::unique_ptr<rg::dist::DataParallel> data_parallel;
+    if (a.distributed) {
+        data_parallel = std::make_unique<rg::dist::DataParallel>(model);
+        parallel = data_parallel->trainer_hooks();
+        std::cout << fmt::format("distributed: {} processes, batch {} each\n", world, a.batch / world);
+    }
+#endif
     auto optimizer = make_optimizer(a.optimizer, model->parameters(), a.lr);
     std::unique_ptr<rg::optim::LRScheduler> scheduler;
     if (a.schedule == "cosine") scheduler = std::make_unique<rg::optim::CosineAnnealingLR>(*optimizer, a.epochs);
@@ -84,7 +122,17 @@ int train(const TrainArgs& a) {
                                   .metrics_csv = (out / "metrics.csv").string(),
                                   .chart_svg = (out / "chart.svg").string(),
                                   .model_name = a.model,
-                                  .scheduler = scheduler.get()});
+                                  .scheduler = scheduler.get(),
+                                  .parallel = parallel});
+#if RETROGRAD_HAVE_MPI
+    if (data_parallel) {
+        const auto stats = data_parallel->stats();
+        const double steps = static_cast<double>(std::max<std::size_t>(stats.iterations, 1));
+        std::cout << fmt::format("all-reduce on rank 0: {:.3f} ms waiting and {:.3f} ms copying per step ({} steps)\n",
+                                 1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps, stats.iterations);
+    }
+#endif
+    if (rank != 0) return 0;  // rank 0 tests the model
     // Test with the best epoch's weights.
     rg::nn::load(*model, (out / "best.safetensors").string());
     auto result = rg::nn::evaluate(*model, cross_entropy, test_loader, 10);
@@ -179,6 +227,9 @@ int main(int argc, char** argv) {
     train_cmd->add_option("--limit", t.limit, "use only the first N training images (0: all)")->capture_default_str();
     train_cmd->add_option("--test-limit", t.test_limit, "use only the first N test images (0: all)")->capture_default_str();
     train_cmd->add_flag("--resume", t.resume, "continue from OUT/last.safetensors");
+    train_cmd->add_flag("--distributed", t.distributed,
+                        "data-parallel over the processes of mpirun (mpirun -np N retrograd train --distributed): "
+                        "each trains on its shard with batch/N, gradients averaged (docs/distributed.md)");
 
     std::string checkpoint, eval_data;
     auto* eval_cmd = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint");

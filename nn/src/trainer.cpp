@@ -85,6 +85,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     Progress progress = options.progress;
     if (progress == Progress::automatic)
         progress = (&out == &std::cout && ::isatty(STDOUT_FILENO)) ? Progress::bar : Progress::lines;
+    const ParallelHooks& parallel = options.parallel;
+    const bool lead = parallel.rank == 0;  // the one rank that prints and writes files
+    if (!lead) progress = Progress::none;
     namespace fs = std::filesystem;
     const fs::path dir = options.checkpoint_dir;
     if (!dir.empty()) fs::create_directories(dir);
@@ -92,6 +95,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     History history;
     std::size_t first = 1;
     double best = -std::numeric_limits<double>::infinity();
+    if (parallel.sum) {  // every rank resumes, or none does
+        std::vector<double> found{options.resume && !dir.empty() && fs::exists(dir / "last.safetensors") ? 1.0 : 0.0};
+        parallel.sum(found);
+        if (found[0] != 0 && found[0] != static_cast<double>(parallel.world_size))
+            fail("train: only {} of {} ranks found {}; to resume, every rank must see the checkpoint directory "
+                 "(a shared filesystem)", found[0], parallel.world_size, (dir / "last.safetensors").string());
+    }
     if (options.resume && !dir.empty() && fs::exists(dir / "last.safetensors")) {
         load(model, (dir / "last.safetensors").string());
         if (fs::exists(dir / "last.optimizer.safetensors")) load(optimizer, (dir / "last.optimizer.safetensors").string());
@@ -116,6 +126,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         auto last_draw = Clock::now();
         data::Batch batch;
         while (train_data.next(batch)) {
+            if (parallel.before_forward) parallel.before_forward();
             Tensor output = model(batch.inputs);
             Tensor l = loss(output, batch.targets);
             if (l.numel() != 1) fail("train: the loss has shape {}, expected one value", shape_str(l.shape()));
@@ -125,6 +136,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                      value, epoch, step + 1);
             optimizer.zero_grad();
             l.backward();
+            if (parallel.synchronize) parallel.synchronize();
             optimizer.step();
             const std::size_t n = batch.inputs.shape()[0];
             loss_sum += value * static_cast<double>(n);
@@ -146,6 +158,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             }
         }
         if (seen == 0) fail("train: the training data has no batch (empty data set, or drop_last with too few samples)");
+        if (parallel.sum) {  // the whole epoch, over every rank's shard
+            std::vector<double> totals{loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+            parallel.sum(totals);
+            loss_sum = totals[0];
+            correct = totals[1] < 0 ? -1 : static_cast<long>(totals[1]);
+            seen = static_cast<std::size_t>(totals[2]);
+        }
         EpochRecord record;
         record.epoch = epoch;
         record.train_loss = loss_sum / static_cast<double>(seen);
@@ -153,6 +172,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         record.val_loss = record.val_accuracy = nan;
         if (validation) {
             Evaluation v = evaluate(model, loss, *validation, 0);
+            if (parallel.sum) {  // each rank evaluated its shard
+                const auto n = static_cast<double>(v.samples);
+                std::vector<double> totals{v.loss * n, v.accuracy * n, n};
+                parallel.sum(totals);
+                v.loss = totals[0] / totals[2];
+                v.accuracy = totals[1] / totals[2];
+            }
             record.val_loss = v.loss;
             record.val_accuracy = v.accuracy;
         }
@@ -172,7 +198,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         } else {
             ++since_best;
         }
-        if (!dir.empty()) {
+        if (lead && !dir.empty()) {
             const std::map<std::string, std::string> meta{
                 {"format", "retrograd"}, {"model", options.model_name}, {"epoch", std::to_string(epoch)},
                 {"best", fmt::format("{:.17g}", best)}};
@@ -183,8 +209,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             save_tensors(tensors, (dir / "last.safetensors").string(), meta);
             save(optimizer, (dir / "last.optimizer.safetensors").string());
         }
-        if (!options.metrics_csv.empty()) write_csv(options.metrics_csv, history.epochs);
-        if (!options.chart_svg.empty()) write_text(options.chart_svg, chart_svg(history.epochs));
+        if (lead && !options.metrics_csv.empty()) write_csv(options.metrics_csv, history.epochs);
+        if (lead && !options.chart_svg.empty()) write_text(options.chart_svg, chart_svg(history.epochs));
         if (progress != Progress::none) {
             if (progress == Progress::bar) out << "\r\033[K";
             out << fmt::format("epoch {}/{}  train loss {:.4f} acc {}", epoch, options.epochs, record.train_loss,
@@ -234,6 +260,7 @@ Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, s
     model.train(was_training);
     if (seen == 0) fail("evaluate: the data set is empty");
     result.loss = loss_sum / static_cast<double>(seen);
+    result.samples = seen;
     result.accuracy = correct < 0 ? nan : static_cast<double>(correct) / static_cast<double>(seen);
     return result;
 }
