@@ -1,0 +1,46 @@
+// Times the default MLP's training step (784-256-128-10, Adam, global batch
+// 128) on every rank: each rank takes 128 / world_size samples. Prints rank
+// 0's median step time and the time its reducer spent waiting for the sums.
+// Not a test (timings vary with the machine); docs/distributed.md quotes it.
+//   mpirun -np 2 ./build/tests/dist_step_timing [steps]
+#include <retrograd/dist/dist.hpp>
+#include <retrograd/retrograd.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+
+int main(int argc, char** argv) {
+    rg::dist::Environment env(argc, argv);
+    return rg::dist::run_or_abort([&] {
+        const int steps = argc > 1 ? std::atoi(argv[1]) : 300, warmup = 20;
+        const auto world = static_cast<std::size_t>(env.world_size());
+        const std::size_t batch = 128 / world;
+        auto model = rg::nn::models::by_name("mlp");
+        rg::dist::DataParallel dp(model);
+        rg::optim::Adam adam(model->parameters(), {.lr = 1e-3});
+        rg::manual_seed(static_cast<std::uint64_t>(env.rank()));
+        const rg::Tensor x = rg::randn({batch, 1, 28, 28});
+        const rg::Tensor y = rg::randint(0, 10, {batch});
+        std::vector<double> times;
+        for (int step = 0; step < warmup + steps; ++step) {
+            if (step == warmup) dp.reset_stats();
+            const auto start = std::chrono::steady_clock::now();
+            adam.zero_grad();
+            rg::nn::cross_entropy(dp(x), y).backward();
+            dp.synchronize();
+            adam.step();
+            if (step >= warmup)
+                times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        }
+        std::sort(times.begin(), times.end());
+        const auto stats = dp.stats();
+        if (env.rank() == 0)
+            std::cout << fmt::format("{} process(es), batch {} each: step {:.3f} ms (median of {}), reducer waiting "
+                                     "{:.3f} ms and copying {:.3f} ms per step\n",
+                                     world, batch, 1e3 * times[times.size() / 2], times.size(),
+                                     1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps);
+        return 0;
+    });
+}
