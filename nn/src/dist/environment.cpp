@@ -64,17 +64,20 @@ double wait(MPI_Request* requests, int count, std::string_view caller) {
     const auto start = Clock::now();
     const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
                                       std::chrono::duration<double>(state.timeout_seconds));
-    // Spin briefly (a sum on one machine takes microseconds), then yield and
-    // sleep so that a rank waiting for a slow one leaves it the CPU.
+    // MPI moves a non-blocking collective forward only inside MPI calls, so
+    // poll often; yield the CPU between polls so that a rank sharing a core
+    // with the one it waits for lets it run, and only after a long wait (a
+    // slow or stuck rank) sleep between polls.
     for (long polls = 0;; ++polls) {
         if (test(requests, count, caller)) return std::chrono::duration<double>(Clock::now() - start).count();
-        if (Clock::now() > deadline)
+        const auto now = Clock::now();
+        if (now > deadline)
             fail("{} (rank {} of {}): the other ranks did not complete within {} s; one has stopped, is stuck, or "
                  "called a different collective (raise EnvironmentOptions::timeout if it is only slow)",
                  caller, state.rank, state.size, state.timeout_seconds);
-        if (polls < 200) continue;
-        if (polls < 2000) std::this_thread::yield();
-        else std::this_thread::sleep_for(std::chrono::microseconds(50));
+        if (polls < 100) continue;
+        if (now - start < std::chrono::milliseconds(50)) std::this_thread::yield();
+        else std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
 }
 
