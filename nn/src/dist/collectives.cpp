@@ -153,9 +153,7 @@ TensorList all_gather(const Tensor& tensor) {
     MPI_Comm comm = detail::comm(caller);
     const auto size = static_cast<std::size_t>(detail::size_or_one());
     const std::size_t n = tensor.numel(), bytes = n * detail::element_size(tensor.dtype());
-    Shape stacked = tensor.shape();
-    stacked.insert(stacked.begin(), size);
-    Tensor all = empty(stacked, {tensor.dtype()});
+    Tensor all = empty({size * n}, {tensor.dtype()});  // every rank's values, one after the other
     if (n > 0) {
         detail::with_contiguous_values(tensor, false, [&](void* mine) {
             detail::with_contiguous_values(all, true, [&](void* out) {
