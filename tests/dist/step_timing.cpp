@@ -41,12 +41,26 @@ int main(int argc, char** argv) {
                 times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
         }
         std::sort(times.begin(), times.end());
+        // The sum of one gradient's worth of floats alone, every rank ready (no waiting for a slower one).
+        std::vector<double> alone;
+        if (dp) {
+            rg::Tensor flat = rg::zeros({model->parameter_count()});
+            for (int k = 0; k < 100; ++k) {
+                rg::dist::barrier();
+                const auto start = std::chrono::steady_clock::now();
+                rg::dist::all_reduce(flat);
+                alone.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            }
+            std::sort(alone.begin(), alone.end());
+        }
         const auto stats = dp ? dp->stats() : rg::dist::ReducerStats{};
-        if (env.rank() == 0)
-            std::cout << fmt::format("{}, {} process(es), batch {} each: step {:.3f} ms (median of {}), reducer waiting "
-                                     "{:.3f} ms and copying {:.3f} ms per step\n",
-                                     name, world, batch, 1e3 * times[times.size() / 2], times.size(),
-                                     1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps);
+        if (env.rank() == 0 || std::getenv("RG_TIMING_ALL_RANKS"))
+            std::cout << fmt::format("rank {}: {}, {} process(es), batch {} each: step {:.3f} ms (median of {}), reducer waiting "
+                                     "{:.3f} ms and copying {:.3f} ms per step; one all_reduce of {} floats alone: "
+                                     "{:.3f} ms (median)\n",
+                                     env.rank(), name, world, batch, 1e3 * times[times.size() / 2], times.size(),
+                                     1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps,
+                                     model->parameter_count(), alone.empty() ? 0.0 : 1e3 * alone[alone.size() / 2]);
         return 0;
     });
 }
