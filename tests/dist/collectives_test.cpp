@@ -109,3 +109,28 @@ TEST_CASE("ranks passing different shapes, dtypes or collectives get the same er
     dist::barrier();  // still in step after the errors
 }
 }
+
+TEST_SUITE("collectives") {
+TEST_CASE("bad arguments: undefined tensors, environments, DataParallel options") {
+    const int w = dist::world_size();
+    rg::Tensor undefined;
+    CHECK_THROWS_WITH(dist::all_reduce(undefined), "rg::dist::all_reduce: the tensor is undefined");
+    CHECK_THROWS_WITH(dist::broadcast(undefined), "rg::dist::broadcast: the tensor is undefined");
+    CHECK_THROWS_WITH(dist::all_gather(undefined), "rg::dist::all_gather: the tensor is undefined");
+    CHECK_THROWS_WITH(dist::Environment({.timeout = std::chrono::seconds(0)}),
+                      "rg::dist::Environment: the timeout must be positive, got 0 s");
+    CHECK_THROWS_WITH(dist::Environment({.required_world_size = w + 1}),
+                      fmt::format("rg::dist::Environment: this program needs {} processes but was launched with {} "
+                                  "(mpirun -np {})",
+                                  w + 1, w, w + 1)
+                          .c_str());
+    {
+        dist::Environment nested({.required_world_size = w});  // the right size: fine, and shares MPI
+        CHECK(nested.world_size() == w);
+    }
+    CHECK(dist::active());  // the outer Environment (main's) still stands
+    CHECK_THROWS_WITH(dist::DataParallel(rg::nn::ModulePtr{}), "rg::dist::DataParallel: no module given");
+    CHECK_THROWS_WITH(dist::DataParallel(rg::nn::Linear(2, 2), {.bucket_bytes = 0}),
+                      "rg::dist::DataParallel: bucket_bytes and first_bucket_bytes must be positive");
+}
+}

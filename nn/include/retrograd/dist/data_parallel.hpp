@@ -89,7 +89,8 @@ public:
     };
     NoSync no_sync() { return NoSync(*this); }
 
-    // For rg::nn::train(dp.module(), ..., {.parallel = dp.trainer_hooks()}).
+    // For rg::nn::train(dp.module(), ..., {.parallel = dp.trainer_hooks()});
+    // the hooks refer to this DataParallel, which must outlive them.
     nn::ParallelHooks trainer_hooks();
 
     // Bucket layout: the parameter names (as in module().named_parameters()) of each bucket.

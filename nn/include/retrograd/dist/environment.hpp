@@ -28,6 +28,8 @@ class Environment {
 public:
     // Initialises MPI unless the program already did (then MPI stays the
     // program's: this Environment neither re-initialises nor finalises it).
+    // An Environment created while another lives shares its setup (and its
+    // timeout); MPI cannot start again once the last one has finalised it.
     explicit Environment(EnvironmentOptions options = {});
     Environment(int& argc, char**& argv, EnvironmentOptions options = {});
     // Finalises MPI if this Environment initialised it. Left by an exception
