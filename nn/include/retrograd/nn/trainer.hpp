@@ -61,8 +61,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
 
 struct Evaluation {
     double loss = 0, accuracy = 0;
-    std::size_t samples = 0;  // how many the means are over
     std::vector<std::vector<std::size_t>> confusion;  // [true class][predicted class]
+    std::size_t samples = 0;  // how many the means are over
 };
 // Runs the model in eval mode without recording.
 Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, std::size_t classes);
