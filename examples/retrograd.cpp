@@ -3,7 +3,7 @@
 //
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
-//                   [--patience N] [--limit N] [--test-limit N] [--resume]
+//                   [--patience N] [--limit N] [--test-limit N] [--resume] [--distributed]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
 //
@@ -15,6 +15,9 @@
 
 #include <CLI/CLI.hpp>
 #include <retrograd/retrograd.hpp>
+#if RETROGRAD_HAVE_MPI
+#include <retrograd/dist/dist.hpp>
+#endif
 
 #include <cstdio>
 #include <fcntl.h>
@@ -55,6 +58,7 @@ struct TrainArgs {
     std::string epochs = "5", batch = "128", lr = "0.001", seed = "0", val_fraction = "0.1", patience = "0",
                 limit = "0", test_limit = "0";
     bool resume = false;
+    bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
 };
 
 // The options once checked.
@@ -64,6 +68,7 @@ struct TrainSettings {
     double lr = 0, val_fraction = 0;
     std::uint64_t seed = 0;
     bool resume = false;
+    bool distributed = false;
 
     // What a resumed run must share with the checkpoint: everything that
     // changes the data, the model or the updates. Epochs, patience, the test
@@ -98,6 +103,9 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--limit", a.limit, "use only the first N training images (0: all)")->capture_default_str();
     cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
     cmd.add_flag("--resume", a.resume, "continue the run in OUT from its last.safetensors (a new run when there is none)");
+    cmd.add_flag("--distributed", a.distributed,
+                 "data-parallel over the processes of mpirun (mpirun -np N retrograd train --distributed): "
+                 "each trains on its shard with batch/N, gradients averaged (docs/distributed.md)");
     // As argparse: an option given twice takes its last value.
     for (CLI::Option* o : cmd.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
@@ -120,6 +128,7 @@ TrainSettings checked(const TrainArgs& a) {
     s.data = a.data;
     s.out = a.out;
     s.resume = a.resume;
+    s.distributed = a.distributed;
     return s;
 }
 
@@ -168,7 +177,32 @@ void check_resume_early(const TrainSettings& s) {
     rg::nn::check_resumable(saved.state, s.model, settings, last.string());
 }
 
+int train_here(const TrainSettings& s);
+
+// Data-parallel over the processes of mpirun with --distributed, else here.
 int train(const TrainSettings& s) {
+#if RETROGRAD_HAVE_MPI
+    if (s.distributed) {
+        rg::dist::Environment env;  // every rank stops if one fails
+        return rg::dist::run_or_abort([&] { return train_here(s); });
+    }
+#else
+    if (s.distributed)
+        rg::fail("--distributed: this retrograd was built without MPI; install libopenmpi-dev and openmpi-bin "
+                 "(bash .ci/install-deps), then rebuild");
+#endif
+    return train_here(s);
+}
+
+int train_here(const TrainSettings& s) {
+    // This process's share of a data-parallel run (rank 0 of 1 otherwise); only rank 0 prints and writes.
+    std::size_t rank = 0, world = 1;
+#if RETROGRAD_HAVE_MPI
+    if (s.distributed) rank = static_cast<std::size_t>(rg::dist::rank()), world = static_cast<std::size_t>(rg::dist::world_size());
+#endif
+    if (s.batch % world != 0)
+        rg::fail("--batch {} cannot be shared by {} processes; use a multiple of {}", s.batch, world, world);
+    if (rank != 0) std::cout.rdbuf(nullptr);
     check_resume_early(s);
     rg::manual_seed(s.seed);
     std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
@@ -181,14 +215,24 @@ int train(const TrainSettings& s) {
         data_fingerprint = fingerprint(training);
         return rg::data::train_val_split(training, s.val_fraction, s.seed);
     }();
-    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch, .shuffle = true, .seed = s.seed});
-    rg::data::DataLoader val_loader(val_part, {.batch_size = 1000});
+    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch / world, .shuffle = true, .seed = s.seed,
+                                                   .rank = rank, .world_size = world});
+    rg::data::DataLoader val_loader(val_part, {.batch_size = 1000, .rank = rank, .world_size = world});
     rg::data::DataLoader test_loader(prepared(test_set, s.test_limit), {.batch_size = 1000});
     std::cout << fmt::format("data: {} training, {} validation, {} test images from {}\n", train_part.size(),
                              val_part.size(), test_loader.samples(), rg::data::fashion_mnist_dir(data_dir(s.data)));
 
     auto model = by_name(s.model);
     std::cout << rg::nn::summary(*model, {1, 1, 28, 28});
+    rg::nn::ParallelHooks parallel;
+#if RETROGRAD_HAVE_MPI
+    std::unique_ptr<rg::dist::DataParallel> data_parallel;
+    if (s.distributed) {
+        data_parallel = std::make_unique<rg::dist::DataParallel>(model);
+        parallel = data_parallel->trainer_hooks();
+        std::cout << fmt::format("distributed: {} processes, batch {} each\n", world, s.batch / world);
+    }
+#endif
     auto optimizer = make_optimizer(s.optimizer, model->parameters(), s.lr);
     auto scheduler = make_schedule(s.schedule, *optimizer, s.epochs);
     auto settings = s.fixed();
@@ -204,7 +248,17 @@ int train(const TrainSettings& s) {
                                   .model_name = s.model,
                                   .settings = settings,
                                   .seed_each_epoch = s.seed,
-                                  .scheduler = scheduler.get()});
+                                  .scheduler = scheduler.get(),
+                                  .parallel = parallel});
+#if RETROGRAD_HAVE_MPI
+    if (data_parallel) {
+        const auto stats = data_parallel->stats();
+        const double steps = static_cast<double>(std::max<std::size_t>(stats.iterations, 1));
+        std::cout << fmt::format("all-reduce on rank 0: {:.3f} ms waiting and {:.3f} ms copying per step ({} steps)\n",
+                                 1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps, stats.iterations);
+    }
+#endif
+    if (rank != 0) return 0;  // rank 0 tests the model
     // Test with the best epoch's weights.
     const std::string best = (out / "best.safetensors").string();
     const auto meta = rg::nn::load_metadata(best);

@@ -38,13 +38,17 @@ std::pair<TensorDataset, TensorDataset> train_val_split(const TensorDataset& dat
 
 DataLoader::DataLoader(TensorDataset data, LoaderOptions options) : data_(std::move(data)), options_(options) {
     if (options.batch_size == 0) fail("DataLoader: batch_size must be positive");
-    order_.resize(data_.size());
-    std::iota(order_.begin(), order_.end(), 0);
+    if (options.world_size == 0) fail("DataLoader: world_size must be positive (1 without sharding)");
+    if (options.rank >= options.world_size)
+        fail("DataLoader: rank {} is not a rank of a world of size {}; ranks go from 0 to {}", options.rank,
+             options.world_size, options.world_size - 1);
+    const std::size_t n = data_.size(), w = options.world_size;
+    shard_size_ = options.drop_remainder ? n / w : (n + w - 1) / w;
     reset();
 }
 
 std::size_t DataLoader::batches() const {
-    const std::size_t n = data_.size(), b = options_.batch_size;
+    const std::size_t n = shard_size_, b = options_.batch_size;
     return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
@@ -55,12 +59,24 @@ void DataLoader::reset(std::uint64_t epoch) {
 
 void DataLoader::reset() {
     position_ = 0;
+    // The order depends on (seed, epoch) only, so every rank draws the same one.
+    std::vector<std::int64_t> order(data_.size());
+    std::iota(order.begin(), order.end(), 0);
     if (options_.shuffle) {
-        std::iota(order_.begin(), order_.end(), 0);  // the order depends on (seed, epoch) only
         std::mt19937_64 engine(options_.seed * 1000003u + epoch_);
-        std::shuffle(order_.begin(), order_.end(), engine);
+        std::shuffle(order.begin(), order.end(), engine);
     }
     ++epoch_;
+    const std::size_t w = options_.world_size, total = shard_size_ * w;
+    if (w == 1) {
+        order_ = std::move(order);
+        return;
+    }
+    // Pad by cycling through the order's first samples (as DistributedSampler), or cut it to total.
+    for (std::size_t i = order.size(); i < total; ++i) order.push_back(order[i % data_.size()]);
+    order.resize(total);
+    order_.clear();
+    for (std::size_t i = options_.rank; i < total; i += w) order_.push_back(order[i]);
 }
 
 bool DataLoader::next(Batch& batch) {

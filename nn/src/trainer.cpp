@@ -111,6 +111,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     Progress progress = options.progress;
     if (progress == Progress::automatic)
         progress = (&out == &std::cout && ::isatty(STDOUT_FILENO)) ? Progress::bar : Progress::lines;
+    const ParallelHooks& parallel = options.parallel;
+    const bool lead = parallel.rank == 0;  // the one rank that prints and writes files
+    if (!lead) progress = Progress::none;
     const bool talk = progress != Progress::none;
     namespace fs = std::filesystem;
     const fs::path dir = options.checkpoint_dir;
@@ -123,7 +126,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     }
     std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
     if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
-    if (const std::size_t removed = remove_stale_temporaries(outputs); removed > 0 && talk)
+    if (const std::size_t removed = lead ? remove_stale_temporaries(outputs) : 0; removed > 0 && talk)
         out << fmt::format("removed {} temporary file{} left by an interrupted save\n", removed, removed == 1 ? "" : "s");
 
     History history;
@@ -135,6 +138,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     if (options.seed_each_epoch) state.settings["seed_each_epoch"] = std::to_string(*options.seed_each_epoch);
     TensorMap best_weights;  // the best epoch's, kept while later epochs do not beat it
     const std::size_t batches = train_data.batches();
+    if (parallel.sum) {  // every rank resumes, or none does
+        std::vector<double> found{options.resume && !dir.empty() && fs::exists(last_path) ? 1.0 : 0.0};
+        parallel.sum(found);
+        if (found[0] != 0 && found[0] != static_cast<double>(parallel.world_size))
+            fail("train: only {} of {} ranks found {}; to resume, every rank must see the checkpoint directory "
+                 "(a shared filesystem)", found[0], parallel.world_size, last_path.string());
+    }
     if (options.resume && !dir.empty() && !fs::exists(last_path)) {
         if (talk) out << fmt::format("resume: no checkpoint in {} yet; starting a new run\n", dir.string());
     } else if (options.resume && !dir.empty()) {
@@ -178,11 +188,11 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         history.best_epoch = state.best_epoch;
         history.resumed_after = state.epoch;
         // best.safetensors may lag behind (a kill between the two writes), be missing or come from another run.
-        if (!best_file_matches(best_path, state.best_epoch, state.best_score, options.model_name)) {
+        if (lead && !best_file_matches(best_path, state.best_epoch, state.best_score, options.model_name)) {
             save_best(best_path, best_weights, options.model_name, state.best_epoch, state.best_score);
             if (talk) out << fmt::format("rewrote {} from the checkpoint (best epoch {})\n", best_path.string(), state.best_epoch);
         }
-        write_outputs(options, history.epochs);
+        if (lead) write_outputs(options, history.epochs);
         if (options.scheduler)
             for (std::size_t e = 0; e < state.epoch; ++e) options.scheduler->step();
         const std::size_t since_best = state.epoch - state.best_epoch;
@@ -223,6 +233,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         auto last_draw = Clock::now();
         data::Batch batch;
         while (train_data.next(batch)) {
+            if (parallel.before_forward) parallel.before_forward();
             Tensor output = model(batch.inputs);
             Tensor l = loss(output, batch.targets);
             if (l.numel() != 1) fail("train: the loss has shape {}, expected one value", shape_str(l.shape()));
@@ -232,6 +243,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                      value, epoch, step + 1);
             optimizer.zero_grad();
             l.backward();
+            if (parallel.synchronize) parallel.synchronize();
             optimizer.step();
             const std::size_t n = batch.inputs.shape()[0];
             loss_sum += value * static_cast<double>(n);
@@ -253,6 +265,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             }
         }
         if (seen == 0) fail("train: the training data has no batch (empty data set, or drop_last with too few samples)");
+        if (parallel.sum) {  // the whole epoch, over every rank's shard
+            std::vector<double> totals{loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
+            parallel.sum(totals);
+            loss_sum = totals[0];
+            correct = totals[1] < 0 ? -1 : static_cast<long>(totals[1]);
+            seen = static_cast<std::size_t>(totals[2]);
+        }
         EpochRecord record;
         record.epoch = epoch;
         record.train_loss = loss_sum / static_cast<double>(seen);
@@ -260,6 +279,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         record.val_loss = record.val_accuracy = nan;
         if (validation) {
             Evaluation v = evaluate(model, loss, *validation, 0);
+            if (parallel.sum) {  // each rank evaluated its shard
+                const auto n = static_cast<double>(v.samples);
+                std::vector<double> totals{v.loss * n, v.accuracy * n, n};
+                parallel.sum(totals);
+                v.loss = totals[0] / totals[2];
+                v.accuracy = totals[1] / totals[2];
+            }
             record.val_loss = v.loss;
             record.val_accuracy = v.accuracy;
         }
@@ -284,13 +310,13 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         } else {
             ++since_best;
         }
-        if (!dir.empty()) {
+        if (lead && !dir.empty()) {
             // The checkpoint first: it alone decides what a resume sees. best.safetensors
             // follows; a resume rewrites it when a kill came in between.
             save_checkpoint(last_path.string(), model, optimizer, state, best_weights);
             if (improved) save_best(best_path, module_tensors(model), options.model_name, epoch, score);
         }
-        write_outputs(options, history.epochs);
+        if (lead) write_outputs(options, history.epochs);
         if (progress != Progress::none) {
             if (progress == Progress::bar) out << "\r\033[K";
             out << fmt::format("epoch {}/{}  train loss {:.4f} acc {}", epoch, options.epochs, record.train_loss,
@@ -340,6 +366,7 @@ Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, s
     model.train(was_training);
     if (seen == 0) fail("evaluate: the data set is empty");
     result.loss = loss_sum / static_cast<double>(seen);
+    result.samples = seen;
     result.accuracy = correct < 0 ? nan : static_cast<double>(correct) / static_cast<double>(seen);
     return result;
 }

@@ -22,6 +22,16 @@ using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>
 
 enum class Progress { automatic, bar, lines, none };
 
+// Data-parallel training: rg::dist::DataParallel::trainer_hooks() fills this,
+// so that the trainer itself knows nothing of MPI. Every rank runs train() on
+// its shard of the data; only rank 0 prints and writes files.
+struct ParallelHooks {
+    std::size_t rank = 0, world_size = 1;
+    std::function<void()> before_forward;  // e.g. broadcast BatchNorm buffers from rank 0
+    std::function<void()> synchronize;     // after backward, before optimizer.step(): gradients averaged
+    std::function<void(std::vector<double>&)> sum;  // in place, over every rank (metrics all ranks agree on)
+};
+
 struct TrainOptions {
     std::size_t epochs = 10;
     std::size_t patience = 0;        // stop after this many epochs without a better validation accuracy (0: never)
@@ -46,6 +56,7 @@ struct TrainOptions {
     optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
     Progress progress = Progress::automatic;
     std::ostream* out = nullptr;     // std::cout when null
+    ParallelHooks parallel;          // single process by default
 };
 
 struct History {
@@ -68,6 +79,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
 struct Evaluation {
     double loss = 0, accuracy = 0;
     std::vector<std::vector<std::size_t>> confusion;  // [true class][predicted class]
+    std::size_t samples = 0;  // how many the means are over
 };
 // Runs the model in eval mode without recording.
 Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, std::size_t classes);
