@@ -152,3 +152,14 @@ TEST_CASE("view errors name the op, the shape and what was expected") {
                          rg::Error);
     CHECK_THROWS_WITH_AS(x.select(0, 2), "select: index 2 out of range for axis 0 of size 2", rg::Error);
 }
+
+TEST_CASE("matmul reads transposed and batch-sliced operands in place, with the right values and gradients") {
+    Tensor q = rand64({2, 3, 4, 5}, false), k = rand64({2, 3, 6, 5}, false);
+    const Tensor scores = rg::matmul(q, k.transpose(-2, -1));  // (2, 3, 4, 6), k read transposed
+    check_values(scores, rg::matmul(q, k.transpose(-2, -1).contiguous()), 1e-12);
+    const Tensor heads = rand64({2, 4, 3, 5}, false).transpose(1, 2);  // (2, 3, 4, 5), batch axes strided
+    check_values(rg::matmul(heads, k.transpose(-2, -1)), rg::matmul(heads.contiguous(), k.transpose(-2, -1).contiguous()),
+                 1e-12);
+    check_gradients([](const TensorList& v) { return rg::matmul(v[0].transpose(1, 2), v[1].transpose(-2, -1)); },
+                    {rand64({2, 4, 3, 5}), rand64({2, 3, 6, 5})});
+}

@@ -45,6 +45,41 @@ void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
 
 namespace {
 
+// A matrix operand as BLAS reads it, without copying a transposed or
+// batch-sliced view: row-major (unit column stride) or column-major (unit row
+// stride, read as the transpose) with a leading dimension; other layouts are
+// copied dense first.
+template <class T>
+struct MatrixOperand {
+    MatrixOperand(const Tensor& t, bool transpose) {
+        const std::size_t r = t.dim() - 2;
+        const auto rows = static_cast<std::ptrdiff_t>(t.shape()[r]), cols = static_cast<std::ptrdiff_t>(t.shape()[r + 1]);
+        const std::ptrdiff_t sr = t.strides()[r], sc = t.strides()[r + 1];
+        const Tensor& source = t;
+        if ((sc == 1 || cols == 1) && sr >= std::max<std::ptrdiff_t>(cols, 1)) {
+            set(source, transpose, static_cast<std::size_t>(sr));
+        } else if ((sr == 1 || rows == 1) && sc >= std::max<std::ptrdiff_t>(rows, 1)) {
+            set(source, !transpose, static_cast<std::size_t>(sc));  // a transposed view: BLAS transposes it back
+        } else {
+            holder = detail::contiguous_values(t);
+            set(holder, transpose, static_cast<std::size_t>(std::max<std::ptrdiff_t>(cols, 1)));
+        }
+    }
+    const T* data = nullptr;
+    bool transposed = false;
+    std::size_t ld = 1;
+    Strides batch_strides;
+
+private:
+    void set(const Tensor& t, bool transpose, std::size_t leading) {
+        data = t.data_ptr<T>();
+        transposed = transpose;
+        ld = leading;
+        batch_strides.assign(t.strides().begin(), t.strides().end() - 2);
+    }
+    Tensor holder;
+};
+
 [[noreturn]] void inner_mismatch(const char* op, const Shape& a, const Shape& b, std::size_t ka,
                                  std::size_t kb) {
     fail("{}: cannot multiply {} by {}: inner sizes {} and {} differ", op, shape_str(a),
@@ -88,22 +123,29 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     Shape out_shape = batch;
     out_shape.push_back(m);
     out_shape.push_back(n);
-    Tensor out = detail::visit_float2(a, b, "matmul", [&](const auto& x, const auto& y) {
-        using T = typename std::decay_t<decltype(x)>::value_type;
-        detail::Array<T> c(out_shape);
-        // One BLAS call per matrix of the (broadcast) batch; strides count whole matrices.
-        const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, batch),
-                                                detail::broadcast_strides(batch_b, batch),
-                                                detail::contiguous_strides(batch)};
-        detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
-            for (std::size_t i = 0; i < count; ++i) {
-                const auto ii = static_cast<std::ptrdiff_t>(i);
-                detail::product(transpose_a, transpose_b, m, n, k, x.data() + (off[0] + ii * inner[0]) * ra * ca, ca,
-                        y.data() + (off[1] + ii * inner[1]) * rb * cb, cb,
-                        c.data() + (off[2] + ii * inner[2]) * m * n, false);
-            }
-        });
-        return detail::adopt(std::move(c));
+    Tensor out = detail::visit_dtype(a.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (std::is_integral_v<T>) {
+            fail("matmul: expected float32 or float64 tensors, got int64");
+            return Tensor{};
+        } else {
+            const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
+            detail::Array<T> c(out_shape);
+            // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
+            const std::array<detail::Strides, 3> st{
+                detail::broadcast_strides(batch_a, x.batch_strides, batch),
+                detail::broadcast_strides(batch_b, y.batch_strides, batch),
+                detail::contiguous_strides(batch)};
+            detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
+                for (std::size_t i = 0; i < count; ++i) {
+                    const auto ii = static_cast<std::ptrdiff_t>(i);
+                    detail::product(x.transposed, y.transposed, m, n, k, x.data + off[0] + ii * inner[0], x.ld,
+                                    y.data + off[1] + ii * inner[1], y.ld,
+                                    c.data() + (off[2] + ii * inner[2]) * static_cast<std::ptrdiff_t>(m * n), false);
+                }
+            });
+            return detail::adopt(std::move(c));
+        }
     });
     if (!needs_grad(a, b)) return out;
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
