@@ -1,4 +1,5 @@
 // prelu and identity, the two activations not already ops of autodiff.
+#include <retrograd/ops.hpp>
 #include <retrograd/nn/activations.hpp>
 
 namespace rg::nn {

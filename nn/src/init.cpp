@@ -1,4 +1,5 @@
 // Initialisers: each draws a fresh tensor and copies it into place.
+#include <retrograd/ops.hpp>
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/init.hpp>
 

@@ -59,7 +59,7 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
-    return conv2d(input, weight, bias, {options.stride, options.padding, options.dilation});
+    return conv2d(input, weight, bias, options);
 }
 
 std::string Conv2d::describe() const {

@@ -1,4 +1,5 @@
 // Module bookkeeping (parameters, buffers, modes) and Sequential.
+#include <retrograd/ops.hpp>
 #include <retrograd/nn/module.hpp>
 
 #include <fmt/format.h>

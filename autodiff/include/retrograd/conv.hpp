@@ -12,10 +12,12 @@ namespace rg {
 
 using Size2 = std::array<std::size_t, 2>;  // (height, width)
 
+// One set of options for the function conv2d and the layer nn::Conv2d.
 struct Conv2dOptions {
     Size2 stride{1, 1};
     Size2 padding{0, 0};  // zeros added on each side
     Size2 dilation{1, 1};
+    bool bias = true;  // nn::Conv2d only: whether the layer has a bias (the function takes its bias as an argument)
 };
 
 // Patches of x (N, C, H, W) as columns: (N, C*kh*kw, OH*OW), row c*kh*kw + i*kw + j.

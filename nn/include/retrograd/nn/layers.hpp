@@ -15,12 +15,7 @@ public:
     Tensor weight, bias;  // bias undefined when disabled
 };
 
-struct Conv2dOptions {
-    Size2 stride{1, 1};
-    Size2 padding{0, 0};
-    Size2 dilation{1, 1};
-    bool bias = true;
-};
+using rg::Conv2dOptions;  // {.stride, .padding, .dilation, .bias}, shared with rg::conv2d
 // weight (out, in, kh, kw); default init as PyTorch (uniform in ±1/√(in·kh·kw)).
 class Conv2d : public Module {
 public:
