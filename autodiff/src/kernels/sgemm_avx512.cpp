@@ -5,7 +5,7 @@
 // aligned (transposed while copied when B is stored by columns), A read in
 // place by rows or by columns. On the benchmarks' shapes it is 1.5-2x
 // OpenBLAS's Haswell sgemm, 1.7x on 1024^3 (one thread).
-#include "kernels.hpp"
+#include "../kernels.hpp"
 
 #include <algorithm>
 #include <cstdint>
