@@ -163,3 +163,16 @@ TEST_CASE("matmul reads transposed and batch-sliced operands in place, with the 
     check_gradients([](const TensorList& v) { return rg::matmul(v[0].transpose(1, 2), v[1].transpose(-2, -1)); },
                     {rand64({2, 4, 3, 5}), rand64({2, 3, 6, 5})});
 }
+
+TEST_CASE("value<T>() assigns whole arrays through a view with the view's strides") {
+    Tensor q = rg::zeros({2, 3}, {.dtype = rg::float64});
+    Tensor qt = q.t();  // (3, 2), column-major in q's storage
+    auto& v = qt.value<double>();  // lives as long as qt
+    v = xt::xarray<double>{{1, 2}, {3, 4}, {5, 6}};
+    check_values(q, tensor({{1.0, 3.0, 5.0}, {2.0, 4.0, 6.0}}, {.dtype = rg::float64}));
+    CHECK(v(2, 1) == 6.0);
+    Tensor g = rg::zeros({2, 4}, {.dtype = rg::float64});
+    g.slice(1, 0, 4, 2).value<double>() += xt::xarray<double>{{1, 2}, {3, 4}};  // a view with gaps
+    check_values(g, tensor({{1.0, 0.0, 2.0, 0.0}, {3.0, 0.0, 4.0, 0.0}}, {.dtype = rg::float64}));
+    CHECK(g.select(0, 1).value<double>().data() == g.data_ptr<double>() + 4);  // data() is the first element
+}

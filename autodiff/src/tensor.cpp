@@ -224,6 +224,21 @@ template float* Tensor::data_ptr<float>() const;
 template double* Tensor::data_ptr<double>() const;
 template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
 
+namespace {
+// The flat buffer from the tensor's first element and the strided view over it,
+// kept together: the view refers to the buffer.
+template <class T>
+struct ValueCache {
+    ValueCache(T* first, std::size_t span, const Shape& shape, const Strides& strides)
+        : flat(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(), std::array<std::size_t, 1>{span})),
+          view(xt::strided_view(flat, Shape(shape), Strides(strides), 0, xt::layout_type::dynamic)) {}
+    ValueCache(const ValueCache&) = delete;
+    ValueCache& operator=(const ValueCache&) = delete;
+    FlatValues<T> flat;
+    ValueView<T> view;
+};
+}  // namespace
+
 template <class T>
 ValueView<T>& Tensor::value() {
     TensorImpl& impl = checked("value");
@@ -231,14 +246,13 @@ ValueView<T>& Tensor::value() {
         fail("value<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
              dtype_name(impl.dtype));
     if (!impl.value_view) {
-        // The adaptor spans from the first element to one past the last one it can reach.
+        // The buffer spans from the first element to one past the last one the strides reach.
         std::size_t span = impl.numel == 0 ? 0 : 1;
         for (std::size_t d = 0; d < impl.shape.size() && impl.numel != 0; ++d)
             span += (impl.shape[d] - 1) * static_cast<std::size_t>(impl.strides[d]);
-        impl.value_view = std::make_shared<ValueView<T>>(
-            xt::adapt(impl.data<T>(), span, xt::no_ownership(), impl.shape, impl.strides));
+        impl.value_view = std::make_shared<ValueCache<T>>(impl.data<T>(), span, impl.shape, impl.strides);
     }
-    return *static_cast<ValueView<T>*>(impl.value_view.get());
+    return static_cast<ValueCache<T>*>(impl.value_view.get())->view;
 }
 template <class T>
 const ValueView<T>& Tensor::value() const {

@@ -11,7 +11,7 @@ namespace {
 
 template <class T>
 T* values(Tensor& t) {
-    return const_cast<T*>(t.value<T>().data());
+    return t.data_ptr<T>();
 }
 
 // Calls f.template operator()<T>(group, index, param, grad) for every
@@ -123,7 +123,7 @@ void SGD::step() {
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const SGDOptions& o = options_[g];
         T* w = values<T>(p);
-        const T* dw = grad.value<T>().data();
+        const T* dw = grad.data_ptr<T>();
         T* buf = o.momentum != 0 ? values<T>(state(g, i, "momentum_buffer")) : nullptr;
         const bool first = steps(g, i)++ == 0;
         // In the parameter's precision, so the loop vectorises (as PyTorch's).
@@ -187,7 +187,7 @@ void Adam::step() {
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const AdamOptions& o = options_[g];
         T* w = values<T>(p);
-        const T* dw = grad.value<T>().data();
+        const T* dw = grad.data_ptr<T>();
         T* m = values<T>(state(g, i, "exp_avg"));
         T* v = values<T>(state(g, i, "exp_avg_sq"));
         const auto t = static_cast<double>(++steps(g, i));
@@ -218,7 +218,7 @@ void RMSprop::step() {
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const RMSpropOptions& o = options_[g];
         T* w = values<T>(p);
-        const T* dw = grad.value<T>().data();
+        const T* dw = grad.data_ptr<T>();
         T* sq = values<T>(state(g, i, "square_avg"));
         T* avg = o.centered ? values<T>(state(g, i, "grad_avg")) : nullptr;
         T* buf = o.momentum > 0 ? values<T>(state(g, i, "momentum_buffer")) : nullptr;
@@ -255,7 +255,7 @@ void Adagrad::step() {
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const AdagradOptions& o = options_[g];
         T* w = values<T>(p);
-        const T* dw = grad.value<T>().data();
+        const T* dw = grad.data_ptr<T>();
         T* sum = values<T>(state(g, i, "sum"));
         const auto t = ++steps(g, i);
         if (t == 1) std::fill(sum, sum + p.numel(), static_cast<T>(o.initial_accumulator_value));

@@ -8,6 +8,7 @@
 
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
+#include <xtensor/xstrided_view.hpp>
 
 #include <concepts>
 #include <cstdint>
@@ -91,11 +92,15 @@ struct BackwardOptions {
     bool create_graph = false;  // record the backward pass itself (higher order)
 };
 
-// The values of a tensor as an xtensor array over the same storage (no copy):
-// reading and writing it reads and writes the tensor, with the tensor's strides.
+// The values of a tensor as an xtensor expression over the same storage (no
+// copy): a strided view of the elements from the tensor's first one, so that
+// reading, writing and assigning whole arrays (=, +=, ...) go element by
+// element with the tensor's strides, and data() is the first element.
 template <class T>
-using ValueView = xt::xarray_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>,
-                                     xt::layout_type::dynamic, Shape>;
+using FlatValues = xt::xtensor_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>, 1>;
+template <class T>
+using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>&>(), std::declval<Shape>(),
+                                            std::declval<Strides>(), std::size_t{0}, xt::layout_type::dynamic));
 
 using Axes = std::vector<int>;
 
