@@ -231,7 +231,10 @@ template <class T>
 struct ValueCache {
     ValueCache(T* first, std::size_t span, const Shape& shape, const Strides& strides)
         : flat(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(), std::array<std::size_t, 1>{span})),
-          view(xt::strided_view(flat, Shape(shape), Strides(strides), 0, xt::layout_type::dynamic)) {}
+          // Vector shapes: with a small-vector shape, xtensor takes the view for fixed-rank.
+          view(xt::strided_view(flat, std::vector<std::size_t>(shape.begin(), shape.end()),
+                                std::vector<std::ptrdiff_t>(strides.begin(), strides.end()), 0,
+                                xt::layout_type::dynamic)) {}
     ValueCache(const ValueCache&) = delete;
     ValueCache& operator=(const ValueCache&) = delete;
     FlatValues<T> flat;

@@ -99,8 +99,9 @@ struct BackwardOptions {
 template <class T>
 using FlatValues = xt::xtensor_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>, 1>;
 template <class T>
-using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>&>(), std::declval<Shape>(),
-                                            std::declval<Strides>(), std::size_t{0}, xt::layout_type::dynamic));
+using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>&>(), std::declval<std::vector<std::size_t>>(),
+                                            std::declval<std::vector<std::ptrdiff_t>>(), std::size_t{0},
+                                            xt::layout_type::dynamic));
 
 using Axes = std::vector<int>;
 
