@@ -80,7 +80,9 @@ TEST_CASE("save_tensors and load_tensors keep dtypes, shapes and values") {
     save_tensors(tensors, dir.file("t.safetensors"), {{"note", "hello"}});
     auto back = load_tensors(dir.file("t.safetensors"));
     REQUIRE(back.size() == tensors.size());
-    for (auto& [name, t] : tensors) {
+    for (auto& entry : tensors) {
+        const std::string& name = entry.first;  // not a structured binding: CAPTURE's lambda (clang 14)
+        const rg::Tensor& t = entry.second;
         CAPTURE(name);
         CHECK(back[name].dtype() == t.dtype());
         CHECK(back[name].shape() == t.shape());

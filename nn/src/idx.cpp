@@ -32,7 +32,7 @@ constexpr std::size_t max_header = 36;
 // a (0, 2^32, 2^32) array has no values but strides no index type can hold.
 constexpr std::size_t max_bytes = std::size_t{1} << 62;
 // A gzip file's data buffer starts at this size and doubles as bytes arrive.
-constexpr std::size_t first_chunk = std::size_t{1} << 20;
+constexpr std::size_t first_chunk = std::size_t{1} << 16;
 
 // zlib's message, without the path it puts in front.
 std::string zlib_message(gzFile f, const std::string& path, int& code) {

@@ -1,0 +1,23 @@
+#pragma once
+// Shared by the harnesses: the readers take a path, so each input is written
+// to a file of this process's own first.
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
+
+namespace fuzz {
+
+inline const std::string& scratch_path(const char* suffix) {
+    static const std::string path = "/tmp/retrograd-fuzz-" + std::to_string(::getpid()) + suffix;
+    return path;
+}
+
+inline void write_file(const std::string& path, const void* data, std::size_t size) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) __builtin_trap();  // the harness itself is broken, not the library
+    if (size > 0 && std::fwrite(data, 1, size, f) != size) __builtin_trap();
+    std::fclose(f);
+}
+
+}  // namespace fuzz
