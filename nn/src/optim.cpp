@@ -130,8 +130,9 @@ void Optimizer::load_state_dict(const StateDict& dict) {
     for (const auto& entry : dict)
         if (entry.first.rfind(kind_prefix, 0) == 0) kinds.push_back(entry.first.substr(std::strlen(kind_prefix)));
     if (kinds.empty())
-        fail("load_state_dict: the state does not say which optimizer wrote it (no 'optimizer.<name>' entry; "
-             "written by an older retrograd, or not by state_dict()?); this optimizer is {}", name_);
+        fail("load_state_dict: the state does not say which optimizer wrote it (no 'optimizer.<name>' entry: "
+             "written by an older retrograd, or not by state_dict()); this optimizer is {}: start it without this "
+             "state", name_);
     if (kinds.size() > 1) fail("load_state_dict: the state names several optimizers ({})", fmt::join(kinds, ", "));
     if (kinds[0] != name_)
         fail("load_state_dict: the state was written by {}, but this optimizer is {}; load it into {} (with the "

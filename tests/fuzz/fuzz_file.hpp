@@ -1,15 +1,27 @@
 #pragma once
 // Shared by the harnesses: the readers take a path, so each input is written
-// to a file of this process's own first.
+// to a file of this process's own first ($TMPDIR, else /tmp; removed at exit).
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <set>
 #include <string>
 #include <unistd.h>
 
 namespace fuzz {
 
-inline const std::string& scratch_path(const char* suffix) {
-    static const std::string path = "/tmp/retrograd-fuzz-" + std::to_string(::getpid()) + suffix;
+struct ScratchFiles {
+    std::set<std::string> paths;
+    ~ScratchFiles() {
+        for (const std::string& p : paths) std::remove(p.c_str());
+    }
+};
+
+inline std::string scratch_path(const char* suffix) {
+    static ScratchFiles files;
+    const char* dir = std::getenv("TMPDIR");
+    std::string path = std::string(dir && *dir ? dir : "/tmp") + "/retrograd-fuzz-" + std::to_string(::getpid()) + suffix;
+    files.paths.insert(path);
     return path;
 }
 

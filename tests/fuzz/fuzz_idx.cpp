@@ -15,7 +15,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::uint8_t mode = data[0];
-    const std::string& path = fuzz::scratch_path(".idx");
+    const std::string path = fuzz::scratch_path(".idx");
     if (mode & 1) {
         gzFile f = gzopen(path.c_str(), "wb1");
         if (!f) __builtin_trap();

@@ -17,7 +17,7 @@ struct Targets {
 };
 
 void round_trip(const rg::nn::TensorMap& tensors, const std::map<std::string, std::string>& metadata) {
-    const std::string& path = fuzz::scratch_path("-copy.safetensors");
+    const std::string path = fuzz::scratch_path("-copy.safetensors");
     rg::nn::save_tensors(tensors, path, metadata);
     const rg::nn::TensorMap back = rg::nn::load_tensors(path);
     if (back.size() != tensors.size()) __builtin_trap();
@@ -34,7 +34,7 @@ void round_trip(const rg::nn::TensorMap& tensors, const std::map<std::string, st
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     static Targets targets;
-    const std::string& path = fuzz::scratch_path(".safetensors");
+    const std::string path = fuzz::scratch_path(".safetensors");
     fuzz::write_file(path, data, size);
     try {
         const rg::nn::TensorMap tensors = rg::nn::load_tensors(path);
