@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers.hpp"
@@ -214,7 +215,15 @@ TEST_CASE("read_idx reads floating-point IDX data as int64 only when the values 
                          rg::Error);
     write(dir.file("huge.idx"), idx_bytes({1}, floats({1e19f}), 0x0D));
     CHECK_THROWS_AS(rg::data::read_idx(dir.file("huge.idx"), rg::int64), rg::Error);
-    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.path.string()), doctest::Contains("is a directory, expected an IDX file"),
+}
+
+TEST_CASE("read_idx refuses directories and FIFOs") {
+    TempDir dir;
+    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.path.string()),
+                         ("read_idx: '" + dir.path.string() + "' is a directory, expected an IDX file").c_str(), rg::Error);
+    REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);  // opening it would block until a writer comes
+    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("fifo")),
+                         ("read_idx: '" + dir.file("fifo") + "' is not a regular file, expected an IDX file").c_str(),
                          rg::Error);
 }
 

@@ -1,9 +1,9 @@
 // IDX reading through zlib, which reads gzip and plain files alike. The header
 // is never trusted: a plain file's claimed size is compared with its length on
 // disk before anything is allocated, and a gzip file's data is read in chunks
-// that grow only as the bytes actually arrive, so a 12-byte file claiming 2^32
-// values fails at once instead of asking for 16 GiB. The gzip trailer (CRC and
-// length) is checked: a corrupt archive is an error, never silently read.
+// that grow only as the bytes actually arrive, so a few bytes claiming 16 GiB
+// fail at once. The gzip trailer (CRC and length) is checked: a corrupt archive
+// is an error, never silently read.
 #include <retrograd/data/idx.hpp>
 
 #include <zlib.h>
@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <climits>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -26,7 +25,7 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
-// The header's bytes, the most the reader will ever hold: 4 (magic) + 4 * 8 (sizes).
+// The longest header: 4 bytes of magic number and 8 sizes of 4 bytes.
 constexpr std::size_t max_header = 36;
 // The sizes may describe at most this many bytes, even when one of them is 0:
 // a (0, 2^32, 2^32) array has no values but strides no index type can hold.
@@ -177,6 +176,9 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
         fail("read_idx: '{}' is a directory, expected an IDX file", path);
+    // Opening a FIFO would block until someone writes to it.
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
+        fail("read_idx: '{}' is not a regular file, expected an IDX file", path);
     GzFile file(gzopen(path.c_str(), "rb"));
     if (!file) fail("read_idx: cannot open '{}': {}", path, errno ? std::strerror(errno) : "out of memory");
     unsigned char magic[4];

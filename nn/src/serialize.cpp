@@ -1,19 +1,22 @@
-// safetensors reading and writing.
+// safetensors reading and writing. Nothing in a file is trusted: every size
+// and offset is checked against the file before it is used, and every error
+// leaving this file is an rg::Error naming the file.
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/serialize.hpp>
 
 #include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
 #include <functional>
-#include <string_view>
-#include <fcntl.h>
 #include <random>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <string_view>
 
 namespace rg::nn {
 namespace {
