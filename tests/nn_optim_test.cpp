@@ -1,6 +1,9 @@
 // Optimizers against PyTorch's update rules, three steps on L = ½‖w‖² (so the
 // gradient is w itself), from w = (1, -2). The expected numbers were derived
 // from the update formulas by hand (and a few lines of arithmetic).
+#include <cmath>
+#include <limits>
+
 #include "helpers.hpp"
 
 using namespace rg::optim;
@@ -93,12 +96,165 @@ TEST_CASE("state_dict round trip continues exactly where it stopped") {
     check_values(run(true), run(false), 1e-15);
     auto w = rg::ones({2}, {.requires_grad = true});
     SGD opt({w}, {.lr = 0.1, .momentum = 0.9});
-    CHECK_THROWS_WITH_AS(opt.load_state_dict({{"state.0.0.momentum_buffer", rg::ones({3})}}),
+    const auto kind = std::make_pair(std::string("optimizer.SGD"), rg::from_indices({1}, rg::Shape{}));
+    CHECK_THROWS_WITH_AS(opt.load_state_dict({kind, {"state.0.0.momentum_buffer", rg::ones({3})}}),
                          "load_state_dict: 'state.0.0.momentum_buffer' has shape (3,), expected (2,)", rg::Error);
-    CHECK_THROWS_WITH_AS(opt.load_state_dict({{"state.1.0.x", rg::ones({2})}}),
+    CHECK_THROWS_WITH_AS(opt.load_state_dict({kind, {"state.1.0.x", rg::ones({2})}}),
                          doctest::Contains("names parameter 0 of group 1, which does not exist"), rg::Error);
-    CHECK_THROWS_WITH_AS(opt.load_state_dict({{"bogus", rg::ones({2})}}), "load_state_dict: unexpected entry 'bogus'",
+    CHECK_THROWS_WITH_AS(opt.load_state_dict({kind, {"bogus", rg::ones({2})}}),
+                         "load_state_dict: unexpected entry 'bogus'", rg::Error);
+    // Keys are exactly those state_dict() writes: "state.00.0..." would alias "state.0.0...".
+    CHECK_THROWS_WITH_AS(opt.load_state_dict({kind, {"state.00.0.momentum_buffer", rg::ones({2})}}),
+                         "load_state_dict: unexpected entry 'state.00.0.momentum_buffer'", rg::Error);
+    CHECK(opt.state_dict().count("optimizer.SGD") == 1);
+    CHECK(opt.name() == "SGD");
+}
+
+namespace {
+// One Adam step on L = ½‖w‖², from w = (1, -2) in float64.
+struct OneAdamStep {
+    rg::Tensor w = rg::tensor({1.0, -2.0}, {.dtype = rg::float64, .requires_grad = true});
+    Adam opt{{w}, {.lr = 0.1}};
+    OneAdamStep() { step(); }
+    void step() {
+        opt.zero_grad();
+        (rg::sum(w * w) * 0.5).backward();
+        opt.step();
+    }
+};
+}  // namespace
+
+// Before, a step count of -5, NaN or 2^63 - 1 loaded (NaN was cast to long,
+// 2^63 - 1 overflowed on the next step) and one Adam step made the weights NaN.
+TEST_CASE("load_state_dict refuses step counts that are not whole numbers from 1 to 2^53") {
+    OneAdamStep run;
+    const StateDict good = run.opt.state_dict();
+    CHECK(good.at("step.0.0").item() == 1);
+    auto expect = [&](rg::Tensor step, const std::string& message) {
+        StateDict bad = good;
+        bad["step.0.0"] = step;
+        CAPTURE(message);
+        CHECK_THROWS_WITH_AS(run.opt.load_state_dict(bad), message.c_str(), rg::Error);
+    };
+    const std::string rule = "; a step count must be a whole number from 1 to 2^53";
+    expect(rg::from_indices({-5}, rg::Shape{}), "load_state_dict: 'step.0.0' is -5" + rule);
+    expect(rg::from_indices({0}, rg::Shape{}), "load_state_dict: 'step.0.0' is 0" + rule);
+    expect(rg::full({}, std::nan(""), {.dtype = rg::float64}), "load_state_dict: 'step.0.0' is nan" + rule);
+    expect(rg::full({}, 2.5, {.dtype = rg::float64}), "load_state_dict: 'step.0.0' is 2.5" + rule);
+    expect(rg::from_indices({std::numeric_limits<std::int64_t>::max()}, rg::Shape{}),
+           "load_state_dict: 'step.0.0' is 9.223372036854776e+18" + rule);
+    expect(rg::from_indices({1, 2}), "load_state_dict: 'step.0.0' must hold one step count");
+    // A refused state changed nothing: the next step is the one an untouched optimizer takes.
+    OneAdamStep reference;
+    run.step();
+    reference.step();
+    check_values(run.w, reference.w, 0);
+    // The largest accepted count, and a float count with a whole value (as PyTorch writes them).
+    StateDict edge = good;
+    edge["step.0.0"] = rg::from_indices({max_step_count}, rg::Shape{});
+    run.opt.load_state_dict(edge);
+    edge["step.0.0"] = rg::full({}, 3.0, {.dtype = rg::float64});
+    run.opt.load_state_dict(edge);
+    CHECK(run.opt.state_dict().at("step.0.0").item() == 3);
+}
+
+TEST_CASE("load_state_dict refuses state written by another optimizer, and says which") {
+    auto w = rg::tensor({1.0, -2.0}, {.requires_grad = true});
+    SGD sgd({w}, {.lr = 0.1, .momentum = 0.9});
+    rg::sum(w * w).backward();
+    sgd.step();
+    Adam adam({w});
+    CHECK_THROWS_WITH_AS(adam.load_state_dict(sgd.state_dict()),
+                         "load_state_dict: the state was written by SGD, but this optimizer is Adam; load it into SGD "
+                         "(with the same parameters), or start Adam from scratch",
                          rg::Error);
+    AdamW adamw({w});
+    adam.step();
+    CHECK_THROWS_WITH_AS(adamw.load_state_dict(adam.state_dict()),
+                         doctest::Contains("written by Adam, but this optimizer is AdamW"), rg::Error);
+    StateDict unnamed = sgd.state_dict();
+    unnamed.erase("optimizer.SGD");
+    CHECK_THROWS_WITH_AS(sgd.load_state_dict(unnamed),
+                         doctest::Contains("the state does not say which optimizer wrote it"), rg::Error);
+    StateDict two = sgd.state_dict();
+    two["optimizer.Adam"] = rg::from_indices({1}, rg::Shape{});
+    CHECK_THROWS_WITH_AS(sgd.load_state_dict(two), "load_state_dict: the state names several optimizers (Adam, SGD)",
+                         rg::Error);
+    StateDict version = sgd.state_dict();
+    version["optimizer.SGD"] = rg::from_indices({2}, rg::Shape{});
+    CHECK_THROWS_WITH_AS(sgd.load_state_dict(version), doctest::Contains("must be the int64 format version 1"),
+                         rg::Error);
+    // The same optimizer with other options keeps other state.
+    SGD plain({w}, {.lr = 0.1});
+    CHECK_THROWS_WITH_AS(plain.load_state_dict(sgd.state_dict()),
+                         "load_state_dict: 'state.0.0.momentum_buffer' is not state SGD keeps with the options of "
+                         "group 0 (it keeps nothing but step counts for each parameter)",
+                         rg::Error);
+    plain.step();
+    CHECK_THROWS_WITH_AS(sgd.load_state_dict(plain.state_dict()),
+                         "load_state_dict: parameter 0 of group 0 has no 'state.0.0.momentum_buffer'; SGD keeps "
+                         "momentum_buffer for each parameter with the options of group 0",
+                         rg::Error);
+    sgd.load_state_dict(sgd.state_dict());  // its own state loads
+}
+
+TEST_CASE("load_state_dict refuses non-finite, negative-square, integer and incomplete state") {
+    OneAdamStep run;
+    const StateDict good = run.opt.state_dict();
+    auto expect = [&](StateDict bad, const std::string& message) {
+        CAPTURE(message);
+        CHECK_THROWS_WITH_AS(run.opt.load_state_dict(bad), message.c_str(), rg::Error);
+    };
+    StateDict bad = good;
+    bad["state.0.0.exp_avg"] = rg::tensor({0.5, std::nan("")}, {.dtype = rg::float64});
+    expect(bad, "load_state_dict: 'state.0.0.exp_avg' holds nan at index [1]; the state is corrupt");
+    bad = good;
+    bad["state.0.0.exp_avg"] = rg::tensor({INFINITY, 0.0});
+    expect(bad, "load_state_dict: 'state.0.0.exp_avg' holds inf at index [0]; the state is corrupt");
+    bad = good;
+    bad["state.0.0.exp_avg_sq"] = rg::tensor({-1.0, 0.0}, {.dtype = rg::float64});
+    expect(bad, "load_state_dict: 'state.0.0.exp_avg_sq' holds -1 at index [0] (a sum of squares cannot be "
+                "negative); the state is corrupt");
+    bad = good;
+    bad["state.0.0.exp_avg"] = rg::from_indices({1, 2});
+    expect(bad, "load_state_dict: 'state.0.0.exp_avg' is int64; optimizer state must be float32 or float64");
+    bad = good;
+    bad.erase("state.0.0.exp_avg_sq");
+    expect(bad, "load_state_dict: parameter 0 of group 0 has no 'state.0.0.exp_avg_sq'; Adam keeps exp_avg, "
+                "exp_avg_sq for each parameter with the options of group 0");
+    bad = good;
+    bad.erase("step.0.0");
+    expect(bad, "load_state_dict: parameter 0 of group 0 has state but no 'step.0.0'");
+    bad = good;
+    bad["state.0.0.momentum_buffer"] = rg::zeros({2}, {.dtype = rg::float64});
+    expect(bad, "load_state_dict: 'state.0.0.momentum_buffer' is not state Adam keeps with the options of group 0 "
+                "(it keeps exp_avg, exp_avg_sq for each parameter)");
+    // float32 state loads into float64 parameters (converted), and is copied, not shared.
+    StateDict converted = good;
+    rg::Tensor m = good.at("state.0.0.exp_avg").to(rg::float32).detach();
+    converted["state.0.0.exp_avg"] = m;
+    run.opt.load_state_dict(converted);
+    CHECK(run.opt.state_dict().at("state.0.0.exp_avg").dtype() == rg::float64);
+    m.value<float>()(0) = 1e6f;
+    CHECK(run.opt.state_dict().at("state.0.0.exp_avg").to_vector()[0] < 1);
+}
+
+// Before, a parameter passed twice was updated twice per step.
+TEST_CASE("a parameter passed twice to an optimizer is refused at construction, naming its index") {
+    auto a = rg::ones({2}, {.requires_grad = true});
+    auto b = rg::ones({2}, {.requires_grad = true});
+    CHECK_THROWS_WITH_AS(SGD({a, b, a}, {.lr = 0.1}),
+                         "SGD: parameter 2 of group 0 is the same tensor as parameter 0 of group 0; pass each "
+                         "parameter once",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(Adam(std::vector<ParamGroup<AdamOptions>>{{{a}, {}}, {{b, a}, {.lr = 0.1}}}),
+                         "Adam: parameter 1 of group 1 is the same tensor as parameter 0 of group 0; a parameter may "
+                         "belong to one group only",
+                         rg::Error);
+    auto handle = a;  // another handle on the same tensor is the same parameter
+    CHECK_THROWS_WITH_AS(RMSprop({handle, b, a}), doctest::Contains("parameter 2 of group 0 is the same tensor"),
+                         rg::Error);
+    CHECK_NOTHROW(Adagrad({a, b}));
 }
 
 TEST_CASE("schedules: step, exponential, cosine, warm-up") {

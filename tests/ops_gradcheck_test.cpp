@@ -23,7 +23,9 @@ TEST_CASE("gradcheck: broadcasting binary ops") {
     rg::manual_seed(1);
     const std::vector<std::pair<rg::Shape, rg::Shape>> shapes = {
         {{3, 1}, {1, 4}}, {{2, 3, 4}, {4}}, {{2, 3}, {2, 3}}, {{}, {2, 2}}, {{3}, {2, 1, 3}}};
-    for (const auto& [sa, sb] : shapes) {
+    for (const auto& pair : shapes) {
+        const rg::Shape& sa = pair.first;  // not structured bindings: CAPTURE's lambda (clang 14)
+        const rg::Shape& sb = pair.second;
         CAPTURE(rg::shape_str(sa));
         CAPTURE(rg::shape_str(sb));
         auto a = rand64(sa);
@@ -77,7 +79,9 @@ TEST_CASE("gradcheck: unary functions") {
         {"step", [](const TensorList& v) { return rg::step(v[0]); }},
         {"sign", [](const TensorList& v) { return rg::sign(v[0]); }},
     };
-    for (const auto& [name, f] : everywhere) {
+    for (const auto& entry : everywhere) {
+        const auto& name = entry.first;  // not structured bindings: CAPTURE's lambda (clang 14)
+        const auto& f = entry.second;
         CAPTURE(name);
         check_gradients(f, {rand64(random_shape(2))});
     }

@@ -114,7 +114,9 @@ TEST_CASE("float32 products agree with float64 for every transpose, partial tile
     // tiles, 32-column panels, sums in blocks of 256), BLAS otherwise; ctest
     // also runs this with RETROGRAD_NO_AVX512=1.
     rg::manual_seed(44);
-    for (auto [m, n, k] : {std::tuple{1, 1, 1}, {9, 33, 7}, {17, 16, 300}, {8, 64, 513}, {130, 5, 40}}) {
+    for (auto mnk : {std::tuple{1, 1, 1}, {9, 33, 7}, {17, 16, 300}, {8, 64, 513}, {130, 5, 40}}) {
+        // Not structured bindings: CHECK_MESSAGE captures them in a lambda, which clang 14 rejects.
+        const int m = std::get<0>(mnk), n = std::get<1>(mnk), k = std::get<2>(mnk);
         const auto um = std::size_t(m), un = std::size_t(n), uk = std::size_t(k);
         for (bool ta : {false, true})
             for (bool tb : {false, true}) {

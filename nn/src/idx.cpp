@@ -1,11 +1,20 @@
-// IDX reading through zlib, which reads gzip and plain files alike.
+// IDX reading through zlib, which reads gzip and plain files alike. The header
+// is never trusted: a plain file's claimed size is compared with its length on
+// disk before anything is allocated, and a gzip file's data is read in chunks
+// that grow only as the bytes actually arrive, so a few bytes claiming 16 GiB
+// fail at once. The gzip trailer (CRC and length) is checked: a corrupt archive
+// is an error, never silently read.
 #include <retrograd/data/idx.hpp>
 
 #include <zlib.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace rg::data {
@@ -16,19 +25,94 @@ struct GzCloser {
 };
 using GzFile = std::unique_ptr<std::remove_pointer_t<gzFile>, GzCloser>;
 
-// Reads exactly `size` bytes, or says how many were there.
-void read_exactly(gzFile f, unsigned char* out, std::size_t size, const std::string& path, const char* what) {
+// The longest header: 4 bytes of magic number and 8 sizes of 4 bytes.
+constexpr std::size_t max_header = 36;
+// The sizes may describe at most this many bytes, even when one of them is 0:
+// a (0, 2^32, 2^32) array has no values but strides no index type can hold.
+constexpr std::size_t max_bytes = std::size_t{1} << 62;
+// A gzip file's data buffer starts at this size and doubles as bytes arrive.
+constexpr std::size_t first_chunk = std::size_t{1} << 16;
+
+// zlib's message, without the path it puts in front.
+std::string zlib_message(gzFile f, const std::string& path, int& code) {
+    std::string message = gzerror(f, &code);
+    if (code == Z_ERRNO) return std::strerror(errno);
+    if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);
+    return message;
+}
+
+// A read failed: the archive is cut short (Z_BUF_ERROR, zlib's "unexpected end
+// of file") or corrupt (a bad CRC or length in the trailer, or invalid deflate
+// data: zlib may find it on any read, as it decompresses ahead).
+[[noreturn]] void gz_failure(gzFile f, const std::string& path, const std::string& what, std::size_t done,
+                             std::size_t size) {
+    int code = Z_OK;
+    const std::string message = zlib_message(f, path, code);
+    if (code == Z_BUF_ERROR)
+        fail("read_idx '{}': the gzip data ends after {} of the {} bytes of the {} (truncated file?)", path, done,
+             size, what);
+    fail("read_idx '{}': the gzip data is corrupt: {} (a damaged download? fetch the file again)", path, message);
+}
+
+// Reads up to `size` bytes into `out`; returns how many arrived before the end of the data.
+std::size_t read_some(gzFile f, unsigned char* out, std::size_t size, const std::string& path, const std::string& what,
+                      std::size_t done_before, std::size_t total) {
     std::size_t done = 0;
     while (done < size) {
-        const unsigned chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, 1u << 30));
+        const auto chunk = static_cast<unsigned>(std::min<std::size_t>(size - done, std::size_t{1} << 30));
         const int n = gzread(f, out + done, chunk);
-        if (n < 0) {
-            int code = 0;
-            fail("read_idx '{}': cannot read the {}: {}", path, what, gzerror(f, &code));
+        if (n < 0) gz_failure(f, path, what, done_before + done, total);
+        if (n == 0) {
+            int code = Z_OK;
+            gzerror(f, &code);
+            if (code != Z_OK) gz_failure(f, path, what, done_before + done, total);
+            break;
         }
-        if (n == 0) fail("read_idx '{}': the file ends after {} of the {} bytes of the {} (truncated?)", path, done, size, what);
         done += static_cast<std::size_t>(n);
     }
+    return done;
+}
+
+// Reads exactly `size` bytes, or says how many were there.
+void read_exactly(gzFile f, unsigned char* out, std::size_t size, const std::string& path, const std::string& what) {
+    const std::size_t done = read_some(f, out, size, path, what, 0, size);
+    if (done < size)
+        fail("read_idx '{}': the file ends after {} of the {} bytes of the {} (truncated?)", path, done, size, what);
+}
+
+// The data, `size` bytes, held in a buffer that never outgrows what has arrived
+// by more than a factor of two (plus the first chunk).
+std::vector<unsigned char> read_data(gzFile f, std::size_t size, const std::string& path, const std::string& what) {
+    std::vector<unsigned char> bytes;
+    std::size_t done = 0;
+    while (done < size) {
+        const std::size_t target = std::min(size, std::max(first_chunk, 2 * done));
+        bytes.resize(target);
+        const std::size_t n = read_some(f, bytes.data() + done, target - done, path, what, done, size);
+        done += n;
+        if (done < target)
+            fail("read_idx '{}': the file ends after {} of the {} bytes of the {} (truncated?)", path, done, size,
+                 what);
+    }
+    return bytes;
+}
+
+// After the data: the end of the file, and for gzip a trailer whose CRC and
+// length match (zlib checks them when it reaches the end of the stream and
+// reports a mismatch as -1, or as Z_BUF_ERROR when the trailer is cut off).
+void expect_end(gzFile f, const std::string& path, std::size_t count, const Shape& shape) {
+    unsigned char extra;
+    const int n = gzread(f, &extra, 1);
+    int code = Z_OK;
+    const std::string message = zlib_message(f, path, code);
+    if (n < 0 || (n == 0 && code != Z_OK)) {
+        if (code == Z_BUF_ERROR)
+            fail("read_idx '{}': the gzip file ends before its trailer, after the {} values of shape {} "
+                 "(truncated file?)", path, count, shape_str(shape));
+        fail("read_idx '{}': the gzip data is corrupt: {} (a damaged download? fetch the file again)", path,
+             message);
+    }
+    if (n > 0) fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
 }
 
 std::size_t type_size(unsigned char code) {
@@ -41,14 +125,20 @@ std::size_t type_size(unsigned char code) {
     }
 }
 
+bool is_float_code(unsigned char code) { return code == 0x0D || code == 0x0E; }
+
+std::uint32_t big_endian32(const unsigned char* p) {
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
+}
+
 double decode(const unsigned char* p, unsigned char code) {
     switch (code) {
         case 0x08: return p[0];
         case 0x09: return static_cast<signed char>(p[0]);
-        case 0x0B: return static_cast<std::int16_t>((p[0] << 8) | p[1]);
-        case 0x0C: return static_cast<std::int32_t>((std::uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]);
+        case 0x0B: return static_cast<std::int16_t>(static_cast<std::uint16_t>((p[0] << 8) | p[1]));
+        case 0x0C: return static_cast<std::int32_t>(big_endian32(p));
         case 0x0D: {
-            const std::uint32_t bits = (std::uint32_t(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+            const std::uint32_t bits = big_endian32(p);
             float f;
             std::memcpy(&f, &bits, 4);
             return f;
@@ -63,11 +153,34 @@ double decode(const unsigned char* p, unsigned char code) {
     }
 }
 
+// Floating-point values stored as int64 must be whole numbers int64 can hold
+// (casting NaN, infinities or out-of-range values is undefined behaviour).
+void check_integral(double v, std::size_t i, const Shape& shape, const std::string& path) {
+    constexpr double limit = 9223372036854775808.0;  // 2^63
+    if (!(v >= -limit && v < limit) || v != std::trunc(v))
+        fail("read_idx '{}': value {} at index {} is not an integer int64 can hold; read the file as float32 or float64",
+             path, v, index_str(i, shape));
+}
+
+// The size of a plain (not gzip) file, or nothing for gzip data.
+std::optional<std::size_t> plain_size(gzFile f, const std::string& path) {
+    if (gzdirect(f) == 0) return std::nullopt;
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return std::nullopt;
+    return static_cast<std::size_t>(info.st_size);
+}
+
 }  // namespace
 
 Tensor read_idx(const std::string& path, Dtype dtype) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+        fail("read_idx: '{}' is a directory, expected an IDX file", path);
+    // Opening a FIFO would block until someone writes to it.
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
+        fail("read_idx: '{}' is not a regular file, expected an IDX file", path);
     GzFile file(gzopen(path.c_str(), "rb"));
-    if (!file) fail("read_idx: cannot open '{}': {}", path, std::strerror(errno));
+    if (!file) fail("read_idx: cannot open '{}': {}", path, errno ? std::strerror(errno) : "out of memory");
     unsigned char magic[4];
     read_exactly(file.get(), magic, 4, path, "magic number");
     const std::size_t item = type_size(magic[2]);
@@ -77,22 +190,34 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
              path, magic[0], magic[1], magic[2], magic[3]);
     const std::size_t rank = magic[3];
     if (rank == 0 || rank > 8) fail("read_idx '{}': rank {} is not supported (expected 1 to 8)", path, rank);
-    std::vector<unsigned char> dims(4 * rank);
-    read_exactly(file.get(), dims.data(), dims.size(), path, "sizes");
+    unsigned char dims[max_header - 4];
+    read_exactly(file.get(), dims, 4 * rank, path, "sizes");
     Shape shape;
-    std::size_t count = 1;
+    std::size_t count = 1, nonzero_bytes = item;
     for (std::size_t d = 0; d < rank; ++d) {
-        const std::size_t size = (std::size_t(dims[4 * d]) << 24) | (dims[4 * d + 1] << 16) | (dims[4 * d + 2] << 8) | dims[4 * d + 3];
-        if (size != 0 && count > (std::size_t{1} << 34) / size)
-            fail("read_idx '{}': the sizes describe more than 16 GiB of data", path);
-        count *= size;
+        const std::size_t size = big_endian32(dims + 4 * d);
         shape.push_back(size);
+        count *= size;  // cannot overflow: bounded by nonzero_bytes below
+        if (size == 0) continue;
+        if (nonzero_bytes > max_bytes / size)
+            fail("read_idx '{}': the sizes {} describe more than 2^62 bytes (zero sizes aside); the header is corrupt",
+                 path, shape_str(shape));
+        nonzero_bytes *= size;
     }
-    std::vector<unsigned char> bytes(count * item);
-    read_exactly(file.get(), bytes.data(), bytes.size(), path, fmt::format("data of shape {}", shape_str(shape)).c_str());
-    unsigned char extra;
-    if (gzread(file.get(), &extra, 1) > 0)
-        fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
+    const std::size_t data_size = count * item;
+    const std::string what = fmt::format("data of shape {}", shape_str(shape));
+    if (const auto on_disk = plain_size(file.get(), path)) {
+        const std::size_t header = 4 + 4 * rank, available = *on_disk - std::min(*on_disk, header);
+        if (available < data_size)
+            fail("read_idx '{}': the header claims {} bytes of {} but the file holds {} after the header "
+                 "(truncated, or not an IDX file)", path, data_size, what, available);
+        if (available > data_size)
+            fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
+    }
+    const std::vector<unsigned char> bytes = read_data(file.get(), data_size, path, what);
+    expect_end(file.get(), path, count, shape);
+    if (dtype == Dtype::int64 && is_float_code(magic[2]))
+        for (std::size_t i = 0; i < count; ++i) check_integral(decode(bytes.data() + i * item, magic[2]), i, shape, path);
     Tensor out = empty(shape, {dtype});
     auto fill = [&](auto* dst) {
         using T = std::remove_pointer_t<decltype(dst)>;

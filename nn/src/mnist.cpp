@@ -21,7 +21,8 @@ ImageSet load_fashion_mnist(bool train, const std::optional<std::string>& dir) {
     auto locate = [&](const std::string& stem) {
         for (const char* suffix : {".gz", ""}) {
             fs::path p = fs::path(root) / (stem + suffix);
-            if (fs::exists(p)) return p.string();
+            std::error_code error;  // an unreadable directory is "not found" here, not an exception
+            if (fs::exists(p, error)) return p.string();
         }
         fail("Fashion-MNIST: {}[.gz] not found in '{}'. Install the data set with "
              "`sudo apt-get install dataset-fashion-mnist` (it goes to {}), or point --data or "

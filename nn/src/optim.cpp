@@ -3,7 +3,10 @@
 #include <retrograd/nn/optim.hpp>
 #include <retrograd/ops.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <numbers>
 
 namespace rg::optim {
@@ -40,14 +43,28 @@ void require(bool ok, const char* name, const char* what, double value) {
 }  // namespace
 
 void Optimizer::add_group(TensorList params, const char* optimizer) {
+    name_ = optimizer;
     if (params.empty()) fail("{}: a parameter group is empty", optimizer);
+    const std::size_t group = group_params_.size();
     for (std::size_t i = 0; i < params.size(); ++i) {
         const Tensor& p = params[i];
         if (!p.defined() || !p.is_floating() || !p.is_leaf())
-            fail("{}: parameter {} of group {} must be a defined float leaf tensor", optimizer, i, group_params_.size());
+            fail("{}: parameter {} of group {} must be a defined float leaf tensor", optimizer, i, group);
+        // A parameter given twice would be updated twice per step (PyTorch refuses it too).
+        for (std::size_t j = 0; j < i; ++j)
+            if (params[j].same(p))
+                fail("{}: parameter {} of group {} is the same tensor as parameter {} of group {}; pass each "
+                     "parameter once", optimizer, i, group, j, group);
+        for (std::size_t g = 0; g < group; ++g)
+            for (std::size_t j = 0; j < group_params_[g].size(); ++j)
+                if (group_params_[g][j].same(p))
+                    fail("{}: parameter {} of group {} is the same tensor as parameter {} of group {}; a parameter "
+                         "may belong to one group only", optimizer, i, group, j, g);
     }
     group_params_.push_back(std::move(params));
 }
+
+std::optional<std::vector<StateSpec>> Optimizer::state_specs(std::size_t) const { return std::nullopt; }
 
 const TensorList& Optimizer::params(std::size_t group) const {
     if (group >= group_params_.size()) fail("optimizer: group {} out of range ({} groups)", group, group_params_.size());
@@ -73,36 +90,125 @@ std::int64_t& Optimizer::steps(std::size_t group, std::size_t index) {
     return steps_[fmt::format("step.{}.{}", group, index)];
 }
 
+namespace {
+
+constexpr std::int64_t state_format_version = 1;
+constexpr const char* kind_prefix = "optimizer.";
+
+std::string joined_names(const std::vector<StateSpec>& specs) {
+    std::string out;
+    for (const StateSpec& s : specs) out += (out.empty() ? "" : ", ") + s.name;
+    return out.empty() ? "nothing but step counts" : out;
+}
+
+// The first element that is not finite (or negative, when it must not be), as a message.
+template <class T>
+std::optional<std::string> bad_value(const Tensor& t, bool non_negative) {
+    const T* v = t.value<T>().data();
+    for (std::size_t k = 0, n = t.numel(); k < n; ++k) {
+        if (!std::isfinite(v[k])) return fmt::format("{} at index {}", v[k], index_str(k, t.shape()));
+        if (non_negative && v[k] < 0)
+            return fmt::format("{} at index {} (a sum of squares cannot be negative)", v[k], index_str(k, t.shape()));
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 StateDict Optimizer::state_dict() const {
     StateDict out;
     NoGrad off;
+    out[kind_prefix + name_] = from_indices({state_format_version}, Shape{});
     for (const auto& [key, t] : state_) out[key] = t.detach();
     for (const auto& [key, n] : steps_) out[key] = from_indices({n}, Shape{});
     return out;
 }
 
 void Optimizer::load_state_dict(const StateDict& dict) {
+    // Which optimizer wrote it, first: everything else means nothing otherwise.
+    std::vector<std::string> kinds;
+    for (const auto& entry : dict)
+        if (entry.first.rfind(kind_prefix, 0) == 0) kinds.push_back(entry.first.substr(std::strlen(kind_prefix)));
+    if (kinds.empty())
+        fail("load_state_dict: the state does not say which optimizer wrote it (no 'optimizer.<name>' entry: "
+             "written by an older retrograd, or not by state_dict()); this optimizer is {}: start it without this "
+             "state", name_);
+    if (kinds.size() > 1) fail("load_state_dict: the state names several optimizers ({})", fmt::join(kinds, ", "));
+    if (kinds[0] != name_)
+        fail("load_state_dict: the state was written by {}, but this optimizer is {}; load it into {} (with the "
+             "same parameters), or start {} from scratch",
+             kinds[0], name_, kinds[0], name_);
+    {
+        const Tensor& version = dict.at(kind_prefix + name_);
+        if (!version.defined() || version.dtype() != Dtype::int64 || version.numel() != 1 ||
+            version.item() != static_cast<double>(state_format_version))
+            fail("load_state_dict: '{}{}' must be the int64 format version {}", kind_prefix, name_, state_format_version);
+    }
+
+    std::vector<std::optional<std::vector<StateSpec>>> specs;
+    for (std::size_t g = 0; g < group_count(); ++g) specs.push_back(state_specs(g));
     std::map<std::string, Tensor> states;
     std::map<std::string, std::int64_t> counters;
+    std::map<std::pair<std::size_t, std::size_t>, std::vector<std::string>> kept;  // state names per parameter
+    NoGrad off;
     for (const auto& [key, t] : dict) {
+        if (key.rfind(kind_prefix, 0) == 0) continue;
         std::size_t g = 0, i = 0;
         char name[64] = {0};
-        if (std::sscanf(key.c_str(), "state.%zu.%zu.%63s", &g, &i, name) == 3) {
+        // Keys must be exactly what state_dict() writes ("state.00.0.x" would alias "state.0.0.x").
+        if (std::sscanf(key.c_str(), "state.%zu.%zu.%63s", &g, &i, name) == 3 &&
+            key == fmt::format("state.{}.{}.{}", g, i, name)) {
             if (g >= group_count() || i >= group_params_[g].size())
                 fail("load_state_dict: '{}' names parameter {} of group {}, which does not exist", key, i, g);
             const Tensor& p = group_params_[g][i];
+            const StateSpec* spec = nullptr;
+            if (specs[g]) {
+                for (const StateSpec& s : *specs[g]) spec = s.name == name ? &s : spec;
+                if (!spec)
+                    fail("load_state_dict: '{}' is not state {} keeps with the options of group {} (it keeps {} for "
+                         "each parameter)", key, name_, g, joined_names(*specs[g]));
+            }
             if (!t.defined() || t.shape() != p.shape())
                 fail("load_state_dict: '{}' has shape {}, expected {}", key,
                      t.defined() ? shape_str(t.shape()) : "undefined", shape_str(p.shape()));
-            states[key] = t.to(p.dtype()).detach();
-        } else if (std::sscanf(key.c_str(), "step.%zu.%zu", &g, &i) == 2) {
+            if (!t.is_floating())
+                fail("load_state_dict: '{}' is {}; optimizer state must be float32 or float64", key,
+                     dtype_name(t.dtype()));
+            Tensor copy = t.detach().to(p.dtype()).clone();
+            const bool non_negative = spec && spec->non_negative;
+            const auto bad = copy.dtype() == Dtype::float32 ? bad_value<float>(copy, non_negative)
+                                                            : bad_value<double>(copy, non_negative);
+            if (bad) fail("load_state_dict: '{}' holds {}; the state is corrupt", key, *bad);
+            states[key] = copy;
+            kept[{g, i}].push_back(name);
+        } else if (std::sscanf(key.c_str(), "step.%zu.%zu", &g, &i) == 2 && key == fmt::format("step.{}.{}", g, i)) {
             if (g >= group_count() || i >= group_params_[g].size())
                 fail("load_state_dict: '{}' names parameter {} of group {}, which does not exist", key, i, g);
             if (!t.defined() || t.numel() != 1) fail("load_state_dict: '{}' must hold one step count", key);
-            counters[key] = static_cast<std::int64_t>(t.item());
+            // Checked as a double before any cast: NaN or 2^63 cast to an integer is undefined.
+            const double steps = t.item();
+            if (!(steps >= 1 && steps <= static_cast<double>(max_step_count)) || steps != std::floor(steps))
+                fail("load_state_dict: '{}' is {}; a step count must be a whole number from 1 to 2^53", key, steps);
+            counters[key] = static_cast<std::int64_t>(steps);
+            kept[{g, i}];
         } else {
             fail("load_state_dict: unexpected entry '{}'", key);
         }
+    }
+    // Each parameter has a step count with its state, and the whole of its state.
+    for (const auto& [where, names] : kept) {
+        const std::string step_key = fmt::format("step.{}.{}", where.first, where.second);
+        if (!counters.count(step_key))
+            fail("load_state_dict: parameter {} of group {} has state but no '{}'", where.second, where.first,
+                 step_key);
+        const auto& expected = specs[where.first];
+        if (!expected) continue;
+        for (const StateSpec& s : *expected)
+            if (std::find(names.begin(), names.end(), s.name) == names.end())
+                fail("load_state_dict: parameter {} of group {} has no 'state.{}.{}.{}'; {} keeps {} for each "
+                     "parameter with the options of group {}",
+                     where.second, where.first, where.first, where.second, s.name, name_, joined_names(*expected),
+                     where.first);
     }
     state_ = std::move(states);
     steps_ = std::move(counters);
@@ -116,6 +222,11 @@ void SGDOptions::validate(const SGDOptions& o, const char* name) {
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
     if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
         fail("{}: Nesterov momentum requires a momentum and zero dampening", name);
+}
+
+std::optional<std::vector<StateSpec>> SGD::state_specs(std::size_t group) const {
+    if (options_.at(group).momentum != 0) return std::vector<StateSpec>{{"momentum_buffer"}};
+    return std::vector<StateSpec>{};
 }
 
 void SGD::step() {
@@ -182,6 +293,10 @@ void AdamOptions::validate(const AdamOptions& o, const char* name) {
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
 }
 
+std::optional<std::vector<StateSpec>> Adam::state_specs(std::size_t) const {
+    return std::vector<StateSpec>{{"exp_avg"}, {"exp_avg_sq", true}};
+}
+
 void Adam::step() {
     NoGrad off;
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
@@ -211,6 +326,13 @@ void RMSpropOptions::validate(const RMSpropOptions& o, const char* name) {
     require(o.eps >= 0, name, "eps", o.eps);
     require(o.momentum >= 0, name, "momentum", o.momentum);
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
+}
+
+std::optional<std::vector<StateSpec>> RMSprop::state_specs(std::size_t group) const {
+    std::vector<StateSpec> specs{{"square_avg", true}};
+    if (options_.at(group).centered) specs.push_back({"grad_avg"});
+    if (options_.at(group).momentum > 0) specs.push_back({"momentum_buffer"});
+    return specs;
 }
 
 void RMSprop::step() {
@@ -248,6 +370,10 @@ void AdagradOptions::validate(const AdagradOptions& o, const char* name) {
     require(o.initial_accumulator_value >= 0, name, "initial_accumulator_value", o.initial_accumulator_value);
     require(o.eps >= 0, name, "eps", o.eps);
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
+}
+
+std::optional<std::vector<StateSpec>> Adagrad::state_specs(std::size_t) const {
+    return std::vector<StateSpec>{{"sum", true}};
 }
 
 void Adagrad::step() {

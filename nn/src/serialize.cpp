@@ -1,17 +1,22 @@
-// safetensors reading and writing.
+// safetensors reading and writing. Nothing in a file is trusted: every size
+// and offset is checked against the file before it is used, and every error
+// leaving this file is an rg::Error naming the file.
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/serialize.hpp>
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
+#include <functional>
 #include <random>
-#include <unistd.h>
+#include <string_view>
 
 namespace rg::nn {
 namespace {
@@ -19,6 +24,10 @@ namespace {
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 
 constexpr std::uint64_t max_header = 100u << 20;  // as the reference implementation
+// A shape may describe at most this many bytes, even when one of its sizes is
+// 0: (0, 2^40, 2^40) has no values but strides no index type can hold.
+constexpr std::uint64_t max_bytes = std::uint64_t{1} << 62;
+constexpr std::size_t max_rank = 64;
 
 const char* code_of(Dtype d) {
     switch (d) {
@@ -50,10 +59,41 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& pa
     }
 }
 
-Tensor tensor_from_bytes(const char* data, Dtype dtype, const Shape& shape) {
+Tensor tensor_from_bytes(const char* data, Dtype dtype, const Shape& shape, std::size_t size) {
     Tensor t = empty(shape, {dtype});
-    if (t.nbytes() > 0) std::memcpy(t.data_ptr(), data, t.nbytes());
+    // A tensor with no values may have no storage at all: memcpy to or from
+    // null is undefined even for 0 bytes.
+    if (size != t.nbytes())
+        fail("load: a tensor of shape {} ({}) needs {} bytes, the file gives {}", shape_str(shape), dtype_name(dtype),
+             t.nbytes(), size);
+    if (size > 0) std::memcpy(t.data_ptr(), data, size);
     return t;
+}
+
+// Runs `body`; any exception other than an rg::Error naming the file becomes
+// one that does, so callers only ever see rg::Error from these functions.
+template <class F>
+auto naming_the_file(const char* operation, const std::string& path, F&& body) {
+    try {
+        return body();
+    } catch (const Error& e) {
+        if (std::string_view(e.what()).find(path) != std::string_view::npos) throw;
+        fail("{} '{}': {}", operation, path, e.what());
+    } catch (const std::bad_alloc&) {
+        fail("{} '{}': out of memory", operation, path);
+    } catch (const std::exception& e) {
+        fail("{} '{}': {}", operation, path, e.what());
+    }
+}
+
+// JSON strings must be valid UTF-8 (nlohmann's dump() throws otherwise).
+void require_utf8(const std::string& text, const std::string& path, const char* what) {
+    try {
+        (void)nlohmann::json(text).dump();
+    } catch (const nlohmann::json::exception&) {
+        fail("save '{}': {} {} is not valid UTF-8; safetensors headers are JSON, whose strings must be UTF-8",
+             path, what, nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    }
 }
 
 struct Parsed {
@@ -62,11 +102,33 @@ struct Parsed {
     std::size_t data_start = 0;
 };
 
+// The whole file (a regular file: a directory or a device is refused).
+std::string read_all(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block the reader
+    if (fd < 0) system_error("load: cannot open", path);
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat info {};
+    if (::fstat(fd, &info) != 0) system_error("load: cannot read", path);
+    if (S_ISDIR(info.st_mode)) fail("load '{}': this is a directory, expected a safetensors file", path);
+    if (!S_ISREG(info.st_mode)) fail("load '{}': this is not a regular file, expected a safetensors file", path);
+    std::string bytes(static_cast<std::size_t>(info.st_size), '\0');
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) system_error("load: cannot read", path);
+        if (n == 0) fail("load '{}': the file shrank while it was read ({} of {} bytes)", path, done, bytes.size());
+        done += static_cast<std::size_t>(n);
+    }
+    return bytes;
+}
+
 Parsed read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) system_error("load: cannot open", path);
     Parsed p;
-    p.bytes.assign(std::istreambuf_iterator<char>(in), {});
+    p.bytes = read_all(path);
     if (p.bytes.size() < 8)
         fail("load '{}': the file has {} bytes, too few for the 8-byte header length", path, p.bytes.size());
     std::uint64_t n = 0;
@@ -87,10 +149,15 @@ Parsed read_file(const std::string& path) {
 
 }  // namespace
 
-void save_tensors(const TensorMap& tensors, const std::string& path, const std::map<std::string, std::string>& metadata) {
+namespace {
+
+void write_tensors(const TensorMap& tensors, const std::string& path, const std::map<std::string, std::string>& metadata) {
     nlohmann::json header = nlohmann::json::object();
     std::size_t offset = 0;
-    for (const auto& [name, t] : tensors) {
+    for (const auto& entry : tensors) {
+        const std::string& name = entry.first;
+        const Tensor& t = entry.second;
+        require_utf8(name, path, "tensor name");
         if (!t.defined()) fail("save '{}': tensor '{}' is undefined", path, name);
         if (name == "__metadata__") fail("save '{}': '__metadata__' is reserved", path);
         const std::size_t size = t.numel() * item_size(t.dtype());
@@ -99,6 +166,10 @@ void save_tensors(const TensorMap& tensors, const std::string& path, const std::
                         {"data_offsets", {offset, offset + size}}};
         offset += size;
     }
+    for (const auto& entry : metadata) {
+        require_utf8(entry.first, path, "metadata key");
+        require_utf8(entry.second, path, "metadata value");
+    }
     if (!metadata.empty()) header["__metadata__"] = metadata;
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned, as the reference does
@@ -106,14 +177,14 @@ void save_tensors(const TensorMap& tensors, const std::string& path, const std::
 
     std::random_device rd;
     const std::string temp = fmt::format("{}.tmp-{}-{:x}", path, ::getpid(), rd());
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) system_error("save: cannot create", temp);
     try {
         write_all(fd, reinterpret_cast<const char*>(&length), 8, temp);
         write_all(fd, text.data(), text.size(), temp);
-        for (const auto& [name, t] : tensors) {
-            const Tensor dense = t.contiguous();
-            write_all(fd, raw_bytes(dense), dense.nbytes(), temp);
+        for (const auto& entry : tensors) {
+            const Tensor dense = entry.second.contiguous();
+            if (dense.nbytes() > 0) write_all(fd, raw_bytes(dense), dense.nbytes(), temp);
         }
         if (::fsync(fd) != 0) system_error("save: cannot flush", temp);
     } catch (...) {
@@ -121,7 +192,12 @@ void save_tensors(const TensorMap& tensors, const std::string& path, const std::
         ::unlink(temp.c_str());
         throw;
     }
-    ::close(fd);
+    if (::close(fd) != 0) {
+        const int saved = errno;
+        ::unlink(temp.c_str());
+        errno = saved;
+        system_error("save: cannot write", temp);
+    }
     if (::rename(temp.c_str(), path.c_str()) != 0) {
         const int saved = errno;
         ::unlink(temp.c_str());
@@ -130,7 +206,15 @@ void save_tensors(const TensorMap& tensors, const std::string& path, const std::
     }
 }
 
-TensorMap load_tensors(const std::string& path) {
+Dtype dtype_of_code(const std::string& code, const std::function<void(const std::string&)>& bad) {
+    if (code == "F32") return Dtype::float32;
+    if (code == "F64") return Dtype::float64;
+    if (code == "I64") return Dtype::int64;
+    bad(fmt::format("unsupported dtype {} (expected F32, F64 or I64)", code));
+    return Dtype::float32;
+}
+
+TensorMap read_tensors(const std::string& path) {
     Parsed p = read_file(path);
     const std::size_t data_size = p.bytes.size() - p.data_start;
     struct Entry {
@@ -140,34 +224,34 @@ TensorMap load_tensors(const std::string& path) {
         std::size_t begin, end;
     };
     std::vector<Entry> entries;
-    for (const auto& [name, info] : p.header.items()) {
+    for (auto item = p.header.cbegin(); item != p.header.cend(); ++item) {
+        const std::string& name = item.key();
+        const nlohmann::json& info = item.value();
         if (name == "__metadata__") continue;
-        auto bad = [&](const std::string& problem) { fail("load '{}': tensor '{}': {}", path, name, problem); };
+        const std::function<void(const std::string&)> bad = [&](const std::string& problem) {
+            fail("load '{}': tensor '{}': {}", path, name, problem);
+        };
         if (!info.is_object() || !info.contains("dtype") || !info.contains("shape") || !info.contains("data_offsets"))
             bad("expected an object with dtype, shape and data_offsets");
-        if (!info["dtype"].is_string()) bad("dtype must be a string");
-        const std::string code = info["dtype"];
-        Dtype dtype;
-        if (code == "F32") {
-            dtype = Dtype::float32;
-        } else if (code == "F64") {
-            dtype = Dtype::float64;
-        } else if (code == "I64") {
-            dtype = Dtype::int64;
-        } else {
-            bad(fmt::format("unsupported dtype {} (expected F32, F64 or I64)", code));
-        }
+        if (!info.at("dtype").is_string()) bad("dtype must be a string");
+        const std::string code = info.at("dtype").get<std::string>();
+        const Dtype dtype = dtype_of_code(code, bad);
+        const auto& dims = info.at("shape");
+        if (!dims.is_array()) bad("shape must be an array");
+        if (dims.size() > max_rank) bad(fmt::format("shape has {} sizes; at most {} are supported", dims.size(), max_rank));
         Shape shape;
-        if (!info["shape"].is_array()) bad("shape must be an array");
-        std::size_t numel = 1;
-        for (const auto& d : info["shape"]) {
+        std::uint64_t numel = 1, nonzero_bytes = item_size(dtype);
+        for (const auto& d : dims) {
             if (!d.is_number_unsigned()) bad("shape entries must be non-negative integers");
             const auto size = d.get<std::uint64_t>();
-            if (size != 0 && numel > (std::uint64_t{1} << 40) / size) bad("shape is too large");
-            numel *= size;
             shape.push_back(size);
+            numel *= size;  // cannot overflow: bounded by nonzero_bytes below
+            if (size == 0) continue;
+            if (nonzero_bytes > max_bytes / size)
+                bad(fmt::format("shape {} describes more than 2^62 bytes (zero sizes aside)", shape_str(shape)));
+            nonzero_bytes *= size;
         }
-        const auto& off = info["data_offsets"];
+        const auto& off = info.at("data_offsets");
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             bad("data_offsets must be two non-negative integers");
         const auto begin = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
@@ -178,27 +262,44 @@ TensorMap load_tensors(const std::string& path) {
                             numel * item_size(dtype)));
         entries.push_back({name, dtype, shape, begin, end});
     }
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+    // By start, then end: an empty tensor at the start of another one does not overlap it.
+    std::sort(entries.begin(), entries.end(),
+              [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
     for (std::size_t i = 1; i < entries.size(); ++i)
         if (entries[i].begin < entries[i - 1].end)
             fail("load '{}': tensors '{}' and '{}' overlap in the data section", path, entries[i - 1].name,
                  entries[i].name);
     TensorMap out;
-    for (const Entry& e : entries) out[e.name] = tensor_from_bytes(p.bytes.data() + p.data_start + e.begin, e.dtype, e.shape);
+    for (const Entry& e : entries)
+        out[e.name] = tensor_from_bytes(p.bytes.data() + p.data_start + e.begin, e.dtype, e.shape, e.end - e.begin);
     return out;
 }
 
-std::map<std::string, std::string> load_metadata(const std::string& path) {
+std::map<std::string, std::string> read_metadata(const std::string& path) {
     Parsed p = read_file(path);
     std::map<std::string, std::string> out;
     if (!p.header.contains("__metadata__")) return out;
-    const auto& meta = p.header["__metadata__"];
+    const auto& meta = p.header.at("__metadata__");
     if (!meta.is_object()) fail("load '{}': __metadata__ must be an object", path);
-    for (const auto& [k, v] : meta.items()) {
-        if (!v.is_string()) fail("load '{}': metadata '{}' must be a string", path, k);
-        out[k] = v.get<std::string>();
+    for (auto item = meta.cbegin(); item != meta.cend(); ++item) {
+        if (!item.value().is_string()) fail("load '{}': metadata '{}' must be a string", path, item.key());
+        out[item.key()] = item.value().get<std::string>();
     }
     return out;
+}
+
+}  // namespace
+
+void save_tensors(const TensorMap& tensors, const std::string& path, const std::map<std::string, std::string>& metadata) {
+    naming_the_file("save", path, [&] { write_tensors(tensors, path, metadata); });
+}
+
+TensorMap load_tensors(const std::string& path) {
+    return naming_the_file("load", path, [&] { return read_tensors(path); });
+}
+
+std::map<std::string, std::string> load_metadata(const std::string& path) {
+    return naming_the_file("load", path, [&] { return read_metadata(path); });
 }
 
 void save(const Module& module, const std::string& path) {
@@ -209,42 +310,56 @@ void save(const Module& module, const std::string& path) {
 }
 
 void load(Module& module, const std::string& path) {
-    TensorMap file = load_tensors(path);
-    NamedTensors targets = module.named_parameters();
-    for (auto& b : module.named_buffers()) targets.push_back(b);
-    // Validate everything first, then write: a mismatch never half-loads.
-    for (const auto& [name, t] : targets) {
-        auto it = file.find(name);
-        if (it == file.end()) fail("load '{}': the file has no tensor '{}' (the module expects {} {})", path, name,
-                                   shape_str(t.shape()), dtype_name(t.dtype()));
-        if (it->second.shape() != t.shape())
-            fail("load '{}': tensor '{}' has shape {} in the file but {} in the module", path, name,
-                 shape_str(it->second.shape()), shape_str(t.shape()));
-        if (it->second.is_floating() != t.is_floating())
-            fail("load '{}': tensor '{}' is {} in the file but {} in the module", path, name,
-                 dtype_name(it->second.dtype()), dtype_name(t.dtype()));
-    }
-    if (file.size() != targets.size()) {
-        for (const auto& [name, t] : file) {
-            bool known = false;
-            for (const auto& target : targets) known = known || target.first == name;
-            if (!known) fail("load '{}': the file has tensor '{}', which the module does not", path, name);
+    naming_the_file("load", path, [&] {
+        TensorMap file = read_tensors(path);
+        NamedTensors targets = module.named_parameters();
+        for (auto& b : module.named_buffers()) targets.push_back(b);
+        // Validate everything first, then write: a mismatch never half-loads.
+        for (const auto& target : targets) {
+            const std::string& name = target.first;
+            const Tensor& t = target.second;
+            auto it = file.find(name);
+            if (it == file.end())
+                fail("load '{}': the file has no tensor '{}' (the module expects {} {})", path, name,
+                     shape_str(t.shape()), dtype_name(t.dtype()));
+            if (it->second.shape() != t.shape())
+                fail("load '{}': tensor '{}' has shape {} in the file but {} in the module", path, name,
+                     shape_str(it->second.shape()), shape_str(t.shape()));
+            if (it->second.is_floating() != t.is_floating())
+                fail("load '{}': tensor '{}' is {} in the file but {} in the module", path, name,
+                     dtype_name(it->second.dtype()), dtype_name(t.dtype()));
         }
-    }
-    NoGrad off;
-    for (auto& [name, t] : targets) t.copy_(file.at(name));
+        if (file.size() != targets.size()) {
+            for (const auto& entry : file) {
+                bool known = false;
+                for (const auto& target : targets) known = known || target.first == entry.first;
+                if (!known) fail("load '{}': the file has tensor '{}', which the module does not", path, entry.first);
+            }
+        }
+        NoGrad off;
+        for (auto& target : targets) target.second.copy_(file.at(target.first));
+    });
 }
 
 void save(const optim::Optimizer& optimizer, const std::string& path) {
-    TensorMap tensors;
-    for (auto& [k, v] : optimizer.state_dict()) tensors[k] = v;
-    save_tensors(tensors, path, {{"format", "retrograd-optimizer"}});
+    naming_the_file("save", path, [&] {
+        TensorMap tensors;
+        for (auto& entry : optimizer.state_dict()) tensors[entry.first] = entry.second;
+        write_tensors(tensors, path, {{"format", "retrograd-optimizer"}, {"optimizer", optimizer.name()}});
+    });
 }
 
 void load(optim::Optimizer& optimizer, const std::string& path) {
-    TensorMap file = load_tensors(path);
-    optim::StateDict dict(file.begin(), file.end());
-    optimizer.load_state_dict(dict);
+    naming_the_file("load", path, [&] {
+        const auto meta = read_metadata(path);
+        const auto format = meta.find("format");
+        if (format != meta.end() && format->second != "retrograd-optimizer")
+            fail("load '{}': this file holds '{}' data, not an optimizer state (saved by nn::save(optimizer, path))",
+                 path, format->second);
+        TensorMap file = read_tensors(path);
+        optim::StateDict dict(file.begin(), file.end());
+        optimizer.load_state_dict(dict);
+    });
 }
 
 }  // namespace rg::nn

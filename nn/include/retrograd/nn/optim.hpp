@@ -6,6 +6,7 @@
 #include <retrograd/tensor.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,15 @@ namespace rg::optim {
 // Per-parameter state (momentum buffers, moments...) plus step counters, by name.
 using StateDict = std::map<std::string, Tensor>;
 
+// One tensor an optimizer keeps per parameter, as load_state_dict validates it.
+struct StateSpec {
+    std::string name;           // e.g. "exp_avg_sq"
+    bool non_negative = false;  // a running sum or average of squares
+};
+
+// The largest step count a loaded state may hold: 2^53, the last integer a
+// double holds exactly (the bias corrections are computed in double).
+inline constexpr std::int64_t max_step_count = std::int64_t{1} << 53;
 class Optimizer {
 public:
     virtual ~Optimizer() = default;
@@ -24,18 +34,32 @@ public:
     virtual double lr(std::size_t group = 0) const = 0;
     virtual void set_lr(double lr, std::size_t group) = 0;
     void set_lr(double lr);  // every group
+    const std::string& name() const { return name_; }  // "SGD", "Adam", "AdamW"...
+    // "optimizer.<name>" (which optimizer wrote it; holds the format version, 1),
     // "state.<group>.<index>.<name>" tensors and "step.<group>.<index>" counters.
     StateDict state_dict() const;
-    // Validates every entry (names, shapes, dtypes) before changing anything.
+    // Validates every entry before changing anything, and refuses: a state
+    // written by another optimizer (or one that does not say), entries this
+    // optimizer with these options does not keep or that are missing, wrong
+    // shapes, integer dtypes, NaN or infinite values, negative sums of squares,
+    // and step counts that are not whole numbers from 1 to max_step_count.
+    // The tensors are copied, never shared with `state`.
     void load_state_dict(const StateDict& state);
 
 protected:
+    // Refuses an empty group, non-float or non-leaf tensors, and a parameter
+    // passed twice (in one group or across groups), naming its index.
     void add_group(TensorList params, const char* optimizer);
+    // The tensors kept for each parameter of `group` with its current options,
+    // which load_state_dict requires exactly. Optimizers defined outside
+    // retrograd may leave the default (nothing declared: any names accepted).
+    virtual std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const;
     // The named state tensor of a parameter, created as zeros on first use.
     Tensor& state(std::size_t group, std::size_t index, const std::string& name);
     std::int64_t& steps(std::size_t group, std::size_t index);
 
 private:
+    std::string name_;
     std::vector<TensorList> group_params_;
     std::map<std::string, Tensor> state_;
     std::map<std::string, std::int64_t> steps_;
@@ -80,6 +104,9 @@ public:
     SGD(TensorList params, SGDOptions options = {}) : SGD(std::vector<ParamGroup<SGDOptions>>{{std::move(params), options}}) {}
     explicit SGD(std::vector<ParamGroup<SGDOptions>> groups) : GroupedOptimizer(std::move(groups), "SGD") {}
     void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 };
 
 struct AdamOptions {
@@ -96,6 +123,9 @@ public:
     explicit Adam(std::vector<ParamGroup<AdamOptions>> groups, bool decoupled = false)
         : GroupedOptimizer(std::move(groups), decoupled ? "AdamW" : "Adam"), decoupled_(decoupled) {}
     void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 
 private:
     bool decoupled_;
@@ -123,6 +153,9 @@ public:
         : RMSprop(std::vector<ParamGroup<RMSpropOptions>>{{std::move(params), options}}) {}
     explicit RMSprop(std::vector<ParamGroup<RMSpropOptions>> groups) : GroupedOptimizer(std::move(groups), "RMSprop") {}
     void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 };
 
 struct AdagradOptions {
@@ -139,6 +172,9 @@ public:
         : Adagrad(std::vector<ParamGroup<AdagradOptions>>{{std::move(params), options}}) {}
     explicit Adagrad(std::vector<ParamGroup<AdagradOptions>> groups) : GroupedOptimizer(std::move(groups), "Adagrad") {}
     void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 };
 
 // ---- schedules: call step() once per epoch (or per batch for warm-up) ----
