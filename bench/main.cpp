@@ -128,7 +128,9 @@ public:
             if (run.error_occurred) continue;
             const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
             if (!single && run.aggregate_name != "median") continue;
-            seconds[run.run_name.str()] = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+            auto name = run.run_name;
+            name.time_type.clear();  // "/process_time"
+            seconds[name.str()] = run.GetAdjustedCPUTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
         }
     }
 };
