@@ -55,6 +55,25 @@ std::vector<Gemm> cnn_gemms() {
     return g;
 }
 
+// Four projections of (batch * seq) rows, input gradients included (x needs
+// one), and per batch and head the two products of attention and their four
+// gradient products.
+std::vector<Gemm> attention_gemms() {
+    std::vector<Gemm> g;
+    const int rows = static_cast<int>(attention_batch * attention_seq), w = static_cast<int>(attention_width);
+    for (int i = 0; i < 4; ++i) add_linear(g, rows, w, w, true);
+    const int t = static_cast<int>(attention_seq), d = static_cast<int>(attention_head_width);
+    for (std::size_t i = 0; i < attention_batch * attention_heads; ++i) {
+        g.push_back({false, true, t, t, d});   // S = Q K^T
+        g.push_back({false, false, t, d, t});  // C = P V
+        g.push_back({false, true, t, t, d});   // dP = dC V^T
+        g.push_back({true, false, t, d, t});   // dV = P^T dC
+        g.push_back({false, false, t, d, t});  // dQ = dS K
+        g.push_back({true, false, t, d, t});   // dK = dS^T Q
+    }
+    return g;
+}
+
 double total_flops(const std::vector<Gemm>& gemms) {
     double f = 0;
     for (const auto& g : gemms) f += g.flops();
@@ -94,11 +113,13 @@ const Batches& synthetic_batches(std::size_t batch) {
 
 double mlp_step_flops() { return total_flops(mlp_gemms()); }
 double cnn_step_flops() { return total_flops(cnn_gemms()); }
+double attention_flops() { return total_flops(attention_gemms()); }
 
 void blas_set_threads(int threads) { openblas_set_num_threads(threads); }
 
 void blas_mlp_gemms(benchmark::State& state) { run_gemms(state, mlp_gemms()); }
 void blas_cnn_gemms(benchmark::State& state) { run_gemms(state, cnn_gemms()); }
+void blas_attention_gemms(benchmark::State& state) { run_gemms(state, attention_gemms()); }
 
 void blas_matmul(benchmark::State& state) {
     const int n = static_cast<int>(state.range(0)), k = static_cast<int>(state.range(1)),

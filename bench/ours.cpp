@@ -5,6 +5,7 @@
 
 #include <xtensor/xadapt.hpp>
 
+#include <cmath>
 #include <map>
 #include <memory>
 
@@ -42,6 +43,59 @@ void train_steps(benchmark::State& state, rg::nn::Module& model, rg::optim::Opti
         optimizer.step();
     }
 }
+
+struct Attention {
+    rg::Tensor x, wq, wk, wv, wo;
+    Attention() {
+        const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
+                   w = static_cast<std::int64_t>(attention_width);
+        x = rg::randn({b, t, w}, {.requires_grad = true});
+        auto weight = [&] {
+            auto p = rg::randn({w, w});
+            p.mul_(1.0 / std::sqrt(static_cast<double>(w)));
+            return p.requires_grad_();
+        };
+        wq = weight(), wk = weight(), wv = weight(), wo = weight();
+    }
+    std::vector<rg::Tensor*> leaves() { return {&x, &wq, &wk, &wv, &wo}; }
+
+    // The block's forward to its loss; `after(name)` runs after each op (the
+    // allocation count), a no-op when timed.
+    template <class After>
+    rg::Tensor loss(After&& after) const {
+        const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
+                   w = static_cast<std::int64_t>(attention_width), h = static_cast<std::int64_t>(attention_heads),
+                   d = static_cast<std::int64_t>(attention_head_width);
+        auto heads = [&](const rg::Tensor& projected) { return projected.view({b, t, h, d}).transpose(1, 2); };
+        auto q = x.matmul(wq);
+        after("q = x Wq");
+        auto k = x.matmul(wk);
+        after("k = x Wk");
+        auto v = x.matmul(wv);
+        after("v = x Wv");
+        q = heads(q), k = heads(k), v = heads(v);
+        after("view + transpose to heads (q, k, v)");
+        auto kt = k.transpose(-2, -1);
+        after("kᵀ");
+        auto scores = q.matmul(kt);
+        after("q kᵀ");
+        scores = scores / std::sqrt(static_cast<double>(d));
+        after("/ sqrt(d)");
+        auto weights = scores.softmax(-1);
+        after("softmax");
+        auto context = weights.matmul(v);
+        after("weights v");
+        auto merged = context.transpose(1, 2);
+        after("transpose back");
+        merged = merged.reshape({b, t, w});
+        after("reshape to (batch, seq, width)");
+        auto out = merged.matmul(wo);
+        after("output projection");
+        auto loss = out.square().mean();
+        after("mean of squares");
+        return loss;
+    }
+};
 
 }  // namespace
 
@@ -121,24 +175,67 @@ void ours_mlp_hvp(benchmark::State& state) {
     }
 }
 
-MemoryReport ours_mlp_memory() {
-    auto model = rg::nn::models::fashion_mlp();
-    rg::optim::Adam adam(model->parameters(), {.lr = 1e-3});
-    const auto batches = batches_as_tensors(synthetic_batches(mlp_batch));
+void ours_attention(benchmark::State& state) {
+    Attention block;
+    for (auto _ : state) {
+        block.loss([](const char*) {}).backward();
+        benchmark::DoNotOptimize(block.wq.grad().data_ptr());
+        for (auto* leaf : block.leaves()) leaf->zero_grad();
+    }
+}
+
+std::vector<OpAllocations> ours_attention_allocations() {
+    Attention block;
+    for (int warm = 0; warm < 2; ++warm) {
+        block.loss([](const char*) {}).backward();
+        for (auto* leaf : block.leaves()) leaf->zero_grad();
+    }
+    std::vector<OpAllocations> out;
+    auto allocations = [] {
+        const auto s = rg::cache_stats();
+        return s.hits + s.misses;
+    };
+    std::size_t before = allocations();
+    auto loss = block.loss([&](const char* op) {
+        const std::size_t now = allocations();
+        out.push_back({op, now - before});
+        before = now;
+    });
+    benchmark::DoNotOptimize(loss.data_ptr());
+    return out;
+}
+
+namespace {
+template <class Model, class Optimizer>
+MemoryReport memory_over_steps(Model& model, Optimizer& optimizer, std::size_t batch, int steps) {
+    const auto batches = batches_as_tensors(synthetic_batches(batch));
     MemoryReport report;
     report.baseline = resident_mib();
     reset_peak_resident();
-    for (int step = 1; step <= memory_steps; ++step) {
-        const Batch& b = batches[step % batches.size()];
+    for (int step = 1; step <= steps; ++step) {
+        const Batch& b = batches[static_cast<std::size_t>(step) % batches.size()];
         auto loss = rg::nn::cross_entropy((*model)(b.images), b.labels);
-        adam.zero_grad();
+        optimizer.zero_grad();
         loss.backward();
-        adam.step();
+        optimizer.step();
         if (step == 100) report.at_step_100 = resident_mib();
     }
     report.at_last_step = resident_mib();
     report.peak = peak_resident_mib();
     return report;
+}
+}  // namespace
+
+MemoryReport ours_mlp_memory() {
+    auto model = rg::nn::models::fashion_mlp();
+    rg::optim::Adam optimizer(model->parameters(), {.lr = 1e-3});
+    return memory_over_steps(model, optimizer, mlp_batch, memory_steps);
+}
+
+MemoryReport ours_cnn_memory() {
+    auto model = rg::nn::models::fashion_cnn();
+    rg::optim::SGD optimizer(model->parameters(), {.lr = 0.01, .momentum = 0.9});
+    return memory_over_steps(model, optimizer, cnn_batch, cnn_memory_steps);
 }
 
 }  // namespace bench

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace bench {
@@ -19,6 +20,16 @@ inline constexpr std::size_t cnn_batch = 64;              // conv32-pool-conv64-
 inline constexpr std::size_t elementwise_rows = 2048;     // (2048, 2048) * (2048,) + (2048,): 4M elements
 inline constexpr std::size_t elementwise_cols = 2048;
 inline constexpr int memory_steps = 1000;
+inline constexpr int cnn_memory_steps = 200;
+// Attention block, forward + backward, written with tensor ops: x (batch, seq,
+// width) -> q, k, v projections -> heads (batch, heads, seq, head_width) ->
+// softmax(q kᵀ / sqrt(head_width)) v -> heads merged -> output projection ->
+// mean of squares. x and the four (width, width) weights need gradients.
+inline constexpr std::size_t attention_batch = 32;
+inline constexpr std::size_t attention_seq = 64;
+inline constexpr std::size_t attention_width = 128;
+inline constexpr std::size_t attention_heads = 4;
+inline constexpr std::size_t attention_head_width = attention_width / attention_heads;
 
 // Normalised Fashion-MNIST training images, cut into `count` batches; both
 // sides cycle through the same ones.
@@ -40,8 +51,19 @@ const Batches& synthetic_batches(std::size_t batch);
 // gradients where an input needs one.
 double mlp_step_flops();
 double cnn_step_flops();
+double attention_flops();
 
-// Resident memory over `memory_steps` MLP training steps, in MiB.
+// Buffers of 64 KiB and more allocated by each op of one attention forward
+// (the sizes retrograd's caching allocator counts; every activation of the
+// block is at least that large). Counted on both sides: ours through
+// rg::cache_stats(), LibTorch through a counting wrapper around its CPU
+// allocator. Shows which ops copy.
+struct OpAllocations {
+    std::string op;
+    std::size_t buffers = 0;
+};
+
+// Resident memory over `memory_steps` MLP (or `cnn_memory_steps` CNN) training steps, in MiB.
 struct MemoryReport {
     double baseline = 0;  // after the model and data are set up
     double at_step_100 = 0;
@@ -61,6 +83,9 @@ void ours_elementwise(benchmark::State&);
 void ours_elementwise_fused(benchmark::State&);  // the same expression as one addcmul
 void ours_mlp_hvp(benchmark::State&);
 MemoryReport ours_mlp_memory();
+MemoryReport ours_cnn_memory();
+void ours_attention(benchmark::State&);
+std::vector<OpAllocations> ours_attention_allocations();
 
 // -- LibTorch ----------------------------------------------------------------
 void torch_set_threads(int threads);
@@ -72,11 +97,15 @@ void torch_elementwise(benchmark::State&);
 void torch_elementwise_fused(benchmark::State&);
 void torch_mlp_hvp(benchmark::State&);
 MemoryReport torch_mlp_memory();
+MemoryReport torch_cnn_memory();
+void torch_attention(benchmark::State&);
+std::vector<OpAllocations> torch_attention_allocations();
 
 // -- bounds ------------------------------------------------------------------
 void blas_set_threads(int threads);
 void blas_mlp_gemms(benchmark::State&);
 void blas_cnn_gemms(benchmark::State&);
+void blas_attention_gemms(benchmark::State&);
 void blas_matmul(benchmark::State&);
 void memory_copy(benchmark::State&);  // the elementwise bound: read and write as many bytes
 

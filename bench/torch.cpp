@@ -2,7 +2,10 @@
 // LibTorch user would: nn modules, torch::optim, autograd.
 #include "suite.hpp"
 
+#include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
+
+#include <cmath>
 
 namespace bench {
 namespace {
@@ -44,6 +47,64 @@ void train_steps(benchmark::State& state, torch::nn::Sequential& model, torch::o
         optimizer.step();
     }
 }
+
+struct Attention {
+    torch::Tensor x, wq, wk, wv, wo;
+    Attention() {
+        const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
+                   w = static_cast<std::int64_t>(attention_width);
+        x = torch::randn({b, t, w}, torch::requires_grad());
+        auto weight = [&] { return (torch::randn({w, w}) / std::sqrt(static_cast<double>(w))).requires_grad_(); };
+        wq = weight(), wk = weight(), wv = weight(), wo = weight();
+    }
+    std::vector<torch::Tensor*> leaves() { return {&x, &wq, &wk, &wv, &wo}; }
+
+    template <class After>
+    torch::Tensor loss(After&& after) const {
+        const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
+                   w = static_cast<std::int64_t>(attention_width), h = static_cast<std::int64_t>(attention_heads),
+                   d = static_cast<std::int64_t>(attention_head_width);
+        auto heads = [&](const torch::Tensor& projected) { return projected.view({b, t, h, d}).transpose(1, 2); };
+        auto q = torch::matmul(x, wq);
+        after("q = x Wq");
+        auto k = torch::matmul(x, wk);
+        after("k = x Wk");
+        auto v = torch::matmul(x, wv);
+        after("v = x Wv");
+        q = heads(q), k = heads(k), v = heads(v);
+        after("view + transpose to heads (q, k, v)");
+        auto kt = k.transpose(-2, -1);
+        after("kᵀ");
+        auto scores = torch::matmul(q, kt);
+        after("q kᵀ");
+        scores = scores / std::sqrt(static_cast<double>(d));
+        after("/ sqrt(d)");
+        auto weights = torch::softmax(scores, -1);
+        after("softmax");
+        auto context = torch::matmul(weights, v);
+        after("weights v");
+        auto merged = context.transpose(1, 2);
+        after("transpose back");
+        merged = merged.reshape({b, t, w});
+        after("reshape to (batch, seq, width)");
+        auto out = torch::matmul(merged, wo);
+        after("output projection");
+        auto loss = out.square().mean();
+        after("mean of squares");
+        return loss;
+    }
+};
+
+// Counts the CPU buffers of 64 KiB and more LibTorch allocates while installed.
+struct CountingAllocator final : c10::Allocator {
+    c10::Allocator* inner = nullptr;
+    mutable std::size_t buffers = 0;
+    c10::DataPtr allocate(std::size_t n) const override {
+        if (n >= (std::size_t{64} << 10)) ++buffers;
+        return inner->allocate(n);
+    }
+    c10::DeleterFnPtr raw_deleter() const override { return inner->raw_deleter(); }
+};
 
 }  // namespace
 
@@ -113,24 +174,66 @@ void torch_mlp_hvp(benchmark::State& state) {
     }
 }
 
-MemoryReport torch_mlp_memory() {
-    auto model = fashion_mlp();
-    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
-    const auto batches = batches_as_tensors(synthetic_batches(mlp_batch));
+void torch_attention(benchmark::State& state) {
+    Attention block;
+    for (auto _ : state) {
+        block.loss([](const char*) {}).backward();
+        benchmark::DoNotOptimize(block.wq.grad().data_ptr());
+        for (auto* leaf : block.leaves()) leaf->mutable_grad().reset();  // set_to_none, as ours
+    }
+}
+
+std::vector<OpAllocations> torch_attention_allocations() {
+    Attention block;
+    for (int warm = 0; warm < 2; ++warm) {
+        block.loss([](const char*) {}).backward();
+        for (auto* leaf : block.leaves()) leaf->mutable_grad().reset();
+    }
+    static CountingAllocator counting;  // LibTorch keeps the pointer
+    counting.inner = c10::GetCPUAllocator();
+    c10::SetCPUAllocator(&counting, /*priority=*/100);
+    std::vector<OpAllocations> out;
+    std::size_t before = counting.buffers;
+    auto loss = block.loss([&](const char* op) {
+        out.push_back({op, counting.buffers - before});
+        before = counting.buffers;
+    });
+    c10::SetCPUAllocator(counting.inner, /*priority=*/101);
+    benchmark::DoNotOptimize(loss.data_ptr());
+    return out;
+}
+
+namespace {
+template <class Model, class Optimizer>
+MemoryReport memory_over_steps(Model& model, Optimizer& optimizer, std::size_t batch, int steps) {
+    const auto batches = batches_as_tensors(synthetic_batches(batch));
     MemoryReport report;
     report.baseline = resident_mib();
     reset_peak_resident();
-    for (int step = 1; step <= memory_steps; ++step) {
-        const Batch& b = batches[step % batches.size()];
+    for (int step = 1; step <= steps; ++step) {
+        const Batch& b = batches[static_cast<std::size_t>(step) % batches.size()];
         auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
-        adam.zero_grad();
+        optimizer.zero_grad();
         loss.backward();
-        adam.step();
+        optimizer.step();
         if (step == 100) report.at_step_100 = resident_mib();
     }
     report.at_last_step = resident_mib();
     report.peak = peak_resident_mib();
     return report;
+}
+}  // namespace
+
+MemoryReport torch_mlp_memory() {
+    auto model = fashion_mlp();
+    torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
+    return memory_over_steps(model, optimizer, mlp_batch, memory_steps);
+}
+
+MemoryReport torch_cnn_memory() {
+    auto model = fashion_cnn();
+    torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+    return memory_over_steps(model, optimizer, cnn_batch, cnn_memory_steps);
 }
 
 }  // namespace bench
