@@ -11,6 +11,31 @@
 namespace rg {
 namespace {
 
+// What one backward pass knows about a node of its graph.
+struct Visit {
+    Node* node;
+    Tensor pending;  // the gradient summed so far
+    bool needed;
+};
+
+struct BackwardScratch {
+    std::vector<Visit> visits;
+    std::unordered_map<const Node*, std::size_t> index;  // node -> its Visit
+    std::vector<Node*> stack, ops, order;
+    std::unordered_map<const Node*, std::size_t> last_consumer;
+    std::vector<std::pair<std::size_t, Node*>> accumulators;
+    bool busy = false;
+    void clear() {
+        visits.clear();  // drops the gradients a failed pass left pending
+        index.clear();
+        stack.clear();
+        ops.clear();
+        order.clear();
+        last_consumer.clear();
+        accumulators.clear();
+    }
+};
+
 struct TapeState {
     std::uint64_t id;
     std::uint64_t next_sequence = 0;
@@ -18,6 +43,7 @@ struct TapeState {
     bool anomaly = false;
     BackwardObserver observer;
     Node* applying = nullptr;  // the node whose VJP runs now (for saved outputs)
+    BackwardScratch scratch;
 };
 
 std::uint64_t new_tape_id() {
@@ -158,20 +184,29 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     }
 
     // The pass's own scratch state (not the nodes'): two threads may run
-    // backward through the same leaf at once.
-    struct Visit {
-        Node* node;
-        Tensor pending;
-        bool needed;
-    };
-    std::vector<Visit> visits;
-    std::unordered_map<const Node*, std::size_t> index;
+    // backward through the same leaf at once. The containers are the
+    // thread's, reused from pass to pass (a backward run inside a hook gets
+    // its own).
+    BackwardScratch local;
+    const bool reuse = !tp.scratch.busy;
+    BackwardScratch& scratch = reuse ? tp.scratch : local;
+    struct Release {
+        BackwardScratch& scratch;
+        bool reused;
+        ~Release() {
+            scratch.clear();
+            if (reused) scratch.busy = false;
+        }
+    } release{scratch, reuse};
+    scratch.busy = true;
+    auto& visits = scratch.visits;
+    auto& index = scratch.index;
     auto visit_of = [&](const Node* n) -> Visit* {
         auto it = index.find(n);
         return it == index.end() ? nullptr : &visits[it->second];
     };
     // Collect every node reachable from the roots.
-    std::vector<Node*> stack;
+    auto& stack = scratch.stack;
     auto discover = [&](Node* n) {
         if (index.emplace(n, visits.size()).second) {
             visits.push_back({n, Tensor{}, false});
@@ -198,23 +233,29 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     // Ops in reverse tape order; each leaf's accumulator right after the last
     // op that sends it a gradient, so a finished gradient is handed over (to
     // hooks, to a data-parallel reducer) while the rest of the pass runs.
-    std::vector<Node*> ops;
+    auto& ops = scratch.ops;
     for (const Visit& v : visits)
         if (!v.node->is_accumulator()) ops.push_back(v.node);
     std::sort(ops.begin(), ops.end(), [](const Node* a, const Node* b) { return a->sequence() > b->sequence(); });
-    std::unordered_map<const Node*, std::size_t> last_consumer;  // accumulator -> position in ops + 1
+    auto& last_consumer = scratch.last_consumer;  // accumulator -> position in ops + 1
     for (std::size_t i = 0; i < ops.size(); ++i)
         for (auto& edge : ops[i]->edges)
             if (edge.node && edge.node->is_accumulator()) last_consumer[edge.node.get()] = i + 1;
-    std::vector<std::vector<Node*>> after(ops.size() + 1);
-    for (const Visit& v : visits)
-        if (v.node->is_accumulator()) after[last_consumer.count(v.node) ? last_consumer[v.node] : 0].push_back(v.node);
-    std::vector<Node*> order;
+    auto& accumulators = scratch.accumulators;
+    for (const Visit& v : visits) {
+        if (!v.node->is_accumulator()) continue;
+        auto it = last_consumer.find(v.node);
+        accumulators.emplace_back(it == last_consumer.end() ? 0 : it->second, v.node);
+    }
+    std::stable_sort(accumulators.begin(), accumulators.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    auto& order = scratch.order;
     order.reserve(visits.size());
-    order.insert(order.end(), after[0].begin(), after[0].end());
-    for (std::size_t i = 0; i < ops.size(); ++i) {
-        order.push_back(ops[i]);
-        order.insert(order.end(), after[i + 1].begin(), after[i + 1].end());
+    std::size_t next_accumulator = 0;
+    for (std::size_t i = 0; i <= ops.size(); ++i) {
+        if (i > 0) order.push_back(ops[i - 1]);
+        while (next_accumulator < accumulators.size() && accumulators[next_accumulator].first == i)
+            order.push_back(accumulators[next_accumulator++].second);
     }
 
     // With capture, run only the nodes that lead to a requested input.
