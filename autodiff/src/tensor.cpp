@@ -225,21 +225,16 @@ template double* Tensor::data_ptr<double>() const;
 template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
 
 namespace {
-// The flat buffer from the tensor's first element and the strided view over it,
-// kept together: the view refers to the buffer.
+// The view owns its flat buffer adaptor (a pointer and a size), so copies of
+// it need only the storage to live. Vector shapes: with a small-vector shape,
+// xtensor takes the view for fixed-rank and whole-array assignment fails.
 template <class T>
-struct ValueCache {
-    ValueCache(T* first, std::size_t span, const Shape& shape, const Strides& strides)
-        : flat(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(), std::array<std::size_t, 1>{span})),
-          // Vector shapes: with a small-vector shape, xtensor takes the view for fixed-rank.
-          view(xt::strided_view(flat, std::vector<std::size_t>(shape.begin(), shape.end()),
-                                std::vector<std::ptrdiff_t>(strides.begin(), strides.end()), 0,
-                                xt::layout_type::dynamic)) {}
-    ValueCache(const ValueCache&) = delete;
-    ValueCache& operator=(const ValueCache&) = delete;
-    FlatValues<T> flat;
-    ValueView<T> view;
-};
+std::shared_ptr<void> make_value_view(T* first, std::size_t span, const Shape& shape, const Strides& strides) {
+    return std::make_shared<ValueView<T>>(xt::strided_view(
+        FlatValues<T>(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(), std::array<std::size_t, 1>{span})),
+        std::vector<std::size_t>(shape.begin(), shape.end()), std::vector<std::ptrdiff_t>(strides.begin(), strides.end()),
+        0, xt::layout_type::dynamic));
+}
 }  // namespace
 
 template <class T>
@@ -253,9 +248,9 @@ ValueView<T>& Tensor::value() {
         std::size_t span = impl.numel == 0 ? 0 : 1;
         for (std::size_t d = 0; d < impl.shape.size() && impl.numel != 0; ++d)
             span += (impl.shape[d] - 1) * static_cast<std::size_t>(impl.strides[d]);
-        impl.value_view = std::make_shared<ValueCache<T>>(impl.data<T>(), span, impl.shape, impl.strides);
+        impl.value_view = make_value_view(impl.data<T>(), span, impl.shape, impl.strides);
     }
-    return static_cast<ValueCache<T>*>(impl.value_view.get())->view;
+    return *static_cast<ValueView<T>*>(impl.value_view.get());
 }
 template <class T>
 const ValueView<T>& Tensor::value() const {

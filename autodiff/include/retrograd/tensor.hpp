@@ -95,11 +95,12 @@ struct BackwardOptions {
 // The values of a tensor as an xtensor expression over the same storage (no
 // copy): a strided view of the elements from the tensor's first one, so that
 // reading, writing and assigning whole arrays (=, +=, ...) go element by
-// element with the tensor's strides, and data() is the first element.
+// element with the tensor's strides, and data() is the first element. A copy
+// of the view stays valid while the storage lives.
 template <class T>
 using FlatValues = xt::xtensor_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>, 1>;
 template <class T>
-using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>&>(), std::declval<std::vector<std::size_t>>(),
+using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>>(), std::declval<std::vector<std::size_t>>(),
                                             std::declval<std::vector<std::ptrdiff_t>>(), std::size_t{0},
                                             xt::layout_type::dynamic));
 
