@@ -1,8 +1,8 @@
 // The caching allocator behind every storage. A training step frees and
 // allocates the same large buffers (activations, patch matrices, gradients)
 // over and over; fresh pages from the system cost a page fault each, which
-// made convolutions 2-3x slower. Freed blocks of 64 KiB and more are kept here,
-// by size, for the next request of that size, up to a limit. The host's
+// made convolutions 2-3x slower. Freed blocks from 64 KiB to 64 MiB are kept
+// here, by size, for the next request of that size, up to a limit. The host's
 // allocator settings are left alone.
 #include "storage.hpp"
 
@@ -15,6 +15,9 @@ namespace rg {
 namespace {
 
 constexpr std::size_t kCachedFrom = 64 << 10;
+// Blocks above this are one-off (a data set, its normalised copy): they go back
+// to the system at once rather than holding the process's peak up.
+constexpr std::size_t kCachedUpTo = std::size_t{64} << 20;
 constexpr std::size_t kPage = 4096;
 constexpr std::align_val_t kAlignment{64};
 
@@ -111,7 +114,7 @@ void release_bytes(void* p, std::size_t bytes) noexcept {
     {
         std::lock_guard lock(c.mutex);
         c.live -= size;
-        if (c.cached + size <= c.limit) {
+        if (size <= kCachedUpTo && c.cached + size <= c.limit) {
             try {
                 c.free_blocks[size].push_back(p);
                 c.cached += size;

@@ -296,8 +296,9 @@ void manual_seed(std::uint64_t seed);
 std::uint64_t random_u64();
 
 // ---- memory --------------------------------------------------------------
-// Storages of 64 KiB and more come from a cache that keeps freed blocks for
-// reuse (a training step frees and allocates the same sizes every time).
+// Storages of 64 KiB and more come from a cache that keeps freed blocks up to
+// 64 MiB for reuse (a training step frees and allocates the same sizes every
+// time; larger blocks go back to the system at once).
 // The cache holds at most `bytes` (default 1 GiB; 0 turns caching off);
 // empty_cache() returns every cached block to the system.
 void set_cache_limit(std::size_t bytes);
