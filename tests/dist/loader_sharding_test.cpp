@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <retrograd/retrograd.hpp>
 
+#include "numbered_data.hpp"
+
 #include <algorithm>
 #include <map>
 
@@ -12,29 +14,9 @@ namespace {
 
 namespace data = rg::data;
 
-data::TensorDataset numbered(std::size_t n) {  // sample i is the number i
-    std::vector<double> values(n);
-    for (std::size_t i = 0; i < n; ++i) values[i] = static_cast<double>(i);
-    return {rg::from_vector(values, {n, 1}, {.dtype = rg::Dtype::float64}), rg::from_indices(std::vector<std::int64_t>(n, 0))};
-}
-
-// The sample numbers of one epoch, batch by batch.
-std::vector<std::vector<std::int64_t>> epoch_of(data::DataLoader& loader, std::uint64_t epoch) {
-    std::vector<std::vector<std::int64_t>> batches;
-    loader.reset(epoch);
-    data::Batch b;
-    while (loader.next(b)) {
-        batches.emplace_back();
-        for (double v : b.inputs.to_vector()) batches.back().push_back(static_cast<std::int64_t>(v));
-    }
-    return batches;
-}
-
-std::vector<std::int64_t> flat(const std::vector<std::vector<std::int64_t>>& batches) {
-    std::vector<std::int64_t> out;
-    for (const auto& b : batches) out.insert(out.end(), b.begin(), b.end());
-    return out;
-}
+using test::epoch_of;
+using test::flat;
+using test::numbered;
 
 }  // namespace
 
