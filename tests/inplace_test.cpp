@@ -103,7 +103,7 @@ TEST_CASE("loss += term accumulates a differentiable sum, as in PyTorch") {
         {rand64({2})});
 }
 
-TEST_CASE("in-place on a view while recording is refused; a stale view is caught") {
+TEST_CASE("in-place on a view while recording is refused, and a stale view is caught") {
     Tensor x = tensor({1.0, 2.0, 3.0}, {.requires_grad = true});
     Tensor h = x * 1.0;
     CHECK_THROWS_WITH_AS(h.slice(0, 0, 2).mul_(2.0),

@@ -6,8 +6,8 @@
 // allocator settings are left alone.
 #include "storage.hpp"
 
+#include <cstdlib>
 #include <mutex>
-#include <new>
 #include <unordered_map>
 #include <vector>
 
@@ -19,7 +19,7 @@ constexpr std::size_t kCachedFrom = 64 << 10;
 // to the system at once rather than holding the process's peak up.
 constexpr std::size_t kCachedUpTo = std::size_t{64} << 20;
 constexpr std::size_t kPage = 4096;
-constexpr std::align_val_t kAlignment{64};
+constexpr std::size_t kAlignment = 64;
 
 struct Cache {
     std::mutex mutex;
@@ -31,7 +31,7 @@ struct Cache {
 
     void drop_all() {
         for (auto& [size, blocks] : free_blocks)
-            for (void* p : blocks) ::operator delete(p, kAlignment);
+            for (void* p : blocks) std::free(p);
         free_blocks.clear();
         cached = 0;
     }
@@ -50,12 +50,16 @@ std::size_t rounded(std::size_t bytes) { return (bytes + kPage - 1) / kPage * kP
          op, bytes, static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
 }
 
+// Aligned memory, or null when the system refuses (malloc's contract, which
+// sanitizers keep; operator new would abort under them instead of throwing).
+void* aligned(std::size_t bytes) {
+    return std::aligned_alloc(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
+}
+
 void* system_allocate(std::size_t bytes, const char* op) {
-    try {
-        return ::operator new(bytes, kAlignment);
-    } catch (const std::bad_alloc&) {
-        out_of_memory(bytes, op);
-    }
+    void* p = aligned(bytes);
+    if (!p) out_of_memory(bytes, op);
+    return p;
 }
 
 }  // namespace
@@ -88,15 +92,13 @@ void* allocate_bytes(std::size_t bytes, const char* op) {
         }
         ++c.misses;
     }
-    try {
-        return ::operator new(size, kAlignment);
-    } catch (const std::bad_alloc&) {
+    if (void* p = aligned(size)) return p;
+    {
         std::lock_guard lock(c.mutex);
         c.drop_all();  // cached blocks of other sizes may make room
     }
-    try {
-        return ::operator new(size, kAlignment);
-    } catch (const std::bad_alloc&) {
+    if (void* p = aligned(size)) return p;
+    {
         std::lock_guard lock(c.mutex);
         c.live -= size;
     }
@@ -106,7 +108,7 @@ void* allocate_bytes(std::size_t bytes, const char* op) {
 void release_bytes(void* p, std::size_t bytes) noexcept {
     if (!p) return;
     if (bytes < kCachedFrom) {
-        ::operator delete(p, kAlignment);
+        std::free(p);
         return;
     }
     const std::size_t size = rounded(bytes);
@@ -123,7 +125,7 @@ void release_bytes(void* p, std::size_t bytes) noexcept {
             }
         }
     }
-    ::operator delete(p, kAlignment);
+    std::free(p);
 }
 
 }  // namespace detail
