@@ -33,7 +33,7 @@ struct TensorImpl {
     std::vector<PostAccumulateHook> post_accumulate_hooks;
     std::string name;
 
-    // The xtensor adaptor value<T>() returns, made on first use.
+    // The xtensor view value<T>() returns, made on first use.
     std::shared_ptr<void> value_view;
 
     template <class T>
