@@ -19,8 +19,9 @@ void BM_TapeOverhead(benchmark::State& state) {
         benchmark::DoNotOptimize(x.grad().value().data());
         x.zero_grad();
     }
-    state.counters["ns_per_op"] = benchmark::Counter(
-        static_cast<double>(steps * 3), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+    state.counters["ns_per_op"] =
+        benchmark::Counter(static_cast<double>(steps * 3),
+                           benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_TapeOverhead)->Unit(benchmark::kMicrosecond);
 
@@ -54,8 +55,8 @@ void BM_MatmulBlas(benchmark::State& state) {
     auto b = rg::randn({std::size_t(k), std::size_t(m)});
     std::vector<float> c(static_cast<std::size_t>(n) * m);
     for (auto _ : state) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0f, a.value().data(), k,
-                    b.value().data(), m, 0.0f, c.data(), m);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0f, a.value().data(), k, b.value().data(), m,
+                    0.0f, c.data(), m);
         benchmark::DoNotOptimize(c.data());
     }
     state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * k * m, benchmark::Counter::kIsIterationInvariantRate,

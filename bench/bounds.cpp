@@ -33,7 +33,7 @@ void add_conv(std::vector<Gemm>& gemms, int batch, int in_channels, int out_chan
               bool input_grad) {
     const int rows = in_channels * kernel * kernel, columns = batch * out_size * out_size;
     gemms.push_back({false, false, out_channels, columns, rows});  // out = W cols
-    gemms.push_back({false, true, out_channels, rows, columns});   // dW = dout cols^T
+    gemms.push_back({false, true, out_channels, rows, columns});  // dW = dout cols^T
     if (input_grad) gemms.push_back({true, false, rows, columns, out_channels});  // dcols = W^T dout
 }
 
@@ -64,12 +64,12 @@ std::vector<Gemm> attention_gemms() {
     for (int i = 0; i < 4; ++i) add_linear(g, rows, w, w, true);
     const int t = static_cast<int>(attention_seq), d = static_cast<int>(attention_head_width);
     for (std::size_t i = 0; i < attention_batch * attention_heads; ++i) {
-        g.push_back({false, true, t, t, d});   // S = Q K^T
+        g.push_back({false, true, t, t, d});  // S = Q K^T
         g.push_back({false, false, t, d, t});  // C = P V
-        g.push_back({false, true, t, t, d});   // dP = dC V^T
-        g.push_back({true, false, t, d, t});   // dV = P^T dC
+        g.push_back({false, true, t, t, d});  // dP = dC V^T
+        g.push_back({true, false, t, d, t});  // dV = P^T dC
         g.push_back({false, false, t, d, t});  // dQ = dS K
-        g.push_back({true, false, t, d, t});   // dK = dS^T Q
+        g.push_back({true, false, t, d, t});  // dK = dS^T Q
     }
     return g;
 }

@@ -24,8 +24,8 @@ void BM_Conv2dForwardBackward(benchmark::State& state) {
         conv.zero_grad();
         x.zero_grad();
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(c.flops(), benchmark::Counter::kIsIterationInvariantRate,
-                                                   benchmark::Counter::OneK::kIs1000);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(c.flops(), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::OneK::kIs1000);
 }
 
 void BM_Conv2dGemmBound(benchmark::State& state) {
@@ -43,8 +43,8 @@ void BM_Conv2dGemmBound(benchmark::State& state) {
         }
         benchmark::DoNotOptimize(gcols.data());
     }
-    state.counters["GFLOP/s"] = benchmark::Counter(c.flops(), benchmark::Counter::kIsIterationInvariantRate,
-                                                   benchmark::Counter::OneK::kIs1000);
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(c.flops(), benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::OneK::kIs1000);
 }
 
 BENCHMARK(BM_Conv2dGemmBound)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);

@@ -33,7 +33,7 @@ struct Options {
     int threads = 1;
     int repetitions = 5;
     std::optional<std::string> report;
-    bool skip_memory = false;                 // for profiling one workload
+    bool skip_memory = false;  // for profiling one workload
     std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
     std::vector<char*> benchmark_args;
 };
@@ -184,9 +184,10 @@ bench::MemoryReport memory_of(const std::string& which) {
 }
 
 int memory_child(const std::string& which) {
-    const std::map<std::string, bench::MemoryReport (*)()> runs = {
-        {"ours-mlp", bench::ours_mlp_memory}, {"torch-mlp", bench::torch_mlp_memory},
-        {"ours-cnn", bench::ours_cnn_memory}, {"torch-cnn", bench::torch_cnn_memory}};
+    const std::map<std::string, bench::MemoryReport (*)()> runs = {{"ours-mlp", bench::ours_mlp_memory},
+                                                                   {"torch-mlp", bench::torch_mlp_memory},
+                                                                   {"ours-cnn", bench::ours_cnn_memory},
+                                                                   {"torch-cnn", bench::torch_cnn_memory}};
     auto run = runs.find(which);
     if (run == runs.end()) throw std::runtime_error("--memory takes ours-mlp, torch-mlp, ours-cnn or torch-cnn");
     auto r = run->second();
@@ -212,15 +213,17 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
     };
     const double gemm_rate = 2.0 * 1024 * 1024 * 1024 / get("matmul 1024^3/bound/1024/1024/1024");
     std::string out;
-    out += "| workload | ours | LibTorch | ours / LibTorch | bound | ours vs bound | GFLOP/s (of BLAS rate) | target |\n";
+    out +=
+        "| workload | ours | LibTorch | ours / LibTorch | bound | ours vs bound | GFLOP/s (of BLAS rate) | target |\n";
     out += "|---|---|---|---|---|---|---|---|\n";
 
     {
         const double ours = get("tape overhead/ours") / (3 * bench::tape_steps);
         const double torch = get("tape overhead/libtorch") / (3 * bench::tape_steps);
         if (ours > 0 && torch > 0)
-            out += fmt::format("| tape overhead (per op, fwd+bwd) | {:.0f} ns | {:.0f} ns | {:.3f} | | | | ≤ 0.05: {} |\n",
-                           ours * 1e9, torch * 1e9, ours / torch, verdict(ours / torch <= 0.05));
+            out +=
+                fmt::format("| tape overhead (per op, fwd+bwd) | {:.0f} ns | {:.0f} ns | {:.3f} | | | | ≤ 0.05: {} |\n",
+                            ours * 1e9, torch * 1e9, ours / torch, verdict(ours / torch <= 0.05));
     }
     auto step_row = [&](const std::string& name, const std::string& label, double flops, double target) {
         const double ours = get(name + "/ours"), torch = get(name + "/libtorch"), bound = get(name + "/bound");
@@ -235,21 +238,24 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
     for (auto [name, key, n, k, m] : {std::tuple{"matmul 128x784x256", "matmul 128x784x256", 128, 784, 256},
                                       std::tuple{"matmul 1024^3", "matmul 1024^3", 1024, 1024, 1024}}) {
         const std::string suffix = fmt::format("/{}/{}/{}", n, k, m);
-        const double ours = get(std::string(key) + "/ours" + suffix), torch = get(std::string(key) + "/libtorch" + suffix),
+        const double ours = get(std::string(key) + "/ours" + suffix),
+                     torch = get(std::string(key) + "/libtorch" + suffix),
                      bound = get(std::string(key) + "/bound" + suffix);
         const double flops = 2.0 * n * k * m;
         if (ours == 0 || torch == 0 || bound == 0) continue;
-        out += fmt::format("| {} | {} | {} | {:.2f} | {} (sgemm) | {:.0f}% of BLAS | {:.1f} ({:.0f}%) | ≥ 90% of BLAS: {} |\n",
-                           name, ms(ours), ms(torch), ours / torch, ms(bound), 100 * bound / ours, flops / ours / 1e9,
-                           100 * flops / ours / gemm_rate, verdict(bound / ours >= 0.9));
+        out += fmt::
+            format("| {} | {} | {} | {:.2f} | {} (sgemm) | {:.0f}% of BLAS | {:.1f} ({:.0f}%) | ≥ 90% of BLAS: {} |\n",
+                   name, ms(ours), ms(torch), ours / torch, ms(bound), 100 * bound / ours, flops / ours / 1e9,
+                   100 * flops / ours / gemm_rate, verdict(bound / ours >= 0.9));
     }
     auto elementwise_row = [&](const std::string& name, const std::string& label) {
         const double ours = get(name + "/ours"), torch = get(name + "/libtorch"), copy = get(name + "/bound");
         const double bytes = 2.0 * bench::elementwise_rows * bench::elementwise_cols * sizeof(float);
         if (ours > 0 && torch > 0 && copy > 0)
-            out += fmt::format("| {} | {} ({:.1f} GB/s) | {} ({:.1f} GB/s) | {:.2f} | {} (copy, {:.1f} GB/s) | {:.0f}% of copy | | ≥ 70% of copy: {} |\n",
-                           label, ms(ours), bytes / ours / 1e9, ms(torch), bytes / torch / 1e9, ours / torch, ms(copy),
-                           bytes / copy / 1e9, 100 * copy / ours, verdict(copy / ours >= 0.7));
+            out += fmt::format("| {} | {} ({:.1f} GB/s) | {} ({:.1f} GB/s) | {:.2f} | {} (copy, {:.1f} GB/s) | {:.0f}% "
+                               "of copy | | ≥ 70% of copy: {} |\n",
+                               label, ms(ours), bytes / ours / 1e9, ms(torch), bytes / torch / 1e9, ours / torch,
+                               ms(copy), bytes / copy / 1e9, 100 * copy / ours, verdict(copy / ours >= 0.7));
     };
     elementwise_row("elementwise x*a+b", "elementwise x*a+b, 4M floats (two ops)");
     elementwise_row("elementwise addcmul", "the same fused: addcmul(b, x, a)");
@@ -257,36 +263,40 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
         const double ours = get("MLP Hessian-vector product/ours"), torch = get("MLP Hessian-vector product/libtorch");
         if (ours > 0 && torch > 0)
             out += fmt::format("| MLP Hessian-vector product | {} | {} | {:.2f} | | | | |\n", ms(ours), ms(torch),
-                           ours / torch);
+                               ours / torch);
     }
     if (ours_mem.peak > 0 && torch_mem.peak > 0) {
         const double ours_work = ours_mem.peak - ours_mem.baseline, torch_work = torch_mem.peak - torch_mem.baseline;
         const double growth = ours_mem.at_last_step - ours_mem.at_step_100;
-        out += fmt::format(
-            "| memory, {} MLP steps: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ LibTorch: {} |\n",
-            bench::memory_steps, ours_work, torch_work, ours_work / torch_work, verdict(ours_work <= torch_work));
-        out += fmt::format("| memory: growth from step 100 to {} | {:+.1f} MiB | {:+.1f} MiB | | | | | flat (≤ 1 MiB): {} |\n",
-                           bench::memory_steps, growth, torch_mem.at_last_step - torch_mem.at_step_100,
-                           verdict(std::abs(growth) <= 1.0));
+        out += fmt::format("| memory, {} MLP steps: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ "
+                           "LibTorch: {} |\n",
+                           bench::memory_steps, ours_work, torch_work, ours_work / torch_work,
+                           verdict(ours_work <= torch_work));
+        out += fmt::
+            format("| memory: growth from step 100 to {} | {:+.1f} MiB | {:+.1f} MiB | | | | | flat (≤ 1 MiB): {} |\n",
+                   bench::memory_steps, growth, torch_mem.at_last_step - torch_mem.at_step_100,
+                   verdict(std::abs(growth) <= 1.0));
     }
     if (memory.ours_cnn.peak > 0 && memory.torch_cnn.peak > 0) {
         const double ours_work = memory.ours_cnn.peak - memory.ours_cnn.baseline,
                      torch_work = memory.torch_cnn.peak - memory.torch_cnn.baseline;
-        out += fmt::format(
-            "| memory, {} CNN steps: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ LibTorch: {} |\n",
-            bench::cnn_memory_steps, ours_work, torch_work, ours_work / torch_work, verdict(ours_work <= torch_work));
+        out += fmt::format("| memory, {} CNN steps: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ "
+                           "LibTorch: {} |\n",
+                           bench::cnn_memory_steps, ours_work, torch_work, ours_work / torch_work,
+                           verdict(ours_work <= torch_work));
     }
     if (std::isfinite(gemm_rate))
         out += fmt::format("\nBLAS GEMM rate in this run (sgemm 1024³): {:.1f} GFLOP/s. "
-                       "FLOPs per step (GEMMs only): MLP {:.1f} M, CNN {:.1f} M, attention {:.1f} M.\n",
-                       gemm_rate / 1e9, bench::mlp_step_flops() / 1e6, bench::cnn_step_flops() / 1e6,
-                       bench::attention_flops() / 1e6);
+                           "FLOPs per step (GEMMs only): MLP {:.1f} M, CNN {:.1f} M, attention {:.1f} M.\n",
+                           gemm_rate / 1e9, bench::mlp_step_flops() / 1e6, bench::cnn_step_flops() / 1e6,
+                           bench::attention_flops() / 1e6);
     if (ours_mem.peak > 0 && torch_mem.peak > 0)
-        out += fmt::format("Memory, absolute peak resident: MLP ours {:.0f} MiB, LibTorch {:.0f} MiB; CNN ours {:.0f} MiB, "
-                       "LibTorch {:.0f} MiB (baselines {:.0f}, {:.0f}, {:.0f} and {:.0f} MiB: the same process image with "
-                       "both libraries loaded, the model, 16 random batches).\n",
-                       ours_mem.peak, torch_mem.peak, memory.ours_cnn.peak, memory.torch_cnn.peak, ours_mem.baseline,
-                       torch_mem.baseline, memory.ours_cnn.baseline, memory.torch_cnn.baseline);
+        out += fmt::
+            format("Memory, absolute peak resident: MLP ours {:.0f} MiB, LibTorch {:.0f} MiB; CNN ours {:.0f} MiB, "
+                   "LibTorch {:.0f} MiB (baselines {:.0f}, {:.0f}, {:.0f} and {:.0f} MiB: the same process image with "
+                   "both libraries loaded, the model, 16 random batches).\n",
+                   ours_mem.peak, torch_mem.peak, memory.ours_cnn.peak, memory.torch_cnn.peak, ours_mem.baseline,
+                   torch_mem.baseline, memory.ours_cnn.baseline, memory.torch_cnn.baseline);
     return out;
 }
 
@@ -349,11 +359,11 @@ int main(int argc, char** argv) try {
     benchmark::RunSpecifiedBenchmarks(&collector);
 
     const std::string header =
-        fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} interleaved repetitions (process CPU time).\n\n",
+        fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} interleaved repetitions "
+                    "(process CPU time).\n\n",
                     fmt::localtime(std::time(nullptr)), command_output("git describe --always --dirty 2>/dev/null"),
                     cpu_model(), options.threads, options.threads == 1 ? "" : "s", options.repetitions);
-    const std::string result =
-        header + table(collector.seconds, memory) + attention_allocations();
+    const std::string result = header + table(collector.seconds, memory) + attention_allocations();
     fmt::print("\n{}", result);
     if (options.report) {
         write_report(*options.report, result);

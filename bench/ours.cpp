@@ -61,8 +61,7 @@ struct Attention {
 
     // The block's forward to its loss; `after(name)` runs after each op (the
     // allocation count), a no-op when timed.
-    template <class After>
-    rg::Tensor loss(After&& after) const {
+    template <class After> rg::Tensor loss(After&& after) const {
         const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
                    w = static_cast<std::int64_t>(attention_width), h = static_cast<std::int64_t>(attention_heads),
                    d = static_cast<std::int64_t>(attention_head_width);

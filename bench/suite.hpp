@@ -14,10 +14,10 @@
 namespace bench {
 
 // Shapes of the workloads, one place for both sides.
-inline constexpr int tape_steps = 1000;                   // y = tanh(y * 0.5 + 0.1), 3 ops per step
-inline constexpr std::size_t mlp_batch = 128;             // 784-256-128-10, Adam
-inline constexpr std::size_t cnn_batch = 64;              // conv32-pool-conv64-pool-128-10, SGD momentum
-inline constexpr std::size_t elementwise_rows = 2048;     // (2048, 2048) * (2048,) + (2048,): 4M elements
+inline constexpr int tape_steps = 1000;  // y = tanh(y * 0.5 + 0.1), 3 ops per step
+inline constexpr std::size_t mlp_batch = 128;  // 784-256-128-10, Adam
+inline constexpr std::size_t cnn_batch = 64;  // conv32-pool-conv64-pool-128-10, SGD momentum
+inline constexpr std::size_t elementwise_rows = 2048;  // (2048, 2048) * (2048,) + (2048,): 4M elements
 inline constexpr std::size_t elementwise_cols = 2048;
 inline constexpr int memory_steps = 1000;
 inline constexpr int cnn_memory_steps = 200;
@@ -35,7 +35,7 @@ inline constexpr std::size_t attention_head_width = attention_width / attention_
 // sides cycle through the same ones.
 struct Batches {
     std::size_t batch = 0, count = 0;
-    std::vector<float> images;          // count * batch * 784
+    std::vector<float> images;  // count * batch * 784
     std::vector<std::int64_t> labels;  // count * batch
     const float* images_of(std::size_t i) const { return images.data() + (i % count) * batch * 784; }
     const std::int64_t* labels_of(std::size_t i) const { return labels.data() + (i % count) * batch; }
@@ -68,7 +68,7 @@ struct MemoryReport {
     double baseline = 0;  // after the model and data are set up
     double at_step_100 = 0;
     double at_last_step = 0;
-    double peak = 0;      // high-water mark since the baseline
+    double peak = 0;  // high-water mark since the baseline
 };
 double resident_mib();
 void reset_peak_resident();  // best effort: /proc/self/clear_refs

@@ -68,6 +68,5 @@ int main(int argc, char** argv) {
     }
     fmt::print("per op, median of {} passes: forward {:.0f} ns ({:.1f} allocations), backward {:.0f} ns "
                "({:.1f} allocations), freeing the graph {:.0f} ns\n",
-               passes, median(forward), forward_allocations, median(backward), backward_allocations,
-               median(teardown));
+               passes, median(forward), forward_allocations, median(backward), backward_allocations, median(teardown));
 }

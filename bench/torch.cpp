@@ -59,8 +59,7 @@ struct Attention {
     }
     std::vector<torch::Tensor*> leaves() { return {&x, &wq, &wk, &wv, &wo}; }
 
-    template <class After>
-    torch::Tensor loss(After&& after) const {
+    template <class After> torch::Tensor loss(After&& after) const {
         const auto b = static_cast<std::int64_t>(attention_batch), t = static_cast<std::int64_t>(attention_seq),
                    w = static_cast<std::int64_t>(attention_width), h = static_cast<std::int64_t>(attention_heads),
                    d = static_cast<std::int64_t>(attention_head_width);

@@ -21,8 +21,7 @@ struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-template <class... Args>
-[[noreturn]] void usage_error(fmt::format_string<Args...> format, Args&&... args) {
+template <class... Args> [[noreturn]] void usage_error(fmt::format_string<Args...> format, Args&&... args) {
     throw UsageError(fmt::format(format, std::forward<Args>(args)...));
 }
 

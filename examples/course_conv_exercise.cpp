@@ -12,8 +12,9 @@ int main(int argc, char** argv) try {
     const double bias = argc > 1 ? std::stod(argv[1]) : 4.0;
     const rg::TensorOptions f64{.dtype = rg::float64, .requires_grad = true};
     // The seed's input is HWC: 3x3 pixels with 2 channels.
-    auto hwc = rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
-                          {.dtype = rg::float64});
+    auto hwc =
+        rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
+                   {.dtype = rg::float64});
     auto x = rg::data::hwc_to_nchw(hwc).detach().requires_grad_();
     auto w = rg::tensor({{{{1, 2}, {3, 4}}, {{1.5, 2.5}, {3.5, 4.5}}}}, f64);
     auto b = rg::tensor({bias}, f64);

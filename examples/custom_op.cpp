@@ -7,8 +7,7 @@
 
 rg::Tensor swish(const rg::Tensor& x) {
     return rg::custom_op(
-        "swish", {x},
-        [](const rg::TensorList& in) { return in[0] * rg::sigmoid(in[0]); },
+        "swish", {x}, [](const rg::TensorList& in) { return in[0] * rg::sigmoid(in[0]); },
         [](const rg::TensorList& in, const rg::Tensor& g) {
             auto s = rg::sigmoid(in[0]);
             return rg::TensorList{g * (s + in[0] * s * (1.0 - s))};  // written with ops: differentiable again

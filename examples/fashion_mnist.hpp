@@ -26,7 +26,8 @@ inline int run_fashion_mnist(const char* model_name, int argc, char** argv) try 
     auto loss = [](const rg::Tensor& out, const rg::Tensor& y) { return rg::nn::cross_entropy(out, y); };
     rg::nn::train(*model, opt, loss, train, nullptr, {.epochs = epochs});
     auto result = rg::nn::evaluate(*model, loss, test, 10);
-    std::cout << fmt::format("{}: test accuracy {:.2f}% on {} images\n", model_name, 100 * result.accuracy, test.samples());
+    std::cout << fmt::format("{}: test accuracy {:.2f}% on {} images\n", model_name, 100 * result.accuracy,
+                             test.samples());
     return 0;
 } catch (const std::exception& e) {
     std::cerr << "fashion_mnist: " << e.what() << "\n";

@@ -21,7 +21,8 @@ int main(int argc, char** argv) try {
         opt.zero_grad();
         error.backward();
         opt.step();
-        if (step % (steps / 5 > 0 ? steps / 5 : 1) == 0) std::cout << fmt::format("step {:>4}  E = {:.4f}\n", step, error.item());
+        if (step % (steps / 5 > 0 ? steps / 5 : 1) == 0)
+            std::cout << fmt::format("step {:>4}  E = {:.4f}\n", step, error.item());
     }
     std::cout << fmt::format("fitted y = {:.3f} x + {:.3f}   (data: y = 3 x - 1 + noise)\n", w.item(), b.item());
     return std::abs(w.item() - 3.0) < 0.1 && std::abs(b.item() + 1.0) < 0.1 ? 0 : 1;

@@ -20,7 +20,8 @@ int main(int argc, char** argv) try {
         opt.zero_grad();
         loss.backward();
         opt.step();
-        if (epoch % (epochs / 5 > 0 ? epochs / 5 : 1) == 0) std::cout << fmt::format("epoch {:>4}  BCE = {:.4f}\n", epoch, loss.item());
+        if (epoch % (epochs / 5 > 0 ? epochs / 5 : 1) == 0)
+            std::cout << fmt::format("epoch {:>4}  BCE = {:.4f}\n", epoch, loss.item());
     }
     rg::NoGrad off;
     const double accuracy = rg::mean(rg::eq(rg::gt(neuron(x), 0.0), labels)).item();

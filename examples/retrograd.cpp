@@ -75,12 +75,9 @@ struct TrainSettings {
     // subset and the data's path may change. The data itself is compared by
     // its fingerprint, added once it is loaded.
     std::map<std::string, std::string> fixed() const {
-        return {{"optimizer", optimizer},
-                {"lr", fmt::format("{}", lr)},
-                {"batch", std::to_string(batch)},
-                {"schedule", schedule},
-                {"seed", std::to_string(seed)},
-                {"val-fraction", fmt::format("{}", val_fraction)},
+        return {{"optimizer", optimizer},         {"lr", fmt::format("{}", lr)},
+                {"batch", std::to_string(batch)}, {"schedule", schedule},
+                {"seed", std::to_string(seed)},   {"val-fraction", fmt::format("{}", val_fraction)},
                 {"limit", std::to_string(limit)}};
     }
 };
@@ -90,19 +87,25 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--epochs", a.epochs, "train until this epoch (a resumed run may raise it)")->capture_default_str();
     cmd.add_option("--batch", a.batch, "batch size")->capture_default_str();
     cmd.add_option("--lr", a.lr, "learning rate (> 0)")->capture_default_str();
-    cmd.add_option("--optimizer", a.optimizer, "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad")->capture_default_str();
-    cmd.add_option("--schedule", a.schedule, "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none")
+    cmd.add_option("--optimizer", a.optimizer, "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad")
+        ->capture_default_str();
+    cmd.add_option("--schedule", a.schedule,
+                   "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none")
         ->capture_default_str();
     cmd.add_option("--seed", a.seed, "random seed (initialisation, shuffling, split)")->capture_default_str();
-    cmd.add_option("--data", a.data, "directory of the IDX files (default: $RETROGRAD_DATA or /usr/share/datasets/fashion-mnist)");
-    cmd.add_option("--out", a.out, "where last.safetensors, best.safetensors, metrics.csv and chart.svg go")->capture_default_str();
-    cmd.add_option("--val-fraction", a.val_fraction, "share of the training images held out for validation (0.01 to 0.5)")
+    cmd.add_option("--data", a.data,
+                   "directory of the IDX files (default: $RETROGRAD_DATA or /usr/share/datasets/fashion-mnist)");
+    cmd.add_option("--out", a.out, "where last.safetensors, best.safetensors, metrics.csv and chart.svg go")
+        ->capture_default_str();
+    cmd.add_option("--val-fraction", a.val_fraction,
+                   "share of the training images held out for validation (0.01 to 0.5)")
         ->capture_default_str();
     cmd.add_option("--patience", a.patience, "early stopping after this many epochs without improvement (0: off)")
         ->capture_default_str();
     cmd.add_option("--limit", a.limit, "use only the first N training images (0: all)")->capture_default_str();
     cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
-    cmd.add_flag("--resume", a.resume, "continue the run in OUT from its last.safetensors (a new run when there is none)");
+    cmd.add_flag("--resume", a.resume,
+                 "continue the run in OUT from its last.safetensors (a new run when there is none)");
     cmd.add_flag("--distributed", a.distributed,
                  "data-parallel over the processes of mpirun (mpirun -np N retrograd train --distributed): "
                  "each trains on its shard with batch/N, gradients averaged (docs/distributed.md)");
@@ -133,9 +136,11 @@ TrainSettings checked(const TrainArgs& a) {
 }
 
 std::unique_ptr<rg::optim::Optimizer> make_optimizer(const std::string& name, const rg::TensorList& params, double lr) {
-    if (name == "sgd") return std::make_unique<rg::optim::SGD>(params, rg::optim::SGDOptions{.lr = lr, .momentum = 0.9});
+    if (name == "sgd")
+        return std::make_unique<rg::optim::SGD>(params, rg::optim::SGDOptions{.lr = lr, .momentum = 0.9});
     if (name == "adam") return std::make_unique<rg::optim::Adam>(params, rg::optim::AdamOptions{.lr = lr});
-    if (name == "adamw") return std::make_unique<rg::optim::AdamW>(params, rg::optim::AdamOptions{.lr = lr, .weight_decay = 0.01});
+    if (name == "adamw")
+        return std::make_unique<rg::optim::AdamW>(params, rg::optim::AdamOptions{.lr = lr, .weight_decay = 0.01});
     if (name == "rmsprop") return std::make_unique<rg::optim::RMSprop>(params, rg::optim::RMSpropOptions{.lr = lr});
     if (name == "adagrad") return std::make_unique<rg::optim::Adagrad>(params, rg::optim::AdagradOptions{.lr = lr});
     rg::fail("unknown optimizer '{}'", name);
@@ -144,7 +149,8 @@ std::unique_ptr<rg::optim::Optimizer> make_optimizer(const std::string& name, co
 std::unique_ptr<rg::optim::LRScheduler> make_schedule(const std::string& name, rg::optim::Optimizer& optimizer,
                                                       std::size_t epochs) {
     if (name == "cosine") return std::make_unique<rg::optim::CosineAnnealingLR>(optimizer, epochs);
-    if (name == "step") return std::make_unique<rg::optim::StepLR>(optimizer, std::max<std::size_t>(1, epochs / 3), 0.1);
+    if (name == "step")
+        return std::make_unique<rg::optim::StepLR>(optimizer, std::max<std::size_t>(1, epochs / 3), 0.1);
     return nullptr;
 }
 
@@ -198,15 +204,17 @@ int train_here(const TrainSettings& s) {
     // This process's share of a data-parallel run (rank 0 of 1 otherwise); only rank 0 prints and writes.
     std::size_t rank = 0, world = 1;
 #if RETROGRAD_HAVE_MPI
-    if (s.distributed) rank = static_cast<std::size_t>(rg::dist::rank()), world = static_cast<std::size_t>(rg::dist::world_size());
+    if (s.distributed)
+        rank = static_cast<std::size_t>(rg::dist::rank()), world = static_cast<std::size_t>(rg::dist::world_size());
 #endif
     if (s.batch % world != 0)
         rg::fail("--batch {} cannot be shared by {} processes; use a multiple of {}", s.batch, world, world);
     if (rank != 0) std::cout.rdbuf(nullptr);
     check_resume_early(s);
     rg::manual_seed(s.seed);
-    std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
-                             s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed);
+    std::cout
+        << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
+                       s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed);
     const auto train_set = rg::data::load_fashion_mnist(true, data_dir(s.data));
     const auto test_set = rg::data::load_fashion_mnist(false, data_dir(s.data));
     std::string data_fingerprint;
@@ -215,8 +223,11 @@ int train_here(const TrainSettings& s) {
         data_fingerprint = fingerprint(training);
         return rg::data::train_val_split(training, s.val_fraction, s.seed);
     }();
-    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch / world, .shuffle = true, .seed = s.seed,
-                                                   .rank = rank, .world_size = world});
+    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch / world,
+                                                   .shuffle = true,
+                                                   .seed = s.seed,
+                                                   .rank = rank,
+                                                   .world_size = world});
     rg::data::DataLoader val_loader(val_part, {.batch_size = 1000, .rank = rank, .world_size = world});
     rg::data::DataLoader test_loader(prepared(test_set, s.test_limit), {.batch_size = 1000});
     std::cout << fmt::format("data: {} training, {} validation, {} test images from {}\n", train_part.size(),
@@ -309,8 +320,8 @@ int evaluate(const std::string& path, const std::string& data) {
     rg::data::DataLoader loader(prepared(test_set, 0), {.batch_size = 1000});
     auto result = rg::nn::evaluate(*model, cross_entropy, loader, 10);
     std::cout << rg::nn::confusion_report(result, class_names());
-    std::cout << fmt::format("\n{} ({}, {}): test accuracy {:.2f}% (loss {:.4f}) on {} images\n", path, model_name, what,
-                             100 * result.accuracy, result.loss, loader.samples());
+    std::cout << fmt::format("\n{} ({}, {}): test accuracy {:.2f}% (loss {:.4f}) on {} images\n", path, model_name,
+                             what, 100 * result.accuracy, result.loss, loader.samples());
     return 0;
 }
 
@@ -349,8 +360,8 @@ void render_svg(const std::string& dot_text, const fs::path& svg_path) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     std::string format = "-Tsvg", output = "-o" + svg_path.string();
-    std::vector<char*> argv{const_cast<char*>(dot.c_str()), format.data(), output.data(), const_cast<char*>(input.c_str()),
-                            nullptr};
+    std::vector<char*> argv{const_cast<char*>(dot.c_str()), format.data(), output.data(),
+                            const_cast<char*>(input.c_str()), nullptr};
     pid_t pid = 0;
     const int spawned = ::posix_spawn(&pid, dot.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
@@ -415,8 +426,10 @@ int explain_graph(const std::string& model_name, const std::string& output) {
     }
     std::ofstream out(output);
     if (!out) rg::fail("cannot write '{}'", output);
-    if (fs::path(output).extension() == ".html") out << rg::explain_html(explanation);
-    else out << explanation;
+    if (fs::path(output).extension() == ".html")
+        out << rg::explain_html(explanation);
+    else
+        out << explanation;
     std::cerr << fmt::format("wrote {}\n", output);
     return 0;
 }
@@ -460,7 +473,8 @@ int main(int argc, char** argv) {
 
     std::string checkpoint, eval_data;
     auto* eval_cmd = app.add_subcommand("eval", "test accuracy and confusion matrix of a checkpoint");
-    eval_cmd->add_option("--checkpoint", checkpoint, "best.safetensors or last.safetensors written by train")->required();
+    eval_cmd->add_option("--checkpoint", checkpoint, "best.safetensors or last.safetensors written by train")
+        ->required();
     eval_cmd->add_option("--data", eval_data, "directory of the IDX files");
 
     std::string graph_model = "mlp", graph_format = "dot", graph_output;
@@ -469,7 +483,9 @@ int main(int argc, char** argv) {
     graph_cmd->add_option("--format", graph_format, "dot (text) or svg (needs Graphviz's dot)")->capture_default_str();
     graph_cmd->add_option("--output", graph_output, "file to write (default: standard output)");
     bool graph_explain = false;
-    graph_cmd->add_flag("--explain", graph_explain, "explain the backward pass node by node (an HTML page with the graph when --output ends in .html)");
+    graph_cmd
+        ->add_flag("--explain", graph_explain,
+                   "explain the backward pass node by node (an HTML page with the graph when --output ends in .html)");
 
     CLI::App* command = nullptr;
     try {
@@ -491,7 +507,9 @@ int main(int argc, char** argv) {
     try {
         if (*train_cmd) return train(checked(train_args));
         if (*eval_cmd) return evaluate(checkpoint, eval_data);
-        if (*graph_cmd) return graph_explain ? explain_graph(graph_model, graph_output) : graph(graph_model, graph_format, graph_output);
+        if (*graph_cmd)
+            return graph_explain ? explain_graph(graph_model, graph_output)
+                                 : graph(graph_model, graph_format, graph_output);
     } catch (const cli::UsageError& e) {
         std::cerr << name << ": " << e.what() << "\n";
         return 2;

@@ -30,7 +30,8 @@ int main(int argc, char** argv) try {
         opt.zero_grad();
         loss.backward();
         opt.step();
-        if (epoch % (epochs / 5 > 0 ? epochs / 5 : 1) == 0) std::cout << fmt::format("epoch {:>4}  cross-entropy = {:.4f}\n", epoch, loss.item());
+        if (epoch % (epochs / 5 > 0 ? epochs / 5 : 1) == 0)
+            std::cout << fmt::format("epoch {:>4}  cross-entropy = {:.4f}\n", epoch, loss.item());
     }
     rg::NoGrad off;
     auto probabilities = rg::softmax(net(x), 1);

@@ -29,15 +29,17 @@ TEST_CASE("check_formula: given tensors, jacobians, second derivatives and sever
     CHECK(rg::check_formula(product, {a, b}, TensorList{b, a}).ok);
     CHECK_FALSE(rg::check_formula(product, {a, b}, TensorList{a, b}).ok);
     auto hess = rg::check_formula([](const TensorList& v) { return rg::sum(rg::pow(v[0], 3.0)); }, {a},
-                                  [](const TensorList& v) { return TensorList{rg::eye(2, {.dtype = rg::float64}) * v[0] * 6.0}; },
+                                  [](const TensorList& v) {
+                                      return TensorList{rg::eye(2, {.dtype = rg::float64}) * v[0] * 6.0};
+                                  },
                                   {.kind = rg::Derivative::hessian});
     CHECK_MESSAGE(hess.ok, hess.text());
     auto jac = rg::check_formula([](const TensorList& v) { return v[0] * 2.0; }, {rg::Shape{3}},
                                  [](const TensorList&) { return TensorList{rg::eye(3, {.dtype = rg::float64}) * 2.0}; },
                                  {.kind = rg::Derivative::jacobian});
     CHECK_MESSAGE(jac.ok, jac.text());
-    CHECK_THROWS_WITH_AS(rg::check_formula(product, {a, b}, TensorList{b}), doctest::Contains("returned 1 tensors, expected 2"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::check_formula(product, {a, b}, TensorList{b}),
+                         doctest::Contains("returned 1 tensors, expected 2"), rg::Error);
     auto wrong_shape = rg::check_formula(product, {a, b}, TensorList{b, rg::ones({3}, {.dtype = rg::float64})});
     CHECK_FALSE(wrong_shape.ok);
     CHECK(wrong_shape.checks[0].ok);
@@ -99,10 +101,12 @@ TEST_CASE("check_formula names a constant factor, a flipped sign, an offset and 
           "    the formula is 0.5 × autodiff everywhere\n"
           "    autodiff tensor([1, -2, 6], dtype=float64)\n"
           "    formula  tensor([0.5, -1, 3], dtype=float64)\n");
-    CHECK(rg::check_formula(square, {x}, [](const TensorList& v) { return TensorList{v[0] * -2.0}; }).checks[0].pattern ==
-          "the sign is flipped: the formula is -autodiff everywhere");
-    CHECK(rg::check_formula(square, {x}, [](const TensorList& v) { return TensorList{v[0] * 2.0 + 1.0}; }).checks[0].pattern ==
-          "the formula is autodiff + 1 everywhere");
+    CHECK(
+        rg::check_formula(square, {x}, [](const TensorList& v) { return TensorList{v[0] * -2.0}; }).checks[0].pattern ==
+        "the sign is flipped: the formula is -autodiff everywhere");
+    CHECK(rg::check_formula(square, {x}, [](const TensorList& v) { return TensorList{v[0] * 2.0 + 1.0}; })
+              .checks[0]
+              .pattern == "the formula is autodiff + 1 everywhere");
     CHECK(rg::check_formula(square, {x}, [](const TensorList& v) { return TensorList{rg::zeros_like(v[0])}; })
               .checks[0]
               .pattern == "the formula is 0 everywhere");
@@ -130,9 +134,11 @@ TEST_CASE("check_formula says where the errors are when they are confined") {
     CHECK(check_against(c, column).checks[0].pattern == "3 of 6 elements differ, all in column 0 (of 2)");
     // d/dx x³ = 3x², with a slip on the negative side only.
     auto x = rg::tensor({0.5, -1.0, 3.0}, f64);
-    auto cube = rg::check_formula([](const TensorList& v) { return rg::pow(v[0], 3.0); }, {x}, [](const TensorList& v) {
-        return TensorList{rg::where(rg::gt(v[0], 0.0), v[0] * v[0] * 3.0, v[0] * v[0] * -3.0)};
-    });
+    auto cube =
+        rg::check_formula([](const TensorList& v) { return rg::pow(v[0], 3.0); }, {x},
+                          [](const TensorList& v) {
+                              return TensorList{rg::where(rg::gt(v[0], 0.0), v[0] * v[0] * 3.0, v[0] * v[0] * -3.0)};
+                          });
     CHECK(cube.checks[0].pattern == "1 of 3 elements differ, at [1]");
     auto everywhere = c * rg::tensor({{2.0, 3.0}}, f64);
     CHECK(check_against(c, everywhere).checks[0].pattern.empty());
@@ -145,12 +151,16 @@ TEST_CASE("check_formula: a float32 constant inside the float64 check gets the f
         "float64: create its constants with {.dtype = rg::float64} or convert them with .to(rg::float64) (a module: "
         "module.to(rg::float64))";
     CHECK_THROWS_WITH_AS(rg::check_formula([](const TensorList& v) { return rg::sum(v[0] * v[0]); }, {x},
-                                           [](const TensorList& v) { return TensorList{rg::tensor({2.0, 2.0}) * v[0]}; }),
+                                           [](const TensorList& v) {
+                                               return TensorList{rg::tensor({2.0, 2.0}) * v[0]};
+                                           }),
                          expected.c_str(), rg::Error);
-    CHECK_THROWS_WITH_AS(rg::check_formula([](const TensorList& v) { return rg::sum(v[0] * rg::tensor({1.0, 1.0})); }, {x},
-                                           [](const TensorList& v) { return TensorList{v[0]}; }),
-                         "check_formula: f mixes dtypes (mul: dtype mismatch, float64 and float32); check_formula runs in "
-                         "float64: create its constants with {.dtype = rg::float64} or convert them with .to(rg::float64) "
+    CHECK_THROWS_WITH_AS(rg::check_formula([](const TensorList& v) { return rg::sum(v[0] * rg::tensor({1.0, 1.0})); },
+                                           {x}, [](const TensorList& v) { return TensorList{v[0]}; }),
+                         "check_formula: f mixes dtypes (mul: dtype mismatch, float64 and float32); check_formula runs "
+                         "in "
+                         "float64: create its constants with {.dtype = rg::float64} or convert them with "
+                         ".to(rg::float64) "
                          "(a module: module.to(rg::float64))",
                          rg::Error);
 }

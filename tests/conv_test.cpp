@@ -44,8 +44,10 @@ Tensor direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, rg::Conv
 
 TEST_CASE("conv2d matches the direct definition for strides, padding and dilation") {
     rg::manual_seed(21);
-    const std::vector<rg::Conv2dOptions> cases = {
-        {}, {{2, 2}, {0, 0}, {1, 1}}, {{1, 1}, {1, 1}, {1, 1}}, {{1, 2}, {2, 1}, {2, 1}}};
+    const std::vector<rg::Conv2dOptions> cases = {{},
+                                                  {{2, 2}, {0, 0}, {1, 1}},
+                                                  {{1, 1}, {1, 1}, {1, 1}},
+                                                  {{1, 2}, {2, 1}, {2, 1}}};
     for (const auto& o : cases) {
         auto x = rg::randn({2, 3, 7, 6}, {.dtype = rg::float64});
         auto w = rg::randn({4, 3, 3, 2}, {.dtype = rg::float64});
@@ -63,9 +65,8 @@ TEST_CASE("gradcheck: conv2d, im2col and col2im at first and second order") {
     check_gradients([](const TensorList& v) { return rg::im2col(v[0], {2, 3}, {{1, 2}, {1, 1}, {1, 1}}); },
                     {rand64({1, 2, 4, 5})});
     auto cols = rg::im2col(rg::zeros({1, 2, 4, 5}), {2, 3}, {{1, 2}, {1, 1}, {1, 1}});
-    check_gradients(
-        [](const TensorList& v) { return rg::col2im(v[0], {1, 2, 4, 5}, {2, 3}, {{1, 2}, {1, 1}, {1, 1}}); },
-        {rand64(cols.shape())});
+    check_gradients([](const TensorList& v) { return rg::col2im(v[0], {1, 2, 4, 5}, {2, 3}, {{1, 2}, {1, 1}, {1, 1}}); },
+                    {rand64(cols.shape())});
 }
 
 TEST_CASE("conv2d's gradient ops equal col2im(Wᵀ G) and Σ G im2col(X)ᵀ, and are differentiable") {
@@ -82,10 +83,8 @@ TEST_CASE("conv2d's gradient ops equal col2im(Wᵀ G) and Σ G im2col(X)ᵀ, and
                      1e-12);
         check_values(rg::conv2d_weight_grad(g, x, w.shape(), o),
                      rg::reshape(rg::gemm_sum(g3, cols, false, true), w.shape()), 1e-12);
-        check_gradients([&](const TensorList& v) { return rg::conv2d_input_grad(v[0], v[1], x.shape(), o); },
-                        {g, w});
-        check_gradients([&](const TensorList& v) { return rg::conv2d_weight_grad(v[0], v[1], w.shape(), o); },
-                        {g, x});
+        check_gradients([&](const TensorList& v) { return rg::conv2d_input_grad(v[0], v[1], x.shape(), o); }, {g, w});
+        check_gradients([&](const TensorList& v) { return rg::conv2d_weight_grad(v[0], v[1], w.shape(), o); }, {g, x});
     }
     // A 1x1 kernel multiplies the image itself, without patches.
     auto x = rand64({2, 3, 4, 4}), w = rand64({5, 3, 1, 1}), b = rand64({5});
@@ -135,8 +134,9 @@ TEST_CASE("max_pool2d takes window maxima and sends the gradient to them") {
     auto y = rg::max_pool2d(x, {2, 2});
     check_values(y, rg::tensor({{{{4.0, 5.0}, {9.0, 4.0}}}}));
     rg::sum(y * rg::tensor({{{{1.0, 2.0}, {3.0, 4.0}}}})).backward();
-    check_values(x.grad(), rg::tensor({{{{0.0, 0.0, 2.0, 0.0}, {0.0, 1.0, 0.0, 0.0},
-                                         {0.0, 0.0, 0.0, 0.0}, {0.0, 3.0, 4.0, 0.0}}}}));
+    check_values(x.grad(),
+                 rg::tensor(
+                     {{{{0.0, 0.0, 2.0, 0.0}, {0.0, 1.0, 0.0, 0.0}, {0.0, 0.0, 0.0, 0.0}, {0.0, 3.0, 4.0, 0.0}}}}));
     CHECK(rg::max_pool2d(rg::zeros({2, 3, 7, 7}), {3, 3}, {.stride = {2, 2}, .padding = {1, 1}}).shape() ==
           rg::Shape{2, 3, 4, 4});
     rg::manual_seed(23);
@@ -152,8 +152,9 @@ TEST_CASE("max_pool2d with padding matches a window-by-window reference, NaN pro
     // Both code paths (unpadded and padded) against a direct definition.
     rg::manual_seed(31);
     auto x = rg::randn({2, 3, 7, 6}, {.dtype = rg::float64});
-    for (auto [stride, padding] : {std::pair{rg::Size2{2, 2}, rg::Size2{1, 1}}, std::pair{rg::Size2{1, 2}, rg::Size2{0, 1}},
-                                   std::pair{rg::Size2{1, 1}, rg::Size2{0, 0}}}) {
+    for (auto [stride, padding] :
+         {std::pair{rg::Size2{2, 2}, rg::Size2{1, 1}}, std::pair{rg::Size2{1, 2}, rg::Size2{0, 1}},
+          std::pair{rg::Size2{1, 1}, rg::Size2{0, 0}}}) {
         auto y = rg::max_pool2d(x, {3, 2}, {.stride = stride, .padding = padding});
         const auto& xv = x.value<double>();
         const auto& yv = y.value<double>();
@@ -181,7 +182,8 @@ TEST_CASE("max_pool2d with padding matches a window-by-window reference, NaN pro
     auto all_minus_inf = rg::tensor({{{{-inf, -inf}, {-inf, -inf}}}}, {.requires_grad = true});
     rg::max_pool2d(all_minus_inf, {2, 2}).backward(rg::ones({1, 1, 1, 1}));
     check_values(all_minus_inf.grad(), rg::tensor({{{{1.0, 0.0}, {0.0, 0.0}}}}));
-    check_gradients([](const TensorList& v) { return rg::max_pool2d(v[0], {3, 3}, {.stride = {2, 2}, .padding = {1, 1}}); },
+    check_gradients([](const TensorList&
+                           v) { return rg::max_pool2d(v[0], {3, 3}, {.stride = {2, 2}, .padding = {1, 1}}); },
                     {rand64({1, 2, 5, 5})});
 }
 
@@ -208,4 +210,3 @@ TEST_CASE("convolution errors name the shapes") {
     CHECK_THROWS_WITH_AS(rg::max_pool2d(rg::zeros({1, 1, 4, 4}), {2, 2}, {.padding = {2, 2}}),
                          doctest::Contains("padding (2, 2) must be at most half the kernel"), rg::Error);
 }
-

@@ -22,7 +22,8 @@ struct TempDir {
     fs::path path;
     TempDir() {
         std::random_device rd;
-        path = fs::temp_directory_path() / ("retrograd-data-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        path =
+            fs::temp_directory_path() / ("retrograd-data-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         fs::create_directories(path);
     }
     ~TempDir() {
@@ -78,7 +79,8 @@ TEST_CASE("read_idx rejects truncated, corrupt and mismatched files, naming them
     expect(std::string("\x01\x02\x08\x01", 4), "bad magic number 01 02 08 01");
     expect(std::string("\0\0\x42\x01", 4), "this is not an IDX file");
     expect(std::string("\0\0\x08\x00", 4), "rank 0 is not supported");
-    expect(idx_bytes({4}, {1, 2}), "the header claims 4 bytes of data of shape (4,) but the file holds 2 after the header");
+    expect(idx_bytes({4}, {1, 2}),
+           "the header claims 4 bytes of data of shape (4,) but the file holds 2 after the header");
     expect(idx_bytes({2}, {1, 2, 3}), "trailing bytes after the 2 values of shape (2,)");
     expect(std::string("\0\0\x08\x02\0\0", 6), "of the sizes");
     CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("missing.idx")), doctest::Contains("cannot open"), rg::Error);
@@ -208,11 +210,11 @@ TEST_CASE("read_idx reads floating-point IDX data as int64 only when the values 
                          rg::Error);
     CHECK(std::isnan(rg::data::read_idx(dir.file("nan.idx")).to_vector()[1]));
     write(dir.file("inf.idx"), idx_bytes({1}, floats({-INFINITY}), 0x0D));
-    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("inf.idx"), rg::int64), doctest::Contains("value -inf at index [0]"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("inf.idx"), rg::int64),
+                         doctest::Contains("value -inf at index [0]"), rg::Error);
     write(dir.file("half.idx"), idx_bytes({1}, floats({2.5f}), 0x0D));
-    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("half.idx"), rg::int64), doctest::Contains("value 2.5 at index [0]"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("half.idx"), rg::int64),
+                         doctest::Contains("value 2.5 at index [0]"), rg::Error);
     write(dir.file("huge.idx"), idx_bytes({1}, floats({1e19f}), 0x0D));
     CHECK_THROWS_AS(rg::data::read_idx(dir.file("huge.idx"), rg::int64), rg::Error);
 }
@@ -220,7 +222,8 @@ TEST_CASE("read_idx reads floating-point IDX data as int64 only when the values 
 TEST_CASE("read_idx refuses directories and FIFOs") {
     TempDir dir;
     CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.path.string()),
-                         ("read_idx: '" + dir.path.string() + "' is a directory, expected an IDX file").c_str(), rg::Error);
+                         ("read_idx: '" + dir.path.string() + "' is a directory, expected an IDX file").c_str(),
+                         rg::Error);
     REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0600) == 0);  // opening it would block until a writer comes
     CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("fifo")),
                          ("read_idx: '" + dir.file("fifo") + "' is not a regular file, expected an IDX file").c_str(),
@@ -243,7 +246,8 @@ TEST_CASE("load_fashion_mnist reads a directory of IDX files and says how to ins
     CHECK_THROWS_WITH_AS(rg::data::load_fashion_mnist(false, dir.path.string()),
                          doctest::Contains("label 12 is not a class"), rg::Error);
     write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({3}, {9, 1, 2}));
-    CHECK_THROWS_WITH_AS(rg::data::load_fashion_mnist(false, dir.path.string()), doctest::Contains("do not match"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::load_fashion_mnist(false, dir.path.string()), doctest::Contains("do not match"),
+                         rg::Error);
 }
 
 TEST_CASE("the installed Fashion-MNIST has 60,000 + 10,000 labelled images") {
@@ -281,13 +285,15 @@ TEST_CASE("DataLoader batches, shuffles reproducibly and drops the last batch on
     rg::data::DataLoader a({x, y}, {.batch_size = 3, .shuffle = true, .seed = 5});
     rg::data::DataLoader c({x, y}, {.batch_size = 3, .shuffle = true, .seed = 5});
     const auto first = order(a);
-    CHECK(first == order(c));                   // same seed, same order
-    CHECK(order(a) != first);                   // a new order each epoch
+    CHECK(first == order(c));  // same seed, same order
+    CHECK(order(a) != first);  // a new order each epoch
     auto sorted = first;
     std::sort(sorted.begin(), sorted.end());
-    CHECK(sorted == y.to_vector());             // a permutation
-    CHECK_THROWS_WITH_AS(rg::data::DataLoader({x, y}, {.batch_size = 0}), doctest::Contains("batch_size must be positive"), rg::Error);
-    CHECK_THROWS_WITH_AS(rg::data::TensorDataset(x, rg::from_indices({1})), doctest::Contains("same number of samples"), rg::Error);
+    CHECK(sorted == y.to_vector());  // a permutation
+    CHECK_THROWS_WITH_AS(rg::data::DataLoader({x, y}, {.batch_size = 0}),
+                         doctest::Contains("batch_size must be positive"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::TensorDataset(x, rg::from_indices({1})), doctest::Contains("same number of samples"),
+                         rg::Error);
 }
 
 TEST_CASE("train_val_split and one_hot") {
@@ -303,5 +309,6 @@ TEST_CASE("train_val_split and one_hot") {
     CHECK(all == x.to_vector());
     check_values(rg::data::one_hot(rg::from_indices({2, 0}), 3), rg::tensor({{0.0, 0.0, 1.0}, {1.0, 0.0, 0.0}}));
     CHECK_THROWS_AS(rg::data::one_hot(rg::from_indices({3}), 3), rg::Error);
-    CHECK_THROWS_WITH_AS(rg::data::train_val_split({x, y}, 1.5), doctest::Contains("fraction must be in (0, 1)"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::train_val_split({x, y}, 1.5), doctest::Contains("fraction must be in (0, 1)"),
+                         rg::Error);
 }

@@ -34,43 +34,43 @@ struct Layer {
 TEST_CASE("explain records each node in the order backward runs it") {
     Layer net;
     const auto ex = rg::explain(net.loss, {.names = net.names()});
-    CHECK(ex.to_string() ==
-          "backward pass from loss (): 8 steps; g is the gradient arriving at a node's output\n"
-          "[0] mul_scalar -> loss ()\n"
-          "    g     tensor(1, dtype=float64)  (the seed)\n"
-          "    rule  mul_scalar: y = c * x: dx = c * g\n"
-          "    dx    tensor(0.5, dtype=float64)  -> [1] sum\n"
-          "[1] sum ()\n"
-          "    g     tensor(0.5, dtype=float64)  (from [0])\n"
-          "    rule  sum: dx = g broadcast back to x's shape\n"
-          "    dx    tensor([[0.5, 0.5]], dtype=float64)  -> [2] mul\n"
-          "[2] mul (1, 2)\n"
-          "    g     tensor([[0.5, 0.5]], dtype=float64)  (from [1])\n"
-          "    rule  mul: da = g * b, db = g * a (each summed to its input's shape)\n"
-          "    da    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
-          "    db    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
-          "[3] tanh (1, 2)\n"
-          "    g     tensor([[0.421899, -0.379949]], dtype=float64)  (sum of [2] + [2])\n"
-          "    rule  tanh: dx = g * (1 - y^2)\n"
-          "    dx    tensor([[0.346802, -0.325099]], dtype=float64)  -> [4] add -> Z\n"
-          "[4] add -> Z (1, 2)\n"
-          "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [3])\n"
-          "    rule  add: da = g, db = g (each summed to its input's shape)\n"
-          "    da    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] matmul\n"
-          "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [5] b.grad\n"
-          "[5] b (1, 2): its gradient\n"
-          "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-          "    rule  accumulate_grad: b.grad += g\n"
-          "[6] matmul (1, 2)\n"
-          "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-          "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)\n"
-          "    dA    input x (1, 2): needs no gradient\n"
-          "    dB    tensor([[0.173401, -0.16255],\n"
-          "                  [-0.346802, 0.325099]], dtype=float64)  -> [7] W.grad\n"
-          "[7] W (2, 2): its gradient\n"
-          "    g     tensor([[0.173401, -0.16255],\n"
-          "                  [-0.346802, 0.325099]], dtype=float64)  (from [6])\n"
-          "    rule  accumulate_grad: W.grad += g\n");
+    CHECK(ex.to_string() == "backward pass from loss (): 8 steps; g is the gradient arriving at a node's output\n"
+                            "[0] mul_scalar -> loss ()\n"
+                            "    g     tensor(1, dtype=float64)  (the seed)\n"
+                            "    rule  mul_scalar: y = c * x: dx = c * g\n"
+                            "    dx    tensor(0.5, dtype=float64)  -> [1] sum\n"
+                            "[1] sum ()\n"
+                            "    g     tensor(0.5, dtype=float64)  (from [0])\n"
+                            "    rule  sum: dx = g broadcast back to x's shape\n"
+                            "    dx    tensor([[0.5, 0.5]], dtype=float64)  -> [2] mul\n"
+                            "[2] mul (1, 2)\n"
+                            "    g     tensor([[0.5, 0.5]], dtype=float64)  (from [1])\n"
+                            "    rule  mul: da = g * b, db = g * a (each summed to its input's shape)\n"
+                            "    da    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
+                            "    db    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
+                            "[3] tanh (1, 2)\n"
+                            "    g     tensor([[0.421899, -0.379949]], dtype=float64)  (sum of [2] + [2])\n"
+                            "    rule  tanh: dx = g * (1 - y^2)\n"
+                            "    dx    tensor([[0.346802, -0.325099]], dtype=float64)  -> [4] add -> Z\n"
+                            "[4] add -> Z (1, 2)\n"
+                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [3])\n"
+                            "    rule  add: da = g, db = g (each summed to its input's shape)\n"
+                            "    da    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] matmul\n"
+                            "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [5] b.grad\n"
+                            "[5] b (1, 2): its gradient\n"
+                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
+                            "    rule  accumulate_grad: b.grad += g\n"
+                            "[6] matmul (1, 2)\n"
+                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
+                            "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = "
+                            "A W^T, as in Linear, dW = G^T A)\n"
+                            "    dA    input x (1, 2): needs no gradient\n"
+                            "    dB    tensor([[0.173401, -0.16255],\n"
+                            "                  [-0.346802, 0.325099]], dtype=float64)  -> [7] W.grad\n"
+                            "[7] W (2, 2): its gradient\n"
+                            "    g     tensor([[0.173401, -0.16255],\n"
+                            "                  [-0.346802, 0.325099]], dtype=float64)  (from [6])\n"
+                            "    rule  accumulate_grad: W.grad += g\n");
     // The pass is a real backward: the leaves' .grad hold what the last steps received.
     test::check_values(net.w.grad(), ex.steps[7].grad_output);
     test::check_values(net.b.grad(), ex.steps[5].grad_output);
@@ -78,7 +78,8 @@ TEST_CASE("explain records each node in the order backward runs it") {
     CHECK(ex.step("Z").index == 4);
     CHECK(ex.step("W").index == 7);
     CHECK(ex.step("loss").index == 0);
-    CHECK_THROWS_WITH_AS(ex.step("A"), "explain: no step made a tensor named 'A'; the named ones are 'loss', 'Z', 'b', 'W'",
+    CHECK_THROWS_WITH_AS(ex.step("A"),
+                         "explain: no step made a tensor named 'A'; the named ones are 'loss', 'Z', 'b', 'W'",
                          rg::Error);
     CHECK(ex.steps[3].from_steps == std::vector<std::size_t>{2, 2});
     CHECK(ex.steps[4].sends[1].to_step == 5);  // a leaf's gradient is handed over as soon as it is complete
@@ -104,24 +105,23 @@ TEST_CASE("explain shows large tensors by shape, norm and a few entries, and tak
     REQUIRE(ex.steps.size() == 2);
     CHECK(ex.output == "output");
     const std::string text = ex.to_string();
-    CHECK(text.find("    dx    (4, 10) float64, norm 12.6491, first 2, 2, 2, 2, ..., largest 2 at [0, 0]  -> [1] leaf.grad\n") !=
-          std::string::npos);
+    CHECK(text.find("    dx    (4, 10) float64, norm 12.6491, first 2, 2, 2, 2, ..., largest 2 at [0, 0]  -> [1] "
+                    "leaf.grad\n") != std::string::npos);
     CHECK_THROWS_WITH_AS(rg::explain(rg::ones({2})),
                          "explain: the output (shape (2,)) does not require grad; it was computed from tensors without "
                          "requires_grad, or under rg::NoGrad, so there is no backward pass to explain",
                          rg::Error);
-    CHECK_THROWS_WITH_AS(rg::explain(y * 1.0), doctest::Contains("a non-scalar output needs an explicit output gradient"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::explain(y * 1.0),
+                         doctest::Contains("a non-scalar output needs an explicit output gradient"), rg::Error);
 }
 
 TEST_CASE("explain on a leaf: one step, its gradient") {
     auto w = rg::tensor(2.0, param);
     const auto ex = rg::explain(w, {.names = {{"w", w}}});
-    CHECK(ex.to_string() ==
-          "backward pass from loss (): 1 step; g is the gradient arriving at a node's output\n"
-          "[0] w (): its gradient\n"
-          "    g     tensor(1, dtype=float64)  (the seed)\n"
-          "    rule  accumulate_grad: w.grad += g\n");
+    CHECK(ex.to_string() == "backward pass from loss (): 1 step; g is the gradient arriving at a node's output\n"
+                            "[0] w (): its gradient\n"
+                            "    g     tensor(1, dtype=float64)  (the seed)\n"
+                            "    rule  accumulate_grad: w.grad += g\n");
     CHECK(w.grad().item() == 1.0);
 }
 
@@ -144,7 +144,8 @@ TEST_CASE("every op the library can record has a rule text") {
     for (const rg::OpDef* def : rg::op_registry()) ops.insert(std::string(def->name));
     const std::regex recorded("record\\(\"([a-z_0-9]+)\"");
     for (const char* dir : {"autodiff/src", "nn/src"}) {
-        for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(RETROGRAD_SOURCE_DIR) / dir)) {
+        for (const auto& entry :
+             std::filesystem::directory_iterator(std::filesystem::path(RETROGRAD_SOURCE_DIR) / dir)) {
             if (entry.path().extension() != ".cpp") continue;
             std::ifstream in(entry.path());
             std::stringstream text;
@@ -163,7 +164,8 @@ TEST_CASE("explain_html: the graph as inline SVG, each node linked to its step, 
     const std::string page = rg::explain_html(ex);
     CHECK(page.rfind("<!DOCTYPE html>", 0) == 0);
     CHECK(page.find("<title>Backward pass from loss</title>") != std::string::npos);
-    for (int i = 0; i < 8; ++i) CHECK(page.find(fmt::format("<section class=\"step\" id=\"step-{}\">", i)) != std::string::npos);
+    for (int i = 0; i < 8; ++i)
+        CHECK(page.find(fmt::format("<section class=\"step\" id=\"step-{}\">", i)) != std::string::npos);
     CHECK(page.find("tanh: dx = g * (1 - y^2)") != std::string::npos);
     CHECK(page.find("<a href=\"#step-5\">[5] b.grad</a>") != std::string::npos);
     if (std::system("command -v dot > /dev/null 2>&1") == 0) {
@@ -202,20 +204,19 @@ TEST_CASE("graphs and explain name a module's parameters, and mark the inputs an
     auto y = rg::from_indices({0, 1, 1, 0, 1});
     auto loss = rg::nn::cross_entropy(net(x), y);
     const std::string table = rg::tape_table(loss, net, {{"x", x}});
-    CHECK(table ==
-          "  #  op           inputs                            output\n"
-          "  0  matmul       input x (5, 3), 0.weight (4, 3)*  (5, 4) float32\n"
-          "  1  add          (5, 4)*, 0.bias (4,)*             (5, 4) float32\n"
-          "  2  relu         (5, 4)*                           (5, 4) float32\n"
-          "  3  matmul       (5, 4)*, 2.weight (2, 4)*         (5, 2) float32\n"
-          "  4  add          (5, 2)*, 2.bias (2,)*             (5, 2) float32\n"
-          "  5  log_softmax  (5, 2)*                           (5, 2) float32\n"
-          "  6  gather       (5, 2)*                           (5, 1) float32\n"
-          "  7  reshape      (5, 1)*                           (5,) float32\n"
-          "  8  neg          (5,)*                             (5,) float32\n"
-          "  9  sum          (5,)*                             () float32\n"
-          " 10  mul_scalar   ()*                               () float32  <- loss\n"
-          "  * requires grad\n");
+    CHECK(table == "  #  op           inputs                            output\n"
+                   "  0  matmul       input x (5, 3), 0.weight (4, 3)*  (5, 4) float32\n"
+                   "  1  add          (5, 4)*, 0.bias (4,)*             (5, 4) float32\n"
+                   "  2  relu         (5, 4)*                           (5, 4) float32\n"
+                   "  3  matmul       (5, 4)*, 2.weight (2, 4)*         (5, 2) float32\n"
+                   "  4  add          (5, 2)*, 2.bias (2,)*             (5, 2) float32\n"
+                   "  5  log_softmax  (5, 2)*                           (5, 2) float32\n"
+                   "  6  gather       (5, 2)*                           (5, 1) float32\n"
+                   "  7  reshape      (5, 1)*                           (5,) float32\n"
+                   "  8  neg          (5,)*                             (5,) float32\n"
+                   "  9  sum          (5,)*                             () float32\n"
+                   " 10  mul_scalar   ()*                               () float32  <- loss\n"
+                   "  * requires grad\n");
     const std::string dot = rg::to_dot(loss, net, {}, {{"x", x}});
     CHECK(dot.find("label=\"2.weight\\n(2, 4)\"") != std::string::npos);
     CHECK(dot.find("label=\"input x\\n(5, 3)\"") != std::string::npos);

@@ -2,8 +2,8 @@
 #include "helpers.hpp"
 
 using rg::Tensor;
-using rg::TensorList;
 using rg::tensor;
+using rg::TensorList;
 using test::check_values;
 
 namespace {
@@ -24,13 +24,13 @@ TEST_CASE("grad with create_graph differentiates again: sigmoid'' and tanh''") {
     auto d1 = rg::grad(rg::sum(s), {x}, {.create_graph = true})[0];
     auto d2 = rg::grad(rg::sum(d1), {x}, {})[0];
     auto sv = rg::sigmoid(x.detach());
-    check_values(d1, sv * (1.0 - sv), 1e-12);                            // σ' = σ(1-σ)
-    check_values(d2, sv * (1.0 - sv) * (1.0 - 2.0 * sv), 1e-12);         // σ'' = σ'(1-2σ)
+    check_values(d1, sv * (1.0 - sv), 1e-12);  // σ' = σ(1-σ)
+    check_values(d2, sv * (1.0 - sv) * (1.0 - 2.0 * sv), 1e-12);  // σ'' = σ'(1-2σ)
     auto t = rg::tanh(x);
     auto t1 = rg::grad(rg::sum(t), {x}, {.create_graph = true})[0];
     auto t2 = rg::grad(rg::sum(t1), {x}, {})[0];
     auto tv = rg::tanh(x.detach());
-    check_values(t2, -2.0 * tv * (1.0 - tv * tv), 1e-12);               // tanh'' = -2 tanh (1 - tanh²)
+    check_values(t2, -2.0 * tv * (1.0 - tv * tv), 1e-12);  // tanh'' = -2 tanh (1 - tanh²)
 }
 
 TEST_CASE("grad with a braced input list decomposes into named gradients") {

@@ -47,10 +47,10 @@ TEST_CASE("gradcheck: addcmul at first and second order, each input broadcast") 
 }
 
 TEST_CASE("addcmul errors name the op, the shapes and the dtypes") {
-    CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), rg::zeros({3}), rg::zeros({2})),
-                         doctest::Contains("addcmul"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), rg::zeros({3}), rg::zeros({2})), doctest::Contains("addcmul"),
+                         rg::Error);
     CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), rg::zeros({2}, {.dtype = rg::float64}), rg::zeros({2})),
                          doctest::Contains("addcmul: dtype mismatch"), rg::Error);
-    CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), Tensor{}, rg::zeros({2})),
-                         doctest::Contains("undefined tensor"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), Tensor{}, rg::zeros({2})), doctest::Contains("undefined tensor"),
+                         rg::Error);
 }

@@ -5,8 +5,8 @@
 #include "helpers.hpp"
 
 using rg::Tensor;
-using rg::TensorList;
 using rg::tensor;
+using rg::TensorList;
 using test::check_values;
 
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {
@@ -39,8 +39,7 @@ TEST_CASE("backward frees the graph unless retain_graph is set") {
     auto loss = rg::sum(rg::tanh(x));
     loss.backward({}, {.retain_graph = true});
     loss.backward();
-    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already freed by an earlier backward"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("already freed by an earlier backward"), rg::Error);
 }
 
 TEST_CASE("backward on a non-scalar needs an explicit output gradient") {
@@ -128,7 +127,8 @@ TEST_CASE("a custom op whose VJP returns a wrong shape is caught") {
         "broken", {x}, [](const TensorList& in) { return in[0] * 2.0; },
         [](const TensorList&, const Tensor&) { return TensorList{rg::ones({3})}; });
     CHECK_THROWS_WITH_AS(rg::sum(y).backward(),
-                         doctest::Contains("the VJP of 'broken' returned a gradient of shape (3,) (float32) for input 0 of shape (2,)"),
+                         doctest::Contains("the VJP of 'broken' returned a gradient of shape (3,) (float32) for input "
+                                           "0 of shape (2,)"),
                          rg::Error);
 }
 
@@ -200,14 +200,13 @@ TEST_CASE("tape_table lists the ops in recording order") {
     w.set_name("w");
     auto loss = rg::mean(rg::tanh(rg::matmul(x, w) + 1.0));
     const std::string table = rg::tape_table(loss);
-    CHECK(table ==
-          "  #  op          inputs             output\n"
-          "  0  matmul      (2, 2), w (2, 3)*  (2, 3) float32\n"
-          "  1  add_scalar  (2, 3)*            (2, 3) float32\n"
-          "  2  tanh        (2, 3)*            (2, 3) float32\n"
-          "  3  sum         (2, 3)*            () float32\n"
-          "  4  mul_scalar  ()*                () float32\n"
-          "  * requires grad\n");
+    CHECK(table == "  #  op          inputs             output\n"
+                   "  0  matmul      (2, 2), w (2, 3)*  (2, 3) float32\n"
+                   "  1  add_scalar  (2, 3)*            (2, 3) float32\n"
+                   "  2  tanh        (2, 3)*            (2, 3) float32\n"
+                   "  3  sum         (2, 3)*            () float32\n"
+                   "  4  mul_scalar  ()*                () float32\n"
+                   "  * requires grad\n");
 }
 
 TEST_CASE("to_dot draws ops, tensors, constants, values and gradients") {
@@ -221,8 +220,7 @@ TEST_CASE("to_dot draws ops, tensors, constants, values and gradients") {
     CHECK(dot.find("label=\"mul\"") != std::string::npos);
     CHECK(dot.find("label=\"sum\"") != std::string::npos);
     CHECK(dot.find("const (2,)") != std::string::npos);
-    CHECK(dot.find("w\\n(2,)\\ntensor([0.5, -0.5], requires_grad=true)\\ngrad tensor([1, 2])") !=
-          std::string::npos);
+    CHECK(dot.find("w\\n(2,)\\ntensor([0.5, -0.5], requires_grad=true)\\ngrad tensor([1, 2])") != std::string::npos);
     CHECK(dot.find("->") != std::string::npos);
 }
 
@@ -275,14 +273,13 @@ TEST_CASE("tape_table and to_dot with names: parameters, inputs, intermediate te
     auto h = rg::matmul(x, w) + 1.0;
     auto loss = rg::mean(rg::tanh(h));
     const rg::NamedTensors names{{"fc1.weight", w}, {"x", x}, {"h", h}};
-    CHECK(rg::tape_table(loss, names) ==
-          "  #  op          inputs                              output\n"
-          "  0  matmul      input x (2, 2), fc1.weight (2, 3)*  (2, 3) float32\n"
-          "  1  add_scalar  (2, 3)*                             (2, 3) float32\n"
-          "  2  tanh        (2, 3)*                             (2, 3) float32\n"
-          "  3  sum         (2, 3)*                             () float32\n"
-          "  4  mul_scalar  ()*                                 () float32  <- loss\n"
-          "  * requires grad\n");
+    CHECK(rg::tape_table(loss, names) == "  #  op          inputs                              output\n"
+                                         "  0  matmul      input x (2, 2), fc1.weight (2, 3)*  (2, 3) float32\n"
+                                         "  1  add_scalar  (2, 3)*                             (2, 3) float32\n"
+                                         "  2  tanh        (2, 3)*                             (2, 3) float32\n"
+                                         "  3  sum         (2, 3)*                             () float32\n"
+                                         "  4  mul_scalar  ()*                                 () float32  <- loss\n"
+                                         "  * requires grad\n");
     const std::string dot = rg::to_dot(loss, names);
     CHECK(dot.find("label=\"fc1.weight\\n(2, 3)\"") != std::string::npos);
     CHECK(dot.find("label=\"input x\\n(2, 2)\", fillcolor=\"lightyellow\"") != std::string::npos);

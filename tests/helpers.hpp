@@ -14,8 +14,7 @@ inline rg::Tensor uniform64(const rg::Shape& shape, double low, double high) {
 }
 
 // First- and second-order gradcheck, with the report shown on failure.
-inline void check_gradients(const rg::Function& f, const rg::TensorList& inputs,
-                            bool second_order = true) {
+inline void check_gradients(const rg::Function& f, const rg::TensorList& inputs, bool second_order = true) {
     auto first = rg::gradcheck(f, inputs);
     CHECK_MESSAGE(first.ok, first.report);
     if (second_order) {
@@ -25,8 +24,7 @@ inline void check_gradients(const rg::Function& f, const rg::TensorList& inputs,
 }
 
 inline void check_values(const rg::Tensor& actual, const rg::Tensor& expected, double tol = 1e-6) {
-    CHECK_MESSAGE(rg::allclose(actual, expected, tol, tol),
-                  "got " << actual << "\nexpected " << expected);
+    CHECK_MESSAGE(rg::allclose(actual, expected, tol, tol), "got " << actual << "\nexpected " << expected);
 }
 
 }  // namespace test

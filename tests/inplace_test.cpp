@@ -5,8 +5,8 @@
 #include "helpers.hpp"
 
 using rg::Tensor;
-using rg::TensorList;
 using rg::tensor;
+using rg::TensorList;
 using test::check_gradients;
 using test::check_values;
 using test::rand64;
@@ -72,7 +72,7 @@ TEST_CASE("an in-place op on an intermediate is recorded: history rebased, gradi
     Tensor x = rand64({3});
     auto f = [](const TensorList& v) {
         Tensor h = v[0] * 3.0;
-        h.mul_(v[0]);      // h = 3x²
+        h.mul_(v[0]);  // h = 3x²
         h.add_(v[0], 2.0);  // h = 3x² + 2x
         h.clamp_(-100.0, 100.0);
         return h;

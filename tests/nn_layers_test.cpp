@@ -38,7 +38,8 @@ void check_module(Module& module, const Tensor& x) {
             const double numeric = (plus - minus) / (2 * eps);
             const double analytic = grads[i].value<double>().data()[k];
             CHECK_MESSAGE(std::abs(numeric - analytic) <= 1e-5 + 1e-4 * std::abs(numeric),
-                          "parameter " << i << " element " << k << ": analytic " << analytic << ", numeric " << numeric);
+                          "parameter " << i << " element " << k << ": analytic " << analytic << ", numeric "
+                                       << numeric);
         }
     }
 }
@@ -101,7 +102,8 @@ TEST_CASE("Embedding looks rows up for int64 indices of any shape") {
     check_values(rg::select(rg::select(out, 0, 0), 0, 0), rg::select(emb.weight, 0, 4));
     rg::sum(out).backward();
     check_values(rg::select(emb.weight.grad(), 1, 0), rg::tensor({1.0, 1.0, 0.0, 0.0, 2.0}));
-    CHECK_THROWS_WITH_AS(emb(rg::from_indices({5})), "index_select: index 5 out of range for axis 0 of size 5", rg::Error);
+    CHECK_THROWS_WITH_AS(emb(rg::from_indices({5})), "index_select: index 5 out of range for axis 0 of size 5",
+                         rg::Error);
     CHECK_THROWS_AS(emb(rg::tensor({1.0})), rg::Error);
 }
 

@@ -7,7 +7,7 @@ using test::check_values;
 
 namespace {
 rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-}
+}  // namespace
 
 TEST_CASE("mse, the course's half SSE, and l1 with every reduction") {
     auto y = rg::tensor({1.0, 2.0, 4.0});
@@ -31,8 +31,8 @@ TEST_CASE("binary cross-entropy on probabilities and on logits agree") {
     auto z = rg::tensor({-1.0, 0.5, 3.0}, f64(true));
     auto t = rg::tensor({0.0, 1.0, 1.0}, f64());
     auto a = rg::sigmoid(z);
-    const double expected = -(std::log(1 - a.value<double>()(0)) + std::log(a.value<double>()(1)) +
-                              std::log(a.value<double>()(2))) / 3;
+    const double expected =
+        -(std::log(1 - a.value<double>()(0)) + std::log(a.value<double>()(1)) + std::log(a.value<double>()(2))) / 3;
     CHECK(binary_cross_entropy(a, t).item() == doctest::Approx(expected));
     CHECK(binary_cross_entropy_with_logits(z, t).item() == doctest::Approx(expected));
     // Seed 003: for sigmoid + BCE, dC/dZ = A - y (over n samples: (A - y) / n).
@@ -72,7 +72,8 @@ TEST_CASE("cross-entropy from logits with class indices, one-hot rows and label 
     const double by_rows = -rg::sum(smoothed * lp).item() / 2;
     CHECK(cross_entropy(logits, labels, {.label_smoothing = eps}).item() == doctest::Approx(by_rows));
     CHECK(cross_entropy(logits, onehot, {.label_smoothing = eps}).item() == doctest::Approx(by_rows));
-    test::check_gradients([labels](const TensorList& v) { return cross_entropy(v[0], labels, {.label_smoothing = 0.2}); },
+    test::check_gradients([labels](
+                              const TensorList& v) { return cross_entropy(v[0], labels, {.label_smoothing = 0.2}); },
                           {logits});
     CHECK_THROWS_WITH_AS(cross_entropy(logits, rg::from_indices({0, 3})),
                          "cross_entropy: class index 3 at position 1 is out of range for 3 classes", rg::Error);
@@ -94,5 +95,6 @@ TEST_CASE("cross_entropy with labels stored as floats names the dtype, not the s
                          rg::Error);
     // Probabilities of the wrong shape still get the shape message.
     CHECK_THROWS_WITH_AS(cross_entropy(logits, rg::tensor({{1.0, 0.0}, {0.0, 1.0}})),
-                         doctest::Contains("cross_entropy: input has shape (2, 3) but target has shape (2, 2)"), rg::Error);
+                         doctest::Contains("cross_entropy: input has shape (2, 3) but target has shape (2, 2)"),
+                         rg::Error);
 }

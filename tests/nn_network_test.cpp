@@ -33,7 +33,8 @@ TEST_CASE("Network fits in mini-batches and reports misuse") {
     Network net;
     CHECK_THROWS_WITH_AS(net.fit(rg::ones({2, 1}), rg::ones({2, 1}), {}), doctest::Contains("no layers"), rg::Error);
     net.add(Linear(1, 1));
-    CHECK_THROWS_WITH_AS(net.fit(rg::ones({2, 1}), rg::ones({2, 1}), {}), doctest::Contains("no loss chosen"), rg::Error);
+    CHECK_THROWS_WITH_AS(net.fit(rg::ones({2, 1}), rg::ones({2, 1}), {}), doctest::Contains("no loss chosen"),
+                         rg::Error);
     net.use([](const rg::Tensor& p, const rg::Tensor& t) { return half_sse(p, t); });
     CHECK_THROWS_WITH_AS(net.fit(rg::ones({2, 1}), rg::ones({3, 1}), {}), doctest::Contains("same number of samples"),
                          rg::Error);

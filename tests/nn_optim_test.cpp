@@ -10,8 +10,7 @@ using namespace rg::optim;
 using test::check_values;
 
 namespace {
-template <class Make>
-rg::Tensor three_steps(Make make) {
+template <class Make> rg::Tensor three_steps(Make make) {
     auto w = rg::tensor({1.0, -2.0}, {.dtype = rg::float64, .requires_grad = true});
     auto opt = make(rg::TensorList{w});
     for (int i = 0; i < 3; ++i) {
@@ -27,7 +26,8 @@ rg::Tensor expected(double a, double b) { return rg::tensor({a, b}, {.dtype = rg
 TEST_CASE("SGD: plain, momentum, Nesterov, dampening with weight decay") {
     check_values(three_steps([](auto p) { return SGD(p, {.lr = 0.1}); }), expected(0.729, -1.458), 1e-12);
     // buf: 1, 1.8, 2.34 -> w: 0.9, 0.72, 0.486
-    check_values(three_steps([](auto p) { return SGD(p, {.lr = 0.1, .momentum = 0.9}); }), expected(0.486, -0.972), 1e-12);
+    check_values(three_steps([](auto p) { return SGD(p, {.lr = 0.1, .momentum = 0.9}); }), expected(0.486, -0.972),
+                 1e-12);
     check_values(three_steps([](auto p) { return SGD(p, {.lr = 0.1, .momentum = 0.9, .nesterov = true}); }),
                  expected(0.327321, -0.654642), 1e-12);
     check_values(three_steps([](auto p) {
@@ -54,9 +54,8 @@ TEST_CASE("RMSprop and Adagrad") {
                  expected(0.779982281982354, -1.77534945009922), 1e-12);
     check_values(three_steps([](auto p) { return RMSprop(p, {.lr = 0.01, .momentum = 0.9, .centered = true}); }),
                  expected(0.549650184577055, -1.54067803038315), 1e-12);
-    check_values(three_steps([](auto p) {
-                     return Adagrad(p, {.lr = 0.1, .lr_decay = 0.1, .initial_accumulator_value = 0.5});
-                 }),
+    check_values(three_steps(
+                     [](auto p) { return Adagrad(p, {.lr = 0.1, .lr_decay = 0.1, .initial_accumulator_value = 0.5}); }),
                  expected(0.822859261410389, -1.79969783509491), 1e-12);
 }
 

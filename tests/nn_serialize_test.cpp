@@ -34,9 +34,7 @@ std::string read(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
 }
-void write(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary) << bytes;
-}
+void write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 // A file with the given JSON header and data bytes.
 std::string safetensors(const std::string& header, const std::string& data) {
     std::uint64_t n = header.size();
@@ -94,7 +92,8 @@ TEST_CASE("save_tensors and load_tensors keep dtypes, shapes and values") {
 TEST_CASE("a file written by the reference implementation loads") {
     // Bytes as Python's safetensors writes {"a": float32 [[1, 2]], "b": int64 [5]}.
     TempDir dir;
-    const std::string header = R"({"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}})";
+    const std::string header =
+        R"({"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}})";
     float a[2] = {1.0f, 2.0f};
     std::int64_t b = 5;
     std::string data(reinterpret_cast<const char*>(a), 8);
@@ -114,7 +113,8 @@ TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
     TensorMap bad{{"ok", rg::ones({2})}, {"broken", rg::Tensor{}}};
     CHECK_THROWS_WITH_AS(save_tensors(bad, path), doctest::Contains("tensor 'broken' is undefined"), rg::Error);
     CHECK(read(path) == before);
-    CHECK_THROWS_WITH_AS(save(fc, dir.file("missing-dir/model.safetensors")), doctest::Contains("cannot create"), rg::Error);
+    CHECK_THROWS_WITH_AS(save(fc, dir.file("missing-dir/model.safetensors")), doctest::Contains("cannot create"),
+                         rg::Error);
     std::size_t leftovers = 0;
     for (auto& e : fs::directory_iterator(dir.path)) leftovers += e.path().string().find(".tmp-") != std::string::npos;
     CHECK(leftovers == 0);
@@ -149,7 +149,8 @@ TEST_CASE("corrupt, truncated and mismatched files give clear errors and never h
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]},"bias":{"dtype":"F32","shape":[3],"data_offsets":[20,32]}})",
                        std::string(32, '\0')),
            "overlap in the data section");
-    expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2]}})", ""), "expected an object with dtype, shape and data_offsets");
+    expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2]}})", ""),
+           "expected an object with dtype, shape and data_offsets");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,24]}})", std::string(24, '\0')),
            "the file has no tensor 'bias'");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"bias":{"dtype":"F32","shape":[3],"data_offsets":[24,36]}})",
@@ -157,13 +158,14 @@ TEST_CASE("corrupt, truncated and mismatched files give clear errors and never h
            "tensor 'weight' has shape (2, 3) in the file but (3, 2) in the module");
     Sequential bigger{Linear(2, 3), Linear(3, 1)};
     save(bigger, dir.file("bigger.safetensors"));
-    CHECK_THROWS_WITH_AS(load(fc, dir.file("bigger.safetensors")), doctest::Contains("the file has no tensor 'weight'"), rg::Error);
+    CHECK_THROWS_WITH_AS(load(fc, dir.file("bigger.safetensors")), doctest::Contains("the file has no tensor 'weight'"),
+                         rg::Error);
     CHECK_THROWS_WITH_AS(load(fc, dir.file("nope.safetensors")), doctest::Contains("cannot open"), rg::Error);
     // Extra tensors in the file are reported too.
     TensorMap extra{{"weight", fc.weight}, {"bias", fc.bias}, {"stray", rg::ones({1})}};
     save_tensors(extra, dir.file("extra.safetensors"));
-    CHECK_THROWS_WITH_AS(load(fc, dir.file("extra.safetensors")), doctest::Contains("tensor 'stray', which the module does not"),
-                         rg::Error);
+    CHECK_THROWS_WITH_AS(load(fc, dir.file("extra.safetensors")),
+                         doctest::Contains("tensor 'stray', which the module does not"), rg::Error);
 }
 
 TEST_CASE("optimizer state saves and loads") {
@@ -185,8 +187,10 @@ TEST_CASE("optimizer state saves and loads") {
 // starts was taken for an overlap.
 TEST_CASE("tensors with no values save and load, wherever their empty range sits") {
     TempDir dir;
-    TensorMap tensors{{"a", rg::zeros({0})}, {"b", rg::zeros({2, 0, 3}, {.dtype = rg::float64})},
-                      {"c", rg::from_indices(std::vector<std::int64_t>{})}, {"d", rg::tensor({1.0, 2.0})}};
+    TensorMap tensors{{"a", rg::zeros({0})},
+                      {"b", rg::zeros({2, 0, 3}, {.dtype = rg::float64})},
+                      {"c", rg::from_indices(std::vector<std::int64_t>{})},
+                      {"d", rg::tensor({1.0, 2.0})}};
     save_tensors(tensors, dir.file("e.safetensors"));
     auto back = load_tensors(dir.file("e.safetensors"));
     for (auto& entry : tensors) {
@@ -240,8 +244,10 @@ TEST_CASE("directories, FIFOs and names that are not UTF-8 are rg::Errors naming
     save(fc, path);
     const std::string before = read(path);
     CHECK_THROWS_WITH_AS(save_tensors({{"bad\xff", rg::ones({1})}}, path),
-                         ("save '" + path + "': tensor name \"bad\xEF\xBF\xBD\" is not valid UTF-8; safetensors "
-                          "headers are JSON, whose strings must be UTF-8").c_str(),
+                         ("save '" + path +
+                          "': tensor name \"bad\xEF\xBF\xBD\" is not valid UTF-8; safetensors "
+                          "headers are JSON, whose strings must be UTF-8")
+                             .c_str(),
                          rg::Error);
     CHECK_THROWS_WITH_AS(save_tensors({{"ok", rg::ones({1})}}, path, {{"note", "\xc3("}}),
                          doctest::Contains("metadata value \""), rg::Error);
@@ -266,8 +272,10 @@ TEST_CASE("optimizer files say which optimizer wrote them; errors name the file"
     CHECK(load_metadata(path).at("format") == "retrograd-optimizer");
     rg::optim::Adam adam({w});
     CHECK_THROWS_WITH_AS(load(adam, path),
-                         ("load '" + path + "': load_state_dict: the state was written by SGD, but this optimizer is "
-                          "Adam; load it into SGD (with the same parameters), or start Adam from scratch").c_str(),
+                         ("load '" + path +
+                          "': load_state_dict: the state was written by SGD, but this optimizer is "
+                          "Adam; load it into SGD (with the same parameters), or start Adam from scratch")
+                             .c_str(),
                          rg::Error);
     Linear fc(2, 2);
     save(fc, dir.file("model.safetensors"));

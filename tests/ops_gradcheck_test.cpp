@@ -21,8 +21,11 @@ rg::Shape random_shape(std::size_t rank) {
 
 TEST_CASE("gradcheck: broadcasting binary ops") {
     rg::manual_seed(1);
-    const std::vector<std::pair<rg::Shape, rg::Shape>> shapes = {
-        {{3, 1}, {1, 4}}, {{2, 3, 4}, {4}}, {{2, 3}, {2, 3}}, {{}, {2, 2}}, {{3}, {2, 1, 3}}};
+    const std::vector<std::pair<rg::Shape, rg::Shape>> shapes = {{{3, 1}, {1, 4}},
+                                                                 {{2, 3, 4}, {4}},
+                                                                 {{2, 3}, {2, 3}},
+                                                                 {{}, {2, 2}},
+                                                                 {{3}, {2, 1, 3}}};
     for (const auto& pair : shapes) {
         const rg::Shape& sa = pair.first;  // not structured bindings: CAPTURE's lambda (clang 14)
         const rg::Shape& sb = pair.second;
@@ -133,7 +136,8 @@ TEST_CASE("gradcheck: matmul in all its forms") {
         }
     }
     // A weight shared by a batch gets its gradient through gemm_sum.
-    check_gradients([](const TensorList& v) { return rg::gemm(v[0], v[1], false, true); }, {rand64({3, 4}), rand64({2, 5, 4})});
+    check_gradients([](const TensorList& v) { return rg::gemm(v[0], v[1], false, true); },
+                    {rand64({3, 4}), rand64({2, 5, 4})});
     check_gradients([](const TensorList& v) { return rg::dot(v[0], v[1]); }, {rand64({5}), rand64({5})});
     check_gradients([](const TensorList& v) { return rg::outer(v[0], v[1]); }, {rand64({3}), rand64({2})});
     check_gradients([](const TensorList& v) { return rg::transpose(v[0]); }, {rand64({2, 3})});
@@ -161,8 +165,7 @@ TEST_CASE("gradcheck: shape and indexing ops") {
                     {rand64({2, 3, 2})});
     check_gradients([](const TensorList& v) { return rg::concat({v[0], v[1], v[0]}, 1); },
                     {rand64({2, 3}), rand64({2, 1})});
-    check_gradients([](const TensorList& v) { return rg::stack({v[0], v[1]}, 1); },
-                    {rand64({2, 3}), rand64({2, 3})});
+    check_gradients([](const TensorList& v) { return rg::stack({v[0], v[1]}, 1); }, {rand64({2, 3}), rand64({2, 3})});
     check_gradients([](const TensorList& v) { return rg::pad(v[0], {{1, 2}, {0, 1}}, 0.5); }, {rand64({2, 3})});
     // Through float32 the finite differences only carry float32 precision.
     auto cast = rg::gradcheck([](const TensorList& v) { return v[0].to(rg::float32).to(rg::float64); }, {x},

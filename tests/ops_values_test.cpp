@@ -7,7 +7,7 @@ using rg::tensor;
 using test::check_values;
 
 TEST_CASE("arithmetic broadcasts like NumPy") {
-    auto col = tensor({{1.0}, {2.0}, {3.0}});     // (3, 1)
+    auto col = tensor({{1.0}, {2.0}, {3.0}});  // (3, 1)
     auto row = tensor({{10.0, 20.0, 30.0, 40.0}});  // (1, 4)
     auto s = col + row;
     CHECK(s.shape() == rg::Shape{3, 4});
@@ -26,8 +26,7 @@ TEST_CASE("arithmetic broadcasts like NumPy") {
     check_values(rg::rpow(2.0, tensor({3.0, -1.0})), tensor({8.0, 0.5}));
     check_values(rg::minimum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({1.0, 2.0}));
     check_values(rg::maximum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({3.0, 5.0}));
-    check_values(rg::where(tensor({1.0, 0.0, 1.0}), tensor({1.0, 2.0, 3.0}), tensor({-1.0})),
-                 tensor({1.0, -1.0, 3.0}));
+    check_values(rg::where(tensor({1.0, 0.0, 1.0}), tensor({1.0, 2.0, 3.0}), tensor({-1.0})), tensor({1.0, -1.0, 3.0}));
 }
 
 TEST_CASE("comparisons give 0/1 masks without gradient") {
@@ -57,8 +56,7 @@ TEST_CASE("unary functions match the C library") {
     check_values(rg::softplus(x), rg::Tensor(xt::xarray<double>(xt::log(1.0 + xt::exp(v)))));
     check_values(rg::relu(x), rg::Tensor(xt::xarray<double>{0, 0, 0, 0.5, 2}));
     check_values(rg::leaky_relu(x, 0.1), rg::Tensor(xt::xarray<double>{-0.2, -0.05, 0, 0.5, 2}));
-    check_values(rg::elu(x, 1.0),
-                 rg::Tensor(xt::xarray<double>{std::expm1(-2.0), std::expm1(-0.5), 0, 0.5, 2}));
+    check_values(rg::elu(x, 1.0), rg::Tensor(xt::xarray<double>{std::expm1(-2.0), std::expm1(-0.5), 0, 0.5, 2}));
     check_values(rg::step(x), rg::Tensor(xt::xarray<double>{0, 0, 1, 1, 1}));  // 1 at 0, as seed 003
     check_values(rg::sign(x), rg::Tensor(xt::xarray<double>{-1, -1, 0, 1, 1}));
     check_values(rg::clamp(x, -1, 1), rg::Tensor(xt::xarray<double>{-1, -0.5, 0, 0.5, 1}));
@@ -87,9 +85,8 @@ TEST_CASE("reductions over axis lists, with keepdims") {
     CHECK(rg::max(x).item() == 6.0);
     check_values(rg::var(x, {1}), tensor({1.0, 1.0}));
     check_values(rg::var(x, {1}, false, 0), tensor({2.0 / 3.0, 2.0 / 3.0}));
-    check_values(rg::logsumexp(x, {1}),
-                 tensor({std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)),
-                         std::log(std::exp(4.0) + std::exp(5.0) + std::exp(6.0))}));
+    check_values(rg::logsumexp(x, {1}), tensor({std::log(std::exp(1.0) + std::exp(2.0) + std::exp(3.0)),
+                                                std::log(std::exp(4.0) + std::exp(5.0) + std::exp(6.0))}));
     check_values(rg::logsumexp(tensor({1000.0, 1000.0})), tensor(1000.0 + std::log(2.0)));
     CHECK(rg::argmax(x, 1).to_vector() == std::vector<double>{2, 2});
     CHECK(rg::argmin(x, 0).to_vector() == std::vector<double>{0, 0, 0});
@@ -150,8 +147,7 @@ TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {
     auto tall = rg::randn({5, 4, 3});
     CHECK(rg::matmul(wide, tall).shape() == rg::Shape{3, 5, 2, 3});
     check_values(rg::dot(tensor({1.0, 2.0}), tensor({3.0, 4.0})), tensor(11.0));
-    check_values(rg::outer(tensor({1.0, 2.0}), tensor({3.0, 4.0, 5.0})),
-                 tensor({{3.0, 4.0, 5.0}, {6.0, 8.0, 10.0}}));
+    check_values(rg::outer(tensor({1.0, 2.0}), tensor({3.0, 4.0, 5.0})), tensor({{3.0, 4.0, 5.0}, {6.0, 8.0, 10.0}}));
     CHECK(rg::matmul(rg::zeros({2, 0}), rg::zeros({0, 3})).to_vector() == std::vector<double>(6, 0.0));
     check_values(rg::gemm_sum(batch, batch, false, false), rg::matmul(a, a) + rg::matmul(b, b));
     CHECK_THROWS_WITH_AS(rg::gemm_sum(batch, a, false, false), doctest::Contains("same batch axes"), rg::Error);

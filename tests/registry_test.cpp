@@ -34,7 +34,8 @@ TensorList sample_inputs(const OpDef& def, const rg::OpSample& sample, rg::Dtype
         if (dtype == rg::int64) {
             inputs.push_back(rg::randint(1, 3, sample.shapes[i]));
         } else {
-            inputs.push_back(rg::uniform(sample.shapes[i], sample.low, sample.high, {.dtype = dtype, .requires_grad = grad}));
+            inputs.push_back(
+                rg::uniform(sample.shapes[i], sample.low, sample.high, {.dtype = dtype, .requires_grad = grad}));
         }
     }
     return inputs;
@@ -152,7 +153,8 @@ TEST_CASE("docs/autodiff.md's op table is the registry's") {
     REQUIRE_MESSAGE(from != std::string::npos, "docs/autodiff.md has no '" << begin << "' marker");
     REQUIRE(to != std::string::npos);
     const std::string table = page.substr(from + begin.size(), to - from - begin.size());
-    CHECK_MESSAGE(table == rg::op_table_markdown(),
-                  "(" << table.size() << " vs " << rg::op_table_markdown().size() << " characters) docs/autodiff.md's op table is out of date; run `./build/docs/op_table docs/autodiff.md` "
-                  "to rewrite it");
+    CHECK_MESSAGE(table == rg::op_table_markdown(), "(" << table.size() << " vs " << rg::op_table_markdown().size()
+                                                        << " characters) docs/autodiff.md's op table is out of date; "
+                                                           "run `./build/docs/op_table docs/autodiff.md` "
+                                                           "to rewrite it");
 }

@@ -19,7 +19,8 @@ struct TempDir {
     fs::path path;
     TempDir() {
         std::random_device rd;
-        path = fs::temp_directory_path() / ("retrograd-train-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+        path =
+            fs::temp_directory_path() / ("retrograd-train-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
         fs::create_directories(path);
     }
     ~TempDir() {
@@ -153,7 +154,8 @@ struct BlobRun {
         Sequential model{Linear(2, 8), Tanh(), Dropout(0.2), Linear(8, 4)};
         std::unique_ptr<rg::optim::Optimizer> opt;
         if (sgd)
-            opt = std::make_unique<rg::optim::SGD>(model.parameters(), rg::optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
+            opt = std::make_unique<rg::optim::SGD>(model.parameters(),
+                                                   rg::optim::SGDOptions{.lr = 0.05, .momentum = 0.9});
         else
             opt = std::make_unique<rg::optim::Adam>(model.parameters(), rg::optim::AdamOptions{.lr = 0.05});
         std::ostringstream out;
@@ -188,7 +190,8 @@ TEST_CASE("a resumed run with dropout equals an uninterrupted one (seed_each_epo
     BlobRun{.dir = b.path.string(), .epochs = 2}.run();
     const auto resumed = BlobRun{.dir = b.path.string(), .epochs = 4, .resume = true}.run();
     CHECK(resumed.weights == straight.weights);
-    CHECK(resumed.log.find("resuming after epoch 2 of 2, now to epoch 4 (epochs changed from 2 to 4)") != std::string::npos);
+    CHECK(resumed.log.find("resuming after epoch 2 of 2, now to epoch 4 (epochs changed from 2 to 4)") !=
+          std::string::npos);
     CHECK(resumed.history.resumed_after == 2);
     CHECK(resumed.history.epochs.size() == 4);
     CHECK(resumed.history.best_epoch == straight.history.best_epoch);
@@ -233,8 +236,12 @@ TEST_CASE("resume after an early stop continues only when the patience allows it
         rg::optim::SGD opt(model.parameters(), {.lr = 0.0});
         std::ostringstream log;
         auto h = train(model, opt, ce, data, nullptr,
-                       {.epochs = epochs, .patience = patience, .checkpoint_dir = d, .resume = resume,
-                        .progress = Progress::lines, .out = &log});
+                       {.epochs = epochs,
+                        .patience = patience,
+                        .checkpoint_dir = d,
+                        .resume = resume,
+                        .progress = Progress::lines,
+                        .out = &log});
         return std::make_pair(h, log.str());
     };
     auto first = frozen(10, 2, false);
@@ -262,14 +269,15 @@ TEST_CASE("resume refuses another model, optimizer, settings or data, naming the
                              .c_str(),
                          rg::Error);
     BlobRun other_settings{.dir = d, .epochs = 4, .resume = true, .settings = {{"lr", "0.1"}, {"batch", "20"}}};
-    CHECK_THROWS_WITH_AS(
-        other_settings.run(),
-        fmt::format("cannot resume '{}' with other settings (batch is (not set) there, 20 here; lr is 0.05 there, 0.1 "
-                    "here): they change the data or the model; use the checkpoint's settings, or another output "
-                    "directory for a new run",
-                    last)
-            .c_str(),
-        rg::Error);
+    CHECK_THROWS_WITH_AS(other_settings.run(),
+                         fmt::format("cannot resume '{}' with other settings (batch is (not set) there, 20 here; lr is "
+                                     "0.05 there, 0.1 "
+                                     "here): they change the data or the model; use the checkpoint's settings, or "
+                                     "another output "
+                                     "directory for a new run",
+                                     last)
+                             .c_str(),
+                         rg::Error);
     BlobRun other_optimizer{.dir = d, .epochs = 4, .resume = true, .sgd = true};
     CHECK_THROWS_WITH_AS(other_optimizer.run(),
                          fmt::format("cannot resume '{}': its optimizer state is for rg::optim::Adam, this run uses "
@@ -376,7 +384,8 @@ TEST_CASE("read_checkpoint says what a file is when it is not a checkpoint, and 
     meta["best_epoch"] = "-1";
     save_tensors(tensors, d + "/edited.safetensors", meta);
     CHECK_THROWS_WITH_AS(read_checkpoint(d + "/edited.safetensors"),
-                         doctest::Contains("metadata 'best_epoch' is '-1', expected a non-negative integer"), rg::Error);
+                         doctest::Contains("metadata 'best_epoch' is '-1', expected a non-negative integer"),
+                         rg::Error);
     meta["best_epoch"] = "2";
     meta["history"] = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n1,0,0,0,0,0\n";
     save_tensors(tensors, d + "/edited.safetensors", meta);
@@ -403,9 +412,11 @@ TEST_CASE("save_text replaces a file only after a checked write") {
     rg::optim::SGD opt(model.parameters(), {.lr = 0.1});
     std::ostringstream log;
     const std::string no_chart = fmt::format("cannot write '{}'", missing.string());
-    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr, {.epochs = 1, .chart_svg = missing.string(), .out = &log}),
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr,
+                               {.epochs = 1, .chart_svg = missing.string(), .out = &log}),
                          doctest::Contains(no_chart.c_str()), rg::Error);
-    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr, {.epochs = 1, .checkpoint_dir = "/proc/none", .out = &log}),
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr,
+                               {.epochs = 1, .checkpoint_dir = "/proc/none", .out = &log}),
                          doctest::Contains("train: cannot create the checkpoint directory '/proc/none': "), rg::Error);
     // A write that fails half-way (a file size limit, as a full disk would): the old file stays.
     struct rlimit saved {};

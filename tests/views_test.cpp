@@ -3,8 +3,8 @@
 #include "helpers.hpp"
 
 using rg::Tensor;
-using rg::TensorList;
 using rg::tensor;
+using rg::TensorList;
 using test::check_gradients;
 using test::check_values;
 using test::rand64;
@@ -68,8 +68,8 @@ TEST_CASE("reshape is a view when the strides allow it, a copy otherwise; view r
     Tensor t = x.t();
     Tensor copied = t.reshape({12});
     CHECK_FALSE(copied.shares_storage(x));
-    check_values(copied, tensor({0.0, 4.0, 8.0, 1.0, 5.0, 9.0, 2.0, 6.0, 10.0, 3.0, 7.0, 11.0},
-                                {.dtype = rg::float64}));
+    check_values(copied,
+                 tensor({0.0, 4.0, 8.0, 1.0, 5.0, 9.0, 2.0, 6.0, 10.0, 3.0, 7.0, 11.0}, {.dtype = rg::float64}));
     CHECK(t.reshape({4, 3, 1}).shares_storage(x));  // adding a size-1 axis needs no copy
     CHECK_THROWS_WITH_AS(t.view({12}),
                          "view: cannot view (4, 3) with strides (1, 4) as (12,) without copying; use "
@@ -148,7 +148,8 @@ TEST_CASE("view errors name the op, the shape and what was expected") {
     CHECK_THROWS_WITH_AS(x.narrow(1, 2, 2), "narrow: start 2 and length 2 do not fit axis 1 of size 3 in (2, 3)",
                          rg::Error);
     CHECK_THROWS_WITH_AS(x.diagonal(0, 1, 1), "diagonal: the two axes must differ, got 1 and 1", rg::Error);
-    CHECK_THROWS_WITH_AS(x.expand({4, 3}), "broadcast_to: cannot broadcast (2, 3) with (4, 3): sizes 2 and 4 differ at axis -2",
+    CHECK_THROWS_WITH_AS(x.expand({4, 3}),
+                         "broadcast_to: cannot broadcast (2, 3) with (4, 3): sizes 2 and 4 differ at axis -2",
                          rg::Error);
     CHECK_THROWS_WITH_AS(x.select(0, 2), "select: index 2 out of range for axis 0 of size 2", rg::Error);
 }
@@ -158,8 +159,8 @@ TEST_CASE("matmul reads transposed and batch-sliced operands in place, with the 
     const Tensor scores = rg::matmul(q, k.transpose(-2, -1));  // (2, 3, 4, 6), k read transposed
     check_values(scores, rg::matmul(q, k.transpose(-2, -1).contiguous()), 1e-12);
     const Tensor heads = rand64({2, 4, 3, 5}, false).transpose(1, 2);  // (2, 3, 4, 5), batch axes strided
-    check_values(rg::matmul(heads, k.transpose(-2, -1)), rg::matmul(heads.contiguous(), k.transpose(-2, -1).contiguous()),
-                 1e-12);
+    check_values(rg::matmul(heads, k.transpose(-2, -1)),
+                 rg::matmul(heads.contiguous(), k.transpose(-2, -1).contiguous()), 1e-12);
     check_gradients([](const TensorList& v) { return rg::matmul(v[0].transpose(1, 2), v[1].transpose(-2, -1)); },
                     {rand64({2, 4, 3, 5}), rand64({2, 3, 6, 5})});
 }

@@ -31,8 +31,8 @@ OpDef binary_def(std::string_view name, std::string_view doc, std::string_view r
 
 // An op of a tensor and a scalar, tested through `call`.
 OpDef scalar_def(std::string_view name, std::string_view signature, std::string_view doc, std::string_view rule,
-                 std::function<Tensor(const Tensor&)> call, std::function<double(double)> reference,
-                 double low = -2.0, double high = 2.0) {
+                 std::function<Tensor(const Tensor&)> call, std::function<double(double)> reference, double low = -2.0,
+                 double high = 2.0) {
     return OpDef{.name = name,
                  .signature = signature,
                  .doc = doc,
@@ -45,8 +45,7 @@ OpDef scalar_def(std::string_view name, std::string_view signature, std::string_
 }
 
 // Comparisons accept every dtype; int64 operands give a float32 mask.
-template <class F>
-Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
+template <class F> Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
     detail::check_same_dtype(a, b, op);
     if (a.dtype() == Dtype::int64) {
         const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
@@ -69,8 +68,8 @@ OpDef compare_def(std::string_view name, std::string_view doc, detail::BinaryFn 
 
 // ---- binary ----------------------------------------------------------------------
 
-const OpDef& add_def = define_op(binary_def("add", "a + b", "da = g, db = g (each summed to its input's shape)", rg::add,
-                                            [](double a, double b) { return a + b; }));
+const OpDef& add_def = define_op(binary_def("add", "a + b", "da = g, db = g (each summed to its input's shape)",
+                                            rg::add, [](double a, double b) { return a + b; }));
 Tensor add(const Tensor& a, const Tensor& b) {
     return record(add_def, zip_float(a, b, "add", [](auto u, auto v) { return u + v; }), {a, b}, {},
                   [](const OpContext& c, const Tensor& g) {
@@ -79,8 +78,8 @@ Tensor add(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = g, db = -g (each summed to its input's shape)", rg::sub,
-                                            [](double a, double b) { return a - b; }));
+const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = g, db = -g (each summed to its input's shape)",
+                                            rg::sub, [](double a, double b) { return a - b; }));
 Tensor sub(const Tensor& a, const Tensor& b) {
     return record(sub_def, zip_float(a, b, "sub", [](auto u, auto v) { return u - v; }), {a, b}, {},
                   [](const OpContext& c, const Tensor& g) {
@@ -89,8 +88,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = g * b, db = g * a (each summed to its input's shape)", rg::mul,
-                                            [](double a, double b) { return a * b; }));
+const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = g * b, db = g * a (each summed to its input's shape)",
+                                            rg::mul, [](double a, double b) { return a * b; }));
 Tensor mul(const Tensor& a, const Tensor& b) {
     return record(mul_def, zip_float(a, b, "mul", [](auto u, auto v) { return u * v; }), {a, b},
                   {.inputs = {b.requires_grad(), a.requires_grad()}}, [](const OpContext& c, const Tensor& g) {
@@ -99,8 +98,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
                   });
 }
 
-const OpDef& div_def = define_op(binary_def("div", "a / b", "da = g / b, db = -g * a / b^2 (each summed to its input's shape)", rg::div,
-                                            [](double a, double b) { return a / b; }, 0.5, 2.0));
+const OpDef& div_def = define_op(binary_def(
+    "div", "a / b", "da = g / b, db = -g * a / b^2 (each summed to its input's shape)", rg::div,
+    [](double a, double b) { return a / b; }, 0.5, 2.0));
 Tensor div(const Tensor& a, const Tensor& b) {
     return record(div_def, zip_float(a, b, "div", [](auto u, auto v) { return u / v; }), {a, b},
                   {.inputs = {b.requires_grad(), true}}, [](const OpContext& c, const Tensor& g) {
@@ -112,8 +112,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 }
 
 const OpDef& pow_def = define_op(binary_def(
-    "pow", "a ** b, elementwise", "da = g * b * a^(b - 1), db = g * a^b * log(a), taken as 0 where a <= 0",
-    rg::pow, [](double a, double b) { return std::pow(a, b); }, 0.5, 2.0));
+    "pow", "a ** b, elementwise", "da = g * b * a^(b - 1), db = g * a^b * log(a), taken as 0 where a <= 0", rg::pow,
+    [](double a, double b) { return std::pow(a, b); }, 0.5, 2.0));
 Tensor pow(const Tensor& base, const Tensor& exponent) {
     Tensor out = zip_float(base, exponent, "pow", [](auto u, auto v) { return std::pow(u, v); });
     return record(pow_def, out, {base, exponent}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
@@ -138,8 +138,8 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
 
 // Ties share the gradient equally between both sides.
 const OpDef& minimum_def = define_op(binary_def("minimum", "the smaller of a and b; ties share the gradient",
-                                                "da = g where a < b, db = g where b < a; ties share g / 2",
-                                                rg::minimum, [](double a, double b) { return std::min(a, b); }));
+                                                "da = g where a < b, db = g where b < a; ties share g / 2", rg::minimum,
+                                                [](double a, double b) { return std::min(a, b); }));
 Tensor minimum(const Tensor& a, const Tensor& b) {
     return record(minimum_def, zip_float(a, b, "minimum", [](auto u, auto v) { return u < v ? u : v; }), {a, b},
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
@@ -151,8 +151,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
 }
 
 const OpDef& maximum_def = define_op(binary_def("maximum", "the larger of a and b; ties share the gradient",
-                                                "da = g where a > b, db = g where b > a; ties share g / 2",
-                                                rg::maximum, [](double a, double b) { return std::max(a, b); }));
+                                                "da = g where a > b, db = g where b > a; ties share g / 2", rg::maximum,
+                                                [](double a, double b) { return std::max(a, b); }));
 Tensor maximum(const Tensor& a, const Tensor& b) {
     return record(maximum_def, zip_float(a, b, "maximum", [](auto u, auto v) { return u > v ? u : v; }), {a, b},
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
@@ -181,14 +181,15 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         const detail::Dense<T> mv(m);
         const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
         detail::Array<T> r(shape);
-        const std::array<detail::Strides, 4> st{
-            detail::broadcast_strides(mv.shape(), shape), detail::broadcast_strides(x.shape(), shape),
-            detail::broadcast_strides(y.shape(), shape), detail::contiguous_strides(shape)};
+        const std::array<detail::Strides, 4> st{detail::broadcast_strides(mv.shape(), shape),
+                                                detail::broadcast_strides(x.shape(), shape),
+                                                detail::broadcast_strides(y.shape(), shape),
+                                                detail::contiguous_strides(shape)};
         detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
             for (std::size_t k = 0; k < count; ++k) {
                 const auto kk = static_cast<std::ptrdiff_t>(k);
                 r.data()[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0} ? x.data()[off[1] + kk * in[1]]
-                                                                                        : y.data()[off[2] + kk * in[2]];
+                                                                                       : y.data()[off[2] + kk * in[2]];
             }
         });
         return detail::adopt(std::move(r));
@@ -204,33 +205,33 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
 
 // ---- with a scalar ------------------------------------------------------------
 
-const OpDef& add_scalar_def = define_op(scalar_def("add_scalar", "add(x, s)", "x + s for a number s", "y = x + c: dx = g",
-                                                   [](const Tensor& x) { return add(x, 1.5); },
-                                                   [](double x) { return x + 1.5; }));
+const OpDef& add_scalar_def = define_op(scalar_def(
+    "add_scalar", "add(x, s)", "x + s for a number s", "y = x + c: dx = g", [](const Tensor& x) { return add(x, 1.5); },
+    [](double x) { return x + 1.5; }));
 Tensor add(const Tensor& a, double b) {
     return record(add_scalar_def, detail::map_float(a, "add", [b](auto u) { return static_cast<decltype(u)>(u + b); }),
                   {a}, {}, [](const OpContext&, const Tensor& g) { return TensorList{g}; });
 }
 
-const OpDef& mul_scalar_def = define_op(scalar_def("mul_scalar", "mul(x, s)", "x * s for a number s", "y = c * x: dx = c * g",
-                                                   [](const Tensor& x) { return mul(x, -1.5); },
-                                                   [](double x) { return x * -1.5; }));
+const OpDef& mul_scalar_def = define_op(scalar_def(
+    "mul_scalar", "mul(x, s)", "x * s for a number s", "y = c * x: dx = c * g",
+    [](const Tensor& x) { return mul(x, -1.5); }, [](double x) { return x * -1.5; }));
 Tensor mul(const Tensor& a, double b) {
     return record(mul_scalar_def, detail::map_float(a, "mul", [b](auto u) { return static_cast<decltype(u)>(u * b); }),
                   {a}, {}, [b](const OpContext&, const Tensor& g) { return TensorList{g * b}; });
 }
 
-const OpDef& rsub_scalar_def = define_op(scalar_def("rsub_scalar", "rsub(s, x)", "s - x for a number s", "y = c - x: dx = -g",
-                                                    [](const Tensor& x) { return rsub(2.0, x); },
-                                                    [](double x) { return 2.0 - x; }));
+const OpDef& rsub_scalar_def = define_op(scalar_def(
+    "rsub_scalar", "rsub(s, x)", "s - x for a number s", "y = c - x: dx = -g",
+    [](const Tensor& x) { return rsub(2.0, x); }, [](double x) { return 2.0 - x; }));
 Tensor rsub(double s, const Tensor& x) {
     return record(rsub_scalar_def, detail::map_float(x, "sub", [s](auto u) { return static_cast<decltype(u)>(s - u); }),
                   {x}, {}, [](const OpContext&, const Tensor& g) { return TensorList{neg(g)}; });
 }
 
-const OpDef& pow_scalar_def = define_op(scalar_def("pow_scalar", "pow(x, p)", "x ** p for a number p",
-                                                   "y = x^p: dx = g * p * x^(p - 1)", [](const Tensor& x) { return pow(x, 2.5); },
-                                                   [](double x) { return std::pow(x, 2.5); }, 0.5, 2.0));
+const OpDef& pow_scalar_def = define_op(scalar_def(
+    "pow_scalar", "pow(x, p)", "x ** p for a number p", "y = x^p: dx = g * p * x^(p - 1)",
+    [](const Tensor& x) { return pow(x, 2.5); }, [](double x) { return std::pow(x, 2.5); }, 0.5, 2.0));
 Tensor pow(const Tensor& base, double exponent) {
     Tensor out = exponent == 2.0 ? detail::map_float(base, "pow", [](auto u) { return u * u; })
                                  : detail::map_float(base, "pow", [exponent](auto u) {
@@ -245,16 +246,15 @@ Tensor pow(const Tensor& base, double exponent) {
                   });
 }
 
-const OpDef& rpow_scalar_def = define_op(scalar_def("rpow_scalar", "rpow(s, x)", "s ** x for a number s",
-                                                    "y = c^x: dx = g * y * log(c)", [](const Tensor& x) { return rpow(1.7, x); },
-                                                    [](double x) { return std::pow(1.7, x); }));
+const OpDef& rpow_scalar_def = define_op(scalar_def(
+    "rpow_scalar", "rpow(s, x)", "s ** x for a number s", "y = c^x: dx = g * y * log(c)",
+    [](const Tensor& x) { return rpow(1.7, x); }, [](double x) { return std::pow(1.7, x); }));
 Tensor rpow(double base, const Tensor& exponent) {
     Tensor out = detail::map_float(exponent, "rpow", [base](auto u) {
         return static_cast<decltype(u)>(std::pow(base, static_cast<double>(u)));
     });
-    return record(rpow_scalar_def, out, {exponent}, {.output = true}, [base](const OpContext& c, const Tensor& g) {
-        return TensorList{g * c.output() * std::log(base)};
-    });
+    return record(rpow_scalar_def, out, {exponent}, {.output = true},
+                  [base](const OpContext& c, const Tensor& g) { return TensorList{g * c.output() * std::log(base)}; });
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -273,19 +273,37 @@ Tensor operator-(const Tensor& a) { return neg(a); }
 
 // ---- comparisons: masks of 0 and 1, never recorded ---------------------------------
 
-const OpDef& eq_def = define_op(compare_def("eq", "1 where a == b, else 0", rg::eq, [](double a, double b) { return a == b ? 1.0 : 0.0; }));
-const OpDef& ne_def = define_op(compare_def("ne", "1 where a != b, else 0", rg::ne, [](double a, double b) { return a != b ? 1.0 : 0.0; }));
-const OpDef& lt_def = define_op(compare_def("lt", "1 where a < b, else 0", rg::lt, [](double a, double b) { return a < b ? 1.0 : 0.0; }));
-const OpDef& le_def = define_op(compare_def("le", "1 where a <= b, else 0", rg::le, [](double a, double b) { return a <= b ? 1.0 : 0.0; }));
-const OpDef& gt_def = define_op(compare_def("gt", "1 where a > b, else 0", rg::gt, [](double a, double b) { return a > b ? 1.0 : 0.0; }));
-const OpDef& ge_def = define_op(compare_def("ge", "1 where a >= b, else 0", rg::ge, [](double a, double b) { return a >= b ? 1.0 : 0.0; }));
+const OpDef& eq_def = define_op(
+    compare_def("eq", "1 where a == b, else 0", rg::eq, [](double a, double b) { return a == b ? 1.0 : 0.0; }));
+const OpDef& ne_def = define_op(
+    compare_def("ne", "1 where a != b, else 0", rg::ne, [](double a, double b) { return a != b ? 1.0 : 0.0; }));
+const OpDef& lt_def =
+    define_op(compare_def("lt", "1 where a < b, else 0", rg::lt, [](double a, double b) { return a < b ? 1.0 : 0.0; }));
+const OpDef& le_def = define_op(
+    compare_def("le", "1 where a <= b, else 0", rg::le, [](double a, double b) { return a <= b ? 1.0 : 0.0; }));
+const OpDef& gt_def =
+    define_op(compare_def("gt", "1 where a > b, else 0", rg::gt, [](double a, double b) { return a > b ? 1.0 : 0.0; }));
+const OpDef& ge_def = define_op(
+    compare_def("ge", "1 where a >= b, else 0", rg::ge, [](double a, double b) { return a >= b ? 1.0 : 0.0; }));
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto u, auto v) { return u == v; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto u, auto v) { return u != v; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto u, auto v) { return u < v; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto u, auto v) { return u <= v; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto u, auto v) { return u > v; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto u, auto v) { return u >= v; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+    return compare("eq", a, b, [](auto u, auto v) { return u == v; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+    return compare("ne", a, b, [](auto u, auto v) { return u != v; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+    return compare("lt", a, b, [](auto u, auto v) { return u < v; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+    return compare("le", a, b, [](auto u, auto v) { return u <= v; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+    return compare("gt", a, b, [](auto u, auto v) { return u > v; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+    return compare("ge", a, b, [](auto u, auto v) { return u >= v; });
+}
 Tensor gt(const Tensor& a, double b) {
     return detail::map_float(a, "gt", [b](auto u) { return u > b ? decltype(u){1} : decltype(u){0}; });
 }

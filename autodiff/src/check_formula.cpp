@@ -37,8 +37,7 @@ TensorList autodiff_derivatives(const Function& f, const TensorList& xs, Derivat
 
 // Runs `body` (f or the formula, on float64 inputs); a dtype error inside gets
 // the fix that applies here: everything in a formula check is float64.
-template <class F>
-auto in_float64(const char* who, F&& body) {
+template <class F> auto in_float64(const char* who, F&& body) {
     try {
         return body();
     } catch (const Error& e) {
@@ -94,7 +93,8 @@ std::optional<std::vector<std::size_t>> matching_permutation(const std::vector<d
 }
 
 std::string permutation_phrase(const std::vector<std::size_t>& p, bool shape_differs) {
-    if (p.size() == 2) return shape_differs ? "the formula matches autodiff transposed" : "the formula is autodiff transposed";
+    if (p.size() == 2)
+        return shape_differs ? "the formula matches autodiff transposed" : "the formula is autodiff transposed";
     return fmt::format("permute(formula, {}) matches autodiff", axes_str(p));
 }
 
@@ -103,7 +103,8 @@ std::string shape_pattern(const Tensor& exact, const Tensor& claimed, const Tole
     std::string text = fmt::format("expected {}, got {}", shape_str(exact.shape()), shape_str(claimed.shape()));
     const auto a = exact.to_vector();
     if (claimed.numel() == exact.numel()) {
-        if (auto p = matching_permutation(a, exact.shape(), claimed, tol)) return text + "; " + permutation_phrase(*p, true);
+        if (auto p = matching_permutation(a, exact.shape(), claimed, tol))
+            return text + "; " + permutation_phrase(*p, true);
         if (tol.all_close(a, claimed.to_vector()))
             return text + fmt::format("; the values are autodiff's in row-major order: reshape the formula to {}",
                                       shape_str(exact.shape()));
@@ -188,7 +189,8 @@ std::string value_pattern(const std::vector<double>& a, const std::vector<double
             return fmt::format("the formula is {:.6g} × autodiff everywhere", ratio);
         const double offset = b[largest] - a[largest];
         if (std::isfinite(offset) && all([offset](double v) { return v + offset; }))
-            return fmt::format("the formula is autodiff {} {:.6g} everywhere", offset < 0 ? "-" : "+", std::abs(offset));
+            return fmt::format("the formula is autodiff {} {:.6g} everywhere", offset < 0 ? "-" : "+",
+                               std::abs(offset));
     }
     if (auto p = matching_permutation(a, shape, claimed, tol)) return permutation_phrase(*p, false);
     return confined_pattern(bad, shape);
@@ -231,16 +233,19 @@ std::string FormulaReport::text() const {
     return os.str();
 }
 
-FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula, FormulaOptions options) {
+FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula,
+                            FormulaOptions options) {
     TensorList xs;
     for (const Tensor& in : inputs) {
         detail::defined_or_fail(in, "check_formula");
         xs.push_back(in.is_floating() ? in.detach().to(Dtype::float64) : in);
     }
     const TensorList exact = in_float64("f", [&] { return autodiff_derivatives(f, xs, options.kind); });
-    const TensorList claimed = in_float64("the formula", [&] { return detail::without_grad([&] { return formula(xs); }); });
+    const TensorList claimed =
+        in_float64("the formula", [&] { return detail::without_grad([&] { return formula(xs); }); });
     if (claimed.size() != exact.size())
-        fail("check_formula: the formula returned {} tensors, expected {} (one per input)", claimed.size(), exact.size());
+        fail("check_formula: the formula returned {} tensors, expected {} (one per input)", claimed.size(),
+             exact.size());
     const Tolerance tol{options.atol, options.rtol};
     FormulaReport report;
     for (std::size_t i = 0; i < exact.size(); ++i) {
@@ -288,7 +293,8 @@ FormulaReport check_formula(const Function& f, const TensorList& inputs, const F
 
 FormulaReport check_formula(const Function& f, const TensorList& inputs, const TensorList& expected,
                             FormulaOptions options) {
-    return check_formula(f, inputs, [&expected](const TensorList&) { return expected; }, options);
+    return check_formula(
+        f, inputs, [&expected](const TensorList&) { return expected; }, options);
 }
 
 FormulaReport check_formula(const Function& f, const std::vector<Shape>& shapes, const Formula& formula,

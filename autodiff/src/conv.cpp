@@ -23,8 +23,7 @@ struct Geometry {
 
 // `take ? a : b` through bit masks: compilers turn the ternary on floats
 // into a branch, which mispredicts half the time on max-pooled activations.
-template <class T>
-T select(bool take, T a, T b) {
+template <class T> T select(bool take, T a, T b) {
     using Bits = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
     static_assert(sizeof(T) == sizeof(Bits));
     const Bits mask = Bits{0} - static_cast<Bits>(take);
@@ -32,12 +31,11 @@ T select(bool take, T a, T b) {
 }
 
 Geometry geometry(const Shape& image, Size2 kernel, const Conv2dOptions& o, const char* op) {
-    if (image.size() != 4)
-        fail("{}: expected an NCHW tensor of rank 4, got shape {}", op, shape_str(image));
+    if (image.size() != 4) fail("{}: expected an NCHW tensor of rank 4, got shape {}", op, shape_str(image));
     if (kernel[0] == 0 || kernel[1] == 0 || o.stride[0] == 0 || o.stride[1] == 0 || o.dilation[0] == 0 ||
         o.dilation[1] == 0)
-        fail("{}: kernel ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op, kernel[0],
-             kernel[1], o.stride[0], o.stride[1], o.dilation[0], o.dilation[1]);
+        fail("{}: kernel ({}, {}), stride ({}, {}) and dilation ({}, {}) must be positive", op, kernel[0], kernel[1],
+             o.stride[0], o.stride[1], o.dilation[0], o.dilation[1]);
     Geometry g{image[0], image[1], image[2], image[3], kernel[0], kernel[1], 0, 0, o};
     g.oh = conv_output_size(g.h, g.kh, o.stride[0], o.padding[0], o.dilation[0], op);
     g.ow = conv_output_size(g.w, g.kw, o.stride[1], o.padding[1], o.dilation[1], op);
@@ -48,8 +46,7 @@ Geometry geometry(const Shape& image, Size2 kernel, const Conv2dOptions& o, cons
 // runs: f(column_offset, image_offset, count, image_step) covers `count`
 // consecutive output pixels of one output row, reading the image every
 // `image_step` elements. Positions in the padding are never visited.
-template <class F>
-void for_each_run(const Geometry& g, F f) {
+template <class F> void for_each_run(const Geometry& g, F f) {
     const std::size_t rows = g.c * g.kh * g.kw, cols = g.oh * g.ow;
     const long w = static_cast<long>(g.w), sw = static_cast<long>(g.o.stride[1]);
     for (std::size_t n = 0; n < g.n; ++n) {
@@ -93,8 +90,7 @@ void copy_run(const T* __restrict image, std::size_t step, T* __restrict columns
     else
         for (std::size_t k = 0; k < count; ++k) columns[k] = image[k * step];
 }
-template <class T>
-void add_run(const T* __restrict columns, T* __restrict image, std::size_t step, std::size_t count) {
+template <class T> void add_run(const T* __restrict columns, T* __restrict image, std::size_t step, std::size_t count) {
     if (step == 1)
         for (std::size_t k = 0; k < count; ++k) image[k] += columns[k];
     else
@@ -103,8 +99,7 @@ void add_run(const T* __restrict columns, T* __restrict image, std::size_t step,
 
 // The patch columns of every image of `g` (each C*kh*kw rows of OH*OW), the
 // entries that fall in the padding zero.
-template <class T>
-void gather_patches(const Geometry& g, const T* images, T* columns) {
+template <class T> void gather_patches(const Geometry& g, const T* images, T* columns) {
     if (g.o.padding != Size2{0, 0}) std::fill_n(columns, g.n * g.c * g.kh * g.kw * g.oh * g.ow, T{0});
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
         copy_run(images + img, step, columns + col, count);
@@ -112,8 +107,7 @@ void gather_patches(const Geometry& g, const T* images, T* columns) {
 }
 
 // The adjoint: adds patch columns back into `images` (zeroed by the caller).
-template <class T>
-void scatter_patches(const Geometry& g, const T* columns, T* images) {
+template <class T> void scatter_patches(const Geometry& g, const T* columns, T* images) {
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
         add_run(columns + col, images + img, step, count);
     });
@@ -126,18 +120,21 @@ std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t 
     const long span = static_cast<long>(dilation * (kernel - 1) + 1);
     const long padded = static_cast<long>(input + 2 * padding);
     if (padded < span)
-        fail("{}: the kernel spans {} pixels but the padded input has only {} (input {}, padding {})", op, span,
-             padded, input, padding);
+        fail("{}: the kernel spans {} pixels but the padded input has only {} (input {}, padding {})", op, span, padded,
+             input, padding);
     return static_cast<std::size_t>((padded - span) / static_cast<long>(stride) + 1);
 }
 
 const OpDef& im2col_def = define_op({.name = "im2col",
-                      .signature = "im2col(x, kernel, options)",
-                      .doc = "the patches of NCHW images as columns (N, C*kh*kw, OH*OW)",
-                      .rule = "dx = col2im(g): each patch's gradient added back to its pixels",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return im2col(v[0], {2, 2}, {.stride = {1, 1}, .padding = {1, 0}}); },
-                      .samples = {{{Shape{1, 2, 3, 3}}, -2.0, 2.0}}});
+                                     .signature = "im2col(x, kernel, options)",
+                                     .doc = "the patches of NCHW images as columns (N, C*kh*kw, OH*OW)",
+                                     .rule = "dx = col2im(g): each patch's gradient added back to its pixels",
+                                     .kind = OpKind::nn,
+                                     .call =
+                                         [](const TensorList& v) {
+                                             return im2col(v[0], {2, 2}, {.stride = {1, 1}, .padding = {1, 0}});
+                                         },
+                                     .samples = {{{Shape{1, 2, 3, 3}}, -2.0, 2.0}}});
 Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     detail::defined_or_fail(x, "im2col");
     const Geometry g = geometry(x.shape(), kernel, options, "im2col");
@@ -155,19 +152,22 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
 }
 
 const OpDef& col2im_def = define_op({.name = "col2im",
-                      .signature = "col2im(columns, image_shape, kernel, options)",
-                      .doc = "patch columns summed back into images (im2col's VJP)",
-                      .rule = "dcols = im2col(g)",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return col2im(v[0], Shape{1, 2, 3, 3}, {2, 2}); },
-                      .samples = {{{Shape{1, 8, 4}}, -2.0, 2.0}}});
+                                     .signature = "col2im(columns, image_shape, kernel, options)",
+                                     .doc = "patch columns summed back into images (im2col's VJP)",
+                                     .rule = "dcols = im2col(g)",
+                                     .kind = OpKind::nn,
+                                     .call =
+                                         [](const TensorList& v) {
+                                             return col2im(v[0], Shape{1, 2, 3, 3}, {2, 2});
+                                         },
+                                     .samples = {{{Shape{1, 8, 4}}, -2.0, 2.0}}});
 Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options) {
     detail::defined_or_fail(columns, "col2im");
     const Geometry g = geometry(image_shape, kernel, options, "col2im");
     const Shape expected{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
     if (columns.shape() != expected)
-        fail("col2im: columns have shape {}, expected {} for image {}", shape_str(columns.shape()),
-             shape_str(expected), shape_str(image_shape));
+        fail("col2im: columns have shape {}, expected {} for image {}", shape_str(columns.shape()), shape_str(expected),
+             shape_str(image_shape));
     Tensor out = detail::visit_float(columns, "col2im", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         detail::Array<T> image(image_shape);
@@ -176,9 +176,8 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         return detail::adopt(std::move(image));
     });
     if (!needs_grad(columns)) return out;
-    return record(col2im_def, out, {columns}, [kernel, options](const Tensor& grad) {
-        return TensorList{im2col(grad, kernel, options)};
-    });
+    return record(col2im_def, out, {columns},
+                  [kernel, options](const Tensor& grad) { return TensorList{im2col(grad, kernel, options)}; });
 }
 
 namespace {
@@ -208,8 +207,7 @@ void check_output_grad(const Tensor& grad, const ConvShapes& s, const char* op) 
 // One image's patches as a (C*kh*kw, OH*OW) matrix in a buffer reused from
 // image to image, so it stays in cache between im2col and the GEMM that
 // reads it. A 1x1 kernel with unit stride and no padding needs no copy.
-template <class T>
-class ImagePatches {
+template <class T> class ImagePatches {
 public:
     explicit ImagePatches(const Geometry& g) : g_(g), single_(g) {
         single_.n = 1;
@@ -240,13 +238,18 @@ bool takes_part(const Tensor& t) { return t.defined() && needs_grad(t); }
 
 }  // namespace
 
-const OpDef& conv2d_def = define_op({.name = "conv2d",
-                      .signature = "conv2d(x, weight, bias = {}, options)",
-                      .doc = "2-D cross-correlation of NCHW images with OIHW filters, bias optional",
-                      .rule = "dX = conv2d_input_grad(G, W) (the transposed convolution), dW = conv2d_weight_grad(G, X) (G times the patches of X), db = G summed over images and pixels",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return conv2d(v[0], v[1], v[2], {.stride = {1, 2}, .padding = {1, 1}}); },
-                      .samples = {{{Shape{2, 2, 4, 5}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0}}});
+const OpDef& conv2d_def =
+    define_op({.name = "conv2d",
+               .signature = "conv2d(x, weight, bias = {}, options)",
+               .doc = "2-D cross-correlation of NCHW images with OIHW filters, bias optional",
+               .rule = "dX = conv2d_input_grad(G, W) (the transposed convolution), dW = conv2d_weight_grad(G, X) (G "
+                       "times the patches of X), db = G summed over images and pixels",
+               .kind = OpKind::nn,
+               .call =
+                   [](const TensorList& v) {
+                       return conv2d(v[0], v[1], v[2], {.stride = {1, 2}, .padding = {1, 1}});
+                   },
+               .samples = {{{Shape{2, 2, 4, 5}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0}}});
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
     detail::defined_or_fail(x, "conv2d");
     detail::defined_or_fail(weight, "conv2d");
@@ -285,13 +288,17 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
                   });
 }
 
-const OpDef& conv2d_input_grad_def = define_op({.name = "conv2d_input_grad",
-                      .signature = "conv2d_input_grad(grad, weight, input_shape, options)",
-                      .doc = "the gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input)",
-                      .rule = "y = conv2d_input_grad(u, W): du = conv2d(g, W), dW = conv2d_weight_grad(u, g)",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return conv2d_input_grad(v[0], v[1], Shape{2, 2, 4, 4}, {.padding = {1, 1}}); },
-                      .samples = {{{Shape{2, 3, 4, 4}, Shape{3, 2, 3, 3}}, -2.0, 2.0}}});
+const OpDef& conv2d_input_grad_def =
+    define_op({.name = "conv2d_input_grad",
+               .signature = "conv2d_input_grad(grad, weight, input_shape, options)",
+               .doc = "the gradient of conv2d with respect to its input (torch.nn.grad.conv2d_input)",
+               .rule = "y = conv2d_input_grad(u, W): du = conv2d(g, W), dW = conv2d_weight_grad(u, g)",
+               .kind = OpKind::nn,
+               .call =
+                   [](const TensorList& v) {
+                       return conv2d_input_grad(v[0], v[1], Shape{2, 2, 4, 4}, {.padding = {1, 1}});
+                   },
+               .samples = {{{Shape{2, 3, 4, 4}, Shape{3, 2, 3, 3}}, -2.0, 2.0}}});
 Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& input_shape, Conv2dOptions options) {
     detail::defined_or_fail(grad, "conv2d_input_grad");
     detail::defined_or_fail(weight, "conv2d_input_grad");
@@ -324,13 +331,17 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
                   });
 }
 
-const OpDef& conv2d_weight_grad_def = define_op({.name = "conv2d_weight_grad",
-                      .signature = "conv2d_weight_grad(grad, x, weight_shape, options)",
-                      .doc = "the gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight)",
-                      .rule = "y = conv2d_weight_grad(u, X): du = conv2d(X, g), dX = conv2d_input_grad(u, g)",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return conv2d_weight_grad(v[0], v[1], Shape{3, 2, 3, 3}, {.padding = {1, 1}}); },
-                      .samples = {{{Shape{2, 3, 4, 4}, Shape{2, 2, 4, 4}}, -2.0, 2.0}}});
+const OpDef& conv2d_weight_grad_def =
+    define_op({.name = "conv2d_weight_grad",
+               .signature = "conv2d_weight_grad(grad, x, weight_shape, options)",
+               .doc = "the gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight)",
+               .rule = "y = conv2d_weight_grad(u, X): du = conv2d(X, g), dX = conv2d_input_grad(u, g)",
+               .kind = OpKind::nn,
+               .call =
+                   [](const TensorList& v) {
+                       return conv2d_weight_grad(v[0], v[1], Shape{3, 2, 3, 3}, {.padding = {1, 1}});
+                   },
+               .samples = {{{Shape{2, 3, 4, 4}, Shape{2, 2, 4, 4}}, -2.0, 2.0}}});
 Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape, Conv2dOptions options) {
     detail::defined_or_fail(grad, "conv2d_weight_grad");
     detail::defined_or_fail(x, "conv2d_weight_grad");
@@ -385,8 +396,7 @@ Conv2dOptions pool_as_conv(Size2 kernel, const Pool2dOptions& options) {
 using PoolIndex = std::vector<std::int32_t>;
 
 // The first NaN wins, as in PyTorch: it propagates.
-template <class T>
-bool replaces(T candidate, T best) {
+template <class T> bool replaces(T candidate, T best) {
     return (candidate > best) | ((candidate != candidate) & (best == best));
 }
 
@@ -437,8 +447,7 @@ void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::
 }
 
 // Any window, stride and padding, one image plane.
-template <class T>
-void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_max) {
+template <class T> void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_max) {
     const long h = static_cast<long>(g.h), w = static_cast<long>(g.w);
     const long sy = static_cast<long>(g.o.stride[0]), sx = static_cast<long>(g.o.stride[1]);
     const long py = static_cast<long>(g.o.padding[0]), px = static_cast<long>(g.o.padding[1]);
@@ -491,12 +500,15 @@ void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_
 }  // namespace
 
 const OpDef& max_pool2d_def = define_op({.name = "max_pool2d",
-                      .signature = "max_pool2d(x, kernel, options)",
-                      .doc = "maximum over each window of NCHW images",
-                      .rule = "dx = g routed to the largest element of each window, 0 elsewhere",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return max_pool2d(v[0], {2, 2}); },
-                      .samples = {{{Shape{2, 2, 4, 6}}, -2.0, 2.0}}});
+                                         .signature = "max_pool2d(x, kernel, options)",
+                                         .doc = "maximum over each window of NCHW images",
+                                         .rule = "dx = g routed to the largest element of each window, 0 elsewhere",
+                                         .kind = OpKind::nn,
+                                         .call =
+                                             [](const TensorList& v) {
+                                                 return max_pool2d(v[0], {2, 2});
+                                             },
+                                         .samples = {{{Shape{2, 2, 4, 6}}, -2.0, 2.0}}});
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "max_pool2d");
     const Conv2dOptions conv = pool_as_conv(kernel, options);
@@ -533,44 +545,49 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     return record(max_pool2d_def, out, {x},
                   [g, tiles_plane, planes, plane_in, plane_out,
                    where = std::shared_ptr<const PoolIndex>(std::move(where))](const Tensor& grad) {
-        const Shape image{g.n, g.c, g.h, g.w};
-        if (needs_grad(grad)) {
-            // Second order: scatter_add, whose VJP gathers from the same positions.
-            detail::Array<std::int64_t> index(Shape{g.n, g.c, plane_out});
-            std::copy(where->begin(), where->end(), index.begin());
-            Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-            return TensorList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, detail::adopt(std::move(index))), image)};
-        }
-        return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
-            using T = typename std::decay_t<decltype(gv)>::value_type;
-            detail::Array<T> dx(image);
-            if (tiles_plane) {
-                // The windows cover every input once: write each window whole.
-                for (std::size_t p = 0; p < planes; ++p)
-                    unpool_2x2(gv.data() + p * plane_out, where->data() + p * plane_out, g.oh, g.ow,
-                               dx.data() + p * plane_in);
-                return detail::adopt(std::move(dx));
-            }
-            std::fill(dx.begin(), dx.end(), T{0});
-            for (std::size_t p = 0; p < planes; ++p) {
-                T* plane = dx.data() + p * plane_in;
-                const T* from = gv.data() + p * plane_out;
-                const std::int32_t* at = where->data() + p * plane_out;
-                for (std::size_t o = 0; o < plane_out; ++o) plane[at[o]] += from[o];
-            }
-            return detail::adopt(std::move(dx));
-        })};
-    });
+                      const Shape image{g.n, g.c, g.h, g.w};
+                      if (needs_grad(grad)) {
+                          // Second order: scatter_add, whose VJP gathers from the same positions.
+                          detail::Array<std::int64_t> index(Shape{g.n, g.c, plane_out});
+                          std::copy(where->begin(), where->end(), index.begin());
+                          Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
+                          return TensorList{
+                              reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, detail::adopt(std::move(index))),
+                                      image)};
+                      }
+                      return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
+                          using T = typename std::decay_t<decltype(gv)>::value_type;
+                          detail::Array<T> dx(image);
+                          if (tiles_plane) {
+                              // The windows cover every input once: write each window whole.
+                              for (std::size_t p = 0; p < planes; ++p)
+                                  unpool_2x2(gv.data() + p * plane_out, where->data() + p * plane_out, g.oh, g.ow,
+                                             dx.data() + p * plane_in);
+                              return detail::adopt(std::move(dx));
+                          }
+                          std::fill(dx.begin(), dx.end(), T{0});
+                          for (std::size_t p = 0; p < planes; ++p) {
+                              T* plane = dx.data() + p * plane_in;
+                              const T* from = gv.data() + p * plane_out;
+                              const std::int32_t* at = where->data() + p * plane_out;
+                              for (std::size_t o = 0; o < plane_out; ++o) plane[at[o]] += from[o];
+                          }
+                          return detail::adopt(std::move(dx));
+                      })};
+                  });
 }
 
 const OpDef& avg_pool2d_def = define_op({.name = "avg_pool2d",
-                      .signature = "avg_pool2d(x, kernel, options)",
-                      .doc = "mean over each window of NCHW images",
-                      .rule = "composite: mean of im2col",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return avg_pool2d(v[0], {2, 3}, {.stride = {1, 1}}); },
-                      .samples = {{{Shape{2, 2, 4, 5}}, -2.0, 2.0}},
-                      .composite = true});
+                                         .signature = "avg_pool2d(x, kernel, options)",
+                                         .doc = "mean over each window of NCHW images",
+                                         .rule = "composite: mean of im2col",
+                                         .kind = OpKind::nn,
+                                         .call =
+                                             [](const TensorList& v) {
+                                                 return avg_pool2d(v[0], {2, 3}, {.stride = {1, 1}});
+                                             },
+                                         .samples = {{{Shape{2, 2, 4, 5}}, -2.0, 2.0}},
+                                         .composite = true});
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "avg_pool2d");
     const Conv2dOptions conv = pool_as_conv(kernel, options);

@@ -28,8 +28,7 @@ Tensor allocate(const Shape& shape, Dtype dtype, const char* op) {
 }
 
 Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, const char* op) {
-    if (options.requires_grad && options.dtype == Dtype::int64)
-        fail("{}: int64 tensors cannot require grad", op);
+    if (options.requires_grad && options.dtype == Dtype::int64) fail("{}: int64 tensors cannot require grad", op);
     Tensor out = allocate(detail::to_shape(sizes, op), options.dtype, op);
     if (fill) {
         detail::visit_dtype(options.dtype, [&](auto zero) {
@@ -43,8 +42,7 @@ Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, 
 }
 
 // Fills a float tensor of `shape` with draws from `draw(engine)`.
-template <class Draw>
-Tensor random_tensor(IntList sizes, TensorOptions options, const char* op, Draw draw) {
+template <class Draw> Tensor random_tensor(IntList sizes, TensorOptions options, const char* op, Draw draw) {
     if (options.dtype == Dtype::int64) fail("{}: expected a float dtype, got int64", op);
     Tensor out = make(sizes, {options.dtype, false}, 0, false, op);
     std::lock_guard lock(generator_mutex());
@@ -91,8 +89,8 @@ Tensor tensor(const NestedValues& values, TensorOptions options) {
 Tensor from_vector(const std::vector<double>& values, IntList sizes, TensorOptions options) {
     const Shape shape = detail::to_shape(sizes, "from_vector");
     if (values.size() != shape_numel(shape))
-        fail("from_vector: {} values cannot fill shape {} ({} elements)", values.size(),
-             shape_str(shape), shape_numel(shape));
+        fail("from_vector: {} values cannot fill shape {} ({} elements)", values.size(), shape_str(shape),
+             shape_numel(shape));
     Tensor out = make(sizes, {options.dtype, false}, 0, false, "from_vector");
     detail::visit_dtype(options.dtype, [&](auto zero) {
         using T = decltype(zero);
@@ -111,21 +109,16 @@ Tensor from_indices(const std::vector<std::int64_t>& values, IntList sizes) {
     std::copy(values.begin(), values.end(), out.data_ptr<std::int64_t>());
     return out;
 }
-Tensor from_indices(const std::vector<std::int64_t>& values) {
-    return from_indices(values, Shape{values.size()});
-}
+Tensor from_indices(const std::vector<std::int64_t>& values) { return from_indices(values, Shape{values.size()}); }
 
 Tensor zeros(IntList shape, TensorOptions options) { return make(shape, options, 0, true, "zeros"); }
 Tensor ones(IntList shape, TensorOptions options) { return make(shape, options, 1, true, "ones"); }
-Tensor full(IntList shape, double value, TensorOptions options) {
-    return make(shape, options, value, true, "full");
-}
+Tensor full(IntList shape, double value, TensorOptions options) { return make(shape, options, value, true, "full"); }
 Tensor empty(IntList shape, TensorOptions options) { return make(shape, options, 0, false, "empty"); }
 
 Tensor arange(double start, double stop, double step, TensorOptions options) {
     if (step == 0 || !std::isfinite(step) || !std::isfinite(start) || !std::isfinite(stop))
-        fail("arange: start {}, stop {} and step {} must be finite and step non-zero", start,
-             stop, step);
+        fail("arange: start {}, stop {} and step {} must be finite and step non-zero", start, stop, step);
     const double count = std::ceil((stop - start) / step);
     if (count > 9.0e15)
         fail("arange: start {}, stop {} and step {} give {:.3g} elements, too many to allocate", start, stop, step,
@@ -144,9 +137,8 @@ Tensor linspace(double start, double stop, std::int64_t steps, TensorOptions opt
     detail::checked_numel(Shape{count, 2}, options.dtype, "linspace");  // the values pass through doubles
     std::vector<double> values(count);
     for (std::size_t i = 0; i < count; ++i)
-        values[i] = count == 1 ? start
-                               : start + (stop - start) * static_cast<double>(i) /
-                                             static_cast<double>(count - 1);
+        values[i] =
+            count == 1 ? start : start + (stop - start) * static_cast<double>(i) / static_cast<double>(count - 1);
     return from_vector(values, Shape{count}, options);
 }
 

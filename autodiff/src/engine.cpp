@@ -145,13 +145,12 @@ struct Capture {
     TensorList grads;
 };
 
-void run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph,
-                  bool create_graph, Capture* capture, const char* caller) {
+void run_backward(const TensorList& outputs, const TensorList& grad_outputs, bool retain_graph, bool create_graph,
+                  Capture* capture, const char* caller) {
     TapeState& tp = tape();
     if (outputs.empty()) fail("{}: no outputs given", caller);
     if (!grad_outputs.empty() && grad_outputs.size() != outputs.size()) {
-        fail("{}: got {} outputs but {} output gradients", caller, outputs.size(),
-             grad_outputs.size());
+        fail("{}: got {} outputs but {} output gradients", caller, outputs.size(), grad_outputs.size());
     }
     std::vector<std::shared_ptr<Node>> roots;
     TensorList seeds;
@@ -174,8 +173,8 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
             if (seed.shape() != out.shape() || seed.dtype() != out.dtype()) {
                 fail("{}: output gradient {} has shape {} and dtype {}, expected shape {} and "
                      "dtype {}",
-                     caller, i, shape_str(seed.shape()), dtype_name(seed.dtype()),
-                     shape_str(out.shape()), dtype_name(out.dtype()));
+                     caller, i, shape_str(seed.shape()), dtype_name(seed.dtype()), shape_str(out.shape()),
+                     dtype_name(out.dtype()));
             }
             if (!create_graph && seed.requires_grad()) seed = seed.detach();
         }
@@ -292,9 +291,8 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                 Tensor replaced = hook(g);
                 if (!replaced.defined()) continue;
                 if (replaced.shape() != g.shape() || replaced.dtype() != g.dtype()) {
-                    fail("{}: a hook on the output of '{}' returned shape {} ({}), expected {} ({})",
-                         caller, n->op(), shape_str(replaced.shape()),
-                         dtype_name(replaced.dtype()), shape_str(g.shape()),
+                    fail("{}: a hook on the output of '{}' returned shape {} ({}), expected {} ({})", caller, n->op(),
+                         shape_str(replaced.shape()), dtype_name(replaced.dtype()), shape_str(g.shape()),
                          dtype_name(g.dtype()));
                 }
                 g = replaced;
@@ -333,8 +331,8 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         TensorList grads = n->apply(std::move(g));
         if (tp.observer) tp.observer(BackwardEvent{n, &upstream, &grads});
         if (grads.size() != n->edges.size()) {
-            fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(),
-                 grads.size(), n->edges.size());
+            fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(), grads.size(),
+                 n->edges.size());
         }
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Edge& info = n->edges[i];
@@ -343,8 +341,8 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
             if (grads[i].shape() != info.shape || grads[i].dtype() != info.dtype) {
                 fail("{}: the VJP of '{}' returned a gradient of shape {} ({}) for input {} of "
                      "shape {} ({})",
-                     caller, n->op(), shape_str(grads[i].shape()), dtype_name(grads[i].dtype()),
-                     i, shape_str(info.shape), dtype_name(info.dtype));
+                     caller, n->op(), shape_str(grads[i].shape()), dtype_name(grads[i].dtype()), i,
+                     shape_str(info.shape), dtype_name(info.dtype));
             }
             if (tp.anomaly) detail::check_finite(grads[i], "backward", n->op());
             accumulate_into(next->pending, grads[i], create_graph);
@@ -356,14 +354,15 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 }  // namespace
 
 Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
-Node::Node(const OpDef& def)
-    : op_(def.name), def_(&def), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
+Node::Node(const OpDef& def) : op_(def.name), def_(&def), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 
 std::uint64_t current_tape_id() { return tape().id; }
 
 SavedTensor::SavedTensor(const Tensor& t, std::string_view op)
-    : tensor_(t), storage_(t.defined() ? t.impl()->storage.get() : nullptr),
-      version_(t.defined() ? t.impl()->storage->version() : 0), op_(op) {}
+    : tensor_(t),
+      storage_(t.defined() ? t.impl()->storage.get() : nullptr),
+      version_(t.defined() ? t.impl()->storage->version() : 0),
+      op_(op) {}
 
 SavedTensor SavedTensor::output(const Tensor& out, std::string_view op) {
     SavedTensor saved(out.detach(), op);
@@ -423,8 +422,7 @@ bool needs_grad(const Tensor& a, const Tensor& b) {
 }
 bool needs_grad(const TensorList& inputs) { return needs_grad_any(inputs.data(), inputs.size()); }
 
-void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs,
-                    std::size_t count) {
+void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs, std::size_t count) {
     node->edges.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
         const Tensor& in = inputs[i];
@@ -443,8 +441,8 @@ void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Ten
 }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {
-    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph,
-                 options.create_graph, nullptr, "backward");
+    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, nullptr,
+                 "backward");
 }
 
 void Tensor::backward(const Tensor& grad_output, BackwardOptions options) const {
@@ -456,13 +454,12 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
     Capture capture;
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         const Tensor& in = detail::defined_or_fail(inputs[k], "grad");
-        if (!in.requires_grad())
-            fail("grad: input {} (shape {}) does not require grad", k, shape_str(in.shape()));
+        if (!in.requires_grad()) fail("grad: input {} (shape {}) does not require grad", k, shape_str(in.shape()));
         capture.nodes.push_back(node_of(in));
     }
     capture.grads.resize(inputs.size());
-    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph,
-                 options.create_graph, &capture, "grad");
+    run_backward(outputs, grad_outputs, options.retain_graph || options.create_graph, options.create_graph, &capture,
+                 "grad");
     for (std::size_t k = 0; k < inputs.size(); ++k) {
         if (capture.grads[k].defined()) continue;
         if (!options.allow_unused) {

@@ -38,9 +38,7 @@ Tensor kept(const Tensor& t) {
     return t.clone();
 }
 
-std::string input_name(const OpDef* def, std::size_t i) {
-    return def ? def->input_name(i) : fmt::format("input{}", i);
-}
+std::string input_name(const OpDef* def, std::size_t i) { return def ? def->input_name(i) : fmt::format("input{}", i); }
 
 std::string step_ref(const ExplainStep& s) {
     if (s.op == "accumulate_grad") return fmt::format("[{}] {}.grad", s.index, s.leaf);
@@ -62,7 +60,8 @@ std::string show(const Tensor& t, std::size_t max_elements, std::size_t indent) 
             if (std::abs(v[k]) > std::abs(v[largest])) largest = k;
         }
         std::vector<std::string> first;
-        for (std::size_t k = 0; k < std::min<std::size_t>(4, v.size()); ++k) first.push_back(fmt::format("{:.6g}", v[k]));
+        for (std::size_t k = 0; k < std::min<std::size_t>(4, v.size()); ++k)
+            first.push_back(fmt::format("{:.6g}", v[k]));
         text = fmt::format("{} {}, norm {:.6g}, first {}, ..., largest {:.6g} at {}", shape_str(t.shape()),
                            dtype_name(t.dtype()), std::sqrt(norm), fmt::join(first, ", "), v[largest],
                            index_str(largest, t.shape()));
@@ -149,7 +148,8 @@ Explanation explain(const Tensor& output, ExplainOptions options) {
                 send.input_label = detail::edge_label(edge, labels);
                 if (k < ev.grads.size()) send.grad = ev.grads[k];
                 if (!edge.node) {
-                    send.destination = labels.input_name(edge).empty() ? "a constant, needs no gradient" : "needs no gradient";
+                    send.destination =
+                        labels.input_name(edge).empty() ? "a constant, needs no gradient" : "needs no gradient";
                     send.grad = Tensor{};
                 } else if (!send.grad.defined()) {
                     send.destination = "nothing sent";
@@ -194,7 +194,8 @@ const ExplainStep& Explanation::step(std::string_view name) const {
         if (!s.leaf.empty()) known.push_back("'" + s.leaf + "'");
     }
     fail("explain: no step made a tensor named '{}'; the named ones are {}", name,
-         known.empty() ? std::string("none (name tensors with ExplainOptions::names)") : fmt::format("{}", fmt::join(known, ", ")));
+         known.empty() ? std::string("none (name tensors with ExplainOptions::names)")
+                       : fmt::format("{}", fmt::join(known, ", ")));
 }
 
 std::string Explanation::to_string() const {
@@ -313,7 +314,9 @@ struct TempFile {
         std::vector<char> buffer(pattern.begin(), pattern.end());
         buffer.push_back('\0');
         const int fd = ::mkstemps(buffer.data(), static_cast<int>(std::strlen(suffix)));
-        if (fd < 0) fail("explain_html: cannot create a temporary file in {}: {}", std::filesystem::temp_directory_path().string(), std::strerror(errno));
+        if (fd < 0)
+            fail("explain_html: cannot create a temporary file in {}: {}",
+                 std::filesystem::temp_directory_path().string(), std::strerror(errno));
         ::close(fd);
         path = buffer.data();
     }
@@ -354,9 +357,10 @@ std::string run_dot(const std::string& program, const std::string& dot_text, std
     const int spawned = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     if (spawned != 0) {
-        problem = spawned == ENOENT
-                      ? fmt::format("The graph needs Graphviz's `{}` program, which was not found: {}.", program, install_graphviz)
-                      : fmt::format("Could not run Graphviz's `{}` ({}): {}.", program, std::strerror(spawned), install_graphviz);
+        problem = spawned == ENOENT ? fmt::format("The graph needs Graphviz's `{}` program, which was not found: {}.",
+                                                  program, install_graphviz)
+                                    : fmt::format("Could not run Graphviz's `{}` ({}): {}.", program,
+                                                  std::strerror(spawned), install_graphviz);
         return "";
     }
     int status = 0;
@@ -365,9 +369,10 @@ std::string run_dot(const std::string& program, const std::string& dot_text, std
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         std::string message = read_all(err.path);
         if (auto nl = message.find('\n'); nl != std::string::npos) message.erase(nl);
-        problem = fmt::format("Graphviz's `{}` failed ({}){}", program,
-                              WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status)) : "killed by a signal",
-                              message.empty() ? "." : ": " + message);
+        problem =
+            fmt::format("Graphviz's `{}` failed ({}){}", program,
+                        WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status)) : "killed by a signal",
+                        message.empty() ? "." : ": " + message);
         return "";
     }
     return read_all(out.path);

@@ -11,8 +11,7 @@ TensorList prepare(const TensorList& inputs, bool create_graph, const char* op) 
     TensorList xs;
     for (const Tensor& in : inputs) {
         detail::defined_or_fail(in, op);
-        if (!in.is_floating())
-            fail("{}: inputs must be float32 or float64, got {}", op, dtype_name(in.dtype()));
+        if (!in.is_floating()) fail("{}: inputs must be float32 or float64, got {}", op, dtype_name(in.dtype()));
         if (create_graph && in.requires_grad()) {
             xs.push_back(in);
         } else {
@@ -79,10 +78,8 @@ VjpResult vjp(const Function& f, const TensorList& inputs, const Tensor& v, bool
     return {create_graph ? out : out.detach(), grads};
 }
 
-JvpResult jvp(const Function& f, const TensorList& inputs, const TensorList& tangents,
-              bool create_graph) {
-    if (tangents.size() != inputs.size())
-        fail("jvp: got {} tangents for {} inputs", tangents.size(), inputs.size());
+JvpResult jvp(const Function& f, const TensorList& inputs, const TensorList& tangents, bool create_graph) {
+    if (tangents.size() != inputs.size()) fail("jvp: got {} tangents for {} inputs", tangents.size(), inputs.size());
     TensorList xs = prepare(inputs, create_graph, "jvp");
     Tensor out = call(f, xs, "jvp");
     if (!out.requires_grad()) return {out, zeros_like(out)};
@@ -111,8 +108,7 @@ TensorList jacobian(const Function& f, const TensorList& inputs, bool create_gra
 Tensor hessian(const Function& f, const Tensor& input) {
     TensorList xs = prepare({input}, false, "hessian");
     Tensor out = call(f, xs, "hessian");
-    if (out.numel() != 1)
-        fail("hessian: f must return a single element, got shape {}", shape_str(out.shape()));
+    if (out.numel() != 1) fail("hessian: f must return a single element, got shape {}", shape_str(out.shape()));
     Shape shape = input.shape();
     shape.insert(shape.end(), input.shape().begin(), input.shape().end());
     if (!out.requires_grad()) return zeros(shape, {input.dtype()});
@@ -122,8 +118,7 @@ Tensor hessian(const Function& f, const Tensor& input) {
 
 Tensor hvp(const Function& f, const Tensor& input, const Tensor& v, bool create_graph) {
     if (v.shape() != input.shape())
-        fail("hvp: v has shape {}, expected the input's shape {}", shape_str(v.shape()),
-             shape_str(input.shape()));
+        fail("hvp: v has shape {}, expected the input's shape {}", shape_str(v.shape()), shape_str(input.shape()));
     TensorList xs = prepare({input}, create_graph, "hvp");
     Tensor out = call(f, xs, "hvp");
     if (out.numel() != 1) fail("hvp: f must return a single element, got shape {}", shape_str(out.shape()));
@@ -133,8 +128,7 @@ Tensor hvp(const Function& f, const Tensor& input, const Tensor& v, bool create_
     return grad({g}, xs, {v}, {.create_graph = create_graph, .allow_unused = true})[0];
 }
 
-Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward,
-                 const CustomVjp& vjp) {
+Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward, const CustomVjp& vjp) {
     const std::string op(name);
     for (const Tensor& in : inputs) detail::defined_or_fail(in, op.c_str());
     Tensor out = detail::without_grad([&] { return forward(inputs); });
@@ -145,8 +139,7 @@ Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomFo
     return record(op, out, inputs, [inputs, vjp, op](const Tensor& g) {
         TensorList grads = vjp(inputs, g);
         if (grads.size() != inputs.size())
-            fail("custom op '{}': vjp returned {} gradients for {} inputs", op, grads.size(),
-                 inputs.size());
+            fail("custom op '{}': vjp returned {} gradients for {} inputs", op, grads.size(), inputs.size());
         return grads;
     });
 }

@@ -20,10 +20,7 @@ namespace {
 // makes first.
 constexpr std::size_t streaming_bytes = 8u << 20;
 
-template <class T>
-T addcmul_value(T input, T t1, T t2, T value) {
-    return input + value * t1 * t2;
-}
+template <class T> T addcmul_value(T input, T t1, T t2, T value) { return input + value * t1 * t2; }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // Streaming rows, 32 bytes a store where the CPU has AVX2, else 16 (SSE2 is
@@ -31,19 +28,19 @@ T addcmul_value(T input, T t1, T t2, T value) {
 // first aligned one.
 template <class T>
 __attribute__((target("avx2"))) std::size_t stream_avx2(const T* input, const T* t1, const T* t2, T value, T* out,
-                                                          std::size_t count) {
+                                                        std::size_t count) {
     std::size_t k = 0;
     for (; k < count && reinterpret_cast<std::uintptr_t>(out + k) % 32 != 0; ++k)
         out[k] = addcmul_value(input[k], t1[k], t2[k], value);
     constexpr std::size_t lanes = 32 / sizeof(T);
     for (; k + lanes <= count; k += lanes) {
         if constexpr (std::is_same_v<T, float>) {
-            const __m256 product = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(value), _mm256_loadu_ps(t1 + k)),
-                                                 _mm256_loadu_ps(t2 + k));
+            const __m256 product =
+                _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(value), _mm256_loadu_ps(t1 + k)), _mm256_loadu_ps(t2 + k));
             _mm256_stream_ps(out + k, _mm256_add_ps(_mm256_loadu_ps(input + k), product));
         } else {
-            const __m256d product = _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(value), _mm256_loadu_pd(t1 + k)),
-                                                  _mm256_loadu_pd(t2 + k));
+            const __m256d product =
+                _mm256_mul_pd(_mm256_mul_pd(_mm256_set1_pd(value), _mm256_loadu_pd(t1 + k)), _mm256_loadu_pd(t2 + k));
             _mm256_stream_pd(out + k, _mm256_add_pd(_mm256_loadu_pd(input + k), product));
         }
     }
@@ -58,10 +55,12 @@ std::size_t stream_sse2(const T* input, const T* t1, const T* t2, T value, T* ou
     constexpr std::size_t lanes = 16 / sizeof(T);
     for (; k + lanes <= count; k += lanes) {
         if constexpr (std::is_same_v<T, float>) {
-            const __m128 product = _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(value), _mm_loadu_ps(t1 + k)), _mm_loadu_ps(t2 + k));
+            const __m128 product =
+                _mm_mul_ps(_mm_mul_ps(_mm_set1_ps(value), _mm_loadu_ps(t1 + k)), _mm_loadu_ps(t2 + k));
             _mm_stream_ps(out + k, _mm_add_ps(_mm_loadu_ps(input + k), product));
         } else {
-            const __m128d product = _mm_mul_pd(_mm_mul_pd(_mm_set1_pd(value), _mm_loadu_pd(t1 + k)), _mm_loadu_pd(t2 + k));
+            const __m128d product =
+                _mm_mul_pd(_mm_mul_pd(_mm_set1_pd(value), _mm_loadu_pd(t1 + k)), _mm_loadu_pd(t2 + k));
             _mm_stream_pd(out + k, _mm_add_pd(_mm_loadu_pd(input + k), product));
         }
     }
@@ -75,7 +74,8 @@ void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std:
     std::size_t k = 0;
 #if RG_STREAMING_STORES
     static const bool avx2 = __builtin_cpu_supports("avx2");
-    if (stream) k = avx2 ? stream_avx2(input, t1, t2, value, out, count) : stream_sse2(input, t1, t2, value, out, count);
+    if (stream)
+        k = avx2 ? stream_avx2(input, t1, t2, value, out, count) : stream_sse2(input, t1, t2, value, out, count);
 #else
     (void)stream;
 #endif
@@ -85,12 +85,13 @@ void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std:
 }  // namespace
 
 const OpDef& addcmul_def = define_op({.name = "addcmul",
-                      .signature = "addcmul(input, t1, t2, value = 1)",
-                      .doc = "input + value * t1 * t2 in one pass, broadcasting all three",
-                      .rule = "y = x + v * t1 * t2: dx = g, dt1 = v * g * t2, dt2 = v * g * t1",
-                      .kind = OpKind::elementwise,
-                      .call = [](const TensorList& v) { return addcmul(v[0], v[1], v[2], 0.5); },
-                      .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}, {{Shape{3}, Shape{2, 1}, Shape{2, 3}}, -2.0, 2.0}}});
+                                      .signature = "addcmul(input, t1, t2, value = 1)",
+                                      .doc = "input + value * t1 * t2 in one pass, broadcasting all three",
+                                      .rule = "y = x + v * t1 * t2: dx = g, dt1 = v * g * t2, dt2 = v * g * t1",
+                                      .kind = OpKind::elementwise,
+                                      .call = [](const TensorList& v) { return addcmul(v[0], v[1], v[2], 0.5); },
+                                      .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0},
+                                                  {{Shape{3}, Shape{2, 1}, Shape{2, 3}}, -2.0, 2.0}}});
 Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double value) {
     detail::check_same_dtype(input, t1, "addcmul");
     detail::check_same_dtype(input, t2, "addcmul");
@@ -101,37 +102,39 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
             fail("addcmul: expected float32 or float64 tensors, got int64");
             return Tensor{};
         } else {
-        const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
-        const T v = static_cast<T>(value);
-        detail::Array<T> result(shape);
-        const bool stream = result.size() * sizeof(T) >= streaming_bytes;
-        const std::array<detail::Strides, 4> strides{
-            detail::broadcast_strides(in.shape, in.strides, shape), detail::broadcast_strides(a.shape, a.strides, shape),
-            detail::broadcast_strides(b.shape, b.strides, shape), detail::contiguous_strides(shape)};
-        detail::for_each_row(shape, strides, [&](const auto& offset, const auto& step, std::size_t count) {
-            const T* pi = in.data + offset[0];
-            const T* pa = a.data + offset[1];
-            const T* pb = b.data + offset[2];
-            T* po = result.data() + offset[3];
-            if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
-                addcmul_row(pi, pa, pb, v, po, count, stream);
-                return;
-            }
-            for (std::size_t k = 0; k < count; ++k) {
-                const auto i = static_cast<std::ptrdiff_t>(k);
-                po[k] = pi[i * step[0]] + v * pa[i * step[1]] * pb[i * step[2]];
-            }
-        });
+            const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
+            const T v = static_cast<T>(value);
+            detail::Array<T> result(shape);
+            const bool stream = result.size() * sizeof(T) >= streaming_bytes;
+            const std::array<detail::Strides, 4> strides{detail::broadcast_strides(in.shape, in.strides, shape),
+                                                         detail::broadcast_strides(a.shape, a.strides, shape),
+                                                         detail::broadcast_strides(b.shape, b.strides, shape),
+                                                         detail::contiguous_strides(shape)};
+            detail::for_each_row(shape, strides, [&](const auto& offset, const auto& step, std::size_t count) {
+                const T* pi = in.data + offset[0];
+                const T* pa = a.data + offset[1];
+                const T* pb = b.data + offset[2];
+                T* po = result.data() + offset[3];
+                if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
+                    addcmul_row(pi, pa, pb, v, po, count, stream);
+                    return;
+                }
+                for (std::size_t k = 0; k < count; ++k) {
+                    const auto i = static_cast<std::ptrdiff_t>(k);
+                    po[k] = pi[i * step[0]] + v * pa[i * step[1]] * pb[i * step[2]];
+                }
+            });
 #if RG_STREAMING_STORES
-        if (stream) _mm_sfence();  // streaming stores are weakly ordered
+            if (stream) _mm_sfence();  // streaming stores are weakly ordered
 #endif
-        return detail::adopt(std::move(result));
+            return detail::adopt(std::move(result));
         }
     });
     if (!needs_grad({input, t1, t2})) return out;
     return record(addcmul_def, out, {input, t1, t2},
                   [input_shape = input.shape(), s1 = SavedTensor(t1, "addcmul"), s2 = SavedTensor(t2, "addcmul"), value,
-                   input_part = needs_grad(input), t1_part = needs_grad(t1), t2_part = needs_grad(t2)](const Tensor& g) {
+                   input_part = needs_grad(input), t1_part = needs_grad(t1),
+                   t2_part = needs_grad(t2)](const Tensor& g) {
                       const Tensor t1 = s1.unpack(), t2 = s2.unpack();
                       const Tensor scaled = value == 1.0 ? g : g * value;
                       return TensorList{input_part ? sum_to(g, input_shape) : Tensor{},

@@ -34,8 +34,7 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
     Tensor out = f(xs);
     detail::defined_or_fail(out, "gradcheck");
     if (out.dtype() != Dtype::float64)
-        fail("gradcheck: f returned {}; build it from its inputs so that it runs in float64",
-             dtype_name(out.dtype()));
+        fail("gradcheck: f returned {}; build it from its inputs so that it runs in float64", dtype_name(out.dtype()));
     const std::size_t n_out = out.numel();
 
     // analytic[i] holds d out / d x_i as n_out rows of x_i.numel() values.
@@ -83,11 +82,11 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
                 if (!std::isnan(error)) result.max_abs_error = std::max(result.max_abs_error, error);
                 if (!bad) continue;
                 if (failures++ == 0) {
-                    first_failure = fmt::format(
-                        "d output{} / d input {}{}: analytic {:.10g}, numeric {:.10g} (abs error "
-                        "{:.3g}, allowed {:.3g})",
-                        index_str(k, out.shape()), i, index_str(p, x.shape()), exact, numeric,
-                        error, options.atol + options.rtol * std::abs(numeric));
+                    first_failure =
+                        fmt::format("d output{} / d input {}{}: analytic {:.10g}, numeric {:.10g} (abs error "
+                                    "{:.3g}, allowed {:.3g})",
+                                    index_str(k, out.shape()), i, index_str(p, x.shape()), exact, numeric, error,
+                                    options.atol + options.rtol * std::abs(numeric));
                 }
             }
         }
@@ -95,20 +94,20 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
             result.ok = false;
             result.report += fmt::format("gradcheck failed for input {} (shape {}): {} of {} "
                                          "Jacobian entries differ; first: {}\n",
-                                         i, shape_str(x.shape()), failures, n_in * n_out,
-                                         first_failure);
+                                         i, shape_str(x.shape()), failures, n_in * n_out, first_failure);
         }
     }
     if (result.ok)
-        result.report = fmt::format("gradcheck passed: {} input(s), max abs error {:.3g}",
-                                    checked.size(), result.max_abs_error);
+        result.report =
+            fmt::format("gradcheck passed: {} input(s), max abs error {:.3g}", checked.size(), result.max_abs_error);
     return result;
 }
 
 GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options) {
     // A fixed random direction v for the output; float64 like everything here.
     TensorList probe;
-    for (const Tensor& in : inputs) probe.push_back(in.is_floating() ? detail::contiguous_values(in.detach().to(Dtype::float64)) : in);
+    for (const Tensor& in : inputs)
+        probe.push_back(in.is_floating() ? detail::contiguous_values(in.detach().to(Dtype::float64)) : in);
     Tensor out = detail::without_grad([&] { return f(probe); });
     Tensor v = randn(out.shape(), {Dtype::float64});
     std::vector<std::size_t> checked;

@@ -46,9 +46,8 @@ GraphLabels::GraphLabels(const NamedTensors& names, const Tensor& output)
         }
     }
     for (const Input& c : candidates) {
-        const auto same = std::count_if(candidates.begin(), candidates.end(), [&](const Input& o) {
-            return o.shape == c.shape && o.dtype == c.dtype;
-        });
+        const auto same = std::count_if(candidates.begin(), candidates.end(),
+                                        [&](const Input& o) { return o.shape == c.shape && o.dtype == c.dtype; });
         if (same == 1) inputs_.push_back(c);
     }
 }
@@ -134,17 +133,24 @@ std::string dot_graph(const Tensor& t, const GraphLabels& labels, const DotOptio
         std::string label;
         std::string name = labels.node_name(n);
         if (name.empty() && alive.defined()) name = alive.name();
-        if (labels.marks() && n == root) label = labels.output_mark() + (name.empty() ? "" : " " + name) + "\n";
-        else if (!name.empty()) label = name + "\n";
-        else if (n->is_accumulator()) label = "leaf\n";
+        if (labels.marks() && n == root)
+            label = labels.output_mark() + (name.empty() ? "" : " " + name) + "\n";
+        else if (!name.empty())
+            label = name + "\n";
+        else if (n->is_accumulator())
+            label = "leaf\n";
         label += shape_str(n->out_shape);
         if (n->is_accumulator()) label = prefix(n) + label;
         if (options.show_values && alive.defined()) label += "\n" + values_line(alive);
         if (options.show_grads && alive.defined() && alive.grad().defined())
             label += "\ngrad " + values_line(alive.grad());
         const bool marked_root = labels.marks() && n == root;
-        tensor_node(id, label, n->is_accumulator() ? "filled" : marked_root ? "bold,filled" : "solid",
-                    (marked_root ? ", peripheries=2, fillcolor=\"mistyrose\"" : "") + (n->is_accumulator() ? link(n) : ""));
+        tensor_node(id, label,
+                    n->is_accumulator() ? "filled"
+                    : marked_root       ? "bold,filled"
+                                        : "solid",
+                    (marked_root ? ", peripheries=2, fillcolor=\"mistyrose\"" : "") +
+                        (n->is_accumulator() ? link(n) : ""));
     }
     for (const Node* n : nodes) {
         if (n->is_accumulator()) continue;

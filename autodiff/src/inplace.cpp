@@ -22,9 +22,8 @@ Plan check_inplace(const Tensor& self, const char* op, const TensorList& operand
     for (const Tensor& t : operands) detail::defined_or_fail(t, op);
     Plan plan;
     if (!is_grad_enabled()) return plan;
-    const bool operand_grad = std::any_of(operands.begin(), operands.end(), [](const Tensor& t) {
-        return t.requires_grad();
-    });
+    const bool operand_grad =
+        std::any_of(operands.begin(), operands.end(), [](const Tensor& t) { return t.requires_grad(); });
     if (self.requires_grad() && self.is_leaf())
         fail("{}: in-place write to a leaf of shape {} that requires grad; update parameters inside "
              "rg::NoGrad, or use the out-of-place op (x = x + y)",

@@ -22,9 +22,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
         const std::size_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
         const std::size_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
         if (da != db && da != 1 && db != 1) {
-            fail("{}: cannot broadcast {} with {}: sizes {} and {} differ at axis {}", op,
-                 shape_str(a), shape_str(b), da, db,
-                 static_cast<long>(i) - static_cast<long>(rank));
+            fail("{}: cannot broadcast {} with {}: sizes {} and {} differ at axis {}", op, shape_str(a), shape_str(b),
+                 da, db, static_cast<long>(i) - static_cast<long>(rank));
         }
         out[i] = da == 1 ? db : da;
     }
@@ -36,8 +35,7 @@ namespace detail {
 Strides broadcast_strides(const Shape& from, const Strides& strides, const Shape& to) {
     Strides s(to.size(), 0);
     const std::size_t shift = to.size() - from.size();
-    for (std::size_t i = 0; i < from.size(); ++i)
-        s[i + shift] = from[i] == 1 ? 0 : strides[i];
+    for (std::size_t i = 0; i < from.size(); ++i) s[i + shift] = from[i] == 1 ? 0 : strides[i];
     return s;
 }
 

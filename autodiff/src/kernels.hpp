@@ -25,8 +25,7 @@ inline const Tensor& defined_or_fail(const Tensor& t, const char* op) {
 // A tensor's values as one dense row-major block: the storage itself when the
 // tensor is contiguous, else a contiguous copy held for the block's lifetime.
 // Kernels that need dense input read through it.
-template <class T>
-class Dense {
+template <class T> class Dense {
 public:
     using value_type = T;
     explicit Dense(const Tensor& t);
@@ -44,8 +43,7 @@ private:
 
 // A tensor's values in place, with its strides (no copy), for kernels that
 // walk strided operands (elementwise ops, products).
-template <class T>
-struct Strided {
+template <class T> struct Strided {
     explicit Strided(const Tensor& t) : data(t.data_ptr<T>()), shape(t.shape()), strides(t.strides()) {}
     const T* data;
     const Shape& shape;
@@ -62,8 +60,7 @@ Dense<T>::Dense(const Tensor& t)
     : tensor_(t.is_contiguous() ? t : contiguous_values(t)), data_(tensor_.template data_ptr<T>()) {}
 
 // Calls f(Dense<T>) with the float32 or float64 values of t.
-template <class F>
-decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
+template <class F> decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
     defined_or_fail(t, op);
     switch (t.dtype()) {
         case Dtype::float32: return f(Dense<float>(t));
@@ -74,8 +71,7 @@ decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
 }
 
 // Calls f(T{}) with a value of t's element type (any dtype).
-template <class F>
-decltype(auto) visit_dtype(Dtype dtype, F&& f) {
+template <class F> decltype(auto) visit_dtype(Dtype dtype, F&& f) {
     switch (dtype) {
         case Dtype::float32: return f(float{});
         case Dtype::float64: return f(double{});
@@ -88,14 +84,13 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
     defined_or_fail(a, op);
     defined_or_fail(b, op);
     if (a.dtype() != b.dtype()) {
-        fail("{}: dtype mismatch, {} and {}; convert one side with .to(rg::{})", op,
-             dtype_name(a.dtype()), dtype_name(b.dtype()), dtype_name(a.dtype()));
+        fail("{}: dtype mismatch, {} and {}; convert one side with .to(rg::{})", op, dtype_name(a.dtype()),
+             dtype_name(b.dtype()), dtype_name(a.dtype()));
     }
 }
 
 // Calls f(dense_a, dense_b) with both tensors' values, of the same float dtype.
-template <class F>
-decltype(auto) visit_float2(const Tensor& a, const Tensor& b, const char* op, F&& f) {
+template <class F> decltype(auto) visit_float2(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     check_same_dtype(a, b, op);
     return visit_float(a, op, [&](const auto& av) -> decltype(auto) {
         using T = typename std::decay_t<decltype(av)>::value_type;
@@ -115,8 +110,7 @@ std::vector<std::size_t> normalize_axes(const Axes& axes, std::size_t rank, cons
 
 // Calls f(offsets, inner_strides, count) for every innermost row of `shape`:
 // element k of the row sits at offsets[i] + k * inner_strides[i] in operand i.
-template <std::size_t N, class F>
-void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, F&& f) {
+template <std::size_t N, class F> void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, F&& f) {
     const std::size_t rank = shape.size();
     std::array<std::ptrdiff_t, N> offsets{};
     std::array<std::ptrdiff_t, N> inner{};
@@ -136,8 +130,7 @@ void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, F&&
                 for (std::size_t i = 0; i < N; ++i) offsets[i] += strides[i][d];
                 break;
             }
-            for (std::size_t i = 0; i < N; ++i)
-                offsets[i] -= strides[i][d] * static_cast<std::ptrdiff_t>(shape[d] - 1);
+            for (std::size_t i = 0; i < N; ++i) offsets[i] -= strides[i][d] * static_cast<std::ptrdiff_t>(shape[d] - 1);
             index[d] = 0;
         }
         if (d < 0) return;
@@ -145,8 +138,7 @@ void for_each_row(const Shape& shape, const std::array<Strides, N>& strides, F&&
 }
 
 // out[i] = f(a[i]) over a dense block.
-template <class T, class F>
-Array<T> map_values(const Dense<T>& a, F f) {
+template <class T, class F> Array<T> map_values(const Dense<T>& a, F f) {
     Array<T> out(a.shape());
     const T* in = a.data();
     T* o = out.data();
@@ -157,8 +149,7 @@ Array<T> map_values(const Dense<T>& a, F f) {
 
 // out = f(a, b) with NumPy broadcasting to out_shape; a and b are read with
 // their own strides (transposed or expanded views are not copied).
-template <class T, class F>
-Array<T> zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape, F f) {
+template <class T, class F> Array<T> zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape, F f) {
     Array<T> out(out_shape);
     T* o = out.data();
     const T* pa = a.data;
@@ -187,8 +178,7 @@ Array<T> zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_s
                 for (std::size_t k = 0; k < count; ++k) ro[k] = f(ra[k], rb[k]);
             } else {
                 for (std::size_t k = 0; k < count; ++k)
-                    ro[k] = f(ra[static_cast<std::ptrdiff_t>(k) * in[0]],
-                              rb[static_cast<std::ptrdiff_t>(k) * in[1]]);
+                    ro[k] = f(ra[static_cast<std::ptrdiff_t>(k) * in[0]], rb[static_cast<std::ptrdiff_t>(k) * in[1]]);
             }
         });
     }
@@ -203,15 +193,14 @@ struct AxisSplit {
 AxisSplit split_at(const Shape& shape, std::size_t axis);
 
 // Runs f with recording off: for values a VJP needs but never differentiates.
-template <class F>
-auto without_grad(F&& f) {
+template <class F> auto without_grad(F&& f) {
     NoGrad off;
     return f();
 }
 
 // C (m x n) = op(A) op(B), or C += op(A) op(B) when accumulating, through
-// BLAS (float: retrograd's AVX-512 kernel where the CPU has it), row-major, inner size k; lda and ldb are the stored row lengths.
-// Zero-sized products are handled.
+// BLAS (float: retrograd's AVX-512 kernel where the CPU has it), row-major, inner size k; lda and ldb are the stored
+// row lengths. Zero-sized products are handled.
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float* c, bool accumulate);
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,

@@ -9,11 +9,11 @@ namespace {
 // batch-sliced view: row-major (unit column stride) or column-major (unit row
 // stride, read as the transpose) with a leading dimension; other layouts are
 // copied dense first.
-template <class T>
-struct MatrixOperand {
+template <class T> struct MatrixOperand {
     MatrixOperand(const Tensor& t, bool transpose) {
         const std::size_t r = t.dim() - 2;
-        const auto rows = static_cast<std::ptrdiff_t>(t.shape()[r]), cols = static_cast<std::ptrdiff_t>(t.shape()[r + 1]);
+        const auto rows = static_cast<std::ptrdiff_t>(t.shape()[r]),
+                   cols = static_cast<std::ptrdiff_t>(t.shape()[r + 1]);
         const std::ptrdiff_t sr = t.strides()[r], sc = t.strides()[r + 1];
         const Tensor& source = t;
         if ((sc == 1 || cols == 1) && sr >= std::max<std::ptrdiff_t>(cols, 1)) {
@@ -40,27 +40,28 @@ private:
     Tensor holder;
 };
 
-[[noreturn]] void inner_mismatch(const char* op, const Shape& a, const Shape& b, std::size_t ka,
-                                 std::size_t kb) {
-    fail("{}: cannot multiply {} by {}: inner sizes {} and {} differ", op, shape_str(a),
-         shape_str(b), ka, kb);
+[[noreturn]] void inner_mismatch(const char* op, const Shape& a, const Shape& b, std::size_t ka, std::size_t kb) {
+    fail("{}: cannot multiply {} by {}: inner sizes {} and {} differ", op, shape_str(a), shape_str(b), ka, kb);
 }
 
 }  // namespace
 
 // The "matmul" entry: the public matmul() (1-D operands unsqueezed) and
 // gemm() both record this node.
-const OpDef& gemm_def = define_op({.name = "matmul",
-                      .signature = "matmul(A, B), gemm(A, B, transpose_a, transpose_b)",
-                      .doc = "NumPy matmul through BLAS: vectors, matrices and broadcast batches; gemm with transpose flags",
-                      .rule = "Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)",
-                      .kind = OpKind::linalg,
-                      .call = [](const TensorList& v) { return matmul(v[0], v[1]); },
-                      .samples = {{{Shape{2, 3}, Shape{3, 4}}, -2.0, 2.0}, {{Shape{3}, Shape{3, 2}}, -2.0, 2.0},
-                                  {{Shape{2, 3}, Shape{3}}, -2.0, 2.0}, {{Shape{2, 2, 3}, Shape{3, 4}}, -2.0, 2.0},
-                                  {{Shape{0, 3}, Shape{3, 2}}, -2.0, 2.0}},
-                      .aliases = {"gemm"},
-                      .bad_shapes = {Shape{2, 3}, Shape{4, 2}}});
+const OpDef& gemm_def = define_op(
+    {.name = "matmul",
+     .signature = "matmul(A, B), gemm(A, B, transpose_a, transpose_b)",
+     .doc = "NumPy matmul through BLAS: vectors, matrices and broadcast batches; gemm with transpose flags",
+     .rule = "Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = A W^T, as in Linear, dW = G^T A)",
+     .kind = OpKind::linalg,
+     .call = [](const TensorList& v) { return matmul(v[0], v[1]); },
+     .samples = {{{Shape{2, 3}, Shape{3, 4}}, -2.0, 2.0},
+                 {{Shape{3}, Shape{3, 2}}, -2.0, 2.0},
+                 {{Shape{2, 3}, Shape{3}}, -2.0, 2.0},
+                 {{Shape{2, 2, 3}, Shape{3, 4}}, -2.0, 2.0},
+                 {{Shape{0, 3}, Shape{3, 2}}, -2.0, 2.0}},
+     .aliases = {"gemm"},
+     .bad_shapes = {Shape{2, 3}, Shape{4, 2}}});
 Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     detail::check_same_dtype(a, b, "matmul");
     if (a.dim() < 2 || b.dim() < 2)
@@ -92,10 +93,9 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
             detail::Array<T> c(out_shape);
             // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
-            const std::array<detail::Strides, 3> st{
-                detail::broadcast_strides(batch_a, x.batch_strides, batch),
-                detail::broadcast_strides(batch_b, y.batch_strides, batch),
-                detail::contiguous_strides(batch)};
+            const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, x.batch_strides, batch),
+                                                    detail::broadcast_strides(batch_b, y.batch_strides, batch),
+                                                    detail::contiguous_strides(batch)};
             detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
                 for (std::size_t i = 0; i < count; ++i) {
                     const auto ii = static_cast<std::ptrdiff_t>(i);
@@ -110,35 +110,40 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     if (!needs_grad(a, b)) return out;
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
     // stored operands (no transposed copies), then summed over broadcast batches.
-    return record(gemm_def, out, {a, b}, [sa = SavedTensor(a, "matmul"), sb = SavedTensor(b, "matmul"), transpose_a, transpose_b](const Tensor& g) {
-        const Tensor a = sa.unpack(), b = sb.unpack();
-        // A 2-D operand shared by a batch whose other operand has every batch
-        // axis gets its gradient summed by gemm_sum, in one accumulating pass.
-        const bool a_shared = a.dim() == 2 && b.dim() > 2 && b.dim() == g.dim();
-        const bool b_shared = b.dim() == 2 && a.dim() > 2 && a.dim() == g.dim();
-        Tensor ga, gb;
-        if (a.requires_grad()) {
-            auto grad_a = a_shared ? gemm_sum : gemm;
-            ga = sum_to(transpose_a ? grad_a(b, g, transpose_b, true) : grad_a(g, b, false, !transpose_b), a.shape());
-        }
-        if (b.requires_grad()) {
-            auto grad_b = b_shared ? gemm_sum : gemm;
-            gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false), b.shape());
-        }
-        return TensorList{ga, gb};
-    });
+    return record(gemm_def, out, {a, b},
+                  [sa = SavedTensor(a, "matmul"), sb = SavedTensor(b, "matmul"), transpose_a,
+                   transpose_b](const Tensor& g) {
+                      const Tensor a = sa.unpack(), b = sb.unpack();
+                      // A 2-D operand shared by a batch whose other operand has every batch
+                      // axis gets its gradient summed by gemm_sum, in one accumulating pass.
+                      const bool a_shared = a.dim() == 2 && b.dim() > 2 && b.dim() == g.dim();
+                      const bool b_shared = b.dim() == 2 && a.dim() > 2 && a.dim() == g.dim();
+                      Tensor ga, gb;
+                      if (a.requires_grad()) {
+                          auto grad_a = a_shared ? gemm_sum : gemm;
+                          ga = sum_to(transpose_a ? grad_a(b, g, transpose_b, true) : grad_a(g, b, false, !transpose_b),
+                                      a.shape());
+                      }
+                      if (b.requires_grad()) {
+                          auto grad_b = b_shared ? gemm_sum : gemm;
+                          gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false),
+                                      b.shape());
+                      }
+                      return TensorList{ga, gb};
+                  });
 }
 
-const OpDef& gemm_sum_def = define_op({.name = "gemm_sum",
-                      .signature = "gemm_sum(a, b, transpose_a, transpose_b)",
-                      .doc = "sum over the batch of op(a_i) @ op(b_i): a shared weight's gradient in one pass",
-                      .rule = "Y = sum over the batch of A_i B_i: dA_i = G B_i^T, dB_i = A_i^T G",
-                      .kind = OpKind::linalg,
-                      .call = [](const TensorList& v) { return gemm_sum(v[0], v[1], true, false); },
-                      .samples = {{{Shape{2, 3, 4}, Shape{2, 3, 5}}, -2.0, 2.0}}});
+const OpDef& gemm_sum_def =
+    define_op({.name = "gemm_sum",
+               .signature = "gemm_sum(a, b, transpose_a, transpose_b)",
+               .doc = "sum over the batch of op(a_i) @ op(b_i): a shared weight's gradient in one pass",
+               .rule = "Y = sum over the batch of A_i B_i: dA_i = G B_i^T, dB_i = A_i^T G",
+               .kind = OpKind::linalg,
+               .call = [](const TensorList& v) { return gemm_sum(v[0], v[1], true, false); },
+               .samples = {{{Shape{2, 3, 4}, Shape{2, 3, 5}}, -2.0, 2.0}}});
 Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
     detail::check_same_dtype(a, b, "gemm_sum");
-    if (a.dim() < 3 || a.shape() .size() != b.dim() ||
+    if (a.dim() < 3 || a.shape().size() != b.dim() ||
         !std::equal(a.shape().begin(), a.shape().end() - 2, b.shape().begin()))
         fail("gemm_sum: expected operands with the same batch axes, got shapes {} and {}", shape_str(a.shape()),
              shape_str(b.shape()));
@@ -160,20 +165,24 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     });
     if (!needs_grad(a, b)) return out;
     // Each term's gradient, with the 2-D output gradient shared by the batch.
-    return record(gemm_sum_def, out, {a, b}, [sa = SavedTensor(a, "gemm_sum"), sb = SavedTensor(b, "gemm_sum"), transpose_a, transpose_b](const Tensor& g) {
-        const Tensor a = sa.unpack(), b = sb.unpack();
-        Tensor ga, gb;
-        if (a.requires_grad()) ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
-        if (b.requires_grad()) gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
-        return TensorList{ga, gb};
-    });
+    return record(gemm_sum_def, out, {a, b},
+                  [sa = SavedTensor(a, "gemm_sum"), sb = SavedTensor(b, "gemm_sum"), transpose_a,
+                   transpose_b](const Tensor& g) {
+                      const Tensor a = sa.unpack(), b = sb.unpack();
+                      Tensor ga, gb;
+                      if (a.requires_grad())
+                          ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
+                      if (b.requires_grad())
+                          gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
+                      return TensorList{ga, gb};
+                  });
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
     detail::check_same_dtype(a, b, "matmul");
     if (a.dim() == 0 || b.dim() == 0)
-        fail("matmul: both operands need at least one dimension, got shapes {} and {}",
-             shape_str(a.shape()), shape_str(b.shape()));
+        fail("matmul: both operands need at least one dimension, got shapes {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
     if (a.dim() == 1 && b.dim() == 1) {
         if (a.shape()[0] != b.shape()[0]) inner_mismatch("matmul", a.shape(), b.shape(), a.shape()[0], b.shape()[0]);
         return dot(a, b);
@@ -192,34 +201,33 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 const OpDef& dot_def = define_op({.name = "dot",
-                      .signature = "dot(a, b)",
-                      .doc = "a · b of two vectors",
-                      .rule = "composite: sum(a * b)",
-                      .kind = OpKind::linalg,
-                      .call = [](const TensorList& v) { return dot(v[0], v[1]); },
-                      .samples = {{{Shape{3}, Shape{3}}, -2.0, 2.0}},
-                      .composite = true,
-                      .bad_shapes = {Shape{3}, Shape{4}}});
+                                  .signature = "dot(a, b)",
+                                  .doc = "a · b of two vectors",
+                                  .rule = "composite: sum(a * b)",
+                                  .kind = OpKind::linalg,
+                                  .call = [](const TensorList& v) { return dot(v[0], v[1]); },
+                                  .samples = {{{Shape{3}, Shape{3}}, -2.0, 2.0}},
+                                  .composite = true,
+                                  .bad_shapes = {Shape{3}, Shape{4}}});
 Tensor dot(const Tensor& a, const Tensor& b) {
     detail::check_same_dtype(a, b, "dot");
     if (a.dim() != 1 || b.dim() != 1 || a.shape()[0] != b.shape()[0])
-        fail("dot: expected two 1-D tensors of the same length, got {} and {}",
-             shape_str(a.shape()), shape_str(b.shape()));
+        fail("dot: expected two 1-D tensors of the same length, got {} and {}", shape_str(a.shape()),
+             shape_str(b.shape()));
     return sum(a * b);
 }
 
 const OpDef& outer_def = define_op({.name = "outer",
-                      .signature = "outer(a, b)",
-                      .doc = "a ⊗ b of two vectors",
-                      .rule = "composite: unsqueeze(a, 1) * unsqueeze(b, 0)",
-                      .kind = OpKind::linalg,
-                      .call = [](const TensorList& v) { return outer(v[0], v[1]); },
-                      .samples = {{{Shape{3}, Shape{2}}, -2.0, 2.0}},
-                      .composite = true});
+                                    .signature = "outer(a, b)",
+                                    .doc = "a ⊗ b of two vectors",
+                                    .rule = "composite: unsqueeze(a, 1) * unsqueeze(b, 0)",
+                                    .kind = OpKind::linalg,
+                                    .call = [](const TensorList& v) { return outer(v[0], v[1]); },
+                                    .samples = {{{Shape{3}, Shape{2}}, -2.0, 2.0}},
+                                    .composite = true});
 Tensor outer(const Tensor& a, const Tensor& b) {
     if (a.dim() != 1 || b.dim() != 1)
-        fail("outer: expected two 1-D tensors, got {} and {}", shape_str(a.shape()),
-             shape_str(b.shape()));
+        fail("outer: expected two 1-D tensors, got {} and {}", shape_str(a.shape()), shape_str(b.shape()));
     return unsqueeze(a, 1) * unsqueeze(b, 0);
 }
 

@@ -46,8 +46,8 @@ Cache& cache() {
 std::size_t rounded(std::size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
 
 [[noreturn]] void out_of_memory(std::size_t bytes, const char* op) {
-    fail("{}: cannot allocate {} bytes ({:.2f} GiB): the system refused; use smaller tensors or batches",
-         op, bytes, static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
+    fail("{}: cannot allocate {} bytes ({:.2f} GiB): the system refused; use smaller tensors or batches", op, bytes,
+         static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
 }
 
 // Aligned memory, or null when the system refuses (malloc's contract, which

@@ -24,20 +24,27 @@ void link_tensor();
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.
 inline std::vector<OpSample> unary_samples(double low = -2.0, double high = 2.0) {
-    return {{{Shape{}}, low, high}, {{Shape{3}}, low, high}, {{Shape{2, 3}}, low, high},
-            {{Shape{3, 1}}, low, high}, {{Shape{2, 0}}, low, high}};
+    return {{{Shape{}}, low, high},
+            {{Shape{3}}, low, high},
+            {{Shape{2, 3}}, low, high},
+            {{Shape{3, 1}}, low, high},
+            {{Shape{2, 0}}, low, high}};
 }
 // Pairs for broadcasting binary ops: equal shapes, a row, an outer product,
 // a scalar, and an empty tensor.
 inline std::vector<OpSample> binary_samples(double low = -2.0, double high = 2.0) {
-    return {{{Shape{2, 3}, Shape{2, 3}}, low, high}, {{Shape{2, 3}, Shape{3}}, low, high},
-            {{Shape{2, 1}, Shape{1, 3}}, low, high}, {{Shape{}, Shape{2}}, low, high},
+    return {{{Shape{2, 3}, Shape{2, 3}}, low, high},
+            {{Shape{2, 3}, Shape{3}}, low, high},
+            {{Shape{2, 1}, Shape{1, 3}}, low, high},
+            {{Shape{}, Shape{2}}, low, high},
             {{Shape{0, 3}, Shape{3}}, low, high}};
 }
 
 // Pairs of one shape, for ops whose operands never broadcast.
 inline std::vector<OpSample> same_shape_samples(double low = -2.0, double high = 2.0) {
-    return {{{Shape{2, 3}, Shape{2, 3}}, low, high}, {{Shape{}, Shape{}}, low, high}, {{Shape{0, 2}, Shape{0, 2}}, low, high}};
+    return {{{Shape{2, 3}, Shape{2, 3}}, low, high},
+            {{Shape{}, Shape{}}, low, high},
+            {{Shape{0, 2}, Shape{0, 2}}, low, high}};
 }
 inline void check_same_shape(const Tensor& a, const Tensor& b, const char* op) {
     defined_or_fail(a, op);
@@ -56,15 +63,13 @@ inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
 }
 
 // out = f(x) elementwise over a float tensor (read densely).
-template <class F>
-Tensor map_float(const Tensor& x, std::string_view op, F f) {
+template <class F> Tensor map_float(const Tensor& x, std::string_view op, F f) {
     const std::string name(op);
     return visit_float(x, name.c_str(), [&](const auto& a) { return adopt(map_values(a, f)); });
 }
 
 // out = f(a, b) with broadcasting; both operands read in place with their strides.
-template <class F>
-Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
+template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
     check_same_dtype(a, b, op);
     const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
     switch (a.dtype()) {

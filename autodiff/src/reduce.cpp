@@ -66,7 +66,7 @@ detail::Array<T> reduce_values(const detail::Dense<T>& a, const Shape& keep, T i
 
 struct Reduction {
     std::vector<std::size_t> axes;
-    Shape keep;   // reduced axes kept with size 1
+    Shape keep;  // reduced axes kept with size 1
     Shape shape;  // the result's shape
     std::size_t count = 1;  // elements folded into each output
 };
@@ -81,8 +81,7 @@ Reduction plan(const Tensor& x, const Axes& axes, bool keepdims, const char* op)
     return r;
 }
 
-template <class T>
-detail::Array<T> with_shape(detail::Array<T> a, const Shape& shape) {
+template <class T> detail::Array<T> with_shape(detail::Array<T> a, const Shape& shape) {
     a.reshape(shape);
     return a;
 }
@@ -112,8 +111,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
     });
 }
 
-template <class T>
-detail::Array<std::int64_t> arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max) {
+template <class T> detail::Array<std::int64_t> arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
     Shape shape = a.shape();
     shape[axis] = 1;
@@ -147,13 +145,17 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
 
 }  // namespace
 
-const OpDef& sum_def = define_op({.name = "sum",
-                      .signature = "sum(x, axes = all, keepdims = false)",
-                      .doc = "sum over axes (all by default)",
-                      .rule = "dx = g broadcast back to x's shape",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return v[0].dim() ? sum(v[0], {-1}, true) + sum(v[0]) : sum(v[0]); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
+const OpDef& sum_def =
+    define_op({.name = "sum",
+               .signature = "sum(x, axes = all, keepdims = false)",
+               .doc = "sum over axes (all by default)",
+               .rule = "dx = g broadcast back to x's shape",
+               .kind = OpKind::reduction,
+               .call = [](const TensorList& v) { return v[0].dim() ? sum(v[0], {-1}, true) + sum(v[0]) : sum(v[0]); },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0},
+                           {{Shape{4}}, -2.0, 2.0},
+                           {{Shape{}}, -2.0, 2.0},
+                           {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "sum");
     Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
@@ -182,43 +184,43 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 
 const OpDef& mean_def = define_op({.name = "mean",
-                      .signature = "mean(x, axes = all, keepdims = false)",
-                      .doc = "mean over axes",
-                      .rule = "composite: sum(x) / n",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return mean(v[0], {0}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1}}, -2.0, 2.0}},
-                      .composite = true});
+                                   .signature = "mean(x, axes = all, keepdims = false)",
+                                   .doc = "mean over axes",
+                                   .rule = "composite: sum(x) / n",
+                                   .kind = OpKind::reduction,
+                                   .call = [](const TensorList& v) { return mean(v[0], {0}); },
+                                   .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1}}, -2.0, 2.0}},
+                                   .composite = true});
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "mean");
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(r.count));
 }
 
 const OpDef& max_def = define_op({.name = "max",
-                      .signature = "max(x, axes = all, keepdims = false)",
-                      .doc = "maximum over axes; ties share the gradient",
-                      .rule = "dx = g at the largest elements (ties share it), 0 elsewhere",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return max(v[0], {-1}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
+                                  .signature = "max(x, axes = all, keepdims = false)",
+                                  .doc = "maximum over axes; ties share the gradient",
+                                  .rule = "dx = g at the largest elements (ties share it), 0 elsewhere",
+                                  .kind = OpKind::reduction,
+                                  .call = [](const TensorList& v) { return max(v[0], {-1}); },
+                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor max(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, true); }
 const OpDef& min_def = define_op({.name = "min",
-                      .signature = "min(x, axes = all, keepdims = false)",
-                      .doc = "minimum over axes; ties share the gradient",
-                      .rule = "dx = g at the smallest elements (ties share it), 0 elsewhere",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return min(v[0], {0}, true); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
+                                  .signature = "min(x, axes = all, keepdims = false)",
+                                  .doc = "minimum over axes; ties share the gradient",
+                                  .rule = "dx = g at the smallest elements (ties share it), 0 elsewhere",
+                                  .kind = OpKind::reduction,
+                                  .call = [](const TensorList& v) { return min(v[0], {0}, true); },
+                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor min(const Tensor& x, const Axes& axes, bool keepdims) { return extreme(x, axes, keepdims, false); }
 
 const OpDef& logsumexp_def = define_op({.name = "logsumexp",
-                      .signature = "logsumexp(x, axes = all, keepdims = false)",
-                      .doc = "log of the sum of exponentials, shifted by the maximum",
-                      .rule = "composite: log(sum(exp(x - m))) + m",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return logsumexp(v[0], {-1}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
-                      .composite = true});
+                                        .signature = "logsumexp(x, axes = all, keepdims = false)",
+                                        .doc = "log of the sum of exponentials, shifted by the maximum",
+                                        .rule = "composite: log(sum(exp(x - m))) + m",
+                                        .kind = OpKind::reduction,
+                                        .call = [](const TensorList& v) { return logsumexp(v[0], {-1}); },
+                                        .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
+                                        .composite = true});
 Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "logsumexp");
     // Shifting by the (constant) maximum keeps exp in range; an infinite
@@ -233,13 +235,13 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 
 const OpDef& var_def = define_op({.name = "var",
-                      .signature = "var(x, axes = all, keepdims = false, correction = 1)",
-                      .doc = "variance with `correction` degrees of freedom removed",
-                      .rule = "composite: sum((x - mean)^2) / (n - correction)",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return var(v[0], {-1}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
-                      .composite = true});
+                                  .signature = "var(x, axes = all, keepdims = false, correction = 1)",
+                                  .doc = "variance with `correction` degrees of freedom removed",
+                                  .rule = "composite: sum((x - mean)^2) / (n - correction)",
+                                  .kind = OpKind::reduction,
+                                  .call = [](const TensorList& v) { return var(v[0], {-1}); },
+                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
+                                  .composite = true});
 Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
     const Reduction r = plan(x, axes, keepdims, "var");
     if (static_cast<long>(r.count) - correction <= 0)
@@ -250,22 +252,22 @@ Tensor var(const Tensor& x, const Axes& axes, bool keepdims, int correction) {
 }
 
 const OpDef& argmax_def = define_op({.name = "argmax",
-                      .signature = "argmax(x, axis, keepdims = false)",
-                      .doc = "index of the maximum along an axis (int64, no gradient)",
-                      .rule = "no gradient",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return argmax(v[0], 1).to(v[0].dtype()); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .differentiable = {false}});
+                                     .signature = "argmax(x, axis, keepdims = false)",
+                                     .doc = "index of the maximum along an axis (int64, no gradient)",
+                                     .rule = "no gradient",
+                                     .kind = OpKind::reduction,
+                                     .call = [](const TensorList& v) { return argmax(v[0], 1).to(v[0].dtype()); },
+                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                                     .differentiable = {false}});
 Tensor argmax(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, true); }
 const OpDef& argmin_def = define_op({.name = "argmin",
-                      .signature = "argmin(x, axis, keepdims = false)",
-                      .doc = "index of the minimum along an axis (int64, no gradient)",
-                      .rule = "no gradient",
-                      .kind = OpKind::reduction,
-                      .call = [](const TensorList& v) { return argmin(v[0], 0).to(v[0].dtype()); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .differentiable = {false}});
+                                     .signature = "argmin(x, axis, keepdims = false)",
+                                     .doc = "index of the minimum along an axis (int64, no gradient)",
+                                     .rule = "no gradient",
+                                     .kind = OpKind::reduction,
+                                     .call = [](const TensorList& v) { return argmin(v[0], 0).to(v[0].dtype()); },
+                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                                     .differentiable = {false}});
 Tensor argmin(const Tensor& x, int axis, bool keepdims) { return arg(x, axis, keepdims, false); }
 Tensor argmax(const Tensor& x) {
     detail::defined_or_fail(x, "argmax");

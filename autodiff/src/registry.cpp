@@ -90,10 +90,15 @@ std::string table_cell(std::string_view text) {
 }  // namespace
 
 std::string op_table_markdown() {
-    static constexpr std::pair<OpKind, std::string_view> sections[] = {
-        {OpKind::elementwise, "elementwise (broadcasting)"}, {OpKind::reduction, "reductions"},
-        {OpKind::linalg, "linear algebra"}, {OpKind::view, "views (no copy)"}, {OpKind::shape, "shape and indexing"},
-        {OpKind::nn, "neural-network ops"}, {OpKind::backward, "ops that are other ops' gradients"}};
+    static constexpr std::pair<OpKind, std::string_view> sections[] = {{OpKind::elementwise,
+                                                                        "elementwise (broadcasting)"},
+                                                                       {OpKind::reduction, "reductions"},
+                                                                       {OpKind::linalg, "linear algebra"},
+                                                                       {OpKind::view, "views (no copy)"},
+                                                                       {OpKind::shape, "shape and indexing"},
+                                                                       {OpKind::nn, "neural-network ops"},
+                                                                       {OpKind::backward,
+                                                                        "ops that are other ops' gradients"}};
     std::string out = "| op | call | what it computes | gradient (g: the incoming gradient, y: the output) |\n"
                       "| --- | --- | --- | --- |\n";
     // By name within a kind: registration order depends on the link order.

@@ -9,8 +9,7 @@ namespace rg {
 namespace {
 
 // Calls f(Dense<T>) with t's values, for every dtype (shape ops carry labels too).
-template <class F>
-Tensor visit_any(const Tensor& t, const char* op, F&& f) {
+template <class F> Tensor visit_any(const Tensor& t, const char* op, F&& f) {
     detail::defined_or_fail(t, op);
     return detail::visit_dtype(t.dtype(), [&](auto zero) { return f(detail::Dense<decltype(zero)>(t)); });
 }
@@ -30,20 +29,23 @@ Tensor check_indices(const Tensor& indices, std::size_t size, const char* op, in
 
 // ---- indexing -------------------------------------------------------------------------------
 
-const OpDef& index_select_def = define_op({.name = "index_select",
-                      .signature = "index_select(x, axis, indices)",
-                      .doc = "entries along an axis picked by int64 indices; repeats allowed",
-                      .rule = "dx = zeros of x's shape with g added at the indices (repeats add up)",
-                      .kind = OpKind::shape,
-                      .call = [](const TensorList& v) { return index_select(v[0], 1, from_indices({2, 0, 2})); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+const OpDef& index_select_def =
+    define_op({.name = "index_select",
+               .signature = "index_select(x, axis, indices)",
+               .doc = "entries along an axis picked by int64 indices; repeats allowed",
+               .rule = "dx = zeros of x's shape with g added at the indices (repeats add up)",
+               .kind = OpKind::shape,
+               .call =
+                   [](const TensorList& v) {
+                       return index_select(v[0], 1, from_indices({2, 0, 2}));
+                   },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     detail::defined_or_fail(x, "index_select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "index_select");
     check_indices(indices, x.shape()[ax], "index_select", axis);
-    if (indices.dim() != 1)
-        fail("index_select: indices must be 1-D, got shape {}", shape_str(indices.shape()));
+    if (indices.dim() != 1) fail("index_select: indices must be 1-D, got shape {}", shape_str(indices.shape()));
     const detail::Dense<std::int64_t> idx(indices);
     Shape shape = x.shape();
     shape[ax] = idx.size();
@@ -60,19 +62,23 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(x)) return out;
-    return record(index_select_def, out, {x}, [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
-        const Tensor indices = sindices.unpack();
-        return TensorList{index_add(g, from, axis, indices)};
-    });
+    return record(index_select_def, out, {x},
+                  [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
+                      const Tensor indices = sindices.unpack();
+                      return TensorList{index_add(g, from, axis, indices)};
+                  });
 }
 
 const OpDef& index_add_def = define_op({.name = "index_add",
-                      .signature = "index_add(source, shape, axis, indices)",
-                      .doc = "adds source into zeros of `shape` at the indices (index_select's VJP)",
-                      .rule = "dx = g selected at the indices",
-                      .kind = OpKind::backward,
-                      .call = [](const TensorList& v) { return index_add(v[0], Shape{2, 3}, 1, from_indices({2, 0, 2})); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                                        .signature = "index_add(source, shape, axis, indices)",
+                                        .doc = "adds source into zeros of `shape` at the indices (index_select's VJP)",
+                                        .rule = "dx = g selected at the indices",
+                                        .kind = OpKind::backward,
+                                        .call =
+                                            [](const TensorList& v) {
+                                                return index_add(v[0], Shape{2, 3}, 1, from_indices({2, 0, 2}));
+                                            },
+                                        .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tensor& indices) {
     detail::defined_or_fail(source, "index_add");
     const std::size_t ax = normalize_axis(axis, shape.size(), "index_add");
@@ -111,12 +117,11 @@ template <class F>
 void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax, const char* op, F f) {
     const detail::Dense<std::int64_t> idx(index);
     if (idx.shape().size() != x_shape.size())
-        fail("{}: index has rank {}, expected the rank of the input, {}", op, idx.shape().size(),
-             x_shape.size());
+        fail("{}: index has rank {}, expected the rank of the input, {}", op, idx.shape().size(), x_shape.size());
     for (std::size_t d = 0; d < x_shape.size(); ++d)
         if (d != ax && idx.shape()[d] > x_shape[d])
-            fail("{}: index shape {} exceeds the input shape {} at axis {}", op,
-                 shape_str(idx.shape()), shape_str(x_shape), d);
+            fail("{}: index shape {} exceeds the input shape {} at axis {}", op, shape_str(idx.shape()),
+                 shape_str(x_shape), d);
     check_indices(index, x_shape[ax], op, static_cast<int>(ax));
     detail::Strides xs = detail::contiguous_strides(x_shape);
     const std::ptrdiff_t axis_stride = xs[ax];
@@ -133,18 +138,20 @@ void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax
 }  // namespace
 
 const OpDef& gather_def = define_op({.name = "gather",
-                      .signature = "gather(x, axis, index)",
-                      .doc = "out[i][j] = x[i][index[i][j]] along an axis (torch.gather)",
-                      .rule = "dx = zeros of x's shape with g added at the index (repeats add up)",
-                      .kind = OpKind::shape,
-                      .call = [](const TensorList& v) { return gather(v[0], 1, from_indices({0, 2, 1, 1}, {2, 2})); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
+                                     .signature = "gather(x, axis, index)",
+                                     .doc = "out[i][j] = x[i][index[i][j]] along an axis (torch.gather)",
+                                     .rule = "dx = zeros of x's shape with g added at the index (repeats add up)",
+                                     .kind = OpKind::shape,
+                                     .call =
+                                         [](const TensorList& v) {
+                                             return gather(v[0], 1, from_indices({0, 2, 1, 1}, {2, 2}));
+                                         },
+                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}}});
 Tensor gather(const Tensor& x, int axis, const Tensor& index) {
     detail::defined_or_fail(x, "gather");
     detail::defined_or_fail(index, "gather");
     const std::size_t ax = normalize_axis(axis, x.dim(), "gather");
-    if (index.dtype() != Dtype::int64)
-        fail("gather: index must be an int64 tensor, got {}", dtype_name(index.dtype()));
+    if (index.dtype() != Dtype::int64) fail("gather: index must be an int64 tensor, got {}", dtype_name(index.dtype()));
     Tensor out = detail::visit_float(x, "gather", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         detail::Array<T> o(index.shape());
@@ -153,19 +160,24 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
         return detail::adopt(std::move(o));
     });
     if (!needs_grad(x)) return out;
-    return record(gather_def, out, {x}, [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
-        const Tensor index = sindex.unpack();
-        return TensorList{scatter_add(g, from, axis, index)};
-    });
+    return record(gather_def, out, {x},
+                  [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
+                      const Tensor index = sindex.unpack();
+                      return TensorList{scatter_add(g, from, axis, index)};
+                  });
 }
 
-const OpDef& scatter_add_def = define_op({.name = "scatter_add",
-                      .signature = "scatter_add(source, shape, axis, index)",
-                      .doc = "adds source into zeros of `shape` at index (gather's VJP)",
-                      .rule = "dx = g gathered at the index",
-                      .kind = OpKind::backward,
-                      .call = [](const TensorList& v) { return scatter_add(v[0], Shape{2, 3}, 1, from_indices({0, 2, 1, 1}, {2, 2})); },
-                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
+const OpDef& scatter_add_def =
+    define_op({.name = "scatter_add",
+               .signature = "scatter_add(source, shape, axis, index)",
+               .doc = "adds source into zeros of `shape` at index (gather's VJP)",
+               .rule = "dx = g gathered at the index",
+               .kind = OpKind::backward,
+               .call =
+                   [](const TensorList& v) {
+                       return scatter_add(v[0], Shape{2, 3}, 1, from_indices({0, 2, 1, 1}, {2, 2}));
+                   },
+               .samples = {{{Shape{2, 2}}, -2.0, 2.0}}});
 Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Tensor& index) {
     detail::defined_or_fail(source, "scatter_add");
     detail::defined_or_fail(index, "scatter_add");
@@ -191,14 +203,17 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
 // ---- joining and padding ------------------------------------------------------------------------
 
 const OpDef& concat_def = define_op({.name = "concat",
-                      .signature = "concat(tensors, axis = 0)",
-                      .doc = "tensors joined along an axis",
-                      .rule = "each input gets its own slice of g",
-                      .kind = OpKind::shape,
-                      .call = [](const TensorList& v) { return concat({v[0], v[1]}, 1); },
-                      .samples = {{{Shape{2, 3}, Shape{2, 1}}, -2.0, 2.0}},
-                      .accepts_int64 = true,
-                      .bad_shapes = {Shape{2, 3}, Shape{3, 1}}});
+                                     .signature = "concat(tensors, axis = 0)",
+                                     .doc = "tensors joined along an axis",
+                                     .rule = "each input gets its own slice of g",
+                                     .kind = OpKind::shape,
+                                     .call =
+                                         [](const TensorList& v) {
+                                             return concat({v[0], v[1]}, 1);
+                                         },
+                                     .samples = {{{Shape{2, 3}, Shape{2, 1}}, -2.0, 2.0}},
+                                     .accepts_int64 = true,
+                                     .bad_shapes = {Shape{2, 3}, Shape{3, 1}}});
 Tensor concat(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("concat: got no tensors");
     const Tensor& first = detail::defined_or_fail(tensors[0], "concat");
@@ -212,8 +227,8 @@ Tensor concat(const TensorList& tensors, int axis) {
         for (std::size_t d = 0; compatible && d < t.dim(); ++d)
             compatible = d == ax || t.shape()[d] == first.shape()[d];
         if (!compatible)
-            fail("concat: tensor {} has shape {}, incompatible with {} along axis {}", i,
-                 shape_str(t.shape()), shape_str(first.shape()), axis);
+            fail("concat: tensor {} has shape {}, incompatible with {} along axis {}", i, shape_str(t.shape()),
+                 shape_str(first.shape()), axis);
         shape[ax] += t.shape()[ax];
     }
     const detail::AxisSplit out_split = detail::split_at(shape, ax);
@@ -246,15 +261,18 @@ Tensor concat(const TensorList& tensors, int axis) {
 }
 
 const OpDef& stack_def = define_op({.name = "stack",
-                      .signature = "stack(tensors, axis = 0)",
-                      .doc = "tensors of one shape stacked along a new axis",
-                      .rule = "composite: concat of unsqueezed tensors",
-                      .kind = OpKind::shape,
-                      .call = [](const TensorList& v) { return stack({v[0], v[1]}, 1); },
-                      .samples = {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}},
-                      .composite = true,
-                      .accepts_int64 = true,
-                      .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
+                                    .signature = "stack(tensors, axis = 0)",
+                                    .doc = "tensors of one shape stacked along a new axis",
+                                    .rule = "composite: concat of unsqueezed tensors",
+                                    .kind = OpKind::shape,
+                                    .call =
+                                        [](const TensorList& v) {
+                                            return stack({v[0], v[1]}, 1);
+                                        },
+                                    .samples = {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0}},
+                                    .composite = true,
+                                    .accepts_int64 = true,
+                                    .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
 Tensor stack(const TensorList& tensors, int axis) {
     if (tensors.empty()) fail("stack: got no tensors");
     TensorList expanded;
@@ -269,16 +287,18 @@ Tensor stack(const TensorList& tensors, int axis) {
 }
 
 const OpDef& pad_def = define_op({.name = "pad",
-                      .signature = "pad(x, pads, value = 0)",
-                      .doc = "constant padding: pads[i] = {before, after} for axis i",
-                      .rule = "dx = g without the padding",
-                      .kind = OpKind::shape,
-                      .call = [](const TensorList& v) { return pad(v[0], {{1, 0}, {2, 1}}, 0.5); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});
+                                  .signature = "pad(x, pads, value = 0)",
+                                  .doc = "constant padding: pads[i] = {before, after} for axis i",
+                                  .rule = "dx = g without the padding",
+                                  .kind = OpKind::shape,
+                                  .call =
+                                      [](const TensorList& v) {
+                                          return pad(v[0], {{1, 0}, {2, 1}}, 0.5);
+                                      },
+                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});
 Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads, double value) {
     detail::defined_or_fail(x, "pad");
-    if (pads.size() > x.dim())
-        fail("pad: got padding for {} axes but the tensor has rank {}", pads.size(), x.dim());
+    if (pads.size() > x.dim()) fail("pad: got padding for {} axes but the tensor has rank {}", pads.size(), x.dim());
     Shape shape = x.shape();
     for (std::size_t i = 0; i < pads.size(); ++i) shape[i] += pads[i].first + pads[i].second;
     Tensor out = detail::visit_float(x, "pad", [&](const auto& a) {
@@ -287,8 +307,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
         std::fill(o.begin(), o.end(), static_cast<T>(value));
         detail::Strides target = detail::contiguous_strides(shape);
         std::ptrdiff_t origin = 0;
-        for (std::size_t i = 0; i < pads.size(); ++i)
-            origin += static_cast<std::ptrdiff_t>(pads[i].first) * target[i];
+        for (std::size_t i = 0; i < pads.size(); ++i) origin += static_cast<std::ptrdiff_t>(pads[i].first) * target[i];
         const std::array<detail::Strides, 2> st{detail::contiguous_strides(a.shape()), target};
         detail::for_each_row(a.shape(), st, [&](const auto& off, const auto&, std::size_t count) {
             std::copy(a.data() + off[0], a.data() + off[0] + static_cast<std::ptrdiff_t>(count),

@@ -7,8 +7,7 @@
 namespace rg {
 namespace {
 
-template <class T>
-detail::Array<T> softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space) {
+template <class T> detail::Array<T> softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
     detail::Array<T> out(a.shape());
     for (std::size_t o = 0; o < s.outer; ++o) {
@@ -47,13 +46,14 @@ Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
 
 }  // namespace
 
-const OpDef& softmax_def = define_op({.name = "softmax",
-                      .signature = "softmax(x, axis = -1)",
-                      .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
-                      .rule = "dx = y * (g - sum(g * y) along the axis)",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return softmax(v[0], 1); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4, 1}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
+const OpDef& softmax_def =
+    define_op({.name = "softmax",
+               .signature = "softmax(x, axis = -1)",
+               .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
+               .rule = "dx = y * (g - sum(g * y) along the axis)",
+               .kind = OpKind::nn,
+               .call = [](const TensorList& v) { return softmax(v[0], 1); },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4, 1}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, false);
     if (!needs_grad(x)) return out;
@@ -65,12 +65,12 @@ Tensor softmax(const Tensor& x, int axis) {
 }
 
 const OpDef& log_softmax_def = define_op({.name = "log_softmax",
-                      .signature = "log_softmax(x, axis = -1)",
-                      .doc = "x - logsumexp(x) along an axis",
-                      .rule = "dx = g - exp(y) * sum(g) along the axis",
-                      .kind = OpKind::nn,
-                      .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
+                                          .signature = "log_softmax(x, axis = -1)",
+                                          .doc = "x - logsumexp(x) along an axis",
+                                          .rule = "dx = g - exp(y) * sum(g) along the axis",
+                                          .kind = OpKind::nn,
+                                          .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
+                                          .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
 Tensor log_softmax(const Tensor& x, int axis) {
     Tensor out = softmax_op(x, axis, true);
     if (!needs_grad(x)) return out;

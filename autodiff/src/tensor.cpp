@@ -87,8 +87,10 @@ std::size_t checked_numel(const Shape& shape, Dtype dtype, const char* op) {
         if (s == 0) return 0;
     std::size_t n = 1;
     for (std::size_t s : shape) {
-        if (s > limit / n) n = limit + 1;
-        else n *= s;
+        if (s > limit / n)
+            n = limit + 1;
+        else
+            n *= s;
         if (n > limit) break;
     }
     const std::size_t bytes_per = dtype_size(dtype);
@@ -141,8 +143,7 @@ void copy_values(const Tensor& dst, const Tensor& src) {
         const Tensor from = src.shares_storage(dst) ? contiguous_values(src) : src;
         const T* in = from.data_ptr<T>();
         T* out = dst.data_ptr<T>();
-        const std::array<Strides, 2> st{broadcast_strides(from.shape(), from.strides(), dst.shape()),
-                                        dst.strides()};
+        const std::array<Strides, 2> st{broadcast_strides(from.shape(), from.strides(), dst.shape()), dst.strides()};
         for_each_row(dst.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
             const T* row = in + off[0];
             T* target = out + off[1];
@@ -165,8 +166,7 @@ void TensorImpl::set_geometry(const Shape& new_shape, const Strides& new_strides
 }
 
 namespace {
-template <class A>
-std::shared_ptr<TensorImpl> impl_of(A&& values) {
+template <class A> std::shared_ptr<TensorImpl> impl_of(A&& values) {
     auto impl = std::make_shared<TensorImpl>();
     const Shape shape = values.shape();
     impl->dtype = dtype_of<typename std::decay_t<A>::value_type>();
@@ -196,9 +196,7 @@ std::int64_t Tensor::size(int axis) const {
 }
 Dtype Tensor::dtype() const { return checked("dtype").dtype; }
 const Strides& Tensor::strides() const { return checked("strides").strides; }
-std::int64_t Tensor::stride(int axis) const {
-    return strides()[normalize_axis(axis, dim(), "stride")];
-}
+std::int64_t Tensor::stride(int axis) const { return strides()[normalize_axis(axis, dim(), "stride")]; }
 std::size_t Tensor::storage_offset() const { return checked("storage_offset").offset; }
 bool Tensor::is_contiguous() const { return checked("is_contiguous").contiguous; }
 bool Tensor::is_view() const { return checked("is_view").is_view; }
@@ -207,8 +205,7 @@ bool Tensor::shares_storage(const Tensor& other) const {
 }
 std::uint64_t Tensor::version() const { return checked("version").storage->version(); }
 
-template <class T>
-T* Tensor::data_ptr() const {
+template <class T> T* Tensor::data_ptr() const {
     TensorImpl& impl = checked("data_ptr");
     if (impl.dtype != dtype_of<T>())
         fail("data_ptr<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
@@ -230,15 +227,15 @@ namespace {
 // xtensor takes the view for fixed-rank and whole-array assignment fails.
 template <class T>
 std::shared_ptr<void> make_value_view(T* first, std::size_t span, const Shape& shape, const Strides& strides) {
-    return std::make_shared<ValueView<T>>(xt::strided_view(
-        FlatValues<T>(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(), std::array<std::size_t, 1>{span})),
-        std::vector<std::size_t>(shape.begin(), shape.end()), std::vector<std::ptrdiff_t>(strides.begin(), strides.end()),
-        0, xt::layout_type::dynamic));
+    return std::make_shared<ValueView<T>>(
+        xt::strided_view(FlatValues<T>(xt::adapt(static_cast<T*>(first), span, xt::no_ownership(),
+                                                 std::array<std::size_t, 1>{span})),
+                         std::vector<std::size_t>(shape.begin(), shape.end()),
+                         std::vector<std::ptrdiff_t>(strides.begin(), strides.end()), 0, xt::layout_type::dynamic));
 }
 }  // namespace
 
-template <class T>
-ValueView<T>& Tensor::value() {
+template <class T> ValueView<T>& Tensor::value() {
     TensorImpl& impl = checked("value");
     if (impl.dtype != dtype_of<T>())
         fail("value<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
@@ -252,10 +249,7 @@ ValueView<T>& Tensor::value() {
     }
     return *static_cast<ValueView<T>*>(impl.value_view.get());
 }
-template <class T>
-const ValueView<T>& Tensor::value() const {
-    return const_cast<Tensor*>(this)->value<T>();
-}
+template <class T> const ValueView<T>& Tensor::value() const { return const_cast<Tensor*>(this)->value<T>(); }
 template ValueView<float>& Tensor::value<float>();
 template ValueView<double>& Tensor::value<double>();
 template ValueView<std::int64_t>& Tensor::value<std::int64_t>();
@@ -274,11 +268,9 @@ std::vector<double> Tensor::to_vector() const {
     });
 }
 
-template <class T>
-T Tensor::item() const {
+template <class T> T Tensor::item() const {
     if (numel() != 1)
-        fail("item: the tensor has shape {} ({} elements), expected exactly one element",
-             shape_str(shape()), numel());
+        fail("item: the tensor has shape {} ({} elements), expected exactly one element", shape_str(shape()), numel());
     return detail::visit_dtype(dtype(), [&](auto zero) {
         using S = decltype(zero);
         const S v = *impl_->data<S>();
@@ -314,9 +306,8 @@ bool Tensor::is_leaf() const { return !checked("is_leaf").grad_fn; }
 Tensor Tensor::grad() const { return checked("grad").grad; }
 void Tensor::set_grad(const Tensor& grad) {
     if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
-        fail("set_grad: gradient of shape {} ({}) for a tensor of shape {} ({})",
-             shape_str(grad.shape()), dtype_name(grad.dtype()), shape_str(shape()),
-             dtype_name(dtype()));
+        fail("set_grad: gradient of shape {} ({}) for a tensor of shape {} ({})", shape_str(grad.shape()),
+             dtype_name(grad.dtype()), shape_str(shape()), dtype_name(dtype()));
     checked("set_grad").grad = grad;
 }
 void Tensor::zero_grad() { checked("zero_grad").grad = Tensor{}; }
@@ -331,8 +322,7 @@ bool Tensor::retains_grad() const { return checked("retains_grad").retains_grad;
 
 void Tensor::register_hook(Hook hook) {
     TensorImpl& impl = checked("register_hook");
-    if (!impl.requires_grad)
-        fail("register_hook: the tensor does not require grad, so no gradient will reach it");
+    if (!impl.requires_grad) fail("register_hook: the tensor does not require grad, so no gradient will reach it");
     impl.hooks.push_back(std::move(hook));
     if (impl.grad_fn) impl.grad_fn->output = impl_;
 }
@@ -369,7 +359,7 @@ const OpDef& clone_def = define_op({.name = "clone",
                                     .kind = OpKind::shape,
                                     .call = [](const TensorList& v) { return v[0].t().clone(); },
                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                    .accepts_int64 = true});
 const OpDef& contiguous_def = define_op({.name = "contiguous",
                                          .signature = "x.contiguous()",
                                          .doc = "x itself when contiguous, else a contiguous copy",
@@ -377,7 +367,7 @@ const OpDef& contiguous_def = define_op({.name = "contiguous",
                                          .kind = OpKind::shape,
                                          .call = [](const TensorList& v) { return v[0].t().contiguous(); },
                                          .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                         .accepts_int64 = true});
 const OpDef& to_def = define_op({.name = "to",
                                  .signature = "x.to(dtype)",
                                  .doc = "the values cast to another dtype; differentiable between float dtypes",
@@ -452,8 +442,8 @@ Tensor& Tensor::set_values_(const Tensor& src) {
 
 namespace {
 template <class T>
-void print_values(std::ostringstream& os, const T* data, const Shape& shape, std::size_t axis,
-                  std::size_t offset, const Strides& strides, bool summarize) {
+void print_values(std::ostringstream& os, const T* data, const Shape& shape, std::size_t axis, std::size_t offset,
+                  const Strides& strides, bool summarize) {
     if (axis == shape.size()) {
         if constexpr (std::is_integral_v<T>) {
             os << data[offset];
@@ -471,8 +461,7 @@ void print_values(std::ostringstream& os, const T* data, const Shape& shape, std
     } else {
         for (std::size_t i = 0; i < n; ++i) shown.push_back(i);
     }
-    const std::string separator =
-        axis + 1 < shape.size() ? ",\n" + std::string(axis + 8, ' ') : ", ";
+    const std::string separator = axis + 1 < shape.size() ? ",\n" + std::string(axis + 8, ' ') : ", ";
     os << '[';
     for (std::size_t k = 0; k < shown.size(); ++k) {
         if (k > 0) os << separator;
@@ -480,8 +469,8 @@ void print_values(std::ostringstream& os, const T* data, const Shape& shape, std
             os << "...";
             continue;
         }
-        print_values(os, data, shape, axis + 1, offset + shown[k] * static_cast<std::size_t>(strides[axis]),
-                     strides, summarize);
+        print_values(os, data, shape, axis + 1, offset + shown[k] * static_cast<std::size_t>(strides[axis]), strides,
+                     summarize);
     }
     os << ']';
 }

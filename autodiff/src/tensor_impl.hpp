@@ -26,7 +26,7 @@ struct TensorImpl {
 
     bool requires_grad = false;
     bool retains_grad = false;
-    std::shared_ptr<Node> grad_fn;           // the op that produced it (non-leaf)
+    std::shared_ptr<Node> grad_fn;  // the op that produced it (non-leaf)
     std::shared_ptr<Node> grad_accumulator;  // leaves: where their gradient lands
     Tensor grad;
     std::vector<Hook> hooks;
@@ -36,10 +36,7 @@ struct TensorImpl {
     // The xtensor view value<T>() returns, made on first use.
     std::shared_ptr<void> value_view;
 
-    template <class T>
-    T* data() const {
-        return static_cast<T*>(storage->data()) + offset;
-    }
+    template <class T> T* data() const { return static_cast<T*>(storage->data()) + offset; }
     // Sets shape and strides, and derives numel and contiguity.
     void set_geometry(const Shape& new_shape, const Strides& new_strides, std::size_t new_offset);
 };
@@ -52,8 +49,7 @@ Strides contiguous_strides(const Shape& shape);
 bool is_contiguous_layout(const Shape& shape, const Strides& strides);
 
 // A tensor that owns a kernel's result.
-template <class T>
-Tensor adopt(Array<T>&& array) {
+template <class T> Tensor adopt(Array<T>&& array) {
     auto impl = std::make_shared<TensorImpl>();
     const Shape shape = array.shape();
     impl->dtype = dtype_of<T>();

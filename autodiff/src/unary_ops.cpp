@@ -15,8 +15,7 @@ using detail::map_float;
 using detail::unary_samples;
 
 // A 0/1 mask in x's dtype, no gradient.
-template <class F>
-Tensor mask_of(const Tensor& x, std::string_view op, F predicate) {
+template <class F> Tensor mask_of(const Tensor& x, std::string_view op, F predicate) {
     return map_float(x, op, [&](auto v) { return predicate(v) ? decltype(v){1} : decltype(v){0}; });
 }
 
@@ -46,7 +45,8 @@ extern const OpDef& relu_backward_def;
 
 Tensor tanh_backward(const Tensor& g, const Tensor& y) {
     detail::check_same_shape(g, y, "tanh_backward");
-    Tensor out = detail::zip_float(g, y, "tanh_backward", [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
+    Tensor out =
+        detail::zip_float(g, y, "tanh_backward", [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
     return record(tanh_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
         return TensorList{c.needs_grad(0) ? tanh_backward(h, y) : Tensor{},
@@ -64,8 +64,8 @@ const OpDef& tanh_backward_def = define_op({.name = "tanh_backward",
 
 Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
     detail::check_same_shape(g, y, "sigmoid_backward");
-    Tensor out = detail::zip_float(g, y, "sigmoid_backward",
-                                   [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
+    Tensor out =
+        detail::zip_float(g, y, "sigmoid_backward", [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
     return record(sigmoid_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
         return TensorList{c.needs_grad(0) ? sigmoid_backward(h, y) : Tensor{},
@@ -83,10 +83,13 @@ const OpDef& sigmoid_backward_def = define_op({.name = "sigmoid_backward",
 
 Tensor relu_backward(const Tensor& g, const Tensor& y) {
     detail::check_same_shape(g, y, "relu_backward");
-    Tensor out = detail::zip_float(g, y, "relu_backward", [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
+    Tensor out =
+        detail::zip_float(g, y, "relu_backward", [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
     // Piecewise linear: nothing flows to y.
     return record(relu_backward_def, out, {g, y.detach()}, {.inputs = {false, true}},
-                  [](const OpContext& c, const Tensor& h) { return TensorList{relu_backward(h, c.input(1)), Tensor{}}; });
+                  [](const OpContext& c, const Tensor& h) {
+                      return TensorList{relu_backward(h, c.input(1)), Tensor{}};
+                  });
 }
 const OpDef& relu_backward_def = define_op({.name = "relu_backward",
                                             .signature = "relu_backward(g, y)",
@@ -114,29 +117,30 @@ Tensor exp(const Tensor& x) {
                   [](const OpContext& c, const Tensor& g) { return TensorList{g * c.output()}; });
 }
 
-const OpDef& expm1_def = define_op(unary_def("expm1", "e^x - 1, exact near 0", "dx = g * (y + 1)", rg::expm1,
-                                             [](double x) { return std::expm1(x); }));
+const OpDef& expm1_def = define_op(
+    unary_def("expm1", "e^x - 1, exact near 0", "dx = g * (y + 1)", rg::expm1, [](double x) { return std::expm1(x); }));
 Tensor expm1(const Tensor& x) {
     return record(expm1_def, map_float(x, "expm1", [](auto u) { return std::expm1(u); }), {x}, {.output = true},
                   [](const OpContext& c, const Tensor& g) { return TensorList{g * (c.output() + 1.0)}; });
 }
 
-const OpDef& log_def =
-    define_op(unary_def("log", "natural logarithm", "dx = g / x", rg::log, [](double x) { return std::log(x); }, 0.1, 3.0));
+const OpDef& log_def = define_op(unary_def(
+    "log", "natural logarithm", "dx = g / x", rg::log, [](double x) { return std::log(x); }, 0.1, 3.0));
 Tensor log(const Tensor& x) {
     return record(log_def, map_float(x, "log", [](auto u) { return std::log(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) { return TensorList{g / c.input(0)}; });
 }
 
-const OpDef& log1p_def = define_op(unary_def("log1p", "log(1 + x), exact near 0", "dx = g / (1 + x)", rg::log1p,
-                                             [](double x) { return std::log1p(x); }, -0.9, 3.0));
+const OpDef& log1p_def = define_op(unary_def(
+    "log1p", "log(1 + x), exact near 0", "dx = g / (1 + x)", rg::log1p, [](double x) { return std::log1p(x); }, -0.9,
+    3.0));
 Tensor log1p(const Tensor& x) {
     return record(log1p_def, map_float(x, "log1p", [](auto u) { return std::log1p(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) { return TensorList{g / (c.input(0) + 1.0)}; });
 }
 
-const OpDef& sqrt_def = define_op(
-    unary_def("sqrt", "square root", "dx = g / (2 * y)", rg::sqrt, [](double x) { return std::sqrt(x); }, 0.1, 3.0));
+const OpDef& sqrt_def = define_op(unary_def(
+    "sqrt", "square root", "dx = g / (2 * y)", rg::sqrt, [](double x) { return std::sqrt(x); }, 0.1, 3.0));
 Tensor sqrt(const Tensor& x) {
     return record(sqrt_def, map_float(x, "sqrt", [](auto u) { return std::sqrt(u); }), {x}, {.output = true},
                   [](const OpContext& c, const Tensor& g) { return TensorList{g / (c.output() * 2.0)}; });
@@ -149,8 +153,9 @@ Tensor square(const Tensor& x) {
                   [](const OpContext& c, const Tensor& g) { return TensorList{g * c.input(0) * 2.0}; });
 }
 
-const OpDef& abs_def = define_op(unary_def("abs", "|x|; gradient sign(x), 0 at 0", "dx = g * sign(x)", rg::abs,
-                                           [](double x) { return std::abs(x); }, 0.2, 2.0));
+const OpDef& abs_def = define_op(unary_def(
+    "abs", "|x|; gradient sign(x), 0 at 0", "dx = g * sign(x)", rg::abs, [](double x) { return std::abs(x); }, 0.2,
+    2.0));
 Tensor abs(const Tensor& x) {
     return record(abs_def, map_float(x, "abs", [](auto u) { return std::abs(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) {
@@ -158,8 +163,9 @@ Tensor abs(const Tensor& x) {
                   });
 }
 
-const OpDef& sign_def = define_op(unary_def("sign", "-1, 0 or 1; gradient 0", "dx = 0 (piecewise constant)", rg::sign,
-                                            [](double x) { return static_cast<double>((x > 0) - (x < 0)); }, 0.2, 2.0));
+const OpDef& sign_def = define_op(unary_def(
+    "sign", "-1, 0 or 1; gradient 0", "dx = 0 (piecewise constant)", rg::sign,
+    [](double x) { return static_cast<double>((x > 0) - (x < 0)); }, 0.2, 2.0));
 Tensor sign(const Tensor& x) {
     return record(sign_def, map_float(x, "sign", [](auto u) { return static_cast<decltype(u)>((u > 0) - (u < 0)); }),
                   {x}, {}, [](const OpContext& c, const Tensor&) {
@@ -167,20 +173,22 @@ Tensor sign(const Tensor& x) {
                   });
 }
 
-const OpDef& sin_def = define_op(unary_def("sin", "sine", "dx = g * cos(x)", rg::sin, [](double x) { return std::sin(x); }));
+const OpDef& sin_def =
+    define_op(unary_def("sin", "sine", "dx = g * cos(x)", rg::sin, [](double x) { return std::sin(x); }));
 Tensor sin(const Tensor& x) {
     return record(sin_def, map_float(x, "sin", [](auto u) { return std::sin(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) { return TensorList{g * cos(c.input(0))}; });
 }
 
-const OpDef& cos_def = define_op(unary_def("cos", "cosine", "dx = -g * sin(x)", rg::cos, [](double x) { return std::cos(x); }));
+const OpDef& cos_def =
+    define_op(unary_def("cos", "cosine", "dx = -g * sin(x)", rg::cos, [](double x) { return std::cos(x); }));
 Tensor cos(const Tensor& x) {
     return record(cos_def, map_float(x, "cos", [](auto u) { return std::cos(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) { return TensorList{neg(g * sin(c.input(0)))}; });
 }
 
-const OpDef& tanh_def =
-    define_op(unary_def("tanh", "hyperbolic tangent", "dx = g * (1 - y^2)", rg::tanh, [](double x) { return std::tanh(x); }));
+const OpDef& tanh_def = define_op(
+    unary_def("tanh", "hyperbolic tangent", "dx = g * (1 - y^2)", rg::tanh, [](double x) { return std::tanh(x); }));
 Tensor tanh(const Tensor& x) {
     return record(tanh_def, map_float(x, "tanh", [](auto u) { return std::tanh(u); }), {x}, {.output = true},
                   [](const OpContext& c, const Tensor& g) { return TensorList{tanh_backward(g, c.output())}; });
@@ -199,10 +207,12 @@ Tensor sigmoid(const Tensor& x) {
                   [](const OpContext& c, const Tensor& g) { return TensorList{sigmoid_backward(g, c.output())}; });
 }
 
-const OpDef& relu_def = define_op(unary_def("relu", "max(x, 0); gradient 0 at 0, as PyTorch", "dx = g where y > 0, else 0", rg::relu,
-                                            [](double x) { return x > 0 ? x : 0.0; }));
+const OpDef& relu_def =
+    define_op(unary_def("relu", "max(x, 0); gradient 0 at 0, as PyTorch", "dx = g where y > 0, else 0", rg::relu,
+                        [](double x) { return x > 0 ? x : 0.0; }));
 Tensor relu(const Tensor& x) {
-    return record(relu_def, map_float(x, "relu", [](auto u) { return u > 0 ? u : decltype(u){0}; }), {x}, {.output = true},
+    return record(relu_def, map_float(x, "relu", [](auto u) { return u > 0 ? u : decltype(u){0}; }), {x},
+                  {.output = true},
                   [](const OpContext& c, const Tensor& g) { return TensorList{relu_backward(g, c.output())}; });
 }
 
@@ -211,7 +221,8 @@ const OpDef& leaky_relu_def = define_op(unary_def(
     [](const Tensor& x) { return leaky_relu(x, 0.1); }, [](double x) { return x > 0 ? x : 0.1 * x; }, -2.0, 2.0,
     "leaky_relu(x, slope = 0.01)"));
 Tensor leaky_relu(const Tensor& x, double slope) {
-    Tensor out = map_float(x, "leaky_relu", [slope](auto u) { return u > 0 ? u : static_cast<decltype(u)>(u * slope); });
+    Tensor out =
+        map_float(x, "leaky_relu", [slope](auto u) { return u > 0 ? u : static_cast<decltype(u)>(u * slope); });
     return record(leaky_relu_def, out, {x}, {.inputs = {true}}, [slope](const OpContext& c, const Tensor& g) {
         Tensor factor = map_float(c.input(0), "leaky_relu",
                                   [slope](auto u) { return static_cast<decltype(u)>(u > 0 ? 1.0 : slope); });
@@ -257,11 +268,14 @@ Tensor atan(const Tensor& x) {
                   });
 }
 
-const OpDef& step_def = define_op(unary_def("step", "1 for x >= 0, else 0 (the course's binary step); gradient 0",
-                                            "dx = 0 (piecewise constant)", rg::step, [](double x) { return x >= 0 ? 1.0 : 0.0; }, 0.2, 2.0));
+const OpDef& step_def = define_op(unary_def(
+    "step", "1 for x >= 0, else 0 (the course's binary step); gradient 0", "dx = 0 (piecewise constant)", rg::step,
+    [](double x) { return x >= 0 ? 1.0 : 0.0; }, 0.2, 2.0));
 Tensor step(const Tensor& x) {
     return record(step_def, mask_of(x, "step", [](auto u) { return u >= 0; }), {x}, {},
-                  [](const OpContext& c, const Tensor&) { return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})}; });
+                  [](const OpContext& c, const Tensor&) {
+                      return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})};
+                  });
 }
 
 const OpDef& clamp_def = define_op(unary_def(

@@ -34,8 +34,8 @@ std::optional<Strides> view_strides(const Shape& shape, const Strides& strides, 
     std::size_t tensor_numel = 1, view_numel = 1;
     for (std::ptrdiff_t d = static_cast<std::ptrdiff_t>(shape.size()) - 1; d >= 0; --d) {
         tensor_numel *= shape[d];
-        if (d == 0 || (shape[d - 1] != 1 &&
-                       strides[d - 1] != static_cast<std::ptrdiff_t>(tensor_numel) * chunk_base_stride)) {
+        if (d == 0 ||
+            (shape[d - 1] != 1 && strides[d - 1] != static_cast<std::ptrdiff_t>(tensor_numel) * chunk_base_stride)) {
             while (view_d >= 0 && (view_numel < tensor_numel || new_shape[view_d] == 1)) {
                 out[view_d] = static_cast<std::ptrdiff_t>(view_numel) * chunk_base_stride;
                 view_numel *= new_shape[view_d];
@@ -73,8 +73,8 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
     }
     if (inferred) {
         if (known == 0 || x.numel() % known != 0)
-            fail("{}: cannot infer the -1 size of {}: {} elements do not divide into blocks of {}", op,
-                 sizes.str(), x.numel(), known);
+            fail("{}: cannot infer the -1 size of {}: {} elements do not divide into blocks of {}", op, sizes.str(),
+                 x.numel(), known);
         resolved[*inferred] = x.numel() / known;
     }
     long double count = 1;  // exact for any count a message could need, never overflows
@@ -94,8 +94,7 @@ struct SliceRange {
     std::size_t start = 0, count = 0, step = 1;
 };
 
-SliceRange normalize_slice(const char* op, std::size_t size, std::int64_t start, std::int64_t stop,
-                           std::int64_t step) {
+SliceRange normalize_slice(const char* op, std::size_t size, std::int64_t start, std::int64_t stop, std::int64_t step) {
     if (step <= 0) fail("{}: step must be positive, got {}", op, step);
     const auto n = static_cast<std::int64_t>(size);
     auto clip = [n](std::int64_t v) { return std::clamp<std::int64_t>(v < 0 ? v + n : v, 0, n); };
@@ -111,14 +110,18 @@ SliceRange normalize_slice(const char* op, std::size_t size, std::int64_t start,
 
 // ---- reshaping ------------------------------------------------------------------
 
-const OpDef& reshape_def = define_op({.name = "reshape",
-                      .signature = "reshape(x, shape)",
-                      .doc = "the same values in a new shape (-1 inferred): a view when the strides allow, else a copy",
-                      .rule = "dx = g reshaped to x's shape",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return reshape(v[0].transpose(0, -1), {-1, 2}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1, 2}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+const OpDef& reshape_def =
+    define_op({.name = "reshape",
+               .signature = "reshape(x, shape)",
+               .doc = "the same values in a new shape (-1 inferred): a view when the strides allow, else a copy",
+               .rule = "dx = g reshaped to x's shape",
+               .kind = OpKind::view,
+               .call =
+                   [](const TensorList& v) {
+                       return reshape(v[0].transpose(0, -1), {-1, 2});
+                   },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{3, 1, 2}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor reshape(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "reshape");
     const Shape shape = infer_shape(x, sizes, "reshape");
@@ -129,13 +132,16 @@ Tensor reshape(const Tensor& x, IntList sizes) {
 }
 
 const OpDef& view_def = define_op({.name = "view",
-                      .signature = "view(x, shape)",
-                      .doc = "a view in a new shape; an error when the strides do not allow one",
-                      .rule = "dx = reshape(g, x.shape)",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return view(v[0], {3, -1}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{6}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                   .signature = "view(x, shape)",
+                                   .doc = "a view in a new shape; an error when the strides do not allow one",
+                                   .rule = "dx = reshape(g, x.shape)",
+                                   .kind = OpKind::view,
+                                   .call =
+                                       [](const TensorList& v) {
+                                           return view(v[0], {3, -1});
+                                       },
+                                   .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{6}}, -2.0, 2.0}},
+                                   .accepts_int64 = true});
 Tensor view(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "view");
     const Shape shape = infer_shape(x, sizes, "view");
@@ -149,14 +155,14 @@ Tensor view(const Tensor& x, IntList sizes) {
 }
 
 const OpDef& flatten_def = define_op({.name = "flatten",
-                      .signature = "flatten(x, start_axis = 0, end_axis = -1)",
-                      .doc = "axes start..end merged into one",
-                      .rule = "composite: reshape",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return flatten(v[0], 1); },
-                      .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
-                      .composite = true,
-                      .accepts_int64 = true});
+                                      .signature = "flatten(x, start_axis = 0, end_axis = -1)",
+                                      .doc = "axes start..end merged into one",
+                                      .rule = "composite: reshape",
+                                      .kind = OpKind::view,
+                                      .call = [](const TensorList& v) { return flatten(v[0], 1); },
+                                      .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
+                                      .composite = true,
+                                      .accepts_int64 = true});
 Tensor flatten(const Tensor& x, int start_axis, int end_axis) {
     detail::defined_or_fail(x, "flatten");
     if (x.dim() == 0) return reshape(x, {1});
@@ -172,13 +178,13 @@ Tensor flatten(const Tensor& x, int start_axis, int end_axis) {
 }
 
 const OpDef& squeeze_def = define_op({.name = "squeeze",
-                      .signature = "squeeze(x, axis = all size-1 axes)",
-                      .doc = "size-1 axes removed (a view)",
-                      .rule = "dx = reshape(g, x.shape)",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return squeeze(v[0], 1); },
-                      .samples = {{{Shape{2, 1, 3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                      .signature = "squeeze(x, axis = all size-1 axes)",
+                                      .doc = "size-1 axes removed (a view)",
+                                      .rule = "dx = reshape(g, x.shape)",
+                                      .kind = OpKind::view,
+                                      .call = [](const TensorList& v) { return squeeze(v[0], 1); },
+                                      .samples = {{{Shape{2, 1, 3}}, -2.0, 2.0}},
+                                      .accepts_int64 = true});
 Tensor squeeze(const Tensor& x, std::optional<int> axis) {
     detail::defined_or_fail(x, "squeeze");
     Shape shape;
@@ -199,13 +205,13 @@ Tensor squeeze(const Tensor& x, std::optional<int> axis) {
 }
 
 const OpDef& unsqueeze_def = define_op({.name = "unsqueeze",
-                      .signature = "unsqueeze(x, axis)",
-                      .doc = "a size-1 axis inserted (a view)",
-                      .rule = "dx = reshape(g, x.shape)",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return unsqueeze(v[0], -1); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                        .signature = "unsqueeze(x, axis)",
+                                        .doc = "a size-1 axis inserted (a view)",
+                                        .rule = "dx = reshape(g, x.shape)",
+                                        .kind = OpKind::view,
+                                        .call = [](const TensorList& v) { return unsqueeze(v[0], -1); },
+                                        .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
+                                        .accepts_int64 = true});
 Tensor unsqueeze(const Tensor& x, int axis) {
     detail::defined_or_fail(x, "unsqueeze");
     const std::size_t a = normalize_axis(axis, x.dim() + 1, "unsqueeze");
@@ -226,14 +232,18 @@ Tensor unsqueeze(const Tensor& x, int axis) {
 
 // ---- broadcasting ------------------------------------------------------------------
 
-const OpDef& broadcast_to_def = define_op({.name = "broadcast_to",
-                      .signature = "broadcast_to(x, shape), expand(x, shape)",
-                      .doc = "size-1 axes repeated without copying (stride 0); -1 keeps a size",
-                      .rule = "dx = g summed over the broadcast axes",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return broadcast_to(v[0], {4, 2, 3}); },
-                      .samples = {{{Shape{2, 1}}, -2.0, 2.0}, {{Shape{3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+const OpDef& broadcast_to_def =
+    define_op({.name = "broadcast_to",
+               .signature = "broadcast_to(x, shape), expand(x, shape)",
+               .doc = "size-1 axes repeated without copying (stride 0); -1 keeps a size",
+               .rule = "dx = g summed over the broadcast axes",
+               .kind = OpKind::view,
+               .call =
+                   [](const TensorList& v) {
+                       return broadcast_to(v[0], {4, 2, 3});
+                   },
+               .samples = {{{Shape{2, 1}}, -2.0, 2.0}, {{Shape{3}}, -2.0, 2.0}, {{Shape{}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor broadcast_to(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "broadcast_to");
     // -1 keeps the input's size (as torch.expand).
@@ -258,24 +268,27 @@ Tensor broadcast_to(const Tensor& x, IntList sizes) {
 }
 
 const OpDef& expand_def = define_op({.name = "expand",
-                      .signature = "expand(x, shape)",
-                      .doc = "the same as broadcast_to",
-                      .rule = "composite: broadcast_to",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return expand(v[0], {2, -1}); },
-                      .samples = {{{Shape{1, 3}}, -2.0, 2.0}},
-                      .composite = true,
-                      .accepts_int64 = true});
+                                     .signature = "expand(x, shape)",
+                                     .doc = "the same as broadcast_to",
+                                     .rule = "composite: broadcast_to",
+                                     .kind = OpKind::view,
+                                     .call =
+                                         [](const TensorList& v) {
+                                             return expand(v[0], {2, -1});
+                                         },
+                                     .samples = {{{Shape{1, 3}}, -2.0, 2.0}},
+                                     .composite = true,
+                                     .accepts_int64 = true});
 Tensor expand(const Tensor& x, IntList shape) { return broadcast_to(x, shape); }
 
 const OpDef& sum_to_def = define_op({.name = "sum_to",
-                      .signature = "sum_to(x, shape)",
-                      .doc = "broadcast axes summed away so the result has `shape` (broadcasting's VJP)",
-                      .rule = "composite: sum over the broadcast axes",
-                      .kind = OpKind::backward,
-                      .call = [](const TensorList& v) { return sum_to(v[0], Shape{3}); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .composite = true});
+                                     .signature = "sum_to(x, shape)",
+                                     .doc = "broadcast axes summed away so the result has `shape` (broadcasting's VJP)",
+                                     .rule = "composite: sum over the broadcast axes",
+                                     .kind = OpKind::backward,
+                                     .call = [](const TensorList& v) { return sum_to(v[0], Shape{3}); },
+                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                                     .composite = true});
 Tensor sum_to(const Tensor& x, const Shape& shape) {
     detail::defined_or_fail(x, "sum_to");
     if (x.shape() == shape) return x;
@@ -291,13 +304,16 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 // ---- axis order ------------------------------------------------------------------
 
 const OpDef& permute_def = define_op({.name = "permute",
-                      .signature = "permute(x, order)",
-                      .doc = "the axes reordered (a view)",
-                      .rule = "dx = g permuted back by the inverse order",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return permute(v[0], {2, 0, 1}); },
-                      .samples = {{{Shape{2, 3, 4}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                      .signature = "permute(x, order)",
+                                      .doc = "the axes reordered (a view)",
+                                      .rule = "dx = g permuted back by the inverse order",
+                                      .kind = OpKind::view,
+                                      .call =
+                                          [](const TensorList& v) {
+                                              return permute(v[0], {2, 0, 1});
+                                          },
+                                      .samples = {{{Shape{2, 3, 4}}, -2.0, 2.0}},
+                                      .accepts_int64 = true});
 Tensor permute(const Tensor& x, const Axes& order) {
     detail::defined_or_fail(x, "permute");
     const std::size_t rank = x.dim();
@@ -324,15 +340,16 @@ Tensor permute(const Tensor& x, const Axes& order) {
                    [inverse](const Tensor& g) { return TensorList{permute(g, inverse)}; });
 }
 
-const OpDef& transpose_def = define_op({.name = "transpose",
-                      .signature = "transpose(x), transpose(x, axis0, axis1), x.t()",
-                      .doc = "the axes reversed, or two axes swapped (a view)",
-                      .rule = "composite: permute",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return transpose(v[0], 0, 2) + transpose(transpose(v[0]), 0, 2); },
-                      .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
-                      .composite = true,
-                      .accepts_int64 = true});
+const OpDef& transpose_def =
+    define_op({.name = "transpose",
+               .signature = "transpose(x), transpose(x, axis0, axis1), x.t()",
+               .doc = "the axes reversed, or two axes swapped (a view)",
+               .rule = "composite: permute",
+               .kind = OpKind::view,
+               .call = [](const TensorList& v) { return transpose(v[0], 0, 2) + transpose(transpose(v[0]), 0, 2); },
+               .samples = {{{Shape{2, 3, 2}}, -2.0, 2.0}},
+               .composite = true,
+               .accepts_int64 = true});
 Tensor transpose(const Tensor& x) {
     detail::defined_or_fail(x, "transpose");
     Axes order(x.dim());
@@ -353,13 +370,13 @@ Tensor transpose(const Tensor& x, int axis0, int axis1) {
 // ---- slicing -------------------------------------------------------------------------
 
 const OpDef& slice_def = define_op({.name = "slice",
-                      .signature = "slice(x, axis, start, stop, step = 1)",
-                      .doc = "x[start:stop:step] along an axis, Python bounds (a view)",
-                      .rule = "dx = zeros of x's shape with g in the slice",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return slice(v[0], 1, 1, 4, 2); },
-                      .samples = {{{Shape{2, 5}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                    .signature = "slice(x, axis, start, stop, step = 1)",
+                                    .doc = "x[start:stop:step] along an axis, Python bounds (a view)",
+                                    .rule = "dx = zeros of x's shape with g in the slice",
+                                    .kind = OpKind::view,
+                                    .call = [](const TensorList& v) { return slice(v[0], 1, 1, 4, 2); },
+                                    .samples = {{{Shape{2, 5}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}},
+                                    .accepts_int64 = true});
 Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, std::int64_t step) {
     detail::defined_or_fail(x, "slice");
     const std::size_t ax = normalize_axis(axis, x.dim(), "slice");
@@ -369,8 +386,7 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     Strides strides = x.strides();
     shape[ax] = r.count;
     strides[ax] *= static_cast<std::ptrdiff_t>(r.step);
-    const std::size_t offset =
-        x.storage_offset() + (r.count ? r.start * static_cast<std::size_t>(x.strides()[ax]) : 0);
+    const std::size_t offset = x.storage_offset() + (r.count ? r.start * static_cast<std::size_t>(x.strides()[ax]) : 0);
     const auto begin = static_cast<std::int64_t>(r.start);
     const auto end = static_cast<std::int64_t>(r.start + r.count * r.step);
     return view_of(slice_def, x, shape, strides, offset, [from = x.shape(), axis, begin, end, step](const Tensor& g) {
@@ -379,14 +395,14 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
 }
 
 const OpDef& narrow_def = define_op({.name = "narrow",
-                      .signature = "narrow(x, axis, start, length)",
-                      .doc = "x[start:start+length] along an axis, bounds checked (a view)",
-                      .rule = "composite: slice",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return narrow(v[0], 0, 1, 2); },
-                      .samples = {{{Shape{3, 2}}, -2.0, 2.0}},
-                      .composite = true,
-                      .accepts_int64 = true});
+                                     .signature = "narrow(x, axis, start, length)",
+                                     .doc = "x[start:start+length] along an axis, bounds checked (a view)",
+                                     .rule = "composite: slice",
+                                     .kind = OpKind::view,
+                                     .call = [](const TensorList& v) { return narrow(v[0], 0, 1, 2); },
+                                     .samples = {{{Shape{3, 2}}, -2.0, 2.0}},
+                                     .composite = true,
+                                     .accepts_int64 = true});
 Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length) {
     detail::defined_or_fail(x, "narrow");
     const std::size_t ax = normalize_axis(axis, x.dim(), "narrow");
@@ -399,25 +415,25 @@ Tensor narrow(const Tensor& x, int axis, std::int64_t start, std::int64_t length
 }
 
 const OpDef& select_def = define_op({.name = "select",
-                      .signature = "select(x, axis, index)",
-                      .doc = "x[index] along an axis, which is removed (a view)",
-                      .rule = "dx = slice_scatter(unsqueeze(g, axis), x.shape, axis, index, index + 1)",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return select(v[0], 1, -1); },
-                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                     .signature = "select(x, axis, index)",
+                                     .doc = "x[index] along an axis, which is removed (a view)",
+                                     .rule = "dx = slice_scatter(unsqueeze(g, axis), x.shape, axis, index, index + 1)",
+                                     .kind = OpKind::view,
+                                     .call = [](const TensorList& v) { return select(v[0], 1, -1); },
+                                     .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
+                                     .accepts_int64 = true});
 Tensor select(const Tensor& x, int axis, std::int64_t index) {
     detail::defined_or_fail(x, "select");
     const std::size_t ax = normalize_axis(axis, x.dim(), "select");
     const auto size = static_cast<std::int64_t>(x.shape()[ax]);
-    if (index < -size || index >= size)
-        fail("select: index {} out of range for axis {} of size {}", index, axis, size);
+    if (index < -size || index >= size) fail("select: index {} out of range for axis {} of size {}", index, axis, size);
     const std::int64_t i = index < 0 ? index + size : index;
     Shape shape = x.shape();
     Strides strides = x.strides();
     shape.erase(shape.begin() + static_cast<long>(ax));
     strides.erase(strides.begin() + static_cast<long>(ax));
-    const std::size_t offset = x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
+    const std::size_t offset =
+        x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
     return view_of(select_def, x, shape, strides, offset, [from = x.shape(), ax, i](const Tensor& g) {
         const int a = static_cast<int>(ax);
         return TensorList{slice_scatter(unsqueeze(g, a), from, a, i, i + 1)};
@@ -425,13 +441,16 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
 }
 
 const OpDef& slice_scatter_def = define_op({.name = "slice_scatter",
-                      .signature = "slice_scatter(source, shape, axis, start, stop, step = 1)",
-                      .doc = "source written into zeros of `shape` at a slice (slice's VJP)",
-                      .rule = "dx = the slice of g",
-                      .kind = OpKind::backward,
-                      .call = [](const TensorList& v) { return slice_scatter(v[0], Shape{2, 5}, 1, 1, 4, 2); },
-                      .samples = {{{Shape{2, 2}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+                                            .signature = "slice_scatter(source, shape, axis, start, stop, step = 1)",
+                                            .doc = "source written into zeros of `shape` at a slice (slice's VJP)",
+                                            .rule = "dx = the slice of g",
+                                            .kind = OpKind::backward,
+                                            .call =
+                                                [](const TensorList& v) {
+                                                    return slice_scatter(v[0], Shape{2, 5}, 1, 1, 4, 2);
+                                                },
+                                            .samples = {{{Shape{2, 2}}, -2.0, 2.0}},
+                                            .accepts_int64 = true});
 Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::int64_t start, std::int64_t stop,
                      std::int64_t step) {
     detail::defined_or_fail(source, "slice_scatter");
@@ -445,21 +464,21 @@ Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::in
     Tensor out = zeros(shape, {source.dtype()});
     detail::copy_values(slice(out, axis, start, stop, step), source);
     if (!needs_grad(source)) return out;
-    return record(slice_scatter_def, out, {source}, [axis, start, stop, step](const Tensor& g) {
-        return TensorList{slice(g, axis, start, stop, step)};
-    });
+    return record(slice_scatter_def, out, {source},
+                  [axis, start, stop, step](const Tensor& g) { return TensorList{slice(g, axis, start, stop, step)}; });
 }
 
 // ---- diagonals -----------------------------------------------------------------------
 
-const OpDef& diagonal_def = define_op({.name = "diagonal",
-                      .signature = "diagonal(x, offset = 0, axis0 = 0, axis1 = 1)",
-                      .doc = "the diagonal of two axes as a last axis (a view)",
-                      .rule = "dx = diagonal_scatter(g, x.shape, offset, axis0, axis1)",
-                      .kind = OpKind::view,
-                      .call = [](const TensorList& v) { return diagonal(v[0], 1) + diagonal(v[0], -1, 1, 0); },
-                      .samples = {{{Shape{3, 4}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+const OpDef& diagonal_def =
+    define_op({.name = "diagonal",
+               .signature = "diagonal(x, offset = 0, axis0 = 0, axis1 = 1)",
+               .doc = "the diagonal of two axes as a last axis (a view)",
+               .rule = "dx = diagonal_scatter(g, x.shape, offset, axis0, axis1)",
+               .kind = OpKind::view,
+               .call = [](const TensorList& v) { return diagonal(v[0], 1) + diagonal(v[0], -1, 1, 0); },
+               .samples = {{{Shape{3, 4}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(x, "diagonal");
     if (x.dim() < 2) fail("diagonal: expected a tensor of rank 2 or more, got shape {}", shape_str(x.shape()));
@@ -487,14 +506,18 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     });
 }
 
-const OpDef& diagonal_scatter_def = define_op({.name = "diagonal_scatter",
-                      .signature = "diagonal_scatter(source, shape, offset = 0, axis0 = 0, axis1 = 1)",
-                      .doc = "source written on the diagonal of zeros of `shape` (diagonal's VJP)",
-                      .rule = "dsource = diagonal(g, offset, axis0, axis1)",
-                      .kind = OpKind::backward,
-                      .call = [](const TensorList& v) { return diagonal_scatter(v[0], Shape{3, 4}, 1); },
-                      .samples = {{{Shape{3}}, -2.0, 2.0}},
-                      .accepts_int64 = true});
+const OpDef& diagonal_scatter_def =
+    define_op({.name = "diagonal_scatter",
+               .signature = "diagonal_scatter(source, shape, offset = 0, axis0 = 0, axis1 = 1)",
+               .doc = "source written on the diagonal of zeros of `shape` (diagonal's VJP)",
+               .rule = "dsource = diagonal(g, offset, axis0, axis1)",
+               .kind = OpKind::backward,
+               .call =
+                   [](const TensorList& v) {
+                       return diagonal_scatter(v[0], Shape{3, 4}, 1);
+                   },
+               .samples = {{{Shape{3}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t offset, int axis0, int axis1) {
     detail::defined_or_fail(source, "diagonal_scatter");
     Tensor out = zeros(shape, {source.dtype()});
@@ -504,9 +527,8 @@ Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t o
              shape_str(source.shape()), shape_str(target.shape()), offset, axis0, axis1, shape_str(shape));
     detail::copy_values(target, source);
     if (!needs_grad(source)) return out;
-    return record(diagonal_scatter_def, out, {source}, [offset, axis0, axis1](const Tensor& g) {
-        return TensorList{diagonal(g, offset, axis0, axis1)};
-    });
+    return record(diagonal_scatter_def, out, {source},
+                  [offset, axis0, axis1](const Tensor& g) { return TensorList{diagonal(g, offset, axis0, axis1)}; });
 }
 
 void detail::link_views() {}  // see registry.cpp

@@ -8,8 +8,8 @@ Tensor identity(const Tensor& x) { return x; }
 
 Tensor prelu(const Tensor& x, const Tensor& alpha) {
     if (alpha.dim() != 1 || (alpha.numel() != 1 && (x.dim() < 2 || x.shape()[1] != alpha.numel())))
-        fail("prelu: alpha has shape {}; expected (1,) or one value per channel of input {}",
-             shape_str(alpha.shape()), shape_str(x.shape()));
+        fail("prelu: alpha has shape {}; expected (1,) or one value per channel of input {}", shape_str(alpha.shape()),
+             shape_str(x.shape()));
     Tensor slope = alpha;
     if (alpha.numel() > 1) {
         Shape s(x.dim(), 1);

@@ -28,14 +28,17 @@ constexpr const char* setting_prefix = "setting.";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
 
-std::string meta_or(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& fallback = "") {
+std::string meta_or(const std::map<std::string, std::string>& meta, const std::string& key,
+                    const std::string& fallback = "") {
     const auto it = meta.find(key);
     return it == meta.end() ? fallback : it->second;
 }
 
-std::size_t parse_count(const std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+std::size_t parse_count(const std::map<std::string, std::string>& meta, const std::string& key,
+                        const std::string& path) {
     const auto it = meta.find(key);
-    if (it == meta.end()) fail("checkpoint '{}': the metadata has no '{}'; the file is damaged or not a checkpoint", path, key);
+    if (it == meta.end())
+        fail("checkpoint '{}': the metadata has no '{}'; the file is damaged or not a checkpoint", path, key);
     std::size_t value = 0;
     const char* first = it->second.data();
     const char* last = first + it->second.size();
@@ -160,8 +163,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     if (s.epoch == 0 || s.best_epoch == 0 || s.best_epoch > s.epoch)
         fail("checkpoint '{}': epoch {} and best epoch {} are inconsistent (expected 1 <= best epoch <= epoch)", path,
              s.epoch, s.best_epoch);
-    if (s.step < s.epoch)
-        fail("checkpoint '{}': {} optimizer steps cannot make {} epochs", path, s.step, s.epoch);
+    if (s.step < s.epoch) fail("checkpoint '{}': {} optimizer steps cannot make {} epochs", path, s.step, s.epoch);
     s.history = parse_history_csv(meta_or(meta, "history"), fmt::format("checkpoint '{}'", path));
     if (s.history.size() != s.epoch)
         fail("checkpoint '{}': the history has {} epochs but the checkpoint is at epoch {}", path, s.history.size(),
@@ -193,7 +195,8 @@ Checkpoint read_checkpoint(const std::string& path) {
                 fail("checkpoint '{}': the best weights do not match the model at '{}'", path, name);
         }
         if (c.best.size() != c.model.size())
-            fail("checkpoint '{}': the best weights have {} tensors, the model {}", path, c.best.size(), c.model.size());
+            fail("checkpoint '{}': the best weights have {} tensors, the model {}", path, c.best.size(),
+                 c.model.size());
     }
     return c;
 }
@@ -204,8 +207,7 @@ std::string describe_saved_file(const std::string& path) {
     const std::string of_model = model.empty() ? "a model" : fmt::format("a {} model", model);
     if (format == checkpoint_format)
         return fmt::format("a training checkpoint of {} at epoch {}", of_model, epoch.empty() ? "?" : epoch);
-    if (format == "retrograd-optimizer")
-        return "an optimizer's state (moments and step counts), not a model";
+    if (format == "retrograd-optimizer") return "an optimizer's state (moments and step counts), not a model";
     if (format == "retrograd")
         return epoch.empty() ? fmt::format("the weights of {}", of_model)
                              : fmt::format("the weights of {} (epoch {})", of_model, epoch);

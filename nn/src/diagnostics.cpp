@@ -63,16 +63,19 @@ Diagnostics diagnose(Sequential& model, const Tensor& inputs, const Tensor& targ
         d.grad_norm = norm_of(params, true);
         d.weight_norm = norm_of(params, false);
         if (d.grad_norm < options.vanishing)
-            result.warnings.push_back(fmt::format("{}: vanishing gradient (norm {:.2e} < {:.0e})", d.layer, d.grad_norm, options.vanishing));
+            result.warnings.push_back(
+                fmt::format("{}: vanishing gradient (norm {:.2e} < {:.0e})", d.layer, d.grad_norm, options.vanishing));
         if (d.grad_norm > options.exploding || !std::isfinite(d.grad_norm))
-            result.warnings.push_back(fmt::format("{}: exploding gradient (norm {:.2e} > {:.0e})", d.layer, d.grad_norm, options.exploding));
+            result.warnings.push_back(
+                fmt::format("{}: exploding gradient (norm {:.2e} > {:.0e})", d.layer, d.grad_norm, options.exploding));
     }
     for (const auto& d : result.layers) {
         if (d.dead_fraction > options.dead)
-            result.warnings.push_back(fmt::format("{}: {} of its units are dead (never positive on this batch)", d.layer,
-                                                  fraction(d.dead_fraction)));
+            result.warnings.push_back(fmt::format("{}: {} of its units are dead (never positive on this batch)",
+                                                  d.layer, fraction(d.dead_fraction)));
         if (d.saturated_fraction > options.saturated)
-            result.warnings.push_back(fmt::format("{}: {} of its outputs are saturated", d.layer, fraction(d.saturated_fraction)));
+            result.warnings.push_back(
+                fmt::format("{}: {} of its outputs are saturated", d.layer, fraction(d.saturated_fraction)));
     }
     return result;
 }
@@ -84,8 +87,8 @@ std::string Diagnostics::text() const {
     os << fmt::format("{:<{}}  {:>12}  {:>10}  {:>7}  {:>9}  {:>10}\n", "layer", w, "output mean", "output std", "dead",
                       "saturated", "grad norm");
     for (const auto& d : layers)
-        os << fmt::format("{:<{}}  {:>12.4f}  {:>10.4f}  {:>7}  {:>9}  {:>10}\n", d.layer, w, d.output_mean, d.output_std,
-                          fraction(d.dead_fraction), fraction(d.saturated_fraction),
+        os << fmt::format("{:<{}}  {:>12.4f}  {:>10.4f}  {:>7}  {:>9}  {:>10}\n", d.layer, w, d.output_mean,
+                          d.output_std, fraction(d.dead_fraction), fraction(d.saturated_fraction),
                           d.grad_norm < 0 ? "" : fmt::format("{:.3e}", d.grad_norm));
     os << fmt::format("loss {:.4f}\n", loss);
     for (const auto& warning : warnings) os << "warning: " << warning << "\n";

@@ -49,8 +49,8 @@ std::string zlib_message(gzFile f, const std::string& path, int& code) {
     int code = Z_OK;
     const std::string message = zlib_message(f, path, code);
     if (code == Z_BUF_ERROR)
-        fail("read_idx '{}': the gzip data ends after {} of the {} bytes of the {} (truncated file?)", path, done,
-             size, what);
+        fail("read_idx '{}': the gzip data ends after {} of the {} bytes of the {} (truncated file?)", path, done, size,
+             what);
     fail("read_idx '{}': the gzip data is corrupt: {} (a damaged download? fetch the file again)", path, message);
 }
 
@@ -108,18 +108,20 @@ void expect_end(gzFile f, const std::string& path, std::size_t count, const Shap
     if (n < 0 || (n == 0 && code != Z_OK)) {
         if (code == Z_BUF_ERROR)
             fail("read_idx '{}': the gzip file ends before its trailer, after the {} values of shape {} "
-                 "(truncated file?)", path, count, shape_str(shape));
-        fail("read_idx '{}': the gzip data is corrupt: {} (a damaged download? fetch the file again)", path,
-             message);
+                 "(truncated file?)",
+                 path, count, shape_str(shape));
+        fail("read_idx '{}': the gzip data is corrupt: {} (a damaged download? fetch the file again)", path, message);
     }
     if (n > 0) fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
 }
 
 std::size_t type_size(unsigned char code) {
     switch (code) {
-        case 0x08: case 0x09: return 1;
+        case 0x08:
+        case 0x09: return 1;
         case 0x0B: return 2;
-        case 0x0C: case 0x0D: return 4;
+        case 0x0C:
+        case 0x0D: return 4;
         case 0x0E: return 8;
         default: return 0;
     }
@@ -158,7 +160,8 @@ double decode(const unsigned char* p, unsigned char code) {
 void check_integral(double v, std::size_t i, const Shape& shape, const std::string& path) {
     constexpr double limit = 9223372036854775808.0;  // 2^63
     if (!(v >= -limit && v < limit) || v != std::trunc(v))
-        fail("read_idx '{}': value {} at index {} is not an integer int64 can hold; read the file as float32 or float64",
+        fail("read_idx '{}': value {} at index {} is not an integer int64 can hold; read the file as float32 or "
+             "float64",
              path, v, index_str(i, shape));
 }
 
@@ -210,14 +213,16 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
         const std::size_t header = 4 + 4 * rank, available = *on_disk - std::min(*on_disk, header);
         if (available < data_size)
             fail("read_idx '{}': the header claims {} bytes of {} but the file holds {} after the header "
-                 "(truncated, or not an IDX file)", path, data_size, what, available);
+                 "(truncated, or not an IDX file)",
+                 path, data_size, what, available);
         if (available > data_size)
             fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
     }
     const std::vector<unsigned char> bytes = read_data(file.get(), data_size, path, what);
     expect_end(file.get(), path, count, shape);
     if (dtype == Dtype::int64 && is_float_code(magic[2]))
-        for (std::size_t i = 0; i < count; ++i) check_integral(decode(bytes.data() + i * item, magic[2]), i, shape, path);
+        for (std::size_t i = 0; i < count; ++i)
+            check_integral(decode(bytes.data() + i * item, magic[2]), i, shape, path);
     Tensor out = empty(shape, {dtype});
     auto fill = [&](auto* dst) {
         using T = std::remove_pointer_t<decltype(dst)>;

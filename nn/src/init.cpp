@@ -18,8 +18,7 @@ double fan(const Tensor& t, FanMode mode) {
 }  // namespace
 
 std::pair<std::size_t, std::size_t> fans(const Tensor& weight) {
-    if (weight.dim() < 2)
-        fail("init: fans need a weight of rank 2 or more, got shape {}", shape_str(weight.shape()));
+    if (weight.dim() < 2) fail("init: fans need a weight of rank 2 or more, got shape {}", shape_str(weight.shape()));
     std::size_t receptive = 1;
     for (std::size_t i = 2; i < weight.dim(); ++i) receptive *= weight.shape()[i];
     return {weight.shape()[1] * receptive, weight.shape()[0] * receptive};

@@ -35,8 +35,8 @@ Linear::Linear(std::size_t in_features, std::size_t out_features, bool with_bias
 Tensor Linear::forward(const Tensor& input) {
     const std::size_t in = weight.shape()[1];
     if (input.dim() == 0 || input.shape().back() != in)
-        fail("Linear({}, {}): input has shape {}, expected (..., {})", in, weight.shape()[0],
-             shape_str(input.shape()), in);
+        fail("Linear({}, {}): input has shape {}, expected (..., {})", in, weight.shape()[0], shape_str(input.shape()),
+             in);
     if (input.dtype() != weight.dtype())
         fail("Linear: input is {} but the layer is {}; convert one with .to() or module.to()",
              dtype_name(input.dtype()), dtype_name(weight.dtype()));
@@ -48,8 +48,7 @@ std::string Linear::describe() const {
     return fmt::format("Linear({}, {}{})", weight.shape()[1], weight.shape()[0], bias.defined() ? "" : ", bias=false");
 }
 
-Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, Conv2dOptions opts)
-    : options(opts) {
+Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, Conv2dOptions opts) : options(opts) {
     if (in_channels == 0 || out_channels == 0 || kernel[0] == 0 || kernel[1] == 0)
         fail("Conv2d: channels and kernel must be positive, got in {}, out {}, kernel ({}, {})", in_channels,
              out_channels, kernel[0], kernel[1]);
@@ -58,9 +57,7 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
     if (opts.bias) bias = register_parameter("bias", pytorch_default({out_channels}, fan_in));
 }
 
-Tensor Conv2d::forward(const Tensor& input) {
-    return conv2d(input, weight, bias, options);
-}
+Tensor Conv2d::forward(const Tensor& input) { return conv2d(input, weight, bias, options); }
 
 std::string Conv2d::describe() const {
     return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}))", weight.shape()[1],
@@ -105,7 +102,8 @@ Tensor BatchNorm::forward(const Tensor& x) {
     Tensor normalized;
     if (is_training()) {
         const std::size_t count = x.numel() / features_;
-        if (count < 2) fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
+        if (count < 2)
+            fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
         Tensor mu = mean(x, axes, true);
         Tensor centered = x - mu;
         Tensor variance = mean(centered * centered, axes, true);

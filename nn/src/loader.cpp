@@ -21,7 +21,8 @@ Batch TensorDataset::get(const std::vector<std::int64_t>& indices) const {
     return {index_select(inputs_, 0, rows), index_select(targets_, 0, rows)};
 }
 
-std::pair<TensorDataset, TensorDataset> train_val_split(const TensorDataset& data, double fraction, std::uint64_t seed) {
+std::pair<TensorDataset, TensorDataset> train_val_split(const TensorDataset& data, double fraction,
+                                                        std::uint64_t seed) {
     if (!(fraction > 0 && fraction < 1)) fail("train_val_split: fraction must be in (0, 1), got {}", fraction);
     const std::size_t n = data.size();
     const auto val = static_cast<std::size_t>(static_cast<double>(n) * fraction);
@@ -93,7 +94,8 @@ bool DataLoader::next(Batch& batch) {
 Tensor one_hot(const Tensor& labels, std::size_t classes, Dtype dtype) {
     if (!labels.defined() || labels.dtype() != Dtype::int64 || labels.dim() != 1)
         fail("one_hot: expected 1-D int64 labels, got {}",
-             labels.defined() ? fmt::format("{} {}", shape_str(labels.shape()), dtype_name(labels.dtype())) : "undefined");
+             labels.defined() ? fmt::format("{} {}", shape_str(labels.shape()), dtype_name(labels.dtype()))
+                              : "undefined");
     Tensor out = zeros({labels.numel(), classes}, {dtype});
     return scatter_add(ones({labels.numel(), 1}, {dtype}), out.shape(), 1, reshape(labels, Shape{labels.numel(), 1}));
 }

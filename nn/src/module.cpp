@@ -9,8 +9,7 @@
 namespace rg::nn {
 namespace {
 
-void collect(const Module& m, const std::string& prefix, NamedTensors& out, bool buffers,
-             const NamedTensors& own) {
+void collect(const Module& m, const std::string& prefix, NamedTensors& out, bool buffers, const NamedTensors& own) {
     for (const auto& [name, t] : own) out.emplace_back(prefix + name, t);
     for (const auto& [name, child] : m.children()) {
         NamedTensors nested = buffers ? child->named_buffers() : child->named_parameters();
@@ -97,8 +96,8 @@ std::string summary(Module& module, const Shape& input_shape, Dtype dtype) {
     if (sequential) {
         for (const auto& [name, child] : sequential->children()) {
             x = child->forward(x);
-            rows.push_back({name + ": " + child->describe(), shape_str(x.shape()),
-                            std::to_string(child->parameter_count())});
+            rows.push_back(
+                {name + ": " + child->describe(), shape_str(x.shape()), std::to_string(child->parameter_count())});
         }
     } else {
         x = module.forward(x);

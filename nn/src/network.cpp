@@ -45,7 +45,8 @@ FitHistory Network::fit(const Tensor& x, const Tensor& y, FitOptions options) {
             Tensor rows = from_indices(std::vector<std::int64_t>(order.begin() + static_cast<long>(start),
                                                                  order.begin() + static_cast<long>(stop)));
             Tensor loss = loss_(layers_.forward(index_select(x, 0, rows)), index_select(y, 0, rows));
-            if (loss.numel() != 1) fail("Network::fit: the loss returned shape {}, expected one value", shape_str(loss.shape()));
+            if (loss.numel() != 1)
+                fail("Network::fit: the loss returned shape {}, expected one value", shape_str(loss.shape()));
             total += loss.item();
             ++batches;
             sgd.zero_grad();
@@ -53,7 +54,8 @@ FitHistory Network::fit(const Tensor& x, const Tensor& y, FitOptions options) {
             sgd.step();
         }
         history.loss.push_back(total / static_cast<double>(batches));
-        if (options.verbose) out << fmt::format("epoch {}/{}  error={:.6f}\n", epoch, options.epochs, history.loss.back());
+        if (options.verbose)
+            out << fmt::format("epoch {}/{}  error={:.6f}\n", epoch, options.epochs, history.loss.back());
     }
     return history;
 }

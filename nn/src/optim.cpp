@@ -12,15 +12,11 @@
 namespace rg::optim {
 namespace {
 
-template <class T>
-T* values(Tensor& t) {
-    return t.data_ptr<T>();
-}
+template <class T> T* values(Tensor& t) { return t.data_ptr<T>(); }
 
 // Calls f.template operator()<T>(group, index, param, grad) for every
 // parameter of every group that has a gradient.
-template <class F>
-void for_each_update(const Optimizer& opt, F&& f) {
+template <class F> void for_each_update(const Optimizer& opt, F&& f) {
     for (std::size_t g = 0; g < opt.group_count(); ++g) {
         const TensorList& params = opt.params(g);
         for (std::size_t i = 0; i < params.size(); ++i) {
@@ -54,12 +50,14 @@ void Optimizer::add_group(TensorList params, const char* optimizer) {
         for (std::size_t j = 0; j < i; ++j)
             if (params[j].same(p))
                 fail("{}: parameter {} of group {} is the same tensor as parameter {} of group {}; pass each "
-                     "parameter once", optimizer, i, group, j, group);
+                     "parameter once",
+                     optimizer, i, group, j, group);
         for (std::size_t g = 0; g < group; ++g)
             for (std::size_t j = 0; j < group_params_[g].size(); ++j)
                 if (group_params_[g][j].same(p))
                     fail("{}: parameter {} of group {} is the same tensor as parameter {} of group {}; a parameter "
-                         "may belong to one group only", optimizer, i, group, j, g);
+                         "may belong to one group only",
+                         optimizer, i, group, j, g);
     }
     group_params_.push_back(std::move(params));
 }
@@ -67,7 +65,8 @@ void Optimizer::add_group(TensorList params, const char* optimizer) {
 std::optional<std::vector<StateSpec>> Optimizer::state_specs(std::size_t) const { return std::nullopt; }
 
 const TensorList& Optimizer::params(std::size_t group) const {
-    if (group >= group_params_.size()) fail("optimizer: group {} out of range ({} groups)", group, group_params_.size());
+    if (group >= group_params_.size())
+        fail("optimizer: group {} out of range ({} groups)", group, group_params_.size());
     return group_params_[group];
 }
 
@@ -102,8 +101,7 @@ std::string joined_names(const std::vector<StateSpec>& specs) {
 }
 
 // The first element that is not finite (or negative, when it must not be), as a message.
-template <class T>
-std::optional<std::string> bad_value(const Tensor& t, bool non_negative) {
+template <class T> std::optional<std::string> bad_value(const Tensor& t, bool non_negative) {
     const T* v = t.value<T>().data();
     for (std::size_t k = 0, n = t.numel(); k < n; ++k) {
         if (!std::isfinite(v[k])) return fmt::format("{} at index {}", v[k], index_str(k, t.shape()));
@@ -132,7 +130,8 @@ void Optimizer::load_state_dict(const StateDict& dict) {
     if (kinds.empty())
         fail("load_state_dict: the state does not say which optimizer wrote it (no 'optimizer.<name>' entry: "
              "written by an older retrograd, or not by state_dict()); this optimizer is {}: start it without this "
-             "state", name_);
+             "state",
+             name_);
     if (kinds.size() > 1) fail("load_state_dict: the state names several optimizers ({})", fmt::join(kinds, ", "));
     if (kinds[0] != name_)
         fail("load_state_dict: the state was written by {}, but this optimizer is {}; load it into {} (with the "
@@ -142,7 +141,8 @@ void Optimizer::load_state_dict(const StateDict& dict) {
         const Tensor& version = dict.at(kind_prefix + name_);
         if (!version.defined() || version.dtype() != Dtype::int64 || version.numel() != 1 ||
             version.item() != static_cast<double>(state_format_version))
-            fail("load_state_dict: '{}{}' must be the int64 format version {}", kind_prefix, name_, state_format_version);
+            fail("load_state_dict: '{}{}' must be the int64 format version {}", kind_prefix, name_,
+                 state_format_version);
     }
 
     std::vector<std::optional<std::vector<StateSpec>>> specs;
@@ -166,7 +166,8 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                 for (const StateSpec& s : *specs[g]) spec = s.name == name ? &s : spec;
                 if (!spec)
                     fail("load_state_dict: '{}' is not state {} keeps with the options of group {} (it keeps {} for "
-                         "each parameter)", key, name_, g, joined_names(*specs[g]));
+                         "each parameter)",
+                         key, name_, g, joined_names(*specs[g]));
             }
             if (!t.defined() || t.shape() != p.shape())
                 fail("load_state_dict: '{}' has shape {}, expected {}", key,
@@ -255,10 +256,7 @@ void SGD::step() {
 
 namespace {
 
-template <class T>
-struct AdamStep {
-    T step_size, inverse_root_bc2, beta1, beta2, eps, l2, shrink;
-};
+template <class T> struct AdamStep { T step_size, inverse_root_bc2, beta1, beta2, eps, l2, shrink; };
 
 // In the parameter's precision, so the loop vectorises (as PyTorch's).
 template <class T>
@@ -432,7 +430,8 @@ double CosineAnnealingLR::factor(std::size_t epoch, double base) const {
 LinearWarmup::LinearWarmup(Optimizer& optimizer, std::size_t steps, double start_factor)
     : LRScheduler(optimizer), steps_(steps), start_factor_(start_factor) {
     if (steps == 0) fail("LinearWarmup: steps must be positive");
-    if (!(start_factor >= 0 && start_factor <= 1)) fail("LinearWarmup: start_factor must be in [0, 1], got {}", start_factor);
+    if (!(start_factor >= 0 && start_factor <= 1))
+        fail("LinearWarmup: start_factor must be in [0, 1], got {}", start_factor);
     for (std::size_t g = 0; g < optimizer.group_count(); ++g) optimizer.set_lr(optimizer.lr(g) * start_factor, g);
 }
 double LinearWarmup::factor(std::size_t epoch, double base) const {

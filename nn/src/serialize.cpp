@@ -72,8 +72,7 @@ Tensor tensor_from_bytes(const char* data, Dtype dtype, const Shape& shape, std:
 
 // Runs `body`; any exception other than an rg::Error naming the file becomes
 // one that does, so callers only ever see rg::Error from these functions.
-template <class F>
-auto naming_the_file(const char* operation, const std::string& path, F&& body) {
+template <class F> auto naming_the_file(const char* operation, const std::string& path, F&& body) {
     try {
         return body();
     } catch (const Error& e) {
@@ -91,8 +90,8 @@ void require_utf8(const std::string& text, const std::string& path, const char* 
     try {
         (void)nlohmann::json(text).dump();
     } catch (const nlohmann::json::exception&) {
-        fail("save '{}': {} {} is not valid UTF-8; safetensors headers are JSON, whose strings must be UTF-8",
-             path, what, nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+        fail("save '{}': {} {} is not valid UTF-8; safetensors headers are JSON, whose strings must be UTF-8", path,
+             what, nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
 }
 
@@ -151,7 +150,8 @@ Parsed read_file(const std::string& path) {
 
 namespace {
 
-void write_tensors(const TensorMap& tensors, const std::string& path, const std::map<std::string, std::string>& metadata) {
+void write_tensors(const TensorMap& tensors, const std::string& path,
+                   const std::map<std::string, std::string>& metadata) {
     nlohmann::json header = nlohmann::json::object();
     std::size_t offset = 0;
     for (const auto& entry : tensors) {
@@ -238,7 +238,8 @@ TensorMap read_tensors(const std::string& path) {
         const Dtype dtype = dtype_of_code(code, bad);
         const auto& dims = info.at("shape");
         if (!dims.is_array()) bad("shape must be an array");
-        if (dims.size() > max_rank) bad(fmt::format("shape has {} sizes; at most {} are supported", dims.size(), max_rank));
+        if (dims.size() > max_rank)
+            bad(fmt::format("shape has {} sizes; at most {} are supported", dims.size(), max_rank));
         Shape shape;
         std::uint64_t numel = 1, nonzero_bytes = item_size(dtype);
         for (const auto& d : dims) {
@@ -258,8 +259,8 @@ TensorMap read_tensors(const std::string& path) {
         if (begin > end || end > data_size)
             bad(fmt::format("data_offsets [{}, {}] fall outside the {} data bytes", begin, end, data_size));
         if (end - begin != numel * item_size(dtype))
-            bad(fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", end - begin, shape_str(shape), code,
-                            numel * item_size(dtype)));
+            bad(fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", end - begin, shape_str(shape),
+                            code, numel * item_size(dtype)));
         entries.push_back({name, dtype, shape, begin, end});
     }
     // By start, then end: an empty tensor at the start of another one does not overlap it.
@@ -290,7 +291,8 @@ std::map<std::string, std::string> read_metadata(const std::string& path) {
 
 }  // namespace
 
-void save_tensors(const TensorMap& tensors, const std::string& path, const std::map<std::string, std::string>& metadata) {
+void save_tensors(const TensorMap& tensors, const std::string& path,
+                  const std::map<std::string, std::string>& metadata) {
     naming_the_file("save", path, [&] { write_tensors(tensors, path, metadata); });
 }
 

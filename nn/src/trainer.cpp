@@ -20,9 +20,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
 
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Correct predictions in a batch, or -1 when the targets are not class indices.
 long correct_in(const Tensor& output, const Tensor& target) {
@@ -33,7 +31,8 @@ long correct_in(const Tensor& output, const Tensor& target) {
 
 std::string duration_str(double s) {
     const long t = static_cast<long>(s + 0.5);
-    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60) : fmt::format("{}:{:02}", t / 60, t % 60);
+    return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+                     : fmt::format("{}:{:02}", t / 60, t % 60);
 }
 
 std::string percent(double x) { return std::isnan(x) ? "-" : fmt::format("{:.2f}%", 100 * x); }
@@ -53,18 +52,22 @@ TensorMap cloned(const TensorMap& tensors) {
 void save_best(const std::filesystem::path& path, const TensorMap& weights, const std::string& model_name,
                std::size_t epoch, double score) {
     save_tensors(weights, path.string(),
-                 {{"format", "retrograd"}, {"model", model_name}, {"epoch", std::to_string(epoch)},
+                 {{"format", "retrograd"},
+                  {"model", model_name},
+                  {"epoch", std::to_string(epoch)},
                   {"best", fmt::format("{:.17g}", score)}});
 }
 
 // Whether best.safetensors says it holds this epoch, score and model (false when
 // it is missing or unreadable).
-bool best_file_matches(const std::filesystem::path& path, std::size_t epoch, double score, const std::string& model_name) {
+bool best_file_matches(const std::filesystem::path& path, std::size_t epoch, double score,
+                       const std::string& model_name) {
     if (!std::filesystem::exists(path)) return false;
     try {
         const auto meta = load_metadata(path.string());
         auto is = [&](const char* key, const std::string& value) { return meta.count(key) && meta.at(key) == value; };
-        return is("epoch", std::to_string(epoch)) && is("best", fmt::format("{:.17g}", score)) && is("model", model_name);
+        return is("epoch", std::to_string(epoch)) && is("best", fmt::format("{:.17g}", score)) &&
+               is("model", model_name);
     } catch (const Error&) {
         return false;
     }
@@ -127,7 +130,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
     if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
     if (const std::size_t removed = lead ? remove_stale_temporaries(outputs) : 0; removed > 0 && talk)
-        out << fmt::format("removed {} temporary file{} left by an interrupted save\n", removed, removed == 1 ? "" : "s");
+        out << fmt::format("removed {} temporary file{} left by an interrupted save\n", removed,
+                           removed == 1 ? "" : "s");
 
     History history;
     TrainingState state;
@@ -143,7 +147,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         parallel.sum(found);
         if (found[0] != 0 && found[0] != static_cast<double>(parallel.world_size))
             fail("train: only {} of {} ranks found {}; to resume, every rank must see the checkpoint directory "
-                 "(a shared filesystem)", found[0], parallel.world_size, last_path.string());
+                 "(a shared filesystem)",
+                 found[0], parallel.world_size, last_path.string());
     }
     if (options.resume && !dir.empty() && !fs::exists(last_path)) {
         if (talk) out << fmt::format("resume: no checkpoint in {} yet; starting a new run\n", dir.string());
@@ -190,7 +195,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         // best.safetensors may lag behind (a kill between the two writes), be missing or come from another run.
         if (lead && !best_file_matches(best_path, state.best_epoch, state.best_score, options.model_name)) {
             save_best(best_path, best_weights, options.model_name, state.best_epoch, state.best_score);
-            if (talk) out << fmt::format("rewrote {} from the checkpoint (best epoch {})\n", best_path.string(), state.best_epoch);
+            if (talk)
+                out << fmt::format("rewrote {} from the checkpoint (best epoch {})\n", best_path.string(),
+                                   state.best_epoch);
         }
         if (lead) write_outputs(options, history.epochs);
         if (options.scheduler)
@@ -213,12 +220,14 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         }
         if (talk) {
             out << fmt::format("resuming after epoch {} of {}", state.epoch, c.state.epochs);
-            if (asked != c.state.epochs) out << fmt::format(", now to epoch {} (epochs changed from {} to {})", asked, c.state.epochs, asked);
+            if (asked != c.state.epochs)
+                out << fmt::format(", now to epoch {} (epochs changed from {} to {})", asked, c.state.epochs, asked);
             out << "\n";
         }
     } else if (!dir.empty() && fs::exists(last_path) && talk) {
-        out << fmt::format("starting a new run in {}: its checkpoint will be replaced (resume to continue it instead)\n",
-                           dir.string());
+        out << fmt::
+                format("starting a new run in {}: its checkpoint will be replaced (resume to continue it instead)\n",
+                       dir.string());
     }
     std::size_t since_best = state.epoch - state.best_epoch;
     for (std::size_t epoch = state.epoch + 1; epoch <= options.epochs; ++epoch) {
@@ -239,8 +248,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             if (l.numel() != 1) fail("train: the loss has shape {}, expected one value", shape_str(l.shape()));
             const double value = l.item();
             if (!std::isfinite(value))
-                fail("train: the loss became {} at epoch {}, step {}; lower the learning rate or check the data",
-                     value, epoch, step + 1);
+                fail("train: the loss became {} at epoch {}, step {}; lower the learning rate or check the data", value,
+                     epoch, step + 1);
             optimizer.zero_grad();
             l.backward();
             if (parallel.synchronize) parallel.synchronize();
@@ -258,13 +267,16 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                 out << fmt::format("\r\033[Kepoch {}/{} [{}{}] {}/{}  loss {:.4f}  acc {}  {:.0f} samples/s  ETA {}",
                                    epoch, options.epochs, std::string(filled, '#'), std::string(width - filled, '.'),
                                    step, steps, loss_sum / static_cast<double>(seen),
-                                   correct < 0 ? "-" : percent(static_cast<double>(correct) / static_cast<double>(seen)),
+                                   correct < 0 ? "-"
+                                               : percent(static_cast<double>(correct) / static_cast<double>(seen)),
                                    static_cast<double>(seen) / elapsed,
-                                   duration_str(elapsed / static_cast<double>(step) * static_cast<double>(steps - step)))
+                                   duration_str(elapsed / static_cast<double>(step) *
+                                                static_cast<double>(steps - step)))
                     << std::flush;
             }
         }
-        if (seen == 0) fail("train: the training data has no batch (empty data set, or drop_last with too few samples)");
+        if (seen == 0)
+            fail("train: the training data has no batch (empty data set, or drop_last with too few samples)");
         if (parallel.sum) {  // the whole epoch, over every rank's shard
             std::vector<double> totals{loss_sum, static_cast<double>(correct), static_cast<double>(seen)};
             parallel.sum(totals);
@@ -373,7 +385,9 @@ Evaluation evaluate(Module& model, const LossFn& loss, data::DataLoader& data, s
 
 std::string confusion_report(const Evaluation& e, const std::vector<std::string>& names) {
     const std::size_t k = e.confusion.size();
-    auto label = [&](std::size_t i) { return i < names.size() ? fmt::format("{} {}", i, names[i]) : std::to_string(i); };
+    auto label = [&](std::size_t i) {
+        return i < names.size() ? fmt::format("{} {}", i, names[i]) : std::to_string(i);
+    };
     std::size_t width = 11;
     for (std::size_t i = 0; i < k; ++i) width = std::max(width, label(i).size());
     std::ostringstream os;
@@ -387,7 +401,8 @@ std::string confusion_report(const Evaluation& e, const std::vector<std::string>
             os << fmt::format(" {:>5}", e.confusion[i][j]);
             total += e.confusion[i][j];
         }
-        os << fmt::format("   {}\n", total ? percent(static_cast<double>(e.confusion[i][i]) / static_cast<double>(total)) : "-");
+        os << fmt::format("   {}\n",
+                          total ? percent(static_cast<double>(e.confusion[i][i]) / static_cast<double>(total)) : "-");
     }
     return os.str();
 }
@@ -411,28 +426,34 @@ std::string chart_svg(const std::vector<EpochRecord>& epochs) {
         hi += pad;
         const std::size_t last = epochs.empty() ? 1 : std::max<std::size_t>(epochs.back().epoch, 2);
         const std::size_t firstx = epochs.empty() ? 1 : epochs.front().epoch;
-        auto px = [&](double epoch) { return left + (right - left) * (epoch - firstx) / std::max<double>(1.0, static_cast<double>(last - firstx)); };
+        auto px = [&](double epoch) {
+            return left + (right - left) * (epoch - firstx) / std::max<double>(1.0, static_cast<double>(last - firstx));
+        };
         auto py = [&](double v) { return bottom - (bottom - top) * (v - lo) / (hi - lo); };
         svg << fmt::format("<text x=\"{}\" y=\"18\" font-weight=\"bold\">{}</text>\n", left, title);
         svg << fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", left, top, bottom);
-        svg << fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", left, bottom, right);
+        svg << fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", left, bottom,
+                           right);
         for (int t = 0; t <= 4; ++t) {
             const double v = lo + (hi - lo) * t / 4, y = py(v);
-            svg << fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", left, y, right, y);
+            svg << fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n", left, y,
+                               right, y);
             svg << fmt::format("<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", left - 4, y + 4,
                                as_percent ? fmt::format("{:.1f}%", 100 * v) : fmt::format("{:.3g}", v));
         }
         for (const auto& e : epochs)
-            svg << fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(static_cast<double>(e.epoch)),
-                               bottom + 16, e.epoch);
-        svg << fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">epoch</text>\n", (left + right) / 2, bottom + 34);
+            svg << fmt::format("<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                               px(static_cast<double>(e.epoch)), bottom + 16, e.epoch);
+        svg << fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">epoch</text>\n", (left + right) / 2,
+                           bottom + 34);
         auto curve = [&](auto value_of, const char* color, const char* dash) {
             std::string points;
             for (const auto& e : epochs)
                 if (std::isfinite(value_of(e)))
                     points += fmt::format("{:.1f},{:.1f} ", px(static_cast<double>(e.epoch)), py(value_of(e)));
             if (!points.empty())
-                svg << fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\" points=\"{}\"/>\n",
+                svg << fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\" "
+                                   "points=\"{}\"/>\n",
                                    color, dash, points);
         };
         curve(train_of, "#1f77b4", "none");
@@ -441,9 +462,12 @@ std::string chart_svg(const std::vector<EpochRecord>& epochs) {
         svg << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#1f77b4\">train</text>", right - 90, legend)
             << fmt::format("<text x=\"{}\" y=\"{}\" fill=\"#d62728\">validation</text>\n", right - 90, legend + 16);
     };
-    panel(0, "loss", [](const EpochRecord& e) { return e.train_loss; }, [](const EpochRecord& e) { return e.val_loss; }, false);
-    panel(440, "accuracy", [](const EpochRecord& e) { return e.train_accuracy; },
-          [](const EpochRecord& e) { return e.val_accuracy; }, true);
+    panel(
+        0, "loss", [](const EpochRecord& e) { return e.train_loss; }, [](const EpochRecord& e) { return e.val_loss; },
+        false);
+    panel(
+        440, "accuracy", [](const EpochRecord& e) { return e.train_accuracy; },
+        [](const EpochRecord& e) { return e.val_accuracy; }, true);
     svg << "</svg>\n";
     return svg.str();
 }

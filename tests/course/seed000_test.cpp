@@ -26,7 +26,7 @@ struct Net {
         b3 = rg::randn({1, 2}, f64(true));
         y = rg::tensor({{0.0, 1.0}}, {.dtype = rg::float64});
         z2 = rg::matmul(a1, w1) + b2;  // (2)
-        a2 = rg::sigmoid(z2);          // (3)
+        a2 = rg::sigmoid(z2);  // (3)
         z3 = rg::matmul(a2, w2) + b3;
         a3 = rg::sigmoid(z3);
         for (Tensor* t : {&z2, &a2, &z3, &a3}) t->retain_grad();

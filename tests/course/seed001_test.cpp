@@ -23,10 +23,10 @@ TEST_CASE("seed 001: the formal neuron y = S(Σ_i w_i x_i)") {
 
 TEST_CASE("seed 001: ∂E/∂w_ij = y_i S'(σ_j) ∂E/∂y_j and ∂E/∂y_j = 2(y_j - u_j) for E = Σ(y - u)²") {
     rg::manual_seed(11);
-    auto y_in = rg::randn({1, 3}, f64());     // y_i, the predecessors' outputs
-    auto w = rg::randn({3, 2}, f64(true));    // w_ij
-    auto u = rg::randn({1, 2}, f64());        // targets
-    auto sigma = rg::matmul(y_in, w);         // σ_j = Σ_i w_ij y_i
+    auto y_in = rg::randn({1, 3}, f64());  // y_i, the predecessors' outputs
+    auto w = rg::randn({3, 2}, f64(true));  // w_ij
+    auto u = rg::randn({1, 2}, f64());  // targets
+    auto sigma = rg::matmul(y_in, w);  // σ_j = Σ_i w_ij y_i
     auto y = rg::tanh(sigma);
     y.retain_grad();
     rg::sum(rg::square(y - u)).backward();
@@ -88,7 +88,8 @@ TEST_CASE("seed 001: shared weights in y_j = x_{j-1} w1 + x_j w2 + x_{j+1} w3 su
 TEST_CASE("seed 001: softmax s_i = e^{x_i} / Σ_j e^{x_j}") {
     auto x = rg::tensor({1.0, 2.0, 0.5}, f64());
     const double total = std::exp(1.0) + std::exp(2.0) + std::exp(0.5);
-    check_values(rg::softmax(x), rg::tensor({std::exp(1.0) / total, std::exp(2.0) / total, std::exp(0.5) / total}, f64()), 1e-15);
+    check_values(rg::softmax(x),
+                 rg::tensor({std::exp(1.0) / total, std::exp(2.0) / total, std::exp(0.5) / total}, f64()), 1e-15);
 }
 
 TEST_CASE("seed 001: the mini-batch gradient is the sum of the per-sample gradients") {

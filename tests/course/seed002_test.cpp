@@ -8,7 +8,7 @@ using test::check_values;
 
 namespace {
 rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-}
+}  // namespace
 
 TEST_CASE("seed 002: E = ½ (o* - o)² has ∂E/∂o = o - o*") {
     auto o = rg::tensor({0.3, 0.9}, f64(true));
@@ -44,13 +44,13 @@ TEST_CASE("seed 002: σ' = σ(1 - σ) and tanh' = 1 - tanh²") {
 }
 
 TEST_CASE("seed 002: the softmax Jacobian D_j S_i = S_i (δ_ij - S_j), compared in full") {
-    auto report = rg::check_formula(
-        [](const TensorList& v) { return rg::softmax(v[0]); }, {rg::Shape{5}},
-        [](const TensorList& v) {
-            auto s = rg::softmax(v[0]);
-            return TensorList{rg::unsqueeze(s, 1) * (rg::eye(5, {.dtype = rg::float64}) - rg::unsqueeze(s, 0))};
-        },
-        {.kind = rg::Derivative::jacobian});
+    auto report = rg::check_formula([](const TensorList& v) { return rg::softmax(v[0]); }, {rg::Shape{5}},
+                                    [](const TensorList& v) {
+                                        auto s = rg::softmax(v[0]);
+                                        return TensorList{rg::unsqueeze(s, 1) *
+                                                          (rg::eye(5, {.dtype = rg::float64}) - rg::unsqueeze(s, 0))};
+                                    },
+                                    {.kind = rg::Derivative::jacobian});
     CHECK_MESSAGE(report.ok, report.text());
 }
 

@@ -24,36 +24,50 @@ void check_row(const char* name, const rg::Function& f, const rg::Formula& deriv
 }  // namespace
 
 TEST_CASE("seed 003, activation table: each function's stated derivative") {
-    check_row("identity f' = 1", [](const TensorList& v) { return rg::nn::identity(v[0]); },
-              [](const TensorList& v) { return TensorList{rg::ones_like(v[0])}; });
-    check_row("binary step f' = 0 for x ≠ 0", [](const TensorList& v) { return rg::step(v[0]); },
-              [](const TensorList& v) { return TensorList{rg::zeros_like(v[0])}; });
-    check_row("logistic f' = f(1 - f)", [](const TensorList& v) { return rg::sigmoid(v[0]); },
-              [](const TensorList& v) {
-                  auto f = rg::sigmoid(v[0]);
-                  return TensorList{f * (1.0 - f)};
-              });
-    check_row("tanh f' = 1 - f²", [](const TensorList& v) { return rg::tanh(v[0]); },
-              [](const TensorList& v) {
-                  auto f = rg::tanh(v[0]);
-                  return TensorList{1.0 - f * f};
-              });
-    check_row("arctan f' = 1 / (x² + 1)", [](const TensorList& v) { return rg::atan(v[0]); },
-              [](const TensorList& v) { return TensorList{1.0 / (v[0] * v[0] + 1.0)}; });
-    check_row("ReLU f' = 0 for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::relu(v[0]); },
-              [](const TensorList& v) { return TensorList{rg::gt(v[0], 0.0)}; });
+    check_row(
+        "identity f' = 1", [](const TensorList& v) { return rg::nn::identity(v[0]); },
+        [](const TensorList& v) { return TensorList{rg::ones_like(v[0])}; });
+    check_row(
+        "binary step f' = 0 for x ≠ 0", [](const TensorList& v) { return rg::step(v[0]); },
+        [](const TensorList& v) { return TensorList{rg::zeros_like(v[0])}; });
+    check_row(
+        "logistic f' = f(1 - f)", [](const TensorList& v) { return rg::sigmoid(v[0]); },
+        [](const TensorList& v) {
+            auto f = rg::sigmoid(v[0]);
+            return TensorList{f * (1.0 - f)};
+        });
+    check_row(
+        "tanh f' = 1 - f²", [](const TensorList& v) { return rg::tanh(v[0]); },
+        [](const TensorList& v) {
+            auto f = rg::tanh(v[0]);
+            return TensorList{1.0 - f * f};
+        });
+    check_row(
+        "arctan f' = 1 / (x² + 1)", [](const TensorList& v) { return rg::atan(v[0]); },
+        [](const TensorList& v) { return TensorList{1.0 / (v[0] * v[0] + 1.0)}; });
+    check_row(
+        "ReLU f' = 0 for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::relu(v[0]); },
+        [](const TensorList& v) { return TensorList{rg::gt(v[0], 0.0)}; });
     const double alpha = 0.25;
-    check_row("PReLU f' = α for x < 0, 1 for x > 0",
-              [alpha](const TensorList& v) { return rg::nn::prelu(v[0], rg::tensor({alpha}, f64())); },
-              [alpha](const TensorList& v) { return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::full_like(v[0], alpha))}; });
-    check_row("ELU f' = f(x) + α for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::elu(v[0], 0.7); },
-              [](const TensorList& v) {
-                  return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::elu(v[0], 0.7) + 0.7)};
-              });
-    check_row("SoftPlus f' = 1 / (1 + e^{-x})", [](const TensorList& v) { return rg::softplus(v[0]); },
-              [](const TensorList& v) { return TensorList{1.0 / (1.0 + rg::exp(-v[0]))}; });
-    check_row("leaky ReLU f' = 0.01 for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::leaky_relu(v[0]); },
-              [](const TensorList& v) { return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::full_like(v[0], 0.01))}; });
+    check_row(
+        "PReLU f' = α for x < 0, 1 for x > 0",
+        [alpha](const TensorList& v) { return rg::nn::prelu(v[0], rg::tensor({alpha}, f64())); },
+        [alpha](const TensorList& v) {
+            return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::full_like(v[0], alpha))};
+        });
+    check_row(
+        "ELU f' = f(x) + α for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::elu(v[0], 0.7); },
+        [](const TensorList& v) {
+            return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::elu(v[0], 0.7) + 0.7)};
+        });
+    check_row(
+        "SoftPlus f' = 1 / (1 + e^{-x})", [](const TensorList& v) { return rg::softplus(v[0]); },
+        [](const TensorList& v) { return TensorList{1.0 / (1.0 + rg::exp(-v[0]))}; });
+    check_row(
+        "leaky ReLU f' = 0.01 for x < 0, 1 for x > 0", [](const TensorList& v) { return rg::leaky_relu(v[0]); },
+        [](const TensorList& v) {
+            return TensorList{rg::where(rg::gt(v[0], 0.0), rg::ones_like(v[0]), rg::full_like(v[0], 0.01))};
+        });
 }
 
 TEST_CASE("seed 003, activation table at x = 0: the conventions where the derivative is undefined") {
@@ -76,22 +90,27 @@ TEST_CASE("seed 003: binary cross-entropy and ∂C/∂A = -y/A + (1 - y)/(1 - A)
     auto y = rg::tensor({1.0, 0.0, 1.0, 0.0}, f64());
     auto a = rg::tensor({0.9, 0.2, 0.4, 0.7}, f64(true));
     // C = -y log A - (1 - y) log(1 - A), summed over the samples.
-    auto report = rg::check_formula(
-        [&](const TensorList& v) { return rg::nn::binary_cross_entropy(v[0], y, {.reduction = rg::nn::Reduction::sum}); },
-        {a}, [&](const TensorList& v) { return TensorList{-y / v[0] + (1.0 - y) / (1.0 - v[0])}; });
+    auto report = rg::
+        check_formula([&](const TensorList&
+                              v) { return rg::nn::binary_cross_entropy(v[0], y, {.reduction = rg::nn::Reduction::sum}); },
+                      {a}, [&](const TensorList& v) { return TensorList{-y / v[0] + (1.0 - y) / (1.0 - v[0])}; });
     CHECK_MESSAGE(report.ok, report.text());
 }
 
 TEST_CASE("seed 003: ∂C/∂Z = A - y for sigmoid + BCE and for softmax + cross-entropy") {
     auto y = rg::tensor({1.0, 0.0, 1.0}, f64());
     auto sigmoid_bce = rg::check_formula(
-        [&](const TensorList& v) { return rg::nn::binary_cross_entropy(rg::sigmoid(v[0]), y, {.reduction = rg::nn::Reduction::sum}); },
+        [&](const TensorList& v) {
+            return rg::nn::binary_cross_entropy(rg::sigmoid(v[0]), y, {.reduction = rg::nn::Reduction::sum});
+        },
         {rg::Shape{3}}, [&](const TensorList& v) { return TensorList{rg::sigmoid(v[0]) - y}; });
     CHECK_MESSAGE(sigmoid_bce.ok, sigmoid_bce.text());
     auto onehot = rg::tensor({{0.0, 1.0, 0.0}, {1.0, 0.0, 0.0}}, f64());
-    auto softmax_ce = rg::check_formula(
-        [&](const TensorList& v) { return rg::nn::cross_entropy(v[0], onehot, {.reduction = rg::nn::Reduction::sum}); },
-        {rg::Shape{2, 3}}, [&](const TensorList& v) { return TensorList{rg::softmax(v[0], 1) - onehot}; });
+    auto softmax_ce = rg::
+        check_formula([&](const TensorList&
+                              v) { return rg::nn::cross_entropy(v[0], onehot, {.reduction = rg::nn::Reduction::sum}); },
+                      {rg::Shape{2, 3}},
+                      [&](const TensorList& v) { return TensorList{rg::softmax(v[0], 1) - onehot}; });
     CHECK_MESSAGE(softmax_ce.ok, softmax_ce.text());
 }
 
@@ -111,12 +130,13 @@ TEST_CASE("seed 003, summary table: layer L and layer l in the column convention
     rg::nn::binary_cross_entropy(a2, y, {.reduction = rg::nn::Reduction::sum}).backward();
     auto A2 = a2.detach(), A1 = a1.detach();
     // Layer L.
-    check_values(a2.grad(), -y / A2 + (1.0 - y) / (1.0 - A2), 1e-12);                   // ∂C/∂A[L]
-    check_values(z2.grad(), A2 - y, 1e-12);                                               // ∂C/∂Z[L] = A[L] - y
-    check_values(w2.grad(), rg::matmul(z2.grad(), rg::transpose(A1)), 1e-12);             // ∂C/∂W[L] = ∂C/∂Z[L] A[L-1]ᵀ
-    check_values(b2.grad(), rg::sum(z2.grad(), {1}, true), 1e-12);                        // ∂C/∂b[L] = ∂C/∂Z[L] (summed over samples)
+    check_values(a2.grad(), -y / A2 + (1.0 - y) / (1.0 - A2), 1e-12);  // ∂C/∂A[L]
+    check_values(z2.grad(), A2 - y, 1e-12);  // ∂C/∂Z[L] = A[L] - y
+    check_values(w2.grad(), rg::matmul(z2.grad(), rg::transpose(A1)), 1e-12);  // ∂C/∂W[L] = ∂C/∂Z[L] A[L-1]ᵀ
+    check_values(b2.grad(), rg::sum(z2.grad(), {1}, true), 1e-12);  // ∂C/∂b[L] = ∂C/∂Z[L] (summed over samples)
     // Layer l.
-    check_values(z1.grad(), rg::matmul(rg::transpose(w2.detach()), z2.grad()) * A1 * (1.0 - A1), 1e-12);  // W[l+1]ᵀ ∂C/∂Z[l+1] * σ'(Z[l])
+    check_values(z1.grad(), rg::matmul(rg::transpose(w2.detach()), z2.grad()) * A1 * (1.0 - A1),
+                 1e-12);  // W[l+1]ᵀ ∂C/∂Z[l+1] * σ'(Z[l])
     check_values(w1.grad(), rg::matmul(z1.grad(), rg::transpose(x)), 1e-12);
     check_values(b1.grad(), rg::sum(z1.grad(), {1}, true), 1e-12);
 }

@@ -12,8 +12,7 @@ struct Exercise {
     Tensor x, w, b, y;
 };
 Exercise course_exercise(double bias) {
-    auto x = rg::tensor({{{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}},
-                          {{1.5, 2.5, 3.5}, {4.5, 5.5, 6.5}, {7.5, 8.5, 9.5}}}},
+    auto x = rg::tensor({{{{1, 2, 3}, {4, 5, 6}, {7, 8, 9}}, {{1.5, 2.5, 3.5}, {4.5, 5.5, 6.5}, {7.5, 8.5, 9.5}}}},
                         {.dtype = rg::float64, .requires_grad = true});
     auto w = rg::tensor({{{{1, 2}, {3, 4}}, {{1.5, 2.5}, {3.5, 4.5}}}}, {.dtype = rg::float64, .requires_grad = true});
     auto b = rg::tensor({bias}, {.dtype = rg::float64, .requires_grad = true});
@@ -33,17 +32,19 @@ TEST_CASE("course exercise (seed 004, XV): with bias 4 every printed number is r
     CHECK(loss.item() == doctest::Approx(0.25));
     loss.backward();
     check_values(e.y.grad(), rg::tensor({{{{0, 0}, {0, 0.5}}}}, {.dtype = rg::float64}));
-    check_values(e.w.grad(), rg::tensor({{{{2.5, 3}, {4, 4.5}}, {{2.75, 3.25}, {4.25, 4.75}}}}, {.dtype = rg::float64}));
+    check_values(e.w.grad(),
+                 rg::tensor({{{{2.5, 3}, {4, 4.5}}, {{2.75, 3.25}, {4.25, 4.75}}}}, {.dtype = rg::float64}));
     check_values(e.b.grad(), rg::tensor({0.5}, {.dtype = rg::float64}));
-    check_values(e.x.grad(), rg::tensor({{{{0, 0, 0}, {0, 0.5, 1}, {0, 1.5, 2}},
-                                          {{0, 0, 0}, {0, 0.75, 1.25}, {0, 1.75, 2.25}}}},
-                                        {.dtype = rg::float64}));
+    check_values(e.x.grad(),
+                 rg::tensor({{{{0, 0, 0}, {0, 0.5, 1}, {0, 1.5, 2}}, {{0, 0, 0}, {0, 0.75, 1.25}, {0, 1.75, 2.25}}}},
+                            {.dtype = rg::float64}));
 }
 
 TEST_CASE("the seed's HWC layout converts to NCHW and back") {
     // Seed 004 writes the input as 3x3 pixels of 2 channels: x[h][w][c].
-    auto hwc = rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
-                          {.dtype = rg::float64});
+    auto hwc =
+        rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
+                   {.dtype = rg::float64});
     auto nchw = rg::data::hwc_to_nchw(hwc);
     check_values(nchw, course_exercise(0.0).x.detach());
     check_values(rg::data::nchw_to_hwc(nchw), rg::unsqueeze(hwc, 0));

@@ -61,12 +61,14 @@ TEST_CASE("seed 004, activation layer: ∂E/∂X = ∂E/∂Y ⊙ f'(X)") {
 
 TEST_CASE("seed 004: MSE = mean (Y - Y*)² and its derivative 2 (Y - Y*) / n") {
     auto target = rg::tensor({{1.0, 0.0, 2.0}}, f64());
-    auto report = rg::check_formula([&](const TensorList& v) { return rg::nn::mse_loss(v[0], target); }, {rg::Shape{1, 3}},
-                                    [&](const TensorList& v) { return TensorList{(v[0] - target) * (2.0 / 3.0)}; });
+    auto report =
+        rg::check_formula([&](const TensorList& v) { return rg::nn::mse_loss(v[0], target); }, {rg::Shape{1, 3}},
+                          [&](const TensorList& v) { return TensorList{(v[0] - target) * (2.0 / 3.0)}; });
     CHECK_MESSAGE(report.ok, report.text());
 }
 
-TEST_CASE("seed 004, convolution: ∂E/∂F = correlate(X, ∂E/∂O) and ∂E/∂X = full convolution of ∂E/∂O with the rotated filter") {
+TEST_CASE("seed 004, convolution: ∂E/∂F = correlate(X, ∂E/∂O) and ∂E/∂X = full convolution of ∂E/∂O with the rotated "
+          "filter") {
     rg::manual_seed(43);
     auto x = rg::randn({1, 1, 5, 4}, f64(true));
     auto f = rg::randn({1, 1, 2, 3}, f64(true));

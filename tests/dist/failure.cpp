@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
                                    .required_world_size = mode == "world" ? 3 : 0});
         return rg::dist::run_or_abort([&] {
             rg::manual_seed(0);
-            auto model = std::make_shared<rg::nn::Sequential>(rg::nn::Linear(4, 8), rg::nn::ReLU(), rg::nn::Linear(8, 2));
+            auto model =
+                std::make_shared<rg::nn::Sequential>(rg::nn::Linear(4, 8), rg::nn::ReLU(), rg::nn::Linear(8, 2));
             rg::dist::DataParallel dp(model);
             rg::optim::SGD sgd(model->parameters(), {.lr = 0.1});
             for (int step = 1; step <= 50; ++step) {

@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
         const std::string name = argc > 1 ? argv[1] : "mlp";
         const int steps = argc > 2 ? std::max(1, std::atoi(argv[2])) : 300, warmup = 20;
         const auto world = static_cast<std::size_t>(env.world_size());
-        const std::size_t batch = std::max<std::size_t>(1, (argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 128) / world);
+        const std::size_t batch =
+            std::max<std::size_t>(1, (argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 128) / world);
         auto model = rg::nn::models::by_name(name);
         std::unique_ptr<rg::dist::DataParallel> dp;
         if (world > 1) dp = std::make_unique<rg::dist::DataParallel>(model);
@@ -55,12 +56,13 @@ int main(int argc, char** argv) {
         }
         const auto stats = dp ? dp->stats() : rg::dist::ReducerStats{};
         if (env.rank() == 0 || std::getenv("RG_TIMING_ALL_RANKS"))
-            std::cout << fmt::format("rank {}: {}, {} process(es), batch {} each: step {:.3f} ms (median of {}), reducer waiting "
-                                     "{:.3f} ms and copying {:.3f} ms per step; one all_reduce of {} floats alone: "
-                                     "{:.3f} ms (median)\n",
-                                     env.rank(), name, world, batch, 1e3 * times[times.size() / 2], times.size(),
-                                     1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps,
-                                     model->parameter_count(), alone.empty() ? 0.0 : 1e3 * alone[alone.size() / 2]);
+            std::cout << fmt::
+                    format("rank {}: {}, {} process(es), batch {} each: step {:.3f} ms (median of {}), reducer waiting "
+                           "{:.3f} ms and copying {:.3f} ms per step; one all_reduce of {} floats alone: "
+                           "{:.3f} ms (median)\n",
+                           env.rank(), name, world, batch, 1e3 * times[times.size() / 2], times.size(),
+                           1e3 * stats.wait_seconds / steps, 1e3 * stats.copy_seconds / steps, model->parameter_count(),
+                           alone.empty() ? 0.0 : 1e3 * alone[alone.size() / 2]);
         return 0;
     });
 }

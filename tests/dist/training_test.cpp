@@ -51,7 +51,10 @@ Run run(bool parallel, std::size_t epochs, const std::string& dir = "", bool res
     }
     data::DataLoader train(synthetic(64, 1), train_options), validation(synthetic(40, 2), val_options);
     rg::optim::SGD sgd(model->parameters(), {.lr = 0.1, .momentum = 0.9});
-    nn::TrainOptions options{.epochs = epochs, .checkpoint_dir = dir, .resume = resume, .metrics_csv = metrics,
+    nn::TrainOptions options{.epochs = epochs,
+                             .checkpoint_dir = dir,
+                             .resume = resume,
+                             .metrics_csv = metrics,
                              .progress = nn::Progress::none};
     if (parallel) options.parallel = dp->trainer_hooks();
     Run result{nn::train(*model, sgd, loss_fn, train, &validation, options), {}};
@@ -75,33 +78,35 @@ std::string shared_temp_dir() {  // rank 0 names it, every rank uses it
 }  // namespace
 
 TEST_SUITE("training") {
-TEST_CASE("2 processes train as 1 with the same global batch: losses, validation and weights agree") {
-    const Run single = run(false, 3), parallel = run(true, 3);
-    REQUIRE(parallel.history.epochs.size() == 3);
-    for (std::size_t e = 0; e < 3; ++e) {
-        CAPTURE(e);
-        CHECK(parallel.history.epochs[e].train_loss == doctest::Approx(single.history.epochs[e].train_loss).epsilon(1e-12));
-        CHECK(parallel.history.epochs[e].train_accuracy == single.history.epochs[e].train_accuracy);
-        CHECK(parallel.history.epochs[e].val_loss == doctest::Approx(single.history.epochs[e].val_loss).epsilon(1e-12));
-        CHECK(parallel.history.epochs[e].val_accuracy == single.history.epochs[e].val_accuracy);
+    TEST_CASE("2 processes train as 1 with the same global batch: losses, validation and weights agree") {
+        const Run single = run(false, 3), parallel = run(true, 3);
+        REQUIRE(parallel.history.epochs.size() == 3);
+        for (std::size_t e = 0; e < 3; ++e) {
+            CAPTURE(e);
+            CHECK(parallel.history.epochs[e].train_loss ==
+                  doctest::Approx(single.history.epochs[e].train_loss).epsilon(1e-12));
+            CHECK(parallel.history.epochs[e].train_accuracy == single.history.epochs[e].train_accuracy);
+            CHECK(parallel.history.epochs[e].val_loss ==
+                  doctest::Approx(single.history.epochs[e].val_loss).epsilon(1e-12));
+            CHECK(parallel.history.epochs[e].val_accuracy == single.history.epochs[e].val_accuracy);
+        }
+        CHECK(single.history.epochs[2].train_loss < single.history.epochs[0].train_loss);  // it does learn
+        CHECK(max_difference(parallel.weights, single.weights) < 1e-12);
     }
-    CHECK(single.history.epochs[2].train_loss < single.history.epochs[0].train_loss);  // it does learn
-    CHECK(max_difference(parallel.weights, single.weights) < 1e-12);
-}
 
-TEST_CASE("only rank 0 writes; a resumed run ends where an uninterrupted one does") {
-    const std::string dir = shared_temp_dir();
-    const std::string metrics = (fs::path(dir) / fmt::format("metrics-rank{}.csv", dist::rank())).string();
-    run(true, 2, dir, false, metrics);
-    dist::barrier();
-    CHECK(fs::exists(fs::path(dir) / "last.safetensors"));
-    CHECK(fs::exists(metrics) == (dist::rank() == 0));
-    const Run resumed = run(true, 3, dir, true, metrics);
-    const Run straight = run(false, 3);
-    // Every rank reads the first two epochs back from the checkpoint.
-    CHECK(resumed.history.epochs.size() == 3u);
-    CHECK(max_difference(resumed.weights, straight.weights) < 1e-12);
-    dist::barrier();
-    if (dist::rank() == 0) fs::remove_all(dir);
-}
+    TEST_CASE("only rank 0 writes; a resumed run ends where an uninterrupted one does") {
+        const std::string dir = shared_temp_dir();
+        const std::string metrics = (fs::path(dir) / fmt::format("metrics-rank{}.csv", dist::rank())).string();
+        run(true, 2, dir, false, metrics);
+        dist::barrier();
+        CHECK(fs::exists(fs::path(dir) / "last.safetensors"));
+        CHECK(fs::exists(metrics) == (dist::rank() == 0));
+        const Run resumed = run(true, 3, dir, true, metrics);
+        const Run straight = run(false, 3);
+        // Every rank reads the first two epochs back from the checkpoint.
+        CHECK(resumed.history.epochs.size() == 3u);
+        CHECK(max_difference(resumed.weights, straight.weights) < 1e-12);
+        dist::barrier();
+        if (dist::rank() == 0) fs::remove_all(dir);
+    }
 }

@@ -20,7 +20,8 @@ struct ScratchFiles {
 inline std::string scratch_path(const char* suffix) {
     static ScratchFiles files;
     const char* dir = std::getenv("TMPDIR");
-    std::string path = std::string(dir && *dir ? dir : "/tmp") + "/retrograd-fuzz-" + std::to_string(::getpid()) + suffix;
+    std::string path =
+        std::string(dir && *dir ? dir : "/tmp") + "/retrograd-fuzz-" + std::to_string(::getpid()) + suffix;
     files.paths.insert(path);
     return path;
 }

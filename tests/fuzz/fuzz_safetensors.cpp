@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         rg::nn::load(targets.linear, path);
     } catch (const rg::Error&) {
     }
-    for (rg::optim::Optimizer* opt : {static_cast<rg::optim::Optimizer*>(&targets.adam),
-                                      static_cast<rg::optim::Optimizer*>(&targets.sgd)}) {
+    for (rg::optim::Optimizer* opt :
+         {static_cast<rg::optim::Optimizer*>(&targets.adam), static_cast<rg::optim::Optimizer*>(&targets.sgd)}) {
         try {
             rg::nn::load(*opt, path);
         } catch (const rg::Error&) {

@@ -82,7 +82,8 @@ void idx_seeds(const fs::path& dir) {
     const fs::path scratch = dir / "scratch.gz";
     int n = 0;
     for (const std::string& file : files) {
-        for (char mode : {'\x00', '\x01', '\x04', '\x05'}) write(dir / fmt::format("idx-{:02}-{}", n, int(mode)), mode + file);
+        for (char mode : {'\x00', '\x01', '\x04', '\x05'})
+            write(dir / fmt::format("idx-{:02}-{}", n, int(mode)), mode + file);
         write(dir / fmt::format("idx-{:02}-gz", n), '\x00' + gzip(file, scratch));
         ++n;
     }

@@ -62,7 +62,6 @@ public:
     Dtype out_dtype = Dtype::float32;
     std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
 
-
 private:
     std::string op_;
     const OpDef* def_ = nullptr;
@@ -109,8 +108,7 @@ bool needs_grad_any(const Tensor* inputs, std::size_t count);
 
 namespace detail {
 // A node whose VJP is a lambda capturing what it saved; release() drops it.
-template <class F>
-class LambdaNode final : public Node {
+template <class F> class LambdaNode final : public Node {
 public:
     LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
     LambdaNode(const OpDef& def, F fn) : Node(def), fn_(std::move(fn)) {}
@@ -127,23 +125,20 @@ private:
     std::optional<F> fn_;
 };
 // Links node to its inputs and makes it the grad_fn of output.
-void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs,
-            std::size_t count);
+void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs, std::size_t count);
 }  // namespace detail
 
 // Wraps `output` (freshly computed, no history) as the result of op `op` over
 // `inputs`; `vjp(grad_output)` returns one gradient per input (an undefined
 // Tensor means zero). Returns `output` untouched when no input needs grad. This
 // is the single mechanism behind every built-in op and behind custom_op().
-template <class F>
-Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
+template <class F> Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
     auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
     detail::attach(node, output, inputs.begin(), inputs.size());
     return output;
 }
-template <class F>
-Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
+template <class F> Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
     detail::attach(node, output, inputs.data(), inputs.size());
@@ -152,15 +147,13 @@ Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& 
 
 // The same for a registered op (see registry.hpp) whose VJP is a lambda that
 // captures what it saved.
-template <class F>
-Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
+template <class F> Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
     auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
     detail::attach(node, output, inputs.begin(), inputs.size());
     return output;
 }
-template <class F>
-Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
+template <class F> Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
     detail::attach(node, output, inputs.data(), inputs.size());
@@ -173,8 +166,7 @@ Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp
 // differentiable.
 using CustomForward = std::function<Tensor(const TensorList& inputs)>;
 using CustomVjp = std::function<TensorList(const TensorList& inputs, const Tensor& grad_output)>;
-Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward,
-                 const CustomVjp& vjp);
+Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward, const CustomVjp& vjp);
 
 // ---- modes --------------------------------------------------------------------
 
@@ -244,8 +236,7 @@ std::uint64_t current_tape_id();
 
 // ---- backward and the functional API ---------------------------------------------
 
-void backward(const TensorList& outputs, const TensorList& grad_outputs = {},
-              BackwardOptions options = {});
+void backward(const TensorList& outputs, const TensorList& grad_outputs = {}, BackwardOptions options = {});
 
 struct GradOptions {
     bool retain_graph = false;  // defaults to create_graph when create_graph is set
@@ -254,8 +245,8 @@ struct GradOptions {
 };
 // Gradients of sum(outputs[i] * grad_outputs[i]) with respect to each input,
 // returned rather than accumulated into .grad.
-TensorList grad(const TensorList& outputs, const TensorList& inputs,
-                const TensorList& grad_outputs = {}, GradOptions options = {});
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs = {},
+                GradOptions options = {});
 TensorList grad(const Tensor& output, const TensorList& inputs, GradOptions options);
 // With a braced list of inputs the result has a fixed size, so that
 // `auto [gw, gb] = rg::grad(loss, {w, b});` works.
@@ -273,14 +264,12 @@ struct VjpResult {
     Tensor output;
     TensorList grads;
 };
-VjpResult vjp(const Function& f, const TensorList& inputs, const Tensor& v,
-              bool create_graph = false);
+VjpResult vjp(const Function& f, const TensorList& inputs, const Tensor& v, bool create_graph = false);
 struct JvpResult {
     Tensor output;
     Tensor tangent;
 };
-JvpResult jvp(const Function& f, const TensorList& inputs, const TensorList& tangents,
-              bool create_graph = false);
+JvpResult jvp(const Function& f, const TensorList& inputs, const TensorList& tangents, bool create_graph = false);
 // Jacobian of f's output with respect to each input: shape out.shape + in.shape.
 TensorList jacobian(const Function& f, const TensorList& inputs, bool create_graph = false);
 // Hessian of scalar f with respect to one input: shape in.shape + in.shape.

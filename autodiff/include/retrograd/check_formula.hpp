@@ -14,7 +14,7 @@ namespace rg {
 enum class Derivative {
     gradient,  // d sum(f) / d input, one tensor per input (for a scalar f: its gradient)
     jacobian,  // d f / d input, shape f.shape + input.shape, one tensor per input
-    hessian,   // d² f / d input², f scalar, one input: shape input.shape + input.shape
+    hessian,  // d² f / d input², f scalar, one input: shape input.shape + input.shape
 };
 
 struct FormulaOptions {
@@ -25,18 +25,18 @@ struct FormulaOptions {
 
 struct FormulaCheck {
     std::size_t input = 0;
-    Shape shape;                  // of autodiff's derivative
-    Shape formula_shape;          // of the formula's; a different shape is a failure
+    Shape shape;  // of autodiff's derivative
+    Shape formula_shape;  // of the formula's; a different shape is a failure
     double max_abs_error = 0, max_rel_error = 0;
-    std::string worst;            // index of the largest error, e.g. "[1, 0]"
+    std::string worst;  // index of the largest error, e.g. "[1, 0]"
     double autodiff = 0, formula = 0;  // both values there
     bool ok = true;
     // What a failure looks like, when it has a recognisable pattern, e.g.
     // "expected (3, 2), got (2, 3); the formula matches autodiff transposed" or
     // "the formula is 0.5 × autodiff everywhere"; empty otherwise.
     std::string pattern;
-    Tensor autodiff_tensor;       // autodiff's derivative (float64)
-    Tensor formula_tensor;        // the formula's, as returned
+    Tensor autodiff_tensor;  // autodiff's derivative (float64)
+    Tensor formula_tensor;  // the formula's, as returned
 };
 
 struct FormulaReport {
@@ -64,8 +64,7 @@ FormulaReport check_formula(const Function& f, const std::vector<Shape>& input_s
 
 }  // namespace rg
 
-template <>
-struct fmt::formatter<rg::FormulaReport> : fmt::formatter<std::string_view> {
+template <> struct fmt::formatter<rg::FormulaReport> : fmt::formatter<std::string_view> {
     auto format(const rg::FormulaReport& r, format_context& ctx) const {
         return fmt::formatter<std::string_view>::format(r.text(), ctx);
     }

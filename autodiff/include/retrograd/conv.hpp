@@ -37,8 +37,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
 // The gradient of conv2d with respect to its weight: grad (N, O, OH, OW) and
 // input x (N, C, H, W) -> weight_shape (O, C, kh, kw), Σ_n grad_n im2col(x_n)ᵀ.
 // As PyTorch's torch.nn.grad.conv2d_weight.
-Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape,
-                          Conv2dOptions options = {});
+Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weight_shape, Conv2dOptions options = {});
 
 struct Pool2dOptions {
     Size2 stride{0, 0};  // 0: the kernel size

@@ -18,40 +18,40 @@ struct ExplainOptions {
     // Names of tensors, as for to_dot: parameters ("W1", "fc1.weight"), inputs
     // ("x"), and intermediate tensors ("Z2"), which name the step making them.
     NamedTensors names;
-    Tensor grad_output;          // the seed; ones for a scalar output when undefined
-    bool retain_graph = false;   // as backward(): keep the graph to run it again
-    bool accumulate = true;      // false: leaves' .grad stay untouched (the pass runs as rg::grad)
+    Tensor grad_output;  // the seed; ones for a scalar output when undefined
+    bool retain_graph = false;  // as backward(): keep the graph to run it again
+    bool accumulate = true;  // false: leaves' .grad stay untouched (the pass runs as rg::grad)
     std::size_t max_elements = 16;  // larger tensors print as shape, norm and a few entries
 };
 
 // One gradient an op sends to one of its inputs.
 struct ExplainSend {
-    std::size_t input = 0;        // position among the op's inputs
-    std::string input_name;       // the rule's name for it: "x", "A", "b"...
-    std::string input_label;      // "W1 (3, 4)*", "input x (1, 3)", "(1, 4)*"
-    Tensor grad;                  // undefined when nothing is sent
-    long to_step = -1;            // the step that receives it, -1 for none
-    std::string destination;      // "[4] tanh", "[7] W1.grad", "needs no gradient"
+    std::size_t input = 0;  // position among the op's inputs
+    std::string input_name;  // the rule's name for it: "x", "A", "b"...
+    std::string input_label;  // "W1 (3, 4)*", "input x (1, 3)", "(1, 4)*"
+    Tensor grad;  // undefined when nothing is sent
+    long to_step = -1;  // the step that receives it, -1 for none
+    std::string destination;  // "[4] tanh", "[7] W1.grad", "needs no gradient"
 };
 
 struct ExplainStep {
-    std::size_t index = 0;        // position in the backward pass, from 0
+    std::size_t index = 0;  // position in the backward pass, from 0
     std::uint64_t tape_position = 0;  // the node's position on the tape (id "tape-<n>" in the page's SVG)
-    std::string op;               // "tanh"; "accumulate_grad" for a leaf
-    std::string output;           // the tensor this node made: "loss", "Z2", or ""
-    Shape shape;                  // of that tensor (and of the gradient that arrives)
-    Tensor grad_output;           // what arrived (after hooks): ∂loss/∂output
+    std::string op;  // "tanh"; "accumulate_grad" for a leaf
+    std::string output;  // the tensor this node made: "loss", "Z2", or ""
+    Shape shape;  // of that tensor (and of the gradient that arrives)
+    Tensor grad_output;  // what arrived (after hooks): ∂loss/∂output
     std::vector<std::size_t> from_steps;  // the steps that sent it (summed when several)
-    std::string rule;             // "tanh: dx = g * (1 - y^2)"
+    std::string rule;  // "tanh: dx = g * (1 - y^2)"
     std::vector<ExplainSend> sends;  // one per input; empty for a leaf
-    std::string leaf;             // accumulators: the leaf's name ("W1") or "leaf"
+    std::string leaf;  // accumulators: the leaf's name ("W1") or "leaf"
 };
 
 struct Explanation {
     std::vector<ExplainStep> steps;
-    std::string output;           // "loss" or "output", with its name when it has one
+    std::string output;  // "loss" or "output", with its name when it has one
     Shape output_shape;
-    std::string dot;              // the graph, op nodes linked to "#step-<index>"
+    std::string dot;  // the graph, op nodes linked to "#step-<index>"
     std::size_t max_elements = 16;
     // Every step, in the order the backward pass ran them.
     std::string to_string() const;
@@ -68,7 +68,7 @@ Explanation explain(const Tensor& output, ExplainOptions options = {});
 
 struct HtmlOptions {
     std::string dot_program = "dot";  // Graphviz; looked up in PATH
-    std::string title;                // default: "Backward pass of <output>"
+    std::string title;  // default: "Backward pass of <output>"
 };
 // A self-contained page (no external resources): the graph as inline SVG made
 // by `dot -Tsvg` with each op linked to its step, then the steps. Without
@@ -83,8 +83,7 @@ bool has_backward_rule(std::string_view op);
 
 }  // namespace rg
 
-template <>
-struct fmt::formatter<rg::Explanation> : fmt::formatter<std::string_view> {
+template <> struct fmt::formatter<rg::Explanation> : fmt::formatter<std::string_view> {
     auto format(const rg::Explanation& e, format_context& ctx) const {
         return fmt::formatter<std::string_view>::format(e.to_string(), ctx);
     }

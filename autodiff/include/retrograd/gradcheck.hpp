@@ -7,7 +7,7 @@
 namespace rg {
 
 struct GradcheckOptions {
-    double eps = 1e-6;   // finite-difference step
+    double eps = 1e-6;  // finite-difference step
     double atol = 1e-5;  // |analytic - numeric| <= atol + rtol * |numeric|
     double rtol = 1e-3;
 };
@@ -28,7 +28,6 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
 
 // Second order: gradchecks x -> VJP of f at x along a random direction,
 // computed with create_graph, so that every VJP's own VJP is checked.
-GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs,
-                              GradcheckOptions options = {});
+GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options = {});
 
 }  // namespace rg

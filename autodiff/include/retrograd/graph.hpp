@@ -15,7 +15,7 @@ std::string tape_table(const Tensor& t);
 
 struct DotOptions {
     bool show_values = false;  // values of leaves and of tensors still alive
-    bool show_grads = false;   // .grad of leaves (after backward)
+    bool show_grads = false;  // .grad of leaves (after backward)
 };
 // Graphviz text of the graph that produced `t`: op nodes as boxes, tensors as
 // ellipses labelled with their names and shapes. Render with `dot -Tsvg`.

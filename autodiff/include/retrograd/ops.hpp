@@ -31,7 +31,7 @@ Tensor add(const Tensor& a, double b);
 Tensor mul(const Tensor& a, double b);
 Tensor pow(const Tensor& base, double exponent);
 Tensor rpow(double base, const Tensor& exponent);  // base ** exponent
-Tensor rsub(double a, const Tensor& b);            // a - b
+Tensor rsub(double a, const Tensor& b);  // a - b
 
 Tensor operator+(const Tensor& a, const Tensor& b);
 Tensor operator-(const Tensor& a, const Tensor& b);
@@ -64,18 +64,18 @@ Tensor expm1(const Tensor& x);  // e^x - 1, exact near 0
 Tensor log(const Tensor& x);
 Tensor log1p(const Tensor& x);  // log(1 + x), exact near 0
 Tensor sqrt(const Tensor& x);
-Tensor abs(const Tensor& x);    // gradient sign(x), 0 at 0
-Tensor sign(const Tensor& x);   // gradient 0
+Tensor abs(const Tensor& x);  // gradient sign(x), 0 at 0
+Tensor sign(const Tensor& x);  // gradient 0
 Tensor sin(const Tensor& x);
 Tensor cos(const Tensor& x);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);   // gradient 0 at 0, as PyTorch
+Tensor relu(const Tensor& x);  // gradient 0 at 0, as PyTorch
 Tensor leaky_relu(const Tensor& x, double slope = 0.01);  // gradient `slope` at 0
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor softplus(const Tensor& x);  // log(1 + e^x), computed stably
 Tensor atan(const Tensor& x);
-Tensor step(const Tensor& x);   // binary step (seed 003): 1 for x >= 0, else 0; gradient 0
+Tensor step(const Tensor& x);  // binary step (seed 003): 1 for x >= 0, else 0; gradient 0
 Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
 Tensor square(const Tensor& x);
 
@@ -102,10 +102,10 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
 // Σ over the batch of op(a_i) op(b_i), for a and b with the same batch axes:
 // the gradient of a matrix shared by a batch (a layer's weight), in one pass.
 Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
-Tensor dot(const Tensor& a, const Tensor& b);    // 1-D · 1-D -> scalar
+Tensor dot(const Tensor& a, const Tensor& b);  // 1-D · 1-D -> scalar
 Tensor outer(const Tensor& a, const Tensor& b);  // 1-D ⊗ 1-D -> 2-D
 // Views with the axes reordered (no copy).
-Tensor transpose(const Tensor& x);                // reverses the axes (2-D: the transpose)
+Tensor transpose(const Tensor& x);  // reverses the axes (2-D: the transpose)
 Tensor transpose(const Tensor& x, int axis0, int axis1);
 Tensor permute(const Tensor& x, const Axes& order);
 
@@ -151,8 +151,7 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
 Tensor concat(const TensorList& tensors, int axis = 0);
 Tensor stack(const TensorList& tensors, int axis = 0);
 // Constant padding: pads[i] = {before, after} for axis i (missing trailing axes are 0).
-Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads,
-           double value = 0.0);
+Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads, double value = 0.0);
 
 // ---- softmax --------------------------------------------------------------------------
 // Stable: the maximum is subtracted first, so large inputs give exact probabilities.

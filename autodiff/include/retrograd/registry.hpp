@@ -30,17 +30,17 @@ enum class OpKind {
     elementwise,  // unary or broadcasting binary: values checked against `reference`
     reduction,
     linalg,
-    view,         // the result shares its input's storage
+    view,  // the result shares its input's storage
     shape,
-    nn,           // activations, softmax, convolution, pooling
-    backward,     // an op that exists as another op's VJP
+    nn,  // activations, softmax, convolution, pooling
+    backward,  // an op that exists as another op's VJP
 };
 
 struct OpDef {
-    std::string_view name;     // as recorded on the tape and shown by to_dot/explain
+    std::string_view name;  // as recorded on the tape and shown by to_dot/explain
     std::string_view signature;  // as a user calls it: "exp(x)"
-    std::string_view doc;      // one line for the op table
-    std::string_view rule;     // the VJP as readable text: "dx = g * y"
+    std::string_view doc;  // one line for the op table
+    std::string_view rule;  // the VJP as readable text: "dx = g * y"
     OpKind kind = OpKind::elementwise;
     // Calls the op on sample inputs (float64 or float32 tensors with the sample's
     // shapes), with the op's other arguments fixed; used by the generated tests.
@@ -53,7 +53,7 @@ struct OpDef {
     std::function<double(double, double)> reference2;
     // Built from other registered ops: records no node of its own (mean = sum * 1/n).
     bool composite = false;
-    bool second_order = true;    // gradgradcheck applies (false for piecewise-constant gradients)
+    bool second_order = true;  // gradgradcheck applies (false for piecewise-constant gradients)
     bool accepts_int64 = false;  // int64 inputs are valid (else: an rg::Error naming the op)
     // Other public functions this entry covers (gemm is recorded as matmul).
     std::vector<std::string_view> aliases;
@@ -83,7 +83,7 @@ std::string op_table_markdown();
 class OpContext {
 public:
     Tensor input(std::size_t i) const;  // a saved input (rg::Error if it was not saved)
-    Tensor output() const;              // the saved output (likewise)
+    Tensor output() const;  // the saved output (likewise)
     bool needs_grad(std::size_t i) const;
     const Shape& input_shape(std::size_t i) const;
     Dtype input_dtype(std::size_t i) const;
@@ -101,7 +101,7 @@ private:
 // What a registered op keeps for its VJP.
 struct Saves {
     std::array<bool, 4> inputs{};  // save input i (its values are read by the VJP)
-    bool output = false;           // save the op's result (y = exp(x): dx = g * y)
+    bool output = false;  // save the op's result (y = exp(x): dx = g * y)
 };
 
 using OpVjp = std::function<TensorList(const OpContext& context, const Tensor& grad_output)>;

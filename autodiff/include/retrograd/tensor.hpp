@@ -35,9 +35,9 @@ template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
 template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
 
-using Shape = xt::svector<std::size_t, 4>;       // small vector, no heap for rank <= 4
+using Shape = xt::svector<std::size_t, 4>;  // small vector, no heap for rank <= 4
 using Strides = xt::svector<std::ptrdiff_t, 4>;  // in elements
-std::string shape_str(const Shape& shape);       // "(3, 4)"
+std::string shape_str(const Shape& shape);  // "(3, 4)"
 // The multi-index of a flat row-major position, for messages: "[1, 2]".
 std::string index_str(std::size_t flat, const Shape& shape);
 std::size_t shape_numel(const Shape& shape);
@@ -48,15 +48,14 @@ std::size_t shape_numel(const Shape& shape);
 class IntList {
 public:
     struct Int {
-        template <std::integral I>
-        constexpr Int(I i) : value(to_int64(i)) {}  // NOLINT: implicit by design
+        template <std::integral I> constexpr Int(I i) : value(to_int64(i)) {}  // NOLINT: implicit by design
         std::int64_t value;
     };
     IntList() = default;
     IntList(std::initializer_list<Int> values);
     IntList(const std::vector<std::int64_t>& values);  // NOLINT: implicit by design
-    IntList(const std::vector<int>& values);           // NOLINT
-    IntList(const Shape& shape);                       // NOLINT
+    IntList(const std::vector<int>& values);  // NOLINT
+    IntList(const Shape& shape);  // NOLINT
 
     std::size_t size() const { return values_.size(); }
     std::int64_t operator[](std::size_t i) const { return values_[i]; }
@@ -65,8 +64,7 @@ public:
     std::string str() const;  // "(2, -1)"
 
 private:
-    template <class I>
-    static constexpr std::int64_t to_int64(I i) {
+    template <class I> static constexpr std::int64_t to_int64(I i) {
         if constexpr (std::is_unsigned_v<I> && sizeof(I) >= sizeof(std::int64_t)) {
             if (i > static_cast<I>(INT64_MAX)) return INT64_MAX;  // rejected by every size check
         }
@@ -100,9 +98,9 @@ struct BackwardOptions {
 template <class T>
 using FlatValues = xt::xtensor_adaptor<xt::xbuffer_adaptor<T*, xt::no_ownership, std::allocator<T>>, 1>;
 template <class T>
-using ValueView = decltype(xt::strided_view(std::declval<FlatValues<T>>(), std::declval<std::vector<std::size_t>>(),
-                                            std::declval<std::vector<std::ptrdiff_t>>(), std::size_t{0},
-                                            xt::layout_type::dynamic));
+using ValueView =
+    decltype(xt::strided_view(std::declval<FlatValues<T>>(), std::declval<std::vector<std::size_t>>(),
+                              std::declval<std::vector<std::ptrdiff_t>>(), std::size_t{0}, xt::layout_type::dynamic));
 
 using Axes = std::vector<int>;
 
@@ -122,10 +120,10 @@ public:
     bool is_floating() const { return dtype() != Dtype::int64; }
 
     // ---- storage and views ----
-    const Strides& strides() const;       // in elements, one per axis
+    const Strides& strides() const;  // in elements, one per axis
     std::int64_t stride(int axis) const;  // negative axes count from the end
-    std::size_t storage_offset() const;   // in elements, from the start of the storage
-    bool is_contiguous() const;           // row-major with no gaps
+    std::size_t storage_offset() const;  // in elements, from the start of the storage
+    bool is_contiguous() const;  // row-major with no gaps
     // This tensor when contiguous, else a contiguous copy (recorded on the tape).
     Tensor contiguous() const;
     // Pointer to the first element (at storage_offset); T must match dtype().
@@ -143,7 +141,7 @@ public:
     template <class T = float> ValueView<T>& value();
     template <class T = float> const ValueView<T>& value() const;
     template <class T = double> T item() const;  // the single element
-    std::vector<double> to_vector() const;       // all elements, row-major
+    std::vector<double> to_vector() const;  // all elements, row-major
 
     // ---- autograd ----
     bool requires_grad() const;
@@ -160,7 +158,7 @@ public:
     void register_post_accumulate_grad_hook(PostAccumulateHook hook);
     void backward(const Tensor& grad_output = {}, BackwardOptions options = {}) const;
     Tensor detach() const;  // a view of the same values with no history
-    Tensor clone() const;   // a contiguous copy of the values, differentiable
+    Tensor clone() const;  // a contiguous copy of the values, differentiable
     Tensor to(Dtype dtype) const;  // differentiable cast between float dtypes
     // Replaces the values with src's, shape and dtype included (for nn's to()).
     Tensor& set_values_(const Tensor& src);
@@ -278,7 +276,7 @@ Tensor arange(double start, double stop, double step = 1.0, TensorOptions option
 Tensor arange(double stop, TensorOptions options = {});
 Tensor linspace(double start, double stop, std::int64_t count, TensorOptions options = {});
 Tensor eye(std::int64_t n, TensorOptions options = {});
-Tensor rand(IntList shape, TensorOptions options = {});   // uniform [0, 1)
+Tensor rand(IntList shape, TensorOptions options = {});  // uniform [0, 1)
 Tensor randn(IntList shape, TensorOptions options = {});  // standard normal
 Tensor uniform(IntList shape, double low, double high, TensorOptions options = {});
 Tensor randint(std::int64_t low, std::int64_t high, IntList shape);  // int64 in [low, high)
@@ -305,7 +303,7 @@ void set_cache_limit(std::size_t bytes);
 void empty_cache();
 struct CacheStats {
     std::size_t cached_bytes = 0;  // freed blocks held for reuse
-    std::size_t live_bytes = 0;    // blocks in use by storages
+    std::size_t live_bytes = 0;  // blocks in use by storages
     std::size_t hits = 0, misses = 0;
 };
 CacheStats cache_stats();
@@ -319,8 +317,7 @@ bool allclose(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol 
 
 }  // namespace rg
 
-template <>
-struct fmt::formatter<rg::Tensor> : fmt::formatter<std::string_view> {
+template <> struct fmt::formatter<rg::Tensor> : fmt::formatter<std::string_view> {
     auto format(const rg::Tensor& t, format_context& ctx) const {
         return fmt::formatter<std::string_view>::format(rg::to_string(t), ctx);
     }

@@ -46,12 +46,12 @@ RG_AVX512 void store_row(float* c, __m512 l, __m512 r, __mmask16 m0, __mmask16 m
 // panel (32 floats a step), the columns past `m0`/`m1` masked off.
 template <std::size_t rows>
 __attribute__((target("avx512f"))) void tile(std::size_t depth, const float* a, std::ptrdiff_t a_row,
-                                              std::ptrdiff_t a_col, const float* panel, float* c, std::size_t ldc,
-                                              __mmask16 m0, __mmask16 m1, bool accumulate) {
+                                             std::ptrdiff_t a_col, const float* panel, float* c, std::size_t ldc,
+                                             __mmask16 m0, __mmask16 m1, bool accumulate) {
     static_assert(rows == tile_rows || rows == 1);
     // Named accumulators, not an array: GCC keeps arrays of vectors in memory.
-    __m512 l0 = _mm512_setzero_ps(), r0 = l0, l1 = l0, r1 = l0, l2 = l0, r2 = l0, l3 = l0, r3 = l0, l4 = l0,
-           r4 = l0, l5 = l0, r5 = l0, l6 = l0, r6 = l0, l7 = l0, r7 = l0;
+    __m512 l0 = _mm512_setzero_ps(), r0 = l0, l1 = l0, r1 = l0, l2 = l0, r2 = l0, l3 = l0, r3 = l0, l4 = l0, r4 = l0,
+           l5 = l0, r5 = l0, l6 = l0, r6 = l0, l7 = l0, r7 = l0;
     for (std::size_t k = 0; k < depth; ++k) {
         const __m512 left = _mm512_load_ps(panel + k * panel_columns);
         const __m512 right = _mm512_load_ps(panel + k * panel_columns + 16);
@@ -86,9 +86,8 @@ __mmask16 first_lanes(std::size_t count) {
 // Rows [k0, k0 + depth) and columns [j, j + width) of B, zero-padded to 32
 // columns: a masked copy of each row, or when B is stored by columns a
 // transposing copy that reads each of its columns in order.
-__attribute__((target("avx512f"))) void pack_panel(const float* b, std::size_t b_row, std::size_t b_col,
-                                                    std::size_t k0, std::size_t depth, std::size_t j,
-                                                    std::size_t width, float* panel) {
+__attribute__((target("avx512f"))) void pack_panel(const float* b, std::size_t b_row, std::size_t b_col, std::size_t k0,
+                                                   std::size_t depth, std::size_t j, std::size_t width, float* panel) {
     if (b_col == 1) {
         const __mmask16 m0 = first_lanes(width), m1 = width > 16 ? first_lanes(width - 16) : __mmask16(0);
         for (std::size_t kk = 0; kk < depth; ++kk) {
@@ -107,12 +106,13 @@ __attribute__((target("avx512f"))) void pack_panel(const float* b, std::size_t b
 }
 
 __attribute__((target("avx512f"))) void avx512_product(std::size_t m, std::size_t n, std::size_t k, const float* a,
-                                                        std::size_t a_row, std::size_t a_col, const float* b,
-                                                        std::size_t b_row, std::size_t b_col, float* c,
-                                                        bool accumulate) {
+                                                       std::size_t a_row, std::size_t a_col, const float* b,
+                                                       std::size_t b_row, std::size_t b_col, float* c,
+                                                       bool accumulate) {
     thread_local std::vector<float> storage;
     storage.resize(depth_block * panel_columns + 16);
-    float* panel = reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(storage.data()) + 63) & ~std::uintptr_t{63});
+    float* panel =
+        reinterpret_cast<float*>((reinterpret_cast<std::uintptr_t>(storage.data()) + 63) & ~std::uintptr_t{63});
     const auto row = static_cast<std::ptrdiff_t>(a_row), col = static_cast<std::ptrdiff_t>(a_col);
     for (std::size_t j = 0; j < n; j += panel_columns) {
         const std::size_t width = std::min(panel_columns, n - j);

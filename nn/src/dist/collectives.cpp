@@ -50,7 +50,8 @@ Descriptor describe(Kind kind, std::int64_t argument, const Tensor* t) {
 
 std::string tensor_str(const Descriptor& d) {
     Shape shape;
-    for (std::int64_t i = 0; i < std::min<std::int64_t>(d[3], max_dims); ++i) shape.push_back(static_cast<std::size_t>(d[4 + i]));
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(d[3], max_dims); ++i)
+        shape.push_back(static_cast<std::size_t>(d[4 + i]));
     return fmt::format("{} {}", shape_str(shape), dtype_name(static_cast<Dtype>(d[2])));
 }
 
@@ -78,12 +79,15 @@ void agree(Kind kind, std::int64_t argument, const Tensor* t, const char* caller
                  "collectives in the same order",
                  caller, me, size, kind_name(first[0]), r, kind_name(other[0]));
         if (kind == Kind::broadcast && other[1] != first[1])
-            fail("{} (rank {} of {}): rank 0 named root {} but rank {} named root {}; every rank must name the same root",
+            fail("{} (rank {} of {}): rank 0 named root {} but rank {} named root {}; every rank must name the same "
+                 "root",
                  caller, me, size, first[1], r, other[1]);
         if (other[1] != first[1])
-            fail("{} (rank {} of {}): rank 0 asked for {} but rank {} for {}; every rank must ask for the same reduction",
+            fail("{} (rank {} of {}): rank 0 asked for {} but rank {} for {}; every rank must ask for the same "
+                 "reduction",
                  caller, me, size, op_name(first[1]), r, op_name(other[1]));
-        fail("{} (rank {} of {}): rank 0 passed {} but rank {} passed {}; every rank must pass the same shape and dtype",
+        fail("{} (rank {} of {}): rank 0 passed {} but rank {} passed {}; every rank must pass the same shape and "
+             "dtype",
              caller, me, size, tensor_str(first), r, tensor_str(other));
     }
 }
@@ -107,8 +111,8 @@ void all_reduce(Tensor& tensor, ReduceOp op) {
     const char* caller = "rg::dist::all_reduce";
     defined(tensor, caller);
     if (op == ReduceOp::mean && !tensor.is_floating())
-        fail("{}: mean of an int64 tensor {} would round; use ReduceOp::sum and divide, or convert to float64",
-             caller, shape_str(tensor.shape()));
+        fail("{}: mean of an int64 tensor {} would round; use ReduceOp::sum and divide, or convert to float64", caller,
+             shape_str(tensor.shape()));
     agree(Kind::all_reduce, static_cast<std::int64_t>(op), &tensor, caller);
     if (tensor.numel() == 0) return;
     MPI_Comm comm = detail::comm(caller);
@@ -121,9 +125,10 @@ void all_reduce(Tensor& tensor, ReduceOp op) {
         if (op == ReduceOp::mean) {
             const auto n = static_cast<double>(detail::size_or_one());
             if (tensor.dtype() == Dtype::float32)
-                for (float* p = static_cast<float*>(values), *end = p + tensor.numel(); p != end; ++p) *p = static_cast<float>(*p / n);
+                for (float *p = static_cast<float*>(values), *end = p + tensor.numel(); p != end; ++p)
+                    *p = static_cast<float>(*p / n);
             else
-                for (double* p = static_cast<double*>(values), *end = p + tensor.numel(); p != end; ++p) *p /= n;
+                for (double *p = static_cast<double*>(values), *end = p + tensor.numel(); p != end; ++p) *p /= n;
         }
     });
 }
@@ -139,8 +144,8 @@ void broadcast(Tensor& tensor, int root) {
     if (tensor.numel() == 0) return;
     detail::with_contiguous_values(tensor, true, [&](void* values) {
         MPI_Request request;
-        detail::check(MPI_Ibcast(values, static_cast<int>(tensor.numel()), detail::mpi_type(tensor.dtype()), root,
-                                 comm, &request),
+        detail::check(MPI_Ibcast(values, static_cast<int>(tensor.numel()), detail::mpi_type(tensor.dtype()), root, comm,
+                                 &request),
                       caller);
         detail::wait(&request, 1, caller);
     });

@@ -27,7 +27,8 @@ constexpr std::size_t descriptor_size = 4 + max_dims;  // kind, name hash, dtype
 
 std::string shape_of(const std::int64_t* d) {
     Shape shape;
-    for (std::int64_t i = 0; i < std::min<std::int64_t>(d[3], max_dims); ++i) shape.push_back(static_cast<std::size_t>(d[4 + i]));
+    for (std::int64_t i = 0; i < std::min<std::int64_t>(d[3], max_dims); ++i)
+        shape.push_back(static_cast<std::size_t>(d[4 + i]));
     return fmt::format("{} {}", shape_str(shape), dtype_name(static_cast<Dtype>(d[2])));
 }
 
@@ -118,7 +119,8 @@ public:
         for (std::size_t i = 0; i < slots.size(); ++i) {
             const Tensor& p = slots[i].param;
             const std::size_t limit = buckets.size() <= 1 ? options.first_bucket_bytes : options.bucket_bytes;
-            if (buckets.empty() || buckets.back().dtype != p.dtype() || (bytes >= limit && !buckets.back().slots.empty())) {
+            if (buckets.empty() || buckets.back().dtype != p.dtype() ||
+                (bytes >= limit && !buckets.back().slots.empty())) {
                 buckets.push_back({});
                 buckets.back().dtype = p.dtype();
                 bytes = 0;
@@ -228,7 +230,8 @@ private:
     void wait_launched() {
         std::vector<MPI_Request> requests;
         for (std::size_t b = 0; b < next_launch; ++b) requests.push_back(buckets[b].request);
-        stats.wait_seconds += detail::wait(requests.data(), static_cast<int>(requests.size()), "rg::dist::DataParallel");
+        stats.wait_seconds +=
+            detail::wait(requests.data(), static_cast<int>(requests.size()), "rg::dist::DataParallel");
         for (Bucket& b : buckets) b.request = MPI_REQUEST_NULL;
     }
 

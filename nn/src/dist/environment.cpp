@@ -14,9 +14,9 @@ namespace rg::dist {
 namespace {
 
 struct State {
-    int depth = 0;             // live Environments (nested ones share the first's setup)
-    bool owns_mpi = false;     // MPI_Init_thread was ours, so MPI_Finalize is too
-    bool funneled = true;      // MPI calls only from the thread that initialised MPI
+    int depth = 0;  // live Environments (nested ones share the first's setup)
+    bool owns_mpi = false;  // MPI_Init_thread was ours, so MPI_Finalize is too
+    bool funneled = true;  // MPI calls only from the thread that initialised MPI
     MPI_Comm comm = MPI_COMM_NULL;
     int rank = 0, size = 1;
     double timeout_seconds = 300;
@@ -29,8 +29,7 @@ namespace detail {
 
 MPI_Comm comm(std::string_view caller) {
     if (state.depth == 0)
-        fail("{}: no rg::dist::Environment is alive; create one at the start of main (and launch with mpirun)",
-             caller);
+        fail("{}: no rg::dist::Environment is alive; create one at the start of main (and launch with mpirun)", caller);
     if (state.funneled) {
         int is_main = 0;
         MPI_Is_thread_main(&is_main);
@@ -50,7 +49,8 @@ void check(int code, std::string_view caller) {
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(code, text, &length);
-    fail("{} (rank {} of {}): MPI error: {}", caller, state.rank, state.size, std::string_view(text, static_cast<std::size_t>(length)));
+    fail("{} (rank {} of {}): MPI error: {}", caller, state.rank, state.size,
+         std::string_view(text, static_cast<std::size_t>(length)));
 }
 
 bool test(MPI_Request* requests, int count, std::string_view caller) {
@@ -62,8 +62,8 @@ bool test(MPI_Request* requests, int count, std::string_view caller) {
 double wait(MPI_Request* requests, int count, std::string_view caller) {
     using Clock = std::chrono::steady_clock;
     const auto start = Clock::now();
-    const auto deadline = start + std::chrono::duration_cast<Clock::duration>(
-                                      std::chrono::duration<double>(state.timeout_seconds));
+    const auto deadline =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(state.timeout_seconds));
     // MPI moves a non-blocking collective forward only inside MPI calls, so
     // poll often; yield the CPU between polls so that a rank sharing a core
     // with the one it waits for lets it run, and only after a long wait (a
@@ -76,8 +76,10 @@ double wait(MPI_Request* requests, int count, std::string_view caller) {
                  "called a different collective (raise EnvironmentOptions::timeout if it is only slow)",
                  caller, state.rank, state.size, state.timeout_seconds);
         if (polls < 100) continue;
-        if (now - start < std::chrono::milliseconds(50)) std::this_thread::yield();
-        else std::this_thread::sleep_for(std::chrono::microseconds(20));
+        if (now - start < std::chrono::milliseconds(50))
+            std::this_thread::yield();
+        else
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
 }
 
@@ -98,7 +100,8 @@ Environment::Environment(EnvironmentOptions options) { start(nullptr, nullptr, o
 Environment::Environment(int& argc, char**& argv, EnvironmentOptions options) { start(&argc, &argv, options); }
 
 void Environment::start(int* argc, char*** argv, EnvironmentOptions options) {
-    if (!(options.timeout.count() > 0)) fail("rg::dist::Environment: the timeout must be positive, got {} s", options.timeout.count());
+    if (!(options.timeout.count() > 0))
+        fail("rg::dist::Environment: the timeout must be positive, got {} s", options.timeout.count());
     exceptions_at_start_ = std::uncaught_exceptions();
     if (state.depth > 0) {  // nested: the outer Environment's MPI and communicator
         if (options.required_world_size > 0 && options.required_world_size != state.size)
@@ -171,7 +174,8 @@ int world_size() {
 bool active() { return state.depth > 0; }
 
 void abort(std::string_view message, int exit_code) {
-    std::fprintf(stderr, "rank %d of %d: %.*s\n", state.rank, state.size, static_cast<int>(message.size()), message.data());
+    std::fprintf(stderr, "rank %d of %d: %.*s\n", state.rank, state.size, static_cast<int>(message.size()),
+                 message.data());
     std::fflush(stderr);
     int initialized = 0, finalized = 0;
     MPI_Initialized(&initialized);
@@ -185,8 +189,10 @@ int run_or_abort(const std::function<int()>& body) {
         return body();
     } catch (const std::exception& e) {
         if (active() && state.size > 1) abort(e.what());
-        if (active()) std::fprintf(stderr, "rank %d of %d: %s\n", state.rank, state.size, e.what());
-        else std::fprintf(stderr, "%s\n", e.what());
+        if (active())
+            std::fprintf(stderr, "rank %d of %d: %s\n", state.rank, state.size, e.what());
+        else
+            std::fprintf(stderr, "%s\n", e.what());
         return 1;
     }
 }

@@ -32,8 +32,7 @@ std::size_t element_size(Dtype dtype);
 // The one place that touches a tensor's storage: MPI reads and writes a
 // contiguous tensor's values where they are; a strided view goes through a
 // contiguous copy, written back after `use` when `write_back`.
-template <class F>
-void with_contiguous_values(const Tensor& tensor, bool write_back, F&& use) {
+template <class F> void with_contiguous_values(const Tensor& tensor, bool write_back, F&& use) {
     if (tensor.is_contiguous()) {
         use(tensor.data_ptr());
         return;

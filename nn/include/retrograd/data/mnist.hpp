@@ -10,8 +10,9 @@
 namespace rg::data {
 
 inline constexpr const char* default_fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
-inline constexpr std::array<const char*, 10> fashion_mnist_classes = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+inline constexpr std::array<const char*, 10> fashion_mnist_classes = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                                                      "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                                                      "Bag",         "Ankle boot"};
 
 struct ImageSet {
     Tensor images;  // (N, 1, 28, 28) float32 in [0, 1]

@@ -40,17 +40,17 @@
 namespace rg::dist {
 
 struct DataParallelOptions {
-    std::size_t bucket_bytes = 25u << 20;       // as c10d's bucket_cap_mb=25
+    std::size_t bucket_bytes = 25u << 20;  // as c10d's bucket_cap_mb=25
     std::size_t first_bucket_bytes = 1u << 20;  // smaller, so that reduction starts early (as c10d)
-    bool broadcast_buffers = true;              // from rank 0 at each training forward
+    bool broadcast_buffers = true;  // from rank 0 at each training forward
 };
 
 // Where the time went since construction (or reset_stats()).
 struct ReducerStats {
-    std::size_t iterations = 0;      // backward passes whose gradients were averaged
+    std::size_t iterations = 0;  // backward passes whose gradients were averaged
     std::size_t buckets_reduced = 0;
-    double copy_seconds = 0;         // gradients into buckets and back
-    double wait_seconds = 0;         // waiting for the ranks' sums to complete
+    double copy_seconds = 0;  // gradients into buckets and back
+    double wait_seconds = 0;  // waiting for the ranks' sums to complete
 };
 
 class Reducer;

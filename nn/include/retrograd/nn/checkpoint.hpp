@@ -35,12 +35,12 @@ struct EpochRecord {
 inline constexpr const char* checkpoint_format = "retrograd-checkpoint";
 
 struct TrainingState {
-    std::size_t epoch = 0;       // epochs finished
-    std::size_t epochs = 0;      // epochs the run was asked for
-    std::size_t step = 0;        // optimizer steps taken
+    std::size_t epoch = 0;  // epochs finished
+    std::size_t epochs = 0;  // epochs the run was asked for
+    std::size_t step = 0;  // optimizer steps taken
     std::size_t best_epoch = 0;  // 0: none yet
     double best_score = -std::numeric_limits<double>::infinity();
-    std::string model_name{};    // as TrainOptions::model_name
+    std::string model_name{};  // as TrainOptions::model_name
     std::string optimizer_type{};  // e.g. "rg::optim::Adam"
     std::map<std::string, std::string> settings{};  // what must not change on resume (TrainOptions::settings)
     std::vector<EpochRecord> history{};

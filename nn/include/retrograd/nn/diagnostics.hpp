@@ -11,20 +11,20 @@
 namespace rg::nn {
 
 struct LayerDiagnostics {
-    std::string layer;              // "1: ReLU()"
+    std::string layer;  // "1: ReLU()"
     Shape output_shape;
     double output_mean = 0, output_std = 0;
-    double dead_fraction = -1;      // ReLU-like layers: units at 0 for every sample of the batch (else -1)
-    double saturated_fraction = -1; // sigmoid/tanh layers: outputs within 1% of their bounds (else -1)
-    double grad_norm = -1;          // layers with parameters: L2 norm of their parameters' gradient (else -1)
+    double dead_fraction = -1;  // ReLU-like layers: units at 0 for every sample of the batch (else -1)
+    double saturated_fraction = -1;  // sigmoid/tanh layers: outputs within 1% of their bounds (else -1)
+    double grad_norm = -1;  // layers with parameters: L2 norm of their parameters' gradient (else -1)
     double weight_norm = -1;
 };
 
 struct DiagnosticsOptions {
-    double vanishing = 1e-6;        // a parameter gradient norm below this is reported as vanishing
-    double exploding = 1e3;         // ... above this as exploding
-    double dead = 0.5;              // warn when more than this fraction of a ReLU layer's units are dead
-    double saturated = 0.5;         // warn when more than this fraction of a sigmoid/tanh layer's outputs saturate
+    double vanishing = 1e-6;  // a parameter gradient norm below this is reported as vanishing
+    double exploding = 1e3;  // ... above this as exploding
+    double dead = 0.5;  // warn when more than this fraction of a ReLU layer's units are dead
+    double saturated = 0.5;  // warn when more than this fraction of a sigmoid/tanh layer's outputs saturate
 };
 
 struct Diagnostics {

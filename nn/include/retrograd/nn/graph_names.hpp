@@ -18,8 +18,7 @@ inline NamedTensors module_names(const nn::Module& module, const NamedTensors& i
 
 // Templates on the module type, so that a braced `{}` second argument still
 // means NamedTensors.
-template <nn::ModuleLike M>
-std::string tape_table(const Tensor& t, const M& module, const NamedTensors& inputs = {}) {
+template <nn::ModuleLike M> std::string tape_table(const Tensor& t, const M& module, const NamedTensors& inputs = {}) {
     return tape_table(t, detail::module_names(module, inputs));
 }
 template <nn::ModuleLike M>
@@ -27,8 +26,7 @@ std::string to_dot(const Tensor& t, const M& module, DotOptions options = {}, co
     return to_dot(t, detail::module_names(module, inputs), options);
 }
 // Names the module's parameters (and `options.names`, kept after them).
-template <nn::ModuleLike M>
-Explanation explain(const Tensor& output, const M& module, ExplainOptions options = {}) {
+template <nn::ModuleLike M> Explanation explain(const Tensor& output, const M& module, ExplainOptions options = {}) {
     NamedTensors names = module.named_parameters();
     names.insert(names.end(), options.names.begin(), options.names.end());
     options.names = std::move(names);

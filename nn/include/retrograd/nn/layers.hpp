@@ -78,7 +78,7 @@ private:
 struct BatchNormOptions {
     double eps = 1e-5;
     double momentum = 0.1;  // running = (1 - momentum) running + momentum batch
-    bool affine = true;     // learnable weight (1) and bias (0)
+    bool affine = true;  // learnable weight (1) and bias (0)
 };
 // Normalises each feature over the batch (training) or with running
 // statistics (eval). BatchNorm1d: (N, F) or (N, F, L); BatchNorm2d: (N, C, H, W).

@@ -31,8 +31,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
 Tensor nll_loss(const Tensor& log_probabilities, const Tensor& target, LossOptions options = {});
 
 // Loss modules: a callable holding the options.
-template <Tensor (*F)(const Tensor&, const Tensor&, LossOptions)>
-struct Loss {
+template <Tensor (*F)(const Tensor&, const Tensor&, LossOptions)> struct Loss {
     LossOptions options{};
     Tensor operator()(const Tensor& input, const Tensor& target) const { return F(input, target, options); }
 };
@@ -43,7 +42,9 @@ using BCEWithLogitsLoss = Loss<binary_cross_entropy_with_logits>;
 using NLLLoss = Loss<nll_loss>;
 struct CrossEntropyLoss {
     CrossEntropyOptions options{};
-    Tensor operator()(const Tensor& logits, const Tensor& target) const { return cross_entropy(logits, target, options); }
+    Tensor operator()(const Tensor& logits, const Tensor& target) const {
+        return cross_entropy(logits, target, options);
+    }
 };
 
 }  // namespace rg::nn

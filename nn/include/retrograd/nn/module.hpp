@@ -42,8 +42,7 @@ protected:
     Module& operator=(const Module&) = default;
     Tensor register_parameter(std::string name, Tensor value);
     Tensor register_buffer(std::string name, Tensor value);
-    template <class M>
-    std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
+    template <class M> std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
         children_.emplace_back(std::move(name), module);
         return module;
     }
@@ -61,27 +60,22 @@ template <class M>
 concept ModuleLike = std::is_base_of_v<Module, std::decay_t<M>>;
 
 // A module passed by value is moved into shared ownership; a shared_ptr is kept.
-template <ModuleLike M>
-ModulePtr share(M&& module) {
+template <ModuleLike M> ModulePtr share(M&& module) {
     return std::make_shared<std::decay_t<M>>(std::forward<M>(module));
 }
 template <class M>
-    requires std::is_base_of_v<Module, M>
-ModulePtr share(std::shared_ptr<M> module) {
-    return module;
-}
+requires std::is_base_of_v<Module, M> ModulePtr share(std::shared_ptr<M> module) { return module; }
 
 // Runs its children in order: Sequential net{Linear(784, 256), ReLU(), Linear(256, 10)}.
 class Sequential : public Module {
 public:
     Sequential() = default;
     template <class... M>
-        requires(sizeof...(M) > 1 || (!std::is_same_v<std::decay_t<M>, Sequential> && ...))
-    explicit Sequential(M&&... modules) {
+    requires(sizeof...(M) > 1 ||
+             (!std::is_same_v<std::decay_t<M>, Sequential> && ...)) explicit Sequential(M&&... modules) {
         (add(std::forward<M>(modules)), ...);
     }
-    template <class M>
-    Sequential& add(M&& module) {
+    template <class M> Sequential& add(M&& module) {
         register_module(std::to_string(children().size()), share(std::forward<M>(module)));
         return *this;
     }

@@ -16,9 +16,9 @@ struct FitOptions {
     std::size_t epochs = 1;
     double learning_rate = 0.01;
     std::size_t batch_size = 1;  // 1: sample by sample, as the seed
-    bool shuffle = false;        // reshuffle samples each epoch (rg::manual_seed makes it repeatable)
-    bool verbose = true;         // print "epoch i/n  error=..." each epoch
-    std::ostream* out = nullptr; // where to print (std::cout when null)
+    bool shuffle = false;  // reshuffle samples each epoch (rg::manual_seed makes it repeatable)
+    bool verbose = true;  // print "epoch i/n  error=..." each epoch
+    std::ostream* out = nullptr;  // where to print (std::cout when null)
 };
 
 struct FitHistory {
@@ -27,8 +27,7 @@ struct FitHistory {
 
 class Network {
 public:
-    template <class M>
-    Network& add(M&& layer) {
+    template <class M> Network& add(M&& layer) {
         layers_.add(std::forward<M>(layer));
         return *this;
     }

@@ -17,7 +17,7 @@ using StateDict = std::map<std::string, Tensor>;
 
 // One tensor an optimizer keeps per parameter, as load_state_dict validates it.
 struct StateSpec {
-    std::string name;           // e.g. "exp_avg_sq"
+    std::string name;  // e.g. "exp_avg_sq"
     bool non_negative = false;  // a running sum or average of squares
 };
 
@@ -65,15 +65,13 @@ private:
     std::map<std::string, std::int64_t> steps_;
 };
 
-template <class Options>
-struct ParamGroup {
+template <class Options> struct ParamGroup {
     TensorList params;
     Options options;
 };
 
 // A helper that stores the options of each group.
-template <class Options>
-class GroupedOptimizer : public Optimizer {
+template <class Options> class GroupedOptimizer : public Optimizer {
 public:
     double lr(std::size_t group = 0) const override { return options_.at(group).lr; }
     void set_lr(double lr, std::size_t group) override { options_.at(group).lr = lr; }
@@ -101,7 +99,8 @@ struct SGDOptions {
 };
 class SGD : public GroupedOptimizer<SGDOptions> {
 public:
-    SGD(TensorList params, SGDOptions options = {}) : SGD(std::vector<ParamGroup<SGDOptions>>{{std::move(params), options}}) {}
+    SGD(TensorList params, SGDOptions options = {})
+        : SGD(std::vector<ParamGroup<SGDOptions>>{{std::move(params), options}}) {}
     explicit SGD(std::vector<ParamGroup<SGDOptions>> groups) : GroupedOptimizer(std::move(groups), "SGD") {}
     void step() override;
 
@@ -119,7 +118,8 @@ struct AdamOptions {
 };
 class Adam : public GroupedOptimizer<AdamOptions> {
 public:
-    Adam(TensorList params, AdamOptions options = {}) : Adam(std::vector<ParamGroup<AdamOptions>>{{std::move(params), options}}) {}
+    Adam(TensorList params, AdamOptions options = {})
+        : Adam(std::vector<ParamGroup<AdamOptions>>{{std::move(params), options}}) {}
     explicit Adam(std::vector<ParamGroup<AdamOptions>> groups, bool decoupled = false)
         : GroupedOptimizer(std::move(groups), decoupled ? "AdamW" : "Adam"), decoupled_(decoupled) {}
     void step() override;

@@ -28,13 +28,13 @@ enum class Progress { automatic, bar, lines, none };
 struct ParallelHooks {
     std::size_t rank = 0, world_size = 1;
     std::function<void()> before_forward;  // e.g. broadcast BatchNorm buffers from rank 0
-    std::function<void()> synchronize;     // after backward, before optimizer.step(): gradients averaged
+    std::function<void()> synchronize;  // after backward, before optimizer.step(): gradients averaged
     std::function<void(std::vector<double>&)> sum;  // in place, over every rank (metrics all ranks agree on)
 };
 
 struct TrainOptions {
     std::size_t epochs = 10;
-    std::size_t patience = 0;        // stop after this many epochs without a better validation accuracy (0: never)
+    std::size_t patience = 0;  // stop after this many epochs without a better validation accuracy (0: never)
     // Where last.safetensors (the training checkpoint: model, optimizer, state;
     // see checkpoint.hpp) and best.safetensors (the best epoch's weights) go ("" : none).
     std::string checkpoint_dir{};
@@ -42,9 +42,9 @@ struct TrainOptions {
     // starts and says so. The checkpoint must have the same model_name, optimizer
     // type and settings, and the data the same number of batches per epoch.
     bool resume = false;
-    std::string metrics_csv{};         // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
-    std::string chart_svg{};           // loss and accuracy curves ("" : none)
-    std::string model_name{};          // stored in checkpoints' metadata (the CLI rebuilds the model from it)
+    std::string metrics_csv{};  // epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
+    std::string chart_svg{};  // loss and accuracy curves ("" : none)
+    std::string model_name{};  // stored in checkpoints' metadata (the CLI rebuilds the model from it)
     // What must not change when a run is resumed (hyperparameters, data...),
     // stored in the checkpoint; a resume with other values is refused, naming them.
     std::map<std::string, std::string> settings{};
@@ -55,14 +55,14 @@ struct TrainOptions {
     std::optional<std::uint64_t> seed_each_epoch{};
     optim::LRScheduler* scheduler = nullptr;  // stepped after every epoch
     Progress progress = Progress::automatic;
-    std::ostream* out = nullptr;     // std::cout when null
-    ParallelHooks parallel;          // single process by default
+    std::ostream* out = nullptr;  // std::cout when null
+    ParallelHooks parallel;  // single process by default
 };
 
 struct History {
     std::vector<EpochRecord> epochs;  // including those before a resume, read from the checkpoint
-    std::size_t best_epoch = 0;       // 0: no epoch ran
-    std::size_t resumed_after = 0;    // the checkpoint's epoch when resumed, else 0
+    std::size_t best_epoch = 0;  // 0: no epoch ran
+    std::size_t resumed_after = 0;  // the checkpoint's epoch when resumed, else 0
     bool stopped_early = false;
 };
 
