@@ -1,7 +1,9 @@
 // Heap allocations and time per recorded op in the tape-overhead loop
 // (y = tanh(y * 0.5 + 0.1), 1000 times on 4 elements), split into forward,
 // backward and freeing the graph. Every operator new of the process is
-// counted, so this runs alone, outside the side-by-side suite.
+// counted, so this runs alone, outside the side-by-side suite. Blocks the
+// library takes from its own free lists (small blocks, the caching allocator)
+// are not operator new calls and are not counted.
 //
 //   tape_allocations [passes]      (default 40; prints the median of each part)
 #include <retrograd/retrograd.hpp>

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <unordered_map>
+#include <cstdint>
 
 namespace rg {
 namespace {
@@ -14,15 +14,63 @@ namespace {
 // What one backward pass knows about a node of its graph.
 struct Visit {
     Node* node;
+    const std::shared_ptr<Node>* owner;  // a pointer that keeps the node alive during the pass
     Tensor pending;  // the gradient summed so far
     bool needed;
 };
 
+// Node -> number, by open addressing: a pass looks nodes up a few times each,
+// and a std::unordered_map allocated a block per node. clear() keeps the table.
+class NodeMap {
+public:
+    // The slot of `key`, made (holding `fresh`) when absent; second: made now.
+    std::pair<std::size_t*, bool> emplace(const Node* key, std::size_t fresh) {
+        if ((size_ + 1) * 2 > keys_.size()) grow();
+        std::size_t i = slot_of(key);
+        if (keys_[i] == key) return {&values_[i], false};
+        keys_[i] = key;
+        values_[i] = fresh;
+        ++size_;
+        return {&values_[i], true};
+    }
+    const std::size_t* find(const Node* key) const {
+        if (size_ == 0) return nullptr;
+        const std::size_t i = slot_of(key);
+        return keys_[i] == key ? &values_[i] : nullptr;
+    }
+    void clear() {
+        if (size_ == 0) return;
+        std::fill(keys_.begin(), keys_.end(), nullptr);
+        size_ = 0;
+    }
+
+private:
+    std::size_t slot_of(const Node* key) const {
+        const std::size_t mask = keys_.size() - 1;
+        std::uint64_t h = (reinterpret_cast<std::uintptr_t>(key) >> 4) * 0x9E3779B97F4A7C15ull;
+        std::size_t i = static_cast<std::size_t>(h ^ (h >> 32)) & mask;
+        while (keys_[i] != nullptr && keys_[i] != key) i = (i + 1) & mask;
+        return i;
+    }
+    void grow() {
+        std::vector<const Node*> old_keys(std::max<std::size_t>(64, keys_.size() * 2), nullptr);
+        std::vector<std::size_t> old_values(old_keys.size());
+        old_keys.swap(keys_);
+        old_values.swap(values_);
+        size_ = 0;
+        for (std::size_t i = 0; i < old_keys.size(); ++i)
+            if (old_keys[i]) emplace(old_keys[i], old_values[i]);
+    }
+    std::vector<const Node*> keys_;
+    std::vector<std::size_t> values_;
+    std::size_t size_ = 0;
+};
+
 struct BackwardScratch {
     std::vector<Visit> visits;
-    std::unordered_map<const Node*, std::size_t> index;  // node -> its Visit
+    NodeMap index;  // node -> its Visit
     std::vector<Node*> stack, ops, order;
-    std::unordered_map<const Node*, std::size_t> last_consumer;
+    NodeMap last_consumer;
     std::vector<std::pair<std::size_t, Node*>> accumulators;
     bool busy = false;
     void clear() {
@@ -42,7 +90,7 @@ struct TapeState {
     bool grad_enabled = true;
     bool anomaly = false;
     BackwardObserver observer;
-    Node* applying = nullptr;  // the node whose VJP runs now (for saved outputs)
+    const std::shared_ptr<Node>* applying = nullptr;  // the node whose VJP runs now (for saved outputs)
     BackwardScratch scratch;
 };
 
@@ -201,18 +249,19 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     auto& visits = scratch.visits;
     auto& index = scratch.index;
     auto visit_of = [&](const Node* n) -> Visit* {
-        auto it = index.find(n);
-        return it == index.end() ? nullptr : &visits[it->second];
+        const std::size_t* i = index.find(n);
+        return i ? &visits[*i] : nullptr;
     };
     // Collect every node reachable from the roots.
     auto& stack = scratch.stack;
-    auto discover = [&](Node* n) {
+    auto discover = [&](const std::shared_ptr<Node>& owner) {
+        Node* n = owner.get();
         if (index.emplace(n, visits.size()).second) {
-            visits.push_back({n, Tensor{}, false});
+            visits.push_back({n, &owner, Tensor{}, false});
             stack.push_back(n);
         }
     };
-    for (auto& r : roots) discover(r.get());
+    for (auto& r : roots) discover(r);
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
@@ -227,7 +276,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                  caller, n->op());
         }
         for (auto& edge : n->edges)
-            if (edge.node) discover(edge.node.get());
+            if (edge.node) discover(edge.node);
     }
     // Ops in reverse tape order; each leaf's accumulator right after the last
     // op that sends it a gradient, so a finished gradient is handed over (to
@@ -239,12 +288,12 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     auto& last_consumer = scratch.last_consumer;  // accumulator -> position in ops + 1
     for (std::size_t i = 0; i < ops.size(); ++i)
         for (auto& edge : ops[i]->edges)
-            if (edge.node && edge.node->is_accumulator()) last_consumer[edge.node.get()] = i + 1;
+            if (edge.node && edge.node->is_accumulator()) *last_consumer.emplace(edge.node.get(), 0).first = i + 1;
     auto& accumulators = scratch.accumulators;
     for (const Visit& v : visits) {
         if (!v.node->is_accumulator()) continue;
-        auto it = last_consumer.find(v.node);
-        accumulators.emplace_back(it == last_consumer.end() ? 0 : it->second, v.node);
+        const std::size_t* last = last_consumer.find(v.node);
+        accumulators.emplace_back(last ? *last : 0, v.node);
     }
     std::stable_sort(accumulators.begin(), accumulators.end(),
                      [](const auto& x, const auto& y) { return x.first < y.first; });
@@ -324,10 +373,10 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         Tensor upstream = tp.observer ? g : Tensor{};
         struct Applying {
             TapeState& tp;
-            Node* previous;
+            const std::shared_ptr<Node>* previous;
             ~Applying() { tp.applying = previous; }
         } applying{tp, tp.applying};
-        tp.applying = n;
+        tp.applying = visit.owner;
         TensorList grads = n->apply(std::move(g));
         if (tp.observer) tp.observer(BackwardEvent{n, &upstream, &grads});
         if (grads.size() != n->edges.size()) {
@@ -383,7 +432,7 @@ Tensor SavedTensor::unpack() const {
     // Recording the backward pass: the output is again the result of its node.
     Tensor out = detail::make_view(tensor_, tensor_.shape(), tensor_.strides(), tensor_.storage_offset());
     out.impl()->requires_grad = true;
-    out.impl()->grad_fn = tape().applying->shared_from_this();
+    out.impl()->grad_fn = *tape().applying;
     return out;
 }
 

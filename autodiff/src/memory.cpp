@@ -6,6 +6,8 @@
 // allocator settings are left alone.
 #include "storage.hpp"
 
+#include <retrograd/detail/small_blocks.hpp>
+
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -76,6 +78,7 @@ AllocatingFor::~AllocatingFor() { current_op = previous_; }
 void* allocate_bytes(std::size_t bytes, const char* op) {
     if (bytes == 0) return nullptr;
     if (bytes > (std::size_t{1} << 62)) out_of_memory(bytes, op);
+    if (bytes <= kSmallBlockMax) return small_allocate(bytes);
     if (bytes < kCachedFrom) return system_allocate(bytes, op);
     const std::size_t size = rounded(bytes);
     Cache& c = cache();
@@ -107,6 +110,10 @@ void* allocate_bytes(std::size_t bytes, const char* op) {
 
 void release_bytes(void* p, std::size_t bytes) noexcept {
     if (!p) return;
+    if (bytes <= kSmallBlockMax) {
+        small_release(p, bytes);
+        return;
+    }
     if (bytes < kCachedFrom) {
         std::free(p);
         return;
@@ -141,12 +148,13 @@ void empty_cache() {
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
     c.drop_all();
+    detail::drop_small_blocks();
 }
 
 CacheStats cache_stats() {
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
-    return CacheStats{c.cached, c.live, c.hits, c.misses};
+    return CacheStats{c.cached, c.live, c.hits, c.misses, detail::small_blocks_cached()};
 }
 
 }  // namespace rg

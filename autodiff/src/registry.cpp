@@ -151,7 +151,7 @@ namespace {
 Tensor record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, std::size_t count, Saves saves,
                          OpVjp&& vjp) {
     if (!needs_grad_any(inputs, count)) return output;
-    auto node = std::make_shared<detail::OpNode>(def, std::move(vjp));
+    auto node = detail::make_small_shared<detail::OpNode>(def, std::move(vjp));
     for (std::size_t i = 0; i < count && i < saves.inputs.size(); ++i) {
         if (!saves.inputs[i]) continue;
         node->saved.resize(count);

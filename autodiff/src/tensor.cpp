@@ -111,7 +111,7 @@ Shape to_shape(IntList sizes, const char* op) {
 }
 
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::size_t offset) {
-    auto impl = std::make_shared<TensorImpl>();
+    auto impl = detail::make_small_shared<TensorImpl>();
     impl->storage = base.impl()->storage;
     impl->dtype = base.dtype();
     impl->is_view = true;
@@ -167,10 +167,10 @@ void TensorImpl::set_geometry(const Shape& new_shape, const Strides& new_strides
 
 namespace {
 template <class A> std::shared_ptr<TensorImpl> impl_of(A&& values) {
-    auto impl = std::make_shared<TensorImpl>();
+    auto impl = detail::make_small_shared<TensorImpl>();
     const Shape shape = values.shape();
     impl->dtype = dtype_of<typename std::decay_t<A>::value_type>();
-    impl->storage = std::make_shared<detail::ArrayStorage<std::decay_t<A>>>(std::move(values));
+    impl->storage = detail::make_small_shared<detail::ArrayStorage<std::decay_t<A>>>(std::move(values));
     impl->set_geometry(shape, detail::contiguous_strides(shape), 0);
     return impl;
 }

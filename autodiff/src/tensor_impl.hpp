@@ -50,10 +50,10 @@ bool is_contiguous_layout(const Shape& shape, const Strides& strides);
 
 // A tensor that owns a kernel's result.
 template <class T> Tensor adopt(Array<T>&& array) {
-    auto impl = std::make_shared<TensorImpl>();
+    auto impl = make_small_shared<TensorImpl>();
     const Shape shape = array.shape();
     impl->dtype = dtype_of<T>();
-    impl->storage = std::make_shared<ArrayStorage<Array<T>>>(std::move(array));
+    impl->storage = make_small_shared<ArrayStorage<Array<T>>>(std::move(array));
     impl->set_geometry(shape, contiguous_strides(shape), 0);
     return Tensor(std::move(impl));
 }

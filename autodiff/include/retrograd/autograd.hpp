@@ -7,6 +7,7 @@
 // Nodes are reference-counted by the tensors that depend on them, so a forward
 // pass that is never differentiated frees itself, and backward() releases the
 // saved values of the graph it swept unless retain_graph is set.
+#include <retrograd/detail/small_blocks.hpp>
 #include <retrograd/tensor.hpp>
 
 #include <array>
@@ -33,7 +34,7 @@ struct Edge {
 
 using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
 
-class Node : public std::enable_shared_from_this<Node> {
+class Node {
 public:
     // Takes the next position on the current thread's tape.
     explicit Node(std::string_view op);
@@ -57,7 +58,7 @@ public:
     // Frees saved values; a later apply() is an error.
     virtual void release() { released_ = true; }
 
-    std::vector<Edge> edges;  // one per input
+    std::vector<Edge, detail::SmallBlockAllocator<Edge>> edges;  // one per input
     Shape out_shape;
     Dtype out_dtype = Dtype::float32;
     std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
@@ -134,13 +135,13 @@ void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inp
 // is the single mechanism behind every built-in op and behind custom_op().
 template <class F> Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
-    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
+    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
     detail::attach(node, output, inputs.begin(), inputs.size());
     return output;
 }
 template <class F> Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
-    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
+    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
     detail::attach(node, output, inputs.data(), inputs.size());
     return output;
 }
@@ -149,13 +150,13 @@ template <class F> Tensor record(std::string_view op, Tensor output, const Tenso
 // captures what it saved.
 template <class F> Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
-    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
+    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
     detail::attach(node, output, inputs.begin(), inputs.size());
     return output;
 }
 template <class F> Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
-    auto node = std::make_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
+    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
     detail::attach(node, output, inputs.data(), inputs.size());
     return output;
 }

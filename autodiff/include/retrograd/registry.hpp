@@ -89,12 +89,13 @@ public:
     Dtype input_dtype(std::size_t i) const;
     std::size_t inputs() const;
 
-    OpContext(const Node& node, const std::vector<SavedTensor>& saved, const SavedTensor& output)
+    using SavedList = std::vector<SavedTensor, detail::SmallBlockAllocator<SavedTensor>>;
+    OpContext(const Node& node, const SavedList& saved, const SavedTensor& output)
         : node_(node), saved_(saved), output_(output) {}
 
 private:
     const Node& node_;
-    const std::vector<SavedTensor>& saved_;
+    const SavedList& saved_;
     const SavedTensor& output_;
 };
 
@@ -113,7 +114,7 @@ public:
     TensorList apply(Tensor grad_output) override;
     void release() override;
 
-    std::vector<SavedTensor> saved;
+    std::vector<SavedTensor, detail::SmallBlockAllocator<SavedTensor>> saved;
     SavedTensor saved_output;
 
 private:

@@ -298,13 +298,18 @@ std::uint64_t random_u64();
 // 64 MiB for reuse (a training step frees and allocates the same sizes every
 // time; larger blocks go back to the system at once).
 // The cache holds at most `bytes` (default 1 GiB; 0 turns caching off);
-// empty_cache() returns every cached block to the system.
+// empty_cache() returns every cached block to the system (and the calling
+// thread's small blocks, see CacheStats).
 void set_cache_limit(std::size_t bytes);
 void empty_cache();
 struct CacheStats {
     std::size_t cached_bytes = 0;  // freed blocks held for reuse
     std::size_t live_bytes = 0;  // blocks in use by storages
     std::size_t hits = 0, misses = 0;
+    // Small blocks (up to 1 KiB: the tape's nodes, tensor headers, tiny
+    // buffers) held for reuse by the calling thread, at most 16 MiB per
+    // thread; empty_cache() frees the calling thread's.
+    std::size_t small_cached_bytes = 0;
 };
 CacheStats cache_stats();
 
