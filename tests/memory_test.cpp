@@ -52,3 +52,47 @@ TEST_CASE("a forward pass that is never differentiated frees itself") {
     for (int i = 0; i < 2000; ++i) rg::tanh(rg::matmul(x, w));  // 2000 graphs of 32 KiB outputs
     CHECK(resident_kib() - before < 1024);
 }
+
+TEST_CASE("relu, tanh and sigmoid backward write into the gradient they are handed when nobody else holds it") {
+    for (const char* op : {"relu", "tanh", "sigmoid"}) {
+        CAPTURE(op);
+        auto x = rg::randn({64, 64}, {.requires_grad = true});
+        auto h = x * 2.0;
+        auto y = std::string(op) == "relu" ? rg::relu(h) : std::string(op) == "tanh" ? rg::tanh(h) : rg::sigmoid(h);
+        const void* into_op = nullptr;
+        const void* out_of_op = nullptr;
+        // The hooks look at the gradients' buffers without keeping a handle.
+        y.register_hook([&](const rg::Tensor& g) {
+            into_op = g.data_ptr();
+            return rg::Tensor{};
+        });
+        h.register_hook([&](const rg::Tensor& g) {
+            out_of_op = g.data_ptr();
+            return rg::Tensor{};
+        });
+        (y * 3.0).sum().backward();
+        CHECK(into_op != nullptr);
+        CHECK(out_of_op == into_op);
+        // The values are those of the op's VJP all the same.
+        rg::NoGrad no_grad;
+        const auto h2 = x.detach() * 2.0;
+        const rg::Tensor local = std::string(op) == "relu"   ? rg::gt(h2, 0.0)
+                                 : std::string(op) == "tanh" ? rg::rsub(1.0, rg::tanh(h2).square())
+                                                             : rg::sigmoid(h2) * rg::rsub(1.0, rg::sigmoid(h2));
+        CHECK(rg::allclose(x.grad(), local * 6.0, 1e-5, 1e-6));
+    }
+}
+
+TEST_CASE("a gradient someone else holds is never overwritten by the VJP it is handed to") {
+    auto x = rg::randn({8, 8}, {.requires_grad = true});
+    auto h = x * 2.0;
+    auto y = rg::relu(h);
+    y.retain_grad();  // .grad shares the gradient handed to relu's VJP
+    (y * 3.0).sum().backward();
+    CHECK(rg::allclose(y.grad(), rg::full({8, 8}, 3.0)));
+    // With create_graph the gradient is part of a graph: never overwritten either.
+    auto z = rg::tanh(x * 2.0);
+    auto [gx] = rg::grad((z * 3.0).sum(), {x}, {.create_graph = true});
+    auto expected = (rg::ones({8, 8}) - rg::tanh(x * 2.0).square()) * 6.0;
+    CHECK(rg::allclose(gx, expected.detach(), 1e-5, 1e-6));
+}

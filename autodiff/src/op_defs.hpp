@@ -80,4 +80,38 @@ template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char
     fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
 }
 
+// A VJP receives its output gradient handed over (Node::apply). A VJP that
+// reads that gradient only once may say so (GradBuffer::reusable): then, when
+// nothing else holds it (no other handle, view or saved copy) and the op is
+// not recorded, f(g, y) is written into g's own buffer instead of a new one
+// (relu's backward over a convolution's activations set the CNN step's peak
+// memory). Otherwise, zip_float.
+enum class GradBuffer { keep, reusable };
+template <class F>
+Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_buffer, const char* op, F f) {
+    const bool reuse = g_buffer == GradBuffer::reusable && !needs_grad(g, y) && g.impl_ptr().use_count() == 1 &&
+                       g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.shape() == y.shape() &&
+                       g.dtype() == y.dtype() && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
+    if (!reuse) return zip_float(g, y, op, f);
+    visit_dtype(g.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        T* out = g.data_ptr<T>();
+        const T* in = y.data_ptr<T>();
+        if (y.is_contiguous()) {
+            for (std::size_t i = 0, n = g.numel(); i < n; ++i) out[i] = f(out[i], in[i]);
+        } else {
+            const std::array<Strides, 2> st{y.strides(), g.strides()};
+            for_each_row(g.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
+                const T* row = in + off[0];
+                T* dst = out + off[1];
+                for (std::size_t k = 0; k < count; ++k)
+                    dst[k] = f(dst[k], row[static_cast<std::ptrdiff_t>(k) * inner[0]]);
+            });
+        }
+        return 0;
+    });
+    g.impl()->storage->bump_version();
+    return g;
+}
+
 }  // namespace rg::detail

@@ -8,6 +8,7 @@
 #include <limits>
 
 namespace rg {
+using detail::GradBuffer;
 namespace {
 
 using detail::call_unary;
@@ -43,10 +44,10 @@ extern const OpDef& tanh_backward_def;
 extern const OpDef& sigmoid_backward_def;
 extern const OpDef& relu_backward_def;
 
-Tensor tanh_backward(const Tensor& g, const Tensor& y) {
+Tensor tanh_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = GradBuffer::keep) {
     detail::check_same_shape(g, y, "tanh_backward");
-    Tensor out =
-        detail::zip_float(g, y, "tanh_backward", [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
+    Tensor out = detail::zip_float_reusing_first(g, y, g_buffer, "tanh_backward",
+                                                 [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
     return record(tanh_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
         return TensorList{c.needs_grad(0) ? tanh_backward(h, y) : Tensor{},
@@ -62,10 +63,10 @@ const OpDef& tanh_backward_def = define_op({.name = "tanh_backward",
                                             .samples = detail::same_shape_samples(-0.9, 0.9),
                                             .bad_shapes = {Shape{2, 3}, Shape{3}}});
 
-Tensor sigmoid_backward(const Tensor& g, const Tensor& y) {
+Tensor sigmoid_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = GradBuffer::keep) {
     detail::check_same_shape(g, y, "sigmoid_backward");
-    Tensor out =
-        detail::zip_float(g, y, "sigmoid_backward", [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
+    Tensor out = detail::zip_float_reusing_first(g, y, g_buffer, "sigmoid_backward",
+                                                 [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
     return record(sigmoid_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
         return TensorList{c.needs_grad(0) ? sigmoid_backward(h, y) : Tensor{},
@@ -81,14 +82,14 @@ const OpDef& sigmoid_backward_def = define_op({.name = "sigmoid_backward",
                                                .samples = detail::same_shape_samples(0.05, 0.95),
                                                .bad_shapes = {Shape{2, 3}, Shape{3}}});
 
-Tensor relu_backward(const Tensor& g, const Tensor& y) {
+Tensor relu_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = GradBuffer::keep) {
     detail::check_same_shape(g, y, "relu_backward");
-    Tensor out =
-        detail::zip_float(g, y, "relu_backward", [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
+    Tensor out = detail::zip_float_reusing_first(g, y, g_buffer, "relu_backward",
+                                                 [](auto gv, auto yv) { return yv > 0 ? gv : decltype(gv){0}; });
     // Piecewise linear: nothing flows to y.
     return record(relu_backward_def, out, {g, y.detach()}, {.inputs = {false, true}},
                   [](const OpContext& c, const Tensor& h) {
-                      return TensorList{relu_backward(h, c.input(1)), Tensor{}};
+                      return TensorList{relu_backward(h, c.input(1), GradBuffer::reusable), Tensor{}};
                   });
 }
 const OpDef& relu_backward_def = define_op({.name = "relu_backward",
@@ -191,7 +192,9 @@ const OpDef& tanh_def = define_op(
     unary_def("tanh", "hyperbolic tangent", "dx = g * (1 - y^2)", rg::tanh, [](double x) { return std::tanh(x); }));
 Tensor tanh(const Tensor& x) {
     return record(tanh_def, map_float(x, "tanh", [](auto u) { return std::tanh(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{tanh_backward(g, c.output())}; });
+                  [](const OpContext& c, const Tensor& g) {
+                      return TensorList{tanh_backward(g, c.output(), GradBuffer::reusable)};
+                  });
 }
 
 const OpDef& sigmoid_def = define_op(unary_def("sigmoid", "1 / (1 + e^-x), computed stably", "dx = g * y * (1 - y)",
@@ -203,8 +206,9 @@ Tensor sigmoid(const Tensor& x) {
         const T e = std::exp(u);
         return e / (T{1} + e);
     });
-    return record(sigmoid_def, out, {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{sigmoid_backward(g, c.output())}; });
+    return record(sigmoid_def, out, {x}, {.output = true}, [](const OpContext& c, const Tensor& g) {
+        return TensorList{sigmoid_backward(g, c.output(), GradBuffer::reusable)};
+    });
 }
 
 const OpDef& relu_def =
@@ -212,8 +216,9 @@ const OpDef& relu_def =
                         [](double x) { return x > 0 ? x : 0.0; }));
 Tensor relu(const Tensor& x) {
     return record(relu_def, map_float(x, "relu", [](auto u) { return u > 0 ? u : decltype(u){0}; }), {x},
-                  {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{relu_backward(g, c.output())}; });
+                  {.output = true}, [](const OpContext& c, const Tensor& g) {
+                      return TensorList{relu_backward(g, c.output(), GradBuffer::reusable)};
+                  });
 }
 
 const OpDef& leaky_relu_def = define_op(unary_def(
