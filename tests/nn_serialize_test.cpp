@@ -226,6 +226,59 @@ TEST_CASE("load_tensors refuses shapes whose product overflows, zero sizes inclu
            "shape has 65 sizes; at most 64 are supported");
 }
 
+// Before, bytes that belonged to no tensor (a gap, data appended) were
+// accepted; the reference implementation refuses them (InvalidOffset,
+// MetadataIncompleteBuffer), and so does load_tensors now.
+TEST_CASE("load_tensors refuses data bytes that belong to no tensor: gaps and trailing bytes") {
+    TempDir dir;
+    const std::string path = dir.file("layout.safetensors");
+    auto expect = [&](const std::string& header, std::size_t data_bytes, const std::string& problem) {
+        write(path, safetensors(header, std::string(data_bytes, '\0')));
+        CAPTURE(header);
+        CHECK_THROWS_WITH_AS(load_tensors(path), ("load '" + path + "': " + problem).c_str(), rg::Error);
+    };
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8,
+           "the data section starts with 4 bytes belonging to no tensor (the first tensor, 'a', starts at data byte "
+           "4, expected 0); safetensors stores tensors back to back, so the file is damaged");
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24]}})",
+           24,
+           "the data section has 12 bytes belonging to no tensor: tensor 'a' ends at data byte 4 but the next one, "
+           "'b', starts at 16; safetensors stores tensors back to back, so the file is damaged");
+    // An empty tensor does not fill a gap.
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+           12,
+           "the data section has 4 bytes belonging to no tensor: tensor 'a' ends at data byte 4 but the next one, "
+           "'e', starts at 8; safetensors stores tensors back to back, so the file is damaged");
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 7,
+           "the data section has 3 bytes after the last tensor ('a' ends at data byte 4 of 7); a safetensors file "
+           "ends with its last tensor, so the file is damaged or has bytes appended");
+    expect(R"({"__metadata__":{"format":"x"}})", 5,
+           "the header names no tensor but the data section has 5 bytes; a safetensors file ends with its last "
+           "tensor, so the file is damaged or has bytes appended");
+
+    // What save_tensors writes loads (empty tensors first, last and between
+    // others included); one byte appended to it does not.
+    const TensorMap tensors{{"a", rg::zeros({0})},
+                            {"m", rg::tensor({1.0, 2.0, 3.0})},
+                            {"n", rg::zeros({2, 0})},
+                            {"w", rg::tensor({4.0}, {.dtype = rg::float64})},
+                            {"z", rg::from_indices(std::vector<std::int64_t>{})}};
+    save_tensors(tensors, path, {{"format", "test"}});
+    CHECK(load_tensors(path).size() == 5);
+    write(path, read(path) + "x");
+    CHECK_THROWS_WITH_AS(load_tensors(path),
+                         doctest::Contains("': the data section has 1 byte after the last tensor ('"), rg::Error);
+    // A module's file: the same rule through nn::load.
+    Linear fc(3, 2);
+    save(fc, path);
+    load(fc, path);
+    write(path, read(path) + std::string(16, '\0'));
+    CHECK_THROWS_WITH_AS(load(fc, path),
+                         doctest::Contains(
+                             "the data section has 16 bytes after the last tensor ('weight' ends at data byte"),
+                         rg::Error);
+}
+
 // Before: std::ios_base::failure for a directory, and nlohmann's type_error for
 // a name that is not UTF-8. Every error from these functions is an rg::Error
 // naming the file.

@@ -206,6 +206,8 @@ void write_tensors(const TensorMap& tensors, const std::string& path,
     }
 }
 
+std::string byte_count(std::size_t n) { return n == 1 ? "1 byte" : fmt::format("{} bytes", n); }
+
 Dtype dtype_of_code(const std::string& code, const std::function<void(const std::string&)>& bad) {
     if (code == "F32") return Dtype::float32;
     if (code == "F64") return Dtype::float64;
@@ -266,10 +268,32 @@ TensorMap read_tensors(const std::string& path) {
     // By start, then end: an empty tensor at the start of another one does not overlap it.
     std::sort(entries.begin(), entries.end(),
               [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-    for (std::size_t i = 1; i < entries.size(); ++i)
-        if (entries[i].begin < entries[i - 1].end)
-            fail("load '{}': tensors '{}' and '{}' overlap in the data section", path, entries[i - 1].name,
-                 entries[i].name);
+    // Back to back from the first data byte to the last, as the reference
+    // implementation requires (InvalidOffset, MetadataIncompleteBuffer): bytes
+    // that belong to no tensor mean a damaged file or one with data appended.
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        if (e.begin < expected)
+            fail("load '{}': tensors '{}' and '{}' overlap in the data section", path, entries[i - 1].name, e.name);
+        if (e.begin > expected && i == 0)
+            fail("load '{}': the data section starts with {} belonging to no tensor (the first tensor, '{}', starts "
+                 "at data byte {}, expected 0); safetensors stores tensors back to back, so the file is damaged",
+                 path, byte_count(e.begin), e.name, e.begin);
+        if (e.begin > expected)
+            fail("load '{}': the data section has {} belonging to no tensor: tensor '{}' ends at data byte {} but the "
+                 "next one, '{}', starts at {}; safetensors stores tensors back to back, so the file is damaged",
+                 path, byte_count(e.begin - expected), entries[i - 1].name, expected, e.name, e.begin);
+        expected = e.end;
+    }
+    if (expected != data_size && entries.empty())
+        fail("load '{}': the header names no tensor but the data section has {}; a safetensors file ends with its "
+             "last tensor, so the file is damaged or has bytes appended",
+             path, byte_count(data_size));
+    if (expected != data_size)
+        fail("load '{}': the data section has {} after the last tensor ('{}' ends at data byte {} of {}); a "
+             "safetensors file ends with its last tensor, so the file is damaged or has bytes appended",
+             path, byte_count(data_size - expected), entries.back().name, expected, data_size);
     TensorMap out;
     for (const Entry& e : entries)
         out[e.name] = tensor_from_bytes(p.bytes.data() + p.data_start + e.begin, e.dtype, e.shape, e.end - e.begin);
