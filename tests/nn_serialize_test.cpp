@@ -1,7 +1,9 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -118,6 +120,48 @@ TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
     std::size_t leftovers = 0;
     for (auto& e : fs::directory_iterator(dir.path)) leftovers += e.path().string().find(".tmp-") != std::string::npos;
     CHECK(leftovers == 0);
+}
+
+TEST_CASE("a save that fails writing or renaming leaves the old file and no temporary file") {
+    TempDir dir;
+    const std::string path = dir.file("model.safetensors");
+    Linear fc(2, 2);
+    save(fc, path);
+    const std::string before = read(path);
+    auto leftovers = [&] {
+        std::size_t n = 0;
+        for (auto& e : fs::directory_iterator(dir.path)) n += e.path().string().find(".tmp-") != std::string::npos;
+        return n;
+    };
+    // A write that fails half-way (a file size limit, as a full disk would);
+    // the error names the temporary file it was writing.
+    struct rlimit saved {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = saved;
+    small.rlim_cur = 100;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string message;
+    try {
+        save_tensors({{"big", rg::zeros({1000})}}, path);
+    } catch (const rg::Error& e) {
+        message = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, old_handler);
+    const std::string start = fmt::format("save: cannot write '{}.tmp-{}-", path, ::getpid());
+    const std::string end = "': File too large";
+    CHECK_MESSAGE(message.rfind(start, 0) == 0, message);
+    CHECK_MESSAGE(message.size() > end.size(), message);
+    CHECK(message.substr(message.size() - std::min(message.size(), end.size())) == end);
+    CHECK(read(path) == before);
+    CHECK(leftovers() == 0);
+    // The rename fails (a directory is in the way): the error names the target.
+    const std::string blocked = dir.file("blocked.safetensors");
+    fs::create_directories(fs::path(blocked) / "inside");
+    CHECK_THROWS_WITH_AS(save(fc, blocked),
+                         ("save: cannot move the new file over '" + blocked + "': Is a directory").c_str(), rg::Error);
+    CHECK(leftovers() == 0);
 }
 
 TEST_CASE("corrupt, truncated and mismatched files give clear errors and never half-load") {
