@@ -1,7 +1,9 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +122,48 @@ TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
     CHECK(leftovers == 0);
 }
 
+TEST_CASE("a save that fails writing or renaming leaves the old file and no temporary file") {
+    TempDir dir;
+    const std::string path = dir.file("model.safetensors");
+    Linear fc(2, 2);
+    save(fc, path);
+    const std::string before = read(path);
+    auto leftovers = [&] {
+        std::size_t n = 0;
+        for (auto& e : fs::directory_iterator(dir.path)) n += e.path().string().find(".tmp-") != std::string::npos;
+        return n;
+    };
+    // A write that fails half-way (a file size limit, as a full disk would);
+    // the error names the temporary file it was writing.
+    struct rlimit saved {};
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = saved;
+    small.rlim_cur = 100;
+    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+    std::string message;
+    try {
+        save_tensors({{"big", rg::zeros({1000})}}, path);
+    } catch (const rg::Error& e) {
+        message = e.what();
+    }
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    std::signal(SIGXFSZ, old_handler);
+    const std::string start = fmt::format("save: cannot write '{}.tmp-{}-", path, ::getpid());
+    const std::string end = "': File too large";
+    CHECK_MESSAGE(message.rfind(start, 0) == 0, message);
+    CHECK_MESSAGE(message.size() > end.size(), message);
+    CHECK(message.substr(message.size() - std::min(message.size(), end.size())) == end);
+    CHECK(read(path) == before);
+    CHECK(leftovers() == 0);
+    // The rename fails (a directory is in the way): the error names the target.
+    const std::string blocked = dir.file("blocked.safetensors");
+    fs::create_directories(fs::path(blocked) / "inside");
+    CHECK_THROWS_WITH_AS(save(fc, blocked),
+                         ("save: cannot move the new file over '" + blocked + "': Is a directory").c_str(), rg::Error);
+    CHECK(leftovers() == 0);
+}
+
 TEST_CASE("corrupt, truncated and mismatched files give clear errors and never half-load") {
     TempDir dir;
     rg::manual_seed(9);
@@ -224,6 +268,59 @@ TEST_CASE("load_tensors refuses shapes whose product overflows, zero sizes inclu
     for (int i = 0; i < 65; ++i) deep += i ? ",1" : "1";
     expect(R"({"t":{"dtype":"F32","shape":)" + deep + R"(],"data_offsets":[0,4]}})",
            "shape has 65 sizes; at most 64 are supported");
+}
+
+// Before, bytes that belonged to no tensor (a gap, data appended) were
+// accepted; the reference implementation refuses them (InvalidOffset,
+// MetadataIncompleteBuffer), and so does load_tensors now.
+TEST_CASE("load_tensors refuses data bytes that belong to no tensor: gaps and trailing bytes") {
+    TempDir dir;
+    const std::string path = dir.file("layout.safetensors");
+    auto expect = [&](const std::string& header, std::size_t data_bytes, const std::string& problem) {
+        write(path, safetensors(header, std::string(data_bytes, '\0')));
+        CAPTURE(header);
+        CHECK_THROWS_WITH_AS(load_tensors(path), ("load '" + path + "': " + problem).c_str(), rg::Error);
+    };
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8,
+           "the data section starts with 4 bytes belonging to no tensor (the first tensor, 'a', starts at data byte "
+           "4, expected 0); safetensors stores tensors back to back, so the file is damaged");
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24]}})",
+           24,
+           "the data section has 12 bytes belonging to no tensor: tensor 'a' ends at data byte 4 but the next one, "
+           "'b', starts at 16; safetensors stores tensors back to back, so the file is damaged");
+    // An empty tensor does not fill a gap.
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+           12,
+           "the data section has 4 bytes belonging to no tensor: tensor 'a' ends at data byte 4 but the next one, "
+           "'e', starts at 8; safetensors stores tensors back to back, so the file is damaged");
+    expect(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 7,
+           "the data section has 3 bytes after the last tensor ('a' ends at data byte 4 of 7); a safetensors file "
+           "ends with its last tensor, so the file is damaged or has bytes appended");
+    expect(R"({"__metadata__":{"format":"x"}})", 5,
+           "the header names no tensor but the data section has 5 bytes; a safetensors file ends with its last "
+           "tensor, so the file is damaged or has bytes appended");
+
+    // What save_tensors writes loads (empty tensors first, last and between
+    // others included); one byte appended to it does not.
+    const TensorMap tensors{{"a", rg::zeros({0})},
+                            {"m", rg::tensor({1.0, 2.0, 3.0})},
+                            {"n", rg::zeros({2, 0})},
+                            {"w", rg::tensor({4.0}, {.dtype = rg::float64})},
+                            {"z", rg::from_indices(std::vector<std::int64_t>{})}};
+    save_tensors(tensors, path, {{"format", "test"}});
+    CHECK(load_tensors(path).size() == 5);
+    write(path, read(path) + "x");
+    CHECK_THROWS_WITH_AS(load_tensors(path),
+                         doctest::Contains("': the data section has 1 byte after the last tensor ('"), rg::Error);
+    // A module's file: the same rule through nn::load.
+    Linear fc(3, 2);
+    save(fc, path);
+    load(fc, path);
+    write(path, read(path) + std::string(16, '\0'));
+    CHECK_THROWS_WITH_AS(load(fc, path),
+                         doctest::Contains(
+                             "the data section has 16 bytes after the last tensor ('weight' ends at data byte"),
+                         rg::Error);
 }
 
 // Before: std::ios_base::failure for a directory, and nlohmann's type_error for

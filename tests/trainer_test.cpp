@@ -438,4 +438,13 @@ TEST_CASE("save_text replaces a file only after a checked write") {
     std::size_t files = 0;
     for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
     CHECK(files == 1);  // no temporary file left
+    // The rename fails (a directory is in the way): the old directory stays, the temporary goes.
+    const auto blocked = dir.path / "blocked.csv";
+    fs::create_directories(blocked / "inside");
+    CHECK_THROWS_WITH_AS(save_text(blocked.string(), "new"),
+                         fmt::format("cannot move the new file over '{}': Is a directory", blocked.string()).c_str(),
+                         rg::Error);
+    files = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
+    CHECK(files == 2);
 }

@@ -1,21 +1,17 @@
-// Training checkpoints as one safetensors file, and atomic text files.
+// Training checkpoints as one safetensors file, and atomic text files (atomic_file.hpp).
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/checkpoint.hpp>
 
-#include <cerrno>
+#include "atomic_file.hpp"
+
 #include <cmath>
 #include <charconv>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <cxxabi.h>
-#include <fcntl.h>
-#include <filesystem>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <typeinfo>
-#include <unistd.h>
 
 namespace rg::nn {
 namespace {
@@ -46,10 +42,6 @@ std::size_t parse_count(const std::map<std::string, std::string>& meta, const st
     if (error != std::errc() || end != last || it->second.empty())
         fail("checkpoint '{}': metadata '{}' is '{}', expected a non-negative integer", path, key, it->second);
     return value;
-}
-
-[[noreturn]] void system_error(const std::string& what, const std::string& path) {
-    fail("{} '{}': {}", what, path, std::strerror(errno));
 }
 
 }  // namespace
@@ -239,67 +231,32 @@ void load_weights(Module& module, const TensorMap& file, const std::string& sour
     for (auto& [name, t] : targets) t.copy_(file.at(name));
 }
 
+namespace {
+
+// save_text's errors name the target (the temporary file only when it cannot be created).
+std::string text_wording(detail::AtomicStep step, const std::string& path, const std::string& temporary) {
+    switch (step) {
+        case detail::AtomicStep::create:
+            return fmt::format("cannot write '{}': cannot create its temporary file '{}'", path, temporary);
+        case detail::AtomicStep::write: return fmt::format("cannot write '{}'", path);
+        case detail::AtomicStep::flush: return fmt::format("cannot flush '{}'", path);
+        case detail::AtomicStep::close: return fmt::format("cannot close '{}'", path);
+        case detail::AtomicStep::rename: break;
+    }
+    return fmt::format("cannot move the new file over '{}'", path);
+}
+
+}  // namespace
+
 void save_text(const std::string& path, const std::string& text) {
-    std::random_device rd;
-    const std::string temp = fmt::format("{}.tmp-{}-{:x}", path, ::getpid(), rd());
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) fail("cannot write '{}': cannot create its temporary file '{}': {}", path, temp, std::strerror(errno));
-    auto give_up = [&](const char* what) {
-        const int saved = errno;
-        ::close(fd);
-        ::unlink(temp.c_str());
-        errno = saved;
-        system_error(what, path);
-    };
-    const char* data = text.data();
-    std::size_t left = text.size();
-    while (left > 0) {
-        const ssize_t n = ::write(fd, data, left);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) give_up("cannot write");
-        data += n;
-        left -= static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0) give_up("cannot flush");
-    if (::close(fd) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        errno = saved;
-        system_error("cannot close", path);
-    }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        errno = saved;
-        system_error("cannot move the new file over", path);
-    }
+    detail::AtomicFile file(path, text_wording);
+    file.write(text.data(), text.size());
+    file.commit();
 }
 
 std::size_t remove_stale_temporaries(const std::vector<std::string>& files) {
-    namespace fs = std::filesystem;
     std::size_t removed = 0;
-    for (const std::string& file : files) {
-        if (file.empty()) continue;
-        const fs::path path(file);
-        const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-        const std::string prefix = path.filename().string() + ".tmp-";
-        std::error_code error;
-        for (fs::directory_iterator it(dir, error), end; !error && it != end; it.increment(error)) {
-            const std::string name = it->path().filename().string();
-            if (name.rfind(prefix, 0) != 0) continue;
-            // <file>.tmp-<pid>-<hex>: only those of processes that are gone (or of
-            // this one, which is not saving while it cleans up).
-            const char* first = name.c_str() + prefix.size();
-            const char* last = name.c_str() + name.size();
-            long pid = 0;
-            const auto [end_pid, parse_error] = std::from_chars(first, last, pid);
-            if (parse_error != std::errc() || end_pid == last || *end_pid != '-' || pid <= 0) continue;
-            const bool alive = pid != ::getpid() && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
-            if (alive) continue;
-            std::error_code ignored;
-            if (fs::remove(it->path(), ignored)) ++removed;
-        }
-    }
+    for (const std::string& file : files) removed += detail::remove_stale_temporaries_of(file);
     return removed;
 }
 

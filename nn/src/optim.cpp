@@ -272,14 +272,22 @@ template <class T>
 }
 // The update is bound by division and square root: AVX2 halves it where the
 // CPU has it, without building the whole library for one instruction set.
-__attribute__((target_clones("avx2", "default"))) void adam_update(float* w, const float* dw, float* m, float* v,
-                                                                   std::size_t n, const AdamStep<float>& c) {
+// (Not under ThreadSanitizer, whose runtime the clones' ifunc resolver crashes:
+// see RETROGRAD_NO_TARGET_CLONES in CMakeLists.txt.)
+#if defined(RETROGRAD_NO_TARGET_CLONES)
+#define RG_AVX2_CLONES
+#else
+#define RG_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+RG_AVX2_CLONES void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n,
+                                const AdamStep<float>& c) {
     adam_kernel(w, dw, m, v, n, c);
 }
-__attribute__((target_clones("avx2", "default"))) void adam_update(double* w, const double* dw, double* m, double* v,
-                                                                   std::size_t n, const AdamStep<double>& c) {
+RG_AVX2_CLONES void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n,
+                                const AdamStep<double>& c) {
     adam_kernel(w, dw, m, v, n, c);
 }
+#undef RG_AVX2_CLONES
 
 }  // namespace
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "atomic_file.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +17,6 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
-#include <random>
 #include <string_view>
 
 namespace rg::nn {
@@ -47,16 +48,17 @@ const char* raw_bytes(const Tensor& t) { return static_cast<const char*>(t.data_
     fail("{} '{}': {}", what, path, std::strerror(errno));
 }
 
-void write_all(int fd, const char* data, std::size_t size, const std::string& path) {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            system_error("save: cannot write", path);
-        }
-        data += n;
-        size -= static_cast<std::size_t>(n);
+// save_tensors' errors name the temporary file it writes, except the final
+// rename's, which names the target.
+std::string save_wording(detail::AtomicStep step, const std::string& path, const std::string& temporary) {
+    switch (step) {
+        case detail::AtomicStep::create: return fmt::format("save: cannot create '{}'", temporary);
+        case detail::AtomicStep::write:
+        case detail::AtomicStep::close: return fmt::format("save: cannot write '{}'", temporary);
+        case detail::AtomicStep::flush: return fmt::format("save: cannot flush '{}'", temporary);
+        case detail::AtomicStep::rename: break;
     }
+    return fmt::format("save: cannot move the new file over '{}'", path);
 }
 
 Tensor tensor_from_bytes(const char* data, Dtype dtype, const Shape& shape, std::size_t size) {
@@ -175,36 +177,17 @@ void write_tensors(const TensorMap& tensors, const std::string& path,
     text.append((8 - text.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned, as the reference does
     const std::uint64_t length = text.size();
 
-    std::random_device rd;
-    const std::string temp = fmt::format("{}.tmp-{}-{:x}", path, ::getpid(), rd());
-    const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) system_error("save: cannot create", temp);
-    try {
-        write_all(fd, reinterpret_cast<const char*>(&length), 8, temp);
-        write_all(fd, text.data(), text.size(), temp);
-        for (const auto& entry : tensors) {
-            const Tensor dense = entry.second.contiguous();
-            if (dense.nbytes() > 0) write_all(fd, raw_bytes(dense), dense.nbytes(), temp);
-        }
-        if (::fsync(fd) != 0) system_error("save: cannot flush", temp);
-    } catch (...) {
-        ::close(fd);
-        ::unlink(temp.c_str());
-        throw;
+    detail::AtomicFile file(path, save_wording);
+    file.write(&length, 8);
+    file.write(text.data(), text.size());
+    for (const auto& entry : tensors) {
+        const Tensor dense = entry.second.contiguous();
+        if (dense.nbytes() > 0) file.write(raw_bytes(dense), dense.nbytes());
     }
-    if (::close(fd) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        errno = saved;
-        system_error("save: cannot write", temp);
-    }
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        const int saved = errno;
-        ::unlink(temp.c_str());
-        errno = saved;
-        system_error("save: cannot move the new file over", path);
-    }
+    file.commit();
 }
+
+std::string byte_count(std::size_t n) { return n == 1 ? "1 byte" : fmt::format("{} bytes", n); }
 
 Dtype dtype_of_code(const std::string& code, const std::function<void(const std::string&)>& bad) {
     if (code == "F32") return Dtype::float32;
@@ -266,10 +249,32 @@ TensorMap read_tensors(const std::string& path) {
     // By start, then end: an empty tensor at the start of another one does not overlap it.
     std::sort(entries.begin(), entries.end(),
               [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-    for (std::size_t i = 1; i < entries.size(); ++i)
-        if (entries[i].begin < entries[i - 1].end)
-            fail("load '{}': tensors '{}' and '{}' overlap in the data section", path, entries[i - 1].name,
-                 entries[i].name);
+    // Back to back from the first data byte to the last, as the reference
+    // implementation requires (InvalidOffset, MetadataIncompleteBuffer): bytes
+    // that belong to no tensor mean a damaged file or one with data appended.
+    std::size_t expected = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        if (e.begin < expected)
+            fail("load '{}': tensors '{}' and '{}' overlap in the data section", path, entries[i - 1].name, e.name);
+        if (e.begin > expected && i == 0)
+            fail("load '{}': the data section starts with {} belonging to no tensor (the first tensor, '{}', starts "
+                 "at data byte {}, expected 0); safetensors stores tensors back to back, so the file is damaged",
+                 path, byte_count(e.begin), e.name, e.begin);
+        if (e.begin > expected)
+            fail("load '{}': the data section has {} belonging to no tensor: tensor '{}' ends at data byte {} but the "
+                 "next one, '{}', starts at {}; safetensors stores tensors back to back, so the file is damaged",
+                 path, byte_count(e.begin - expected), entries[i - 1].name, expected, e.name, e.begin);
+        expected = e.end;
+    }
+    if (expected != data_size && entries.empty())
+        fail("load '{}': the header names no tensor but the data section has {}; a safetensors file ends with its "
+             "last tensor, so the file is damaged or has bytes appended",
+             path, byte_count(data_size));
+    if (expected != data_size)
+        fail("load '{}': the data section has {} after the last tensor ('{}' ends at data byte {} of {}); a "
+             "safetensors file ends with its last tensor, so the file is damaged or has bytes appended",
+             path, byte_count(data_size - expected), entries.back().name, expected, data_size);
     TensorMap out;
     for (const Entry& e : entries)
         out[e.name] = tensor_from_bytes(p.bytes.data() + p.data_start + e.begin, e.dtype, e.shape, e.end - e.begin);

@@ -40,6 +40,9 @@ void safetensors_seeds(const fs::path& dir) {
                           {"empty", rg::zeros({0, 3})}},
                          (dir / "dtypes.safetensors").string(), {{"format", "retrograd"}, {"note", "seed"}});
     rg::nn::save_tensors({}, (dir / "nothing.safetensors").string());
+    // A seed the loader refused would start the fuzzer from a rejected input:
+    // each must load (an rg::Error fails make_seeds, and so CI).
+    for (const auto& entry : fs::directory_iterator(dir)) (void)rg::nn::load_tensors(entry.path().string());
 }
 
 // IDX: magic (0, 0, type, rank), big-endian 32-bit sizes, big-endian values.
@@ -100,7 +103,12 @@ int main(int argc, char** argv) {
     const fs::path root = argv[1];
     fs::create_directories(root / "safetensors");
     fs::create_directories(root / "idx");
-    safetensors_seeds(root / "safetensors");
-    idx_seeds(root / "idx");
+    try {
+        safetensors_seeds(root / "safetensors");
+        idx_seeds(root / "idx");
+    } catch (const rg::Error& e) {
+        std::fprintf(stderr, "make_seeds: %s\n", e.what());
+        return 1;
+    }
     return 0;
 }
