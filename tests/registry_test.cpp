@@ -6,6 +6,8 @@
 #include <retrograd/registry.hpp>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -157,4 +159,30 @@ TEST_CASE("docs/autodiff.md's op table is the registry's") {
                                                         << " characters) docs/autodiff.md's op table is out of date; "
                                                            "run `./build/docs/op_table docs/autodiff.md` "
                                                            "to rewrite it");
+}
+
+TEST_CASE("every unary elementwise op of the registry has its method form, x.name() == rg::name(x)") {
+    std::map<std::string, std::function<Tensor(const Tensor&)>> methods;
+#define RETROGRAD_TEST_METHOD(name) methods[#name] = [](const Tensor& x) { return x.name(); };
+    RETROGRAD_UNARY_METHODS(RETROGRAD_TEST_METHOD)
+#undef RETROGRAD_TEST_METHOD
+    std::set<std::string> unary;
+    for (const OpDef* def : rg::op_registry()) {
+        if (def->kind != rg::OpKind::elementwise || def->signature != std::string(def->name) + "(x)") continue;
+        unary.insert(std::string(def->name));
+        CAPTURE(def->name);
+        REQUIRE_MESSAGE(methods.count(std::string(def->name)) == 1,
+                        "add " << def->name << " to RETROGRAD_UNARY_METHODS in tensor.hpp");
+        for (const auto& sample : def->samples) {
+            const TensorList inputs = sample_inputs(*def, sample, rg::float64);
+            const Tensor by_method = methods[std::string(def->name)](inputs[0]);
+            const Tensor by_function = def->call(inputs);
+            CHECK(by_method.shape() == by_function.shape());
+            CHECK(rg::allclose(by_method, by_function, 0.0, 0.0));
+            CHECK(by_method.grad_fn() != nullptr);
+            CHECK(by_method.grad_fn()->def() == def);
+        }
+    }
+    for (const auto& [name, method] : methods)
+        CHECK_MESSAGE(unary.count(name) == 1, name << " has a method form but no unary registry entry");
 }

@@ -42,15 +42,11 @@ Tensor Tensor::diagonal(std::int64_t offset, int axis0, int axis1) const {
 Tensor Tensor::matmul(const Tensor& other) const { return rg::matmul(*this, other); }
 Tensor Tensor::pow(double exponent) const { return rg::pow(*this, exponent); }
 Tensor Tensor::pow(const Tensor& exponent) const { return rg::pow(*this, exponent); }
-Tensor Tensor::exp() const { return rg::exp(*this); }
-Tensor Tensor::log() const { return rg::log(*this); }
-Tensor Tensor::sqrt() const { return rg::sqrt(*this); }
-Tensor Tensor::abs() const { return rg::abs(*this); }
-Tensor Tensor::neg() const { return rg::neg(*this); }
-Tensor Tensor::square() const { return rg::square(*this); }
-Tensor Tensor::relu() const { return rg::relu(*this); }
-Tensor Tensor::tanh() const { return rg::tanh(*this); }
-Tensor Tensor::sigmoid() const { return rg::sigmoid(*this); }
+#define RETROGRAD_DEFINE_UNARY_METHOD(name) \
+    Tensor Tensor::name() const { return rg::name(*this); }
+RETROGRAD_UNARY_METHODS(RETROGRAD_DEFINE_UNARY_METHOD)
+#undef RETROGRAD_DEFINE_UNARY_METHOD
+
 Tensor Tensor::clamp(double low, double high) const { return rg::clamp(*this, low, high); }
 Tensor Tensor::softmax(int axis) const { return rg::softmax(*this, axis); }
 Tensor Tensor::log_softmax(int axis) const { return rg::log_softmax(*this, axis); }

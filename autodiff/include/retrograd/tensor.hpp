@@ -104,6 +104,12 @@ using ValueView =
 
 using Axes = std::vector<int>;
 
+// The unary elementwise ops with a method form, x.name() == rg::name(x).
+#define RETROGRAD_UNARY_METHODS(X)                                                                            \
+    X(neg)                                                                                                    \
+    X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(square) X(abs) X(sign) X(sin) X(cos) X(tanh) X(sigmoid) X(relu) \
+        X(softplus) X(atan) X(step)
+
 class Tensor {
 public:
     Tensor() = default;  // an undefined tensor (no data); defined() is false
@@ -217,15 +223,11 @@ public:
     Tensor matmul(const Tensor& other) const;
     Tensor pow(double exponent) const;
     Tensor pow(const Tensor& exponent) const;
-    Tensor exp() const;
-    Tensor log() const;
-    Tensor sqrt() const;
-    Tensor abs() const;
-    Tensor neg() const;
-    Tensor square() const;
-    Tensor relu() const;
-    Tensor tanh() const;
-    Tensor sigmoid() const;
+    // x.exp(), x.relu()...: every unary elementwise op of the registry (the
+    // list below; tests/registry_test.cpp fails when one is missing).
+#define RETROGRAD_DECLARE_UNARY_METHOD(name) Tensor name() const;
+    RETROGRAD_UNARY_METHODS(RETROGRAD_DECLARE_UNARY_METHOD)
+#undef RETROGRAD_DECLARE_UNARY_METHOD
     Tensor clamp(double low, double high) const;
     Tensor softmax(int axis) const;
     Tensor log_softmax(int axis) const;
