@@ -2,6 +2,7 @@
 // what it was after a warm-up. Measured with the resident set size from
 // /proc/self/statm (Linux), so allocator caches are counted too.
 #include <fstream>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "helpers.hpp"
@@ -95,4 +96,43 @@ TEST_CASE("a gradient someone else holds is never overwritten by the VJP it is h
     auto [gx] = rg::grad((z * 3.0).sum(), {x}, {.create_graph = true});
     auto expected = (rg::ones({8, 8}) - rg::tanh(x * 2.0).square()) * 6.0;
     CHECK(rg::allclose(gx, expected.detach(), 1e-5, 1e-6));
+}
+
+namespace {
+// Runs f on a thread with a small stack (256 KiB): a graph freed by recursion
+// overflows it within a few thousand nodes.
+void on_small_stack(void (*f)()) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_t thread;
+    REQUIRE(pthread_create(
+                &thread, &attr,
+                [](void* arg) -> void* {
+                    reinterpret_cast<void (*)()>(arg)();
+                    return nullptr;
+                },
+                reinterpret_cast<void*>(f)) == 0);
+    pthread_join(thread, nullptr);
+    pthread_attr_destroy(&attr);
+}
+}  // namespace
+
+TEST_CASE("a long graph is freed without recursion: 50,000 ops on a 256 KiB stack") {
+    // Before, each node's destructor destroyed its inputs' nodes (and saved
+    // tensors' grad_fns) recursively: a chain of a million ops crashed the
+    // process when dropped.
+    on_small_stack([] {
+        auto x = rg::ones({2}, {.requires_grad = true});
+        auto w = rg::full({2}, 0.5, {.requires_grad = true});
+        {
+            rg::Tensor y = x;
+            for (int i = 0; i < 25000; ++i) y = rg::tanh(y * w);  // saves inputs and the output
+        }  // dropped without backward
+        rg::Tensor y = x;
+        for (int i = 0; i < 25000; ++i) y = y * 1.0 + 0.0;
+        y.sum().backward();  // and after backward, which releases the saved values
+        y = rg::Tensor{};
+        CHECK(x.grad().to_vector() == std::vector<double>{1.0, 1.0});
+    });
 }

@@ -402,6 +402,48 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
 
 }  // namespace
 
+namespace {
+// The nodes waiting to be destroyed by this thread's running release loop
+// (null when none runs).
+thread_local std::vector<std::shared_ptr<Node>>* nodes_to_free = nullptr;
+}  // namespace
+
+void detail::release_node(std::shared_ptr<Node>&& node) noexcept {
+    if (!node) return;
+    if (node.use_count() > 1) {
+        node.reset();
+        return;
+    }
+    // No memory for the queue: fall back to recursion.
+    if (nodes_to_free) {
+        try {
+            nodes_to_free->push_back(std::move(node));
+        } catch (...) {
+            node.reset();
+        }
+        return;
+    }
+    std::vector<std::shared_ptr<Node>> queue;
+    try {
+        queue.reserve(64);
+    } catch (...) {
+        node.reset();
+        return;
+    }
+    queue.push_back(std::move(node));
+    nodes_to_free = &queue;
+    while (!queue.empty()) {
+        std::shared_ptr<Node> next = std::move(queue.back());
+        queue.pop_back();
+        next.reset();  // its destructor queues the nodes only it kept alive
+    }
+    nodes_to_free = nullptr;
+}
+
+Node::~Node() {
+    for (Edge& edge : edges) detail::release_node(std::move(edge.node));
+}
+
 Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 Node::Node(const OpDef& def) : op_(def.name), def_(&def), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
 

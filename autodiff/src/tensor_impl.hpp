@@ -11,6 +11,11 @@
 namespace rg {
 
 struct TensorImpl {
+    TensorImpl() = default;
+    TensorImpl(const TensorImpl&) = delete;
+    TensorImpl& operator=(const TensorImpl&) = delete;
+    ~TensorImpl() { detail::release_node(std::move(grad_fn)); }
+
     std::shared_ptr<detail::Storage> storage;
     Shape shape;
     Strides strides;

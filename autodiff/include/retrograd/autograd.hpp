@@ -39,7 +39,7 @@ public:
     // Takes the next position on the current thread's tape.
     explicit Node(std::string_view op);
     explicit Node(const OpDef& def);  // a registered op
-    virtual ~Node() = default;
+    virtual ~Node();  // frees the nodes only it kept alive in a loop, not by recursion
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
@@ -108,6 +108,12 @@ bool needs_grad(const TensorList& inputs);
 bool needs_grad_any(const Tensor* inputs, std::size_t count);
 
 namespace detail {
+// Drops one owner of a node. A graph is a chain of owners (node -> input
+// node, node -> saved tensor -> its grad_fn), so destroying a long one by
+// recursion overflows the stack: the last owner's release queues the node,
+// and one loop per thread destroys the queue.
+void release_node(std::shared_ptr<Node>&& node) noexcept;
+
 // A node whose VJP is a lambda capturing what it saved; release() drops it.
 template <class F> class LambdaNode final : public Node {
 public:
