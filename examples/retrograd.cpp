@@ -463,7 +463,7 @@ std::string unexpected(CLI::App& app, CLI::App* command, int argc, char** argv) 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     CLI::App app{"retrograd: train and inspect neural networks on Fashion-MNIST"};
     app.require_subcommand(1);
 
@@ -518,4 +518,10 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+} catch (const std::exception& e) {  // setting up the options, or reporting a parse error, failed
+    std::cerr << "retrograd: " << e.what() << "\n";
+    return 1;
+} catch (...) {
+    std::cerr << "retrograd: an exception that is not a std::exception\n";
+    return 1;
 }

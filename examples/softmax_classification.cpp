@@ -16,7 +16,7 @@ int main(int argc, char** argv) try {
     for (std::size_t c = 0; c < classes; ++c)
         for (std::size_t i = 0; i < per_class; ++i) {
             const double r = static_cast<double>(i) / per_class;
-            const double t = 4.0 * c + 4.0 * r + 0.2 * rg::randn({1}).item();
+            const double t = 4.0 * static_cast<double>(c) + 4.0 * r + 0.2 * rg::randn({1}).item();
             points.push_back(r * std::sin(t));
             points.push_back(r * std::cos(t));
             labels.push_back(static_cast<std::int64_t>(c));

@@ -154,7 +154,7 @@ TEST_CASE("read_idx checks the gzip CRC and trailer") {
     CHECK(rg::data::read_idx(dir.file("good.idx.gz")).numel() == 4096);
     std::ifstream in(dir.file("good.idx.gz"), std::ios::binary);
     const std::string gz{std::istreambuf_iterator<char>(in), {}};
-    auto expect = [&](std::string bytes, const std::string& message) {
+    auto expect = [&](const std::string& bytes, const std::string& message) {
         write(dir.file("bad.idx.gz"), bytes);
         CAPTURE(message);
         CHECK_THROWS_WITH_AS(rg::data::read_idx(dir.file("bad.idx.gz")),
@@ -192,7 +192,7 @@ TEST_CASE("read_idx checks the gzip CRC and trailer") {
 
 TEST_CASE("read_idx reads floating-point IDX data as int64 only when the values are whole numbers") {
     TempDir dir;
-    auto floats = [](std::vector<float> v) {
+    auto floats = [](const std::vector<float>& v) {
         std::vector<unsigned char> bytes;
         for (float f : v) {
             std::uint32_t bits;
@@ -232,7 +232,7 @@ TEST_CASE("read_idx refuses directories and FIFOs") {
 
 TEST_CASE("load_fashion_mnist reads a directory of IDX files and says how to install the real one") {
     TempDir dir;
-    std::vector<unsigned char> pixels(2 * 28 * 28, 0);
+    std::vector<unsigned char> pixels(std::size_t{2} * 28 * 28, 0);
     pixels[0] = 255;
     write_gz(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({2, 28, 28}, pixels));
     write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({2}, {9, 0}));

@@ -67,7 +67,7 @@ TEST_CASE("to(dtype) converts parameters in place") {
 }
 
 TEST_CASE("summary lists layers, output shapes and parameter counts") {
-    Sequential net{Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(4 * 13 * 13, 10)};
+    Sequential net{Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(std::size_t{4} * 13 * 13, 10)};
     const std::string text = summary(net, {1, 1, 28, 28});
     CHECK(text.find("0: Conv2d(1, 4, kernel=(3, 3), stride=(1, 1), padding=(0, 0))  (1, 4, 26, 26)") !=
           std::string::npos);

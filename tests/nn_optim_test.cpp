@@ -129,7 +129,7 @@ TEST_CASE("load_state_dict refuses step counts that are not whole numbers from 1
     OneAdamStep run;
     const StateDict good = run.opt.state_dict();
     CHECK(good.at("step.0.0").item() == 1);
-    auto expect = [&](rg::Tensor step, const std::string& message) {
+    auto expect = [&](const rg::Tensor& step, const std::string& message) {
         StateDict bad = good;
         bad["step.0.0"] = step;
         CAPTURE(message);
@@ -200,7 +200,7 @@ TEST_CASE("load_state_dict refuses state written by another optimizer, and says 
 TEST_CASE("load_state_dict refuses non-finite, negative-square, integer and incomplete state") {
     OneAdamStep run;
     const StateDict good = run.opt.state_dict();
-    auto expect = [&](StateDict bad, const std::string& message) {
+    auto expect = [&](const StateDict& bad, const std::string& message) {
         CAPTURE(message);
         CHECK_THROWS_WITH_AS(run.opt.load_state_dict(bad), message.c_str(), rg::Error);
     };
@@ -250,7 +250,7 @@ TEST_CASE("a parameter passed twice to an optimizer is refused at construction, 
                          "Adam: parameter 1 of group 1 is the same tensor as parameter 0 of group 0; a parameter may "
                          "belong to one group only",
                          rg::Error);
-    auto handle = a;  // another handle on the same tensor is the same parameter
+    auto handle = a;  // NOLINT(performance-unnecessary-copy-initialization): a second handle is the point
     CHECK_THROWS_WITH_AS(RMSprop({handle, b, a}), doctest::Contains("parameter 2 of group 0 is the same tensor"),
                          rg::Error);
     CHECK_NOTHROW(Adagrad({a, b}));

@@ -38,7 +38,7 @@ OpDef scalar_def(std::string_view name, std::string_view signature, std::string_
                  .doc = doc,
                  .rule = rule,
                  .kind = OpKind::elementwise,
-                 .call = [call](const TensorList& v) { return call(v[0]); },
+                 .call = [call = std::move(call)](const TensorList& v) { return call(v[0]); },
                  .samples = detail::unary_samples(low, high),
                  .differentiable = {true},
                  .reference1 = std::move(reference)};

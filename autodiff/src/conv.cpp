@@ -408,10 +408,11 @@ void max_pool_2x2(const T* image, std::int32_t w, std::int32_t oh, std::int32_t 
         const T* top = image + 2 * y * w;
         const T* bottom = top + w;
         for (std::int32_t x = 0; x < ow; ++x) {
-            const std::int32_t at = 2 * y * w + 2 * x;
-            T best = top[2 * x];
+            const std::int32_t left = 2 * x;
+            const std::int32_t at = 2 * y * w + left;
+            T best = top[left];
             std::int32_t best_at = at;
-            const T candidates[3] = {top[2 * x + 1], bottom[2 * x], bottom[2 * x + 1]};
+            const T candidates[3] = {top[left + 1], bottom[left], bottom[left + 1]};
             const std::int32_t offsets[3] = {1, w, w + 1};
             for (int k = 0; k < 3; ++k) {
                 const bool take = replaces(candidates[k], best);

@@ -90,7 +90,7 @@ std::string html_escape(std::string_view s) {
 
 }  // namespace
 
-Explanation explain(const Tensor& output, ExplainOptions options) {
+Explanation explain(const Tensor& output, const ExplainOptions& options) {
     detail::defined_or_fail(output, "explain");
     if (!output.requires_grad())
         fail("explain: the output (shape {}) does not require grad; it was computed from tensors without "
@@ -236,7 +236,7 @@ std::string run_dot(const std::string& program, const std::string& dot_text, std
 
 }  // namespace
 
-std::string explain_html(const Explanation& ex, HtmlOptions options) {
+std::string explain_html(const Explanation& ex, const HtmlOptions& options) {
     std::string problem;
     std::string svg = run_dot(options.dot_program, ex.dot, problem);
     if (const auto at = svg.find("<svg"); at != std::string::npos) svg.erase(0, at);

@@ -170,7 +170,7 @@ template <class A> std::shared_ptr<TensorImpl> impl_of(A&& values) {
     auto impl = detail::make_small_shared<TensorImpl>();
     const Shape shape = values.shape();
     impl->dtype = dtype_of<typename std::decay_t<A>::value_type>();
-    impl->storage = detail::make_small_shared<detail::ArrayStorage<std::decay_t<A>>>(std::move(values));
+    impl->storage = detail::make_small_shared<detail::ArrayStorage<std::decay_t<A>>>(std::forward<A>(values));
     impl->set_geometry(shape, detail::contiguous_strides(shape), 0);
     return impl;
 }

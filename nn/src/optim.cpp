@@ -416,7 +416,8 @@ StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)
     if (step_size == 0) fail("StepLR: step_size must be positive");
 }
 double StepLR::factor(std::size_t epoch, double base) const {
-    return base * std::pow(gamma_, static_cast<double>(epoch / step_size_));
+    const std::size_t decays = epoch / step_size_;  // whole periods only: the rate is a staircase
+    return base * std::pow(gamma_, static_cast<double>(decays));
 }
 
 ExponentialLR::ExponentialLR(Optimizer& optimizer, double gamma) : LRScheduler(optimizer), gamma_(gamma) {

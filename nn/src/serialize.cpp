@@ -97,7 +97,7 @@ void require_utf8(const std::string& text, const std::string& path, const char* 
     }
 }
 
-struct Parsed {
+struct Parsed {  // NOLINT(bugprone-exception-escape): seen in nlohmann::json's noexcept move, not here
     nlohmann::json header;
     std::string bytes;  // the whole file
     std::size_t data_start = 0;

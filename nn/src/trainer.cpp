@@ -30,7 +30,7 @@ long correct_in(const Tensor& output, const Tensor& target) {
 }
 
 std::string duration_str(double s) {
-    const long t = static_cast<long>(s + 0.5);
+    const long t = std::lround(s);
     return t >= 3600 ? fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
                      : fmt::format("{}:{:02}", t / 60, t % 60);
 }
@@ -427,7 +427,8 @@ std::string chart_svg(const std::vector<EpochRecord>& epochs) {
         const std::size_t last = epochs.empty() ? 1 : std::max<std::size_t>(epochs.back().epoch, 2);
         const std::size_t firstx = epochs.empty() ? 1 : epochs.front().epoch;
         auto px = [&](double epoch) {
-            return left + (right - left) * (epoch - firstx) / std::max<double>(1.0, static_cast<double>(last - firstx));
+            return left + (right - left) * (epoch - static_cast<double>(firstx)) /
+                              std::max<double>(1.0, static_cast<double>(last - firstx));
         };
         auto py = [&](double v) { return bottom - (bottom - top) * (v - lo) / (hi - lo); };
         svg << fmt::format("<text x=\"{}\" y=\"18\" font-weight=\"bold\">{}</text>\n", left, title);

@@ -23,7 +23,8 @@ TEST_SUITE("collectives") {
             rg::Tensor t = ramp(r + 1, dtype);
             dist::all_reduce(t);  // sum over ranks of (r + 1) * ramp
             CHECK(t.dtype() == dtype);
-            CHECK(t.to_vector() == ramp(w * (w + 1) / 2, dtype).to_vector());
+            const int rank_sum = w * (w + 1) / 2;  // 1 + 2 + ... + w
+            CHECK(t.to_vector() == ramp(rank_sum, dtype).to_vector());
             rg::Tensor hi = ramp(r + 1, dtype), lo = ramp(r + 1, dtype);
             dist::all_reduce(hi, dist::ReduceOp::max);
             dist::all_reduce(lo, dist::ReduceOp::min);
@@ -43,7 +44,8 @@ TEST_SUITE("collectives") {
             rg::transpose(ramp(r + 1, rg::Dtype::float64));  // (3, 2); a strided view once the engine has them
         dist::all_reduce(t);
         CHECK(t.shape() == rg::Shape{3, 2});
-        CHECK(t.to_vector() == rg::transpose(ramp(w * (w + 1) / 2, rg::Dtype::float64)).to_vector());
+        const int rank_sum = w * (w + 1) / 2;  // 1 + 2 + ... + w
+        CHECK(t.to_vector() == rg::transpose(ramp(rank_sum, rg::Dtype::float64)).to_vector());
         rg::Tensor column = rg::slice(ramp(r + 1, rg::Dtype::float32), 1, 1, 2);  // [[1], [4]] * (r + 1)
         dist::all_reduce(column);
         CHECK(column.to_vector() == std::vector<double>{1.0 * w * (w + 1) / 2, 4.0 * w * (w + 1) / 2});

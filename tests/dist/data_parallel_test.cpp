@@ -63,6 +63,20 @@ TEST_SUITE("data_parallel") {
         CHECK(dp.named_parameters().front().first == "module.0.weight");
     }
 
+    TEST_CASE("a DataParallel is neither copied nor wrapped in another DataParallel") {
+        // DataParallel(dp) with a non-const dp used to pick the forwarding
+        // constructor (a better match than the copy), whose nn::share(dp)
+        // constructed DataParallel(dp) again: a recursion without end.
+        CHECK_FALSE(std::is_constructible_v<dist::DataParallel, dist::DataParallel&>);
+        CHECK_FALSE(std::is_constructible_v<dist::DataParallel, const dist::DataParallel&>);
+        CHECK_FALSE(std::is_constructible_v<dist::DataParallel, dist::DataParallel&&>);
+        CHECK_FALSE(std::is_copy_assignable_v<dist::DataParallel>);
+        // Any other module is still taken by value or by shared_ptr.
+        CHECK(std::is_constructible_v<dist::DataParallel, rg::nn::Linear>);
+        CHECK(std::is_constructible_v<dist::DataParallel, rg::nn::Sequential&>);
+        CHECK(std::is_constructible_v<dist::DataParallel, std::shared_ptr<rg::nn::Sequential>>);
+    }
+
     TEST_CASE("bucketed gradients equal the single-process gradient of the whole batch (float64)") {
         auto model = small_model(1);
         // Tiny buckets: several all-reduces per backward, started in reverse parameter order.

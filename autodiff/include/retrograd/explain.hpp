@@ -64,7 +64,7 @@ inline std::ostream& operator<<(std::ostream& os, const Explanation& e) { return
 
 // Runs output.backward() (leaves' .grad accumulate as usual, unless
 // options.accumulate is false) and records it.
-Explanation explain(const Tensor& output, ExplainOptions options = {});
+Explanation explain(const Tensor& output, const ExplainOptions& options = {});
 
 struct HtmlOptions {
     std::string dot_program = "dot";  // Graphviz; looked up in PATH
@@ -73,7 +73,7 @@ struct HtmlOptions {
 // A self-contained page (no external resources): the graph as inline SVG made
 // by `dot -Tsvg` with each op linked to its step, then the steps. Without
 // Graphviz the page says how to install it and still lists the steps.
-std::string explain_html(const Explanation& explanation, HtmlOptions options = {});
+std::string explain_html(const Explanation& explanation, const HtmlOptions& options = {});
 
 // The local rule of an op as text, e.g. "tanh: dx = g * (1 - y^2)"; for an op
 // the library does not know (a custom op) a generic line naming it.

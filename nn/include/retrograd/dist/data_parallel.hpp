@@ -54,13 +54,25 @@ struct ReducerStats {
 };
 
 class Reducer;
+class DataParallel;
+
+// Any module but a DataParallel. Without the exception, DataParallel(dp) with
+// a non-const dp would pick the forwarding constructor (a better match than
+// the copy) and recurse without end: DataParallel(dp) -> share(dp) -> DataParallel(dp)...
+template <class M>
+concept WrappableModule = nn::ModuleLike<M> && !std::is_base_of_v<DataParallel, std::decay_t<M>>;
 
 class DataParallel : public nn::Module {
 public:
     explicit DataParallel(nn::ModulePtr module, DataParallelOptions options = {});
-    template <nn::ModuleLike M>
+    template <WrappableModule M>
+    // NOLINTNEXTLINE(bugprone-forwarding-reference-overload): the concept excludes DataParallel
     explicit DataParallel(M&& module, DataParallelOptions options = {})
         : DataParallel(nn::share(std::forward<M>(module)), options) {}
+    // Not copied or moved: trainer_hooks() and NoSync refer to this object,
+    // and a copy would share its reducer (buckets, reductions under way).
+    DataParallel(const DataParallel&) = delete;
+    DataParallel& operator=(const DataParallel&) = delete;
     ~DataParallel() override;
 
     // Broadcasts buffers (see above), then runs the wrapped module.

@@ -13,11 +13,11 @@ namespace rg::nn {
 Tensor prelu(const Tensor& x, const Tensor& alpha);
 Tensor identity(const Tensor& x);
 
-#define RG_ACTIVATION(Name, expression, text)                           \
-    class Name : public Module {                                        \
-    public:                                                             \
-        Tensor forward(const Tensor& x) override { return expression; } \
-        std::string describe() const override { return text; }          \
+#define RG_ACTIVATION(Name, expression, text)                                                       \
+    class Name : public Module { /* NOLINT(bugprone-macro-parentheses): a class name takes no () */ \
+    public:                                                                                         \
+        Tensor forward(const Tensor& x) override { return expression; }                             \
+        std::string describe() const override { return text; }                                      \
     }
 
 RG_ACTIVATION(Identity, identity(x), "Identity()");
