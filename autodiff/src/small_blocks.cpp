@@ -41,6 +41,13 @@ void* from_system(std::size_t bytes) {
     return p;
 }
 
+}  // namespace
+
+#ifdef RETROGRAD_SMALL_BLOCKS_FROM_SYSTEM
+void* small_allocate(std::size_t bytes) { return from_system(bytes); }
+void small_release(void* p, std::size_t) noexcept { std::free(p); }
+#else
+namespace {
 // Drains the lists when the thread exits; made on the thread's first cached block.
 struct Drain {
     ~Drain() {
@@ -49,13 +56,8 @@ struct Drain {
     }
 };
 void register_drain() { static thread_local Drain drain; }
-
 }  // namespace
 
-#ifdef RETROGRAD_SMALL_BLOCKS_FROM_SYSTEM
-void* small_allocate(std::size_t bytes) { return from_system(bytes); }
-void small_release(void* p, std::size_t) noexcept { std::free(p); }
-#else
 void* small_allocate(std::size_t bytes) {
     const std::size_t cls = class_of(bytes);
     if (FreeBlock* block = lists.heads[cls]) {
