@@ -146,18 +146,13 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
     return edge_of(t, "backward");
 }
 
-// A buffer that nothing else reads or views, so it can be added into.
-bool owns_buffer(const Tensor& t) {
-    return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
-}
-
 // Adds g into slot; in place when slot's buffer is ours alone and not part of a graph.
 void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
     if (!slot.defined()) {
         slot = g;
         return;
     }
-    if (!create_graph && !slot.requires_grad() && !g.requires_grad() && owns_buffer(slot) &&
+    if (!create_graph && !slot.requires_grad() && !g.requires_grad() && detail::owns_buffer(slot) &&
         slot.shape() == g.shape() && g.is_contiguous()) {
         detail::visit_float(slot, "backward", [&](const auto& s) {
             using T = typename std::decay_t<decltype(s)>::value_type;
@@ -175,7 +170,7 @@ void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
 // or views it (an expanded or sliced gradient is copied, as PyTorch does).
 void accumulate_leaf_grad(TensorImpl& leaf, const Tensor& g, bool create_graph) {
     if (!leaf.grad.defined()) {
-        if (create_graph ? g.is_contiguous() : owns_buffer(g)) {
+        if (create_graph ? g.is_contiguous() : detail::owns_buffer(g)) {
             leaf.grad = g;
         } else if (create_graph) {
             leaf.grad = g.contiguous();

@@ -47,11 +47,6 @@ Cache& cache() {
 
 std::size_t rounded(std::size_t bytes) { return (bytes + kPage - 1) / kPage * kPage; }
 
-[[noreturn]] void out_of_memory(std::size_t bytes, const char* op) {
-    fail("{}: cannot allocate {} bytes ({:.2f} GiB): the system refused; use smaller tensors or batches", op, bytes,
-         static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
-}
-
 // Aligned memory, or null when the system refuses (malloc's contract, which
 // sanitizers keep; operator new would abort under them instead of throwing).
 void* aligned(std::size_t bytes) {
@@ -60,13 +55,18 @@ void* aligned(std::size_t bytes) {
 
 void* system_allocate(std::size_t bytes, const char* op) {
     void* p = aligned(bytes);
-    if (!p) out_of_memory(bytes, op);
+    if (!p) detail::out_of_memory(bytes, op);
     return p;
 }
 
 }  // namespace
 
 namespace detail {
+
+void out_of_memory(std::size_t bytes, const char* op) {
+    fail("{}: cannot allocate {} bytes ({:.2f} GiB): the system refused; use smaller tensors or batches", op, bytes,
+         static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
+}
 
 namespace {
 thread_local const char* current_op = "tensor";

@@ -89,9 +89,9 @@ template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char
 enum class GradBuffer { keep, reusable };
 template <class F>
 Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_buffer, const char* op, F f) {
-    const bool reuse = g_buffer == GradBuffer::reusable && !needs_grad(g, y) && g.impl_ptr().use_count() == 1 &&
-                       g.impl()->storage.use_count() == 1 && g.is_contiguous() && g.shape() == y.shape() &&
-                       g.dtype() == y.dtype() && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
+    const bool reuse = g_buffer == GradBuffer::reusable && !needs_grad(g, y) && owns_buffer(g) &&
+                       g.shape() == y.shape() && g.dtype() == y.dtype() &&
+                       (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
     if (!reuse) return zip_float(g, y, op, f);
     visit_dtype(g.dtype(), [&](auto zero) {
         using T = decltype(zero);

@@ -37,7 +37,7 @@ std::size_t block_size(std::size_t cls) { return (cls + 1) * kGranule; }
 
 void* from_system(std::size_t bytes) {
     void* p = std::aligned_alloc(kGranule, block_size(class_of(bytes)));
-    if (!p) fail("{}: cannot allocate {} bytes: the system refused", allocating_op(), bytes);
+    if (!p) out_of_memory(bytes, allocating_op());
     return p;
 }
 

@@ -14,6 +14,8 @@ namespace rg::detail {
 // naming `op` and the byte count when the system refuses.
 void* allocate_bytes(std::size_t bytes, const char* op);
 void release_bytes(void* p, std::size_t bytes) noexcept;
+// The rg::Error for an allocation the system refused, naming `op` and the size.
+[[noreturn]] void out_of_memory(std::size_t bytes, const char* op);
 
 // The op named by allocation errors on this thread ("tensor" outside any).
 const char* allocating_op();

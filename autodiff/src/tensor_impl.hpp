@@ -72,6 +72,12 @@ std::size_t checked_numel(const Shape& shape, Dtype dtype, const char* op);
 // Resolves an IntList of sizes into a Shape (no -1 allowed), naming `op` on error.
 Shape to_shape(IntList sizes, const char* op);
 
+// True when t is the only handle on its storage and the storage is dense: no
+// other tensor reads or views it, so it can be written in place.
+inline bool owns_buffer(const Tensor& t) {
+    return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
+}
+
 // Thread-safe: the node that receives a leaf's gradient (made on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);
 
