@@ -1,12 +1,11 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file_limits.hpp"
 #include "helpers.hpp"
 
 using namespace rg::nn;
@@ -135,20 +134,9 @@ TEST_CASE("a save that fails writing or renaming leaves the old file and no temp
     };
     // A write that fails half-way (a file size limit, as a full disk would);
     // the error names the temporary file it was writing.
-    struct rlimit saved {};
-    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit small = saved;
-    small.rlim_cur = 100;
-    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
-    std::string message;
-    try {
+    const std::string message = test::error_with_file_size_limit(100, [&] {
         save_tensors({{"big", rg::zeros({1000})}}, path);
-    } catch (const rg::Error& e) {
-        message = e.what();
-    }
-    ::setrlimit(RLIMIT_FSIZE, &saved);
-    std::signal(SIGXFSZ, old_handler);
+    });
     const std::string start = fmt::format("save: cannot write '{}.tmp-{}-", path, ::getpid());
     const std::string end = "': File too large";
     CHECK_MESSAGE(message.rfind(start, 0) == 0, message);

@@ -4,10 +4,9 @@
 #include <fstream>
 #include <random>
 #include <sstream>
-#include <csignal>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "file_limits.hpp"
 #include "helpers.hpp"
 
 namespace fs = std::filesystem;
@@ -419,20 +418,8 @@ TEST_CASE("save_text replaces a file only after a checked write") {
                                {.epochs = 1, .checkpoint_dir = "/proc/none", .out = &log}),
                          doctest::Contains("train: cannot create the checkpoint directory '/proc/none': "), rg::Error);
     // A write that fails half-way (a file size limit, as a full disk would): the old file stays.
-    struct rlimit saved {};
-    REQUIRE(::getrlimit(RLIMIT_FSIZE, &saved) == 0);
-    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit small = saved;
-    small.rlim_cur = 100;
-    REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
-    std::string message;
-    try {
-        save_text(path.string(), std::string(1000, 'x'));
-    } catch (const rg::Error& e) {
-        message = e.what();
-    }
-    ::setrlimit(RLIMIT_FSIZE, &saved);
-    std::signal(SIGXFSZ, old_handler);
+    const std::string message =
+        test::error_with_file_size_limit(100, [&] { save_text(path.string(), std::string(1000, 'x')); });
     CHECK(message == fmt::format("cannot write '{}': File too large", path.string()));
     CHECK(read_text(path) == "old");
     std::size_t files = 0;
