@@ -49,9 +49,10 @@ template <class F> Tensor compare(const char* op, const Tensor& a, const Tensor&
     detail::check_same_dtype(a, b, op);
     if (a.dtype() == Dtype::int64) {
         const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-        auto m = detail::zip_values(detail::Strided<std::int64_t>(a), detail::Strided<std::int64_t>(b), shape,
-                                    [&](auto u, auto v) { return std::int64_t{f(u, v) ? 1 : 0}; });
-        return detail::adopt(std::move(m)).to(Dtype::float32);
+        Tensor mask = detail::empty_dense<float>(shape, op);
+        detail::zip_values(detail::Strided<std::int64_t>(a), detail::Strided<std::int64_t>(b), shape,
+                           mask.data_ptr<float>(), [&](auto u, auto v) { return f(u, v) ? 1.0f : 0.0f; });
+        return mask;
     }
     return zip_float(a, b, op, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
 }

@@ -1,9 +1,10 @@
 #pragma once
 // Internal helpers shared by the op files: dtype dispatch, argument checks and
 // the strided loops that all elementwise, broadcasting and reduction kernels
-// are built on. Results are dense row-major arrays (Array<T>, adopted by a
-// Tensor without copying); inputs are read dense (Dense<T>) or with their own
-// strides (Strided<T>).
+// are built on. Results are dense row-major: a kernel writes into a fresh
+// storage (empty_dense) or builds an Array<T> that a Tensor adopts without
+// copying; inputs are read dense (Dense<T>) or with their own strides
+// (Strided<T>).
 #include <retrograd/autograd.hpp>
 #include <retrograd/ops.hpp>
 
@@ -137,35 +138,40 @@ template <std::size_t N, class F> void for_each_row(const Shape& shape, const st
     }
 }
 
-// out[i] = f(a[i]) over a dense block.
-template <class T, class F> Array<T> map_values(const Dense<T>& a, F f) {
-    Array<T> out(a.shape());
-    const T* in = a.data();
-    T* o = out.data();
-    const std::size_t n = a.size();
-    for (std::size_t i = 0; i < n; ++i) o[i] = f(in[i]);
-    return out;
+// out[i] = f(a[i]) for a read with its own strides, out dense row-major.
+template <class T, class U, class F> void map_values(const Strided<T>& a, U* out, F f) {
+    if (is_contiguous_layout(a.shape, a.strides)) {
+        const T* in = a.data;
+        for (std::size_t i = 0, n = shape_numel(a.shape); i < n; ++i) out[i] = f(in[i]);
+        return;
+    }
+    const std::array<Strides, 2> st{a.strides, contiguous_strides(a.shape)};
+    for_each_row(a.shape, st, [&](const auto& off, const auto& inner, std::size_t count) {
+        const T* row = a.data + off[0];
+        U* dst = out + off[1];
+        for (std::size_t k = 0; k < count; ++k) dst[k] = f(row[static_cast<std::ptrdiff_t>(k) * inner[0]]);
+    });
 }
 
-// out = f(a, b) with NumPy broadcasting to out_shape; a and b are read with
-// their own strides (transposed or expanded views are not copied).
-template <class T, class F> Array<T> zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape, F f) {
-    Array<T> out(out_shape);
-    T* o = out.data();
+// out = f(a, b) with NumPy broadcasting to out_shape, out dense row-major; a
+// and b are read with their own strides (transposed or expanded views are not
+// copied).
+template <class T, class U, class F>
+void zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape, U* out, F f) {
     const T* pa = a.data;
     const T* pb = b.data;
-    const std::size_t n = out.size();
+    const std::size_t n = shape_numel(out_shape);
     const bool a_full = a.shape == out_shape && is_contiguous_layout(a.shape, a.strides);
     const bool b_full = b.shape == out_shape && is_contiguous_layout(b.shape, b.strides);
     const bool a_scalar = shape_numel(a.shape) == 1, b_scalar = shape_numel(b.shape) == 1;
     if (a_full && b_full) {
-        for (std::size_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
+        for (std::size_t i = 0; i < n; ++i) out[i] = f(pa[i], pb[i]);
     } else if (a_full && b_scalar) {
         const T s = pb[0];
-        for (std::size_t i = 0; i < n; ++i) o[i] = f(pa[i], s);
+        for (std::size_t i = 0; i < n; ++i) out[i] = f(pa[i], s);
     } else if (b_full && a_scalar) {
         const T s = pa[0];
-        for (std::size_t i = 0; i < n; ++i) o[i] = f(s, pb[i]);
+        for (std::size_t i = 0; i < n; ++i) out[i] = f(s, pb[i]);
     } else {
         const std::array<Strides, 3> st{broadcast_strides(a.shape, a.strides, out_shape),
                                         broadcast_strides(b.shape, b.strides, out_shape),
@@ -173,7 +179,7 @@ template <class T, class F> Array<T> zip_values(const Strided<T>& a, const Strid
         for_each_row(out_shape, st, [&](const auto& off, const auto& in, std::size_t count) {
             const T* ra = pa + off[0];
             const T* rb = pb + off[1];
-            T* ro = o + off[2];
+            U* ro = out + off[2];
             if (in[0] == 1 && in[1] == 1) {
                 for (std::size_t k = 0; k < count; ++k) ro[k] = f(ra[k], rb[k]);
             } else {
@@ -182,7 +188,6 @@ template <class T, class F> Array<T> zip_values(const Strided<T>& a, const Strid
             }
         });
     }
-    return out;
 }
 
 // Splits `shape` around `axis` into (outer, size, inner) so that element

@@ -62,22 +62,36 @@ inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
     return [f](const TensorList& v) { return f(v[0], v[1]); };
 }
 
-// out = f(x) elementwise over a float tensor (read densely).
-template <class F> Tensor map_float(const Tensor& x, std::string_view op, F f) {
-    const std::string name(op);
-    return visit_float(x, name.c_str(), [&](const auto& a) { return adopt(map_values(a, f)); });
+// out = f(x) elementwise over a float tensor, read with its strides.
+template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
+    defined_or_fail(x, op);
+    if (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64)
+        fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(x.dtype()));
+    Tensor out = empty_dense(x.shape(), x.dtype(), op);
+    visit_dtype(x.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (!std::is_same_v<T, std::int64_t>) map_values(Strided<T>(x), out.data_ptr<T>(), f);
+        return 0;
+    });
+    return out;
 }
 
 // out = f(a, b) with broadcasting; both operands read in place with their strides.
 template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
     check_same_dtype(a, b, op);
-    const Shape shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), op);
-    switch (a.dtype()) {
-        case Dtype::float32: return adopt(zip_values(Strided<float>(a), Strided<float>(b), shape, f));
-        case Dtype::float64: return adopt(zip_values(Strided<double>(a), Strided<double>(b), shape, f));
-        default: break;
-    }
-    fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
+    if (a.dtype() != Dtype::float32 && a.dtype() != Dtype::float64)
+        fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
+    Shape broadcast;
+    if (a.shape() != b.shape()) broadcast = broadcast_shapes(a.shape(), b.shape(), op);
+    const Shape& shape = a.shape() == b.shape() ? a.shape() : broadcast;
+    Tensor out = empty_dense(shape, a.dtype(), op);
+    visit_dtype(a.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        if constexpr (!std::is_same_v<T, std::int64_t>)
+            zip_values(Strided<T>(a), Strided<T>(b), shape, out.data_ptr<T>(), f);
+        return 0;
+    });
+    return out;
 }
 
 // A VJP receives its output gradient handed over (Node::apply). A VJP that

@@ -226,9 +226,8 @@ Tensor logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
     // Shifting by the (constant) maximum keeps exp in range; an infinite
     // maximum would give inf - inf, so it is replaced by 0.
     Tensor shift = detail::without_grad([&] {
-        return detail::visit_float(max(x, axes, true), "logsumexp", [](const auto& m) {
-            return detail::adopt(detail::map_values(m, [](auto v) { return std::isfinite(v) ? v : decltype(v){0}; }));
-        });
+        return detail::map_float(max(x, axes, true), "logsumexp",
+                                 [](auto v) { return std::isfinite(v) ? v : decltype(v){0}; });
     });
     Tensor out = log(sum(exp(x - shift), axes, true)) + shift;
     return reshape(out, r.shape);

@@ -69,6 +69,30 @@ private:
     std::atomic<std::uint64_t> version_{0};
 };
 
+// A storage that owns `nbytes` of uninitialised memory from the cache (or the
+// system): what kernels write their results into.
+class BufferStorage final : public Storage {
+public:
+    BufferStorage(std::size_t nbytes, Dtype dtype, const char* op)
+        : Storage(allocate_bytes(nbytes, op), nbytes, dtype) {}
+    ~BufferStorage() override { release_bytes(data(), nbytes()); }
+    BufferStorage(const BufferStorage&) = delete;
+    BufferStorage& operator=(const BufferStorage&) = delete;
+};
+
+// A storage of at most N bytes held in the same small block as its header and
+// reference counts: the tape's tiny results cost one block, not three.
+template <std::size_t N> class InlineStorage final : public Storage {
+public:
+    InlineStorage(std::size_t nbytes, Dtype dtype) : Storage(bytes_, nbytes, dtype) {}
+
+private:
+    alignas(16) std::byte bytes_[N];
+};
+
+// A fresh storage of `nbytes` (contents uninitialised); allocation errors name `op`.
+std::shared_ptr<Storage> new_storage(std::size_t nbytes, Dtype dtype, const char* op);
+
 // A storage that owns an xtensor container (an Array<T> made by a kernel, or
 // a user's xt::xarray<T> moved in), so neither is copied. The container is a
 // base so that it exists before Storage records its buffer.

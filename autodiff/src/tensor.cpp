@@ -110,6 +110,28 @@ Shape to_shape(IntList sizes, const char* op) {
     return shape;
 }
 
+std::shared_ptr<Storage> new_storage(std::size_t nbytes, Dtype dtype, const char* op) {
+    // With the 64 bytes of control block and header, each fills a whole
+    // small block of 2, 4, 8 or 16 cache lines.
+    if (nbytes <= 64) return make_small_shared<InlineStorage<64>>(nbytes, dtype);
+    if (nbytes <= 192) return make_small_shared<InlineStorage<192>>(nbytes, dtype);
+    if (nbytes <= 448) return make_small_shared<InlineStorage<448>>(nbytes, dtype);
+    if (nbytes <= 960) return make_small_shared<InlineStorage<960>>(nbytes, dtype);
+    return make_small_shared<BufferStorage>(nbytes, dtype, op);
+}
+
+Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op) {
+    const std::size_t numel = checked_numel(shape, dtype, op);
+    auto impl = make_small_shared<TensorImpl>();
+    impl->dtype = dtype;
+    impl->storage = new_storage(numel * dtype_size(dtype), dtype, op);
+    impl->shape = shape;
+    impl->strides = contiguous_strides(shape);
+    impl->numel = numel;
+    impl->contiguous = true;
+    return Tensor(std::move(impl));
+}
+
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::size_t offset) {
     auto impl = detail::make_small_shared<TensorImpl>();
     impl->storage = base.impl()->storage;

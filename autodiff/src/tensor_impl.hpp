@@ -53,6 +53,14 @@ Strides contiguous_strides(const Shape& shape);
 // True when (shape, strides) walk memory row-major with no gaps (size-1 axes ignored).
 bool is_contiguous_layout(const Shape& shape, const Strides& strides);
 
+// A new dense row-major tensor of `shape` in a fresh storage, values
+// uninitialised: kernels write their results into it. Errors (absurd sizes,
+// memory refused) name `op`.
+Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op);
+template <class T> Tensor empty_dense(const Shape& shape, const char* op) {
+    return empty_dense(shape, dtype_of<T>(), op);
+}
+
 // A tensor that owns a kernel's result.
 template <class T> Tensor adopt(Array<T>&& array) {
     auto impl = make_small_shared<TensorImpl>();

@@ -16,7 +16,7 @@ using detail::map_float;
 using detail::unary_samples;
 
 // A 0/1 mask in x's dtype, no gradient.
-template <class F> Tensor mask_of(const Tensor& x, std::string_view op, F predicate) {
+template <class F> Tensor mask_of(const Tensor& x, const char* op, F predicate) {
     return map_float(x, op, [&](auto v) { return predicate(v) ? decltype(v){1} : decltype(v){0}; });
 }
 
