@@ -254,7 +254,7 @@ TEST_CASE("ObserveBackward reports every node with what arrived and what it sent
     std::vector<std::size_t> sent;
     {
         rg::ObserveBackward watch([&](const rg::BackwardEvent& e) {
-            ops.push_back(e.node->op());
+            ops.emplace_back(e.node->op());
             sent.push_back(e.grad_inputs->size());
             if (e.node->is_accumulator()) check_values(*e.grad_output, tensor({3.0, 3.0}));
         });

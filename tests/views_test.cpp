@@ -143,6 +143,31 @@ TEST_CASE("a binary op reads transposed and expanded operands in place, with the
                  a.t().contiguous() * rg::tensor({1.0, 2.0, 3.0}, {.dtype = rg::float64}));
 }
 
+TEST_CASE("a unary op reads a transposed, sliced or expanded input in place, with the right values") {
+    Tensor a = rand64({3, 4}, false);
+    check_values(rg::exp(a.t()), rg::exp(a.t().contiguous()));
+    check_values(rg::tanh(a.narrow(1, 1, 2)), rg::tanh(a.narrow(1, 1, 2).contiguous()));
+    check_values(a.select(0, 1).expand({2, 4}) * 2.0, a.select(0, 1).expand({2, 4}).contiguous() * 2.0);
+    CHECK(rg::exp(a.t()).is_contiguous());
+}
+
+TEST_CASE("results of every size are written whole: small ones share a block with their header") {
+    // Storages up to 960 bytes sit in the block of their header, in four
+    // sizes; a result of each size on either side of each limit is checked.
+    for (std::size_t n :
+         std::vector<std::size_t>{0, 1, 4, 15, 16, 17, 47, 48, 49, 111, 112, 113, 119, 120, 121, 239, 240, 241, 1000}) {
+        CAPTURE(n);
+        for (rg::Dtype dtype : {rg::float32, rg::float64}) {
+            Tensor x = rg::arange(0, static_cast<double>(n), 1, {.dtype = dtype});
+            Tensor y = x * 2.0 + 1.0;
+            REQUIRE(y.numel() == n);
+            CHECK(reinterpret_cast<std::uintptr_t>(y.data_ptr()) % 16 == 0);
+            for (std::size_t i = 0; i < n; ++i)
+                CHECK(y.select(0, static_cast<std::int64_t>(i)).item<double>() == 2.0 * static_cast<double>(i) + 1.0);
+        }
+    }
+}
+
 TEST_CASE("view errors name the op, the shape and what was expected") {
     Tensor x = rg::zeros({2, 3});
     CHECK_THROWS_WITH_AS(x.narrow(1, 2, 2), "narrow: start 2 and length 2 do not fit axis 1 of size 3 in (2, 3)",

@@ -74,8 +74,8 @@ const OpDef& add_def = define_op(binary_def("add", "a + b", "da = g, db = g (eac
 Tensor add(const Tensor& a, const Tensor& b) {
     return record(add_def, zip_float(a, b, "add", [](auto u, auto v) { return u + v; }), {a, b}, {},
                   [](const OpContext& c, const Tensor& g) {
-                      return TensorList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(g, c.input_shape(1)) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(g, c.input_shape(1)) : Tensor{}};
                   });
 }
 
@@ -84,8 +84,8 @@ const OpDef& sub_def = define_op(binary_def("sub", "a - b", "da = g, db = -g (ea
 Tensor sub(const Tensor& a, const Tensor& b) {
     return record(sub_def, zip_float(a, b, "sub", [](auto u, auto v) { return u - v; }), {a, b}, {},
                   [](const OpContext& c, const Tensor& g) {
-                      return TensorList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(neg(g), c.input_shape(1)) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(neg(g), c.input_shape(1)) : Tensor{}};
                   });
 }
 
@@ -94,8 +94,8 @@ const OpDef& mul_def = define_op(binary_def("mul", "a * b", "da = g * b, db = g 
 Tensor mul(const Tensor& a, const Tensor& b) {
     return record(mul_def, zip_float(a, b, "mul", [](auto u, auto v) { return u * v; }), {a, b},
                   {.inputs = {b.requires_grad(), a.requires_grad()}}, [](const OpContext& c, const Tensor& g) {
-                      return TensorList{c.needs_grad(0) ? sum_to(g * c.input(1), c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(g * c.input(0), c.input_shape(1)) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g * c.input(1), c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(g * c.input(0), c.input_shape(1)) : Tensor{}};
                   });
 }
 
@@ -106,9 +106,9 @@ Tensor div(const Tensor& a, const Tensor& b) {
     return record(div_def, zip_float(a, b, "div", [](auto u, auto v) { return u / v; }), {a, b},
                   {.inputs = {b.requires_grad(), true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor b = c.input(1);
-                      return TensorList{c.needs_grad(0) ? sum_to(g / b, c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(neg(g * c.input(0) / (b * b)), c.input_shape(1))
-                                                        : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g / b, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(neg(g * c.input(0) / (b * b)), c.input_shape(1))
+                                                      : Tensor{}};
                   });
 }
 
@@ -133,7 +133,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
             Tensor safe_log = log(where(positive, base, ones_like(base)));
             ge = sum_to(g * pow(base, exponent) * safe_log * positive, c.input_shape(1));
         }
-        return TensorList{gb, ge};
+        return GradList{gb, ge};
     });
 }
 
@@ -146,8 +146,8 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor a = c.input(0), b = c.input(1);
                       Tensor to_a = lt(a, b) + eq(a, b) * 0.5;
-                      return TensorList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
                   });
 }
 
@@ -159,8 +159,8 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor a = c.input(0), b = c.input(1);
                       Tensor to_a = gt(a, b) + eq(a, b) * 0.5;
-                      return TensorList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
-                                        c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
                   });
 }
 
@@ -199,8 +199,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
     return record(where_def, out, {a, b, m}, {.inputs = {false, false, true}}, [](const OpContext& c, const Tensor& g) {
         const Tensor m = c.input(2);
         const Tensor zero = scalar_like(g.dtype(), 0.0);
-        return TensorList{c.needs_grad(0) ? sum_to(where(m, g, zero), c.input_shape(0)) : Tensor{},
-                          c.needs_grad(1) ? sum_to(where(m, zero, g), c.input_shape(1)) : Tensor{}, Tensor{}};
+        return GradList{c.needs_grad(0) ? sum_to(where(m, g, zero), c.input_shape(0)) : Tensor{},
+                        c.needs_grad(1) ? sum_to(where(m, zero, g), c.input_shape(1)) : Tensor{}, Tensor{}};
     });
 }
 
@@ -211,7 +211,7 @@ const OpDef& add_scalar_def = define_op(scalar_def(
     [](double x) { return x + 1.5; }));
 Tensor add(const Tensor& a, double b) {
     return record(add_scalar_def, detail::map_float(a, "add", [b](auto u) { return static_cast<decltype(u)>(u + b); }),
-                  {a}, {}, [](const OpContext&, const Tensor& g) { return TensorList{g}; });
+                  {a}, {}, [](const OpContext&, const Tensor& g) { return GradList{g}; });
 }
 
 const OpDef& mul_scalar_def = define_op(scalar_def(
@@ -219,7 +219,7 @@ const OpDef& mul_scalar_def = define_op(scalar_def(
     [](const Tensor& x) { return mul(x, -1.5); }, [](double x) { return x * -1.5; }));
 Tensor mul(const Tensor& a, double b) {
     return record(mul_scalar_def, detail::map_float(a, "mul", [b](auto u) { return static_cast<decltype(u)>(u * b); }),
-                  {a}, {}, [b](const OpContext&, const Tensor& g) { return TensorList{g * b}; });
+                  {a}, {}, [b](const OpContext&, const Tensor& g) { return GradList{detail::scale_grad(g, b)}; });
 }
 
 const OpDef& rsub_scalar_def = define_op(scalar_def(
@@ -227,7 +227,7 @@ const OpDef& rsub_scalar_def = define_op(scalar_def(
     [](const Tensor& x) { return rsub(2.0, x); }, [](double x) { return 2.0 - x; }));
 Tensor rsub(double s, const Tensor& x) {
     return record(rsub_scalar_def, detail::map_float(x, "sub", [s](auto u) { return static_cast<decltype(u)>(s - u); }),
-                  {x}, {}, [](const OpContext&, const Tensor& g) { return TensorList{neg(g)}; });
+                  {x}, {}, [](const OpContext&, const Tensor& g) { return GradList{detail::scale_grad(g, -1.0)}; });
 }
 
 const OpDef& pow_scalar_def = define_op(scalar_def(
@@ -240,10 +240,10 @@ Tensor pow(const Tensor& base, double exponent) {
                                    });
     return record(pow_scalar_def, out, {base}, {.inputs = {exponent != 0.0 && exponent != 1.0}},
                   [exponent](const OpContext& c, const Tensor& g) {
-                      if (exponent == 0.0) return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})};
-                      if (exponent == 1.0) return TensorList{g};
-                      if (exponent == 2.0) return TensorList{g * c.input(0) * 2.0};
-                      return TensorList{g * pow(c.input(0), exponent - 1.0) * exponent};
+                      if (exponent == 0.0) return GradList{zeros(c.input_shape(0), {c.input_dtype(0)})};
+                      if (exponent == 1.0) return GradList{g};
+                      if (exponent == 2.0) return GradList{g * c.input(0) * 2.0};
+                      return GradList{g * pow(c.input(0), exponent - 1.0) * exponent};
                   });
 }
 
@@ -255,7 +255,7 @@ Tensor rpow(double base, const Tensor& exponent) {
         return static_cast<decltype(u)>(std::pow(base, static_cast<double>(u)));
     });
     return record(rpow_scalar_def, out, {exponent}, {.output = true},
-                  [base](const OpContext& c, const Tensor& g) { return TensorList{g * c.output() * std::log(base)}; });
+                  [base](const OpContext& c, const Tensor& g) { return GradList{g * c.output() * std::log(base)}; });
 }
 
 Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

@@ -147,7 +147,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     });
     if (!needs_grad(x)) return out;
     return record(im2col_def, out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
-        return TensorList{col2im(grad, image, kernel, options)};
+        return GradList{col2im(grad, image, kernel, options)};
     });
 }
 
@@ -177,7 +177,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
     });
     if (!needs_grad(columns)) return out;
     return record(col2im_def, out, {columns},
-                  [kernel, options](const Tensor& grad) { return TensorList{im2col(grad, kernel, options)}; });
+                  [kernel, options](const Tensor& grad) { return GradList{im2col(grad, kernel, options)}; });
 }
 
 namespace {
@@ -282,9 +282,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
                   [sx = SavedTensor(x, "conv2d"), sw = SavedTensor(weight, "conv2d"), options, x_part = takes_part(x),
                    w_part = takes_part(weight), b_part = takes_part(bias)](const Tensor& grad) {
                       const Tensor x = sx.unpack(), weight = sw.unpack();
-                      return TensorList{x_part ? conv2d_input_grad(grad, weight, x.shape(), options) : Tensor{},
-                                        w_part ? conv2d_weight_grad(grad, x, weight.shape(), options) : Tensor{},
-                                        b_part ? sum(grad, {0, 2, 3}) : Tensor{}};
+                      return GradList{x_part ? conv2d_input_grad(grad, weight, x.shape(), options) : Tensor{},
+                                      w_part ? conv2d_weight_grad(grad, x, weight.shape(), options) : Tensor{},
+                                      b_part ? sum(grad, {0, 2, 3}) : Tensor{}};
                   });
 }
 
@@ -326,8 +326,8 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
                   [sg = SavedTensor(grad, "conv2d_input_grad"), sw = SavedTensor(weight, "conv2d_input_grad"), options,
                    g_part = takes_part(grad), w_part = takes_part(weight)](const Tensor& u) {
                       const Tensor grad = sg.unpack(), weight = sw.unpack();
-                      return TensorList{g_part ? conv2d(u, weight, {}, options) : Tensor{},
-                                        w_part ? conv2d_weight_grad(grad, u, weight.shape(), options) : Tensor{}};
+                      return GradList{g_part ? conv2d(u, weight, {}, options) : Tensor{},
+                                      w_part ? conv2d_weight_grad(grad, u, weight.shape(), options) : Tensor{}};
                   });
 }
 
@@ -380,8 +380,8 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
                   [sg = SavedTensor(grad, "conv2d_weight_grad"), sx = SavedTensor(x, "conv2d_weight_grad"), options,
                    g_part = takes_part(grad), x_part = takes_part(x)](const Tensor& v) {
                       const Tensor grad = sg.unpack(), x = sx.unpack();
-                      return TensorList{g_part ? conv2d(x, v, {}, options) : Tensor{},
-                                        x_part ? conv2d_input_grad(grad, v, x.shape(), options) : Tensor{}};
+                      return GradList{g_part ? conv2d(x, v, {}, options) : Tensor{},
+                                      x_part ? conv2d_input_grad(grad, v, x.shape(), options) : Tensor{}};
                   });
 }
 
@@ -552,11 +552,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
                           detail::Array<std::int64_t> index(Shape{g.n, g.c, plane_out});
                           std::copy(where->begin(), where->end(), index.begin());
                           Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-                          return TensorList{
+                          return GradList{
                               reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, detail::adopt(std::move(index))),
                                       image)};
                       }
-                      return TensorList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
+                      return GradList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
                           using T = typename std::decay_t<decltype(gv)>::value_type;
                           detail::Array<T> dx(image);
                           if (tiles_plane) {

@@ -16,8 +16,11 @@ struct Visit {
     Node* node;
     const std::shared_ptr<Node>* owner;  // a pointer that keeps the node alive during the pass
     Tensor pending;  // the gradient summed so far
-    bool needed;
+    std::size_t first_edge = 0;  // where the visits its edges lead to start in BackwardScratch::targets
+    std::size_t last_consumer = 0;  // accumulators: position + 1 in `ops` of the last op that feeds it
+    bool needed = false;
 };
+constexpr std::size_t kNoVisit = ~std::size_t{0};
 
 // Node -> number, by open addressing: a pass looks nodes up a few times each,
 // and a std::unordered_map allocated a block per node. clear() keeps the table.
@@ -66,21 +69,26 @@ private:
     std::size_t size_ = 0;
 };
 
+// A pass works with positions in `visits`: each node's edges are resolved to
+// visits once, when it is discovered, so the sweep follows indices rather
+// than looking nodes up.
 struct BackwardScratch {
     std::vector<Visit> visits;
     NodeMap index;  // node -> its Visit
-    std::vector<Node*> stack, ops, order;
-    NodeMap last_consumer;
-    std::vector<std::pair<std::size_t, Node*>> accumulators;
+    std::vector<std::size_t> stack;
+    std::vector<std::size_t> targets;  // per visit, per edge: the visit it leads to, or kNoVisit
+    std::vector<std::pair<std::uint64_t, std::size_t>> ops;  // (sequence, visit), for sorting
+    std::vector<std::pair<std::size_t, std::size_t>> accumulators;  // (last consumer, visit)
+    std::vector<std::size_t> order;
     bool busy = false;
     void clear() {
         visits.clear();  // drops the gradients a failed pass left pending
         index.clear();
         stack.clear();
+        targets.clear();
         ops.clear();
-        order.clear();
-        last_consumer.clear();
         accumulators.clear();
+        order.clear();
     }
 };
 
@@ -116,7 +124,7 @@ public:
         out_shape = Tensor(leaf).shape();
         out_dtype = Tensor(leaf).dtype();
     }
-    TensorList apply(Tensor) override { return {}; }
+    GradList apply(Tensor) override { return {}; }
     void release() override {}  // shared by every graph the leaf takes part in
     std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
 };
@@ -147,9 +155,9 @@ std::shared_ptr<Node> node_of(const Tensor& t) {
 }
 
 // Adds g into slot; in place when slot's buffer is ours alone and not part of a graph.
-void accumulate_into(Tensor& slot, const Tensor& g, bool create_graph) {
+void accumulate_into(Tensor& slot, Tensor g, bool create_graph) {
     if (!slot.defined()) {
-        slot = g;
+        slot = std::move(g);
         return;
     }
     if (!create_graph && !slot.requires_grad() && !g.requires_grad() && detail::owns_buffer(slot) &&
@@ -243,6 +251,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     scratch.busy = true;
     auto& visits = scratch.visits;
     auto& index = scratch.index;
+    auto& targets = scratch.targets;
     auto visit_of = [&](const Node* n) -> Visit* {
         const std::size_t* i = index.find(n);
         return i ? &visits[*i] : nullptr;
@@ -251,15 +260,18 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
     auto& stack = scratch.stack;
     auto discover = [&](const std::shared_ptr<Node>& owner) {
         Node* n = owner.get();
-        if (index.emplace(n, visits.size()).second) {
-            visits.push_back({n, &owner, Tensor{}, false});
-            stack.push_back(n);
+        auto [slot, fresh] = index.emplace(n, visits.size());
+        if (fresh) {
+            visits.push_back({n, &owner, Tensor{}});
+            stack.push_back(*slot);
         }
+        return *slot;
     };
     for (auto& r : roots) discover(r);
     while (!stack.empty()) {
-        Node* n = stack.back();
+        const std::size_t v = stack.back();
         stack.pop_back();
+        Node* n = visits[v].node;
         if (n->released()) {
             fail("{}: the graph was already freed by an earlier backward (op '{}', tape #{}); "
                  "pass {{.retain_graph = true}} to the first backward to run it twice",
@@ -270,33 +282,33 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                  "on the thread that recorded it",
                  caller, n->op());
         }
-        for (auto& edge : n->edges)
-            if (edge.node) discover(edge.node);
+        visits[v].first_edge = targets.size();
+        for (auto& edge : n->edges) targets.push_back(edge.node ? discover(edge.node) : kNoVisit);
     }
     // Ops in reverse tape order; each leaf's accumulator right after the last
     // op that sends it a gradient, so a finished gradient is handed over (to
     // hooks, to a data-parallel reducer) while the rest of the pass runs.
     auto& ops = scratch.ops;
-    for (const Visit& v : visits)
-        if (!v.node->is_accumulator()) ops.push_back(v.node);
-    std::sort(ops.begin(), ops.end(), [](const Node* a, const Node* b) { return a->sequence() > b->sequence(); });
-    auto& last_consumer = scratch.last_consumer;  // accumulator -> position in ops + 1
-    for (std::size_t i = 0; i < ops.size(); ++i)
-        for (auto& edge : ops[i]->edges)
-            if (edge.node && edge.node->is_accumulator()) *last_consumer.emplace(edge.node.get(), 0).first = i + 1;
-    auto& accumulators = scratch.accumulators;
-    for (const Visit& v : visits) {
-        if (!v.node->is_accumulator()) continue;
-        const std::size_t* last = last_consumer.find(v.node);
-        accumulators.emplace_back(last ? *last : 0, v.node);
+    for (std::size_t v = 0; v < visits.size(); ++v)
+        if (!visits[v].node->is_accumulator()) ops.emplace_back(visits[v].node->sequence(), v);
+    std::sort(ops.begin(), ops.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const Visit& op = visits[ops[i].second];
+        for (std::size_t e = 0; e < op.node->edges.size(); ++e) {
+            const std::size_t t = targets[op.first_edge + e];
+            if (t != kNoVisit && visits[t].node->is_accumulator()) visits[t].last_consumer = i + 1;
+        }
     }
+    auto& accumulators = scratch.accumulators;
+    for (std::size_t v = 0; v < visits.size(); ++v)
+        if (visits[v].node->is_accumulator()) accumulators.emplace_back(visits[v].last_consumer, v);
     std::stable_sort(accumulators.begin(), accumulators.end(),
                      [](const auto& x, const auto& y) { return x.first < y.first; });
     auto& order = scratch.order;
     order.reserve(visits.size());
     std::size_t next_accumulator = 0;
     for (std::size_t i = 0; i <= ops.size(); ++i) {
-        if (i > 0) order.push_back(ops[i - 1]);
+        if (i > 0) order.push_back(ops[i - 1].second);
         while (next_accumulator < accumulators.size() && accumulators[next_accumulator].first == i)
             order.push_back(accumulators[next_accumulator++].second);
     }
@@ -307,10 +319,11 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         for (auto& c : capture->nodes)
             if (Visit* v = visit_of(c.get())) v->needed = true;
         for (auto it = order.rbegin(); it != order.rend(); ++it) {
-            Visit& v = *visit_of(*it);
+            Visit& v = visits[*it];
             if (v.needed) continue;
-            for (auto& edge : v.node->edges) {
-                if (edge.node && visit_of(edge.node.get())->needed) {
+            for (std::size_t e = 0; e < v.node->edges.size(); ++e) {
+                const std::size_t t = targets[v.first_edge + e];
+                if (t != kNoVisit && visits[t].needed) {
                     v.needed = true;
                     break;
                 }
@@ -323,15 +336,16 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         accumulate_into(visit_of(roots[i].get())->pending, seeds[i], create_graph);
     seeds.clear();
 
-    for (Node* n : order) {
-        Visit& visit = *visit_of(n);
+    for (const std::size_t v : order) {
+        Visit& visit = visits[v];
+        Node* n = visit.node;
         if (!visit.needed) continue;
         Tensor g = std::move(visit.pending);
         visit.pending = Tensor{};
         if (!g.defined()) continue;
         std::shared_ptr<TensorImpl> out = n->output.lock();
-        if (out) {
-            for (auto& hook : out->hooks) {
+        if (out && out->has_hooks()) {
+            for (auto& hook : out->extras->hooks) {
                 Tensor replaced = hook(g);
                 if (!replaced.defined()) continue;
                 if (replaced.shape() != g.shape() || replaced.dtype() != g.dtype()) {
@@ -350,9 +364,9 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                 std::lock_guard lock(static_cast<AccumulateGrad*>(n)->mutex);
                 accumulate_leaf_grad(*out, g, create_graph);
             }
-            if (!out->post_accumulate_hooks.empty()) {
+            if (out->extras && !out->extras->post_accumulate_hooks.empty()) {
                 Tensor leaf(out);
-                for (auto& hook : out->post_accumulate_hooks) hook(leaf);
+                for (auto& hook : out->extras->post_accumulate_hooks) hook(leaf);
             }
         } else if (out && out->retains_grad) {
             accumulate_leaf_grad(*out, g, create_graph);
@@ -372,15 +386,19 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
             ~Applying() { tp.applying = previous; }
         } applying{tp, tp.applying};
         tp.applying = visit.owner;
-        TensorList grads = n->apply(std::move(g));
-        if (tp.observer) tp.observer(BackwardEvent{n, &upstream, &grads});
+        GradList grads = n->apply(std::move(g));
+        if (tp.observer) {
+            const TensorList sent(grads.begin(), grads.end());
+            tp.observer(BackwardEvent{n, &upstream, &sent});
+        }
         if (grads.size() != n->edges.size()) {
             fail("{}: the VJP of '{}' returned {} gradients for {} inputs", caller, n->op(), grads.size(),
                  n->edges.size());
         }
         for (std::size_t i = 0; i < grads.size(); ++i) {
             const Edge& info = n->edges[i];
-            Visit* next = info.node ? visit_of(info.node.get()) : nullptr;
+            const std::size_t t = targets[visit.first_edge + i];
+            Visit* next = t == kNoVisit ? nullptr : &visits[t];
             if (!next || !next->needed || !grads[i].defined()) continue;
             if (grads[i].shape() != info.shape || grads[i].dtype() != info.dtype) {
                 fail("{}: the VJP of '{}' returned a gradient of shape {} ({}) for input {} of "
@@ -389,7 +407,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                      shape_str(info.shape), dtype_name(info.dtype));
             }
             if (tp.anomaly) detail::check_finite(grads[i], "backward", n->op());
-            accumulate_into(next->pending, grads[i], create_graph);
+            accumulate_into(next->pending, std::move(grads[i]), create_graph);
         }
         if (!retain_graph) n->release();
     }
@@ -439,8 +457,18 @@ Node::~Node() {
     for (Edge& edge : edges) detail::release_node(std::move(edge.node));
 }
 
-Node::Node(std::string_view op) : op_(op), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
-Node::Node(const OpDef& def) : op_(def.name), def_(&def), sequence_(tape().next_sequence++), tape_id_(tape().id) {}
+Node::Node(std::string_view op) : owned_op_(std::make_unique<char[]>(op.size())) {
+    TapeState& tp = tape();
+    sequence_ = tp.next_sequence++;
+    tape_id_ = tp.id;
+    std::copy(op.begin(), op.end(), owned_op_.get());
+    op_ = std::string_view(owned_op_.get(), op.size());
+}
+Node::Node(const OpDef& def) : def_(&def), op_(def.name) {
+    TapeState& tp = tape();
+    sequence_ = tp.next_sequence++;
+    tape_id_ = tp.id;
+}
 
 std::uint64_t current_tape_id() { return tape().id; }
 
@@ -456,15 +484,39 @@ SavedTensor SavedTensor::output(const Tensor& out, std::string_view op) {
     return saved;
 }
 
+namespace {
+[[noreturn]] void modified_after_save(const Shape& shape, std::string_view op, std::uint64_t saved, std::uint64_t now) {
+    fail("backward: a tensor of shape {} saved by '{}' was modified by an in-place operation after it "
+         "was saved (version {} when saved, now {}); compute the in-place change on a clone(), or "
+         "after backward",
+         shape_str(shape), op, saved, now);
+}
+}  // namespace
+
+Tensor detail::unpack_output(const Node& node, const std::shared_ptr<Storage>& storage, std::uint64_t version) {
+    if (storage->version() != version) modified_after_save(node.out_shape, node.op(), version, storage->version());
+    auto impl = make_small_shared<TensorImpl>();
+    impl->storage = storage;
+    impl->dtype = node.out_dtype;
+    impl->shape = node.out_shape;
+    impl->strides = contiguous_strides(node.out_shape);
+    impl->numel = shape_numel(node.out_shape);
+    impl->contiguous = true;
+    impl->is_view = true;
+    TapeState& tp = tape();
+    if (tp.grad_enabled && tp.applying) {
+        // Recording the backward pass: the output is again the result of its node.
+        impl->requires_grad = true;
+        impl->grad_fn = *tp.applying;
+    }
+    return Tensor(std::move(impl));
+}
+
 Tensor SavedTensor::unpack() const {
     if (!tensor_.defined()) return tensor_;
     const detail::Storage& storage = *tensor_.impl()->storage;
-    if (storage_ != &storage || storage.version() != version_) {
-        fail("backward: a tensor of shape {} saved by '{}' was modified by an in-place operation after it "
-             "was saved (version {} when saved, now {}); compute the in-place change on a clone(), or "
-             "after backward",
-             shape_str(tensor_.shape()), op_, version_, storage.version());
-    }
+    if (storage_ != &storage || storage.version() != version_)
+        modified_after_save(tensor_.shape(), op_, version_, storage.version());
     if (!is_output_ || !is_grad_enabled() || !tape().applying) return tensor_;
     // Recording the backward pass: the output is again the result of its node.
     Tensor out = detail::make_view(tensor_, tensor_.shape(), tensor_.strides(), tensor_.storage_offset());
@@ -508,22 +560,23 @@ bool needs_grad(const Tensor& a, const Tensor& b) {
 }
 bool needs_grad(const TensorList& inputs) { return needs_grad_any(inputs.data(), inputs.size()); }
 
-void detail::attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs, std::size_t count) {
+void detail::attach(std::shared_ptr<Node> node, Tensor& output, const Tensor* inputs, std::size_t count) {
     node->edges.resize(count);
     for (std::size_t i = 0; i < count; ++i) {
         const Tensor& in = inputs[i];
         if (!in.defined()) continue;
+        const TensorImpl& in_impl = *in.impl();
         Edge& edge = node->edges[i];
-        edge.shape = in.shape();
-        edge.dtype = in.dtype();
-        if (in.impl()->requires_grad) edge.node = edge_of(in, node->op());
+        edge.shape = in_impl.shape;
+        edge.dtype = in_impl.dtype;
+        if (in_impl.requires_grad) edge.node = edge_of(in, node->op());
     }
     TensorImpl& impl = *output.impl();
-    node->out_shape = output.shape();
-    node->out_dtype = output.dtype();
-    impl.requires_grad = true;
-    impl.grad_fn = node;
+    node->out_shape = impl.shape;
+    node->out_dtype = impl.dtype;
     if (tape().anomaly) detail::check_finite(output, "forward", node->op());
+    impl.requires_grad = true;
+    impl.grad_fn = std::move(node);
 }
 
 void backward(const TensorList& outputs, const TensorList& grad_outputs, BackwardOptions options) {

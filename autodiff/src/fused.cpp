@@ -137,9 +137,9 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
                    t2_part = needs_grad(t2)](const Tensor& g) {
                       const Tensor t1 = s1.unpack(), t2 = s2.unpack();
                       const Tensor scaled = value == 1.0 ? g : g * value;
-                      return TensorList{input_part ? sum_to(g, input_shape) : Tensor{},
-                                        t1_part ? sum_to(scaled * t2, t1.shape()) : Tensor{},
-                                        t2_part ? sum_to(scaled * t1, t2.shape()) : Tensor{}};
+                      return GradList{input_part ? sum_to(g, input_shape) : Tensor{},
+                                      t1_part ? sum_to(scaled * t2, t1.shape()) : Tensor{},
+                                      t2_part ? sum_to(scaled * t1, t2.shape()) : Tensor{}};
                   });
 }
 

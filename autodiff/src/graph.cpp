@@ -55,7 +55,7 @@ GraphLabels::GraphLabels(const NamedTensors& names, const Tensor& output)
 std::string GraphLabels::leaf_name(const TensorImpl* leaf) const {
     if (!leaf) return "";
     if (auto it = leaves_.find(leaf); it != leaves_.end()) return it->second;
-    return leaf->name;
+    return leaf->name();
 }
 
 std::string GraphLabels::node_name(const Node* node) const {
@@ -63,7 +63,7 @@ std::string GraphLabels::node_name(const Node* node) const {
     if (node->is_accumulator()) return leaf_name(node->leaf().get());
     if (auto it = nodes_.find(node); it != nodes_.end()) return it->second;
     std::shared_ptr<TensorImpl> out = node->output.lock();
-    return out ? out->name : "";
+    return out ? out->name() : "";
 }
 
 std::string GraphLabels::input_name(const Edge& edge) const {
@@ -156,7 +156,7 @@ std::string dot_graph(const Tensor& t, const GraphLabels& labels, const DotOptio
         if (n->is_accumulator()) continue;
         const std::string op_id = fmt::format("op{}", n->sequence());
         os << fmt::format("  {} [shape=box, style=\"rounded,filled\", fillcolor=\"lightblue\", label=\"{}\"{}];\n",
-                          op_id, dot_escape(prefix(n) + n->op()), link(n));
+                          op_id, dot_escape(prefix(n) + std::string(n->op())), link(n));
         for (std::size_t i = 0; i < n->edges.size(); ++i) {
             if (n->edges[i].node) {
                 os << fmt::format("  {} -> {};\n", tensor_id[n->edges[i].node.get()], op_id);

@@ -49,7 +49,7 @@ Tensor& commit(Tensor& self, const Tensor& result, const char* op) {
         // Rebase: self is now the output of the op that computed `result`.
         impl.requires_grad = true;
         impl.grad_fn = result.grad_fn();
-        if (!impl.hooks.empty() || impl.retains_grad) impl.grad_fn->output = self.impl_ptr();
+        if (impl.has_hooks() || impl.retains_grad) impl.grad_fn->output = self.impl_ptr();
         impl.view_version = TensorImpl::kNoViewCheck;
     }
     return self;

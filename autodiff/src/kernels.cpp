@@ -76,7 +76,7 @@ AxisSplit split_at(const Shape& shape, std::size_t axis) {
     return s;
 }
 
-void check_finite(const Tensor& t, const char* when, const std::string& op) {
+void check_finite(const Tensor& t, const char* when, std::string_view op) {
     if (!t.is_floating()) return;
     const auto values = t.to_vector();
     for (std::size_t i = 0; i < values.size(); ++i) {

@@ -218,6 +218,6 @@ bool avx512_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k,
                   const float* b, std::size_t ldb, float* c, bool accumulate);
 
 // Raises when anomaly detection is on and values hold NaN or Inf.
-void check_finite(const Tensor& t, const char* when, const std::string& op);
+void check_finite(const Tensor& t, const char* when, std::string_view op);
 
 }  // namespace rg::detail

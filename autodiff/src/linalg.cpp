@@ -129,7 +129,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                           gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false),
                                       b.shape());
                       }
-                      return TensorList{ga, gb};
+                      return GradList{ga, gb};
                   });
 }
 
@@ -174,7 +174,7 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
                           ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
                       if (b.requires_grad())
                           gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
-                      return TensorList{ga, gb};
+                      return GradList{ga, gb};
                   });
 }
 

@@ -128,4 +128,21 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
     return g;
 }
 
+// g * factor for a VJP that reads its handed-over gradient once: written into
+// g's buffer under the same conditions as zip_float_reusing_first, else a new
+// (recorded) product.
+inline Tensor scale_grad(const Tensor& g, double factor) {
+    const bool reuse = !needs_grad(g) && owns_buffer(g) && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
+    if (!reuse) return mul(g, factor);
+    visit_dtype(g.dtype(), [&](auto zero) {
+        using T = decltype(zero);
+        T* values = g.data_ptr<T>();
+        // As mul(g, factor) rounds: the product in double, then to T.
+        for (std::size_t i = 0, n = g.numel(); i < n; ++i) values[i] = static_cast<T>(values[i] * factor);
+        return 0;
+    });
+    g.impl()->storage->bump_version();
+    return g;
+}
+
 }  // namespace rg::detail

@@ -107,7 +107,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
             Tensor hits = eq(x, best);
             return std::pair{hits, sum(hits, axes, true)};
         });
-        return TensorList{reshape(g, r.keep) * hits / ties};
+        return GradList{reshape(g, r.keep) * hits / ties};
     });
 }
 
@@ -179,7 +179,7 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     });
     if (!needs_grad(x)) return out;
     return record(sum_def, out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
-        return TensorList{broadcast_to(reshape(g, keep), shape)};
+        return GradList{broadcast_to(reshape(g, keep), shape)};
     });
 }
 

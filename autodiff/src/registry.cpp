@@ -119,55 +119,65 @@ std::string op_table_markdown() {
 // ---- OpContext --------------------------------------------------------------
 
 Tensor OpContext::input(std::size_t i) const {
-    if (i >= saved_.size() || !saved_[i].defined())
+    if (i >= node_.saved.size() || !node_.saved[i].defined())
         fail("{}: the VJP reads input {}, which the op did not save; add it to the op's Saves", node_.op(), i);
-    return saved_[i].unpack();
+    return node_.saved[i].unpack();
 }
 Tensor OpContext::output() const {
-    if (!output_.defined())
+    if (!node_.output_storage)
         fail("{}: the VJP reads the output, which the op did not save; set Saves::output", node_.op());
-    return output_.unpack();
+    return detail::unpack_output(node_, node_.output_storage, node_.output_version);
 }
 bool OpContext::needs_grad(std::size_t i) const { return i < node_.edges.size() && node_.edges[i].node; }
-const Shape& OpContext::input_shape(std::size_t i) const { return node_.edges.at(i).shape; }
-Dtype OpContext::input_dtype(std::size_t i) const { return node_.edges.at(i).dtype; }
+const Edge& OpContext::edge(std::size_t i) const {
+    if (i >= node_.edges.size())
+        fail("{}: the VJP asks about input {}, but the op has {} inputs", node_.op(), i, node_.edges.size());
+    return node_.edges[i];
+}
+const Shape& OpContext::input_shape(std::size_t i) const { return edge(i).shape; }
+Dtype OpContext::input_dtype(std::size_t i) const { return edge(i).dtype; }
 std::size_t OpContext::inputs() const { return node_.edges.size(); }
 
 // ---- recording ----------------------------------------------------------------
 
-TensorList detail::OpNode::apply(Tensor grad_output) {
+GradList detail::OpNode::apply(Tensor grad_output) {
     if (released()) fail("backward: node '{}' was already released", op());
-    return vjp_(OpContext(*this, saved, saved_output), grad_output);
+    return vjp_(OpContext(*this), grad_output);
 }
 
 void detail::OpNode::release() {
     saved.clear();
-    saved_output = SavedTensor{};
+    output_storage.reset();
     vjp_ = nullptr;
     released_ = true;
 }
 
 namespace {
-Tensor record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, std::size_t count, Saves saves,
-                         OpVjp&& vjp) {
-    if (!needs_grad_any(inputs, count)) return output;
+void record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, std::size_t count, Saves saves,
+                       OpVjp&& vjp) {
+    if (!needs_grad_any(inputs, count)) return;
     auto node = detail::make_small_shared<detail::OpNode>(def, std::move(vjp));
     for (std::size_t i = 0; i < count && i < saves.inputs.size(); ++i) {
         if (!saves.inputs[i]) continue;
         node->saved.resize(count);
         node->saved[i] = SavedTensor(inputs[i], def.name);
     }
-    if (saves.output) node->saved_output = SavedTensor::output(output, def.name);
-    detail::attach(node, output, inputs, count);
-    return output;
+    if (saves.output) {
+        if (!output.is_contiguous() || output.storage_offset() != 0) output = detail::contiguous_values(output);
+        node->output_storage = output.impl()->storage;
+        node->output_version = node->output_storage->version();
+    }
+    detail::attach(std::move(node), output, inputs, count);
 }
 }  // namespace
 
 Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, OpVjp vjp) {
-    return record_registered(def, output, inputs.begin(), inputs.size(), saves, std::move(vjp));
+    record_registered(def, output, inputs.begin(), inputs.size(), saves, std::move(vjp));
+    return output;
 }
 Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, OpVjp vjp) {
-    return record_registered(def, output, inputs.data(), inputs.size(), saves, std::move(vjp));
+    record_registered(def, output, inputs.data(), inputs.size(), saves, std::move(vjp));
+    return output;
 }
 
 }  // namespace rg

@@ -65,7 +65,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     return record(index_select_def, out, {x},
                   [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
                       const Tensor indices = sindices.unpack();
-                      return TensorList{index_add(g, from, axis, indices)};
+                      return GradList{index_add(g, from, axis, indices)};
                   });
 }
 
@@ -106,7 +106,7 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
     if (!needs_grad(source)) return out;
     return record(index_add_def, out, {source}, [axis, sindices = SavedTensor(indices, "index_add")](const Tensor& g) {
         const Tensor indices = sindices.unpack();
-        return TensorList{index_select(g, axis, indices)};
+        return GradList{index_select(g, axis, indices)};
     });
 }
 
@@ -163,7 +163,7 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
     return record(gather_def, out, {x},
                   [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
                       const Tensor index = sindex.unpack();
-                      return TensorList{scatter_add(g, from, axis, index)};
+                      return GradList{scatter_add(g, from, axis, index)};
                   });
 }
 
@@ -196,7 +196,7 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
     if (!needs_grad(source)) return out;
     return record(scatter_add_def, out, {source}, [axis, sindex = SavedTensor(index, "scatter_add")](const Tensor& g) {
         const Tensor index = sindex.unpack();
-        return TensorList{gather(g, axis, index)};
+        return GradList{gather(g, axis, index)};
     });
 }
 
@@ -322,7 +322,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
             const long begin = static_cast<long>(pads[i].first);
             r = slice(r, static_cast<int>(i), begin, begin + static_cast<long>(from[i]));
         }
-        return TensorList{r};
+        return GradList{r};
     });
 }
 

@@ -60,7 +60,7 @@ Tensor softmax(const Tensor& x, int axis) {
     // J^T g = s * (g - <g, s>) along the axis, from the saved output s.
     return record(softmax_def, out, {x}, [saved = SavedTensor::output(out, "softmax"), axis](const Tensor& g) {
         const Tensor s = saved.unpack();
-        return TensorList{s * (g - sum(g * s, {axis}, true))};
+        return GradList{s * (g - sum(g * s, {axis}, true))};
     });
 }
 
@@ -76,7 +76,7 @@ Tensor log_softmax(const Tensor& x, int axis) {
     if (!needs_grad(x)) return out;
     // g - softmax(x) * sum(g), with softmax(x) = exp(y) from the saved output y.
     return record(log_softmax_def, out, {x}, [saved = SavedTensor::output(out, "log_softmax"), axis](const Tensor& g) {
-        return TensorList{g - exp(saved.unpack()) * sum(g, {axis}, true)};
+        return GradList{g - exp(saved.unpack()) * sum(g, {axis}, true)};
     });
 }
 

@@ -184,7 +184,7 @@ void TensorImpl::set_geometry(const Shape& new_shape, const Strides& new_strides
     offset = new_offset;
     numel = shape_numel(shape);
     contiguous = detail::is_contiguous_layout(shape, strides);
-    value_view.reset();
+    if (extras) extras->value_view.reset();
 }
 
 namespace {
@@ -206,8 +206,16 @@ Tensor::Tensor(xt::xarray<double> values, bool requires_grad) : impl_(impl_of(st
 }
 Tensor::Tensor(xt::xarray<std::int64_t> values) : impl_(impl_of(std::move(values))) {}
 
+namespace {
+// Kept out of line so that the accessors below stay a test and a load.
+[[noreturn, gnu::cold, gnu::noinline]] void undefined_tensor(const char* what) {
+    fail("{}: the tensor is undefined (default-constructed rg::Tensor)", what);
+}
+}  // namespace
+
 TensorImpl& Tensor::checked(const char* what) const {
-    if (!impl_) fail("{}: the tensor is undefined (default-constructed rg::Tensor)", what);
+    if (!impl_) [[unlikely]]
+        undefined_tensor(what);
     return *impl_;
 }
 
@@ -262,14 +270,15 @@ template <class T> ValueView<T>& Tensor::value() {
     if (impl.dtype != dtype_of<T>())
         fail("value<{}>: the tensor holds {}; ask for the matching element type", dtype_name(dtype_of<T>()),
              dtype_name(impl.dtype));
-    if (!impl.value_view) {
+    std::shared_ptr<void>& view = impl.extra().value_view;
+    if (!view) {
         // The buffer spans from the first element to one past the last one the strides reach.
         std::size_t span = impl.numel == 0 ? 0 : 1;
         for (std::size_t d = 0; d < impl.shape.size() && impl.numel != 0; ++d)
             span += (impl.shape[d] - 1) * static_cast<std::size_t>(impl.strides[d]);
-        impl.value_view = make_value_view(impl.data<T>(), span, impl.shape, impl.strides);
+        view = make_value_view(impl.data<T>(), span, impl.shape, impl.strides);
     }
-    return *static_cast<ValueView<T>*>(impl.value_view.get());
+    return *static_cast<ValueView<T>*>(view.get());
 }
 template <class T> const ValueView<T>& Tensor::value() const { return const_cast<Tensor*>(this)->value<T>(); }
 template ValueView<float>& Tensor::value<float>();
@@ -345,7 +354,7 @@ bool Tensor::retains_grad() const { return checked("retains_grad").retains_grad;
 void Tensor::register_hook(Hook hook) {
     TensorImpl& impl = checked("register_hook");
     if (!impl.requires_grad) fail("register_hook: the tensor does not require grad, so no gradient will reach it");
-    impl.hooks.push_back(std::move(hook));
+    impl.extra().hooks.push_back(std::move(hook));
     if (impl.grad_fn) impl.grad_fn->output = impl_;
 }
 
@@ -358,16 +367,16 @@ void Tensor::register_post_accumulate_grad_hook(PostAccumulateHook hook) {
     if (!impl.requires_grad)
         fail("register_post_accumulate_grad_hook: the tensor does not require grad, so no "
              "gradient will reach it");
-    impl.post_accumulate_hooks.push_back(std::move(hook));
+    impl.extra().post_accumulate_hooks.push_back(std::move(hook));
 }
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked("grad_fn").grad_fn; }
 
 Tensor& Tensor::set_name(std::string name) {
-    checked("set_name").name = std::move(name);
+    checked("set_name").extra().name = std::move(name);
     return *this;
 }
-const std::string& Tensor::name() const { return checked("name").name; }
+const std::string& Tensor::name() const { return checked("name").name(); }
 
 Tensor Tensor::detach() const {
     const TensorImpl& impl = checked("detach");
@@ -403,14 +412,14 @@ Tensor Tensor::clone() const {
     checked("clone");
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record(clone_def, out, {*this}, [](const Tensor& g) { return TensorList{g}; });
+    return record(clone_def, out, {*this}, [](const Tensor& g) { return GradList{g}; });
 }
 
 Tensor Tensor::contiguous() const {
     if (checked("contiguous").contiguous) return *this;
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record(contiguous_def, out, {*this}, [](const Tensor& g) { return TensorList{g}; });
+    return record(contiguous_def, out, {*this}, [](const Tensor& g) { return GradList{g}; });
 }
 
 namespace {
@@ -443,7 +452,7 @@ Tensor Tensor::to(Dtype dtype) const {
     Tensor out = cast_values(*this, dtype);
     if (dtype == Dtype::int64 || !needs_grad(*this)) return out;
     const Dtype from = this->dtype();
-    return record(to_def, out, {*this}, [from](const Tensor& g) { return TensorList{g.to(from)}; });
+    return record(to_def, out, {*this}, [from](const Tensor& g) { return GradList{g.to(from)}; });
 }
 
 Tensor& Tensor::set_values_(const Tensor& src) {

@@ -10,11 +10,23 @@
 
 namespace rg {
 
+// State few tensors have (hooks, a name, the xtensor view value<T>() made),
+// allocated on first use: the tape makes many intermediate tensors, and their
+// size is what a backward pass walks through.
+struct TensorExtras {
+    std::vector<Hook> hooks;
+    std::vector<PostAccumulateHook> post_accumulate_hooks;
+    std::string name;
+    std::shared_ptr<void> value_view;  // made by value<T>() on first use
+};
+
 struct TensorImpl {
     TensorImpl() = default;
     TensorImpl(const TensorImpl&) = delete;
     TensorImpl& operator=(const TensorImpl&) = delete;
-    ~TensorImpl() { detail::release_node(std::move(grad_fn)); }
+    ~TensorImpl() {
+        if (grad_fn) detail::release_node(std::move(grad_fn));
+    }
 
     std::shared_ptr<detail::Storage> storage;
     Shape shape;
@@ -34,12 +46,17 @@ struct TensorImpl {
     std::shared_ptr<Node> grad_fn;  // the op that produced it (non-leaf)
     std::shared_ptr<Node> grad_accumulator;  // leaves: where their gradient lands
     Tensor grad;
-    std::vector<Hook> hooks;
-    std::vector<PostAccumulateHook> post_accumulate_hooks;
-    std::string name;
+    std::unique_ptr<TensorExtras> extras;  // null until a hook, a name or value<T>() needs it
 
-    // The xtensor view value<T>() returns, made on first use.
-    std::shared_ptr<void> value_view;
+    TensorExtras& extra() {
+        if (!extras) extras = std::make_unique<TensorExtras>();
+        return *extras;
+    }
+    bool has_hooks() const { return extras && !extras->hooks.empty(); }
+    const std::string& name() const {
+        static const std::string none;
+        return extras ? extras->name : none;
+    }
 
     template <class T> T* data() const { return static_cast<T*>(storage->data()) + offset; }
     // Sets shape and strides, and derives numel and contiguity.
@@ -85,6 +102,12 @@ Shape to_shape(IntList sizes, const char* op);
 inline bool owns_buffer(const Tensor& t) {
     return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
 }
+
+// The dense output of `node` held as `storage` (saved at `version`), as a
+// tensor for its VJP: with the node as its grad_fn while the backward pass is
+// recorded, so double backward flows through it. Refuses a storage written in
+// place since.
+Tensor unpack_output(const Node& node, const std::shared_ptr<Storage>& storage, std::uint64_t version);
 
 // Thread-safe: the node that receives a leaf's gradient (made on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);

@@ -50,8 +50,8 @@ Tensor tanh_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = Gra
                                                  [](auto gv, auto yv) { return gv * (decltype(yv){1} - yv * yv); });
     return record(tanh_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
-        return TensorList{c.needs_grad(0) ? tanh_backward(h, y) : Tensor{},
-                          c.needs_grad(1) ? h * g * y * -2.0 : Tensor{}};  // d/dy g (1 - y²) = -2 g y
+        return GradList{c.needs_grad(0) ? tanh_backward(h, y) : Tensor{},
+                        c.needs_grad(1) ? h * g * y * -2.0 : Tensor{}};  // d/dy g (1 - y²) = -2 g y
     });
 }
 const OpDef& tanh_backward_def = define_op({.name = "tanh_backward",
@@ -69,8 +69,8 @@ Tensor sigmoid_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = 
                                                  [](auto gv, auto yv) { return gv * yv * (decltype(yv){1} - yv); });
     return record(sigmoid_backward_def, out, {g, y}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), y = c.input(1);
-        return TensorList{c.needs_grad(0) ? sigmoid_backward(h, y) : Tensor{},
-                          c.needs_grad(1) ? h * g * rsub(1.0, y * 2.0) : Tensor{}};  // d/dy g y (1 - y) = g (1 - 2y)
+        return GradList{c.needs_grad(0) ? sigmoid_backward(h, y) : Tensor{},
+                        c.needs_grad(1) ? h * g * rsub(1.0, y * 2.0) : Tensor{}};  // d/dy g y (1 - y) = g (1 - 2y)
     });
 }
 const OpDef& sigmoid_backward_def = define_op({.name = "sigmoid_backward",
@@ -89,7 +89,7 @@ Tensor relu_backward(const Tensor& g, const Tensor& y, GradBuffer g_buffer = Gra
     // Piecewise linear: nothing flows to y.
     return record(relu_backward_def, out, {g, y.detach()}, {.inputs = {false, true}},
                   [](const OpContext& c, const Tensor& h) {
-                      return TensorList{relu_backward(h, c.input(1), GradBuffer::reusable), Tensor{}};
+                      return GradList{relu_backward(h, c.input(1), GradBuffer::reusable), Tensor{}};
                   });
 }
 const OpDef& relu_backward_def = define_op({.name = "relu_backward",
@@ -109,27 +109,27 @@ const OpDef& relu_backward_def = define_op({.name = "relu_backward",
 const OpDef& neg_def = define_op(unary_def("neg", "-x", "dx = -g", rg::neg, [](double x) { return -x; }));
 Tensor neg(const Tensor& x) {
     return record(neg_def, map_float(x, "neg", [](auto u) { return -u; }), {x}, {},
-                  [](const OpContext&, const Tensor& g) { return TensorList{neg(g)}; });
+                  [](const OpContext&, const Tensor& g) { return GradList{detail::scale_grad(g, -1.0)}; });
 }
 
 const OpDef& exp_def = define_op(unary_def("exp", "e^x", "dx = g * y", rg::exp, [](double x) { return std::exp(x); }));
 Tensor exp(const Tensor& x) {
     return record(exp_def, map_float(x, "exp", [](auto u) { return std::exp(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g * c.output()}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g * c.output()}; });
 }
 
 const OpDef& expm1_def = define_op(
     unary_def("expm1", "e^x - 1, exact near 0", "dx = g * (y + 1)", rg::expm1, [](double x) { return std::expm1(x); }));
 Tensor expm1(const Tensor& x) {
     return record(expm1_def, map_float(x, "expm1", [](auto u) { return std::expm1(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g * (c.output() + 1.0)}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g * (c.output() + 1.0)}; });
 }
 
 const OpDef& log_def = define_op(unary_def(
     "log", "natural logarithm", "dx = g / x", rg::log, [](double x) { return std::log(x); }, 0.1, 3.0));
 Tensor log(const Tensor& x) {
     return record(log_def, map_float(x, "log", [](auto u) { return std::log(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g / c.input(0)}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g / c.input(0)}; });
 }
 
 const OpDef& log1p_def = define_op(unary_def(
@@ -137,21 +137,21 @@ const OpDef& log1p_def = define_op(unary_def(
     3.0));
 Tensor log1p(const Tensor& x) {
     return record(log1p_def, map_float(x, "log1p", [](auto u) { return std::log1p(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g / (c.input(0) + 1.0)}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g / (c.input(0) + 1.0)}; });
 }
 
 const OpDef& sqrt_def = define_op(unary_def(
     "sqrt", "square root", "dx = g / (2 * y)", rg::sqrt, [](double x) { return std::sqrt(x); }, 0.1, 3.0));
 Tensor sqrt(const Tensor& x) {
     return record(sqrt_def, map_float(x, "sqrt", [](auto u) { return std::sqrt(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g / (c.output() * 2.0)}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g / (c.output() * 2.0)}; });
 }
 
 const OpDef& square_def =
     define_op(unary_def("square", "x²", "dx = 2 * g * x", rg::square, [](double x) { return x * x; }));
 Tensor square(const Tensor& x) {
     return record(square_def, map_float(x, "square", [](auto u) { return u * u; }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g * c.input(0) * 2.0}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g * c.input(0) * 2.0}; });
 }
 
 const OpDef& abs_def = define_op(unary_def(
@@ -160,7 +160,7 @@ const OpDef& abs_def = define_op(unary_def(
 Tensor abs(const Tensor& x) {
     return record(abs_def, map_float(x, "abs", [](auto u) { return std::abs(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) {
-                      return TensorList{g * detail::without_grad([&] { return sign(c.input(0)); })};
+                      return GradList{g * detail::without_grad([&] { return sign(c.input(0)); })};
                   });
 }
 
@@ -170,7 +170,7 @@ const OpDef& sign_def = define_op(unary_def(
 Tensor sign(const Tensor& x) {
     return record(sign_def, map_float(x, "sign", [](auto u) { return static_cast<decltype(u)>((u > 0) - (u < 0)); }),
                   {x}, {}, [](const OpContext& c, const Tensor&) {
-                      return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})};
+                      return GradList{zeros(c.input_shape(0), {c.input_dtype(0)})};
                   });
 }
 
@@ -178,14 +178,14 @@ const OpDef& sin_def =
     define_op(unary_def("sin", "sine", "dx = g * cos(x)", rg::sin, [](double x) { return std::sin(x); }));
 Tensor sin(const Tensor& x) {
     return record(sin_def, map_float(x, "sin", [](auto u) { return std::sin(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g * cos(c.input(0))}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g * cos(c.input(0))}; });
 }
 
 const OpDef& cos_def =
     define_op(unary_def("cos", "cosine", "dx = -g * sin(x)", rg::cos, [](double x) { return std::cos(x); }));
 Tensor cos(const Tensor& x) {
     return record(cos_def, map_float(x, "cos", [](auto u) { return std::cos(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{neg(g * sin(c.input(0)))}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{neg(g * sin(c.input(0)))}; });
 }
 
 const OpDef& tanh_def = define_op(
@@ -193,7 +193,7 @@ const OpDef& tanh_def = define_op(
 Tensor tanh(const Tensor& x) {
     return record(tanh_def, map_float(x, "tanh", [](auto u) { return std::tanh(u); }), {x}, {.output = true},
                   [](const OpContext& c, const Tensor& g) {
-                      return TensorList{tanh_backward(g, c.output(), GradBuffer::reusable)};
+                      return GradList{tanh_backward(g, c.output(), GradBuffer::reusable)};
                   });
 }
 
@@ -207,7 +207,7 @@ Tensor sigmoid(const Tensor& x) {
         return e / (T{1} + e);
     });
     return record(sigmoid_def, out, {x}, {.output = true}, [](const OpContext& c, const Tensor& g) {
-        return TensorList{sigmoid_backward(g, c.output(), GradBuffer::reusable)};
+        return GradList{sigmoid_backward(g, c.output(), GradBuffer::reusable)};
     });
 }
 
@@ -217,7 +217,7 @@ const OpDef& relu_def =
 Tensor relu(const Tensor& x) {
     return record(relu_def, map_float(x, "relu", [](auto u) { return u > 0 ? u : decltype(u){0}; }), {x},
                   {.output = true}, [](const OpContext& c, const Tensor& g) {
-                      return TensorList{relu_backward(g, c.output(), GradBuffer::reusable)};
+                      return GradList{relu_backward(g, c.output(), GradBuffer::reusable)};
                   });
 }
 
@@ -231,7 +231,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     return record(leaky_relu_def, out, {x}, {.inputs = {true}}, [slope](const OpContext& c, const Tensor& g) {
         Tensor factor = map_float(c.input(0), "leaky_relu",
                                   [slope](auto u) { return static_cast<decltype(u)>(u > 0 ? 1.0 : slope); });
-        return TensorList{g * factor};
+        return GradList{g * factor};
     });
 }
 
@@ -248,7 +248,7 @@ Tensor elu(const Tensor& x, double alpha) {
         const Tensor x = c.input(0);
         const double inf = std::numeric_limits<double>::infinity();
         Tensor negative_side = exp(clamp(x, -inf, 0.0)) * alpha;
-        return TensorList{g * where(gt(x, 0.0), ones_like(x), negative_side)};
+        return GradList{g * where(gt(x, 0.0), ones_like(x), negative_side)};
     });
 }
 
@@ -260,7 +260,7 @@ Tensor softplus(const Tensor& x) {
         return static_cast<T>((u > 0 ? u : T{0}) + std::log1p(std::exp(-std::abs(u))));
     });
     return record(softplus_def, out, {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return TensorList{g * sigmoid(c.input(0))}; });
+                  [](const OpContext& c, const Tensor& g) { return GradList{g * sigmoid(c.input(0))}; });
 }
 
 const OpDef& atan_def =
@@ -269,7 +269,7 @@ Tensor atan(const Tensor& x) {
     return record(atan_def, map_float(x, "atan", [](auto u) { return std::atan(u); }), {x}, {.inputs = {true}},
                   [](const OpContext& c, const Tensor& g) {
                       const Tensor x = c.input(0);
-                      return TensorList{g / (x * x + 1.0)};
+                      return GradList{g / (x * x + 1.0)};
                   });
 }
 
@@ -279,7 +279,7 @@ const OpDef& step_def = define_op(unary_def(
 Tensor step(const Tensor& x) {
     return record(step_def, mask_of(x, "step", [](auto u) { return u >= 0; }), {x}, {},
                   [](const OpContext& c, const Tensor&) {
-                      return TensorList{zeros(c.input_shape(0), {c.input_dtype(0)})};
+                      return GradList{zeros(c.input_shape(0), {c.input_dtype(0)})};
                   });
 }
 
@@ -294,7 +294,7 @@ Tensor clamp(const Tensor& x, double low, double high) {
         return static_cast<T>(u < low ? low : (u > high ? high : u));
     });
     return record(clamp_def, out, {x}, {.inputs = {true}}, [low, high](const OpContext& c, const Tensor& g) {
-        return TensorList{g * mask_of(c.input(0), "clamp", [&](auto u) { return u >= low && u <= high; })};
+        return GradList{g * mask_of(c.input(0), "clamp", [&](auto u) { return u >= low && u <= high; })};
     });
 }
 

@@ -87,7 +87,7 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
 
 Tensor view_as_shape(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides) {
     return view_of(def, x, shape, strides, x.storage_offset(),
-                   [from = x.shape()](const Tensor& g) { return TensorList{reshape(g, from)}; });
+                   [from = x.shape()](const Tensor& g) { return GradList{reshape(g, from)}; });
 }
 
 struct SliceRange {
@@ -264,7 +264,7 @@ Tensor broadcast_to(const Tensor& x, IntList sizes) {
         fail("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()), shape_str(shape));
     detail::checked_numel(shape, x.dtype(), "broadcast_to");
     return view_of(broadcast_to_def, x, shape, detail::broadcast_strides(x.shape(), x.strides(), shape),
-                   x.storage_offset(), [from = x.shape()](const Tensor& g) { return TensorList{sum_to(g, from)}; });
+                   x.storage_offset(), [from = x.shape()](const Tensor& g) { return GradList{sum_to(g, from)}; });
 }
 
 const OpDef& expand_def = define_op({.name = "expand",
@@ -337,7 +337,7 @@ Tensor permute(const Tensor& x, const Axes& order) {
     Axes inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = static_cast<int>(i);
     return view_of(permute_def, x, shape, strides, x.storage_offset(),
-                   [inverse](const Tensor& g) { return TensorList{permute(g, inverse)}; });
+                   [inverse](const Tensor& g) { return GradList{permute(g, inverse)}; });
 }
 
 const OpDef& transpose_def =
@@ -390,7 +390,7 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     const auto begin = static_cast<std::int64_t>(r.start);
     const auto end = static_cast<std::int64_t>(r.start + r.count * r.step);
     return view_of(slice_def, x, shape, strides, offset, [from = x.shape(), axis, begin, end, step](const Tensor& g) {
-        return TensorList{slice_scatter(g, from, axis, begin, end, step)};
+        return GradList{slice_scatter(g, from, axis, begin, end, step)};
     });
 }
 
@@ -436,7 +436,7 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
         x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
     return view_of(select_def, x, shape, strides, offset, [from = x.shape(), ax, i](const Tensor& g) {
         const int a = static_cast<int>(ax);
-        return TensorList{slice_scatter(unsqueeze(g, a), from, a, i, i + 1)};
+        return GradList{slice_scatter(unsqueeze(g, a), from, a, i, i + 1)};
     });
 }
 
@@ -465,7 +465,7 @@ Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::in
     detail::copy_values(slice(out, axis, start, stop, step), source);
     if (!needs_grad(source)) return out;
     return record(slice_scatter_def, out, {source},
-                  [axis, start, stop, step](const Tensor& g) { return TensorList{slice(g, axis, start, stop, step)}; });
+                  [axis, start, stop, step](const Tensor& g) { return GradList{slice(g, axis, start, stop, step)}; });
 }
 
 // ---- diagonals -----------------------------------------------------------------------
@@ -502,7 +502,7 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     shape.push_back(static_cast<std::size_t>(length));
     strides.push_back(x.strides()[a0] + x.strides()[a1]);
     return view_of(diagonal_def, x, shape, strides, start, [from = x.shape(), offset, axis0, axis1](const Tensor& g) {
-        return TensorList{diagonal_scatter(g, from, offset, axis0, axis1)};
+        return GradList{diagonal_scatter(g, from, offset, axis0, axis1)};
     });
 }
 
@@ -528,7 +528,7 @@ Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t o
     detail::copy_values(target, source);
     if (!needs_grad(source)) return out;
     return record(diagonal_scatter_def, out, {source},
-                  [offset, axis0, axis1](const Tensor& g) { return TensorList{diagonal(g, offset, axis0, axis1)}; });
+                  [offset, axis0, axis1](const Tensor& g) { return GradList{diagonal(g, offset, axis0, axis1)}; });
 }
 
 void detail::link_views() {}  // see registry.cpp

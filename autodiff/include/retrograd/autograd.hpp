@@ -7,6 +7,7 @@
 // Nodes are reference-counted by the tensors that depend on them, so a forward
 // pass that is never differentiated frees itself, and backward() releases the
 // saved values of the graph it swept unless retain_graph is set.
+#include <retrograd/detail/inline_list.hpp>
 #include <retrograd/detail/small_blocks.hpp>
 #include <retrograd/tensor.hpp>
 
@@ -32,6 +33,10 @@ struct Edge {
     Dtype dtype = Dtype::float32;
 };
 
+// The gradients a VJP returns, one per input (an undefined Tensor: none);
+// up to four are kept inline, so returning them allocates nothing.
+using GradList = detail::InlineList<Tensor, 4>;
+
 using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
 
 class Node {
@@ -43,7 +48,7 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
-    const std::string& op() const { return op_; }
+    std::string_view op() const { return op_; }
     const OpDef* def() const { return def_; }  // null for custom ops and accumulators
     std::uint64_t sequence() const { return sequence_; }  // position on the tape
     std::uint64_t tape_id() const { return tape_id_; }
@@ -54,24 +59,31 @@ public:
 
     // Gradients for each input, given the gradient of the output (VJP). The
     // gradient is handed over, so a VJP may reuse its buffer.
-    virtual TensorList apply(Tensor grad_output) = 0;
+    virtual GradList apply(Tensor grad_output) = 0;
     // Frees saved values; a later apply() is an error.
     virtual void release() { released_ = true; }
 
-    std::vector<Edge, detail::SmallBlockAllocator<Edge>> edges;  // one per input
+    // (Declared in this order so that what backward's first walk over the
+    // graph reads, the flags, the sequence and the edges' nodes, shares the
+    // node's first cache line.)
+private:
+    std::uint64_t sequence_;
+    std::uint64_t tape_id_;
+    const OpDef* def_ = nullptr;
+
+protected:
+    bool released_ = false;
+    bool accumulator_ = false;
+
+public:
+    detail::InlineList<Edge, 2> edges;  // one per input
     Shape out_shape;
     Dtype out_dtype = Dtype::float32;
     std::weak_ptr<TensorImpl> output;  // set when the output has hooks or retains grad
 
 private:
-    std::string op_;
-    const OpDef* def_ = nullptr;
-    std::uint64_t sequence_;
-    std::uint64_t tape_id_;
-
-protected:
-    bool released_ = false;
-    bool accumulator_ = false;
+    std::string_view op_;  // the OpDef's name, or owned_op_
+    std::unique_ptr<char[]> owned_op_;  // a name given as a string: a custom op's
 };
 
 // ---- saved tensors ---------------------------------------------------------------
@@ -119,9 +131,9 @@ template <class F> class LambdaNode final : public Node {
 public:
     LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
     LambdaNode(const OpDef& def, F fn) : Node(def), fn_(std::move(fn)) {}
-    TensorList apply(Tensor grad_output) override {
+    GradList apply(Tensor grad_output) override {
         if (!fn_) fail("backward: node '{}' was already released", op());
-        return (*fn_)(std::move(grad_output));
+        return GradList((*fn_)(std::move(grad_output)));
     }
     void release() override {
         fn_.reset();
@@ -132,7 +144,7 @@ private:
     std::optional<F> fn_;
 };
 // Links node to its inputs and makes it the grad_fn of output.
-void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inputs, std::size_t count);
+void attach(std::shared_ptr<Node> node, Tensor& output, const Tensor* inputs, std::size_t count);
 }  // namespace detail
 
 // Wraps `output` (freshly computed, no history) as the result of op `op` over
@@ -142,13 +154,13 @@ void attach(const std::shared_ptr<Node>& node, Tensor& output, const Tensor* inp
 template <class F> Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
     auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
-    detail::attach(node, output, inputs.begin(), inputs.size());
+    detail::attach(std::move(node), output, inputs.begin(), inputs.size());
     return output;
 }
 template <class F> Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
-    detail::attach(node, output, inputs.data(), inputs.size());
+    detail::attach(std::move(node), output, inputs.data(), inputs.size());
     return output;
 }
 
@@ -157,13 +169,13 @@ template <class F> Tensor record(std::string_view op, Tensor output, const Tenso
 template <class F> Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
     auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
-    detail::attach(node, output, inputs.begin(), inputs.size());
+    detail::attach(std::move(node), output, inputs.begin(), inputs.size());
     return output;
 }
 template <class F> Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
-    detail::attach(node, output, inputs.data(), inputs.size());
+    detail::attach(std::move(node), output, inputs.data(), inputs.size());
     return output;
 }
 

@@ -77,6 +77,11 @@ std::string op_table_markdown();
 
 // ---- recording through the registry -----------------------------------------
 
+namespace detail {
+class OpNode;
+class Storage;
+}  // namespace detail
+
 // What the VJP of a registered op sees: the tensors it asked to save (checked
 // against in-place writes when read), which inputs need a gradient, and the
 // inputs' shapes and dtypes.
@@ -89,14 +94,12 @@ public:
     Dtype input_dtype(std::size_t i) const;
     std::size_t inputs() const;
 
-    using SavedList = std::vector<SavedTensor, detail::SmallBlockAllocator<SavedTensor>>;
-    OpContext(const Node& node, const SavedList& saved, const SavedTensor& output)
-        : node_(node), saved_(saved), output_(output) {}
+    using SavedList = detail::InlineList<SavedTensor, 2>;
+    explicit OpContext(const detail::OpNode& node) : node_(node) {}
 
 private:
-    const Node& node_;
-    const SavedList& saved_;
-    const SavedTensor& output_;
+    const Edge& edge(std::size_t i) const;
+    const detail::OpNode& node_;
 };
 
 // What a registered op keeps for its VJP.
@@ -105,17 +108,22 @@ struct Saves {
     bool output = false;  // save the op's result (y = exp(x): dx = g * y)
 };
 
-using OpVjp = std::function<TensorList(const OpContext& context, const Tensor& grad_output)>;
+// Returns one gradient per input: `return GradList{dx, dy};`.
+using OpVjp = std::function<GradList(const OpContext& context, const Tensor& grad_output)>;
 
 namespace detail {
 class OpNode final : public Node {
 public:
     OpNode(const OpDef& def, OpVjp vjp) : Node(def), vjp_(std::move(vjp)) {}
-    TensorList apply(Tensor grad_output) override;
+    GradList apply(Tensor grad_output) override;
     void release() override;
 
-    std::vector<SavedTensor, detail::SmallBlockAllocator<SavedTensor>> saved;
-    SavedTensor saved_output;
+    OpContext::SavedList saved;
+    // With Saves::output, the op's result as its storage and the storage's
+    // version then: the result is dense, and its shape and dtype are the
+    // node's, so no tensor header is kept and no reference cycle made.
+    std::shared_ptr<Storage> output_storage;
+    std::uint64_t output_version = 0;
 
 private:
     OpVjp vjp_;
