@@ -135,7 +135,7 @@ namespace {
 void on_small_stack(void (*f)()) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, std::size_t{256} * 1024);
     pthread_t thread;
     REQUIRE(pthread_create(
                 &thread, &attr,

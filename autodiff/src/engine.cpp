@@ -129,6 +129,12 @@ public:
     std::shared_ptr<TensorImpl> leaf() const override { return output.lock(); }
 };
 
+void prefetch_node(const Node* node) {
+    // The lines an apply reads: the node's own (flags, edges, output, VJP and saved values).
+    const char* bytes = reinterpret_cast<const char*>(node);
+    for (std::size_t offset = 0; offset < 512; offset += 64) __builtin_prefetch(bytes + offset);
+}
+
 std::shared_ptr<Node> edge_of(const Tensor& input, std::string_view op) {
     TensorImpl& impl = *input.impl();
     if (impl.view_version != TensorImpl::kNoViewCheck && impl.storage->version() != impl.view_version) {
@@ -336,8 +342,12 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
         accumulate_into(visit_of(roots[i].get())->pending, seeds[i], create_graph);
     seeds.clear();
 
-    for (const std::size_t v : order) {
-        Visit& visit = visits[v];
+    // The order is known, and a large graph does not fit in cache: the node a
+    // few steps ahead is fetched while this one runs.
+    constexpr std::size_t kPrefetchAhead = 3;
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        if (k + kPrefetchAhead < order.size()) prefetch_node(visits[order[k + kPrefetchAhead]].node);
+        Visit& visit = visits[order[k]];
         Node* n = visit.node;
         if (!visit.needed) continue;
         Tensor g = std::move(visit.pending);

@@ -46,6 +46,9 @@ private:
 // walk strided operands (elementwise ops, products).
 template <class T> struct Strided {
     explicit Strided(const Tensor& t) : data(t.data_ptr<T>()), shape(t.shape()), strides(t.strides()) {}
+    // The caller has checked that the values are T.
+    Strided(const T* first, const Shape& values_shape, const Strides& values_strides)
+        : data(first), shape(values_shape), strides(values_strides) {}
     const T* data;
     const Shape& shape;
     const Strides& strides;

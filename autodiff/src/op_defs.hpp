@@ -64,13 +64,14 @@ inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
 
 // out = f(x) elementwise over a float tensor, read with its strides.
 template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
-    defined_or_fail(x, op);
-    if (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64)
-        fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(x.dtype()));
-    Tensor out = empty_dense(x.shape(), x.dtype(), op);
-    visit_dtype(x.dtype(), [&](auto zero) {
+    const TensorImpl& in = *defined_or_fail(x, op).impl();
+    if (in.dtype != Dtype::float32 && in.dtype != Dtype::float64)
+        fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(in.dtype));
+    Tensor out = empty_dense(in.shape, in.dtype, op, in.numel);
+    visit_dtype(in.dtype, [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (!std::is_same_v<T, std::int64_t>) map_values(Strided<T>(x), out.data_ptr<T>(), f);
+        if constexpr (!std::is_same_v<T, std::int64_t>)
+            map_values(Strided<T>{in.data<T>(), in.shape, in.strides}, out.impl()->data<T>(), f);
         return 0;
     });
     return out;
@@ -79,16 +80,20 @@ template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
 // out = f(a, b) with broadcasting; both operands read in place with their strides.
 template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
     check_same_dtype(a, b, op);
-    if (a.dtype() != Dtype::float32 && a.dtype() != Dtype::float64)
-        fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(a.dtype()));
+    const TensorImpl& ai = *a.impl();
+    const TensorImpl& bi = *b.impl();
+    if (ai.dtype != Dtype::float32 && ai.dtype != Dtype::float64)
+        fail("{}: expected float32 or float64 tensors, got {}", op, dtype_name(ai.dtype));
+    const bool same_shape = ai.shape == bi.shape;
     Shape broadcast;
-    if (a.shape() != b.shape()) broadcast = broadcast_shapes(a.shape(), b.shape(), op);
-    const Shape& shape = a.shape() == b.shape() ? a.shape() : broadcast;
-    Tensor out = empty_dense(shape, a.dtype(), op);
-    visit_dtype(a.dtype(), [&](auto zero) {
+    if (!same_shape) broadcast = broadcast_shapes(ai.shape, bi.shape, op);
+    const Shape& shape = same_shape ? ai.shape : broadcast;
+    Tensor out = same_shape ? empty_dense(shape, ai.dtype, op, ai.numel) : empty_dense(shape, ai.dtype, op);
+    visit_dtype(ai.dtype, [&](auto zero) {
         using T = decltype(zero);
         if constexpr (!std::is_same_v<T, std::int64_t>)
-            zip_values(Strided<T>(a), Strided<T>(b), shape, out.data_ptr<T>(), f);
+            zip_values(Strided<T>{ai.data<T>(), ai.shape, ai.strides}, Strided<T>{bi.data<T>(), bi.shape, bi.strides},
+                       shape, out.impl()->data<T>(), f);
         return 0;
     });
     return out;

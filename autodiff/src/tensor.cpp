@@ -121,7 +121,10 @@ std::shared_ptr<Storage> new_storage(std::size_t nbytes, Dtype dtype, const char
 }
 
 Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op) {
-    const std::size_t numel = checked_numel(shape, dtype, op);
+    return empty_dense(shape, dtype, op, checked_numel(shape, dtype, op));
+}
+
+Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op, std::size_t numel) {
     auto impl = make_small_shared<TensorImpl>();
     impl->dtype = dtype;
     impl->storage = new_storage(numel * dtype_size(dtype), dtype, op);

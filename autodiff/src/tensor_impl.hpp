@@ -21,7 +21,9 @@ struct TensorExtras {
 };
 
 struct TensorImpl {
-    TensorImpl() = default;
+    // Provided (not defaulted), so that making one does not first zero all
+    // of it: every member has its own initialiser.
+    TensorImpl() {}  // NOLINT(modernize-use-equals-default)
     TensorImpl(const TensorImpl&) = delete;
     TensorImpl& operator=(const TensorImpl&) = delete;
     ~TensorImpl() {
@@ -74,6 +76,9 @@ bool is_contiguous_layout(const Shape& shape, const Strides& strides);
 // uninitialised: kernels write their results into it. Errors (absurd sizes,
 // memory refused) name `op`.
 Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op);
+// The same for a shape whose element count is known to be valid (an existing
+// tensor's).
+Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op, std::size_t numel);
 template <class T> Tensor empty_dense(const Shape& shape, const char* op) {
     return empty_dense(shape, dtype_of<T>(), op);
 }
@@ -100,7 +105,7 @@ Shape to_shape(IntList sizes, const char* op);
 // True when t is the only handle on its storage and the storage is dense: no
 // other tensor reads or views it, so it can be written in place.
 inline bool owns_buffer(const Tensor& t) {
-    return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.is_contiguous();
+    return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && t.impl()->contiguous;
 }
 
 // The dense output of `node` held as `storage` (saved at `version`), as a

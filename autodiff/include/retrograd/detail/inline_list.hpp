@@ -28,14 +28,6 @@ public:
         reserve(items.size());
         for (const T& item : items) new (data_ + size_++) T(item);
     }
-    template <class Range>
-    requires(!std::is_same_v<std::remove_cvref_t<Range>, InlineList>) && requires(Range&& r) {
-        std::begin(r), std::end(r), std::size(r);
-    }
-    explicit InlineList(Range&& range) {
-        reserve(std::size(range));
-        for (auto&& item : range) new (data_ + size_++) T(std::forward<decltype(item)>(item));
-    }
     // Implicit, so that a VJP written to return a std::vector (a TensorList) still compiles.
     InlineList(std::vector<T>&& items)  // NOLINT
         : InlineList(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())) {}
