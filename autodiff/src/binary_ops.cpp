@@ -181,7 +181,8 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         using T = typename std::decay_t<decltype(x)>::value_type;
         const detail::Dense<T> mv(m);
         const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
-        detail::Array<T> r(shape);
+        Tensor r = detail::empty_dense<T>(shape, "where");
+        T* o = r.data_ptr<T>();
         const std::array<detail::Strides, 4> st{detail::broadcast_strides(mv.shape(), shape),
                                                 detail::broadcast_strides(x.shape(), shape),
                                                 detail::broadcast_strides(y.shape(), shape),
@@ -189,11 +190,11 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
             for (std::size_t k = 0; k < count; ++k) {
                 const auto kk = static_cast<std::ptrdiff_t>(k);
-                r.data()[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0} ? x.data()[off[1] + kk * in[1]]
-                                                                                       : y.data()[off[2] + kk * in[2]];
+                o[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0} ? x.data()[off[1] + kk * in[1]]
+                                                                                : y.data()[off[2] + kk * in[2]];
             }
         });
-        return detail::adopt(std::move(r));
+        return r;
     });
     // Only the mask is saved: the gradient does not read a's or b's values.
     return record(where_def, out, {a, b, m}, {.inputs = {false, false, true}}, [](const OpContext& c, const Tensor& g) {

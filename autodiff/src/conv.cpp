@@ -141,9 +141,9 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     const Shape shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
     Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> cols(shape);
-        gather_patches(g, a.data(), cols.data());
-        return detail::adopt(std::move(cols));
+        Tensor cols = detail::empty_dense<T>(shape, "im2col");
+        gather_patches(g, a.data(), cols.data_ptr<T>());
+        return cols;
     });
     if (!needs_grad(x)) return out;
     return record(im2col_def, out, {x}, [image = x.shape(), kernel, options](const Tensor& grad) {
@@ -170,10 +170,11 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
              shape_str(image_shape));
     Tensor out = detail::visit_float(columns, "col2im", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> image(image_shape);
-        std::fill(image.begin(), image.end(), T{0});
-        scatter_patches(g, a.data(), image.data());
-        return detail::adopt(std::move(image));
+        Tensor image = detail::empty_dense<T>(image_shape, "col2im");
+        T* o = image.data_ptr<T>();
+        std::fill_n(o, image.numel(), T{0});
+        scatter_patches(g, a.data(), o);
+        return image;
     });
     if (!needs_grad(columns)) return out;
     return record(col2im_def, out, {columns},
@@ -263,17 +264,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     // starts from the bias so that the GEMM adds onto it.
     Tensor out = detail::visit_float2(x, weight, "conv2d", [&](const auto& xv, const auto& w) {
         using T = typename std::decay_t<decltype(xv)>::value_type;
-        detail::Array<T> y(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
+        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d");
+        T* values = y.data_ptr<T>();
         ImagePatches<T> patches(s.g);
         const T* b = bias.defined() ? detail::Dense<T>(bias).data() : nullptr;
         for (std::size_t n = 0; n < s.g.n; ++n) {
-            T* dst = y.data() + n * s.out_channels * s.pixels;
+            T* dst = values + n * s.out_channels * s.pixels;
             if (b)
                 for (std::size_t o = 0; o < s.out_channels; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[o]);
             detail::product(false, false, s.out_channels, s.pixels, s.patch, w.data(), s.patch,
                             patches.gather(xv.data() + n * patches.image_size()), s.pixels, dst, b != nullptr);
         }
-        return detail::adopt(std::move(y));
+        return y;
     });
     if (!needs_grad({x, weight, bias})) return out;
     // Each gradient is itself a convolution op with its own VJP, so second
@@ -308,16 +310,17 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
     // they are still in cache.
     Tensor out = detail::visit_float2(grad, weight, "conv2d_input_grad", [&](const auto& gv, const auto& w) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
-        detail::Array<T> dx(input_shape);
+        Tensor dx = detail::empty_dense<T>(input_shape, "conv2d_input_grad");
+        T* o = dx.data_ptr<T>();
         ImagePatches<T> patches(s.g);
         for (std::size_t n = 0; n < s.g.n; ++n) {
-            T* image = dx.data() + n * patches.image_size();
+            T* image = o + n * patches.image_size();
             std::fill_n(image, patches.image_size(), T{0});
             detail::product(true, false, s.patch, s.pixels, s.out_channels, w.data(), s.patch,
                             gv.data() + n * s.out_channels * s.pixels, s.pixels, patches.scratch(image), false);
             patches.scatter_add_to(image);
         }
-        return detail::adopt(std::move(dx));
+        return dx;
     });
     if (!needs_grad(grad, weight)) return out;
     // dX = col2im(Wᵀ G) is linear in G and in W: for an incoming U, G gets
@@ -353,8 +356,9 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
     // is taken as dWᵀ = Σ im2col(X) Gᵀ and transposed at the end.
     Tensor out = detail::visit_float2(grad, x, "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
-        detail::Array<T> dw(weight_shape);
-        if (s.g.n == 0) std::fill(dw.begin(), dw.end(), T{0});
+        Tensor dw = detail::empty_dense<T>(weight_shape, "conv2d_weight_grad");
+        T* o = dw.data_ptr<T>();
+        if (s.g.n == 0) std::fill_n(o, dw.numel(), T{0});
         ImagePatches<T> patches(s.g);
         const bool transpose_grad = s.out_channels < s.patch;
         std::vector<T> dw_t(transpose_grad ? s.patch * s.out_channels : 0, T{0});
@@ -365,13 +369,13 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
                 detail::product(false, true, s.patch, s.out_channels, s.pixels, cols, s.pixels, g_n, s.pixels,
                                 dw_t.data(), n > 0);
             else
-                detail::product(false, true, s.out_channels, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels,
-                                dw.data(), n > 0);
+                detail::product(false, true, s.out_channels, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, o,
+                                n > 0);
         }
         if (transpose_grad)
-            for (std::size_t o = 0; o < s.out_channels; ++o)
-                for (std::size_t r = 0; r < s.patch; ++r) dw.data()[o * s.patch + r] = dw_t[r * s.out_channels + o];
-        return detail::adopt(std::move(dw));
+            for (std::size_t c = 0; c < s.out_channels; ++c)
+                for (std::size_t r = 0; r < s.patch; ++r) o[c * s.patch + r] = dw_t[r * s.out_channels + c];
+        return dw;
     });
     if (!needs_grad(grad, x)) return out;
     // dW = Σ G im2col(X)ᵀ, linear in G and in X: for an incoming V, G gets
@@ -528,10 +532,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     const bool windows_2x2 = two_by_two(g);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> pooled(Shape{g.n, g.c, g.oh, g.ow});
+        Tensor pooled = detail::empty_dense<T>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
+        T* o = pooled.data_ptr<T>();
         for (std::size_t p = 0; p < planes; ++p) {
             const T* image = a.data() + p * plane_in;
-            T* dst = pooled.data() + p * plane_out;
+            T* dst = o + p * plane_out;
             std::int32_t* at_max = where->data() + p * plane_out;
             if (windows_2x2)
                 max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
@@ -539,7 +544,7 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
             else
                 max_pool_plane(image, g, dst, at_max);
         }
-        return detail::adopt(std::move(pooled));
+        return pooled;
     });
     if (!needs_grad(x)) return out;
     const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
@@ -549,31 +554,30 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
                       const Shape image{g.n, g.c, g.h, g.w};
                       if (needs_grad(grad)) {
                           // Second order: scatter_add, whose VJP gathers from the same positions.
-                          detail::Array<std::int64_t> index(Shape{g.n, g.c, plane_out});
-                          std::copy(where->begin(), where->end(), index.begin());
+                          Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
+                          std::copy(where->begin(), where->end(), index.data_ptr<std::int64_t>());
                           Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-                          return GradList{
-                              reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, detail::adopt(std::move(index))),
-                                      image)};
+                          return GradList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image)};
                       }
                       return GradList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
                           using T = typename std::decay_t<decltype(gv)>::value_type;
-                          detail::Array<T> dx(image);
+                          Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
+                          T* o = dx.data_ptr<T>();
                           if (tiles_plane) {
                               // The windows cover every input once: write each window whole.
                               for (std::size_t p = 0; p < planes; ++p)
                                   unpool_2x2(gv.data() + p * plane_out, where->data() + p * plane_out, g.oh, g.ow,
-                                             dx.data() + p * plane_in);
-                              return detail::adopt(std::move(dx));
+                                             o + p * plane_in);
+                              return dx;
                           }
-                          std::fill(dx.begin(), dx.end(), T{0});
+                          std::fill_n(o, dx.numel(), T{0});
                           for (std::size_t p = 0; p < planes; ++p) {
-                              T* plane = dx.data() + p * plane_in;
+                              T* plane = o + p * plane_in;
                               const T* from = gv.data() + p * plane_out;
                               const std::int32_t* at = where->data() + p * plane_out;
-                              for (std::size_t o = 0; o < plane_out; ++o) plane[at[o]] += from[o];
+                              for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
                           }
-                          return detail::adopt(std::move(dx));
+                          return dx;
                       })};
                   });
 }

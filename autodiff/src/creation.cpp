@@ -17,19 +17,10 @@ std::mutex& generator_mutex() {
     return m;
 }
 
-// An uninitialised tensor of `shape`, its size checked before anything is allocated.
-Tensor allocate(const Shape& shape, Dtype dtype, const char* op) {
-    detail::checked_numel(shape, dtype, op);
-    detail::AllocatingFor naming(op);
-    return detail::visit_dtype(dtype, [&](auto zero) {
-        using T = decltype(zero);
-        return detail::adopt(detail::Array<T>(shape));
-    });
-}
-
 Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, const char* op) {
     if (options.requires_grad && options.dtype == Dtype::int64) fail("{}: int64 tensors cannot require grad", op);
-    Tensor out = allocate(detail::to_shape(sizes, op), options.dtype, op);
+    // Values uninitialised: filled below, or by the caller (empty, random).
+    Tensor out = detail::empty_dense(detail::to_shape(sizes, op), options.dtype, op);
     if (fill) {
         detail::visit_dtype(options.dtype, [&](auto zero) {
             using T = decltype(zero);

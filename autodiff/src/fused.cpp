@@ -104,8 +104,9 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
         } else {
             const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
             const T v = static_cast<T>(value);
-            detail::Array<T> result(shape);
-            const bool stream = result.size() * sizeof(T) >= streaming_bytes;
+            Tensor result = detail::empty_dense<T>(shape, "addcmul");
+            T* o = result.data_ptr<T>();
+            const bool stream = result.numel() * sizeof(T) >= streaming_bytes;
             const std::array<detail::Strides, 4> strides{detail::broadcast_strides(in.shape, in.strides, shape),
                                                          detail::broadcast_strides(a.shape, a.strides, shape),
                                                          detail::broadcast_strides(b.shape, b.strides, shape),
@@ -114,7 +115,7 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
                 const T* pi = in.data + offset[0];
                 const T* pa = a.data + offset[1];
                 const T* pb = b.data + offset[2];
-                T* po = result.data() + offset[3];
+                T* po = o + offset[3];
                 if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
                     addcmul_row(pi, pa, pb, v, po, count, stream);
                     return;
@@ -127,7 +128,7 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
 #if RG_STREAMING_STORES
             if (stream) _mm_sfence();  // streaming stores are weakly ordered
 #endif
-            return detail::adopt(std::move(result));
+            return result;
         }
     });
     if (!needs_grad({input, t1, t2})) return out;

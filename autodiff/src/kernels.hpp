@@ -2,9 +2,8 @@
 // Internal helpers shared by the op files: dtype dispatch, argument checks and
 // the strided loops that all elementwise, broadcasting and reduction kernels
 // are built on. Results are dense row-major: a kernel writes into a fresh
-// storage (empty_dense) or builds an Array<T> that a Tensor adopts without
-// copying; inputs are read dense (Dense<T>) or with their own strides
-// (Strided<T>).
+// storage (empty_dense) through its raw pointer; inputs are read dense
+// (Dense<T>) or with their own strides (Strided<T>).
 #include <retrograd/autograd.hpp>
 #include <retrograd/ops.hpp>
 

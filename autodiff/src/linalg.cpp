@@ -91,7 +91,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
             return Tensor{};
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
-            detail::Array<T> c(out_shape);
+            Tensor c = detail::empty_dense<T>(out_shape, "matmul");
+            T* o = c.data_ptr<T>();
             // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
             const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, x.batch_strides, batch),
                                                     detail::broadcast_strides(batch_b, y.batch_strides, batch),
@@ -101,10 +102,10 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                     const auto ii = static_cast<std::ptrdiff_t>(i);
                     detail::product(x.transposed, y.transposed, m, n, k, x.data + off[0] + ii * inner[0], x.ld,
                                     y.data + off[1] + ii * inner[1], y.ld,
-                                    c.data() + (off[2] + ii * inner[2]) * static_cast<std::ptrdiff_t>(m * n), false);
+                                    o + (off[2] + ii * inner[2]) * static_cast<std::ptrdiff_t>(m * n), false);
                 }
             });
-            return detail::adopt(std::move(c));
+            return c;
         }
     });
     if (!needs_grad(a, b)) return out;
@@ -156,12 +157,13 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     const std::size_t batch = a.numel() / (ra * ca);
     Tensor out = detail::visit_float2(a, b, "gemm_sum", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
-        detail::Array<T> c(Shape{m, n});
-        if (batch == 0) std::fill(c.begin(), c.end(), T{0});
+        Tensor c = detail::empty_dense<T>(Shape{m, n}, "gemm_sum");
+        T* o = c.data_ptr<T>();
+        if (batch == 0) std::fill_n(o, c.numel(), T{0});
         for (std::size_t i = 0; i < batch; ++i)
             detail::product(transpose_a, transpose_b, m, n, k, x.data() + i * ra * ca, ca, y.data() + i * rb * cb, cb,
-                            c.data(), i > 0);
-        return detail::adopt(std::move(c));
+                            o, i > 0);
+        return c;
     });
     if (!needs_grad(a, b)) return out;
     // Each term's gradient, with the 2-D output gradient shared by the batch.

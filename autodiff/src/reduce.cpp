@@ -13,18 +13,19 @@ extern const OpDef& min_def;
 namespace {
 
 // Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
-// starting every output element from `init`.
+// starting every output element from `init`. The results go row-major to
+// `o`, so a result shaped without the size-1 axes (keepdims = false) holds
+// them as they are.
 template <class T, class Combine>
-detail::Array<T> reduce_values(const detail::Dense<T>& a, const Shape& keep, T init, Combine combine) {
-    detail::Array<T> out(keep);
-    std::fill(out.begin(), out.end(), init);
+void reduce_values(const detail::Dense<T>& a, const Shape& keep, T* o, T init, Combine combine) {
+    const std::size_t size = shape_numel(keep);
+    std::fill_n(o, size, init);
     const T* in = a.data();
-    T* o = out.data();
-    if (out.size() == 1) {
+    if (size == 1) {
         T acc = init;
         for (std::size_t i = 0, n = a.size(); i < n; ++i) acc = combine(acc, in[i]);
         o[0] = acc;
-        return out;
+        return;
     }
     // Neighbouring axes that are both reduced or both kept act as one, so
     // summing (N, C, H, W) over (0, 2, 3) walks rows of H*W, not of W.
@@ -61,7 +62,6 @@ detail::Array<T> reduce_values(const detail::Dense<T>& a, const Shape& keep, T i
             for (std::size_t k = 0; k < count; ++k) target[k] = combine(target[k], row[k]);
         }
     });
-    return out;
 }
 
 struct Reduction {
@@ -81,11 +81,6 @@ Reduction plan(const Tensor& x, const Axes& axes, bool keepdims, const char* op)
     return r;
 }
 
-template <class T> detail::Array<T> with_shape(detail::Array<T> a, const Shape& shape) {
-    a.reshape(shape);
-    return a;
-}
-
 Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
     const char* op = is_max ? "max" : "min";
     const Reduction r = plan(x, axes, keepdims, op);
@@ -93,9 +88,13 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
     Tensor out = detail::visit_float(x, op, [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         const T init = is_max ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
-        auto values = is_max ? reduce_values(a, r.keep, init, [](T u, T v) { return v > u || std::isnan(v) ? v : u; })
-                             : reduce_values(a, r.keep, init, [](T u, T v) { return v < u || std::isnan(v) ? v : u; });
-        return detail::adopt(with_shape(std::move(values), r.shape));
+        Tensor values = detail::empty_dense<T>(r.shape, op);
+        T* o = values.data_ptr<T>();
+        if (is_max)
+            reduce_values(a, r.keep, o, init, [](T u, T v) { return v > u || std::isnan(v) ? v : u; });
+        else
+            reduce_values(a, r.keep, o, init, [](T u, T v) { return v < u || std::isnan(v) ? v : u; });
+        return values;
     });
     if (!needs_grad(x)) return out;
     return record(is_max ? max_def : min_def, out, {x}, [sx = SavedTensor(x, op), r, is_max](const Tensor& g) {
@@ -111,11 +110,10 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
     });
 }
 
-template <class T> detail::Array<std::int64_t> arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max) {
+// The index of the extreme along `axis` of every line of `a`, into the
+// row-major values at `out` (one per line).
+template <class T> void arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max, std::int64_t* out) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
-    Shape shape = a.shape();
-    shape[axis] = 1;
-    detail::Array<std::int64_t> out(shape);
     for (std::size_t o = 0; o < s.outer; ++o) {
         for (std::size_t i = 0; i < s.inner; ++i) {
             const T* base = a.data() + o * s.size * s.inner + i;
@@ -126,10 +124,9 @@ template <class T> detail::Array<std::int64_t> arg_extreme(const detail::Dense<T
                 if (std::isnan(b)) break;
                 if (is_max ? (v > b || std::isnan(v)) : (v < b || std::isnan(v))) best = k;
             }
-            out.data()[o * s.inner + i] = static_cast<std::int64_t>(best);
+            out[o * s.inner + i] = static_cast<std::int64_t>(best);
         }
     }
-    return out;
 }
 
 Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
@@ -138,8 +135,9 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
     const std::size_t ax = normalize_axis(axis, x.dim(), op);
     if (x.shape()[ax] == 0) fail("{}: axis {} is empty in shape {}", op, axis, shape_str(x.shape()));
     return detail::visit_float(x, op, [&](const auto& a) {
-        auto idx = arg_extreme(a, ax, is_max);
-        return detail::adopt(with_shape(std::move(idx), detail::reduced_shape(x.shape(), {ax}, keepdims)));
+        Tensor idx = detail::empty_dense<std::int64_t>(detail::reduced_shape(x.shape(), {ax}, keepdims), op);
+        arg_extreme(a, ax, is_max, idx.data_ptr<std::int64_t>());
+        return idx;
     });
 }
 
@@ -171,11 +169,13 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
             double acc = 0;
             for (std::size_t i = blocked; i < n; ++i) acc += data[i];
             for (double lane : lanes) acc += lane;
-            detail::Array<T> v(r.shape);
-            v.data()[0] = static_cast<T>(acc);
-            return detail::adopt(std::move(v));
+            Tensor total = detail::empty_dense<T>(r.shape, "sum");
+            total.data_ptr<T>()[0] = static_cast<T>(acc);
+            return total;
         }
-        return detail::adopt(with_shape(reduce_values(a, r.keep, T{0}, [](T u, T v) { return u + v; }), r.shape));
+        Tensor totals = detail::empty_dense<T>(r.shape, "sum");
+        reduce_values(a, r.keep, totals.data_ptr<T>(), T{0}, [](T u, T v) { return u + v; });
+        return totals;
     });
     if (!needs_grad(x)) return out;
     return record(sum_def, out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {

@@ -52,14 +52,14 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     const detail::AxisSplit in = detail::split_at(x.shape(), ax);
     Tensor out = visit_any(x, "index_select", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> o(shape);
-        T* dst = o.data();
+        Tensor result = detail::empty_dense<T>(shape, "index_select");
+        T* dst = result.data_ptr<T>();
         for (std::size_t b = 0; b < in.outer; ++b)
             for (auto i : idx) {
                 const T* src = a.data() + (b * in.size + static_cast<std::size_t>(i)) * in.inner;
                 dst = std::copy(src, src + in.inner, dst);
             }
-        return detail::adopt(std::move(o));
+        return result;
     });
     if (!needs_grad(x)) return out;
     return record(index_select_def, out, {x},
@@ -92,16 +92,17 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
     const detail::AxisSplit out_split = detail::split_at(shape, ax);
     Tensor out = detail::visit_float(source, "index_add", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> o(shape);
-        std::fill(o.begin(), o.end(), T{0});
+        Tensor result = detail::empty_dense<T>(shape, "index_add");
+        T* o = result.data_ptr<T>();
+        std::fill_n(o, result.numel(), T{0});
         const T* src = a.data();
         for (std::size_t b = 0; b < out_split.outer; ++b)
             for (auto i : idx) {
-                T* dst = o.data() + (b * out_split.size + static_cast<std::size_t>(i)) * out_split.inner;
+                T* dst = o + (b * out_split.size + static_cast<std::size_t>(i)) * out_split.inner;
                 for (std::size_t k = 0; k < out_split.inner; ++k) dst[k] += src[k];
                 src += out_split.inner;
             }
-        return detail::adopt(std::move(o));
+        return result;
     });
     if (!needs_grad(source)) return out;
     return record(index_add_def, out, {source}, [axis, sindices = SavedTensor(indices, "index_add")](const Tensor& g) {
@@ -154,10 +155,11 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
     if (index.dtype() != Dtype::int64) fail("gather: index must be an int64 tensor, got {}", dtype_name(index.dtype()));
     Tensor out = detail::visit_float(x, "gather", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> o(index.shape());
+        Tensor result = detail::empty_dense<T>(index.shape(), "gather");
+        T* o = result.data_ptr<T>();
         for_each_gathered(x.shape(), index, ax, "gather",
-                          [&](std::size_t p, std::ptrdiff_t src) { o.data()[p] = a.data()[src]; });
-        return detail::adopt(std::move(o));
+                          [&](std::size_t p, std::ptrdiff_t src) { o[p] = a.data()[src]; });
+        return result;
     });
     if (!needs_grad(x)) return out;
     return record(gather_def, out, {x},
@@ -187,11 +189,12 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
              shape_str(source.shape()), shape_str(index.shape()), dtype_name(index.dtype()));
     Tensor out = detail::visit_float(source, "scatter_add", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> o(shape);
-        std::fill(o.begin(), o.end(), T{0});
+        Tensor result = detail::empty_dense<T>(shape, "scatter_add");
+        T* o = result.data_ptr<T>();
+        std::fill_n(o, result.numel(), T{0});
         for_each_gathered(shape, index, ax, "scatter_add",
-                          [&](std::size_t p, std::ptrdiff_t dst) { o.data()[dst] += a.data()[p]; });
-        return detail::adopt(std::move(o));
+                          [&](std::size_t p, std::ptrdiff_t dst) { o[dst] += a.data()[p]; });
+        return result;
     });
     if (!needs_grad(source)) return out;
     return record(scatter_add_def, out, {source}, [axis, sindex = SavedTensor(index, "scatter_add")](const Tensor& g) {
@@ -234,17 +237,18 @@ Tensor concat(const TensorList& tensors, int axis) {
     const detail::AxisSplit out_split = detail::split_at(shape, ax);
     Tensor out = visit_any(first, "concat", [&](const auto& a0) {
         using T = typename std::decay_t<decltype(a0)>::value_type;
-        detail::Array<T> o(shape);
+        Tensor result = detail::empty_dense<T>(shape, "concat");
+        T* o = result.data_ptr<T>();
         std::size_t offset = 0;
         for (const Tensor& t : tensors) {
             const detail::Dense<T> a(t);
             const std::size_t block = t.shape()[ax] * out_split.inner;
             for (std::size_t b = 0; b < out_split.outer; ++b)
                 std::copy(a.data() + b * block, a.data() + (b + 1) * block,
-                          o.data() + b * out_split.size * out_split.inner + offset);
+                          o + b * out_split.size * out_split.inner + offset);
             offset += block;
         }
-        return detail::adopt(std::move(o));
+        return result;
     });
     if (!needs_grad(tensors)) return out;
     std::vector<long> sizes;
@@ -303,17 +307,17 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
     for (std::size_t i = 0; i < pads.size(); ++i) shape[i] += pads[i].first + pads[i].second;
     Tensor out = detail::visit_float(x, "pad", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
-        detail::Array<T> o(shape);
-        std::fill(o.begin(), o.end(), static_cast<T>(value));
+        Tensor result = detail::empty_dense<T>(shape, "pad");
+        T* o = result.data_ptr<T>();
+        std::fill_n(o, result.numel(), static_cast<T>(value));
         detail::Strides target = detail::contiguous_strides(shape);
         std::ptrdiff_t origin = 0;
         for (std::size_t i = 0; i < pads.size(); ++i) origin += static_cast<std::ptrdiff_t>(pads[i].first) * target[i];
         const std::array<detail::Strides, 2> st{detail::contiguous_strides(a.shape()), target};
         detail::for_each_row(a.shape(), st, [&](const auto& off, const auto&, std::size_t count) {
-            std::copy(a.data() + off[0], a.data() + off[0] + static_cast<std::ptrdiff_t>(count),
-                      o.data() + origin + off[1]);
+            std::copy(a.data() + off[0], a.data() + off[0] + static_cast<std::ptrdiff_t>(count), o + origin + off[1]);
         });
-        return detail::adopt(std::move(o));
+        return result;
     });
     if (!needs_grad(x)) return out;
     return record(pad_def, out, {x}, [pads, from = x.shape()](const Tensor& g) {

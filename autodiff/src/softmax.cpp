@@ -7,14 +7,14 @@
 namespace rg {
 namespace {
 
-template <class T> detail::Array<T> softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space) {
+// Writes the (log) softmax of `a` along `axis` to the row-major values at `out`.
+template <class T> void softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space, T* out) {
     const detail::AxisSplit s = detail::split_at(a.shape(), axis);
-    detail::Array<T> out(a.shape());
     for (std::size_t o = 0; o < s.outer; ++o) {
         for (std::size_t i = 0; i < s.inner; ++i) {
             const std::size_t base = o * s.size * s.inner + i;
             const T* in = a.data() + base;
-            T* r = out.data() + base;
+            T* r = out + base;
             if (s.size == 0) continue;  // an empty axis: nothing to normalise
             T top = in[0];
             for (std::size_t k = 1; k < s.size; ++k) top = std::max(top, in[k * s.inner]);
@@ -34,14 +34,18 @@ template <class T> detail::Array<T> softmax_values(const detail::Dense<T>& a, st
             }
         }
     }
-    return out;
 }
 
 Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
     const char* op = log_space ? "log_softmax" : "softmax";
     detail::defined_or_fail(x, op);
     const std::size_t ax = normalize_axis(axis, x.dim(), op);
-    return detail::visit_float(x, op, [&](const auto& a) { return detail::adopt(softmax_values(a, ax, log_space)); });
+    return detail::visit_float(x, op, [&](const auto& a) {
+        using T = typename std::decay_t<decltype(a)>::value_type;
+        Tensor out = detail::empty_dense<T>(a.shape(), op);
+        softmax_values(a, ax, log_space, out.data_ptr<T>());
+        return out;
+    });
 }
 
 }  // namespace

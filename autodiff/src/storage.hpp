@@ -30,23 +30,6 @@ private:
     const char* previous_;
 };
 
-// An std::allocator-compatible front of the cache, for xtensor containers.
-template <class T> struct CachingAllocator {
-    using value_type = T;
-    CachingAllocator() = default;
-    template <class U> CachingAllocator(const CachingAllocator<U>&) {}  // NOLINT
-    T* allocate(std::size_t n) {
-        return static_cast<T*>(
-            allocate_bytes(n > (std::size_t{1} << 62) / sizeof(T) ? ~std::size_t{0} : n * sizeof(T), allocating_op()));
-    }
-    void deallocate(T* p, std::size_t n) noexcept { release_bytes(p, n * sizeof(T)); }
-    template <class U> bool operator==(const CachingAllocator<U>&) const { return true; }
-};
-
-// The array type kernels build their results in; a Tensor adopts it without copying.
-template <class T>
-using Array = xt::xarray_container<xt::uvector<T, CachingAllocator<T>>, xt::layout_type::row_major, Shape>;
-
 class Storage {
 public:
     virtual ~Storage() = default;
@@ -93,9 +76,9 @@ private:
 // A fresh storage of `nbytes` (contents uninitialised); allocation errors name `op`.
 std::shared_ptr<Storage> new_storage(std::size_t nbytes, Dtype dtype, const char* op);
 
-// A storage that owns an xtensor container (an Array<T> made by a kernel, or
-// a user's xt::xarray<T> moved in), so neither is copied. The container is a
-// base so that it exists before Storage records its buffer.
+// A storage that owns an xtensor container (a user's xt::xarray<T> moved in),
+// so it is not copied. The container is a base so that it exists before
+// Storage records its buffer.
 template <class A> struct ArrayHolder { A array; };
 template <class A> class ArrayStorage final : private ArrayHolder<A>, public Storage {
 public:

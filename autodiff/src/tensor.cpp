@@ -147,16 +147,18 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
 Tensor contiguous_values(const Tensor& t) {
     return visit_dtype(t.dtype(), [&](auto zero) {
         using T = decltype(zero);
-        Array<T> out(t.shape());
+        // Allocation errors name contiguous(): the ops that read a strided
+        // input through Dense<T> make this same copy.
+        Tensor out = empty_dense<T>(t.shape(), "contiguous");
         const T* in = t.data_ptr<T>();
-        T* o = out.data();
+        T* o = out.data_ptr<T>();
         const std::array<Strides, 2> st{t.strides(), contiguous_strides(t.shape())};
         for_each_row(t.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
             const T* row = in + off[0];
             T* dst = o + off[1];
             for (std::size_t k = 0; k < count; ++k) dst[k] = row[static_cast<std::ptrdiff_t>(k) * inner[0]];
         });
-        return adopt(std::move(out));
+        return out;
     });
 }
 
@@ -432,7 +434,8 @@ Tensor cast_values(const Tensor& t, Dtype dtype) {
         const detail::Dense<From> in(t);
         return detail::visit_dtype(dtype, [&](auto to_zero) {
             using To = decltype(to_zero);
-            detail::Array<To> out(t.shape());
+            Tensor out = detail::empty_dense<To>(t.shape(), "to");
+            To* o = out.data_ptr<To>();
             for (std::size_t i = 0; i < in.size(); ++i) {
                 const From v = in.data()[i];
                 if constexpr (std::is_integral_v<To> && !std::is_integral_v<From>) {
@@ -441,9 +444,9 @@ Tensor cast_values(const Tensor& t, Dtype dtype) {
                         fail("to: element {} is {}, which has no int64 value", index_str(i, t.shape()),
                              static_cast<double>(v));
                 }
-                out.data()[i] = static_cast<To>(v);
+                o[i] = static_cast<To>(v);
             }
-            return detail::adopt(std::move(out));
+            return out;
         });
     });
 }

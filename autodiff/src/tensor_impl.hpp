@@ -83,16 +83,6 @@ template <class T> Tensor empty_dense(const Shape& shape, const char* op) {
     return empty_dense(shape, dtype_of<T>(), op);
 }
 
-// A tensor that owns a kernel's result.
-template <class T> Tensor adopt(Array<T>&& array) {
-    auto impl = make_small_shared<TensorImpl>();
-    const Shape shape = array.shape();
-    impl->dtype = dtype_of<T>();
-    impl->storage = make_small_shared<ArrayStorage<Array<T>>>(std::move(array));
-    impl->set_geometry(shape, contiguous_strides(shape), 0);
-    return Tensor(std::move(impl));
-}
-
 // A new view of `base`'s storage with the given geometry (no autograd state).
 Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides, std::size_t offset);
 
