@@ -57,6 +57,18 @@ TEST_CASE("conv2d matches the direct definition for strides, padding and dilatio
     }
 }
 
+TEST_CASE("conv2d reads a strided bias correctly") {
+    // A bias that is a column of a matrix: not contiguous, so conv2d reads a
+    // dense copy of it, which must live as long as the loop that reads it.
+    rg::manual_seed(22);
+    auto x = rg::randn({2, 3, 5, 5}, {.dtype = rg::float64});
+    auto w = rg::randn({4, 3, 3, 3}, {.dtype = rg::float64});
+    auto columns = rg::randn({4, 2}, {.dtype = rg::float64});
+    auto b = columns.select(1, 1);
+    REQUIRE_FALSE(b.is_contiguous());
+    check_values(rg::conv2d(x, w, b), direct_conv2d(x, w, b.contiguous(), {}), 1e-10);
+}
+
 TEST_CASE("gradcheck: conv2d, im2col and col2im at first and second order") {
     rg::manual_seed(22);
     const rg::Conv2dOptions o{{2, 1}, {1, 0}, {1, 2}};

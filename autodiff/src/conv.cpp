@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <vector>
 
 namespace rg {
@@ -267,7 +268,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
         Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d");
         T* values = y.data_ptr<T>();
         ImagePatches<T> patches(s.g);
-        const T* b = bias.defined() ? detail::Dense<T>(bias).data() : nullptr;
+        // Held for the loop: for a strided bias, Dense is a copy that must outlive its pointer.
+        std::optional<detail::Dense<T>> bias_values;
+        if (bias.defined()) bias_values.emplace(bias);
+        const T* b = bias_values ? bias_values->data() : nullptr;
         for (std::size_t n = 0; n < s.g.n; ++n) {
             T* dst = values + n * s.out_channels * s.pixels;
             if (b)

@@ -68,13 +68,6 @@ void out_of_memory(std::size_t bytes, const char* op) {
          static_cast<double>(bytes) / static_cast<double>(std::size_t{1} << 30));
 }
 
-namespace {
-thread_local const char* current_op = "tensor";
-}
-const char* allocating_op() { return current_op; }
-AllocatingFor::AllocatingFor(const char* op) : previous_(current_op) { current_op = op; }
-AllocatingFor::~AllocatingFor() { current_op = previous_; }
-
 void* allocate_bytes(std::size_t bytes, const char* op) {
     if (bytes == 0) return nullptr;
     if (bytes > (std::size_t{1} << 62)) out_of_memory(bytes, op);

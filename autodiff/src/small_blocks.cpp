@@ -37,7 +37,8 @@ std::size_t block_size(std::size_t cls) { return (cls + 1) * kGranule; }
 
 void* from_system(std::size_t bytes) {
     void* p = std::aligned_alloc(kGranule, block_size(class_of(bytes)));
-    if (!p) out_of_memory(bytes, allocating_op());
+    // Nodes, tensor headers and tiny storages: no op to name at this depth.
+    if (!p) out_of_memory(bytes, "tensor");
     return p;
 }
 

@@ -17,19 +17,6 @@ void release_bytes(void* p, std::size_t bytes) noexcept;
 // The rg::Error for an allocation the system refused, naming `op` and the size.
 [[noreturn]] void out_of_memory(std::size_t bytes, const char* op);
 
-// The op named by allocation errors on this thread ("tensor" outside any).
-const char* allocating_op();
-class AllocatingFor {
-public:
-    explicit AllocatingFor(const char* op);
-    ~AllocatingFor();
-    AllocatingFor(const AllocatingFor&) = delete;
-    AllocatingFor& operator=(const AllocatingFor&) = delete;
-
-private:
-    const char* previous_;
-};
-
 class Storage {
 public:
     virtual ~Storage() = default;
