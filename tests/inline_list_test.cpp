@@ -3,6 +3,7 @@
 #include <retrograd/detail/inline_list.hpp>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -89,4 +90,32 @@ TEST_CASE("a TensorList converts to a GradList, so a VJP may return either") {
     CHECK_FALSE(from_list[1].defined());
     rg::GradList braced{a, rg::Tensor{}};
     CHECK(braced.size() == 2);
+}
+
+namespace {
+// Its copy throws once `copies_left` copies have been made.
+struct Fragile {
+    static inline int live = 0;
+    static inline int copies_left = 0;
+    Fragile() { ++live; }
+    Fragile(const Fragile&) {
+        if (copies_left-- == 0) throw std::runtime_error("copy refused");
+        ++live;
+    }
+    Fragile& operator=(const Fragile&) = default;
+    ~Fragile() { --live; }
+};
+}  // namespace
+
+TEST_CASE("an InlineList whose element copy throws releases what it made") {
+    {
+        const std::vector<Fragile> source(5);
+        for (int allowed : {0, 1, 3}) {
+            CAPTURE(allowed);
+            Fragile::copies_left = allowed;  // the copy after `allowed` copies throws
+            CHECK_THROWS_AS((InlineList<Fragile, 2>(source)), std::runtime_error);
+            CHECK(Fragile::live == 5);  // only the source's
+        }
+    }
+    CHECK(Fragile::live == 0);
 }

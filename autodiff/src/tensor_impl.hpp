@@ -23,7 +23,7 @@ struct TensorExtras {
 struct TensorImpl {
     // Provided (not defaulted), so that making one does not first zero all
     // of it: every member has its own initialiser.
-    TensorImpl() {}  // NOLINT(modernize-use-equals-default)
+    TensorImpl() {}
     TensorImpl(const TensorImpl&) = delete;
     TensorImpl& operator=(const TensorImpl&) = delete;
     ~TensorImpl() {

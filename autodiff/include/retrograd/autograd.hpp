@@ -28,7 +28,7 @@ struct OpDef;
 // goes; null when it needs none) and its shape and dtype, against which the
 // VJP's result is checked.
 struct Edge {
-    Edge() {}  // NOLINT(modernize-use-equals-default): provided, so a new node's edges are not zeroed first
+    Edge() {}  // provided (not defaulted), so a new node's edges are not zeroed first
     std::shared_ptr<Node> node;
     Shape shape;
     Dtype dtype = Dtype::float32;

@@ -24,14 +24,11 @@ public:
     using const_iterator = const T*;
 
     InlineList() = default;
-    InlineList(std::initializer_list<T> items) {
-        reserve(items.size());
-        for (const T& item : items) new (data_ + size_++) T(item);
-    }
+    InlineList(std::initializer_list<T> items) : InlineList(items.begin(), items.end()) {}
     // Implicit, so that a VJP written to return a std::vector (a TensorList) still compiles.
-    InlineList(std::vector<T>&& items)  // NOLINT
+    InlineList(std::vector<T>&& items)
         : InlineList(std::make_move_iterator(items.begin()), std::make_move_iterator(items.end())) {}
-    InlineList(const std::vector<T>& items) : InlineList(items.begin(), items.end()) {}  // NOLINT
+    InlineList(const std::vector<T>& items) : InlineList(items.begin(), items.end()) {}
     InlineList(InlineList&& other) noexcept { take(std::move(other)); }
     InlineList& operator=(InlineList&& other) noexcept {
         if (this != &other) {
@@ -62,19 +59,32 @@ public:
     // Grows with default-constructed elements or shrinks to n.
     void resize(std::size_t n) {
         reserve(n);
-        while (size_ < n) new (data_ + size_++) T();
+        while (size_ < n) {
+            new (data_ + size_) T();
+            ++size_;
+        }
         while (size_ > n) data_[--size_].~T();
     }
     void push_back(T item) {
         if (size_ == capacity_) reserve(2 * std::size_t{capacity_});
-        new (data_ + size_++) T(std::move(item));
+        new (data_ + size_) T(std::move(item));
+        ++size_;
     }
     void clear() { resize(0); }
 
 private:
     template <class It> InlineList(It first, It last) {
-        reserve(static_cast<std::size_t>(std::distance(first, last)));
-        for (; first != last; ++first) new (data_ + size_++) T(*first);
+        // A constructor that throws runs no destructor: release what was made.
+        try {
+            reserve(static_cast<std::size_t>(std::distance(first, last)));
+            for (; first != last; ++first) {
+                new (data_ + size_) T(*first);
+                ++size_;  // counted once made, so a throw never destroys an unmade element
+            }
+        } catch (...) {
+            release();
+            throw;
+        }
     }
     T* inline_data() { return std::launder(reinterpret_cast<T*>(inline_)); }
     void reserve(std::size_t n) {
@@ -107,7 +117,8 @@ private:
             return;
         }
         for (std::size_t i = 0; i < other.size_; ++i) {
-            new (data_ + size_++) T(std::move(other.data_[i]));
+            new (data_ + size_) T(std::move(other.data_[i]));
+            ++size_;
             other.data_[i].~T();
         }
         other.size_ = 0;
