@@ -54,26 +54,35 @@ TEST_CASE("a forward pass that is never differentiated frees itself") {
     CHECK(resident_kib() - before < 1024);
 }
 
+namespace {
+// Where the gradients entering and leaving the op y = f(x) sit: hooks on x and
+// y look at the buffers without keeping a handle (which would stop the reuse).
+struct GradientBuffers {
+    std::shared_ptr<const void*> into_op = std::make_shared<const void*>(nullptr);
+    std::shared_ptr<const void*> out_of_op = std::make_shared<const void*>(nullptr);
+    GradientBuffers(rg::Tensor& x, rg::Tensor& y) {
+        y.register_hook([into = into_op](const rg::Tensor& g) {
+            *into = g.data_ptr();
+            return rg::Tensor{};
+        });
+        x.register_hook([out = out_of_op](const rg::Tensor& g) {
+            *out = g.data_ptr();
+            return rg::Tensor{};
+        });
+    }
+};
+}  // namespace
+
 TEST_CASE("relu, tanh and sigmoid backward write into the gradient they are handed when nobody else holds it") {
     for (const char* op : {"relu", "tanh", "sigmoid"}) {
         CAPTURE(op);
         auto x = rg::randn({64, 64}, {.requires_grad = true});
         auto h = x * 2.0;
         auto y = std::string(op) == "relu" ? rg::relu(h) : std::string(op) == "tanh" ? rg::tanh(h) : rg::sigmoid(h);
-        const void* into_op = nullptr;
-        const void* out_of_op = nullptr;
-        // The hooks look at the gradients' buffers without keeping a handle.
-        y.register_hook([&](const rg::Tensor& g) {
-            into_op = g.data_ptr();
-            return rg::Tensor{};
-        });
-        h.register_hook([&](const rg::Tensor& g) {
-            out_of_op = g.data_ptr();
-            return rg::Tensor{};
-        });
+        const GradientBuffers buffers(h, y);
         (y * 3.0).sum().backward();
-        CHECK(into_op != nullptr);
-        CHECK(out_of_op == into_op);
+        CHECK(*buffers.into_op != nullptr);
+        CHECK(*buffers.out_of_op == *buffers.into_op);
         // The values are those of the op's VJP all the same.
         rg::NoGrad no_grad;
         const auto h2 = x.detach() * 2.0;
@@ -90,20 +99,11 @@ TEST_CASE("multiplying by a number and negating scale the gradient they are hand
         auto x = rg::randn({64, 64}, {.requires_grad = true});
         auto h = x * 2.0;
         auto y = std::string(op) == "mul" ? h * 0.1 : -h;
-        const void* into_op = nullptr;
-        const void* out_of_op = nullptr;
-        y.register_hook([&](const rg::Tensor& g) {
-            into_op = g.data_ptr();
-            return rg::Tensor{};
-        });
-        h.register_hook([&](const rg::Tensor& g) {
-            out_of_op = g.data_ptr();
-            return rg::Tensor{};
-        });
+        const GradientBuffers buffers(h, y);
         auto weights = rg::randn({64, 64});
         (y * weights).sum().backward();
-        CHECK(into_op != nullptr);
-        CHECK(out_of_op == into_op);
+        CHECK(*buffers.into_op != nullptr);
+        CHECK(*buffers.out_of_op == *buffers.into_op);
         // Bit for bit what a new product gives: float32 * 0.1 is rounded from double either way.
         rg::NoGrad no_grad;
         const rg::Tensor expected = std::string(op) == "mul" ? weights * 0.1 * 2.0 : -weights * 2.0;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <mutex>
 #include <cstdint>
+#include <tuple>
 
 namespace rg {
 namespace {
@@ -467,18 +468,20 @@ Node::~Node() {
     for (Edge& edge : edges) detail::release_node(std::move(edge.node));
 }
 
-Node::Node(std::string_view op) : owned_op_(std::make_unique<char[]>(op.size())) {
+namespace {
+// A new node's position: the next number on the current thread's tape, and the tape.
+std::pair<std::uint64_t, std::uint64_t> next_tape_position() {
     TapeState& tp = tape();
-    sequence_ = tp.next_sequence++;
-    tape_id_ = tp.id;
+    return {tp.next_sequence++, tp.id};
+}
+}  // namespace
+
+Node::Node(std::string_view op) : owned_op_(std::make_unique<char[]>(op.size())) {
+    std::tie(sequence_, tape_id_) = next_tape_position();
     std::copy(op.begin(), op.end(), owned_op_.get());
     op_ = std::string_view(owned_op_.get(), op.size());
 }
-Node::Node(const OpDef& def) : def_(&def), op_(def.name) {
-    TapeState& tp = tape();
-    sequence_ = tp.next_sequence++;
-    tape_id_ = tp.id;
-}
+Node::Node(const OpDef& def) : def_(&def), op_(def.name) { std::tie(sequence_, tape_id_) = next_tape_position(); }
 
 std::uint64_t current_tape_id() { return tape().id; }
 

@@ -106,11 +106,15 @@ template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char
 // (relu's backward over a convolution's activations set the CNN step's peak
 // memory). Otherwise, zip_float.
 enum class GradBuffer { keep, reusable };
+// True when a VJP may write into its handed-over gradient g: nothing records
+// it, nobody else holds or views its buffer, and it holds floats.
+inline bool can_write_into(const Tensor& g) {
+    return !needs_grad(g) && owns_buffer(g) && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
+}
 template <class F>
 Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_buffer, const char* op, F f) {
-    const bool reuse = g_buffer == GradBuffer::reusable && !needs_grad(g, y) && owns_buffer(g) &&
-                       g.shape() == y.shape() && g.dtype() == y.dtype() &&
-                       (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
+    const bool reuse = g_buffer == GradBuffer::reusable && can_write_into(g) && !needs_grad(y) &&
+                       g.shape() == y.shape() && g.dtype() == y.dtype();
     if (!reuse) return zip_float(g, y, op, f);
     visit_dtype(g.dtype(), [&](auto zero) {
         using T = decltype(zero);
@@ -134,11 +138,9 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
 }
 
 // g * factor for a VJP that reads its handed-over gradient once: written into
-// g's buffer under the same conditions as zip_float_reusing_first, else a new
-// (recorded) product.
+// g's buffer when can_write_into(g), else a new (recorded) product.
 inline Tensor scale_grad(const Tensor& g, double factor) {
-    const bool reuse = !needs_grad(g) && owns_buffer(g) && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
-    if (!reuse) return mul(g, factor);
+    if (!can_write_into(g)) return mul(g, factor);
     visit_dtype(g.dtype(), [&](auto zero) {
         using T = decltype(zero);
         T* values = g.data_ptr<T>();
