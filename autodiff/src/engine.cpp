@@ -511,10 +511,7 @@ Tensor detail::unpack_output(const Node& node, const std::shared_ptr<Storage>& s
     auto impl = make_small_shared<TensorImpl>();
     impl->storage = storage;
     impl->dtype = node.out_dtype;
-    impl->shape = node.out_shape;
-    impl->strides = contiguous_strides(node.out_shape);
-    impl->numel = shape_numel(node.out_shape);
-    impl->contiguous = true;
+    impl->set_dense_geometry(node.out_shape, shape_numel(node.out_shape));
     impl->is_view = true;
     TapeState& tp = tape();
     if (tp.grad_enabled && tp.applying) {

@@ -128,10 +128,7 @@ Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op, std::size_t 
     auto impl = make_small_shared<TensorImpl>();
     impl->dtype = dtype;
     impl->storage = new_storage(numel * dtype_size(dtype), dtype, op);
-    impl->shape = shape;
-    impl->strides = contiguous_strides(shape);
-    impl->numel = numel;
-    impl->contiguous = true;
+    impl->set_dense_geometry(shape, numel);
     return Tensor(std::move(impl));
 }
 
@@ -182,6 +179,15 @@ void copy_values(const Tensor& dst, const Tensor& src) {
 }
 
 }  // namespace detail
+
+void TensorImpl::set_dense_geometry(const Shape& new_shape, std::size_t count) {
+    shape = new_shape;
+    strides = detail::contiguous_strides(new_shape);
+    offset = 0;
+    numel = count;
+    contiguous = true;
+    if (extras) extras->value_view.reset();
+}
 
 void TensorImpl::set_geometry(const Shape& new_shape, const Strides& new_strides, std::size_t new_offset) {
     shape = new_shape;

@@ -63,6 +63,9 @@ struct TensorImpl {
     template <class T> T* data() const { return static_cast<T*>(storage->data()) + offset; }
     // Sets shape and strides, and derives numel and contiguity.
     void set_geometry(const Shape& new_shape, const Strides& new_strides, std::size_t new_offset);
+    // Row-major over the whole storage from its start, with `count` elements
+    // (the caller knows it): what a kernel's fresh result is.
+    void set_dense_geometry(const Shape& new_shape, std::size_t count);
 };
 
 namespace detail {
