@@ -286,7 +286,7 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
                            verdict(ours_work <= torch_work));
     }
     if (std::isfinite(gemm_rate))
-        out += fmt::format("\nBLAS GEMM rate in this run (sgemm 1024³): {:.1f} GFLOP/s. "
+        out += fmt::format("\nGEMM rate in this run (oneDNN sgemm 1024³, the bound of every row): {:.1f} GFLOP/s. "
                            "FLOPs per step (GEMMs only): MLP {:.1f} M, CNN {:.1f} M, attention {:.1f} M.\n",
                            gemm_rate / 1e9, bench::mlp_step_flops() / 1e6, bench::cnn_step_flops() / 1e6,
                            bench::attention_flops() / 1e6);

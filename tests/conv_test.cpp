@@ -109,10 +109,10 @@ TEST_CASE("conv2d's gradient ops equal col2im(Wᵀ G) and Σ G im2col(X)ᵀ, and
 }
 
 TEST_CASE("float32 convolutions agree with float64 on shapes that leave partial tiles") {
-    // float32 products run the AVX-512 kernel where the CPU has it (BLAS
-    // with RETROGRAD_NO_AVX512=1, which ctest also runs): rows not a multiple
-    // of its 8-row tile, columns not of its 32-column panel, sums longer than
-    // its 256-step blocks, and both orientations of the weight gradient.
+    // float32 products run oneDNN's sgemm (ctest also runs this capped at
+    // SSE4.1 and AVX2): rows and columns that leave partial register tiles,
+    // sums longer than a cache block, and both orientations of the weight
+    // gradient.
     rg::manual_seed(26);
     struct Case {
         rg::Shape x, w;

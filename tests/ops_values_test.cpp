@@ -1,6 +1,8 @@
 // Forward values of every op, against hand-computed numbers or xtensor.
 #include <xtensor/xmath.hpp>
 
+#include <limits>
+
 #include "helpers.hpp"
 
 using rg::tensor;
@@ -107,9 +109,9 @@ TEST_CASE("reductions over axis lists, with keepdims") {
 }
 
 TEST_CASE("float32 products agree with float64 for every transpose, partial tiles and long sums") {
-    // float32 GEMMs run retrograd's AVX-512 kernel where the CPU has it (8-row
-    // tiles, 32-column panels, sums in blocks of 256), BLAS otherwise; ctest
-    // also runs this with RETROGRAD_NO_AVX512=1.
+    // float32 GEMMs run oneDNN's sgemm, whose code and blocking depend on the
+    // CPU; ctest also runs this capped at SSE4.1 and at AVX2
+    // (ONEDNN_MAX_CPU_ISA).
     rg::manual_seed(44);
     for (auto mnk : {std::tuple{1, 1, 1}, {9, 33, 7}, {17, 16, 300}, {8, 64, 513}, {130, 5, 40}}) {
         // Not structured bindings: CHECK_MESSAGE captures them in a lambda, which clang 14 rejects.
@@ -128,6 +130,52 @@ TEST_CASE("float32 products agree with float64 for every transpose, partial tile
     auto x = rg::randn({3, 10, 37}, {.dtype = rg::float64}), y = rg::randn({3, 10, 19}, {.dtype = rg::float64});
     CHECK(rg::allclose(rg::gemm_sum(x.to(rg::float32), y.to(rg::float32), true, false).to(rg::float64),
                        rg::gemm_sum(x, y, true, false), 1e-4, 1e-4));
+}
+
+TEST_CASE("float32 batched products of head views agree with float64") {
+    // An attention block's products: q and k viewed as heads (batch, heads,
+    // seq, width) over (batch, seq, heads * width) storage, read in place with
+    // a leading dimension of heads * width, k transposed, and their gradients.
+    rg::manual_seed(45);
+    const std::int64_t b = 3, t = 17, h = 2, d = 5;
+    auto x = rg::randn({b, t, h * d}, {.dtype = rg::float64}), y = rg::randn({b, t, h * d}, {.dtype = rg::float64});
+    auto scores = [&](const rg::Tensor& q_source, const rg::Tensor& k_source) {
+        auto q = q_source.view({b, t, h, d}).transpose(1, 2), k = k_source.view({b, t, h, d}).transpose(1, 2);
+        return q.matmul(k.transpose(-2, -1));
+    };
+    auto xs = x.to(rg::float32).requires_grad_(), ys = y.to(rg::float32).requires_grad_();
+    auto xd = x.clone().requires_grad_(), yd = y.clone().requires_grad_();
+    auto single = scores(xs, ys), reference = scores(xd, yd);
+    CHECK(single.shape() == rg::Shape{3, 2, 17, 17});
+    CHECK(rg::allclose(single.to(rg::float64), reference, 1e-4, 1e-4));
+    rg::sum(rg::square(single)).backward();
+    rg::sum(rg::square(reference)).backward();
+    CHECK(rg::allclose(xs.grad().to(rg::float64), xd.grad(), 1e-3, 1e-3));
+    CHECK(rg::allclose(ys.grad().to(rg::float64), yd.grad(), 1e-3, 1e-3));
+}
+
+TEST_CASE("float32 softmax and log_softmax agree with float64 along every axis") {
+    // float32 runs vectorised exponentials: rows shorter and longer than one
+    // vector and than the summing block, the axis last (contiguous rows) or
+    // not (strided columns), large and -inf inputs.
+    rg::manual_seed(46);
+    for (const rg::Shape& shape : {rg::Shape{3, 1}, rg::Shape{2, 7}, rg::Shape{2, 1500}, rg::Shape{4, 33, 3}}) {
+        auto x = rg::randn(shape, {.dtype = rg::float64}) * 30.0;
+        for (int axis = 0; axis < static_cast<int>(shape.size()); ++axis) {
+            auto single = x.to(rg::float32);
+            CHECK_MESSAGE(rg::allclose(rg::softmax(single, axis).to(rg::float64), rg::softmax(x, axis), 1e-5, 1e-6),
+                          "shape " << rg::shape_str(shape) << " axis " << axis);
+            CHECK_MESSAGE(rg::allclose(rg::log_softmax(single, axis).to(rg::float64), rg::log_softmax(x, axis), 1e-5,
+                                       1e-4),
+                          "shape " << rg::shape_str(shape) << " axis " << axis);
+        }
+    }
+    const float inf = std::numeric_limits<float>::infinity();
+    auto masked = rg::tensor({{0.0, -inf, 1.0, -inf, 2.0}, {-inf, -inf, -inf, -inf, 3.0}});
+    auto p = rg::softmax(masked, 1);
+    CHECK(p.value<float>()(0, 1) == 0.0f);
+    CHECK(p.value<float>()(1, 4) == 1.0f);
+    CHECK(std::abs(p.value<float>()(0, 4) - 0.665241f) < 1e-6f);
 }
 
 TEST_CASE("matmul covers 2-D, vector and batched cases like NumPy") {

@@ -199,25 +199,25 @@ struct AxisSplit {
 };
 AxisSplit split_at(const Shape& shape, std::size_t axis);
 
+// Softmax (or log-softmax) along the axis of a split, over dense row-major
+// values; and its VJP from the output y: g's rows, y's rows, out may be g.
+template <class T> void softmax_forward(const T* in, T* out, const AxisSplit& split, bool log_space);
+template <class T> void softmax_backward(const T* g, const T* y, T* out, const AxisSplit& split, bool log_space);
+
 // Runs f with recording off: for values a VJP needs but never differentiates.
 template <class F> auto without_grad(F&& f) {
     NoGrad off;
     return f();
 }
 
-// C (m x n) = op(A) op(B), or C += op(A) op(B) when accumulating, through
-// BLAS (float: retrograd's AVX-512 kernel where the CPU has it), row-major, inner size k; lda and ldb are the stored
-// row lengths. Zero-sized products are handled.
+// C (m x n) = op(A) op(B), or C += op(A) op(B) when accumulating, row-major,
+// inner size k; lda and ldb are the stored row lengths (kernels/blas.cpp:
+// float32 through oneDNN, float64 through OpenBLAS). Zero-sized products are
+// handled.
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
              const float* b, std::size_t ldb, float* c, bool accumulate);
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
              const double* b, std::size_t ldb, double* c, bool accumulate);
-
-// The float product on CPUs with AVX-512 (sgemm_avx512.cpp), same arguments
-// as product(); false, having done nothing, where it does not run (no
-// AVX-512, RETROGRAD_NO_AVX512=1, or an empty product).
-bool avx512_sgemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
-                  const float* b, std::size_t ldb, float* c, bool accumulate);
 
 // Raises when anomaly detection is on and values hold NaN or Inf.
 void check_finite(const Tensor& t, const char* when, std::string_view op);

@@ -2,87 +2,121 @@
 // inputs (1000, 5000...) give exact probabilities rather than inf / inf.
 #include "op_defs.hpp"
 
-#include <cmath>
-
 namespace rg {
+
+extern const OpDef& softmax_backward_def;
+extern const OpDef& log_softmax_backward_def;
+
 namespace {
 
-// Writes the (log) softmax of `a` along `axis` to the row-major values at `out`.
-template <class T> void softmax_values(const detail::Dense<T>& a, std::size_t axis, bool log_space, T* out) {
-    const detail::AxisSplit s = detail::split_at(a.shape(), axis);
-    for (std::size_t o = 0; o < s.outer; ++o) {
-        for (std::size_t i = 0; i < s.inner; ++i) {
-            const std::size_t base = o * s.size * s.inner + i;
-            const T* in = a.data() + base;
-            T* r = out + base;
-            if (s.size == 0) continue;  // an empty axis: nothing to normalise
-            T top = in[0];
-            for (std::size_t k = 1; k < s.size; ++k) top = std::max(top, in[k * s.inner]);
-            if (!std::isfinite(top)) top = 0;  // all -inf, or inf present: no shift helps
-            double total = 0;
-            for (std::size_t k = 0; k < s.size; ++k) {
-                const T e = std::exp(in[k * s.inner] - top);
-                total += e;
-                if (!log_space) r[k * s.inner] = e;
-            }
-            if (log_space) {
-                const T log_total = static_cast<T>(std::log(total)) + top;
-                for (std::size_t k = 0; k < s.size; ++k) r[k * s.inner] = in[k * s.inner] - log_total;
-            } else {
-                const T scale = static_cast<T>(1.0 / total);
-                for (std::size_t k = 0; k < s.size; ++k) r[k * s.inner] *= scale;
-            }
-        }
-    }
-}
-
-Tensor softmax_op(const Tensor& x, int axis, bool log_space) {
+Tensor softmax_values(const Tensor& x, int axis, bool log_space) {
     const char* op = log_space ? "log_softmax" : "softmax";
     detail::defined_or_fail(x, op);
     const std::size_t ax = normalize_axis(axis, x.dim(), op);
     return detail::visit_float(x, op, [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor out = detail::empty_dense<T>(a.shape(), op);
-        softmax_values(a, ax, log_space, out.data_ptr<T>());
+        detail::softmax_forward(a.data(), out.data_ptr<T>(), detail::split_at(a.shape(), ax), log_space);
         return out;
     });
 }
 
+// The VJP of softmax (log_space: of log_softmax) from its output y, in one
+// pass per row; recorded itself, so that double backward flows through it.
+// Written into g's buffer when the caller hands g over and nothing records.
+Tensor softmax_backward(const Tensor& g, const Tensor& y, int axis, bool log_space,
+                        detail::GradBuffer g_buffer = detail::GradBuffer::keep) {
+    const char* op = log_space ? "log_softmax_backward" : "softmax_backward";
+    detail::check_same_shape(g, y, op);
+    detail::check_same_dtype(g, y, op);
+    const std::size_t ax = normalize_axis(axis, g.dim(), op);
+    const bool reuse = g_buffer == detail::GradBuffer::reusable && detail::can_write_into(g) && !needs_grad(y);
+    Tensor out = detail::visit_float(y, op, [&](const auto& yv) {
+        using T = typename std::decay_t<decltype(yv)>::value_type;
+        const detail::Dense<T> gv(g);
+        Tensor result = reuse ? g : detail::empty_dense<T>(g.shape(), op);
+        detail::softmax_backward(gv.data(), yv.data(), result.template data_ptr<T>(), detail::split_at(g.shape(), ax),
+                                 log_space);
+        return result;
+    });
+    if (reuse) g.impl()->storage->bump_version();
+    const OpDef& def = log_space ? log_softmax_backward_def : softmax_backward_def;
+    return record(def, out, {g, y}, {.inputs = {true, true}}, [axis, log_space](const OpContext& c, const Tensor& h) {
+        const Tensor g = c.input(0), y = c.input(1);
+        Tensor dg, dy;
+        if (log_space) {
+            // dx = g - e^y sum(g): dg = h - sum(h e^y), dy = -h e^y sum(g).
+            const Tensor e = exp(y);
+            if (c.needs_grad(0)) dg = h - sum(h * e, {axis}, true);
+            if (c.needs_grad(1)) dy = -(h * e * sum(g, {axis}, true));
+        } else {
+            // dx = y (g - sum(g y)): dg = softmax_backward(h, y), dy = h (g - sum(g y)) - g sum(h y).
+            if (c.needs_grad(0)) dg = softmax_backward(h, y, axis, false);
+            if (c.needs_grad(1)) dy = h * (g - sum(g * y, {axis}, true)) - g * sum(h * y, {axis}, true);
+        }
+        return GradList{dg, dy};
+    });
+}
+
+std::vector<OpSample> softmax_backward_samples() {
+    return {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0},
+            {{Shape{2, 3, 2}, Shape{2, 3, 2}}, -2.0, 2.0},
+            {{Shape{4, 1}, Shape{4, 1}}, -2.0, 2.0},
+            {{Shape{2, 0}, Shape{2, 0}}, -2.0, 2.0}};
+}
+
 }  // namespace
 
-const OpDef& softmax_def =
-    define_op({.name = "softmax",
-               .signature = "softmax(x, axis = -1)",
-               .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
-               .rule = "dx = y * (g - sum(g * y) along the axis)",
-               .kind = OpKind::nn,
-               .call = [](const TensorList& v) { return softmax(v[0], 1); },
-               .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4, 1}}, -2.0, 2.0}, {{Shape{2, 0}}, -2.0, 2.0}}});
+const OpDef& softmax_def = define_op({.name = "softmax",
+                                      .signature = "softmax(x, axis = -1)",
+                                      .doc = "e^x / sum(e^x) along an axis, shifted by the maximum",
+                                      .rule = "dx = y * (g - sum(g * y) along the axis)",
+                                      .kind = OpKind::nn,
+                                      .call = [](const TensorList& v) { return softmax(v[0], 1); },
+                                      .samples = {{{Shape{2, 3}}, -2.0, 2.0},
+                                                  {{Shape{2, 3, 2}}, -2.0, 2.0},
+                                                  {{Shape{4, 1}}, -2.0, 2.0},
+                                                  {{Shape{2, 0}}, -2.0, 2.0}}});
 Tensor softmax(const Tensor& x, int axis) {
-    Tensor out = softmax_op(x, axis, false);
-    if (!needs_grad(x)) return out;
-    // J^T g = s * (g - <g, s>) along the axis, from the saved output s.
-    return record(softmax_def, out, {x}, [saved = SavedTensor::output(out, "softmax"), axis](const Tensor& g) {
-        const Tensor s = saved.unpack();
-        return GradList{s * (g - sum(g * s, {axis}, true))};
-    });
+    return record(softmax_def, softmax_values(x, axis, false), {x}, {.output = true},
+                  [axis](const OpContext& c, const Tensor& g) {
+                      return GradList{softmax_backward(g, c.output(), axis, false, detail::GradBuffer::reusable)};
+                  });
 }
 
-const OpDef& log_softmax_def = define_op({.name = "log_softmax",
-                                          .signature = "log_softmax(x, axis = -1)",
-                                          .doc = "x - logsumexp(x) along an axis",
-                                          .rule = "dx = g - exp(y) * sum(g) along the axis",
-                                          .kind = OpKind::nn,
-                                          .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
-                                          .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}}});
+const OpDef& log_softmax_def =
+    define_op({.name = "log_softmax",
+               .signature = "log_softmax(x, axis = -1)",
+               .doc = "x - logsumexp(x) along an axis",
+               .rule = "dx = g - exp(y) * sum(g) along the axis",
+               .kind = OpKind::nn,
+               .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{3, 2, 2}}, -2.0, 2.0}}});
 Tensor log_softmax(const Tensor& x, int axis) {
-    Tensor out = softmax_op(x, axis, true);
-    if (!needs_grad(x)) return out;
-    // g - softmax(x) * sum(g), with softmax(x) = exp(y) from the saved output y.
-    return record(log_softmax_def, out, {x}, [saved = SavedTensor::output(out, "log_softmax"), axis](const Tensor& g) {
-        return GradList{g - exp(saved.unpack()) * sum(g, {axis}, true)};
-    });
+    return record(log_softmax_def, softmax_values(x, axis, true), {x}, {.output = true},
+                  [axis](const OpContext& c, const Tensor& g) {
+                      return GradList{softmax_backward(g, c.output(), axis, true, detail::GradBuffer::reusable)};
+                  });
 }
+
+const OpDef& softmax_backward_def =
+    define_op({.name = "softmax_backward",
+               .signature = "softmax_backward(g, y, axis)",
+               .doc = "y * (g - sum(g * y)) along an axis: the VJP of softmax from its output y",
+               .rule = "dg = softmax_backward(h, y); dy = h * (g - sum(g * y)) - g * sum(h * y)",
+               .kind = OpKind::backward,
+               .call = [](const TensorList& v) { return softmax_backward(v[0], v[1], 1, false); },
+               .samples = softmax_backward_samples(),
+               .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
+const OpDef& log_softmax_backward_def =
+    define_op({.name = "log_softmax_backward",
+               .signature = "log_softmax_backward(g, y, axis)",
+               .doc = "g - exp(y) * sum(g) along an axis: the VJP of log_softmax from its output y",
+               .rule = "dg = h - sum(h * exp(y)); dy = -h * exp(y) * sum(g)",
+               .kind = OpKind::backward,
+               .call = [](const TensorList& v) { return softmax_backward(v[0], v[1], 1, true); },
+               .samples = softmax_backward_samples(),
+               .bad_shapes = {Shape{2, 3}, Shape{3, 2}}});
 
 void detail::link_softmax() {}  // see registry.cpp
 

@@ -1,48 +1,49 @@
-// Matrix products: C = op(A) op(B) (+ C), row-major, through retrograd's
-// AVX-512 float32 kernel where the CPU has it and OpenBLAS otherwise. Every
-// op that multiplies matrices (matmul, gemm_sum, the convolutions) goes
-// through detail::product, so the backend changes here and nowhere else.
+// Matrix products: C = op(A) op(B) (+ C), row-major. float32 goes to oneDNN's
+// sgemm, which picks its code for the CPU at run time (SSE4.1, AVX2, AVX-512;
+// ONEDNN_MAX_CPU_ISA caps it) and beats OpenBLAS most on the small products
+// of attention heads; float64 goes to OpenBLAS. Every op that multiplies
+// matrices (matmul, gemm_sum, the convolutions) goes through detail::product,
+// so the backend changes here and nowhere else.
 #include "../kernels.hpp"
 
 #include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
+
+#include <limits>
 
 namespace rg {
 namespace {
 
-void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
-               const float* b, std::size_t ldb, float* c, bool accumulate) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                accumulate ? 1.0f : 0.0f, c, static_cast<int>(n));
-}
-void blas_gemm(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
-               const double* b, std::size_t ldb, double* c, bool accumulate) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                accumulate ? 1.0 : 0.0, c, static_cast<int>(n));
-}
-
-template <class T>
-void product_impl(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const T* a, std::size_t lda,
-                  const T* b, std::size_t ldb, T* c, bool accumulate) {
-    if (m == 0 || n == 0) return;
-    if (k == 0) {
-        if (!accumulate) std::fill(c, c + m * n, T{0});
-        return;
-    }
-    blas_gemm(ta, tb, m, n, k, a, std::max<std::size_t>(lda, 1), b, std::max<std::size_t>(ldb, 1), c, accumulate);
+void fill_zero_if_replacing(std::size_t m, std::size_t n, std::size_t k, auto* c, bool accumulate) {
+    if (k == 0 && !accumulate) std::fill(c, c + m * n, decltype(*c + 0){0});
 }
 
 }  // namespace
 
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                      const float* b, std::size_t ldb, float* c, bool accumulate) {
-    if (avx512_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate)) return;
-    product_impl(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
+    if (m == 0 || n == 0) return;
+    if (k == 0) return fill_zero_if_replacing(m, n, k, c, accumulate);
+    const auto dim = [](std::size_t v) { return static_cast<dnnl_dim_t>(std::max<std::size_t>(v, 1)); };
+    const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dim(m), dim(n), dim(k), 1.0f, a, dim(lda),
+                                            b, dim(ldb), accumulate ? 1.0f : 0.0f, c, dim(n));
+    if (status == dnnl_out_of_memory)
+        fail("matmul: oneDNN's sgemm ran out of memory for a {}x{} by {}x{} product", m, k, k, n);
+    if (status != dnnl_success)
+        fail("matmul: oneDNN's sgemm refused a {}x{} by {}x{} product (leading dimensions {} and {}; status {})", m, k,
+             k, n, lda, ldb, static_cast<int>(status));
 }
+
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                      const double* b, std::size_t ldb, double* c, bool accumulate) {
-    product_impl(ta, tb, m, n, k, a, lda, b, ldb, c, accumulate);
+    if (m == 0 || n == 0) return;
+    if (k == 0) return fill_zero_if_replacing(m, n, k, c, accumulate);
+    constexpr std::size_t most = std::numeric_limits<int>::max();
+    if (m > most || n > most || k > most || lda > most || ldb > most)
+        fail("matmul: a {}x{} by {}x{} float64 product exceeds the BLAS's 32-bit sizes", m, k, k, n);
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(std::max<std::size_t>(lda, 1)), b,
+                static_cast<int>(std::max<std::size_t>(ldb, 1)), accumulate ? 1.0 : 0.0, c, static_cast<int>(n));
 }
 
 }  // namespace rg
