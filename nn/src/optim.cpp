@@ -258,9 +258,13 @@ namespace {
 
 template <class T> struct AdamStep { T step_size, inverse_root_bc2, beta1, beta2, eps, l2, shrink; };
 
-// In the parameter's precision, so the loop vectorises (as PyTorch's).
+// In the parameter's precision, so the loop vectorises (as PyTorch's). The
+// step's constants are copied and the arrays marked unaliased: otherwise the
+// compiler reloads the constants after every store and keeps the loop scalar.
 template <class T>
-[[gnu::always_inline]] inline void adam_kernel(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
+[[gnu::always_inline]] inline void adam_kernel(T* __restrict w, const T* __restrict dw, T* __restrict m,
+                                               T* __restrict v, std::size_t n, const AdamStep<T>& step) {
+    const AdamStep<T> c = step;
     for (std::size_t k = 0; k < n; ++k) {
         const T d = dw[k] + c.l2 * w[k];
         const T mk = c.beta1 * m[k] + (1 - c.beta1) * d;
