@@ -170,6 +170,12 @@ TEST_CASE("float32 softmax and log_softmax agree with float64 along every axis")
                           "shape " << rg::shape_str(shape) << " axis " << axis);
         }
     }
+    // Its exponential over the whole range a shifted row meets, [-87, 0]:
+    // softmax([x, 0]) = (e^x, 1) / (1 + e^x), to float's precision.
+    std::vector<double> pairs;
+    for (int i = 0; i <= 3000; ++i) pairs.insert(pairs.end(), {-87.0 * i / 3000.0, 0.0});
+    auto grid = rg::from_vector(pairs, {3001, 2}, {.dtype = rg::float32});  // the reference sees the same inputs
+    CHECK(rg::allclose(rg::softmax(grid, 1).to(rg::float64), rg::softmax(grid.to(rg::float64), 1), 1e-6, 0.0));
     const float inf = std::numeric_limits<float>::infinity();
     auto masked = rg::tensor({{0.0, -inf, 1.0, -inf, 2.0}, {-inf, -inf, -inf, -inf, 3.0}});
     auto p = rg::softmax(masked, 1);

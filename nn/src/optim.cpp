@@ -1,5 +1,6 @@
 // Optimizer updates on the raw parameter arrays (not recorded), and schedules.
 #include <retrograd/autograd.hpp>
+#include <retrograd/detail/cpu.hpp>
 #include <retrograd/nn/optim.hpp>
 #include <retrograd/ops.hpp>
 
@@ -274,24 +275,21 @@ template <class T>
         w[k] = w[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) * c.inverse_root_bc2 + c.eps);
     }
 }
-// The update is bound by division and square root: AVX2 halves it where the
-// CPU has it, without building the whole library for one instruction set.
-// (Not under ThreadSanitizer, whose runtime the clones' ifunc resolver crashes:
-// see RETROGRAD_NO_TARGET_CLONES in CMakeLists.txt.)
-#if defined(RETROGRAD_NO_TARGET_CLONES)
-#define RG_AVX2_CLONES
-#else
-#define RG_AVX2_CLONES __attribute__((target_clones("avx2", "default")))
-#endif
-RG_AVX2_CLONES void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n,
-                                const AdamStep<float>& c) {
+// The update is bound by division, square root and memory: AVX2 halves the
+// first two where the CPU has it (retrograd/detail/cpu.hpp picks the version).
+template <class T>
+RETROGRAD_TARGET_AVX2 void adam_update_avx2(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
     adam_kernel(w, dw, m, v, n, c);
 }
-RG_AVX2_CLONES void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n,
-                                const AdamStep<double>& c) {
+template <class T> void adam_update_baseline(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
     adam_kernel(w, dw, m, v, n, c);
 }
-#undef RG_AVX2_CLONES
+template <class T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
+    if (detail::use_avx2())
+        adam_update_avx2(w, dw, m, v, n, c);
+    else
+        adam_update_baseline(w, dw, m, v, n, c);
+}
 
 }  // namespace
 

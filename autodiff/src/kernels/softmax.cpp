@@ -1,136 +1,216 @@
 // Softmax and log-softmax along one axis, forward and backward, over dense
-// row-major values seen as (outer, size, inner). float32 runs on xsimd's
-// vectors where xsimd has them for the CPU family (its exp is within an ulp or
-// two of the C library's); float64 is the checking dtype and keeps the C
-// library's exp, element by element. When the
-// axis is the last one (inner == 1) each row is contiguous; otherwise the
-// loops run along `inner`, which is contiguous, with per-column scratch.
+// row-major values seen as (outer, size, inner). When the axis is the last one
+// (inner == 1) each row is contiguous; otherwise the loops run along `inner`,
+// which is contiguous, one column per value.
+//
+// float32 loops are plain arithmetic that the compiler vectorises: e^x is
+// Cephes' expf (below), sums keep eight running lanes, and the row functions
+// are built for the baseline instruction set and for AVX2, one picked at run
+// time (retrograd/detail/cpu.hpp). Both do the same operations in the same
+// order, so results do not depend on the CPU. float64 is the checking dtype
+// and keeps the C library's exp.
 #include "../kernels.hpp"
 
-#include <xsimd/xsimd.hpp>
+#include <retrograd/detail/cpu.hpp>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace rg::detail {
 namespace {
 
-template <class T> double exp_shifted(const T* in, T shift, T* out, std::size_t n) {
-    double total = 0;
-    for (std::size_t i = 0; i < n; ++i) total += static_cast<double>(out[i] = std::exp(in[i] - shift));
-    return total;
+// e^x in float32, in plain arithmetic that loops vectorise: Cephes' expf
+// (x = n ln2 + r with ln2 split in two so the reduction is exact, a degree-6
+// polynomial in r, 2^n put into the exponent bits), within 2 ulp of the C
+// library's on [-87.3, 88]; 0 below (no subnormal results), +inf above (the
+// softmax kernels only pass values <= 0, or shifted by 0 when nothing else
+// helps), NaN for NaN.
+[[gnu::always_inline]] inline float exp_float(float x) {
+    constexpr float lowest = -87.3365447505f, highest = 88.0f;
+    float c = x < lowest ? lowest : x;
+    c = c > highest ? highest : c;  // NaN passes both clamps unchanged
+    // n = round(c / ln2), rounded by adding 1.5 * 2^23: n is then the low
+    // bits of the sum, read as an integer (no float-to-int conversion, which
+    // NaN would make undefined).
+    constexpr float shifter = 12582912.0f;
+    const float shifted = c * 1.44269504088896341f + shifter;
+    const float n = shifted - shifter;
+    float r = c - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    const float r2 = r * r;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r2 + r + 1.0f;
+    const std::uint32_t n_bits = std::bit_cast<std::uint32_t>(shifted) - std::bit_cast<std::uint32_t>(shifter);
+    const float scaled = p * std::bit_cast<float>((n_bits + 127U) << 23);
+    const float high = x > highest ? std::numeric_limits<float>::infinity() : scaled;
+    return x < lowest ? 0.0f : high;
 }
-template <class T> void exp_values(const T* in, T* out, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
-}
-template <class T> T row_max(const T* in, std::size_t n) {
-    T top = in[0];
-    for (std::size_t i = 1; i < n; ++i) top = std::max(top, in[i]);
+
+// Sums keep eight running lanes, one per position modulo 8, folded into a
+// double total every kBlock values: the same order on every instruction set
+// (one AVX register or two SSE ones), so the result does not depend on the
+// CPU, and long rows keep float's precision per block. `omp simd` (compiled
+// with -fopenmp-simd: no OpenMP runtime) asks for the vector loop.
+constexpr std::size_t kLanes = 8;
+constexpr std::size_t kBlock = 512;
+
+[[gnu::always_inline]] inline float max_float(const float* in, std::size_t n) {
+    float top = in[0];
+#pragma omp simd reduction(max : top)
+    for (std::size_t i = 0; i < n; ++i) top = top > in[i] ? top : in[i];
     return top;
 }
-template <class T> double row_dot(const T* g, const T* y, std::size_t n) {
-    double dot = 0;
-    for (std::size_t k = 0; k < n; ++k) dot += static_cast<double>(g[k]) * static_cast<double>(y[k]);
-    return dot;
+
+// The sum of x[0..n), n <= kBlock, in kLanes lanes.
+[[gnu::always_inline]] inline float block_sum(const float* x, std::size_t n) {
+    alignas(32) float lanes[kLanes] = {};
+    std::size_t i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+        for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
+    }
+    for (; i < n; ++i) lanes[i % kLanes] += x[i];
+    float total = 0;
+    for (float v : lanes) total += v;
+    return total;
 }
 
-// Where xsimd has vectors for this CPU family, float32 uses them.
-#if XSIMD_WITH_SSE2 || XSIMD_WITH_NEON || XSIMD_WITH_NEON64
-using FloatBatch = xsimd::batch<float>;
-constexpr std::size_t kLanes = FloatBatch::size;
-
-// A partial vector: the first `count` (< kLanes) values, padded with `fill`.
-FloatBatch load_partial(const float* p, std::size_t count, float fill) {
-    alignas(64) float lanes[kLanes];
-    std::fill_n(lanes, kLanes, fill);
-    std::copy_n(p, count, lanes);
-    return FloatBatch::load_aligned(lanes);
-}
-void store_partial(const FloatBatch& v, float* p, std::size_t count) {
-    alignas(64) float lanes[kLanes];
-    v.store_aligned(lanes);
-    std::copy_n(lanes, count, p);
+// out[i] = e^(in[i] - shift), returning their sum.
+[[gnu::always_inline]] inline double exp_shifted_float(const float* in, float shift, float* out, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i] - shift);
+    double total = 0;
+    for (std::size_t start = 0; start < n; start += kBlock)
+        total += static_cast<double>(block_sum(out + start, std::min(kBlock, n - start)));
+    return total;
 }
 
-// out[i] = e^(in[i] - shift) for i < n; returns their sum in double, summed in
-// float vectors over blocks short enough to stay exact to float's precision.
-template <> double exp_shifted(const float* in, float shift, float* out, std::size_t n) {
-    constexpr std::size_t kBlock = 64 * kLanes;
-    const FloatBatch s(shift);
+[[gnu::always_inline]] inline double dot_float(const float* a, const float* b, std::size_t n) {
     double total = 0;
     for (std::size_t start = 0; start < n; start += kBlock) {
         const std::size_t end = std::min(n, start + kBlock);
-        FloatBatch block_sum(0.0f);
+        alignas(32) float lanes[kLanes] = {};
         std::size_t i = start;
         for (; i + kLanes <= end; i += kLanes) {
-            const FloatBatch e = xsimd::exp(FloatBatch::load_unaligned(in + i) - s);
-            e.store_unaligned(out + i);
-            block_sum += e;
+#pragma omp simd
+            for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += a[i + j] * b[i + j];
         }
-        if (i < end) {
-            // Padding with -inf makes the padded lanes e^-inf = 0.
-            const FloatBatch e = xsimd::exp(load_partial(in + i, end - i, -INFINITY) - s);
-            store_partial(e, out + i, end - i);
-            block_sum += e;
-        }
-        total += static_cast<double>(xsimd::hadd(block_sum));
+        for (; i < end; ++i) lanes[(i - start) % kLanes] += a[i] * b[i];
+        float block = 0;
+        for (float v : lanes) block += v;
+        total += static_cast<double>(block);
     }
     return total;
 }
-
-// out[i] = e^(in[i]) for i < n (out may be in).
-template <> void exp_values(const float* in, float* out, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) xsimd::exp(FloatBatch::load_unaligned(in + i)).store_unaligned(out + i);
-    if (i < n) store_partial(xsimd::exp(load_partial(in + i, n - i, 0.0f)), out + i, n - i);
-}
-template <> float row_max(const float* in, std::size_t n) {
-    std::size_t i = 0;
-    float top = in[0];
-    if (n >= kLanes) {
-        FloatBatch m = FloatBatch::load_unaligned(in);
-        for (i = kLanes; i + kLanes <= n; i += kLanes) m = xsimd::max(m, FloatBatch::load_unaligned(in + i));
-        alignas(64) float lanes[kLanes];
-        m.store_aligned(lanes);
-        top = *std::max_element(lanes, lanes + kLanes);
-    }
-    for (; i < n; ++i) top = std::max(top, in[i]);
-    return top;
-}
-
-// g·y along a contiguous row, in float vectors folded into double.
-template <> double row_dot(const float* g, const float* y, std::size_t n) {
-    FloatBatch acc(0.0f);
-    double dot = 0;
-    std::size_t k = 0;
-    for (; k + kLanes <= n; k += kLanes) {
-        acc = xsimd::fma(FloatBatch::load_unaligned(g + k), FloatBatch::load_unaligned(y + k), acc);
-        if ((k / kLanes) % 64 == 63) {  // fold into double before float's precision runs out
-            dot += static_cast<double>(xsimd::hadd(acc));
-            acc = FloatBatch(0.0f);
-        }
-    }
-    dot += static_cast<double>(xsimd::hadd(acc));
-    for (; k < n; ++k) dot += static_cast<double>(g[k]) * static_cast<double>(y[k]);
-    return dot;
-}
-#endif
 
 // No shift helps when the maximum is +inf or every value is -inf (or NaN).
 template <class T> T usable_shift(T top) { return std::isfinite(top) ? top : T{0}; }
 
-// One contiguous row (inner == 1).
-template <class T> void softmax_row(const T* in, T* out, std::size_t n, bool log_space) {
-    const T top = usable_shift(row_max(in, n));
-    const double total = exp_shifted(in, top, out, n);  // out holds the exponentials
+[[gnu::always_inline]] inline void softmax_row_float(const float* in, float* out, std::size_t n, bool log_space) {
+    const float top = usable_shift(max_float(in, n));
+    const double total = exp_shifted_float(in, top, out, n);  // out holds the exponentials
     if (log_space) {
-        const T log_total = static_cast<T>(std::log(total)) + top;
+        const float log_total = static_cast<float>(std::log(total)) + top;
+#pragma omp simd
         for (std::size_t k = 0; k < n; ++k) out[k] = in[k] - log_total;
     } else {
-        const T scale = static_cast<T>(1.0 / total);
+        const auto scale = static_cast<float>(1.0 / total);
+#pragma omp simd
         for (std::size_t k = 0; k < n; ++k) out[k] *= scale;
     }
+}
+
+// dx = y (g - <g, y>) for softmax's output y; dx = g - e^y <g, 1> for
+// log_softmax's. `out` may be `g`: each row is read whole before it is written.
+[[gnu::always_inline]] inline void softmax_backward_row_float(const float* g, const float* y, float* out, std::size_t n,
+                                                              bool log_space) {
+    if (log_space) {
+        double sum = 0;
+        for (std::size_t start = 0; start < n; start += kBlock)
+            sum += static_cast<double>(block_sum(g + start, std::min(kBlock, n - start)));
+        const auto total = static_cast<float>(sum);
+#pragma omp simd
+        for (std::size_t k = 0; k < n; ++k) out[k] = g[k] - exp_float(y[k]) * total;
+    } else {
+        const auto dot = static_cast<float>(dot_float(g, y, n));
+#pragma omp simd
+        for (std::size_t k = 0; k < n; ++k) out[k] = y[k] * (g[k] - dot);
+    }
+}
+
+// e^in into out over one run of `inner` values (out may be in).
+[[gnu::always_inline]] inline void exp_run_float(const float* in, float* out, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
+}
+
+// Each float32 entry point, compiled for the baseline and for AVX2.
+RETROGRAD_TARGET_AVX2 void exp_run_avx2(const float* in, float* out, std::size_t n) { exp_run_float(in, out, n); }
+void exp_run_baseline(const float* in, float* out, std::size_t n) { exp_run_float(in, out, n); }
+RETROGRAD_TARGET_AVX2 void softmax_row_avx2(const float* in, float* out, std::size_t n, bool log_space) {
+    softmax_row_float(in, out, n, log_space);
+}
+void softmax_row_baseline(const float* in, float* out, std::size_t n, bool log_space) {
+    softmax_row_float(in, out, n, log_space);
+}
+RETROGRAD_TARGET_AVX2 void softmax_backward_row_avx2(const float* g, const float* y, float* out, std::size_t n,
+                                                     bool log_space) {
+    softmax_backward_row_float(g, y, out, n, log_space);
+}
+void softmax_backward_row_baseline(const float* g, const float* y, float* out, std::size_t n, bool log_space) {
+    softmax_backward_row_float(g, y, out, n, log_space);
+}
+
+void exp_run(const float* in, float* out, std::size_t n) {
+    if (use_avx2())
+        exp_run_avx2(in, out, n);
+    else
+        exp_run_baseline(in, out, n);
+}
+void exp_run(const double* in, double* out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
+}
+
+void softmax_row(const float* in, float* out, std::size_t n, bool log_space) {
+    if (use_avx2())
+        softmax_row_avx2(in, out, n, log_space);
+    else
+        softmax_row_baseline(in, out, n, log_space);
+}
+void softmax_row(const double* in, double* out, std::size_t n, bool log_space) {
+    double top = in[0];
+    for (std::size_t k = 1; k < n; ++k) top = std::max(top, in[k]);
+    top = usable_shift(top);
+    double total = 0;
+    for (std::size_t k = 0; k < n; ++k) total += out[k] = std::exp(in[k] - top);
+    if (log_space) {
+        const double log_total = std::log(total) + top;
+        for (std::size_t k = 0; k < n; ++k) out[k] = in[k] - log_total;
+    } else {
+        const double scale = 1.0 / total;
+        for (std::size_t k = 0; k < n; ++k) out[k] *= scale;
+    }
+}
+
+void softmax_backward_row(const float* g, const float* y, float* out, std::size_t n, bool log_space) {
+    if (use_avx2())
+        softmax_backward_row_avx2(g, y, out, n, log_space);
+    else
+        softmax_backward_row_baseline(g, y, out, n, log_space);
+}
+void softmax_backward_row(const double* g, const double* y, double* out, std::size_t n, bool log_space) {
+    double reduced = 0;
+    for (std::size_t k = 0; k < n; ++k) reduced += log_space ? g[k] : g[k] * y[k];
+    for (std::size_t k = 0; k < n; ++k) out[k] = log_space ? g[k] - std::exp(y[k]) * reduced : y[k] * (g[k] - reduced);
 }
 
 // One (size, inner) block, the axis strided by `inner`: every step along the
@@ -144,7 +224,7 @@ template <class T> void softmax_columns(const T* in, T* out, std::size_t size, s
     for (std::size_t k = 0; k < size; ++k) {
         T* e = out + k * inner;
         for (std::size_t i = 0; i < inner; ++i) e[i] = in[k * inner + i] - top[i];
-        exp_values(e, e, inner);
+        exp_run(e, e, inner);
         for (std::size_t i = 0; i < inner; ++i) total[i] += static_cast<double>(e[i]);
     }
     for (std::size_t i = 0; i < inner; ++i) {
@@ -160,30 +240,6 @@ template <class T> void softmax_columns(const T* in, T* out, std::size_t size, s
         }
 }
 
-template <class T> double row_sum(const T* g, std::size_t n) {
-    double total = 0;
-    for (std::size_t k = 0; k < n; ++k) total += static_cast<double>(g[k]);
-    return total;
-}
-
-// dx = y (g - <g, y>) for softmax's output y; dx = g - e^y <g, 1> for
-// log_softmax's. `out` may be `g`: each row is read whole before it is written.
-template <class T> void softmax_backward_row(const T* g, const T* y, T* out, std::size_t n, bool log_space) {
-    if (log_space) {
-        const T total = static_cast<T>(row_sum(g, n));
-        constexpr std::size_t kChunk = 256;
-        T e[kChunk];
-        for (std::size_t start = 0; start < n; start += kChunk) {
-            const std::size_t count = std::min(kChunk, n - start);
-            exp_values(y + start, e, count);
-            for (std::size_t k = 0; k < count; ++k) out[start + k] = g[start + k] - e[k] * total;
-        }
-    } else {
-        const T dot = static_cast<T>(row_dot(g, y, n));
-        for (std::size_t k = 0; k < n; ++k) out[k] = y[k] * (g[k] - dot);
-    }
-}
-
 template <class T>
 void softmax_backward_columns(const T* g, const T* y, T* out, std::size_t size, std::size_t inner, bool log_space) {
     std::vector<double> reduced(inner, 0.0);
@@ -195,9 +251,9 @@ void softmax_backward_columns(const T* g, const T* y, T* out, std::size_t size, 
     std::vector<T> e(log_space ? inner : 0);
     for (std::size_t k = 0; k < size; ++k) {
         const std::size_t row = k * inner;
-        if (log_space) exp_values(y + row, e.data(), inner);
+        if (log_space) exp_run(y + row, e.data(), inner);
         for (std::size_t i = 0; i < inner; ++i) {
-            const T r = static_cast<T>(reduced[i]);
+            const auto r = static_cast<T>(reduced[i]);
             out[row + i] = log_space ? g[row + i] - e[i] * r : y[row + i] * (g[row + i] - r);
         }
     }
