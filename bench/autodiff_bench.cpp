@@ -2,8 +2,11 @@
 // matmul against the BLAS call it wraps. Run through `make bench`
 // (single-threaded BLAS).
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 #include <oneapi/dnnl/dnnl.h>
 #include <retrograd/retrograd.hpp>
+
+#include <vector>
 
 namespace {
 
@@ -77,6 +80,44 @@ void BM_MatmulBackward(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_MatmulBackward)->Unit(benchmark::kMicrosecond);
+
+// The product library, compared on the shapes that made us choose it: the 128
+// (64 x 32) x (32 x 64) products of one attention block's scores (batch 32,
+// 4 heads), one of its projections and a large square product, each through oneDNN's
+// sgemm (what retrograd calls) and OpenBLAS's (what Debian's LibTorch calls).
+template <bool onednn> void BM_Sgemm(benchmark::State& state) {
+    const auto batch = static_cast<int>(state.range(0)), m = static_cast<int>(state.range(1)),
+               n = static_cast<int>(state.range(2)), k = static_cast<int>(state.range(3));
+    std::vector<float> a(static_cast<std::size_t>(batch) * m * k, 0.5f),
+        b(static_cast<std::size_t>(batch) * k * n, 0.25f), c(static_cast<std::size_t>(batch) * m * n);
+    for (auto _ : state) {
+        for (int i = 0; i < batch; ++i) {
+            const float* ai = a.data() + static_cast<std::size_t>(i) * m * k;
+            const float* bi = b.data() + static_cast<std::size_t>(i) * k * n;
+            float* ci = c.data() + static_cast<std::size_t>(i) * m * n;
+            if constexpr (onednn)
+                dnnl_sgemm('N', 'T', m, n, k, 1.0f, ai, k, bi, k, 0.0f, ci, n);
+            else
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, ai, k, bi, k, 0.0f, ci, n);
+        }
+        benchmark::DoNotOptimize(c.data());
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(2.0 * batch * m * n * k, benchmark::Counter::kIsIterationInvariantRate,
+                           benchmark::Counter::OneK::kIs1000);
+}
+BENCHMARK(BM_Sgemm<true>)
+    ->Name("sgemm/oneDNN")
+    ->Args({128, 64, 64, 32})
+    ->Args({1, 2048, 128, 128})
+    ->Args({1, 1024, 1024, 1024})
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sgemm<false>)
+    ->Name("sgemm/OpenBLAS")
+    ->Args({128, 64, 64, 32})
+    ->Args({1, 2048, 128, 128})
+    ->Args({1, 1024, 1024, 1024})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
