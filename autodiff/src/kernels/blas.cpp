@@ -1,9 +1,10 @@
 // Matrix products: C = op(A) op(B) (+ C), row-major. float32 goes to oneDNN's
 // sgemm, which picks its code for the CPU at run time (SSE4.1, AVX2, AVX-512;
-// ONEDNN_MAX_CPU_ISA caps it) and beats OpenBLAS most on the small products
-// of attention heads; float64 goes to OpenBLAS. Every op that multiplies
-// matrices (matmul, gemm_sum, the convolutions) goes through detail::product,
-// so the backend changes here and nowhere else.
+// ONEDNN_MAX_CPU_ISA caps it) and costs less per call than OpenBLAS on small
+// products such as attention heads (docs/performance.md has the
+// measurements); float64 goes to OpenBLAS. Every op that multiplies matrices
+// (matmul, gemm_sum, the convolutions) goes through detail::product, so the
+// backend changes here and nowhere else.
 #include "../kernels.hpp"
 
 #include <cblas.h>
@@ -14,8 +15,9 @@
 namespace rg {
 namespace {
 
-void fill_zero_if_replacing(std::size_t m, std::size_t n, std::size_t k, auto* c, bool accumulate) {
-    if (k == 0 && !accumulate) std::fill(c, c + m * n, decltype(*c + 0){0});
+// An empty inner dimension: the product is zero.
+template <class T> void empty_sum(std::size_t m, std::size_t n, T* c, bool accumulate) {
+    if (!accumulate) std::fill(c, c + m * n, T{0});
 }
 
 }  // namespace
@@ -23,7 +25,7 @@ void fill_zero_if_replacing(std::size_t m, std::size_t n, std::size_t k, auto* c
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const float* a, std::size_t lda,
                      const float* b, std::size_t ldb, float* c, bool accumulate) {
     if (m == 0 || n == 0) return;
-    if (k == 0) return fill_zero_if_replacing(m, n, k, c, accumulate);
+    if (k == 0) return empty_sum(m, n, c, accumulate);
     const auto dim = [](std::size_t v) { return static_cast<dnnl_dim_t>(std::max<std::size_t>(v, 1)); };
     const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dim(m), dim(n), dim(k), 1.0f, a, dim(lda),
                                             b, dim(ldb), accumulate ? 1.0f : 0.0f, c, dim(n));
@@ -37,7 +39,7 @@ void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
 void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
                      const double* b, std::size_t ldb, double* c, bool accumulate) {
     if (m == 0 || n == 0) return;
-    if (k == 0) return fill_zero_if_replacing(m, n, k, c, accumulate);
+    if (k == 0) return empty_sum(m, n, c, accumulate);
     constexpr std::size_t most = std::numeric_limits<int>::max();
     if (m > most || n > most || k > most || lda > most || ldb > most)
         fail("matmul: a {}x{} by {}x{} float64 product exceeds the BLAS's 32-bit sizes", m, k, k, n);
