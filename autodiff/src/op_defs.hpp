@@ -111,11 +111,15 @@ enum class GradBuffer { keep, reusable };
 inline bool can_write_into(const Tensor& g) {
     return !needs_grad(g) && owns_buffer(g) && (g.dtype() == Dtype::float32 || g.dtype() == Dtype::float64);
 }
+// True when f(g, y) may be written into g: the caller handed g over, g may be
+// written, nothing records y, and y has g's shape and dtype.
+inline bool can_reuse_first(GradBuffer g_buffer, const Tensor& g, const Tensor& y) {
+    return g_buffer == GradBuffer::reusable && can_write_into(g) && !needs_grad(y) && g.shape() == y.shape() &&
+           g.dtype() == y.dtype();
+}
 template <class F>
 Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_buffer, const char* op, F f) {
-    const bool reuse = g_buffer == GradBuffer::reusable && can_write_into(g) && !needs_grad(y) &&
-                       g.shape() == y.shape() && g.dtype() == y.dtype();
-    if (!reuse) return zip_float(g, y, op, f);
+    if (!can_reuse_first(g_buffer, g, y)) return zip_float(g, y, op, f);
     visit_dtype(g.dtype(), [&](auto zero) {
         using T = decltype(zero);
         T* out = g.data_ptr<T>();

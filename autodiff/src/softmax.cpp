@@ -30,7 +30,7 @@ Tensor softmax_backward(const Tensor& g, const Tensor& y, int axis, bool log_spa
     detail::check_same_shape(g, y, op);
     detail::check_same_dtype(g, y, op);
     const std::size_t ax = normalize_axis(axis, g.dim(), op);
-    const bool reuse = g_buffer == detail::GradBuffer::reusable && detail::can_write_into(g) && !needs_grad(y);
+    const bool reuse = detail::can_reuse_first(g_buffer, g, y);
     Tensor out = detail::visit_float(y, op, [&](const auto& yv) {
         using T = typename std::decay_t<decltype(yv)>::value_type;
         const detail::Dense<T> gv(g);
@@ -58,6 +58,14 @@ Tensor softmax_backward(const Tensor& g, const Tensor& y, int axis, bool log_spa
     });
 }
 
+// softmax or log_softmax, recorded with its saved output for the VJP.
+Tensor recorded_softmax(const OpDef& def, const Tensor& x, int axis, bool log_space) {
+    return record(def, softmax_values(x, axis, log_space), {x}, {.output = true},
+                  [axis, log_space](const OpContext& c, const Tensor& g) {
+                      return GradList{softmax_backward(g, c.output(), axis, log_space, detail::GradBuffer::reusable)};
+                  });
+}
+
 std::vector<OpSample> softmax_backward_samples() {
     return {{{Shape{2, 3}, Shape{2, 3}}, -2.0, 2.0},
             {{Shape{2, 3, 2}, Shape{2, 3, 2}}, -2.0, 2.0},
@@ -77,12 +85,7 @@ const OpDef& softmax_def = define_op({.name = "softmax",
                                                   {{Shape{2, 3, 2}}, -2.0, 2.0},
                                                   {{Shape{4, 1}}, -2.0, 2.0},
                                                   {{Shape{2, 0}}, -2.0, 2.0}}});
-Tensor softmax(const Tensor& x, int axis) {
-    return record(softmax_def, softmax_values(x, axis, false), {x}, {.output = true},
-                  [axis](const OpContext& c, const Tensor& g) {
-                      return GradList{softmax_backward(g, c.output(), axis, false, detail::GradBuffer::reusable)};
-                  });
-}
+Tensor softmax(const Tensor& x, int axis) { return recorded_softmax(softmax_def, x, axis, false); }
 
 const OpDef& log_softmax_def =
     define_op({.name = "log_softmax",
@@ -92,12 +95,7 @@ const OpDef& log_softmax_def =
                .kind = OpKind::nn,
                .call = [](const TensorList& v) { return log_softmax(v[0], 0); },
                .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}, {{Shape{3, 2, 2}}, -2.0, 2.0}}});
-Tensor log_softmax(const Tensor& x, int axis) {
-    return record(log_softmax_def, softmax_values(x, axis, true), {x}, {.output = true},
-                  [axis](const OpContext& c, const Tensor& g) {
-                      return GradList{softmax_backward(g, c.output(), axis, true, detail::GradBuffer::reusable)};
-                  });
-}
+Tensor log_softmax(const Tensor& x, int axis) { return recorded_softmax(log_softmax_def, x, axis, true); }
 
 const OpDef& softmax_backward_def =
     define_op({.name = "softmax_backward",

@@ -285,10 +285,7 @@ template <class T> void adam_update_baseline(T* w, const T* dw, T* m, T* v, std:
     adam_kernel(w, dw, m, v, n, c);
 }
 template <class T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    if (detail::use_avx2())
-        adam_update_avx2(w, dw, m, v, n, c);
-    else
-        adam_update_baseline(w, dw, m, v, n, c);
+    detail::avx2_or_baseline(adam_update_avx2<T>, adam_update_baseline<T>, w, dw, m, v, n, c);
 }
 
 }  // namespace

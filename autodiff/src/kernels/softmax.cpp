@@ -70,31 +70,9 @@ constexpr std::size_t kBlock = 512;
     return top;
 }
 
-// The sum of x[0..n), n <= kBlock, in kLanes lanes.
-[[gnu::always_inline]] inline float block_sum(const float* x, std::size_t n) {
-    alignas(32) float lanes[kLanes] = {};
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes) {
-#pragma omp simd
-        for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += x[i + j];
-    }
-    for (; i < n; ++i) lanes[i % kLanes] += x[i];
-    float total = 0;
-    for (float v : lanes) total += v;
-    return total;
-}
-
-// out[i] = e^(in[i] - shift), returning their sum.
-[[gnu::always_inline]] inline double exp_shifted_float(const float* in, float shift, float* out, std::size_t n) {
-#pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i] - shift);
-    double total = 0;
-    for (std::size_t start = 0; start < n; start += kBlock)
-        total += static_cast<double>(block_sum(out + start, std::min(kBlock, n - start)));
-    return total;
-}
-
-[[gnu::always_inline]] inline double dot_float(const float* a, const float* b, std::size_t n) {
+// The sum of term(i) for i < n: kLanes float lanes per kBlock values, folded
+// into a double total.
+template <class Term> [[gnu::always_inline]] inline double lane_sum(std::size_t n, Term term) {
     double total = 0;
     for (std::size_t start = 0; start < n; start += kBlock) {
         const std::size_t end = std::min(n, start + kBlock);
@@ -102,14 +80,21 @@ constexpr std::size_t kBlock = 512;
         std::size_t i = start;
         for (; i + kLanes <= end; i += kLanes) {
 #pragma omp simd
-            for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += a[i + j] * b[i + j];
+            for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += term(i + j);
         }
-        for (; i < end; ++i) lanes[(i - start) % kLanes] += a[i] * b[i];
+        for (; i < end; ++i) lanes[(i - start) % kLanes] += term(i);
         float block = 0;
         for (float v : lanes) block += v;
         total += static_cast<double>(block);
     }
     return total;
+}
+
+// out[i] = e^(in[i] - shift), returning their sum.
+[[gnu::always_inline]] inline double exp_shifted_float(const float* in, float shift, float* out, std::size_t n) {
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i] - shift);
+    return lane_sum(n, [out](std::size_t i) { return out[i]; });
 }
 
 // No shift helps when the maximum is +inf or every value is -inf (or NaN).
@@ -134,14 +119,11 @@ template <class T> T usable_shift(T top) { return std::isfinite(top) ? top : T{0
 [[gnu::always_inline]] inline void softmax_backward_row_float(const float* g, const float* y, float* out, std::size_t n,
                                                               bool log_space) {
     if (log_space) {
-        double sum = 0;
-        for (std::size_t start = 0; start < n; start += kBlock)
-            sum += static_cast<double>(block_sum(g + start, std::min(kBlock, n - start)));
-        const auto total = static_cast<float>(sum);
+        const auto total = static_cast<float>(lane_sum(n, [g](std::size_t i) { return g[i]; }));
 #pragma omp simd
         for (std::size_t k = 0; k < n; ++k) out[k] = g[k] - exp_float(y[k]) * total;
     } else {
-        const auto dot = static_cast<float>(dot_float(g, y, n));
+        const auto dot = static_cast<float>(lane_sum(n, [g, y](std::size_t i) { return g[i] * y[i]; }));
 #pragma omp simd
         for (std::size_t k = 0; k < n; ++k) out[k] = y[k] * (g[k] - dot);
     }
@@ -171,20 +153,14 @@ void softmax_backward_row_baseline(const float* g, const float* y, float* out, s
 }
 
 void exp_run(const float* in, float* out, std::size_t n) {
-    if (use_avx2())
-        exp_run_avx2(in, out, n);
-    else
-        exp_run_baseline(in, out, n);
+    avx2_or_baseline(exp_run_avx2, exp_run_baseline, in, out, n);
 }
 void exp_run(const double* in, double* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
 }
 
 void softmax_row(const float* in, float* out, std::size_t n, bool log_space) {
-    if (use_avx2())
-        softmax_row_avx2(in, out, n, log_space);
-    else
-        softmax_row_baseline(in, out, n, log_space);
+    avx2_or_baseline(softmax_row_avx2, softmax_row_baseline, in, out, n, log_space);
 }
 void softmax_row(const double* in, double* out, std::size_t n, bool log_space) {
     double top = in[0];
@@ -202,10 +178,7 @@ void softmax_row(const double* in, double* out, std::size_t n, bool log_space) {
 }
 
 void softmax_backward_row(const float* g, const float* y, float* out, std::size_t n, bool log_space) {
-    if (use_avx2())
-        softmax_backward_row_avx2(g, y, out, n, log_space);
-    else
-        softmax_backward_row_baseline(g, y, out, n, log_space);
+    avx2_or_baseline(softmax_backward_row_avx2, softmax_backward_row_baseline, g, y, out, n, log_space);
 }
 void softmax_backward_row(const double* g, const double* y, double* out, std::size_t n, bool log_space) {
     double reduced = 0;

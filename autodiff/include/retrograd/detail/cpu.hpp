@@ -21,4 +21,9 @@ namespace rg::detail {
 // RETROGRAD_NO_AVX2 is unset (or "0"). Read once per process.
 bool use_avx2();
 
+// Calls the AVX2 version of a function or its baseline version, as use_avx2().
+template <class F, class... Args> void avx2_or_baseline(F avx2, F baseline, Args... args) {
+    (use_avx2() ? avx2 : baseline)(args...);
+}
+
 }  // namespace rg::detail
