@@ -106,18 +106,12 @@ template <bool onednn> void BM_Sgemm(benchmark::State& state) {
         benchmark::Counter(2.0 * batch * m * n * k, benchmark::Counter::kIsIterationInvariantRate,
                            benchmark::Counter::OneK::kIs1000);
 }
-BENCHMARK(BM_Sgemm<true>)
-    ->Name("sgemm/oneDNN")
-    ->Args({128, 64, 64, 32})
-    ->Args({1, 2048, 128, 128})
-    ->Args({1, 1024, 1024, 1024})
-    ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Sgemm<false>)
-    ->Name("sgemm/OpenBLAS")
-    ->Args({128, 64, 64, 32})
-    ->Args({1, 2048, 128, 128})
-    ->Args({1, 1024, 1024, 1024})
-    ->Unit(benchmark::kMicrosecond);
+// (batch, m, n, k) of each compared product.
+void sgemm_shapes(benchmark::internal::Benchmark* b) {
+    b->Args({128, 64, 64, 32})->Args({1, 2048, 128, 128})->Args({1, 1024, 1024, 1024})->Unit(benchmark::kMicrosecond);
+}
+BENCHMARK(BM_Sgemm<true>)->Name("sgemm/oneDNN")->Apply(sgemm_shapes);
+BENCHMARK(BM_Sgemm<false>)->Name("sgemm/OpenBLAS")->Apply(sgemm_shapes);
 
 }  // namespace
 
