@@ -491,12 +491,6 @@ SavedTensor::SavedTensor(const Tensor& t, std::string_view op)
       version_(t.defined() ? t.impl()->storage->version() : 0),
       op_(op) {}
 
-SavedTensor SavedTensor::output(const Tensor& out, std::string_view op) {
-    SavedTensor saved(out.detach(), op);
-    saved.is_output_ = true;
-    return saved;
-}
-
 namespace {
 [[noreturn]] void modified_after_save(const Shape& shape, std::string_view op, std::uint64_t saved, std::uint64_t now) {
     fail("backward: a tensor of shape {} saved by '{}' was modified by an in-place operation after it "
@@ -527,12 +521,7 @@ Tensor SavedTensor::unpack() const {
     const detail::Storage& storage = *tensor_.impl()->storage;
     if (storage_ != &storage || storage.version() != version_)
         modified_after_save(tensor_.shape(), op_, version_, storage.version());
-    if (!is_output_ || !is_grad_enabled() || !tape().applying) return tensor_;
-    // Recording the backward pass: the output is again the result of its node.
-    Tensor out = detail::make_view(tensor_, tensor_.shape(), tensor_.strides(), tensor_.storage_offset());
-    out.impl()->requires_grad = true;
-    out.impl()->grad_fn = *tape().applying;
-    return out;
+    return tensor_;
 }
 
 std::shared_ptr<Node> detail::grad_accumulator(const Tensor& leaf) {

@@ -2,6 +2,8 @@
 // built on grad().
 #include "kernels.hpp"
 
+#include <retrograd/registry.hpp>
+
 namespace rg {
 namespace {
 
@@ -128,6 +130,21 @@ Tensor hvp(const Function& f, const Tensor& input, const Tensor& v, bool create_
     return grad({g}, xs, {v}, {.create_graph = create_graph, .allow_unused = true})[0];
 }
 
+namespace {
+// A custom op's VJP: the user's, given the saved inputs.
+struct CustomNodeVjp {
+    CustomVjp vjp;
+    GradList operator()(const OpContext& c, const Tensor& g) const {
+        TensorList inputs(c.inputs());
+        for (std::size_t i = 0; i < inputs.size(); ++i) inputs[i] = c.input(i);
+        TensorList grads = vjp(inputs, g);
+        if (grads.size() != inputs.size())
+            fail("custom op '{}': vjp returned {} gradients for {} inputs", c.op(), grads.size(), inputs.size());
+        return GradList(std::move(grads));
+    }
+};
+}  // namespace
+
 Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward, const CustomVjp& vjp) {
     const std::string op(name);
     for (const Tensor& in : inputs) detail::defined_or_fail(in, op.c_str());
@@ -136,12 +153,12 @@ Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomFo
     bool aliased = out.requires_grad() || !out.is_leaf();
     for (const Tensor& in : inputs) aliased = aliased || out.same(in);
     if (aliased) out = out.detach();  // the result must be a fresh tensor to own its node
-    return record(op, out, inputs, [inputs, vjp, op](const Tensor& g) {
-        TensorList grads = vjp(inputs, g);
-        if (grads.size() != inputs.size())
-            fail("custom op '{}': vjp returned {} gradients for {} inputs", op, grads.size(), inputs.size());
-        return grads;
-    });
+    if (!needs_grad(inputs)) return out;
+    // Recorded as a registered op is, its inputs saved, so that one modified
+    // in place before backward is refused naming the op.
+    auto node = detail::make_small_shared<detail::OpNodeWith<CustomNodeVjp>>(name, CustomNodeVjp{vjp});
+    detail::attach_op(std::move(node), out, inputs.data(), inputs.size(), Saves{.inputs = SavedInputs::all()});
+    return out;
 }
 
 }  // namespace rg

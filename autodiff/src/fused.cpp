@@ -132,15 +132,13 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
         }
     });
     if (!needs_grad({input, t1, t2})) return out;
-    return record(addcmul_def, out, {input, t1, t2},
-                  [input_shape = input.shape(), s1 = SavedTensor(t1, "addcmul"), s2 = SavedTensor(t2, "addcmul"), value,
-                   input_part = needs_grad(input), t1_part = needs_grad(t1),
-                   t2_part = needs_grad(t2)](const Tensor& g) {
-                      const Tensor t1 = s1.unpack(), t2 = s2.unpack();
+    // t1's gradient reads t2 and t2's reads t1: each is saved for the other.
+    return record(addcmul_def, out, {input, t1, t2}, {.inputs = {false, needs_grad(t2), needs_grad(t1)}},
+                  [value](const OpContext& c, const Tensor& g) {
                       const Tensor scaled = value == 1.0 ? g : g * value;
-                      return GradList{input_part ? sum_to(g, input_shape) : Tensor{},
-                                      t1_part ? sum_to(scaled * t2, t1.shape()) : Tensor{},
-                                      t2_part ? sum_to(scaled * t1, t2.shape()) : Tensor{}};
+                      return GradList{c.needs_grad(0) ? sum_to(g, c.input_shape(0)) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(scaled * c.input(2), c.input_shape(1)) : Tensor{},
+                                      c.needs_grad(2) ? sum_to(scaled * c.input(1), c.input_shape(2)) : Tensor{}};
                   });
 }
 

@@ -111,24 +111,27 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     if (!needs_grad(a, b)) return out;
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
     // stored operands (no transposed copies), then summed over broadcast batches.
-    return record(gemm_def, out, {a, b},
-                  [sa = SavedTensor(a, "matmul"), sb = SavedTensor(b, "matmul"), transpose_a,
-                   transpose_b](const Tensor& g) {
-                      const Tensor a = sa.unpack(), b = sb.unpack();
+    // Each operand is saved only for the other's gradient.
+    return record(gemm_def, out, {a, b}, {.inputs = {b.requires_grad(), a.requires_grad()}},
+                  [transpose_a, transpose_b](const OpContext& c, const Tensor& g) {
+                      const Shape& shape_a = c.input_shape(0);
+                      const Shape& shape_b = c.input_shape(1);
                       // A 2-D operand shared by a batch whose other operand has every batch
                       // axis gets its gradient summed by gemm_sum, in one accumulating pass.
-                      const bool a_shared = a.dim() == 2 && b.dim() > 2 && b.dim() == g.dim();
-                      const bool b_shared = b.dim() == 2 && a.dim() > 2 && a.dim() == g.dim();
+                      const bool a_shared = shape_a.size() == 2 && shape_b.size() > 2 && shape_b.size() == g.dim();
+                      const bool b_shared = shape_b.size() == 2 && shape_a.size() > 2 && shape_a.size() == g.dim();
                       Tensor ga, gb;
-                      if (a.requires_grad()) {
+                      if (c.needs_grad(0)) {
+                          const Tensor b = c.input(1);
                           auto grad_a = a_shared ? gemm_sum : gemm;
                           ga = sum_to(transpose_a ? grad_a(b, g, transpose_b, true) : grad_a(g, b, false, !transpose_b),
-                                      a.shape());
+                                      shape_a);
                       }
-                      if (b.requires_grad()) {
+                      if (c.needs_grad(1)) {
+                          const Tensor a = c.input(0);
                           auto grad_b = b_shared ? gemm_sum : gemm;
                           gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false),
-                                      b.shape());
+                                      shape_b);
                       }
                       return GradList{ga, gb};
                   });
@@ -167,15 +170,17 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     });
     if (!needs_grad(a, b)) return out;
     // Each term's gradient, with the 2-D output gradient shared by the batch.
-    return record(gemm_sum_def, out, {a, b},
-                  [sa = SavedTensor(a, "gemm_sum"), sb = SavedTensor(b, "gemm_sum"), transpose_a,
-                   transpose_b](const Tensor& g) {
-                      const Tensor a = sa.unpack(), b = sb.unpack();
+    return record(gemm_sum_def, out, {a, b}, {.inputs = {b.requires_grad(), a.requires_grad()}},
+                  [transpose_a, transpose_b](const OpContext& c, const Tensor& g) {
                       Tensor ga, gb;
-                      if (a.requires_grad())
+                      if (c.needs_grad(0)) {
+                          const Tensor b = c.input(1);
                           ga = transpose_a ? gemm(b, g, transpose_b, true) : gemm(g, b, false, !transpose_b);
-                      if (b.requires_grad())
+                      }
+                      if (c.needs_grad(1)) {
+                          const Tensor a = c.input(0);
                           gb = transpose_b ? gemm(g, a, true, transpose_a) : gemm(a, g, !transpose_a, false);
+                      }
                       return GradList{ga, gb};
                   });
 }

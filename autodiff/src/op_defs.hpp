@@ -4,6 +4,7 @@
 #include <retrograd/registry.hpp>
 
 #include "kernels.hpp"
+#include "lambda_record.hpp"  // conv.cpp only, until it records through OpContext
 
 namespace rg::detail {
 

@@ -97,17 +97,18 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
         return values;
     });
     if (!needs_grad(x)) return out;
-    return record(is_max ? max_def : min_def, out, {x}, [sx = SavedTensor(x, op), r, is_max](const Tensor& g) {
-        const Tensor x = sx.unpack();
-        // The gradient goes to the extreme elements, shared equally between ties.
-        const Axes axes(r.axes.begin(), r.axes.end());
-        auto [hits, ties] = detail::without_grad([&] {
-            Tensor best = is_max ? max(x, axes, true) : min(x, axes, true);
-            Tensor hits = eq(x, best);
-            return std::pair{hits, sum(hits, axes, true)};
-        });
-        return GradList{reshape(g, r.keep) * hits / ties};
-    });
+    return record(is_max ? max_def : min_def, out, {x}, {.inputs = {true}},
+                  [axes = Axes(r.axes.begin(), r.axes.end()), keep = r.keep, is_max](const OpContext& c,
+                                                                                     const Tensor& g) {
+                      const Tensor x = c.input(0);
+                      // The gradient goes to the extreme elements, shared equally between ties.
+                      auto [hits, ties] = detail::without_grad([&] {
+                          Tensor best = is_max ? max(x, axes, true) : min(x, axes, true);
+                          Tensor hits = eq(x, best);
+                          return std::pair{hits, sum(hits, axes, true)};
+                      });
+                      return GradList{reshape(g, keep) * hits / ties};
+                  });
 }
 
 // The index of the extreme along `axis` of every line of `a`, into the
@@ -178,8 +179,8 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
         return totals;
     });
     if (!needs_grad(x)) return out;
-    return record(sum_def, out, {x}, [shape = x.shape(), keep = r.keep](const Tensor& g) {
-        return GradList{broadcast_to(reshape(g, keep), shape)};
+    return record(sum_def, out, {x}, {}, [keep = r.keep](const OpContext& c, const Tensor& g) {
+        return GradList{broadcast_to(reshape(g, keep), c.input_shape(0))};
     });
 }
 

@@ -119,7 +119,7 @@ std::string op_table_markdown() {
 // ---- OpContext --------------------------------------------------------------
 
 Tensor OpContext::input(std::size_t i) const {
-    if (i >= node_.saved.size() || !node_.saved[i].defined())
+    if (i >= node_.edges.size() || i >= node_.saved.size() || !node_.saved[i].defined())
         fail("{}: the VJP reads input {}, which the op did not save; add it to the op's Saves", node_.op(), i);
     return node_.saved[i].unpack();
 }
@@ -127,6 +127,13 @@ Tensor OpContext::output() const {
     if (!node_.output_storage)
         fail("{}: the VJP reads the output, which the op did not save; set Saves::output", node_.op());
     return detail::unpack_output(node_, node_.output_storage, node_.output_version);
+}
+Tensor OpContext::saved(std::size_t k) const {
+    const std::size_t slot = node_.edges.size() + k;
+    if (slot >= node_.saved.size() || !node_.saved[slot].defined())
+        fail("{}: the VJP reads saved tensor {}, but the op saved {}; add it to the op's Saves::tensors", node_.op(), k,
+             node_.saved.size() > node_.edges.size() ? node_.saved.size() - node_.edges.size() : 0);
+    return node_.saved[slot].unpack();
 }
 bool OpContext::needs_grad(std::size_t i) const { return i < node_.edges.size() && node_.edges[i].node; }
 const Edge& OpContext::edge(std::size_t i) const {
@@ -137,30 +144,52 @@ const Edge& OpContext::edge(std::size_t i) const {
 const Shape& OpContext::input_shape(std::size_t i) const { return edge(i).shape; }
 Dtype OpContext::input_dtype(std::size_t i) const { return edge(i).dtype; }
 std::size_t OpContext::inputs() const { return node_.edges.size(); }
+std::string_view OpContext::op() const { return node_.op(); }
+
+// ---- SavedInputs --------------------------------------------------------------
+
+SavedInputs::SavedInputs(std::initializer_list<bool> flags) {
+    std::size_t i = 0;
+    for (bool f : flags) {
+        if (f) set(i);
+        ++i;
+    }
+}
+SavedInputs SavedInputs::all() {
+    SavedInputs s;
+    s.all_ = true;
+    return s;
+}
+SavedInputs SavedInputs::only(std::initializer_list<std::size_t> positions) {
+    SavedInputs s;
+    for (std::size_t i : positions) s.set(i);
+    return s;
+}
+void SavedInputs::set(std::size_t i) {
+    if (words_.size() <= i / 64) words_.resize(i / 64 + 1);
+    words_[i / 64] |= std::uint64_t{1} << (i % 64);
+}
+bool SavedInputs::any() const {
+    return all_ || std::any_of(words_.begin(), words_.end(), [](std::uint64_t w) { return w != 0; });
+}
 
 // ---- recording ----------------------------------------------------------------
-
-GradList detail::OpNode::apply(Tensor grad_output) {
-    if (released()) fail("backward: node '{}' was already released", op());
-    return vjp_(OpContext(*this), grad_output);
-}
 
 void detail::OpNode::release() {
     saved.clear();
     output_storage.reset();
-    vjp_ = nullptr;
     released_ = true;
 }
 
-namespace {
-void record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, std::size_t count, Saves saves,
-                       OpVjp&& vjp) {
-    if (!needs_grad_any(inputs, count)) return;
-    auto node = detail::make_small_shared<detail::OpNode>(def, std::move(vjp));
-    for (std::size_t i = 0; i < count && i < saves.inputs.size(); ++i) {
-        if (!saves.inputs[i]) continue;
-        node->saved.resize(count);
-        node->saved[i] = SavedTensor(inputs[i], def.name);
+void detail::attach_op(std::shared_ptr<OpNode> node, Tensor& output, const Tensor* inputs, std::size_t count,
+                       Saves&& saves) {
+    const std::string_view op = node->op();  // a custom op's name lives in its node
+    if (saves.inputs.any() || !saves.tensors.empty()) {
+        node->saved.resize(count + saves.tensors.size());
+        for (std::size_t i = 0; i < count; ++i)
+            if (saves.inputs[i]) node->saved[i] = SavedTensor(inputs[i], op);
+        for (std::size_t k = 0; k < saves.tensors.size(); ++k)
+            node->saved[count + k] = SavedTensor(saves.tensors[k], op);
     }
     if (saves.output) {
         if (!output.is_contiguous() || output.storage_offset() != 0) output = detail::contiguous_values(output);
@@ -168,16 +197,6 @@ void record_registered(const OpDef& def, Tensor& output, const Tensor* inputs, s
         node->output_version = node->output_storage->version();
     }
     detail::attach(std::move(node), output, inputs, count);
-}
-}  // namespace
-
-Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, OpVjp vjp) {
-    record_registered(def, output, inputs.begin(), inputs.size(), saves, std::move(vjp));
-    return output;
-}
-Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, OpVjp vjp) {
-    record_registered(def, output, inputs.data(), inputs.size(), saves, std::move(vjp));
-    return output;
 }
 
 }  // namespace rg

@@ -62,11 +62,9 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
         return result;
     });
     if (!needs_grad(x)) return out;
-    return record(index_select_def, out, {x},
-                  [from = x.shape(), axis, sindices = SavedTensor(indices, "index_select")](const Tensor& g) {
-                      const Tensor indices = sindices.unpack();
-                      return GradList{index_add(g, from, axis, indices)};
-                  });
+    return record(index_select_def, out, {x}, {.tensors = {indices}}, [axis](const OpContext& c, const Tensor& g) {
+        return GradList{index_add(g, c.input_shape(0), axis, c.saved(0))};
+    });
 }
 
 const OpDef& index_add_def = define_op({.name = "index_add",
@@ -105,10 +103,8 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
         return result;
     });
     if (!needs_grad(source)) return out;
-    return record(index_add_def, out, {source}, [axis, sindices = SavedTensor(indices, "index_add")](const Tensor& g) {
-        const Tensor indices = sindices.unpack();
-        return GradList{index_select(g, axis, indices)};
-    });
+    return record(index_add_def, out, {source}, {.tensors = {indices}},
+                  [axis](const OpContext& c, const Tensor& g) { return GradList{index_select(g, axis, c.saved(0))}; });
 }
 
 namespace {
@@ -162,11 +158,9 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
         return result;
     });
     if (!needs_grad(x)) return out;
-    return record(gather_def, out, {x},
-                  [from = x.shape(), axis, sindex = SavedTensor(index, "gather")](const Tensor& g) {
-                      const Tensor index = sindex.unpack();
-                      return GradList{scatter_add(g, from, axis, index)};
-                  });
+    return record(gather_def, out, {x}, {.tensors = {index}}, [axis](const OpContext& c, const Tensor& g) {
+        return GradList{scatter_add(g, c.input_shape(0), axis, c.saved(0))};
+    });
 }
 
 const OpDef& scatter_add_def =
@@ -197,10 +191,8 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
         return result;
     });
     if (!needs_grad(source)) return out;
-    return record(scatter_add_def, out, {source}, [axis, sindex = SavedTensor(index, "scatter_add")](const Tensor& g) {
-        const Tensor index = sindex.unpack();
-        return GradList{gather(g, axis, index)};
-    });
+    return record(scatter_add_def, out, {source}, {.tensors = {index}},
+                  [axis](const OpContext& c, const Tensor& g) { return GradList{gather(g, axis, c.saved(0))}; });
 }
 
 // ---- joining and padding ------------------------------------------------------------------------
@@ -251,14 +243,15 @@ Tensor concat(const TensorList& tensors, int axis) {
         return result;
     });
     if (!needs_grad(tensors)) return out;
-    std::vector<long> sizes;
-    for (const Tensor& t : tensors) sizes.push_back(static_cast<long>(t.shape()[ax]));
-    return record(concat_def, out, tensors, [sizes, axis](const Tensor& g) {
-        TensorList grads;
-        long offset = 0;
-        for (long s : sizes) {
-            grads.push_back(slice(g, axis, offset, offset + s));
-            offset += s;
+    // Each input's slice of g, from the sizes its edge recorded.
+    return record(concat_def, out, tensors, {}, [ax](const OpContext& c, const Tensor& g) {
+        GradList grads;
+        const int axis = static_cast<int>(ax);
+        std::int64_t offset = 0;
+        for (std::size_t i = 0; i < c.inputs(); ++i) {
+            const auto size = static_cast<std::int64_t>(c.input_shape(i)[ax]);
+            grads.push_back(c.needs_grad(i) ? slice(g, axis, offset, offset + size) : Tensor{});
+            offset += size;
         }
         return grads;
     });
@@ -320,7 +313,8 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t
         return result;
     });
     if (!needs_grad(x)) return out;
-    return record(pad_def, out, {x}, [pads, from = x.shape()](const Tensor& g) {
+    return record(pad_def, out, {x}, {}, [pads](const OpContext& c, const Tensor& g) {
+        const Shape& from = c.input_shape(0);
         Tensor r = g;
         for (std::size_t i = 0; i < pads.size(); ++i) {
             const long begin = static_cast<long>(pads[i].first);

@@ -423,14 +423,14 @@ Tensor Tensor::clone() const {
     checked("clone");
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record(clone_def, out, {*this}, [](const Tensor& g) { return GradList{g}; });
+    return record(clone_def, out, {*this}, {}, [](const OpContext&, const Tensor& g) { return GradList{g}; });
 }
 
 Tensor Tensor::contiguous() const {
     if (checked("contiguous").contiguous) return *this;
     Tensor out = detail::contiguous_values(*this);
     if (!needs_grad(*this)) return out;
-    return record(contiguous_def, out, {*this}, [](const Tensor& g) { return GradList{g}; });
+    return record(contiguous_def, out, {*this}, {}, [](const OpContext&, const Tensor& g) { return GradList{g}; });
 }
 
 namespace {
@@ -463,8 +463,8 @@ Tensor Tensor::to(Dtype dtype) const {
     if (dtype == this->dtype()) return *this;
     Tensor out = cast_values(*this, dtype);
     if (dtype == Dtype::int64 || !needs_grad(*this)) return out;
-    const Dtype from = this->dtype();
-    return record(to_def, out, {*this}, [from](const Tensor& g) { return GradList{g.to(from)}; });
+    return record(to_def, out, {*this}, {},
+                  [](const OpContext& c, const Tensor& g) { return GradList{g.to(c.input_dtype(0))}; });
 }
 
 Tensor& Tensor::set_values_(const Tensor& src) {

@@ -9,14 +9,15 @@
 namespace rg {
 namespace {
 
-// The view of x with the given geometry, recorded with `vjp` when x needs grad.
+// The view of x with the given geometry, recorded with `vjp` when x needs grad
+// (a view saves nothing: its VJP needs only x's shape and its own arguments).
 template <class F>
 Tensor view_of(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides, std::size_t offset,
                F vjp) {
     Tensor out = detail::make_view(x, shape, strides, offset);
     if (!needs_grad(x)) return out;
     if (x.grad_fn()) out.impl()->view_version = x.version();
-    return record(def, out, {x}, std::move(vjp));
+    return record(def, out, {x}, {}, std::move(vjp));
 }
 
 // Strides for viewing x (shape, strides) as new_shape without copying, or
@@ -87,7 +88,7 @@ Shape infer_shape(const Tensor& x, IntList sizes, const char* op) {
 
 Tensor view_as_shape(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides) {
     return view_of(def, x, shape, strides, x.storage_offset(),
-                   [from = x.shape()](const Tensor& g) { return GradList{reshape(g, from)}; });
+                   [](const OpContext& c, const Tensor& g) { return GradList{reshape(g, c.input_shape(0))}; });
 }
 
 struct SliceRange {
@@ -264,7 +265,8 @@ Tensor broadcast_to(const Tensor& x, IntList sizes) {
         fail("broadcast_to: cannot broadcast {} to {}", shape_str(x.shape()), shape_str(shape));
     detail::checked_numel(shape, x.dtype(), "broadcast_to");
     return view_of(broadcast_to_def, x, shape, detail::broadcast_strides(x.shape(), x.strides(), shape),
-                   x.storage_offset(), [from = x.shape()](const Tensor& g) { return GradList{sum_to(g, from)}; });
+                   x.storage_offset(),
+                   [](const OpContext& c, const Tensor& g) { return GradList{sum_to(g, c.input_shape(0))}; });
 }
 
 const OpDef& expand_def = define_op({.name = "expand",
@@ -337,7 +339,7 @@ Tensor permute(const Tensor& x, const Axes& order) {
     Axes inverse(rank);
     for (std::size_t i = 0; i < rank; ++i) inverse[axes[i]] = static_cast<int>(i);
     return view_of(permute_def, x, shape, strides, x.storage_offset(),
-                   [inverse](const Tensor& g) { return GradList{permute(g, inverse)}; });
+                   [inverse](const OpContext&, const Tensor& g) { return GradList{permute(g, inverse)}; });
 }
 
 const OpDef& transpose_def =
@@ -389,8 +391,8 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     const std::size_t offset = x.storage_offset() + (r.count ? r.start * static_cast<std::size_t>(x.strides()[ax]) : 0);
     const auto begin = static_cast<std::int64_t>(r.start);
     const auto end = static_cast<std::int64_t>(r.start + r.count * r.step);
-    return view_of(slice_def, x, shape, strides, offset, [from = x.shape(), axis, begin, end, step](const Tensor& g) {
-        return GradList{slice_scatter(g, from, axis, begin, end, step)};
+    return view_of(slice_def, x, shape, strides, offset, [axis, begin, end, step](const OpContext& c, const Tensor& g) {
+        return GradList{slice_scatter(g, c.input_shape(0), axis, begin, end, step)};
     });
 }
 
@@ -434,9 +436,9 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
     strides.erase(strides.begin() + static_cast<long>(ax));
     const std::size_t offset =
         x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
-    return view_of(select_def, x, shape, strides, offset, [from = x.shape(), ax, i](const Tensor& g) {
+    return view_of(select_def, x, shape, strides, offset, [ax, i](const OpContext& c, const Tensor& g) {
         const int a = static_cast<int>(ax);
-        return GradList{slice_scatter(unsqueeze(g, a), from, a, i, i + 1)};
+        return GradList{slice_scatter(unsqueeze(g, a), c.input_shape(0), a, i, i + 1)};
     });
 }
 
@@ -464,8 +466,9 @@ Tensor slice_scatter(const Tensor& source, const Shape& shape, int axis, std::in
     Tensor out = zeros(shape, {source.dtype()});
     detail::copy_values(slice(out, axis, start, stop, step), source);
     if (!needs_grad(source)) return out;
-    return record(slice_scatter_def, out, {source},
-                  [axis, start, stop, step](const Tensor& g) { return GradList{slice(g, axis, start, stop, step)}; });
+    return record(slice_scatter_def, out, {source}, {}, [axis, start, stop, step](const OpContext&, const Tensor& g) {
+        return GradList{slice(g, axis, start, stop, step)};
+    });
 }
 
 // ---- diagonals -----------------------------------------------------------------------
@@ -501,8 +504,8 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, int axis0, int axis1) {
     }
     shape.push_back(static_cast<std::size_t>(length));
     strides.push_back(x.strides()[a0] + x.strides()[a1]);
-    return view_of(diagonal_def, x, shape, strides, start, [from = x.shape(), offset, axis0, axis1](const Tensor& g) {
-        return GradList{diagonal_scatter(g, from, offset, axis0, axis1)};
+    return view_of(diagonal_def, x, shape, strides, start, [offset, axis0, axis1](const OpContext& c, const Tensor& g) {
+        return GradList{diagonal_scatter(g, c.input_shape(0), offset, axis0, axis1)};
     });
 }
 
@@ -527,8 +530,9 @@ Tensor diagonal_scatter(const Tensor& source, const Shape& shape, std::int64_t o
              shape_str(source.shape()), shape_str(target.shape()), offset, axis0, axis1, shape_str(shape));
     detail::copy_values(target, source);
     if (!needs_grad(source)) return out;
-    return record(diagonal_scatter_def, out, {source},
-                  [offset, axis0, axis1](const Tensor& g) { return GradList{diagonal(g, offset, axis0, axis1)}; });
+    return record(diagonal_scatter_def, out, {source}, {}, [offset, axis0, axis1](const OpContext&, const Tensor& g) {
+        return GradList{diagonal(g, offset, axis0, axis1)};
+    });
 }
 
 void detail::link_views() {}  // see registry.cpp

@@ -6,7 +6,8 @@
 //
 // Nodes are reference-counted by the tensors that depend on them, so a forward
 // pass that is never differentiated frees itself, and backward() releases the
-// saved values of the graph it swept unless retain_graph is set.
+// saved values of the graph it swept unless retain_graph is set. Ops reach the
+// tape through record() (registry.hpp).
 #include <retrograd/detail/inline_list.hpp>
 #include <retrograd/detail/small_blocks.hpp>
 #include <retrograd/tensor.hpp>
@@ -37,8 +38,6 @@ struct Edge {
 // The gradients a VJP returns, one per input (an undefined Tensor: none);
 // up to four are kept inline, so returning them allocates nothing.
 using GradList = detail::InlineList<Tensor, 4>;
-
-using VjpFn = std::function<TensorList(const Tensor& grad_output)>;
 
 class Node {
 public:
@@ -91,15 +90,13 @@ private:
 
 // A tensor an op keeps for its backward pass (PyTorch's SavedVariable): the
 // values and the version of their storage when saved. unpack() refuses values
-// that an in-place op has modified since, naming the op that saved them.
-// SavedTensor::output saves an op's own result without keeping the op's node
-// alive (no reference cycle); unpacked while recording (create_graph), it is
-// again the output of that node, so double backward flows through it.
+// that an in-place op has modified since, naming the op that saved them. (An
+// op's own result is saved differently, as its storage only: OpNode in
+// registry.hpp.)
 class SavedTensor {
 public:
     SavedTensor() = default;
     SavedTensor(const Tensor& t, std::string_view op);  // an input, or any tensor the op did not make
-    static SavedTensor output(const Tensor& out, std::string_view op);
     Tensor unpack() const;
     bool defined() const { return tensor_.defined(); }
 
@@ -108,7 +105,6 @@ private:
     const void* storage_ = nullptr;
     std::uint64_t version_ = 0;
     std::string_view op_;
-    bool is_output_ = false;
 };
 
 // ---- recording ----------------------------------------------------------------
@@ -127,63 +123,16 @@ namespace detail {
 // and one loop per thread destroys the queue.
 void release_node(std::shared_ptr<Node>&& node) noexcept;
 
-// A node whose VJP is a lambda capturing what it saved; release() drops it.
-template <class F> class LambdaNode final : public Node {
-public:
-    LambdaNode(std::string_view op, F fn) : Node(op), fn_(std::move(fn)) {}
-    LambdaNode(const OpDef& def, F fn) : Node(def), fn_(std::move(fn)) {}
-    GradList apply(Tensor grad_output) override {
-        if (!fn_) fail("backward: node '{}' was already released", op());
-        return GradList((*fn_)(std::move(grad_output)));
-    }
-    void release() override {
-        fn_.reset();
-        released_ = true;
-    }
-
-private:
-    std::optional<F> fn_;
-};
 // Links node to its inputs and makes it the grad_fn of output.
 void attach(std::shared_ptr<Node> node, Tensor& output, const Tensor* inputs, std::size_t count);
 }  // namespace detail
 
-// Wraps `output` (freshly computed, no history) as the result of op `op` over
-// `inputs`; `vjp(grad_output)` returns one gradient per input (an undefined
-// Tensor means zero). Returns `output` untouched when no input needs grad. This
-// is the single mechanism behind every built-in op and behind custom_op().
-template <class F> Tensor record(std::string_view op, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
-    if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
-    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
-    detail::attach(std::move(node), output, inputs.begin(), inputs.size());
-    return output;
-}
-template <class F> Tensor record(std::string_view op, Tensor output, const TensorList& inputs, F&& vjp) {
-    if (!needs_grad_any(inputs.data(), inputs.size())) return output;
-    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(op, std::forward<F>(vjp));
-    detail::attach(std::move(node), output, inputs.data(), inputs.size());
-    return output;
-}
-
-// The same for a registered op (see registry.hpp) whose VJP is a lambda that
-// captures what it saved.
-template <class F> Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, F&& vjp) {
-    if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
-    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
-    detail::attach(std::move(node), output, inputs.begin(), inputs.size());
-    return output;
-}
-template <class F> Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, F&& vjp) {
-    if (!needs_grad_any(inputs.data(), inputs.size())) return output;
-    auto node = detail::make_small_shared<detail::LambdaNode<std::decay_t<F>>>(def, std::forward<F>(vjp));
-    detail::attach(std::move(node), output, inputs.data(), inputs.size());
-    return output;
-}
-
 // A user-defined op: forward computes the values (it runs with recording off,
 // on detached inputs), vjp receives the original inputs and the output gradient
 // and returns one gradient per input, written with rg ops so that it is itself
-// differentiable.
+// differentiable. The op records as a built-in op does (record() in
+// registry.hpp) and saves its inputs: one modified in place before backward is
+// an rg::Error naming the op.
 using CustomForward = std::function<Tensor(const TensorList& inputs)>;
 using CustomVjp = std::function<TensorList(const TensorList& inputs, const Tensor& grad_output)>;
 Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward, const CustomVjp& vjp);

@@ -10,10 +10,12 @@
 // See docs/contributing.md for a worked example.
 #include <retrograd/autograd.hpp>
 
-#include <array>
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace rg {
@@ -89,10 +91,12 @@ class OpContext {
 public:
     Tensor input(std::size_t i) const;  // a saved input (rg::Error if it was not saved)
     Tensor output() const;  // the saved output (likewise)
+    Tensor saved(std::size_t k) const;  // the k-th of Saves::tensors (likewise)
     bool needs_grad(std::size_t i) const;
     const Shape& input_shape(std::size_t i) const;
     Dtype input_dtype(std::size_t i) const;
     std::size_t inputs() const;
+    std::string_view op() const;  // the op's name, for the VJP's error messages
 
     using SavedList = detail::InlineList<SavedTensor, 2>;
     explicit OpContext(const detail::OpNode& node) : node_(node) {}
@@ -102,37 +106,101 @@ private:
     const detail::OpNode& node_;
 };
 
+// Which inputs an op saves, for any number of inputs: by position
+// (`{true, false}`: save input 0), every input (`SavedInputs::all()`), or
+// the inputs at some positions (`SavedInputs::only({4, 5})`).
+class SavedInputs {
+public:
+    SavedInputs() = default;
+    SavedInputs(std::initializer_list<bool> flags);
+    static SavedInputs all();
+    static SavedInputs only(std::initializer_list<std::size_t> positions);
+    bool operator[](std::size_t i) const {
+        return all_ || (i / 64 < words_.size() && (words_[i / 64] >> (i % 64) & 1u) != 0);
+    }
+    bool any() const;
+
+private:
+    void set(std::size_t i);
+    detail::InlineList<std::uint64_t, 1> words_;  // bit i: input i is saved
+    bool all_ = false;
+};
+
 // What a registered op keeps for its VJP.
 struct Saves {
-    std::array<bool, 4> inputs{};  // save input i (its values are read by the VJP)
+    SavedInputs inputs;  // save input i (its values are read by the VJP): {.inputs = {true, false}}
     bool output = false;  // save the op's result (y = exp(x): dx = g * y)
+    // Tensors that are not inputs of the node but that the VJP reads, such as
+    // an index (gather) or a mask; the VJP reads the k-th with saved(k).
+    detail::InlineList<Tensor, 1> tensors;
 };
 
 // Returns one gradient per input: `return GradList{dx, dy};`.
 using OpVjp = std::function<GradList(const OpContext& context, const Tensor& grad_output)>;
 
 namespace detail {
-class OpNode final : public Node {
+// The node of a registered op (or of a custom_op): what it saved, and, in the
+// OpNodeWith<F> it is made as, its VJP.
+class OpNode : public Node {
 public:
-    OpNode(const OpDef& def, OpVjp vjp) : Node(def), vjp_(std::move(vjp)) {}
-    GradList apply(Tensor grad_output) override;
+    explicit OpNode(const OpDef& def) : Node(def) {}
+    explicit OpNode(std::string_view custom_name) : Node(custom_name) {}
     void release() override;
 
+    // Saves::inputs at the input's position, then Saves::tensors.
     OpContext::SavedList saved;
     // With Saves::output, the op's result as its storage and the storage's
     // version then: the result is dense, and its shape and dtype are the
     // node's, so no tensor header is kept and no reference cycle made.
     std::shared_ptr<Storage> output_storage;
     std::uint64_t output_version = 0;
+};
+
+// The VJP is kept in the node itself, whatever it captured (shapes, axes,
+// flags), so recording an op costs the node's one small block and no
+// allocation for the closure.
+template <class F> class OpNodeWith final : public OpNode {
+public:
+    template <class Name> OpNodeWith(const Name& name, F vjp) : OpNode(name), vjp_(std::move(vjp)) {}
+    GradList apply(Tensor grad_output) override {
+        if (!vjp_) fail("backward: node '{}' was already released", op());
+        return GradList((*vjp_)(OpContext(*this), grad_output));
+    }
+    void release() override {
+        vjp_.reset();
+        OpNode::release();
+    }
 
 private:
-    OpVjp vjp_;
+    std::optional<F> vjp_;
 };
+
+// Saves what `saves` asks for in `node`, links it to the inputs and makes it
+// output's grad_fn (a non-dense output saved by Saves::output is made dense first).
+void attach_op(std::shared_ptr<OpNode> node, Tensor& output, const Tensor* inputs, std::size_t count, Saves&& saves);
 }  // namespace detail
 
+template <class F>
+concept OpVjpFunction = std::is_invocable_v<F&, const OpContext&, const Tensor&>;
+
 // Makes `output` the result of registered op `def` over `inputs`, saving what
-// `saves` asks for; returns `output` untouched when no input needs grad.
-Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, OpVjp vjp);
-Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, OpVjp vjp);
+// `saves` asks for; returns `output` untouched when no input needs grad. The
+// one way an op reaches the tape; `vjp(context, grad_output)` returns one
+// gradient per input, written with rg ops, and captures the op's other
+// arguments (axes, sizes, flags).
+template <OpVjpFunction F>
+Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, F&& vjp) {
+    if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
+    detail::attach_op(detail::make_small_shared<detail::OpNodeWith<std::decay_t<F>>>(def, std::forward<F>(vjp)), output,
+                      inputs.begin(), inputs.size(), std::move(saves));
+    return output;
+}
+template <OpVjpFunction F>
+Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, F&& vjp) {
+    if (!needs_grad_any(inputs.data(), inputs.size())) return output;
+    detail::attach_op(detail::make_small_shared<detail::OpNodeWith<std::decay_t<F>>>(def, std::forward<F>(vjp)), output,
+                      inputs.data(), inputs.size(), std::move(saves));
+    return output;
+}
 
 }  // namespace rg
