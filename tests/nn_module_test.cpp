@@ -43,6 +43,42 @@ TEST_CASE("a custom module composes registered submodules") {
     for (auto& p : block.parameters()) CHECK_FALSE(p.grad().defined());
 }
 
+namespace user {
+// A module as a LibTorch user writes one: two inputs, two outputs, a submodule,
+// no describe().
+struct Gate : Callable<Gate> {
+    std::shared_ptr<Linear> mix = register_module("mix", std::make_shared<Linear>(4, 2));
+    std::pair<rg::Tensor, rg::Tensor> forward(const rg::Tensor& x, const rg::Tensor& h, double scale = 1.0) {
+        rg::Tensor g = rg::sigmoid((*mix)(rg::concat({x, h}, 1))) * scale;
+        return {g * x, (1.0 - g) * h};
+    }
+};
+// A one-tensor module without describe().
+struct Twice : Module {
+    rg::Tensor forward(const rg::Tensor& x) override { return x * 2.0; }
+};
+}  // namespace user
+
+TEST_CASE("a module's forward may take several inputs and return several outputs") {
+    user::Gate gate;
+    const rg::Tensor x = rg::ones({3, 2}), h = rg::zeros({3, 2});
+    auto [a, b] = gate(x, h);
+    auto [c, d] = gate(x, h, 2.0);
+    test::check_values(c, a * 2.0);
+    CHECK(b.shape() == rg::Shape{3, 2});
+    rg::sum(a + d).backward();
+    CHECK(gate.mix->weight.grad().defined());
+    CHECK(gate.named_parameters()[0].first == "mix.weight");
+    // describe() is optional: the class name.
+    CHECK(gate.describe() == "Gate()");
+    CHECK(user::Twice().describe() == "Twice()");
+    Sequential net{user::Twice(), user::Twice()};
+    test::check_values(net(x), x * 4.0);
+    static_assert(!OneTensorModule<user::Gate> && OneTensorModule<user::Twice>);
+    Module& as_module = gate;
+    CHECK_THROWS_WITH_AS(as_module(x), doctest::Contains("Gate(): called with one tensor"), rg::Error);
+}
+
 TEST_CASE("train and eval reach every submodule; Dropout follows them") {
     rg::manual_seed(2);
     Sequential net{Linear(10, 10), Dropout(0.5)};

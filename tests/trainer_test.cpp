@@ -393,7 +393,9 @@ TEST_CASE("read_checkpoint says what a file is when it is not a checkpoint, and 
     // Loading weights checks everything before writing anything.
     Sequential other{Linear(2, 4)};
     CHECK_THROWS_WITH_AS(load_weights(other, read_checkpoint(d + "/good.safetensors").model, "here"),
-                         "here: tensor '0.weight' has shape (3, 2) there but (4, 2) in the module", rg::Error);
+                         "here: tensor '0.weight' has shape (3, 2) there but (4, 2) in the module (Linear(2, 4) at "
+                         "'0')",
+                         rg::Error);
 }
 
 TEST_CASE("save_text replaces a file only after a checked write") {

@@ -3,6 +3,7 @@
 #include <retrograd/nn/checkpoint.hpp>
 
 #include "atomic_file.hpp"
+#include "tensor_owner.hpp"
 
 #include <cmath>
 #include <charconv>
@@ -213,19 +214,21 @@ void load_weights(Module& module, const TensorMap& file, const std::string& sour
     for (const auto& [name, t] : targets) {
         const auto it = file.find(name);
         if (it == file.end())
-            fail("{}: there is no tensor '{}' (the module expects {} {})", source, name, shape_str(t.shape()),
-                 dtype_name(t.dtype()));
+            fail("{}: there is no tensor '{}' ({} expects {} {})", source, name, detail::owner_of(module, name),
+                 shape_str(t.shape()), dtype_name(t.dtype()));
         if (it->second.shape() != t.shape())
-            fail("{}: tensor '{}' has shape {} there but {} in the module", source, name, shape_str(it->second.shape()),
-                 shape_str(t.shape()));
+            fail("{}: tensor '{}' has shape {} there but {} in the module ({})", source, name,
+                 shape_str(it->second.shape()), shape_str(t.shape()), detail::owner_of(module, name));
         if (it->second.is_floating() != t.is_floating())
-            fail("{}: tensor '{}' is {} there but {} in the module", source, name, dtype_name(it->second.dtype()),
-                 dtype_name(t.dtype()));
+            fail("{}: tensor '{}' is {} there but {} in the module ({})", source, name, dtype_name(it->second.dtype()),
+                 dtype_name(t.dtype()), detail::owner_of(module, name));
     }
     for (const auto& [name, t] : file) {
         bool known = false;
         for (const auto& target : targets) known = known || target.first == name;
-        if (!known) fail("{}: tensor '{}' is not in the module", source, name);
+        if (!known)
+            fail("{}: tensor '{}' is not in the module ({})", source, name,
+                 detail::owner_and_its_tensors(module, name));
     }
     NoGrad off;
     for (auto& [name, t] : targets) t.copy_(file.at(name));

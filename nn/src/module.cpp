@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <cxxabi.h>
+
+#include <cstdlib>
+#include <memory>
 #include <sstream>
+#include <typeinfo>
 
 namespace rg::nn {
 namespace {
@@ -18,6 +23,23 @@ void collect(const Module& m, const std::string& prefix, NamedTensors& out, bool
 }
 
 }  // namespace
+
+Tensor Module::forward(const Tensor& /*input*/) {
+    fail("{}: called with one tensor (as Sequential and summary call a module), but its forward takes other inputs "
+         "or returns several outputs; call it with the inputs its forward declares",
+         describe());
+}
+
+std::string Module::describe() const {
+    const char* mangled = typeid(*this).name();
+    int status = 0;
+    std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
+    std::string text = status == 0 && name ? std::string(name.get()) : std::string(mangled);
+    // The class's own name, as a user reads it: "Net", not "app::(anonymous namespace)::Net".
+    const auto colons = text.rfind("::");
+    if (text.find('<') == std::string::npos && colons != std::string::npos) text.erase(0, colons + 2);
+    return text + "()";
+}
 
 Tensor Module::register_parameter(std::string name, Tensor value) {
     if (!value.defined()) fail("register_parameter: '{}' is undefined", name);

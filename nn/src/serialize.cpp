@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "tensor_owner.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -327,20 +328,22 @@ void load(Module& module, const std::string& path) {
             const Tensor& t = target.second;
             auto it = file.find(name);
             if (it == file.end())
-                fail("load '{}': the file has no tensor '{}' (the module expects {} {})", path, name,
-                     shape_str(t.shape()), dtype_name(t.dtype()));
+                fail("load '{}': the file has no tensor '{}' ({} expects {} {})", path, name,
+                     detail::owner_of(module, name), shape_str(t.shape()), dtype_name(t.dtype()));
             if (it->second.shape() != t.shape())
-                fail("load '{}': tensor '{}' has shape {} in the file but {} in the module", path, name,
-                     shape_str(it->second.shape()), shape_str(t.shape()));
+                fail("load '{}': tensor '{}' has shape {} in the file but {} in the module ({})", path, name,
+                     shape_str(it->second.shape()), shape_str(t.shape()), detail::owner_of(module, name));
             if (it->second.is_floating() != t.is_floating())
-                fail("load '{}': tensor '{}' is {} in the file but {} in the module", path, name,
-                     dtype_name(it->second.dtype()), dtype_name(t.dtype()));
+                fail("load '{}': tensor '{}' is {} in the file but {} in the module ({})", path, name,
+                     dtype_name(it->second.dtype()), dtype_name(t.dtype()), detail::owner_of(module, name));
         }
         if (file.size() != targets.size()) {
             for (const auto& entry : file) {
                 bool known = false;
                 for (const auto& target : targets) known = known || target.first == entry.first;
-                if (!known) fail("load '{}': the file has tensor '{}', which the module does not", path, entry.first);
+                if (!known)
+                    fail("load '{}': the file has tensor '{}', which the module does not ({})", path, entry.first,
+                         detail::owner_and_its_tensors(module, entry.first));
             }
         }
         NoGrad off;

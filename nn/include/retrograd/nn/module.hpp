@@ -18,10 +18,14 @@ class Module {
 public:
     virtual ~Module() = default;
 
-    virtual Tensor forward(const Tensor& input) = 0;
+    // The one-tensor form, which Sequential and summary() call. A module whose
+    // forward takes other inputs or returns several outputs derives from
+    // Callable<Self> instead and need not define this one; calling it then fails.
+    virtual Tensor forward(const Tensor& input);
     Tensor operator()(const Tensor& input) { return forward(input); }
-    // One line for summaries and printing, e.g. "Linear(784, 256)".
-    virtual std::string describe() const = 0;
+    // One line for summaries and printing, e.g. "Linear(784, 256)"; by default
+    // the class name, e.g. "Net()".
+    virtual std::string describe() const;
 
     TensorList parameters() const;
     NamedTensors named_parameters() const;  // dotted names: "0.weight", "block.conv.bias"
@@ -66,6 +70,43 @@ template <ModuleLike M> ModulePtr share(M&& module) {
 template <class M>
 requires std::is_base_of_v<Module, M> ModulePtr share(std::shared_ptr<M> module) { return module; }
 
+namespace detail {
+struct NotAForward {};
+}  // namespace detail
+
+// A module whose forward has its own signature, as LibTorch's: several inputs,
+// defaulted ones, several outputs (a tuple or a struct).
+//
+//     struct Gate : rg::nn::Callable<Gate> {
+//         std::pair<Tensor, Tensor> forward(const Tensor& x, const Tensor& h);
+//     };
+//     auto [y, z] = gate(x, h);  // calls Gate::forward(x, h)
+//
+// Sequential takes only modules whose forward takes one tensor and returns one.
+template <class Self> class Callable : public Module {
+public:
+    template <class... Args> decltype(auto) operator()(Args&&... args) {
+        return static_cast<Self&>(*this).forward(std::forward<Args>(args)...);
+    }
+
+protected:
+    // Never called: a non-virtual `forward` that hides Module's virtual one
+    // from name lookup here, once, so that Self's forward of other parameters
+    // is not reported as hiding it (-Woverloaded-virtual, in clang's -Wall). A
+    // Self that declares forward(const Tensor&) returning Tensor still
+    // overrides Module's, and Sequential then calls it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverloaded-virtual"
+    void forward(detail::NotAForward) = delete;
+#pragma GCC diagnostic pop
+};
+
+// A module Sequential can chain: its forward takes one tensor and returns one.
+template <class M>
+concept OneTensorModule = ModuleLike<M> && requires {
+    static_cast<Tensor (std::decay_t<M>::*)(const Tensor&)>(&std::decay_t<M>::forward);
+};
+
 // Runs its children in order: Sequential net{Linear(784, 256), ReLU(), Linear(256, 10)}.
 class Sequential : public Module {
 public:
@@ -75,10 +116,15 @@ public:
              (!std::is_same_v<std::decay_t<M>, Sequential> && ...)) explicit Sequential(M&&... modules) {
         (add(std::forward<M>(modules)), ...);
     }
-    template <class M> Sequential& add(M&& module) {
+    template <OneTensorModule M> Sequential& add(M&& module) {
         register_module(std::to_string(children().size()), share(std::forward<M>(module)));
         return *this;
     }
+    template <OneTensorModule M> Sequential& add(std::shared_ptr<M> module) {
+        register_module(std::to_string(children().size()), ModulePtr(std::move(module)));
+        return *this;
+    }
+
     Tensor forward(const Tensor& input) override;
     std::string describe() const override;
     std::size_t size() const { return children().size(); }
