@@ -1,52 +1,27 @@
-// explain: one backward pass, recorded node by node through rg::ObserveBackward.
+// explain: one backward pass, recorded node by node through rg::ObserveBackward,
+// then arranged as the course reads it: each layer or loss noted by a
+// CompositeStep as one step with its ops folded under it, every tensor and
+// gradient under one name ("Z2", "dA2", "δ³"), rules written with those names.
 #include <retrograd/explain.hpp>
 
 #include <retrograd/registry.hpp>
+#include "composite_steps.hpp"
+#include "explain_build.hpp"
+#include "explain_rules.hpp"
 #include "graph_labels.hpp"
 #include "kernels.hpp"
-
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include "tensor_impl.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
-extern char** environ;
-
 namespace rg {
-namespace {
+namespace detail {
 
-struct Event {
-    const Node* node;
-    Tensor grad_output;
-    TensorList grads;
-};
-
-// Deep copies of what the pass produced: the engine may reuse a gradient's
-// buffer once it has been handed on (detach() need not copy; clone() does).
-Tensor kept(const Tensor& t) {
-    if (!t.defined()) return {};
-    NoGrad off;
-    return t.clone();
-}
-
-std::string input_name(const OpDef* def, std::size_t i) { return def ? def->input_name(i) : fmt::format("input{}", i); }
-
-std::string step_ref(const ExplainStep& s) {
-    if (s.op == "accumulate_grad") return fmt::format("[{}] {}.grad", s.index, s.leaf);
-    return fmt::format("[{}] {}{}", s.index, s.op, s.output.empty() ? "" : " -> " + s.output);
-}
-
-// A tensor on one or more lines; continuation lines start with `indent` spaces.
-std::string show(const Tensor& t, std::size_t max_elements, std::size_t indent) {
+std::string show_tensor(const Tensor& t, std::size_t max_elements, std::size_t indent) {
     if (!t.defined()) return "(none)";
     std::string text;
     if (t.numel() <= max_elements) {
@@ -74,18 +49,599 @@ std::string show(const Tensor& t, std::size_t max_elements, std::size_t indent) 
     return out;
 }
 
-std::string html_escape(std::string_view s) {
+std::string shape_and_norm(const Tensor& t) {
+    if (!t.defined()) return "";
+    double norm = 0;
+    for (double v : t.to_vector()) norm += v * v;
+    return fmt::format("{} ‖{:.3g}‖", shape_str(t.shape()), std::sqrt(norm));
+}
+
+std::string step_ref(const ExplainStep& s) {
+    if (s.op == "accumulate_grad") return fmt::format("[{}] {}.grad", s.id, s.leaf);
+    return fmt::format("[{}] {}{}", s.id, s.op, s.output.empty() ? "" : " -> " + s.output);
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::CompositeRecord;
+
+struct Event {
+    const Node* node;
+    Tensor grad_output;
+    TensorList grads;
+};
+
+// Deep copies of what the pass produced: the engine may reuse a gradient's
+// buffer once it has been handed on (detach() need not copy; clone() does).
+Tensor kept(const Tensor& t) {
+    if (!t.defined()) return {};
+    NoGrad off;
+    return t.clone();
+}
+
+// Ops whose input, when a product or a sum made it, is a pre-activation Z.
+bool is_activation(std::string_view op) {
+    static const std::set<std::string_view> ops{"sigmoid",     "tanh",       "relu",        "leaky_relu",
+                                                "elu",         "gelu",       "silu",        "mish",
+                                                "softplus",    "softmax",    "log_softmax", "hardtanh",
+                                                "hardsigmoid", "logsigmoid", "softsign",    "cross_entropy"};
+    return ops.count(op) > 0;
+}
+bool is_affine(std::string_view op) {
+    static const std::set<std::string_view> ops{"add", "matmul", "conv2d", "Linear", "Conv2d", "sub"};
+    return ops.count(op) > 0;
+}
+
+std::string superscript(long n) {
+    static const char* const digits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+    if (n < 0) return "⁻" + superscript(-n);
     std::string out;
-    for (char c : s) {
-        switch (c) {
-            case '&': out += "&amp;"; break;
-            case '<': out += "&lt;"; break;
-            case '>': out += "&gt;"; break;
-            case '"': out += "&quot;"; break;
-            default: out += c;
+    for (char c : std::to_string(n)) out += digits[c - '0'];
+    return out;
+}
+
+// One step of the explanation while it is built: an event (a node the pass
+// ran) or a composite step holding others.
+struct Item {
+    long event = -1;  // index in events, or -1 for a composite
+    long record = -1;  // index in records, for a composite
+    std::vector<std::size_t> children;  // items
+    std::string id;
+    std::size_t index = 0;
+    long parent = -1;
+};
+
+class Builder {
+public:
+    Builder(const Tensor& output, const ExplainOptions& options, std::vector<Event> events)
+        : output_(output), options_(options), labels_(options.names, output), events_(std::move(events)) {
+        for (std::size_t i = 0; i < events_.size(); ++i) step_of_[events_[i].node] = i;
+        find_composites();
+        build_tree();
+        name_tensors();
+    }
+
+    Explanation explanation();
+
+private:
+    const Tensor& output_;
+    const ExplainOptions& options_;
+    detail::GraphLabels labels_;
+    std::vector<Event> events_;
+    std::map<const Node*, std::size_t> step_of_;
+    std::vector<CompositeRecord> records_;
+    std::vector<std::set<const Node*>> members_;  // per record
+    std::vector<Item> items_;
+    std::vector<std::size_t> top_;  // top-level items
+    std::map<const Node*, std::size_t> item_of_;  // node -> its item (an event's own)
+    std::map<const Node*, std::string> names_;  // node -> the name of the tensor it made (or its leaf)
+    std::map<std::pair<const Node*, std::size_t>, std::string> constant_names_;  // (node, edge) -> name
+    std::map<const Node*, std::string> delta_;  // pre-activation node -> "δ²"
+
+    void find_composites();
+    void build_tree();
+    void name_tensors();
+    std::string name_of(const Node* n) const {
+        auto it = names_.find(n);
+        return it == names_.end() ? std::string("?") : it->second;
+    }
+    std::string grad_name(const Node* n) const {
+        if (auto it = delta_.find(n); it != delta_.end()) return it->second;
+        return detail::grad_of(name_of(n));
+    }
+    std::string constant_name(const Node* n, std::size_t k) const {
+        auto it = constant_names_.find({n, k});
+        return it == constant_names_.end() ? std::string("input") : it->second;
+    }
+    // The item a node's gradient lands in at the level of `siblings`' parent.
+    long visible_item(const Node* n, long parent) const;
+    ExplainStep make_step(std::size_t item, const std::map<std::size_t, std::size_t>& top_index) const;
+    void fill_sends(ExplainStep& s, std::size_t item) const;
+    std::string composite_rule(std::size_t record) const;
+    // The output's mark, with its name when it has one: "loss C", "loss".
+    std::string root_label() const {
+        const std::string name = labels_.node_name(output_.grad_fn().get());
+        return labels_.output_mark() + (name.empty() ? "" : " " + name);
+    }
+    std::string forward_text(std::size_t item) const;
+};
+
+void Builder::find_composites() {
+    for (CompositeRecord& r : detail::live_composites()) {
+        std::shared_ptr<Node> out = r.output.lock();
+        if (!out || !step_of_.count(out.get())) continue;
+        std::set<const Node*> members;
+        std::vector<const Node*> stack{out.get()};
+        while (!stack.empty()) {
+            const Node* n = stack.back();
+            stack.pop_back();
+            if (n->is_accumulator() || n->tape_id() != r.tape || n->sequence() < r.begin || !members.insert(n).second)
+                continue;
+            for (const Edge& e : n->edges)
+                if (e.node) stack.push_back(e.node.get());
+        }
+        records_.push_back(std::move(r));
+        members_.push_back(std::move(members));
+    }
+}
+
+void Builder::build_tree() {
+    // Each event's composites, outermost (earliest begun) first.
+    std::vector<std::size_t> order(records_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (records_[a].begin != records_[b].begin) return records_[a].begin < records_[b].begin;
+        return members_[a].size() > members_[b].size();
+    });
+    std::map<std::pair<long, std::size_t>, std::size_t> composite_item;  // (parent item, record) -> item
+    for (std::size_t e = 0; e < events_.size(); ++e) {
+        long parent = -1;
+        for (std::size_t r : order) {
+            if (!members_[r].count(events_[e].node)) continue;
+            auto key = std::make_pair(parent, r);
+            auto it = composite_item.find(key);
+            if (it == composite_item.end()) {
+                Item c;
+                c.record = static_cast<long>(r);
+                c.parent = parent;
+                items_.push_back(c);
+                it = composite_item.emplace(key, items_.size() - 1).first;
+                (parent < 0 ? top_ : items_[static_cast<std::size_t>(parent)].children).push_back(items_.size() - 1);
+            }
+            parent = static_cast<long>(it->second);
+        }
+        Item leaf;
+        leaf.event = static_cast<long>(e);
+        leaf.parent = parent;
+        items_.push_back(leaf);
+        item_of_[events_[e].node] = items_.size() - 1;
+        (parent < 0 ? top_ : items_[static_cast<std::size_t>(parent)].children).push_back(items_.size() - 1);
+    }
+    // Ids: "4" at the top, "4.2" for the second op folded under step 4.
+    std::vector<std::pair<std::string, std::vector<std::size_t>*>> levels{{"", &top_}};
+    while (!levels.empty()) {
+        auto [prefix, list] = levels.back();
+        levels.pop_back();
+        for (std::size_t k = 0; k < list->size(); ++k) {
+            Item& it = items_[(*list)[k]];
+            it.index = prefix.empty() ? k : k + 1;
+            it.id = prefix.empty() ? std::to_string(k) : prefix + "." + std::to_string(k + 1);
+            if (!it.children.empty()) levels.emplace_back(it.id, &it.children);
         }
     }
-    return out;
+}
+
+void Builder::name_tensors() {
+    std::set<std::string> taken;
+    for (const auto& [name, t] : options_.names) taken.insert(name);
+    auto fresh = [&taken](std::string name) {
+        while (taken.count(name)) name += "′";
+        taken.insert(name);
+        return name;
+    };
+    const Node* root = output_.grad_fn().get();
+    // Given names first: the user's, then the output's mark.
+    for (const Event& ev : events_) {
+        const Node* n = ev.node;
+        std::string name = n->is_accumulator() ? labels_.leaf_name(n->leaf().get()) : labels_.node_name(n);
+        if (!name.empty()) names_[n] = name;
+    }
+    if (root && !names_.count(root)) names_[root] = fresh(labels_.output_mark());
+    if (!root && !events_.empty() && !names_.count(events_[0].node)) names_[events_[0].node] = fresh("leaf");
+
+    // Pre-activations: in recording order, layer input_layer + 1, + 2...
+    if (options_.deltas) {
+        std::vector<std::pair<const Node*, const Node*>> pre;  // (Z's node, the activation's node)
+        auto consider = [&](const Node* z, const Node* act) {
+            if (z && step_of_.count(z) && !z->is_accumulator()) pre.emplace_back(z, act);
+        };
+        for (const Event& ev : events_) {
+            const Node* n = ev.node;
+            if (n->is_accumulator() || !is_activation(n->op()) || n->edges.empty()) continue;
+            const Node* z = n->edges[0].node.get();
+            // Inside a composite (cross_entropy's log_softmax), the composite's own input is meant.
+            bool inside = false;
+            for (std::size_t r = 0; r < records_.size(); ++r) inside = inside || members_[r].count(n);
+            if (z && !inside && is_affine(z->op())) consider(z, n);
+        }
+        for (std::size_t r = 0; r < records_.size(); ++r) {
+            if (!is_activation(records_[r].op)) continue;
+            for (const Node* m : members_[r])
+                for (const Edge& e : m->edges)
+                    if (e.node && !members_[r].count(e.node.get()) && !e.node->is_accumulator() &&
+                        (is_affine(e.node->op()) || [&] {
+                            for (std::size_t q = 0; q < records_.size(); ++q)
+                                if (records_[q].output.lock().get() == e.node.get() && is_affine(records_[q].op))
+                                    return true;
+                            return false;
+                        }()))
+                        consider(e.node.get(), records_[r].output.lock().get());
+        }
+        std::sort(pre.begin(), pre.end(), [](auto& a, auto& b) { return a.first->sequence() < b.first->sequence(); });
+        pre.erase(std::unique(pre.begin(), pre.end(), [](auto& a, auto& b) { return a.first == b.first; }), pre.end());
+        long layer = options_.input_layer;
+        for (const auto& [z, act] : pre) {
+            ++layer;
+            delta_[z] = "δ" + superscript(layer);
+            if (!names_.count(z)) names_[z] = fresh(fmt::format("Z{}", layer));
+            if (act && !names_.count(act) && act->op() != "cross_entropy" && !(act == root))
+                names_[act] = fresh(fmt::format("A{}", layer));
+        }
+    }
+    // Everything else after the step that made it: t4, or leaf7 for an unnamed leaf.
+    for (const Item& it : items_) {
+        if (it.event < 0) continue;
+        const Node* n = events_[static_cast<std::size_t>(it.event)].node;
+        if (names_.count(n)) continue;
+        names_[n] = fresh((n->is_accumulator() ? "leaf" : "t") + it.id);
+    }
+    // A composite's output is named after its output node; remember for rules.
+    // Constants: the user's name (by shape and dtype, or by identity through a
+    // composite step's declared input), else the name the composite declares ("X", "Y").
+    std::map<std::string, std::string> declared_named;  // composite-declared placeholder -> final name
+    for (const Event& ev : events_) {
+        const Node* n = ev.node;
+        for (std::size_t k = 0; k < n->edges.size(); ++k) {
+            const Edge& e = n->edges[k];
+            if (e.node) continue;
+            std::string name = labels_.input_name(e);
+            if (name.empty()) {
+                // Through the composites that hold n, innermost last.
+                for (std::size_t r = 0; r < records_.size(); ++r) {
+                    if (!members_[r].count(n)) continue;
+                    for (const detail::CompositeInput& in : records_[r].inputs) {
+                        if (in.requires_grad || in.shape != e.shape || in.dtype != e.dtype) continue;
+                        // The user's name for that tensor, or a view of its storage.
+                        for (const auto& [given, t] : options_.names) {
+                            if (!t.defined() || t.requires_grad()) continue;
+                            auto storage = in.storage.lock();
+                            if (t.impl_ptr() == in.tensor.lock() || (storage && storage == t.impl()->storage))
+                                name = given;
+                        }
+                        if (name.empty()) {
+                            auto it = declared_named.find(in.name);
+                            name = it != declared_named.end() ? it->second : (declared_named[in.name] = fresh(in.name));
+                        }
+                    }
+                }
+            }
+            if (name.empty()) name = fresh("input");
+            constant_names_[{n, k}] = name;
+        }
+    }
+}
+
+long Builder::visible_item(const Node* n, long parent) const {
+    auto it = item_of_.find(n);
+    if (it == item_of_.end()) return -1;
+    // Climb until the item's parent is `parent` or the top.
+    long item = static_cast<long>(it->second);
+    while (item >= 0 && items_[static_cast<std::size_t>(item)].parent != parent) {
+        const long up = items_[static_cast<std::size_t>(item)].parent;
+        if (up < 0) return parent < 0 ? item : -1;
+        item = up;
+    }
+    return item;
+}
+
+std::string Builder::composite_rule(std::size_t r) const {
+    const CompositeRecord& rec = records_[r];
+    std::map<std::string, std::pair<std::string, std::string>> names;
+    const Node* out = rec.output.lock().get();
+    names[rec.output_name] = {name_of(out), grad_name(out)};
+    for (const detail::CompositeInput& in : rec.inputs) {
+        const Node* node = nullptr;
+        if (auto fn = in.grad_fn.lock()) node = fn.get();
+        if (!node) {
+            if (auto t = in.tensor.lock(); t && t->grad_accumulator) node = t->grad_accumulator.get();
+        }
+        if (node && names_.count(node)) {
+            names[in.name] = {name_of(node), grad_name(node)};
+            continue;
+        }
+        // A constant: the name its edge got.
+        std::string found;
+        for (const Node* m : members_[r])
+            for (std::size_t k = 0; k < m->edges.size() && found.empty(); ++k)
+                if (!m->edges[k].node && m->edges[k].shape == in.shape && m->edges[k].dtype == in.dtype)
+                    found = constant_name(m, k);
+        if (found.empty()) found = in.name;
+        names[in.name] = {found, detail::grad_of(found)};
+    }
+    return fmt::format("{}: {}", rec.op, detail::named_composite_rule(rec.rule, names));
+}
+
+std::string Builder::forward_text(std::size_t item) const {
+    const Item& it = items_[item];
+    if (it.event < 0) {
+        const CompositeRecord& rec = records_[static_cast<std::size_t>(it.record)];
+        std::vector<std::string> args;
+        for (const detail::CompositeInput& in : rec.inputs) {
+            const Node* node = nullptr;
+            if (auto fn = in.grad_fn.lock()) node = fn.get();
+            if (!node)
+                if (auto t = in.tensor.lock(); t && t->grad_accumulator) node = t->grad_accumulator.get();
+            std::string name = node && names_.count(node) ? name_of(node) : "";
+            if (name.empty()) {
+                for (const Node* m : members_[static_cast<std::size_t>(it.record)])
+                    for (std::size_t k = 0; k < m->edges.size() && name.empty(); ++k)
+                        if (!m->edges[k].node && m->edges[k].shape == in.shape && m->edges[k].dtype == in.dtype)
+                            name = constant_name(m, k);
+            }
+            args.push_back(name.empty() ? in.name : name);
+        }
+        return fmt::format("{} = {}({})", name_of(rec.output.lock().get()), rec.op, fmt::join(args, ", "));
+    }
+    const Node* n = events_[static_cast<std::size_t>(it.event)].node;
+    if (n->is_accumulator()) return "";
+    std::vector<std::string> args;
+    for (std::size_t k = 0; k < n->edges.size(); ++k)
+        args.push_back(n->edges[k].node ? name_of(n->edges[k].node.get()) : constant_name(n, k));
+    return fmt::format("{} = {}({})", name_of(n), n->op(), fmt::join(args, ", "));
+}
+
+void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
+    const Item& it = items_[item];
+    auto destination_of = [&](const Node* target, ExplainSend& send) {
+        const long dest = visible_item(target, -1);
+        if (dest >= 0) {
+            send.to_step = static_cast<long>(items_[static_cast<std::size_t>(dest)].index);
+            // The exact step: the target's own item.
+            send.to_id = items_[item_of_.at(target)].id;
+        } else {
+            send.destination = "not used: the node it goes to does not lead to a leaf that requires grad";
+        }
+    };
+    if (it.event >= 0) {
+        const Event& ev = events_[static_cast<std::size_t>(it.event)];
+        const Node* n = ev.node;
+        for (std::size_t k = 0; k < n->edges.size(); ++k) {
+            const Edge& edge = n->edges[k];
+            ExplainSend send;
+            send.input = k;
+            send.input_name = edge.node ? name_of(edge.node.get()) : constant_name(n, k);
+            send.grad_name = edge.node ? grad_name(edge.node.get()) : detail::grad_of(send.input_name);
+            send.input_label =
+                (edge.node ? "" : "input ") + send.input_name + " " + shape_str(edge.shape) + (edge.node ? "*" : "");
+            if (k < ev.grads.size()) send.grad = ev.grads[k];
+            if (!edge.node) {
+                send.destination = "needs no gradient";
+                send.grad = Tensor{};
+            } else if (!send.grad.defined()) {
+                send.destination = "nothing sent";
+            } else {
+                destination_of(edge.node.get(), send);
+            }
+            s.sends.push_back(std::move(send));
+        }
+        return;
+    }
+    // A composite: what its ops send out of it, summed per receiving node.
+    const std::size_t r = static_cast<std::size_t>(it.record);
+    const auto& members = members_[r];
+    std::vector<const Node*> targets;
+    std::map<const Node*, Tensor> sums;
+    std::map<const Node*, Shape> shapes;
+    std::vector<std::pair<std::string, Shape>> constants;
+    for (const Event& ev : events_) {
+        if (!members.count(ev.node)) continue;
+        for (std::size_t k = 0; k < ev.node->edges.size(); ++k) {
+            const Edge& e = ev.node->edges[k];
+            if (!e.node) {
+                const std::string name = constant_name(ev.node, k);
+                if (std::none_of(constants.begin(), constants.end(), [&](const auto& c) { return c.first == name; }))
+                    constants.emplace_back(name, e.shape);
+                continue;
+            }
+            if (members.count(e.node.get())) continue;
+            if (!sums.count(e.node.get())) {
+                targets.push_back(e.node.get());
+                sums[e.node.get()] = Tensor{};
+                shapes[e.node.get()] = e.shape;
+            }
+            if (k < ev.grads.size() && ev.grads[k].defined()) {
+                NoGrad off;
+                Tensor& acc = sums[e.node.get()];
+                acc = acc.defined() ? acc + ev.grads[k] : ev.grads[k];
+            }
+        }
+    }
+    // In the order the step declared its inputs, then the rest.
+    std::vector<const Node*> ordered;
+    for (const detail::CompositeInput& in : records_[r].inputs) {
+        for (const Node* t : targets) {
+            const bool match = (in.grad_fn.lock().get() == t) || (t->is_accumulator() && in.tensor.lock() == t->leaf());
+            if (match && std::find(ordered.begin(), ordered.end(), t) == ordered.end()) ordered.push_back(t);
+        }
+    }
+    for (const Node* t : targets)
+        if (std::find(ordered.begin(), ordered.end(), t) == ordered.end()) ordered.push_back(t);
+    std::size_t k = 0;
+    for (const Node* t : ordered) {
+        ExplainSend send;
+        send.input = k++;
+        send.input_name = name_of(t);
+        send.grad_name = grad_name(t);
+        send.input_label = send.input_name + " " + shape_str(shapes[t]) + "*";
+        send.grad = sums[t];
+        if (send.grad.defined())
+            destination_of(t, send);
+        else
+            send.destination = "nothing sent";
+        s.sends.push_back(std::move(send));
+    }
+    for (const auto& [c, shape] : constants) {
+        ExplainSend send;
+        send.input = k++;
+        send.input_name = c;
+        send.grad_name = detail::grad_of(c);
+        send.input_label = "input " + c + " " + shape_str(shape);
+        send.destination = "needs no gradient";
+        s.sends.push_back(std::move(send));
+    }
+    // Declared inputs that reach no op as a tensor (a target's class indices).
+    for (const detail::CompositeInput& in : records_[r].inputs) {
+        if (in.requires_grad) continue;
+        bool seen = false;
+        for (const Node* m : members)
+            for (const Edge& e : m->edges) seen = seen || (!e.node && e.shape == in.shape && e.dtype == in.dtype);
+        if (seen) continue;
+        std::string name = in.name;
+        for (const auto& [given, t] : options_.names)
+            if (t.defined() && t.impl_ptr() == in.tensor.lock()) name = given;
+        ExplainSend send;
+        send.input = k++;
+        send.input_name = name;
+        send.grad_name = detail::grad_of(name);
+        send.input_label = "input " + name + " " + shape_str(in.shape);
+        send.destination = "needs no gradient";
+        s.sends.push_back(std::move(send));
+    }
+}
+
+ExplainStep Builder::make_step(std::size_t item, const std::map<std::size_t, std::size_t>& top_index) const {
+    (void)top_index;
+    const Item& it = items_[item];
+    ExplainStep s;
+    s.index = it.index;
+    s.id = it.id;
+    s.forward = forward_text(item);
+    if (it.event >= 0) {
+        const Event& ev = events_[static_cast<std::size_t>(it.event)];
+        const Node* n = ev.node;
+        s.tape_position = n->sequence();
+        s.op = n->op();
+        s.shape = n->out_shape;
+        s.grad_output = ev.grad_output;
+        s.grad_name = grad_name(n);
+        if (n->is_accumulator()) {
+            s.leaf = name_of(n);
+            s.rule = fmt::format("accumulate_grad: {}.grad += {}", s.leaf, s.grad_name);
+        } else {
+            s.output = n == output_.grad_fn().get() ? root_label() : name_of(n);
+            if (const OpDef* def = n->def()) {
+                detail::RuleNames rn;
+                rn.output = name_of(n);
+                rn.output_grad = s.grad_name;
+                for (std::size_t k = 0; k < n->edges.size(); ++k) {
+                    const Edge& e = n->edges[k];
+                    rn.inputs.push_back(e.node ? name_of(e.node.get()) : constant_name(n, k));
+                    rn.input_grads.push_back(e.node ? grad_name(e.node.get()) : detail::grad_of(rn.inputs.back()));
+                }
+                s.rule = fmt::format("{}: {}", n->op(), detail::named_rule(*def, rn));
+            } else {
+                s.rule = backward_rule(n->op());
+            }
+        }
+    } else {
+        const std::size_t r = static_cast<std::size_t>(it.record);
+        const Node* out = records_[r].output.lock().get();
+        const Event& ev = events_[step_of_.at(out)];
+        s.composite = true;
+        s.tape_position = out->sequence();
+        s.op = records_[r].op;
+        s.shape = out->out_shape;
+        s.grad_output = ev.grad_output;
+        s.grad_name = grad_name(out);
+        s.output = out == output_.grad_fn().get() ? root_label() : name_of(out);
+        s.rule = composite_rule(r);
+        for (std::size_t c : it.children) s.parts.push_back(make_step(c, top_index));
+    }
+    fill_sends(s, item);
+    return s;
+}
+
+Explanation Builder::explanation() {
+    Explanation ex;
+    ex.max_elements = options_.max_elements;
+    ex.expand = options_.expand;
+    ex.output = root_label();
+    ex.output_shape = output_.shape();
+    std::map<std::size_t, std::size_t> top_index;
+    for (std::size_t k = 0; k < top_.size(); ++k) top_index[top_[k]] = k;
+    for (std::size_t item : top_) ex.steps.push_back(make_step(item, top_index));
+    // Where each step's gradient came from, and the destinations' text.
+    std::map<std::string, ExplainStep*> by_id;
+    std::vector<ExplainStep*> all;
+    std::vector<ExplainStep*> stack;
+    for (auto& s : ex.steps) stack.push_back(&s);
+    while (!stack.empty()) {
+        ExplainStep* s = stack.back();
+        stack.pop_back();
+        by_id[s->id] = s;
+        all.push_back(s);
+        for (auto& p : s->parts) stack.push_back(&p);
+    }
+    auto top_of = [](const std::string& id) {
+        return static_cast<std::size_t>(std::stoul(id.substr(0, id.find('.'))));
+    };
+    std::sort(all.begin(), all.end(), [](const ExplainStep* a, const ExplainStep* b) {
+        return a->tape_position > b->tape_position;  // any fixed order; from lists are sorted below
+    });
+    auto is_top = [](const std::string& id) { return id.find('.') == std::string::npos; };
+    for (ExplainStep* s : all) {
+        for (ExplainSend& send : s->sends) {
+            if (send.to_id.empty()) continue;
+            ExplainStep* target = by_id.at(send.to_id);
+            ExplainStep* top = by_id.at(std::to_string(top_of(send.to_id)));
+            const bool same_composite = !is_top(s->id) && top_of(s->id) == top_of(send.to_id);
+            if (is_top(s->id)) {
+                // Between top-level steps; into a folded op of a composite step, that step too.
+                top->from_ids.push_back(s->id);
+                if (target != top) target->from_ids.push_back(s->id);
+            } else if (same_composite || !is_top(send.to_id)) {
+                // Inside a composite step, or into another one's folded op; what leaves a composite step
+                // for a top-level step is its own (summed) send.
+                target->from_ids.push_back(s->id);
+            }
+            // The text names what the reader sees: a folded op of another composite step is that step.
+            send.destination = detail::step_ref(same_composite || is_top(s->id) ? *target : *top);
+            if (!same_composite && !is_top(s->id)) send.to_id = top->id;
+            if (is_top(s->id) && target != top) send.destination = detail::step_ref(*top);
+        }
+    }
+    for (ExplainStep* s : all) {
+        // A top-level step lists top-level senders; a part lists exact ids.
+        std::vector<std::string> ids;
+        for (const std::string& id : s->from_ids) {
+            ids.push_back(id);
+        }
+        auto key = [](const std::string& id) {
+            std::vector<unsigned long> parts;
+            std::stringstream in(id);
+            for (std::string p; std::getline(in, p, '.');) parts.push_back(std::stoul(p));
+            return parts;
+        };
+        std::stable_sort(ids.begin(), ids.end(),
+                         [&](const std::string& a, const std::string& b) { return key(a) < key(b); });
+        s->from_ids = ids;
+        s->from_steps.clear();
+        if (is_top(s->id))
+            for (const std::string& id : ids) s->from_steps.push_back(std::stoul(id));
+    }
+    return ex;
 }
 
 }  // namespace
@@ -96,7 +652,6 @@ Explanation explain(const Tensor& output, const ExplainOptions& options) {
         fail("explain: the output (shape {}) does not require grad; it was computed from tensors without "
              "requires_grad, or under rg::NoGrad, so there is no backward pass to explain",
              shape_str(output.shape()));
-    const detail::GraphLabels labels(options.names, output);
     std::vector<Event> events;
     {
         ObserveBackward watch([&events](const BackwardEvent& e) {
@@ -116,267 +671,10 @@ Explanation explain(const Tensor& output, const ExplainOptions& options) {
             grad({output}, leaves, seed, {.retain_graph = options.retain_graph, .allow_unused = true});
         }
     }
-
-    Explanation ex;
-    ex.max_elements = options.max_elements;
-    const std::string output_name = labels.node_name(output.grad_fn().get());
-    ex.output = labels.output_mark() + (output_name.empty() ? "" : " " + output_name);
-    ex.output_shape = output.shape();
-    std::map<const Node*, std::size_t> step_of;
-    for (std::size_t i = 0; i < events.size(); ++i) step_of[events[i].node] = i;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-        const Event& ev = events[i];
-        const Node* n = ev.node;
-        ExplainStep s;
-        s.index = i;
-        s.tape_position = n->sequence();
-        s.op = n->op();
-        s.shape = n->out_shape;
-        s.grad_output = ev.grad_output;
-        if (n->is_accumulator()) {
-            s.leaf = labels.leaf_name(n->leaf().get());
-            if (s.leaf.empty()) s.leaf = "leaf";
-            s.rule = fmt::format("accumulate_grad: {}.grad += g", s.leaf);
-        } else {
-            s.output = n == output.grad_fn().get() ? ex.output : labels.node_name(n);
-            s.rule = backward_rule(n->op());
-            for (std::size_t k = 0; k < n->edges.size(); ++k) {
-                const Edge& edge = n->edges[k];
-                ExplainSend send;
-                send.input = k;
-                send.input_name = input_name(n->def(), k);
-                send.input_label = detail::edge_label(edge, labels);
-                if (k < ev.grads.size()) send.grad = ev.grads[k];
-                if (!edge.node) {
-                    send.destination =
-                        labels.input_name(edge).empty() ? "a constant, needs no gradient" : "needs no gradient";
-                    send.grad = Tensor{};
-                } else if (!send.grad.defined()) {
-                    send.destination = "nothing sent";
-                } else if (auto it = step_of.find(edge.node.get()); it != step_of.end()) {
-                    send.to_step = static_cast<long>(it->second);
-                } else {
-                    send.destination = "not used: the node it goes to does not lead to a leaf that requires grad";
-                }
-                s.sends.push_back(std::move(send));
-            }
-        }
-        ex.steps.push_back(std::move(s));
-    }
-    for (ExplainStep& s : ex.steps)
-        for (ExplainSend& send : s.sends)
-            if (send.to_step >= 0) {
-                ExplainStep& target = ex.steps[static_cast<std::size_t>(send.to_step)];
-                target.from_steps.push_back(s.index);
-                send.destination = step_ref(target);
-            }
-    detail::DotDecoration decoration;
-    decoration.link = [&step_of](const Node* n) {
-        auto it = step_of.find(n);
-        return it == step_of.end() ? std::string() : fmt::format("#step-{}", it->second);
-    };
-    decoration.prefix = [&step_of](const Node* n) {
-        auto it = step_of.find(n);
-        return it == step_of.end() ? std::string() : fmt::format("[{}] ", it->second);
-    };
-    ex.dot = detail::dot_graph(output, labels, {}, decoration);
+    Builder builder(output, options, std::move(events));
+    Explanation ex = builder.explanation();
+    ex.dot = explain_dot(ex);
     return ex;
 }
 
-const ExplainStep& Explanation::step(std::string_view name) const {
-    for (const ExplainStep& s : steps)
-        if (s.output == name || s.leaf == name) return s;
-    for (const ExplainStep& s : steps)  // the output's bare mark: "loss" for "loss C"
-        if (!s.output.empty() && s.output == output && output.rfind(std::string(name) + " ", 0) == 0) return s;
-    std::vector<std::string> known;
-    for (const ExplainStep& s : steps) {
-        if (!s.output.empty()) known.push_back("'" + s.output + "'");
-        if (!s.leaf.empty()) known.push_back("'" + s.leaf + "'");
-    }
-    fail("explain: no step made a tensor named '{}'; the named ones are {}", name,
-         known.empty() ? std::string("none (name tensors with ExplainOptions::names)")
-                       : fmt::format("{}", fmt::join(known, ", ")));
-}
-
-std::string Explanation::to_string() const {
-    std::ostringstream os;
-    os << fmt::format("backward pass from {} {}: {} step{}; g is the gradient arriving at a node's output\n", output,
-                      shape_str(output_shape), steps.size(), steps.size() == 1 ? "" : "s");
-    for (const ExplainStep& s : steps) {
-        if (s.op == "accumulate_grad") {
-            os << fmt::format("[{}] {} {}: its gradient\n", s.index, s.leaf, shape_str(s.shape));
-        } else {
-            os << fmt::format("[{}] {}{} {}\n", s.index, s.op, s.output.empty() ? "" : " -> " + s.output,
-                              shape_str(s.shape));
-        }
-        std::vector<std::string> from;
-        for (std::size_t f : s.from_steps) from.push_back(fmt::format("[{}]", f));
-        const std::string source = from.empty()       ? "the seed"
-                                   : from.size() == 1 ? "from " + from[0]
-                                                      : fmt::format("sum of {}", fmt::join(from, " + "));
-        os << fmt::format("    g     {}  ({})\n", show(s.grad_output, max_elements, 10), source);
-        os << fmt::format("    rule  {}\n", s.rule);
-        for (const ExplainSend& send : s.sends) {
-            const std::string label = fmt::format("d{}", send.input_name);
-            if (!send.grad.defined()) {
-                os << fmt::format("    {:<5} {}: {}\n", label, send.input_label, send.destination);
-            } else {
-                os << fmt::format("    {:<5} {}  -> {}\n", label, show(send.grad, max_elements, 10), send.destination);
-            }
-        }
-    }
-    return os.str();
-}
-
-namespace {
-
-// dot -Tsvg on `dot_text`, as a subprocess with files for its streams. Returns
-// the SVG, or sets `problem` to what went wrong.
-std::string run_dot(const std::string& program, const std::string& dot_text, std::string& problem);
-
-}  // namespace
-
-std::string explain_html(const Explanation& ex, const HtmlOptions& options) {
-    std::string problem;
-    std::string svg = run_dot(options.dot_program, ex.dot, problem);
-    if (const auto at = svg.find("<svg"); at != std::string::npos) svg.erase(0, at);
-    const std::string title = options.title.empty() ? fmt::format("Backward pass from {}", ex.output) : options.title;
-    std::ostringstream os;
-    os << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" << html_escape(title)
-       << "</title>\n<style>\n"
-          "body { font-family: sans-serif; margin: 1.5em; color: #222; }\n"
-          "#graph { overflow: auto; border: 1px solid #ccc; padding: 0.5em; max-height: 80vh; }\n"
-          "#graph svg { max-width: 100%; height: auto; }\n"
-          "#graph a:hover polygon, #graph a:hover ellipse { stroke-width: 3; }\n"
-          "#graph g.node:target polygon, #graph g.node:target ellipse { stroke: #e6a700; stroke-width: 4; }\n"
-          ".step { border-left: 4px solid #9cc3e6; margin: 0.8em 0; padding: 0.3em 0.8em; }\n"
-          ".step:target { background: #fff6d5; border-left-color: #e6a700; }\n"
-          ".step h3 { margin: 0.2em 0; font-size: 1.05em; }\n"
-          ".rule { font-family: monospace; color: #064; }\n"
-          "pre { margin: 0.2em 0 0.2em 1em; white-space: pre-wrap; }\n"
-          "table { border-collapse: collapse; } td { vertical-align: top; padding: 0.1em 0.6em; }\n"
-          ".missing { background: #fde; padding: 0.5em; }\n"
-          "</style>\n</head>\n<body>\n<h1>"
-       << html_escape(title) << "</h1>\n<p>" << ex.steps.size() << (ex.steps.size() == 1 ? " step" : " steps")
-       << ", in the order the backward pass ran them. <code>g</code> is the gradient arriving at a node's "
-          "output; each step applies its op's local rule and sends a gradient to each input. Click a node of the "
-          "graph to go to its step.</p>\n<div id=\"graph\">\n";
-    if (problem.empty()) {
-        os << svg << "\n";
-    } else {
-        os << "<p class=\"missing\">" << html_escape(problem) << "</p>\n";
-    }
-    os << "</div>\n<h2>Steps</h2>\n";
-    for (const ExplainStep& s : ex.steps) {
-        os << "<section class=\"step\" id=\"step-" << s.index << "\">\n<h3>";
-        if (s.op == "accumulate_grad")
-            os << html_escape(fmt::format("[{}] {} {}: its gradient", s.index, s.leaf, shape_str(s.shape)));
-        else
-            os << html_escape(fmt::format("[{}] {}{} {}", s.index, s.op, s.output.empty() ? "" : " → " + s.output,
-                                          shape_str(s.shape)));
-        // Back to this node in the graph (highlighted there by :target), or to where the graph would be.
-        os << " <a href=\"#" << (problem.empty() ? fmt::format("tape-{}", s.tape_position) : std::string("graph"))
-           << "\" title=\"this node in the graph\">↑</a></h3>\n<table>\n";
-        std::string from;
-        for (std::size_t f : s.from_steps)
-            from += fmt::format("{}<a href=\"#step-{}\">[{}]</a>", from.empty() ? "" : " + ", f, f);
-        os << "<tr><td>g</td><td><pre>" << html_escape(show(s.grad_output, ex.max_elements, 0)) << "</pre></td><td>"
-           << (from.empty() ? "the seed" : (s.from_steps.size() == 1 ? "from " : "sum of ") + from) << "</td></tr>\n";
-        os << "<tr><td>rule</td><td colspan=\"2\" class=\"rule\">" << html_escape(s.rule) << "</td></tr>\n";
-        for (const ExplainSend& send : s.sends) {
-            os << "<tr><td>d" << html_escape(send.input_name) << "</td>";
-            if (!send.grad.defined()) {
-                os << "<td colspan=\"2\">" << html_escape(send.input_label + ": " + send.destination) << "</td></tr>\n";
-                continue;
-            }
-            os << "<td><pre>" << html_escape(show(send.grad, ex.max_elements, 0)) << "</pre></td><td>→ ";
-            if (send.to_step >= 0)
-                os << "<a href=\"#step-" << send.to_step << "\">" << html_escape(send.destination) << "</a>";
-            else
-                os << html_escape(send.destination);
-            os << "</td></tr>\n";
-        }
-        os << "</table>\n</section>\n";
-    }
-    os << "</body>\n</html>\n";
-    return os.str();
-}
-
-// ---- running Graphviz ---------------------------------------------------------------------------
-
-namespace {
-
-// A temporary file removed when it goes out of scope.
-struct TempFile {
-    std::string path;
-    explicit TempFile(const char* suffix) {
-        std::string pattern = (std::filesystem::temp_directory_path() / "retrograd-explain-XXXXXX").string() + suffix;
-        std::vector<char> buffer(pattern.begin(), pattern.end());
-        buffer.push_back('\0');
-        const int fd = ::mkstemps(buffer.data(), static_cast<int>(std::strlen(suffix)));
-        if (fd < 0)
-            fail("explain_html: cannot create a temporary file in {}: {}",
-                 std::filesystem::temp_directory_path().string(), std::strerror(errno));
-        ::close(fd);
-        path = buffer.data();
-    }
-    ~TempFile() {
-        std::error_code ignored;
-        std::filesystem::remove(path, ignored);
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-};
-
-std::string read_all(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream os;
-    os << in.rdbuf();
-    return os.str();
-}
-
-const char* const install_graphviz =
-    "install Graphviz to see it (Debian/Ubuntu: sudo apt-get install graphviz; Fedora: sudo dnf install graphviz; "
-    "macOS: brew install graphviz)";
-
-std::string run_dot(const std::string& program, const std::string& dot_text, std::string& problem) {
-    TempFile in(".dot"), out(".svg"), err(".txt");
-    {
-        std::ofstream f(in.path, std::ios::binary);
-        f << dot_text;
-        if (!f) fail("explain_html: cannot write {}", in.path);
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, in.path.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.path.c_str(), O_WRONLY | O_TRUNC, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, err.path.c_str(), O_WRONLY | O_TRUNC, 0);
-    std::string arg0 = program, arg1 = "-Tsvg";
-    char* argv[] = {arg0.data(), arg1.data(), nullptr};
-    pid_t pid = 0;
-    const int spawned = ::posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (spawned != 0) {
-        problem = spawned == ENOENT ? fmt::format("The graph needs Graphviz's `{}` program, which was not found: {}.",
-                                                  program, install_graphviz)
-                                    : fmt::format("Could not run Graphviz's `{}` ({}): {}.", program,
-                                                  std::strerror(spawned), install_graphviz);
-        return "";
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        std::string message = read_all(err.path);
-        if (auto nl = message.find('\n'); nl != std::string::npos) message.erase(nl);
-        problem =
-            fmt::format("Graphviz's `{}` failed ({}){}", program,
-                        WIFEXITED(status) ? fmt::format("exit status {}", WEXITSTATUS(status)) : "killed by a signal",
-                        message.empty() ? "." : ": " + message);
-        return "";
-    }
-    return read_all(out.path);
-}
-
-}  // namespace
 }  // namespace rg

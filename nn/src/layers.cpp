@@ -1,5 +1,6 @@
 // Layers, each a few tape ops in forward(); none has a backward.
 #include <retrograd/nn/init.hpp>
+#include <retrograd/composite.hpp>
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/ops.hpp>
 
@@ -40,8 +41,16 @@ Tensor Linear::forward(const Tensor& input) {
     if (input.dtype() != weight.dtype())
         fail("Linear: input is {} but the layer is {}; convert one with .to() or module.to()",
              dtype_name(input.dtype()), dtype_name(weight.dtype()));
+    if (!bias.defined()) {
+        CompositeStep step("Linear", "{Z} = {X} {W}ᵀ: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}",
+                           {{"X", input}, {"W", weight}});
+        return step.output(input.dim() == 1 ? matmul(input, transpose(weight)) : gemm(input, weight, false, true), "Z");
+    }
+    CompositeStep step("Linear",
+                       "{Z} = {X} {W}ᵀ + {b}: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}, d{b} = d{Z} summed over the rows",
+                       {{"X", input}, {"W", weight}, {"b", bias}});
     Tensor out = input.dim() == 1 ? matmul(input, transpose(weight)) : gemm(input, weight, false, true);
-    return bias.defined() ? out + bias : out;
+    return step.output(out + bias, "Z");
 }
 
 std::string Linear::describe() const {
@@ -57,7 +66,22 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
     if (opts.bias) bias = register_parameter("bias", pytorch_default({out_channels}, fan_in));
 }
 
-Tensor Conv2d::forward(const Tensor& input) { return conv2d(input, weight, bias, options); }
+Tensor Conv2d::forward(const Tensor& input) {
+    // The course's convolution layer: the weight's gradient correlates the input with dZ, the input's is the
+    // full convolution of dZ with the filter turned by 180°.
+    if (!bias.defined()) {
+        CompositeStep step("Conv2d",
+                           "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} turned by "
+                           "180°",
+                           {{"X", input}, {"W", weight}});
+        return step.output(conv2d(input, weight, bias, options), "Z");
+    }
+    CompositeStep step("Conv2d",
+                       "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} turned by 180°, "
+                       "d{b} = d{Z} summed over images and pixels",
+                       {{"X", input}, {"W", weight}, {"b", bias}});
+    return step.output(conv2d(input, weight, bias, options), "Z");
+}
 
 std::string Conv2d::describe() const {
     return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}))", weight.shape()[1],

@@ -1,4 +1,5 @@
 // Losses: each checks its targets, then composes tape ops.
+#include <retrograd/composite.hpp>
 #include <retrograd/nn/losses.hpp>
 #include <retrograd/ops.hpp>
 
@@ -53,8 +54,21 @@ Tensor clamped_log(const Tensor& p) {
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, LossOptions options) {
     same_shape(input, target, "mse_loss");
+    CompositeStep step("mse_loss", "", {{"X", input}, {"Y", target}});
+    if (step.active()) {
+        const double n = static_cast<double>(input.numel());
+        const double factor = 2.0 * options.scale / (options.reduction == Reduction::mean ? n : 1.0);
+        step.set_rule(
+            options.reduction == Reduction::none
+                ? fmt::format("d{{X}} = {:g} ({{X}} − {{Y}}) ⊙ d{{L}}", 2.0 * options.scale)
+                : fmt::format("d{{X}} = {} ({{X}} − {{Y}}) · d{{L}}{}",
+                              factor == 1.0 ? std::string() : fmt::format("{:g}", factor),
+                              options.reduction == Reduction::mean
+                                  ? fmt::format(" (the mean over {:g} elements: {:g} = 2 / {:g})", n, factor, n)
+                                  : std::string()));
+    }
     Tensor d = input - target;
-    return reduce(d * d, options.reduction, options.scale);
+    return step.output(reduce(d * d, options.reduction, options.scale), "L");
 }
 
 Tensor half_sse(const Tensor& input, const Tensor& target) {
@@ -96,6 +110,31 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
         fail("cross_entropy: label_smoothing must be in [0, 1), got {}", options.label_smoothing);
     if (!logits.defined() || !target.defined()) fail("cross_entropy: got an undefined tensor");
     if (logits.dim() != 2) fail("cross_entropy: expected logits of shape (N, C), got {}", shape_str(logits.shape()));
+    // The course's result for softmax followed by cross-entropy: dZ = softmax(Z) − Y, over n for the mean.
+    CompositeStep step("cross_entropy", "", {{"Z", logits}, {"Y", target}});
+    if (step.active()) {
+        const bool indices = target.dtype() == Dtype::int64;
+        const std::string y =
+            options.label_smoothing > 0
+                ? fmt::format("Ỹ, Ỹ = {:g} {} + {:g} / {}", 1.0 - options.label_smoothing,
+                              indices ? "onehot({Y})" : "{Y}", options.label_smoothing, logits.shape()[1])
+                : (indices ? "{Y}" : "{Y}");
+        const std::string head = options.label_smoothing > 0 ? "Ỹ" : (indices ? "{Y}" : "{Y}");
+        const std::string note = indices ? " ({Y} one-hot)" : "";
+        const std::string tail = options.label_smoothing > 0 ? fmt::format(", {}", y.substr(y.find(',') + 2)) : "";
+        switch (options.reduction) {
+            case Reduction::mean:
+                step.set_rule(fmt::format("d{{Z}} = (softmax({{Z}}) − {}) / {} · d{{C}}{}{}", head, logits.shape()[0],
+                                          note, tail));
+                break;
+            case Reduction::sum:
+                step.set_rule(fmt::format("d{{Z}} = (softmax({{Z}}) − {}) · d{{C}}{}{}", head, note, tail));
+                break;
+            case Reduction::none:
+                step.set_rule(fmt::format("d{{Z}} = (softmax({{Z}}) − {}) ⊙ d{{C}}, row by row{}{}", head, note, tail));
+                break;
+        }
+    }
     Tensor log_p = log_softmax(logits, 1);
     const double eps = options.label_smoothing;
     Tensor loss;
@@ -115,7 +154,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
         Tensor t = eps > 0 ? target * (1.0 - eps) + eps / static_cast<double>(logits.shape()[1]) : target;
         loss = neg(sum(t * log_p, {1}));
     }
-    return reduce(loss, options.reduction, 1.0);
+    return step.output(reduce(loss, options.reduction, 1.0), "C");
 }
 
 }  // namespace rg::nn

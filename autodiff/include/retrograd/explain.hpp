@@ -4,6 +4,7 @@
 // the gradient it sends to each input and where that lands (the step of the
 // node that receives it, or a named leaf's .grad). Printed as text, or as a
 // self-contained HTML page with the graph (SVG by Graphviz) linked to the steps.
+#include <retrograd/composite.hpp>
 #include <retrograd/graph.hpp>
 
 #include <cstdint>
@@ -16,63 +17,88 @@ namespace rg {
 
 struct ExplainOptions {
     // Names of tensors, as for to_dot: parameters ("W1", "fc1.weight"), inputs
-    // ("x"), and intermediate tensors ("Z2"), which name the step making them.
+    // and targets ("X", "Y"), and intermediate tensors ("Z2"), which name the
+    // step making them. Rules are written with these names.
     NamedTensors names;
     Tensor grad_output;  // the seed; ones for a scalar output when undefined
     bool retain_graph = false;  // as backward(): keep the graph to run it again
     bool accumulate = true;  // false: leaves' .grad stay untouched (the pass runs as rg::grad)
     std::size_t max_elements = 16;  // larger tensors print as shape, norm and a few entries
+    // Name the gradient at each pre-activation Z (a product or a sum that feeds
+    // an activation, softmax or cross-entropy) δˡ, as *Les Réseaux de Neurones*,
+    // §2.10 does (δˡ = ∇_Z C), so the steps read beside its equations (4)–(8).
+    // Layers count from `input_layer`, the course's number for the input A₁:
+    // the first pre-activation's gradient is δ², the next δ³... Unnamed
+    // pre-activations and activations are then called Zˡ and Aˡ.
+    bool deltas = false;
+    int input_layer = 1;
+    // to_string: the ops folded under each composite step in full, not just their names.
+    bool expand = false;
 };
 
 // One gradient an op sends to one of its inputs.
 struct ExplainSend {
     std::size_t input = 0;  // position among the op's inputs
-    std::string input_name;  // the rule's name for it: "x", "A", "b"...
-    std::string input_label;  // "W1 (3, 4)*", "input x (1, 3)", "(1, 4)*"
+    std::string input_name;  // the tensor's name in the explanation: "W1", "X", "t4"
+    std::string grad_name;  // its gradient's: "dW1", "δ²"
+    std::string input_label;  // "W1 (3, 4)*", "input X (1, 3)", "t4 (1, 4)*"
     Tensor grad;  // undefined when nothing is sent
-    long to_step = -1;  // the step that receives it, -1 for none
-    std::string destination;  // "[4] tanh", "[7] W1.grad", "needs no gradient"
+    long to_step = -1;  // the (top-level) step that receives it, -1 for none
+    std::string to_id;  // the exact step that receives it: "5", or "3.2" inside a composite step
+    std::string destination;  // "[4] tanh -> Z", "[7] W1.grad", "needs no gradient"
 };
 
 struct ExplainStep {
-    std::size_t index = 0;  // position in the backward pass, from 0
+    std::size_t index = 0;  // position in the backward pass, from 0 (within its composite step for a part)
+    std::string id;  // "4"; "3.2" for the second op folded under step 3
     std::uint64_t tape_position = 0;  // the node's position on the tape (id "tape-<n>" in the page's SVG)
-    std::string op;  // "tanh"; "accumulate_grad" for a leaf
-    std::string output;  // the tensor this node made: "loss", "Z2", or ""
+    std::string op;  // "tanh", "cross_entropy"; "accumulate_grad" for a leaf
+    std::string output;  // the tensor this node made: "loss", "Z2", "t5"
+    std::string forward;  // what the node computed: "A2 = sigmoid(Z2)"
+    std::string grad_name;  // the name of the gradient that arrives: "dA2", "δ³"
     Shape shape;  // of that tensor (and of the gradient that arrives)
     Tensor grad_output;  // what arrived (after hooks): ∂loss/∂output
-    std::vector<std::size_t> from_steps;  // the steps that sent it (summed when several)
-    std::string rule;  // "tanh: dx = g * (1 - y^2)"
+    std::vector<std::size_t> from_steps;  // the top-level steps that sent it (summed when several)
+    std::vector<std::string> from_ids;  // the same, exactly ("2", "3.4")
+    std::string rule;  // "sigmoid: δ³ = dA3 ⊙ A3 ⊙ (1 − A3)"
     std::vector<ExplainSend> sends;  // one per input; empty for a leaf
-    std::string leaf;  // accumulators: the leaf's name ("W1") or "leaf"
+    std::string leaf;  // accumulators: the leaf's name ("W1") or "leaf<n>"
+    bool composite = false;  // a layer or loss (rg::CompositeStep), its ops in `parts`
+    std::vector<ExplainStep> parts;  // a composite step's ops, in the order they ran
 };
 
 struct Explanation {
     std::vector<ExplainStep> steps;
     std::string output;  // "loss" or "output", with its name when it has one
     Shape output_shape;
-    std::string dot;  // the graph, op nodes linked to "#step-<index>"
+    std::string dot;  // the graph, loss on top, op nodes linked to "#step-<id>", edges labelled with gradients
     std::size_t max_elements = 16;
+    bool expand = false;
     // Every step, in the order the backward pass ran them.
     std::string to_string() const;
     // The step of the node that made the tensor called `name` (given in
-    // ExplainOptions::names, or the output's "loss"), or of the leaf so named.
+    // ExplainOptions::names, or the output's "loss"), or of the leaf so
+    // named; steps folded in a composite step are searched too.
     const ExplainStep& step(std::string_view name) const;
 };
 
 inline std::ostream& operator<<(std::ostream& os, const Explanation& e) { return os << e.to_string(); }
 
 // Runs output.backward() (leaves' .grad accumulate as usual, unless
-// options.accumulate is false) and records it.
+// options.accumulate is false) and records it. Layers and losses show as one
+// step each when their forward ran under rg::ExplainMode (retrograd/composite.hpp).
 Explanation explain(const Tensor& output, const ExplainOptions& options = {});
 
 struct HtmlOptions {
     std::string dot_program = "dot";  // Graphviz; looked up in PATH
     std::string title;  // default: "Backward pass of <output>"
 };
-// A self-contained page (no external resources): the graph as inline SVG made
-// by `dot -Tsvg` with each op linked to its step, then the steps. Without
-// Graphviz the page says how to install it and still lists the steps.
+// A self-contained page (no external resources, works offline): the graph
+// (inline SVG made by `dot -Tsvg`, the loss on top, each edge labelled with
+// the gradient flowing back along it) beside the steps; a click on a node goes
+// to its step and back, composite steps fold and unfold, and a step control
+// walks the backward pass one node at a time. Without Graphviz the page says
+// how to install it and still lists the steps.
 std::string explain_html(const Explanation& explanation, const HtmlOptions& options = {});
 
 // The local rule of an op as text, e.g. "tanh: dx = g * (1 - y^2)"; for an op

@@ -1,6 +1,7 @@
 #pragma once
 // The activation functions of the course's table (seed 003) as modules. Each
 // wraps the op of the same name; PReLU owns its slope as a parameter.
+#include <retrograd/composite.hpp>
 #include <retrograd/nn/module.hpp>
 #include <retrograd/ops.hpp>
 
@@ -61,7 +62,10 @@ public:
 class Softmax : public Module {
 public:
     explicit Softmax(int axis = -1) : axis_(axis) {}
-    Tensor forward(const Tensor& x) override { return softmax(x, axis_); }
+    Tensor forward(const Tensor& x) override {
+        CompositeStep step("Softmax", "d{Z} = {A} ⊙ (d{A} − Σ(d{A} ⊙ {A})) along the axis", {{"Z", x}});
+        return step.output(softmax(x, axis_), "A");
+    }
     std::string describe() const override { return fmt::format("Softmax(axis={})", axis_); }
 
 private:
