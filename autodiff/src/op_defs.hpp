@@ -19,6 +19,7 @@ void link_fused();
 void link_shape();
 void link_views();
 void link_conv();
+void link_pool();
 void link_tensor();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
