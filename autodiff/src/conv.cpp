@@ -5,11 +5,13 @@
 // does not, run image by image: patches gathered into a cached buffer, one
 // GEMM. im2col and col2im (each the other's VJP) serve the course.
 #include <retrograd/conv.hpp>
+#include <retrograd/detail/conv_kernel.hpp>
 
 #include "kernels/onednn.hpp"
 #include "window_geometry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -229,19 +231,31 @@ private:
 enum class Pass { forward, input_grad, weight_grad };
 
 // Whether a float32 pass runs oneDNN's direct convolution rather than
-// im2col + GEMM; from measurements on one thread (docs/performance.md,
-// "Convolutions"). A 1x1 kernel with unit stride is a GEMM on the image
-// itself, which oneDNN's blocked layouts only slow down; the gradient with
-// respect to an input of few channels is a long, thin product oneDNN's
-// backward-data kernels do not block well.
+// im2col + GEMM: the classes of shapes where it measured faster on one
+// thread, reorders to and from its blocked layouts included (the table is in
+// docs/performance.md, "Convolutions"). Grouped convolutions always (the
+// patches path multiplies group by group); a 1x1 kernel with unit stride
+// never (it is one GEMM on the image itself). Forward: strided or large
+// (5x5 and up) kernels, and inputs of 2 to 7 or of 64 and more channels.
+// Input gradient: 16 channels and more on small images (16x16 and under);
+// with few channels oneDNN's backward-data kernels are several times slower.
+// Weight gradient: fewer than 16 input channels, large kernels, or one image.
+std::atomic<detail::ConvKernel> forced{detail::ConvKernel::automatic};
+
 bool through_onednn(const ConvShapes& s, Pass pass) {
     if (s.g.n == 0 || s.out_channels == 0 || s.g.c == 0 || s.pixels == 0) return false;
-    if (s.groups > 1) return true;  // im2col would multiply group by group
+    if (const auto kernel = forced.load(std::memory_order_relaxed); kernel != detail::ConvKernel::automatic)
+        return kernel == detail::ConvKernel::onednn;
+    if (s.groups > 1) return true;
     const Geometry& g = s.g;
-    const bool pointwise = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
-    if (pointwise) return false;
-    if (pass == Pass::input_grad) return g.c >= 8;
-    return true;
+    const bool strided = g.o.stride != Size2{1, 1}, large = g.kh * g.kw >= 25;
+    if (g.kh == 1 && g.kw == 1 && !strided) return false;
+    switch (pass) {
+        case Pass::forward: return strided || large || (g.c >= 2 && g.c < 8) || g.c >= 64;
+        case Pass::input_grad: return g.c >= 16 && g.h * g.w <= 256;
+        case Pass::weight_grad: return g.c < 16 || large || g.n == 1;
+    }
+    return false;
 }
 
 detail::ConvSpec spec(const ConvShapes& s) {
@@ -451,6 +465,9 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
                                                       : Tensor{}};
                   });
 }
+
+void detail::force_conv_kernel(ConvKernel kernel) { forced.store(kernel); }
+detail::ConvKernel detail::forced_conv_kernel() { return forced.load(); }
 
 void detail::link_conv() {}  // see registry.cpp
 

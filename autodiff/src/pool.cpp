@@ -4,6 +4,7 @@
 // are each other's VJP (both are linear); float32 runs oneDNN's pooling,
 // float64 the loops here.
 #include <retrograd/conv.hpp>
+#include <retrograd/detail/conv_kernel.hpp>
 
 #include "kernels/onednn.hpp"
 #include "kernels/threads.hpp"
@@ -237,7 +238,10 @@ template <class F> void for_each_window_pixel(const Geometry& g, F f) {
     }
 }
 
-bool has_work(const Geometry& g) { return g.n * g.c * g.oh * g.ow > 0 && g.h * g.w > 0; }
+// float32 average pooling runs oneDNN's unless forced otherwise (conv_kernel.hpp).
+bool through_onednn(const Geometry& g) {
+    return g.n * g.c * g.oh * g.ow > 0 && g.h * g.w > 0 && detail::forced_conv_kernel() != detail::ConvKernel::own;
+}
 
 Tensor avg_pool_values(const Tensor& x, const Geometry& g) {
     return detail::visit_float(x, "avg_pool2d", [&](const auto& a) {
@@ -245,7 +249,7 @@ Tensor avg_pool_values(const Tensor& x, const Geometry& g) {
         Tensor pooled = detail::empty_dense<T>(Shape{g.n, g.c, g.oh, g.ow}, "avg_pool2d");
         T* o = pooled.data_ptr<T>();
         if constexpr (std::is_same_v<T, float>)
-            if (has_work(g) && detail::onednn_avg_pool_forward(pool_spec(g), a.data(), o)) return pooled;
+            if (through_onednn(g) && detail::onednn_avg_pool_forward(pool_spec(g), a.data(), o)) return pooled;
         const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
         const T scale = T{1} / static_cast<T>(g.kh * g.kw);
         detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {
@@ -265,7 +269,7 @@ Tensor avg_unpool_values(const Tensor& grad, const Geometry& g) {
         Tensor dx = detail::empty_dense<T>(Shape{g.n, g.c, g.h, g.w}, "avg_pool2d_backward");
         T* o = dx.data_ptr<T>();
         if constexpr (std::is_same_v<T, float>)
-            if (has_work(g) && detail::onednn_avg_pool_backward(pool_spec(g), gv.data(), o)) return dx;
+            if (through_onednn(g) && detail::onednn_avg_pool_backward(pool_spec(g), gv.data(), o)) return dx;
         const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
         const T scale = T{1} / static_cast<T>(g.kh * g.kw);
         detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {

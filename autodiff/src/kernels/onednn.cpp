@@ -6,6 +6,8 @@
 // threads may run the same primitive at once.
 #include "onednn.hpp"
 
+#include <retrograd/detail/conv_kernel.hpp>
+
 #include "../kernels.hpp"
 #include "threads.hpp"
 

@@ -32,8 +32,7 @@ struct PoolSpec {
 bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y);
 bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx);
 
-// How many primitives the cache holds now, and at most.
-std::size_t onednn_cached_primitives();
+// The most primitives the cache holds (onednn_cached_primitives, conv_kernel.hpp: how many it holds).
 constexpr std::size_t onednn_cache_capacity = 128;
 
 }  // namespace rg::detail
