@@ -86,9 +86,7 @@ private:
     Kernel previous_;
 };
 
-const char* name(Kernel k) {
-    return k == Kernel::onednn ? "oneDNN" : k == Kernel::own ? "im2col + GEMM" : "automatic";
-}
+const char* name(Kernel k) { return k == Kernel::onednn ? "oneDNN" : k == Kernel::own ? "im2col + GEMM" : "automatic"; }
 
 void close(const Tensor& f32, const Tensor& f64, const char* what, Kernel k, const Case& c) {
     CHECK_MESSAGE(rg::allclose(f32.to(rg::float64), f64, 1e-4, 1e-4),
@@ -155,6 +153,15 @@ TEST_CASE("conv2d with groups: gradients at both orders and errors") {
                          doctest::Contains("conv2d: groups must be positive"), rg::Error);
 }
 
+TEST_CASE("nn::Conv2d with groups holds a (out, in / groups, kh, kw) weight") {
+    rg::nn::Conv2d conv(6, 9, 3, {.padding = {1, 1}, .groups = 3});
+    CHECK(conv.weight.shape() == rg::Shape{9, 2, 3, 3});
+    CHECK(conv.describe() == "Conv2d(6, 9, kernel=(3, 3), stride=(1, 1), padding=(1, 1), groups=3)");
+    CHECK(conv(rg::zeros({2, 6, 5, 5})).shape() == rg::Shape{2, 9, 5, 5});
+    CHECK_THROWS_WITH_AS(rg::nn::Conv2d(6, 8, 3, {.groups = 3}),
+                         "Conv2d: groups must be positive and divide in (6) and out (8) channels, got 3", rg::Error);
+}
+
 TEST_CASE("float32 avg_pool2d and its gradient equal window means on both kernels") {
     rg::manual_seed(44);
     struct Pool {
@@ -196,7 +203,8 @@ TEST_CASE("float32 avg_pool2d and its gradient equal window means on both kernel
                           name(k) << " " << rg::shape_str(p.x));
         }
     }
-    check_gradients([](const TensorList& v) { return rg::avg_pool2d(v[0], {3, 2}, {.stride = {2, 1}, .padding = {1, 1}}); },
+    check_gradients([](const TensorList&
+                           v) { return rg::avg_pool2d(v[0], {3, 2}, {.stride = {2, 1}, .padding = {1, 1}}); },
                     {rand64({2, 3, 5, 6})});
     CHECK_THROWS_WITH_AS(rg::avg_pool2d_backward(rg::zeros({1, 1, 3, 3}), {1, 1, 4, 4}, {2, 2}),
                          "avg_pool2d_backward: output gradient has shape (1, 1, 3, 3), expected (1, 1, 2, 2) for "
@@ -206,9 +214,8 @@ TEST_CASE("float32 avg_pool2d and its gradient equal window means on both kernel
 
 TEST_CASE("float32 training steps make their oneDNN primitives once; the cache is bounded") {
     rg::manual_seed(45);
-    rg::nn::Sequential net{rg::nn::Conv2d(3, 8, 3, {.padding = {1, 1}}), rg::nn::ReLU(),
-                           rg::nn::AvgPool2d({2, 2}), rg::nn::Conv2d(8, 16, 3, {.stride = {2, 2}}),
-                           rg::nn::Flatten(), rg::nn::Linear(16, 4)};
+    rg::nn::Sequential net{rg::nn::Conv2d(3, 8, 3, {.padding = {1, 1}}), rg::nn::ReLU(),    rg::nn::AvgPool2d({2, 2}),
+                           rg::nn::Conv2d(8, 16, 3, {.stride = {2, 2}}), rg::nn::Flatten(), rg::nn::Linear(16, 4)};
     rg::optim::SGD opt(net.parameters(), {.lr = 0.01});
     auto x = rg::randn({5, 3, 8, 8});
     auto target = rg::from_indices({0, 1, 2, 3, 0});
@@ -224,7 +231,6 @@ TEST_CASE("float32 training steps make their oneDNN primitives once; the cache i
     CHECK(rg::detail::onednn_cached_primitives() == after_first);
     // Many shapes: the cache keeps the most recent ones only.
     Forced forced(Kernel::onednn);
-    for (std::size_t side = 3; side < 3 + 150; ++side)
-        rg::conv2d(rg::zeros({1, 1, side, 3}), rg::zeros({1, 1, 2, 2}));
+    for (std::size_t side = 3; side < 3 + 150; ++side) rg::conv2d(rg::zeros({1, 1, side, 3}), rg::zeros({1, 1, 2, 2}));
     CHECK(rg::detail::onednn_cached_primitives() <= 128);
 }
