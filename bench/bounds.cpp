@@ -118,6 +118,7 @@ double cnn_step_flops() { return total_flops(cnn_gemms()); }
 double attention_flops() { return total_flops(attention_gemms()); }
 
 void blas_set_threads(int threads) { openblas_set_num_threads(threads); }
+std::string blas_core() { return openblas_get_corename(); }
 
 void blas_mlp_gemms(benchmark::State& state) { run_gemms(state, mlp_gemms()); }
 void blas_cnn_gemms(benchmark::State& state) { run_gemms(state, cnn_gemms()); }

@@ -4,12 +4,25 @@
 // prints the table; with --report FILE it also rewrites the generated part of
 // docs/performance.md. Memory is measured in child processes, one per side.
 //
-//   retrograd_bench [--threads N|all] [--repetitions R] [--report FILE] [--skip-memory]
+//   retrograd_bench [--threads N|all] [--repetitions R] [--report FILE] [--skip-memory] [--losses]
+//                   [--conv-kernel automatic|own|onednn]
 //                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
+//
+// --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
+// (own) or oneDNN (docs/performance.md compares them). --losses prints LibTorch's first training losses instead (to compare runs
+// under different OpenBLAS settings). The first lines say which kernels each
+// side runs: OpenBLAS's core (both sides share one OpenBLAS: LibTorch's BLAS
+// calls go to Debian's libblas.so.3, whose kernels are libopenblas's) and
+// oneDNN's instruction set.
 #include "suite.hpp"
+
+#include <retrograd/detail/conv_kernel.hpp>
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 
 #include <array>
 #include <cmath>
@@ -23,6 +36,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <dlfcn.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -34,6 +48,8 @@ struct Options {
     int repetitions = 5;
     std::optional<std::string> report;
     bool skip_memory = false;  // for profiling one workload
+    bool losses = false;
+    rg::detail::ConvKernel conv_kernel = rg::detail::ConvKernel::automatic;
     std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
     std::vector<char*> benchmark_args;
 };
@@ -58,6 +74,16 @@ Options parse(int argc, char** argv) {
             o.report = value();
         } else if (a == "--skip-memory") {
             o.skip_memory = true;
+        } else if (a == "--losses") {
+            o.losses = true;
+        } else if (a == "--conv-kernel") {
+            const std::string v = value();
+            if (v == "own")
+                o.conv_kernel = rg::detail::ConvKernel::own;
+            else if (v == "onednn")
+                o.conv_kernel = rg::detail::ConvKernel::onednn;
+            else if (v != "automatic")
+                throw std::runtime_error("--conv-kernel takes automatic, own or onednn, not " + v);
         } else if (a == "--memory") {
             o.memory_child = value();
         } else {
@@ -111,6 +137,37 @@ std::string cpu_model() {
     while (std::getline(cpuinfo, line))
         if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
     return "unknown CPU";
+}
+
+// Where the process's BLAS symbol `name` comes from.
+std::string library_of(const char* name) {
+    Dl_info info{};
+    void* symbol = dlsym(RTLD_DEFAULT, name);
+    if (!symbol || !dladdr(symbol, &info) || !info.dli_fname) return "unresolved";
+    return info.dli_fname;
+}
+
+std::string environment(const char* name) {
+    const char* value = std::getenv(name);
+    return value ? fmt::format("{}={}", name, value) : fmt::format("{} unset", name);
+}
+
+// Which kernels each side runs: the run's conditions, printed and reported.
+std::string kernels_line() {
+    return fmt::format("OpenBLAS core {} ({}, {}): retrograd's float64 products, and LibTorch's BLAS calls "
+                       "(sgemm_ from {}). oneDNN instruction set {}: retrograd's float32 products and "
+                       "convolutions.\n",
+                       bench::blas_core(), environment("OPENBLAS_CORETYPE"), environment("OPENBLAS_L2_SIZE"),
+                       library_of("sgemm_"), dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()));
+}
+
+int print_losses() {
+    for (bool cnn : {false, true}) {
+        fmt::print("LibTorch {} losses:", cnn ? "CNN" : "MLP");
+        for (double l : bench::torch_losses(cnn, 20)) fmt::print(" {:.9g}", l);
+        fmt::print("\n");
+    }
+    return 0;
 }
 
 // ---- collecting the medians ---------------------------------------------------
@@ -341,6 +398,9 @@ int main(int argc, char** argv) try {
     Options options = parse(argc, argv);
     pin_threads_or_reexec(options.threads, argv);
     if (options.memory_child) return memory_child(*options.memory_child);
+    rg::detail::force_conv_kernel(options.conv_kernel);
+    fmt::print("{}", kernels_line());
+    if (options.losses) return print_losses();
 
     Memory memory;
     if (!options.skip_memory)
@@ -363,7 +423,8 @@ int main(int argc, char** argv) try {
                     "(process CPU time).\n\n",
                     fmt::localtime(std::time(nullptr)), command_output("git describe --always --dirty 2>/dev/null"),
                     cpu_model(), options.threads, options.threads == 1 ? "" : "s", options.repetitions);
-    const std::string result = header + table(collector.seconds, memory) + attention_allocations();
+    const std::string result =
+        header + kernels_line() + "\n" + table(collector.seconds, memory) + attention_allocations();
     fmt::print("\n{}", result);
     if (options.report) {
         write_report(*options.report, result);

@@ -89,6 +89,9 @@ std::vector<OpAllocations> ours_attention_allocations();
 
 // -- LibTorch ----------------------------------------------------------------
 void torch_set_threads(int threads);
+// The losses of `steps` SGD steps of LibTorch's MLP or CNN from seed 0 (to
+// check that its results do not change with OpenBLAS's kernels).
+std::vector<double> torch_losses(bool cnn, int steps);
 void torch_tape(benchmark::State&);
 void torch_mlp_step(benchmark::State&);
 void torch_cnn_step(benchmark::State&);
@@ -103,6 +106,7 @@ std::vector<OpAllocations> torch_attention_allocations();
 
 // -- bounds ------------------------------------------------------------------
 void blas_set_threads(int threads);
+std::string blas_core();  // the CPU core OpenBLAS chose its kernels for (openblas_get_corename)
 void blas_mlp_gemms(benchmark::State&);
 void blas_cnn_gemms(benchmark::State&);
 void blas_attention_gemms(benchmark::State&);

@@ -135,6 +135,23 @@ void torch_cnn_step(benchmark::State& state) {
     train_steps(state, model, sgd, batches_as_tensors(fashion_batches(cnn_batch)));
 }
 
+std::vector<double> torch_losses(bool cnn, int steps) {
+    torch::manual_seed(0);
+    auto model = cnn ? fashion_cnn() : fashion_mlp();
+    torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
+    const auto batches = batches_as_tensors(fashion_batches(cnn ? cnn_batch : mlp_batch));
+    std::vector<double> losses;
+    for (int i = 0; i < steps; ++i) {
+        const Batch& b = batches[static_cast<std::size_t>(i) % batches.size()];
+        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
+        sgd.zero_grad();
+        loss.backward();
+        sgd.step();
+        losses.push_back(loss.item<double>());
+    }
+    return losses;
+}
+
 void torch_matmul(benchmark::State& state) {
     auto a = torch::randn({state.range(0), state.range(1)});
     auto b = torch::randn({state.range(1), state.range(2)});

@@ -3,7 +3,7 @@
 //
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
-//                   [--patience N] [--limit N] [--test-limit N] [--resume] [--distributed]
+//                   [--patience N] [--limit N] [--test-limit N] [--threads N] [--resume] [--distributed]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
 //
@@ -56,7 +56,7 @@ rg::Tensor cross_entropy(const rg::Tensor& logits, const rg::Tensor& labels) {
 struct TrainArgs {
     std::string model = "mlp", optimizer = "adam", schedule = "cosine", data, out = "runs/fashion-mnist";
     std::string epochs = "5", batch = "128", lr = "0.001", seed = "0", val_fraction = "0.1", patience = "0",
-                limit = "0", test_limit = "0";
+                limit = "0", test_limit = "0", threads;
     bool resume = false;
     bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
 };
@@ -65,6 +65,7 @@ struct TrainArgs {
 struct TrainSettings {
     std::string model, optimizer, schedule, data, out;
     std::size_t epochs = 0, batch = 0, patience = 0, limit = 0, test_limit = 0;
+    int threads = 0;  // 0: rg's default (every core, or OMP_NUM_THREADS)
     double lr = 0, val_fraction = 0;
     std::uint64_t seed = 0;
     bool resume = false;
@@ -104,6 +105,8 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
         ->capture_default_str();
     cmd.add_option("--limit", a.limit, "use only the first N training images (0: all)")->capture_default_str();
     cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
+    cmd.add_option("--threads", a.threads,
+                   "threads to compute on (default: every core available, or OMP_NUM_THREADS when set)");
     cmd.add_flag("--resume", a.resume,
                  "continue the run in OUT from its last.safetensors (a new run when there is none)");
     cmd.add_flag("--distributed", a.distributed,
@@ -127,6 +130,7 @@ TrainSettings checked(const TrainArgs& a) {
     s.patience = cli::integer("--patience", a.patience, 0, 1'000'000);
     s.limit = cli::integer("--limit", a.limit, 0, images);
     s.test_limit = cli::integer("--test-limit", a.test_limit, 0, images);
+    if (!a.threads.empty()) s.threads = static_cast<int>(cli::integer("--threads", a.threads, 1, 1024));
     if (a.out.empty()) cli::usage_error("--out must name a directory (got '')");
     s.data = a.data;
     s.out = a.out;
@@ -212,9 +216,11 @@ int train_here(const TrainSettings& s) {
     if (rank != 0) std::cout.rdbuf(nullptr);
     check_resume_early(s);
     rg::manual_seed(s.seed);
-    std::cout
-        << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed {}\n",
-                       s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed);
+    if (s.threads > 0) rg::set_num_threads(s.threads);
+    std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed "
+                             "{}, {} thread{}\n",
+                             s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed, rg::get_num_threads(),
+                             rg::get_num_threads() == 1 ? "" : "s");
     const auto train_set = rg::data::load_fashion_mnist(true, data_dir(s.data));
     const auto test_set = rg::data::load_fashion_mnist(false, data_dir(s.data));
     std::string data_fingerprint;

@@ -7,10 +7,13 @@
 #include <retrograd/autograd.hpp>
 #include <retrograd/ops.hpp>
 
+#include "kernels/threads.hpp"
 #include "tensor_impl.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
+#include <vector>
 #include <type_traits>
 
 namespace rg::detail {
@@ -140,11 +143,50 @@ template <std::size_t N, class F> void for_each_row(const Shape& shape, const st
     }
 }
 
+// Calls f(i) for i in [0, n): in one loop on the calling thread for small n
+// (so that it vectorises and small tensors pay nothing), else split among
+// the threads. f must touch element i alone.
+template <class F> void elementwise(std::size_t n, F f) {
+    if (n < parallel_threshold) {
+        for (std::size_t i = 0; i < n; ++i) f(i);
+        return;
+    }
+    parallel_for(n, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) f(i);
+    });
+}
+
+// The sum of n values in double, the same for any thread count: blocks of a
+// fixed size, each summed in 8 lanes (so that it vectorises), then added in
+// order.
+constexpr std::size_t sum_block = 1 << 16;
+template <class T> double sum_in_blocks(const T* data, std::size_t n) {
+    constexpr std::size_t block = sum_block;
+    const auto block_sum = [data, n](std::size_t b) {
+        const T* in = data + b * sum_block;
+        const std::size_t count = std::min(sum_block, n - b * sum_block), blocked = count - count % 8;
+        double lanes[8] = {};
+        for (std::size_t i = 0; i < blocked; i += 8)
+            for (std::size_t l = 0; l < 8; ++l) lanes[l] += in[i + l];
+        double acc = 0;
+        for (std::size_t i = blocked; i < count; ++i) acc += in[i];
+        for (double lane : lanes) acc += lane;
+        return acc;
+    };
+    const std::size_t blocks = (n + block - 1) / block;
+    if (blocks <= 1) return n == 0 ? 0.0 : block_sum(0);
+    std::vector<double> partial(blocks);
+    parallel_blocks(blocks, n, [&](std::size_t b) { partial[b] = block_sum(b); });
+    double total = 0;
+    for (double p : partial) total += p;
+    return total;
+}
+
 // out[i] = f(a[i]) for a read with its own strides, out dense row-major.
 template <class T, class U, class F> void map_values(const Strided<T>& a, U* out, F f) {
     if (is_contiguous_layout(a.shape, a.strides)) {
         const T* in = a.data;
-        for (std::size_t i = 0, n = shape_numel(a.shape); i < n; ++i) out[i] = f(in[i]);
+        elementwise(shape_numel(a.shape), [&](std::size_t i) { out[i] = f(in[i]); });
         return;
     }
     const std::array<Strides, 2> st{a.strides, contiguous_strides(a.shape)};
@@ -167,13 +209,13 @@ void zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape
     const bool b_full = b.shape == out_shape && is_contiguous_layout(b.shape, b.strides);
     const bool a_scalar = shape_numel(a.shape) == 1, b_scalar = shape_numel(b.shape) == 1;
     if (a_full && b_full) {
-        for (std::size_t i = 0; i < n; ++i) out[i] = f(pa[i], pb[i]);
+        elementwise(n, [&](std::size_t i) { out[i] = f(pa[i], pb[i]); });
     } else if (a_full && b_scalar) {
         const T s = pb[0];
-        for (std::size_t i = 0; i < n; ++i) out[i] = f(pa[i], s);
+        elementwise(n, [&](std::size_t i) { out[i] = f(pa[i], s); });
     } else if (b_full && a_scalar) {
         const T s = pa[0];
-        for (std::size_t i = 0; i < n; ++i) out[i] = f(s, pb[i]);
+        elementwise(n, [&](std::size_t i) { out[i] = f(s, pb[i]); });
     } else {
         const std::array<Strides, 3> st{broadcast_strides(a.shape, a.strides, out_shape),
                                         broadcast_strides(b.shape, b.strides, out_shape),

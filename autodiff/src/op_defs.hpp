@@ -20,6 +20,7 @@ void link_fused();
 void link_shape();
 void link_views();
 void link_conv();
+void link_pool();
 void link_tensor();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
@@ -126,7 +127,7 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
         T* out = g.data_ptr<T>();
         const T* in = y.data_ptr<T>();
         if (y.is_contiguous()) {
-            for (std::size_t i = 0, n = g.numel(); i < n; ++i) out[i] = f(out[i], in[i]);
+            elementwise(g.numel(), [&](std::size_t i) { out[i] = f(out[i], in[i]); });
         } else {
             const std::array<Strides, 2> st{y.strides(), g.strides()};
             for_each_row(g.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
@@ -150,7 +151,7 @@ inline Tensor scale_grad(const Tensor& g, double factor) {
         using T = decltype(zero);
         T* values = g.data_ptr<T>();
         // As mul(g, factor) rounds: the product in double, then to T.
-        for (std::size_t i = 0, n = g.numel(); i < n; ++i) values[i] = static_cast<T>(values[i] * factor);
+        elementwise(g.numel(), [&](std::size_t i) { values[i] = static_cast<T>(values[i] * factor); });
         return 0;
     });
     g.impl()->storage->bump_version();

@@ -160,18 +160,9 @@ Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         if (r.keep.size() == 0 || shape_numel(r.keep) == 1) {
-            // Full reductions accumulate in double, in 8 independent lanes so
-            // the loop vectorises.
-            double lanes[8] = {};
-            const T* data = a.data();
-            const std::size_t n = a.size(), blocked = n - n % 8;
-            for (std::size_t i = 0; i < blocked; i += 8)
-                for (std::size_t l = 0; l < 8; ++l) lanes[l] += data[i + l];
-            double acc = 0;
-            for (std::size_t i = blocked; i < n; ++i) acc += data[i];
-            for (double lane : lanes) acc += lane;
+            // Full reductions accumulate in double (kernels.hpp).
             Tensor total = detail::empty_dense<T>(r.shape, "sum");
-            total.data_ptr<T>()[0] = static_cast<T>(acc);
+            total.data_ptr<T>()[0] = static_cast<T>(detail::sum_in_blocks(a.data(), a.size()));
             return total;
         }
         Tensor totals = detail::empty_dense<T>(r.shape, "sum");

@@ -68,6 +68,7 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_shape();
     detail::link_views();
     detail::link_conv();
+    detail::link_pool();
     detail::link_tensor();
     return registry().list;
 }

@@ -11,3 +11,4 @@
 #include <retrograd/nn/graph_names.hpp>
 #include <retrograd/ops.hpp>
 #include <retrograd/tensor.hpp>
+#include <retrograd/threads.hpp>

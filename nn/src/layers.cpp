@@ -61,8 +61,11 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
     if (in_channels == 0 || out_channels == 0 || kernel[0] == 0 || kernel[1] == 0)
         fail("Conv2d: channels and kernel must be positive, got in {}, out {}, kernel ({}, {})", in_channels,
              out_channels, kernel[0], kernel[1]);
-    const std::size_t fan_in = in_channels * kernel[0] * kernel[1];
-    weight = register_parameter("weight", pytorch_default({out_channels, in_channels, kernel[0], kernel[1]}, fan_in));
+    if (opts.groups == 0 || in_channels % opts.groups != 0 || out_channels % opts.groups != 0)
+        fail("Conv2d: groups must be positive and divide in ({}) and out ({}) channels, got {}", in_channels,
+             out_channels, opts.groups);
+    const std::size_t group_in = in_channels / opts.groups, fan_in = group_in * kernel[0] * kernel[1];
+    weight = register_parameter("weight", pytorch_default({out_channels, group_in, kernel[0], kernel[1]}, fan_in));
     if (opts.bias) bias = register_parameter("bias", pytorch_default({out_channels}, fan_in));
 }
 
@@ -84,9 +87,10 @@ Tensor Conv2d::forward(const Tensor& input) {
 }
 
 std::string Conv2d::describe() const {
-    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}))", weight.shape()[1],
-                       weight.shape()[0], weight.shape()[2], weight.shape()[3], options.stride[0], options.stride[1],
-                       options.padding[0], options.padding[1]);
+    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}){})",
+                       weight.shape()[1] * options.groups, weight.shape()[0], weight.shape()[2], weight.shape()[3],
+                       options.stride[0], options.stride[1], options.padding[0], options.padding[1],
+                       options.groups == 1 ? "" : fmt::format(", groups={}", options.groups));
 }
 
 std::string MaxPool2d::describe() const { return fmt::format("MaxPool2d({}, {})", kernel_[0], kernel_[1]); }

@@ -1,9 +1,10 @@
 #pragma once
 // Convolution and pooling on NCHW tensors (batch, channels, height, width), as
-// PyTorch. conv2d gathers each image's patches (im2col) and multiplies them by
-// the weight in one GEMM. Its gradients are the ops conv2d_input_grad and
-// conv2d_weight_grad, whose own VJPs are convolutions again, so second order
-// works.
+// PyTorch. float32 convolutions run oneDNN's direct convolutions where they
+// are faster, else (and float64 always) each image's patches (im2col) times
+// the weight in one GEMM. The gradients of conv2d are the ops
+// conv2d_input_grad and conv2d_weight_grad, whose own VJPs are convolutions
+// again, so second order works.
 #include <retrograd/ops.hpp>
 
 #include <array>
@@ -18,6 +19,9 @@ struct Conv2dOptions {
     Size2 padding{0, 0};  // zeros added on each side
     Size2 dilation{1, 1};
     bool bias = true;  // nn::Conv2d only: whether the layer has a bias (the function takes its bias as an argument)
+    // Channels split into this many independent convolutions (PyTorch's
+    // groups): the weight is (O, C / groups, kh, kw); C and O divisible by it.
+    std::size_t groups = 1;
 };
 
 // Patches of x (N, C, H, W) as columns: (N, C*kh*kw, OH*OW), row c*kh*kw + i*kw + j.
@@ -25,7 +29,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options = {});
 // The adjoint of im2col: sums columns back into an image of `image_shape` (N, C, H, W).
 Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options = {});
 
-// x (N, C, H, W) * weight (O, C, kh, kw) [+ bias (O,)] -> (N, O, OH, OW);
+// x (N, C, H, W) * weight (O, C / groups, kh, kw) [+ bias (O,)] -> (N, O, OH, OW);
 // a cross-correlation, as in every deep-learning library.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Conv2dOptions options = {});
 
@@ -47,6 +51,9 @@ struct Pool2dOptions {
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options = {});
 // Mean over each window (padding counts as zeros, as PyTorch's default).
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options = {});
+// The gradient of avg_pool2d with respect to its input: grad (N, C, OH, OW)
+// -> input_shape (N, C, H, W), each output's gradient shared by its window.
+Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, Size2 kernel, Pool2dOptions options = {});
 
 // Output size of a convolution or pooling along one axis.
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,

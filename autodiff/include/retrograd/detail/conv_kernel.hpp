@@ -1,0 +1,19 @@
+#pragma once
+// Which kernels float32 convolutions and average pooling run, for tests and
+// benchmarks that compare them: by default the faster for the shape
+// (oneDNN's, or retrograd's own: im2col + GEMM for convolutions, window
+// loops for pooling; measured in docs/performance.md); forced, every float32
+// convolution and average pooling of the process runs the one named. float64
+// always runs retrograd's own (oneDNN has no float64 kernels).
+#include <cstddef>
+
+namespace rg::detail {
+
+enum class ConvKernel { automatic, onednn, own };
+void force_conv_kernel(ConvKernel kernel);
+ConvKernel forced_conv_kernel();
+
+// How many oneDNN primitives (convolution, pooling) the shape cache holds.
+std::size_t onednn_cached_primitives();
+
+}  // namespace rg::detail

@@ -1,0 +1,304 @@
+// oneDNN convolution and pooling primitives, cached by shape. A primitive
+// costs from tens of microseconds to milliseconds to create (its code is
+// generated for this CPU), so each shape's is made once and reused: after its
+// first step a training loop creates none. The cache is bounded (least
+// recently used out) and locked, and each call brings its own scratchpad, so
+// threads may run the same primitive at once.
+#include "onednn.hpp"
+
+#include <retrograd/detail/conv_kernel.hpp>
+
+#include "../kernels.hpp"
+#include "threads.hpp"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstring>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <variant>
+
+namespace rg::detail {
+namespace {
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+    static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+    return engine;
+}
+
+// One primitive with the layouts it wants: arguments whose layout is not
+// retrograd's plain one are reordered into scratch buffers around it.
+struct Plan {
+    dnnl::primitive primitive;
+    // Per argument slot (see the Slot enums): the layout the primitive
+    // reads or writes, and the user's plain layout.
+    struct Arg {
+        int dnnl_arg = 0;
+        memory::desc wanted, plain;
+        bool output = false;
+    };
+    std::vector<Arg> args;
+    memory::desc scratchpad;
+};
+
+enum class Kind : std::uint8_t {
+    conv_forward,
+    conv_forward_bias,
+    conv_backward_data,
+    conv_backward_weights,
+    avg_pool_forward,
+    avg_pool_backward
+};
+
+struct Key {
+    Kind kind;
+    std::variant<ConvSpec, PoolSpec> spec;
+    bool operator==(const Key&) const = default;
+};
+
+struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+        std::size_t h = static_cast<std::size_t>(k.kind);
+        auto mix = [&h](std::int64_t v) { h = h * 1000003u ^ static_cast<std::size_t>(v); };
+        if (const auto* c = std::get_if<ConvSpec>(&k.spec)) {
+            for (std::int64_t v : {c->n, c->c, c->h, c->w, c->o, c->kh, c->kw, c->stride_h, c->stride_w, c->pad_h,
+                                   c->pad_w, c->dilation_h, c->dilation_w, c->groups})
+                mix(v);
+        } else {
+            const auto& p = std::get<PoolSpec>(k.spec);
+            for (std::int64_t v : {p.n, p.c, p.h, p.w, p.kh, p.kw, p.stride_h, p.stride_w, p.pad_h, p.pad_w}) mix(v);
+        }
+        return h;
+    }
+};
+
+// Least recently used out. An entry may hold no plan: oneDNN had none for
+// that shape, which is remembered too.
+class PlanCache {
+public:
+    template <class Make> std::shared_ptr<const Plan> get(const Key& key, Make make) {
+        {
+            std::lock_guard lock(mutex_);
+            if (auto it = index_.find(key); it != index_.end()) {
+                order_.splice(order_.begin(), order_, it->second);
+                return it->second->second;
+            }
+        }
+        // Made outside the lock: creating a primitive can take milliseconds.
+        std::shared_ptr<const Plan> plan = make();
+        std::lock_guard lock(mutex_);
+        if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // another thread's
+        order_.emplace_front(key, plan);
+        index_.emplace(key, order_.begin());
+        if (order_.size() > onednn_cache_capacity) {
+            index_.erase(order_.back().first);
+            order_.pop_back();
+        }
+        return plan;
+    }
+    std::size_t size() {
+        std::lock_guard lock(mutex_);
+        return order_.size();
+    }
+
+private:
+    std::mutex mutex_;
+    std::list<std::pair<Key, std::shared_ptr<const Plan>>> order_;
+    std::unordered_map<Key, decltype(order_)::iterator, KeyHash> index_;
+};
+
+PlanCache& cache() {
+    static PlanCache instance;
+    return instance;
+}
+
+memory::desc plain(const memory::dims& dims, Tag tag) { return {dims, memory::data_type::f32, tag}; }
+memory::desc any(const memory::dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+
+memory::dims image_dims(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) { return {n, c, h, w}; }
+memory::dims weight_dims(const ConvSpec& s) {
+    if (s.groups == 1) return {s.o, s.c, s.kh, s.kw};
+    return {s.groups, s.o / s.groups, s.c / s.groups, s.kh, s.kw};
+}
+Tag weight_tag(const ConvSpec& s) { return s.groups == 1 ? Tag::oihw : Tag::goihw; }
+
+// oneDNN's right padding makes the output size come out exactly (it may be
+// smaller than the left one, or negative, when the stride skips the last
+// pixels); its dilation counts the gaps (0: adjacent taps).
+memory::dims pad_left(const ConvSpec& s) { return {s.pad_h, s.pad_w}; }
+memory::dims pad_right(const ConvSpec& s) {
+    return {(s.oh - 1) * s.stride_h + (s.kh - 1) * s.dilation_h + 1 - s.h - s.pad_h,
+            (s.ow - 1) * s.stride_w + (s.kw - 1) * s.dilation_w + 1 - s.w - s.pad_w};
+}
+memory::dims gaps(const ConvSpec& s) { return {s.dilation_h - 1, s.dilation_w - 1}; }
+memory::dims strides(const ConvSpec& s) { return {s.stride_h, s.stride_w}; }
+
+dnnl::primitive_attr user_scratchpad() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
+
+dnnl::convolution_forward::primitive_desc conv_forward_desc(const ConvSpec& s, bool bias) {
+    const memory::desc x = any(image_dims(s.n, s.c, s.h, s.w)), w = any(weight_dims(s)),
+                       y = any(image_dims(s.n, s.o, s.oh, s.ow));
+    const auto d =
+        bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                               x, w, plain({s.o}, Tag::x), y, strides(s), gaps(s), pad_left(s),
+                                               pad_right(s))
+             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                               x, w, y, strides(s), gaps(s), pad_left(s), pad_right(s));
+    return {d, user_scratchpad(), cpu_engine()};
+}
+
+std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s) {
+    const memory::desc x = plain(image_dims(s.n, s.c, s.h, s.w), Tag::nchw), w = plain(weight_dims(s), weight_tag(s)),
+                       y = plain(image_dims(s.n, s.o, s.oh, s.ow), Tag::nchw);
+    auto plan = std::make_shared<Plan>();
+    try {
+        if (kind == Kind::conv_forward || kind == Kind::conv_forward_bias) {
+            const bool bias = kind == Kind::conv_forward_bias;
+            const auto pd = conv_forward_desc(s, bias);
+            plan->primitive = dnnl::convolution_forward(pd);
+            plan->args = {{DNNL_ARG_SRC, pd.src_desc(), x}, {DNNL_ARG_WEIGHTS, pd.weights_desc(), w}};
+            if (bias) plan->args.push_back({DNNL_ARG_BIAS, pd.bias_desc(), plain({s.o}, Tag::x)});
+            plan->args.push_back({DNNL_ARG_DST, pd.dst_desc(), y, true});
+            plan->scratchpad = pd.scratchpad_desc();
+        } else if (kind == Kind::conv_backward_data) {
+            const auto hint = conv_forward_desc(s, false);
+            const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
+                                                          any(image_dims(s.n, s.c, s.h, s.w)), any(weight_dims(s)),
+                                                          any(image_dims(s.n, s.o, s.oh, s.ow)), strides(s), gaps(s),
+                                                          pad_left(s), pad_right(s));
+            const dnnl::convolution_backward_data::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
+            plan->primitive = dnnl::convolution_backward_data(pd);
+            plan->args = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), y},
+                          {DNNL_ARG_WEIGHTS, pd.weights_desc(), w},
+                          {DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x, true}};
+            plan->scratchpad = pd.scratchpad_desc();
+        } else {
+            const auto hint = conv_forward_desc(s, false);
+            const dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
+                                                             any(image_dims(s.n, s.c, s.h, s.w)), any(weight_dims(s)),
+                                                             any(image_dims(s.n, s.o, s.oh, s.ow)), strides(s), gaps(s),
+                                                             pad_left(s), pad_right(s));
+            const dnnl::convolution_backward_weights::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
+            plan->primitive = dnnl::convolution_backward_weights(pd);
+            plan->args = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), y},
+                          {DNNL_ARG_SRC, pd.src_desc(), x},
+                          {DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), w, true}};
+            plan->scratchpad = pd.scratchpad_desc();
+        }
+    } catch (const dnnl::error&) {
+        return nullptr;  // no oneDNN primitive for this shape: the caller computes it
+    }
+    return plan;
+}
+
+std::shared_ptr<const Plan> make_pool_plan(Kind kind, const PoolSpec& s) {
+    const memory::desc x = plain(image_dims(s.n, s.c, s.h, s.w), Tag::nchw),
+                       y = plain(image_dims(s.n, s.c, s.oh, s.ow), Tag::nchw);
+    const memory::dims stride{s.stride_h, s.stride_w}, kernel{s.kh, s.kw}, left{s.pad_h, s.pad_w},
+        right{(s.oh - 1) * s.stride_h + s.kh - s.h - s.pad_h, (s.ow - 1) * s.stride_w + s.kw - s.w - s.pad_w};
+    const auto algorithm = dnnl::algorithm::pooling_avg_include_padding;
+    auto plan = std::make_shared<Plan>();
+    try {
+        const dnnl::pooling_forward::desc fd(dnnl::prop_kind::forward_training, algorithm, x, y, stride, kernel, left,
+                                             right);
+        const dnnl::pooling_forward::primitive_desc fpd(fd, user_scratchpad(), cpu_engine());
+        if (kind == Kind::avg_pool_forward) {
+            plan->primitive = dnnl::pooling_forward(fpd);
+            plan->args = {{DNNL_ARG_SRC, fpd.src_desc(), x}, {DNNL_ARG_DST, fpd.dst_desc(), y, true}};
+            plan->scratchpad = fpd.scratchpad_desc();
+        } else {
+            const dnnl::pooling_backward::desc bd(algorithm, x, y, stride, kernel, left, right);
+            const dnnl::pooling_backward::primitive_desc bpd(bd, user_scratchpad(), cpu_engine(), fpd);
+            plan->primitive = dnnl::pooling_backward(bpd);
+            plan->args = {{DNNL_ARG_DIFF_DST, bpd.diff_dst_desc(), y},
+                          {DNNL_ARG_DIFF_SRC, bpd.diff_src_desc(), x, true}};
+            plan->scratchpad = bpd.scratchpad_desc();
+        }
+    } catch (const dnnl::error&) {
+        return nullptr;
+    }
+    return plan;
+}
+
+// Runs `plan` over plain buffers, one per argument in the plan's order:
+// inputs in another layout are reordered into scratch buffers first, outputs
+// back after. Scratch memory comes from retrograd's caching allocator.
+void execute(const Plan& plan, std::initializer_list<void*> buffers) {
+    match_thread_count();
+    dnnl::engine& engine = cpu_engine();
+    thread_local dnnl::stream stream(cpu_engine());
+    std::vector<Tensor> held;
+    auto scratch = [&](const memory::desc& d) {
+        held.push_back(empty_dense<float>(Shape{d.get_size() / sizeof(float) + 1}, "oneDNN"));
+        return held.back().data_ptr<float>();
+    };
+    std::unordered_map<int, memory> args;
+    std::vector<std::pair<memory, memory>> write_back;
+    auto buffer = buffers.begin();
+    for (const Plan::Arg& a : plan.args) {
+        memory user(a.plain, engine, *buffer++);
+        if (a.wanted == a.plain) {
+            args.emplace(a.dnnl_arg, user);
+            continue;
+        }
+        memory inner(a.wanted, engine, scratch(a.wanted));
+        if (a.output)
+            write_back.emplace_back(inner, user);
+        else
+            dnnl::reorder(user, inner).execute(stream, user, inner);
+        args.emplace(a.dnnl_arg, inner);
+    }
+    if (plan.scratchpad.get_size() > 0)
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(plan.scratchpad, engine, scratch(plan.scratchpad)));
+    plan.primitive.execute(stream, args);
+    for (auto& [inner, user] : write_back) dnnl::reorder(inner, user).execute(stream, inner, user);
+    stream.wait();
+}
+
+bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
+    const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s); });
+    if (!plan) return false;
+    execute(*plan, buffers);
+    return true;
+}
+
+bool run_pool(Kind kind, const PoolSpec& s, std::initializer_list<void*> buffers) {
+    const auto plan = cache().get(Key{kind, s}, [&] { return make_pool_plan(kind, s); });
+    if (!plan) return false;
+    execute(*plan, buffers);
+    return true;
+}
+
+void* in(const float* p) { return const_cast<float*>(p); }  // oneDNN's memory takes void*; inputs are only read
+
+}  // namespace
+
+bool onednn_conv_forward(const ConvSpec& s, const float* x, const float* weight, const float* bias, float* y) {
+    if (bias) return run_conv(Kind::conv_forward_bias, s, {in(x), in(weight), in(bias), y});
+    return run_conv(Kind::conv_forward, s, {in(x), in(weight), y});
+}
+bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float* weight, float* dx) {
+    return run_conv(Kind::conv_backward_data, s, {in(grad), in(weight), dx});
+}
+bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight) {
+    return run_conv(Kind::conv_backward_weights, s, {in(grad), in(x), dweight});
+}
+bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y) {
+    return run_pool(Kind::avg_pool_forward, s, {in(x), y});
+}
+bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx) {
+    return run_pool(Kind::avg_pool_backward, s, {in(grad), dx});
+}
+std::size_t onednn_cached_primitives() { return cache().size(); }
+
+}  // namespace rg::detail

@@ -1,0 +1,38 @@
+#pragma once
+// float32 convolution and pooling through oneDNN's own kernels (its JIT
+// direct convolutions in blocked layouts, its pooling), on retrograd's dense
+// NCHW buffers. Each function builds its oneDNN primitive once per shape and
+// keeps it in a bounded cache shared by every thread; it returns false when
+// oneDNN offers no primitive for the shape, and the caller then computes the
+// result itself.
+#include <cstddef>
+#include <cstdint>
+
+namespace rg::detail {
+
+// A 2-D convolution: input (n, c, h, w), weight (o, c / groups, kh, kw),
+// output (n, o, oh, ow). Dilation counts as PyTorch's (1: adjacent taps).
+struct ConvSpec {
+    std::int64_t n, c, h, w, o, kh, kw, oh, ow;
+    std::int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+    bool operator==(const ConvSpec&) const = default;
+};
+
+bool onednn_conv_forward(const ConvSpec& s, const float* x, const float* weight, const float* bias, float* y);
+bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float* weight, float* dx);
+bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight);
+
+// A pooling window over (n, c, h, w) images, output (n, c, oh, ow); average
+// pooling divides by the whole window, padding included (PyTorch's default).
+struct PoolSpec {
+    std::int64_t n, c, h, w, kh, kw, oh, ow, stride_h, stride_w, pad_h, pad_w;
+    bool operator==(const PoolSpec&) const = default;
+};
+
+bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y);
+bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx);
+
+// The most primitives the cache holds (onednn_cached_primitives, conv_kernel.hpp: how many it holds).
+constexpr std::size_t onednn_cache_capacity = 128;
+
+}  // namespace rg::detail
