@@ -131,7 +131,7 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
             return result;
         }
     });
-    if (!needs_grad({input, t1, t2})) return out;
+    if (!needs_grad(input, t1) && !needs_grad(t2)) return out;
     // t1's gradient reads t2 and t2's reads t1: each is saved for the other.
     return record(addcmul_def, out, {input, t1, t2}, {.inputs = {false, needs_grad(t2), needs_grad(t1)}},
                   [value](const OpContext& c, const Tensor& g) {
