@@ -69,6 +69,7 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_views();
     detail::link_conv();
     detail::link_tensor();
+    detail::link_view_history();
     return registry().list;
 }
 

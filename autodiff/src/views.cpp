@@ -14,8 +14,8 @@ template <class F>
 Tensor view_of(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides, std::size_t offset,
                F vjp) {
     Tensor out = detail::make_view(x, shape, strides, offset);
+    detail::track_view(*out.impl(), x);
     if (!needs_grad(x)) return out;
-    if (x.grad_fn()) out.impl()->view_version = x.version();
     return record(def, out, {x}, std::move(vjp));
 }
 
