@@ -394,3 +394,31 @@ TEST_CASE("a leaf shared by two threads gets both threads' gradients") {
     b.join();
     check_values(w.grad(), rg::full({64}, 800.0, {.dtype = rg::float64}));
 }
+
+TEST_CASE("increment_version marks a write through data_ptr, so a saved tensor is refused") {
+    Tensor x = tensor({1.0, 2.0}, {.dtype = rg::float64, .requires_grad = true});
+    Tensor w = tensor({3.0, 4.0}, {.dtype = rg::float64});
+    Tensor y = rg::sum(x * w);  // mul saves w
+    const auto before = w.version();
+    w.data_ptr<double>()[0] = 5.0;
+    rg::increment_version(w);
+    CHECK(w.version() == before + 1);
+    CHECK(w.detach().version() == before + 1);  // one counter per storage
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("saved by 'mul' was modified by an in-place operation"),
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::increment_version(Tensor{}),
+                         "increment_version: got an undefined tensor (default-constructed rg::Tensor)", rg::Error);
+}
+
+TEST_CASE("a view whose base's values were replaced (set_values_) keeps its own values and history") {
+    Tensor p = tensor({{1.0, 2.0}, {3.0, 4.0}}, {.dtype = rg::float64, .requires_grad = true});
+    Tensor v = p.t();
+    {
+        rg::NoGrad off;
+        p.set_values_(rg::zeros({3}, {.dtype = rg::float64}));
+    }
+    const Tensor twice = v * 2.0;  // v still reads the old storage, with the history it had
+    check_values(twice, tensor({{2.0, 6.0}, {4.0, 8.0}}, {.dtype = rg::float64}));
+    CHECK(twice.requires_grad());
+    CHECK(v.grad_fn()->op() == "permute");
+}

@@ -83,6 +83,7 @@ Plan check_inplace(const Tensor& self, const char* op, const TensorList& operand
              op, shape_str(impl.shape), fmt::join(impl.strides, ", "), out_of_place(op));
     Plan plan;
     if (!is_grad_enabled()) return plan;
+    detail::refresh_view(self);  // (a view whose base's values were replaced forgets its base)
     const bool operand_grad =
         std::any_of(operands.begin(), operands.end(), [](const Tensor& t) { return t.requires_grad(); });
     if (impl.view_base) {
@@ -152,6 +153,10 @@ Tensor& fill_named(Tensor& self, double value, const char* op) {
 }
 
 }  // namespace
+
+void increment_version(const Tensor& t) {
+    detail::defined_or_fail(t, "increment_version").impl()->storage->bump_version();
+}
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
     const Plan plan = check_inplace(*this, "add_", {other});

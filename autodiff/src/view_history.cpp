@@ -141,6 +141,12 @@ void detail::track_view(TensorImpl& view, const Tensor& x) {
 void detail::remake_view_history(const Tensor& view) {
     TensorImpl& v = *view.impl();
     TensorImpl& base = *v.view_base;
+    if (base.storage != v.storage) {
+        // The base's values were replaced (set_values_): the view no longer
+        // reads them, and keeps the history it has.
+        v.view_base.reset();
+        return;
+    }
     if (base.requires_grad) {
         GradMode on(true);  // a view's history is remade whenever it is read, as PyTorch does
         const Tensor flat = reshape(base_indices(base, v, "as_strided"), {-1});
