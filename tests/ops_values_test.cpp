@@ -260,7 +260,20 @@ TEST_CASE("concat, stack and pad") {
     check_values(rg::concat({b, b}, 1), tensor({{3.0, 4.0, 3.0, 4.0}, {5.0, 6.0, 5.0, 6.0}}));
     CHECK(rg::stack({a, a, a}).shape() == rg::Shape{3, 1, 2});
     CHECK(rg::stack({a, a, a}, -1).shape() == rg::Shape{1, 2, 3});
-    check_values(rg::pad(tensor({{1.0}}), {{1, 0}, {0, 2}}, 9.0), tensor({{9.0, 9.0, 9.0}, {1.0, 9.0, 9.0}}));
+    check_values(rg::pad(tensor({{1.0}}), {0, 2, 1, 0}, 9.0), tensor({{9.0, 9.0, 9.0}, {1.0, 9.0, 9.0}}));
+    // torch::nn::functional::pad's order: the last axis first; negative amounts crop.
+    const auto grid = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    check_values(rg::pad(grid, {1, 0}), tensor({{0.0, 1.0, 2.0, 3.0}, {0.0, 4.0, 5.0, 6.0}}));
+    check_values(rg::pad(grid, {0, 0, 0, 1}, -1.0), tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}, {-1.0, -1.0, -1.0}}));
+    check_values(rg::pad(grid, {-1, 1, -1, 0}), tensor({{5.0, 6.0, 0.0}}));
+    CHECK(rg::pad(grid, {-3, 0}).shape() == rg::Shape{2, 0});
+    CHECK_THROWS_WITH_AS(rg::pad(grid, {1, 2, 3}),
+                         "pad: got 3 padding amounts (1, 2, 3) for a tensor of rank 2; expected pairs (left, right, "
+                         "top, bottom, ...) for at most its 2 axes, last axis first",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::pad(grid, {-2, -2}),
+                         "pad: padding (-2, -2) of axis 1 (size 3) in (2, 3) leaves a negative or absurd size",
+                         rg::Error);
 }
 
 TEST_CASE("softmax is stable: 1000 and 5000 give exact probabilities, no NaN") {
