@@ -2,7 +2,9 @@
 // gradient is w itself), from w = (1, -2). The expected numbers were derived
 // from the update formulas by hand (and a few lines of arithmetic).
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <memory>
 
 #include "helpers.hpp"
 
@@ -319,4 +321,66 @@ TEST_CASE("gradient clipping by global norm and by value") {
     CHECK(b.grad().item() == doctest::Approx(0.7));
     CHECK(a.grad().item() == doctest::Approx(0.6).epsilon(1e-5));
     CHECK_THROWS_AS(clip_grad_norm_({a}, -1.0), rg::Error);
+}
+
+namespace {
+// Every optimizer, with every state buffer its options keep.
+std::vector<std::pair<std::string, std::function<std::unique_ptr<Optimizer>(rg::TensorList)>>> every_optimizer() {
+    return {{"SGD", [](auto p) { return std::make_unique<SGD>(p, SGDOptions{.lr = 0.1, .momentum = 0.9}); }},
+            {"Adam", [](auto p) { return std::make_unique<Adam>(p, AdamOptions{.lr = 0.1, .weight_decay = 0.1}); }},
+            {"AdamW", [](auto p) { return std::make_unique<AdamW>(p, AdamOptions{.lr = 0.1, .weight_decay = 0.1}); }},
+            {"RMSprop",
+             [](auto p) {
+                 return std::make_unique<RMSprop>(p, RMSpropOptions{.lr = 0.01, .momentum = 0.5, .centered = true});
+             }},
+            {"Adagrad", [](auto p) { return std::make_unique<Adagrad>(p, AdagradOptions{.lr = 0.1}); }}};
+}
+}  // namespace
+
+TEST_CASE("a step bumps the versions of the parameters and their state: a retained graph refuses the old weights") {
+    for (const auto& entry : every_optimizer()) {
+        CAPTURE(entry.first);
+        auto w = rg::tensor({1.0, -2.0}, {.dtype = rg::float64, .requires_grad = true});
+        auto opt = entry.second({w});
+        const rg::Tensor loss = rg::sum(w * w);  // mul saves w
+        loss.backward({}, {.retain_graph = true});
+        const auto before = w.version();
+        opt->step();
+        CHECK(w.version() > before);
+        for (const auto& state : opt->state_dict()) {
+            if (state.first.rfind("state.", 0) != 0) continue;
+            CAPTURE(state.first);
+            CHECK(state.second.version() > 0);  // written by the step (shares the buffer's storage)
+        }
+        CHECK_THROWS_WITH_AS(loss.backward(), doctest::Contains("saved by 'mul' was modified by an in-place operation"),
+                             rg::Error);
+    }
+}
+
+TEST_CASE("optimizers update non-contiguous parameters and gradients through their strides") {
+    rg::manual_seed(48);
+    const auto start = rg::randn({3, 4}, {.dtype = rg::float64});
+    const auto target = rg::randn({4, 3}, {.dtype = rg::float64});
+    for (const auto& entry : every_optimizer()) {
+        CAPTURE(entry.first);
+        // The same values, once row-major and once as a transposed view made a leaf.
+        auto dense = start.t().clone().requires_grad_();
+        auto strided = start.clone().t().detach().requires_grad_();
+        REQUIRE_FALSE(strided.is_contiguous());
+        auto a = entry.second({dense});
+        auto b = entry.second({strided});
+        for (int i = 0; i < 3; ++i) {
+            a->zero_grad();
+            b->zero_grad();
+            rg::sum(rg::square(dense - target) * target).backward();
+            // A transposed gradient for the strided parameter, of the same values.
+            const auto g = rg::grad(rg::sum(rg::square(strided - target) * target), rg::TensorList{strided}, {})[0];
+            strided.set_grad(g.t().clone().t());
+            REQUIRE_FALSE(strided.grad().is_contiguous());
+            a->step();
+            b->step();
+        }
+        check_values(strided, dense.detach(), 1e-12);
+        CHECK(strided.strides() == rg::Strides{1, 4});  // still the caller's view
+    }
 }

@@ -260,7 +260,20 @@ TEST_CASE("concat, stack and pad") {
     check_values(rg::concat({b, b}, 1), tensor({{3.0, 4.0, 3.0, 4.0}, {5.0, 6.0, 5.0, 6.0}}));
     CHECK(rg::stack({a, a, a}).shape() == rg::Shape{3, 1, 2});
     CHECK(rg::stack({a, a, a}, -1).shape() == rg::Shape{1, 2, 3});
-    check_values(rg::pad(tensor({{1.0}}), {{1, 0}, {0, 2}}, 9.0), tensor({{9.0, 9.0, 9.0}, {1.0, 9.0, 9.0}}));
+    check_values(rg::pad(tensor({{1.0}}), {0, 2, 1, 0}, 9.0), tensor({{9.0, 9.0, 9.0}, {1.0, 9.0, 9.0}}));
+    // torch::nn::functional::pad's order: the last axis first; negative amounts crop.
+    const auto grid = tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}});
+    check_values(rg::pad(grid, {1, 0}), tensor({{0.0, 1.0, 2.0, 3.0}, {0.0, 4.0, 5.0, 6.0}}));
+    check_values(rg::pad(grid, {0, 0, 0, 1}, -1.0), tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}, {-1.0, -1.0, -1.0}}));
+    check_values(rg::pad(grid, {-1, 1, -1, 0}), tensor({{5.0, 6.0, 0.0}}));
+    CHECK(rg::pad(grid, {-3, 0}).shape() == rg::Shape{2, 0});
+    CHECK_THROWS_WITH_AS(rg::pad(grid, {1, 2, 3}),
+                         "pad: got 3 padding amounts (1, 2, 3) for a tensor of rank 2; expected pairs (left, right, "
+                         "top, bottom, ...) for at most its 2 axes, last axis first",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::pad(grid, {-2, -2}),
+                         "pad: padding (-2, -2) of axis 1 (size 3) in (2, 3) leaves a negative or absurd size",
+                         rg::Error);
 }
 
 TEST_CASE("softmax is stable: 1000 and 5000 give exact probabilities, no NaN") {
@@ -274,4 +287,76 @@ TEST_CASE("softmax is stable: 1000 and 5000 give exact probabilities, no NaN") {
     check_values(rg::log_softmax(tensor({0.0, 1000.0})), tensor({-1000.0, 0.0}));
     auto e = rg::exp(x);
     check_values(rg::softmax(x), e / rg::sum(e, {1}, true), 1e-12);
+}
+
+namespace {
+// softmax and log_softmax of each row (last axis) of a (rows, n) tensor,
+// computed in long double from the tensor's own values: the exact result to
+// well below a float64 ulp for the magnitudes tested.
+std::pair<std::vector<long double>, std::vector<long double>> reference_softmax(const rg::Tensor& x) {
+    const auto values = x.to_vector();
+    const auto n = static_cast<std::size_t>(x.size(-1));
+    std::vector<long double> soft(values.size()), logs(values.size());
+    for (std::size_t start = 0; start < values.size(); start += n) {
+        std::size_t at = start;
+        for (std::size_t k = start; k < start + n; ++k)
+            if (values[k] > values[at]) at = k;
+        const long double top = values[at];
+        // Σ e^(x - max) = 1 + (the others), whose log is log1p(the others):
+        // exact even when the others are far below long double's epsilon.
+        long double others = 0;
+        for (std::size_t k = start; k < start + n; ++k)
+            if (k != at) others += std::exp(static_cast<long double>(values[k]) - top);
+        for (std::size_t k = start; k < start + n; ++k) {
+            const long double shifted = static_cast<long double>(values[k]) - top;
+            soft[k] = std::exp(shifted) / (1 + others);
+            logs[k] = shifted - std::log1p(others);
+        }
+    }
+    return {soft, logs};
+}
+
+// The largest distance from the reference rounded to the result's dtype, in
+// units of that dtype's epsilon times the reference (ulps, roughly), and at
+// least the smallest number the kernels produce there (float64: subnormals;
+// float32's exp gives 0 below its smallest normal number).
+double worst_ulps(const rg::Tensor& actual, const std::vector<long double>& expected) {
+    const bool single = actual.dtype() == rg::float32;
+    const double eps = single ? std::numeric_limits<float>::epsilon() : std::numeric_limits<double>::epsilon();
+    const double floor = single ? std::numeric_limits<float>::min() : std::numeric_limits<double>::denorm_min();
+    const auto got = actual.to_vector();
+    double worst = 0;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+        const double rounded =
+            single ? static_cast<double>(static_cast<float>(expected[k])) : static_cast<double>(expected[k]);
+        const double unit = std::max(std::abs(rounded) * eps, floor);
+        worst = std::max(worst, std::abs(got[k] - rounded) / unit);
+    }
+    return worst;
+}
+}  // namespace
+
+TEST_CASE("softmax and log_softmax are within a few ulps of the exact values, for rows up to 1e3 in magnitude") {
+    rg::manual_seed(61);
+    // Rows around 550 with a small spread (where x - (max + log Σ) lost
+    // 5.6e-14 in float64), rows spread over [-1000, 1000], and long rows.
+    const std::vector<rg::Tensor> cases = {rg::uniform({16, 8}, 545.0, 555.0, {.dtype = rg::float64}),
+                                           rg::uniform({16, 8}, -1000.0, 1000.0, {.dtype = rg::float64}),
+                                           rg::uniform({8, 64}, 540.0, 560.0, {.dtype = rg::float64}),
+                                           rg::uniform({4, 1000}, -3.0, 3.0, {.dtype = rg::float64}),
+                                           rg::uniform({8, 8}, -1e3, -990.0, {.dtype = rg::float64})};
+    for (const rg::Tensor& x64 : cases) {
+        CAPTURE(rg::shape_str(x64.shape()));
+        for (rg::Dtype dtype : {rg::float64, rg::float32}) {
+            CAPTURE(rg::dtype_name(dtype));
+            const rg::Tensor x = x64.to(dtype);
+            const auto exact = reference_softmax(x);  // from the values in this dtype
+            CHECK(worst_ulps(rg::log_softmax(x, -1), exact.second) <= 4.0);
+            CHECK(worst_ulps(rg::softmax(x, -1), exact.first) <= 4.0);
+            // Along an axis that is not the last one (the column kernel).
+            const rg::Tensor columns = x.t().contiguous();
+            CHECK(worst_ulps(rg::log_softmax(columns, 0).t(), exact.second) <= 4.0);
+            CHECK(worst_ulps(rg::softmax(columns, 0).t(), exact.first) <= 4.0);
+        }
+    }
 }

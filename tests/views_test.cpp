@@ -72,8 +72,20 @@ TEST_CASE("reshape is a view when the strides allow it, a copy otherwise; view r
                  tensor({0.0, 4.0, 8.0, 1.0, 5.0, 9.0, 2.0, 6.0, 10.0, 3.0, 7.0, 11.0}, {.dtype = rg::float64}));
     CHECK(t.reshape({4, 3, 1}).shares_storage(x));  // adding a size-1 axis needs no copy
     CHECK_THROWS_WITH_AS(t.view({12}),
-                         "view: cannot view (4, 3) with strides (1, 4) as (12,) without copying; use "
-                         "reshape(), which copies when it must, or call contiguous() first",
+                         "view: cannot view (4, 3) with strides (1, 4) as (12,) without copying: axis 0 (stride 1) "
+                         "does not continue where axis 1 (size 3, stride 4) ends, and no axis of the new shape "
+                         "starts between them; use reshape(), which copies when it must (or contiguous() first)",
+                         rg::Error);
+    // The message names the pair of axes the new shape spans, not the first gap.
+    const Tensor swapped = rg::zeros({2, 3, 4}).permute({1, 0, 2});  // strides (4, 12, 1)
+    CHECK(swapped.view({3, 2, 2, 2}).shares_storage(swapped));
+    CHECK_THROWS_WITH_AS(swapped.view({6, 4}),
+                         "view: cannot view (3, 2, 4) with strides (4, 12, 1) as (6, 4) without copying: axis 0 "
+                         "(stride 4) does not continue where axis 1 (size 2, stride 12) ends, and no axis of the new "
+                         "shape starts between them; use reshape(), which copies when it must (or contiguous() "
+                         "first)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(swapped.view({3, 8}), doctest::Contains("axis 1 (stride 12) does not continue where axis 2"),
                          rg::Error);
     Tensor c = t.contiguous();
     CHECK(c.is_contiguous());
@@ -201,4 +213,22 @@ TEST_CASE("value<T>() assigns whole arrays through a view with the view's stride
     g.slice(1, 0, 4, 2).value<double>() += xt::xarray<double>{{1, 2}, {3, 4}};  // a view with gaps
     check_values(g, tensor({{1.0, 0.0, 2.0, 0.0}, {3.0, 0.0, 4.0, 0.0}}, {.dtype = rg::float64}));
     CHECK(g.select(0, 1).value<double>().data() == g.data_ptr<double>() + 4);  // data() is the first element
+}
+
+TEST_CASE("permute and every axis list take braced lists of any integers, negative axes included") {
+    const Tensor x = rg::arange(24.0, {.dtype = rg::float64}).reshape({2, 3, 4});
+    const std::size_t a = 2, b = 0, c = 1;
+    const std::int64_t la = 2, lb = 0, lc = 1;
+    const Tensor by_int = x.permute({2, 0, 1});
+    check_values(x.permute({a, b, c}), by_int);
+    check_values(x.permute({la, lb, lc}), by_int);
+    check_values(rg::permute(x, {-1, -3, -2}), by_int);
+    check_values(x.permute(std::vector<std::size_t>{2, 0, 1}), by_int);
+    check_values(x.permute(std::vector<std::int64_t>{2, 0, 1}), by_int);
+    CHECK(by_int.shape() == rg::Shape{4, 2, 3});
+    check_values(rg::sum(x, {a, b}), rg::sum(x, {2, 0}));
+    check_values(x.sum({std::int64_t{-1}}), x.sum(2));
+    check_values(rg::mean(x, {lb, -1}, true), rg::mean(x, {0, 2}, true));
+    CHECK_THROWS_WITH_AS(x.permute({std::size_t{1} << 40, 0, 1}), doctest::Contains("permute"), rg::Error);
+    CHECK_THROWS_WITH_AS(x.permute({0, 0, 1}), "permute: axis 0 appears twice", rg::Error);
 }

@@ -137,14 +137,8 @@ void prefetch_node(const Node* node) {
 }
 
 std::shared_ptr<Node> edge_of(const Tensor& input, std::string_view op) {
+    detail::refresh_view(input);  // (already done by needs_grad_any when an op is recorded)
     TensorImpl& impl = *input.impl();
-    if (impl.view_version != TensorImpl::kNoViewCheck && impl.storage->version() != impl.view_version) {
-        fail("{}: an input of shape {} is a view (made by '{}') whose base was modified in place after the "
-             "view was made (version {} then, {} now), so its gradient would be wrong; take the view after "
-             "the in-place op",
-             op, shape_str(impl.shape), impl.grad_fn ? impl.grad_fn->op() : "?", impl.view_version,
-             impl.storage->version());
-    }
     if (impl.grad_fn) {
         if (impl.grad_fn->tape_id() != tape().id) {
             fail("{}: an input was recorded on another thread's tape (op '{}'); each thread "
@@ -157,6 +151,7 @@ std::shared_ptr<Node> edge_of(const Tensor& input, std::string_view op) {
 }
 
 std::shared_ptr<Node> node_of(const Tensor& t) {
+    detail::refresh_view(t);
     if (t.impl()->grad_fn) return t.impl()->grad_fn;
     return edge_of(t, "backward");
 }
@@ -485,8 +480,22 @@ Node::Node(const OpDef& def) : def_(&def), op_(def.name) { std::tie(sequence_, t
 
 std::uint64_t current_tape_id() { return tape().id; }
 
+namespace {
+// A saved view keeps its history but not its base: the base's history may
+// later lead to the saving node (an in-place write into another of its
+// views), and base -> node -> view -> base would be a cycle never freed.
+Tensor without_base(const Tensor& t) {
+    if (!t.defined() || !t.impl()->view_base) return t;
+    Tensor copy = detail::make_view(t, t.shape(), t.strides(), t.storage_offset());
+    copy.impl()->requires_grad = t.impl()->requires_grad;
+    copy.impl()->grad_fn = t.impl()->grad_fn;
+    if (!t.name().empty()) copy.set_name(t.name());
+    return copy;
+}
+}  // namespace
+
 SavedTensor::SavedTensor(const Tensor& t, std::string_view op)
-    : tensor_(t),
+    : tensor_(without_base(t)),
       storage_(t.defined() ? t.impl()->storage.get() : nullptr),
       version_(t.defined() ? t.impl()->storage->version() : 0),
       op_(op) {}
@@ -549,9 +558,15 @@ DetectAnomaly::~DetectAnomaly() { tape().anomaly = previous_; }
 
 bool needs_grad_any(const Tensor* inputs, std::size_t count) {
     if (!tape().grad_enabled) return false;
-    for (std::size_t i = 0; i < count; ++i)
-        if (inputs[i].defined() && inputs[i].impl()->requires_grad) return true;
-    return false;
+    // Every input's history is brought up to date here, before the op's node
+    // takes its place on the tape: a view's remade history must come first.
+    bool any = false;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!inputs[i].defined()) continue;
+        detail::refresh_view(inputs[i]);
+        any = any || inputs[i].impl()->requires_grad;
+    }
+    return any;
 }
 bool needs_grad(const Tensor& a) { return needs_grad_any(&a, 1); }
 bool needs_grad(const Tensor& a, const Tensor& b) {

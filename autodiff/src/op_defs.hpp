@@ -22,6 +22,7 @@ void link_views();
 void link_conv();
 void link_pool();
 void link_tensor();
+void link_view_history();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.

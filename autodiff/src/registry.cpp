@@ -70,6 +70,7 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_conv();
     detail::link_pool();
     detail::link_tensor();
+    detail::link_view_history();
     return registry().list;
 }
 

@@ -283,45 +283,66 @@ Tensor stack(const TensorList& tensors, int axis) {
     return concat(expanded, axis);
 }
 
-const OpDef& pad_def = define_op({.name = "pad",
-                                  .signature = "pad(x, pads, value = 0)",
-                                  .doc = "constant padding: pads[i] = {before, after} for axis i",
-                                  .rule = "dx = g without the padding",
-                                  .kind = OpKind::shape,
-                                  .call =
-                                      [](const TensorList& v) {
-                                          return pad(v[0], {{1, 0}, {2, 1}}, 0.5);
-                                      },
-                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});
-Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads, double value) {
+const OpDef& pad_def =
+    define_op({.name = "pad",
+               .signature = "pad(x, pads, value = 0)",
+               .doc = "constant padding in torch.nn.functional.pad's order: pads = {left, right, top, bottom, ...} "
+                      "from the last axis back; a negative amount crops",
+               .rule = "dx = pad(g, -pads): g without the padding, zeros where x was cropped",
+               .kind = OpKind::shape,
+               .call =
+                   [](const TensorList& v) {
+                       // Padding two axes, then cropping and padding the last one.
+                       return concat({reshape(pad(v[0], {2, 1, 1, 0}, 0.5), {-1}),
+                                      reshape(pad(pad(v[0], {-1, 1}), {1, -1}), {-1})});
+                   },
+               .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{0, 2}}, -2.0, 2.0}}});
+Tensor pad(const Tensor& x, IntList pads, double value) {
     detail::defined_or_fail(x, "pad");
-    if (pads.size() > x.dim()) fail("pad: got padding for {} axes but the tensor has rank {}", pads.size(), x.dim());
+    if (pads.size() % 2 != 0 || pads.size() > 2 * x.dim())
+        fail("pad: got {} padding amounts {} for a tensor of rank {}; expected pairs (left, right, top, bottom, ...) "
+             "for at most its {} axes, last axis first",
+             pads.size(), pads.str(), x.dim(), x.dim());
+    // Axis d of the result starts `before[d]` elements after x's (before the
+    // copy, a negative amount crops).
+    const std::size_t rank = x.dim();
+    std::vector<std::int64_t> before(rank, 0), after(rank, 0);
     Shape shape = x.shape();
-    for (std::size_t i = 0; i < pads.size(); ++i) shape[i] += pads[i].first + pads[i].second;
+    for (std::size_t k = 0; k < pads.size() / 2; ++k) {
+        const std::size_t d = rank - 1 - k;
+        before[d] = pads[2 * k];
+        after[d] = pads[2 * k + 1];
+        const auto size = static_cast<std::int64_t>(x.shape()[d]);
+        if (before[d] < -size || after[d] < -size || size + before[d] + after[d] < 0 ||
+            std::max(before[d], after[d]) > (std::int64_t{1} << 40))
+            fail("pad: padding ({}, {}) of axis {} (size {}) in {} leaves a negative or absurd size", before[d],
+                 after[d], d, size, shape_str(x.shape()));
+        shape[d] = static_cast<std::size_t>(size + before[d] + after[d]);
+    }
     Tensor out = detail::visit_float(x, "pad", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "pad");
-        T* o = result.data_ptr<T>();
-        std::fill_n(o, result.numel(), static_cast<T>(value));
-        detail::Strides target = detail::contiguous_strides(shape);
-        std::ptrdiff_t origin = 0;
-        for (std::size_t i = 0; i < pads.size(); ++i) origin += static_cast<std::ptrdiff_t>(pads[i].first) * target[i];
-        const std::array<detail::Strides, 2> st{detail::contiguous_strides(a.shape()), target};
-        detail::for_each_row(a.shape(), st, [&](const auto& off, const auto&, std::size_t count) {
-            std::copy(a.data() + off[0], a.data() + off[0] + static_cast<std::ptrdiff_t>(count), o + origin + off[1]);
-        });
+        std::fill_n(result.data_ptr<T>(), result.numel(), static_cast<T>(value));
+        // The part of x that is kept, written where it lands in the result.
+        Tensor kept = a.tensor(), target = result;
+        for (std::size_t d = 0; d < rank; ++d) {
+            const std::int64_t crop_front = std::max<std::int64_t>(0, -before[d]);
+            const std::int64_t crop_back = std::max<std::int64_t>(0, -after[d]);
+            const auto length = static_cast<std::int64_t>(x.shape()[d]) - crop_front - crop_back;
+            if (length <= 0) return result;  // nothing of x is kept
+            const int axis = static_cast<int>(d);
+            kept = detail::without_grad([&] { return narrow(kept, axis, crop_front, length); });
+            target = detail::without_grad(
+                [&] { return narrow(target, axis, std::max<std::int64_t>(0, before[d]), length); });
+        }
+        detail::copy_values(target, kept);
         return result;
     });
     if (!needs_grad(x)) return out;
-    return record(pad_def, out, {x}, {}, [pads](const OpContext& c, const Tensor& g) {
-        const Shape& from = c.input_shape(0);
-        Tensor r = g;
-        for (std::size_t i = 0; i < pads.size(); ++i) {
-            const long begin = static_cast<long>(pads[i].first);
-            r = slice(r, static_cast<int>(i), begin, begin + static_cast<long>(from[i]));
-        }
-        return GradList{r};
-    });
+    std::vector<std::int64_t> negated(pads.begin(), pads.end());
+    for (std::int64_t& p : negated) p = -p;
+    return record(pad_def, out, {x}, Saves{},
+                  [negated](const OpContext&, const Tensor& g) { return GradList{pad(g, negated, 0.0)}; });
 }
 
 void detail::link_shape() {}  // see registry.cpp

@@ -329,7 +329,13 @@ template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
 template int Tensor::item<int>() const;
 
-bool Tensor::requires_grad() const { return impl_ && impl_->requires_grad; }
+// A view whose base was written in place since its history was made gets its
+// history remade first (view_history.cpp).
+bool Tensor::requires_grad() const {
+    if (!impl_) return false;
+    detail::refresh_view(*this);
+    return impl_->requires_grad;
+}
 
 Tensor& Tensor::requires_grad_(bool on) {
     TensorImpl& impl = checked("requires_grad_");
@@ -344,7 +350,11 @@ Tensor& Tensor::requires_grad_(bool on) {
     return *this;
 }
 
-bool Tensor::is_leaf() const { return !checked("is_leaf").grad_fn; }
+bool Tensor::is_leaf() const {
+    checked("is_leaf");
+    detail::refresh_view(*this);
+    return !impl_->grad_fn;
+}
 Tensor Tensor::grad() const { return checked("grad").grad; }
 void Tensor::set_grad(const Tensor& grad) {
     if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
@@ -356,6 +366,7 @@ void Tensor::zero_grad() { checked("zero_grad").grad = Tensor{}; }
 
 void Tensor::retain_grad() {
     TensorImpl& impl = checked("retain_grad");
+    detail::refresh_view(*this);
     if (!impl.requires_grad) fail("retain_grad: the tensor does not require grad");
     impl.retains_grad = true;
     if (impl.grad_fn) impl.grad_fn->output = impl_;
@@ -364,6 +375,7 @@ bool Tensor::retains_grad() const { return checked("retains_grad").retains_grad;
 
 void Tensor::register_hook(Hook hook) {
     TensorImpl& impl = checked("register_hook");
+    detail::refresh_view(*this);
     if (!impl.requires_grad) fail("register_hook: the tensor does not require grad, so no gradient will reach it");
     impl.extra().hooks.push_back(std::move(hook));
     if (impl.grad_fn) impl.grad_fn->output = impl_;
@@ -381,7 +393,11 @@ void Tensor::register_post_accumulate_grad_hook(PostAccumulateHook hook) {
     impl.extra().post_accumulate_hooks.push_back(std::move(hook));
 }
 
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked("grad_fn").grad_fn; }
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+    checked("grad_fn");
+    detail::refresh_view(*this);
+    return impl_->grad_fn;
+}
 
 Tensor& Tensor::set_name(std::string name) {
     checked("set_name").extra().name = std::move(name);

@@ -38,10 +38,21 @@ struct TensorImpl {
     Dtype dtype = Dtype::float32;
     bool contiguous = true;
     bool is_view = false;
-    // A view of a tensor with history remembers the storage version it was made
-    // at: if the storage is written in place later, the view's history is stale.
+    // A view made by a view op under rg::NoGrad: writing it in place while
+    // recording is refused (whether the write belongs to the graph is ambiguous).
+    bool view_made_without_grad = false;
+    // A view made by a view op (reshape, slice, select...) keeps the tensor at
+    // the root of its chain of views, as PyTorch's _base: an in-place write
+    // through the view rewrites the base's history (copy_slices), and once the
+    // storage has been written since the view's grad_fn was made
+    // (view_version), the view's history is remade from its base's
+    // (as_strided) the next time it is used. Null for other tensors, detach()
+    // included.
+    std::shared_ptr<TensorImpl> view_base;
     std::uint64_t view_version = kNoViewCheck;
     static constexpr std::uint64_t kNoViewCheck = ~std::uint64_t{0};
+    // True when the storage was written since this view's history was made.
+    bool history_stale() const { return view_base && !view_made_without_grad && view_version != storage->version(); }
 
     bool requires_grad = false;
     bool retains_grad = false;
@@ -106,6 +117,22 @@ inline bool owns_buffer(const Tensor& t) {
 // recorded, so double backward flows through it. Refuses a storage written in
 // place since.
 Tensor unpack_output(const Node& node, const std::shared_ptr<Storage>& storage, std::uint64_t version);
+
+// Views and in-place writes (view_history.cpp). track_view makes `view`, just
+// made from `x` by a view op, a view of x's base (TensorImpl::view_base).
+// refresh_view remakes a stale view's history from its base's; it runs
+// before a tensor's requires_grad or grad_fn is read, and before an op over
+// it is recorded.
+void track_view(TensorImpl& view, const Tensor& x);
+void remake_view_history(const Tensor& view);
+inline void refresh_view(const Tensor& t) {
+    if (t.impl()->history_stale()) [[unlikely]]
+        remake_view_history(t);
+}
+// After `result` (the view's new values, computed out of place from its old
+// ones while recording) was written into `view`: the view's base's history
+// becomes a copy_slices node over its old history and `result`.
+void rebase_view_base(const Tensor& view, const Tensor& result);
 
 // Thread-safe: the node that receives a leaf's gradient (made on first use).
 std::shared_ptr<Node> grad_accumulator(const Tensor& leaf);

@@ -15,8 +15,8 @@ template <class F>
 Tensor view_of(const OpDef& def, const Tensor& x, const Shape& shape, const Strides& strides, std::size_t offset,
                F vjp) {
     Tensor out = detail::make_view(x, shape, strides, offset);
+    detail::track_view(*out.impl(), x);
     if (!needs_grad(x)) return out;
-    if (x.grad_fn()) out.impl()->view_version = x.version();
     return record(def, out, {x}, {}, std::move(vjp));
 }
 
@@ -52,6 +52,34 @@ std::optional<Strides> view_strides(const Shape& shape, const Strides& strides, 
     }
     if (view_d != -1) return std::nullopt;
     return out;
+}
+
+// Why x cannot be viewed as `shape`: two neighbouring axes of x that are not
+// laid out one after the other in memory, and that the new shape merges or
+// splits across (PyTorch: "view size is not compatible with input tensor's
+// size and stride").
+std::string view_refusal(const Tensor& x, const Shape& shape) {
+    std::vector<std::size_t> trailing{1};  // products of the new shape's last axes
+    for (std::size_t k = shape.size(); k-- > 0;) trailing.push_back(trailing.back() * shape[k]);
+    std::string why = "the new shape merges or splits axes that are not contiguous in memory";
+    const Shape& size = x.shape();
+    const Strides& stride = x.strides();
+    std::ptrdiff_t inner = -1;  // the nearest axis of size > 1 after d
+    std::size_t after = 1;  // the element count of the axes after d
+    for (std::ptrdiff_t d = static_cast<std::ptrdiff_t>(size.size()) - 1; d >= 0; after *= size[d--]) {
+        if (size[d] == 1) continue;
+        const bool gap = inner >= 0 && stride[d] != stride[inner] * static_cast<std::ptrdiff_t>(size[inner]);
+        if (gap && std::find(trailing.begin(), trailing.end(), after) == trailing.end()) {
+            why = fmt::format("axis {} (stride {}) does not continue where axis {} (size {}, stride {}) ends, and "
+                              "no axis of the new shape starts between them",
+                              d, stride[d], inner, size[inner], stride[inner]);
+            break;
+        }
+        inner = d;
+    }
+    return fmt::format("cannot view {} with strides ({}) as {} without copying: {}; use reshape(), which copies "
+                       "when it must (or contiguous() first)",
+                       shape_str(x.shape()), fmt::join(x.strides(), ", "), shape_str(shape), why);
 }
 
 // Resolves a requested shape with at most one -1 against x's element count.
@@ -147,10 +175,7 @@ Tensor view(const Tensor& x, IntList sizes) {
     detail::defined_or_fail(x, "view");
     const Shape shape = infer_shape(x, sizes, "view");
     auto strides = view_strides(x.shape(), x.strides(), shape);
-    if (!strides)
-        fail("view: cannot view {} with strides ({}) as {} without copying; use reshape(), which copies "
-             "when it must, or call contiguous() first",
-             shape_str(x.shape()), fmt::join(x.strides(), ", "), shape_str(shape));
+    if (!strides) fail("view: {}", view_refusal(x, shape));
     if (shape == x.shape()) return x;
     return view_as_shape(view_def, x, shape, *strides);
 }

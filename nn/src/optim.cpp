@@ -13,10 +13,21 @@
 namespace rg::optim {
 namespace {
 
-template <class T> T* values(Tensor& t) { return t.data_ptr<T>(); }
+// The elements of a dense tensor (a parameter, its gradient or a state
+// buffer, as for_each_update hands them over) that the update writes: the
+// version counter is bumped, so a retained graph that saved the old values
+// refuses them in backward, as after an in-place op.
+template <class T> T* values(Tensor& t) {
+    increment_version(t);
+    return t.data_ptr<T>();
+}
 
 // Calls f.template operator()<T>(group, index, param, grad) for every
-// parameter of every group that has a gradient.
+// parameter of every group that has a gradient. The updates index the
+// parameter, its gradient and its state (made by zeros_like: dense) as dense
+// row-major arrays: a parameter or gradient with other strides (a transposed
+// view made a leaf, a set_grad of one) is updated through a dense copy,
+// written back into the parameter with its strides.
 template <class F> void for_each_update(const Optimizer& opt, F&& f) {
     for (std::size_t g = 0; g < opt.group_count(); ++g) {
         const TensorList& params = opt.params(g);
@@ -24,11 +35,14 @@ template <class F> void for_each_update(const Optimizer& opt, F&& f) {
             Tensor p = params[i];
             Tensor grad = p.grad();
             if (!grad.defined()) continue;
+            if (!grad.is_contiguous()) grad = grad.contiguous();
+            Tensor dense = p.is_contiguous() ? p : p.contiguous();
             if (p.dtype() == Dtype::float32) {
-                f.template operator()<float>(g, i, p, grad);
+                f.template operator()<float>(g, i, dense, grad);
             } else {
-                f.template operator()<double>(g, i, p, grad);
+                f.template operator()<double>(g, i, dense, grad);
             }
+            if (!dense.same(p)) p.copy_(dense);
         }
     }
 }

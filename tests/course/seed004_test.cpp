@@ -27,7 +27,7 @@ Tensor correlate(const Tensor& x, const Tensor& k) {
 // Full convolution: pad by (k - 1) on each side, then correlate with the kernel rotated 180°.
 Tensor full_convolution(const Tensor& g, const Tensor& k) {
     const std::size_t kh = k.shape()[0], kw = k.shape()[1];
-    auto padded = rg::pad(g, {{kh - 1, kh - 1}, {kw - 1, kw - 1}});
+    auto padded = rg::pad(g, {kw - 1, kw - 1, kh - 1, kh - 1});
     const auto& f = k.value<double>();
     xt::xarray<double> rotated = xt::zeros<double>({kh, kw});
     for (std::size_t p = 0; p < kh; ++p)

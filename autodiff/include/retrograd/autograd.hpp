@@ -137,6 +137,12 @@ using CustomForward = std::function<Tensor(const TensorList& inputs)>;
 using CustomVjp = std::function<TensorList(const TensorList& inputs, const Tensor& grad_output)>;
 Tensor custom_op(std::string_view name, const TensorList& inputs, const CustomForward& forward, const CustomVjp& vjp);
 
+// Marks t's storage as written in place (bumps its version counter), for code
+// that writes through data_ptr() (an optimizer's update): graphs that saved
+// the old values then refuse them in backward, as after an in-place op
+// (torch::autograd::increment_version).
+void increment_version(const Tensor& t);
+
 // ---- modes --------------------------------------------------------------------
 
 bool is_grad_enabled();

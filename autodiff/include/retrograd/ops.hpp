@@ -150,8 +150,10 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index);
 Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Tensor& index);
 Tensor concat(const TensorList& tensors, int axis = 0);
 Tensor stack(const TensorList& tensors, int axis = 0);
-// Constant padding: pads[i] = {before, after} for axis i (missing trailing axes are 0).
-Tensor pad(const Tensor& x, const std::vector<std::pair<std::size_t, std::size_t>>& pads, double value = 0.0);
+// Constant padding in torch::nn::functional::pad's order: pairs from the last
+// axis back, {left, right} for the last axis, then {top, bottom} for the one
+// before...; axes not named are not padded, and a negative amount crops.
+Tensor pad(const Tensor& x, IntList pads, double value = 0.0);
 
 // ---- softmax --------------------------------------------------------------------------
 // Stable: the maximum is subtracted first, so large inputs give exact probabilities.

@@ -11,9 +11,11 @@
 #include <xtensor/xstrided_view.hpp>
 
 #include <concepts>
+#include <iterator>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,7 +104,30 @@ using ValueView =
     decltype(xt::strided_view(std::declval<FlatValues<T>>(), std::declval<std::vector<std::size_t>>(),
                               std::declval<std::vector<std::ptrdiff_t>>(), std::size_t{0}, xt::layout_type::dynamic));
 
-using Axes = std::vector<int>;
+// A list of axes (negative ones count from the end), given as a braced list
+// of any integers, as LibTorch's IntArrayRef: x.permute({1, 0}),
+// rg::sum(x, {i, j}) with int, int64_t or size_t i and j. It is a
+// std::vector<int>; an axis too large for an int becomes one every op refuses.
+class Axes : public std::vector<int> {
+public:
+    Axes() = default;
+    explicit Axes(std::size_t count, int value = 0) : std::vector<int>(count, value) {}
+    Axes(std::initializer_list<IntList::Int> axes) {  // NOLINT: implicit by design
+        reserve(axes.size());
+        for (IntList::Int a : axes) push_back(clamped(a.value));
+    }
+    Axes(const std::vector<int>& axes) : std::vector<int>(axes) {}  // NOLINT: implicit by design
+    template <std::integral I> Axes(const std::vector<I>& axes) : Axes(axes.begin(), axes.end()) {}  // NOLINT
+    template <std::input_iterator It> Axes(It first, It last) {
+        for (; first != last; ++first) push_back(clamped(IntList::Int(*first).value));
+    }
+
+private:
+    static int clamped(std::int64_t axis) {
+        constexpr std::int64_t low = std::numeric_limits<int>::min(), high = std::numeric_limits<int>::max();
+        return static_cast<int>(axis < low ? low : axis > high ? high : axis);
+    }
+};
 
 // The unary elementwise ops with a method form, x.name() == rg::name(x).
 // (clang-format's layout of this list changes from run to run: kept by hand)
