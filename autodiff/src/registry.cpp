@@ -69,6 +69,9 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_views();
     detail::link_conv();
     detail::link_tensor();
+    detail::link_mask_ops();
+    detail::link_activation_ops();
+    detail::link_clamp_ops();
     return registry().list;
 }
 
