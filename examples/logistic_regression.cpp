@@ -11,7 +11,7 @@ int main(int argc, char** argv) try {
     rg::manual_seed(2);
     // Two clouds: class 1 around (1, 1), class 0 around (-1, -1).
     const std::size_t n = 200;
-    auto labels = rg::gt(rg::rand({n, 1}), 0.5);
+    auto labels = rg::gt(rg::rand({n, 1}), 0.5).to(rg::float32);  // a bool mask, as 0/1 targets
     auto x = rg::randn({n, 2}) * 0.7 + (labels * 2.0 - 1.0);
     rg::nn::Linear neuron(2, 1);
     rg::optim::SGD opt(neuron.parameters(), {.lr = 0.5});
@@ -24,7 +24,7 @@ int main(int argc, char** argv) try {
             std::cout << fmt::format("epoch {:>4}  BCE = {:.4f}\n", epoch, loss.item());
     }
     rg::NoGrad off;
-    const double accuracy = rg::mean(rg::eq(rg::gt(neuron(x), 0.0), labels)).item();
+    const double accuracy = rg::mean(rg::eq(rg::gt(neuron(x), 0.0), labels).to(rg::float32)).item();
     auto w = neuron.weight.to_vector();
     std::cout << fmt::format("boundary: {:.3f} x1 + {:.3f} x2 + {:.3f} = 0, training accuracy {:.1f}%\n", w[0], w[1],
                              neuron.bias.item(), 100 * accuracy);

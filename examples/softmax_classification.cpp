@@ -35,7 +35,7 @@ int main(int argc, char** argv) try {
     }
     rg::NoGrad off;
     auto probabilities = rg::softmax(net(x), 1);
-    const double accuracy = rg::mean(rg::eq(rg::argmax(probabilities, 1), y)).item();
+    const double accuracy = rg::mean(rg::eq(rg::argmax(probabilities, 1), y).to(rg::float32)).item();
     std::cout << fmt::format("rows of softmax sum to {:.6f}; training accuracy {:.1f}%\n",
                              rg::mean(rg::sum(probabilities, {1})).item(), 100 * accuracy);
     return accuracy > 0.9 ? 0 : 1;

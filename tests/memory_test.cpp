@@ -86,7 +86,7 @@ TEST_CASE("relu, tanh and sigmoid backward write into the gradient they are hand
         // The values are those of the op's VJP all the same.
         rg::NoGrad no_grad;
         const auto h2 = x.detach() * 2.0;
-        const rg::Tensor local = std::string(op) == "relu"   ? rg::gt(h2, 0.0)
+        const rg::Tensor local = std::string(op) == "relu"   ? rg::gt(h2, 0.0).to(rg::float32)
                                  : std::string(op) == "tanh" ? rg::rsub(1.0, rg::tanh(h2).square())
                                                              : rg::sigmoid(h2) * rg::rsub(1.0, rg::sigmoid(h2));
         CHECK(rg::allclose(x.grad(), local * 6.0, 1e-5, 1e-6));

@@ -137,6 +137,31 @@ TEST_CASE("activation modules follow the course's table (seed 003)") {
                          doctest::Contains("prelu: alpha has shape (2,)"), rg::Error);
 }
 
+TEST_CASE("the activation modules of recent networks wrap their ops, with PyTorch's names and arguments") {
+    auto x = rg::tensor({-2.0, -0.5, 0.5, 2.0}, f64());
+    check_values(GELU()(x), rg::gelu(x));
+    check_values(GELU("tanh")(x), rg::gelu(x, "tanh"));
+    check_values(SiLU()(x), rg::silu(x));
+    check_values(Mish()(x), rg::mish(x));
+    check_values(Hardtanh()(x), rg::tensor({-1.0, -0.5, 0.5, 1.0}, f64()));
+    check_values(Hardtanh(0.0, 6.0)(x), rg::tensor({0.0, 0.0, 0.5, 2.0}, f64()));
+    check_values(Hardsigmoid()(x), rg::hardsigmoid(x));
+    check_values(LogSigmoid()(x), rg::logsigmoid(x));
+    check_values(Softsign()(x), rg::softsign(x));
+    CHECK(GELU().describe() == "GELU(approximate='none')");
+    CHECK(GELU("tanh").describe() == "GELU(approximate='tanh')");
+    CHECK(SiLU().describe() == "SiLU()");
+    CHECK(Hardtanh(-2, 2.5).describe() == "Hardtanh(min_val=-2, max_val=2.5)");
+    CHECK(LogSigmoid().describe() == "LogSigmoid()");
+    GELU gelu("tanh");
+    test::check_gradients([&gelu](const TensorList& v) { return gelu(v[0]); }, {rg::randn({3, 4}, f64(true))});
+    Hardsigmoid hardsigmoid;
+    test::check_gradients([&hardsigmoid](const TensorList& v) { return hardsigmoid(v[0]); },
+                          {rg::randn({3, 4}, f64(true))});
+    CHECK_THROWS_WITH_AS(GELU("exact"), "GELU: approximate must be \"none\" or \"tanh\", got \"exact\"", rg::Error);
+    CHECK_THROWS_WITH_AS(Hardtanh(1.0, -1.0), "Hardtanh: min_val 1 must not exceed max_val -1", rg::Error);
+}
+
 TEST_CASE("initialisers draw from the documented ranges") {
     rg::manual_seed(7);
     auto w = rg::zeros({200, 100});

@@ -71,11 +71,9 @@ TEST_CASE("a module saves and loads its parameters and buffers") {
 
 TEST_CASE("save_tensors and load_tensors keep dtypes, shapes and values") {
     TempDir dir;
-    TensorMap tensors{{"f32", rg::tensor({{1.5, -2.0}})},
-                      {"f64", rg::tensor({3.25}, {.dtype = rg::float64})},
-                      {"i64", rg::from_indices({7, -1, 3})},
-                      {"scalar", rg::tensor(2.0)},
-                      {"empty", rg::zeros({0, 3})}};
+    TensorMap tensors{{"f32", rg::tensor({{1.5, -2.0}})},    {"f64", rg::tensor({3.25}, {.dtype = rg::float64})},
+                      {"i64", rg::from_indices({7, -1, 3})}, {"mask", rg::tensor({{true, false}, {false, true}})},
+                      {"scalar", rg::tensor(2.0)},           {"empty", rg::zeros({0, 3})}};
     save_tensors(tensors, dir.file("t.safetensors"), {{"note", "hello"}});
     auto back = load_tensors(dir.file("t.safetensors"));
     REQUIRE(back.size() == tensors.size());
@@ -103,6 +101,25 @@ TEST_CASE("a file written by the reference implementation loads") {
     auto t = load_tensors(dir.file("ref.safetensors"));
     check_values(t["a"], rg::tensor({{1.0, 2.0}}));
     CHECK(t["b"].to_vector() == std::vector<double>{5});
+}
+
+TEST_CASE("bool tensors are BOOL in safetensors, one byte each; any other byte is refused") {
+    TempDir dir;
+    const std::string header = R"({"m":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})";
+    write(dir.file("ok.safetensors"), safetensors(header, std::string("\x01\x00\x01", 3)));
+    auto t = load_tensors(dir.file("ok.safetensors"));
+    CHECK(t["m"].dtype() == rg::bool_);
+    CHECK(t["m"].to_vector() == std::vector<double>{1, 0, 1});
+    save_tensors({{"m", rg::tensor({true, false, true})}}, dir.file("saved.safetensors"));
+    std::ifstream in(dir.file("saved.safetensors"), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(bytes.find(R"("dtype":"BOOL")") != std::string::npos);
+    CHECK(bytes.substr(bytes.size() - 3) == std::string("\x01\x00\x01", 3));
+    write(dir.file("bad.safetensors"), safetensors(header, std::string("\x01\x02\x00", 3)));
+    CHECK_THROWS_WITH_AS(load_tensors(dir.file("bad.safetensors")),
+                         doctest::Contains("tensor 'm': BOOL element [1] is the byte 2, expected 0 or 1; the file is "
+                                           "damaged"),
+                         rg::Error);
 }
 
 TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
@@ -173,7 +190,7 @@ TEST_CASE("corrupt, truncated and mismatched files give clear errors and never h
     expect(safetensors("{not json", ""), "the header is not valid JSON");
     expect(safetensors("[1, 2]", ""), "the header must be a JSON object");
     expect(safetensors(R"({"weight":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,12]}})", std::string(12, '\0')),
-           "unsupported dtype BF16");
+           "unsupported dtype BF16 (expected F32, F64, I64 or BOOL)");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,20]}})", std::string(24, '\0')),
            "data_offsets span 20 bytes but shape (3, 2) of F32 needs 24");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[-3,2],"data_offsets":[0,24]}})", std::string(24, '\0')),

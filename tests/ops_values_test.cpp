@@ -28,10 +28,11 @@ TEST_CASE("arithmetic broadcasts like NumPy") {
     check_values(rg::rpow(2.0, tensor({3.0, -1.0})), tensor({8.0, 0.5}));
     check_values(rg::minimum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({1.0, 2.0}));
     check_values(rg::maximum(tensor({1.0, 5.0}), tensor({3.0, 2.0})), tensor({3.0, 5.0}));
-    check_values(rg::where(tensor({1.0, 0.0, 1.0}), tensor({1.0, 2.0, 3.0}), tensor({-1.0})), tensor({1.0, -1.0, 3.0}));
+    check_values(rg::where(tensor({true, false, true}), tensor({1.0, 2.0, 3.0}), tensor({-1.0})),
+                 tensor({1.0, -1.0, 3.0}));
 }
 
-TEST_CASE("comparisons give 0/1 masks without gradient") {
+TEST_CASE("comparisons give bool masks without gradient") {
     auto a = tensor({1.0, 2.0, 3.0}, {.requires_grad = true});
     auto b = tensor({2.0, 2.0, 2.0});
     check_values(rg::lt(a, b), tensor({1.0, 0.0, 0.0}));
@@ -41,6 +42,7 @@ TEST_CASE("comparisons give 0/1 masks without gradient") {
     check_values(rg::eq(a, b), tensor({0.0, 1.0, 0.0}));
     check_values(rg::ne(a, b), tensor({1.0, 0.0, 1.0}));
     CHECK_FALSE(rg::gt(a, b).requires_grad());
+    CHECK(rg::gt(a, b).dtype() == rg::bool_);
     auto labels = rg::from_indices({1, 2, 0});
     check_values(rg::eq(labels, rg::from_indices({1, 0, 0})), tensor({1.0, 0.0, 1.0}));
 }

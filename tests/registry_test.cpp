@@ -110,12 +110,16 @@ TEST_CASE("registered ops: values, gradients at both orders, float32, on every s
     }
 }
 
-TEST_CASE("registered ops: int64 inputs and incompatible shapes are rg::Errors") {
+TEST_CASE("registered ops: int64 and bool inputs and incompatible shapes are rg::Errors") {
     for (const OpDef* def : rg::op_registry()) {
         CAPTURE(def->name);
         if (!def->accepts_int64 && !def->samples.empty()) {
             const TensorList ints = sample_inputs(*def, def->samples.front(), rg::int64);
             CHECK_THROWS_WITH_AS(def->call(ints), doctest::Contains("int64"), rg::Error);
+            // bool likewise: no op reads a mask as numbers without saying so.
+            TensorList bools;
+            for (const Tensor& t : ints) bools.push_back(t > 1);
+            CHECK_THROWS_WITH_AS(def->call(bools), doctest::Contains("bool"), rg::Error);
         }
         if (!def->bad_shapes.empty()) {
             TensorList bad;

@@ -1,7 +1,7 @@
-// Binary elementwise ops with NumPy broadcasting, their forms with a scalar,
-// comparisons and where, each declared once with its forward and VJP side by
-// side. A broadcasting op reduces each gradient back to its input's shape
-// with sum_to; each side is saved only when the other side's gradient reads it.
+// Binary elementwise ops with NumPy broadcasting and their forms with a
+// scalar, each declared once with its forward and VJP side by side. A
+// broadcasting op reduces each gradient back to its input's shape with
+// sum_to; each side is saved only when the other side's gradient reads it.
 #include "op_defs.hpp"
 
 #include <cmath>
@@ -42,27 +42,6 @@ OpDef scalar_def(std::string_view name, std::string_view signature, std::string_
                  .samples = detail::unary_samples(low, high),
                  .differentiable = {true},
                  .reference1 = std::move(reference)};
-}
-
-// Comparisons accept every dtype; int64 operands give a float32 mask.
-template <class F> Tensor compare(const char* op, const Tensor& a, const Tensor& b, F f) {
-    detail::check_same_dtype(a, b, op);
-    if (a.dtype() == Dtype::int64) {
-        const Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
-        Tensor mask = detail::empty_dense<float>(shape, op);
-        detail::zip_values(detail::Strided<std::int64_t>(a), detail::Strided<std::int64_t>(b), shape,
-                           mask.data_ptr<float>(), [&](auto u, auto v) { return f(u, v) ? 1.0f : 0.0f; });
-        return mask;
-    }
-    return zip_float(a, b, op, [&](auto u, auto v) { return f(u, v) ? decltype(u){1} : decltype(u){0}; });
-}
-
-OpDef compare_def(std::string_view name, std::string_view doc, detail::BinaryFn f,
-                  std::function<double(double, double)> reference) {
-    OpDef def = binary_def(name, doc, "no gradient (a mask)", f, std::move(reference));
-    def.differentiable = {false, false};
-    def.accepts_int64 = true;
-    return def;
 }
 
 }  // namespace
@@ -131,7 +110,7 @@ Tensor pow(const Tensor& base, const Tensor& exponent) {
             // does at b = 0, without producing NaN through the masked branch.
             Tensor positive = gt(base, 0.0);
             Tensor safe_log = log(where(positive, base, ones_like(base)));
-            ge = sum_to(g * pow(base, exponent) * safe_log * positive, c.input_shape(1));
+            ge = sum_to(where(positive, g * pow(base, exponent) * safe_log, 0.0), c.input_shape(1));
         }
         return GradList{gb, ge};
     });
@@ -145,7 +124,7 @@ Tensor minimum(const Tensor& a, const Tensor& b) {
     return record(minimum_def, zip_float(a, b, "minimum", [](auto u, auto v) { return u < v ? u : v; }), {a, b},
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor a = c.input(0), b = c.input(1);
-                      Tensor to_a = lt(a, b) + eq(a, b) * 0.5;
+                      Tensor to_a = where(lt(a, b), 1.0, where(eq(a, b), 0.5, zeros_like(g)));
                       return GradList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
                                       c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
                   });
@@ -158,51 +137,10 @@ Tensor maximum(const Tensor& a, const Tensor& b) {
     return record(maximum_def, zip_float(a, b, "maximum", [](auto u, auto v) { return u > v ? u : v; }), {a, b},
                   {.inputs = {true, true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor a = c.input(0), b = c.input(1);
-                      Tensor to_a = gt(a, b) + eq(a, b) * 0.5;
+                      Tensor to_a = where(gt(a, b), 1.0, where(eq(a, b), 0.5, zeros_like(g)));
                       return GradList{c.needs_grad(0) ? sum_to(g * to_a, c.input_shape(0)) : Tensor{},
                                       c.needs_grad(1) ? sum_to(g * (1.0 - to_a), c.input_shape(1)) : Tensor{}};
                   });
-}
-
-const OpDef& where_def = define_op({.name = "where",
-                                    .signature = "where(mask, a, b)",
-                                    .doc = "a where mask != 0, else b (broadcasting all three)",
-                                    .rule = "da = g where the mask holds, db = g elsewhere",
-                                    .kind = OpKind::elementwise,
-                                    .call = [](const TensorList& v) { return where(gt(v[0], 0.0), v[1], v[2]); },
-                                    .samples = {{{Shape{2, 3}, Shape{2, 3}, Shape{2, 3}}},
-                                                {{Shape{2, 1}, Shape{3}, Shape{}}},
-                                                {{Shape{0, 3}, Shape{3}, Shape{1}}}},
-                                    .differentiable = {false, true, true}});
-Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
-    detail::defined_or_fail(mask, "where");
-    const Tensor m = mask.dtype() == a.dtype() ? mask : mask.to(a.dtype()).detach();
-    Tensor out = detail::visit_float2(a, b, "where", [&](const auto& x, const auto& y) {
-        using T = typename std::decay_t<decltype(x)>::value_type;
-        const detail::Dense<T> mv(m);
-        const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
-        Tensor r = detail::empty_dense<T>(shape, "where");
-        T* o = r.data_ptr<T>();
-        const std::array<detail::Strides, 4> st{detail::broadcast_strides(mv.shape(), shape),
-                                                detail::broadcast_strides(x.shape(), shape),
-                                                detail::broadcast_strides(y.shape(), shape),
-                                                detail::contiguous_strides(shape)};
-        detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
-            for (std::size_t k = 0; k < count; ++k) {
-                const auto kk = static_cast<std::ptrdiff_t>(k);
-                o[off[3] + kk * in[3]] = mv.data()[off[0] + kk * in[0]] != T{0} ? x.data()[off[1] + kk * in[1]]
-                                                                                : y.data()[off[2] + kk * in[2]];
-            }
-        });
-        return r;
-    });
-    // Only the mask is saved: the gradient does not read a's or b's values.
-    return record(where_def, out, {a, b, m}, {.inputs = {false, false, true}}, [](const OpContext& c, const Tensor& g) {
-        const Tensor m = c.input(2);
-        const Tensor zero = scalar_like(g.dtype(), 0.0);
-        return GradList{c.needs_grad(0) ? sum_to(where(m, g, zero), c.input_shape(0)) : Tensor{},
-                        c.needs_grad(1) ? sum_to(where(m, zero, g), c.input_shape(1)) : Tensor{}, Tensor{}};
-    });
 }
 
 // ---- with a scalar ------------------------------------------------------------
@@ -272,46 +210,6 @@ Tensor operator*(double a, const Tensor& b) { return mul(b, a); }
 Tensor operator/(const Tensor& a, double b) { return mul(a, 1.0 / b); }
 Tensor operator/(double a, const Tensor& b) { return mul(pow(b, -1.0), a); }
 Tensor operator-(const Tensor& a) { return neg(a); }
-
-// ---- comparisons: masks of 0 and 1, never recorded ---------------------------------
-
-const OpDef& eq_def = define_op(
-    compare_def("eq", "1 where a == b, else 0", rg::eq, [](double a, double b) { return a == b ? 1.0 : 0.0; }));
-const OpDef& ne_def = define_op(
-    compare_def("ne", "1 where a != b, else 0", rg::ne, [](double a, double b) { return a != b ? 1.0 : 0.0; }));
-const OpDef& lt_def =
-    define_op(compare_def("lt", "1 where a < b, else 0", rg::lt, [](double a, double b) { return a < b ? 1.0 : 0.0; }));
-const OpDef& le_def = define_op(
-    compare_def("le", "1 where a <= b, else 0", rg::le, [](double a, double b) { return a <= b ? 1.0 : 0.0; }));
-const OpDef& gt_def =
-    define_op(compare_def("gt", "1 where a > b, else 0", rg::gt, [](double a, double b) { return a > b ? 1.0 : 0.0; }));
-const OpDef& ge_def = define_op(
-    compare_def("ge", "1 where a >= b, else 0", rg::ge, [](double a, double b) { return a >= b ? 1.0 : 0.0; }));
-
-Tensor eq(const Tensor& a, const Tensor& b) {
-    return compare("eq", a, b, [](auto u, auto v) { return u == v; });
-}
-Tensor ne(const Tensor& a, const Tensor& b) {
-    return compare("ne", a, b, [](auto u, auto v) { return u != v; });
-}
-Tensor lt(const Tensor& a, const Tensor& b) {
-    return compare("lt", a, b, [](auto u, auto v) { return u < v; });
-}
-Tensor le(const Tensor& a, const Tensor& b) {
-    return compare("le", a, b, [](auto u, auto v) { return u <= v; });
-}
-Tensor gt(const Tensor& a, const Tensor& b) {
-    return compare("gt", a, b, [](auto u, auto v) { return u > v; });
-}
-Tensor ge(const Tensor& a, const Tensor& b) {
-    return compare("ge", a, b, [](auto u, auto v) { return u >= v; });
-}
-Tensor gt(const Tensor& a, double b) {
-    return detail::map_float(a, "gt", [b](auto u) { return u > b ? decltype(u){1} : decltype(u){0}; });
-}
-Tensor lt(const Tensor& a, double b) {
-    return detail::map_float(a, "lt", [b](auto u) { return u < b ? decltype(u){1} : decltype(u){0}; });
-}
 
 void detail::link_binary_ops() {}  // see registry.cpp
 

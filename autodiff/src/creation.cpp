@@ -18,11 +18,13 @@ std::mutex& generator_mutex() {
 }
 
 Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, const char* op) {
-    if (options.requires_grad && options.dtype == Dtype::int64) fail("{}: int64 tensors cannot require grad", op);
+    detail::check_dtype(options.dtype, op);
+    if (options.requires_grad && !is_floating_point(options.dtype))
+        fail("{}: {} tensors cannot require grad", op, dtype_name(options.dtype));
     // Values uninitialised: filled below, or by the caller (empty, random).
     Tensor out = detail::empty_dense(detail::to_shape(sizes, op), options.dtype, op);
     if (fill) {
-        detail::visit_dtype(options.dtype, [&](auto zero) {
+        detail::visit_dtype(options.dtype, op, [&](auto zero) {
             using T = decltype(zero);
             std::fill_n(out.data_ptr<T>(), out.numel(), static_cast<T>(fill_value));
             return 0;
@@ -34,10 +36,11 @@ Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, 
 
 // Fills a float tensor of `shape` with draws from `draw(engine)`.
 template <class Draw> Tensor random_tensor(IntList sizes, TensorOptions options, const char* op, Draw draw) {
-    if (options.dtype == Dtype::int64) fail("{}: expected a float dtype, got int64", op);
+    detail::check_dtype(options.dtype, op);
+    if (!is_floating_point(options.dtype)) fail("{}: expected a float dtype, got {}", op, dtype_name(options.dtype));
     Tensor out = make(sizes, {options.dtype, false}, 0, false, op);
     std::lock_guard lock(generator_mutex());
-    detail::visit_dtype(options.dtype, [&](auto zero) {
+    detail::visit_float_dtype(options.dtype, op, [&](auto zero) {
         using T = decltype(zero);
         T* data = out.data_ptr<T>();
         for (std::size_t i = 0; i < out.numel(); ++i) data[i] = static_cast<T>(draw(generator()));
@@ -62,6 +65,7 @@ std::uint64_t random_u64() {
 NestedValues::NestedValues(std::initializer_list<NestedValues> items) {
     shape_.push_back(items.size());
     const NestedValues* first = items.size() ? items.begin() : nullptr;
+    all_bool_ = first != nullptr;
     if (first) shape_.insert(shape_.end(), first->shape_.begin(), first->shape_.end());
     std::size_t i = 0;
     for (const NestedValues& item : items) {
@@ -69,11 +73,13 @@ NestedValues::NestedValues(std::initializer_list<NestedValues> items) {
             fail("tensor: ragged nested list: element {} has shape {}, expected {} like element 0", i,
                  shape_str(item.shape_), shape_str(first->shape_));
         values_.insert(values_.end(), item.values_.begin(), item.values_.end());
+        all_bool_ = all_bool_ && item.all_bool_;
         ++i;
     }
 }
 
 Tensor tensor(const NestedValues& values, TensorOptions options) {
+    if (values.all_bool() && options.dtype == Dtype::float32) options.dtype = Dtype::bool_;
     return from_vector(values.values(), values.shape(), options);
 }
 
@@ -83,7 +89,7 @@ Tensor from_vector(const std::vector<double>& values, IntList sizes, TensorOptio
         fail("from_vector: {} values cannot fill shape {} ({} elements)", values.size(), shape_str(shape),
              shape_numel(shape));
     Tensor out = make(sizes, {options.dtype, false}, 0, false, "from_vector");
-    detail::visit_dtype(options.dtype, [&](auto zero) {
+    detail::visit_dtype(options.dtype, "from_vector", [&](auto zero) {
         using T = decltype(zero);
         std::transform(values.begin(), values.end(), out.data_ptr<T>(), [](double v) { return static_cast<T>(v); });
         return 0;

@@ -99,7 +99,7 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
     Tensor out = detail::visit_dtype(input.dtype(), [&](auto zero) {
         using T = decltype(zero);
         if constexpr (std::is_integral_v<T>) {
-            fail("addcmul: expected float32 or float64 tensors, got int64");
+            fail("addcmul: expected float32 or float64 tensors, got {}", dtype_name(input.dtype()));
             return Tensor{};
         } else {
             const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides

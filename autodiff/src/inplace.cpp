@@ -142,7 +142,7 @@ Tensor old_values(const Tensor& self, const Plan& plan) { return plan.recording 
 // nothing to the overwritten elements.
 Tensor overwrite(const Tensor& self, const Tensor& values, const Plan& plan) {
     if (!plan.recording || plan.view) return values;
-    return where(zeros(Shape{}, {self.dtype()}), self, values);
+    return where(zeros(Shape{}, {Dtype::bool_}), self, values);
 }
 
 Tensor same_dtype(const Tensor& self, const Tensor& t) { return t.dtype() == self.dtype() ? t : t.to(self.dtype()); }
@@ -212,12 +212,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
     const Plan plan = check_inplace(*this, "masked_fill_", {});
-    detail::defined_or_fail(mask, "masked_fill_");
-    if (mask.dim() > dim() || broadcast_shapes(mask.shape(), shape(), "masked_fill_") != shape())
-        fail("masked_fill_: mask of shape {} does not broadcast to the tensor's shape {}", shape_str(mask.shape()),
-             shape_str(shape()));
-    const Tensor m = detail::without_grad([&] { return mask.dtype() == dtype() ? mask : mask.to(dtype()); });
-    return commit(*this, where(m, full(Shape{}, value, {dtype()}), *this), "masked_fill_", plan);
+    detail::check_fill_mask(*this, mask, "masked_fill_");
+    return commit(*this, where(mask, value, *this), "masked_fill_", plan);
 }
 
 }  // namespace rg

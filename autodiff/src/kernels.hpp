@@ -65,25 +65,40 @@ template <class T>
 Dense<T>::Dense(const Tensor& t)
     : tensor_(t.is_contiguous() ? t : contiguous_values(t)), data_(tensor_.template data_ptr<T>()) {}
 
-// Calls f(Dense<T>) with the float32 or float64 values of t.
-template <class F> decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
-    defined_or_fail(t, op);
-    switch (t.dtype()) {
-        case Dtype::float32: return f(Dense<float>(t));
-        case Dtype::float64: return f(Dense<double>(t));
-        default: break;
-    }
-    fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(t.dtype()));
-}
+// The rg::Error for a Dtype outside the enum's list (a cast integer), naming `op`.
+[[noreturn]] void unknown_dtype(Dtype dtype, const char* op);
+void check_dtype(Dtype dtype, const char* op);  // unknown_dtype unless dtype is listed
 
-// Calls f(T{}) with a value of t's element type (any dtype).
-template <class F> decltype(auto) visit_dtype(Dtype dtype, F&& f) {
+// Calls f(T{}) with a value of the dtype's element type (float, double,
+// std::int64_t, bool). The one dispatch on dtype: every dtype is a case, and
+// a value outside the list is an rg::Error naming `op`, never another dtype.
+template <class F> decltype(auto) visit_dtype(Dtype dtype, const char* op, F&& f) {
     switch (dtype) {
         case Dtype::float32: return f(float{});
         case Dtype::float64: return f(double{});
-        case Dtype::int64: break;
+        case Dtype::int64: return f(std::int64_t{});
+        case Dtype::bool_: return f(bool{});
     }
-    return f(std::int64_t{});
+    unknown_dtype(dtype, op);
+}
+template <class F> decltype(auto) visit_dtype(Dtype dtype, F&& f) { return visit_dtype(dtype, "visit_dtype", f); }
+// The same for kernels that compute in floating point: any other dtype is an
+// rg::Error naming `op` and the dtype.
+template <class F> decltype(auto) visit_float_dtype(Dtype dtype, const char* op, F&& f) {
+    switch (dtype) {
+        case Dtype::float32: return f(float{});
+        case Dtype::float64: return f(double{});
+        case Dtype::int64:
+        case Dtype::bool_: break;
+    }
+    check_dtype(dtype, op);
+    fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(dtype));
+}
+
+// Calls f(Dense<T>) with the float32 or float64 values of t.
+template <class F> decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
+    defined_or_fail(t, op);
+    return visit_float_dtype(t.dtype(), op, [&](auto zero) -> decltype(auto) { return f(Dense<decltype(zero)>(t)); });
 }
 
 inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
@@ -260,6 +275,9 @@ void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, cons
              const float* b, std::size_t ldb, float* c, bool accumulate);
 void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, const double* a, std::size_t lda,
              const double* b, std::size_t ldb, double* c, bool accumulate);
+
+// masked_fill's checks (mask_ops.cpp): a bool mask that broadcasts to x's shape.
+void check_fill_mask(const Tensor& x, const Tensor& mask, const char* op);
 
 // Raises when anomaly detection is on and values hold NaN or Inf.
 void check_finite(const Tensor& t, const char* when, std::string_view op);

@@ -87,7 +87,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     Tensor out = detail::visit_dtype(a.dtype(), [&](auto zero) {
         using T = decltype(zero);
         if constexpr (std::is_integral_v<T>) {
-            fail("matmul: expected float32 or float64 tensors, got int64");
+            fail("matmul: expected float32 or float64 tensors, got {}", dtype_name(a.dtype()));
             return Tensor{};
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);

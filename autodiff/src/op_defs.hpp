@@ -23,6 +23,9 @@ void link_conv();
 void link_pool();
 void link_tensor();
 void link_view_history();
+void link_mask_ops();
+void link_activation_ops();
+void link_clamp_ops();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.
@@ -68,20 +71,27 @@ inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
 // out = f(x) elementwise over a float tensor, read with its strides.
 template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
     const TensorImpl& in = *defined_or_fail(x, op).impl();
-    if (in.dtype != Dtype::float32 && in.dtype != Dtype::float64)
-        fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(in.dtype));
-    Tensor out = empty_dense(in.shape, in.dtype, op, in.numel);
-    visit_dtype(in.dtype, [&](auto zero) {
+    return visit_float_dtype(in.dtype, op, [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (!std::is_same_v<T, std::int64_t>)
-            map_values(Strided<T>{in.data<T>(), in.shape, in.strides}, out.impl()->data<T>(), f);
-        return 0;
+        Tensor out = empty_dense(in.shape, in.dtype, op, in.numel);
+        map_values(Strided<T>{in.data<T>(), in.shape, in.strides}, out.impl()->data<T>(), f);
+        return out;
     });
-    return out;
+}
+
+// A bool operand takes the other operand's float dtype (x * mask), as PyTorch
+// promotes; the values only, so nothing is recorded.
+inline Tensor promoted_bool(const Tensor& t, const Tensor& other) {
+    if (t.dtype() != Dtype::bool_ || !other.is_floating()) return t;
+    NoGrad off;
+    return t.to(other.dtype());
 }
 
 // out = f(a, b) with broadcasting; both operands read in place with their strides.
-template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char* op, F f) {
+template <class F> Tensor zip_float(const Tensor& a_in, const Tensor& b_in, const char* op, F f) {
+    defined_or_fail(a_in, op);
+    defined_or_fail(b_in, op);
+    const Tensor a = promoted_bool(a_in, b_in), b = promoted_bool(b_in, a_in);
     check_same_dtype(a, b, op);
     const TensorImpl& ai = *a.impl();
     const TensorImpl& bi = *b.impl();
@@ -92,11 +102,10 @@ template <class F> Tensor zip_float(const Tensor& a, const Tensor& b, const char
     if (!same_shape) broadcast = broadcast_shapes(ai.shape, bi.shape, op);
     const Shape& shape = same_shape ? ai.shape : broadcast;
     Tensor out = same_shape ? empty_dense(shape, ai.dtype, op, ai.numel) : empty_dense(shape, ai.dtype, op);
-    visit_dtype(ai.dtype, [&](auto zero) {
+    visit_float_dtype(ai.dtype, op, [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (!std::is_same_v<T, std::int64_t>)
-            zip_values(Strided<T>{ai.data<T>(), ai.shape, ai.strides}, Strided<T>{bi.data<T>(), bi.shape, bi.strides},
-                       shape, out.impl()->data<T>(), f);
+        zip_values(Strided<T>{ai.data<T>(), ai.shape, ai.strides}, Strided<T>{bi.data<T>(), bi.shape, bi.strides},
+                   shape, out.impl()->data<T>(), f);
         return 0;
     });
     return out;
@@ -123,7 +132,7 @@ inline bool can_reuse_first(GradBuffer g_buffer, const Tensor& g, const Tensor& 
 template <class F>
 Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_buffer, const char* op, F f) {
     if (!can_reuse_first(g_buffer, g, y)) return zip_float(g, y, op, f);
-    visit_dtype(g.dtype(), [&](auto zero) {
+    visit_float_dtype(g.dtype(), op, [&](auto zero) {
         using T = decltype(zero);
         T* out = g.data_ptr<T>();
         const T* in = y.data_ptr<T>();
@@ -148,7 +157,7 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
 // g's buffer when can_write_into(g), else a new (recorded) product.
 inline Tensor scale_grad(const Tensor& g, double factor) {
     if (!can_write_into(g)) return mul(g, factor);
-    visit_dtype(g.dtype(), [&](auto zero) {
+    visit_float_dtype(g.dtype(), "mul", [&](auto zero) {
         using T = decltype(zero);
         T* values = g.data_ptr<T>();
         // As mul(g, factor) rounds: the product in double, then to T.

@@ -104,7 +104,7 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
                       // The gradient goes to the extreme elements, shared equally between ties.
                       auto [hits, ties] = detail::without_grad([&] {
                           Tensor best = is_max ? max(x, axes, true) : min(x, axes, true);
-                          Tensor hits = eq(x, best);
+                          Tensor hits = eq(x, best).to(x.dtype());
                           return std::pair{hits, sum(hits, axes, true)};
                       });
                       return GradList{reshape(g, keep) * hits / ties};
@@ -154,9 +154,18 @@ const OpDef& sum_def =
                .samples = {{{Shape{2, 3}}, -2.0, 2.0},
                            {{Shape{4}}, -2.0, 2.0},
                            {{Shape{}}, -2.0, 2.0},
-                           {{Shape{2, 0}}, -2.0, 2.0}}});
+                           {{Shape{2, 0}}, -2.0, 2.0}},
+               .accepts_int64 = true});
 Tensor sum(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "sum");
+    if (!x.is_floating()) {
+        // int64 and bool sum to int64 (a count of true values), as in PyTorch; no gradient.
+        const Tensor values = x.dtype() == Dtype::int64 ? x : x.to(Dtype::int64);
+        Tensor totals = detail::empty_dense<std::int64_t>(r.shape, "sum");
+        reduce_values(detail::Dense<std::int64_t>(values), r.keep, totals.data_ptr<std::int64_t>(), std::int64_t{0},
+                      [](std::int64_t u, std::int64_t v) { return u + v; });
+        return totals;
+    }
     Tensor out = detail::visit_float(x, "sum", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         if (r.keep.size() == 0 || shape_numel(r.keep) == 1) {
@@ -185,6 +194,9 @@ const OpDef& mean_def = define_op({.name = "mean",
                                    .composite = true});
 Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     const Reduction r = plan(x, axes, keepdims, "mean");
+    if (!x.is_floating())
+        fail("mean: expected a float32 or float64 tensor, got {}; convert with .to(rg::float32)",
+             dtype_name(x.dtype()));
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(r.count));
 }
 

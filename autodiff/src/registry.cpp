@@ -71,6 +71,9 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_pool();
     detail::link_tensor();
     detail::link_view_history();
+    detail::link_mask_ops();
+    detail::link_activation_ops();
+    detail::link_clamp_ops();
     return registry().list;
 }
 

@@ -11,7 +11,7 @@ namespace {
 // Calls f(Dense<T>) with t's values, for every dtype (shape ops carry labels too).
 template <class F> Tensor visit_any(const Tensor& t, const char* op, F&& f) {
     detail::defined_or_fail(t, op);
-    return detail::visit_dtype(t.dtype(), [&](auto zero) { return f(detail::Dense<decltype(zero)>(t)); });
+    return detail::visit_dtype(t.dtype(), op, [&](auto zero) { return f(detail::Dense<decltype(zero)>(t)); });
 }
 
 Tensor check_indices(const Tensor& indices, std::size_t size, const char* op, int axis) {

@@ -3,20 +3,52 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 namespace rg {
 
-std::string_view dtype_name(Dtype dtype) {
+// The one table of dtypes: a new dtype is a line here and a case in
+// detail::visit_dtype (kernels.hpp); -Wswitch flags every switch that misses it.
+namespace {
+struct DtypeTraits {
+    std::string_view name;
+    std::size_t size;
+    bool floating;
+};
+std::optional<DtypeTraits> dtype_traits(Dtype dtype) {
     switch (dtype) {
-        case Dtype::float32: return "float32";
-        case Dtype::float64: return "float64";
-        case Dtype::int64: return "int64";
+        case Dtype::float32: return DtypeTraits{"float32", 4, true};
+        case Dtype::float64: return DtypeTraits{"float64", 8, true};
+        case Dtype::int64: return DtypeTraits{"int64", 8, false};
+        case Dtype::bool_: return DtypeTraits{"bool", 1, false};
     }
-    return "unknown";
+    return std::nullopt;
+}
+}  // namespace
+
+std::string_view dtype_name(Dtype dtype) {
+    const auto traits = dtype_traits(dtype);
+    return traits ? traits->name : "unknown";
+}
+std::size_t dtype_size(Dtype dtype) {
+    const auto traits = dtype_traits(dtype);
+    if (!traits) detail::unknown_dtype(dtype, "dtype_size");
+    return traits->size;
+}
+bool is_floating_point(Dtype dtype) {
+    const auto traits = dtype_traits(dtype);
+    return traits && traits->floating;
 }
 
-std::size_t dtype_size(Dtype dtype) { return dtype == Dtype::float32 ? 4 : 8; }
+namespace detail {
+void unknown_dtype(Dtype dtype, const char* op) {
+    fail("{}: unknown dtype (enum value {}); expected float32, float64, int64 or bool", op, static_cast<int>(dtype));
+}
+void check_dtype(Dtype dtype, const char* op) {
+    if (!dtype_traits(dtype)) unknown_dtype(dtype, op);
+}
+}  // namespace detail
 
 std::string shape_str(const Shape& shape) {
     if (shape.size() == 1) return fmt::format("({},)", shape[0]);
@@ -80,6 +112,7 @@ bool is_contiguous_layout(const Shape& shape, const Strides& strides) {
 }
 
 std::size_t checked_numel(const Shape& shape, Dtype dtype, const char* op) {
+    check_dtype(dtype, op);
     // Element counts are kept below 2^62 bytes' worth so that no index or
     // byte computation can overflow; a zero size anywhere makes the tensor empty.
     constexpr std::size_t limit = std::size_t{1} << 62;
@@ -125,6 +158,7 @@ Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op) {
 }
 
 Tensor empty_dense(const Shape& shape, Dtype dtype, const char* op, std::size_t numel) {
+    check_dtype(dtype, op);
     auto impl = make_small_shared<TensorImpl>();
     impl->dtype = dtype;
     impl->storage = new_storage(numel * dtype_size(dtype), dtype, op);
@@ -142,7 +176,7 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
 }
 
 Tensor contiguous_values(const Tensor& t) {
-    return visit_dtype(t.dtype(), [&](auto zero) {
+    return visit_dtype(t.dtype(), "contiguous", [&](auto zero) {
         using T = decltype(zero);
         // Allocation errors name contiguous(): the ops that read a strided
         // input through Dense<T> make this same copy.
@@ -160,7 +194,7 @@ Tensor contiguous_values(const Tensor& t) {
 }
 
 void copy_values(const Tensor& dst, const Tensor& src) {
-    visit_dtype(dst.dtype(), [&](auto zero) {
+    visit_dtype(dst.dtype(), "copy_", [&](auto zero) {
         using T = decltype(zero);
         // A source that shares dst's storage is read from a copy first, so an
         // overlapping write never reads what it already overwrote.
@@ -216,6 +250,7 @@ Tensor::Tensor(xt::xarray<double> values, bool requires_grad) : impl_(impl_of(st
     impl_->requires_grad = requires_grad;
 }
 Tensor::Tensor(xt::xarray<std::int64_t> values) : impl_(impl_of(std::move(values))) {}
+Tensor::Tensor(xt::xarray<bool> values) : impl_(impl_of(std::move(values))) {}
 
 namespace {
 // Kept out of line so that the accessors below stay a test and a load.
@@ -261,6 +296,7 @@ std::size_t Tensor::nbytes() const { return numel() * dtype_size(dtype()); }
 template float* Tensor::data_ptr<float>() const;
 template double* Tensor::data_ptr<double>() const;
 template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
+template bool* Tensor::data_ptr<bool>() const;
 
 namespace {
 // The view owns its flat buffer adaptor (a pointer and a size), so copies of
@@ -298,10 +334,12 @@ template ValueView<std::int64_t>& Tensor::value<std::int64_t>();
 template const ValueView<float>& Tensor::value<float>() const;
 template const ValueView<double>& Tensor::value<double>() const;
 template const ValueView<std::int64_t>& Tensor::value<std::int64_t>() const;
+template ValueView<bool>& Tensor::value<bool>();
+template const ValueView<bool>& Tensor::value<bool>() const;
 
 std::vector<double> Tensor::to_vector() const {
     checked("to_vector");
-    return detail::visit_dtype(dtype(), [&](auto zero) {
+    return detail::visit_dtype(dtype(), "to_vector", [&](auto zero) {
         using T = decltype(zero);
         const detail::Dense<T> dense(*this);
         std::vector<double> out(dense.size());
@@ -313,21 +351,26 @@ std::vector<double> Tensor::to_vector() const {
 template <class T> T Tensor::item() const {
     if (numel() != 1)
         fail("item: the tensor has shape {} ({} elements), expected exactly one element", shape_str(shape()), numel());
-    return detail::visit_dtype(dtype(), [&](auto zero) {
+    return detail::visit_dtype(dtype(), "item", [&](auto zero) {
         using S = decltype(zero);
         const S v = *impl_->data<S>();
-        if constexpr (std::is_integral_v<T> && !std::is_integral_v<S>) {
+        if constexpr (std::is_same_v<T, bool>) {
+            return v != S{0};  // as a C++ condition: any non-zero value is true
+        } else if constexpr (std::is_integral_v<T> && !std::is_integral_v<S>) {
             if (!std::isfinite(v) || v < static_cast<S>(std::numeric_limits<T>::min()) ||
                 v >= -static_cast<S>(std::numeric_limits<T>::min()))
                 fail("item: the value {} does not fit in an integer", static_cast<double>(v));
+            return static_cast<T>(v);
+        } else {
+            return static_cast<T>(v);
         }
-        return static_cast<T>(v);
     });
 }
 template float Tensor::item<float>() const;
 template double Tensor::item<double>() const;
 template std::int64_t Tensor::item<std::int64_t>() const;
 template int Tensor::item<int>() const;
+template bool Tensor::item<bool>() const;
 
 // A view whose base was written in place since its history was made gets its
 // history remade first (view_history.cpp).
@@ -344,8 +387,8 @@ Tensor& Tensor::requires_grad_(bool on) {
              "requiring grad (use detach())",
              impl.grad_fn->op());
     }
-    if (on && dtype() == Dtype::int64)
-        fail("requires_grad_: int64 tensors cannot require grad; convert with .to(rg::float32)");
+    if (on && !is_floating())
+        fail("requires_grad_: {} tensors cannot require grad; convert with .to(rg::float32)", dtype_name(dtype()));
     impl.requires_grad = on;
     return *this;
 }
@@ -451,16 +494,19 @@ Tensor Tensor::contiguous() const {
 
 namespace {
 Tensor cast_values(const Tensor& t, Dtype dtype) {
-    return detail::visit_dtype(t.dtype(), [&](auto from_zero) {
+    return detail::visit_dtype(t.dtype(), "to", [&](auto from_zero) {
         using From = decltype(from_zero);
         const detail::Dense<From> in(t);
-        return detail::visit_dtype(dtype, [&](auto to_zero) {
+        return detail::visit_dtype(dtype, "to", [&](auto to_zero) {
             using To = decltype(to_zero);
             Tensor out = detail::empty_dense<To>(t.shape(), "to");
             To* o = out.data_ptr<To>();
             for (std::size_t i = 0; i < in.size(); ++i) {
                 const From v = in.data()[i];
-                if constexpr (std::is_integral_v<To> && !std::is_integral_v<From>) {
+                if constexpr (std::is_same_v<To, bool>) {
+                    o[i] = v != From{0};  // NaN is true, as in PyTorch
+                    continue;
+                } else if constexpr (std::is_integral_v<To> && !std::is_integral_v<From>) {
                     // NaN, Inf and out-of-range values have no int64 (the cast would be UB).
                     if (!std::isfinite(v) || v < From(-9.2233720368547758e18) || v >= From(9.2233720368547758e18))
                         fail("to: element {} is {}, which has no int64 value", index_str(i, t.shape()),
@@ -477,8 +523,9 @@ Tensor cast_values(const Tensor& t, Dtype dtype) {
 Tensor Tensor::to(Dtype dtype) const {
     checked("to");
     if (dtype == this->dtype()) return *this;
+    detail::check_dtype(dtype, "to");
     Tensor out = cast_values(*this, dtype);
-    if (dtype == Dtype::int64 || !needs_grad(*this)) return out;
+    if (!is_floating_point(dtype) || !needs_grad(*this)) return out;
     return record(to_def, out, {*this}, {},
                   [](const OpContext& c, const Tensor& g) { return GradList{g.to(c.input_dtype(0))}; });
 }
@@ -504,7 +551,9 @@ template <class T>
 void print_values(std::ostringstream& os, const T* data, const Shape& shape, std::size_t axis, std::size_t offset,
                   const Strides& strides, bool summarize) {
     if (axis == shape.size()) {
-        if constexpr (std::is_integral_v<T>) {
+        if constexpr (std::is_same_v<T, bool>) {
+            os << (data[offset] ? "True" : "False");  // as PyTorch prints them
+        } else if constexpr (std::is_integral_v<T>) {
             os << data[offset];
         } else {
             const double v = static_cast<double>(data[offset]);
@@ -539,7 +588,7 @@ std::string to_string(const Tensor& t) {
     if (!t.defined()) return "tensor(undefined)";
     std::ostringstream os;
     os << "tensor(";
-    detail::visit_dtype(t.dtype(), [&](auto zero) {
+    detail::visit_dtype(t.dtype(), "to_string", [&](auto zero) {
         using T = decltype(zero);
         print_values(os, t.data_ptr<T>(), t.shape(), 0, 0, t.strides(), t.numel() > 1000);
         return 0;

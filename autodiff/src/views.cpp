@@ -315,7 +315,8 @@ const OpDef& sum_to_def = define_op({.name = "sum_to",
                                      .kind = OpKind::backward,
                                      .call = [](const TensorList& v) { return sum_to(v[0], Shape{3}); },
                                      .samples = {{{Shape{2, 3}}, -2.0, 2.0}},
-                                     .composite = true});
+                                     .composite = true,
+                                     .accepts_int64 = true});  // int64 and bool sum to int64, as sum
 Tensor sum_to(const Tensor& x, const Shape& shape) {
     detail::defined_or_fail(x, "sum_to");
     if (x.shape() == shape) return x;

@@ -1,6 +1,9 @@
-// prelu and identity, the two activations not already ops of autodiff.
+// prelu and identity, the two activations not already ops of autodiff, and
+// the checks of the modules' arguments.
 #include <retrograd/ops.hpp>
 #include <retrograd/nn/activations.hpp>
+
+#include <cmath>
 
 namespace rg::nn {
 
@@ -17,6 +20,16 @@ Tensor prelu(const Tensor& x, const Tensor& alpha) {
         slope = reshape(alpha, s);
     }
     return where(gt(x, 0.0), x, x * slope);
+}
+
+GELU::GELU(std::string approximate) : approximate_(std::move(approximate)) {
+    if (approximate_ != "none" && approximate_ != "tanh")
+        fail("GELU: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate_);
+}
+
+Hardtanh::Hardtanh(double min_val, double max_val) : min_val_(min_val), max_val_(max_val) {
+    if (std::isnan(min_val) || std::isnan(max_val) || min_val > max_val)
+        fail("Hardtanh: min_val {} must not exceed max_val {}", min_val, max_val);
 }
 
 PReLU::PReLU(std::size_t num_parameters, double init) {

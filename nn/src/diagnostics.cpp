@@ -43,12 +43,12 @@ Diagnostics diagnose(Sequential& model, const Tensor& inputs, const Tensor& targ
         Module* m = child.get();
         if (dynamic_cast<ReLU*>(m) || dynamic_cast<LeakyReLU*>(m) || dynamic_cast<PReLU*>(m)) {
             // A unit is dead when it is not positive for any sample of the batch.
-            Tensor alive = max(gt(v, 0.0), {0});
+            Tensor alive = any(gt(v, 0.0), {0}).to(Dtype::float64);
             d.dead_fraction = 1.0 - mean(alive).item();
         } else if (dynamic_cast<Sigmoid*>(m)) {
-            d.saturated_fraction = mean(lt(v, 0.01) + gt(v, 0.99)).item();
+            d.saturated_fraction = mean((lt(v, 0.01) | gt(v, 0.99)).to(Dtype::float64)).item();
         } else if (dynamic_cast<Tanh*>(m)) {
-            d.saturated_fraction = mean(gt(abs(v), 0.99)).item();
+            d.saturated_fraction = mean(gt(abs(v), 0.99).to(Dtype::float64)).item();
         }
         result.layers.push_back(d);
     }

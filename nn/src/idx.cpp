@@ -176,6 +176,9 @@ std::optional<std::size_t> plain_size(gzFile f, const std::string& path) {
 }  // namespace
 
 Tensor read_idx(const std::string& path, Dtype dtype) {
+    if (dtype != Dtype::float32 && dtype != Dtype::float64 && dtype != Dtype::int64)
+        fail("read_idx: cannot read into dtype {} (enum value {}); expected float32, float64 or int64",
+             dtype_name(dtype), static_cast<int>(dtype));
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
         fail("read_idx: '{}' is a directory, expected an IDX file", path);
@@ -232,6 +235,7 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
         case Dtype::float32: fill(out.data_ptr<float>()); break;
         case Dtype::float64: fill(out.data_ptr<double>()); break;
         case Dtype::int64: fill(out.data_ptr<std::int64_t>()); break;
+        case Dtype::bool_: break;  // refused above
     }
     return out;
 }

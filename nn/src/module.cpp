@@ -87,7 +87,8 @@ void Module::zero_grad() {
 }
 
 void Module::to(Dtype dtype) {
-    if (dtype == Dtype::int64) fail("Module::to: parameters must stay float32 or float64");
+    if (!is_floating_point(dtype))
+        fail("Module::to: parameters must stay float32 or float64, got {}", dtype_name(dtype));
     NoGrad off;
     for (auto& [name, t] : named_parameters())
         if (t.dtype() != dtype) t.set_values_(t.to(dtype));

@@ -36,11 +36,12 @@ const char* code_of(Dtype d) {
         case Dtype::float32: return "F32";
         case Dtype::float64: return "F64";
         case Dtype::int64: return "I64";
+        case Dtype::bool_: return "BOOL";
     }
-    return "?";
+    fail("save: unknown dtype (enum value {})", static_cast<int>(d));
 }
 
-std::size_t item_size(Dtype d) { return d == Dtype::float32 ? 4 : 8; }
+std::size_t item_size(Dtype d) { return dtype_size(d); }
 
 // The caller holds a contiguous tensor.
 const char* raw_bytes(const Tensor& t) { return static_cast<const char*>(t.data_ptr()); }
@@ -194,7 +195,8 @@ Dtype dtype_of_code(const std::string& code, const std::function<void(const std:
     if (code == "F32") return Dtype::float32;
     if (code == "F64") return Dtype::float64;
     if (code == "I64") return Dtype::int64;
-    bad(fmt::format("unsupported dtype {} (expected F32, F64 or I64)", code));
+    if (code == "BOOL") return Dtype::bool_;
+    bad(fmt::format("unsupported dtype {} (expected F32, F64, I64 or BOOL)", code));
     return Dtype::float32;
 }
 
@@ -277,6 +279,14 @@ TensorMap read_tensors(const std::string& path) {
              "safetensors file ends with its last tensor, so the file is damaged or has bytes appended",
              path, byte_count(data_size - expected), entries.back().name, expected, data_size);
     TensorMap out;
+    for (const Entry& e : entries) {
+        // A bool holds 0 or 1: any other byte would be undefined to read.
+        const auto* first = reinterpret_cast<const unsigned char*>(p.bytes.data() + p.data_start + e.begin);
+        for (std::size_t i = 0; e.dtype == Dtype::bool_ && i < e.end - e.begin; ++i)
+            if (first[i] > 1)
+                fail("load '{}': tensor '{}': BOOL element {} is the byte {}, expected 0 or 1; the file is damaged",
+                     path, e.name, index_str(i, e.shape), first[i]);
+    }
     for (const Entry& e : entries)
         out[e.name] = tensor_from_bytes(p.bytes.data() + p.data_start + e.begin, e.dtype, e.shape, e.end - e.begin);
     return out;

@@ -119,7 +119,7 @@ TEST_CASE("seed 003, summary table: layer L and layer l in the column convention
     // C = Σ BCE(A2, y).
     rg::manual_seed(31);
     auto x = rg::randn({3, 5}, f64());
-    auto y = rg::gt(rg::rand({1, 5}, f64()), 0.5);
+    auto y = rg::gt(rg::rand({1, 5}, f64()), 0.5).to(rg::float64);
     auto w1 = rg::randn({4, 3}, f64(true)), b1 = rg::randn({4, 1}, f64(true));
     auto w2 = rg::randn({1, 4}, f64(true)), b2 = rg::randn({1, 1}, f64(true));
     auto z1 = rg::matmul(w1, x) + b1;

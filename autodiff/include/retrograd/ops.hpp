@@ -7,6 +7,7 @@
 #include <retrograd/tensor.hpp>
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace rg {
@@ -19,8 +20,6 @@ Tensor div(const Tensor& a, const Tensor& b);
 Tensor pow(const Tensor& base, const Tensor& exponent);
 Tensor minimum(const Tensor& a, const Tensor& b);  // ties share the gradient equally
 Tensor maximum(const Tensor& a, const Tensor& b);
-// mask != 0 picks a, else b (mask is not differentiated).
-Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
 
 // input + value * t1 * t2 in one pass over memory, broadcasting all three (as
 // torch.addcmul): where `input + t1 * t2` writes and rereads a temporary.
@@ -47,15 +46,61 @@ Tensor operator/(const Tensor& a, double b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 
-// Comparisons give masks of 0 and 1 in the dtype of `a`; they have no gradient.
+// ---- comparisons, logic, masks (mask_ops.cpp) ------------------------------------
+// Comparisons give bool tensors, as PyTorch's, and have no gradient. Operands
+// of different dtypes are compared in the wider one (bool < int64 < float32 <
+// float64); a float tensor meets a number in its own precision.
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
 Tensor le(const Tensor& a, const Tensor& b);
 Tensor gt(const Tensor& a, const Tensor& b);
 Tensor ge(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, double b);
+Tensor eq(const Tensor& a, double b);
+Tensor ne(const Tensor& a, double b);
 Tensor lt(const Tensor& a, double b);
+Tensor le(const Tensor& a, double b);
+Tensor gt(const Tensor& a, double b);
+Tensor ge(const Tensor& a, double b);
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator<=(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator>=(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, double b);
+Tensor operator!=(const Tensor& a, double b);
+Tensor operator<(const Tensor& a, double b);
+Tensor operator<=(const Tensor& a, double b);
+Tensor operator>(const Tensor& a, double b);
+Tensor operator>=(const Tensor& a, double b);
+Tensor operator==(double a, const Tensor& b);
+Tensor operator!=(double a, const Tensor& b);
+Tensor operator<(double a, const Tensor& b);
+Tensor operator<=(double a, const Tensor& b);
+Tensor operator>(double a, const Tensor& b);
+Tensor operator>=(double a, const Tensor& b);
+// Logic on any dtype (non-zero is true), giving bool; the operators & | ^ ~
+// take bool tensors only (on numbers PyTorch's are bitwise, not logic).
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
+Tensor logical_not(const Tensor& x);
+Tensor operator&(const Tensor& a, const Tensor& b);
+Tensor operator|(const Tensor& a, const Tensor& b);
+Tensor operator^(const Tensor& a, const Tensor& b);
+Tensor operator~(const Tensor& x);
+// Whether some / every element over the axes is non-zero (bool; all axes by default).
+Tensor any(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+Tensor all(const Tensor& x, const Axes& axes = {}, bool keepdims = false);
+// a where the bool mask is true, else b, broadcasting all three; the gradient
+// goes to the side picked. Either side may be a number.
+Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b);
+Tensor where(const Tensor& mask, const Tensor& a, double b);
+Tensor where(const Tensor& mask, double a, const Tensor& b);
+// x with `value` where the bool mask (broadcast to x's shape) is true:
+// scores.masked_fill(future, -inf) before a softmax. Differentiable in x.
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);
 
 // ---- elementwise, unary -------------------------------------------------------
 Tensor neg(const Tensor& x);
@@ -78,6 +123,26 @@ Tensor atan(const Tensor& x);
 Tensor step(const Tensor& x);  // binary step (seed 003): 1 for x >= 0, else 0; gradient 0
 Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
 Tensor square(const Tensor& x);
+// One-sided and tensor bounds (clamp_ops.cpp): x passes its gradient where
+// low <= x <= high, as PyTorch; a tensor bound gets it where it is the result.
+// clamp(x, std::nullopt, high) is clamp_max; an undefined Tensor{} bound is no bound.
+Tensor clamp(const Tensor& x, std::optional<double> low, std::optional<double> high);
+Tensor clamp(const Tensor& x, const Tensor& low, const Tensor& high);
+Tensor clamp_min(const Tensor& x, double low);
+Tensor clamp_max(const Tensor& x, double high);
+Tensor clamp_min(const Tensor& x, const Tensor& low);
+Tensor clamp_max(const Tensor& x, const Tensor& high);
+
+// ---- activations (activation_ops.cpp) ------------------------------------------
+Tensor erf(const Tensor& x);  // the error function
+// x Φ(x); approximate = "tanh" uses x/2 (1 + tanh(sqrt(2/π) (x + 0.044715 x³))), as PyTorch.
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");
+Tensor silu(const Tensor& x);  // x σ(x), also called swish
+Tensor mish(const Tensor& x);  // x tanh(softplus(x))
+Tensor hardtanh(const Tensor& x, double min_val = -1.0, double max_val = 1.0);  // no gradient at the corners
+Tensor hardsigmoid(const Tensor& x);  // x/6 + 1/2 limited to [0, 1]
+Tensor logsigmoid(const Tensor& x);  // log σ(x), exact for large |x|
+Tensor softsign(const Tensor& x);  // x / (1 + |x|)
 
 // ---- reductions -----------------------------------------------------------------
 // An empty axis list reduces over every axis.

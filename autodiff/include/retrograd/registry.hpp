@@ -56,7 +56,7 @@ struct OpDef {
     // Built from other registered ops: records no node of its own (mean = sum * 1/n).
     bool composite = false;
     bool second_order = true;  // gradgradcheck applies (false for piecewise-constant gradients)
-    bool accepts_int64 = false;  // int64 inputs are valid (else: an rg::Error naming the op)
+    bool accepts_int64 = false;  // int64 and bool inputs are valid (else: an rg::Error naming the dtype)
     // Other public functions this entry covers (gemm is recorded as matmul).
     std::vector<std::string_view> aliases;
     // Input shapes that must be refused with an rg::Error naming the op (empty: none).

@@ -20,22 +20,28 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace rg {
 
-enum class Dtype { float32, float64, int64 };
+// A value outside this list (a cast integer) is an rg::Error wherever it is
+// used, naming the op; it never falls through to another dtype.
+enum class Dtype { float32, float64, int64, bool_ };
 inline constexpr Dtype float32 = Dtype::float32;
 inline constexpr Dtype float64 = Dtype::float64;
 inline constexpr Dtype int64 = Dtype::int64;  // indices and labels; not differentiable
+inline constexpr Dtype bool_ = Dtype::bool_;  // masks (comparisons); 1 byte; not differentiable
 
-std::string_view dtype_name(Dtype dtype);
-std::size_t dtype_size(Dtype dtype);  // bytes per element
+std::string_view dtype_name(Dtype dtype);  // "float32", ..., "bool"; "unknown" outside the list
+std::size_t dtype_size(Dtype dtype);  // bytes per element; an unknown dtype is an rg::Error
+bool is_floating_point(Dtype dtype);  // float32 or float64: the dtypes that can require grad
 
 template <class T> constexpr Dtype dtype_of();
 template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
 template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
+template <> constexpr Dtype dtype_of<bool>() { return Dtype::bool_; }
 
 using Shape = xt::svector<std::size_t, 4>;  // small vector, no heap for rank <= 4
 using Strides = xt::svector<std::ptrdiff_t, 4>;  // in elements
@@ -134,7 +140,8 @@ private:
 // clang-format off
 #define RETROGRAD_UNARY_METHODS(X)                                                    \
     X(neg) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(square) X(abs) X(sign) X(sin) \
-    X(cos) X(tanh) X(sigmoid) X(relu) X(softplus) X(atan) X(step)
+    X(cos) X(tanh) X(sigmoid) X(relu) X(softplus) X(atan) X(step)                 \
+    X(erf) X(silu) X(mish) X(hardsigmoid) X(logsigmoid) X(softsign)
 // clang-format on
 
 class Tensor {
@@ -143,6 +150,7 @@ public:
     explicit Tensor(xt::xarray<float> values, bool requires_grad = false);
     explicit Tensor(xt::xarray<double> values, bool requires_grad = false);
     explicit Tensor(xt::xarray<std::int64_t> values);
+    explicit Tensor(xt::xarray<bool> values);
 
     bool defined() const { return impl_ != nullptr; }
     const Shape& shape() const;
@@ -150,7 +158,7 @@ public:
     std::size_t numel() const;
     std::int64_t size(int axis) const;  // negative axes count from the end
     Dtype dtype() const;
-    bool is_floating() const { return dtype() != Dtype::int64; }
+    bool is_floating() const { return is_floating_point(dtype()); }
 
     // ---- storage and views ----
     const Strides& strides() const;  // in elements, one per axis
@@ -256,6 +264,27 @@ public:
     RETROGRAD_UNARY_METHODS(RETROGRAD_DECLARE_UNARY_METHOD)
 #undef RETROGRAD_DECLARE_UNARY_METHOD
     Tensor clamp(double low, double high) const;
+    Tensor clamp_min(double low) const;
+    Tensor clamp_max(double high) const;
+    // Comparisons and logic give bool masks (ops.hpp); the operators are there too.
+    Tensor eq(const Tensor& other) const;
+    Tensor ne(const Tensor& other) const;
+    Tensor lt(const Tensor& other) const;
+    Tensor le(const Tensor& other) const;
+    Tensor gt(const Tensor& other) const;
+    Tensor ge(const Tensor& other) const;
+    Tensor eq(double other) const;
+    Tensor ne(double other) const;
+    Tensor lt(double other) const;
+    Tensor le(double other) const;
+    Tensor gt(double other) const;
+    Tensor ge(double other) const;
+    Tensor logical_and(const Tensor& other) const;
+    Tensor logical_or(const Tensor& other) const;
+    Tensor logical_not() const;
+    Tensor any() const;
+    Tensor all() const;
+    Tensor masked_fill(const Tensor& mask, double value) const;
     Tensor softmax(int axis) const;
     Tensor log_softmax(int axis) const;
 
@@ -281,15 +310,22 @@ using TensorList = std::vector<Tensor>;
 // braces always open a new dimension, so {{1}, {2}} has shape (2, 1).
 class NestedValues {
 public:
-    NestedValues(double value) : values_{value} {}  // NOLINT: implicit by design
+    template <class T>
+    requires std::is_arithmetic_v<T> NestedValues(T value)  // NOLINT: implicit by design
+        : values_{static_cast<double>(value)}, all_bool_(std::is_same_v<T, bool>) {}
     NestedValues(std::initializer_list<NestedValues> items);
     const Shape& shape() const { return shape_; }
     const std::vector<double>& values() const { return values_; }
+    bool all_bool() const { return all_bool_; }  // every value was written true or false
 
 private:
     Shape shape_;
     std::vector<double> values_;
+    bool all_bool_ = false;
 };
+// Values written as true/false only give a bool tensor, as torch.tensor does,
+// unless options ask for a dtype other than the default float32.
+
 Tensor tensor(const NestedValues& values, TensorOptions options = {});
 Tensor from_vector(const std::vector<double>& values, IntList shape, TensorOptions options = {});
 Tensor from_indices(const std::vector<std::int64_t>& values, IntList shape);

@@ -110,6 +110,9 @@ const Tensor& defined(const Tensor& t, const char* caller) {
 void all_reduce(Tensor& tensor, ReduceOp op) {
     const char* caller = "rg::dist::all_reduce";
     defined(tensor, caller);
+    if (tensor.dtype() == Dtype::bool_)  // MPI reduces bools with logical ops only
+        fail("{}: cannot reduce the bool tensor {}; convert it with .to(rg::int64) first", caller,
+             shape_str(tensor.shape()));
     if (op == ReduceOp::mean && !tensor.is_floating())
         fail("{}: mean of an int64 tensor {} would round; use ReduceOp::sum and divide, or convert to float64", caller,
              shape_str(tensor.shape()));

@@ -88,11 +88,12 @@ MPI_Datatype mpi_type(Dtype dtype) {
         case Dtype::float32: return MPI_FLOAT;
         case Dtype::float64: return MPI_DOUBLE;
         case Dtype::int64: return MPI_INT64_T;
+        case Dtype::bool_: return MPI_C_BOOL;
     }
-    return MPI_DATATYPE_NULL;
+    fail("mpi_type: unknown dtype (enum value {})", static_cast<int>(dtype));
 }
 
-std::size_t element_size(Dtype dtype) { return dtype == Dtype::float32 ? 4 : 8; }
+std::size_t element_size(Dtype dtype) { return dtype_size(dtype); }
 
 }  // namespace detail
 

@@ -28,7 +28,36 @@ RG_ACTIVATION(Tanh, tanh(x), "Tanh()");
 RG_ACTIVATION(Arctan, atan(x), "Arctan()");
 RG_ACTIVATION(ReLU, relu(x), "ReLU()");
 RG_ACTIVATION(SoftPlus, softplus(x), "SoftPlus()");
+RG_ACTIVATION(SiLU, silu(x), "SiLU()");
+RG_ACTIVATION(Mish, mish(x), "Mish()");
+RG_ACTIVATION(Hardsigmoid, hardsigmoid(x), "Hardsigmoid()");
+RG_ACTIVATION(LogSigmoid, logsigmoid(x), "LogSigmoid()");
+RG_ACTIVATION(Softsign, softsign(x), "Softsign()");
 #undef RG_ACTIVATION
+
+// approximate: "none" (exact, with erf) or "tanh", as torch.nn.GELU.
+class GELU : public Module {
+public:
+    explicit GELU(std::string approximate = "none");
+    Tensor forward(const Tensor& x) override { return gelu(x, approximate_); }
+    std::string describe() const override { return fmt::format("GELU(approximate='{}')", approximate_); }
+
+private:
+    std::string approximate_;
+};
+
+// x limited to [min_val, max_val]; no gradient at the corners (torch.nn.Hardtanh).
+class Hardtanh : public Module {
+public:
+    explicit Hardtanh(double min_val = -1.0, double max_val = 1.0);
+    Tensor forward(const Tensor& x) override { return hardtanh(x, min_val_, max_val_); }
+    std::string describe() const override {
+        return fmt::format("Hardtanh(min_val={}, max_val={})", min_val_, max_val_);
+    }
+
+private:
+    double min_val_, max_val_;
+};
 
 class LeakyReLU : public Module {
 public:
