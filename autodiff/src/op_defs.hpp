@@ -20,6 +20,8 @@ void link_shape();
 void link_views();
 void link_conv();
 void link_tensor();
+void link_shape_extra(), link_scan_ops(), link_sort_ops(), link_norm_ops(), link_products(), link_einsum(),
+    link_dropout();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.

@@ -69,6 +69,9 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_views();
     detail::link_conv();
     detail::link_tensor();
+    for (auto link : {detail::link_shape_extra, detail::link_scan_ops, detail::link_sort_ops, detail::link_norm_ops,
+                      detail::link_products, detail::link_einsum, detail::link_dropout})
+        link();
     return registry().list;
 }
 
