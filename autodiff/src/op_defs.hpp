@@ -26,6 +26,8 @@ void link_view_history();
 void link_mask_ops();
 void link_activation_ops();
 void link_clamp_ops();
+void link_shape_extra(), link_scan_ops(), link_sort_ops(), link_norm_ops(), link_products(), link_einsum(),
+    link_dropout();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.

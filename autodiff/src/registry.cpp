@@ -74,6 +74,9 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_mask_ops();
     detail::link_activation_ops();
     detail::link_clamp_ops();
+    for (auto link : {detail::link_shape_extra, detail::link_scan_ops, detail::link_sort_ops, detail::link_norm_ops,
+                      detail::link_products, detail::link_einsum, detail::link_dropout})
+        link();
     return registry().list;
 }
 

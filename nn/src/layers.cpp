@@ -100,12 +100,7 @@ Dropout::Dropout(double p) : p_(p) {
     if (!(p >= 0.0 && p <= 1.0)) fail("Dropout: p must be in [0, 1], got {}", p);
 }
 
-Tensor Dropout::forward(const Tensor& input) {
-    if (!is_training() || p_ == 0.0) return input;
-    if (p_ == 1.0) return input * 0.0;
-    Tensor keep = ge(rand_like(input), full_like(input, p_));  // a mask: no gradient
-    return input * keep * (1.0 / (1.0 - p_));
-}
+Tensor Dropout::forward(const Tensor& input) { return dropout(input, p_, is_training()); }
 
 std::string Dropout::describe() const { return fmt::format("Dropout(p={})", p_); }
 

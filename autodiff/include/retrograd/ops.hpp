@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace rg {
@@ -224,6 +225,44 @@ Tensor pad(const Tensor& x, IntList pads, double value = 0.0);
 // Stable: the maximum is subtracted first, so large inputs give exact probabilities.
 Tensor softmax(const Tensor& x, int axis = -1);
 Tensor log_softmax(const Tensor& x, int axis = -1);
+
+// ---- LibTorch's shape, scan, sort, reduction and product ops ------------------------------
+// In LibTorch's names and argument order. chunk, split and unbind return views.
+Tensor flip(const Tensor& x, const Axes& dims);  // a copy, as torch.flip
+Tensor roll(const Tensor& x, IntList shifts, const Axes& dims = {});  // no dims: over the flattened tensor
+TensorList chunk(const Tensor& x, std::int64_t chunks, int dim = 0);
+TensorList split(const Tensor& x, std::int64_t split_size, int dim = 0);  // the last piece may be smaller
+TensorList split(const Tensor& x, IntList split_sizes, int dim = 0);  // sizes must add up to the dim's size
+TensorList unbind(const Tensor& x, int dim = 0);
+Tensor repeat(const Tensor& x, IntList repeats);  // Tensor.repeat: at least x.dim() counts
+Tensor tile(const Tensor& x, IntList reps);  // reps padded with leading 1s
+Tensor tril(const Tensor& x, std::int64_t k = 0);  // of the last two axes; int64 too
+Tensor triu(const Tensor& x, std::int64_t k = 0);
+Tensor cat(const TensorList& tensors, int dim = 0);  // concat
+Tensor view_as(const Tensor& x, const Tensor& other);
+Tensor expand_as(const Tensor& x, const Tensor& other);
+Tensor cumsum(const Tensor& x, int dim);
+Tensor cumprod(const Tensor& x, int dim);  // gradient exact where x holds zeros
+// Stable: equal values keep their order; NaN sorts above every number. The
+// values' gradient goes back to the positions they came from.
+std::tuple<Tensor, Tensor> sort(const Tensor& x, int dim = -1, bool descending = false);  // (values, int64 indices)
+Tensor argsort(const Tensor& x, int dim = -1, bool descending = false);
+// The k largest (or smallest) along dim, always in order (`sorted` is accepted for LibTorch's signature).
+std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, int dim = -1, bool largest = true, bool sorted = true);
+Tensor prod(const Tensor& x);
+Tensor prod(const Tensor& x, int dim, bool keepdim = false);  // gradient exact where x holds zeros
+Tensor std(const Tensor& x, const Axes& dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& x, const Axes& dims, int correction, bool keepdim = false);
+// Vector p-norm over dims (all by default) for p = 1, 2 or inf; p = 2 over all: Frobenius.
+Tensor norm(const Tensor& x, double p = 2, const Axes& dims = {}, bool keepdim = false);
+Tensor mm(const Tensor& a, const Tensor& b);  // 2-D only
+Tensor bmm(const Tensor& a, const Tensor& b);  // (batch, n, m) @ (batch, m, p) only
+Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0);
+// "ij,jk->ik", "bhqd,bhkd->bhqk", "ii->", "...ij,...jk" (implicit output: the
+// '...' dims, then the letters used once, alphabetically).
+Tensor einsum(std::string_view equation, const TensorList& operands);
+// In training, zeros each element with probability p and scales the rest by 1 / (1 - p).
+Tensor dropout(const Tensor& x, double p, bool training);
 
 // ---- helpers shared by ops (validation) ----------------------------------------------
 std::size_t normalize_axis(int axis, std::size_t rank, const char* op);

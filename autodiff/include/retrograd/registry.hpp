@@ -61,6 +61,9 @@ struct OpDef {
     std::vector<std::string_view> aliases;
     // Input shapes that must be refused with an rg::Error naming the op (empty: none).
     std::vector<Shape> bad_shapes;
+    // For ops that are not elementwise: the whole result in float64 from the
+    // float64 inputs, computed independently of the forward (plain loops).
+    std::function<Tensor(const TensorList&)> reference;
 
     // The name the signature gives tensor input i ("add(a, b)": a, b), for
     // explain; "x" when the signature names none.

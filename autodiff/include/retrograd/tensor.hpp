@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <vector>
 
@@ -287,6 +288,36 @@ public:
     Tensor masked_fill(const Tensor& mask, double value) const;
     Tensor softmax(int axis) const;
     Tensor log_softmax(int axis) const;
+    // LibTorch's methods for the ops of the same names (ops.hpp), its argument order.
+    const Shape& sizes() const { return shape(); }
+    Tensor flip(const Axes& dims) const;
+    Tensor roll(IntList shifts, const Axes& dims = {}) const;
+    std::vector<Tensor> chunk(std::int64_t chunks, int dim = 0) const;
+    std::vector<Tensor> split(std::int64_t split_size, int dim = 0) const;
+    std::vector<Tensor> split(IntList split_sizes, int dim = 0) const;
+    std::vector<Tensor> unbind(int dim = 0) const;
+    Tensor repeat(IntList repeats) const;
+    Tensor tile(IntList reps) const;
+    Tensor tril(std::int64_t k = 0) const;
+    Tensor triu(std::int64_t k = 0) const;
+    Tensor view_as(const Tensor& other) const;
+    Tensor expand_as(const Tensor& other) const;
+    Tensor cumsum(int dim) const;
+    Tensor cumprod(int dim) const;
+    std::tuple<Tensor, Tensor> sort(int dim = -1, bool descending = false) const;
+    Tensor argsort(int dim = -1, bool descending = false) const;
+    std::tuple<Tensor, Tensor> topk(std::int64_t k, int dim = -1, bool largest = true, bool sorted = true) const;
+    Tensor prod() const;
+    Tensor prod(int dim, bool keepdim = false) const;
+    Tensor var() const;  // unbiased
+    Tensor var(int dim, bool unbiased = true, bool keepdim = false) const;
+    Tensor std() const;
+    Tensor std(int dim, bool unbiased = true, bool keepdim = false) const;
+    Tensor norm(double p = 2, const Axes& dims = {}, bool keepdim = false) const;
+    Tensor outer(const Tensor& other) const;
+    Tensor mm(const Tensor& other) const;
+    Tensor bmm(const Tensor& other) const;
+    Tensor baddbmm(const Tensor& batch1, const Tensor& batch2, double beta = 1.0, double alpha = 1.0) const;
 
     // A name shown by to_dot() and tape_table(); optional.
     Tensor& set_name(std::string name);
