@@ -147,23 +147,45 @@ Tensor BatchNorm::forward(const Tensor& x) {
 
 std::string BatchNorm::describe() const { return fmt::format("{}({})", kind_, features_); }
 
-Embedding::Embedding(std::size_t count, std::size_t dim) {
+Embedding::Embedding(std::size_t count, std::size_t dim, EmbeddingOptions options) {
     if (count == 0 || dim == 0) fail("Embedding: count and dim must be positive, got {} and {}", count, dim);
-    weight = register_parameter("weight", randn({count, dim}));
+    if (options.padding_idx) {
+        const auto n = static_cast<std::int64_t>(count);
+        const std::int64_t p = *options.padding_idx;
+        if (p < -n || p >= n)
+            fail("Embedding: padding_idx {} is out of range for {} rows, expected [-{}, {})", p, count, count, count);
+        padding_idx_ = p < 0 ? p + n : p;
+    }
+    Tensor table = randn({count, dim});
+    if (padding_idx_) select(table, 0, *padding_idx_).fill_(0.0);
+    weight = register_parameter("weight", table);
 }
 
 Tensor Embedding::forward(const Tensor& indices) {
     if (!indices.defined() || indices.dtype() != Dtype::int64)
         fail("Embedding: expected int64 indices, got {}",
              indices.defined() ? std::string(dtype_name(indices.dtype())) : "an undefined tensor");
-    Tensor rows = index_select(weight, 0, reshape(indices, Shape{indices.numel()}));
+    const Tensor flat = reshape(indices, Shape{indices.numel()});
+    Tensor rows = index_select(weight, 0, flat);
+    if (padding_idx_) {
+        // The padding row's value, but no gradient to it: its lookups read a
+        // detached copy. (A bool mask from ne(indices, padding_idx) would
+        // replace the loop once comparisons take int64.)
+        const std::vector<double> values = flat.to_vector();
+        std::vector<double> keep(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i)
+            keep[i] = values[i] == static_cast<double>(*padding_idx_) ? 0.0 : 1.0;
+        const Tensor mask = from_vector(keep, {values.size(), 1}, {.dtype = weight.dtype()});
+        rows = where(mask, rows, index_select(weight.detach(), 0, flat));
+    }
     Shape shape = indices.shape();
     shape.push_back(weight.shape()[1]);
     return reshape(rows, shape);
 }
 
 std::string Embedding::describe() const {
-    return fmt::format("Embedding({}, {})", weight.shape()[0], weight.shape()[1]);
+    return fmt::format("Embedding({}, {}{})", weight.shape()[0], weight.shape()[1],
+                       padding_idx_ ? fmt::format(", padding_idx={}", *padding_idx_) : "");
 }
 
 }  // namespace rg::nn

@@ -12,6 +12,8 @@
 #include <retrograd/nn/models.hpp>
 #include <retrograd/nn/module.hpp>
 #include <retrograd/nn/network.hpp>
+#include <retrograd/nn/normalization.hpp>
 #include <retrograd/nn/optim.hpp>
+#include <retrograd/nn/recurrent.hpp>
 #include <retrograd/nn/serialize.hpp>
 #include <retrograd/nn/trainer.hpp>

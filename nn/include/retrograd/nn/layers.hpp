@@ -3,6 +3,8 @@
 #include <retrograd/conv.hpp>
 #include <retrograd/nn/module.hpp>
 
+#include <optional>
+
 namespace rg::nn {
 
 // y = x Wᵀ + b with W of shape (out, in), as PyTorch (so checkpoints match).
@@ -108,14 +110,22 @@ public:
         : BatchNorm(channels, options, {4}, "BatchNorm2d") {}
 };
 
+struct EmbeddingOptions {
+    // This row starts at zeros and never receives a gradient (it stays as set
+    // or loaded); negative counts from the end, as PyTorch.
+    std::optional<std::int64_t> padding_idx;
+};
 // A lookup table: int64 indices of any shape -> their rows, shape + (dim,).
 // Initialised from N(0, 1), as PyTorch.
 class Embedding : public Module {
 public:
-    Embedding(std::size_t count, std::size_t dim);
+    Embedding(std::size_t count, std::size_t dim, EmbeddingOptions options = {});
     Tensor forward(const Tensor& indices) override;
     std::string describe() const override;
     Tensor weight;
+
+private:
+    std::optional<std::int64_t> padding_idx_;  // in [0, count)
 };
 
 }  // namespace rg::nn

@@ -1,0 +1,388 @@
+// RNN, LSTM, GRU and their cells, as tape ops. The input-to-hidden product is
+// one GEMM over every time step; each step then adds one GEMM of the hidden
+// state, whose result holds all the gates side by side (narrow picks them; a
+// `chunk` op would name the four views in one call).
+#include <retrograd/nn/recurrent.hpp>
+#include <retrograd/ops.hpp>
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace rg::nn {
+namespace {
+
+using detail::RecurrentKind;
+
+const char* kind_name(RecurrentKind kind) {
+    switch (kind) {
+        case RecurrentKind::rnn: return "RNN";
+        case RecurrentKind::lstm: return "LSTM";
+        case RecurrentKind::gru: return "GRU";
+    }
+    return "?";
+}
+
+std::size_t gate_count(RecurrentKind kind) {
+    switch (kind) {
+        case RecurrentKind::rnn: return 1;
+        case RecurrentKind::lstm: return 4;
+        case RecurrentKind::gru: return 3;
+    }
+    return 1;
+}
+
+// PyTorch's initialisation of every recurrent weight and bias.
+Tensor pytorch_uniform(const Shape& shape, std::size_t hidden_size) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(hidden_size));
+    return uniform(shape, -bound, bound);
+}
+
+Tensor activate(const Tensor& x, Nonlinearity f) { return f == Nonlinearity::relu ? relu(x) : tanh(x); }
+
+// h Wᵀ (+ b): the per-step product of the hidden state with every gate's weights.
+Tensor hidden_product(const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+    Tensor out = gemm(h, w_hh, false, true);
+    return b_hh.defined() ? out + b_hh : out;
+}
+
+// `gates` = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, (N, 4H) in PyTorch's order i, f, g, o.
+LSTMState lstm_step(const Tensor& gates, const Tensor& c, std::int64_t hidden) {
+    Tensor input_forget = sigmoid(narrow(gates, 1, 0, 2 * hidden));
+    Tensor i = narrow(input_forget, 1, 0, hidden);
+    Tensor f = narrow(input_forget, 1, hidden, hidden);
+    Tensor g = tanh(narrow(gates, 1, 2 * hidden, hidden));
+    Tensor o = sigmoid(narrow(gates, 1, 3 * hidden, hidden));
+    Tensor c_next = f * c + i * g;
+    return {o * tanh(c_next), c_next};
+}
+
+// `xw` = x W_ihᵀ + b_ih and `hw` = h W_hhᵀ + b_hh, each (N, 3H) in the order r, z, n:
+// the reset gate scales the hidden part of n only, bias included, as PyTorch.
+Tensor gru_step(const Tensor& xw, const Tensor& hw, const Tensor& h, std::int64_t hidden) {
+    Tensor reset_update = sigmoid(narrow(xw, 1, 0, 2 * hidden) + narrow(hw, 1, 0, 2 * hidden));
+    Tensor r = narrow(reset_update, 1, 0, hidden);
+    Tensor z = narrow(reset_update, 1, hidden, hidden);
+    Tensor n = tanh(narrow(xw, 1, 2 * hidden, hidden) + r * narrow(hw, 1, 2 * hidden, hidden));
+    return n + z * (h - n);
+}
+
+// Inverted dropout between layers, as the Dropout module does (a functional
+// rg::dropout would replace this).
+Tensor drop(const Tensor& x, double p) {
+    if (p >= 1.0) return x * 0.0;
+    Tensor keep = ge(rand_like(x), full_like(x, p));  // a mask: no gradient
+    return x * keep * (1.0 / (1.0 - p));
+}
+
+void check_dtype(const std::string& layer, const char* what, const Tensor& t, const Tensor& weight) {
+    if (t.dtype() != weight.dtype())
+        fail("{}: {} is {} but the layer is {}; convert one with .to() or module.to()", layer, what,
+             dtype_name(t.dtype()), dtype_name(weight.dtype()));
+}
+
+std::string cell_description(const char* kind, std::size_t gates, const Tensor& weight_ih, const Tensor& bias_ih,
+                             Nonlinearity nonlinearity = Nonlinearity::tanh) {
+    return fmt::format("{}({}, {}{}{})", kind, weight_ih.shape()[1], weight_ih.shape()[0] / gates,
+                       bias_ih.defined() ? "" : ", bias=false",
+                       nonlinearity == Nonlinearity::relu ? ", nonlinearity=relu" : "");
+}
+
+}  // namespace
+
+namespace detail {
+
+Recurrent::Recurrent(RecurrentKind kind, std::size_t input_size_, std::size_t hidden_size_, RNNOptions options_)
+    : input_size(input_size_), hidden_size(hidden_size_), options(options_), kind_(kind) {
+    const char* name = kind_name(kind);
+    if (input_size == 0 || hidden_size == 0 || options.num_layers == 0)
+        fail("{}: input_size, hidden_size and num_layers must be positive, got {}, {} and {}", name, input_size,
+             hidden_size, options.num_layers);
+    if (!(options.dropout >= 0.0 && options.dropout <= 1.0))
+        fail("{}: dropout must be in [0, 1], got {}", name, options.dropout);
+    if (kind != RecurrentKind::rnn && options.nonlinearity != Nonlinearity::tanh)
+        fail("{}: nonlinearity=relu is an option of RNN only; {}'s gates use sigmoid and tanh", name, name);
+    const std::size_t directions = options.bidirectional ? 2 : 1;
+    const std::size_t gates = gate_count(kind) * hidden_size;
+    for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
+        const std::size_t in = layer == 0 ? input_size : hidden_size * directions;
+        for (std::size_t direction = 0; direction < directions; ++direction) {
+            const std::string suffix = fmt::format("_l{}{}", layer, direction == 1 ? "_reverse" : "");
+            parameters.emplace_back("weight_ih" + suffix, pytorch_uniform({gates, in}, hidden_size));
+            parameters.emplace_back("weight_hh" + suffix, pytorch_uniform({gates, hidden_size}, hidden_size));
+            if (options.bias) {
+                parameters.emplace_back("bias_ih" + suffix, pytorch_uniform({gates}, hidden_size));
+                parameters.emplace_back("bias_hh" + suffix, pytorch_uniform({gates}, hidden_size));
+            }
+        }
+    }
+}
+
+std::string Recurrent::describe() const {
+    std::string text = fmt::format("{}({}, {}", kind_name(kind_), input_size, hidden_size);
+    if (options.num_layers != 1) text += fmt::format(", num_layers={}", options.num_layers);
+    if (options.nonlinearity == Nonlinearity::relu) text += ", nonlinearity=relu";
+    if (!options.bias) text += ", bias=false";
+    if (options.batch_first) text += ", batch_first=true";
+    if (options.dropout != 0.0) text += fmt::format(", dropout={}", options.dropout);
+    if (options.bidirectional) text += ", bidirectional=true";
+    return text + ")";
+}
+
+std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, const Tensor& c0_in, bool training) const {
+    const std::string layer = describe();
+    const Tensor& first_weight = parameters.front().second;
+    if (!input.defined()) fail("{}: the input is undefined", layer);
+    const Shape& shape = input.shape();
+    if ((input.dim() != 2 && input.dim() != 3) || shape.back() != input_size || input.numel() == 0)
+        fail("{}: input has shape {}, expected {} or, unbatched, (seq_len, {}), with seq_len{} at least 1", layer,
+             shape_str(shape),
+             options.batch_first ? fmt::format("(batch, seq_len, {})", input_size)
+                                 : fmt::format("(seq_len, batch, {})", input_size),
+             input_size, input.dim() == 3 ? " and batch" : "");
+    check_dtype(layer, "the input", input, first_weight);
+    const bool batched = input.dim() == 3;
+    // (L, N, H_in) from here on.
+    const Tensor x = !batched ? unsqueeze(input, 1) : options.batch_first ? transpose(input, 0, 1) : input;
+    const std::size_t steps = x.shape()[0], batch = x.shape()[1];
+    const std::size_t directions = options.bidirectional ? 2 : 1;
+    const std::size_t states = options.num_layers * directions;
+    const auto hidden = static_cast<std::int64_t>(hidden_size);
+
+    const auto initial = [&](const Tensor& given, const char* which) {
+        if (!given.defined()) return zeros({states, batch, hidden_size}, {first_weight.dtype()});
+        const Shape expected = batched ? Shape{states, batch, hidden_size} : Shape{states, hidden_size};
+        if (given.shape() != expected)
+            fail("{}: {} has shape {}, expected {}: (num_layers * directions{}, hidden_size){}", layer, which,
+                 shape_str(given.shape()), shape_str(expected), batched ? ", batch" : "",
+                 batched ? "" : " for an unbatched input");
+        check_dtype(layer, which, given, first_weight);
+        return batched ? given : unsqueeze(given, 1);
+    };
+    const Tensor h0 = initial(h0_in, "h0");
+    const Tensor c0 = kind_ == RecurrentKind::lstm ? initial(c0_in, "c0") : Tensor{};
+
+    TensorList final_h, final_c;
+    Tensor layer_input = x;
+    const std::size_t per_direction = options.bias ? 4 : 2;
+    for (std::size_t l = 0; l < options.num_layers; ++l) {
+        TensorList outputs_by_direction;
+        for (std::size_t d = 0; d < directions; ++d) {
+            const std::size_t index = l * directions + d;
+            const Tensor& w_ih = parameters[index * per_direction].second;
+            const Tensor& w_hh = parameters[index * per_direction + 1].second;
+            const Tensor b_ih = options.bias ? parameters[index * per_direction + 2].second : Tensor{};
+            const Tensor b_hh = options.bias ? parameters[index * per_direction + 3].second : Tensor{};
+            const std::size_t in = layer_input.shape()[2];
+            // Every step's input product at once: one (L·N, in) x (in, gates) GEMM.
+            Tensor xw = gemm(reshape(layer_input, Shape{steps * batch, in}), w_ih, false, true);
+            // RNN and LSTM add both biases once here; GRU needs b_hh inside r (h W_hnᵀ + b_hn).
+            Tensor step_bias = b_hh;
+            if (options.bias && kind_ != RecurrentKind::gru) {
+                xw = xw + (b_ih + b_hh);
+                step_bias = Tensor{};
+            } else if (options.bias) {
+                xw = xw + b_ih;
+            }
+            xw = reshape(xw, Shape{steps, batch, w_ih.shape()[0]});
+            Tensor h = select(h0, 0, static_cast<std::int64_t>(index));
+            Tensor c = c0.defined() ? select(c0, 0, static_cast<std::int64_t>(index)) : Tensor{};
+            TensorList outputs(steps);
+            for (std::size_t s = 0; s < steps; ++s) {
+                const std::size_t t = d == 0 ? s : steps - 1 - s;
+                const Tensor xt = select(xw, 0, static_cast<std::int64_t>(t));
+                switch (kind_) {
+                    case RecurrentKind::rnn:
+                        h = activate(xt + hidden_product(h, w_hh, step_bias), options.nonlinearity);
+                        break;
+                    case RecurrentKind::lstm: {
+                        LSTMState next = lstm_step(xt + hidden_product(h, w_hh, step_bias), c, hidden);
+                        h = next.h;
+                        c = next.c;
+                        break;
+                    }
+                    case RecurrentKind::gru: h = gru_step(xt, hidden_product(h, w_hh, step_bias), h, hidden); break;
+                }
+                outputs[t] = h;
+            }
+            outputs_by_direction.push_back(stack(outputs, 0));
+            final_h.push_back(h);
+            if (c.defined()) final_c.push_back(c);
+        }
+        layer_input = directions == 1 ? outputs_by_direction[0] : concat(outputs_by_direction, 2);
+        if (training && options.dropout > 0.0 && l + 1 < options.num_layers)
+            layer_input = drop(layer_input, options.dropout);
+    }
+    Tensor output = !batched              ? squeeze(layer_input, 1)
+                    : options.batch_first ? transpose(layer_input, 0, 1)
+                                          : layer_input;
+    Tensor h_n = stack(final_h, 0);
+    Tensor c_n = final_c.empty() ? Tensor{} : stack(final_c, 0);
+    if (!batched) {
+        h_n = squeeze(h_n, 1);
+        if (c_n.defined()) c_n = squeeze(c_n, 1);
+    }
+    return {output, h_n, c_n};
+}
+
+}  // namespace detail
+
+RNN::RNN(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
+    : core_(RecurrentKind::rnn, input_size, hidden_size, options) {
+    for (auto& [name, t] : core_.parameters) t = register_parameter(name, t);
+}
+
+RNNOutput RNN::forward(const Tensor& input, const Tensor& h0) {
+    auto out = core_.run(input, h0, {}, is_training());
+    return {out[0], out[1]};
+}
+
+LSTM::LSTM(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
+    : core_(RecurrentKind::lstm, input_size, hidden_size, options) {
+    for (auto& [name, t] : core_.parameters) t = register_parameter(name, t);
+}
+
+LSTMOutput LSTM::forward(const Tensor& input, const LSTMState& state) {
+    if (state.h.defined() != state.c.defined())
+        fail("{}: the state has {} but not {}; give both h0 and c0, or neither (zeros)", describe(),
+             state.h.defined() ? "h0" : "c0", state.h.defined() ? "c0" : "h0");
+    auto out = core_.run(input, state.h, state.c, is_training());
+    return {out[0], {out[1], out[2]}};
+}
+
+GRU::GRU(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
+    : core_(RecurrentKind::gru, input_size, hidden_size, options) {
+    for (auto& [name, t] : core_.parameters) t = register_parameter(name, t);
+}
+
+RNNOutput GRU::forward(const Tensor& input, const Tensor& h0) {
+    auto out = core_.run(input, h0, {}, is_training());
+    return {out[0], out[1]};
+}
+
+namespace {
+
+struct CellParameters {
+    Tensor weight_ih, weight_hh, bias_ih, bias_hh;
+};
+
+CellParameters make_cell(const char* kind, std::size_t gates, std::size_t input_size, std::size_t hidden_size,
+                         bool bias) {
+    if (input_size == 0 || hidden_size == 0)
+        fail("{}: input_size and hidden_size must be positive, got {} and {}", kind, input_size, hidden_size);
+    CellParameters p;
+    p.weight_ih = pytorch_uniform({gates * hidden_size, input_size}, hidden_size);
+    p.weight_hh = pytorch_uniform({gates * hidden_size, hidden_size}, hidden_size);
+    if (bias) {
+        p.bias_ih = pytorch_uniform({gates * hidden_size}, hidden_size);
+        p.bias_hh = pytorch_uniform({gates * hidden_size}, hidden_size);
+    }
+    return p;
+}
+
+// The input as (N, H_in), and whether it was batched.
+std::pair<Tensor, bool> cell_input(const std::string& cell, const Tensor& input, const Tensor& weight_ih) {
+    const std::size_t in = weight_ih.shape()[1];
+    if (!input.defined()) fail("{}: the input is undefined", cell);
+    if ((input.dim() != 1 && input.dim() != 2) || input.shape().back() != in)
+        fail("{}: input has shape {}, expected (batch, {}) or, unbatched, ({},)", cell, shape_str(input.shape()), in,
+             in);
+    check_dtype(cell, "the input", input, weight_ih);
+    return {input.dim() == 1 ? unsqueeze(input, 0) : input, input.dim() == 2};
+}
+
+// A state as (N, H): zeros when undefined.
+Tensor cell_state(const std::string& cell, const char* which, const Tensor& given, const Tensor& x, bool batched,
+                  const Tensor& weight_hh) {
+    const std::size_t hidden = weight_hh.shape()[1];
+    if (!given.defined()) return zeros({x.shape()[0], hidden}, {weight_hh.dtype()});
+    const Shape expected = batched ? Shape{x.shape()[0], hidden} : Shape{hidden};
+    if (given.shape() != expected)
+        fail("{}: {} has shape {}, expected {}{}", cell, which, shape_str(given.shape()), shape_str(expected),
+             batched ? ": (batch, hidden_size)" : " for an unbatched input: (hidden_size)");
+    check_dtype(cell, which, given, weight_hh);
+    return batched ? given : unsqueeze(given, 0);
+}
+
+Tensor input_product(const Tensor& x, const Tensor& w_ih, const Tensor& b_ih) {
+    Tensor out = gemm(x, w_ih, false, true);
+    return b_ih.defined() ? out + b_ih : out;
+}
+
+}  // namespace
+
+RNNCell::RNNCell(std::size_t input_size, std::size_t hidden_size, RNNCellOptions options) : options_(options) {
+    auto p = make_cell("RNNCell", 1, input_size, hidden_size, options.bias);
+    weight_ih = register_parameter("weight_ih", p.weight_ih);
+    weight_hh = register_parameter("weight_hh", p.weight_hh);
+    if (options.bias) {
+        bias_ih = register_parameter("bias_ih", p.bias_ih);
+        bias_hh = register_parameter("bias_hh", p.bias_hh);
+    }
+}
+
+Tensor RNNCell::forward(const Tensor& input, const Tensor& h) {
+    const std::string cell = describe();
+    auto [x, batched] = cell_input(cell, input, weight_ih);
+    Tensor state = cell_state(cell, "h", h, x, batched, weight_hh);
+    Tensor next = activate(input_product(x, weight_ih, bias_ih) + hidden_product(state, weight_hh, bias_hh),
+                           options_.nonlinearity);
+    return batched ? next : squeeze(next, 0);
+}
+
+std::string RNNCell::describe() const {
+    return cell_description("RNNCell", 1, weight_ih, bias_ih, options_.nonlinearity);
+}
+
+LSTMCell::LSTMCell(std::size_t input_size, std::size_t hidden_size, RNNCellOptions options) {
+    if (options.nonlinearity != Nonlinearity::tanh)
+        fail("LSTMCell: nonlinearity=relu is an option of RNNCell only; LSTMCell's gates use sigmoid and tanh");
+    auto p = make_cell("LSTMCell", 4, input_size, hidden_size, options.bias);
+    weight_ih = register_parameter("weight_ih", p.weight_ih);
+    weight_hh = register_parameter("weight_hh", p.weight_hh);
+    if (options.bias) {
+        bias_ih = register_parameter("bias_ih", p.bias_ih);
+        bias_hh = register_parameter("bias_hh", p.bias_hh);
+    }
+}
+
+LSTMState LSTMCell::forward(const Tensor& input, const LSTMState& state) {
+    const std::string cell = describe();
+    if (state.h.defined() != state.c.defined())
+        fail("{}: the state has {} but not {}; give both h and c, or neither (zeros)", cell,
+             state.h.defined() ? "h" : "c", state.h.defined() ? "c" : "h");
+    auto [x, batched] = cell_input(cell, input, weight_ih);
+    Tensor h = cell_state(cell, "h", state.h, x, batched, weight_hh);
+    Tensor c = cell_state(cell, "c", state.c, x, batched, weight_hh);
+    LSTMState next = lstm_step(input_product(x, weight_ih, bias_ih) + hidden_product(h, weight_hh, bias_hh), c,
+                               static_cast<std::int64_t>(weight_hh.shape()[1]));
+    if (!batched) return {squeeze(next.h, 0), squeeze(next.c, 0)};
+    return next;
+}
+
+std::string LSTMCell::describe() const { return cell_description("LSTMCell", 4, weight_ih, bias_ih); }
+
+GRUCell::GRUCell(std::size_t input_size, std::size_t hidden_size, RNNCellOptions options) {
+    if (options.nonlinearity != Nonlinearity::tanh)
+        fail("GRUCell: nonlinearity=relu is an option of RNNCell only; GRUCell's gates use sigmoid and tanh");
+    auto p = make_cell("GRUCell", 3, input_size, hidden_size, options.bias);
+    weight_ih = register_parameter("weight_ih", p.weight_ih);
+    weight_hh = register_parameter("weight_hh", p.weight_hh);
+    if (options.bias) {
+        bias_ih = register_parameter("bias_ih", p.bias_ih);
+        bias_hh = register_parameter("bias_hh", p.bias_hh);
+    }
+}
+
+Tensor GRUCell::forward(const Tensor& input, const Tensor& h) {
+    const std::string cell = describe();
+    auto [x, batched] = cell_input(cell, input, weight_ih);
+    Tensor state = cell_state(cell, "h", h, x, batched, weight_hh);
+    Tensor next = gru_step(input_product(x, weight_ih, bias_ih), hidden_product(state, weight_hh, bias_hh), state,
+                           static_cast<std::int64_t>(weight_hh.shape()[1]));
+    return batched ? next : squeeze(next, 0);
+}
+
+std::string GRUCell::describe() const { return cell_description("GRUCell", 3, weight_ih, bias_ih); }
+
+}  // namespace rg::nn

@@ -1,0 +1,81 @@
+// LayerNorm, GroupNorm, RMSNorm: values by hand, gradients against finite
+// differences, errors. Agreement with PyTorch is in nn_parity_test.cpp.
+#include "helpers.hpp"
+
+using namespace rg::nn;
+using rg::Tensor;
+using rg::TensorList;
+using test::check_values;
+
+TEST_CASE("LayerNorm normalises the last axes with the biased variance") {
+    LayerNorm norm(4);
+    const Tensor x = rg::tensor({{1.0, 2.0, 3.0, 4.0}, {2.0, 2.0, 2.0, 6.0}});
+    // Row 1: mean 2.5, variance 1.25. Row 2: mean 3, variance 3.
+    const double a = std::sqrt(1.25 + 1e-5), b = std::sqrt(3.0 + 1e-5);
+    check_values(norm(x), rg::tensor({{-1.5 / a, -0.5 / a, 0.5 / a, 1.5 / a}, {-1 / b, -1 / b, -1 / b, 3 / b}}), 1e-6);
+    CHECK(norm.named_parameters().size() == 2);
+    CHECK(norm.named_parameters()[0].first == "weight");
+    CHECK(norm.describe() == "LayerNorm((4,))");
+    CHECK(LayerNorm({3, 4}, {.eps = 1e-3, .elementwise_affine = false}).describe() ==
+          "LayerNorm((3, 4), eps=0.001, elementwise_affine=false)");
+    CHECK(LayerNorm({3, 4}, {.elementwise_affine = false}).parameters().empty());
+}
+
+TEST_CASE("LayerNorm, GroupNorm and RMSNorm gradients match finite differences at first and second order") {
+    rg::manual_seed(3);
+    LayerNorm layer({2, 3});
+    GroupNorm group(2, 4);
+    RMSNorm rms({3}, {.eps = 1e-3});
+    for (Module* m : std::vector<Module*>{&layer, &group, &rms}) {
+        m->to(rg::float64);
+        for (Tensor p : m->parameters()) {
+            rg::NoGrad off;
+            p.copy_(rg::randn(p.shape(), {.dtype = rg::float64}));
+        }
+    }
+    test::check_gradients([&](const TensorList& v) { return layer(v[0]); }, {test::rand64({2, 2, 3})});
+    test::check_gradients([&](const TensorList& v) { return group(v[0]); }, {test::rand64({2, 4, 3})});
+    test::check_gradients([&](const TensorList& v) { return rms(v[0]); }, {test::rand64({2, 3})});
+}
+
+TEST_CASE("GroupNorm normalises each group over its channels and positions") {
+    GroupNorm norm(2, 4, {.affine = false});
+    // Sample 0: group (channels 0, 1) holds 1, 3 and 5, 7; group (2, 3) is constant.
+    const Tensor x = rg::tensor({{{1.0, 3.0}, {5.0, 7.0}, {2.0, 2.0}, {2.0, 2.0}}});
+    const double s = std::sqrt(5.0 + 1e-5);  // mean 4, variance (9 + 1 + 1 + 9) / 4
+    check_values(norm(x), rg::tensor({{{-3 / s, -1 / s}, {1 / s, 3 / s}, {0.0, 0.0}, {0.0, 0.0}}}), 1e-6);
+    CHECK(norm.describe() == "GroupNorm(2, 4, affine=false)");
+    Sequential net{Linear(3, 4), GroupNorm(2, 4)};
+    CHECK(net(rg::randn({5, 3})).shape() == rg::Shape{5, 4});
+}
+
+TEST_CASE("RMSNorm's default eps is the machine epsilon of the input's dtype, as PyTorch 2.4") {
+    RMSNorm norm(1);
+    // y = x / sqrt(x² + eps): about 1 with float64's 2.2e-16, 0.278 with float32's 1.19e-7.
+    const double eps32 = std::numeric_limits<float>::epsilon();
+    check_values(norm(rg::tensor({1e-4})), rg::tensor({1e-4 / std::sqrt(1e-8 + eps32)}), 1e-5);
+    norm.to(rg::float64);
+    CHECK(norm(rg::tensor({1e-4}, {.dtype = rg::float64})).item() == doctest::Approx(1.0).epsilon(1e-7));
+    CHECK(norm.describe() == "RMSNorm((1,))");
+    CHECK(RMSNorm({2, 3}, {.eps = 1e-6}).describe() == "RMSNorm((2, 3), eps=1e-06)");
+    CHECK(norm.named_parameters()[0].first == "weight");
+}
+
+TEST_CASE("normalisation layers name themselves, the input received and the shape expected") {
+    CHECK_THROWS_WITH_AS(LayerNorm(4)(rg::zeros({2, 3})), "LayerNorm((4,)): input has shape (2, 3), expected (..., 4)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LayerNorm({3, 4})(rg::zeros({4, 3})),
+                         "LayerNorm((3, 4)): input has shape (4, 3), expected (..., 3, 4)", rg::Error);
+    CHECK_THROWS_WITH_AS(RMSNorm(4)(rg::zeros({3})), "RMSNorm((4,)): input has shape (3,), expected (..., 4)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(GroupNorm(2, 6)(rg::zeros({2, 4, 3})),
+                         "GroupNorm(2, 6): input has shape (2, 4, 3), expected (batch, 6, ...)", rg::Error);
+    CHECK_THROWS_WITH_AS(GroupNorm(4, 6), "GroupNorm: num_channels (6) must be a positive multiple of num_groups (4)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LayerNorm({3, 0}), "LayerNorm: normalized_shape must have positive sizes, got (3, 0)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LayerNorm(4)(rg::zeros({2, 4}, {.dtype = rg::float64})),
+                         "LayerNorm((4,)): input is float64 but the layer is float32; convert one with .to() or "
+                         "module.to()",
+                         rg::Error);
+}

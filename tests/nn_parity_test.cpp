@@ -1,0 +1,207 @@
+// Layers against PyTorch 1.13. tests/parity/make_references.py wrote one file
+// per layer and option set: the state dict under PyTorch's names, the inputs,
+// the outputs, and the gradients of sum(output * cotangent) with respect to
+// every floating input and every parameter. Each case loads the state dict
+// unchanged into the retrograd layer, runs forward and backward, and compares,
+// in float32 (relative 1e-4) and again in float64 (relative 1e-9).
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "helpers.hpp"
+
+using namespace rg::nn;
+using rg::Tensor;
+
+namespace {
+
+using Tensors = std::map<std::string, Tensor>;
+
+struct Case {
+    std::string name;
+    std::function<ModulePtr()> make;
+    std::function<Tensors(Module&, const Tensors&)> run;
+    // false where a default depends on the dtype (RMSNorm's eps is the float32
+    // epsilon in the reference): only the float32 run applies.
+    bool float64_too = true;
+};
+
+Tensor optional_input(const Tensors& inputs, const std::string& name) {
+    auto it = inputs.find(name);
+    return it == inputs.end() ? Tensor{} : it->second;
+}
+
+Tensors one_tensor(Module& m, const Tensors& in) { return {{"output", m(in.at("x"))}}; }
+
+template <class Layer> Tensors rnn_or_gru(Module& m, const Tensors& in) {
+    auto [output, h] = dynamic_cast<Layer&>(m)(in.at("x"), optional_input(in, "h0"));
+    return {{"output", output}, {"h", h}};
+}
+
+Tensors lstm(Module& m, const Tensors& in) {
+    auto [output, state] =
+        dynamic_cast<LSTM&>(m)(in.at("x"), LSTMState{optional_input(in, "h0"), optional_input(in, "c0")});
+    return {{"output", output}, {"h", state.h}, {"c", state.c}};
+}
+
+template <class Cell> Tensors one_state_cell(Module& m, const Tensors& in) {
+    return {{"h", dynamic_cast<Cell&>(m)(in.at("x"), optional_input(in, "h"))}};
+}
+
+Tensors lstm_cell(Module& m, const Tensors& in) {
+    auto [h, c] = dynamic_cast<LSTMCell&>(m)(in.at("x"), LSTMState{optional_input(in, "h"), optional_input(in, "c")});
+    return {{"h", h}, {"c", c}};
+}
+
+template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
+    return [=] { return std::make_shared<M>(args...); };
+}
+
+std::vector<Case> cases() {
+    const RNNOptions two_bidirectional_batch_first{.num_layers = 2, .batch_first = true, .bidirectional = true};
+    return {
+        {"layernorm", make<LayerNorm>(4), one_tensor},
+        {"layernorm_two_axes",
+         [] {
+             return std::make_shared<LayerNorm>(rg::IntList{3, 4}, LayerNormOptions{.eps = 1e-3});
+         },
+         one_tensor},
+        {"layernorm_no_affine",
+         [] { return std::make_shared<LayerNorm>(5, LayerNormOptions{.elementwise_affine = false}); }, one_tensor},
+        {"groupnorm", make<GroupNorm>(std::size_t{2}, std::size_t{6}), one_tensor},
+        {"groupnorm_no_affine_4d", make<GroupNorm>(std::size_t{3}, std::size_t{6}, GroupNormOptions{.affine = false}),
+         one_tensor},
+        {"rmsnorm", make<RMSNorm>(4), one_tensor, false},
+        {"rmsnorm_two_axes_eps",
+         [] {
+             return std::make_shared<RMSNorm>(rg::IntList{3, 4}, RMSNormOptions{.eps = 1e-6});
+         },
+         one_tensor},
+        {"rnn_tanh", make<RNN>(3, 5), rnn_or_gru<RNN>},
+        {"rnn_relu_two_layers_bidirectional_batch_first",
+         make<RNN>(3, 4,
+                   RNNOptions{.num_layers = 2,
+                              .batch_first = true,
+                              .bidirectional = true,
+                              .nonlinearity = Nonlinearity::relu}),
+         rnn_or_gru<RNN>},
+        {"lstm", make<LSTM>(3, 5), lstm},
+        {"lstm_two_layers_bidirectional_batch_first", make<LSTM>(3, 4, two_bidirectional_batch_first), lstm},
+        {"lstm_no_bias", make<LSTM>(3, 4, RNNOptions{.bias = false}), lstm},
+        {"lstm_unbatched", make<LSTM>(3, 4), lstm},
+        // Dropout between layers is off in eval mode, as in the reference.
+        {"lstm_dropout_eval", make<LSTM>(3, 4, RNNOptions{.num_layers = 2, .dropout = 0.5}), lstm},
+        {"gru", make<GRU>(3, 5), rnn_or_gru<GRU>},
+        {"gru_two_layers_bidirectional_batch_first", make<GRU>(3, 4, two_bidirectional_batch_first), rnn_or_gru<GRU>},
+        {"gru_no_bias_unbatched", make<GRU>(3, 4, RNNOptions{.bias = false}), rnn_or_gru<GRU>},
+        {"rnncell", make<RNNCell>(3, 5), one_state_cell<RNNCell>},
+        {"rnncell_relu_no_bias", make<RNNCell>(3, 5, RNNCellOptions{.bias = false, .nonlinearity = Nonlinearity::relu}),
+         one_state_cell<RNNCell>},
+        {"lstmcell", make<LSTMCell>(3, 5), lstm_cell},
+        {"lstmcell_unbatched", make<LSTMCell>(3, 4), lstm_cell},
+        {"grucell", make<GRUCell>(3, 5), one_state_cell<GRUCell>},
+        {"grucell_unbatched_zero_state", make<GRUCell>(3, 4), one_state_cell<GRUCell>},
+        {"embedding_padding_idx", make<Embedding>(6, 4, EmbeddingOptions{.padding_idx = 1}), one_tensor},
+    };
+}
+
+std::string reference_path(const std::string& name) {
+    return std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/data/" + name + ".safetensors";
+}
+
+// "input.x" -> ("input", "x"); a state-dict name has no dot: ("", name).
+std::pair<std::string, std::string> split(const std::string& key) {
+    const auto dot = key.find('.');
+    if (dot == std::string::npos) return {"", key};
+    return {key.substr(0, dot), key.substr(dot + 1)};
+}
+
+void check_close(const std::string& what, const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+    REQUIRE_MESSAGE(actual.defined(), what << ": no value");
+    REQUIRE_MESSAGE(actual.shape() == expected.shape(), what << ": shape " << rg::shape_str(actual.shape())
+                                                             << ", expected " << rg::shape_str(expected.shape()));
+    CHECK_MESSAGE(rg::allclose(actual.to(rg::float64), expected.to(rg::float64), rtol, atol),
+                  what << ":\ngot " << actual << "\nexpected " << expected);
+}
+
+void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
+    const std::string path = reference_path(c.name);
+    std::map<std::string, Tensors> parts;  // "" (the state dict), input, output, cotangent, grad
+    for (const auto& entry : load_tensors(path)) {
+        auto [part, name] = split(entry.first);
+        parts[part][name] = entry.second;
+    }
+    ModulePtr module = c.make();
+    module->eval();
+    load_weights(*module, TensorMap(parts[""].begin(), parts[""].end()), path);
+    module->to(dtype);
+    Tensors inputs;
+    for (const auto& entry : parts["input"])
+        inputs[entry.first] =
+            entry.second.is_floating() ? entry.second.to(dtype).detach().requires_grad_() : entry.second;
+
+    const Tensors outputs = c.run(*module, inputs);
+    REQUIRE(outputs.size() == parts["output"].size());
+    Tensor scalar = rg::zeros({}, {.dtype = dtype});
+    for (const auto& entry : parts["output"]) {
+        const std::string& name = entry.first;
+        REQUIRE_MESSAGE(outputs.count(name) == 1, "the layer gives no output '" << name << "'");
+        check_close("output " + name, outputs.at(name), entry.second, rtol, atol);
+        scalar = scalar + rg::sum(outputs.at(name) * parts["cotangent"].at(name).to(dtype));
+    }
+    scalar.backward();
+
+    Tensors gradients;
+    for (const auto& entry : inputs)
+        if (entry.second.is_floating()) gradients[entry.first] = entry.second.grad();
+    for (const auto& entry : module->named_parameters()) gradients[entry.first] = entry.second.grad();
+    CHECK(gradients.size() == parts["grad"].size());
+    for (const auto& entry : parts["grad"]) {
+        REQUIRE_MESSAGE(gradients.count(entry.first) == 1,
+                        "no tensor '" << entry.first << "' to compare the gradient of");
+        check_close("gradient of " + entry.first, gradients.at(entry.first), entry.second, rtol, atol);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("float32 layers match PyTorch 1.13: outputs and gradients of its state dicts") {
+    for (const Case& c : cases()) {
+        CAPTURE(c.name);
+        check_case(c, rg::float32, 1e-4, 1e-5);
+    }
+}
+
+TEST_CASE("layers in float64 match PyTorch 1.13's float64 outputs and gradients") {
+    for (const Case& c : cases()) {
+        if (!c.float64_too) continue;
+        CAPTURE(c.name);
+        check_case(c, rg::float64, 1e-9, 1e-12);
+    }
+}
+
+TEST_CASE("every parity reference file has a case, and every case its file") {
+    std::set<std::string> files, names;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/data"))
+        if (entry.path().extension() == ".safetensors") files.insert(entry.path().stem().string());
+    for (const Case& c : cases()) names.insert(c.name);
+    CHECK(files == names);
+}
+
+TEST_CASE("a padding row reads its loaded values and gets no gradient, as PyTorch") {
+    TensorMap file = load_tensors(reference_path("embedding_padding_idx"));
+    Embedding embedding(6, 4, {.padding_idx = 1});
+    load_weights(embedding, {{"weight", file.at("weight")}}, "reference");
+    CHECK(rg::sum(rg::abs(rg::select(embedding.weight, 0, 1))).item() >
+          0.0);  // the test would miss a zeroed row otherwise
+    rg::sum(embedding(rg::from_indices({1, 1, 2}))).backward();
+    test::check_values(rg::select(embedding.weight.grad(), 0, 1), rg::zeros({4}), 0);
+    test::check_values(rg::select(embedding.weight.grad(), 0, 2), rg::ones({4}), 0);
+    // A new table's padding row is zeros; a negative index counts from the end.
+    Embedding last(6, 4, {.padding_idx = -1});
+    CHECK(last.describe() == "Embedding(6, 4, padding_idx=5)");
+    test::check_values(rg::select(last.weight, 0, 5), rg::zeros({4}), 0);
+    CHECK_THROWS_WITH_AS(Embedding(6, 4, {.padding_idx = 6}),
+                         "Embedding: padding_idx 6 is out of range for 6 rows, expected [-6, 6)", rg::Error);
+}

@@ -1,0 +1,254 @@
+// RNN, LSTM, GRU and their cells: parameter names and initialisation as
+// PyTorch, states carried across calls, dropout, gradients against finite
+// differences, and every bad input's message. Agreement with PyTorch's values
+// and gradients is in nn_parity_test.cpp.
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "helpers.hpp"
+
+using namespace rg::nn;
+using rg::Tensor;
+using rg::TensorList;
+using test::check_values;
+
+namespace {
+
+std::vector<std::string> names_of(const Module& m) {
+    std::vector<std::string> names;
+    for (const auto& entry : m.named_parameters()) names.push_back(entry.first);
+    return names;
+}
+
+rg::TensorOptions f64() { return {.dtype = rg::float64}; }
+
+}  // namespace
+
+TEST_CASE("recurrent layers have PyTorch's parameter names, shapes and order") {
+    LSTM lstm(3, 4, {.num_layers = 2, .bidirectional = true});
+    CHECK(names_of(lstm) ==
+          std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse",
+                                   "weight_hh_l0_reverse", "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_ih_l1",
+                                   "weight_hh_l1", "bias_ih_l1", "bias_hh_l1", "weight_ih_l1_reverse",
+                                   "weight_hh_l1_reverse", "bias_ih_l1_reverse", "bias_hh_l1_reverse"});
+    const auto p = lstm.named_parameters();
+    CHECK(p[0].second.shape() == rg::Shape{16, 3});  // 4 gates x hidden 4, input 3
+    CHECK(p[1].second.shape() == rg::Shape{16, 4});
+    CHECK(p[2].second.shape() == rg::Shape{16});
+    CHECK(p[8].second.shape() == rg::Shape{16, 8});  // layer 1 reads both directions
+    CHECK(names_of(GRU(3, 4, {.bias = false})) == std::vector<std::string>{"weight_ih_l0", "weight_hh_l0"});
+    CHECK(GRU(3, 4).parameters()[0].shape() == rg::Shape{12, 3});
+    CHECK(RNN(3, 4).parameters()[0].shape() == rg::Shape{4, 3});
+    CHECK(names_of(LSTMCell(3, 4)) == std::vector<std::string>{"weight_ih", "weight_hh", "bias_ih", "bias_hh"});
+    CHECK(names_of(RNNCell(3, 4, {.bias = false})) == std::vector<std::string>{"weight_ih", "weight_hh"});
+    CHECK(GRUCell(3, 4).weight_hh.shape() == rg::Shape{12, 4});
+}
+
+TEST_CASE("recurrent layers are initialised uniform in +-1/sqrt(hidden_size), as PyTorch") {
+    rg::manual_seed(1);
+    for (const Tensor& t : LSTM(3, 16, {.num_layers = 2}).parameters()) {
+        const double bound = 0.25;
+        CHECK(rg::max(rg::abs(t)).item() <= bound);
+        CHECK(rg::max(rg::abs(t)).item() > 0.9 * bound);  // spread over the interval, not a constant
+    }
+    CHECK(rg::max(rg::abs(GRUCell(2, 4).weight_ih)).item() <= 0.5);
+}
+
+TEST_CASE("the returned state continues a sequence: two halves give the whole") {
+    rg::manual_seed(2);
+    const Tensor x = rg::randn({6, 2, 3});
+    LSTM lstm(3, 4, {.num_layers = 2});
+    auto [whole, end] = lstm(x);
+    auto [first, middle] = lstm(rg::narrow(x, 0, 0, 3));
+    auto [second, after] = lstm(rg::narrow(x, 0, 3, 3), middle);
+    check_values(rg::concat({first, second}, 0), whole, 1e-6);
+    check_values(after.h, end.h, 1e-6);
+    check_values(after.c, end.c, 1e-6);
+    // The last layer's final h is the output's last step.
+    check_values(rg::select(end.h, 0, 1), rg::select(whole, 0, 5), 0);
+    GRU gru(3, 4);
+    auto [out, h] = gru(x);
+    auto [out1, h1] = gru(rg::narrow(x, 0, 0, 2));
+    auto [out2, h2] = gru(rg::narrow(x, 0, 2, 4), h1);
+    check_values(h2, h, 1e-6);
+    // A cell stepped by hand is the one-layer GRU.
+    GRUCell cell(3, 4);
+    rg::NoGrad off;
+    for (const auto& entry : gru.named_parameters()) {
+        const std::string name = entry.first.substr(0, entry.first.size() - 3);  // weight_ih_l0 -> weight_ih
+        for (auto& own : cell.named_parameters())
+            if (own.first == name) own.second.set_values_(entry.second);
+    }
+    Tensor step = cell(rg::select(x, 0, 0));
+    for (int t = 1; t < 6; ++t) step = cell(rg::select(x, 0, t), step);
+    check_values(step, rg::select(h, 0, 0), 1e-6);
+}
+
+TEST_CASE("dropout acts between layers in training only") {
+    rg::manual_seed(4);
+    LSTM lstm(3, 4, {.num_layers = 2, .dropout = 1.0});
+    const Tensor a = rg::randn({3, 2, 3}), b = rg::randn({3, 2, 3});
+    // Everything dropped: the second layer sees zeros, whatever the input.
+    check_values(lstm(a).output, lstm(b).output, 0);
+    lstm.eval();
+    CHECK_FALSE(rg::allclose(lstm(a).output, lstm(b).output));
+}
+
+TEST_CASE("recurrent layers' gradients match finite differences at first and second order") {
+    rg::manual_seed(5);
+    RNN rnn(2, 2, {.num_layers = 2, .bidirectional = true});
+    LSTM lstm(2, 3, {.batch_first = true});
+    GRU gru(2, 2, {.num_layers = 2});
+    LSTMCell lstm_cell(2, 2);
+    for (Module* m : std::vector<Module*>{&rnn, &lstm, &gru, &lstm_cell}) m->to(rg::float64);
+    const auto flat = [](const TensorList& parts) {
+        TensorList flats;
+        for (const Tensor& t : parts) flats.push_back(rg::reshape(t, {-1}));
+        return rg::concat(flats, 0);
+    };
+    test::check_gradients(
+        [&](const TensorList& v) {
+            auto [out, h] = rnn(v[0], v[1]);
+            return flat({out, h});
+        },
+        {test::rand64({3, 2, 2}), test::rand64({4, 2, 2})});
+    test::check_gradients(
+        [&](const TensorList& v) {
+            auto [out, state] = lstm(v[0], LSTMState{v[1], v[2]});
+            return flat({out, state.h, state.c});
+        },
+        {test::rand64({2, 3, 2}), test::rand64({1, 2, 3}), test::rand64({1, 2, 3})});
+    test::check_gradients(
+        [&](const TensorList& v) {
+            auto [out, h] = gru(v[0], v[1]);
+            return flat({out, h});
+        },
+        {test::rand64({3, 2}), test::rand64({2, 2})});
+    test::check_gradients(
+        [&](const TensorList& v) {
+            auto [h, c] = lstm_cell(v[0], LSTMState{v[1], v[2]});
+            return flat({h, c});
+        },
+        {test::rand64({2, 2}), test::rand64({2, 2}), test::rand64({2, 2})});
+}
+
+TEST_CASE("recurrent layers describe themselves as PyTorch prints them") {
+    CHECK(LSTM(3, 5).describe() == "LSTM(3, 5)");
+    CHECK(RNN(3, 5,
+              {.num_layers = 2,
+               .bias = false,
+               .batch_first = true,
+               .dropout = 0.5,
+               .bidirectional = true,
+               .nonlinearity = Nonlinearity::relu})
+              .describe() == "RNN(3, 5, num_layers=2, nonlinearity=relu, bias=false, batch_first=true, dropout=0.5, "
+                             "bidirectional=true)");
+    CHECK(GRUCell(3, 5, {.bias = false}).describe() == "GRUCell(3, 5, bias=false)");
+    CHECK(RNNCell(3, 5, {.nonlinearity = Nonlinearity::relu}).describe() == "RNNCell(3, 5, nonlinearity=relu)");
+}
+
+TEST_CASE("a recurrent layer's bad input names the layer, what it received and what it expected") {
+    LSTM lstm(3, 5);
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({4, 2, 7})),
+                         "LSTM(3, 5): input has shape (4, 2, 7), expected (seq_len, batch, 3) or, unbatched, "
+                         "(seq_len, 3), with seq_len and batch at least 1",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LSTM(3, 5, {.batch_first = true})(rg::zeros({2, 4, 3, 1})),
+                         "LSTM(3, 5, batch_first=true): input has shape (2, 4, 3, 1), expected (batch, seq_len, 3) or, "
+                         "unbatched, (seq_len, 3), with seq_len at least 1",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({0, 2, 3})), doctest::Contains("input has shape (0, 2, 3)"), rg::Error);
+    LSTM stacked(3, 5, {.num_layers = 2});
+    CHECK_THROWS_WITH_AS(stacked(rg::zeros({4, 2, 3}), LSTMState{rg::zeros({1, 2, 5}), rg::zeros({2, 2, 5})}),
+                         "LSTM(3, 5, num_layers=2): h0 has shape (1, 2, 5), expected (2, 2, 5): (num_layers * "
+                         "directions, batch, hidden_size)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(stacked(rg::zeros({4, 2, 3}), LSTMState{rg::zeros({2, 2, 5}), rg::zeros({2, 3, 5})}),
+                         doctest::Contains("c0 has shape (2, 3, 5), expected (2, 2, 5)"), rg::Error);
+    CHECK_THROWS_WITH_AS(GRU(3, 5, {.bidirectional = true})(rg::zeros({4, 3}), rg::zeros({1, 5})),
+                         "GRU(3, 5, bidirectional=true): h0 has shape (1, 5), expected (2, 5): (num_layers * "
+                         "directions, hidden_size) for an unbatched input",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({4, 2, 3}), LSTMState{rg::zeros({1, 2, 5}), Tensor{}}),
+                         "LSTM(3, 5): the state has h0 but not c0; give both h0 and c0, or neither (zeros)", rg::Error);
+    CHECK_THROWS_WITH_AS(RNN(3, 5)(rg::zeros({4, 2, 3}, f64())),
+                         "RNN(3, 5): the input is float64 but the layer is float32; convert one with .to() or "
+                         "module.to()",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LSTM(3, 5, {.nonlinearity = Nonlinearity::relu}),
+                         "LSTM: nonlinearity=relu is an option of RNN only; LSTM's gates use sigmoid and tanh",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(GRU(3, 5, {.dropout = 1.5}), "GRU: dropout must be in [0, 1], got 1.5", rg::Error);
+    CHECK_THROWS_WITH_AS(RNN(0, 5), "RNN: input_size, hidden_size and num_layers must be positive, got 0, 5 and 1",
+                         rg::Error);
+}
+
+TEST_CASE("a cell's bad input names the cell, what it received and what it expected") {
+    RNNCell cell(3, 5);
+    CHECK_THROWS_WITH_AS(cell(rg::zeros({2, 4})),
+                         "RNNCell(3, 5): input has shape (2, 4), expected (batch, 3) or, unbatched, (3,)", rg::Error);
+    CHECK_THROWS_WITH_AS(cell(rg::zeros({2, 3}), rg::zeros({3, 5})),
+                         "RNNCell(3, 5): h has shape (3, 5), expected (2, 5): (batch, hidden_size)", rg::Error);
+    CHECK_THROWS_WITH_AS(GRUCell(3, 5)(rg::zeros({3}), rg::zeros({1, 5})),
+                         "GRUCell(3, 5): h has shape (1, 5), expected (5,) for an unbatched input: (hidden_size)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LSTMCell(3, 5)(rg::zeros({2, 3}), LSTMState{Tensor{}, rg::zeros({2, 5})}),
+                         "LSTMCell(3, 5): the state has c but not h; give both h and c, or neither (zeros)", rg::Error);
+}
+
+TEST_CASE("a layer whose forward takes a state is refused by Sequential and says so when called with one tensor") {
+    static_assert(!OneTensorModule<LSTM> && !OneTensorModule<GRU> && !OneTensorModule<RNN> &&
+                  !OneTensorModule<LSTMCell>);
+    static_assert(OneTensorModule<RNNCell> && OneTensorModule<GRUCell> && OneTensorModule<Linear> &&
+                  OneTensorModule<LayerNorm> && OneTensorModule<Module>);
+    LSTM lstm(3, 5);
+    Module& as_module = lstm;
+    CHECK_THROWS_WITH_AS(as_module(rg::zeros({4, 2, 3})),
+                         "LSTM(3, 5): called with one tensor (as Sequential and summary call a module), but its "
+                         "forward "
+                         "takes other inputs or returns several outputs; call it with the inputs its forward declares",
+                         rg::Error);
+    // A cell's one-tensor forward starts from zeros, so a cell chains.
+    Sequential net{Linear(2, 3), RNNCell(3, 4), LayerNorm(4)};
+    CHECK(net(rg::zeros({5, 2})).shape() == rg::Shape{5, 4});
+}
+
+TEST_CASE("a PyTorch state dict with a missing, extra or misshapen tensor is refused, naming the layer") {
+    const std::string path = (std::filesystem::temp_directory_path() /
+                              ("retrograd-recurrent-" + std::to_string(::getpid()) + ".safetensors"))
+                                 .string();
+    LSTM lstm(3, 5, {.num_layers = 2});
+    TensorMap state;
+    for (const auto& entry : lstm.named_parameters()) state[entry.first] = entry.second.detach();
+    const auto refused = [&](TensorMap tensors, const std::string& message) {
+        save_tensors(tensors, path);
+        CHECK_THROWS_WITH_AS(load(lstm, path), fmt::format("load '{}': {}", path, message).c_str(), rg::Error);
+    };
+    TensorMap missing = state;
+    missing.erase("weight_hh_l1");
+    refused(missing, "the file has no tensor 'weight_hh_l1' (LSTM(3, 5, num_layers=2) expects (20, 5) float32)");
+    TensorMap extra = state;
+    extra["weight_ih_l0_reverse"] = rg::zeros({20, 3});
+    refused(extra, "the file has tensor 'weight_ih_l0_reverse', which the module does not (LSTM(3, 5, num_layers=2) "
+                   "has weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l1, weight_hh_l1, bias_ih_l1, "
+                   "bias_hh_l1)");
+    TensorMap misshapen = state;
+    misshapen["bias_ih_l1"] = rg::zeros({15});
+    refused(misshapen, "tensor 'bias_ih_l1' has shape (15,) in the file but (20,) in the module (LSTM(3, 5, "
+                       "num_layers=2))");
+    // Inside a model, the message names the layer and where it sits.
+    Sequential net{Linear(2, 3), LayerNorm(3)};
+    TensorMap net_state{{"0.weight", rg::zeros({3, 2})},
+                        {"0.bias", rg::zeros({3})},
+                        {"1.weight", rg::zeros({4})},
+                        {"1.bias", rg::zeros({3})}};
+    save_tensors(net_state, path);
+    CHECK_THROWS_WITH_AS(load(net, path),
+                         fmt::format("load '{}': tensor '1.weight' has shape (4,) in the file but (3,) in the module "
+                                     "(LayerNorm((3,)) at '1')",
+                                     path)
+                             .c_str(),
+                         rg::Error);
+    std::filesystem::remove(path);
+}
