@@ -290,7 +290,15 @@ void Builder::name_tensors() {
                 names_[act] = fresh(fmt::format("A{}", layer));
         }
     }
-    // Everything else after the step that made it: t4, or leaf7 for an unnamed leaf.
+    // Everything else after the step that made it: t4, or leaf7 for an unnamed leaf; a composite
+    // step's result after that step, not after the folded op that made it.
+    std::vector<const Item*> composites_first;
+    for (const Item& it : items_)
+        if (it.event < 0) composites_first.push_back(&it);
+    for (const Item* it : composites_first) {
+        const Node* out = records_[static_cast<std::size_t>(it->record)].output.lock().get();
+        if (out && !names_.count(out)) names_[out] = fresh("t" + it->id);
+    }
     for (const Item& it : items_) {
         if (it.event < 0) continue;
         const Node* n = events_[static_cast<std::size_t>(it.event)].node;

@@ -8,6 +8,7 @@
 //   longer describe its values);
 // - on a view while recording, when the view or the operand requires grad
 //   (the base's history cannot be rewritten; use an out-of-place op).
+#include "anomaly.hpp"
 #include "kernels.hpp"
 
 namespace rg {
@@ -126,6 +127,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     return commit(*this, overwrite(*this, values, plan), "copy_");
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+    const detail::CallingOp calling("masked_fill_");  // recorded as where: anomaly errors name masked_fill_
     check_inplace(*this, "masked_fill_", {});
     detail::defined_or_fail(mask, "masked_fill_");
     if (mask.dim() > dim() || broadcast_shapes(mask.shape(), shape(), "masked_fill_") != shape())
