@@ -424,8 +424,13 @@ int explain_graph(const std::string& model_name, const std::string& output) {
     rg::manual_seed(0);
     auto model = by_name(model_name);
     auto x = rg::randn({2, 1, 28, 28});
-    auto loss = cross_entropy((*model)(x), rg::from_indices({3, 7}));
-    const auto explanation = rg::explain(loss, *model, {.names = {{"images", x}}});
+    auto y = rg::from_indices({3, 7});
+    rg::Tensor loss;
+    {
+        rg::ExplainMode layers_as_steps;  // each layer and the loss is one step, its ops folded under it
+        loss = cross_entropy((*model)(x), y);
+    }
+    const auto explanation = rg::explain(loss, *model, {.names = {{"X", x}, {"Y", y}}, .deltas = true});
     if (output.empty()) {
         std::cout << explanation;
         return 0;

@@ -1,5 +1,7 @@
 // rg::check_formula: passes right formulas, points at the wrong element of a wrong one,
 // and names the pattern of the error (shape, factor, sign, offset, transpose, rows).
+#include <sstream>
+
 #include "helpers.hpp"
 
 using rg::TensorList;
@@ -163,4 +165,15 @@ TEST_CASE("check_formula: a float32 constant inside the float64 check gets the f
                          ".to(rg::float64) "
                          "(a module: module.to(rg::float64))",
                          rg::Error);
+}
+
+TEST_CASE("a FormulaReport prints with operator<<") {
+    const rg::TensorOptions f64{.dtype = rg::float64};
+    auto report =
+        rg::check_formula([](const rg::TensorList& v) { return rg::sum(v[0] * v[0]); }, {rg::tensor({1.0, 2.0}, f64)},
+                          [](const rg::TensorList& v) { return rg::TensorList{v[0] * 2.0}; });
+    std::ostringstream os;
+    os << report;
+    CHECK(os.str() == report.text());
+    CHECK(os.str().rfind("formula check: PASS", 0) == 0);
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <retrograd/registry.hpp>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -34,43 +35,42 @@ struct Layer {
 TEST_CASE("explain records each node in the order backward runs it") {
     Layer net;
     const auto ex = rg::explain(net.loss, {.names = net.names()});
-    CHECK(ex.to_string() == "backward pass from loss (): 8 steps; g is the gradient arriving at a node's output\n"
-                            "[0] mul_scalar -> loss ()\n"
-                            "    g     tensor(1, dtype=float64)  (the seed)\n"
-                            "    rule  mul_scalar: y = c * x: dx = c * g\n"
-                            "    dx    tensor(0.5, dtype=float64)  -> [1] sum\n"
-                            "[1] sum ()\n"
-                            "    g     tensor(0.5, dtype=float64)  (from [0])\n"
-                            "    rule  sum: dx = g broadcast back to x's shape\n"
-                            "    dx    tensor([[0.5, 0.5]], dtype=float64)  -> [2] mul\n"
-                            "[2] mul (1, 2)\n"
-                            "    g     tensor([[0.5, 0.5]], dtype=float64)  (from [1])\n"
-                            "    rule  mul: da = g * b, db = g * a (each summed to its input's shape)\n"
-                            "    da    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
-                            "    db    tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh\n"
-                            "[3] tanh (1, 2)\n"
-                            "    g     tensor([[0.421899, -0.379949]], dtype=float64)  (sum of [2] + [2])\n"
-                            "    rule  tanh: dx = g * (1 - y^2)\n"
-                            "    dx    tensor([[0.346802, -0.325099]], dtype=float64)  -> [4] add -> Z\n"
-                            "[4] add -> Z (1, 2)\n"
-                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [3])\n"
-                            "    rule  add: da = g, db = g (each summed to its input's shape)\n"
-                            "    da    tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] matmul\n"
+    CHECK(ex.to_string() == "backward pass from loss (): 8 steps; dT is the gradient of loss with respect to T\n"
+                            "[0] mul_scalar: loss = mul_scalar(t1)  ()\n"
+                            "    dloss tensor(1, dtype=float64)  (the seed)\n"
+                            "    rule  mul_scalar: loss = c · t1: dt1 = c · dloss\n"
+                            "    dt1   tensor(0.5, dtype=float64)  -> [1] sum -> t1\n"
+                            "[1] sum: t1 = sum(t2)  ()\n"
+                            "    dt1   tensor(0.5, dtype=float64)  (from [0])\n"
+                            "    rule  sum: dt2 = dt1 broadcast back to t2's shape\n"
+                            "    dt2   tensor([[0.5, 0.5]], dtype=float64)  -> [2] mul -> t2\n"
+                            "[2] mul: t2 = mul(t3, t3)  (1, 2)\n"
+                            "    dt2   tensor([[0.5, 0.5]], dtype=float64)  (from [1])\n"
+                            "    rule  mul: dt3 = dt2 ⊙ t3, dt3 = dt2 ⊙ t3 (each summed to its input's shape)\n"
+                            "    dt3   tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh -> t3\n"
+                            "    dt3   tensor([[0.21095, -0.189974]], dtype=float64)  -> [3] tanh -> t3\n"
+                            "[3] tanh: t3 = tanh(Z)  (1, 2)\n"
+                            "    dt3   tensor([[0.421899, -0.379949]], dtype=float64)  (sum of [2] + [2])\n"
+                            "    rule  tanh: dZ = dt3 ⊙ (1 − t3²)\n"
+                            "    dZ    tensor([[0.346802, -0.325099]], dtype=float64)  -> [4] add -> Z\n"
+                            "[4] add: Z = add(t6, b)  (1, 2)\n"
+                            "    dZ    tensor([[0.346802, -0.325099]], dtype=float64)  (from [3])\n"
+                            "    rule  add: dt6 = dZ, db = dZ (each summed to its input's shape)\n"
+                            "    dt6   tensor([[0.346802, -0.325099]], dtype=float64)  -> [6] matmul -> t6\n"
                             "    db    tensor([[0.346802, -0.325099]], dtype=float64)  -> [5] b.grad\n"
                             "[5] b (1, 2): its gradient\n"
-                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-                            "    rule  accumulate_grad: b.grad += g\n"
-                            "[6] matmul (1, 2)\n"
-                            "    g     tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
-                            "    rule  matmul: Y = A B: dA = G B^T, dB = A^T G (summed over broadcast batches; for Y = "
-                            "A W^T, as in Linear, dW = G^T A)\n"
-                            "    dA    input x (1, 2): needs no gradient\n"
-                            "    dB    tensor([[0.173401, -0.16255],\n"
+                            "    db    tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
+                            "    rule  accumulate_grad: b.grad += db\n"
+                            "[6] matmul: t6 = matmul(x, W)  (1, 2)\n"
+                            "    dt6   tensor([[0.346802, -0.325099]], dtype=float64)  (from [4])\n"
+                            "    rule  matmul: t6 = x W: dx = dt6 Wᵀ, dW = xᵀ dt6\n"
+                            "    dx    input x (1, 2): needs no gradient\n"
+                            "    dW    tensor([[0.173401, -0.16255],\n"
                             "                  [-0.346802, 0.325099]], dtype=float64)  -> [7] W.grad\n"
                             "[7] W (2, 2): its gradient\n"
-                            "    g     tensor([[0.173401, -0.16255],\n"
+                            "    dW    tensor([[0.173401, -0.16255],\n"
                             "                  [-0.346802, 0.325099]], dtype=float64)  (from [6])\n"
-                            "    rule  accumulate_grad: W.grad += g\n");
+                            "    rule  accumulate_grad: W.grad += dW\n");
     // The pass is a real backward: the leaves' .grad hold what the last steps received.
     test::check_values(net.w.grad(), ex.steps[7].grad_output);
     test::check_values(net.b.grad(), ex.steps[5].grad_output);
@@ -79,7 +79,8 @@ TEST_CASE("explain records each node in the order backward runs it") {
     CHECK(ex.step("W").index == 7);
     CHECK(ex.step("loss").index == 0);
     CHECK_THROWS_WITH_AS(ex.step("A"),
-                         "explain: no step made a tensor named 'A'; the named ones are 'loss', 'Z', 'b', 'W'",
+                         "explain: no step made a tensor named 'A'; the named ones are 'loss', 't1', 't2', 't3', 'Z', "
+                         "'b', 't6', 'W'",
                          rg::Error);
     CHECK(ex.steps[3].from_steps == std::vector<std::size_t>{2, 2});
     CHECK(ex.steps[4].sends[1].to_step == 5);  // a leaf's gradient is handed over as soon as it is complete
@@ -105,8 +106,8 @@ TEST_CASE("explain shows large tensors by shape, norm and a few entries, and tak
     REQUIRE(ex.steps.size() == 2);
     CHECK(ex.output == "output");
     const std::string text = ex.to_string();
-    CHECK(text.find("    dx    (4, 10) float64, norm 12.6491, first 2, 2, 2, 2, ..., largest 2 at [0, 0]  -> [1] "
-                    "leaf.grad\n") != std::string::npos);
+    CHECK(text.find("    dleaf1 (4, 10) float64, norm 12.6491, first 2, 2, 2, 2, ..., largest 2 at [0, 0]  -> [1] "
+                    "leaf1.grad\n") != std::string::npos);
     CHECK_THROWS_WITH_AS(rg::explain(rg::ones({2})),
                          "explain: the output (shape (2,)) does not require grad; it was computed from tensors without "
                          "requires_grad, or under rg::NoGrad, so there is no backward pass to explain",
@@ -118,10 +119,10 @@ TEST_CASE("explain shows large tensors by shape, norm and a few entries, and tak
 TEST_CASE("explain on a leaf: one step, its gradient") {
     auto w = rg::tensor(2.0, param);
     const auto ex = rg::explain(w, {.names = {{"w", w}}});
-    CHECK(ex.to_string() == "backward pass from loss (): 1 step; g is the gradient arriving at a node's output\n"
+    CHECK(ex.to_string() == "backward pass from loss (): 1 step; dT is the gradient of loss with respect to T\n"
                             "[0] w (): its gradient\n"
-                            "    g     tensor(1, dtype=float64)  (the seed)\n"
-                            "    rule  accumulate_grad: w.grad += g\n");
+                            "    dw    tensor(1, dtype=float64)  (the seed)\n"
+                            "    rule  accumulate_grad: w.grad += dw\n");
     CHECK(w.grad().item() == 1.0);
 }
 
@@ -166,14 +167,21 @@ TEST_CASE("explain_html: the graph as inline SVG, each node linked to its step, 
     CHECK(page.find("<title>Backward pass from loss</title>") != std::string::npos);
     for (int i = 0; i < 8; ++i)
         CHECK(page.find(fmt::format("<section class=\"step\" id=\"step-{}\">", i)) != std::string::npos);
-    CHECK(page.find("tanh: dx = g * (1 - y^2)") != std::string::npos);
+    CHECK(page.find("tanh: dZ = dt3 ⊙ (1 − t3²)") != std::string::npos);
     CHECK(page.find("<a href=\"#step-5\">[5] b.grad</a>") != std::string::npos);
+    // The step control's data: per step its node, the edge bringing its gradient and the ones it sends along.
+    CHECK(page.find("<script type=\"application/json\" id=\"walk\">") != std::string::npos);
+    CHECK(page.find("\"arriving\": [\"grad-3\", \"send-2-0\", \"send-2-1\"]") != std::string::npos);
     if (std::system("command -v dot > /dev/null 2>&1") == 0) {
         CHECK(page.find("<svg") != std::string::npos);
         CHECK(page.find("xlink:href=\"#step-3\"") != std::string::npos);  // the tanh node
+        // Edges carry the gradient flowing back along them: its name, shape and norm.
+        CHECK(page.find("id=\"grad&#45;3\"") != std::string::npos);  // Graphviz writes - as &#45; in ids
+        CHECK(page.find("> dZ</text>") != std::string::npos);
+        CHECK(page.find("> (1, 2) ‖0.475‖</text>") != std::string::npos);
         CHECK(page.find("<?xml") == std::string::npos);
         // Each step links back to its node, whose id no Graphviz default id can take.
-        CHECK(page.find("<a href=\"#tape-") != std::string::npos);
+        CHECK(page.find("href=\"#tape-") != std::string::npos);
         std::set<std::string> ids;
         const std::regex id(" id=\"([^\"]+)\"");
         for (std::sregex_iterator it(page.begin(), page.end(), id), end; it != end; ++it)
@@ -194,6 +202,7 @@ TEST_CASE("explain_html: the graph as inline SVG, each node linked to its step, 
     CHECK(without.find("<svg") == std::string::npos);
     CHECK(without.find("id=\"step-7\"") != std::string::npos);
     const std::string failing = rg::explain_html(ex, {.dot_program = "false"});
+    CHECK(failing.find("id=\"step-7\"") != std::string::npos);
     CHECK(failing.find("Graphviz's `false` failed (exit status 1).") != std::string::npos);
 }
 
@@ -228,4 +237,143 @@ TEST_CASE("graphs and explain name a module's parameters, and mark the inputs an
     CHECK(text.find("2.bias.grad") != std::string::npos);
     CHECK(text.find("leaf") == std::string::npos);
     for (const auto& named : net.named_parameters()) CHECK_MESSAGE(named.second.grad().defined(), named.first);
+}
+
+// The course's two-layer sigmoid network (*Les Réseaux de Neurones*, §3), the
+// target called y as students call it.
+TEST_CASE("explain writes rules with the tensors' names, and δ as the course does") {
+    auto a1 = rg::tensor({{0.5, -1.0, 2.0}}, f64);
+    auto w1 = rg::tensor({{0.1, 0.2, -0.3, 0.4}, {0.5, -0.6, 0.7, 0.8}, {-0.9, 1.0, 0.1, -0.2}}, param);
+    auto b2 = rg::tensor({{0.1, 0.1, 0.1, 0.1}}, param);
+    auto w2 = rg::tensor({{0.3, -0.1}, {0.2, 0.4}, {-0.5, 0.6}, {0.7, -0.8}}, param);
+    auto b3 = rg::tensor({{0.0, 0.2}}, param);
+    auto y = rg::tensor({{1.0, 0.0}}, f64);
+    auto z2 = rg::matmul(a1, w1) + b2;
+    auto a2 = rg::sigmoid(z2);
+    auto z3 = rg::matmul(a2, w2) + b3;
+    auto a3 = rg::sigmoid(z3);
+    auto c = rg::sum(rg::square(a3 - y)) * 0.5;
+    const auto ex = rg::explain(c, {.names = {{"A1", a1},
+                                              {"W1", w1},
+                                              {"B2", b2},
+                                              {"W2", w2},
+                                              {"B3", b3},
+                                              {"A2", a2},
+                                              {"A3", a3},
+                                              {"y", y},
+                                              {"C", c}},
+                                    .deltas = true});
+    // Unnamed pre-activations are Zˡ, their gradients δˡ, layers counted from the input A1.
+    CHECK(ex.step("A3").rule == "sigmoid: δ³ = dA3 ⊙ A3 ⊙ (1 − A3)");
+    CHECK(ex.step("A3").sends[0].grad_name == "δ³");
+    CHECK(ex.step("Z3").grad_name == "δ³");
+    CHECK(ex.step("Z3").forward == "Z3 = add(t7, B3)");
+    CHECK(ex.step("Z3").rule == "add: dt7 = δ³, dB3 = δ³ (each summed to its input's shape)");
+    CHECK(ex.step("t7").rule == "matmul: t7 = A2 W2: dA2 = dt7 W2ᵀ, dW2 = A2ᵀ dt7");  // dt7 is δ³, passed on by [5]
+    CHECK(ex.step("A2").rule == "sigmoid: δ² = dA2 ⊙ A2 ⊙ (1 − A2)");
+    CHECK(ex.step("t3").rule == "sub: dA3 = dt3, dy = −dt3 (each summed to its input's shape)");
+    // No rule uses a letter of its own: y is the target only.
+    for (const rg::ExplainStep& s : ex.steps)
+        if (s.op != "sub") CHECK_MESSAGE(s.rule.find(" y") == std::string::npos, s.rule);
+    // Layers counted from 0 instead.
+    auto again = rg::sum(rg::sigmoid(rg::matmul(a1, w1.detach().requires_grad_()))) * 1.0;
+    CHECK(rg::explain(again, {.deltas = true, .input_layer = 0}).step("Z1").grad_name == "δ¹");
+    // The numbers are the course's: δ³ = (A3 − y) ⊙ σ'(Z3), δ² = (δ³ W2ᵀ) ⊙ σ'(Z2).
+    rg::NoGrad off;
+    auto delta3 = (a3 - y) * a3 * (1.0 - a3);
+    test::check_values(ex.step("Z3").grad_output, delta3);
+    test::check_values(ex.step("Z2").grad_output, rg::matmul(delta3, rg::transpose(w2)) * a2 * (1.0 - a2));
+}
+
+TEST_CASE("composite steps: a layer and a loss are one step each, their ops folded under them") {
+    rg::manual_seed(1);
+    rg::nn::Sequential net{rg::nn::Linear(3, 4), rg::nn::Sigmoid(), rg::nn::Linear(4, 2)};
+    net.to(rg::float64);
+    auto x = rg::randn({5, 3}, f64);
+    auto y = rg::from_indices({0, 1, 1, 0, 1});
+    Tensor loss;
+    {
+        rg::ExplainMode on;
+        CHECK(rg::is_explain_mode());
+        loss = rg::nn::cross_entropy(net(x), y);
+    }
+    CHECK_FALSE(rg::is_explain_mode());
+    const auto ex = rg::explain(loss, net, {.names = {{"X", x}, {"Y", y}}, .deltas = true});
+    REQUIRE(ex.steps.size() == 8);
+    const rg::ExplainStep& ce = ex.steps[0];
+    CHECK(ce.composite);
+    CHECK(ce.op == "cross_entropy");
+    CHECK(ce.forward == "loss = cross_entropy(Z3, Y)");
+    CHECK(ce.rule == "cross_entropy: δ³ = (softmax(Z3) − Y) / 5 · dloss (Y one-hot)");
+    std::vector<std::string> ops;
+    for (const rg::ExplainStep& p : ce.parts) ops.push_back(p.op);
+    CHECK(ops == std::vector<std::string>{"mul_scalar", "sum", "neg", "reshape", "gather", "log_softmax"});
+    CHECK(ce.parts[5].id == "0.6");
+    // What it sends is the course's (softmax(Z) − Y) / n, computed here independently.
+    REQUIRE(ce.sends.size() == 2);
+    CHECK(ce.sends[0].grad_name == "δ³");
+    CHECK(ce.sends[0].destination == "[1] Linear -> Z3");
+    CHECK(ce.sends[1].input_label == "input Y (5,)");
+    CHECK(ce.sends[1].destination == "needs no gradient");
+    {
+        rg::NoGrad off;
+        std::map<std::string, Tensor> w;
+        for (const auto& named : net.named_parameters()) w[named.first] = named.second;
+        auto a2 = rg::sigmoid(rg::matmul(x, rg::transpose(w["0.weight"])) + w["0.bias"]);
+        auto z3 = rg::matmul(a2, rg::transpose(w["2.weight"])) + w["2.bias"];
+        auto onehot = rg::zeros({5, 2}, f64);
+        for (std::size_t i = 0; i < 5; ++i) onehot.value<double>()(i, y.value<std::int64_t>()(i)) = 1.0;
+        test::check_values(ce.sends[0].grad, (rg::softmax(z3, 1) - onehot) / 5.0);
+    }
+    const rg::ExplainStep& linear = ex.steps[1];
+    CHECK(linear.op == "Linear");
+    CHECK(linear.rule == "Linear: Z3 = A2 2.weightᵀ + 2.bias: dA2 = δ³ 2.weight, d(2.weight) = δ³ᵀ A2, d(2.bias) = δ³ "
+                         "summed over the rows");
+    CHECK(linear.from_steps == std::vector<std::size_t>{0});
+    CHECK(ex.steps[5].rule == "Linear: Z2 = X 0.weightᵀ + 0.bias: dX = δ² 0.weight, d(0.weight) = δ²ᵀ X, "
+                              "d(0.bias) = δ² summed over the rows");
+    CHECK(ex.steps[5].sends.back().input_label == "input X (5, 3)");
+    CHECK(&ex.step("0.weight") == &ex.steps[7]);
+    CHECK(ex.step("0.weight").from_steps == std::vector<std::size_t>{5});
+    const std::string text = ex.to_string();
+    CHECK(text.find("    ops   mul_scalar -> sum -> neg -> reshape -> gather -> log_softmax (folded; "
+                    "ExplainOptions::expand lists them)\n") != std::string::npos);
+    // The page folds the parts and draws the composite step as one node.
+    const std::string page = rg::explain_html(ex);
+    CHECK(page.find("<section class=\"step composite\" id=\"step-0\">") != std::string::npos);
+    CHECK(page.find("<details class=\"parts\"><summary>6 primitive ops folded under this step</summary>") !=
+          std::string::npos);
+    CHECK(page.find("<section class=\"step part\" id=\"step-0-6\">") != std::string::npos);
+    CHECK(ex.dot.find("label=\"[0] cross_entropy\"") != std::string::npos);
+    CHECK(ex.dot.find("log_softmax") == std::string::npos);
+
+    // Outside ExplainMode the same forward shows its primitive ops.
+    auto plain = rg::nn::cross_entropy(net(x), y);
+    const auto flat = rg::explain(plain, net, {.names = {{"X", x}}});
+    CHECK(flat.steps[0].op == "mul_scalar");
+    CHECK_FALSE(flat.steps[0].composite);
+}
+
+TEST_CASE("a user's own layer declares its composite step") {
+    auto square_layer = [](const Tensor& x) {
+        rg::CompositeStep step("Square", "d{X} = 2 {X} ⊙ d{Z}", {{"X", x}});
+        CHECK(step.active() == rg::is_explain_mode());
+        return step.output(x * x, "Z");
+    };
+    auto p = rg::tensor({1.0, -2.0}, param);
+    Tensor out;
+    {
+        rg::ExplainMode on;
+        out = rg::sum(square_layer(p * 3.0));
+    }
+    const auto ex = rg::explain(out, {.names = {{"p", p}}, .expand = true});
+    REQUIRE(ex.steps.size() == 4);
+    CHECK(ex.steps[1].rule == "Square: dt2 = 2 t2 ⊙ dt1");
+    CHECK(ex.steps[1].forward == "t1 = Square(t2)");
+    test::check_values(ex.steps[1].sends[0].grad, rg::tensor({6.0, -12.0}, f64));
+    CHECK(ex.to_string().find("    [1.1] mul: t1 = mul(t2, t2)  (2,)\n") != std::string::npos);
+    // Outside ExplainMode a step is inactive and costs a flag check; its ops stand alone.
+    auto bare = rg::sum(square_layer(p * 3.0));
+    CHECK(rg::explain(bare).steps.size() == 4);
+    CHECK(rg::explain(rg::sum(square_layer(p * 3.0))).steps[1].op == "mul");
 }

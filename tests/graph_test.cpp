@@ -1,5 +1,6 @@
 // Graph semantics: accumulation, sharing, retain_graph, NoGrad, detach, hooks,
 // retain_grad, custom ops, per-thread tapes, anomaly detection, inspection.
+#include <cmath>
 #include <thread>
 
 #include "helpers.hpp"
@@ -179,19 +180,55 @@ TEST_CASE("a tensor recorded on one thread cannot be used on another's tape") {
     CHECK(backward_error.find("another thread's tape") != std::string::npos);
 }
 
-TEST_CASE("DetectAnomaly names the first op that makes NaN or Inf") {
+TEST_CASE("DetectAnomaly, as PyTorch's: the first VJP that returns NaN, forward only on request") {
     auto x = tensor({-1.0, 1.0}, {.requires_grad = true});
     {
         rg::DetectAnomaly anomaly;
         CHECK(rg::is_anomaly_enabled());
-        CHECK_THROWS_WITH_AS(rg::sqrt(x), doctest::Contains("the forward of 'sqrt' produced NaN"), rg::Error);
-        auto z = tensor({0.0}, {.requires_grad = true});
-        auto y = rg::sqrt(z);  // forward fine (0), backward 1/(2*0) = inf
-        CHECK_THROWS_WITH_AS(rg::sum(y).backward(), doctest::Contains("the backward of 'sqrt' produced Inf"),
+        auto root = rg::sqrt(x);  // NaN in the forward is not checked by default; its VJP is
+        CHECK_THROWS_WITH_AS(rg::sum(root).backward(),
+                             "DetectAnomaly: the backward of 'sqrt' produced NaN at flat index 0 (shape (2,))",
                              rg::Error);
+        auto z = tensor({0.0}, {.requires_grad = true});
+        rg::sum(rg::sqrt(z)).backward();  // 1 / (2 sqrt(0)) = inf: not an anomaly unless asked
+        CHECK(std::isinf(z.grad().item()));
     }
     CHECK_FALSE(rg::is_anomaly_enabled());
     CHECK_NOTHROW(rg::sqrt(x));
+    {
+        rg::DetectAnomaly anomaly({.forward = true, .infinities = true});
+        CHECK_THROWS_WITH_AS(rg::sqrt(x),
+                             "DetectAnomaly: the forward of 'sqrt' produced NaN at flat index 0 (shape (2,))",
+                             rg::Error);
+        auto z = tensor({0.0}, {.requires_grad = true});
+        CHECK_THROWS_WITH_AS(rg::sum(rg::sqrt(z)).backward(), doctest::Contains("the backward of 'sqrt' produced Inf"),
+                             rg::Error);
+    }
+}
+
+TEST_CASE("DetectAnomaly accepts the standard -inf causal mask and names the op the user called") {
+    const rg::TensorOptions f64{.dtype = rg::float64};
+    auto scores = rg::tensor({{0.5, 1.0}, {2.0, -1.0}}, {.dtype = rg::float64, .requires_grad = true});
+    auto mask = rg::tensor({{0.0, 1.0}, {0.0, 0.0}}, f64);  // causal: no look at later positions
+    {
+        rg::DetectAnomaly anomaly;
+        auto masked = scores * 1.0;
+        masked.masked_fill_(mask, -INFINITY);
+        rg::sum(rg::square(rg::softmax(masked, 1))).backward();
+        CHECK(std::isfinite(rg::sum(scores.grad()).item()));
+        auto again = scores * 1.0;
+        again.masked_fill_(mask, 0.0);
+        CHECK_THROWS_WITH_AS(again.backward(rg::tensor({{NAN, 1.0}, {1.0, 1.0}}, f64)),
+                             "DetectAnomaly: the backward of 'where' (recorded for masked_fill_) produced NaN at flat "
+                             "index 0 (shape (2, 2))",
+                             rg::Error);
+    }
+    rg::DetectAnomaly forward({.forward = true, .infinities = true});
+    auto masked = scores * 1.0;
+    CHECK_THROWS_WITH_AS(masked.masked_fill_(mask, -INFINITY),
+                         "DetectAnomaly: the forward of 'where' (recorded for masked_fill_) produced Inf at flat "
+                         "index 1 (shape (2, 2))",
+                         rg::Error);
 }
 
 TEST_CASE("tape_table lists the ops in recording order") {

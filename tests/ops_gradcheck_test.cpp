@@ -209,3 +209,19 @@ TEST_CASE("gradcheck reports the input, the element and both values when a VJP i
     CHECK(result.report.find("input 0") != std::string::npos);
     CHECK(result.report.find("d output[0] / d input 0[0]: analytic 3, numeric 2") != std::string::npos);
 }
+
+TEST_CASE("gradcheck: a float32 tensor captured by f is named, since gradcheck converted the inputs to float64") {
+    auto x = rg::tensor({1.0, 2.0}, {.requires_grad = true});  // float32, as a user's tensors usually are
+    auto w = rg::tensor({3.0, 4.0});  // captured, float32
+    CHECK_THROWS_WITH_AS(rg::gradcheck([&](const rg::TensorList& in) { return rg::sum(in[0] * w); }, {x}),
+                         "gradcheck: f failed in float64 (mul: dtype mismatch, float64 and float32): gradcheck "
+                         "converted its inputs to float64 (input 0 (2,)), but the second operand of 'mul' is still "
+                         "float32: a tensor f captured rather than received as an input. Create it with {.dtype = "
+                         "rg::float64} or .to(rg::float64), or pass it to gradcheck as an input (one that does not "
+                         "require grad is held constant)",
+                         rg::Error);
+    // Passed as an input it is converted too, and held constant.
+    CHECK(rg::gradcheck([](const rg::TensorList& in) { return rg::sum(in[0] * in[1]); }, {x, w}).ok);
+    CHECK_THROWS_WITH_AS(rg::gradgradcheck([&](const rg::TensorList& in) { return rg::sum(in[0] * in[0] * w); }, {x}),
+                         doctest::Contains("gradgradcheck: f failed in float64 (mul: dtype mismatch"), rg::Error);
+}

@@ -1,4 +1,5 @@
 // The tape and the backward sweep.
+#include "anomaly.hpp"
 #include "kernels.hpp"
 
 #include <retrograd/registry.hpp>
@@ -412,7 +413,7 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
                      caller, n->op(), shape_str(grads[i].shape()), dtype_name(grads[i].dtype()), i,
                      shape_str(info.shape), dtype_name(info.dtype));
             }
-            if (tp.anomaly) detail::check_finite(grads[i], "backward", n->op());
+            if (tp.anomaly) detail::check_anomaly(grads[i], "backward", *n);
             accumulate_into(next->pending, std::move(grads[i]), create_graph);
         }
         if (!retain_graph) n->release();
@@ -553,8 +554,15 @@ NoGrad::~NoGrad() { tape().grad_enabled = previous_; }
 GradMode::GradMode(bool enabled) : previous_(tape().grad_enabled) { tape().grad_enabled = enabled; }
 GradMode::~GradMode() { tape().grad_enabled = previous_; }
 bool is_anomaly_enabled() { return tape().anomaly; }
-DetectAnomaly::DetectAnomaly() : previous_(tape().anomaly) { tape().anomaly = true; }
-DetectAnomaly::~DetectAnomaly() { tape().anomaly = previous_; }
+DetectAnomaly::DetectAnomaly() : DetectAnomaly(AnomalyOptions{}) {}
+DetectAnomaly::DetectAnomaly(AnomalyOptions options)
+    : previous_(tape().anomaly), previous_options_(detail::swap_anomaly_options(options)) {
+    tape().anomaly = true;
+}
+DetectAnomaly::~DetectAnomaly() {
+    tape().anomaly = previous_;
+    detail::swap_anomaly_options(previous_options_);
+}
 
 bool needs_grad_any(const Tensor* inputs, std::size_t count) {
     if (!tape().grad_enabled) return false;
@@ -588,7 +596,7 @@ void detail::attach(std::shared_ptr<Node> node, Tensor& output, const Tensor* in
     TensorImpl& impl = *output.impl();
     node->out_shape = impl.shape;
     node->out_dtype = impl.dtype;
-    if (tape().anomaly) detail::check_finite(output, "forward", node->op());
+    if (tape().anomaly) detail::note_recorded(output, node);
     impl.requires_grad = true;
     impl.grad_fn = std::move(node);
 }

@@ -157,7 +157,7 @@ private:
     }
     // The item a node's gradient lands in at the level of `siblings`' parent.
     long visible_item(const Node* n, long parent) const;
-    ExplainStep make_step(std::size_t item, const std::map<std::size_t, std::size_t>& top_index) const;
+    ExplainStep make_step(std::size_t item) const;
     void fill_sends(ExplainStep& s, std::size_t item) const;
     std::string composite_rule(std::size_t record) const;
     // The output's mark, with its name when it has one: "loss C", "loss".
@@ -290,7 +290,15 @@ void Builder::name_tensors() {
                 names_[act] = fresh(fmt::format("A{}", layer));
         }
     }
-    // Everything else after the step that made it: t4, or leaf7 for an unnamed leaf.
+    // Everything else after the step that made it: t4, or leaf7 for an unnamed leaf; a composite
+    // step's result after that step, not after the folded op that made it.
+    std::vector<const Item*> composites_first;
+    for (const Item& it : items_)
+        if (it.event < 0) composites_first.push_back(&it);
+    for (const Item* it : composites_first) {
+        const Node* out = records_[static_cast<std::size_t>(it->record)].output.lock().get();
+        if (out && !names_.count(out)) names_[out] = fresh("t" + it->id);
+    }
     for (const Item& it : items_) {
         if (it.event < 0) continue;
         const Node* n = events_[static_cast<std::size_t>(it.event)].node;
@@ -521,8 +529,7 @@ void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
     }
 }
 
-ExplainStep Builder::make_step(std::size_t item, const std::map<std::size_t, std::size_t>& top_index) const {
-    (void)top_index;
+ExplainStep Builder::make_step(std::size_t item) const {
     const Item& it = items_[item];
     ExplainStep s;
     s.index = it.index;
@@ -567,7 +574,7 @@ ExplainStep Builder::make_step(std::size_t item, const std::map<std::size_t, std
         s.grad_name = grad_name(out);
         s.output = out == output_.grad_fn().get() ? root_label() : name_of(out);
         s.rule = composite_rule(r);
-        for (std::size_t c : it.children) s.parts.push_back(make_step(c, top_index));
+        for (std::size_t c : it.children) s.parts.push_back(make_step(c));
     }
     fill_sends(s, item);
     return s;
@@ -579,9 +586,7 @@ Explanation Builder::explanation() {
     ex.expand = options_.expand;
     ex.output = root_label();
     ex.output_shape = output_.shape();
-    std::map<std::size_t, std::size_t> top_index;
-    for (std::size_t k = 0; k < top_.size(); ++k) top_index[top_[k]] = k;
-    for (std::size_t item : top_) ex.steps.push_back(make_step(item, top_index));
+    for (std::size_t item : top_) ex.steps.push_back(make_step(item));
     // Where each step's gradient came from, and the destinations' text.
     std::map<std::string, ExplainStep*> by_id;
     std::vector<ExplainStep*> all;
@@ -597,9 +602,6 @@ Explanation Builder::explanation() {
     auto top_of = [](const std::string& id) {
         return static_cast<std::size_t>(std::stoul(id.substr(0, id.find('.'))));
     };
-    std::sort(all.begin(), all.end(), [](const ExplainStep* a, const ExplainStep* b) {
-        return a->tape_position > b->tape_position;  // any fixed order; from lists are sorted below
-    });
     auto is_top = [](const std::string& id) { return id.find('.') == std::string::npos; };
     for (ExplainStep* s : all) {
         for (ExplainSend& send : s->sends) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <fmt/format.h>
 
 namespace rg {
@@ -39,7 +40,14 @@ std::string typeset(std::string s, bool elementwise) {
         for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
             s.replace(at, from.size(), to);
     };
-    if (elementwise) replace_all(" * ", " ⊙ ");
+    if (elementwise) {
+        replace_all(" * ", " ⊙ ");
+        // A number or a scalar constant times a tensor is a plain product.
+        static const std::regex scalar_times(R"(\b(\d+(?:\.\d+)?|c|v|p|slope|alpha) ⊙ )");
+        s = std::regex_replace(s, scalar_times, "$1 · ");
+    }
+    replace_all("= -", "= −");
+    replace_all("(-", "(−");
     replace_all("^T", "ᵀ");
     replace_all("^2", "²");
     replace_all(" - ", " − ");

@@ -11,8 +11,13 @@ namespace {
 const ExplainStep* find_step(const std::vector<ExplainStep>& steps, std::string_view name, const std::string& output) {
     for (const ExplainStep& s : steps)
         if (s.output == name || s.leaf == name) return &s;
-    for (const ExplainStep& s : steps)  // the output's bare mark: "loss" for "loss C"
-        if (!s.output.empty() && s.output == output && output.rfind(std::string(name) + " ", 0) == 0) return &s;
+    // The output by its mark or its name: "loss" or "C" for "loss C".
+    const std::string_view out = output;
+    const auto space = out.find(' ');
+    const bool output_called =
+        space != std::string_view::npos && (out.substr(0, space) == name || out.substr(space + 1) == name);
+    for (const ExplainStep& s : steps)
+        if (output_called && s.output == output) return &s;
     for (const ExplainStep& s : steps)
         if (const ExplainStep* inner = find_step(s.parts, name, output)) return inner;
     return nullptr;

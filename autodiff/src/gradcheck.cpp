@@ -11,6 +11,31 @@ namespace {
 // Gradcheck's own float64 copies and basis vectors are dense, so element k is data[k].
 double* values_of(Tensor& t) { return t.data_ptr<double>(); }
 
+// Calls f on gradcheck's float64 copies. A dtype mismatch inside f means a
+// tensor f did not receive as an input (a captured constant) is still float32:
+// say so, since the user's inputs were float32 too and f worked on them.
+Tensor call_float64(const Function& f, const TensorList& xs, const char* who) {
+    try {
+        return f(xs);
+    } catch (const Error& e) {
+        const std::string message = e.what();
+        const auto at = message.find(": dtype mismatch, ");
+        if (at == std::string::npos || message.find("float32") == std::string::npos) throw;
+        const std::string op = message.substr(0, at);
+        const auto rest = message.substr(at + 18);
+        const bool first_is_32 = rest.rfind("float32", 0) == 0;
+        std::vector<std::string> converted;
+        for (std::size_t i = 0; i < xs.size(); ++i)
+            if (xs[i].dtype() == Dtype::float64) converted.push_back(fmt::format("{} {}", i, shape_str(xs[i].shape())));
+        fail("{}: f failed in float64 ({}): {} converted its inputs to float64 (input{} {}), but the {} operand of "
+             "'{}' is still float32: a tensor f captured rather than received as an input. Create it with "
+             "{{.dtype = rg::float64}} or .to(rg::float64), or pass it to {} as an input (one that does not "
+             "require grad is held constant)",
+             who, message.substr(0, message.find(';')), who, converted.size() == 1 ? "" : "s",
+             fmt::join(converted, ", "), first_is_32 ? "first" : "second", op, who);
+    }
+}
+
 }  // namespace
 
 GradcheckResult gradcheck(const Function& f, const TensorList& inputs, GradcheckOptions options) {
@@ -31,7 +56,7 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
     }
     if (checked.empty()) fail("gradcheck: no input requires grad, so there is nothing to check");
 
-    Tensor out = f(xs);
+    Tensor out = call_float64(f, xs, "gradcheck");
     detail::defined_or_fail(out, "gradcheck");
     if (out.dtype() != Dtype::float64)
         fail("gradcheck: f returned {}; build it from its inputs so that it runs in float64", dtype_name(out.dtype()));
@@ -70,9 +95,9 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
         for (std::size_t p = 0; p < n_in; ++p) {
             const double saved = data[p];
             data[p] = saved + options.eps;
-            const auto plus = f(xs).to_vector();
+            const auto plus = call_float64(f, xs, "gradcheck").to_vector();
             data[p] = saved - options.eps;
-            const auto minus = f(xs).to_vector();
+            const auto minus = call_float64(f, xs, "gradcheck").to_vector();
             data[p] = saved;
             for (std::size_t k = 0; k < n_out; ++k) {
                 const double numeric = (plus[k] - minus[k]) / (2 * options.eps);
@@ -108,7 +133,7 @@ GradcheckResult gradgradcheck(const Function& f, const TensorList& inputs, Gradc
     TensorList probe;
     for (const Tensor& in : inputs)
         probe.push_back(in.is_floating() ? detail::contiguous_values(in.detach().to(Dtype::float64)) : in);
-    Tensor out = detail::without_grad([&] { return f(probe); });
+    Tensor out = detail::without_grad([&] { return call_float64(f, probe, "gradgradcheck"); });
     Tensor v = randn(out.shape(), {Dtype::float64});
     std::vector<std::size_t> checked;
     for (std::size_t i = 0; i < inputs.size(); ++i)

@@ -10,6 +10,7 @@
 // - outside rg::NoGrad: a write into a leaf that requires grad, or into a view
 //   of one (its .grad would no longer describe its values);
 // - while recording: a write into a view made under rg::NoGrad.
+#include "anomaly.hpp"
 #include "kernels.hpp"
 
 #include <algorithm>
@@ -211,6 +212,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     return commit(*this, overwrite(*this, values, plan), "copy_", plan);
 }
 Tensor& Tensor::masked_fill_(const Tensor& mask, double value) {
+    const detail::CallingOp calling("masked_fill_");  // recorded as where: anomaly errors name masked_fill_
     const Plan plan = check_inplace(*this, "masked_fill_", {});
     detail::check_fill_mask(*this, mask, "masked_fill_");
     return commit(*this, where(mask, value, *this), "masked_fill_", plan);

@@ -58,11 +58,11 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, LossOptions options) 
     if (step.active()) {
         const double n = static_cast<double>(input.numel());
         const double factor = 2.0 * options.scale / (options.reduction == Reduction::mean ? n : 1.0);
+        const std::string times = factor == 1.0 ? std::string() : fmt::format("{:g} ", factor);
         step.set_rule(
             options.reduction == Reduction::none
                 ? fmt::format("d{{X}} = {:g} ({{X}} − {{Y}}) ⊙ d{{L}}", 2.0 * options.scale)
-                : fmt::format("d{{X}} = {} ({{X}} − {{Y}}) · d{{L}}{}",
-                              factor == 1.0 ? std::string() : fmt::format("{:g}", factor),
+                : fmt::format("d{{X}} = {}({{X}} − {{Y}}) · d{{L}}{}", times,
                               options.reduction == Reduction::mean
                                   ? fmt::format(" (the mean over {:g} elements: {:g} = 2 / {:g})", n, factor, n)
                                   : std::string()));
@@ -114,14 +114,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
     CompositeStep step("cross_entropy", "", {{"Z", logits}, {"Y", target}});
     if (step.active()) {
         const bool indices = target.dtype() == Dtype::int64;
-        const std::string y =
-            options.label_smoothing > 0
-                ? fmt::format("Ỹ, Ỹ = {:g} {} + {:g} / {}", 1.0 - options.label_smoothing,
-                              indices ? "onehot({Y})" : "{Y}", options.label_smoothing, logits.shape()[1])
-                : (indices ? "{Y}" : "{Y}");
-        const std::string head = options.label_smoothing > 0 ? "Ỹ" : (indices ? "{Y}" : "{Y}");
+        const bool smoothed = options.label_smoothing > 0;
+        const std::string head = smoothed ? "Ỹ" : "{Y}";
         const std::string note = indices ? " ({Y} one-hot)" : "";
-        const std::string tail = options.label_smoothing > 0 ? fmt::format(", {}", y.substr(y.find(',') + 2)) : "";
+        const std::string tail =
+            smoothed ? fmt::format(", Ỹ = {:g} {} + {:g} / {}", 1.0 - options.label_smoothing,
+                                   indices ? "onehot({Y})" : "{Y}", options.label_smoothing, logits.shape()[1])
+                     : "";
         switch (options.reduction) {
             case Reduction::mean:
                 step.set_rule(fmt::format("d{{Z}} = (softmax({{Z}}) − {}) / {} · d{{C}}{}{}", head, logits.shape()[0],

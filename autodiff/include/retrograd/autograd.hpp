@@ -169,17 +169,26 @@ private:
     bool previous_;
 };
 
-// In its scope the first op whose forward or backward produces NaN or Inf
-// throws rg::Error naming that op.
+// Anomaly mode, as PyTorch's: in its scope the first VJP that returns NaN
+// throws rg::Error naming the op (and the op the user called, when that was
+// an in-place op such as masked_fill_ recorded as another op). Forward values
+// are checked only on request: -inf is a legitimate value there (a causal
+// attention mask), NaN in the forward shows up in backward anyway.
+struct AnomalyOptions {
+    bool forward = false;  // also check each recorded op's forward result
+    bool infinities = false;  // count ±Inf as an anomaly too, not only NaN
+};
 class DetectAnomaly {
 public:
     DetectAnomaly();
+    explicit DetectAnomaly(AnomalyOptions options);
     ~DetectAnomaly();
     DetectAnomaly(const DetectAnomaly&) = delete;
     DetectAnomaly& operator=(const DetectAnomaly&) = delete;
 
 private:
     bool previous_;
+    AnomalyOptions previous_options_;
 };
 bool is_anomaly_enabled();
 

@@ -6,6 +6,7 @@
 // a transpose, errors confined to some rows...).
 #include <retrograd/autograd.hpp>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ struct FormulaReport {
 // f and the formula run in float64: a float32 constant inside either is
 // reported with the float64 fix.
 using Formula = std::function<TensorList(const TensorList& inputs)>;
+
+// std::cout << report prints report.text().
+inline std::ostream& operator<<(std::ostream& os, const FormulaReport& report) { return os << report.text(); }
 
 FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula,
                             FormulaOptions options = {});
