@@ -116,7 +116,8 @@ template <class T> void max_pool_plane(const T* image, const Geometry& g, T* out
         }
         const long top = y * sy - py;
         const long y0 = std::max(top, 0L), y1 = std::min(top + kh, h);
-        for (long xo = 0; xo < ow; ++xo) {
+        // One window, clipped to the image, element by element.
+        const auto clipped = [&](long xo) {
             const long left = xo * sx - px;
             const long x0 = std::max(left, 0L), x1 = std::min(left + kw, w);
             auto best_at = static_cast<std::int32_t>(y0 * w + x0);  // padding is at most half the kernel: never empty
@@ -131,7 +132,30 @@ template <class T> void max_pool_plane(const T* image, const Geometry& g, T* out
             }
             out[xo] = best;
             at_max[xo] = best_at;
+        };
+        // Columns [inner_begin, inner_end) have their window inside the image
+        // horizontally: sweep the window's offsets outermost for them, as
+        // without padding; the few border columns go window by window.
+        const long inner_begin = std::min(ow, (px + sx - 1) / sx);
+        const long inner_end = w - kw + px < 0 ? inner_begin : std::clamp((w - kw + px) / sx + 1, inner_begin, ow);
+        for (long xo = 0; xo < inner_begin; ++xo) clipped(xo);
+        for (long xo = inner_begin; xo < inner_end; ++xo) {
+            at_max[xo] = static_cast<std::int32_t>(y0 * w + xo * sx - px);
+            out[xo] = image[at_max[xo]];
         }
+        for (long iy = y0; iy < y1; ++iy) {
+            for (long j = 0; j < kw; ++j) {
+                const long base = iy * w + j - px;
+                for (long xo = inner_begin; xo < inner_end; ++xo) {
+                    const auto at = static_cast<std::int32_t>(base + xo * sx);
+                    const T v = image[at];
+                    const bool take = replaces(v, out[xo]);
+                    out[xo] = select(take, v, out[xo]);
+                    at_max[xo] = select(take, at, at_max[xo]);
+                }
+            }
+        }
+        for (long xo = inner_end; xo < ow; ++xo) clipped(xo);
     }
 }
 

@@ -265,17 +265,38 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers) {
     stream.wait();
 }
 
+const char* op_name(Kind kind) {
+    switch (kind) {
+        case Kind::conv_forward:
+        case Kind::conv_forward_bias: return "conv2d";
+        case Kind::conv_backward_data: return "conv2d_input_grad";
+        case Kind::conv_backward_weights: return "conv2d_weight_grad";
+        case Kind::avg_pool_forward: return "avg_pool2d";
+        case Kind::avg_pool_backward: return "avg_pool2d_backward";
+    }
+    return "oneDNN";
+}
+
+// A failure while running (out of memory, most likely) is an rg::Error naming the op.
+void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers) {
+    try {
+        execute(plan, buffers);
+    } catch (const dnnl::error& e) {
+        fail("{}: oneDNN failed: {} (status {})", op_name(kind), e.what(), static_cast<int>(e.status));
+    }
+}
+
 bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
     const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s); });
     if (!plan) return false;
-    execute(*plan, buffers);
+    run(kind, *plan, buffers);
     return true;
 }
 
 bool run_pool(Kind kind, const PoolSpec& s, std::initializer_list<void*> buffers) {
     const auto plan = cache().get(Key{kind, s}, [&] { return make_pool_plan(kind, s); });
     if (!plan) return false;
-    execute(*plan, buffers);
+    run(kind, *plan, buffers);
     return true;
 }
 
