@@ -43,6 +43,23 @@ Tensor six(const TensorList& in, Saves saves) {
     });
 }
 
+// The public headers offer one way to record: with Saves and a VJP taking an
+// OpContext. A VJP of the gradient alone (the older lambda path) is refused.
+template <class F>
+concept records = requires(const rg::OpDef& def, const Tensor& t, F vjp) {
+    rg::record(def, t, {t}, {}, vjp);
+};
+template <class F>
+concept records_without_saves = requires(const rg::OpDef& def, const Tensor& t, F vjp) {
+    rg::record(def, t, {t}, vjp);
+};
+using ContextVjp = rg::GradList (*)(const OpContext&, const Tensor&);
+using GradientOnlyVjp = rg::GradList (*)(const Tensor&);
+static_assert(records<ContextVjp>);
+static_assert(!records<GradientOnlyVjp>);
+static_assert(!records_without_saves<GradientOnlyVjp>);
+static_assert(!records_without_saves<ContextVjp>);
+
 TensorList six_leaves() {
     TensorList in;
     for (int i = 0; i < 6; ++i) in.push_back(rand64({3}));
