@@ -13,7 +13,7 @@
 using rg::Tensor;
 
 namespace {
-Tensor vec64(std::vector<double> values, bool requires_grad = true) {
+Tensor vec64(const std::vector<double>& values, bool requires_grad = true) {
     const auto n = static_cast<std::int64_t>(values.size());
     return rg::from_vector(values, {n}, {.dtype = rg::float64, .requires_grad = requires_grad});
 }

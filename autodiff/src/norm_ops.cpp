@@ -23,34 +23,35 @@ Tensor zero_mask(const Tensor& v) {
 
 }  // namespace
 
-const OpDef& std_def = define_op(
-    {.name = "std",
-     .signature = "std(x, dims = all, unbiased = true, keepdim = false), "
-                  "std(x, dims, correction, keepdim = false)",
-     .doc = "standard deviation: sqrt(var), unbiased (n - 1) by default as torch.std",
-     .rule = "composite: sqrt(var(x))",
-     .kind = OpKind::reduction,
-     .call = [](const TensorList& v) { return std(v[0], {-1}) + std(v[0], {}, 0); },
-     .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
-     .composite = true,
-     .reference =
-         [](const TensorList& v) {
-             const Array x(v[0]);
-             const std::size_t cols = x.shape.back(), rows = x.values.size() / cols;
-             auto spread = [](const std::vector<double>& e, double correction) {
-                 double m = 0, s = 0;
-                 for (double u : e) m += u / static_cast<double>(e.size());
-                 for (double u : e) s += (u - m) * (u - m);
-                 return std::sqrt(s / (static_cast<double>(e.size()) - correction));
-             };
-             const double all = spread(x.values, 0.0);
-             Array out(Shape(x.shape.begin(), x.shape.end() - 1));
-             for (std::size_t r = 0; r < rows; ++r)
-                 out.values[r] =
-                     spread(std::vector<double>(x.values.begin() + r * cols, x.values.begin() + (r + 1) * cols), 1.0) +
-                     all;
-             return out.tensor();
-         }});
+const OpDef& std_def = define_op({.name = "std",
+                                  .signature = "std(x, dims = all, unbiased = true, keepdim = false), "
+                                               "std(x, dims, correction, keepdim = false)",
+                                  .doc = "standard deviation: sqrt(var), unbiased (n - 1) by default as torch.std",
+                                  .rule = "composite: sqrt(var(x))",
+                                  .kind = OpKind::reduction,
+                                  .call = [](const TensorList& v) { return std(v[0], {-1}) + std(v[0], {}, 0); },
+                                  .samples = {{{Shape{2, 3}}, -2.0, 2.0}, {{Shape{4}}, -2.0, 2.0}},
+                                  .composite = true,
+                                  .reference =
+                                      [](const TensorList& v) {
+                                          const Array x(v[0]);
+                                          const std::size_t cols = x.shape.back(), rows = x.values.size() / cols;
+                                          auto spread = [](const std::vector<double>& e, double correction) {
+                                              double m = 0, s = 0;
+                                              for (double u : e) m += u / static_cast<double>(e.size());
+                                              for (double u : e) s += (u - m) * (u - m);
+                                              return std::sqrt(s / (static_cast<double>(e.size()) - correction));
+                                          };
+                                          const double all = spread(x.values, 0.0);
+                                          Array out(Shape(x.shape.begin(), x.shape.end() - 1));
+                                          for (std::size_t r = 0; r < rows; ++r) {
+                                              std::vector<double> row;
+                                              for (std::size_t c = 0; c < cols; ++c)
+                                                  row.push_back(x.values[r * cols + c]);
+                                              out.values[r] = spread(row, 1.0) + all;
+                                          }
+                                          return out.tensor();
+                                      }});
 Tensor std(const Tensor& x, const Axes& dims, bool unbiased, bool keepdim) {
     return std(x, dims, unbiased ? 1 : 0, keepdim);
 }

@@ -103,7 +103,7 @@ Tensor baddbmm(const Tensor& input, const Tensor& batch1, const Tensor& batch2, 
     if (input.dim() > 3 || broadcast_shapes(input.shape(), out, "baddbmm") != out)
         fail("baddbmm: input of shape {} does not broadcast to the product's shape {}", shape_str(input.shape()),
              shape_str(out));
-    const Tensor product = alpha == 1.0 ? matmul(batch1, batch2) : matmul(batch1, batch2) * alpha;
+    Tensor product = alpha == 1.0 ? matmul(batch1, batch2) : matmul(batch1, batch2) * alpha;
     if (beta == 0.0) return product;  // as PyTorch: input is ignored, its NaN and Inf included
     return (beta == 1.0 ? input : input * beta) + product;
 }
