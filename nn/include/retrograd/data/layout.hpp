@@ -1,6 +1,6 @@
 #pragma once
 // Image layouts. retrograd works in NCHW (batch, channels, height, width), as
-// PyTorch; the course (seed 004) and many image files are HWC. These are
+// PyTorch; the course (*Réseaux de neurones en pratique*) and many image files are HWC. These are
 // permutes, so gradients flow through them.
 #include <retrograd/ops.hpp>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Diagnosing training (seed 003's vanishing and exploding gradients, dead and
+// Diagnosing training (Poncelet's *Les réseaux de neurones*: vanishing and exploding gradients, dead and
 // saturated neurons): one forward and backward pass of a Sequential on a batch,
 // reported layer by layer.
 #include <retrograd/nn/module.hpp>

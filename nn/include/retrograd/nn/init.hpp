@@ -23,7 +23,7 @@ void kaiming_uniform_(Tensor& t, double slope = 0.0, FanMode mode = FanMode::fan
                       const std::string& nonlinearity = "leaky_relu");
 void kaiming_normal_(Tensor& t, double slope = 0.0, FanMode mode = FanMode::fan_in,
                      const std::string& nonlinearity = "leaky_relu");
-// The course's initialisation (seed 004): uniform in [-0.5, 0.5).
+// The course's initialisation (*Réseaux de neurones en pratique*, part V): uniform in [-0.5, 0.5).
 void course_uniform_(Tensor& t);
 
 }  // namespace rg::nn::init

@@ -1,6 +1,6 @@
 #pragma once
-// The course's Network (seed 004): add layers, choose a loss, fit, predict.
-// A thin facade over Sequential, a loss and SGD, so the seed's programs
+// The course's Network (*Réseaux de neurones en pratique*, part X): add layers, choose a loss, fit, predict.
+// A thin facade over Sequential, a loss and SGD, so the course's programs
 // translate almost line for line, with mini-batches added.
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/losses.hpp>
@@ -15,7 +15,7 @@ using LossFunction = std::function<Tensor(const Tensor& prediction, const Tensor
 struct FitOptions {
     std::size_t epochs = 1;
     double learning_rate = 0.01;
-    std::size_t batch_size = 1;  // 1: sample by sample, as the seed
+    std::size_t batch_size = 1;  // 1: sample by sample, as the course
     bool shuffle = false;  // reshuffle samples each epoch (rg::manual_seed makes it repeatable)
     bool verbose = true;  // print "epoch i/n  error=..." each epoch
     std::ostream* out = nullptr;  // where to print (std::cout when null)
