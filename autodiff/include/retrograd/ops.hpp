@@ -47,7 +47,8 @@ Tensor operator/(const Tensor& a, double b);
 Tensor operator/(double a, const Tensor& b);
 Tensor operator-(const Tensor& a);
 
-// Comparisons give masks of 0 and 1 in the dtype of `a`; they have no gradient.
+// Comparisons give masks of 0 and 1 in the dtype of `a` (float32 when `a` is
+// int64); they have no gradient.
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
