@@ -23,14 +23,15 @@ def markdown_pages(source):
 
 def index_groups(index_text):
     """[(heading, [page.md, ...])] from docs/index.md's ## sections, in order."""
-    groups, caption = [], None
+    groups, caption, seen = [], None, set()
     for line in index_text.splitlines():
         if line.startswith("## "):
             caption = line[3:].strip()
             groups.append((caption, []))
         elif caption:
             for target, _ in LINK.findall(line):
-                if target not in groups[-1][1]:
+                if target not in seen:  # a page sits once in the navigation, where first linked
+                    seen.add(target)
                     groups[-1][1].append(target)
     return [(c, d) for c, d in groups if d]
 
