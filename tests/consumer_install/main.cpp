@@ -11,7 +11,7 @@ int main() {
     auto grad = layer.named_parameters()[0].second.grad();
     auto total = rg::full({1}, 1.0);
     rg::dist::all_reduce(total);
-    const bool ok = grad.to_vector() == std::vector<double>{1.0, 2.0} &&
-                    total.item() == static_cast<double>(env.world_size());
+    const bool ok =
+        grad.to_vector() == std::vector<double>{1.0, 2.0} && total.item() == static_cast<double>(env.world_size());
     return ok ? 0 : 1;
 }

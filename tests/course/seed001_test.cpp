@@ -1,6 +1,6 @@
 // *Réseau de neurones, rétropropagation du gradient de l'erreur* (§1.1, §1.4, §1.6, §2.1-§2.5): the formal neuron, the
-// gradient of the squared error, the back-propagated sum over successors, the chain rule, a shared-weight 1-D convolution,
-// softmax, and mini-batches.
+// gradient of the squared error, the back-propagated sum over successors, the chain rule, a shared-weight 1-D
+// convolution, softmax, and mini-batches.
 #include "../helpers.hpp"
 
 using rg::Tensor;
