@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all configure build run test format tidy bench bench-all-cores bench-micro bench-build clean
+.PHONY: all configure build run test docs docs-check format tidy bench bench-all-cores bench-micro bench-build clean
 
 all: build
 
@@ -20,6 +20,18 @@ run: build
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j$(JOBS)
+
+# The documentation site in $(BUILD)/docs/html (open index.html): the pages of
+# docs/, the API reference from the public headers (Doxygen + Breathe), an
+# explain page and a training chart made by the build. Needs
+# `bash .ci/install-deps docs`. docs-check then opens every page in headless
+# Chromium (docs/site/check_site.py).
+docs: configure
+	bash .ci/install-deps docs
+	cmake --build $(BUILD) -j$(JOBS) --target docs
+
+docs-check: docs
+	/usr/bin/python3 docs/site/check_site.py --html $(BUILD)/docs/html --source . --build $(BUILD)
 
 # Formats every tracked .cpp and .hpp in place with the checked-in
 # .clang-format (CI fails on a file this would change).

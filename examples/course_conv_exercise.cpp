@@ -1,4 +1,4 @@
-// Seed 004, section XV: the worked convolution exercise, every quantity
+// *Réseaux de neurones en pratique*, part XV: the worked convolution exercise, every quantity
 // printed. The seed adds its bias once per input channel, so its printed
 // output [[90, 112], [156, 178]] is a correct convolution with bias 4; with
 // the bias 2 it states, the output is [[88, 110], [154, 176]].
@@ -11,7 +11,7 @@
 int main(int argc, char** argv) try {
     const double bias = argc > 1 ? std::stod(argv[1]) : 4.0;
     const rg::TensorOptions f64{.dtype = rg::float64, .requires_grad = true};
-    // The seed's input is HWC: 3x3 pixels with 2 channels.
+    // The exercise's input is HWC: 3x3 pixels with 2 channels.
     auto hwc =
         rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
                    {.dtype = rg::float64});

@@ -1,5 +1,5 @@
 #pragma once
-// Seed 004's MNIST networks, modernised, on Fashion-MNIST: an MLP or a CNN
+// The MNIST networks of *Réseaux de neurones en pratique*, modernised, on Fashion-MNIST: an MLP or a CNN
 // trained with the library's training loop (shared by fashion_mnist_mlp.cpp
 // and fashion_mnist_cnn.cpp).
 // Usage: fashion_mnist_mlp|fashion_mnist_cnn [epochs] [training images (0: all)]

@@ -1,6 +1,5 @@
-// One neuron without activation (seed 001): y = w x + b fitted by gradient
-// descent on E = Σ (y - u)², the gradients coming from the tape.
-// Usage: linear_regression [steps]
+// One neuron without activation (*Réseau de neurones, rétropropagation du gradient de l'erreur*, §2.4): y = w x + b
+// fitted by gradient descent on E = Σ (y - u)², the gradients coming from the tape. Usage: linear_regression [steps]
 #include <retrograd/retrograd.hpp>
 
 #include <iostream>
@@ -17,7 +16,7 @@ int main(int argc, char** argv) try {
     rg::optim::SGD opt({w, b}, {.lr = 0.01});
     for (int step = 1; step <= steps; ++step) {
         auto y = rg::matmul(x, w) + b;
-        auto error = rg::sum(rg::square(y - u));  // the seed's E = Σ (y - u)²
+        auto error = rg::sum(rg::square(y - u));  // the course's E = Σ (y - u)²
         opt.zero_grad();
         error.backward();
         opt.step();

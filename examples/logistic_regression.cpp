@@ -1,5 +1,5 @@
 // Binary classification with one sigmoid neuron and binary cross-entropy
-// (seed 003): the decision boundary w·x + b = 0 is a line.
+// (Poncelet's *Les réseaux de neurones*): the decision boundary w·x + b = 0 is a line.
 // Usage: logistic_regression [epochs]
 #include <retrograd/retrograd.hpp>
 

@@ -1,6 +1,5 @@
-// Multi-class classification with softmax and cross-entropy (seeds 002, 003)
-// on a synthetic set of three spirals' arms.
-// Usage: softmax_classification [epochs]
+// Multi-class classification with softmax and cross-entropy (*Machine Learning : Réseaux de Neurones*; Poncelet's *Les
+// réseaux de neurones*) on a synthetic set of three spirals' arms. Usage: softmax_classification [epochs]
 #include <retrograd/retrograd.hpp>
 
 #include <cmath>

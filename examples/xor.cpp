@@ -1,4 +1,4 @@
-// XOR with the course's 2-3-1 tanh network (seed 004), trained sample by
+// XOR with the course's 2-3-1 tanh network (*Réseaux de neurones en pratique*, part XI), trained sample by
 // sample with plain gradient descent. The gradients come from the tape: no
 // backward pass is written here.
 //
@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
             for (long i = 0; i < 4; ++i) {
                 auto xi = rg::slice(x, 0, i, i + 1);
                 auto yi = rg::slice(y, 0, i, i + 1);
-                auto loss = rg::mean(rg::square(forward(l1, l2, xi) - yi));  // the seed's mse
+                auto loss = rg::mean(rg::square(forward(l1, l2, xi) - yi));  // the course's mse
                 error += loss.item();
                 for (auto p : params) p.zero_grad();
                 loss.backward();

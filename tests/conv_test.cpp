@@ -1,5 +1,5 @@
 // Convolution and pooling: values against direct loops, gradients against
-// finite differences, and the course's worked exercise (seed 004, XV).
+// finite differences, and the course's worked exercise (*Réseaux de neurones en pratique*, part XV).
 #include "helpers.hpp"
 
 #include <cmath>

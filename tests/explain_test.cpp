@@ -17,7 +17,7 @@ namespace {
 const rg::TensorOptions f64{.dtype = rg::float64};
 const rg::TensorOptions param{.dtype = rg::float64, .requires_grad = true};
 
-// One tanh layer and the course's ½‖a‖² (seed 000's (2) and (3)).
+// One tanh layer and the course's ½‖a‖² (*Les Réseaux de Neurones*, equations (2) and (3)).
 struct Layer {
     Tensor x = rg::tensor({{0.5, -1.0}}, f64);
     Tensor w = rg::tensor({{0.1, 0.2}, {-0.3, 0.4}}, param);

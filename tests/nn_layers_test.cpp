@@ -107,7 +107,7 @@ TEST_CASE("Embedding looks rows up for int64 indices of any shape") {
     CHECK_THROWS_AS(emb(rg::tensor({1.0})), rg::Error);
 }
 
-TEST_CASE("activation modules follow the course's table (seed 003)") {
+TEST_CASE("activation modules follow the course's activation table") {
     auto x = rg::tensor({-2.0, -0.5, 0.5, 2.0}, f64());
     check_values(Identity()(x), x);
     check_values(Step()(x), rg::tensor({0.0, 0.0, 1.0, 1.0}, f64()));

@@ -35,7 +35,7 @@ TEST_CASE("binary cross-entropy on probabilities and on logits agree") {
         -(std::log(1 - a.value<double>()(0)) + std::log(a.value<double>()(1)) + std::log(a.value<double>()(2))) / 3;
     CHECK(binary_cross_entropy(a, t).item() == doctest::Approx(expected));
     CHECK(binary_cross_entropy_with_logits(z, t).item() == doctest::Approx(expected));
-    // Seed 003: for sigmoid + BCE, dC/dZ = A - y (over n samples: (A - y) / n).
+    // Poncelet's *Les réseaux de neurones*: for sigmoid + BCE, dC/dZ = A - y (over n samples: (A - y) / n).
     auto [gz] = rg::grad(binary_cross_entropy_with_logits(z, t), {z});
     check_values(gz, (rg::sigmoid(z.detach()) - t) / 3.0, 1e-12);
     test::check_gradients([t](const TensorList& v) { return binary_cross_entropy(rg::sigmoid(v[0]), t); }, {z});
@@ -63,7 +63,7 @@ TEST_CASE("cross-entropy from logits with class indices, one-hot rows and label 
     CHECK(nll_loss(rg::log_softmax(logits, 1), labels).item() == doctest::Approx(expected));
     CHECK(CrossEntropyLoss{}(logits, labels).item() == doctest::Approx(expected));
     CHECK(cross_entropy(logits, labels, {.reduction = Reduction::sum}).item() == doctest::Approx(2 * expected));
-    // Seed 003: for softmax + cross-entropy, dC/dZ = A - y.
+    // Poncelet's *Les réseaux de neurones*: for softmax + cross-entropy, dC/dZ = A - y.
     auto [g] = rg::grad(cross_entropy(logits, labels, {.reduction = Reduction::sum}), {logits});
     check_values(g, rg::softmax(logits.detach(), 1) - onehot, 1e-12);
     // Label smoothing: targets (1 - ε) y + ε / C, for indices and for rows alike.

@@ -1,11 +1,11 @@
-// The course's Network facade (seed 004) on XOR.
+// The course's Network facade (*Réseaux de neurones en pratique*, parts X-XI) on XOR.
 #include <sstream>
 
 #include "helpers.hpp"
 
 using namespace rg::nn;
 
-TEST_CASE("Network trains the seed's XOR network to outputs within 0.05 of 0, 1, 1, 0") {
+TEST_CASE("Network trains the course's XOR network to outputs within 0.05 of 0, 1, 1, 0") {
     // The seed: FC(2, 3), tanh, FC(3, 1), tanh; mse; 1000 epochs at 0.1, sample by sample.
     rg::manual_seed(0);
     auto x = rg::tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}});

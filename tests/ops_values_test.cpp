@@ -61,7 +61,8 @@ TEST_CASE("unary functions match the C library") {
     check_values(rg::relu(x), rg::Tensor(xt::xarray<double>{0, 0, 0, 0.5, 2}));
     check_values(rg::leaky_relu(x, 0.1), rg::Tensor(xt::xarray<double>{-0.2, -0.05, 0, 0.5, 2}));
     check_values(rg::elu(x, 1.0), rg::Tensor(xt::xarray<double>{std::expm1(-2.0), std::expm1(-0.5), 0, 0.5, 2}));
-    check_values(rg::step(x), rg::Tensor(xt::xarray<double>{0, 0, 1, 1, 1}));  // 1 at 0, as seed 003
+    check_values(rg::step(x),
+                 rg::Tensor(xt::xarray<double>{0, 0, 1, 1, 1}));  // 1 at 0, as the course's activation table
     check_values(rg::sign(x), rg::Tensor(xt::xarray<double>{-1, -1, 0, 1, 1}));
     check_values(rg::clamp(x, -1, 1), rg::Tensor(xt::xarray<double>{-1, -0.5, 0, 0.5, 1}));
     check_values(rg::square(x), rg::Tensor(xt::xarray<double>(v * v)));

@@ -1,5 +1,7 @@
 #pragma once
-// The whole of retrograd: #include <retrograd/retrograd.hpp>
+/// @file
+/// The whole of retrograd: `#include <retrograd/retrograd.hpp>` (rg::dist aside:
+/// `<retrograd/dist/dist.hpp>`).
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
 #include <retrograd/conv.hpp>

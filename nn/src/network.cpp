@@ -1,4 +1,4 @@
-// Network::fit: the seed's training loop, on the tape.
+// Network::fit: the course's training loop, on the tape.
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/network.hpp>
 #include <retrograd/nn/optim.hpp>

@@ -1,6 +1,6 @@
-// Seed 000 (Les Réseaux de Neurones): matrix-form forward and backward
+// *Les Réseaux de Neurones* (Pappens, Poidatz, Petit), §3: matrix-form forward and backward
 // propagation, checked layer by layer on a 3-layer network with the
-// intermediate gradients retained. Notation of the seed: A_ℓ and Z_ℓ are row
+// intermediate gradients retained. Notation of the notes (§2): A_ℓ and Z_ℓ are row
 // vectors, W_ℓ (n_ℓ x n_{ℓ+1}) joins layer ℓ to ℓ+1, δ^ℓ = ∇_Z^ℓ C.
 #include "../helpers.hpp"
 
@@ -36,7 +36,7 @@ struct Net {
 };
 }  // namespace
 
-TEST_CASE("seed 000 eq. (1)-(3): z_i = Σ_k w_ki a_k + b_i, Z = A·W + B, A = σ(Z)") {
+TEST_CASE("Les Réseaux de Neurones eq. (1)-(3): z_i = Σ_k w_ki a_k + b_i, Z = A·W + B, A = σ(Z)") {
     Net n;
     const auto& a = n.a1.value<double>();
     const auto& w = n.w1.value<double>();
@@ -48,37 +48,37 @@ TEST_CASE("seed 000 eq. (1)-(3): z_i = Σ_k w_ki a_k + b_i, Z = A·W + B, A = σ
     }
 }
 
-TEST_CASE("seed 000 eq. (4): δ^ℓ = ∇_a^ℓ C ⊙ σ'(Z_ℓ), at the output and hidden layers") {
+TEST_CASE("Les Réseaux de Neurones eq. (4): δ^ℓ = ∇_a^ℓ C ⊙ σ'(Z_ℓ), at the output and hidden layers") {
     Net n;
     check_values(n.z3.grad(), n.a3.grad() * sigma_prime(n.z3), 1e-14);
     check_values(n.z2.grad(), n.a2.grad() * sigma_prime(n.z2), 1e-14);
     check_values(n.a3.grad(), n.a3.detach() - n.y, 1e-14);  // ∇_a C for C = ½‖A - y‖²
 }
 
-TEST_CASE("seed 000 eq. (5): ∇_a^ℓ C = δ^{ℓ+1} · W_ℓᵀ") {
+TEST_CASE("Les Réseaux de Neurones eq. (5): ∇_a^ℓ C = δ^{ℓ+1} · W_ℓᵀ") {
     Net n;
     check_values(n.a2.grad(), rg::matmul(n.z3.grad(), rg::transpose(n.w2.detach())), 1e-14);
 }
 
-TEST_CASE("seed 000 eq. (6): the δ recursion δ^ℓ = (δ^{ℓ+1} · W_ℓᵀ) ⊙ σ'(Z_ℓ)") {
+TEST_CASE("Les Réseaux de Neurones eq. (6): the δ recursion δ^ℓ = (δ^{ℓ+1} · W_ℓᵀ) ⊙ σ'(Z_ℓ)") {
     Net n;
     check_values(n.z2.grad(), rg::matmul(n.z3.grad(), rg::transpose(n.w2.detach())) * sigma_prime(n.z2), 1e-14);
 }
 
-TEST_CASE("seed 000 eq. (7): ∇_W^ℓ C = (rows of δ^{ℓ+1}) ⊙ A_ℓᵀ = A_ℓᵀ · δ^{ℓ+1}") {
+TEST_CASE("Les Réseaux de Neurones eq. (7): ∇_W^ℓ C = (rows of δ^{ℓ+1}) ⊙ A_ℓᵀ = A_ℓᵀ · δ^{ℓ+1}") {
     Net n;
-    // The seed's form: δ^{ℓ+1} repeated on every row, times A_ℓᵀ broadcast along the rows.
+    // The notes' form: δ^{ℓ+1} repeated on every row, times A_ℓᵀ broadcast along the rows.
     check_values(n.w2.grad(), rg::broadcast_to(n.z3.grad(), {4, 2}) * rg::transpose(n.a2.detach()), 1e-14);
     check_values(n.w1.grad(), rg::matmul(rg::transpose(n.a1), n.z2.grad()), 1e-14);
 }
 
-TEST_CASE("seed 000 eq. (8): ∇_b^ℓ C = δ^ℓ") {
+TEST_CASE("Les Réseaux de Neurones eq. (8): ∇_b^ℓ C = δ^ℓ") {
     Net n;
     check_values(n.b3.grad(), n.z3.grad(), 1e-14);
     check_values(n.b2.grad(), n.z2.grad(), 1e-14);
 }
 
-TEST_CASE("seed 000 §4: one gradient-descent step lowers the cost") {
+TEST_CASE("Les Réseaux de Neurones §4: one gradient-descent step lowers the cost") {
     Net n;
     const double before = n.c.item();
     {

@@ -1,5 +1,5 @@
-// Seed 001: the formal neuron, the gradient of the squared error, the
-// back-propagated sum over successors, the chain rule, a shared-weight 1-D
+// *Réseau de neurones, rétropropagation du gradient de l'erreur* (§1.1, §1.4, §1.6, §2.1-§2.5): the formal neuron, the
+// gradient of the squared error, the back-propagated sum over successors, the chain rule, a shared-weight 1-D
 // convolution, softmax, and mini-batches.
 #include "../helpers.hpp"
 
@@ -15,13 +15,14 @@ Tensor s_prime(const Tensor& sigma) {  // S = tanh here
 }
 }  // namespace
 
-TEST_CASE("seed 001: the formal neuron y = S(Σ_i w_i x_i)") {
+TEST_CASE("rétropropagation du gradient §1.1: the formal neuron y = S(Σ_i w_i x_i)") {
     auto x = rg::tensor({0.5, -1.0, 2.0}, f64());
     auto w = rg::tensor({0.1, 0.4, -0.3}, f64());
     CHECK(rg::tanh(rg::dot(w, x)).item() == doctest::Approx(std::tanh(0.05 - 0.4 - 0.6)));
 }
 
-TEST_CASE("seed 001: ∂E/∂w_ij = y_i S'(σ_j) ∂E/∂y_j and ∂E/∂y_j = 2(y_j - u_j) for E = Σ(y - u)²") {
+TEST_CASE(
+    "rétropropagation du gradient §2.4: ∂E/∂w_ij = y_i S'(σ_j) ∂E/∂y_j and ∂E/∂y_j = 2(y_j - u_j) for E = Σ(y - u)²") {
     rg::manual_seed(11);
     auto y_in = rg::randn({1, 3}, f64());  // y_i, the predecessors' outputs
     auto w = rg::randn({3, 2}, f64(true));  // w_ij
@@ -35,7 +36,8 @@ TEST_CASE("seed 001: ∂E/∂w_ij = y_i S'(σ_j) ∂E/∂y_j and ∂E/∂y_j = 2
     check_values(w.grad(), expected, 1e-14);
 }
 
-TEST_CASE("seed 001: a hidden neuron's ∂E/∂y_i is the sum over its successors j of w_ij S'(σ_j) ∂E/∂y_j") {
+TEST_CASE("rétropropagation du gradient §2.5: a hidden neuron's ∂E/∂y_i is the sum over its successors j of w_ij "
+          "S'(σ_j) ∂E/∂y_j") {
     rg::manual_seed(12);
     auto x = rg::randn({1, 2}, f64());
     auto w1 = rg::randn({2, 3}, f64(true));
@@ -55,7 +57,7 @@ TEST_CASE("seed 001: a hidden neuron's ∂E/∂y_i is the sum over its successor
     }
 }
 
-TEST_CASE("seed 001: the chain rule for t = h∘g∘f, t' = h'(g(f(x))) g'(f(x)) f'(x)") {
+TEST_CASE("rétropropagation du gradient §2.2: the chain rule for t = h∘g∘f, t' = h'(g(f(x))) g'(f(x)) f'(x)") {
     // f(x) = x², g = sin, h = exp.
     auto x = rg::tensor({0.7, -1.3}, f64(true));
     rg::sum(rg::exp(rg::sin(rg::square(x)))).backward();
@@ -63,11 +65,12 @@ TEST_CASE("seed 001: the chain rule for t = h∘g∘f, t' = h'(g(f(x))) g'(f(x))
     check_values(x.grad(), rg::exp(rg::sin(xv * xv)) * rg::cos(xv * xv) * xv * 2.0, 1e-14);
 }
 
-TEST_CASE("seed 001: shared weights in y_j = x_{j-1} w1 + x_j w2 + x_{j+1} w3 sum their gradients over positions") {
+TEST_CASE("rétropropagation du gradient §1.6: shared weights in y_j = x_{j-1} w1 + x_j w2 + x_{j+1} w3 sum their "
+          "gradients over positions") {
     rg::manual_seed(13);
     auto x = rg::randn({8}, f64());
     auto w = rg::randn({3}, f64(true));
-    // Written as the seed writes it, position by position (j = 1 .. 6).
+    // Written as the notes write it, position by position (j = 1 .. 6).
     auto y = rg::slice(x, 0, 0, 6) * rg::select(w, 0, 0) + rg::slice(x, 0, 1, 7) * rg::select(w, 0, 1) +
              rg::slice(x, 0, 2, 8) * rg::select(w, 0, 2);
     y.retain_grad();
@@ -85,14 +88,14 @@ TEST_CASE("seed 001: shared weights in y_j = x_{j-1} w1 + x_j w2 + x_{j+1} w3 su
     check_values(w_conv.grad(), w.grad(), 1e-12);
 }
 
-TEST_CASE("seed 001: softmax s_i = e^{x_i} / Σ_j e^{x_j}") {
+TEST_CASE("rétropropagation du gradient §1.4: softmax s_i = e^{x_i} / Σ_j e^{x_j}") {
     auto x = rg::tensor({1.0, 2.0, 0.5}, f64());
     const double total = std::exp(1.0) + std::exp(2.0) + std::exp(0.5);
     check_values(rg::softmax(x),
                  rg::tensor({std::exp(1.0) / total, std::exp(2.0) / total, std::exp(0.5) / total}, f64()), 1e-15);
 }
 
-TEST_CASE("seed 001: the mini-batch gradient is the sum of the per-sample gradients") {
+TEST_CASE("rétropropagation du gradient §2.1: the mini-batch gradient is the sum of the per-sample gradients") {
     rg::manual_seed(14);
     auto x = rg::randn({5, 3}, f64());
     auto u = rg::randn({5, 2}, f64());

@@ -1,4 +1,4 @@
-// Seed 002: the error E = ½(o* - o)², the update Δw = -γ ∂E/∂w, the
+// *Machine Learning : Réseaux de Neurones* (slides): the error E = ½(o* - o)², the update Δw = -γ ∂E/∂w, the
 // derivatives of σ and tanh, and the softmax Jacobian.
 #include "../helpers.hpp"
 
@@ -10,7 +10,7 @@ namespace {
 rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
 }  // namespace
 
-TEST_CASE("seed 002: E = ½ (o* - o)² has ∂E/∂o = o - o*") {
+TEST_CASE("Machine Learning slides, error: E = ½ (o* - o)² has ∂E/∂o = o - o*") {
     auto o = rg::tensor({0.3, 0.9}, f64(true));
     auto target = rg::tensor({1.0, 0.0}, f64());
     auto report = rg::check_formula([&](const TensorList& v) { return rg::nn::half_sse(v[0], target); }, {o},
@@ -18,7 +18,7 @@ TEST_CASE("seed 002: E = ½ (o* - o)² has ∂E/∂o = o - o*") {
     CHECK_MESSAGE(report.ok, report.text());
 }
 
-TEST_CASE("seed 002: Δw = -γ ∂E/∂w is one SGD step") {
+TEST_CASE("Machine Learning slides, backward: Δw = -γ ∂E/∂w is one SGD step") {
     auto w = rg::tensor({0.5, -0.2}, f64(true));
     auto x = rg::tensor({1.0, 2.0}, f64());
     auto e = 0.5 * rg::square(1.0 - rg::dot(w, x));
@@ -28,7 +28,7 @@ TEST_CASE("seed 002: Δw = -γ ∂E/∂w is one SGD step") {
     check_values(w, expected, 1e-15);
 }
 
-TEST_CASE("seed 002: σ' = σ(1 - σ) and tanh' = 1 - tanh²") {
+TEST_CASE("Machine Learning slides, activations: σ' = σ(1 - σ) and tanh' = 1 - tanh²") {
     auto sig = rg::check_formula([](const TensorList& v) { return rg::sigmoid(v[0]); }, {rg::Shape{6}},
                                  [](const TensorList& v) {
                                      auto s = rg::sigmoid(v[0]);
@@ -43,7 +43,7 @@ TEST_CASE("seed 002: σ' = σ(1 - σ) and tanh' = 1 - tanh²") {
     CHECK_MESSAGE(th.ok, th.text());
 }
 
-TEST_CASE("seed 002: the softmax Jacobian D_j S_i = S_i (δ_ij - S_j), compared in full") {
+TEST_CASE("Machine Learning slides, softmax: the softmax Jacobian D_j S_i = S_i (δ_ij - S_j), compared in full") {
     auto report = rg::check_formula([](const TensorList& v) { return rg::softmax(v[0]); }, {rg::Shape{5}},
                                     [](const TensorList& v) {
                                         auto s = rg::softmax(v[0]);
@@ -54,7 +54,7 @@ TEST_CASE("seed 002: the softmax Jacobian D_j S_i = S_i (δ_ij - S_j), compared 
     CHECK_MESSAGE(report.ok, report.text());
 }
 
-TEST_CASE("seed 002: Σ_i softmax(x)_i = 1") {
+TEST_CASE("Machine Learning slides, softmax: Σ_i softmax(x)_i = 1") {
     rg::manual_seed(21);
     auto x = rg::randn({4, 7}, f64()) * 10.0;
     check_values(rg::sum(rg::softmax(x, 1), {1}), rg::ones({4}, f64()), 1e-14);

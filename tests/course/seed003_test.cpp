@@ -1,4 +1,4 @@
-// Seed 003: the activation table with its derivatives, leaky ReLU, binary
+// Poncelet's *Les réseaux de neurones* (slides, LIRMM): the activation table with its derivatives, leaky ReLU, binary
 // cross-entropy, ∂C/∂Z = A - y, the summary table for the last layer L and a
 // hidden layer l (column convention: Z[l] = W[l] A[l-1] + b[l]), and a stable
 // softmax.
@@ -23,7 +23,7 @@ void check_row(const char* name, const rg::Function& f, const rg::Formula& deriv
 }
 }  // namespace
 
-TEST_CASE("seed 003, activation table: each function's stated derivative") {
+TEST_CASE("Poncelet, activation table: each function's stated derivative") {
     check_row(
         "identity f' = 1", [](const TensorList& v) { return rg::nn::identity(v[0]); },
         [](const TensorList& v) { return TensorList{rg::ones_like(v[0])}; });
@@ -70,7 +70,7 @@ TEST_CASE("seed 003, activation table: each function's stated derivative") {
         });
 }
 
-TEST_CASE("seed 003, activation table at x = 0: the conventions where the derivative is undefined") {
+TEST_CASE("Poncelet, activation table at x = 0: the conventions where the derivative is undefined") {
     // The table leaves the binary step's derivative at 0 as '?', and defines
     // the step as 1 for x >= 0: we use step(0) = 1 and step'(0) = 0.
     // For ReLU the table writes f'(x) = 1 for x >= 0; ReLU has no derivative
@@ -86,7 +86,7 @@ TEST_CASE("seed 003, activation table at x = 0: the conventions where the deriva
     CHECK(d([](const Tensor& x) { return rg::elu(x, 0.7); }) == doctest::Approx(0.7));
 }
 
-TEST_CASE("seed 003: binary cross-entropy and ∂C/∂A = -y/A + (1 - y)/(1 - A)") {
+TEST_CASE("Poncelet, backward propagation: binary cross-entropy and ∂C/∂A = -y/A + (1 - y)/(1 - A)") {
     auto y = rg::tensor({1.0, 0.0, 1.0, 0.0}, f64());
     auto a = rg::tensor({0.9, 0.2, 0.4, 0.7}, f64(true));
     // C = -y log A - (1 - y) log(1 - A), summed over the samples.
@@ -97,7 +97,8 @@ TEST_CASE("seed 003: binary cross-entropy and ∂C/∂A = -y/A + (1 - y)/(1 - A)
     CHECK_MESSAGE(report.ok, report.text());
 }
 
-TEST_CASE("seed 003: ∂C/∂Z = A - y for sigmoid + BCE and for softmax + cross-entropy") {
+TEST_CASE(
+    "Poncelet, backward propagation and softmax: ∂C/∂Z = A - y for sigmoid + BCE and for softmax + cross-entropy") {
     auto y = rg::tensor({1.0, 0.0, 1.0}, f64());
     auto sigmoid_bce = rg::check_formula(
         [&](const TensorList& v) {
@@ -114,7 +115,7 @@ TEST_CASE("seed 003: ∂C/∂Z = A - y for sigmoid + BCE and for softmax + cross
     CHECK_MESSAGE(softmax_ce.ok, softmax_ce.text());
 }
 
-TEST_CASE("seed 003, summary table: layer L and layer l in the column convention") {
+TEST_CASE("Poncelet, summary table (\"Pour résumer\"): layer L and layer l in the column convention") {
     // Two layers on m samples as columns: Z1 = W1 X + b1, A1 = σ(Z1), Z2 = W2 A1 + b2, A2 = σ(Z2),
     // C = Σ BCE(A2, y).
     rg::manual_seed(31);
@@ -141,7 +142,8 @@ TEST_CASE("seed 003, summary table: layer L and layer l in the column convention
     check_values(b1.grad(), rg::sum(z1.grad(), {1}, true), 1e-12);
 }
 
-TEST_CASE("seed 003: a stable softmax turns [4000, 5000, 6000] into [0, 0, 1] while the naive form overflows") {
+TEST_CASE(
+    "Poncelet, softmax: a stable softmax turns [4000, 5000, 6000] into [0, 0, 1] while the naive form overflows") {
     auto x = rg::tensor({4000.0, 5000.0, 6000.0}, f64());
     check_values(rg::softmax(x), rg::tensor({0.0, 0.0, 1.0}, f64()));
     auto naive = rg::exp(x) / rg::sum(rg::exp(x));

@@ -1,12 +1,12 @@
-// Seed 004, section XV: the worked convolution exercise, every printed
-// number, with the seed's bias slip (see the first test case's comment).
+// *Réseaux de neurones en pratique*, part XV: the worked convolution exercise, every printed
+// number, with the notes' bias slip (see the first test case's comment).
 #include "../helpers.hpp"
 
 using rg::Tensor;
 using test::check_values;
 
-// Seed 004, section XV: a 3x3 input with two channels, two 2x2 filters, one
-// output channel. The seed works in HWC; here the same numbers are in NCHW.
+// Part XV: a 3x3 input with two channels, two 2x2 filters, one
+// output channel. The notes work in HWC; here the same numbers are in NCHW.
 namespace {
 struct Exercise {
     Tensor x, w, b, y;
@@ -21,8 +21,8 @@ Exercise course_exercise(double bias) {
 }
 }  // namespace
 
-TEST_CASE("course exercise (seed 004, XV): with bias 4 every printed number is reproduced") {
-    // The seed adds its bias once per input channel, so its printed output is
+TEST_CASE("course exercise (Réseaux de neurones en pratique, XV): with bias 4 every printed number is reproduced") {
+    // The notes add their bias once per input channel, so its printed output is
     // what a correct convolution gives with bias 4 = 2 x 2 channels.
     auto e = course_exercise(4.0);
     check_values(e.y, rg::tensor({{{{90, 112}, {156, 178}}}}, {.dtype = rg::float64}));
@@ -40,8 +40,8 @@ TEST_CASE("course exercise (seed 004, XV): with bias 4 every printed number is r
                             {.dtype = rg::float64}));
 }
 
-TEST_CASE("the seed's HWC layout converts to NCHW and back") {
-    // Seed 004 writes the input as 3x3 pixels of 2 channels: x[h][w][c].
+TEST_CASE("the exercise's HWC layout converts to NCHW and back") {
+    // The notes write the input as 3x3 pixels of 2 channels: x[h][w][c].
     auto hwc =
         rg::tensor({{{1, 1.5}, {2, 2.5}, {3, 3.5}}, {{4, 4.5}, {5, 5.5}, {6, 6.5}}, {{7, 7.5}, {8, 8.5}, {9, 9.5}}},
                    {.dtype = rg::float64});
@@ -51,7 +51,8 @@ TEST_CASE("the seed's HWC layout converts to NCHW and back") {
     CHECK_THROWS_WITH_AS(rg::data::hwc_to_nchw(rg::zeros({2, 2})), doctest::Contains("expected (H, W, C)"), rg::Error);
 }
 
-TEST_CASE("course exercise (seed 004, XV): with bias 2 the correct output is [[88,110],[154,176]]") {
+TEST_CASE(
+    "course exercise (Réseaux de neurones en pratique, XV): with bias 2 the correct output is [[88,110],[154,176]]") {
     auto e = course_exercise(2.0);
     check_values(e.y, rg::tensor({{{{88, 110}, {154, 176}}}}, {.dtype = rg::float64}));
     auto target = rg::tensor({{{{90, 112}, {156, 177}}}}, {.dtype = rg::float64});
@@ -59,7 +60,7 @@ TEST_CASE("course exercise (seed 004, XV): with bias 2 the correct output is [[8
     CHECK(loss.item() == doctest::Approx((4.0 + 4.0 + 4.0 + 1.0) / 4.0));
     loss.backward();
     // dE/dY = 2 (Y - Y*) / 4 = [[-1, -1], [-1, -0.5]]; the bias gradient is its sum,
-    // not the seed's depth-scaled value.
+    // not the notes' depth-scaled value.
     check_values(e.b.grad(), rg::tensor({-3.5}, {.dtype = rg::float64}));
     check_values(e.w.grad(), rg::tensor({{{{-1 - 2 - 4 - 2.5, -2 - 3 - 5 - 3}, {-4 - 5 - 7 - 4, -5 - 6 - 8 - 4.5}},
                                           {{-1.5 - 2.5 - 4.5 - 2.75, -2.5 - 3.5 - 5.5 - 3.25},

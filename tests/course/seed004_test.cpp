@@ -1,7 +1,7 @@
-// Seed 004 (the layer-by-layer network): the FC and activation layers'
+// *Réseaux de neurones en pratique* (chapter 8, the layer-by-layer network): the FC and activation layers'
 // backward formulas, MSE and its derivative, convolution gradients (the
 // correlation of X with ∂E/∂O, and the full convolution with the rotated
-// filter), and the XOR run. The worked exercise of section XV is in
+// filter), and the XOR run. The worked exercise of part XV is in
 // seed004_exercise_test.cpp, with both bias values.
 #include "../helpers.hpp"
 
@@ -36,10 +36,10 @@ Tensor full_convolution(const Tensor& g, const Tensor& k) {
 }
 }  // namespace
 
-TEST_CASE("seed 004, FC layer: ∂E/∂X = ∂E/∂Y Wᵀ, ∂E/∂W = Xᵀ ∂E/∂Y, ∂E/∂B = ∂E/∂Y") {
+TEST_CASE("Réseaux de neurones en pratique V, FC layer: ∂E/∂X = ∂E/∂Y Wᵀ, ∂E/∂W = Xᵀ ∂E/∂Y, ∂E/∂B = ∂E/∂Y") {
     rg::manual_seed(41);
     auto x = rg::randn({1, 3}, f64(true));
-    auto w = rg::randn({3, 2}, f64(true));  // the seed's layout: (input_size, output_size)
+    auto w = rg::randn({3, 2}, f64(true));  // the notes' layout: (input_size, output_size)
     auto b = rg::randn({1, 2}, f64(true));
     auto y = rg::matmul(x, w) + b;
     y.retain_grad();
@@ -49,7 +49,7 @@ TEST_CASE("seed 004, FC layer: ∂E/∂X = ∂E/∂Y Wᵀ, ∂E/∂W = Xᵀ ∂E
     check_values(b.grad(), y.grad(), 1e-14);
 }
 
-TEST_CASE("seed 004, activation layer: ∂E/∂X = ∂E/∂Y ⊙ f'(X)") {
+TEST_CASE("Réseaux de neurones en pratique VI, activation layer: ∂E/∂X = ∂E/∂Y ⊙ f'(X)") {
     rg::manual_seed(42);
     auto x = rg::randn({1, 4}, f64(true));
     auto y = rg::tanh(x);
@@ -59,7 +59,7 @@ TEST_CASE("seed 004, activation layer: ∂E/∂X = ∂E/∂Y ⊙ f'(X)") {
     check_values(x.grad(), y.grad() * (1.0 - t * t), 1e-14);
 }
 
-TEST_CASE("seed 004: MSE = mean (Y - Y*)² and its derivative 2 (Y - Y*) / n") {
+TEST_CASE("Réseaux de neurones en pratique IX: MSE = mean (Y - Y*)² and its derivative 2 (Y - Y*) / n") {
     auto target = rg::tensor({{1.0, 0.0, 2.0}}, f64());
     auto report =
         rg::check_formula([&](const TensorList& v) { return rg::nn::mse_loss(v[0], target); }, {rg::Shape{1, 3}},
@@ -67,7 +67,8 @@ TEST_CASE("seed 004: MSE = mean (Y - Y*)² and its derivative 2 (Y - Y*) / n") {
     CHECK_MESSAGE(report.ok, report.text());
 }
 
-TEST_CASE("seed 004, convolution: ∂E/∂F = correlate(X, ∂E/∂O) and ∂E/∂X = full convolution of ∂E/∂O with the rotated "
+TEST_CASE("Réseaux de neurones en pratique VII, convolution: ∂E/∂F = correlate(X, ∂E/∂O) and ∂E/∂X = full convolution "
+          "of ∂E/∂O with the rotated "
           "filter") {
     rg::manual_seed(43);
     auto x = rg::randn({1, 1, 5, 4}, f64(true));
@@ -82,7 +83,7 @@ TEST_CASE("seed 004, convolution: ∂E/∂F = correlate(X, ∂E/∂O) and ∂E/�
     check_values(rg::select(rg::select(x.grad(), 0, 0), 0, 0), full_convolution(go, kernel), 1e-12);
 }
 
-TEST_CASE("seed 004: the XOR network trains to the seed's result") {
+TEST_CASE("Réseaux de neurones en pratique XI: the XOR network trains to the notes' result") {
     rg::manual_seed(0);
     auto x = rg::tensor({{0, 0}, {0, 1}, {1, 0}, {1, 1}});
     auto y = rg::tensor({{0}, {1}, {1}, {0}});

@@ -121,7 +121,7 @@ Tensor leaky_relu(const Tensor& x, double slope = 0.01);  // gradient `slope` at
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor softplus(const Tensor& x);  // log(1 + e^x), computed stably
 Tensor atan(const Tensor& x);
-Tensor step(const Tensor& x);  // binary step (seed 003): 1 for x >= 0, else 0; gradient 0
+Tensor step(const Tensor& x);  // binary step (the course's activation table): 1 for x >= 0, else 0; gradient 0
 Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [low, high]
 Tensor square(const Tensor& x);
 // One-sided and tensor bounds (clamp_ops.cpp): x passes its gradient where

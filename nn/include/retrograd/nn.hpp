@@ -1,5 +1,6 @@
 #pragma once
-// All of rg::nn, rg::optim and rg::data.
+/// @file
+/// All of rg::nn, rg::optim and rg::data.
 #include <retrograd/data/idx.hpp>
 #include <retrograd/data/layout.hpp>
 #include <retrograd/data/loader.hpp>

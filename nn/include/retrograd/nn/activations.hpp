@@ -1,6 +1,6 @@
 #pragma once
-// The activation functions of the course's table (seed 003) as modules. Each
-// wraps the op of the same name; PReLU owns its slope as a parameter.
+// The activation functions of the course's table (Poncelet's *Les réseaux de neurones*, "Choix de la fonction
+// d'activation") as modules. Each wraps the op of the same name; PReLU owns its slope as a parameter.
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/module.hpp>
 #include <retrograd/ops.hpp>
