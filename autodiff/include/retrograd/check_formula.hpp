@@ -62,6 +62,12 @@ struct FormulaReport {
 /// inside either is reported with the float64 fix.
 using Formula = std::function<TensorList(const TensorList& inputs)>;
 
+/// Prints report.text(): `std::cout << report`.
+/// @param os the stream
+/// @param report the report to print
+/// @return os
+inline std::ostream& operator<<(std::ostream& os, const FormulaReport& report) { return os << report.text(); }
+
 /// Compares `formula` with autodiff's derivative of `f` at `inputs`.
 /// @param f the function, built from its inputs with rg ops
 /// @param inputs where to compare (converted to float64)
@@ -71,12 +77,6 @@ using Formula = std::function<TensorList(const TensorList& inputs)>;
 /// @throws rg::Error when an input or a result is undefined, the formula
 ///         returns another number of tensors than there are inputs, f or the
 ///         formula mixes in float32 values, or a hessian check has several inputs
-
-/// Prints report.text(): `std::cout << report`.
-/// @param os the stream
-/// @param report the report to print
-/// @return os
-inline std::ostream& operator<<(std::ostream& os, const FormulaReport& report) { return os << report.text(); }
 
 FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula,
                             FormulaOptions options = {});
