@@ -77,7 +77,6 @@ inline std::ostream& operator<<(std::ostream& os, const FormulaReport& report) {
 /// @throws rg::Error when an input or a result is undefined, the formula
 ///         returns another number of tensors than there are inputs, f or the
 ///         formula mixes in float32 values, or a hessian check has several inputs
-
 FormulaReport check_formula(const Function& f, const TensorList& inputs, const Formula& formula,
                             FormulaOptions options = {});
 /// The same with the expected derivatives given as tensors.
