@@ -9,10 +9,11 @@
 //                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
 //
 // --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
-// (own) or oneDNN (docs/performance.md compares them). --losses prints LibTorch's first training losses instead (to
-// compare runs under different OpenBLAS settings). The first lines say which kernels each side runs: OpenBLAS's core
-// (both sides share one OpenBLAS: LibTorch's BLAS calls go to Debian's libblas.so.3, whose kernels are libopenblas's)
-// and oneDNN's instruction set.
+// (own) or oneDNN (docs/performance.md compares them). --losses prints
+// LibTorch's first training losses instead (to compare runs under different
+// OpenBLAS settings). The first line says which kernels each side runs:
+// OpenBLAS's core (one OpenBLAS serves both sides; the line names the library
+// LibTorch's sgemm_ resolves to) and oneDNN's instruction set.
 #include "suite.hpp"
 
 #include <retrograd/detail/conv_kernel.hpp>

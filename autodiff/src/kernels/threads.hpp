@@ -14,9 +14,11 @@ namespace rg::detail {
 template <class Signature> class FunctionRef;
 template <class R, class... Args> class FunctionRef<R(Args...)> {
 public:
+    // Implicit, to take lambdas; the constraint leaves copies of a FunctionRef
+    // to the copy constructor.
     template <class F>
     requires(!std::is_same_v<std::decay_t<F>, FunctionRef>)
-        FunctionRef(F&& f)  // NOLINT(google-explicit-constructor): passed as a lambda
+        FunctionRef(F&& f)  // NOLINT(google-explicit-constructor, bugprone-forwarding-reference-overload): above
         : object_(const_cast<void*>(static_cast<const void*>(&f))), call_([](void* o, Args... args) -> R {
               return (*static_cast<std::remove_reference_t<F>*>(o))(std::forward<Args>(args)...);
           }) {}
