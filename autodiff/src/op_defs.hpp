@@ -4,7 +4,6 @@
 #include <retrograd/registry.hpp>
 
 #include "kernels.hpp"
-#include "lambda_record.hpp"  // conv.cpp only, until it records through OpContext
 
 namespace rg::detail {
 
