@@ -14,9 +14,17 @@ using detail::ref::for_each_index;
 using detail::ref::Index;
 
 // out[o, k, i] = x[o, 0, i] (op) ... (op) x[o, k, i] along `axis`, any dtype.
+// PyTorch sums and multiplies bool as int64; refused here rather than given
+// a bool result that saturates at true.
+void refuse_bool(const Tensor& x, const char* op) {
+    if (x.dtype() == Dtype::bool_)
+        fail("{}: expected a float32, float64 or int64 tensor, got bool; convert the mask first: x.to(rg::int64)", op);
+}
+
 template <class Op> Tensor scan(const Tensor& x, std::size_t axis, const char* op, Op combine) {
+    refuse_bool(x, op);
     return detail::visit_dtype(x.dtype(), [&](auto zero) {
-        using T = decltype(zero);
+        using T = std::conditional_t<std::is_same_v<decltype(zero), bool>, std::int64_t, decltype(zero)>;
         const detail::Dense<T> a(x);
         Tensor out = detail::empty_dense<T>(x.shape(), op);
         T* o = out.data_ptr<T>();
@@ -162,8 +170,9 @@ const OpDef& prod_def = define_op(
 Tensor prod(const Tensor& x, int dim, bool keepdim) {
     const std::size_t axis = scan_axis(x, dim, "prod");
     if (x.dim() == 0) return keepdim ? x.clone() : reshape(prod(reshape(x, {1}), 0), Shape{});
+    refuse_bool(x, "prod");
     Tensor out = detail::visit_dtype(x.dtype(), [&](auto zero) {
-        using T = decltype(zero);
+        using T = std::conditional_t<std::is_same_v<decltype(zero), bool>, std::int64_t, decltype(zero)>;
         const detail::Dense<T> a(x);
         Tensor result = detail::empty_dense<T>(detail::reduced_shape(x.shape(), {axis}, keepdim), "prod");
         T* o = result.data_ptr<T>();
