@@ -2,6 +2,7 @@
 // The whole of retrograd: #include <retrograd/retrograd.hpp>
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
+#include <retrograd/attention.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/error.hpp>
 #include <retrograd/explain.hpp>
