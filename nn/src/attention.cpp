@@ -58,7 +58,7 @@ MultiheadAttention::MultiheadAttention(std::size_t embed_dim, std::size_t num_he
     if (!(options.dropout >= 0.0 && options.dropout <= 1.0))
         fail("{}: dropout must be in [0, 1], got {}", layer, options.dropout);
     // PyTorch's initialisation: Xavier-uniform projections, zero biases.
-    const auto xavier = [](Shape shape) {
+    const auto xavier = [](const Shape& shape) {
         Tensor w = zeros(shape);
         init::xavier_uniform_(w);
         return w;

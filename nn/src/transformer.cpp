@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace rg::nn {
 namespace {
 
@@ -110,7 +112,7 @@ TransformerEncoder::TransformerEncoder(const TransformerEncoderLayer& layer, std
         list->add(std::to_string(i), copy);
         layers.push_back(copy);
     }
-    if (options.norm) norm = register_module("norm", options.norm);
+    if (options.norm) norm = register_module("norm", std::move(options.norm));
 }
 
 std::string TransformerEncoder::describe() const {
