@@ -53,6 +53,40 @@ Tensors lstm_cell(Module& m, const Tensors& in) {
     return {{"h", h}, {"c", c}};
 }
 
+// A mask input: stored as int64 0/1 for a bool mask (true where 1), or float.
+Tensor mask_input(const Tensors& inputs, const std::string& name) {
+    const Tensor m = optional_input(inputs, name);
+    return m.defined() && !m.is_floating() ? m != 0.0 : m;
+}
+
+std::function<Tensors(Module&, const Tensors&)> mha(bool need_weights = true, bool average = true) {
+    return [=](Module& m, const Tensors& in) {
+        auto [output, weights] =
+            dynamic_cast<MultiheadAttention&>(m)(in.at("query"), in.at("key"), in.at("value"),
+                                                 {.key_padding_mask = mask_input(in, "key_padding_mask"),
+                                                  .need_weights = need_weights,
+                                                  .attn_mask = mask_input(in, "attn_mask"),
+                                                  .average_attn_weights = average});
+        CHECK(weights.defined() == need_weights);
+        return need_weights ? Tensors{{"output", output}, {"weights", weights}} : Tensors{{"output", output}};
+    };
+}
+
+template <class Encoder> Tensors encoder(Module& m, const Tensors& in) {
+    return {{"output", dynamic_cast<Encoder&>(m)(in.at("src"),
+                                                 {.src_mask = mask_input(in, "src_mask"),
+                                                  .src_key_padding_mask = mask_input(in, "src_key_padding_mask")})}};
+}
+
+Tensors decoder(Module& m, const Tensors& in) {
+    return {{"output", dynamic_cast<TransformerDecoderLayer&>(
+                           m)(in.at("tgt"), in.at("memory"),
+                              {.tgt_mask = mask_input(in, "tgt_mask"),
+                               .memory_mask = mask_input(in, "memory_mask"),
+                               .tgt_key_padding_mask = mask_input(in, "tgt_key_padding_mask"),
+                               .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
+}
+
 template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
     return [=] { return std::make_shared<M>(args...); };
 }
@@ -102,6 +136,48 @@ std::vector<Case> cases() {
         {"grucell", make<GRUCell>(3, 5), one_state_cell<GRUCell>},
         {"grucell_unbatched_zero_state", make<GRUCell>(3, 4), one_state_cell<GRUCell>},
         {"embedding_padding_idx", make<Embedding>(6, 4, EmbeddingOptions{.padding_idx = 1}), one_tensor},
+        {"mha", make<MultiheadAttention>(8, 2), mha()},
+        {"mha_batch_first_bool_masks_per_head",
+         make<MultiheadAttention>(8, 2, MultiheadAttentionOptions{.batch_first = true}), mha(true, false)},
+        {"mha_kdim_vdim_no_bias_float_mask_3d",
+         make<MultiheadAttention>(8, 2, MultiheadAttentionOptions{.bias = false, .kdim = 5, .vdim = 6}), mha()},
+        {"mha_unbatched_padding_no_weights", make<MultiheadAttention>(6, 3), mha(false)},
+        {"transformer_encoder_layer",
+         make<TransformerEncoderLayer>(8, 2, TransformerLayerOptions{.dim_feedforward = 16}),
+         encoder<TransformerEncoderLayer>},
+        {"transformer_encoder_layer_gelu_norm_first_batch_first",
+         make<TransformerEncoderLayer>(8, 2,
+                                       TransformerLayerOptions{.dim_feedforward = 16,
+                                                               .activation = TransformerActivation::gelu,
+                                                               .layer_norm_eps = 1e-4,
+                                                               .batch_first = true,
+                                                               .norm_first = true}),
+         encoder<TransformerEncoderLayer>},
+        {"transformer_encoder_layer_gelu_batch_first",
+         make<TransformerEncoderLayer>(8, 2,
+                                       TransformerLayerOptions{.dim_feedforward = 16,
+                                                               .activation = TransformerActivation::gelu,
+                                                               .batch_first = true}),
+         encoder<TransformerEncoderLayer>},
+        {"transformer_encoder_layer_relu_norm_first",
+         make<TransformerEncoderLayer>(8, 2, TransformerLayerOptions{.dim_feedforward = 16, .norm_first = true}),
+         encoder<TransformerEncoderLayer>},
+        {"transformer_encoder_two_layers_norm",
+         [] {
+             return std::make_shared<TransformerEncoder>(TransformerEncoderLayer(8, 2, {.dim_feedforward = 16}), 2,
+                                                         TransformerEncoderOptions{.norm =
+                                                                                       std::make_shared<LayerNorm>(8)});
+         },
+         encoder<TransformerEncoder>},
+        {"transformer_decoder_layer",
+         make<TransformerDecoderLayer>(8, 2, TransformerLayerOptions{.dim_feedforward = 16}), decoder},
+        {"transformer_decoder_layer_gelu_norm_first_batch_first",
+         make<TransformerDecoderLayer>(8, 2,
+                                       TransformerLayerOptions{.dim_feedforward = 16,
+                                                               .activation = TransformerActivation::gelu,
+                                                               .batch_first = true,
+                                                               .norm_first = true}),
+         decoder},
     };
 }
 
@@ -109,11 +185,13 @@ std::string reference_path(const std::string& name) {
     return std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/data/" + name + ".safetensors";
 }
 
-// "input.x" -> ("input", "x"); a state-dict name has no dot: ("", name).
+// "input.x" -> ("input", "x"); a state-dict name ("weight", "out_proj.weight")
+// -> ("", name).
 std::pair<std::string, std::string> split(const std::string& key) {
     const auto dot = key.find('.');
-    if (dot == std::string::npos) return {"", key};
-    return {key.substr(0, dot), key.substr(dot + 1)};
+    const std::string part = dot == std::string::npos ? "" : key.substr(0, dot);
+    if (part != "input" && part != "output" && part != "cotangent" && part != "grad") return {"", key};
+    return {part, key.substr(dot + 1)};
 }
 
 void check_close(const std::string& what, const Tensor& actual, const Tensor& expected, double rtol, double atol) {

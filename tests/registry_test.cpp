@@ -139,7 +139,7 @@ TEST_CASE("registered ops: int64 and bool inputs and incompatible shapes are rg:
     }
 }
 
-TEST_CASE("every public op in ops.hpp and conv.hpp has a registry entry") {
+TEST_CASE("every public op in ops.hpp, conv.hpp and attention.hpp has a registry entry") {
     std::set<std::string> covered;
     for (const OpDef* def : rg::op_registry()) {
         covered.insert(std::string(def->name));
@@ -150,7 +150,8 @@ TEST_CASE("every public op in ops.hpp and conv.hpp has a registry entry") {
     // Helpers that validate arguments or compute shapes, not ops.
     const std::set<std::string> not_ops{"normalize_axis", "broadcast_shapes", "conv_output_size"};
     const std::regex declaration(R"(\n(?:Tensor|TensorList) ([a-z_0-9]+)\()");
-    for (const char* header : {"autodiff/include/retrograd/ops.hpp", "autodiff/include/retrograd/conv.hpp"}) {
+    for (const char* header : {"autodiff/include/retrograd/ops.hpp", "autodiff/include/retrograd/conv.hpp",
+                               "autodiff/include/retrograd/attention.hpp"}) {
         const std::string text = source_file(header);
         for (std::sregex_iterator it(text.begin(), text.end(), declaration), end; it != end; ++it) {
             const std::string name = (*it)[1];

@@ -8,6 +8,9 @@
 #include <mutex>
 
 namespace rg {
+namespace detail {
+void link_attention_ops();  // attention_ops.cpp (declared here, not in op_defs.hpp, which every op includes)
+}  // namespace detail
 namespace {
 
 struct Registry {
@@ -75,7 +78,7 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_activation_ops();
     detail::link_clamp_ops();
     for (auto link : {detail::link_shape_extra, detail::link_scan_ops, detail::link_sort_ops, detail::link_norm_ops,
-                      detail::link_products, detail::link_einsum, detail::link_dropout})
+                      detail::link_products, detail::link_einsum, detail::link_dropout, detail::link_attention_ops})
         link();
     return registry().list;
 }

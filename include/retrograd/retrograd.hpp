@@ -4,6 +4,7 @@
 /// `<retrograd/dist/dist.hpp>`).
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
+#include <retrograd/attention.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/error.hpp>
 #include <retrograd/explain.hpp>

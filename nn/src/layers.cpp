@@ -169,13 +169,8 @@ Tensor Embedding::forward(const Tensor& indices) {
     Tensor rows = index_select(weight, 0, flat);
     if (padding_idx_) {
         // The padding row's value, but no gradient to it: its lookups read a
-        // detached copy. (A bool mask from ne(indices, padding_idx) would
-        // replace the loop once comparisons take int64.)
-        const std::vector<double> values = flat.to_vector();
-        std::vector<double> keep(values.size());
-        for (std::size_t i = 0; i < values.size(); ++i)
-            keep[i] = values[i] == static_cast<double>(*padding_idx_) ? 0.0 : 1.0;
-        const Tensor mask = from_vector(keep, {values.size(), 1}, {.dtype = weight.dtype()});
+        // detached copy.
+        const Tensor mask = unsqueeze(ne(flat, static_cast<double>(*padding_idx_)), 1);
         rows = where(mask, rows, index_select(weight.detach(), 0, flat));
     }
     Shape shape = indices.shape();

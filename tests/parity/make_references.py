@@ -3,7 +3,8 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py
+    /usr/bin/python3 tests/parity/make_references.py            # every case
+    /usr/bin/python3 tests/parity/make_references.py attention  # only MultiheadAttention and the Transformer layers
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
 holding, under these names:
@@ -26,6 +27,7 @@ needed. Nothing here is run by the build or the tests; the files are committed.
 import json
 import os
 import struct
+import sys
 
 import torch
 
@@ -211,5 +213,96 @@ def main():
                lambda m, xs: {"output": m(xs["x"])})
 
 
+def jitter(module, names=("bias", "norm")):
+    """Attention biases start at 0 and norms at 1, 0: small random offsets test them."""
+    with torch.no_grad():
+        for key, p in module.named_parameters():
+            if any(n in key for n in names):
+                p.add_(0.3 * torch.randn_like(p))
+    return module
+
+
+def bool_of(xs, key):
+    """Masks are stored as int64 0/1 (the files hold no bool dtype): true where 1."""
+    value = xs.get(key)
+    return value.bool() if value is not None and not value.is_floating_point() else value
+
+
+def mha_case(name, module, inputs, need_weights=True, average=True):
+    def run(m, xs):
+        out, weights = m(xs["query"], xs["key"], xs["value"], key_padding_mask=bool_of(xs, "key_padding_mask"),
+                         need_weights=need_weights, attn_mask=bool_of(xs, "attn_mask"),
+                         average_attn_weights=average)
+        return {"output": out, "weights": weights} if need_weights else {"output": out}
+
+    write_case(name, jitter(module).eval(), inputs, run)
+
+
+def encoder_case(name, module, src, **masks):
+    def run(m, xs):
+        kwargs = {"src_key_padding_mask": bool_of(xs, "src_key_padding_mask")}
+        kwargs["src_mask" if isinstance(m, torch.nn.TransformerEncoderLayer) else "mask"] = bool_of(xs, "src_mask")
+        return {"output": m(xs["src"], **kwargs)}
+
+    write_case(name, jitter(module).eval(), dict(src=src, **masks), run)
+
+
+def decoder_case(name, module, tgt, memory, **masks):
+    def run(m, xs):
+        keys = ("tgt_mask", "memory_mask", "tgt_key_padding_mask", "memory_key_padding_mask")
+        return {"output": m(xs["tgt"], xs["memory"], **{k: bool_of(xs, k) for k in keys})}
+
+    write_case(name, jitter(module).eval(), dict(tgt=tgt, memory=memory, **masks), run)
+
+
+def causal(n):
+    """int64 (n, n), 1 above the diagonal: PyTorch's bool attn_mask of a causal layer (true: masked out)."""
+    return torch.triu(torch.ones(n, n, dtype=torch.int64), 1)
+
+
+def attention_cases():
+    r = torch.randn
+    torch.manual_seed(1)
+    L, S, N = 3, 4, 2
+    mha_case("mha", torch.nn.MultiheadAttention(8, 2), {"query": r(L, N, 8), "key": r(S, N, 8), "value": r(S, N, 8)})
+    mha_case("mha_batch_first_bool_masks_per_head", torch.nn.MultiheadAttention(8, 2, batch_first=True),
+             {"query": r(N, L, 8), "key": r(N, S, 8), "value": r(N, S, 8),
+              "attn_mask": torch.tensor([[0, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 1]]),
+              "key_padding_mask": torch.tensor([[0, 0, 0, 1], [0, 0, 0, 0]])}, average=False)
+    mha_case("mha_kdim_vdim_no_bias_float_mask_3d", torch.nn.MultiheadAttention(8, 2, bias=False, kdim=5, vdim=6),
+             {"query": r(L, N, 8), "key": r(S, N, 5), "value": r(S, N, 6), "attn_mask": r(N * 2, L, S)})
+    mha_case("mha_unbatched_padding_no_weights", torch.nn.MultiheadAttention(6, 3),
+             {"query": r(L, 6), "key": r(S, 6), "value": r(S, 6), "key_padding_mask": torch.tensor([0, 1, 0, 0])},
+             need_weights=False)
+
+    T, S = 5, 4
+    encoder_case("transformer_encoder_layer", torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16),
+                 r(T, N, 8), src_mask=causal(T), src_key_padding_mask=torch.tensor([[0, 0, 0, 0, 0], [0, 0, 0, 1, 1]]))
+    encoder_case("transformer_encoder_layer_gelu_norm_first_batch_first",
+                 torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu", norm_first=True,
+                                                  batch_first=True, layer_norm_eps=1e-4),
+                 r(N, T, 8), src_mask=0.5 * r(T, T))
+    encoder_case("transformer_encoder_layer_gelu_batch_first",
+                 torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation="gelu", batch_first=True),
+                 r(N, T, 8))
+    encoder_case("transformer_encoder_layer_relu_norm_first",
+                 torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, norm_first=True), r(T, N, 8),
+                 src_mask=causal(T))
+    encoder_case("transformer_encoder_two_layers_norm",
+                 torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16), 2,
+                                             norm=torch.nn.LayerNorm(8)),
+                 r(T, N, 8), src_key_padding_mask=torch.tensor([[0, 0, 0, 0, 1], [0, 0, 0, 0, 0]]))
+    decoder_case("transformer_decoder_layer", torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16),
+                 r(T, N, 8), r(S, N, 8), tgt_mask=causal(T),
+                 memory_key_padding_mask=torch.tensor([[0, 0, 1, 1], [0, 0, 0, 0]]))
+    decoder_case("transformer_decoder_layer_gelu_norm_first_batch_first",
+                 torch.nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, activation="gelu", norm_first=True,
+                                                  batch_first=True),
+                 r(N, T, 8), r(N, S, 8), memory_mask=0.5 * r(T, S),
+                 tgt_key_padding_mask=torch.tensor([[0, 0, 0, 0, 0], [0, 0, 0, 0, 1]]))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["attention"]:
+        main()
+    attention_cases()

@@ -6,6 +6,7 @@
 #include <retrograd/data/loader.hpp>
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/nn/activations.hpp>
+#include <retrograd/nn/attention.hpp>
 #include <retrograd/nn/diagnostics.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
@@ -18,3 +19,4 @@
 #include <retrograd/nn/recurrent.hpp>
 #include <retrograd/nn/serialize.hpp>
 #include <retrograd/nn/trainer.hpp>
+#include <retrograd/nn/transformer.hpp>
