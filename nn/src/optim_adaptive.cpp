@@ -41,7 +41,7 @@ void NAdam::step() {
         const auto mu_at = [&](double step) { return o.beta1 * (1. - 0.5 * std::pow(0.96, step * o.momentum_decay)); };
         // PyTorch keeps the product of the mu in a float32 scalar: so does this, to give its numbers.
         auto& [counted, product] = mu_products_[{g, i}];
-        if (counted != t - 1) {  // a loaded state, or the first step: the product up to t - 1
+        if (t == 1 || counted != t - 1) {  // a loaded state, or the first step: the product up to t - 1
             product = 1.0f;
             for (std::int64_t s = 1; s < t; ++s) product *= static_cast<float>(mu_at(static_cast<double>(s)));
         }

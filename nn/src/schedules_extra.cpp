@@ -15,9 +15,14 @@ template <class O, class Options>
 bool set_option(Optimizer& opt, std::size_t group, double Options::*field, double value) {
     auto* typed = dynamic_cast<O*>(&opt);
     if (!typed) return false;
+    // The lr is the schedule's, set without validation as set_lr does: PyTorch's
+    // OneCycleLR lets a linear anneal overshoot below zero at its last step.
+    const double lr = typed->lr(group);
     Options o = typed->options(group);
     o.*field = value;
+    o.lr = std::max(lr, 0.0);
     typed->set_options(o, group);
+    typed->set_lr(lr, group);
     return true;
 }
 
