@@ -5,6 +5,7 @@
 #include "op_references.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace rg {
 namespace {
@@ -181,7 +182,11 @@ Tensor prod(const Tensor& x, int dim, bool keepdim) {
         for (std::size_t b = 0; b < s.outer; ++b)
             for (std::size_t k = 0; k < s.size; ++k)
                 for (std::size_t i = 0; i < s.inner; ++i)
-                    o[b * s.inner + i] *= a.data()[(b * s.size + k) * s.inner + i];
+                    // A bool product is a logical and (`*=` on bools is a -Werror warning).
+                    if constexpr (std::is_same_v<T, bool>)
+                        o[b * s.inner + i] = o[b * s.inner + i] && a.data()[(b * s.size + k) * s.inner + i];
+                    else
+                        o[b * s.inner + i] *= a.data()[(b * s.size + k) * s.inner + i];
         return result;
     });
     const int d = static_cast<int>(axis);

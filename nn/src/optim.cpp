@@ -4,6 +4,8 @@
 #include <retrograd/nn/optim.hpp>
 #include <retrograd/ops.hpp>
 
+#include "optim_update.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -312,7 +314,9 @@ void AdamOptions::validate(const AdamOptions& o, const char* name) {
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
 }
 
-std::optional<std::vector<StateSpec>> Adam::state_specs(std::size_t) const {
+std::optional<std::vector<StateSpec>> Adam::state_specs(std::size_t group) const {
+    if (options_.at(group).amsgrad)
+        return std::vector<StateSpec>{{"exp_avg"}, {"exp_avg_sq", true}, {"max_exp_avg_sq", true}};
     return std::vector<StateSpec>{{"exp_avg"}, {"exp_avg_sq", true}};
 }
 
@@ -325,6 +329,12 @@ void Adam::step() {
         T* m = values<T>(state(g, i, "exp_avg"));
         T* v = values<T>(state(g, i, "exp_avg_sq"));
         const auto t = static_cast<double>(++steps(g, i));
+        if (o.amsgrad) {
+            T* vmax = values<T>(state(g, i, "max_exp_avg_sq"));
+            internal::amsgrad_update(w, dw, m, v, vmax, p.numel(), o, t, decoupled_ ? 0 : o.weight_decay,
+                                     decoupled_ ? 1 - o.lr * o.weight_decay : 1);
+            return;
+        }
         const AdamStep<T> c{.step_size = T(o.lr / (1 - std::pow(o.beta1, t))),
                             .inverse_root_bc2 = T(1 / std::sqrt(1 - std::pow(o.beta2, t))),
                             .beta1 = T(o.beta1),
@@ -422,6 +432,7 @@ LRScheduler::LRScheduler(Optimizer& optimizer) : optimizer_(optimizer) {
 void LRScheduler::step() {
     ++epoch_;
     for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_lr(factor(epoch_, base_lrs_[g]), g);
+    after_step(epoch_);
 }
 
 StepLR::StepLR(Optimizer& optimizer, std::size_t step_size, double gamma)

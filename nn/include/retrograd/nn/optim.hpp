@@ -5,9 +5,11 @@
 // its own options.
 #include <retrograd/tensor.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rg::optim {
@@ -77,6 +79,11 @@ public:
     void set_lr(double lr, std::size_t group) override { options_.at(group).lr = lr; }
     using Optimizer::set_lr;
     const Options& options(std::size_t group = 0) const { return options_.at(group); }
+    // Replaces a group's options (validated first), as schedules that cycle the momentum do.
+    void set_options(const Options& o, std::size_t group) {
+        Options::validate(o, name().c_str());
+        options_.at(group) = o;
+    }
 
 protected:
     GroupedOptimizer(std::vector<ParamGroup<Options>> groups, const char* name) {
@@ -114,6 +121,7 @@ struct AdamOptions {
     double beta2 = 0.999;
     double eps = 1e-8;
     double weight_decay = 0.0;  // Adam: added to the gradient; AdamW: decoupled
+    bool amsgrad = false;  // divide by the largest second moment so far (Reddi et al., 2018)
     static void validate(const AdamOptions& o, const char* name);
 };
 class Adam : public GroupedOptimizer<AdamOptions> {
@@ -177,6 +185,111 @@ protected:
     std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 };
 
+// ---- more adaptive optimizers (nn/src/optim_adaptive.cpp) ----
+
+// Adam with Nesterov momentum (Dozat, 2016) as PyTorch 1.13 computes it,
+// including its mu_product, kept in float32.
+struct NAdamOptions {
+    double lr = 2e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.0;  // added to the gradient
+    double momentum_decay = 4e-3;
+    static void validate(const NAdamOptions& o, const char* name);
+};
+class NAdam : public GroupedOptimizer<NAdamOptions> {
+public:
+    NAdam(TensorList params, NAdamOptions options = {})
+        : NAdam(std::vector<ParamGroup<NAdamOptions>>{{std::move(params), options}}) {}
+    explicit NAdam(std::vector<ParamGroup<NAdamOptions>> groups) : GroupedOptimizer(std::move(groups), "NAdam") {}
+    void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+
+private:
+    // The product of the momentum coefficients up to a step count, per parameter: it follows
+    // from the step count, so it is not saved, only recomputed after a loaded state.
+    std::map<std::pair<std::size_t, std::size_t>, std::pair<std::int64_t, float>> mu_products_;
+};
+
+// Rectified Adam (Liu et al., 2019): plain momentum SGD while the variance estimate is unreliable.
+struct RAdamOptions {
+    double lr = 1e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.0;  // added to the gradient
+    static void validate(const RAdamOptions& o, const char* name);
+};
+class RAdam : public GroupedOptimizer<RAdamOptions> {
+public:
+    RAdam(TensorList params, RAdamOptions options = {})
+        : RAdam(std::vector<ParamGroup<RAdamOptions>>{{std::move(params), options}}) {}
+    explicit RAdam(std::vector<ParamGroup<RAdamOptions>> groups) : GroupedOptimizer(std::move(groups), "RAdam") {}
+    void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+};
+
+// Adam with the infinity norm in place of the second moment (Kingma & Ba, §7.1).
+struct AdamaxOptions {
+    double lr = 2e-3;
+    double beta1 = 0.9;
+    double beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.0;  // added to the gradient
+    static void validate(const AdamaxOptions& o, const char* name);
+};
+class Adamax : public GroupedOptimizer<AdamaxOptions> {
+public:
+    Adamax(TensorList params, AdamaxOptions options = {})
+        : Adamax(std::vector<ParamGroup<AdamaxOptions>>{{std::move(params), options}}) {}
+    explicit Adamax(std::vector<ParamGroup<AdamaxOptions>> groups) : GroupedOptimizer(std::move(groups), "Adamax") {}
+    void step() override;
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+};
+
+// ---- L-BFGS (nn/src/lbfgs.cpp) ----
+
+enum class LineSearch { none, strong_wolfe };
+struct LBFGSOptions {
+    double lr = 1.0;
+    std::size_t max_iter = 20;  // iterations per step()
+    std::size_t max_eval = 0;  // closure calls per step(); 0: max_iter * 5 / 4
+    double tolerance_grad = 1e-7;  // stop when every gradient element is this small
+    double tolerance_change = 1e-9;  // stop when the loss or the parameters change less
+    std::size_t history_size = 100;  // curvature pairs kept
+    LineSearch line_search_fn = LineSearch::none;
+    static void validate(const LBFGSOptions& o, const char* name);
+};
+// Recomputes the loss (zero_grad, forward, backward) and returns it.
+using LossClosure = std::function<Tensor()>;
+// Limited-memory BFGS (PyTorch's, after minFunc): one group; step(closure)
+// calls the closure several times. Its history lives in memory only:
+// state_dict() holds none of it, so a resumed LBFGS starts a new history.
+class LBFGS : public GroupedOptimizer<LBFGSOptions> {
+public:
+    LBFGS(TensorList params, LBFGSOptions options = {});
+    Tensor step(const LossClosure& closure);  // returns the loss of the first evaluation
+    void step() override;  // an error: L-BFGS needs the closure
+
+protected:
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+
+private:
+    std::vector<double> gather_flat_grad() const;
+    void add_to_params(double step_size, const std::vector<double>& direction);
+    std::vector<std::vector<double>> old_dirs_, old_stps_;
+    std::vector<double> ro_, d_, prev_flat_grad_, al_;
+    double t_ = 0, h_diag_ = 1, prev_loss_ = 0;
+    std::size_t n_iter_ = 0, func_evals_ = 0;
+};
+
 // ---- schedules: call step() once per epoch (or per batch for warm-up) ----
 class LRScheduler {
 public:
@@ -188,6 +301,8 @@ public:
 
 protected:
     virtual double factor(std::size_t epoch, double base_lr) const = 0;  // the lr at `epoch`
+    // Called by step() after the learning rates are set (the cyclic schedules set the momentum here).
+    virtual void after_step(std::size_t /*epoch*/) {}
 
 private:
     Optimizer& optimizer_;
@@ -241,6 +356,115 @@ protected:
 private:
     std::size_t steps_;
     double start_factor_;
+};
+
+// ---- more schedules (nn/src/schedules_extra.cpp) ----
+
+// Multiplies the lr by gamma at each milestone epoch (a milestone listed twice counts twice).
+class MultiStepLR : public LRScheduler {
+public:
+    MultiStepLR(Optimizer& optimizer, std::vector<std::size_t> milestones, double gamma = 0.1);
+
+protected:
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    std::vector<std::size_t> milestones_;  // sorted
+    double gamma_;
+};
+
+enum class CyclicMode { triangular, triangular2, exp_range };
+struct CyclicLROptions {
+    double base_lr = 0.0;  // the lowest lr (set on every group at construction)
+    double max_lr = 0.0;  // the highest
+    std::size_t step_size_up = 2000;  // steps from base_lr to max_lr
+    std::size_t step_size_down = 0;  // steps back down; 0: as step_size_up
+    CyclicMode mode = CyclicMode::triangular;
+    double gamma = 1.0;  // exp_range: the amplitude is scaled by gamma^step
+    bool cycle_momentum = true;  // momentum from max_momentum down to base_momentum as the lr rises (SGD, RMSprop)
+    double base_momentum = 0.8;
+    double max_momentum = 0.9;
+};
+// The lr cycles between base_lr and max_lr (Smith, 2017), stepped once per batch.
+class CyclicLR : public LRScheduler {
+public:
+    CyclicLR(Optimizer& optimizer, CyclicLROptions options);
+
+protected:
+    double factor(std::size_t epoch, double base) const override;
+    void after_step(std::size_t epoch) override;
+
+private:
+    double scale(std::size_t epoch, double* phase) const;  // the amplitude's scale; *phase in [0, 1]
+    Optimizer& optimizer_;
+    CyclicLROptions o_;
+};
+
+enum class AnnealStrategy { cos, linear };
+struct OneCycleLROptions {
+    double max_lr = 0.0;
+    std::size_t total_steps = 0;  // or epochs * steps_per_epoch when 0
+    std::size_t epochs = 0;
+    std::size_t steps_per_epoch = 0;
+    double pct_start = 0.3;  // the share of the steps spent raising the lr
+    AnnealStrategy anneal_strategy = AnnealStrategy::cos;
+    bool cycle_momentum = true;  // SGD's and RMSprop's momentum, or beta1 of the Adam family
+    double base_momentum = 0.85;
+    double max_momentum = 0.95;
+    double div_factor = 25.0;  // initial_lr = max_lr / div_factor
+    double final_div_factor = 1e4;  // min_lr = initial_lr / final_div_factor
+    bool three_phase = false;  // up, back down to initial_lr, then down to min_lr
+};
+// The 1cycle policy (Smith & Topin, 2017), stepped once per batch, total_steps times at most.
+class OneCycleLR : public LRScheduler {
+public:
+    OneCycleLR(Optimizer& optimizer, OneCycleLROptions options);
+
+protected:
+    double factor(std::size_t epoch, double base) const override;
+    void after_step(std::size_t epoch) override;
+
+private:
+    struct Phase {
+        double end_step, start_lr, end_lr, start_momentum, end_momentum;
+    };
+    const Phase& phase_at(std::size_t epoch, double* pct) const;
+    double anneal(double start, double end, double pct) const;
+    Optimizer& optimizer_;
+    OneCycleLROptions o_;
+    std::vector<Phase> phases_;
+};
+
+enum class PlateauMode { min, max };
+enum class ThresholdMode { rel, abs };
+struct ReduceLROnPlateauOptions {
+    PlateauMode mode = PlateauMode::min;  // min: the metric should fall (a loss); max: rise (an accuracy)
+    double factor = 0.1;  // new lr = lr * factor
+    std::size_t patience = 10;  // epochs without improvement tolerated
+    double threshold = 1e-4;  // what counts as an improvement
+    ThresholdMode threshold_mode = ThresholdMode::rel;
+    std::size_t cooldown = 0;  // epochs after a reduction before counting again
+    double min_lr = 0.0;
+    double eps = 1e-8;  // changes smaller than eps are not made
+};
+// Lowers every group's lr when a metric stops improving; step(metric) once per epoch.
+class ReduceLROnPlateau {
+public:
+    ReduceLROnPlateau(Optimizer& optimizer, ReduceLROnPlateauOptions options = {});
+    void step(double metric);
+    double best() const { return best_; }
+    std::size_t num_bad_epochs() const { return num_bad_epochs_; }
+    std::size_t epoch() const { return last_epoch_; }
+    // "best", "num_bad_epochs", "cooldown_counter", "last_epoch": float64 scalars.
+    StateDict state_dict() const;
+    void load_state_dict(const StateDict& state);  // validated before anything changes
+
+private:
+    bool is_better(double a) const;
+    Optimizer& optimizer_;
+    ReduceLROnPlateauOptions o_;
+    double best_;
+    std::size_t num_bad_epochs_ = 0, cooldown_counter_ = 0, last_epoch_ = 0;
 };
 
 // Scales all gradients so their global norm is at most max_norm; returns the

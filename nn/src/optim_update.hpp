@@ -1,0 +1,64 @@
+#pragma once
+// The parameter loop the optimizers of optim_adaptive.cpp share: the same
+// contract as the one in optim.cpp (dense arrays, version bumps, strided
+// parameters written back), kept beside them until optim.cpp uses it too.
+#include <retrograd/autograd.hpp>
+#include <retrograd/nn/optim.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace rg::optim::internal {
+
+// The elements of a dense tensor the update writes: the version counter is
+// bumped, so a retained graph that saved the old values refuses them.
+template <class T> T* written(Tensor& t) {
+    increment_version(t);
+    return t.data_ptr<T>();
+}
+
+// Calls f.template operator()<T>(group, index, param, grad) for every
+// parameter with a gradient, on dense copies of strided ones (written back).
+template <class F> void for_each_update(const Optimizer& opt, F&& f) {
+    for (std::size_t g = 0; g < opt.group_count(); ++g) {
+        const TensorList& params = opt.params(g);
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            Tensor p = params[i];
+            Tensor grad = p.grad();
+            if (!grad.defined()) continue;
+            if (!grad.is_contiguous()) grad = grad.contiguous();
+            Tensor dense = p.is_contiguous() ? p : p.contiguous();
+            if (p.dtype() == Dtype::float32) {
+                f.template operator()<float>(g, i, dense, grad);
+            } else {
+                f.template operator()<double>(g, i, dense, grad);
+            }
+            if (!dense.same(p)) p.copy_(dense);
+        }
+    }
+}
+
+// "<optimizer>: invalid <what> <value>", as the options of optim.cpp say it.
+inline void require(bool ok, const char* name, const char* what, double value) {
+    if (!ok) fail("{}: invalid {} {}", name, what, value);
+}
+
+// Adam's step with amsgrad (PyTorch's order of operations): the second moment
+// in the denominator is the largest seen so far, vmax. AdamW passes l2 = 0 and
+// shrink = 1 - lr * weight_decay; Adam passes l2 = weight_decay and shrink = 1.
+template <class T>
+void amsgrad_update(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const AdamOptions& o, double t, double l2,
+                    double shrink) {
+    const double step_size = o.lr / (1 - std::pow(o.beta1, t));
+    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, t));
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + l2 * w[k];
+        m[k] = static_cast<T>(m[k] * o.beta1 + (1 - o.beta1) * d);
+        v[k] = static_cast<T>(v[k] * o.beta2 + (1 - o.beta2) * d * d);
+        vmax[k] = std::max(vmax[k], v[k]);
+        const double denom = std::sqrt(static_cast<double>(vmax[k])) / bias_correction2_sqrt + o.eps;
+        w[k] = static_cast<T>(w[k] * shrink - step_size * (m[k] / denom));
+    }
+}
+
+}  // namespace rg::optim::internal

@@ -1,0 +1,431 @@
+// NAdam, RAdam, Adamax, Adam's amsgrad and the schedules MultiStepLR,
+// CyclicLR, OneCycleLR and ReduceLROnPlateau against PyTorch 1.13: the
+// trajectories and learning rates in tests/parity/optim/references.txt were
+// written by tests/parity/make_optim_references.py with torch 1.13, float64.
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+
+using namespace rg::optim;
+
+namespace {
+
+// "<case> <step> <name>" -> values.
+const std::map<std::string, std::vector<double>>& references() {
+    static const auto table = [] {
+        std::map<std::string, std::vector<double>> out;
+        std::ifstream in(std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/optim/references.txt");
+        REQUIRE(in.good());
+        std::string line;
+        while (std::getline(in, line)) {
+            if (line.empty() || line[0] == '#') continue;
+            std::istringstream fields(line);
+            std::string name, step, what;
+            fields >> name >> step >> what;
+            std::vector<double>& values = out[name + " " + step + " " + what];
+            for (double v = 0; fields >> v;) values.push_back(v);
+        }
+        return out;
+    }();
+    return table;
+}
+
+std::vector<double> reference(const std::string& name, std::size_t step, const std::string& what) {
+    const auto it = references().find(name + " " + std::to_string(step) + " " + what);
+    REQUIRE_MESSAGE(it != references().end(), "no reference for " << name << " " << step << " " << what);
+    return it->second;
+}
+
+// Relative 1e-10 (absolute below 1e-12, where a relative error means nothing).
+void check_close(const std::vector<double>& actual, const std::vector<double>& expected, const std::string& where) {
+    REQUIRE(actual.size() == expected.size());
+    for (std::size_t k = 0; k < actual.size(); ++k)
+        CHECK_MESSAGE(std::abs(actual[k] - expected[k]) <= 1e-10 * std::max(std::abs(expected[k]), 1e-2),
+                      where << "[" << k << "]: got " << actual[k] << ", PyTorch " << expected[k]);
+}
+
+rg::Tensor f64(std::vector<double> v) {
+    return rg::from_vector(v, {static_cast<long>(v.size())}, {.dtype = rg::float64, .requires_grad = true});
+}
+
+// loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script.
+template <class Opt> void check_quadratic(const std::string& name, Opt& opt, rg::Tensor w, rg::Tensor b, int from = 1) {
+    const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
+    const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
+    const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
+    const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
+    for (int s = from; s <= 25; ++s) {
+        opt.zero_grad();
+        (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
+        opt.step();
+        check_close(w.to_vector(), reference(name, s, "w"), name + " step " + std::to_string(s) + " w");
+        check_close(b.to_vector(), reference(name, s, "b"), name + " step " + std::to_string(s) + " b");
+    }
+}
+
+template <class Opt, class Options> void run_quadratic(const std::string& name, Options first, Options second) {
+    auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
+    Opt opt(std::vector<ParamGroup<Options>>{{{w}, first}, {{b}, second}});
+    check_quadratic(name, opt, w, b);
+}
+
+}  // namespace
+
+TEST_CASE("NAdam, RAdam and Adamax follow PyTorch 1.13 for 25 steps, two groups, weight decay") {
+    run_quadratic<NAdam, NAdamOptions>("nadam", {.lr = 0.05, .weight_decay = 0.01},
+                                       {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .momentum_decay = 0.1});
+    // RAdam's first steps are plain momentum steps, its later ones rectified: both are covered.
+    run_quadratic<RAdam, RAdamOptions>("radam", {.lr = 0.05, .weight_decay = 0.01},
+                                       {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99});
+    run_quadratic<Adamax, AdamaxOptions>("adamax", {.lr = 0.05, .weight_decay = 0.01},
+                                         {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3});
+}
+
+TEST_CASE("Adam and AdamW with amsgrad follow PyTorch 1.13") {
+    run_quadratic<Adam, AdamOptions>("adam_amsgrad", {.lr = 0.05, .weight_decay = 0.01, .amsgrad = true},
+                                     {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99});
+    // The second group takes AdamW's default weight_decay, 0.01, as in PyTorch.
+    run_quadratic<AdamW, AdamOptions>("adamw_amsgrad", {.lr = 0.05, .weight_decay = 0.1, .amsgrad = true},
+                                      {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .weight_decay = 0.01});
+}
+
+TEST_CASE("NAdam, RAdam, Adamax and amsgrad resume from state_dict on PyTorch's trajectory") {
+    // Ten steps, the state saved, a new optimizer loads it and takes the other fifteen:
+    // NAdam recomputes its float32 mu product from the step count.
+    const auto resume = [](auto make, const std::string& name, std::vector<std::string> keeps) {
+        auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
+        auto first = make(w, b);
+        const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
+        const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
+        const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
+        const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
+        for (int s = 1; s <= 10; ++s) {
+            first.zero_grad();
+            (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
+            first.step();
+        }
+        const StateDict state = first.state_dict();
+        for (const std::string& k : keeps) CHECK_MESSAGE(state.count("state.0.0." + k), name << " keeps " << k);
+        auto second = make(w, b);
+        second.load_state_dict(state);
+        check_quadratic(name, second, w, b, 11);
+    };
+    resume(
+        [](auto w, auto b) {
+            return NAdam(std::vector<ParamGroup<NAdamOptions>>{{{w}, {.lr = 0.05, .weight_decay = 0.01}},
+                                                               {{b},
+                                                                {.lr = 0.01,
+                                                                 .beta1 = 0.8,
+                                                                 .beta2 = 0.99,
+                                                                 .momentum_decay = 0.1}}});
+        },
+        "nadam", {"exp_avg", "exp_avg_sq"});
+    resume(
+        [](auto w, auto b) {
+            return RAdam(std::vector<ParamGroup<RAdamOptions>>{{{w}, {.lr = 0.05, .weight_decay = 0.01}},
+                                                               {{b}, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99}}});
+        },
+        "radam", {"exp_avg", "exp_avg_sq"});
+    resume(
+        [](auto w, auto b) {
+            return Adamax(
+                std::vector<ParamGroup<AdamaxOptions>>{{{w}, {.lr = 0.05, .weight_decay = 0.01}},
+                                                       {{b}, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3}}});
+        },
+        "adamax", {"exp_avg", "exp_inf"});
+    resume(
+        [](auto w, auto b) {
+            return Adam(std::vector<ParamGroup<AdamOptions>>{{{w}, {.lr = 0.05, .weight_decay = 0.01, .amsgrad = true}},
+                                                             {{b}, {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99}}});
+        },
+        "adam_amsgrad", {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"});
+}
+
+TEST_CASE("a state without max_exp_avg_sq is refused by Adam with amsgrad") {
+    auto w = f64({1.0});
+    Adam plain({w});
+    w.set_grad(rg::tensor({1.0}, {.dtype = rg::float64}));
+    plain.step();
+    Adam ams({w}, {.amsgrad = true});
+    CHECK_THROWS_WITH_AS(ams.load_state_dict(plain.state_dict()),
+                         "load_state_dict: parameter 0 of group 0 has no 'state.0.0.max_exp_avg_sq'; Adam keeps "
+                         "exp_avg, exp_avg_sq, max_exp_avg_sq for each parameter with the options of group 0",
+                         rg::Error);
+}
+
+TEST_CASE("bad options of NAdam, RAdam and Adamax name the optimizer and the value") {
+    const rg::TensorList p{f64({1.0})};
+    CHECK_THROWS_WITH_AS(NAdam(p, {.lr = -0.5}), "NAdam: invalid learning rate -0.5", rg::Error);
+    CHECK_THROWS_WITH_AS(NAdam(p, {.momentum_decay = -1}), "NAdam: invalid momentum_decay -1", rg::Error);
+    CHECK_THROWS_WITH_AS(RAdam(p, {.beta1 = 1}), "RAdam: invalid beta1 1; expected a value in [0, 1)", rg::Error);
+    CHECK_THROWS_WITH_AS(Adamax(p, {.beta2 = -0.1}), "Adamax: invalid beta2 -0.1; expected a value in [0, 1)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(Adamax(p, {.eps = -1e-8}), "Adamax: invalid eps -1e-08", rg::Error);
+    CHECK_THROWS_WITH_AS(RAdam(p, {.weight_decay = std::nan("")}), "RAdam: invalid weight_decay nan", rg::Error);
+}
+
+// ---- schedules -----------------------------------------------------------------------
+
+namespace {
+
+rg::Tensor zeros_param(long n) { return rg::zeros({n}, {.dtype = rg::float64, .requires_grad = true}); }
+
+// The reference script's SGD: two groups, lr 0.1 and 0.05, momentum 0.9.
+SGD two_group_sgd() {
+    return SGD(std::vector<ParamGroup<SGDOptions>>{{{zeros_param(2)}, {.lr = 0.1, .momentum = 0.9}},
+                                                   {{zeros_param(1)}, {.lr = 0.05, .momentum = 0.9}}});
+}
+
+std::vector<double> lrs(const Optimizer& opt) {
+    std::vector<double> out;
+    for (std::size_t g = 0; g < opt.group_count(); ++g) out.push_back(opt.lr(g));
+    return out;
+}
+
+std::vector<double> momenta(const Optimizer& opt) {
+    std::vector<double> out;
+    for (std::size_t g = 0; g < opt.group_count(); ++g) {
+        if (auto* sgd = dynamic_cast<const SGD*>(&opt)) out.push_back(sgd->options(g).momentum);
+        if (auto* adam = dynamic_cast<const Adam*>(&opt)) out.push_back(adam->options(g).beta1);
+    }
+    return out;
+}
+
+template <class Schedule>
+void check_schedule(const std::string& name, Optimizer& opt, Schedule& schedule, std::size_t steps, bool momentum) {
+    for (std::size_t s = 0; s <= steps; ++s) {
+        if (s > 0) schedule.step();
+        const std::string where = name + " step " + std::to_string(s);
+        check_close(lrs(opt), reference(name, s, "lr"), where + " lr");
+        if (momentum) check_close(momenta(opt), reference(name, s, "momentum"), where + " momentum");
+    }
+}
+
+}  // namespace
+
+TEST_CASE("MultiStepLR follows PyTorch 1.13, a repeated milestone counting twice") {
+    SGD opt = two_group_sgd();
+    MultiStepLR schedule(opt, {12, 3, 7, 7}, 0.5);
+    check_schedule("multistep", opt, schedule, 15, false);
+}
+
+TEST_CASE("CyclicLR triangular, triangular2 and exp_range follow PyTorch 1.13, momentum cycling") {
+    {
+        SGD opt = two_group_sgd();
+        CyclicLR schedule(opt, {.base_lr = 0.01, .max_lr = 0.1, .step_size_up = 4, .step_size_down = 6});
+        check_schedule("cyclic_triangular", opt, schedule, 25, true);
+    }
+    {
+        SGD opt = two_group_sgd();
+        CyclicLR schedule(opt, {.base_lr = 0.01,
+                                .max_lr = 0.1,
+                                .step_size_up = 3,
+                                .mode = CyclicMode::triangular2,
+                                .base_momentum = 0.7,
+                                .max_momentum = 0.95});
+        check_schedule("cyclic_triangular2", opt, schedule, 25, true);
+    }
+    {
+        SGD opt = two_group_sgd();
+        CyclicLR schedule(opt, {.base_lr = 0.01,
+                                .max_lr = 0.1,
+                                .step_size_up = 3,
+                                .mode = CyclicMode::exp_range,
+                                .gamma = 0.9,
+                                .cycle_momentum = false});
+        check_schedule("cyclic_exp_range", opt, schedule, 25, false);
+        CHECK(opt.options(0).momentum == 0.9);  // left alone
+    }
+}
+
+TEST_CASE("OneCycleLR cos and linear three-phase follow PyTorch 1.13, momentum and Adam's beta1 cycling") {
+    {
+        SGD opt = two_group_sgd();
+        OneCycleLR schedule(opt, {.max_lr = 0.1, .total_steps = 20});
+        check_schedule("onecycle_cos", opt, schedule, 20, true);
+        CHECK_THROWS_WITH_AS(schedule.step(), "OneCycleLR: step() called 21 times, but total_steps is 20", rg::Error);
+    }
+    {
+        Adam opt({zeros_param(2)}, {.lr = 0.1});
+        OneCycleLR schedule(opt, {.max_lr = 0.1,
+                                  .epochs = 4,
+                                  .steps_per_epoch = 5,
+                                  .pct_start = 0.25,
+                                  .anneal_strategy = AnnealStrategy::linear,
+                                  .div_factor = 10.0,
+                                  .final_div_factor = 100.0,
+                                  .three_phase = true});
+        check_schedule("onecycle_linear_three_phase", opt, schedule, 20, true);
+    }
+}
+
+TEST_CASE("ReduceLROnPlateau min/rel and max/abs follow PyTorch 1.13, and its state round-trips") {
+    const std::vector<double> losses{5.0, 4.0, 4.0, 3.9999, 4.1, 4.2, 3.0, 3.5, 3.5, 3.5,
+                                     3.5, 3.5, 3.5, 2.0,    2.5, 2.5, 2.5, 2.5, 2.5, 2.5};
+    const std::vector<double> accuracies{0.1, 0.2, 0.25, 0.28, 0.3,  0.31, 0.5,  0.55, 0.58, 0.6,
+                                         0.6, 0.9, 0.95, 0.95, 0.95, 0.96, 0.97, 0.98, 0.99, 0.99};
+    const auto run = [](const std::string& name, ReduceLROnPlateauOptions options, const std::vector<double>& metrics) {
+        SGD opt = two_group_sgd();
+        auto schedule = std::make_unique<ReduceLROnPlateau>(opt, options);
+        check_close(lrs(opt), reference(name, 0, "lr"), name + " step 0");
+        for (std::size_t s = 1; s <= metrics.size(); ++s) {
+            if (s == 10) {  // a new schedule from the saved state carries on identically
+                auto resumed = std::make_unique<ReduceLROnPlateau>(opt, options);
+                resumed->load_state_dict(schedule->state_dict());
+                CHECK(resumed->epoch() == 9);
+                CHECK(resumed->best() == schedule->best());
+                CHECK(resumed->num_bad_epochs() == schedule->num_bad_epochs());
+                schedule = std::move(resumed);
+            }
+            schedule->step(metrics[s - 1]);
+            check_close(lrs(opt), reference(name, s, "lr"), name + " step " + std::to_string(s));
+        }
+    };
+    run("plateau_min_rel", {.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.004}, losses);
+    run("plateau_max_abs",
+        {.mode = PlateauMode::max,
+         .factor = 0.3,
+         .patience = 1,
+         .threshold = 0.05,
+         .threshold_mode = ThresholdMode::abs,
+         .eps = 0.01},
+        accuracies);
+}
+
+TEST_CASE("bad schedule options and states are errors naming the schedule and the value") {
+    SGD opt = two_group_sgd();
+    CHECK_THROWS_WITH_AS(MultiStepLR(opt, {2}, 0), "MultiStepLR: gamma must be positive, got 0", rg::Error);
+    CHECK_THROWS_WITH_AS(CyclicLR(opt, {.base_lr = 0.1, .max_lr = 0.01}),
+                         "CyclicLR: max_lr (0.01) must be at least base_lr (0.1)", rg::Error);
+    CHECK_THROWS_WITH_AS(CyclicLR(opt, {.base_lr = -0.1, .max_lr = 0.01}),
+                         "CyclicLR: base_lr must be non-negative, got -0.1", rg::Error);
+    CHECK_THROWS_WITH_AS(CyclicLR(opt, {.base_lr = 0.01, .max_lr = 0.1, .step_size_up = 0}),
+                         "CyclicLR: step_size_up must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(CyclicLR(opt, {.base_lr = 0.01, .max_lr = 0.1, .base_momentum = 0.9, .max_momentum = 0.8}),
+                         "CyclicLR: expected 0 <= base_momentum <= max_momentum, got base_momentum 0.9 and "
+                         "max_momentum 0.8",
+                         rg::Error);
+    Adam adam({zeros_param(1)});
+    CHECK_THROWS_WITH_AS(CyclicLR(adam, {.base_lr = 0.01, .max_lr = 0.1}),
+                         "CyclicLR: cycle_momentum needs an optimizer with a momentum option (SGD or RMSprop), not "
+                         "Adam; pass .cycle_momentum = false",
+                         rg::Error);
+    Adagrad adagrad({zeros_param(1)});
+    CHECK_THROWS_WITH_AS(OneCycleLR(adagrad, {.max_lr = 0.1, .total_steps = 10}),
+                         "OneCycleLR: cycle_momentum needs an optimizer with a momentum (SGD, RMSprop) or a beta1 "
+                         "(the Adam family), not Adagrad; pass .cycle_momentum = false",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(OneCycleLR(opt, {.max_lr = 0.1}),
+                         "OneCycleLR: give total_steps, or both epochs and steps_per_epoch (got total_steps 0, epochs "
+                         "0, steps_per_epoch 0)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(OneCycleLR(opt, {.max_lr = 0.1, .total_steps = 10, .pct_start = 1.5}),
+                         "OneCycleLR: pct_start must be in [0, 1], got 1.5", rg::Error);
+    CHECK_THROWS_WITH_AS(OneCycleLR(opt, {.max_lr = -1, .total_steps = 10}),
+                         "OneCycleLR: max_lr must be non-negative, got -1", rg::Error);
+    // 0.1 of 10 steps ends the first phase at step 0, where it starts: PyTorch divides by zero there.
+    CHECK_THROWS_WITH_AS(OneCycleLR(opt, {.max_lr = 0.1, .total_steps = 10, .pct_start = 0.1}),
+                         "OneCycleLR: phase 1 has no steps (pct_start 0.1, total_steps 10)", rg::Error);
+    CHECK_THROWS_WITH_AS(ReduceLROnPlateau(opt, {.factor = 1.0}), "ReduceLROnPlateau: factor must be in [0, 1), got 1",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(ReduceLROnPlateau(opt, {.min_lr = -1}),
+                         "ReduceLROnPlateau: min_lr must be non-negative, got -1", rg::Error);
+    ReduceLROnPlateau plateau(opt);
+    StateDict state = plateau.state_dict();
+    state["num_bad_epochs"] = rg::full(rg::IntList{}, 1.5, {.dtype = rg::float64});
+    CHECK_THROWS_WITH_AS(plateau.load_state_dict(state),
+                         "ReduceLROnPlateau::load_state_dict: 'num_bad_epochs' is 1.5; expected a whole number from 0 "
+                         "to 2^53",
+                         rg::Error);
+    state.erase("num_bad_epochs");
+    CHECK_THROWS_WITH_AS(plateau.load_state_dict(state), "ReduceLROnPlateau::load_state_dict: no 'num_bad_epochs'",
+                         rg::Error);
+}
+
+// ---- LBFGS ---------------------------------------------------------------------------
+
+namespace {
+
+// (1 - x0)^2 + 100 (x1 - x0^2)^2 from (-1.5, 2), as the reference script;
+// `tolerance` relative (1e-10 unless the run is long enough to be chaotic).
+void check_rosenbrock(const std::string& name, std::size_t steps, LBFGSOptions options, double tolerance = 1e-10) {
+    auto x = f64({-1.5, 2.0});
+    LBFGS opt({x}, options);
+    std::size_t evaluations = 0;
+    const LossClosure closure = [&] {
+        ++evaluations;
+        opt.zero_grad();
+        const auto x0 = rg::select(x, 0, 0), x1 = rg::select(x, 0, 1);
+        auto loss = (1.0 - x0) * (1.0 - x0) + 100.0 * (x1 - x0 * x0) * (x1 - x0 * x0);
+        loss.backward();
+        return loss;
+    };
+    const auto close = [&](const std::vector<double>& actual, const std::vector<double>& expected,
+                           const std::string& where) {
+        REQUIRE(actual.size() == expected.size());
+        for (std::size_t k = 0; k < actual.size(); ++k)
+            CHECK_MESSAGE(std::abs(actual[k] - expected[k]) <= tolerance * std::max(std::abs(expected[k]), 1e-2),
+                          where << "[" << k << "]: got " << actual[k] << ", PyTorch " << expected[k]);
+    };
+    for (std::size_t s = 1; s <= steps; ++s) {
+        const double loss = opt.step(closure).item();
+        const std::string where = name + " step " + std::to_string(s);
+        close(x.to_vector(), reference(name, s, "x"), where + " x");
+        close({loss}, reference(name, s, "loss"), where + " loss");
+        // Exact runs call the closure exactly as often; a long one within two calls.
+        const double calls = reference(name, s, "evaluations").at(0);
+        CHECK(std::abs(static_cast<double>(evaluations) - calls) <= (tolerance <= 1e-10 ? 0 : 2));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("LBFGS without a line search and with strong Wolfe follows PyTorch 1.13 on Rosenbrock") {
+    check_rosenbrock("lbfgs_none", 4, {.lr = 0.1, .max_iter = 5, .history_size = 3});
+    // Two steps of five iterations: the history (3 pairs) carries over from one step to the next.
+    check_rosenbrock("lbfgs_strong_wolfe", 2,
+                     {.max_iter = 5, .history_size = 3, .line_search_fn = LineSearch::strong_wolfe});
+    check_rosenbrock("lbfgs_strong_wolfe_max_eval", 1,
+                     {.max_iter = 100,
+                      .max_eval = 8,
+                      .tolerance_grad = 1e-5,
+                      .tolerance_change = 1e-9,
+                      .history_size = 4,
+                      .line_search_fn = LineSearch::strong_wolfe});
+}
+
+TEST_CASE("LBFGS with strong Wolfe reaches Rosenbrock's minimum along PyTorch's path") {
+    // From the 12th iteration on, the cubic interpolation turns last-bit differences in the
+    // loss into 1e-6 in the step (in PyTorch too, between x*x and x**2), so over five steps
+    // of 20 iterations: the path within 2e-3, the closure calls within two, the same minimum.
+    check_rosenbrock("lbfgs_strong_wolfe_long", 5, {.history_size = 10, .line_search_fn = LineSearch::strong_wolfe},
+                     2e-3);
+}
+
+TEST_CASE("LBFGS refuses a missing closure and bad options, naming them") {
+    auto x = f64({1.0});
+    LBFGS opt({x});
+    CHECK_THROWS_WITH_AS(opt.step(),
+                         "LBFGS: step() needs a closure that recomputes the loss (zero_grad, forward, backward, "
+                         "return the loss): call step(closure)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(opt.step(LossClosure{}),
+                         "LBFGS: step() needs a closure that recomputes the loss (zero_grad, forward, backward, "
+                         "return the loss): call step(closure)",
+                         rg::Error);
+    auto y = f64({1.0, 2.0});
+    LBFGS two({y});
+    CHECK_THROWS_WITH_AS(two.step([&] { return y * 2.0; }),
+                         "LBFGS: the closure must return the loss, one number; it returned a tensor of shape (2,)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LBFGS({x}, {.lr = -1}), "LBFGS: invalid learning rate -1", rg::Error);
+    CHECK_THROWS_WITH_AS(LBFGS({x}, {.max_iter = 0}), "LBFGS: max_iter must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(LBFGS({x}, {.history_size = 0}), "LBFGS: history_size must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(LBFGS({x}, {.tolerance_grad = -1e-5}), "LBFGS: invalid tolerance_grad -1e-05", rg::Error);
+}

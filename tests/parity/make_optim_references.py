@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+"""Writes tests/parity/optim/references.txt: PyTorch 1.13's trajectories and
+learning-rate sequences that tests/nn_optim_extra_test.cpp compares with
+(float64, 17 significant digits). Run with the Python that has torch 1.13:
+    /usr/bin/python3 tests/parity/make_optim_references.py
+Each line: <case> <step> <name> <values...>."""
+import math
+import os
+import warnings
+
+import torch
+
+warnings.filterwarnings("ignore")
+# float64 parameters, but torch's default dtype left at float32: NAdam keeps its
+# mu_product in a tensor of the default dtype, and users run it so.
+F64 = torch.float64
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim", "references.txt")
+lines = []
+
+
+def emit(case, step, name, values):
+    lines.append(f"{case} {step} {name} " + " ".join(repr(float(v)) for v in values))
+
+
+# ---- optimizers on a fixed quadratic, two parameter groups ----
+# loss = sum(a * (w - c)^2) + sum(e * (b - d)^2)
+A = torch.tensor([1.0, 10.0, 0.1], dtype=F64)
+C = torch.tensor([1.0, -2.0, 0.5], dtype=F64)
+E = torch.tensor([3.0, 0.5], dtype=F64)
+D = torch.tensor([-1.0, 2.0], dtype=F64)
+
+
+def quadratic(case, make, steps=25):
+    w = torch.tensor([0.3, 0.7, -1.2], dtype=F64, requires_grad=True)
+    b = torch.tensor([0.25, -0.5], dtype=F64, requires_grad=True)
+    opt = make(w, b)
+    for s in range(1, steps + 1):
+        opt.zero_grad()
+        loss = (A * (w - C) ** 2).sum() + (E * (b - D) ** 2).sum()
+        loss.backward()
+        opt.step()
+        emit(case, s, "w", w.detach())
+        emit(case, s, "b", b.detach())
+
+
+def groups(first, second):
+    return lambda w, b: [dict(params=[w], **first), dict(params=[b], **second)]
+
+
+O = torch.optim
+quadratic("adam_amsgrad", lambda w, b: O.Adam(groups(dict(lr=0.05, weight_decay=0.01, amsgrad=True),
+                                                      dict(lr=0.01, betas=(0.8, 0.99)))(w, b), foreach=False))
+quadratic("adamw_amsgrad", lambda w, b: O.AdamW(groups(dict(lr=0.05, weight_decay=0.1, amsgrad=True),
+                                                        dict(lr=0.01, betas=(0.8, 0.99)))(w, b), foreach=False))
+quadratic("nadam", lambda w, b: O.NAdam(groups(dict(lr=0.05, weight_decay=0.01),
+                                                dict(lr=0.01, betas=(0.8, 0.99), momentum_decay=0.1))(w, b),
+                                         foreach=False))
+quadratic("radam", lambda w, b: O.RAdam(groups(dict(lr=0.05, weight_decay=0.01),
+                                                dict(lr=0.01, betas=(0.8, 0.99)))(w, b), foreach=False))
+quadratic("adamax", lambda w, b: O.Adamax(groups(dict(lr=0.05, weight_decay=0.01),
+                                                  dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3))(w, b), foreach=False))
+
+
+# ---- schedules: the lr (and momentum) after construction and after each step ----
+def momentum_of(group):
+    return group["betas"][0] if "betas" in group else group["momentum"]
+
+
+def schedule(case, opt, make, steps, momentum=False, metrics=None):
+    sched = make(opt)
+    for s in range(0, steps + 1):
+        if s > 0:
+            opt.step()
+            sched.step(metrics[s - 1]) if metrics is not None else sched.step()
+        emit(case, s, "lr", [g["lr"] for g in opt.param_groups])
+        if momentum:
+            emit(case, s, "momentum", [momentum_of(g) for g in opt.param_groups])
+
+
+def sgd(lr=0.1, momentum=0.9):
+    p, q = torch.zeros(2, dtype=F64, requires_grad=True), torch.zeros(1, dtype=F64, requires_grad=True)
+    return O.SGD([dict(params=[p]), dict(params=[q], lr=lr / 2)], lr=lr, momentum=momentum)
+
+
+def adam():
+    p = torch.zeros(2, dtype=F64, requires_grad=True)
+    return O.Adam([p], lr=0.1)
+
+
+S = O.lr_scheduler
+schedule("multistep", sgd(), lambda o: S.MultiStepLR(o, milestones=[3, 7, 7, 12], gamma=0.5), 15)
+schedule("cyclic_triangular", sgd(), lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4,
+                                                          step_size_down=6), 25, momentum=True)
+schedule("cyclic_triangular2", sgd(), lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                                           mode="triangular2", base_momentum=0.7,
+                                                           max_momentum=0.95), 25, momentum=True)
+schedule("cyclic_exp_range", sgd(), lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                                         mode="exp_range", gamma=0.9, cycle_momentum=False), 25)
+schedule("onecycle_cos", sgd(), lambda o: S.OneCycleLR(o, max_lr=0.1, total_steps=20), 20, momentum=True)
+schedule("onecycle_linear_three_phase", adam(),
+         lambda o: S.OneCycleLR(o, max_lr=0.1, epochs=4, steps_per_epoch=5, pct_start=0.25, anneal_strategy="linear",
+                                three_phase=True, div_factor=10.0, final_div_factor=100.0), 20, momentum=True)
+losses = [5.0, 4.0, 4.0, 3.9999, 4.1, 4.2, 3.0, 3.5, 3.5, 3.5, 3.5, 3.5, 3.5, 2.0, 2.5, 2.5, 2.5, 2.5, 2.5, 2.5]
+schedule("plateau_min_rel", sgd(), lambda o: S.ReduceLROnPlateau(o, mode="min", factor=0.5, patience=2, cooldown=1,
+                                                                 min_lr=0.004), 20, metrics=losses)
+accuracies = [0.1, 0.2, 0.25, 0.28, 0.3, 0.31, 0.5, 0.55, 0.58, 0.6, 0.6, 0.9, 0.95, 0.95, 0.95, 0.96, 0.97, 0.98,
+              0.99, 0.99]
+schedule("plateau_max_abs", sgd(), lambda o: S.ReduceLROnPlateau(o, mode="max", factor=0.3, patience=1,
+                                                                 threshold=0.05, threshold_mode="abs",
+                                                                 eps=0.01), 20, metrics=accuracies)
+
+
+# ---- LBFGS on the Rosenbrock function ----
+def lbfgs(case, steps, **options):
+    x = torch.tensor([-1.5, 2.0], dtype=F64, requires_grad=True)
+    opt = O.LBFGS([x], **options)
+    evaluations = [0]
+
+    def closure():
+        evaluations[0] += 1
+        opt.zero_grad()
+        # Products, not powers, as the C++ test writes it: L-BFGS on Rosenbrock amplifies
+        # a last-bit difference in the gradient to 1e-5 within a few dozen iterations.
+        loss = (1.0 - x[0]) * (1.0 - x[0]) + 100.0 * (x[1] - x[0] * x[0]) * (x[1] - x[0] * x[0])
+        loss.backward()
+        return loss
+
+    for s in range(1, steps + 1):
+        loss = opt.step(closure)
+        emit(case, s, "x", x.detach())
+        emit(case, s, "loss", [loss.item()])
+        emit(case, s, "evaluations", [evaluations[0]])
+
+
+# Rosenbrock's valley makes L-BFGS sensitive: with the strong Wolfe search, a
+# last-bit difference in a loss becomes 1e-6 in the step the cubic
+# interpolation picks from the 12th iteration on. The exact comparisons stay
+# within the first 10 iterations; a long run is compared loosely.
+lbfgs("lbfgs_none", 4, lr=0.1, max_iter=5, history_size=3)
+lbfgs("lbfgs_strong_wolfe", 2, lr=1, max_iter=5, history_size=3, line_search_fn="strong_wolfe")
+lbfgs("lbfgs_strong_wolfe_max_eval", 1, max_iter=100, max_eval=8, tolerance_grad=1e-5, tolerance_change=1e-9,
+      history_size=4, line_search_fn="strong_wolfe")
+lbfgs("lbfgs_strong_wolfe_long", 5, lr=1, max_iter=20, history_size=10, line_search_fn="strong_wolfe")
+
+os.makedirs(os.path.dirname(OUT), exist_ok=True)
+with open(OUT, "w") as f:
+    f.write(f"# PyTorch {torch.__version__}, written by tests/parity/make_optim_references.py\n")
+    f.write("\n".join(lines) + "\n")
+print(OUT, len(lines))
