@@ -209,7 +209,7 @@ TEST_CASE("DetectAnomaly, as PyTorch's: the first VJP that returns NaN, forward 
 TEST_CASE("DetectAnomaly accepts the standard -inf causal mask and names the op the user called") {
     const rg::TensorOptions f64{.dtype = rg::float64};
     auto scores = rg::tensor({{0.5, 1.0}, {2.0, -1.0}}, {.dtype = rg::float64, .requires_grad = true});
-    auto mask = rg::tensor({{0.0, 1.0}, {0.0, 0.0}}, f64);  // causal: no look at later positions
+    auto mask = rg::tensor({{false, true}, {false, false}});  // causal: no look at later positions
     {
         rg::DetectAnomaly anomaly;
         auto masked = scores * 1.0;

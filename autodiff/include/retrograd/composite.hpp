@@ -24,27 +24,35 @@
 
 namespace rg {
 
-// An input of a composite step, under the name its rule uses.
+/// An input of a composite step, under the name its rule uses.
 struct StepInput {
-    std::string_view name;
-    const Tensor& tensor;
+    std::string_view name;  ///< the name the rule writes as {name}
+    const Tensor& tensor;  ///< the tensor it stands for
 };
 
+/// Marks the ops recorded in its scope as one step of rg::explain's output,
+/// with a textbook rule (see the top of this header).
 class CompositeStep {
 public:
-    // `op` names the step ("Linear", "cross_entropy"); `rule` is its backward
-    // rule in the notation above. Inactive (nothing noted) outside ExplainMode.
+    /// Opens a step; inactive (nothing noted) outside an ExplainMode scope.
+    /// @param op names the step ("Linear", "cross_entropy")
+    /// @param rule its backward rule, {name} standing for a tensor and d{name} for its gradient
+    /// @param inputs the step's inputs under the names the rule uses
     CompositeStep(std::string_view op, std::string_view rule, std::initializer_list<StepInput> inputs = {});
     ~CompositeStep();
     CompositeStep(const CompositeStep&) = delete;
     CompositeStep& operator=(const CompositeStep&) = delete;
 
-    // Whether this step is being noted (in an ExplainMode scope): guard work
-    // done only for explain, such as formatting a rule with numbers in it.
+    /// Whether this step is being noted (in an ExplainMode scope): guard work
+    /// done only for explain, such as formatting a rule with numbers in it.
     bool active() const { return record_ != kInactive; }
+    /// Replaces the rule, e.g. with one that holds the step's numbers.
+    /// @param rule the new rule, in the same notation
     void set_rule(std::string rule);
-    // Marks the step's result, under the name the rule uses for it, and
-    // returns it. A step whose result is never marked is not shown.
+    /// Marks the step's result, under the name the rule uses for it, and
+    /// returns it. A step whose result is never marked is not shown.
+    /// @param result the tensor the step computed
+    /// @param name the name the rule uses for it
     const Tensor& output(const Tensor& result, std::string_view name = "out");
 
 private:
@@ -52,11 +60,12 @@ private:
     std::uint64_t record_ = kInactive;
 };
 
-// In its scope, on this thread, composite steps note the ops they record, so
-// that rg::explain shows each layer and loss as one step. Wrap the forward
-// pass in it (explain itself can run later).
+/// In its scope, on this thread, composite steps note the ops they record, so
+/// that rg::explain shows each layer and loss as one step. Wrap the forward
+/// pass in it (explain itself can run later).
 class ExplainMode {
 public:
+    /// Turns composite steps on for this thread until the scope ends.
     ExplainMode();
     ~ExplainMode();
     ExplainMode(const ExplainMode&) = delete;
@@ -65,6 +74,7 @@ public:
 private:
     bool previous_;
 };
+/// Whether an ExplainMode scope is open on this thread.
 bool is_explain_mode();
 
 }  // namespace rg
