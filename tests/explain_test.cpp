@@ -377,3 +377,32 @@ TEST_CASE("a user's own layer declares its composite step") {
     CHECK(rg::explain(bare).steps.size() == 4);
     CHECK(rg::explain(rg::sum(square_layer(p * 3.0))).steps[1].op == "mul");
 }
+
+TEST_CASE("composite steps: LayerNorm is one step whose gradient is its textbook rule") {
+    rg::manual_seed(2);
+    rg::nn::LayerNorm norm(4);
+    norm.to(rg::float64);
+    auto x = rg::randn({3, 4}, {.dtype = rg::float64, .requires_grad = true});
+    Tensor loss;
+    {
+        rg::ExplainMode on;
+        loss = rg::sum(rg::square(norm(x)));
+    }
+    const auto ex = rg::explain(loss, norm, {.names = {{"X", x}}});
+    const rg::ExplainStep* step = nullptr;
+    for (const rg::ExplainStep& s : ex.steps)
+        if (s.op == "LayerNorm") step = &s;
+    REQUIRE(step != nullptr);
+    CHECK(step->composite);
+    CHECK(step->parts.size() >= 4);
+    CHECK(step->rule.find("mean(dX̂ ⊙ X̂)") != std::string::npos);
+    // What it sends to X is (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ, computed here by hand.
+    REQUIRE(!step->sends.empty());
+    rg::NoGrad off;
+    auto mu = rg::mean(x, {1}, true);
+    auto sigma = rg::sqrt(rg::mean(rg::square(x - mu), {1}, true) + 1e-5);
+    auto xhat = (x - mu) / sigma;
+    auto dxhat = 2.0 * xhat;  // d(sum Z²)/dZ with γ = 1, β = 0
+    auto dx = (dxhat - rg::mean(dxhat, {1}, true) - xhat * rg::mean(dxhat * xhat, {1}, true)) / sigma;
+    test::check_values(step->sends[0].grad, dx);
+}

@@ -248,11 +248,12 @@ const char* const page_script = R"(
     if (e.key === 'ArrowRight' || e.key === 'j') show(Math.min(at + 1, data.length - 1), true);
     if (e.key === 'ArrowLeft' || e.key === 'k') show(Math.max(at - 1, 0), true);
   });
-  // A click on a node of the graph goes to its step (the link does) and makes it current.
+  // A click on a node of the graph makes its step current and scrolls the
+  // steps pane to it (the step's link to the graph scrolls back).
   data.forEach(function (s, k) {
     [s.node, s.tensor].forEach(function (id) {
       var e = document.getElementById(id);
-      if (e) e.addEventListener('click', function () { show(k, false); });
+      if (e) e.addEventListener('click', function () { show(k, true); });
     });
   });
   show(0, false);
