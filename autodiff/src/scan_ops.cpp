@@ -5,6 +5,7 @@
 #include "op_references.hpp"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace rg {
 namespace {
@@ -172,7 +173,10 @@ Tensor prod(const Tensor& x, int dim, bool keepdim) {
         for (std::size_t b = 0; b < s.outer; ++b)
             for (std::size_t k = 0; k < s.size; ++k)
                 for (std::size_t i = 0; i < s.inner; ++i)
-                    o[b * s.inner + i] *= a.data()[(b * s.size + k) * s.inner + i];
+                    if constexpr (std::is_same_v<T, bool>)  // a bool product is "all", and GCC warns on bool *
+                        o[b * s.inner + i] = o[b * s.inner + i] && a.data()[(b * s.size + k) * s.inner + i];
+                    else
+                        o[b * s.inner + i] *= a.data()[(b * s.size + k) * s.inner + i];
         return result;
     });
     const int d = static_cast<int>(axis);
