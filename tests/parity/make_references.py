@@ -3,7 +3,7 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py
+    /usr/bin/python3 tests/parity/make_references.py [layers] [functional]
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
 holding, under these names:
@@ -26,6 +26,7 @@ needed. Nothing here is run by the build or the tests; the files are committed.
 import json
 import os
 import struct
+import sys
 
 import torch
 
@@ -58,10 +59,12 @@ def as_float32_values(t):
     return t.float().double()
 
 
-def write_case(name, module, inputs, run, description=None):
+def write_case(name, module, inputs, run, description=None, constants=None, out=OUT):
     """module: a torch module (its parameters are rounded to float32 values and
     the computation runs in float64); inputs: name -> tensor; run(module,
-    inputs) -> name -> output tensor."""
+    inputs) -> name -> output tensor. constants: name -> float tensor passed to
+    run with the inputs but not differentiated (class weights, targets), stored
+    as const.<name>."""
     module = module.double()
     with torch.no_grad():
         for p in module.parameters():
@@ -72,15 +75,20 @@ def write_case(name, module, inputs, run, description=None):
             xs[key] = as_float32_values(value).requires_grad_(True)
         else:
             xs[key] = value
+    for key, value in (constants or {}).items():
+        xs[key] = as_float32_values(value)
     outputs = run(module, xs)
     cotangents = {key: torch.randn_like(out) for key, out in outputs.items()}
     scalar = sum((out * cotangents[key]).sum() for key, out in outputs.items())
     params = dict(module.named_parameters())
-    wrt = {key: x for key, x in xs.items() if x.is_floating_point()}
+    wrt = {key: x for key, x in xs.items() if x.is_floating_point() and key not in (constants or {})}
     wrt.update(params)
     grads = torch.autograd.grad(scalar, list(wrt.values()))
     tensors = {key: value.float() for key, value in module.state_dict().items()}
     for key, value in xs.items():
+        if key in (constants or {}):
+            tensors["const." + key] = value.float()
+            continue
         tensors["input." + key] = value.float() if value.is_floating_point() else value
     for key, value in outputs.items():
         tensors["output." + key] = value
@@ -88,7 +96,7 @@ def write_case(name, module, inputs, run, description=None):
     for key, g in zip(wrt.keys(), grads):
         tensors["grad." + key] = g
     metadata = {"torch": torch.__version__, "module": description or repr(module)}
-    save_safetensors(os.path.join(OUT, name + ".safetensors"), tensors, metadata)
+    save_safetensors(os.path.join(out, name + ".safetensors"), tensors, metadata)
     print(f"{name}: {metadata['module']}")
 
 
@@ -167,7 +175,64 @@ def randomise_affine(module):
     return module
 
 
-def main():
+FUNCTIONAL = os.path.join(OUT, "functional")
+
+
+def functional(name, call, inputs, constants=None, description=None):
+    """A torch.nn.functional call on float64 inputs, written to data/functional/
+    (tests/nn_functional_parity_test.cpp): call(xs) -> output tensor."""
+    write_case(name, torch.nn.Module(), inputs, lambda m, xs: {"output": call(xs)},
+               description=description or name, constants=constants, out=FUNCTIONAL)
+
+
+def functional_cases():
+    """Losses, pooling and padding options, each against torch.nn.functional."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    torch.manual_seed(1)
+    r, F = torch.randn, torch.nn.functional
+    targets = torch.tensor([0, -100, 2, 1])
+    weight = torch.rand(3) + 0.5
+    functional("nll_loss_weight_ignore", lambda xs: F.nll_loss(xs["x"].log_softmax(1), xs["t"], weight=xs["w"]),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.nll_loss(log_softmax(x), t, weight=w)")
+    functional("nll_loss_spatial_none_ignore_1",
+               lambda xs: F.nll_loss(xs["x"], xs["t"], ignore_index=1, reduction="none"),
+               {"x": r(2, 3, 2, 2), "t": torch.randint(0, 3, (2, 2, 2))}, None,
+               "F.nll_loss(x, t, ignore_index=1, reduction='none')")
+    functional("cross_entropy_weight_ignore", lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"]),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.cross_entropy(x, t, weight=w)")
+    functional("cross_entropy_smoothing_ignore",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], label_smoothing=0.2),
+               {"x": r(4, 3), "t": targets}, None, "F.cross_entropy(x, t, label_smoothing=0.2)")
+    functional("cross_entropy_smoothing_weight_ignore",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.2),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.cross_entropy(x, t, weight=w, label_smoothing=0.2)")
+    functional("cross_entropy_spatial_sum_smoothing_weight",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.1, reduction="sum"),
+               {"x": r(2, 3, 2, 2), "t": torch.tensor([[[0, 1], [2, -100]], [[1, 1], [0, 2]]])}, {"w": weight},
+               "F.cross_entropy(x, t, weight=w, label_smoothing=0.1, reduction='sum')")
+    functional("cross_entropy_3d_none_smoothing_weight",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.3, reduction="none"),
+               {"x": r(2, 3, 4), "t": torch.tensor([[0, 1, 2, -100], [2, 2, 1, 0]])}, {"w": weight},
+               "F.cross_entropy(x, t, weight=w, label_smoothing=0.3, reduction='none')")
+    functional("cross_entropy_unbatched", lambda xs: F.cross_entropy(xs["x"], xs["t"]),
+               {"x": r(3), "t": torch.tensor(2)}, None, "F.cross_entropy(x, t) with x (C,), t ()")
+    functional("cross_entropy_probabilities_weight_smoothing",
+               lambda xs: F.cross_entropy(xs["x"], xs["p"], weight=xs["w"], label_smoothing=0.1),
+               {"x": r(4, 3)}, {"p": torch.softmax(r(4, 3), 1), "w": weight},
+               "F.cross_entropy(x, p, weight=w, label_smoothing=0.1) with probabilities p")
+    functional("bce_with_logits_pos_weight_weight",
+               lambda xs: F.binary_cross_entropy_with_logits(xs["x"], xs["t"], weight=xs["w"],
+                                                             pos_weight=xs["pw"]),
+               {"x": 3 * r(3, 4)}, {"t": torch.rand(3, 4), "w": torch.rand(3, 1), "pw": torch.rand(4) * 3},
+               "F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw)")
+    functional("bce_with_logits_pos_weight_none",
+               lambda xs: F.binary_cross_entropy_with_logits(xs["x"], xs["t"], pos_weight=xs["pw"],
+                                                             reduction="none"),
+               {"x": 3 * r(2, 3)}, {"t": torch.randint(0, 2, (2, 3)).double(), "pw": torch.rand(3) * 3},
+               "F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction='none')")
+
+
+def layer_cases():
     os.makedirs(OUT, exist_ok=True)
     r = torch.randn
     torch.manual_seed(0)
@@ -209,6 +274,16 @@ def main():
         embedding.weight[1] = torch.randn(4)  # a loaded padding row: read as is, never updated
     write_case("embedding_padding_idx", embedding, {"x": torch.tensor([[1, 0, 3], [5, 1, 1]])},
                lambda m, xs: {"output": m(xs["x"])})
+
+
+def main():
+    """Arguments choose the groups to write, "layers" and/or "functional"
+    (default: both), so that adding cases leaves the other files untouched."""
+    groups = sys.argv[1:] or ["layers", "functional"]
+    if "layers" in groups:
+        layer_cases()
+    if "functional" in groups:
+        functional_cases()
 
 
 if __name__ == "__main__":

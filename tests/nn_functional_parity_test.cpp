@@ -1,0 +1,126 @@
+// Functions against PyTorch 1.13's torch.nn.functional. make_references.py
+// (its "functional" group) wrote one file per call and option set under
+// tests/parity/data/functional/: the inputs (input.<name>, float32 values or
+// int64 indices), constants that are not differentiated (const.<name>: class
+// weights, float targets), the output, and the gradient of sum(output *
+// cotangent) with respect to every floating input. Each case runs in float32
+// (relative 1e-4) and again in float64 (relative 1e-9).
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "helpers.hpp"
+
+using namespace rg::nn;
+using rg::Tensor;
+
+namespace {
+
+using Tensors = std::map<std::string, Tensor>;
+
+struct Case {
+    std::string name;
+    std::function<Tensor(const Tensors&)> run;  // inputs and constants by name -> the output
+};
+
+std::vector<Case> cases() {
+    return {
+        {"nll_loss_weight_ignore",
+         [](const Tensors& in) {
+             return nll_loss(rg::log_softmax(in.at("x"), 1), in.at("t"), {.weight = in.at("w")});
+         }},
+        {"nll_loss_spatial_none_ignore_1",
+         [](const Tensors& in) {
+             return nll_loss(in.at("x"), in.at("t"), {.reduction = Reduction::none, .ignore_index = 1});
+         }},
+        {"cross_entropy_weight_ignore",
+         [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.weight = in.at("w")}); }},
+        {"cross_entropy_smoothing_ignore",
+         [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.label_smoothing = 0.2}); }},
+        {"cross_entropy_smoothing_weight_ignore",
+         [](const Tensors& in) {
+             return CrossEntropyLoss{{.label_smoothing = 0.2, .weight = in.at("w")}}(in.at("x"), in.at("t"));
+         }},
+        {"cross_entropy_spatial_sum_smoothing_weight",
+         [](const Tensors& in) {
+             return cross_entropy(in.at("x"), in.at("t"),
+                                  {.reduction = Reduction::sum, .label_smoothing = 0.1, .weight = in.at("w")});
+         }},
+        {"cross_entropy_3d_none_smoothing_weight",
+         [](const Tensors& in) {
+             return cross_entropy(in.at("x"), in.at("t"),
+                                  {.reduction = Reduction::none, .label_smoothing = 0.3, .weight = in.at("w")});
+         }},
+        {"cross_entropy_unbatched", [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t")); }},
+        {"cross_entropy_probabilities_weight_smoothing",
+         [](const Tensors& in) {
+             return cross_entropy(in.at("x"), in.at("p"), {.label_smoothing = 0.1, .weight = in.at("w")});
+         }},
+        {"bce_with_logits_pos_weight_weight",
+         [](const Tensors& in) {
+             return BCEWithLogitsLoss{{.weight = in.at("w"), .pos_weight = in.at("pw")}}(in.at("x"), in.at("t"));
+         }},
+        {"bce_with_logits_pos_weight_none",
+         [](const Tensors& in) {
+             return binary_cross_entropy_with_logits(in.at("x"), in.at("t"),
+                                                     {.reduction = Reduction::none, .pos_weight = in.at("pw")});
+         }},
+    };
+}
+
+std::string data_dir() { return std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/data/functional"; }
+
+void check_close(const std::string& what, const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+    REQUIRE_MESSAGE(actual.defined(), what << ": no value");
+    REQUIRE_MESSAGE(actual.shape() == expected.shape(), what << ": shape " << rg::shape_str(actual.shape())
+                                                             << ", expected " << rg::shape_str(expected.shape()));
+    CHECK_MESSAGE(rg::allclose(actual.to(rg::float64), expected.to(rg::float64), rtol, atol),
+                  what << ":\ngot " << actual << "\nexpected " << expected);
+}
+
+void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
+    std::map<std::string, Tensors> parts;  // input, const, output, cotangent, grad
+    for (const auto& entry : load_tensors(data_dir() + "/" + c.name + ".safetensors")) {
+        const auto dot = entry.first.find('.');
+        parts[entry.first.substr(0, dot)][entry.first.substr(dot + 1)] = entry.second;
+    }
+    Tensors arguments, inputs;
+    for (const auto& [name, value] : parts["input"])
+        arguments[name] = inputs[name] = value.is_floating() ? value.to(dtype).detach().requires_grad_() : value;
+    for (const auto& [name, value] : parts["const"]) arguments[name] = value.to(dtype);
+
+    const Tensor output = c.run(arguments);
+    check_close("output", output, parts["output"].at("output"), rtol, atol);
+    rg::sum(output * parts["cotangent"].at("output").to(dtype)).backward();
+    CHECK(parts["grad"].size() ==
+          static_cast<std::size_t>(
+              std::count_if(inputs.begin(), inputs.end(), [](const auto& e) { return e.second.is_floating(); })));
+    for (const auto& [name, expected] : parts["grad"]) {
+        REQUIRE_MESSAGE(inputs.count(name) == 1, "no input '" << name << "' to compare the gradient of");
+        check_close("gradient of " + name, inputs.at(name).grad(), expected, rtol, atol);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("float32 losses match torch.nn.functional 1.13: outputs and gradients") {
+    for (const Case& c : cases()) {
+        CAPTURE(c.name);
+        check_case(c, rg::float32, 1e-4, 1e-5);
+    }
+}
+
+TEST_CASE("float64 losses match torch.nn.functional 1.13 tightly") {
+    for (const Case& c : cases()) {
+        CAPTURE(c.name);
+        check_case(c, rg::float64, 1e-9, 1e-12);
+    }
+}
+
+TEST_CASE("every functional parity file has a case, and every case its file") {
+    std::set<std::string> files, names;
+    for (const auto& entry : std::filesystem::directory_iterator(data_dir()))
+        if (entry.path().extension() == ".safetensors") files.insert(entry.path().stem().string());
+    for (const Case& c : cases()) names.insert(c.name);
+    CHECK(files == names);
+}
