@@ -23,12 +23,22 @@ struct Conv2dOptions {
     // Channels split into this many independent convolutions (PyTorch's
     // groups): the weight is (O, C / groups, kh, kw); C and O divisible by it.
     std::size_t groups = 1;
+    // PyTorch's padding="same" (the output keeps the input's size; stride 1
+    // only; an odd total puts the extra pixel right and bottom) or "valid" (no
+    // padding); `padding` is then not used.
+    enum class Rule { explicit_sizes, same, valid } padding_rule = Rule::explicit_sizes;
+    // What the padding holds: zeros (constant), or pad's reflect, replicate or circular, as nn.Conv2d's padding_mode.
+    PadMode padding_mode = PadMode::constant;
 };
 
 // Patches of x (N, C, H, W) as columns: (N, C*kh*kw, OH*OW), row c*kh*kw + i*kw + j.
 Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options = {});
 // The adjoint of im2col: sums columns back into an image of `image_shape` (N, C, H, W).
 Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Conv2dOptions options = {});
+
+// The padding of each side, in pad's order (left, right, top, bottom), that
+// options ask for with a kernel of this size: explicit, same or valid.
+std::array<std::int64_t, 4> conv2d_padding(Size2 kernel, const Conv2dOptions& options, const char* op);
 
 // x (N, C, H, W) * weight (O, C / groups, kh, kw) [+ bias (O,)] -> (N, O, OH, OW);
 // a cross-correlation, as in every deep-learning library.
