@@ -1,4 +1,5 @@
-// Functions against PyTorch 1.13's torch.nn.functional. make_references.py
+// Functions against PyTorch 1.13's torch.nn.functional: losses, pooling
+// options, pad modes and conv2d's padding "same"/"valid". make_references.py
 // (its "functional" group) wrote one file per call and option set under
 // tests/parity/data/functional/: the inputs (input.<name>, float32 values or
 // int64 indices), constants that are not differentiated (const.<name>: class
@@ -20,51 +21,116 @@ using Tensors = std::map<std::string, Tensor>;
 
 struct Case {
     std::string name;
-    std::function<Tensor(const Tensors&)> run;  // inputs and constants by name -> the output
+    std::function<Tensors(const Tensors&)> run;  // inputs and constants by name -> the outputs by name
 };
 
+// A case with one output, named "output".
+Case one(std::string name, std::function<Tensor(const Tensors&)> f) {
+    return {std::move(name), [f](const Tensors& in) { return Tensors{{"output", f(in)}}; }};
+}
+
+Tensors values_and_indices(std::pair<Tensor, Tensor> pooled) {
+    return {{"output", pooled.first}, {"indices", pooled.second}};
+}
+
 std::vector<Case> cases() {
+    using rg::Size2;
     return {
-        {"nll_loss_weight_ignore",
+        one("nll_loss_weight_ignore",
+            [](const Tensors& in) {
+                return nll_loss(rg::log_softmax(in.at("x"), 1), in.at("t"), {.weight = in.at("w")});
+            }),
+        one("nll_loss_spatial_none_ignore_1",
+            [](const Tensors& in) {
+                return nll_loss(in.at("x"), in.at("t"), {.reduction = Reduction::none, .ignore_index = 1});
+            }),
+        one("cross_entropy_weight_ignore",
+            [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.weight = in.at("w")}); }),
+        one("cross_entropy_smoothing_ignore",
+            [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.label_smoothing = 0.2}); }),
+        one("cross_entropy_smoothing_weight_ignore",
+            [](const Tensors& in) {
+                return CrossEntropyLoss{{.label_smoothing = 0.2, .weight = in.at("w")}}(in.at("x"), in.at("t"));
+            }),
+        one("cross_entropy_spatial_sum_smoothing_weight",
+            [](const Tensors& in) {
+                return cross_entropy(in.at("x"), in.at("t"),
+                                     {.reduction = Reduction::sum, .label_smoothing = 0.1, .weight = in.at("w")});
+            }),
+        one("cross_entropy_3d_none_smoothing_weight",
+            [](const Tensors& in) {
+                return cross_entropy(in.at("x"), in.at("t"),
+                                     {.reduction = Reduction::none, .label_smoothing = 0.3, .weight = in.at("w")});
+            }),
+        one("cross_entropy_unbatched", [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t")); }),
+        one("cross_entropy_probabilities_weight_smoothing",
+            [](const Tensors& in) {
+                return cross_entropy(in.at("x"), in.at("p"), {.label_smoothing = 0.1, .weight = in.at("w")});
+            }),
+        one("bce_with_logits_pos_weight_weight",
+            [](const Tensors& in) {
+                return BCEWithLogitsLoss{{.weight = in.at("w"), .pos_weight = in.at("pw")}}(in.at("x"), in.at("t"));
+            }),
+        one("bce_with_logits_pos_weight_none",
+            [](const Tensors& in) {
+                return binary_cross_entropy_with_logits(in.at("x"), in.at("t"),
+                                                        {.reduction = Reduction::none, .pos_weight = in.at("pw")});
+            }),
+        {"max_pool2d_dilation_ceil_indices",
          [](const Tensors& in) {
-             return nll_loss(rg::log_softmax(in.at("x"), 1), in.at("t"), {.weight = in.at("w")});
+             return values_and_indices(rg::max_pool2d_with_indices(in.at("x"), {3, 3},
+                                                                   {.stride = {2, 2},
+                                                                    .padding = {1, 1},
+                                                                    .dilation = {2, 2},
+                                                                    .ceil_mode = true}));
          }},
-        {"nll_loss_spatial_none_ignore_1",
+        {"max_pool2d_indices_rectangular",
          [](const Tensors& in) {
-             return nll_loss(in.at("x"), in.at("t"), {.reduction = Reduction::none, .ignore_index = 1});
+             return values_and_indices(
+                 rg::max_pool2d_with_indices(in.at("x"), {2, 3}, {.stride = {1, 2}, .padding = {1, 0}}));
          }},
-        {"cross_entropy_weight_ignore",
-         [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.weight = in.at("w")}); }},
-        {"cross_entropy_smoothing_ignore",
-         [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t"), {.label_smoothing = 0.2}); }},
-        {"cross_entropy_smoothing_weight_ignore",
-         [](const Tensors& in) {
-             return CrossEntropyLoss{{.label_smoothing = 0.2, .weight = in.at("w")}}(in.at("x"), in.at("t"));
-         }},
-        {"cross_entropy_spatial_sum_smoothing_weight",
-         [](const Tensors& in) {
-             return cross_entropy(in.at("x"), in.at("t"),
-                                  {.reduction = Reduction::sum, .label_smoothing = 0.1, .weight = in.at("w")});
-         }},
-        {"cross_entropy_3d_none_smoothing_weight",
-         [](const Tensors& in) {
-             return cross_entropy(in.at("x"), in.at("t"),
-                                  {.reduction = Reduction::none, .label_smoothing = 0.3, .weight = in.at("w")});
-         }},
-        {"cross_entropy_unbatched", [](const Tensors& in) { return cross_entropy(in.at("x"), in.at("t")); }},
-        {"cross_entropy_probabilities_weight_smoothing",
-         [](const Tensors& in) {
-             return cross_entropy(in.at("x"), in.at("p"), {.label_smoothing = 0.1, .weight = in.at("w")});
-         }},
-        {"bce_with_logits_pos_weight_weight",
-         [](const Tensors& in) {
-             return BCEWithLogitsLoss{{.weight = in.at("w"), .pos_weight = in.at("pw")}}(in.at("x"), in.at("t"));
-         }},
-        {"bce_with_logits_pos_weight_none",
-         [](const Tensors& in) {
-             return binary_cross_entropy_with_logits(in.at("x"), in.at("t"),
-                                                     {.reduction = Reduction::none, .pos_weight = in.at("pw")});
-         }},
+        one("avg_pool2d_ceil_exclude_pad",
+            [](const Tensors& in) {
+                return rg::avg_pool2d(in.at("x"), {3, 3},
+                                      {.stride = {2, 2},
+                                       .padding = {1, 1},
+                                       .ceil_mode = true,
+                                       .count_include_pad = false});
+            }),
+        one("avg_pool2d_ceil_include_pad",
+            [](const Tensors& in) {
+                return rg::avg_pool2d(in.at("x"), {3, 2}, {.stride = {2, 3}, .padding = {1, 1}, .ceil_mode = true});
+            }),
+        one("avg_pool2d_divisor_override",
+            [](const Tensors& in) {
+                return rg::avg_pool2d(in.at("x"), {2, 3}, {.stride = {2, 2}, .padding = {1, 1}, .divisor_override = 4});
+            }),
+        one("adaptive_avg_pool2d_uneven",
+            [](const Tensors& in) {
+                return rg::adaptive_avg_pool2d(in.at("x"), {3, 4});
+            }),
+        one("pad_reflect",
+            [](const Tensors& in) {
+                return rg::pad(in.at("x"), {2, 1, 3, 0}, rg::PadMode::reflect);
+            }),
+        one("pad_replicate",
+            [](const Tensors& in) {
+                return rg::pad(in.at("x"), {2, 1, 3, 0}, rg::PadMode::replicate);
+            }),
+        one("pad_circular",
+            [](const Tensors& in) {
+                return rg::pad(in.at("x"), {2, 1, 3, 0}, rg::PadMode::circular);
+            }),
+        one("conv2d_same_dilation_even_kernel",
+            [](const Tensors& in) {
+                return rg::conv2d(in.at("x"), in.at("w"), in.at("b"),
+                                  {.dilation = {1, 2}, .padding_rule = rg::Conv2dOptions::Rule::same});
+            }),
+        one("conv2d_valid",
+            [](const Tensors& in) {
+                return rg::conv2d(in.at("x"), in.at("w"), {},
+                                  {.stride = {2, 2}, .padding = {5, 5}, .padding_rule = rg::Conv2dOptions::Rule::valid});
+            }),
     };
 }
 
@@ -89,9 +155,22 @@ void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
         arguments[name] = inputs[name] = value.is_floating() ? value.to(dtype).detach().requires_grad_() : value;
     for (const auto& [name, value] : parts["const"]) arguments[name] = value.to(dtype);
 
-    const Tensor output = c.run(arguments);
-    check_close("output", output, parts["output"].at("output"), rtol, atol);
-    rg::sum(output * parts["cotangent"].at("output").to(dtype)).backward();
+    const Tensors outputs = c.run(arguments);
+    REQUIRE(outputs.size() == parts["output"].size());
+    Tensor scalar = rg::zeros({}, {.dtype = dtype});
+    for (const auto& [name, expected] : parts["output"]) {
+        REQUIRE_MESSAGE(outputs.count(name) == 1, "the call gives no output '" << name << "'");
+        const Tensor& actual = outputs.at(name);
+        if (!expected.is_floating()) {  // indices: equal, not close
+            CHECK(actual.dtype() == expected.dtype());
+            CHECK_MESSAGE(actual.to_vector() == expected.to_vector(),
+                          name << ":\ngot " << actual << "\nexpected " << expected);
+            continue;
+        }
+        check_close("output " + name, actual, expected, rtol, atol);
+        scalar = scalar + rg::sum(actual * parts["cotangent"].at(name).to(dtype));
+    }
+    scalar.backward();
     CHECK(parts["grad"].size() ==
           static_cast<std::size_t>(
               std::count_if(inputs.begin(), inputs.end(), [](const auto& e) { return e.second.is_floating(); })));
@@ -103,14 +182,14 @@ void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
 
 }  // namespace
 
-TEST_CASE("float32 losses match torch.nn.functional 1.13: outputs and gradients") {
+TEST_CASE("float32 losses, pooling, pad modes and conv padding match torch.nn.functional 1.13") {
     for (const Case& c : cases()) {
         CAPTURE(c.name);
         check_case(c, rg::float32, 1e-4, 1e-5);
     }
 }
 
-TEST_CASE("float64 losses match torch.nn.functional 1.13 tightly") {
+TEST_CASE("the same functions in float64 match torch.nn.functional 1.13 tightly") {
     for (const Case& c : cases()) {
         CAPTURE(c.name);
         check_case(c, rg::float64, 1e-9, 1e-12);

@@ -78,8 +78,9 @@ def write_case(name, module, inputs, run, description=None, constants=None, out=
     for key, value in (constants or {}).items():
         xs[key] = as_float32_values(value)
     outputs = run(module, xs)
-    cotangents = {key: torch.randn_like(out) for key, out in outputs.items()}
-    scalar = sum((out * cotangents[key]).sum() for key, out in outputs.items())
+    # Integer outputs (max_pool2d's indices) are compared, not differentiated.
+    cotangents = {key: torch.randn_like(out) for key, out in outputs.items() if out.is_floating_point()}
+    scalar = sum((out * cotangents[key]).sum() for key, out in outputs.items() if key in cotangents)
     params = dict(module.named_parameters())
     wrt = {key: x for key, x in xs.items() if x.is_floating_point() and key not in (constants or {})}
     wrt.update(params)
@@ -92,7 +93,8 @@ def write_case(name, module, inputs, run, description=None, constants=None, out=
         tensors["input." + key] = value.float() if value.is_floating_point() else value
     for key, value in outputs.items():
         tensors["output." + key] = value
-        tensors["cotangent." + key] = cotangents[key]
+        if key in cotangents:
+            tensors["cotangent." + key] = cotangents[key]
     for key, g in zip(wrt.keys(), grads):
         tensors["grad." + key] = g
     metadata = {"torch": torch.__version__, "module": description or repr(module)}
@@ -180,8 +182,13 @@ FUNCTIONAL = os.path.join(OUT, "functional")
 
 def functional(name, call, inputs, constants=None, description=None):
     """A torch.nn.functional call on float64 inputs, written to data/functional/
-    (tests/nn_functional_parity_test.cpp): call(xs) -> output tensor."""
-    write_case(name, torch.nn.Module(), inputs, lambda m, xs: {"output": call(xs)},
+    (tests/nn_functional_parity_test.cpp): call(xs) -> the output tensor, or
+    name -> tensor for several."""
+    def run(m, xs):
+        out = call(xs)
+        return out if isinstance(out, dict) else {"output": out}
+
+    write_case(name, torch.nn.Module(), inputs, run,
                description=description or name, constants=constants, out=FUNCTIONAL)
 
 
@@ -231,6 +238,39 @@ def functional_cases():
                {"x": 3 * r(2, 3)}, {"t": torch.randint(0, 2, (2, 3)).double(), "pw": torch.rand(3) * 3},
                "F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction='none')")
 
+    image = r(2, 2, 7, 6)
+    functional("max_pool2d_dilation_ceil_indices",
+               lambda xs: dict(zip(("output", "indices"),
+                                   F.max_pool2d(xs["x"], 3, stride=2, padding=1, dilation=2, ceil_mode=True,
+                                                return_indices=True))),
+               {"x": image}, None,
+               "F.max_pool2d(x, 3, stride=2, padding=1, dilation=2, ceil_mode=True, return_indices=True)")
+    functional("max_pool2d_indices_rectangular",
+               lambda xs: dict(zip(("output", "indices"),
+                                   F.max_pool2d(xs["x"], (2, 3), stride=(1, 2), padding=(1, 0), return_indices=True))),
+               {"x": r(1, 2, 5, 7)}, None,
+               "F.max_pool2d(x, (2, 3), stride=(1, 2), padding=(1, 0), return_indices=True)")
+    functional("avg_pool2d_ceil_exclude_pad",
+               lambda xs: F.avg_pool2d(xs["x"], 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+               {"x": image}, None, "F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)")
+    functional("avg_pool2d_ceil_include_pad",
+               lambda xs: F.avg_pool2d(xs["x"], (3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True),
+               {"x": image}, None, "F.avg_pool2d(x, (3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True)")
+    functional("avg_pool2d_divisor_override",
+               lambda xs: F.avg_pool2d(xs["x"], (2, 3), stride=2, padding=1, divisor_override=4),
+               {"x": image}, None, "F.avg_pool2d(x, (2, 3), stride=2, padding=1, divisor_override=4)")
+    functional("adaptive_avg_pool2d_uneven", lambda xs: F.adaptive_avg_pool2d(xs["x"], (3, 4)),
+               {"x": r(2, 2, 7, 5)}, None, "F.adaptive_avg_pool2d(x, (3, 4)) of 7x5 planes")
+    for mode in ("reflect", "replicate", "circular"):
+        functional(f"pad_{mode}", lambda xs, mode=mode: F.pad(xs["x"], (2, 1, 3, 0), mode=mode),
+                   {"x": r(1, 2, 4, 5)}, None, f"F.pad(x, (2, 1, 3, 0), mode='{mode}')")
+    functional("conv2d_same_dilation_even_kernel",
+               lambda xs: F.conv2d(xs["x"], xs["w"], xs["b"], padding="same", dilation=(1, 2)),
+               {"x": r(2, 2, 5, 6), "w": r(3, 2, 2, 4), "b": r(3)}, None,
+               "F.conv2d(x, w, b, padding='same', dilation=(1, 2)) with a 2x4 kernel")
+    functional("conv2d_valid", lambda xs: F.conv2d(xs["x"], xs["w"], None, stride=2, padding="valid"),
+               {"x": r(1, 2, 5, 6), "w": r(3, 2, 3, 3)}, None, "F.conv2d(x, w, stride=2, padding='valid')")
+
 
 def layer_cases():
     os.makedirs(OUT, exist_ok=True)
@@ -274,6 +314,20 @@ def layer_cases():
         embedding.weight[1] = torch.randn(4)  # a loaded padding row: read as is, never updated
     write_case("embedding_padding_idx", embedding, {"x": torch.tensor([[1, 0, 3], [5, 1, 1]])},
                lambda m, xs: {"output": m(xs["x"])})
+
+    # Added after the cases above, so that their random draws, and files, are unchanged.
+    plain("conv2d_padding_mode_reflect", torch.nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="reflect"),
+          r(2, 2, 5, 6))
+    plain("conv2d_padding_mode_replicate_stride", torch.nn.Conv2d(2, 4, (2, 3), stride=2, padding=1,
+                                                                  padding_mode="replicate"), r(1, 2, 5, 5))
+    plain("conv2d_same_circular", torch.nn.Conv2d(2, 3, (2, 3), padding="same", padding_mode="circular"),
+          r(2, 2, 4, 5))
+    plain("conv2d_same_zeros_even_kernel", torch.nn.Conv2d(2, 3, 4, padding="same", bias=False), r(1, 2, 5, 5))
+    plain("maxpool2d_dilation_ceil", torch.nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+          r(2, 2, 7, 6))
+    plain("avgpool2d_ceil_exclude_pad", torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                                           count_include_pad=False), r(2, 2, 7, 6))
+    plain("adaptive_avgpool2d", torch.nn.AdaptiveAvgPool2d((4, 3)), r(1, 2, 9, 7))
 
 
 def main():
