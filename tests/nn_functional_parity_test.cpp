@@ -6,6 +6,7 @@
 // weights, float targets), the output, and the gradient of sum(output *
 // cotangent) with respect to every floating input. Each case runs in float32
 // (relative 1e-4) and again in float64 (relative 1e-9).
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -34,7 +35,6 @@ Tensors values_and_indices(std::pair<Tensor, Tensor> pooled) {
 }
 
 std::vector<Case> cases() {
-    using rg::Size2;
     return {
         one("nll_loss_weight_ignore",
             [](const Tensors& in) {
@@ -151,14 +151,18 @@ void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
         parts[entry.first.substr(0, dot)][entry.first.substr(dot + 1)] = entry.second;
     }
     Tensors arguments, inputs;
-    for (const auto& [name, value] : parts["input"])
-        arguments[name] = inputs[name] = value.is_floating() ? value.to(dtype).detach().requires_grad_() : value;
-    for (const auto& [name, value] : parts["const"]) arguments[name] = value.to(dtype);
+    // No structured bindings below: doctest's messages capture in lambdas, which clang 14 refuses for them.
+    for (const auto& entry : parts["input"])
+        arguments[entry.first] = inputs[entry.first] =
+            entry.second.is_floating() ? entry.second.to(dtype).detach().requires_grad_() : entry.second;
+    for (const auto& entry : parts["const"]) arguments[entry.first] = entry.second.to(dtype);
 
     const Tensors outputs = c.run(arguments);
     REQUIRE(outputs.size() == parts["output"].size());
     Tensor scalar = rg::zeros({}, {.dtype = dtype});
-    for (const auto& [name, expected] : parts["output"]) {
+    for (const auto& entry : parts["output"]) {
+        const std::string& name = entry.first;
+        const Tensor& expected = entry.second;
         REQUIRE_MESSAGE(outputs.count(name) == 1, "the call gives no output '" << name << "'");
         const Tensor& actual = outputs.at(name);
         if (!expected.is_floating()) {  // indices: equal, not close
@@ -174,9 +178,9 @@ void check_case(const Case& c, rg::Dtype dtype, double rtol, double atol) {
     CHECK(parts["grad"].size() ==
           static_cast<std::size_t>(
               std::count_if(inputs.begin(), inputs.end(), [](const auto& e) { return e.second.is_floating(); })));
-    for (const auto& [name, expected] : parts["grad"]) {
-        REQUIRE_MESSAGE(inputs.count(name) == 1, "no input '" << name << "' to compare the gradient of");
-        check_close("gradient of " + name, inputs.at(name).grad(), expected, rtol, atol);
+    for (const auto& entry : parts["grad"]) {
+        REQUIRE_MESSAGE(inputs.count(entry.first) == 1, "no input '" << entry.first << "' to compare the gradient of");
+        check_close("gradient of " + entry.first, inputs.at(entry.first).grad(), entry.second, rtol, atol);
     }
 }
 

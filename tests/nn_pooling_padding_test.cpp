@@ -5,7 +5,7 @@
 #include "helpers.hpp"
 
 using namespace rg::nn;
-using rg::Size2;
+using rg::Tensor;
 using rg::TensorList;
 using test::check_values;
 
@@ -16,16 +16,18 @@ rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_
 TEST_CASE("max_pool2d with dilation and ceil_mode: values, PyTorch's flat indices, gradients") {
     // One 3x4 plane, 2x2 windows of stride 2: ceil_mode adds a last row of windows over row 2 alone.
     auto x = rg::tensor({{{{1.0, 5.0, 2.0, 0.0}, {3.0, 4.0, 9.0, 1.0}, {7.0, 6.0, 8.0, 2.0}}}}, f64(true));
-    auto [values, indices] = rg::max_pool2d_with_indices(x, {2, 2}, {.ceil_mode = true});
+    const auto pooled = rg::max_pool2d_with_indices(x, {2, 2}, {.ceil_mode = true});
+    const Tensor& values = pooled.first;
+    const Tensor& indices = pooled.second;
     check_values(values, rg::tensor({{{{5.0, 9.0}, {7.0, 8.0}}}}, f64()), 0);
     CHECK(indices.dtype() == rg::int64);
     CHECK(indices.to_vector() == std::vector<double>{1, 6, 8, 10});
     // Without ceil_mode the last row has no window.
     CHECK(rg::max_pool2d(x, {2, 2}).shape() == rg::Shape{1, 1, 1, 2});
     // Dilation 2: the window (0, 0) reads rows 0, 2 and columns 0, 2.
-    auto [dilated, at] = rg::max_pool2d_with_indices(x, {2, 2}, {.stride = {1, 1}, .dilation = {2, 2}});
-    check_values(dilated, rg::tensor({{{{8.0, 6.0}}}}, f64()), 0);
-    CHECK(at.to_vector() == std::vector<double>{10, 9});
+    const auto dilated = rg::max_pool2d_with_indices(x, {2, 2}, {.stride = {1, 1}, .dilation = {2, 2}});
+    check_values(dilated.first, rg::tensor({{{{8.0, 6.0}}}}, f64()), 0);
+    CHECK(dilated.second.to_vector() == std::vector<double>{10, 9});
     auto y = rg::randn({1, 2, 5, 6}, f64(true));
     test::check_gradients(
         [](const TensorList& v) {
