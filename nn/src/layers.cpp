@@ -207,7 +207,7 @@ Tensor Embedding::forward(const Tensor& indices) {
         std::vector<double> keep(values.size());
         for (std::size_t i = 0; i < values.size(); ++i)
             keep[i] = values[i] == static_cast<double>(*padding_idx_) ? 0.0 : 1.0;
-        const Tensor mask = from_vector(keep, {values.size(), 1}, {.dtype = weight.dtype()});
+        const Tensor mask = from_vector(keep, {values.size(), 1}, {.dtype = Dtype::bool_});  // where takes bool masks
         rows = where(mask, rows, index_select(weight.detach(), 0, flat));
     }
     Shape shape = indices.shape();

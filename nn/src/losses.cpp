@@ -38,6 +38,7 @@ struct ClassTargets {
     Tensor weights;  // (N, d...) in the scores' dtype: weight[target], 0 where ignored
     Tensor kept;  // (N, d...): 1 where the target is not ignored, else 0
     double weight_total = 0.0;  // the mean's divisor
+    bool plain = true;  // no class weights and nothing ignored: every element's weight is 1
     bool unbatched = false;
 };
 
@@ -93,6 +94,7 @@ ClassTargets class_targets(const Tensor& scores_in, const Tensor& target_in, con
         kept[i] = 1.0;
         out.weight_total += element_weight[i];
     }
+    out.plain = !weight.defined() && out.weight_total == static_cast<double>(count);
     Shape per_element = without_class_axis(out.scores.shape());
     Shape index_shape = out.scores.shape();
     index_shape[1] = 1;
@@ -106,7 +108,7 @@ ClassTargets class_targets(const Tensor& scores_in, const Tensor& target_in, con
 // NaN, when every target is ignored, as PyTorch).
 Tensor reduce_weighted(const Tensor& loss, const ClassTargets& targets, Reduction reduction) {
     switch (reduction) {
-        case Reduction::mean: return sum(loss) / targets.weight_total;
+        case Reduction::mean: return targets.plain ? mean(loss) : sum(loss) / targets.weight_total;
         case Reduction::sum: return sum(loss);
         case Reduction::none: break;
     }
@@ -114,8 +116,10 @@ Tensor reduce_weighted(const Tensor& loss, const ClassTargets& targets, Reductio
 }
 
 // -weight[t] log p[t] per element, 0 where ignored.
+// Unweighted with nothing ignored, the ops are the course's: gather, reshape, neg.
 Tensor picked_nll(const Tensor& log_p, const ClassTargets& targets) {
-    return neg(squeeze(gather(log_p, 1, targets.index), 1)) * targets.weights;
+    Tensor picked = neg(reshape(gather(log_p, 1, targets.index), targets.weights.shape()));
+    return targets.plain ? picked : picked * targets.weights;
 }
 
 // max(log p, -100), as PyTorch's BCE: p = 0 gives a large finite loss, not
@@ -190,8 +194,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& target, B
     within_unit_interval(target, op, "targets");
     check_broadcasts_to(options.weight, x, op, "weight");
     check_broadcasts_to(options.pos_weight, x, op, "pos_weight");
-    // log(1 + e^{-x}) = log(1 + e^{-|x|}) + max(-x, 0), finite for any x.
-    Tensor log_one_plus_exp_neg = softplus(neg(abs(x))) + relu(neg(x));
+    // log(1 + e^{-x}), stable for any x; its gradient -σ(-x) is exact at 0 too.
+    Tensor log_one_plus_exp_neg = softplus(neg(x));
     Tensor positive =
         options.pos_weight.defined() ? (options.pos_weight.detach() - 1.0) * target + 1.0 : ones_like(target);
     Tensor loss = rsub(1.0, target) * x + positive * log_one_plus_exp_neg;
