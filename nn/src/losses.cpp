@@ -3,6 +3,7 @@
 #include <retrograd/nn/losses.hpp>
 #include <retrograd/ops.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace rg::nn {
@@ -249,8 +250,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
                                      ? fmt::format(", Ỹ = {:g} {} + {:g} / {}", 1.0 - options.label_smoothing,
                                                    indices ? "onehot({Y})" : "{Y}", options.label_smoothing, classes)
                                      : "";
-        const std::string divisor =
-            options.weight.defined() ? std::string("Σ weight[{Y}]") : fmt::format("{}", logits.shape()[0]);
+        // The mean's divisor: the targets' weights, those not ignored, or every position.
+        bool ignores = false;
+        if (indices && target.numel() > 0)
+            for (double v : target.to_vector()) ignores = ignores || v == static_cast<double>(options.ignore_index);
+        const std::string divisor = indices && options.weight.defined() ? std::string("Σ weight[{Y}]")
+                                    : ignores                           ? std::string("(the targets not ignored)")
+                                              : fmt::format("{}", logits.numel() / std::max<std::size_t>(classes, 1));
         switch (options.reduction) {
             case Reduction::mean:
                 step.set_rule(fmt::format("d{{Z}} = (softmax({{Z}}) − {}) / {} · d{{C}}{}{}{}", head, divisor, note,
@@ -280,7 +286,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOpt
     if (eps > 0) {
         Tensor weighted =
             options.weight.defined() ? log_p * class_weights_along_axis1(options.weight, targets.scores.dim()) : log_p;
-        Tensor smooth = neg(sum(weighted, {1})) * targets.kept;
+        Tensor smooth = neg(sum(weighted, {1}));
+        if (!targets.plain) smooth = smooth * targets.kept;
         loss = loss * (1.0 - eps) +
                reduce_weighted(smooth, targets, options.reduction) * (eps / static_cast<double>(classes));
     }
