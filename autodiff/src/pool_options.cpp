@@ -6,6 +6,9 @@
 // im2col, gather and sum, so second order works too.
 #include "pool_options.hpp"
 
+#include "op_defs.hpp"
+#include "op_references.hpp"
+
 #include <retrograd/error.hpp>
 
 #include <algorithm>
@@ -14,6 +17,11 @@
 #include <vector>
 
 namespace rg {
+
+using detail::ref::Array;
+using detail::ref::for_each_index;
+using detail::ref::Index;
+
 namespace {
 
 struct Axis {
@@ -164,9 +172,38 @@ std::pair<Tensor, Tensor> max_pool2d_with_indices(const Tensor& x, Size2 kernel,
     return max_pool_composed(x, kernel, options);
 }
 
+const OpDef& adaptive_avg_pool2d_def =
+    define_op({.name = "adaptive_avg_pool2d",
+               .signature = "adaptive_avg_pool2d(x, output_size)",
+               .doc = "means over an (OH, OW) grid of windows [floor(i H / OH), ceil((i + 1) H / OH)) of each plane",
+               .rule = "composite: two matmuls with averaging matrices",
+               .kind = OpKind::nn,
+               .call =
+                   [](const TensorList& v) {
+                       return adaptive_avg_pool2d(v[0], {2, 3});
+                   },
+               .samples = {{{Shape{1, 2, 5, 4}}, -2.0, 2.0}},
+               .composite = true,
+               .reference =
+                   [](const TensorList& v) {
+                       const Array x(v[0]);
+                       Array out(Shape{1, 2, 2, 3});
+                       for_each_index(out.shape, [&](const Index& at) {
+                           const std::size_t h0 = at[2] * 5 / 2, h1 = ((at[2] + 1) * 5 + 1) / 2;
+                           const std::size_t w0 = at[3] * 4 / 3, w1 = ((at[3] + 1) * 4 + 2) / 3;
+                           double total = 0.0;
+                           for (std::size_t h = h0; h < h1; ++h)
+                               for (std::size_t w = w0; w < w1; ++w) total += x[{at[0], at[1], h, w}];
+                           out[at] = total / static_cast<double>((h1 - h0) * (w1 - w0));
+                       });
+                       return out.tensor();
+                   }});
+
 // Each axis's averaging matrix: row i holds 1 / (end - start) on [start, end).
 Tensor adaptive_avg_pool2d(const Tensor& x, Size2 output_size) {
     if (!x.defined()) fail("adaptive_avg_pool2d: got an undefined tensor");
+    if (!x.is_floating())
+        fail("adaptive_avg_pool2d: expected a float32 or float64 tensor, got {}", dtype_name(x.dtype()));
     if (x.dim() != 4 && x.dim() != 3)
         fail("adaptive_avg_pool2d: expected (N, C, H, W) or (C, H, W), got shape {}", shape_str(x.shape()));
     if (output_size[0] == 0 || output_size[1] == 0)
