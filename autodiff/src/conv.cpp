@@ -8,6 +8,7 @@
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include "kernels/onednn.hpp"
+#include "conv_padding.hpp"
 #include "window_geometry.hpp"
 
 #include <algorithm>
@@ -359,6 +360,8 @@ const OpDef& conv2d_def =
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
     detail::defined_or_fail(x, "conv2d");
     detail::defined_or_fail(weight, "conv2d");
+    if (options.padding_rule != Conv2dOptions::Rule::explicit_sizes || options.padding_mode != PadMode::constant)
+        return detail::conv2d_padded_first(x, weight, bias, options);
     const ConvShapes s = conv_shapes(x.shape(), weight.shape(), options, "conv2d");
     if (bias.defined() && bias.shape() != Shape{s.out_channels})
         fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), s.out_channels);

@@ -8,6 +8,7 @@
 
 #include "kernels/onednn.hpp"
 #include "kernels/threads.hpp"
+#include "pool_options.hpp"
 #include "window_geometry.hpp"
 
 #include <algorithm>
@@ -173,6 +174,7 @@ const OpDef& max_pool2d_def = define_op({.name = "max_pool2d",
                                          .samples = {{{Shape{2, 2, 4, 6}}, -2.0, 2.0}}});
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     detail::defined_or_fail(x, "max_pool2d");
+    if (detail::max_pool_needs_composition(options)) return detail::max_pool2d_composed(x, kernel, options);
     const Conv2dOptions conv = pool_as_conv(kernel, options);
     const Geometry g = geometry(x.shape(), kernel, conv, "max_pool2d");
     if (2 * options.padding[0] > kernel[0] || 2 * options.padding[1] > kernel[1])
@@ -328,6 +330,7 @@ const OpDef& avg_pool2d_def = define_op({.name = "avg_pool2d",
                                              },
                                          .samples = {{{Shape{2, 2, 4, 5}}, -2.0, 2.0}}});
 Tensor avg_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
+    if (detail::avg_pool_needs_composition(options)) return detail::avg_pool2d_composed(x, kernel, options);
     detail::defined_or_fail(x, "avg_pool2d");
     const Geometry g = avg_geometry(x.shape(), kernel, options, "avg_pool2d");
     return record(avg_pool2d_def, avg_pool_values(x, g), {x}, {},
@@ -348,6 +351,9 @@ const OpDef& avg_pool2d_backward_def = define_op(
          },
      .samples = {{{Shape{2, 2, 5, 3}}, -2.0, 2.0}}});
 Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, Size2 kernel, Pool2dOptions options) {
+    if (detail::avg_pool_needs_composition(options))
+        fail("avg_pool2d_backward: ceil_mode, count_include_pad = false and divisor_override are composed by "
+             "avg_pool2d, whose gradient is that composition's");
     detail::defined_or_fail(grad, "avg_pool2d_backward");
     const Geometry g = avg_geometry(input_shape, kernel, options, "avg_pool2d_backward");
     const Shape expected{g.n, g.c, g.oh, g.ow};

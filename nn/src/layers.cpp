@@ -67,6 +67,7 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
     const std::size_t group_in = in_channels / opts.groups, fan_in = group_in * kernel[0] * kernel[1];
     weight = register_parameter("weight", pytorch_default({out_channels, group_in, kernel[0], kernel[1]}, fan_in));
     if (opts.bias) bias = register_parameter("bias", pytorch_default({out_channels}, fan_in));
+    conv2d_padding(kernel, opts, "Conv2d");  // padding "same" with a stride fails here, not at the first forward
 }
 
 Tensor Conv2d::forward(const Tensor& input) {
@@ -87,14 +88,45 @@ Tensor Conv2d::forward(const Tensor& input) {
 }
 
 std::string Conv2d::describe() const {
-    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding=({}, {}){})",
+    using Rule = Conv2dOptions::Rule;
+    const std::string padding = options.padding_rule == Rule::same ? std::string("\"same\"")
+                                : options.padding_rule == Rule::valid
+                                    ? std::string("\"valid\"")
+                                    : fmt::format("({}, {})", options.padding[0], options.padding[1]);
+    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding={}{}{})",
                        weight.shape()[1] * options.groups, weight.shape()[0], weight.shape()[2], weight.shape()[3],
-                       options.stride[0], options.stride[1], options.padding[0], options.padding[1],
-                       options.groups == 1 ? "" : fmt::format(", groups={}", options.groups));
+                       options.stride[0], options.stride[1], padding,
+                       options.groups == 1 ? "" : fmt::format(", groups={}", options.groups),
+                       options.padding_mode == PadMode::constant
+                           ? ""
+                           : fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode)));
 }
 
-std::string MaxPool2d::describe() const { return fmt::format("MaxPool2d({}, {})", kernel_[0], kernel_[1]); }
-std::string AvgPool2d::describe() const { return fmt::format("AvgPool2d({}, {})", kernel_[0], kernel_[1]); }
+namespace {
+
+// PyTorch's options that differ from their defaults, ", name=value" each.
+std::string pool_options(const Pool2dOptions& o, bool max) {
+    std::string out;
+    if (o.stride != Size2{0, 0}) out += fmt::format(", stride=({}, {})", o.stride[0], o.stride[1]);
+    if (o.padding != Size2{0, 0}) out += fmt::format(", padding=({}, {})", o.padding[0], o.padding[1]);
+    if (max && o.dilation != Size2{1, 1}) out += fmt::format(", dilation=({}, {})", o.dilation[0], o.dilation[1]);
+    if (o.ceil_mode) out += ", ceil_mode=True";
+    if (!max && !o.count_include_pad) out += ", count_include_pad=False";
+    if (!max && o.divisor_override != 0) out += fmt::format(", divisor_override={}", o.divisor_override);
+    return out;
+}
+
+}  // namespace
+
+std::string MaxPool2d::describe() const {
+    return fmt::format("MaxPool2d({}, {}{})", kernel_[0], kernel_[1], pool_options(options_, true));
+}
+std::string AvgPool2d::describe() const {
+    return fmt::format("AvgPool2d({}, {}{})", kernel_[0], kernel_[1], pool_options(options_, false));
+}
+std::string AdaptiveAvgPool2d::describe() const {
+    return fmt::format("AdaptiveAvgPool2d(output_size=({}, {}))", output_size_[0], output_size_[1]);
+}
 
 Dropout::Dropout(double p) : p_(p) {
     if (!(p >= 0.0 && p <= 1.0)) fail("Dropout: p must be in [0, 1], got {}", p);

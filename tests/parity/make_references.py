@@ -3,8 +3,7 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py            # every case
-    /usr/bin/python3 tests/parity/make_references.py attention  # only MultiheadAttention and the Transformer layers
+    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention]   # default: all three
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
 holding, under these names:
@@ -60,10 +59,12 @@ def as_float32_values(t):
     return t.float().double()
 
 
-def write_case(name, module, inputs, run, description=None):
+def write_case(name, module, inputs, run, description=None, constants=None, out=OUT):
     """module: a torch module (its parameters are rounded to float32 values and
     the computation runs in float64); inputs: name -> tensor; run(module,
-    inputs) -> name -> output tensor."""
+    inputs) -> name -> output tensor. constants: name -> float tensor passed to
+    run with the inputs but not differentiated (class weights, targets), stored
+    as const.<name>."""
     module = module.double()
     with torch.no_grad():
         for p in module.parameters():
@@ -74,23 +75,30 @@ def write_case(name, module, inputs, run, description=None):
             xs[key] = as_float32_values(value).requires_grad_(True)
         else:
             xs[key] = value
+    for key, value in (constants or {}).items():
+        xs[key] = as_float32_values(value)
     outputs = run(module, xs)
-    cotangents = {key: torch.randn_like(out) for key, out in outputs.items()}
-    scalar = sum((out * cotangents[key]).sum() for key, out in outputs.items())
+    # Integer outputs (max_pool2d's indices) are compared, not differentiated.
+    cotangents = {key: torch.randn_like(out) for key, out in outputs.items() if out.is_floating_point()}
+    scalar = sum((out * cotangents[key]).sum() for key, out in outputs.items() if key in cotangents)
     params = dict(module.named_parameters())
-    wrt = {key: x for key, x in xs.items() if x.is_floating_point()}
+    wrt = {key: x for key, x in xs.items() if x.is_floating_point() and key not in (constants or {})}
     wrt.update(params)
     grads = torch.autograd.grad(scalar, list(wrt.values()))
     tensors = {key: value.float() for key, value in module.state_dict().items()}
     for key, value in xs.items():
+        if key in (constants or {}):
+            tensors["const." + key] = value.float()
+            continue
         tensors["input." + key] = value.float() if value.is_floating_point() else value
     for key, value in outputs.items():
         tensors["output." + key] = value
-        tensors["cotangent." + key] = cotangents[key]
+        if key in cotangents:
+            tensors["cotangent." + key] = cotangents[key]
     for key, g in zip(wrt.keys(), grads):
         tensors["grad." + key] = g
     metadata = {"torch": torch.__version__, "module": description or repr(module)}
-    save_safetensors(os.path.join(OUT, name + ".safetensors"), tensors, metadata)
+    save_safetensors(os.path.join(out, name + ".safetensors"), tensors, metadata)
     print(f"{name}: {metadata['module']}")
 
 
@@ -169,7 +177,102 @@ def randomise_affine(module):
     return module
 
 
-def main():
+FUNCTIONAL = os.path.join(OUT, "functional")
+
+
+def functional(name, call, inputs, constants=None, description=None):
+    """A torch.nn.functional call on float64 inputs, written to data/functional/
+    (tests/nn_functional_parity_test.cpp): call(xs) -> the output tensor, or
+    name -> tensor for several."""
+    def run(m, xs):
+        out = call(xs)
+        return out if isinstance(out, dict) else {"output": out}
+
+    write_case(name, torch.nn.Module(), inputs, run,
+               description=description or name, constants=constants, out=FUNCTIONAL)
+
+
+def functional_cases():
+    """Losses, pooling and padding options, each against torch.nn.functional."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    torch.manual_seed(1)
+    r, F = torch.randn, torch.nn.functional
+    targets = torch.tensor([0, -100, 2, 1])
+    weight = torch.rand(3) + 0.5
+    functional("nll_loss_weight_ignore", lambda xs: F.nll_loss(xs["x"].log_softmax(1), xs["t"], weight=xs["w"]),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.nll_loss(log_softmax(x), t, weight=w)")
+    functional("nll_loss_spatial_none_ignore_1",
+               lambda xs: F.nll_loss(xs["x"], xs["t"], ignore_index=1, reduction="none"),
+               {"x": r(2, 3, 2, 2), "t": torch.randint(0, 3, (2, 2, 2))}, None,
+               "F.nll_loss(x, t, ignore_index=1, reduction='none')")
+    functional("cross_entropy_weight_ignore", lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"]),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.cross_entropy(x, t, weight=w)")
+    functional("cross_entropy_smoothing_ignore",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], label_smoothing=0.2),
+               {"x": r(4, 3), "t": targets}, None, "F.cross_entropy(x, t, label_smoothing=0.2)")
+    functional("cross_entropy_smoothing_weight_ignore",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.2),
+               {"x": r(4, 3), "t": targets}, {"w": weight}, "F.cross_entropy(x, t, weight=w, label_smoothing=0.2)")
+    functional("cross_entropy_spatial_sum_smoothing_weight",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.1, reduction="sum"),
+               {"x": r(2, 3, 2, 2), "t": torch.tensor([[[0, 1], [2, -100]], [[1, 1], [0, 2]]])}, {"w": weight},
+               "F.cross_entropy(x, t, weight=w, label_smoothing=0.1, reduction='sum')")
+    functional("cross_entropy_3d_none_smoothing_weight",
+               lambda xs: F.cross_entropy(xs["x"], xs["t"], weight=xs["w"], label_smoothing=0.3, reduction="none"),
+               {"x": r(2, 3, 4), "t": torch.tensor([[0, 1, 2, -100], [2, 2, 1, 0]])}, {"w": weight},
+               "F.cross_entropy(x, t, weight=w, label_smoothing=0.3, reduction='none')")
+    functional("cross_entropy_unbatched", lambda xs: F.cross_entropy(xs["x"], xs["t"]),
+               {"x": r(3), "t": torch.tensor(2)}, None, "F.cross_entropy(x, t) with x (C,), t ()")
+    functional("cross_entropy_probabilities_weight_smoothing",
+               lambda xs: F.cross_entropy(xs["x"], xs["p"], weight=xs["w"], label_smoothing=0.1),
+               {"x": r(4, 3)}, {"p": torch.softmax(r(4, 3), 1), "w": weight},
+               "F.cross_entropy(x, p, weight=w, label_smoothing=0.1) with probabilities p")
+    functional("bce_with_logits_pos_weight_weight",
+               lambda xs: F.binary_cross_entropy_with_logits(xs["x"], xs["t"], weight=xs["w"],
+                                                             pos_weight=xs["pw"]),
+               {"x": 3 * r(3, 4)}, {"t": torch.rand(3, 4), "w": torch.rand(3, 1), "pw": torch.rand(4) * 3},
+               "F.binary_cross_entropy_with_logits(x, t, weight=w, pos_weight=pw)")
+    functional("bce_with_logits_pos_weight_none",
+               lambda xs: F.binary_cross_entropy_with_logits(xs["x"], xs["t"], pos_weight=xs["pw"],
+                                                             reduction="none"),
+               {"x": 3 * r(2, 3)}, {"t": torch.randint(0, 2, (2, 3)).double(), "pw": torch.rand(3) * 3},
+               "F.binary_cross_entropy_with_logits(x, t, pos_weight=pw, reduction='none')")
+
+    image = r(2, 2, 7, 6)
+    functional("max_pool2d_dilation_ceil_indices",
+               lambda xs: dict(zip(("output", "indices"),
+                                   F.max_pool2d(xs["x"], 3, stride=2, padding=1, dilation=2, ceil_mode=True,
+                                                return_indices=True))),
+               {"x": image}, None,
+               "F.max_pool2d(x, 3, stride=2, padding=1, dilation=2, ceil_mode=True, return_indices=True)")
+    functional("max_pool2d_indices_rectangular",
+               lambda xs: dict(zip(("output", "indices"),
+                                   F.max_pool2d(xs["x"], (2, 3), stride=(1, 2), padding=(1, 0), return_indices=True))),
+               {"x": r(1, 2, 5, 7)}, None,
+               "F.max_pool2d(x, (2, 3), stride=(1, 2), padding=(1, 0), return_indices=True)")
+    functional("avg_pool2d_ceil_exclude_pad",
+               lambda xs: F.avg_pool2d(xs["x"], 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+               {"x": image}, None, "F.avg_pool2d(x, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)")
+    functional("avg_pool2d_ceil_include_pad",
+               lambda xs: F.avg_pool2d(xs["x"], (3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True),
+               {"x": image}, None, "F.avg_pool2d(x, (3, 2), stride=(2, 3), padding=(1, 1), ceil_mode=True)")
+    functional("avg_pool2d_divisor_override",
+               lambda xs: F.avg_pool2d(xs["x"], (2, 3), stride=2, padding=1, divisor_override=4),
+               {"x": image}, None, "F.avg_pool2d(x, (2, 3), stride=2, padding=1, divisor_override=4)")
+    functional("adaptive_avg_pool2d_uneven", lambda xs: F.adaptive_avg_pool2d(xs["x"], (3, 4)),
+               {"x": r(2, 2, 7, 5)}, None, "F.adaptive_avg_pool2d(x, (3, 4)) of 7x5 planes")
+    for mode in ("reflect", "replicate", "circular"):
+        functional(f"pad_{mode}", lambda xs, mode=mode: F.pad(xs["x"], (2, 1, 3, 0), mode=mode),
+                   {"x": r(1, 2, 4, 5)}, None, f"F.pad(x, (2, 1, 3, 0), mode='{mode}')")
+    functional("conv2d_same_dilation_even_kernel",
+               lambda xs: F.conv2d(xs["x"], xs["w"], xs["b"], padding="same", dilation=(1, 2)),
+               {"x": r(2, 2, 5, 6), "w": r(3, 2, 2, 4), "b": r(3)}, None,
+               "F.conv2d(x, w, b, padding='same', dilation=(1, 2)) with a 2x4 kernel")
+    functional("conv2d_valid", lambda xs: F.conv2d(xs["x"], xs["w"], None, stride=2, padding="valid"),
+               {"x": r(1, 2, 5, 6), "w": r(3, 2, 3, 3)}, None, "F.conv2d(x, w, stride=2, padding='valid')")
+
+
+def layer_cases():
     os.makedirs(OUT, exist_ok=True)
     r = torch.randn
     torch.manual_seed(0)
@@ -211,6 +314,33 @@ def main():
         embedding.weight[1] = torch.randn(4)  # a loaded padding row: read as is, never updated
     write_case("embedding_padding_idx", embedding, {"x": torch.tensor([[1, 0, 3], [5, 1, 1]])},
                lambda m, xs: {"output": m(xs["x"])})
+
+    # Added after the cases above, so that their random draws, and files, are unchanged.
+    plain("conv2d_padding_mode_reflect", torch.nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode="reflect"),
+          r(2, 2, 5, 6))
+    plain("conv2d_padding_mode_replicate_stride", torch.nn.Conv2d(2, 4, (2, 3), stride=2, padding=1,
+                                                                  padding_mode="replicate"), r(1, 2, 5, 5))
+    plain("conv2d_same_circular", torch.nn.Conv2d(2, 3, (2, 3), padding="same", padding_mode="circular"),
+          r(2, 2, 4, 5))
+    plain("conv2d_same_zeros_even_kernel", torch.nn.Conv2d(2, 3, 4, padding="same", bias=False), r(1, 2, 5, 5))
+    plain("maxpool2d_dilation_ceil", torch.nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+          r(2, 2, 7, 6))
+    plain("avgpool2d_ceil_exclude_pad", torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                                           count_include_pad=False), r(2, 2, 7, 6))
+    plain("adaptive_avgpool2d", torch.nn.AdaptiveAvgPool2d((4, 3)), r(1, 2, 9, 7))
+
+
+def main():
+    """Arguments choose the groups to write, "layers", "functional" and/or
+    "attention" (default: all), so that adding cases leaves the other files
+    untouched."""
+    groups = sys.argv[1:] or ["layers", "functional", "attention"]
+    if "layers" in groups:
+        layer_cases()
+    if "functional" in groups:
+        functional_cases()
+    if "attention" in groups:
+        attention_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -303,6 +433,4 @@ def attention_cases():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["attention"]:
-        main()
-    attention_cases()
+    main()

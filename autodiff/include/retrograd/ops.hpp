@@ -220,6 +220,13 @@ Tensor stack(const TensorList& tensors, int axis = 0);
 // axis back, {left, right} for the last axis, then {top, bottom} for the one
 // before...; axes not named are not padded, and a negative amount crops.
 Tensor pad(const Tensor& x, IntList pads, double value = 0.0);
+// torch.nn.functional.pad's other modes, in the same order of pairs: reflect
+// (mirrors without repeating the edge: each amount < the axis size), replicate
+// (repeats the edge) and circular (wraps around: each amount <= the axis size).
+// Composed from narrow, flip, broadcast_to and cat (pad_modes.cpp).
+enum class PadMode { constant, reflect, replicate, circular };
+Tensor pad(const Tensor& x, IntList pads, PadMode mode, double value = 0.0);
+const char* pad_mode_name(PadMode mode);
 
 // ---- softmax --------------------------------------------------------------------------
 // Stable: the maximum is subtracted first, so large inputs give exact probabilities.

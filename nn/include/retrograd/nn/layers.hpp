@@ -35,6 +35,10 @@ public:
     explicit MaxPool2d(Size2 kernel, Pool2dOptions options = {}) : kernel_(kernel), options_(options) {}
     explicit MaxPool2d(std::size_t kernel, Pool2dOptions options = {}) : MaxPool2d(Size2{kernel, kernel}, options) {}
     Tensor forward(const Tensor& input) override { return max_pool2d(input, kernel_, options_); }
+    // PyTorch's return_indices = true: the values and each maximum's int64 position h * W + w in its plane.
+    std::pair<Tensor, Tensor> forward_with_indices(const Tensor& input) const {
+        return max_pool2d_with_indices(input, kernel_, options_);
+    }
     std::string describe() const override;
 
 private:
@@ -52,6 +56,18 @@ public:
 private:
     Size2 kernel_;
     Pool2dOptions options_;
+};
+
+// Means over an output_size grid of windows, whatever the input's size (PyTorch's AdaptiveAvgPool2d).
+class AdaptiveAvgPool2d : public Module {
+public:
+    explicit AdaptiveAvgPool2d(Size2 output_size) : output_size_(output_size) {}
+    explicit AdaptiveAvgPool2d(std::size_t output_size) : AdaptiveAvgPool2d(Size2{output_size, output_size}) {}
+    Tensor forward(const Tensor& input) override { return adaptive_avg_pool2d(input, output_size_); }
+    std::string describe() const override;
+
+private:
+    Size2 output_size_;
 };
 
 // Flattens every axis from start_axis on (default: all but the batch axis).

@@ -2,6 +2,8 @@
 // Losses, as functions and as modules. Each is built from tape ops.
 #include <retrograd/tensor.hpp>
 
+#include <cstdint>
+
 namespace rg::nn {
 
 enum class Reduction { mean, sum, none };
@@ -18,17 +20,36 @@ Tensor half_sse(const Tensor& input, const Tensor& target);
 Tensor l1_loss(const Tensor& input, const Tensor& target, LossOptions options = {});
 // Probabilities in [0, 1] against targets in [0, 1]; logs are clamped at -100 as PyTorch.
 Tensor binary_cross_entropy(const Tensor& probabilities, const Tensor& target, LossOptions options = {});
-// Stable form on logits: max(x, 0) - x t + log(1 + e^{-|x|}).
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, LossOptions options = {});
+struct BCEWithLogitsOptions {
+    Reduction reduction = Reduction::mean;
+    Tensor weight;  // multiplies each element's loss; broadcast to the logits' shape
+    Tensor pos_weight;  // multiplies the positive term: one weight per class, broadcast over the last axis
+};
+// Stable form on logits: (1 - t) x + (1 + (p - 1) t) (log(1 + e^{-|x|}) + max(-x, 0)), p the pos_weight, as
+// PyTorch. weight and pos_weight are constants (no gradient flows into them).
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, BCEWithLogitsOptions options = {});
+
+// Class-index losses take scores (N, C), (N, C, d1, d2, ...) or unbatched (C,),
+// and int64 targets (N,), (N, d1, d2, ...) or (), as PyTorch.
+struct NLLLossOptions {
+    Reduction reduction = Reduction::mean;
+    Tensor weight;  // (C,) per-class weights, a constant; undefined: all 1
+    std::int64_t ignore_index = -100;  // targets equal to it count neither in the sum nor in the mean's divisor
+};
+// -weight[t] log p[t] per element; the mean divides by the sum of weight[t] over the targets not ignored.
+Tensor nll_loss(const Tensor& log_probabilities, const Tensor& target, NLLLossOptions options = {});
 
 struct CrossEntropyOptions {
     Reduction reduction = Reduction::mean;
     double label_smoothing = 0.0;  // in [0, 1): mixes the target with the uniform distribution
+    Tensor weight;  // (C,) per-class weights, a constant; undefined: all 1
+    std::int64_t ignore_index = -100;  // class-index targets only
 };
-// logits (N, C). target: int64 class indices (N,), or float probability rows (N, C) (e.g. one-hot).
+// nll_loss(log_softmax(logits, 1), target) for int64 class indices; for float
+// class probabilities of the logits' shape (e.g. one-hot), -Σ_c weight[c] t_c log p_c.
+// Label smoothing with weights follows PyTorch 1.13: (1 - ε) nll + ε / C · Σ_c -weight[c] log p_c, the
+// second term reduced as the first (divided by the same sum of target weights).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options = {});
-// log_probabilities (N, C) and int64 class indices (N,): -log p[target].
-Tensor nll_loss(const Tensor& log_probabilities, const Tensor& target, LossOptions options = {});
 
 // Loss modules: a callable holding the options.
 template <Tensor (*F)(const Tensor&, const Tensor&, LossOptions)> struct Loss {
@@ -38,8 +59,18 @@ template <Tensor (*F)(const Tensor&, const Tensor&, LossOptions)> struct Loss {
 using MSELoss = Loss<mse_loss>;
 using L1Loss = Loss<l1_loss>;
 using BCELoss = Loss<binary_cross_entropy>;
-using BCEWithLogitsLoss = Loss<binary_cross_entropy_with_logits>;
-using NLLLoss = Loss<nll_loss>;
+struct BCEWithLogitsLoss {
+    BCEWithLogitsOptions options{};
+    Tensor operator()(const Tensor& logits, const Tensor& target) const {
+        return binary_cross_entropy_with_logits(logits, target, options);
+    }
+};
+struct NLLLoss {
+    NLLLossOptions options{};
+    Tensor operator()(const Tensor& log_probabilities, const Tensor& target) const {
+        return nll_loss(log_probabilities, target, options);
+    }
+};
 struct CrossEntropyLoss {
     CrossEntropyOptions options{};
     Tensor operator()(const Tensor& logits, const Tensor& target) const {
