@@ -33,15 +33,7 @@ OpDef binary_def(std::string_view name, std::string_view doc, std::string_view r
 OpDef scalar_def(std::string_view name, std::string_view signature, std::string_view doc, std::string_view rule,
                  std::function<Tensor(const Tensor&)> call, std::function<double(double)> reference, double low = -2.0,
                  double high = 2.0) {
-    return OpDef{.name = name,
-                 .signature = signature,
-                 .doc = doc,
-                 .rule = rule,
-                 .kind = OpKind::elementwise,
-                 .call = [call = std::move(call)](const TensorList& v) { return call(v[0]); },
-                 .samples = detail::unary_samples(low, high),
-                 .differentiable = {true},
-                 .reference1 = std::move(reference)};
+    return detail::unary_call_def(name, signature, doc, rule, std::move(call), std::move(reference), low, high);
 }
 
 }  // namespace

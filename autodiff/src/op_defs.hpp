@@ -47,6 +47,22 @@ inline std::vector<OpSample> binary_samples(double low = -2.0, double high = 2.0
             {{Shape{0, 3}, Shape{3}}, low, high}};
 }
 
+// The entry of an elementwise op of one tensor with other fixed arguments
+// (a scalar, an option), tested through `call` on unary_samples(low, high).
+inline OpDef unary_call_def(std::string_view name, std::string_view signature, std::string_view doc,
+                            std::string_view rule, std::function<Tensor(const Tensor&)> call,
+                            std::function<double(double)> reference, double low, double high) {
+    return OpDef{.name = name,
+                 .signature = signature,
+                 .doc = doc,
+                 .rule = rule,
+                 .kind = OpKind::elementwise,
+                 .call = [call = std::move(call)](const TensorList& v) { return call(v[0]); },
+                 .samples = unary_samples(low, high),
+                 .differentiable = {true},
+                 .reference1 = std::move(reference)};
+}
+
 // Pairs of one shape, for ops whose operands never broadcast.
 inline std::vector<OpSample> same_shape_samples(double low = -2.0, double high = 2.0) {
     return {{{Shape{2, 3}, Shape{2, 3}}, low, high},

@@ -178,10 +178,32 @@ INSPECT = """(() => {
   const frames = [...document.querySelectorAll('iframe')].map(f => {
       let doc = null; try { doc = f.contentDocument; } catch (e) {}
       return {src: f.src, ok: !!(doc && doc.body && doc.body.children.length)}; });
-  const nav = [...document.querySelectorAll('.sidebar-tree a')].map(a => a.href);
+  const nav = [...document.querySelectorAll('.sphinxsidebar a.reference.internal')].map(a => a.href);
   const title = document.title;
   return {links, ids, images, objects, frames, nav, title};
 })()"""
+
+
+def serve(html):
+    """An HTTP server of the built site on a free loopback port, in a thread."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/favicon.ico":  # asked by the browser itself; the site has none
+                self.send_response(204)
+                self.end_headers()
+                return
+            super().do_GET()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
 
 
 def local_path(url, html):
@@ -223,9 +245,13 @@ def check(html, source, build, out):
                             "built/training-chart.html", "built/explain.html", "autodiff.html"):
                     browser.screenshot(out / (name.replace("/", "-").removesuffix(".html") + ".png"))
 
-            # The search page, as a reader types in the box.
+            # The search page, as a reader types in the box. Served over
+            # loopback HTTP: Sphinx's search fetches the pages it finds for
+            # their summaries, which a browser refuses across file:// origins.
+            server = serve(html)
+            root = f"http://127.0.0.1:{server.server_address[1]}/"
             for word in ("matmul", "cross_entropy", "explain"):
-                browser.open((html / "search.html").as_uri() + f"?q={word}")
+                browser.open(root + f"search.html?q={word}")
                 found = 0
                 for _ in range(50):
                     found = browser.evaluate("document.querySelectorAll('#search-results ul.search li').length")
@@ -238,6 +264,8 @@ def check(html, source, build, out):
                 elif word == "matmul":
                     browser.screenshot(out / "search-matmul.png")
                 print(f"check_site: search '{word}': {found} pages")
+            server.shutdown()
+            root = html.as_uri() + "/"
 
             # Tutorial 1's program as the page shows it.
             tutorial = html / "tutorials" / "01-tensors-and-the-tape.html"

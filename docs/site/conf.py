@@ -39,7 +39,9 @@ nitpick_ignore_regex = [
     (r"cpp:.*", r"[A-Z][A-Za-z]?"),
 ]
 
-html_theme = "furo"
+# Sphinx's own theme: Debian's furo package expects its scripts and
+# normalize.css from a web server's /javascript/ and breaks offline.
+html_theme = "alabaster"
 html_title = "retrograd"
 html_static_path = []
 html_copy_source = False
@@ -47,4 +49,5 @@ html_show_sourcelink = False
 html_last_updated_fmt = None
 # Everything offline: no fonts or scripts from elsewhere (the site is checked
 # in a browser without network).
-html_theme_options = {"navigation_with_keys": True}
+html_theme_options = {"fixed_sidebar": True, "page_width": "1200px", "sidebar_width": "260px"}
+html_sidebars = {"**": ["globaltoc.html", "searchbox.html"]}

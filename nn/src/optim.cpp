@@ -15,43 +15,9 @@
 namespace rg::optim {
 namespace {
 
-// The elements of a dense tensor (a parameter, its gradient or a state
-// buffer, as for_each_update hands them over) that the update writes: the
-// version counter is bumped, so a retained graph that saved the old values
-// refuses them in backward, as after an in-place op.
-template <class T> T* values(Tensor& t) {
-    increment_version(t);
-    return t.data_ptr<T>();
-}
-
-// Calls f.template operator()<T>(group, index, param, grad) for every
-// parameter of every group that has a gradient. The updates index the
-// parameter, its gradient and its state (made by zeros_like: dense) as dense
-// row-major arrays: a parameter or gradient with other strides (a transposed
-// view made a leaf, a set_grad of one) is updated through a dense copy,
-// written back into the parameter with its strides.
-template <class F> void for_each_update(const Optimizer& opt, F&& f) {
-    for (std::size_t g = 0; g < opt.group_count(); ++g) {
-        const TensorList& params = opt.params(g);
-        for (std::size_t i = 0; i < params.size(); ++i) {
-            Tensor p = params[i];
-            Tensor grad = p.grad();
-            if (!grad.defined()) continue;
-            if (!grad.is_contiguous()) grad = grad.contiguous();
-            Tensor dense = p.is_contiguous() ? p : p.contiguous();
-            if (p.dtype() == Dtype::float32) {
-                f.template operator()<float>(g, i, dense, grad);
-            } else {
-                f.template operator()<double>(g, i, dense, grad);
-            }
-            if (!dense.same(p)) p.copy_(dense);
-        }
-    }
-}
-
-void require(bool ok, const char* name, const char* what, double value) {
-    if (!ok) fail("{}: invalid {} {}", name, what, value);
-}
+using internal::for_each_update;
+using internal::require;
+using internal::written;
 
 }  // namespace
 
@@ -251,9 +217,9 @@ void SGD::step() {
     NoGrad off;
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const SGDOptions& o = options_[g];
-        T* w = values<T>(p);
+        T* w = written<T>(p);
         const T* dw = grad.data_ptr<T>();
-        T* buf = o.momentum != 0 ? values<T>(state(g, i, "momentum_buffer")) : nullptr;
+        T* buf = o.momentum != 0 ? written<T>(state(g, i, "momentum_buffer")) : nullptr;
         const bool first = steps(g, i)++ == 0;
         // In the parameter's precision, so the loop vectorises (as PyTorch's).
         const T lr = T(o.lr), weight_decay = T(o.weight_decay), momentum = T(o.momentum);
@@ -324,13 +290,13 @@ void Adam::step() {
     NoGrad off;
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const AdamOptions& o = options_[g];
-        T* w = values<T>(p);
+        T* w = written<T>(p);
         const T* dw = grad.data_ptr<T>();
-        T* m = values<T>(state(g, i, "exp_avg"));
-        T* v = values<T>(state(g, i, "exp_avg_sq"));
+        T* m = written<T>(state(g, i, "exp_avg"));
+        T* v = written<T>(state(g, i, "exp_avg_sq"));
         const auto t = static_cast<double>(++steps(g, i));
         if (o.amsgrad) {
-            T* vmax = values<T>(state(g, i, "max_exp_avg_sq"));
+            T* vmax = written<T>(state(g, i, "max_exp_avg_sq"));
             internal::amsgrad_update(w, dw, m, v, vmax, p.numel(), o, t, decoupled_ ? 0 : o.weight_decay,
                                      decoupled_ ? 1 - o.lr * o.weight_decay : 1);
             return;
@@ -368,11 +334,11 @@ void RMSprop::step() {
     NoGrad off;
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const RMSpropOptions& o = options_[g];
-        T* w = values<T>(p);
+        T* w = written<T>(p);
         const T* dw = grad.data_ptr<T>();
-        T* sq = values<T>(state(g, i, "square_avg"));
-        T* avg = o.centered ? values<T>(state(g, i, "grad_avg")) : nullptr;
-        T* buf = o.momentum > 0 ? values<T>(state(g, i, "momentum_buffer")) : nullptr;
+        T* sq = written<T>(state(g, i, "square_avg"));
+        T* avg = o.centered ? written<T>(state(g, i, "grad_avg")) : nullptr;
+        T* buf = o.momentum > 0 ? written<T>(state(g, i, "momentum_buffer")) : nullptr;
         ++steps(g, i);
         for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
             const double d = dw[k] + o.weight_decay * w[k];
@@ -409,9 +375,9 @@ void Adagrad::step() {
     NoGrad off;
     for_each_update(*this, [&]<class T>(std::size_t g, std::size_t i, Tensor& p, Tensor& grad) {
         const AdagradOptions& o = options_[g];
-        T* w = values<T>(p);
+        T* w = written<T>(p);
         const T* dw = grad.data_ptr<T>();
-        T* sum = values<T>(state(g, i, "sum"));
+        T* sum = written<T>(state(g, i, "sum"));
         const auto t = ++steps(g, i);
         if (t == 1) std::fill(sum, sum + p.numel(), static_cast<T>(o.initial_accumulator_value));
         const double clr = o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay);

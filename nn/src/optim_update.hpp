@@ -1,7 +1,7 @@
 #pragma once
-// The parameter loop the optimizers of optim_adaptive.cpp share: the same
-// contract as the one in optim.cpp (dense arrays, version bumps, strided
-// parameters written back), kept beside them until optim.cpp uses it too.
+// The parameter loop every optimizer's step shares (optim.cpp,
+// optim_adaptive.cpp): dense arrays, version bumps, strided parameters
+// written back.
 #include <retrograd/autograd.hpp>
 #include <retrograd/nn/optim.hpp>
 
@@ -10,15 +10,21 @@
 
 namespace rg::optim::internal {
 
-// The elements of a dense tensor the update writes: the version counter is
-// bumped, so a retained graph that saved the old values refuses them.
+// The elements of a dense tensor (a parameter, its gradient or a state
+// buffer, as for_each_update hands them over) that the update writes: the
+// version counter is bumped, so a retained graph that saved the old values
+// refuses them in backward, as after an in-place op.
 template <class T> T* written(Tensor& t) {
     increment_version(t);
     return t.data_ptr<T>();
 }
 
 // Calls f.template operator()<T>(group, index, param, grad) for every
-// parameter with a gradient, on dense copies of strided ones (written back).
+// parameter of every group that has a gradient. The updates index the
+// parameter, its gradient and its state (made by zeros_like: dense) as dense
+// row-major arrays: a parameter or gradient with other strides (a transposed
+// view made a leaf, a set_grad of one) is updated through a dense copy,
+// written back into the parameter with its strides.
 template <class F> void for_each_update(const Optimizer& opt, F&& f) {
     for (std::size_t g = 0; g < opt.group_count(); ++g) {
         const TensorList& params = opt.params(g);
