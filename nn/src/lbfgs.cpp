@@ -195,7 +195,7 @@ Tensor LBFGS::step(const LossClosure& closure) {
                  loss.defined() ? "a tensor of shape " + shape_str(loss.shape()) : "an undefined tensor");
         return loss;
     };
-    const Tensor orig_loss = evaluate();
+    Tensor orig_loss = evaluate();
     double loss = orig_loss.item();
     std::size_t current_evals = 1;
     ++func_evals_;

@@ -189,7 +189,7 @@ void check_broadcasts_to(const Tensor& w, const Tensor& x, const char* op, const
 
 }  // namespace
 
-Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& target, BCEWithLogitsOptions options) {
+Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& target, const BCEWithLogitsOptions& options) {
     const char* op = "binary_cross_entropy_with_logits";
     same_shape(x, target, op);
     within_unit_interval(target, op, "targets");
@@ -204,7 +204,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& x, const Tensor& target, B
     return reduce(loss, options.reduction, 1.0);
 }
 
-Tensor nll_loss(const Tensor& log_p, const Tensor& target, NLLLossOptions options) {
+Tensor nll_loss(const Tensor& log_p, const Tensor& target, const NLLLossOptions& options) {
     const ClassTargets targets = class_targets(log_p, target, options.weight, options.ignore_index, "nll_loss");
     return reduce_weighted(picked_nll(targets.scores, targets), targets, options.reduction);
 }

@@ -27,7 +27,8 @@ struct BCEWithLogitsOptions {
 };
 // Stable form on logits: (1 - t) x + (1 + (p - 1) t) (log(1 + e^{-|x|}) + max(-x, 0)), p the pos_weight, as
 // PyTorch. weight and pos_weight are constants (no gradient flows into them).
-Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, BCEWithLogitsOptions options = {});
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        const BCEWithLogitsOptions& options = {});
 
 // Class-index losses take scores (N, C), (N, C, d1, d2, ...) or unbatched (C,),
 // and int64 targets (N,), (N, d1, d2, ...) or (), as PyTorch.
@@ -37,7 +38,7 @@ struct NLLLossOptions {
     std::int64_t ignore_index = -100;  // targets equal to it count neither in the sum nor in the mean's divisor
 };
 // -weight[t] log p[t] per element; the mean divides by the sum of weight[t] over the targets not ignored.
-Tensor nll_loss(const Tensor& log_probabilities, const Tensor& target, NLLLossOptions options = {});
+Tensor nll_loss(const Tensor& log_probabilities, const Tensor& target, const NLLLossOptions& options = {});
 
 struct CrossEntropyOptions {
     Reduction reduction = Reduction::mean;
