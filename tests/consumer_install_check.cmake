@@ -3,7 +3,8 @@
 # under mpirun (RUN: the command prefix). Checks that the install carries a
 # library for every header it installs (retrograd::dist links), and the
 # documentation site under share/doc/retrograd when the build has one.
-#   cmake -DSOURCE=<retrograd> -DBUILD=<build dir> -DWORK=<dir> "-DRUN=<mpirun...>" -P consumer_install_check.cmake
+#   cmake -DSOURCE=<retrograd> -DBUILD=<build dir> -DWORK=<dir> "-DRUN=<mpirun...>" -DCXX=<compiler>
+#         [-DSANITIZE=<address,undefined>] -P consumer_install_check.cmake
 file(REMOVE_RECURSE ${WORK})
 set(prefix ${WORK}/prefix)
 function(run what)
@@ -21,8 +22,14 @@ file(GLOB dist_library ${prefix}/lib*/libretrograd_dist.* ${prefix}/lib/*/libret
 if(dist_headers AND NOT dist_library)
   message(FATAL_ERROR "the install has rg::dist's headers but not its library")
 endif()
+# The consumer is built as the library was: same compiler, and a sanitized
+# library needs the sanitizer's runtime in the program that links it.
+set(consumer_flags -DCMAKE_CXX_COMPILER=${CXX})
+if(SANITIZE)
+  list(APPEND consumer_flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE} -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
+endif()
 run("configuring the consumer project" ${CMAKE_COMMAND} -S ${SOURCE}/tests/consumer_install -B ${WORK}/build
-    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix})
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH=${prefix} ${consumer_flags})
 run("building the consumer project" ${CMAKE_COMMAND} --build ${WORK}/build)
 separate_arguments(run_prefix UNIX_COMMAND "${RUN}")
 run("running the consumer" ${run_prefix} ${WORK}/build/consumer)
