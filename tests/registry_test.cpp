@@ -151,7 +151,8 @@ TEST_CASE("every public op in ops.hpp, conv.hpp and attention.hpp has a registry
     const std::set<std::string> not_ops{"normalize_axis", "broadcast_shapes", "conv_output_size"};
     const std::regex declaration(R"(\n(?:Tensor|TensorList) ([a-z_0-9]+)\()");
     for (const char* header : {"autodiff/include/retrograd/ops.hpp", "autodiff/include/retrograd/conv.hpp",
-                               "autodiff/include/retrograd/attention.hpp"}) {
+                               "autodiff/include/retrograd/attention.hpp", "autodiff/include/retrograd/spatial.hpp",
+                               "autodiff/include/retrograd/sampling.hpp"}) {
         const std::string text = source_file(header);
         for (std::sregex_iterator it(text.begin(), text.end(), declaration), end; it != end; ++it) {
             const std::string name = (*it)[1];

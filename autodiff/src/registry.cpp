@@ -10,6 +10,7 @@
 namespace rg {
 namespace detail {
 void link_attention_ops();  // attention_ops.cpp (declared here, not in op_defs.hpp, which every op includes)
+void link_conv_variants(), link_fold_ops(), link_interpolate(), link_sampling();  // likewise
 }  // namespace detail
 namespace {
 
@@ -79,6 +80,9 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_clamp_ops();
     for (auto link : {detail::link_shape_extra, detail::link_scan_ops, detail::link_sort_ops, detail::link_norm_ops,
                       detail::link_products, detail::link_einsum, detail::link_dropout, detail::link_attention_ops})
+        link();
+    for (auto link :
+         {detail::link_conv_variants, detail::link_fold_ops, detail::link_interpolate, detail::link_sampling})
         link();
     return registry().list;
 }

@@ -6,6 +6,8 @@
 #include <retrograd/check_formula.hpp>
 #include <retrograd/attention.hpp>
 #include <retrograd/conv.hpp>
+#include <retrograd/sampling.hpp>
+#include <retrograd/spatial.hpp>
 #include <retrograd/error.hpp>
 #include <retrograd/explain.hpp>
 #include <retrograd/gradcheck.hpp>
