@@ -59,6 +59,29 @@ public:
     std::string describe() const override { return "ModuleList"; }
 };
 
+// `count` copies of `layer` with its values and training mode (PyTorch's
+// deep copies), added to `list` as 0, 1...
+template <class Layer>
+std::vector<std::shared_ptr<Layer>> list_of_copies(const Layer& layer, std::size_t count, LayerList& list) {
+    const NamedTensors prototype = layer.named_parameters();
+    std::vector<std::shared_ptr<Layer>> copies;
+    for (std::size_t i = 0; i < count; ++i) {
+        auto copy = std::make_shared<Layer>(layer.d_model(), layer.nhead(), layer.options());
+        {
+            NoGrad no_grad;
+            const NamedTensors fresh = copy->named_parameters();
+            for (std::size_t p = 0; p < fresh.size(); ++p) {
+                Tensor target = fresh[p].second;
+                target.copy_(prototype[p].second);
+            }
+        }
+        copy->train(layer.is_training());
+        list.add(std::to_string(i), copy);
+        copies.push_back(copy);
+    }
+    return copies;
+}
+
 }  // namespace
 
 TransformerEncoderLayer::TransformerEncoderLayer(std::size_t d_model, std::size_t nhead,
@@ -96,22 +119,7 @@ Tensor TransformerEncoderLayer::forward(const Tensor& src, const EncoderMasks& m
 TransformerEncoder::TransformerEncoder(const TransformerEncoderLayer& layer, std::size_t num_layers,
                                        TransformerEncoderOptions options) {
     if (num_layers == 0) fail("TransformerEncoder: num_layers must be positive, got 0");
-    const NamedTensors prototype = layer.named_parameters();
-    auto list = register_module("layers", std::make_shared<LayerList>());
-    for (std::size_t i = 0; i < num_layers; ++i) {
-        auto copy = std::make_shared<TransformerEncoderLayer>(layer.d_model(), layer.nhead(), layer.options());
-        {
-            NoGrad no_grad;
-            const NamedTensors fresh = copy->named_parameters();
-            for (std::size_t p = 0; p < fresh.size(); ++p) {
-                Tensor target = fresh[p].second;
-                target.copy_(prototype[p].second);
-            }
-        }
-        copy->train(layer.is_training());
-        list->add(std::to_string(i), copy);
-        layers.push_back(copy);
-    }
+    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<LayerList>()));
     if (options.norm) norm = register_module("norm", std::move(options.norm));
 }
 
@@ -163,6 +171,23 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
     x = (*norm1)(x + self_attention(x));
     x = (*norm2)(x + cross_attention(x));
     return (*norm3)(x + ff(x));
+}
+
+TransformerDecoder::TransformerDecoder(const TransformerDecoderLayer& layer, std::size_t num_layers,
+                                       TransformerDecoderOptions options) {
+    if (num_layers == 0) fail("TransformerDecoder: num_layers must be positive, got 0");
+    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<LayerList>()));
+    if (options.norm) norm = register_module("norm", std::move(options.norm));
+}
+
+std::string TransformerDecoder::describe() const {
+    return fmt::format("TransformerDecoder({} x {})", layers.size(), layers.front()->describe());
+}
+
+Tensor TransformerDecoder::forward(const Tensor& tgt, const Tensor& memory, const DecoderMasks& masks) {
+    Tensor x = tgt;
+    for (const auto& layer : layers) x = (*layer)(x, memory, masks);
+    return norm ? (*norm)(x) : x;
 }
 
 }  // namespace rg::nn

@@ -7,6 +7,7 @@
 #include <retrograd/data/mnist.hpp>
 #include <retrograd/nn/activations.hpp>
 #include <retrograd/nn/attention.hpp>
+#include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/diagnostics.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>

@@ -94,9 +94,55 @@ public:
     std::shared_ptr<Linear> linear1, linear2;
     std::shared_ptr<LayerNorm> norm1, norm2, norm3;
 
+    /// The model width E given to the constructor.
+    std::size_t d_model() const { return d_model_; }
+    /// The number of attention heads given to the constructor.
+    std::size_t nhead() const { return nhead_; }
+    /// The options given to the constructor.
+    const TransformerLayerOptions& options() const { return options_; }
+
 private:
     std::size_t d_model_, nhead_;
     TransformerLayerOptions options_;
+};
+
+/// The options of a TransformerDecoder, as torch.nn.TransformerDecoder's `norm` argument.
+struct TransformerDecoderOptions {
+    std::shared_ptr<Module> norm;  ///< applied after the last layer (a one-tensor module, e.g. LayerNorm); none if null
+};
+
+/// A stack of decoder layers, as torch.nn.TransformerDecoder: num_layers
+/// copies of `layer` (same options, same initial values, as PyTorch's deep
+/// copies), named layers.0, layers.1..., each reading the output of the one
+/// before and the same memory; then `norm` (named norm) if given.
+class TransformerDecoder : public Callable<TransformerDecoder> {
+public:
+    /// @param layer the layer copied num_layers times (its values and training mode)
+    /// @param num_layers how many layers
+    /// @param options the optional final norm
+    /// @throws rg::Error if num_layers is 0
+    TransformerDecoder(const TransformerDecoderLayer& layer, std::size_t num_layers,
+                       TransformerDecoderOptions options = {});
+    /// Each layer in turn, then the norm: tgt (T, N, E) or (N, T, E) with
+    /// batch_first, memory (S, N, E) or (N, S, E); unbatched (T, E) and (S, E) too.
+    /// @param tgt the target sequence
+    /// @param memory the encoder's output, read by every layer's multihead_attn
+    /// @param masks the masks every layer applies (tgt_mask, memory_mask, padding masks)
+    /// @throws rg::Error as TransformerDecoderLayer::forward for inputs or masks of the wrong shape
+    Tensor forward(const Tensor& tgt, const Tensor& memory, const DecoderMasks& masks = {});
+    /// forward(tgt, memory, masks); takes a braced {.tgt_mask = ...}.
+    /// @param tgt the target sequence
+    /// @param memory the encoder's output
+    /// @param masks the masks every layer applies
+    /// @throws rg::Error as forward
+    Tensor operator()(const Tensor& tgt, const Tensor& memory, const DecoderMasks& masks = {}) {
+        return forward(tgt, memory, masks);
+    }
+    /// "TransformerDecoder(num_layers x layer)".
+    std::string describe() const override;
+
+    std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;  ///< the stack, layers.0 first
+    std::shared_ptr<Module> norm;  ///< the final norm, null if none
 };
 
 }  // namespace rg::nn

@@ -1,0 +1,84 @@
+#pragma once
+/// @file
+/// Conv1d, ConvTranspose2d and Upsample with PyTorch 1.13's semantics,
+/// parameter names and shapes (weight, bias), so that a state dict saved from
+/// torch.nn loads unchanged. Each forward is one call of an rg op
+/// (<retrograd/spatial.hpp>); none has a backward of its own.
+#include <retrograd/nn/module.hpp>
+#include <retrograd/spatial.hpp>
+
+#include <string>
+
+namespace rg::nn {
+
+/// A 1-D convolution over (N, C, L) signals, as torch.nn.Conv1d: weight
+/// (out, in / groups, k) and bias (out,), both initialised uniform in
+/// ±1/√(in / groups · k) as PyTorch.
+class Conv1d : public Module {
+public:
+    /// @param in_channels C of the input
+    /// @param out_channels channels of the output
+    /// @param kernel the kernel size k
+    /// @param options stride, padding (a size, "same" or "valid"), dilation, groups, bias, padding_mode
+    /// @throws rg::Error if a size is 0, groups does not divide both channel
+    ///   counts, or padding "same" is asked with a stride
+    Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, Conv1dOptions options = {});
+    /// conv1d(input, weight, bias, options): (N, in, L) -> (N, out, OL).
+    /// @throws rg::Error as rg::conv1d for an input of the wrong shape or dtype
+    Tensor forward(const Tensor& input) override;
+    /// "Conv1d(in, out, kernel=k, stride=s, padding=p)" and the options that differ from PyTorch's defaults.
+    std::string describe() const override;
+    Tensor weight;  ///< (out, in / groups, k)
+    Tensor bias;  ///< (out,), undefined without a bias
+    Conv1dOptions options;  ///< as given to the constructor
+};
+
+/// A 2-D transposed convolution, as torch.nn.ConvTranspose2d: weight
+/// (in, out / groups, kh, kw) and bias (out,), both initialised uniform in
+/// ±1/√(out / groups · kh · kw) as PyTorch (whose fan-in is the weight's second axis).
+class ConvTranspose2d : public Module {
+public:
+    /// @param in_channels C_in of the input
+    /// @param out_channels channels of the output
+    /// @param kernel the kernel size (kh, kw)
+    /// @param options stride, padding, output_padding, groups, dilation, bias
+    /// @throws rg::Error if a size is 0, groups does not divide both channel
+    ///   counts, or an output_padding is not smaller than its stride or dilation
+    ConvTranspose2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
+                    ConvTranspose2dOptions options = {});
+    /// The same with a square kernel.
+    /// @param in_channels C_in of the input
+    /// @param out_channels channels of the output
+    /// @param kernel the kernel size k x k
+    /// @param options as above
+    /// @throws rg::Error as above
+    ConvTranspose2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+                    ConvTranspose2dOptions options = {})
+        : ConvTranspose2d(in_channels, out_channels, Size2{kernel, kernel}, options) {}
+    /// conv_transpose2d(input, weight, bias, options): (N, in, H, W) -> (N, out, OH, OW).
+    /// @throws rg::Error as rg::conv_transpose2d for an input of the wrong shape or dtype
+    Tensor forward(const Tensor& input) override;
+    /// "ConvTranspose2d(in, out, kernel=(kh, kw), stride=(sh, sw))" and the options that differ from the defaults.
+    std::string describe() const override;
+    Tensor weight;  ///< (in, out / groups, kh, kw)
+    Tensor bias;  ///< (out,), undefined without a bias
+    ConvTranspose2dOptions options;  ///< as given to the constructor
+};
+
+/// Resizes images by nearest or bilinear sampling, as torch.nn.Upsample:
+/// rg::interpolate with fixed options. It has no parameters.
+class Upsample : public Module {
+public:
+    /// @param options size or scale_factor, mode, align_corners (checked at the first forward, as PyTorch)
+    explicit Upsample(InterpolateOptions options) : options_(std::move(options)) {}
+    /// interpolate(input, options).
+    /// @throws rg::Error as rg::interpolate
+    Tensor forward(const Tensor& input) override { return interpolate(input, options_); }
+    /// "Upsample(scale_factor=2.0, mode='nearest')" or with size=, as PyTorch prints it.
+    std::string describe() const override;
+
+private:
+    InterpolateOptions options_;
+};
+
+}  // namespace rg::nn

@@ -1,0 +1,133 @@
+// Conv1d, ConvTranspose2d and Upsample: parameters as PyTorch names, shapes
+// and initialises them; forward is the matching op.
+#include <retrograd/composite.hpp>
+#include <retrograd/nn/conv_layers.hpp>
+#include <retrograd/nn/init.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace rg::nn {
+namespace {
+
+// PyTorch's default for convolutions (kaiming_uniform with a = √5): uniform in ±1/√fan_in.
+Tensor uniform_fan_in(const Shape& shape, std::size_t fan_in) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    return uniform(shape, -bound, bound);
+}
+
+std::string size_list(const std::vector<std::size_t>& v) {
+    return v.size() == 1 ? fmt::format("{}", v[0]) : fmt::format("({})", fmt::join(v, ", "));
+}
+std::string factor_list(const std::vector<double>& v) {
+    std::vector<std::string> parts;
+    for (double f : v) parts.push_back(fmt::format("{:.1f}", f));
+    return v.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
+}
+
+}  // namespace
+
+Conv1d::Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, Conv1dOptions opts)
+    : options(opts) {
+    if (in_channels == 0 || out_channels == 0 || kernel == 0)
+        fail("Conv1d: channels and kernel must be positive, got in {}, out {}, kernel {}", in_channels, out_channels,
+             kernel);
+    if (opts.groups == 0 || in_channels % opts.groups != 0 || out_channels % opts.groups != 0)
+        fail("Conv1d: groups must be positive and divide in ({}) and out ({}) channels, got {}", in_channels,
+             out_channels, opts.groups);
+    if (opts.padding_rule == Conv2dOptions::Rule::same && opts.stride != 1)
+        fail("Conv1d: padding \"same\" needs stride 1, as PyTorch, got stride {}", opts.stride);
+    const std::size_t group_in = in_channels / opts.groups, fan_in = group_in * kernel;
+    weight = register_parameter("weight", uniform_fan_in({out_channels, group_in, kernel}, fan_in));
+    if (opts.bias) bias = register_parameter("bias", uniform_fan_in({out_channels}, fan_in));
+}
+
+Tensor Conv1d::forward(const Tensor& input) {
+    if (!bias.defined()) {
+        CompositeStep step("Conv1d",
+                           "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} reversed",
+                           {{"X", input}, {"W", weight}});
+        return step.output(conv1d(input, weight, bias, options), "Z");
+    }
+    CompositeStep step("Conv1d",
+                       "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} reversed, d{b} "
+                       "= d{Z} summed over signals and positions",
+                       {{"X", input}, {"W", weight}, {"b", bias}});
+    return step.output(conv1d(input, weight, bias, options), "Z");
+}
+
+std::string Conv1d::describe() const {
+    using Rule = Conv2dOptions::Rule;
+    const std::string padding = options.padding_rule == Rule::same    ? std::string("\"same\"")
+                                : options.padding_rule == Rule::valid ? std::string("\"valid\"")
+                                                                      : fmt::format("{}", options.padding);
+    std::string extra;
+    if (options.dilation != 1) extra += fmt::format(", dilation={}", options.dilation);
+    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
+    if (!bias.defined()) extra += ", bias=False";
+    if (options.padding_mode != PadMode::constant)
+        extra += fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode));
+    return fmt::format("Conv1d({}, {}, kernel={}, stride={}, padding={}{})", weight.shape()[1] * options.groups,
+                       weight.shape()[0], weight.shape()[2], options.stride, padding, extra);
+}
+
+ConvTranspose2d::ConvTranspose2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
+                                 ConvTranspose2dOptions opts)
+    : options(opts) {
+    if (in_channels == 0 || out_channels == 0 || kernel[0] == 0 || kernel[1] == 0)
+        fail("ConvTranspose2d: channels and kernel must be positive, got in {}, out {}, kernel ({}, {})", in_channels,
+             out_channels, kernel[0], kernel[1]);
+    if (opts.groups == 0 || in_channels % opts.groups != 0 || out_channels % opts.groups != 0)
+        fail("ConvTranspose2d: groups must be positive and divide in ({}) and out ({}) channels, got {}", in_channels,
+             out_channels, opts.groups);
+    for (std::size_t a = 0; a < 2; ++a)
+        if (opts.output_padding[a] >= std::max(opts.stride[a], opts.dilation[a]))
+            fail("ConvTranspose2d: output_padding ({}, {}) must be smaller than the stride ({}, {}) or the dilation "
+                 "({}, {}) of its axis",
+                 opts.output_padding[0], opts.output_padding[1], opts.stride[0], opts.stride[1], opts.dilation[0],
+                 opts.dilation[1]);
+    const std::size_t group_out = out_channels / opts.groups, fan_in = group_out * kernel[0] * kernel[1];
+    weight = register_parameter("weight", uniform_fan_in({in_channels, group_out, kernel[0], kernel[1]}, fan_in));
+    if (opts.bias) bias = register_parameter("bias", uniform_fan_in({out_channels}, fan_in));
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& input) {
+    if (!bias.defined()) {
+        CompositeStep step("ConvTranspose2d",
+                           "{Z} = the gradient of a convolution with {W} with respect to its input, at {X}: d{X} = "
+                           "convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
+                           {{"X", input}, {"W", weight}});
+        return step.output(conv_transpose2d(input, weight, bias, options), "Z");
+    }
+    CompositeStep step("ConvTranspose2d",
+                       "{Z} = the gradient of a convolution with {W} with respect to its input, at {X}: d{X} = "
+                       "convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}, d{b} = d{Z} summed",
+                       {{"X", input}, {"W", weight}, {"b", bias}});
+    return step.output(conv_transpose2d(input, weight, bias, options), "Z");
+}
+
+std::string ConvTranspose2d::describe() const {
+    std::string extra;
+    if (options.padding != Size2{0, 0})
+        extra += fmt::format(", padding=({}, {})", options.padding[0], options.padding[1]);
+    if (options.output_padding != Size2{0, 0})
+        extra += fmt::format(", output_padding=({}, {})", options.output_padding[0], options.output_padding[1]);
+    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
+    if (options.dilation != Size2{1, 1})
+        extra += fmt::format(", dilation=({}, {})", options.dilation[0], options.dilation[1]);
+    if (!bias.defined()) extra += ", bias=False";
+    return fmt::format("ConvTranspose2d({}, {}, kernel=({}, {}), stride=({}, {}){})", weight.shape()[0],
+                       weight.shape()[1] * options.groups, weight.shape()[2], weight.shape()[3], options.stride[0],
+                       options.stride[1], extra);
+}
+
+std::string Upsample::describe() const {
+    const std::string mode = options_.mode == InterpolateMode::nearest ? "nearest" : "bilinear";
+    const std::string sizing = options_.size.empty() ? "scale_factor=" + factor_list(options_.scale_factor)
+                                                     : "size=" + size_list(options_.size);
+    return fmt::format("Upsample({}, mode='{}'{})", sizing, mode, options_.align_corners ? ", align_corners=True" : "");
+}
+
+}  // namespace rg::nn

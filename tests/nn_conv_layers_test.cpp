@@ -1,0 +1,143 @@
+// Conv1d, ConvTranspose2d, Upsample and TransformerDecoder as modules: their
+// PyTorch names and shapes, init bounds, forward equal to the op it calls,
+// gradients in float64, descriptions and errors. Their values against
+// PyTorch are in nn_parity_test.cpp.
+#include "helpers.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+using namespace rg::nn;
+using rg::Tensor;
+using rg::TensorList;
+using test::check_values;
+
+namespace {
+std::vector<std::string> names_and_shapes(const Module& m) {
+    std::vector<std::string> out;
+    for (const auto& entry : m.named_parameters()) out.push_back(entry.first + rg::shape_str(entry.second.shape()));
+    return out;
+}
+double largest(const Tensor& t) { return rg::max(rg::abs(t)).item(); }
+}  // namespace
+
+TEST_CASE("Conv1d: PyTorch's parameters, init bound and forward") {
+    Conv1d conv(4, 6, 3, {.stride = 2, .padding = 1, .groups = 2});
+    CHECK(names_and_shapes(conv) == std::vector<std::string>{"weight(6, 2, 3)", "bias(6,)"});
+    CHECK(largest(conv.weight) <= 1 / std::sqrt(6.0));
+    CHECK(largest(conv.bias) <= 1 / std::sqrt(6.0));
+    CHECK(conv.describe() == "Conv1d(4, 6, kernel=3, stride=2, padding=1, groups=2)");
+    conv.to(rg::float64);
+    const Tensor x = test::rand64({2, 4, 9});
+    check_values(conv(x), rg::conv1d(x, conv.weight, conv.bias, conv.options), 0);
+    const auto result = rg::gradcheck([&conv](const TensorList& v) { return conv(v[0]); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    Conv1d same(3, 3, 4,
+                {.bias = false, .padding_rule = rg::Conv2dOptions::Rule::same, .padding_mode = rg::PadMode::replicate});
+    CHECK(names_and_shapes(same) == std::vector<std::string>{"weight(3, 3, 4)"});
+    CHECK(same(rg::randn({1, 3, 10})).shape() == rg::Shape{1, 3, 10});
+    CHECK(same.describe() == "Conv1d(3, 3, kernel=4, stride=1, padding=\"same\", bias=False, padding_mode=replicate)");
+    CHECK_THROWS_WITH_AS(Conv1d(4, 6, 3, {.groups = 4}),
+                         "Conv1d: groups must be positive and divide in (4) and out (6) channels, got 4", rg::Error);
+    CHECK_THROWS_WITH_AS(Conv1d(4, 6, 0), "Conv1d: channels and kernel must be positive, got in 4, out 6, kernel 0",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(Conv1d(4, 6, 3, {.stride = 2, .padding_rule = rg::Conv2dOptions::Rule::same}),
+                         "Conv1d: padding \"same\" needs stride 1, as PyTorch, got stride 2", rg::Error);
+}
+
+TEST_CASE("ConvTranspose2d: PyTorch's (in, out / groups, kh, kw) weight, init bound and forward") {
+    ConvTranspose2d up(4, 6, {3, 2}, {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 0}, .groups = 2});
+    CHECK(names_and_shapes(up) == std::vector<std::string>{"weight(4, 3, 3, 2)", "bias(6,)"});
+    CHECK(largest(up.weight) <= 1 / std::sqrt(18.0));  // fan-in: out / groups x kh x kw, as PyTorch
+    CHECK(up.describe() == "ConvTranspose2d(4, 6, kernel=(3, 2), stride=(2, 2), padding=(1, 1), "
+                           "output_padding=(1, 0), groups=2)");
+    up.to(rg::float64);
+    const Tensor x = test::rand64({1, 4, 3, 3});
+    const Tensor y = up(x);
+    CHECK(y.shape() == rg::Shape{1, 6, 6, 4});
+    check_values(y, rg::conv_transpose2d(x, up.weight, up.bias, up.options), 0);
+    const auto result = rg::gradcheck([&up](const TensorList& v) { return up(v[0]); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    CHECK_THROWS_WITH_AS(ConvTranspose2d(4, 6, 3, {.output_padding = {0, 1}}),
+                         "ConvTranspose2d: output_padding (0, 1) must be smaller than the stride (1, 1) or the "
+                         "dilation (1, 1) of its axis",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(ConvTranspose2d(4, 6, 3, {.groups = 4}),
+                         "ConvTranspose2d: groups must be positive and divide in (4) and out (6) channels, got 4",
+                         rg::Error);
+}
+
+TEST_CASE("Upsample is interpolate with fixed options and no parameters") {
+    Upsample nearest({.scale_factor = {2.0}});
+    CHECK(nearest.named_parameters().empty());
+    CHECK(nearest.describe() == "Upsample(scale_factor=2.0, mode='nearest')");
+    const Tensor x = test::rand64({1, 2, 3, 4});
+    check_values(nearest(x), rg::interpolate(x, {.scale_factor = {2.0}}), 0);
+    Upsample bilinear({.size = {5, 6}, .mode = rg::InterpolateMode::bilinear, .align_corners = true});
+    CHECK(bilinear.describe() == "Upsample(size=(5, 6), mode='bilinear', align_corners=True)");
+    CHECK(bilinear(x).shape() == rg::Shape{1, 2, 5, 6});
+    const auto result = rg::gradcheck([&bilinear](const TensorList& v) { return bilinear(v[0]); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    CHECK_THROWS_WITH_AS(Upsample({.size = {2}, .mode = rg::InterpolateMode::bilinear})(rg::randn({1, 2, 3})),
+                         "interpolate: bilinear expects a 4-D input (N, C, H, W), got shape (1, 2, 3)", rg::Error);
+}
+
+TEST_CASE("TransformerDecoder stacks copies of its layer under PyTorch's names, then the norm") {
+    TransformerDecoderLayer layer(8, 2, {.dim_feedforward = 16, .dropout = 0.0});
+    TransformerDecoder decoder(layer, 2, {.norm = std::make_shared<LayerNorm>(8)});
+    const auto named = decoder.named_parameters();
+    std::set<std::string> names;
+    for (const auto& entry : named) names.insert(entry.first);
+    CHECK(names.count("layers.0.self_attn.in_proj_weight") == 1);
+    CHECK(names.count("layers.1.multihead_attn.out_proj.bias") == 1);
+    CHECK(names.count("layers.1.norm3.weight") == 1);
+    CHECK(names.count("norm.weight") == 1);
+    CHECK(named.size() == 2 * layer.named_parameters().size() + 2);
+    // Copies, not shared: the same values, separate tensors.
+    check_values(decoder.layers[1]->linear1->weight, layer.linear1->weight, 0);
+    CHECK(decoder.layers[0]->linear1->weight.data_ptr<float>() != decoder.layers[1]->linear1->weight.data_ptr<float>());
+    // forward = the layers in turn, then the norm.
+    decoder.eval();
+    const Tensor tgt = rg::randn({5, 2, 8}), memory = rg::randn({4, 2, 8});
+    const DecoderMasks masks{.tgt_is_causal = true};
+    const Tensor by_hand =
+        (*decoder.norm)((*decoder.layers[1])((*decoder.layers[0])(tgt, memory, masks), memory, masks));
+    check_values(decoder(tgt, memory, masks), by_hand, 0);
+    CHECK(TransformerDecoder(layer, 1).named_parameters().size() == layer.named_parameters().size());
+    CHECK_THROWS_WITH_AS(TransformerDecoder(layer, 0), "TransformerDecoder: num_layers must be positive, got 0",
+                         rg::Error);
+}
+
+TEST_CASE(
+    "the examples of docs/nn.md (1-D and transposed convolutions) and docs/autodiff.md (sampling) run as they say") {
+    rg::nn::Conv1d conv(16, 32, 5,
+                        {.padding_rule = rg::Conv2dOptions::Rule::same, .padding_mode = rg::PadMode::reflect});
+    auto signal = rg::randn({8, 16, 100});
+    CHECK(conv(signal).shape() == rg::Shape{8, 32, 100});
+    rg::nn::ConvTranspose2d up(32, 16, 3, {.stride = {2, 2}, .padding = {1, 1}, .output_padding = {1, 1}});
+    auto image = up(rg::randn({8, 32, 14, 14}));
+    CHECK(image.shape() == rg::Shape{8, 16, 28, 28});
+    rg::nn::Upsample twice({.scale_factor = {2.0}, .mode = rg::InterpolateMode::bilinear});
+    CHECK(twice(image).shape() == rg::Shape{8, 16, 56, 56});
+    CHECK(rg::interpolate(image, {.size = {20, 30}}).shape() == rg::Shape{8, 16, 20, 30});
+    auto windows = rg::unfold(image, {3, 3}, {.padding = {1, 1}});
+    CHECK(windows.shape() == rg::Shape{8, 16 * 9, 28 * 28});
+    auto back = rg::fold(windows, {28, 28}, {3, 3}, {.padding = {1, 1}});
+    const Tensor covering = rg::fold(rg::unfold(rg::ones({1, 1, 28, 28}), {3, 3}, {.padding = {1, 1}}), {28, 28},
+                                     {3, 3}, {.padding = {1, 1}});
+    check_values(back, image * covering, 1e-4);
+
+    TransformerDecoderLayer decoder(64, 8, {.batch_first = true});
+    rg::nn::TransformerDecoder stack(decoder, 6, {.norm = std::make_shared<rg::nn::LayerNorm>(64)});
+    auto tgt = rg::randn({4, 7, 64}), h = rg::randn({4, 10, 64});
+    CHECK(stack(tgt, h, {.tgt_is_causal = true}).shape() == rg::Shape{4, 7, 64});
+
+    auto logits = rg::randn({3, 10});
+    rg::manual_seed(0);
+    CHECK(rg::multinomial(rg::softmax(logits, -1), 1).shape() == rg::Shape{3, 1});
+    auto order = rg::multinomial(rg::ones({5}), 5).to_vector();
+    std::sort(order.begin(), order.end());
+    CHECK(order == std::vector<double>{0, 1, 2, 3, 4});
+    CHECK(rg::bernoulli(rg::full({3, 4}, 0.8)).shape() == rg::Shape{3, 4});
+}
