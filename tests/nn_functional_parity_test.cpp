@@ -131,6 +131,19 @@ std::vector<Case> cases() {
                 return rg::conv2d(in.at("x"), in.at("w"), {},
                                   {.stride = {2, 2}, .padding = {5, 5}, .padding_rule = rg::Conv2dOptions::Rule::valid});
             }),
+        one("interpolate_nearest_1d", [](const Tensors& in) { return rg::interpolate(in.at("x"), {.size = {7}}); }),
+        one("interpolate_bilinear_scale_pair",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.scale_factor = {1.5, 0.5}, .mode = rg::InterpolateMode::bilinear});
+            }),
+        one("unfold_dilation_padding_stride",
+            [](const Tensors& in) {
+                return rg::unfold(in.at("x"), {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});
+            }),
+        one("fold_dilation_padding_stride",
+            [](const Tensors& in) {
+                return rg::fold(in.at("x"), {5, 6}, {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});
+            }),
     };
 }
 

@@ -78,13 +78,13 @@ template <class Encoder> Tensors encoder(Module& m, const Tensors& in) {
                                                   .src_key_padding_mask = mask_input(in, "src_key_padding_mask")})}};
 }
 
-Tensors decoder(Module& m, const Tensors& in) {
-    return {{"output", dynamic_cast<TransformerDecoderLayer&>(
-                           m)(in.at("tgt"), in.at("memory"),
-                              {.tgt_mask = mask_input(in, "tgt_mask"),
-                               .memory_mask = mask_input(in, "memory_mask"),
-                               .tgt_key_padding_mask = mask_input(in, "tgt_key_padding_mask"),
-                               .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
+template <class Decoder> Tensors decoder(Module& m, const Tensors& in) {
+    return {
+        {"output", dynamic_cast<Decoder&>(m)(in.at("tgt"), in.at("memory"),
+                                             {.tgt_mask = mask_input(in, "tgt_mask"),
+                                              .memory_mask = mask_input(in, "memory_mask"),
+                                              .tgt_key_padding_mask = mask_input(in, "tgt_key_padding_mask"),
+                                              .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
 }
 
 template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
@@ -170,14 +170,15 @@ std::vector<Case> cases() {
          },
          encoder<TransformerEncoder>},
         {"transformer_decoder_layer",
-         make<TransformerDecoderLayer>(8, 2, TransformerLayerOptions{.dim_feedforward = 16}), decoder},
+         make<TransformerDecoderLayer>(8, 2, TransformerLayerOptions{.dim_feedforward = 16}),
+         decoder<TransformerDecoderLayer>},
         {"transformer_decoder_layer_gelu_norm_first_batch_first",
          make<TransformerDecoderLayer>(8, 2,
                                        TransformerLayerOptions{.dim_feedforward = 16,
                                                                .activation = TransformerActivation::gelu,
                                                                .batch_first = true,
                                                                .norm_first = true}),
-         decoder},
+         decoder<TransformerDecoderLayer>},
         {"conv2d_padding_mode_reflect",
          make<Conv2d>(2, 3, std::size_t{3}, Conv2dOptions{.padding = {1, 2}, .padding_mode = rg::PadMode::reflect}),
          one_tensor},
@@ -203,6 +204,46 @@ std::vector<Case> cases() {
                                                            .count_include_pad = false}),
          one_tensor},
         {"adaptive_avgpool2d", make<AdaptiveAvgPool2d>(rg::Size2{4, 3}), one_tensor},
+        {"conv1d_stride_dilation_groups",
+         make<Conv1d>(4, 6, 3, rg::Conv1dOptions{.stride = 2, .padding = 1, .dilation = 2, .groups = 2}), one_tensor},
+        {"conv1d_same_reflect_no_bias",
+         make<Conv1d>(3, 4, 4,
+                      rg::Conv1dOptions{.bias = false,
+                                        .padding_rule = Conv2dOptions::Rule::same,
+                                        .padding_mode = rg::PadMode::reflect}),
+         one_tensor},
+        {"conv1d_circular",
+         make<Conv1d>(2, 3, 3, rg::Conv1dOptions{.padding = 2, .padding_mode = rg::PadMode::circular}), one_tensor},
+        {"conv_transpose2d_output_padding_groups",
+         make<ConvTranspose2d>(4, 6, rg::Size2{3, 2},
+                               rg::ConvTranspose2dOptions{.stride = {2, 2},
+                                                          .padding = {1, 1},
+                                                          .output_padding = {1, 1},
+                                                          .groups = 2}),
+         one_tensor},
+        {"conv_transpose2d_dilation_no_bias",
+         make<ConvTranspose2d>(2, 3, std::size_t{3},
+                               rg::ConvTranspose2dOptions{.padding = {1, 1},
+                                                          .output_padding = {1, 0},
+                                                          .dilation = {2, 2},
+                                                          .bias = false}),
+         one_tensor},
+        {"upsample_nearest_scale", make<Upsample>(rg::InterpolateOptions{.scale_factor = {2.5}}), one_tensor},
+        {"upsample_nearest_size", make<Upsample>(rg::InterpolateOptions{.size = {5, 7}}), one_tensor},
+        {"upsample_bilinear_scale",
+         make<Upsample>(rg::InterpolateOptions{.scale_factor = {2.0}, .mode = rg::InterpolateMode::bilinear}),
+         one_tensor},
+        {"upsample_bilinear_align_corners_size",
+         make<Upsample>(
+             rg::InterpolateOptions{.size = {4, 7}, .mode = rg::InterpolateMode::bilinear, .align_corners = true}),
+         one_tensor},
+        {"transformer_decoder_two_layers_norm",
+         [] {
+             return std::make_shared<TransformerDecoder>(TransformerDecoderLayer(8, 2, {.dim_feedforward = 16}), 2,
+                                                         TransformerDecoderOptions{.norm =
+                                                                                       std::make_shared<LayerNorm>(8)});
+         },
+         decoder<TransformerDecoder>},
     };
 }
 

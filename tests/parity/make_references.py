@@ -3,7 +3,7 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention]   # default: all three
+    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial]   # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
 holding, under these names:
@@ -331,16 +331,18 @@ def layer_cases():
 
 
 def main():
-    """Arguments choose the groups to write, "layers", "functional" and/or
-    "attention" (default: all), so that adding cases leaves the other files
+    """Arguments choose the groups to write, "layers", "functional",
+    "attention" and/or "spatial" (default: all), so that adding cases leaves the other files
     untouched."""
-    groups = sys.argv[1:] or ["layers", "functional", "attention"]
+    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
         functional_cases()
     if "attention" in groups:
         attention_cases()
+    if "spatial" in groups:
+        spatial_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -430,6 +432,46 @@ def attention_cases():
                                                   batch_first=True),
                  r(N, T, 8), r(N, S, 8), memory_mask=0.5 * r(T, S),
                  tgt_key_padding_mask=torch.tensor([[0, 0, 0, 0, 0], [0, 0, 0, 0, 1]]))
+
+
+def spatial_cases():
+    """Conv1d, ConvTranspose2d, Upsample and TransformerDecoder layers, and
+    interpolate, unfold and fold against torch.nn.functional; a group of its
+    own, so that the other groups' random draws and files are unchanged."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    r, F, nn = torch.randn, torch.nn.functional, torch.nn
+    torch.manual_seed(2)
+    plain("conv1d_stride_dilation_groups", nn.Conv1d(4, 6, 3, stride=2, padding=1, dilation=2, groups=2),
+          r(2, 4, 9))
+    plain("conv1d_same_reflect_no_bias", nn.Conv1d(3, 4, 4, padding="same", padding_mode="reflect", bias=False),
+          r(2, 3, 7))
+    plain("conv1d_circular", nn.Conv1d(2, 3, 3, padding=2, padding_mode="circular"), r(1, 2, 6))
+    plain("conv_transpose2d_output_padding_groups",
+          nn.ConvTranspose2d(4, 6, (3, 2), stride=2, padding=1, output_padding=1, groups=2), r(2, 4, 3, 4))
+    plain("conv_transpose2d_dilation_no_bias",
+          nn.ConvTranspose2d(2, 3, 3, padding=1, output_padding=(1, 0), dilation=2, bias=False), r(1, 2, 4, 3))
+    plain("upsample_nearest_scale", nn.Upsample(scale_factor=2.5), r(1, 2, 3, 4))
+    plain("upsample_nearest_size", nn.Upsample(size=(5, 7)), r(2, 2, 3, 4))
+    plain("upsample_bilinear_scale", nn.Upsample(scale_factor=2, mode="bilinear"), r(1, 2, 3, 3))
+    plain("upsample_bilinear_align_corners_size", nn.Upsample(size=(4, 7), mode="bilinear", align_corners=True),
+          r(2, 1, 3, 5))
+    T, S, N = 5, 4, 2
+    decoder_case("transformer_decoder_two_layers_norm",
+                 nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, dim_feedforward=16), 2, norm=nn.LayerNorm(8)),
+                 r(T, N, 8), r(S, N, 8), tgt_mask=causal(T),
+                 memory_key_padding_mask=torch.tensor([[0, 0, 0, 1], [0, 0, 0, 0]]))
+
+    functional("interpolate_nearest_1d", lambda xs: F.interpolate(xs["x"], size=7), {"x": r(2, 3, 4)},
+               description="F.interpolate(x, size=7)")
+    functional("interpolate_bilinear_scale_pair",
+               lambda xs: F.interpolate(xs["x"], scale_factor=(1.5, 0.5), mode="bilinear"), {"x": r(1, 2, 4, 6)},
+               description="F.interpolate(x, scale_factor=(1.5, 0.5), mode='bilinear')")
+    functional("unfold_dilation_padding_stride",
+               lambda xs: F.unfold(xs["x"], (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), {"x": r(2, 3, 5, 6)},
+               description="F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))")
+    functional("fold_dilation_padding_stride",
+               lambda xs: F.fold(xs["x"], (5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+               {"x": r(2, 18, 12)}, description="F.fold(x, (5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))")
 
 
 if __name__ == "__main__":
