@@ -203,7 +203,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                                 .padding = options.padding,
                                 .dilation = options.dilation,
                                 .groups = groups};
-    const Tensor y = conv2d_input_grad(input, weight, out_shape, forward);
+    Tensor y = conv2d_input_grad(input, weight, out_shape, forward);
     if (!bias.defined()) return y;
     return y + reshape(bias, {1, static_cast<std::int64_t>(out_channels), 1, 1});
 }

@@ -66,7 +66,7 @@ Tensor resample_axis(const Tensor& x, int axis, const AxisPlan& p) {
     const auto out = static_cast<std::int64_t>(p.index0.size());
     const Tensor i0 =
         from_vector(std::vector<double>(p.index0.begin(), p.index0.end()), {out}, {.dtype = Dtype::int64});
-    const Tensor near = index_select(x, axis, i0);
+    Tensor near = index_select(x, axis, i0);
     if (p.index1.empty()) return near;
     std::vector<std::int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
     shape[static_cast<std::size_t>(axis)] = out;

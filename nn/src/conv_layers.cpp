@@ -23,6 +23,7 @@ std::string size_list(const std::vector<std::size_t>& v) {
 }
 std::string factor_list(const std::vector<double>& v) {
     std::vector<std::string> parts;
+    parts.reserve(v.size());
     for (double f : v) parts.push_back(fmt::format("{:.1f}", f));
     return v.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
 }
