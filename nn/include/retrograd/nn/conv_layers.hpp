@@ -24,6 +24,7 @@ public:
     ///   counts, or padding "same" is asked with a stride
     Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, Conv1dOptions options = {});
     /// conv1d(input, weight, bias, options): (N, in, L) -> (N, out, OL).
+    /// @param input the signals (N, in, L), of the layer's dtype
     /// @throws rg::Error as rg::conv1d for an input of the wrong shape or dtype
     Tensor forward(const Tensor& input) override;
     /// "Conv1d(in, out, kernel=k, stride=s, padding=p)" and the options that differ from PyTorch's defaults.
@@ -56,6 +57,7 @@ public:
                     ConvTranspose2dOptions options = {})
         : ConvTranspose2d(in_channels, out_channels, Size2{kernel, kernel}, options) {}
     /// conv_transpose2d(input, weight, bias, options): (N, in, H, W) -> (N, out, OH, OW).
+    /// @param input the images (N, in, H, W), of the layer's dtype
     /// @throws rg::Error as rg::conv_transpose2d for an input of the wrong shape or dtype
     Tensor forward(const Tensor& input) override;
     /// "ConvTranspose2d(in, out, kernel=(kh, kw), stride=(sh, sw))" and the options that differ from the defaults.
@@ -72,6 +74,7 @@ public:
     /// @param options size or scale_factor, mode, align_corners (checked at the first forward, as PyTorch)
     explicit Upsample(InterpolateOptions options) : options_(std::move(options)) {}
     /// interpolate(input, options).
+    /// @param input the images, (N, C, H, W) (or (N, C, L) for nearest)
     /// @throws rg::Error as rg::interpolate
     Tensor forward(const Tensor& input) override { return interpolate(input, options_); }
     /// "Upsample(scale_factor=2.0, mode='nearest')" or with size=, as PyTorch prints it.
