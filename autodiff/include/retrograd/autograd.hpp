@@ -369,13 +369,13 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs, const Tenso
 TensorList grad(const Tensor& output, const TensorList& inputs, GradOptions options);
 // With a braced list of inputs the result has a fixed size, so that
 // `auto [gw, gb] = rg::grad(loss, {w, b});` works.
-template <std::size_t N>
 /// grad with a braced list of inputs: a fixed-size result, so that
 /// `auto [gw, gb] = rg::grad(loss, {w, b});` works.
 /// @param output the tensor differentiated, one element
 /// @param inputs the tensors differentiated against
 /// @param options retain_graph, create_graph, allow_unused
 /// @throws rg::Error as the general grad
+template <std::size_t N>
 std::array<Tensor, N> grad(const Tensor& output, const Tensor (&inputs)[N], GradOptions options = {}) {
     TensorList grads = grad(output, TensorList(inputs, inputs + N), options);
     std::array<Tensor, N> result;

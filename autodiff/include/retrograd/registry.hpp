@@ -276,8 +276,8 @@ private:
 void attach_op(std::shared_ptr<OpNode> node, Tensor& output, const Tensor* inputs, std::size_t count, Saves&& saves);
 }  // namespace detail
 
-template <class F>
 /// A callable usable as a VJP: f(const OpContext&, const Tensor& grad_output) returning a GradList.
+template <class F>
 concept OpVjpFunction = std::is_invocable_v<F&, const OpContext&, const Tensor&>;
 
 // Makes `output` the result of registered op `def` over `inputs`, saving what
@@ -285,7 +285,6 @@ concept OpVjpFunction = std::is_invocable_v<F&, const OpContext&, const Tensor&>
 // one way an op reaches the tape; `vjp(context, grad_output)` returns one
 // gradient per input, written with rg ops, and captures the op's other
 // arguments (axes, sizes, flags).
-template <OpVjpFunction F>
 /// Makes `output` the result of the registered op `def` over `inputs` on the
 /// tape, saving what `saves` asks for: the one way an op reaches the tape.
 /// Nothing is recorded when no input needs grad (or under rg::NoGrad).
@@ -296,13 +295,13 @@ template <OpVjpFunction F>
 /// @param vjp returns one gradient per input, written with rg ops; captures the
 /// op's other arguments (axes, sizes, flags)
 /// @return output, now with grad_fn set when recorded
+template <OpVjpFunction F>
 Tensor record(const OpDef& def, Tensor output, std::initializer_list<Tensor> inputs, Saves saves, F&& vjp) {
     if (!needs_grad_any(inputs.begin(), inputs.size())) return output;
     detail::attach_op(detail::make_small_shared<detail::OpNodeWith<std::decay_t<F>>>(def, std::forward<F>(vjp)), output,
                       inputs.begin(), inputs.size(), std::move(saves));
     return output;
 }
-template <OpVjpFunction F>
 /// record for a list of inputs of any length (concat, einsum...).
 /// @param def the op's declaration
 /// @param output the forward's result
@@ -310,6 +309,7 @@ template <OpVjpFunction F>
 /// @param saves what the VJP reads
 /// @param vjp returns one gradient per input
 /// @return output, now with grad_fn set when recorded
+template <OpVjpFunction F>
 Tensor record(const OpDef& def, Tensor output, const TensorList& inputs, Saves saves, F&& vjp) {
     if (!needs_grad_any(inputs.data(), inputs.size())) return output;
     detail::attach_op(detail::make_small_shared<detail::OpNodeWith<std::decay_t<F>>>(def, std::forward<F>(vjp)), output,
