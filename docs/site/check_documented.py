@@ -4,8 +4,8 @@ Reads Doxygen's XML (EXTRACT_ALL, so undocumented symbols are in it): every
 class, struct, enum and its values, function, variable, alias and member
 reachable from the public headers needs a comment (a /// brief at least, and
 @param for each named parameter of a function). Private members, deleted
-functions and destructors need none. Headers named pending in exceptions.txt
-are skipped. Run alone: check_documented.py XML_DIR [PENDING_HEADER...].
+functions and destructors need none; nothing else is let off. Run alone:
+check_documented.py XML_DIR.
 """
 import sys
 import xml.etree.ElementTree as ET
@@ -28,11 +28,7 @@ def documented_params(member):
     return names
 
 
-def is_pending(location, pending):
-    return any(location.endswith(p) for p in pending)
-
-
-def undocumented(xml_dir, pending):
+def undocumented(xml_dir):
     problems = []
     seen = set()
     for path in sorted(Path(xml_dir).glob("*.xml")):
@@ -46,7 +42,7 @@ def undocumented(xml_dir, pending):
                 name = text(compound.find("compoundname"))
                 if compound.get("prot") == "private":
                     continue
-                if not is_pending(location, pending) and not described(compound) and name not in seen:
+                if not described(compound) and name not in seen:
                     seen.add(name)
                     problems.append(f"{location}:{compound.find('location').get('line')}: {kind} {name}")
             if kind not in ("class", "struct", "union", "namespace", "file"):
@@ -57,8 +53,6 @@ def undocumented(xml_dir, pending):
                     continue
                 location = member.find("location")
                 file = location.get("file", "")
-                if is_pending(file, pending):
-                    continue
                 name = text(member.find("name"))
                 mkind = member.get("kind")
                 args = text(member.find("argsstring"))
@@ -86,6 +80,6 @@ def undocumented(xml_dir, pending):
 
 
 if __name__ == "__main__":
-    found = undocumented(sys.argv[1], sys.argv[2:])
+    found = undocumented(sys.argv[1])
     print("\n".join(found))
     sys.exit(1 if found else 0)

@@ -12,40 +12,82 @@
 
 namespace rg::nn {
 
-enum class TransformerActivation { relu, gelu };
+/// The feed-forward block's activation.
+enum class TransformerActivation {
+    relu,  ///< relu, the default
+    gelu  ///< exact gelu
+};
 
+/// The options of TransformerEncoderLayer and TransformerDecoderLayer, as PyTorch's arguments.
 struct TransformerLayerOptions {
+    /// The feed-forward block's hidden size, > 0.
     std::size_t dim_feedforward = 2048;
+    /// In [0, 1]: dropout in the attention weights, after each block and inside the feed-forward block.
     double dropout = 0.1;
+    /// The feed-forward block's activation.
     TransformerActivation activation = TransformerActivation::relu;
+    /// The LayerNorms' eps, > 0.
     double layer_norm_eps = 1e-5;
+    /// Inputs and output (N, T, E) rather than (T, N, E).
     bool batch_first = false;  // (N, T, E) rather than (T, N, E)
+    /// LayerNorm before each block (pre-norm) rather than after the residual sum.
     bool norm_first = false;  // LayerNorm before each block (pre-norm) rather than after the residual sum
 };
 
 // Masks as MultiheadAttention reads them: bool true is masked out, float is added.
+/// An encoder's masks, as MultiheadAttention reads them: bool true is masked out, float is added.
 struct EncoderMasks {
+    /// (S, S) or (N * nhead, S, S).
     Tensor src_mask;  // (S, S) or (N * nhead, S, S)
+    /// (N, S): source positions to ignore.
     Tensor src_key_padding_mask;  // (N, S)
+    /// A causal src_mask when none is given.
     bool is_causal = false;  // a causal src_mask when none is given
 };
 
 // x = norm1(x + self_attn(x)); x = norm2(x + linear2(dropout(activation(linear1(x)))))
 // (norm_first: x = x + self_attn(norm1(x)); x = x + feed_forward(norm2(x))).
+/// A Transformer encoder layer, as torch::nn::TransformerEncoderLayer (1.13):
+/// x = norm1(x + self_attn(x)); x = norm2(x + linear2(dropout(activation(linear1(x)))))
+/// (norm_first: x = x + self_attn(norm1(x)); x = x + feed_forward(norm2(x))).
 class TransformerEncoderLayer : public Callable<TransformerEncoderLayer> {
 public:
+    /// @param d_model the feature size E, a multiple of nhead
+    /// @param nhead the attention heads
+    /// @param options dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first
+    /// @throws rg::Error when d_model or nhead is 0, d_model is not a multiple of nhead,
+    /// dim_feedforward is 0, dropout is outside [0, 1], or layer_norm_eps <= 0
     TransformerEncoderLayer(std::size_t d_model, std::size_t nhead, TransformerLayerOptions options = {});
+    /// The layer applied to a sequence, shaped as src.
+    /// @param src (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks src_mask, src_key_padding_mask, is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when the last size is not d_model
     Tensor forward(const Tensor& src, const EncoderMasks& masks = {});
     // Takes a braced {.src_mask = ...}, which Callable's template operator() cannot.
+    /// forward(src, masks); takes a braced {.src_mask = ...}, which Callable's template operator() cannot.
+    /// @param src (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks src_mask, src_key_padding_mask, is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when the last size is not d_model
     Tensor operator()(const Tensor& src, const EncoderMasks& masks = {}) { return forward(src, masks); }
+    /// "TransformerEncoderLayer(d_model, nhead=..., dim_feedforward=..., dropout=..." and the options that differ, ")".
     std::string describe() const override;
 
+    /// The self-attention block, MultiheadAttention(d_model, nhead).
     std::shared_ptr<MultiheadAttention> self_attn;
-    std::shared_ptr<Linear> linear1, linear2;
-    std::shared_ptr<LayerNorm> norm1, norm2;
+    /// The feed-forward block's first layer, Linear(d_model, dim_feedforward).
+    std::shared_ptr<Linear> linear1;
+    /// The feed-forward block's second layer, Linear(dim_feedforward, d_model).
+    std::shared_ptr<Linear> linear2;
+    /// The LayerNorm of the attention block.
+    std::shared_ptr<LayerNorm> norm1;
+    /// The LayerNorm of the feed-forward block.
+    std::shared_ptr<LayerNorm> norm2;
 
+    /// The feature size E.
     std::size_t d_model() const { return d_model_; }
+    /// The attention heads.
     std::size_t nhead() const { return nhead_; }
+    /// The options it was made with.
     const TransformerLayerOptions& options() const { return options_; }
 
 private:
@@ -53,46 +95,102 @@ private:
     TransformerLayerOptions options_;
 };
 
+/// The options of TransformerEncoder.
 struct TransformerEncoderOptions {
+    /// Applied after the last layer (a one-tensor module, e.g. LayerNorm); none when null.
     std::shared_ptr<Module> norm;  // applied after the last layer (a one-tensor module, e.g. LayerNorm)
 };
 
 // num_layers copies of `layer` (same options, same initial values, as
 // PyTorch's deep copies), named layers.0, layers.1...; then `norm` if given.
+/// A stack of encoder layers, as torch::nn::TransformerEncoder: num_layers copies
+/// of `layer` (same options, same initial values, as PyTorch's deep copies), named
+/// layers.0, layers.1...; then `norm` if given.
 class TransformerEncoder : public Callable<TransformerEncoder> {
 public:
+    /// @param layer the prototype, copied (its own parameters are not shared)
+    /// @param num_layers the copies, > 0
+    /// @param options the final norm
+    /// @throws rg::Error when num_layers is 0
     TransformerEncoder(const TransformerEncoderLayer& layer, std::size_t num_layers,
                        TransformerEncoderOptions options = {});
+    /// Each layer in turn with the same masks, then norm.
+    /// @param src (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks src_mask, src_key_padding_mask, is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when the last size is not d_model
     Tensor forward(const Tensor& src, const EncoderMasks& masks = {});
+    /// forward(src, masks), taking a braced {.src_mask = ...}.
+    /// @param src (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks src_mask, src_key_padding_mask, is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when the last size is not d_model
     Tensor operator()(const Tensor& src, const EncoderMasks& masks = {}) { return forward(src, masks); }
+    /// "TransformerEncoder(num_layers x layer's description)".
     std::string describe() const override;
 
+    /// The layers, in order.
     std::vector<std::shared_ptr<TransformerEncoderLayer>> layers;
+    /// The final norm, or null.
     std::shared_ptr<Module> norm;
 };
 
+/// A decoder's masks, as MultiheadAttention reads them: bool true is masked out, float is added.
 struct DecoderMasks {
+    /// (T, T) or (N * nhead, T, T): which target positions each may see.
     Tensor tgt_mask;  // (T, T) or (N * nhead, T, T): which target positions each may see
+    /// (T, S) or (N * nhead, T, S).
     Tensor memory_mask;  // (T, S) or (N * nhead, T, S)
+    /// (N, T): target positions to ignore.
     Tensor tgt_key_padding_mask;  // (N, T)
+    /// (N, S): memory positions to ignore.
     Tensor memory_key_padding_mask;  // (N, S)
+    /// A causal tgt_mask when none is given.
     bool tgt_is_causal = false;  // a causal tgt_mask when none is given
 };
 
 // x = norm1(x + self_attn(x)); x = norm2(x + multihead_attn(x, memory));
 // x = norm3(x + feed_forward(x)) (norm_first: each block reads normK(x) and adds to x).
+/// A Transformer decoder layer, as torch::nn::TransformerDecoderLayer (1.13):
+/// x = norm1(x + self_attn(x)); x = norm2(x + multihead_attn(x, memory));
+/// x = norm3(x + feed_forward(x)) (norm_first: each block reads normK(x) and adds to x).
 class TransformerDecoderLayer : public Callable<TransformerDecoderLayer> {
 public:
+    /// @param d_model the feature size E, a multiple of nhead
+    /// @param nhead the attention heads
+    /// @param options dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first
+    /// @throws rg::Error when d_model or nhead is 0, d_model is not a multiple of nhead,
+    /// dim_feedforward is 0, dropout is outside [0, 1], or layer_norm_eps <= 0
     TransformerDecoderLayer(std::size_t d_model, std::size_t nhead, TransformerLayerOptions options = {});
+    /// The layer applied to a target sequence attending to the memory, shaped as tgt.
+    /// @param tgt (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param memory the encoder's output (S, N, d_model), likewise
+    /// @param masks tgt and memory masks, tgt_is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when a last size is not d_model
     Tensor forward(const Tensor& tgt, const Tensor& memory, const DecoderMasks& masks = {});
+    /// forward(tgt, memory, masks), taking a braced {.tgt_mask = ...}.
+    /// @param tgt (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param memory the encoder's output (S, N, d_model), likewise
+    /// @param masks tgt and memory masks, tgt_is_causal
+    /// @throws rg::Error as MultiheadAttention::forward, or when a last size is not d_model
     Tensor operator()(const Tensor& tgt, const Tensor& memory, const DecoderMasks& masks = {}) {
         return forward(tgt, memory, masks);
     }
+    /// "TransformerDecoderLayer(d_model, nhead=..., dim_feedforward=..., dropout=..." and the options that differ, ")".
     std::string describe() const override;
 
-    std::shared_ptr<MultiheadAttention> self_attn, multihead_attn;
-    std::shared_ptr<Linear> linear1, linear2;
-    std::shared_ptr<LayerNorm> norm1, norm2, norm3;
+    /// The self-attention block over the target, MultiheadAttention(d_model, nhead).
+    std::shared_ptr<MultiheadAttention> self_attn;
+    /// The attention block over the memory (cross-attention).
+    std::shared_ptr<MultiheadAttention> multihead_attn;
+    /// The feed-forward block's first layer, Linear(d_model, dim_feedforward).
+    std::shared_ptr<Linear> linear1;
+    /// The feed-forward block's second layer, Linear(dim_feedforward, d_model).
+    std::shared_ptr<Linear> linear2;
+    /// The LayerNorm of the self-attention block.
+    std::shared_ptr<LayerNorm> norm1;
+    /// The LayerNorm of the cross-attention block.
+    std::shared_ptr<LayerNorm> norm2;
+    /// The LayerNorm of the feed-forward block.
+    std::shared_ptr<LayerNorm> norm3;
 
     /// The model width E given to the constructor.
     std::size_t d_model() const { return d_model_; }
