@@ -1,6 +1,7 @@
 // Pooling over NCHW images. max_pool2d finds each window's maximum and its
 // position in one pass of its own loops (planes in parallel) and keeps the
-// positions for its VJP. avg_pool2d and its gradient, avg_pool2d_backward,
+// positions for its VJP, or runs oneDNN's pooling, whose workspace its VJP
+// keeps instead. avg_pool2d and its gradient, avg_pool2d_backward,
 // are each other's VJP (both are linear); float32 runs oneDNN's pooling,
 // float64 the loops here.
 #include <retrograd/conv.hpp>
@@ -160,6 +161,87 @@ template <class T> void max_pool_plane(const T* image, const Geometry& g, T* out
     }
 }
 
+detail::PoolSpec pool_spec(const Geometry& g) {
+    const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    return {i(g.n),  i(g.c),  i(g.h),           i(g.w),           i(g.kh),           i(g.kw),
+            i(g.oh), i(g.ow), i(g.o.stride[0]), i(g.o.stride[1]), i(g.o.padding[0]), i(g.o.padding[1])};
+}
+
+// Where oneDNN's max pooling measured faster than the loops here
+// (docs/performance.md, "Which kernel runs").
+bool onednn_max_pool_faster(const Geometry& g) {
+    (void)g;
+    return false;
+}
+
+// float32 max pooling runs oneDNN's where it measured faster
+// (docs/performance.md), or when forced (conv_kernel.hpp); a NaN must
+// propagate as in PyTorch, which oneDNN's does not do, so inputs holding one
+// take retrograd's loops.
+bool max_pool_through_onednn(const Geometry& g, const float* x) {
+    if (g.n * g.c * g.oh * g.ow == 0 || g.h * g.w == 0) return false;
+    const detail::ConvKernel kernel = detail::forced_conv_kernel();
+    if (kernel == detail::ConvKernel::own) return false;
+    if (kernel == detail::ConvKernel::automatic && !onednn_max_pool_faster(g)) return false;
+    const std::size_t n = g.n * g.c * g.h * g.w;
+    bool nan = false;
+    for (std::size_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+    return !nan;
+}
+
+// The gradient of a max pool to the input positions `where` (one per
+// output, within its plane): written directly, or at second order through
+// scatter_add, whose VJP gathers from the same positions.
+Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool tiles_plane) {
+    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    const Shape image{g.n, g.c, g.h, g.w};
+    if (needs_grad(grad)) {
+        Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
+        std::copy(where.begin(), where.end(), index.data_ptr<std::int64_t>());
+        Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
+        return reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image);
+    }
+    return detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
+        using T = typename std::decay_t<decltype(gv)>::value_type;
+        Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
+        T* o = dx.data_ptr<T>();
+        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
+            T* plane = o + p * plane_in;
+            const T* from = gv.data() + p * plane_out;
+            const std::int32_t* at = where.data() + p * plane_out;
+            if (tiles_plane) {
+                // The windows cover every input once: write each window whole.
+                unpool_2x2(from, at, g.oh, g.ow, plane);
+                return;
+            }
+            std::fill_n(plane, plane_in, T{0});
+            for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
+        });
+        return dx;
+    });
+}
+
+// Each window's maximum and its position, with retrograd's loops.
+template <class T> void max_pool_values(const T* x, const Geometry& g, T* out, PoolIndex& where) {
+    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    const bool windows_2x2 = two_by_two(g);
+    detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
+        const T* image = x + p * plane_in;
+        T* dst = out + p * plane_out;
+        std::int32_t* at_max = where.data() + p * plane_out;
+        if (windows_2x2)
+            max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
+                         static_cast<std::int32_t>(g.ow), dst, at_max);
+        else
+            max_pool_plane(image, g, dst, at_max);
+    });
+}
+
+// max_pool2d through oneDNN: its workspace, kept by the VJP, says where each
+// maximum is. At second order the positions are found again from the saved
+// input with retrograd's loops.
+Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, std::size_t workspace_bytes);
+
 }  // namespace
 
 const OpDef& max_pool2d_def = define_op({.name = "max_pool2d",
@@ -182,70 +264,61 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
              options.padding[1], kernel[0], kernel[1]);
     if (g.h * g.w > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
         fail("max_pool2d: image planes of {}x{} pixels exceed the 2^31 positions the pool indexes", g.h, g.w);
+    if (x.dtype() == Dtype::float32) {
+        const detail::Dense<float> a(x);
+        if (max_pool_through_onednn(g, a.data()))
+            if (const auto bytes = detail::onednn_max_pool_workspace_bytes(pool_spec(g)))
+                return max_pool_onednn(x, a.data(), g, *bytes);
+    }
     // One pass finds each window's maximum and its position; the VJP sends
     // the gradient to those positions. Comparisons are written as selects:
     // max-pooling random activations with branches mispredicts on every
     // other element.
-    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
-    auto where = std::make_shared<PoolIndex>(planes * plane_out);
-    const bool windows_2x2 = two_by_two(g);
+    auto where = std::make_shared<PoolIndex>(g.n * g.c * g.oh * g.ow);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor pooled = detail::empty_dense<T>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
-        T* o = pooled.data_ptr<T>();
-        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-            const T* image = a.data() + p * plane_in;
-            T* dst = o + p * plane_out;
-            std::int32_t* at_max = where->data() + p * plane_out;
-            if (windows_2x2)
-                max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
-                             static_cast<std::int32_t>(g.ow), dst, at_max);
-            else
-                max_pool_plane(image, g, dst, at_max);
-        });
+        max_pool_values(a.data(), g, pooled.data_ptr<T>(), *where);
         return pooled;
     });
     if (!needs_grad(x)) return out;  // the index is not kept
-    const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
+    const bool tiles_plane = two_by_two(g) && g.h % 2 == 0 && g.w % 2 == 0;
     return record(max_pool2d_def, out, {x}, {},
-                  [g, tiles_plane, planes, plane_in, plane_out,
-                   where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&, const Tensor& grad) {
-                      const Shape image{g.n, g.c, g.h, g.w};
-                      if (needs_grad(grad)) {
-                          // Second order: scatter_add, whose VJP gathers from the same positions.
-                          Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
-                          std::copy(where->begin(), where->end(), index.data_ptr<std::int64_t>());
-                          Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-                          return GradList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image)};
-                      }
-                      return GradList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
-                          using T = typename std::decay_t<decltype(gv)>::value_type;
-                          Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
-                          T* o = dx.data_ptr<T>();
-                          detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-                              T* plane = o + p * plane_in;
-                              const T* from = gv.data() + p * plane_out;
-                              const std::int32_t* at = where->data() + p * plane_out;
-                              if (tiles_plane) {
-                                  // The windows cover every input once: write each window whole.
-                                  unpool_2x2(from, at, g.oh, g.ow, plane);
-                                  return;
-                              }
-                              std::fill_n(plane, plane_in, T{0});
-                              for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
-                          });
-                          return dx;
-                      })};
+                  [g, tiles_plane, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
+                                                                                               const Tensor& grad) {
+                      return GradList{unpool_at(grad, g, *where, tiles_plane)};
                   });
 }
 
 namespace {
 
-detail::PoolSpec pool_spec(const Geometry& g) {
-    const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
-    return {i(g.n),  i(g.c),  i(g.h),           i(g.w),           i(g.kh),           i(g.kw),
-            i(g.oh), i(g.ow), i(g.o.stride[0]), i(g.o.stride[1]), i(g.o.padding[0]), i(g.o.padding[1])};
+Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, std::size_t workspace_bytes) {
+    const detail::PoolSpec spec = pool_spec(g);
+    Tensor pooled = detail::empty_dense<float>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
+    // Bytes, held in a float buffer from the caching allocator.
+    Tensor workspace = detail::empty_dense<float>(Shape{workspace_bytes / sizeof(float) + 1}, "max_pool2d");
+    detail::onednn_max_pool_forward(spec, values, pooled.data_ptr<float>(), workspace.data_ptr<float>());
+    if (!needs_grad(x)) return pooled;
+    return record(max_pool2d_def, pooled, {x}, {.inputs = {true}},
+                  [g, spec, workspace](const OpContext& c, const Tensor& grad) {
+                      if (needs_grad(grad)) {
+                          const detail::Dense<float> input(c.input(0));
+                          PoolIndex where(g.n * g.c * g.oh * g.ow);
+                          std::vector<float> unused(where.size());
+                          max_pool_values(input.data(), g, unused.data(), where);
+                          return GradList{unpool_at(grad, g, where, false)};
+                      }
+                      const detail::Dense<float> gv(grad);
+                      Tensor dx = detail::empty_dense<float>(Shape{g.n, g.c, g.h, g.w}, "max_pool2d");
+                      detail::onednn_max_pool_backward(spec, gv.data(), workspace.data_ptr<float>(),
+                                                       dx.data_ptr<float>());
+                      return GradList{dx};
+                  });
 }
+
+}  // namespace
+
+namespace {
 
 // Calls f(output index, input index) for every (window, pixel inside the
 // image) pair of one image plane; pixels in the padding count in the window's
