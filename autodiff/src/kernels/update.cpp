@@ -7,8 +7,10 @@
 namespace rg::detail {
 namespace {
 
-// In the parameter's precision, so the loop vectorises (as PyTorch's).
-template <class T> void sgd_kernel(T* w, const T* dw, T* buf, std::size_t n, const SgdStep<T>& c) {
+// In the parameter's precision, so the loop vectorises (as PyTorch's); the
+// constants are copied, so that stores through w and buf cannot change them.
+template <class T> void sgd_kernel(T* w, const T* dw, T* buf, std::size_t n, const SgdStep<T>& step) {
+    const SgdStep<T> c = step;
     for (std::size_t k = 0; k < n; ++k) {
         T d = dw[k] + c.weight_decay * w[k];
         if (buf) {
