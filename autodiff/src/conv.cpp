@@ -8,6 +8,7 @@
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include "kernels/onednn.hpp"
+#include "kernels/patches.hpp"
 #include "conv_padding.hpp"
 #include "window_geometry.hpp"
 
@@ -23,79 +24,8 @@ namespace rg {
 using detail::Geometry;
 using detail::geometry;
 
-namespace {
-// Walks the (patch row, output pixel) pairs that fall inside the image as
-// runs: f(column_offset, image_offset, count, image_step) covers `count`
-// consecutive output pixels of one output row, reading the image every
-// `image_step` elements. Positions in the padding are never visited.
-template <class F> void for_each_run(const Geometry& g, F f) {
-    const std::size_t rows = g.c * g.kh * g.kw, cols = g.oh * g.ow;
-    const long w = static_cast<long>(g.w), sw = static_cast<long>(g.o.stride[1]);
-    for (std::size_t n = 0; n < g.n; ++n) {
-        for (std::size_t c = 0; c < g.c; ++c) {
-            const std::size_t img_base = (n * g.c + c) * g.h * g.w;
-            for (std::size_t i = 0; i < g.kh; ++i) {
-                for (std::size_t j = 0; j < g.kw; ++j) {
-                    const std::size_t col_base = (n * rows + (c * g.kh + i) * g.kw + j) * cols;
-                    // ix = x * sw + shift lies in [0, w) for x in [x_lo, x_hi).
-                    const long shift = static_cast<long>(j * g.o.dilation[1]) - static_cast<long>(g.o.padding[1]);
-                    const long x_lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
-                    const long x_hi = std::min(static_cast<long>(g.ow), w - shift <= 0 ? 0 : (w - shift + sw - 1) / sw);
-                    if (x_hi <= x_lo) continue;
-                    for (std::size_t y = 0; y < g.oh; ++y) {
-                        const long iy = static_cast<long>(y * g.o.stride[0] + i * g.o.dilation[0]) -
-                                        static_cast<long>(g.o.padding[0]);
-                        if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
-                        f(col_base + y * g.ow + static_cast<std::size_t>(x_lo),
-                          img_base + static_cast<std::size_t>(iy * w + x_lo * sw + shift),
-                          static_cast<std::size_t>(x_hi - x_lo), static_cast<std::size_t>(sw));
-                    }
-                }
-            }
-        }
-    }
-}
-
-// One run of for_each_run, image to columns and back; unit steps (stride 1,
-// the usual case) get their own loops, which vectorise.
-template <class T>
-void copy_run(const T* __restrict image, std::size_t step, T* __restrict columns, std::size_t count) {
-    constexpr std::size_t block = 8;
-    if (step == 1 && count >= block) {
-        // Fixed-size copies compile to a few vector moves; a loop of `count`
-        // becomes a call to memmove, which costs more than these short runs.
-        // The last block may overlap the one before: it writes the same values.
-        for (std::size_t k = 0; k + block < count; k += block) std::memcpy(columns + k, image + k, block * sizeof(T));
-        std::memcpy(columns + count - block, image + count - block, block * sizeof(T));
-    } else if (step == 1)
-        for (std::size_t k = 0; k < count; ++k) columns[k] = image[k];
-    else
-        for (std::size_t k = 0; k < count; ++k) columns[k] = image[k * step];
-}
-template <class T> void add_run(const T* __restrict columns, T* __restrict image, std::size_t step, std::size_t count) {
-    if (step == 1)
-        for (std::size_t k = 0; k < count; ++k) image[k] += columns[k];
-    else
-        for (std::size_t k = 0; k < count; ++k) image[k * step] += columns[k];
-}
-
-// The patch columns of every image of `g` (each C*kh*kw rows of OH*OW), the
-// entries that fall in the padding zero.
-template <class T> void gather_patches(const Geometry& g, const T* images, T* columns) {
-    if (g.o.padding != Size2{0, 0}) std::fill_n(columns, g.n * g.c * g.kh * g.kw * g.oh * g.ow, T{0});
-    for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-        copy_run(images + img, step, columns + col, count);
-    });
-}
-
-// The adjoint: adds patch columns back into `images` (zeroed by the caller).
-template <class T> void scatter_patches(const Geometry& g, const T* columns, T* images) {
-    for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
-        add_run(columns + col, images + img, step, count);
-    });
-}
-
-}  // namespace
+using detail::gather_patches;
+using detail::scatter_patches;
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
                              std::size_t dilation, const char* op) {

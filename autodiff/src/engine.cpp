@@ -167,9 +167,7 @@ void accumulate_into(Tensor& slot, Tensor g, bool create_graph) {
         slot.shape() == g.shape() && g.is_contiguous()) {
         detail::visit_float(slot, "backward", [&](const auto& s) {
             using T = typename std::decay_t<decltype(s)>::value_type;
-            T* out = slot.data_ptr<T>();
-            const T* in = g.data_ptr<T>();
-            for (std::size_t i = 0, n = s.size(); i < n; ++i) out[i] += in[i];
+            detail::add_into(slot.data_ptr<T>(), g.data_ptr<T>(), s.size());
             return 0;
         });
         return;

@@ -171,6 +171,11 @@ template <class F> void elementwise(std::size_t n, F f) {
     });
 }
 
+// out[i] += in[i] for i < n: a gradient accumulated in place.
+template <class T> void add_into(T* out, const T* in, std::size_t n) {
+    elementwise(n, [out, in](std::size_t i) { out[i] += in[i]; });
+}
+
 // The sum of n values in double, the same for any thread count: blocks of a
 // fixed size, each summed in 8 lanes (so that it vectorises), then added in
 // order.
@@ -260,6 +265,18 @@ AxisSplit split_at(const Shape& shape, std::size_t axis);
 // values; and its VJP from the output y: g's rows, y's rows, out may be g.
 template <class T> void softmax_forward(const T* in, T* out, const AxisSplit& split, bool log_space);
 template <class T> void softmax_backward(const T* g, const T* y, T* out, const AxisSplit& split, bool log_space);
+
+// Results at least this large bypass the caches (streaming stores): they
+// would only evict the operands' lines and then be evicted themselves, and
+// a streaming store saves the read of the destination line a cached store
+// makes first.
+constexpr std::size_t streaming_bytes = 8u << 20;
+// out[k] = input[k] + value * t1[k] * t2[k] over one contiguous row
+// (kernels/fused.cpp), with streaming stores when `stream`; call
+// streaming_fence() once the last streamed row is written.
+template <class T>
+void addcmul_row(const T* input, const T* t1, const T* t2, T value, T* out, std::size_t count, bool stream);
+void streaming_fence();
 
 // Runs f with recording off: for values a VJP needs but never differentiates.
 template <class F> auto without_grad(F&& f) {

@@ -1,12 +1,14 @@
 // Pooling over NCHW images. max_pool2d finds each window's maximum and its
 // position in one pass of its own loops (planes in parallel) and keeps the
-// positions for its VJP. avg_pool2d and its gradient, avg_pool2d_backward,
+// positions for its VJP, or runs oneDNN's pooling, whose workspace its VJP
+// keeps instead. avg_pool2d and its gradient, avg_pool2d_backward,
 // are each other's VJP (both are linear); float32 runs oneDNN's pooling,
 // float64 the loops here.
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include "kernels/onednn.hpp"
+#include "kernels/pool_windows.hpp"
 #include "kernels/threads.hpp"
 #include "pool_options.hpp"
 #include "window_geometry.hpp"
@@ -21,7 +23,10 @@ namespace rg {
 
 using detail::Geometry;
 using detail::geometry;
-using detail::select;
+using detail::max_pool_2x2;
+using detail::max_pool_plane;
+using detail::two_by_two;
+using detail::unpool_2x2;
 
 namespace {
 // A pool's windows are a convolution's: the stride defaults to the kernel.
@@ -33,132 +38,78 @@ Conv2dOptions pool_as_conv(Size2 kernel, const Pool2dOptions& options) {
 // Where each window's maximum sits in its image plane, one entry per output.
 using PoolIndex = std::vector<std::int32_t>;
 
-// The first NaN wins, as in PyTorch: it propagates.
-template <class T> bool replaces(T candidate, T best) {
-    return (candidate > best) | ((candidate != candidate) & (best == best));
+detail::PoolSpec pool_spec(const Geometry& g) {
+    const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+    return {i(g.n),  i(g.c),  i(g.h),           i(g.w),           i(g.kh),           i(g.kw),
+            i(g.oh), i(g.ow), i(g.o.stride[0]), i(g.o.stride[1]), i(g.o.padding[0]), i(g.o.padding[1])};
 }
 
-// The common 2x2 window with stride 2 and no padding, one image plane: the
-// four candidates of a window side by side, no loop over window offsets.
-template <class T>
-void max_pool_2x2(const T* image, std::int32_t w, std::int32_t oh, std::int32_t ow, T* out, std::int32_t* at_max) {
-    for (std::int32_t y = 0; y < oh; ++y, out += ow, at_max += ow) {
-        const T* top = image + 2 * y * w;
-        const T* bottom = top + w;
-        for (std::int32_t x = 0; x < ow; ++x) {
-            const std::int32_t left = 2 * x;
-            const std::int32_t at = 2 * y * w + left;
-            T best = top[left];
-            std::int32_t best_at = at;
-            const T candidates[3] = {top[left + 1], bottom[left], bottom[left + 1]};
-            const std::int32_t offsets[3] = {1, w, w + 1};
-            for (int k = 0; k < 3; ++k) {
-                const bool take = replaces(candidates[k], best);
-                best = select(take, candidates[k], best);
-                best_at = select(take, at + offsets[k], best_at);
-            }
-            out[x] = best;
-            at_max[x] = best_at;
-        }
+// float32 max pooling runs oneDNN's only when forced (conv_kernel.hpp): on
+// every shape measured, retrograd's loops were faster, oneDNN's reorders
+// and its separate backward pass included (docs/performance.md, "Which
+// kernel runs"). A NaN must propagate as in PyTorch, which oneDNN's does not
+// do, so inputs holding one take retrograd's loops.
+bool max_pool_through_onednn(const Geometry& g, const float* x) {
+    if (g.n * g.c * g.oh * g.ow == 0 || g.h * g.w == 0) return false;
+    if (detail::forced_conv_kernel() != detail::ConvKernel::onednn) return false;
+    const std::size_t n = g.n * g.c * g.h * g.w;
+    bool nan = false;
+    for (std::size_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+    return !nan;
+}
+
+// The gradient of a max pool to the input positions `where` (one per
+// output, within its plane): written directly, or at second order through
+// scatter_add, whose VJP gathers from the same positions.
+Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool tiles_plane) {
+    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    const Shape image{g.n, g.c, g.h, g.w};
+    if (needs_grad(grad)) {
+        Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
+        std::copy(where.begin(), where.end(), index.data_ptr<std::int64_t>());
+        Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
+        return reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image);
     }
+    return detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
+        using T = typename std::decay_t<decltype(gv)>::value_type;
+        Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
+        T* o = dx.data_ptr<T>();
+        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
+            T* plane = o + p * plane_in;
+            const T* from = gv.data() + p * plane_out;
+            const std::int32_t* at = where.data() + p * plane_out;
+            if (tiles_plane) {
+                // The windows cover every input once: write each window whole.
+                unpool_2x2(from, at, g.oh, g.ow, plane);
+                return;
+            }
+            std::fill_n(plane, plane_in, T{0});
+            for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
+        });
+        return dx;
+    });
 }
 
-bool two_by_two(const Geometry& g) {
-    return g.kh == 2 && g.kw == 2 && g.o.stride == Size2{2, 2} && g.o.padding == Size2{0, 0};
+// Each window's maximum and its position, with retrograd's loops.
+template <class T> void max_pool_values(const T* x, const Geometry& g, T* out, PoolIndex& where) {
+    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+    const bool windows_2x2 = two_by_two(g);
+    detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
+        const T* image = x + p * plane_in;
+        T* dst = out + p * plane_out;
+        std::int32_t* at_max = where.data() + p * plane_out;
+        if (windows_2x2)
+            max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
+                         static_cast<std::int32_t>(g.ow), dst, at_max);
+        else
+            max_pool_plane(image, g, dst, at_max);
+    });
 }
 
-// The VJP of max_pool_2x2 where the windows tile the plane (even sides): each
-// window gets its output's gradient at its maximum and zeros elsewhere.
-template <class T>
-void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::size_t ow, T* plane) {
-    const auto w = static_cast<std::int32_t>(2 * ow);
-    for (std::size_t y = 0; y < oh; ++y) {
-        T* top = plane + 2 * y * w;
-        T* bottom = top + w;
-        for (std::size_t x = 0; x < ow; ++x, ++grad, ++at_max) {
-            const auto at = static_cast<std::int32_t>(2 * y * w + 2 * x);
-            top[2 * x] = select(*at_max == at, *grad, T{0});
-            top[2 * x + 1] = select(*at_max == at + 1, *grad, T{0});
-            bottom[2 * x] = select(*at_max == at + w, *grad, T{0});
-            bottom[2 * x + 1] = select(*at_max == at + w + 1, *grad, T{0});
-        }
-    }
-}
-
-// Any window, stride and padding, one image plane.
-template <class T> void max_pool_plane(const T* image, const Geometry& g, T* out, std::int32_t* at_max) {
-    const long h = static_cast<long>(g.h), w = static_cast<long>(g.w);
-    const long sy = static_cast<long>(g.o.stride[0]), sx = static_cast<long>(g.o.stride[1]);
-    const long py = static_cast<long>(g.o.padding[0]), px = static_cast<long>(g.o.padding[1]);
-    const long kh = static_cast<long>(g.kh), kw = static_cast<long>(g.kw);
-    const long oh = static_cast<long>(g.oh), ow = static_cast<long>(g.ow);
-    for (long y = 0; y < oh; ++y, out += ow, at_max += ow) {
-        if (py == 0 && px == 0) {
-            // Every window is inside the image: sweep the window's offsets
-            // outermost, so the outputs of a row are independent updates the
-            // CPU overlaps.
-            for (long xo = 0; xo < ow; ++xo) {
-                at_max[xo] = static_cast<std::int32_t>(y * sy * w + xo * sx);
-                out[xo] = image[at_max[xo]];
-            }
-            for (long i = 0; i < kh; ++i) {
-                for (long j = 0; j < kw; ++j) {
-                    const long base = (y * sy + i) * w + j;
-                    for (long xo = 0; xo < ow; ++xo) {
-                        const auto at = static_cast<std::int32_t>(base + xo * sx);
-                        const T v = image[at];
-                        const bool take = replaces(v, out[xo]);
-                        out[xo] = select(take, v, out[xo]);
-                        at_max[xo] = select(take, at, at_max[xo]);
-                    }
-                }
-            }
-            continue;
-        }
-        const long top = y * sy - py;
-        const long y0 = std::max(top, 0L), y1 = std::min(top + kh, h);
-        // One window, clipped to the image, element by element.
-        const auto clipped = [&](long xo) {
-            const long left = xo * sx - px;
-            const long x0 = std::max(left, 0L), x1 = std::min(left + kw, w);
-            auto best_at = static_cast<std::int32_t>(y0 * w + x0);  // padding is at most half the kernel: never empty
-            T best = image[best_at];
-            for (long iy = y0; iy < y1; ++iy) {
-                for (long ix = x0; ix < x1; ++ix) {
-                    const auto at = static_cast<std::int32_t>(iy * w + ix);
-                    const bool take = replaces(image[at], best);
-                    best = select(take, image[at], best);
-                    best_at = select(take, at, best_at);
-                }
-            }
-            out[xo] = best;
-            at_max[xo] = best_at;
-        };
-        // Columns [inner_begin, inner_end) have their window inside the image
-        // horizontally: sweep the window's offsets outermost for them, as
-        // without padding; the few border columns go window by window.
-        const long inner_begin = std::min(ow, (px + sx - 1) / sx);
-        const long inner_end = w - kw + px < 0 ? inner_begin : std::clamp((w - kw + px) / sx + 1, inner_begin, ow);
-        for (long xo = 0; xo < inner_begin; ++xo) clipped(xo);
-        for (long xo = inner_begin; xo < inner_end; ++xo) {
-            at_max[xo] = static_cast<std::int32_t>(y0 * w + xo * sx - px);
-            out[xo] = image[at_max[xo]];
-        }
-        for (long iy = y0; iy < y1; ++iy) {
-            for (long j = 0; j < kw; ++j) {
-                const long base = iy * w + j - px;
-                for (long xo = inner_begin; xo < inner_end; ++xo) {
-                    const auto at = static_cast<std::int32_t>(base + xo * sx);
-                    const T v = image[at];
-                    const bool take = replaces(v, out[xo]);
-                    out[xo] = select(take, v, out[xo]);
-                    at_max[xo] = select(take, at, at_max[xo]);
-                }
-            }
-        }
-        for (long xo = inner_end; xo < ow; ++xo) clipped(xo);
-    }
-}
+// max_pool2d through oneDNN: its workspace, kept by the VJP, says where each
+// maximum is. At second order the positions are found again from the saved
+// input with retrograd's loops.
+Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, std::size_t workspace_bytes);
 
 }  // namespace
 
@@ -182,87 +133,61 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
              options.padding[1], kernel[0], kernel[1]);
     if (g.h * g.w > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
         fail("max_pool2d: image planes of {}x{} pixels exceed the 2^31 positions the pool indexes", g.h, g.w);
+    if (x.dtype() == Dtype::float32) {
+        const detail::Dense<float> a(x);
+        if (max_pool_through_onednn(g, a.data()))
+            if (const auto bytes = detail::onednn_max_pool_workspace_bytes(pool_spec(g)))
+                return max_pool_onednn(x, a.data(), g, *bytes);
+    }
     // One pass finds each window's maximum and its position; the VJP sends
     // the gradient to those positions. Comparisons are written as selects:
     // max-pooling random activations with branches mispredicts on every
     // other element.
-    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
-    auto where = std::make_shared<PoolIndex>(planes * plane_out);
-    const bool windows_2x2 = two_by_two(g);
+    auto where = std::make_shared<PoolIndex>(g.n * g.c * g.oh * g.ow);
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor pooled = detail::empty_dense<T>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
-        T* o = pooled.data_ptr<T>();
-        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-            const T* image = a.data() + p * plane_in;
-            T* dst = o + p * plane_out;
-            std::int32_t* at_max = where->data() + p * plane_out;
-            if (windows_2x2)
-                max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
-                             static_cast<std::int32_t>(g.ow), dst, at_max);
-            else
-                max_pool_plane(image, g, dst, at_max);
-        });
+        max_pool_values(a.data(), g, pooled.data_ptr<T>(), *where);
         return pooled;
     });
     if (!needs_grad(x)) return out;  // the index is not kept
-    const bool tiles_plane = windows_2x2 && g.h % 2 == 0 && g.w % 2 == 0;
+    const bool tiles_plane = two_by_two(g) && g.h % 2 == 0 && g.w % 2 == 0;
     return record(max_pool2d_def, out, {x}, {},
-                  [g, tiles_plane, planes, plane_in, plane_out,
-                   where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&, const Tensor& grad) {
-                      const Shape image{g.n, g.c, g.h, g.w};
-                      if (needs_grad(grad)) {
-                          // Second order: scatter_add, whose VJP gathers from the same positions.
-                          Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
-                          std::copy(where->begin(), where->end(), index.data_ptr<std::int64_t>());
-                          Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
-                          return GradList{reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image)};
-                      }
-                      return GradList{detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
-                          using T = typename std::decay_t<decltype(gv)>::value_type;
-                          Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
-                          T* o = dx.data_ptr<T>();
-                          detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-                              T* plane = o + p * plane_in;
-                              const T* from = gv.data() + p * plane_out;
-                              const std::int32_t* at = where->data() + p * plane_out;
-                              if (tiles_plane) {
-                                  // The windows cover every input once: write each window whole.
-                                  unpool_2x2(from, at, g.oh, g.ow, plane);
-                                  return;
-                              }
-                              std::fill_n(plane, plane_in, T{0});
-                              for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
-                          });
-                          return dx;
-                      })};
+                  [g, tiles_plane, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
+                                                                                               const Tensor& grad) {
+                      return GradList{unpool_at(grad, g, *where, tiles_plane)};
                   });
 }
 
 namespace {
 
-detail::PoolSpec pool_spec(const Geometry& g) {
-    const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
-    return {i(g.n),  i(g.c),  i(g.h),           i(g.w),           i(g.kh),           i(g.kw),
-            i(g.oh), i(g.ow), i(g.o.stride[0]), i(g.o.stride[1]), i(g.o.padding[0]), i(g.o.padding[1])};
+Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, std::size_t workspace_bytes) {
+    const detail::PoolSpec spec = pool_spec(g);
+    Tensor pooled = detail::empty_dense<float>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
+    // Bytes, held in a float buffer from the caching allocator.
+    Tensor workspace = detail::empty_dense<float>(Shape{workspace_bytes / sizeof(float) + 1}, "max_pool2d");
+    detail::onednn_max_pool_forward(spec, values, pooled.data_ptr<float>(), workspace.data_ptr<float>());
+    if (!needs_grad(x)) return pooled;
+    return record(max_pool2d_def, pooled, {x}, {.inputs = {true}},
+                  [g, spec, workspace](const OpContext& c, const Tensor& grad) {
+                      if (needs_grad(grad)) {
+                          const detail::Dense<float> input(c.input(0));
+                          PoolIndex where(g.n * g.c * g.oh * g.ow);
+                          std::vector<float> unused(where.size());
+                          max_pool_values(input.data(), g, unused.data(), where);
+                          return GradList{unpool_at(grad, g, where, false)};
+                      }
+                      const detail::Dense<float> gv(grad);
+                      Tensor dx = detail::empty_dense<float>(Shape{g.n, g.c, g.h, g.w}, "max_pool2d");
+                      detail::onednn_max_pool_backward(spec, gv.data(), workspace.data_ptr<float>(),
+                                                       dx.data_ptr<float>());
+                      return GradList{dx};
+                  });
 }
 
-// Calls f(output index, input index) for every (window, pixel inside the
-// image) pair of one image plane; pixels in the padding count in the window's
-// size but have no input.
-template <class F> void for_each_window_pixel(const Geometry& g, F f) {
-    const long h = static_cast<long>(g.h), w = static_cast<long>(g.w);
-    for (std::size_t y = 0; y < g.oh; ++y) {
-        const long top = static_cast<long>(y * g.o.stride[0]) - static_cast<long>(g.o.padding[0]);
-        const long y0 = std::max(top, 0L), y1 = std::min(top + static_cast<long>(g.kh), h);
-        for (std::size_t x = 0; x < g.ow; ++x) {
-            const long left = static_cast<long>(x * g.o.stride[1]) - static_cast<long>(g.o.padding[1]);
-            const long x0 = std::max(left, 0L), x1 = std::min(left + static_cast<long>(g.kw), w);
-            for (long iy = y0; iy < y1; ++iy)
-                for (long ix = x0; ix < x1; ++ix) f(y * g.ow + x, static_cast<std::size_t>(iy * w + ix));
-        }
-    }
-}
+}  // namespace
+
+namespace {
 
 // float32 average pooling runs oneDNN's unless forced otherwise (conv_kernel.hpp).
 bool through_onednn(const Geometry& g) {
@@ -281,9 +206,7 @@ Tensor avg_pool_values(const Tensor& x, const Geometry& g) {
         detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {
             T* dst = o + p * plane_out;
             const T* image = a.data() + p * plane_in;
-            std::fill_n(dst, plane_out, T{0});
-            for_each_window_pixel(g, [&](std::size_t out, std::size_t in) { dst[out] += image[in]; });
-            for (std::size_t k = 0; k < plane_out; ++k) dst[k] *= scale;
+            detail::avg_pool_plane(image, g, scale, dst);
         });
         return pooled;
     });
@@ -301,8 +224,7 @@ Tensor avg_unpool_values(const Tensor& grad, const Geometry& g) {
         detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {
             T* image = o + p * plane_in;
             const T* from = gv.data() + p * plane_out;
-            std::fill_n(image, plane_in, T{0});
-            for_each_window_pixel(g, [&](std::size_t out, std::size_t in) { image[in] += from[out] * scale; });
+            detail::avg_unpool_plane(from, g, scale, image);
         });
         return dx;
     });

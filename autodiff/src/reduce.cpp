@@ -1,5 +1,6 @@
-// Reductions over axis lists, with keepdims. Their VJPs broadcast the output
-// gradient back over the reduced axes.
+// Reductions over axis lists, with keepdims (the loops are kernels/reduce.hpp).
+// Their VJPs broadcast the output gradient back over the reduced axes.
+#include "kernels/reduce.hpp"
 #include "op_defs.hpp"
 
 #include <cmath>
@@ -12,57 +13,7 @@ extern const OpDef& min_def;
 
 namespace {
 
-// Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
-// starting every output element from `init`. The results go row-major to
-// `o`, so a result shaped without the size-1 axes (keepdims = false) holds
-// them as they are.
-template <class T, class Combine>
-void reduce_values(const detail::Dense<T>& a, const Shape& keep, T* o, T init, Combine combine) {
-    const std::size_t size = shape_numel(keep);
-    std::fill_n(o, size, init);
-    const T* in = a.data();
-    if (size == 1) {
-        T acc = init;
-        for (std::size_t i = 0, n = a.size(); i < n; ++i) acc = combine(acc, in[i]);
-        o[0] = acc;
-        return;
-    }
-    // Neighbouring axes that are both reduced or both kept act as one, so
-    // summing (N, C, H, W) over (0, 2, 3) walks rows of H*W, not of W.
-    Shape merged, merged_keep;
-    bool last_reduced = false;
-    for (std::size_t d = 0; d < keep.size(); ++d) {
-        if (a.shape()[d] == 1) continue;
-        const bool reduced = keep[d] == 1;
-        if (!merged.empty() && reduced == last_reduced) {
-            merged.back() *= a.shape()[d];
-            merged_keep.back() *= keep[d];
-        } else {
-            merged.push_back(a.shape()[d]);
-            merged_keep.push_back(keep[d]);
-        }
-        last_reduced = reduced;
-    }
-    const std::array<detail::Strides, 2> st{detail::contiguous_strides(merged),
-                                            detail::broadcast_strides(merged_keep, merged)};
-    detail::for_each_row(merged, st, [&](const auto& off, const auto& inner, std::size_t count) {
-        const T* row = in + off[0];
-        T* target = o + off[1];
-        if (inner[1] == 0) {  // the innermost axis is reduced: 8 lanes, so it vectorises
-            T lanes[8];
-            std::fill(lanes, lanes + 8, init);
-            const std::size_t blocked = count - count % 8;
-            for (std::size_t k = 0; k < blocked; k += 8)
-                for (std::size_t l = 0; l < 8; ++l) lanes[l] = combine(lanes[l], row[k + l]);
-            T acc = target[0];
-            for (std::size_t k = blocked; k < count; ++k) acc = combine(acc, row[k]);
-            for (T lane : lanes) acc = combine(acc, lane);
-            target[0] = acc;
-        } else {
-            for (std::size_t k = 0; k < count; ++k) target[k] = combine(target[k], row[k]);
-        }
-    });
-}
+using detail::reduce_values;
 
 struct Reduction {
     std::vector<std::size_t> axes;
@@ -111,25 +62,6 @@ Tensor extreme(const Tensor& x, const Axes& axes, bool keepdims, bool is_max) {
                   });
 }
 
-// The index of the extreme along `axis` of every line of `a`, into the
-// row-major values at `out` (one per line).
-template <class T> void arg_extreme(const detail::Dense<T>& a, std::size_t axis, bool is_max, std::int64_t* out) {
-    const detail::AxisSplit s = detail::split_at(a.shape(), axis);
-    for (std::size_t o = 0; o < s.outer; ++o) {
-        for (std::size_t i = 0; i < s.inner; ++i) {
-            const T* base = a.data() + o * s.size * s.inner + i;
-            std::size_t best = 0;
-            for (std::size_t k = 1; k < s.size; ++k) {
-                const T v = base[k * s.inner];
-                const T b = base[best * s.inner];
-                if (std::isnan(b)) break;
-                if (is_max ? (v > b || std::isnan(v)) : (v < b || std::isnan(v))) best = k;
-            }
-            out[o * s.inner + i] = static_cast<std::int64_t>(best);
-        }
-    }
-}
-
 Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
     const char* op = is_max ? "argmax" : "argmin";
     detail::defined_or_fail(x, op);
@@ -137,7 +69,7 @@ Tensor arg(const Tensor& x, int axis, bool keepdims, bool is_max) {
     if (x.shape()[ax] == 0) fail("{}: axis {} is empty in shape {}", op, axis, shape_str(x.shape()));
     return detail::visit_float(x, op, [&](const auto& a) {
         Tensor idx = detail::empty_dense<std::int64_t>(detail::reduced_shape(x.shape(), {ax}, keepdims), op);
-        arg_extreme(a, ax, is_max, idx.data_ptr<std::int64_t>());
+        detail::arg_extreme(a, ax, is_max, idx.data_ptr<std::int64_t>());
         return idx;
     });
 }

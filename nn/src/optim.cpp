@@ -1,6 +1,6 @@
 // Optimizer updates on the raw parameter arrays (not recorded), and schedules.
 #include <retrograd/autograd.hpp>
-#include <retrograd/detail/cpu.hpp>
+#include <retrograd/detail/update_kernels.hpp>
 #include <retrograd/nn/optim.hpp>
 #include <retrograd/ops.hpp>
 
@@ -221,56 +221,17 @@ void SGD::step() {
         const T* dw = grad.data_ptr<T>();
         T* buf = o.momentum != 0 ? written<T>(state(g, i, "momentum_buffer")) : nullptr;
         const bool first = steps(g, i)++ == 0;
-        // In the parameter's precision, so the loop vectorises (as PyTorch's).
-        const T lr = T(o.lr), weight_decay = T(o.weight_decay), momentum = T(o.momentum);
-        const T keep = T(1 - o.dampening);
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            T d = dw[k] + weight_decay * w[k];
-            if (buf) {
-                buf[k] = first ? d : momentum * buf[k] + keep * d;
-                d = o.nesterov ? d + momentum * buf[k] : buf[k];
-            }
-            w[k] -= lr * d;
-        }
+        const detail::SgdStep<T> c{.lr = T(o.lr),
+                                   .weight_decay = T(o.weight_decay),
+                                   .momentum = T(o.momentum),
+                                   .keep = T(1 - o.dampening),
+                                   .first = first,
+                                   .nesterov = o.nesterov};
+        detail::sgd_update(w, dw, buf, p.numel(), c);
     });
 }
 
 // ---- Adam and AdamW --------------------------------------------------------------
-
-namespace {
-
-template <class T> struct AdamStep { T step_size, inverse_root_bc2, beta1, beta2, eps, l2, shrink; };
-
-// In the parameter's precision, so the loop vectorises (as PyTorch's). The
-// step's constants are copied and the arrays marked unaliased: otherwise the
-// compiler reloads the constants after every store and keeps the loop scalar.
-template <class T>
-[[gnu::always_inline]] inline void adam_kernel(T* __restrict w, const T* __restrict dw, T* __restrict m,
-                                               T* __restrict v, std::size_t n, const AdamStep<T>& step) {
-    const AdamStep<T> c = step;
-    for (std::size_t k = 0; k < n; ++k) {
-        const T d = dw[k] + c.l2 * w[k];
-        const T mk = c.beta1 * m[k] + (1 - c.beta1) * d;
-        const T vk = c.beta2 * v[k] + (1 - c.beta2) * d * d;
-        m[k] = mk;
-        v[k] = vk;
-        w[k] = w[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) * c.inverse_root_bc2 + c.eps);
-    }
-}
-// The update is bound by division, square root and memory: AVX2 halves the
-// first two where the CPU has it (retrograd/detail/cpu.hpp picks the version).
-template <class T>
-RETROGRAD_TARGET_AVX2 void adam_update_avx2(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    adam_kernel(w, dw, m, v, n, c);
-}
-template <class T> void adam_update_baseline(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    adam_kernel(w, dw, m, v, n, c);
-}
-template <class T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    detail::avx2_or_baseline(adam_update_avx2<T>, adam_update_baseline<T>, w, dw, m, v, n, c);
-}
-
-}  // namespace
 
 void AdamOptions::validate(const AdamOptions& o, const char* name) {
     require(o.lr >= 0, name, "learning rate", o.lr);
@@ -301,15 +262,15 @@ void Adam::step() {
                                      decoupled_ ? 1 - o.lr * o.weight_decay : 1);
             return;
         }
-        const AdamStep<T> c{.step_size = T(o.lr / (1 - std::pow(o.beta1, t))),
-                            .inverse_root_bc2 = T(1 / std::sqrt(1 - std::pow(o.beta2, t))),
-                            .beta1 = T(o.beta1),
-                            .beta2 = T(o.beta2),
-                            .eps = T(o.eps),
-                            // Adam adds the decay to the gradient (L2); AdamW shrinks the weight.
-                            .l2 = decoupled_ ? T(0) : T(o.weight_decay),
-                            .shrink = decoupled_ ? T(1 - o.lr * o.weight_decay) : T(1)};
-        adam_update(w, dw, m, v, p.numel(), c);
+        const detail::AdamStep<T> c{.step_size = T(o.lr / (1 - std::pow(o.beta1, t))),
+                                    .inverse_root_bc2 = T(1 / std::sqrt(1 - std::pow(o.beta2, t))),
+                                    .beta1 = T(o.beta1),
+                                    .beta2 = T(o.beta2),
+                                    .eps = T(o.eps),
+                                    // Adam adds the decay to the gradient (L2); AdamW shrinks the weight.
+                                    .l2 = decoupled_ ? T(0) : T(o.weight_decay),
+                                    .shrink = decoupled_ ? T(1 - o.lr * o.weight_decay) : T(1)};
+        detail::adam_update(w, dw, m, v, p.numel(), c);
     });
 }
 

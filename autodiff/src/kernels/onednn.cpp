@@ -45,6 +45,7 @@ struct Plan {
     };
     std::vector<Arg> args;
     memory::desc scratchpad;
+    std::size_t workspace_bytes = 0;  // max pooling's: forward writes it, backward reads it
 };
 
 enum class Kind : std::uint8_t {
@@ -53,7 +54,9 @@ enum class Kind : std::uint8_t {
     conv_backward_data,
     conv_backward_weights,
     avg_pool_forward,
-    avg_pool_backward
+    avg_pool_backward,
+    max_pool_forward,
+    max_pool_backward
 };
 
 struct Key {
@@ -206,22 +209,30 @@ std::shared_ptr<const Plan> make_pool_plan(Kind kind, const PoolSpec& s) {
                        y = plain(image_dims(s.n, s.c, s.oh, s.ow), Tag::nchw);
     const memory::dims stride{s.stride_h, s.stride_w}, kernel{s.kh, s.kw}, left{s.pad_h, s.pad_w},
         right{(s.oh - 1) * s.stride_h + s.kh - s.h - s.pad_h, (s.ow - 1) * s.stride_w + s.kw - s.w - s.pad_w};
-    const auto algorithm = dnnl::algorithm::pooling_avg_include_padding;
+    const bool is_max = kind == Kind::max_pool_forward || kind == Kind::max_pool_backward;
+    // Max pooling's padding never wins (oneDNN pads with -inf), as PyTorch's.
+    const auto algorithm = is_max ? dnnl::algorithm::pooling_max : dnnl::algorithm::pooling_avg_include_padding;
     auto plan = std::make_shared<Plan>();
     try {
         const dnnl::pooling_forward::desc fd(dnnl::prop_kind::forward_training, algorithm, x, y, stride, kernel, left,
                                              right);
         const dnnl::pooling_forward::primitive_desc fpd(fd, user_scratchpad(), cpu_engine());
-        if (kind == Kind::avg_pool_forward) {
+        // The workspace (where each window's maximum is, in oneDNN's own
+        // format) passes from the forward to the backward in the caller's buffer.
+        const memory::desc workspace = is_max ? fpd.workspace_desc() : memory::desc();
+        plan->workspace_bytes = workspace.get_size();
+        if (kind == Kind::avg_pool_forward || kind == Kind::max_pool_forward) {
             plan->primitive = dnnl::pooling_forward(fpd);
             plan->args = {{DNNL_ARG_SRC, fpd.src_desc(), x}, {DNNL_ARG_DST, fpd.dst_desc(), y, true}};
+            if (is_max) plan->args.push_back({DNNL_ARG_WORKSPACE, workspace, workspace, true});
             plan->scratchpad = fpd.scratchpad_desc();
         } else {
             const dnnl::pooling_backward::desc bd(algorithm, x, y, stride, kernel, left, right);
             const dnnl::pooling_backward::primitive_desc bpd(bd, user_scratchpad(), cpu_engine(), fpd);
             plan->primitive = dnnl::pooling_backward(bpd);
-            plan->args = {{DNNL_ARG_DIFF_DST, bpd.diff_dst_desc(), y},
-                          {DNNL_ARG_DIFF_SRC, bpd.diff_src_desc(), x, true}};
+            plan->args = {{DNNL_ARG_DIFF_DST, bpd.diff_dst_desc(), y}};
+            if (is_max) plan->args.push_back({DNNL_ARG_WORKSPACE, workspace, workspace});
+            plan->args.push_back({DNNL_ARG_DIFF_SRC, bpd.diff_src_desc(), x, true});
             plan->scratchpad = bpd.scratchpad_desc();
         }
     } catch (const dnnl::error&) {
@@ -273,6 +284,8 @@ const char* op_name(Kind kind) {
         case Kind::conv_backward_weights: return "conv2d_weight_grad";
         case Kind::avg_pool_forward: return "avg_pool2d";
         case Kind::avg_pool_backward: return "avg_pool2d_backward";
+        case Kind::max_pool_forward:
+        case Kind::max_pool_backward: return "max_pool2d";
     }
     return "oneDNN";
 }
@@ -293,8 +306,12 @@ bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers
     return true;
 }
 
+std::shared_ptr<const Plan> pool_plan(Kind kind, const PoolSpec& s) {
+    return cache().get(Key{kind, s}, [&] { return make_pool_plan(kind, s); });
+}
+
 bool run_pool(Kind kind, const PoolSpec& s, std::initializer_list<void*> buffers) {
-    const auto plan = cache().get(Key{kind, s}, [&] { return make_pool_plan(kind, s); });
+    const auto plan = pool_plan(kind, s);
     if (!plan) return false;
     run(kind, *plan, buffers);
     return true;
@@ -319,6 +336,17 @@ bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y) {
 }
 bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx) {
     return run_pool(Kind::avg_pool_backward, s, {in(grad), dx});
+}
+std::optional<std::size_t> onednn_max_pool_workspace_bytes(const PoolSpec& s) {
+    const auto plan = pool_plan(Kind::max_pool_forward, s);
+    if (!plan || !pool_plan(Kind::max_pool_backward, s)) return std::nullopt;
+    return plan->workspace_bytes;
+}
+bool onednn_max_pool_forward(const PoolSpec& s, const float* x, float* y, void* workspace) {
+    return run_pool(Kind::max_pool_forward, s, {in(x), y, workspace});
+}
+bool onednn_max_pool_backward(const PoolSpec& s, const float* grad, const void* workspace, float* dx) {
+    return run_pool(Kind::max_pool_backward, s, {in(grad), const_cast<void*>(workspace), dx});
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }
 

@@ -7,6 +7,7 @@
 // result itself.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 namespace rg::detail {
 
@@ -31,6 +32,16 @@ struct PoolSpec {
 
 bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y);
 bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx);
+
+// Max pooling, padding never chosen. The forward writes, besides y, a
+// workspace of onednn_max_pool_workspace_bytes(s) bytes (where each maximum
+// is, in oneDNN's format) that the backward reads; nullopt when oneDNN has
+// no forward or backward primitive for the shape. A window's first maximum
+// takes the gradient, as in PyTorch, but a NaN in a window is not
+// propagated: callers keep NaN inputs off this path.
+std::optional<std::size_t> onednn_max_pool_workspace_bytes(const PoolSpec& s);
+bool onednn_max_pool_forward(const PoolSpec& s, const float* x, float* y, void* workspace);
+bool onednn_max_pool_backward(const PoolSpec& s, const float* grad, const void* workspace, float* dx);
 
 // The most primitives the cache holds (onednn_cached_primitives, conv_kernel.hpp: how many it holds).
 constexpr std::size_t onednn_cache_capacity = 128;

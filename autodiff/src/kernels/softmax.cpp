@@ -280,29 +280,42 @@ void softmax_backward_columns(const T* g, const T* y, T* out, std::size_t size, 
     }
 }
 
+// Calls f(o) for every outer block; large tensors split the blocks among
+// the threads (each block is normalised whole by one thread, so the values
+// do not depend on the thread count).
+template <class F> void for_each_outer(const AxisSplit& s, F f) {
+    const std::size_t pieces = std::min<std::size_t>(s.outer, 64);
+    parallel_blocks(
+        pieces, s.outer * s.size * s.inner,
+        [&](std::size_t piece) {
+            for (std::size_t o = s.outer * piece / pieces, end = s.outer * (piece + 1) / pieces; o < end; ++o) f(o);
+        },
+        softmax_parallel_work);
+}
+
 }  // namespace
 
 template <class T> void softmax_forward(const T* in, T* out, const AxisSplit& s, bool log_space) {
     if (s.size == 0) return;  // an empty axis: nothing to normalise
     const std::size_t block = s.size * s.inner;
-    for (std::size_t o = 0; o < s.outer; ++o) {
+    for_each_outer(s, [&](std::size_t o) {
         if (s.inner == 1)
             softmax_row(in + o * block, out + o * block, s.size, log_space);
         else
             softmax_columns(in + o * block, out + o * block, s.size, s.inner, log_space);
-    }
+    });
 }
 
 template <class T> void softmax_backward(const T* g, const T* y, T* out, const AxisSplit& s, bool log_space) {
     if (s.size == 0) return;
     const std::size_t block = s.size * s.inner;
-    for (std::size_t o = 0; o < s.outer; ++o) {
+    for_each_outer(s, [&](std::size_t o) {
         const std::size_t at = o * block;
         if (s.inner == 1)
             softmax_backward_row(g + at, y + at, out + at, s.size, log_space);
         else
             softmax_backward_columns(g + at, y + at, out + at, s.size, s.inner, log_space);
-    }
+    });
 }
 
 template void softmax_forward(const float*, float*, const AxisSplit&, bool);

@@ -24,6 +24,28 @@ int omp_get_num_threads();
 void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
 }
 
+// libgomp is not built with ThreadSanitizer, so the hand-over of work to its
+// threads and back is invisible to it: these annotations tell it (a release
+// before the work is shared, an acquire where each thread takes it, and the
+// same on the way back) so that a TSan build checks the kernels' own
+// accesses instead of reporting the pool's hand-over as a race.
+#if defined(__SANITIZE_THREAD__)
+#define RG_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RG_TSAN 1
+#endif
+#endif
+#ifdef RG_TSAN
+extern "C" void __tsan_acquire(void* addr);  // NOLINT(bugprone-reserved-identifier): TSan's interface
+extern "C" void __tsan_release(void* addr);  // NOLINT(bugprone-reserved-identifier)
+#define RG_TSAN_ACQUIRE(p) __tsan_acquire(p)
+#define RG_TSAN_RELEASE(p) __tsan_release(p)
+#else
+#define RG_TSAN_ACQUIRE(p) (void)(p)
+#define RG_TSAN_RELEASE(p) (void)(p)
+#endif
+
 namespace rg {
 namespace {
 std::atomic<int> chosen{0};  // 0: never set; OpenMP's own default holds
@@ -62,9 +84,11 @@ template <class F> void run_parallel(std::size_t count, int threads, F& run) {
     } shared;
     shared.run = &run;
     shared.count = count;
+    RG_TSAN_RELEASE(&shared);
     GOMP_parallel(
         [](void* data) {
             auto& s = *static_cast<Shared*>(data);
+            RG_TSAN_ACQUIRE(data);
             const auto team = static_cast<std::size_t>(omp_get_num_threads());
             const auto me = static_cast<std::size_t>(omp_get_thread_num());
             const std::size_t begin = s.count * me / team, end = s.count * (me + 1) / team;
@@ -77,8 +101,10 @@ template <class F> void run_parallel(std::size_t count, int threads, F& run) {
                     s.failed.store(true);
                 }
             }
+            RG_TSAN_RELEASE(data);
         },
         &shared, static_cast<unsigned>(threads), 0);
+    RG_TSAN_ACQUIRE(&shared);
     if (shared.error) std::rethrow_exception(shared.error);
 }
 }  // namespace
@@ -98,8 +124,8 @@ void parallel_for(std::size_t n, FunctionRef<void(std::size_t, std::size_t)> bod
     run_parallel((n + step - 1) / step, threads, piece);
 }
 
-void parallel_blocks(std::size_t blocks, std::size_t work, FunctionRef<void(std::size_t)> body) {
-    const int threads = work >= parallel_threshold && blocks > 1 ? get_num_threads() : 1;
+void parallel_blocks(std::size_t blocks, std::size_t work, FunctionRef<void(std::size_t)> body, std::size_t min_work) {
+    const int threads = work >= min_work && blocks > 1 ? get_num_threads() : 1;
     if (threads <= 1 || omp_in_parallel()) {
         for (std::size_t i = 0; i < blocks; ++i) body(i);
         return;

@@ -31,6 +31,11 @@ private:
 
 // Loops shorter than this many elements run on the calling thread.
 constexpr std::size_t parallel_threshold = 32768;
+// The same for the kernels whose own threshold was measured apart (elements
+// read; docs/performance.md, "Threads"): below it, two threads took longer
+// than one.
+constexpr std::size_t reduce_parallel_work = 32768;
+constexpr std::size_t softmax_parallel_work = 32768;
 
 // Calls body(begin, end) on sub-ranges covering [0, n) once, on several
 // threads when n >= min_parallel and more than one thread is set. For loops
@@ -39,10 +44,11 @@ void parallel_for(std::size_t n, FunctionRef<void(std::size_t, std::size_t)> bod
                   std::size_t min_parallel = parallel_threshold);
 
 // Calls body(i) for each block i in [0, blocks), several at a time when
-// `work` (elements in all) reaches the threshold. Each block is computed
-// whole by one thread, so block-wise partial results do not depend on the
-// thread count.
-void parallel_blocks(std::size_t blocks, std::size_t work, FunctionRef<void(std::size_t)> body);
+// `work` (elements in all) reaches `min_work`. Each block is computed whole
+// by one thread, so block-wise partial results do not depend on the thread
+// count.
+void parallel_blocks(std::size_t blocks, std::size_t work, FunctionRef<void(std::size_t)> body,
+                     std::size_t min_work = parallel_threshold);
 
 // Gives the calling thread OpenMP's thread count set by rg::set_num_threads
 // (a thread started before or apart from that call has its own): call before

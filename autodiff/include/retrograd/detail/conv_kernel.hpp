@@ -1,5 +1,5 @@
 #pragma once
-// Which kernels float32 convolutions and average pooling run, for tests and
+// Which kernels float32 convolutions and pooling run, for tests and
 // benchmarks that compare them: by default the faster for the shape
 // (oneDNN's, or retrograd's own: im2col + GEMM for convolutions, window
 // loops for pooling; measured in docs/performance.md); forced, every float32

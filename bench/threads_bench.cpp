@@ -1,0 +1,128 @@
+// Wall time of the parallel kernels on 1 and 2 threads by size, to place
+// each kernel's threshold (kernels/threads.hpp) where two threads start to
+// win, and float32 max pooling on retrograd's loops and oneDNN's. Wall
+// time, not CPU time: the question is how long the caller waits. Each
+// configuration alternates with the others, medians of the repetitions.
+//
+//   threads_bench [repetitions]
+#include <retrograd/conv.hpp>
+#include <retrograd/detail/conv_kernel.hpp>
+#include <retrograd/retrograd.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+// The median wall time of f in microseconds, over `reps` runs of enough calls for a millisecond.
+double median_us(const std::function<void()>& f, int reps) {
+    using clock = std::chrono::steady_clock;
+    f();
+    int calls = 1;
+    for (;;) {
+        const auto t0 = clock::now();
+        for (int i = 0; i < calls; ++i) f();
+        if (std::chrono::duration<double>(clock::now() - t0).count() > 1e-3 || calls > 1 << 16) break;
+        calls *= 2;
+    }
+    std::vector<double> times;
+    for (int r = 0; r < reps; ++r) {
+        const auto t0 = clock::now();
+        for (int i = 0; i < calls; ++i) f();
+        times.push_back(std::chrono::duration<double, std::micro>(clock::now() - t0).count() / calls);
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+struct Kernel {
+    std::string name;
+    std::function<std::function<void()>(std::size_t)> make;  // the call on a tensor of n elements
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int reps = argc > 1 ? std::stoi(argv[1]) : 15;
+    rg::manual_seed(1);
+    const std::vector<Kernel> kernels = {
+        {"sum rows (n/64, 64) over 1",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 64, 64});
+             return [x] { rg::sum(x, {1}); };
+         }},
+        {"sum columns (64, n/64) over 0",
+         [](std::size_t n) {
+             auto x = rg::randn({64, n / 64});
+             return [x] { rg::sum(x, {0}); };
+         }},
+        {"max (n/64, 64) over 1",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 64, 64});
+             return [x] { rg::max(x, {1}); };
+         }},
+        {"max all",
+         [](std::size_t n) {
+             auto x = rg::randn({n});
+             return [x] { rg::max(x); };
+         }},
+        {"argmax (n/64, 64) over 1",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 64, 64});
+             return [x] { rg::argmax(x, 1); };
+         }},
+        {"softmax rows (n/128, 128)",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 128, 128});
+             return [x] { rg::softmax(x, -1); };
+         }},
+        {"softmax fwd+bwd (n/128, 128)",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 128, 128}).requires_grad_();
+             auto g = rg::randn({n / 128, 128});
+             return [x, g] { rg::grad(rg::sum(rg::softmax(x, -1) * g), {x}); };
+         }},
+    };
+    const std::vector<std::size_t> sizes = {4096, 8192, 16384, 32768, 65536, 131072, 262144, 1 << 20};
+    fmt::print("| kernel | elements | 1 thread (µs) | 2 threads (µs) | speed-up |\n|---|---|---|---|---|\n");
+    for (const Kernel& k : kernels) {
+        for (std::size_t n : sizes) {
+            auto f = k.make(n);
+            double t[2] = {1e300, 1e300};
+            for (int round = 0; round < 3; ++round)
+                for (int threads : {1, 2}) {
+                    rg::set_num_threads(threads);
+                    t[threads - 1] = std::min(t[threads - 1], median_us(f, reps));
+                }
+            fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.2f} |\n", k.name, n, t[0], t[1], t[0] / t[1]);
+        }
+    }
+    // Max pooling, 2x2: the CNN's two layers and a larger one, forward and backward.
+    fmt::print("\n| max_pool2d 2x2 fwd+bwd | threads | window loops (µs) | oneDNN (µs) | oneDNN / loops |\n"
+               "|---|---|---|---|---|\n");
+    const std::vector<rg::Shape> shapes = {{64, 32, 26, 26}, {64, 64, 11, 11}, {8, 64, 56, 56}, {1, 16, 28, 28}};
+    for (const rg::Shape& shape : shapes) {
+        auto x = rg::randn(shape).requires_grad_();
+        auto g = rg::randn({shape[0], shape[1], shape[2] / 2, shape[3] / 2});
+        auto f = [x, g] { rg::grad(rg::sum(rg::max_pool2d(x, {2, 2}) * g), {x}); };
+        for (int threads : {1, 2}) {
+            rg::set_num_threads(threads);
+            double t[2] = {1e300, 1e300};
+            for (int round = 0; round < 3; ++round)
+                for (int which : {0, 1}) {
+                    rg::detail::force_conv_kernel(which == 0 ? rg::detail::ConvKernel::own
+                                                             : rg::detail::ConvKernel::onednn);
+                    t[which] = std::min(t[which], median_us(f, reps));
+                }
+            rg::detail::force_conv_kernel(rg::detail::ConvKernel::automatic);
+            fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.2f} |\n", rg::shape_str(shape), threads, t[0], t[1],
+                       t[1] / t[0]);
+        }
+    }
+    return 0;
+}
