@@ -27,6 +27,8 @@ public:
     // the class name, e.g. "Net()".
     virtual std::string describe() const;
 
+    // Each parameter once, even when two modules share it (tied weights): under
+    // its first name, own parameters before the children's, as PyTorch does.
     TensorList parameters() const;
     NamedTensors named_parameters() const;  // dotted names: "0.weight", "block.conv.bias"
     NamedTensors named_buffers() const;
@@ -39,6 +41,21 @@ public:
     void zero_grad();
     // Converts every parameter and buffer in place (the tensors keep their identity).
     void to(Dtype dtype);
+
+    /// Makes `value` this module's parameter `name` (one of its own, not a
+    /// child's): weight tying, one tensor in two modules. The member the
+    /// forward reads must be given the same tensor, as in LibTorch:
+    ///
+    ///     out->weight = out->replace_parameter("weight", embedding->weight);
+    ///
+    /// parameters() then lists the tied tensor once, so an optimizer updates it
+    /// once with the sum of both uses' gradients, and save() writes it once
+    /// (under its first name); load() restores it into both.
+    /// @param name the module's own parameter, e.g. "weight"
+    /// @param value the tensor to share; requires_grad is turned on
+    /// @return `value`
+    /// @throws rg::Error when the module has no own parameter `name`, or the shape or dtype differs
+    Tensor replace_parameter(const std::string& name, Tensor value);
 
 protected:
     Module() = default;
