@@ -339,7 +339,7 @@ TEST_CASE("read_idx_bytes keeps the bytes and reads only the rows asked for") {
                          rg::Error);
 }
 
-TEST_CASE("FashionMNIST keeps bytes and normalises each batch; Subset and the split share it") {
+TEST_CASE("FashionMNIST keeps bytes and normalises each batch, Subset and the split share it") {
     TempDir dir;
     std::vector<unsigned char> pixels(std::size_t{3} * 28 * 28, 0);
     pixels[0] = 255;
