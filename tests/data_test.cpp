@@ -364,7 +364,9 @@ TEST_CASE("FashionMNIST keeps bytes and normalises each batch, Subset and the sp
     CHECK(raw.get({0}).inputs.value()(0, 0, 0, 0) == 1.0f);
     CHECK_THROWS_WITH_AS(raw.get({2}), "FashionMNIST::get: index 2 is not an image of a data set of 2", rg::Error);
 
-    auto [train, val] = rg::data::train_val_split(data, 1.0 / 3, 0);
+    const auto split = rg::data::train_val_split(data, 1.0 / 3, 0);
+    const rg::data::Subset& train = split.first;
+    const rg::data::Subset& val = split.second;
     CHECK(train.size() == 2);
     CHECK(val.size() == 1);
     std::vector<std::int64_t> all = train.indices();
