@@ -3,7 +3,8 @@
 //
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
-//                   [--patience N] [--limit N] [--test-limit N] [--threads N] [--resume] [--distributed]
+//                   [--patience N] [--limit N] [--test-limit N] [--threads N] [--accumulate N] [--clip-norm X]
+//                   [--resume] [--distributed]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
 //
@@ -19,6 +20,7 @@
 #include <retrograd/dist/dist.hpp>
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -56,7 +58,7 @@ rg::Tensor cross_entropy(const rg::Tensor& logits, const rg::Tensor& labels) {
 struct TrainArgs {
     std::string model = "mlp", optimizer = "adam", schedule = "cosine", data, out = "runs/fashion-mnist";
     std::string epochs = "5", batch = "128", lr = "0.001", seed = "0", val_fraction = "0.1", patience = "0",
-                limit = "0", test_limit = "0", threads;
+                limit = "0", test_limit = "0", threads, accumulate = "1", clip_norm = "0";
     bool resume = false;
     bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
 };
@@ -64,9 +66,9 @@ struct TrainArgs {
 // The options once checked.
 struct TrainSettings {
     std::string model, optimizer, schedule, data, out;
-    std::size_t epochs = 0, batch = 0, patience = 0, limit = 0, test_limit = 0;
+    std::size_t epochs = 0, batch = 0, patience = 0, limit = 0, test_limit = 0, accumulate = 1;
     int threads = 0;  // 0: rg's default (every core, or OMP_NUM_THREADS)
-    double lr = 0, val_fraction = 0;
+    double lr = 0, val_fraction = 0, clip_norm = 0;
     std::uint64_t seed = 0;
     bool resume = false;
     bool distributed = false;
@@ -76,10 +78,17 @@ struct TrainSettings {
     // subset and the data's path may change. The data itself is compared by
     // its fingerprint, added once it is loaded.
     std::map<std::string, std::string> fixed() const {
-        return {{"optimizer", optimizer},         {"lr", fmt::format("{}", lr)},
-                {"batch", std::to_string(batch)}, {"schedule", schedule},
-                {"seed", std::to_string(seed)},   {"val-fraction", fmt::format("{}", val_fraction)},
-                {"limit", std::to_string(limit)}};
+        std::map<std::string, std::string> settings{{"optimizer", optimizer},
+                                                    {"lr", fmt::format("{}", lr)},
+                                                    {"batch", std::to_string(batch)},
+                                                    {"schedule", schedule},
+                                                    {"seed", std::to_string(seed)},
+                                                    {"val-fraction", fmt::format("{}", val_fraction)},
+                                                    {"limit", std::to_string(limit)}};
+        // As rg::nn::train stores them: only when set.
+        if (accumulate > 1) settings["accumulate"] = std::to_string(accumulate);
+        if (clip_norm > 0) settings["clip_grad_norm"] = fmt::format("{}", clip_norm);
+        return settings;
     }
 };
 
@@ -107,6 +116,12 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--test-limit", a.test_limit, "use only the first N test images (0: all)")->capture_default_str();
     cmd.add_option("--threads", a.threads,
                    "threads to compute on (default: every core available, or OMP_NUM_THREADS when set)");
+    cmd.add_option("--accumulate", a.accumulate,
+                   "sum the gradients of N batches before each optimizer step (a batch N times larger)")
+        ->capture_default_str();
+    cmd.add_option("--clip-norm", a.clip_norm,
+                   "clip the gradients' total 2-norm to X before each step (0: off; the norm is reported either way)")
+        ->capture_default_str();
     cmd.add_flag("--resume", a.resume,
                  "continue the run in OUT from its last.safetensors (a new run when there is none)");
     cmd.add_flag("--distributed", a.distributed,
@@ -130,6 +145,8 @@ TrainSettings checked(const TrainArgs& a) {
     s.patience = cli::integer("--patience", a.patience, 0, 1'000'000);
     s.limit = cli::integer("--limit", a.limit, 0, images);
     s.test_limit = cli::integer("--test-limit", a.test_limit, 0, images);
+    s.accumulate = cli::integer("--accumulate", a.accumulate, 1, 1'000'000);
+    s.clip_norm = cli::real("--clip-norm", a.clip_norm, {.at_least = 0});
     if (!a.threads.empty()) s.threads = static_cast<int>(cli::integer("--threads", a.threads, 1, 1024));
     if (a.out.empty()) cli::usage_error("--out must name a directory (got '')");
     s.data = a.data;
@@ -158,33 +175,41 @@ std::unique_ptr<rg::optim::LRScheduler> make_schedule(const std::string& name, r
     return nullptr;
 }
 
-rg::data::TensorDataset prepared(const rg::data::ImageSet& set, std::size_t limit) {
-    rg::Tensor images = rg::data::normalize_fashion_mnist(set.images);
-    rg::Tensor labels = set.labels;
-    if (limit > 0 && limit < images.shape()[0]) {
-        images = rg::slice(images, 0, 0, static_cast<long>(limit));
-        labels = rg::slice(labels, 0, 0, static_cast<long>(limit));
-    }
-    return {images, labels};
+// The images stay bytes in memory (one copy, only the first `limit` read); batches are normalised as they are drawn.
+std::shared_ptr<const rg::data::FashionMNIST> fashion_mnist(bool train, const std::string& dir, std::size_t limit) {
+    return std::make_shared<const rg::data::FashionMNIST>(train, rg::data::FashionMNISTOptions{.dir = data_dir(dir),
+                                                                                               .limit = limit});
 }
 
 // The training images' count and a checksum of their labels: a resumed run
 // must see the same data, wherever it is read from.
-std::string fingerprint(const rg::data::TensorDataset& set) {
+std::string fingerprint(const rg::data::FashionMNIST& set) {
     std::uint64_t hash = 1469598103934665603ull;  // FNV-1a over the labels
-    for (double label : set.targets().to_vector()) hash = (hash ^ static_cast<std::uint64_t>(label)) * 1099511628211ull;
+    for (double label : set.labels().to_vector()) hash = (hash ^ static_cast<std::uint64_t>(label)) * 1099511628211ull;
     return fmt::format("{} images, labels {:016x}", set.size(), hash);
 }
 
-// Refuses, before any data is loaded, a resume that cannot work.
-void check_resume_early(const TrainSettings& s) {
+// A problem with a file the user named (a checkpoint to resume or evaluate) is a mistake in the command: exit code 2.
+template <class F> auto as_usage_error(F&& f) {
+    try {
+        return f();
+    } catch (const rg::Error& e) {
+        throw cli::UsageError(e.what());
+    }
+}
+
+// Refuses, before any data is loaded, a run whose outputs could not be written, and a resume that cannot work.
+void check_early(const TrainSettings& s) {
+    as_usage_error([&] { rg::nn::check_writable_dir(s.out, "--out"); });
     const fs::path last = fs::path(s.out) / "last.safetensors";
     if (!s.resume || !fs::exists(last)) return;
-    const auto saved = rg::nn::read_checkpoint(last.string());
-    auto settings = s.fixed();
-    for (const char* later : {"data", "seed_each_epoch"})  // checked by rg::nn::train once the data is loaded
-        if (saved.state.settings.count(later)) settings[later] = saved.state.settings.at(later);
-    rg::nn::check_resumable(saved.state, s.model, settings, last.string());
+    as_usage_error([&] {
+        const auto saved = rg::nn::read_checkpoint(last.string());
+        auto settings = s.fixed();
+        for (const char* later : {"data", "seed_each_epoch"})  // checked by rg::nn::train once the data is loaded
+            if (saved.state.settings.count(later)) settings[later] = saved.state.settings.at(later);
+        rg::nn::check_resumable(saved.state, s.model, settings, last.string());
+    });
 }
 
 int train_here(const TrainSettings& s);
@@ -214,30 +239,30 @@ int train_here(const TrainSettings& s) {
     if (s.batch % world != 0)
         rg::fail("--batch {} cannot be shared by {} processes; use a multiple of {}", s.batch, world, world);
     if (rank != 0) std::cout.rdbuf(nullptr);
-    check_resume_early(s);
+    check_early(s);
     rg::manual_seed(s.seed);
     if (s.threads > 0) rg::set_num_threads(s.threads);
-    std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}, {} lr {} ({} schedule), seed "
-                             "{}, {} thread{}\n",
-                             s.model, s.epochs, s.batch, s.optimizer, s.lr, s.schedule, s.seed, rg::get_num_threads(),
-                             rg::get_num_threads() == 1 ? "" : "s");
-    const auto train_set = rg::data::load_fashion_mnist(true, data_dir(s.data));
-    const auto test_set = rg::data::load_fashion_mnist(false, data_dir(s.data));
-    std::string data_fingerprint;
-    auto [train_part, val_part] = [&] {  // the normalised copy lives only until the split
-        const auto training = prepared(train_set, s.limit);
-        data_fingerprint = fingerprint(training);
-        return rg::data::train_val_split(training, s.val_fraction, s.seed);
-    }();
-    rg::data::DataLoader train_loader(train_part, {.batch_size = s.batch / world,
-                                                   .shuffle = true,
-                                                   .seed = s.seed,
-                                                   .rank = rank,
-                                                   .world_size = world});
-    rg::data::DataLoader val_loader(val_part, {.batch_size = 1000, .rank = rank, .world_size = world});
-    rg::data::DataLoader test_loader(prepared(test_set, s.test_limit), {.batch_size = 1000});
-    std::cout << fmt::format("data: {} training, {} validation, {} test images from {}\n", train_part.size(),
-                             val_part.size(), test_loader.samples(), rg::data::fashion_mnist_dir(data_dir(s.data)));
+    std::cout << fmt::format("retrograd train: {} on Fashion-MNIST, {} epochs, batch {}{}, {} lr {} ({} schedule), "
+                             "seed {}, {} thread{}\n",
+                             s.model, s.epochs, s.batch,
+                             s.accumulate > 1 ? fmt::format(" x {} accumulated", s.accumulate) : "", s.optimizer, s.lr,
+                             s.schedule, s.seed, rg::get_num_threads(), rg::get_num_threads() == 1 ? "" : "s");
+    const auto reading = std::chrono::steady_clock::now();
+    const auto training = fashion_mnist(true, s.data, s.limit);
+    const std::string data_fingerprint = fingerprint(*training);
+    auto [train_part, val_part] = rg::data::train_val_split(training, s.val_fraction, s.seed);
+    rg::data::DataLoader train_loader(std::make_shared<rg::data::Subset>(train_part), {.batch_size = s.batch / world,
+                                                                                       .shuffle = true,
+                                                                                       .seed = s.seed,
+                                                                                       .rank = rank,
+                                                                                       .world_size = world});
+    rg::data::DataLoader val_loader(std::make_shared<rg::data::Subset>(val_part),
+                                    {.batch_size = 1000, .rank = rank, .world_size = world});
+    rg::data::DataLoader test_loader(fashion_mnist(false, s.data, s.test_limit), {.batch_size = 1000});
+    const std::chrono::duration<double> read_time = std::chrono::steady_clock::now() - reading;
+    std::cout << fmt::format("data: {} training, {} validation, {} test images from {} (read in {:.2f} s)\n",
+                             train_part.size(), val_part.size(), test_loader.samples(), training->dir(),
+                             read_time.count());
 
     auto model = by_name(s.model);
     std::cout << rg::nn::summary(*model, {1, 1, 28, 28});
@@ -266,6 +291,8 @@ int train_here(const TrainSettings& s) {
                                   .settings = settings,
                                   .seed_each_epoch = s.seed,
                                   .scheduler = scheduler.get(),
+                                  .accumulate = s.accumulate,
+                                  .clip_grad_norm = s.clip_norm,
                                   .parallel = parallel});
 #if RETROGRAD_HAVE_MPI
     if (data_parallel) {
@@ -294,36 +321,61 @@ int train_here(const TrainSettings& s) {
 
 // ---- eval ------------------------------------------------------------------------
 
+// Loads `tensors` into the model the file's metadata names; when they are another model's, says so.
+void load_named_model(rg::nn::Module& model, const std::string& model_name, const rg::nn::TensorMap& tensors,
+                      const std::string& path) {
+    try {
+        rg::nn::load_weights(model, tensors, fmt::format("'{}'", path));
+    } catch (const rg::Error& e) {
+        auto fits = [&](const std::string& other) {
+            try {
+                rg::nn::load_weights(*by_name(other), tensors, path);
+                return true;
+            } catch (const rg::Error&) {
+                return false;
+            }
+        };
+        for (const std::string& other : model_names)
+            if (other != model_name && fits(other))
+                cli::usage_error("'{}' says it holds a {} model (its metadata), but its tensors are those of a {} "
+                                 "model; the file was changed after retrograd wrote it",
+                                 path, model_name, other);
+        cli::usage_error("'{}' says it holds a {} model (its metadata), but its tensors do not fit one: {}", path,
+                         model_name, e.what());
+    }
+}
+
 int evaluate(const std::string& path, const std::string& data) {
     if (!fs::is_regular_file(path)) cli::usage_error("--checkpoint: '{}' is not a file", path);
-    const auto meta = rg::nn::load_metadata(path);
+    const auto meta = as_usage_error([&] { return rg::nn::load_metadata(path); });
     const std::string format = meta.count("format") ? meta.at("format") : "";
     std::shared_ptr<rg::nn::Sequential> model;
     std::string model_name, what;
     if (format == rg::nn::checkpoint_format) {
-        const auto c = rg::nn::read_checkpoint(path);
+        const auto c = as_usage_error([&] { return rg::nn::read_checkpoint(path); });
         model_name = c.state.model_name;
-        model = by_name(model_name);
-        rg::nn::load_weights(*model, c.model, fmt::format("checkpoint '{}'", path));
+        model = as_usage_error([&] { return by_name(model_name); });
+        load_named_model(*model, model_name, c.model, path);
         what = fmt::format("epoch {} of {}, the checkpoint's last; best.safetensors holds the best, epoch {}",
                            c.state.epoch, c.state.epochs, c.state.best_epoch);
     } else if (format == "retrograd-optimizer") {
-        rg::fail("'{}' holds an optimizer's state (moments and step counts), not a model; evaluate best.safetensors "
-                 "or last.safetensors of the same run",
-                 path);
+        cli::usage_error("'{}' holds an optimizer's state (moments and step counts), not a model; evaluate "
+                         "best.safetensors "
+                         "or last.safetensors of the same run",
+                         path);
     } else {
         const auto it = meta.find("model");
         if (it == meta.end() || it->second.empty())
-            rg::fail("'{}' does not say which model it holds (no 'model' in its metadata); it was not written by "
-                     "retrograd train",
-                     path);
+            cli::usage_error("'{}' does not say which model it holds (no 'model' in its metadata); it was not written "
+                             "by "
+                             "retrograd train",
+                             path);
         model_name = it->second;
-        model = by_name(model_name);
-        rg::nn::load(*model, path);
+        model = as_usage_error([&] { return by_name(model_name); });
+        load_named_model(*model, model_name, as_usage_error([&] { return rg::nn::load_tensors(path); }), path);
         what = meta.count("epoch") ? fmt::format("epoch {}", meta.at("epoch")) : "weights";
     }
-    const auto test_set = rg::data::load_fashion_mnist(false, data_dir(data));
-    rg::data::DataLoader loader(prepared(test_set, 0), {.batch_size = 1000});
+    rg::data::DataLoader loader(fashion_mnist(false, data, 0), {.batch_size = 1000});
     auto result = rg::nn::evaluate(*model, cross_entropy, loader, 10);
     std::cout << rg::nn::confusion_report(result, class_names());
     std::cout << fmt::format("\n{} ({}, {}): test accuracy {:.2f}% (loss {:.4f}) on {} images\n", path, model_name,

@@ -312,3 +312,73 @@ TEST_CASE("train_val_split and one_hot") {
     CHECK_THROWS_WITH_AS(rg::data::train_val_split({x, y}, 1.5), doctest::Contains("fraction must be in (0, 1)"),
                          rg::Error);
 }
+
+TEST_CASE("read_idx_bytes keeps the bytes and reads only the rows asked for") {
+    TempDir dir;
+    const std::string bytes = idx_bytes({3, 2}, {1, 2, 3, 4, 5, 6});
+    write_gz(dir.file("a.idx.gz"), bytes);
+    write(dir.file("a.idx"), bytes);
+    for (const char* name : {"a.idx.gz", "a.idx"}) {
+        const auto all = rg::data::read_idx_bytes(dir.file(name));
+        CHECK(all.shape == rg::Shape{3, 2});
+        CHECK(all.values == std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6});
+        const auto two = rg::data::read_idx_bytes(dir.file(name), 2);
+        CHECK(two.shape == rg::Shape{2, 2});
+        CHECK(two.values == std::vector<std::uint8_t>{1, 2, 3, 4});
+        CHECK(rg::data::read_idx_bytes(dir.file(name), 7).shape == rg::Shape{3, 2});
+    }
+    // The first rows of a gzip file cut short are there; all of it is not.
+    write_gz(dir.file("cut.idx.gz"), bytes.substr(0, bytes.size() - 1));
+    CHECK(rg::data::read_idx_bytes(dir.file("cut.idx.gz"), 2).values.size() == 4);
+    CHECK_THROWS_WITH_AS(rg::data::read_idx_bytes(dir.file("cut.idx.gz")), doctest::Contains("truncated"), rg::Error);
+    write(dir.file("f.idx"), idx_bytes({1}, {0, 0, 0, 0}, 0x0D));
+    CHECK_THROWS_WITH_AS(rg::data::read_idx_bytes(dir.file("f.idx")),
+                         ("read_idx_bytes '" + dir.file("f.idx") +
+                          "': the values are of type code 0d, not unsigned bytes (08); read the file with read_idx")
+                             .c_str(),
+                         rg::Error);
+}
+
+TEST_CASE("FashionMNIST keeps bytes and normalises each batch, Subset and the split share it") {
+    TempDir dir;
+    std::vector<unsigned char> pixels(std::size_t{3} * 28 * 28, 0);
+    pixels[0] = 255;
+    pixels[28 * 28] = 51;  // the second image's first pixel: 0.2
+    write_gz(dir.file("t10k-images-idx3-ubyte.gz"), idx_bytes({3, 28, 28}, pixels));
+    write_gz(dir.file("t10k-labels-idx1-ubyte.gz"), idx_bytes({3}, {9, 0, 4}));
+    const auto data =
+        std::make_shared<const rg::data::FashionMNIST>(false, rg::data::FashionMNISTOptions{.dir = dir.path.string()});
+    CHECK(data->size() == 3);
+    const auto batch = data->get({1, 0});
+    CHECK(batch.inputs.shape() == rg::Shape{2, 1, 28, 28});
+    CHECK(batch.inputs.dtype() == rg::float32);
+    CHECK(batch.targets.to_vector() == std::vector<double>{0, 9});
+    // As normalize_fashion_mnist of load_fashion_mnist's images.
+    const auto reference =
+        rg::data::normalize_fashion_mnist(rg::data::load_fashion_mnist(false, dir.path.string()).images);
+    CHECK(batch.inputs.value()(0, 0, 0, 0) == doctest::Approx(reference.value()(1, 0, 0, 0)).epsilon(1e-6));
+    CHECK(batch.inputs.value()(1, 0, 0, 0) == doctest::Approx(reference.value()(0, 0, 0, 0)).epsilon(1e-6));
+    CHECK(batch.inputs.value()(1, 0, 0, 1) == doctest::Approx(reference.value()(0, 0, 0, 1)).epsilon(1e-6));
+    const rg::data::FashionMNIST raw(false, {.dir = dir.path.string(), .limit = 2, .normalize = false});
+    CHECK(raw.size() == 2);
+    CHECK(raw.get({0}).inputs.value()(0, 0, 0, 0) == 1.0f);
+    CHECK_THROWS_WITH_AS(raw.get({2}), "FashionMNIST::get: index 2 is not an image of a data set of 2", rg::Error);
+
+    const auto split = rg::data::train_val_split(data, 1.0 / 3, 0);
+    const rg::data::Subset& train = split.first;
+    const rg::data::Subset& val = split.second;
+    CHECK(train.size() == 2);
+    CHECK(val.size() == 1);
+    std::vector<std::int64_t> all = train.indices();
+    all.push_back(val.indices().at(0));
+    std::sort(all.begin(), all.end());
+    CHECK(all == std::vector<std::int64_t>{0, 1, 2});
+    CHECK(val.get({0}).targets.to_vector() == data->get(val.indices()).targets.to_vector());
+    rg::data::DataLoader loader(std::make_shared<rg::data::Subset>(train), {.batch_size = 1});
+    CHECK(loader.batches() == 2);
+    CHECK_THROWS_WITH_AS(rg::data::Subset(data, {0, 3}),
+                         "Subset: index 3 (at position 1) is not a sample of a data set of 3", rg::Error);
+    CHECK_THROWS_WITH_AS(train.get({2}), "Subset::get: index 2 is not a sample of a subset of 2", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::data::DataLoader(std::shared_ptr<const rg::data::Dataset>{}),
+                         "DataLoader: no data set given (null)", rg::Error);
+}

@@ -80,7 +80,8 @@ TEST_CASE("train learns, reports, checkpoints and charts") {
     std::ifstream csv(dir.path / "metrics.csv");
     std::string header;
     std::getline(csv, header);
-    CHECK(header == "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds");
+    CHECK(header ==
+          "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,grad_norm_mean,grad_norm_max,clipped_steps");
     std::ifstream svg(dir.path / "chart.svg");
     std::string text((std::istreambuf_iterator<char>(svg)), {});
     CHECK(text.rfind("<svg", 0) == 0);
@@ -418,7 +419,8 @@ TEST_CASE("save_text replaces a file only after a checked write") {
                          doctest::Contains(no_chart.c_str()), rg::Error);
     CHECK_THROWS_WITH_AS(train(model, opt, ce, data, nullptr,
                                {.epochs = 1, .checkpoint_dir = "/proc/none", .out = &log}),
-                         doctest::Contains("train: cannot create the checkpoint directory '/proc/none': "), rg::Error);
+                         doctest::Contains("train: checkpoint_dir: cannot create the directory '/proc/none': "),
+                         rg::Error);
     // A write that fails half-way (a file size limit, as a full disk would): the old file stays.
     const std::string message =
         test::error_with_file_size_limit(100, [&] { save_text(path.string(), std::string(1000, 'x')); });
@@ -436,4 +438,246 @@ TEST_CASE("save_text replaces a file only after a checked write") {
     files = 0;
     for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir.path)) ++files;
     CHECK(files == 2);
+}
+
+namespace {
+
+// The parameters of `model` after training it one epoch on `data` in batches
+// of `batch`, `accumulate` batches per optimizer step.
+std::vector<std::vector<double>> trained_with(std::size_t batch, std::size_t accumulate, std::size_t* steps = nullptr,
+                                              double* lr_after = nullptr) {
+    rg::manual_seed(11);
+    Sequential model{Linear(2, 8), Tanh(), Linear(8, 4)};
+    model.to(rg::float64);
+    auto data = blobs(10, 4);
+    data = rg::data::TensorDataset(data.inputs().to(rg::float64), data.targets());
+    rg::data::DataLoader loader(data, {.batch_size = batch});
+    rg::optim::Adam opt(model.parameters(), {.lr = 0.1});
+    rg::optim::StepLR per_step(opt, 1, 0.5);
+    std::ostringstream log;
+    auto history = train(model, opt, ce, loader, nullptr,
+                         {.epochs = 1, .step_scheduler = &per_step, .accumulate = accumulate, .out = &log});
+    if (steps) *steps = history.epochs.size();
+    if (lr_after) *lr_after = opt.lr();
+    std::vector<std::vector<double>> out;
+    for (const auto& p : model.parameters()) out.push_back(p.to_vector());
+    return out;
+}
+
+void check_close(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        REQUIRE(a[i].size() == b[i].size());
+        for (std::size_t k = 0; k < a[i].size(); ++k) CHECK(a[i][k] == doctest::Approx(b[i][k]).epsilon(1e-9));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("train's gradient accumulation makes each step the step of the larger batch") {
+    double lr_big = 0, lr_accumulated = 0;
+    // 10 samples: batches of 8 then 2, against four batches of 2 then one (the last group is partial).
+    const auto big = trained_with(8, 1, nullptr, &lr_big);
+    check_close(trained_with(2, 4, nullptr, &lr_accumulated), big);
+    CHECK(lr_accumulated == lr_big);  // two optimizer steps each: the per-step schedule halved the rate twice
+    CHECK(lr_big == doctest::Approx(0.1 * 0.25));
+    // Batches of 3, 3, 3, 1 in groups of two: steps on 6 and 4 samples, of unequal batches.
+    check_close(trained_with(3, 2), trained_with(6, 1));
+    // Not the same as a step per batch.
+    CHECK(trained_with(2, 1)[0] != trained_with(8, 1)[0]);
+
+    Sequential model{Linear(2, 4)};
+    rg::optim::SGD opt(model.parameters(), {.lr = 0.1});
+    rg::data::DataLoader loader(blobs(8, 1), {.batch_size = 2});
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, loader, nullptr, {.epochs = 1, .accumulate = 0}),
+                         "train: accumulate must be at least 1 (batches per optimizer step), got 0", rg::Error);
+}
+
+TEST_CASE("train records the gradient norm before clipping and the steps it clipped") {
+    auto run = [](double clip, rg::nn::History& history, std::string& log_text, const std::string& csv) {
+        rg::manual_seed(5);
+        Sequential model{Linear(2, 4)};
+        rg::optim::SGD opt(model.parameters(), {.lr = 0.1});
+        rg::data::DataLoader loader(blobs(8, 1), {.batch_size = 4});
+        std::ostringstream log;
+        history = train(model, opt, ce, loader, nullptr,
+                        {.epochs = 1, .metrics_csv = csv, .clip_grad_norm = clip, .out = &log});
+        log_text = log.str();
+    };
+    // The norm of the first step's gradient, computed apart.
+    rg::manual_seed(5);
+    Sequential reference{Linear(2, 4)};
+    rg::data::DataLoader first(blobs(8, 1), {.batch_size = 4});
+    rg::data::Batch batch;
+    REQUIRE(first.next(batch));
+    ce(reference(batch.inputs), batch.targets).backward();
+    double squares = 0;
+    for (const auto& p : reference.parameters())
+        for (double g : p.grad().to_vector()) squares += g * g;
+    const double first_norm = std::sqrt(squares);
+
+    TempDir dir;
+    const std::string csv = (dir.path / "metrics.csv").string();
+    rg::nn::History unclipped, clipped;
+    std::string log_unclipped, log_clipped;
+    run(0, unclipped, log_unclipped, csv);
+    const EpochRecord& u = unclipped.epochs.at(0);
+    CHECK(u.clipped_steps == 0);
+    CHECK(u.grad_norm_max >= first_norm * (1 - 1e-6));
+    CHECK(u.grad_norm_mean <= u.grad_norm_max);
+    CHECK(log_unclipped.find(fmt::format("grad norm {:.3g} (max {:.3g})", u.grad_norm_mean, u.grad_norm_max)) !=
+          std::string::npos);
+    CHECK(log_unclipped.find("clipped") == std::string::npos);
+
+    run(1e-3, clipped, log_clipped, csv);
+    const EpochRecord& c = clipped.epochs.at(0);
+    CHECK(c.clipped_steps == 2);  // both steps' norms are far above 1e-3
+    CHECK(c.grad_norm_max > 1e-3);  // the norm before clipping
+    CHECK(log_clipped.find(", clipped 2/2 steps") != std::string::npos);
+    std::ifstream in(csv);
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    CHECK(header ==
+          "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,grad_norm_mean,grad_norm_max,clipped_steps");
+    CHECK(row.substr(row.rfind(',')) == ",2");
+    CHECK(parse_history_csv(history_csv(clipped.epochs, 17), "test").at(0).grad_norm_max == c.grad_norm_max);
+    // A history of six columns (before these existed) still reads, the gradient figures unknown.
+    const auto old =
+        parse_history_csv("epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n1,1,0,1,0,2\n", "old");
+    CHECK(std::isnan(old.at(0).grad_norm_mean));
+
+    Sequential model{Linear(2, 4)};
+    rg::optim::SGD opt(model.parameters(), {.lr = 0.1});
+    rg::data::DataLoader loader(blobs(8, 1), {.batch_size = 2});
+    CHECK_THROWS_WITH_AS(train(model, opt, ce, loader, nullptr, {.epochs = 1, .clip_grad_norm = -1}),
+                         "train: clip_grad_norm must be a finite number >= 0 (0: no clipping), got -1", rg::Error);
+}
+
+namespace {
+
+// An embedding-like input layer and an output layer tied to its weight: y = W tanh(W x + b).
+struct Tied : Module {
+    std::shared_ptr<Linear> in, out;
+    Tied() {
+        in = register_module("in", std::make_shared<Linear>(3, 3));
+        out = register_module("out", std::make_shared<Linear>(3, 3, false));
+        out->weight = out->replace_parameter("weight", in->weight);
+    }
+    rg::Tensor forward(const rg::Tensor& x) override { return (*out)(rg::tanh((*in)(x))); }
+};
+
+// The same function with the weight registered once.
+struct Once : Module {
+    rg::Tensor w, b;
+    explicit Once(const Tied& tied) {
+        w = register_parameter("w", tied.in->weight.detach().clone());
+        b = register_parameter("b", tied.in->bias.detach().clone());
+    }
+    rg::Tensor forward(const rg::Tensor& x) override {
+        const rg::Tensor wt = rg::transpose(w);
+        return rg::matmul(rg::tanh(rg::matmul(x, wt) + b), wt);
+    }
+};
+
+template <class Opt, class Options> void check_tied_step(Options options) {
+    rg::manual_seed(2);
+    Tied tied;
+    Once once(tied);
+    REQUIRE(tied.parameters().size() == 2);  // in.weight (= out.weight), in.bias
+    auto x = rg::randn({4, 3});
+    auto y = rg::from_indices({0, 1, 2, 0});
+    Opt a(tied.parameters(), options), b(once.parameters(), options);
+    for (int step = 0; step < 3; ++step) {
+        a.zero_grad();
+        b.zero_grad();
+        ce(tied(x), y).backward();
+        ce(once(x), y).backward();
+        a.step();
+        b.step();
+    }
+    CHECK(tied.out->weight.same(tied.in->weight));
+    const auto got = tied.in->weight.to_vector(), want = once.w.to_vector();
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+}
+
+}  // namespace
+
+TEST_CASE("a tied weight is one parameter: listed once, updated once by every optimizer, saved once") {
+    Tied tied;
+    const auto named = tied.named_parameters();
+    REQUIRE(named.size() == 2);
+    CHECK(named[0].first == "in.weight");
+    CHECK(named[1].first == "in.bias");
+    CHECK(tied.parameter_count() == 12);
+    check_tied_step<rg::optim::SGD>(rg::optim::SGDOptions{.lr = 0.1, .momentum = 0.9});
+    check_tied_step<rg::optim::Adam>(rg::optim::AdamOptions{.lr = 0.1});
+    check_tied_step<rg::optim::AdamW>(rg::optim::AdamOptions{.lr = 0.1, .weight_decay = 0.01});
+    check_tied_step<rg::optim::RMSprop>(rg::optim::RMSpropOptions{.lr = 0.01});
+    check_tied_step<rg::optim::Adagrad>(rg::optim::AdagradOptions{.lr = 0.1});
+    check_tied_step<rg::optim::NAdam>(rg::optim::NAdamOptions{.lr = 0.1});
+    check_tied_step<rg::optim::RAdam>(rg::optim::RAdamOptions{.lr = 0.1});
+    check_tied_step<rg::optim::Adamax>(rg::optim::AdamaxOptions{.lr = 0.1});
+
+    // Saved once, restored into both layers.
+    TempDir dir;
+    const std::string path = (dir.path / "tied.safetensors").string();
+    save(tied, path);
+    const auto file = load_tensors(path);
+    CHECK(file.size() == 2);
+    CHECK(file.count("out.weight") == 0);
+    Tied other;
+    load(other, path);
+    CHECK(other.in->weight.to_vector() == tied.in->weight.to_vector());
+    CHECK(other.out->weight.same(other.in->weight));
+    // A training checkpoint too.
+    rg::optim::Adam opt(tied.parameters(), {.lr = 0.1});
+    TrainingState state;
+    state.epoch = state.best_epoch = state.step = 1;
+    state.epochs = 1;
+    state.history.resize(1);
+    state.history[0].epoch = 1;
+    save_checkpoint((dir.path / "last.safetensors").string(), tied, opt, state, {});
+    const auto c = read_checkpoint((dir.path / "last.safetensors").string());
+    CHECK(c.model.size() == 2);
+    Tied restored;
+    load_weights(restored, c.model, "checkpoint");
+    CHECK(restored.out->weight.to_vector() == tied.in->weight.to_vector());
+
+    Linear lin(3, 2);
+    CHECK_THROWS_WITH_AS(lin.replace_parameter("weight", rg::zeros({3, 3})),
+                         "replace_parameter: Linear(3, 2)'s 'weight' is (2, 3) float32, the new one (3, 3) float32; a "
+                         "tied parameter keeps its shape and dtype",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(lin.replace_parameter("wieght", rg::zeros({2, 3})),
+                         "replace_parameter: Linear(3, 2) has no parameter 'wieght' of its own (it has: weight, bias)",
+                         rg::Error);
+}
+
+TEST_CASE("a training checkpoint given to load() or cut short says what it is") {
+    TempDir dir;
+    Sequential model{Linear(2, 4)};
+    rg::optim::Adam opt(model.parameters(), {.lr = 0.1});
+    TrainingState state;
+    state.epoch = state.best_epoch = state.step = state.epochs = 1;
+    state.history.resize(1);
+    state.history[0].epoch = 1;
+    const std::string path = (dir.path / "last.safetensors").string();
+    save_checkpoint(path, model, opt, state, {});
+    CHECK_THROWS_WITH_AS(load(model, path),
+                         ("load '" + path +
+                          "': this is a training checkpoint (model, optimizer and progress, its tensors named model.*, "
+                          "optimizer.*), not a module's weights; read it with rg::nn::read_checkpoint(path) and load "
+                          "its .model with rg::nn::load_weights(module, checkpoint.model, path), or load "
+                          "best.safetensors")
+                             .c_str(),
+                         rg::Error);
+    std::string bytes;
+    {
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() - 8);
+    CHECK_THROWS_WITH_AS(read_checkpoint(path),
+                         doctest::Contains("the file is truncated or corrupt: its header describes"), rg::Error);
 }

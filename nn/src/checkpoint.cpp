@@ -61,15 +61,22 @@ TensorMap module_tensors(const Module& module) {
     return tensors;
 }
 
+namespace {
+constexpr const char* history_columns = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds";
+constexpr const char* gradient_columns = ",grad_norm_mean,grad_norm_max,clipped_steps";
+}  // namespace
+
 std::string history_csv(const std::vector<EpochRecord>& epochs, int digits) {
-    std::string text = "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds\n";
+    std::string text = std::string(history_columns) + gradient_columns + "\n";
     for (const auto& e : epochs) {
         if (digits <= 6)
-            text += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f}\n", e.epoch, e.train_loss, e.train_accuracy,
-                                e.val_loss, e.val_accuracy, e.seconds);
+            text += fmt::format("{},{:.6f},{:.6f},{:.6f},{:.6f},{:.3f},{:.6g},{:.6g},{}\n", e.epoch, e.train_loss,
+                                e.train_accuracy, e.val_loss, e.val_accuracy, e.seconds, e.grad_norm_mean,
+                                e.grad_norm_max, e.clipped_steps);
         else
-            text += fmt::format("{},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g}\n", e.epoch, e.train_loss, e.train_accuracy,
-                                e.val_loss, e.val_accuracy, e.seconds);
+            text += fmt::format("{},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{}\n", e.epoch,
+                                e.train_loss, e.train_accuracy, e.val_loss, e.val_accuracy, e.seconds, e.grad_norm_mean,
+                                e.grad_norm_max, e.clipped_steps);
     }
     return text;
 }
@@ -79,16 +86,24 @@ std::vector<EpochRecord> parse_history_csv(const std::string& text, const std::s
     std::istringstream in(text);
     std::string line;
     std::getline(in, line);
-    if (line != "epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds")
+    // Checkpoints written before the gradient columns existed have six columns.
+    const bool gradients = line == std::string(history_columns) + gradient_columns;
+    if (!gradients && line != history_columns)
         fail("{}: the history does not start with the CSV header epoch,train_loss,...", source);
     std::size_t number = 1;
     while (std::getline(in, line)) {
         ++number;
         EpochRecord e;
         char rest = 0;
-        if (std::sscanf(line.c_str(), "%zu,%lf,%lf,%lf,%lf,%lf%c", &e.epoch, &e.train_loss, &e.train_accuracy,
-                        &e.val_loss, &e.val_accuracy, &e.seconds, &rest) != 6)
-            fail("{}: history line {} is '{}', expected six comma-separated numbers", source, number, line);
+        const int read = gradients
+                             ? std::sscanf(line.c_str(), "%zu,%lf,%lf,%lf,%lf,%lf,%lf,%lf,%zu%c", &e.epoch,
+                                           &e.train_loss, &e.train_accuracy, &e.val_loss, &e.val_accuracy, &e.seconds,
+                                           &e.grad_norm_mean, &e.grad_norm_max, &e.clipped_steps, &rest)
+                             : std::sscanf(line.c_str(), "%zu,%lf,%lf,%lf,%lf,%lf%c", &e.epoch, &e.train_loss,
+                                           &e.train_accuracy, &e.val_loss, &e.val_accuracy, &e.seconds, &rest);
+        if (read != (gradients ? 9 : 6))
+            fail("{}: history line {} is '{}', expected {} comma-separated numbers", source, number, line,
+                 gradients ? "nine" : "six");
         if (e.epoch != out.size() + 1)
             fail("{}: history line {} is epoch {}, expected epoch {}", source, number, e.epoch, out.size() + 1);
         out.push_back(e);

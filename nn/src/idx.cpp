@@ -173,63 +173,99 @@ std::optional<std::size_t> plain_size(gzFile f, const std::string& path) {
     return static_cast<std::size_t>(info.st_size);
 }
 
-}  // namespace
+// An open IDX file positioned at its data, and what its header says.
+struct Opened {
+    GzFile file;
+    Shape shape;
+    unsigned char code = 0;
+    std::size_t item = 0, count = 0;
+};
 
-Tensor read_idx(const std::string& path, Dtype dtype) {
-    if (dtype != Dtype::float32 && dtype != Dtype::float64 && dtype != Dtype::int64)
-        fail("read_idx: cannot read into dtype {} (enum value {}); expected float32, float64 or int64",
-             dtype_name(dtype), static_cast<int>(dtype));
+Opened open_idx(const std::string& path, const char* caller) {
     struct stat info {};
     if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
-        fail("read_idx: '{}' is a directory, expected an IDX file", path);
+        fail("{}: '{}' is a directory, expected an IDX file", caller, path);
     // Opening a FIFO would block until someone writes to it.
     if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode))
-        fail("read_idx: '{}' is not a regular file, expected an IDX file", path);
-    GzFile file(gzopen(path.c_str(), "rb"));
-    if (!file) fail("read_idx: cannot open '{}': {}", path, errno ? std::strerror(errno) : "out of memory");
+        fail("{}: '{}' is not a regular file, expected an IDX file", caller, path);
+    Opened o;
+    o.file.reset(gzopen(path.c_str(), "rb"));
+    if (!o.file) fail("{}: cannot open '{}': {}", caller, path, errno ? std::strerror(errno) : "out of memory");
+    gzFile file = o.file.get();
     unsigned char magic[4];
-    read_exactly(file.get(), magic, 4, path, "magic number");
-    const std::size_t item = type_size(magic[2]);
-    if (magic[0] != 0 || magic[1] != 0 || item == 0)
+    read_exactly(file, magic, 4, path, "magic number");
+    o.code = magic[2];
+    o.item = type_size(magic[2]);
+    if (magic[0] != 0 || magic[1] != 0 || o.item == 0)
         fail("read_idx '{}': bad magic number {:02x} {:02x} {:02x} {:02x}; expected 00 00, a type code "
              "(08, 09, 0B, 0C, 0D or 0E) and a rank: this is not an IDX file",
              path, magic[0], magic[1], magic[2], magic[3]);
     const std::size_t rank = magic[3];
     if (rank == 0 || rank > 8) fail("read_idx '{}': rank {} is not supported (expected 1 to 8)", path, rank);
     unsigned char dims[max_header - 4];
-    read_exactly(file.get(), dims, 4 * rank, path, "sizes");
-    Shape shape;
-    std::size_t count = 1, nonzero_bytes = item;
+    read_exactly(file, dims, 4 * rank, path, "sizes");
+    std::size_t count = 1, nonzero_bytes = o.item;
     for (std::size_t d = 0; d < rank; ++d) {
         const std::size_t size = big_endian32(dims + 4 * d);
-        shape.push_back(size);
+        o.shape.push_back(size);
         count *= size;  // cannot overflow: bounded by nonzero_bytes below
         if (size == 0) continue;
         if (nonzero_bytes > max_bytes / size)
             fail("read_idx '{}': the sizes {} describe more than 2^62 bytes (zero sizes aside); the header is corrupt",
-                 path, shape_str(shape));
+                 path, shape_str(o.shape));
         nonzero_bytes *= size;
     }
-    const std::size_t data_size = count * item;
-    const std::string what = fmt::format("data of shape {}", shape_str(shape));
-    if (const auto on_disk = plain_size(file.get(), path)) {
+    o.count = count;
+    const std::size_t data_size = count * o.item;
+    if (const auto on_disk = plain_size(file, path)) {
         const std::size_t header = 4 + 4 * rank, available = *on_disk - std::min(*on_disk, header);
         if (available < data_size)
-            fail("read_idx '{}': the header claims {} bytes of {} but the file holds {} after the header "
-                 "(truncated, or not an IDX file)",
-                 path, data_size, what, available);
+            fail("read_idx '{}': the header claims {} bytes of data of shape {} but the file holds {} after the "
+                 "header (truncated, or not an IDX file)",
+                 path, data_size, shape_str(o.shape), available);
         if (available > data_size)
-            fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(shape));
+            fail("read_idx '{}': trailing bytes after the {} values of shape {}", path, count, shape_str(o.shape));
     }
+    return o;
+}
+
+}  // namespace
+
+IdxBytes read_idx_bytes(const std::string& path, std::size_t max_rows) {
+    Opened o = open_idx(path, "read_idx_bytes");
+    if (o.code != 0x08)
+        fail("read_idx_bytes '{}': the values are of type code {:02x}, not unsigned bytes (08); read the file with "
+             "read_idx",
+             path, o.code);
+    const std::size_t rows = o.shape[0], kept = max_rows == 0 ? rows : std::min(rows, max_rows);
+    const std::size_t row_bytes = rows == 0 ? 0 : o.count / rows;
+    IdxBytes out;
+    out.shape = o.shape;
+    out.shape[0] = kept;
+    const std::string what = fmt::format("data of shape {}", shape_str(o.shape));
+    out.values = read_data(o.file.get(), kept * row_bytes, path, what);
+    // The rest of a gzip file is not read: its CRC, which covers every byte, is checked only when all are read.
+    if (kept == rows) expect_end(o.file.get(), path, o.count, o.shape);
+    return out;
+}
+
+Tensor read_idx(const std::string& path, Dtype dtype) {
+    if (dtype != Dtype::float32 && dtype != Dtype::float64 && dtype != Dtype::int64)
+        fail("read_idx: cannot read into dtype {} (enum value {}); expected float32, float64 or int64",
+             dtype_name(dtype), static_cast<int>(dtype));
+    Opened o = open_idx(path, "read_idx");
+    const GzFile& file = o.file;
+    const Shape& shape = o.shape;
+    const std::size_t count = o.count, item = o.item, data_size = count * item;
+    const std::string what = fmt::format("data of shape {}", shape_str(shape));
     const std::vector<unsigned char> bytes = read_data(file.get(), data_size, path, what);
     expect_end(file.get(), path, count, shape);
-    if (dtype == Dtype::int64 && is_float_code(magic[2]))
-        for (std::size_t i = 0; i < count; ++i)
-            check_integral(decode(bytes.data() + i * item, magic[2]), i, shape, path);
+    if (dtype == Dtype::int64 && is_float_code(o.code))
+        for (std::size_t i = 0; i < count; ++i) check_integral(decode(bytes.data() + i * item, o.code), i, shape, path);
     Tensor out = empty(shape, {dtype});
     auto fill = [&](auto* dst) {
         using T = std::remove_pointer_t<decltype(dst)>;
-        for (std::size_t i = 0; i < count; ++i) dst[i] = static_cast<T>(decode(bytes.data() + i * item, magic[2]));
+        for (std::size_t i = 0; i < count; ++i) dst[i] = static_cast<T>(decode(bytes.data() + i * item, o.code));
     };
     switch (dtype) {
         case Dtype::float32: fill(out.data_ptr<float>()); break;

@@ -3,6 +3,7 @@
 #include <retrograd/nn/module.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cxxabi.h>
 
@@ -14,11 +15,18 @@
 namespace rg::nn {
 namespace {
 
+// Own tensors first, then each child's; a tensor met again (a weight tied
+// between two modules) is listed once, under its first name, as PyTorch does.
 void collect(const Module& m, const std::string& prefix, NamedTensors& out, bool buffers, const NamedTensors& own) {
-    for (const auto& [name, t] : own) out.emplace_back(prefix + name, t);
+    auto add = [&](std::string name, const Tensor& t) {
+        for (const auto& seen : out)
+            if (seen.second.same(t)) return;
+        out.emplace_back(std::move(name), t);
+    };
+    for (const auto& [name, t] : own) add(prefix + name, t);
     for (const auto& [name, child] : m.children()) {
         NamedTensors nested = buffers ? child->named_buffers() : child->named_parameters();
-        for (auto& [n, t] : nested) out.emplace_back(prefix + name + "." + n, t);
+        for (auto& [n, t] : nested) add(prefix + name + "." + n, t);
     }
 }
 
@@ -46,6 +54,25 @@ Tensor Module::register_parameter(std::string name, Tensor value) {
     if (!value.requires_grad()) value.requires_grad_();
     parameters_.emplace_back(std::move(name), value);
     return value;
+}
+
+Tensor Module::replace_parameter(const std::string& name, Tensor value) {
+    if (!value.defined()) fail("replace_parameter: the new '{}' is undefined", name);
+    for (auto& [own, t] : parameters_) {
+        if (own != name) continue;
+        if (t.shape() != value.shape() || t.dtype() != value.dtype())
+            fail("replace_parameter: {}'s '{}' is {} {}, the new one {} {}; a tied parameter keeps its shape and "
+                 "dtype",
+                 describe(), name, shape_str(t.shape()), dtype_name(t.dtype()), shape_str(value.shape()),
+                 dtype_name(value.dtype()));
+        if (!value.requires_grad()) value.requires_grad_();
+        t = value;
+        return value;
+    }
+    std::vector<std::string> names;
+    for (const auto& entry : parameters_) names.push_back(entry.first);
+    fail("replace_parameter: {} has no parameter '{}' of its own (it has: {})", describe(), name,
+         names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
 }
 
 Tensor Module::register_buffer(std::string name, Tensor value) {

@@ -242,13 +242,19 @@ TensorMap read_tensors(const std::string& path) {
         if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
             bad("data_offsets must be two non-negative integers");
         const auto begin = off[0].get<std::uint64_t>(), end = off[1].get<std::uint64_t>();
-        if (begin > end || end > data_size)
-            bad(fmt::format("data_offsets [{}, {}] fall outside the {} data bytes", begin, end, data_size));
+        if (begin > end) bad(fmt::format("data_offsets [{}, {}] end before they begin", begin, end));
         if (end - begin != numel * item_size(dtype))
             bad(fmt::format("data_offsets span {} bytes but shape {} of {} needs {}", end - begin, shape_str(shape),
                             code, numel * item_size(dtype)));
         entries.push_back({name, dtype, shape, begin, end});
     }
+    // A file cut short (a copy or a write interrupted): the header describes more data than there is.
+    std::size_t described = 0;
+    for (const Entry& e : entries) described = std::max(described, e.end);
+    if (described > data_size)
+        fail("load '{}': the file is truncated or corrupt: its header describes {} of tensor data but the file holds "
+             "{} after the header ({} missing, {} bytes in all)",
+             path, byte_count(described), byte_count(data_size), byte_count(described - data_size), p.bytes.size());
     // By start, then end: an empty tensor at the start of another one does not overlap it.
     std::sort(entries.begin(), entries.end(),
               [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
@@ -329,6 +335,17 @@ void save(const Module& module, const std::string& path) {
 
 void load(Module& module, const std::string& path) {
     naming_the_file("load", path, [&] {
+        const auto meta = read_metadata(path);
+        const auto format = meta.find("format");
+        if (format != meta.end() && format->second == "retrograd-checkpoint")
+            fail("load '{}': this is a training checkpoint (model, optimizer and progress, its tensors named model.*, "
+                 "optimizer.*), not a module's weights; read it with rg::nn::read_checkpoint(path) and load its "
+                 ".model with rg::nn::load_weights(module, checkpoint.model, path), or load best.safetensors",
+                 path);
+        if (format != meta.end() && format->second == "retrograd-optimizer")
+            fail("load '{}': this file holds an optimizer's state (saved by nn::save(optimizer, path)), not a "
+                 "module's weights; load it with rg::nn::load(optimizer, path)",
+                 path);
         TensorMap file = read_tensors(path);
         NamedTensors targets = module.named_parameters();
         for (auto& b : module.named_buffers()) targets.push_back(b);

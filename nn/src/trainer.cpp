@@ -12,6 +12,10 @@
 #include <iostream>
 #include <limits>
 #include <sstream>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace rg::nn {
@@ -73,6 +77,26 @@ bool best_file_matches(const std::filesystem::path& path, std::size_t epoch, dou
     }
 }
 
+// The total 2-norm of the gradients (those that exist), in float64.
+double gradient_norm(const TensorList& params) {
+    NoGrad off;
+    double total = 0;
+    for (const Tensor& p : params) {
+        const Tensor g = p.grad();
+        if (g.defined()) total += sum(square(g.to(Dtype::float64))).item();
+    }
+    return std::sqrt(total);
+}
+
+// Multiplies every gradient by `factor`, in place.
+void scale_gradients(const TensorList& params, double factor) {
+    NoGrad off;
+    for (const Tensor& p : params) {
+        Tensor g = p.grad();
+        if (g.defined()) g.copy_(g * factor);
+    }
+}
+
 std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
     // splitmix64 of (seed, epoch): nearby seeds and epochs give unrelated streams.
     std::uint64_t z = seed + 0x9e3779b97f4a7c15ull * (epoch + 1);
@@ -82,6 +106,18 @@ std::uint64_t epoch_seed(std::uint64_t seed, std::size_t epoch) {
 }
 
 }  // namespace
+
+void check_writable_dir(const std::string& dir, const std::string& what) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    fs::create_directories(dir, error);
+    if (error) fail("{}: cannot create the directory '{}': {}", what, dir, error.message());
+    const std::string probe = (fs::path(dir) / fmt::format(".retrograd-write-test-{}", ::getpid())).string();
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) fail("{}: cannot write in the directory '{}': {}", what, dir, std::strerror(errno));
+    ::close(fd);
+    ::unlink(probe.c_str());
+}
 
 void check_resumable(const TrainingState& saved, const std::string& model_name,
                      const std::map<std::string, std::string>& settings, const std::string& path) {
@@ -110,6 +146,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
               data::DataLoader* validation, TrainOptions options) {
     if (!loss) fail("train: no loss function given");
     if (options.epochs == 0) fail("train: epochs must be positive");
+    if (options.accumulate == 0) fail("train: accumulate must be at least 1 (batches per optimizer step), got 0");
+    if (!(options.clip_grad_norm >= 0) || std::isinf(options.clip_grad_norm))
+        fail("train: clip_grad_norm must be a finite number >= 0 (0: no clipping), got {}", options.clip_grad_norm);
     std::ostream& out = options.out ? *options.out : std::cout;
     Progress progress = options.progress;
     if (progress == Progress::automatic)
@@ -122,11 +161,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     const fs::path dir = options.checkpoint_dir;
     const fs::path last_path = dir / "last.safetensors", best_path = dir / "best.safetensors";
     if (options.resume && dir.empty()) fail("train: resume needs a checkpoint_dir to resume from");
-    if (!dir.empty()) {
-        std::error_code error;
-        fs::create_directories(dir, error);
-        if (error) fail("train: cannot create the checkpoint directory '{}': {}", dir.string(), error.message());
-    }
+    if (!dir.empty() && lead) check_writable_dir(dir.string(), "train: checkpoint_dir");
     std::vector<std::string> outputs{options.metrics_csv, options.chart_svg};
     if (!dir.empty()) outputs.insert(outputs.end(), {last_path.string(), best_path.string()});
     if (const std::size_t removed = lead ? remove_stale_temporaries(outputs) : 0; removed > 0 && talk)
@@ -140,8 +175,14 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
     state.optimizer_type = optimizer_type(optimizer);
     state.settings = options.settings;
     if (options.seed_each_epoch) state.settings["seed_each_epoch"] = std::to_string(*options.seed_each_epoch);
+    // Both change the updates; stored only when set, so that runs from before they existed still resume.
+    if (options.accumulate > 1) state.settings["accumulate"] = std::to_string(options.accumulate);
+    if (options.clip_grad_norm > 0) state.settings["clip_grad_norm"] = fmt::format("{}", options.clip_grad_norm);
     TensorMap best_weights;  // the best epoch's, kept while later epochs do not beat it
     const std::size_t batches = train_data.batches();
+    const std::size_t accumulate = options.accumulate;
+    const std::size_t steps_per_epoch = (batches + accumulate - 1) / accumulate;  // optimizer steps
+    const TensorList params = model.parameters();  // tied weights once
     if (parallel.sum) {  // every rank resumes, or none does
         std::vector<double> found{options.resume && !dir.empty() && fs::exists(last_path) ? 1.0 : 0.0};
         parallel.sum(found);
@@ -159,10 +200,12 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         if (!c.state.optimizer_type.empty() && c.state.optimizer_type != state.optimizer_type)
             fail("cannot resume '{}': its optimizer state is for {}, this run uses {}", path, c.state.optimizer_type,
                  state.optimizer_type);
-        if (c.state.step != c.state.epoch * batches)
-            fail("cannot resume '{}': it took {} steps in {} epochs, but the training data now gives {} batches per "
-                 "epoch; the data set or the batch size changed",
-                 path, c.state.step, c.state.epoch, batches);
+        if (c.state.step != c.state.epoch * steps_per_epoch)
+            fail("cannot resume '{}': it took {} steps in {} epochs, but the training data now gives {} {} per "
+                 "epoch{}; the data set or the batch size changed",
+                 path, c.state.step, c.state.epoch, accumulate > 1 ? steps_per_epoch : batches,
+                 accumulate > 1 ? "steps" : "batches",
+                 accumulate > 1 ? fmt::format(" ({} batches, {} per step)", batches, accumulate) : "");
         // All or nothing: the optimizer's state and the weights are each checked before
         // they are written, and the optimizer goes back to its state if the weights do not fit.
         const optim::StateDict previous = optimizer.state_dict();
@@ -202,6 +245,8 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         if (lead) write_outputs(options, history.epochs);
         if (options.scheduler)
             for (std::size_t e = 0; e < state.epoch; ++e) options.scheduler->step();
+        if (options.step_scheduler)
+            for (std::size_t k = 0; k < state.step; ++k) options.step_scheduler->step();
         const std::size_t since_best = state.epoch - state.best_epoch;
         if (asked <= state.epoch) {
             if (talk)
@@ -240,6 +285,30 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
         std::size_t seen = 0, step = 0;
         const std::size_t steps = batches;
         auto last_draw = Clock::now();
+        // Gradient accumulation: each batch's loss is weighted by n / (unit * accumulate), unit being the
+        // epoch's first (full) batch size; a group of other size is corrected before the step, so that every
+        // step is the step of one batch made of the group's samples.
+        std::size_t in_group = 0, group_samples = 0, unit = 0, optimizer_steps = 0, clipped = 0;
+        double norm_sum = 0, norm_max = 0;
+        auto optimizer_step = [&] {
+            if (parallel.synchronize) parallel.synchronize();
+            if (accumulate > 1 && group_samples != unit * accumulate)
+                scale_gradients(params, static_cast<double>(unit * accumulate) / static_cast<double>(group_samples));
+            const double norm = gradient_norm(params);
+            norm_sum += norm;
+            norm_max = std::max(norm_max, norm);
+            if (options.clip_grad_norm > 0) {
+                const double factor = options.clip_grad_norm / (norm + 1e-6);  // as clip_grad_norm_
+                if (factor < 1) {
+                    scale_gradients(params, factor);
+                    ++clipped;
+                }
+            }
+            optimizer.step();
+            if (options.step_scheduler) options.step_scheduler->step();
+            ++optimizer_steps;
+            in_group = group_samples = 0;
+        };
         data::Batch batch;
         while (train_data.next(batch)) {
             if (parallel.before_forward) parallel.before_forward();
@@ -250,11 +319,19 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             if (!std::isfinite(value))
                 fail("train: the loss became {} at epoch {}, step {}; lower the learning rate or check the data", value,
                      epoch, step + 1);
-            optimizer.zero_grad();
-            l.backward();
-            if (parallel.synchronize) parallel.synchronize();
-            optimizer.step();
             const std::size_t n = batch.inputs.shape()[0];
+            if (unit == 0) unit = n;
+            if (in_group == 0) optimizer.zero_grad();
+            ++in_group;
+            group_samples += n;
+            const bool closes_group = in_group == accumulate || step + 1 == steps;
+            // Data-parallel: the ranks average only the gradients of a group's last batch (DDP's no_sync()).
+            if (accumulate > 1 && parallel.sync_backward) parallel.sync_backward(closes_group);
+            if (accumulate == 1)
+                l.backward();
+            else
+                (l * (static_cast<double>(n) / static_cast<double>(unit * accumulate))).backward();
+            if (closes_group) optimizer_step();
             loss_sum += value * static_cast<double>(n);
             const long c = correct_in(output, batch.targets);
             correct = c < 0 || correct < 0 ? -1 : correct + c;
@@ -275,6 +352,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                     << std::flush;
             }
         }
+        if (in_group > 0) optimizer_step();  // the loader gave more batches than it announced
         if (seen == 0)
             fail("train: the training data has no batch (empty data set, or drop_last with too few samples)");
         if (parallel.sum) {  // the whole epoch, over every rank's shard
@@ -301,6 +379,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
             record.val_loss = v.loss;
             record.val_accuracy = v.accuracy;
         }
+        record.grad_norm_mean = optimizer_steps ? norm_sum / static_cast<double>(optimizer_steps) : nan;
+        record.grad_norm_max = optimizer_steps ? norm_max : nan;
+        record.clipped_steps = clipped;
         record.seconds = seconds_since(start);
         history.epochs.push_back(record);
         if (options.scheduler) options.scheduler->step();
@@ -311,7 +392,7 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                                                               : -record.train_loss;
         const bool improved = score > state.best_score;
         state.epoch = epoch;
-        state.step += step;
+        state.step += optimizer_steps;
         state.history = history.epochs;
         if (improved) {
             state.best_score = score;
@@ -335,6 +416,9 @@ History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, da
                                percent(record.train_accuracy));
             if (validation)
                 out << fmt::format("  val loss {:.4f} acc {}", record.val_loss, percent(record.val_accuracy));
+            out << fmt::format("  grad norm {:.3g} (max {:.3g})", record.grad_norm_mean, record.grad_norm_max);
+            if (options.clip_grad_norm > 0)
+                out << fmt::format(", clipped {}/{} steps", record.clipped_steps, optimizer_steps);
             out << fmt::format("  {:.1f}s{}\n", record.seconds, improved ? "  *" : "") << std::flush;
         }
         if (options.patience > 0 && since_best >= options.patience && epoch < options.epochs) {

@@ -106,6 +106,36 @@ TEST_SUITE("data_parallel") {
         CHECK(dp.stats().buckets_reduced == 4);
     }
 
+    TEST_CASE("a weight tied between two layers is averaged once") {
+        struct Tied : nn::Module {
+            std::shared_ptr<nn::Linear> in, out;
+            Tied() {
+                in = register_module("in", std::make_shared<nn::Linear>(5, 5));
+                out = register_module("out", std::make_shared<nn::Linear>(5, 5, false));
+                out->weight = out->replace_parameter("weight", in->weight);
+            }
+            rg::Tensor forward(const rg::Tensor& x) override { return (*out)(rg::tanh((*in)(x))); }
+        };
+        rg::manual_seed(9);
+        auto model = std::make_shared<Tied>();
+        model->to(rg::Dtype::float64);
+        dist::DataParallel dp(model, {.bucket_bytes = 100});
+        std::size_t listed = 0;
+        for (const auto& bucket : dp.buckets()) listed += bucket.size();
+        CHECK(listed == 2);  // in.weight (= out.weight) and in.bias
+        const Data data = global_batch(21);
+        {
+            auto guard = dp.no_sync();
+            nn::cross_entropy(dp(data.x), data.y).backward();
+        }
+        const auto reference = grads_of(*model);
+        model->zero_grad();
+        const Data mine = shard(data);
+        nn::cross_entropy(dp(mine.x), mine.y).backward();
+        dp.synchronize();
+        CHECK(max_difference(grads_of(*model), reference) < 1e-14);
+    }
+
     TEST_CASE("no_sync accumulates locally; the next backward averages the sum") {
         auto model = small_model(3);
         dist::DataParallel dp(model, {.bucket_bytes = 100});

@@ -36,8 +36,7 @@ struct Run {
 
 // The run on one process with the global batch, or sharded over the ranks with batch / world_size each.
 Run run(bool parallel, std::size_t epochs, const std::string& dir = "", bool resume = false,
-        const std::string& metrics = "") {
-    const std::size_t global_batch = 16;
+        const std::string& metrics = "", std::size_t global_batch = 16, std::size_t accumulate = 1) {
     const auto r = static_cast<std::size_t>(dist::rank()), w = static_cast<std::size_t>(dist::world_size());
     auto model = model_for_test();
     std::unique_ptr<dist::DataParallel> dp;
@@ -55,6 +54,7 @@ Run run(bool parallel, std::size_t epochs, const std::string& dir = "", bool res
                              .checkpoint_dir = dir,
                              .resume = resume,
                              .metrics_csv = metrics,
+                             .accumulate = accumulate,
                              .progress = nn::Progress::none};
     if (parallel) options.parallel = dp->trainer_hooks();
     Run result{nn::train(*model, sgd, loss_fn, train, &validation, options), {}};
@@ -92,6 +92,14 @@ TEST_SUITE("training") {
         }
         CHECK(single.history.epochs[2].train_loss < single.history.epochs[0].train_loss);  // it does learn
         CHECK(max_difference(parallel.weights, single.weights) < 1e-12);
+    }
+
+    TEST_CASE("accumulating 2 batches over 2 processes steps as one process with a batch twice as large") {
+        // 64 samples: 4 steps of 32, against groups of two batches of 8 per rank.
+        const Run big = run(false, 2, "", false, "", 32), accumulated = run(true, 2, "", false, "", 16, 2);
+        CHECK(max_difference(accumulated.weights, big.weights) < 1e-12);
+        CHECK(accumulated.history.epochs[1].train_loss ==
+              doctest::Approx(run(false, 2, "", false, "", 16, 2).history.epochs[1].train_loss).epsilon(1e-12));
     }
 
     TEST_CASE("only rank 0 writes; a resumed run ends where an uninterrupted one does") {

@@ -350,6 +350,8 @@ nn::ParallelHooks DataParallel::trainer_hooks() {
     hooks.world_size = static_cast<std::size_t>(detail::size_or_one());
     hooks.before_forward = [this] { broadcast_buffers_from_rank0(); };
     hooks.synchronize = [this] { synchronize(); };
+    // Set before each backward of an accumulated group: only the last one averages (what no_sync() does).
+    hooks.sync_backward = [this](bool on) { reducer_->sync_enabled = on; };
     hooks.sum = [](std::vector<double>& values) {
         Tensor t = from_vector(values, Shape{values.size()}, {Dtype::float64});
         all_reduce(t, ReduceOp::sum);

@@ -5,7 +5,9 @@
 /// are both read (zlib).
 #include <retrograd/tensor.hpp>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rg::data {
 
@@ -16,5 +18,21 @@ namespace rg::data {
 ///         the magic number, the type code, the rank, the sizes against the data
 ///         length (a truncated file, trailing bytes, corrupt gzip data)
 Tensor read_idx(const std::string& path, Dtype dtype = Dtype::float32);
+
+/// The values of an IDX file of unsigned bytes (type code 08, as MNIST's
+/// images and labels), as stored: one byte per value, row-major.
+struct IdxBytes {
+    Shape shape;  ///< the sizes (the first one cut to the rows read)
+    std::vector<std::uint8_t> values;  ///< shape's product of bytes
+};
+
+/// The first `max_rows` rows (along axis 0) of an IDX file of unsigned bytes,
+/// without converting them: a quarter of the memory of float32. Only those rows
+/// are decompressed; the gzip checksum, which covers the whole file, is checked
+/// when every row is read.
+/// @param path the file (plain or gzip)
+/// @param max_rows how many rows to read at most (0: all)
+/// @throws rg::Error as read_idx(), and when the values are not unsigned bytes
+IdxBytes read_idx_bytes(const std::string& path, std::size_t max_rows = 0);
 
 }  // namespace rg::data

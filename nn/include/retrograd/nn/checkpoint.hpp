@@ -34,6 +34,11 @@ struct EpochRecord {
     double val_loss = 0;  ///< validation loss; NaN without validation data
     double val_accuracy = 0;  ///< validation accuracy; NaN without validation data
     double seconds = 0;  ///< the epoch's wall-clock time
+    /// The mean, over the epoch's optimizer steps, of the gradients' total
+    /// 2-norm before clipping (NaN when not recorded, as in older checkpoints).
+    double grad_norm_mean = std::numeric_limits<double>::quiet_NaN();
+    double grad_norm_max = std::numeric_limits<double>::quiet_NaN();  ///< its maximum over the epoch
+    std::size_t clipped_steps = 0;  ///< the optimizer steps whose gradients were clipped
 };
 
 /// The `format` a checkpoint's metadata holds.
@@ -100,7 +105,8 @@ void load_weights(Module& module, const TensorMap& tensors, const std::string& s
 /// @param module the module
 TensorMap module_tensors(const Module& module);
 
-/// The history as CSV (epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds).
+/// The history as CSV (epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,grad_norm_mean,
+/// grad_norm_max,clipped_steps).
 /// @param epochs the history
 /// @param digits significant digits of each number
 std::string history_csv(const std::vector<EpochRecord>& epochs, int digits = 6);

@@ -41,7 +41,9 @@ public:
     /// the class name, e.g. "Net()".
     virtual std::string describe() const;
 
-    /// Every parameter, this module's then its children's, depth first (torch's parameters()).
+    /// Every parameter, this module's then its children's, depth first (torch's
+    /// parameters()); a tensor two modules share (tied weights) once, under its
+    /// first name, as PyTorch does.
     TensorList parameters() const;
     /// Every parameter with its dotted name: "0.weight", "block.conv.bias".
     NamedTensors named_parameters() const;  // dotted names: "0.weight", "block.conv.bias"
@@ -67,6 +69,21 @@ public:
     /// @param dtype float32 or float64
     /// @throws rg::Error when the dtype is not floating
     void to(Dtype dtype);
+
+    /// Makes `value` this module's parameter `name` (one of its own, not a
+    /// child's): weight tying, one tensor in two modules. The member the
+    /// forward reads must be given the same tensor, as in LibTorch:
+    ///
+    ///     out->weight = out->replace_parameter("weight", embedding->weight);
+    ///
+    /// parameters() then lists the tied tensor once, so an optimizer updates it
+    /// once with the sum of both uses' gradients, and save() writes it once
+    /// (under its first name); load() restores it into both.
+    /// @param name the module's own parameter, e.g. "weight"
+    /// @param value the tensor to share; requires_grad is turned on
+    /// @return `value`
+    /// @throws rg::Error when the module has no own parameter `name`, or the shape or dtype differs
+    Tensor replace_parameter(const std::string& name, Tensor value);
 
 protected:
     /// An empty module (for derived classes).

@@ -38,6 +38,10 @@ struct ParallelHooks {
     std::size_t world_size = 1;  ///< the number of processes
     std::function<void()> before_forward;  ///< e.g. broadcast BatchNorm buffers from rank 0
     std::function<void()> synchronize;  ///< after backward, before optimizer.step(): gradients averaged
+    /// Before each backward when gradients are accumulated: false, the backward's
+    /// gradients stay on this rank; true (a group's last batch), they are
+    /// averaged, the sums of the whole group with them (DDP's no_sync()).
+    std::function<void(bool)> sync_backward;
     std::function<void(std::vector<double>&)> sum;  ///< in place, over every rank (metrics all ranks agree on)
 };
 
@@ -52,7 +56,9 @@ struct TrainOptions {
     /// starts and says so. The checkpoint must have the same model_name, optimizer
     /// type and settings, and the data the same number of batches per epoch.
     bool resume = false;
-    std::string metrics_csv{};  ///< epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds ("" : none)
+    /// epoch,train_loss,train_accuracy,val_loss,val_accuracy,seconds,grad_norm_mean,grad_norm_max,clipped_steps
+    /// ("" : none)
+    std::string metrics_csv{};
     std::string chart_svg{};  ///< loss and accuracy curves ("" : none)
     std::string model_name{};  ///< stored in checkpoints' metadata (the CLI rebuilds the model from it)
     /// What must not change when a run is resumed (hyperparameters, data...),
@@ -64,6 +70,21 @@ struct TrainOptions {
     /// settings (as "seed_each_epoch").
     std::optional<std::uint64_t> seed_each_epoch{};
     optim::LRScheduler* scheduler = nullptr;  ///< stepped after every epoch (none when null)
+    /// Stepped after every optimizer step (warm-up, OneCycleLR...: schedules
+    /// counted in steps), so once per `accumulate` batches (none when null).
+    optim::LRScheduler* step_scheduler = nullptr;
+    /// Gradient accumulation: the gradients of this many batches are summed
+    /// before each optimizer step, each batch's loss weighted by its share of the
+    /// group's samples, so that a step is the step of one batch `accumulate`
+    /// times larger (the epoch's last group, when fewer batches are left, is
+    /// that smaller batch). 1: a step per batch. Stored with the settings when above 1.
+    std::size_t accumulate = 1;
+    /// Before each optimizer step, gradients whose total 2-norm exceeds this are
+    /// scaled down to it (as rg::optim::clip_grad_norm_); 0: no clipping. The norm
+    /// before clipping is measured either way: its mean and maximum over the
+    /// epoch and the steps clipped go to the EpochRecord, the metrics and the
+    /// progress line. Stored with the settings when above 0.
+    double clip_grad_norm = 0;
     Progress progress = Progress::automatic;  ///< how progress is shown
     std::ostream* out = nullptr;  ///< where progress goes (std::cout when null)
     ParallelHooks parallel;  ///< single process by default
@@ -76,6 +97,14 @@ struct History {
     std::size_t resumed_after = 0;  ///< the checkpoint's epoch when resumed, else 0
     bool stopped_early = false;  ///< patience ran out before `epochs`
 };
+
+/// Creates `dir` when it does not exist and checks that a file can be
+/// written in it (by creating and removing one), so that a run can be refused
+/// before it loads data or trains when its outputs could not be saved.
+/// @param dir the directory
+/// @param what what to call it in the message, e.g. "--out" or "checkpoint_dir"
+/// @throws rg::Error naming the directory and the system's reason
+void check_writable_dir(const std::string& dir, const std::string& what);
 
 /// Checks that a run described by `saved` can be resumed with this model name
 /// and these settings.
@@ -97,7 +126,8 @@ void check_resumable(const TrainingState& saved, const std::string& model_name,
 /// @param validation the validation batches, or null for none
 /// @param options epochs, checkpoints, resuming, progress...
 /// @return the history of every epoch
-/// @throws rg::Error when the loss is empty, epochs is 0, the data has no batch,
+/// @throws rg::Error when the loss is empty, epochs or accumulate is 0, clip_grad_norm is negative or not
+///         finite, the data has no batch,
 ///         the loss is not one value or becomes NaN or infinite, or a checkpoint
 ///         cannot be written, or resumed (naming why)
 History train(Module& model, optim::Optimizer& optimizer, const LossFn& loss, rg::data::DataLoader& train_data,
