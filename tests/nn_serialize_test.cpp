@@ -189,8 +189,8 @@ TEST_CASE("corrupt, truncated and mismatched files give clear errors and never h
     expect(bytes.substr(0, 20), "the file is truncated or not safetensors");
     expect(safetensors("{not json", ""), "the header is not valid JSON");
     expect(safetensors("[1, 2]", ""), "the header must be a JSON object");
-    expect(safetensors(R"({"weight":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,12]}})", std::string(12, '\0')),
-           "unsupported dtype BF16 (expected F32, F64, I64 or BOOL)");
+    expect(safetensors(R"({"weight":{"dtype":"F16","shape":[3,2],"data_offsets":[0,12]}})", std::string(12, '\0')),
+           "unsupported dtype F16 (expected F32, F64, I64, BOOL or BF16)");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,20]}})", std::string(24, '\0')),
            "data_offsets span 20 bytes but shape (3, 2) of F32 needs 24");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[-3,2],"data_offsets":[0,24]}})", std::string(24, '\0')),

@@ -5,6 +5,7 @@
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
 #include <retrograd/attention.hpp>
+#include <retrograd/autocast.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/error.hpp>
 #include <retrograd/explain.hpp>

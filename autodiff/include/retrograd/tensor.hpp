@@ -4,6 +4,7 @@
 // made it). Copies of a handle share the same tensor, as in PyTorch; views
 // (reshape, transpose, slice, expand, detach...) are different tensors that
 // share the storage; clone() copies the values.
+#include <retrograd/bfloat16.hpp>
 #include <retrograd/error.hpp>
 
 #include <xtensor/xadapt.hpp>
@@ -28,21 +29,26 @@ namespace rg {
 
 // A value outside this list (a cast integer) is an rg::Error wherever it is
 // used, naming the op; it never falls through to another dtype.
-enum class Dtype { float32, float64, int64, bool_ };
+enum class Dtype { float32, float64, int64, bool_, bfloat16 };
 inline constexpr Dtype float32 = Dtype::float32;
 inline constexpr Dtype float64 = Dtype::float64;
 inline constexpr Dtype int64 = Dtype::int64;  // indices and labels; not differentiable
 inline constexpr Dtype bool_ = Dtype::bool_;  // masks (comparisons); 1 byte; not differentiable
+/// bfloat16 (rg::BFloat16 elements, 2 bytes): float32's range with 8 significant
+/// bits. Elementwise ops and reductions compute in float32 and round their
+/// result; differentiable; rg::Autocast runs products in it (docs/autodiff.md).
+inline constexpr Dtype bfloat16 = Dtype::bfloat16;
 
 std::string_view dtype_name(Dtype dtype);  // "float32", ..., "bool"; "unknown" outside the list
 std::size_t dtype_size(Dtype dtype);  // bytes per element; an unknown dtype is an rg::Error
-bool is_floating_point(Dtype dtype);  // float32 or float64: the dtypes that can require grad
+bool is_floating_point(Dtype dtype);  // float32, float64 or bfloat16: the dtypes that can require grad
 
 template <class T> constexpr Dtype dtype_of();
 template <> constexpr Dtype dtype_of<float>() { return Dtype::float32; }
 template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
 template <> constexpr Dtype dtype_of<bool>() { return Dtype::bool_; }
+template <> constexpr Dtype dtype_of<BFloat16>() { return Dtype::bfloat16; }
 
 using Shape = xt::svector<std::size_t, 4>;  // small vector, no heap for rank <= 4
 using Strides = xt::svector<std::ptrdiff_t, 4>;  // in elements
