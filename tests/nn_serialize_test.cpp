@@ -1,4 +1,5 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -120,6 +121,27 @@ TEST_CASE("bool tensors are BOOL in safetensors, one byte each; any other byte i
                          doctest::Contains("tensor 'm': BOOL element [1] is the byte 2, expected 0 or 1; the file is "
                                            "damaged"),
                          rg::Error);
+}
+
+TEST_CASE("bfloat16 tensors are BF16 in safetensors, two little-endian bytes each, as PyTorch writes them") {
+    TempDir dir;
+    // 1.0 is 0x3f80, -2.0 is 0xc000, 0.1 rounds to 0x3dcd: bytes low first.
+    const std::string header = R"({"h":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}})";
+    const std::string data("\x80\x3f\x00\xc0\xcd\x3d", 6);
+    write(dir.file("ref.safetensors"), safetensors(header, data));
+    auto t = load_tensors(dir.file("ref.safetensors"));
+    CHECK(t["h"].dtype() == rg::bfloat16);
+    CHECK(t["h"].to_vector() == std::vector<double>{1.0, -2.0, 0.10009765625});
+    const rg::Tensor h = rg::tensor({{1.0, -2.0, 0.1}, {std::nan(""), 1e-40, -1e30}}, {.dtype = rg::bfloat16});
+    save_tensors({{"h", h}}, dir.file("saved.safetensors"));
+    const std::string bytes = read(dir.file("saved.safetensors"));
+    CHECK(bytes.find(R"("dtype":"BF16")") != std::string::npos);
+    CHECK(bytes.substr(bytes.size() - 12, 6) == data);
+    auto back = load_tensors(dir.file("saved.safetensors"))["h"];
+    CHECK(back.dtype() == rg::bfloat16);
+    CHECK(back.shape() == h.shape());
+    for (std::size_t i = 0; i < 6; ++i)
+        CHECK(back.data_ptr<rg::BFloat16>()[i].bits == h.contiguous().data_ptr<rg::BFloat16>()[i].bits);
 }
 
 TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
