@@ -60,16 +60,16 @@ struct BFloat16 {
 /// -infinity()).
 template <> class std::numeric_limits<rg::BFloat16> {
 public:
-    static constexpr bool is_specialized = true;
-    static constexpr bool is_signed = true;
-    static constexpr bool is_integer = false;
-    static constexpr bool is_exact = false;
-    static constexpr bool has_infinity = true;
-    static constexpr bool has_quiet_NaN = true;
-    static constexpr int digits = 8;
-    static constexpr int radix = 2;
-    static constexpr int min_exponent = -125;
-    static constexpr int max_exponent = 128;
+    static constexpr bool is_specialized = true;  ///< the limits below are bfloat16's
+    static constexpr bool is_signed = true;  ///< it has a sign bit
+    static constexpr bool is_integer = false;  ///< a floating-point type
+    static constexpr bool is_exact = false;  ///< it rounds
+    static constexpr bool has_infinity = true;  ///< it has infinities
+    static constexpr bool has_quiet_NaN = true;  ///< it has quiet NaNs
+    static constexpr int digits = 8;  ///< significant bits, the hidden one included
+    static constexpr int radix = 2;  ///< binary
+    static constexpr int min_exponent = -125;  ///< as float's: same exponent bits
+    static constexpr int max_exponent = 128;  ///< as float's
     /// The smallest positive normal value, 2^-126.
     static constexpr rg::BFloat16 min() noexcept { return rg::BFloat16::from_bits(0x0080); }
     /// The largest finite value, (2 - 2^-7) 2^127.
