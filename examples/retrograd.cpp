@@ -4,7 +4,7 @@
 //   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
 //                   [--patience N] [--limit N] [--test-limit N] [--threads N] [--accumulate N] [--clip-norm X]
-//                   [--resume] [--distributed]
+//                   [--resume] [--distributed] [--bf16]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
 //
@@ -27,6 +27,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ struct TrainArgs {
                 limit = "0", test_limit = "0", threads, accumulate = "1", clip_norm = "0";
     bool resume = false;
     bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
+    bool bf16 = false;  // the steps under rg::Autocast (bfloat16 products)
 };
 
 // The options once checked.
@@ -72,6 +74,7 @@ struct TrainSettings {
     std::uint64_t seed = 0;
     bool resume = false;
     bool distributed = false;
+    bool bf16 = false;
 
     // What a resumed run must share with the checkpoint: everything that
     // changes the data, the model or the updates. Epochs, patience, the test
@@ -88,6 +91,7 @@ struct TrainSettings {
         // As rg::nn::train stores them: only when set.
         if (accumulate > 1) settings["accumulate"] = std::to_string(accumulate);
         if (clip_norm > 0) settings["clip_grad_norm"] = fmt::format("{}", clip_norm);
+        if (bf16) settings["bf16"] = "1";  // a resumed run keeps its products' precision
         return settings;
     }
 };
@@ -127,6 +131,9 @@ void add_train_options(CLI::App& cmd, TrainArgs& a) {
     cmd.add_flag("--distributed", a.distributed,
                  "data-parallel over the processes of mpirun (mpirun -np N retrograd train --distributed): "
                  "each trains on its shard with batch/N, gradients averaged (docs/distributed.md)");
+    cmd.add_flag("--bf16", a.bf16,
+                 "products (Linear, Conv2d) in bfloat16 with float32 accumulation, under rg::Autocast; the rest in "
+                 "float32");
     // As argparse: an option given twice takes its last value.
     for (CLI::Option* o : cmd.get_options()) o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
@@ -153,6 +160,7 @@ TrainSettings checked(const TrainArgs& a) {
     s.out = a.out;
     s.resume = a.resume;
     s.distributed = a.distributed;
+    s.bf16 = a.bf16;
     return s;
 }
 
@@ -280,6 +288,13 @@ int train_here(const TrainSettings& s) {
     auto settings = s.fixed();
     settings["data"] = data_fingerprint;
     const fs::path out = s.out;
+    std::optional<rg::Autocast> autocast;
+    if (s.bf16) {
+        autocast.emplace();
+        std::cout << fmt::format("bf16: products in bfloat16 (rg::Autocast); oneDNN dispatches to {}{}\n",
+                                 rg::onednn_isa(),
+                                 rg::bfloat16_supported() ? "" : ", which has no bfloat16 kernels: float32 instead");
+    }
     auto history = rg::nn::train(*model, *optimizer, cross_entropy, train_loader, &val_loader,
                                  {.epochs = s.epochs,
                                   .patience = s.patience,

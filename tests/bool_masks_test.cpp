@@ -62,7 +62,7 @@ TEST_CASE("bool tensors: creation, size, casts both ways, item and printing") {
 
 TEST_CASE("a dtype outside the list is an rg::Error naming the op, never another dtype") {
     const auto unknown = static_cast<rg::Dtype>(42);
-    const std::string expected = "unknown dtype (enum value 42); expected float32, float64, int64 or bool";
+    const std::string expected = "unknown dtype (enum value 42); expected float32, float64, int64, bool or bfloat16";
     CHECK(rg::dtype_name(unknown) == "unknown");
     CHECK_FALSE(rg::is_floating_point(unknown));
     CHECK_THROWS_WITH_AS(rg::dtype_size(unknown), ("dtype_size: " + expected).c_str(), rg::Error);

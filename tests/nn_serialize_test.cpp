@@ -1,4 +1,5 @@
 // safetensors: round trips, atomic writes, and every kind of corrupt file.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -122,6 +123,27 @@ TEST_CASE("bool tensors are BOOL in safetensors, one byte each; any other byte i
                          rg::Error);
 }
 
+TEST_CASE("bfloat16 tensors are BF16 in safetensors, two little-endian bytes each, as PyTorch writes them") {
+    TempDir dir;
+    // 1.0 is 0x3f80, -2.0 is 0xc000, 0.1 rounds to 0x3dcd: bytes low first.
+    const std::string header = R"({"h":{"dtype":"BF16","shape":[3],"data_offsets":[0,6]}})";
+    const std::string data("\x80\x3f\x00\xc0\xcd\x3d", 6);
+    write(dir.file("ref.safetensors"), safetensors(header, data));
+    auto t = load_tensors(dir.file("ref.safetensors"));
+    CHECK(t["h"].dtype() == rg::bfloat16);
+    CHECK(t["h"].to_vector() == std::vector<double>{1.0, -2.0, 0.10009765625});
+    const rg::Tensor h = rg::tensor({{1.0, -2.0, 0.1}, {std::nan(""), 1e-40, -1e30}}, {.dtype = rg::bfloat16});
+    save_tensors({{"h", h}}, dir.file("saved.safetensors"));
+    const std::string bytes = read(dir.file("saved.safetensors"));
+    CHECK(bytes.find(R"("dtype":"BF16")") != std::string::npos);
+    CHECK(bytes.substr(bytes.size() - 12, 6) == data);
+    auto back = load_tensors(dir.file("saved.safetensors"))["h"];
+    CHECK(back.dtype() == rg::bfloat16);
+    CHECK(back.shape() == h.shape());
+    for (std::size_t i = 0; i < 6; ++i)
+        CHECK(back.data_ptr<rg::BFloat16>()[i].bits == h.contiguous().data_ptr<rg::BFloat16>()[i].bits);
+}
+
 TEST_CASE("saving is atomic: a failed save leaves the old checkpoint intact") {
     TempDir dir;
     Linear fc(2, 2);
@@ -189,8 +211,8 @@ TEST_CASE("corrupt, truncated and mismatched files give clear errors and never h
     expect(bytes.substr(0, 20), "the file is truncated or not safetensors");
     expect(safetensors("{not json", ""), "the header is not valid JSON");
     expect(safetensors("[1, 2]", ""), "the header must be a JSON object");
-    expect(safetensors(R"({"weight":{"dtype":"BF16","shape":[3,2],"data_offsets":[0,12]}})", std::string(12, '\0')),
-           "unsupported dtype BF16 (expected F32, F64, I64 or BOOL)");
+    expect(safetensors(R"({"weight":{"dtype":"F16","shape":[3,2],"data_offsets":[0,12]}})", std::string(12, '\0')),
+           "unsupported dtype F16 (expected F32, F64, I64, BOOL or BF16)");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[3,2],"data_offsets":[0,20]}})", std::string(24, '\0')),
            "data_offsets span 20 bytes but shape (3, 2) of F32 needs 24");
     expect(safetensors(R"({"weight":{"dtype":"F32","shape":[-3,2],"data_offsets":[0,24]}})", std::string(24, '\0')),

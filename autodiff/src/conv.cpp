@@ -303,7 +303,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
         Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d");
         // Held for the call: for a strided bias, Dense is a copy that must outlive its pointer.
         std::optional<detail::Dense<T>> bias_values;
-        if (bias.defined()) bias_values.emplace(bias);
+        if (bias.defined()) bias_values.emplace(bias.dtype() == Dtype::bfloat16 ? detail::bf16_as_float32(bias) : bias);
         const T* b = bias_values ? bias_values->data() : nullptr;
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(s, Pass::forward) &&
@@ -315,8 +315,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     // Each gradient is itself a convolution op with its own VJP, so second
     // order works; an input that needs no gradient costs nothing.
     const bool x_part = needs_grad(x), w_part = needs_grad(weight);
+    // A convolution recorded inside rg::Autocast has its backward convolutions in bfloat16 too.
     return record(conv2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}},
-                  [options](const OpContext& c, const Tensor& grad) {
+                  [options, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& grad) {
+                      const detail::AutocastProducts products(bf16);
                       return GradList{c.needs_grad(0) ? conv2d_input_grad(grad, c.input(1), c.input_shape(0), options)
                                                       : Tensor{},
                                       c.needs_grad(1) ? conv2d_weight_grad(grad, c.input(0), c.input_shape(1), options)

@@ -38,6 +38,11 @@ Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, 
 template <class Draw> Tensor random_tensor(IntList sizes, TensorOptions options, const char* op, Draw draw) {
     detail::check_dtype(options.dtype, op);
     if (!is_floating_point(options.dtype)) fail("{}: expected a float dtype, got {}", op, dtype_name(options.dtype));
+    if (options.dtype == Dtype::bfloat16) {  // drawn in float32, rounded
+        Tensor out = detail::float32_as_bf16(random_tensor(sizes, {Dtype::float32, false}, op, draw));
+        if (options.requires_grad) out.requires_grad_();
+        return out;
+    }
     Tensor out = make(sizes, {options.dtype, false}, 0, false, op);
     std::lock_guard lock(generator_mutex());
     detail::visit_float_dtype(options.dtype, op, [&](auto zero) {

@@ -164,7 +164,7 @@ void accumulate_into(Tensor& slot, Tensor g, bool create_graph) {
         return;
     }
     if (!create_graph && !slot.requires_grad() && !g.requires_grad() && detail::owns_buffer(slot) &&
-        slot.shape() == g.shape() && g.is_contiguous()) {
+        slot.shape() == g.shape() && g.is_contiguous() && slot.dtype() != Dtype::bfloat16) {
         detail::visit_float(slot, "backward", [&](const auto& s) {
             using T = typename std::decay_t<decltype(s)>::value_type;
             detail::add_into(slot.data_ptr<T>(), g.data_ptr<T>(), s.size());

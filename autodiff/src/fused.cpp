@@ -26,6 +26,11 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
         if constexpr (std::is_integral_v<T>) {
             fail("addcmul: expected float32 or float64 tensors, got {}", dtype_name(input.dtype()));
             return Tensor{};
+        } else if constexpr (std::is_same_v<T, BFloat16>) {  // in float32, rounded once
+            return detail::float32_as_bf16(detail::without_grad([&] {
+                return addcmul(detail::bf16_as_float32(input), detail::bf16_as_float32(t1), detail::bf16_as_float32(t2),
+                               value);
+            }));
         } else {
             const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
             const T v = static_cast<T>(value);

@@ -47,6 +47,10 @@ GradcheckResult gradcheck(const Function& f, const TensorList& inputs, Gradcheck
             xs.push_back(in);
             continue;
         }
+        if (in.dtype() == Dtype::bfloat16)
+            fail("gradcheck: input {} is bfloat16 (8 significant bits, too few for finite differences); pass float64 "
+                 "inputs",
+                 i);
         Tensor x = detail::contiguous_values(in.detach().to(Dtype::float64));
         if (in.requires_grad()) {
             x.requires_grad_();

@@ -78,6 +78,7 @@ template <class F> decltype(auto) visit_dtype(Dtype dtype, const char* op, F&& f
         case Dtype::float64: return f(double{});
         case Dtype::int64: return f(std::int64_t{});
         case Dtype::bool_: return f(bool{});
+        case Dtype::bfloat16: return f(BFloat16{});
     }
     unknown_dtype(dtype, op);
 }
@@ -89,15 +90,44 @@ template <class F> decltype(auto) visit_float_dtype(Dtype dtype, const char* op,
         case Dtype::float32: return f(float{});
         case Dtype::float64: return f(double{});
         case Dtype::int64:
-        case Dtype::bool_: break;
+        case Dtype::bool_:
+        case Dtype::bfloat16: break;
     }
     check_dtype(dtype, op);
+    // bfloat16 reaches a kernel through visit_float, map_float or zip_float,
+    // which compute it in float32; an op that reads the dtype alone does not.
+    if (dtype == Dtype::bfloat16) fail("{}: bfloat16 is not supported here; convert with .to(rg::float32)", op);
     fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(dtype));
 }
 
-// Calls f(Dense<T>) with the float32 or float64 values of t.
+// bfloat16 computed in float32, as PyTorch's CPU kernels do: the exact
+// float32 copy of a bfloat16 tensor's values, and a float32 result rounded to
+// bfloat16 (to nearest even). Neither records.
+Tensor bf16_as_float32(const Tensor& t);
+Tensor float32_as_bf16(const Tensor& t);
+// A kernel's result from bfloat16 inputs: float32 results rounded to
+// bfloat16; anything else (indices, masks, no result) as it is.
+template <class R> R rounded_to_bf16(R&& result) {
+    if constexpr (std::is_same_v<std::decay_t<R>, Tensor>) {
+        if (result.defined() && result.dtype() == Dtype::float32) return float32_as_bf16(result);
+    }
+    return std::forward<R>(result);
+}
+
+// Calls f(Dense<T>) with the float32 or float64 values of t. A bfloat16 t is
+// read as float32 (Dense<float>) and a float32 tensor that f returns is
+// rounded to bfloat16: every kernel written for float serves bfloat16.
 template <class F> decltype(auto) visit_float(const Tensor& t, const char* op, F&& f) {
     defined_or_fail(t, op);
+    if (t.dtype() == Dtype::bfloat16) {
+        using R = decltype(f(std::declval<const Dense<float>&>()));
+        if constexpr (std::is_void_v<R>) {
+            f(Dense<float>(bf16_as_float32(t)));
+            return;
+        } else {
+            return static_cast<R>(rounded_to_bf16(f(Dense<float>(bf16_as_float32(t)))));
+        }
+    }
     return visit_float_dtype(t.dtype(), op, [&](auto zero) -> decltype(auto) { return f(Dense<decltype(zero)>(t)); });
 }
 
@@ -113,6 +143,10 @@ inline void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
 // Calls f(dense_a, dense_b) with both tensors' values, of the same float dtype.
 template <class F> decltype(auto) visit_float2(const Tensor& a, const Tensor& b, const char* op, F&& f) {
     check_same_dtype(a, b, op);
+    if (a.dtype() == Dtype::bfloat16) {  // both, in float32 (see visit_float)
+        using R = decltype(f(std::declval<const Dense<float>&>(), std::declval<const Dense<float>&>()));
+        return static_cast<R>(rounded_to_bf16(f(Dense<float>(bf16_as_float32(a)), Dense<float>(bf16_as_float32(b)))));
+    }
     return visit_float(a, op, [&](const auto& av) -> decltype(auto) {
         using T = typename std::decay_t<decltype(av)>::value_type;
         return f(av, Dense<T>(b));
@@ -295,6 +329,23 @@ void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, cons
 
 // masked_fill's checks (mask_ops.cpp): a bool mask that broadcasts to x's shape.
 void check_fill_mask(const Tensor& x, const Tensor& mask, const char* op);
+
+// rg::Autocast (autocast.cpp): true when the calling thread's float32 products
+// run in bfloat16; bf16_unavailable says once on stderr that oneDNN refused
+// a bfloat16 `op` (the product then runs in float32).
+bool autocast_products();
+void bf16_unavailable(const char* op);
+// Turns bfloat16 products on or off for a scope (a VJP recorded inside rg::Autocast).
+class AutocastProducts {
+public:
+    explicit AutocastProducts(bool on);
+    ~AutocastProducts();
+    AutocastProducts(const AutocastProducts&) = delete;
+    AutocastProducts& operator=(const AutocastProducts&) = delete;
+
+private:
+    bool previous_;
+};
 
 // Raises when anomaly detection is on and values hold NaN or Inf.
 void check_finite(const Tensor& t, const char* when, std::string_view op);

@@ -89,6 +89,11 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         if constexpr (std::is_integral_v<T>) {
             fail("matmul: expected float32 or float64 tensors, got {}", dtype_name(a.dtype()));
             return Tensor{};
+        } else if constexpr (std::is_same_v<T, BFloat16>) {
+            // The product of the bfloat16 values in float32 (exact inputs), rounded once.
+            return detail::float32_as_bf16(detail::without_grad([&] {
+                return gemm(detail::bf16_as_float32(a), detail::bf16_as_float32(b), transpose_a, transpose_b);
+            }));
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
             Tensor c = detail::empty_dense<T>(out_shape, "matmul");
@@ -112,8 +117,10 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     // d op(A) = G op(B)^T and d op(B) = op(A)^T G, rewritten as gemms of the
     // stored operands (no transposed copies), then summed over broadcast batches.
     // Each operand is saved only for the other's gradient.
+    // A product recorded inside rg::Autocast has its backward products in bfloat16 too.
     return record(gemm_def, out, {a, b}, {.inputs = {b.requires_grad(), a.requires_grad()}},
-                  [transpose_a, transpose_b](const OpContext& c, const Tensor& g) {
+                  [transpose_a, transpose_b, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& g) {
+                      const detail::AutocastProducts products(bf16);
                       const Shape& shape_a = c.input_shape(0);
                       const Shape& shape_b = c.input_shape(1);
                       // A 2-D operand shared by a batch whose other operand has every batch

@@ -12,13 +12,14 @@ using detail::binary_samples;
 using detail::call_binary;
 
 // The dtype both operands of a comparison are read in: the wider of the two,
-// in the order bool < int64 < float32 < float64 (as PyTorch promotes).
+// in the order bool < int64 < bfloat16 < float32 < float64 (as PyTorch promotes).
 int promotion_rank(Dtype dtype) {
     switch (dtype) {
         case Dtype::bool_: return 0;
         case Dtype::int64: return 1;
-        case Dtype::float32: return 2;
-        case Dtype::float64: return 3;
+        case Dtype::bfloat16: return 2;
+        case Dtype::float32: return 3;
+        case Dtype::float64: return 4;
     }
     detail::unknown_dtype(dtype, "promote");
 }
@@ -50,7 +51,7 @@ template <class F> Tensor compare(const char* op, const Tensor& a, double b, F f
     Tensor mask = detail::empty_dense<bool>(detail::defined_or_fail(a, op).shape(), op);
     detail::visit_dtype(a.dtype(), op, [&](auto zero) {
         using T = decltype(zero);
-        if constexpr (std::is_floating_point_v<T>) {
+        if constexpr (std::is_floating_point_v<T> || std::is_same_v<T, BFloat16>) {
             const T s = static_cast<T>(b);
             detail::map_values(detail::Strided<T>(a), mask.data_ptr<bool>(), [&](T u) { return f(u, s); });
         } else {

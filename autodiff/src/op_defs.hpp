@@ -88,6 +88,7 @@ inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
 // out = f(x) elementwise over a float tensor, read with its strides.
 template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
     const TensorImpl& in = *defined_or_fail(x, op).impl();
+    if (in.dtype == Dtype::bfloat16) return float32_as_bf16(map_float(bf16_as_float32(x), op, f));  // kernels.hpp
     return visit_float_dtype(in.dtype, op, [&](auto zero) {
         using T = decltype(zero);
         Tensor out = empty_dense(in.shape, in.dtype, op, in.numel);
@@ -110,6 +111,8 @@ template <class F> Tensor zip_float(const Tensor& a_in, const Tensor& b_in, cons
     defined_or_fail(b_in, op);
     const Tensor a = promoted_bool(a_in, b_in), b = promoted_bool(b_in, a_in);
     check_same_dtype(a, b, op);
+    if (a.dtype() == Dtype::bfloat16)  // in float32, rounded once (kernels.hpp)
+        return float32_as_bf16(zip_float(bf16_as_float32(a), bf16_as_float32(b), op, f));
     const TensorImpl& ai = *a.impl();
     const TensorImpl& bi = *b.impl();
     if (ai.dtype != Dtype::float32 && ai.dtype != Dtype::float64)

@@ -129,6 +129,8 @@ Tensor mean(const Tensor& x, const Axes& axes, bool keepdims) {
     if (!x.is_floating())
         fail("mean: expected a float32 or float64 tensor, got {}; convert with .to(rg::float32)",
              dtype_name(x.dtype()));
+    if (x.dtype() == Dtype::bfloat16)  // summed and divided in float32, rounded once, as PyTorch's
+        return mean(x.to(Dtype::float32), axes, keepdims).to(Dtype::bfloat16);
     return sum(x, axes, keepdims) * (1.0 / static_cast<double>(r.count));
 }
 

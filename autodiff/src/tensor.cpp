@@ -22,6 +22,7 @@ std::optional<DtypeTraits> dtype_traits(Dtype dtype) {
         case Dtype::float64: return DtypeTraits{"float64", 8, true};
         case Dtype::int64: return DtypeTraits{"int64", 8, false};
         case Dtype::bool_: return DtypeTraits{"bool", 1, false};
+        case Dtype::bfloat16: return DtypeTraits{"bfloat16", 2, true};
     }
     return std::nullopt;
 }
@@ -43,7 +44,8 @@ bool is_floating_point(Dtype dtype) {
 
 namespace detail {
 void unknown_dtype(Dtype dtype, const char* op) {
-    fail("{}: unknown dtype (enum value {}); expected float32, float64, int64 or bool", op, static_cast<int>(dtype));
+    fail("{}: unknown dtype (enum value {}); expected float32, float64, int64, bool or bfloat16", op,
+         static_cast<int>(dtype));
 }
 void check_dtype(Dtype dtype, const char* op) {
     if (!dtype_traits(dtype)) unknown_dtype(dtype, op);
@@ -193,6 +195,15 @@ Tensor contiguous_values(const Tensor& t) {
     });
 }
 
+Tensor bf16_as_float32(const Tensor& t) {
+    NoGrad off;
+    return t.to(Dtype::float32);
+}
+Tensor float32_as_bf16(const Tensor& t) {
+    NoGrad off;
+    return t.to(Dtype::bfloat16);
+}
+
 void copy_values(const Tensor& dst, const Tensor& src) {
     visit_dtype(dst.dtype(), "copy_", [&](auto zero) {
         using T = decltype(zero);
@@ -297,6 +308,7 @@ template float* Tensor::data_ptr<float>() const;
 template double* Tensor::data_ptr<double>() const;
 template std::int64_t* Tensor::data_ptr<std::int64_t>() const;
 template bool* Tensor::data_ptr<bool>() const;
+template BFloat16* Tensor::data_ptr<BFloat16>() const;
 
 namespace {
 // The view owns its flat buffer adaptor (a pointer and a size), so copies of

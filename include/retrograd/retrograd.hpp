@@ -5,6 +5,7 @@
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
 #include <retrograd/attention.hpp>
+#include <retrograd/autocast.hpp>
 #include <retrograd/conv.hpp>
 #include <retrograd/sampling.hpp>
 #include <retrograd/spatial.hpp>

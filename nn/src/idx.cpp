@@ -271,7 +271,8 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
         case Dtype::float32: fill(out.data_ptr<float>()); break;
         case Dtype::float64: fill(out.data_ptr<double>()); break;
         case Dtype::int64: fill(out.data_ptr<std::int64_t>()); break;
-        case Dtype::bool_: break;  // refused above
+        case Dtype::bool_:
+        case Dtype::bfloat16: break;  // refused above
     }
     return out;
 }

@@ -37,6 +37,7 @@ const char* code_of(Dtype d) {
         case Dtype::float64: return "F64";
         case Dtype::int64: return "I64";
         case Dtype::bool_: return "BOOL";
+        case Dtype::bfloat16: return "BF16";
     }
     fail("save: unknown dtype (enum value {})", static_cast<int>(d));
 }
@@ -196,7 +197,8 @@ Dtype dtype_of_code(const std::string& code, const std::function<void(const std:
     if (code == "F64") return Dtype::float64;
     if (code == "I64") return Dtype::int64;
     if (code == "BOOL") return Dtype::bool_;
-    bad(fmt::format("unsupported dtype {} (expected F32, F64, I64 or BOOL)", code));
+    if (code == "BF16") return Dtype::bfloat16;
+    bad(fmt::format("unsupported dtype {} (expected F32, F64, I64, BOOL or BF16)", code));
     return Dtype::float32;
 }
 

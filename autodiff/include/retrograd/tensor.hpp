@@ -4,6 +4,7 @@
 // made it). Copies of a handle share the same tensor, as in PyTorch; views
 // (reshape, transpose, slice, expand, detach...) are different tensors that
 // share the storage; clone() copies the values.
+#include <retrograd/bfloat16.hpp>
 #include <retrograd/error.hpp>
 
 #include <xtensor/xadapt.hpp>
@@ -28,13 +29,14 @@ namespace rg {
 
 // A value outside this list (a cast integer) is an rg::Error wherever it is
 // used, naming the op; it never falls through to another dtype.
-/// The element type of a tensor. LibTorch has more (float16, bfloat16, int32,
-/// uint8...); float32 and float64 are the differentiable ones here.
+/// The element type of a tensor. LibTorch has more (float16, int32, uint8...);
+/// float32, float64 and bfloat16 are the differentiable ones here.
 enum class Dtype {
     float32,  ///< 4-byte IEEE float, the default
     float64,  ///< 8-byte IEEE double: gradient checks, references
     int64,  ///< indices and labels; not differentiable
-    bool_  ///< masks (comparisons); 1 byte; not differentiable
+    bool_,  ///< masks (comparisons); 1 byte; not differentiable
+    bfloat16  ///< 2-byte brain float: float32's range, 8 significant bits
 };
 /// Dtype::float32, as torch::kFloat32.
 inline constexpr Dtype float32 = Dtype::float32;
@@ -44,17 +46,21 @@ inline constexpr Dtype float64 = Dtype::float64;
 inline constexpr Dtype int64 = Dtype::int64;  // indices and labels; not differentiable
 /// Dtype::bool_, as torch::kBool.
 inline constexpr Dtype bool_ = Dtype::bool_;  // masks (comparisons); 1 byte; not differentiable
+/// bfloat16 (rg::BFloat16 elements, 2 bytes): float32's range with 8 significant
+/// bits. Elementwise ops and reductions compute in float32 and round their
+/// result; differentiable; rg::Autocast runs products in it (docs/autodiff.md).
+inline constexpr Dtype bfloat16 = Dtype::bfloat16;
 
-/// The dtype's name: "float32", "float64", "int64", "bool"; "unknown" outside the list.
+/// The dtype's name: "float32", "float64", "int64", "bool", "bfloat16"; "unknown" outside the list.
 /// @param dtype the dtype
 std::string_view dtype_name(Dtype dtype);  // "float32", ..., "bool"; "unknown" outside the list
 /// Bytes per element.
 /// @param dtype the dtype
 /// @throws rg::Error for a value outside the list
 std::size_t dtype_size(Dtype dtype);  // bytes per element; an unknown dtype is an rg::Error
-/// True for float32 and float64: the dtypes that can require grad.
+/// True for float32, float64 and bfloat16: the dtypes that can require grad.
 /// @param dtype the dtype
-bool is_floating_point(Dtype dtype);  // float32 or float64: the dtypes that can require grad
+bool is_floating_point(Dtype dtype);
 
 /// The dtype of the C++ element type T (float, double, std::int64_t, bool).
 template <class T> constexpr Dtype dtype_of();
@@ -66,6 +72,8 @@ template <> constexpr Dtype dtype_of<double>() { return Dtype::float64; }
 template <> constexpr Dtype dtype_of<std::int64_t>() { return Dtype::int64; }
 /// Dtype::bool_.
 template <> constexpr Dtype dtype_of<bool>() { return Dtype::bool_; }
+/// Dtype::bfloat16.
+template <> constexpr Dtype dtype_of<BFloat16>() { return Dtype::bfloat16; }
 
 /// A tensor's sizes: a small vector, no heap for rank <= 4.
 using Shape = xt::svector<std::size_t, 4>;  // small vector, no heap for rank <= 4

@@ -6,6 +6,7 @@
 // (matmul, gemm_sum, the convolutions) goes through detail::product, so the
 // backend changes here and nowhere else.
 #include "../kernels.hpp"
+#include "onednn.hpp"
 #include "threads.hpp"
 
 #include <cblas.h>
@@ -28,6 +29,14 @@ void detail::product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t
     if (m == 0 || n == 0) return;
     if (k == 0) return empty_sum(m, n, c, accumulate);
     match_thread_count();  // oneDNN sizes its threads by the calling thread's OpenMP count
+    if (autocast_products()) {  // rg::Autocast: bfloat16 operands, float32 accumulation
+        const auto i64 = [](std::size_t v) { return static_cast<std::int64_t>(v); };
+        if (onednn_matmul_bf16({i64(m), i64(n), i64(k), i64(std::max<std::size_t>(lda, 1)),
+                                i64(std::max<std::size_t>(ldb, 1)), ta, tb, accumulate},
+                               a, b, c))
+            return;
+        bf16_unavailable("matmul");
+    }
     const auto dim = [](std::size_t v) { return static_cast<dnnl_dim_t>(std::max<std::size_t>(v, 1)); };
     const dnnl_status_t status = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', dim(m), dim(n), dim(k), 1.0f, a, dim(lda),
                                             b, dim(ldb), accumulate ? 1.0f : 0.0f, c, dim(n));

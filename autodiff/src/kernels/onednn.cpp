@@ -56,23 +56,28 @@ enum class Kind : std::uint8_t {
     avg_pool_forward,
     avg_pool_backward,
     max_pool_forward,
-    max_pool_backward
+    max_pool_backward,
+    matmul_bf16
 };
 
 struct Key {
     Kind kind;
-    std::variant<ConvSpec, PoolSpec> spec;
+    std::variant<ConvSpec, PoolSpec, MatmulSpec> spec;
+    bool bf16 = false;  // inputs rounded to bfloat16, float32 accumulation (rg::Autocast)
     bool operator==(const Key&) const = default;
 };
 
 struct KeyHash {
     std::size_t operator()(const Key& k) const {
-        std::size_t h = static_cast<std::size_t>(k.kind);
+        std::size_t h = static_cast<std::size_t>(k.kind) * 2 + (k.bf16 ? 1 : 0);
         auto mix = [&h](std::int64_t v) { h = h * 1000003u ^ static_cast<std::size_t>(v); };
         if (const auto* c = std::get_if<ConvSpec>(&k.spec)) {
             for (std::int64_t v : {c->n, c->c, c->h, c->w, c->o, c->kh, c->kw, c->stride_h, c->stride_w, c->pad_h,
                                    c->pad_w, c->dilation_h, c->dilation_w, c->groups})
                 mix(v);
+        } else if (const auto* m = std::get_if<MatmulSpec>(&k.spec)) {
+            for (std::int64_t v : {m->m, m->n, m->k, m->lda, m->ldb}) mix(v);
+            mix(m->ta * 4 + m->tb * 2 + m->accumulate);
         } else {
             const auto& p = std::get<PoolSpec>(k.spec);
             for (std::int64_t v : {p.n, p.c, p.h, p.w, p.kh, p.kw, p.stride_h, p.stride_w, p.pad_h, p.pad_w}) mix(v);
@@ -122,7 +127,9 @@ PlanCache& cache() {
 }
 
 memory::desc plain(const memory::dims& dims, Tag tag) { return {dims, memory::data_type::f32, tag}; }
-memory::desc any(const memory::dims& dims) { return {dims, memory::data_type::f32, Tag::any}; }
+memory::desc any(const memory::dims& dims, memory::data_type type = memory::data_type::f32) {
+    return {dims, type, Tag::any};
+}
 
 memory::dims image_dims(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) { return {n, c, h, w}; }
 memory::dims weight_dims(const ConvSpec& s) {
@@ -148,9 +155,13 @@ dnnl::primitive_attr user_scratchpad() {
     return attr;
 }
 
-dnnl::convolution_forward::primitive_desc conv_forward_desc(const ConvSpec& s, bool bias) {
-    const memory::desc x = any(image_dims(s.n, s.c, s.h, s.w)), w = any(weight_dims(s)),
-                       y = any(image_dims(s.n, s.o, s.oh, s.ow));
+// The type of the convolutions' read operands: bfloat16 under rg::Autocast.
+// Results (outputs, input and weight gradients) stay float32.
+memory::data_type read_type(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
+
+dnnl::convolution_forward::primitive_desc conv_forward_desc(const ConvSpec& s, bool bias, bool bf16) {
+    const memory::desc x = any(image_dims(s.n, s.c, s.h, s.w), read_type(bf16)),
+                       w = any(weight_dims(s), read_type(bf16)), y = any(image_dims(s.n, s.o, s.oh, s.ow));
     const auto d =
         bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                                x, w, plain({s.o}, Tag::x), y, strides(s), gaps(s), pad_left(s),
@@ -160,25 +171,27 @@ dnnl::convolution_forward::primitive_desc conv_forward_desc(const ConvSpec& s, b
     return {d, user_scratchpad(), cpu_engine()};
 }
 
-std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s) {
+std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf16) {
+    const memory::data_type read = read_type(bf16);
     const memory::desc x = plain(image_dims(s.n, s.c, s.h, s.w), Tag::nchw), w = plain(weight_dims(s), weight_tag(s)),
                        y = plain(image_dims(s.n, s.o, s.oh, s.ow), Tag::nchw);
     auto plan = std::make_shared<Plan>();
     try {
         if (kind == Kind::conv_forward || kind == Kind::conv_forward_bias) {
             const bool bias = kind == Kind::conv_forward_bias;
-            const auto pd = conv_forward_desc(s, bias);
+            const auto pd = conv_forward_desc(s, bias, bf16);
             plan->primitive = dnnl::convolution_forward(pd);
             plan->args = {{DNNL_ARG_SRC, pd.src_desc(), x}, {DNNL_ARG_WEIGHTS, pd.weights_desc(), w}};
             if (bias) plan->args.push_back({DNNL_ARG_BIAS, pd.bias_desc(), plain({s.o}, Tag::x)});
             plan->args.push_back({DNNL_ARG_DST, pd.dst_desc(), y, true});
             plan->scratchpad = pd.scratchpad_desc();
         } else if (kind == Kind::conv_backward_data) {
-            const auto hint = conv_forward_desc(s, false);
+            const auto hint = conv_forward_desc(s, false, bf16);
             const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
-                                                          any(image_dims(s.n, s.c, s.h, s.w)), any(weight_dims(s)),
-                                                          any(image_dims(s.n, s.o, s.oh, s.ow)), strides(s), gaps(s),
-                                                          pad_left(s), pad_right(s));
+                                                          any(image_dims(s.n, s.c, s.h, s.w)),
+                                                          any(weight_dims(s), read),
+                                                          any(image_dims(s.n, s.o, s.oh, s.ow), read), strides(s),
+                                                          gaps(s), pad_left(s), pad_right(s));
             const dnnl::convolution_backward_data::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
             plan->primitive = dnnl::convolution_backward_data(pd);
             plan->args = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), y},
@@ -186,11 +199,12 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s) {
                           {DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x, true}};
             plan->scratchpad = pd.scratchpad_desc();
         } else {
-            const auto hint = conv_forward_desc(s, false);
+            const auto hint = conv_forward_desc(s, false, bf16);
             const dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
-                                                             any(image_dims(s.n, s.c, s.h, s.w)), any(weight_dims(s)),
-                                                             any(image_dims(s.n, s.o, s.oh, s.ow)), strides(s), gaps(s),
-                                                             pad_left(s), pad_right(s));
+                                                             any(image_dims(s.n, s.c, s.h, s.w), read),
+                                                             any(weight_dims(s)),
+                                                             any(image_dims(s.n, s.o, s.oh, s.ow), read), strides(s),
+                                                             gaps(s), pad_left(s), pad_right(s));
             const dnnl::convolution_backward_weights::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
             plan->primitive = dnnl::convolution_backward_weights(pd);
             plan->args = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), y},
@@ -200,6 +214,36 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s) {
         }
     } catch (const dnnl::error&) {
         return nullptr;  // no oneDNN primitive for this shape: the caller computes it
+    }
+    return plan;
+}
+
+// op(A) op(B) (+ C) with bfloat16 operands: A and B are reordered from the
+// user's float32 (strided: a transposed operand is read in place) into
+// bfloat16, C is the user's row-major float32, accumulated by a sum post-op.
+std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
+    const memory::dims a_dims{s.m, s.k}, b_dims{s.k, s.n}, c_dims{s.m, s.n};
+    const memory::desc a_plain(a_dims, memory::data_type::f32, s.ta ? memory::dims{1, s.lda} : memory::dims{s.lda, 1});
+    const memory::desc b_plain(b_dims, memory::data_type::f32, s.tb ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
+    const memory::desc c = plain(c_dims, Tag::ab);
+    auto plan = std::make_shared<Plan>();
+    try {
+        dnnl::primitive_attr attr = user_scratchpad();
+        if (s.accumulate) {
+            dnnl::post_ops sum;
+            sum.append_sum(1.0f);
+            attr.set_post_ops(sum);
+        }
+        const dnnl::matmul::desc d(memory::desc(a_dims, memory::data_type::bf16, Tag::ab),
+                                   any(b_dims, memory::data_type::bf16), c);
+        const dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+        plan->primitive = dnnl::matmul(pd);
+        plan->args = {{DNNL_ARG_SRC, pd.src_desc(), a_plain},
+                      {DNNL_ARG_WEIGHTS, pd.weights_desc(), b_plain},
+                      {DNNL_ARG_DST, pd.dst_desc(), c, true}};
+        plan->scratchpad = pd.scratchpad_desc();
+    } catch (const dnnl::error&) {
+        return nullptr;  // no bfloat16 matmul on this CPU
     }
     return plan;
 }
@@ -286,6 +330,7 @@ const char* op_name(Kind kind) {
         case Kind::avg_pool_backward: return "avg_pool2d_backward";
         case Kind::max_pool_forward:
         case Kind::max_pool_backward: return "max_pool2d";
+        case Kind::matmul_bf16: return "matmul";
     }
     return "oneDNN";
 }
@@ -300,7 +345,15 @@ void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers) {
 }
 
 bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
-    const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s); });
+    if (autocast_products()) {
+        const auto plan = cache().get(Key{kind, s, true}, [&] { return make_conv_plan(kind, s, true); });
+        if (plan) {
+            run(kind, *plan, buffers);
+            return true;
+        }
+        bf16_unavailable(op_name(kind));
+    }
+    const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
     if (!plan) return false;
     run(kind, *plan, buffers);
     return true;
@@ -347,6 +400,12 @@ bool onednn_max_pool_forward(const PoolSpec& s, const float* x, float* y, void* 
 }
 bool onednn_max_pool_backward(const PoolSpec& s, const float* grad, const void* workspace, float* dx) {
     return run_pool(Kind::max_pool_backward, s, {in(grad), const_cast<void*>(workspace), dx});
+}
+bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, float* c) {
+    const auto plan = cache().get(Key{Kind::matmul_bf16, s, true}, [&] { return make_matmul_plan(s); });
+    if (!plan) return false;
+    run(Kind::matmul_bf16, *plan, {in(a), in(b), c});
+    return true;
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }
 

@@ -19,6 +19,9 @@ struct ConvSpec {
     bool operator==(const ConvSpec&) const = default;
 };
 
+// Inside rg::Autocast the three convolutions read their inputs rounded to
+// bfloat16 and accumulate in float32; where oneDNN has no bfloat16
+// convolution for the CPU they run in float32 (bf16_unavailable says so).
 bool onednn_conv_forward(const ConvSpec& s, const float* x, const float* weight, const float* bias, float* y);
 bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float* weight, float* dx);
 bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight);
@@ -42,6 +45,18 @@ bool onednn_avg_pool_backward(const PoolSpec& s, const float* grad, float* dx);
 std::optional<std::size_t> onednn_max_pool_workspace_bytes(const PoolSpec& s);
 bool onednn_max_pool_forward(const PoolSpec& s, const float* x, float* y, void* workspace);
 bool onednn_max_pool_backward(const PoolSpec& s, const float* grad, const void* workspace, float* dx);
+
+// C (m x n, row-major, leading dimension n) = op(A) op(B), or C += with
+// accumulate: A (m x k) and B (k x n) as BLAS reads them (transposed flags,
+// leading dimensions), rounded to bfloat16, multiplied with float32
+// accumulation (rg::Autocast). False when oneDNN has no bfloat16 matmul for
+// this CPU; C is untouched then.
+struct MatmulSpec {
+    std::int64_t m, n, k, lda, ldb;
+    bool ta, tb, accumulate;
+    bool operator==(const MatmulSpec&) const = default;
+};
+bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, float* c);
 
 // The most primitives the cache holds (onednn_cached_primitives, conv_kernel.hpp: how many it holds).
 constexpr std::size_t onednn_cache_capacity = 128;

@@ -113,6 +113,9 @@ void all_reduce(Tensor& tensor, ReduceOp op) {
     if (tensor.dtype() == Dtype::bool_)  // MPI reduces bools with logical ops only
         fail("{}: cannot reduce the bool tensor {}; convert it with .to(rg::int64) first", caller,
              shape_str(tensor.shape()));
+    if (tensor.dtype() == Dtype::bfloat16)  // MPI has no bfloat16 arithmetic
+        fail("{}: cannot reduce the bfloat16 tensor {}; convert it with .to(rg::float32) first", caller,
+             shape_str(tensor.shape()));
     if (op == ReduceOp::mean && !tensor.is_floating())
         fail("{}: mean of an int64 tensor {} would round; use ReduceOp::sum and divide, or convert to float64", caller,
              shape_str(tensor.shape()));

@@ -89,6 +89,7 @@ MPI_Datatype mpi_type(Dtype dtype) {
         case Dtype::float64: return MPI_DOUBLE;
         case Dtype::int64: return MPI_INT64_T;
         case Dtype::bool_: return MPI_C_BOOL;
+        case Dtype::bfloat16: return MPI_UINT16_T;  // copied as bits; all_reduce refuses it
     }
     fail("mpi_type: unknown dtype (enum value {})", static_cast<int>(dtype));
 }
