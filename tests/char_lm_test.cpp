@@ -87,17 +87,18 @@ TEST_CASE("read_text_corpus reads a file, or a fortune directory's text files in
 
     const std::string empty = dir.write("empty.txt", "");
     CHECK_THROWS_WITH_AS(rg::data::read_text_corpus(empty),
-                         doctest::Contains("read_text_corpus: '" + empty +
-                                           "' is empty: a corpus needs text to learn from"),
+                         doctest::Contains(
+                             ("read_text_corpus: '" + empty + "' is empty: a corpus needs text to learn from").c_str()),
                          rg::Error);
     const std::string binary = dir.write("b.bin", std::string("PK\0\3", 4));
     CHECK_THROWS_WITH_AS(rg::data::read_text_corpus(binary),
-                         doctest::Contains("'" + binary +
-                                           "' holds a NUL byte at offset 2: it is binary data, not text"),
+                         doctest::Contains(
+                             ("'" + binary + "' holds a NUL byte at offset 2: it is binary data, not text").c_str()),
                          rg::Error);
     const std::string latin1 = dir.write("l.txt", "caf\xe9\n");
     CHECK_THROWS_WITH_AS(rg::data::read_text_corpus(latin1),
-                         doctest::Contains("'" + latin1 + "' is not UTF-8 text: byte 0x0a at offset 4"), rg::Error);
+                         doctest::Contains(("'" + latin1 + "' is not UTF-8 text: byte 0x0a at offset 4").c_str()),
+                         rg::Error);
     CHECK_THROWS_WITH_AS(rg::data::read_text_corpus((dir.path / "missing").string()),
                          doctest::Contains("missing' does not exist"), rg::Error);
     CHECK_THROWS_WITH_AS(rg::data::read_text_corpus((dir.path / "sub").string()),
