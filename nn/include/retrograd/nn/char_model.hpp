@@ -50,6 +50,7 @@ public:
     /// @param ids (N, T) int64 character ids
     /// @throws rg::Error when ids is not 2-D int64, or T exceeds spec().context
     Tensor forward(const Tensor& ids) override;
+    /// "CharLanguageModel(<spec>, vocabulary V)".
     std::string describe() const override;
     /// The kind and sizes.
     const CharModelSpec& spec() const { return spec_; }
