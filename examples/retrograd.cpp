@@ -7,12 +7,14 @@
 //                   [--resume] [--distributed] [--bf16]
 //   retrograd eval --checkpoint FILE [--data DIR]
 //   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
+//   retrograd lm [--model gru|lstm|transformer] [--corpus PATH] ... | lm --sample --checkpoint FILE (lm_command.cpp)
 //
 // Options are read as text by CLI11 and checked here (cli_args.hpp), every one
 // before any data is loaded, so that a mistake costs no time and gets a
 // message saying what was expected. Exit codes: 0 success, 1 failure, 2 a
 // mistake in the command line.
 #include "cli_args.hpp"
+#include "lm_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <retrograd/retrograd.hpp>
@@ -536,7 +538,7 @@ std::string unexpected(CLI::App& app, CLI::App* command, int argc, char** argv) 
     if (argc < 2 || argv[1][0] == '-') return "";
     const std::string near = cli::nearest(argv[1], known);
     return fmt::format("unknown command '{}'{}", argv[1],
-                       near.empty() ? " (expected train, eval or graph)" : fmt::format("; did you mean {}?", near));
+                       near.empty() ? " (expected train, eval, graph or lm)" : fmt::format("; did you mean {}?", near));
 }
 
 }  // namespace
@@ -565,13 +567,16 @@ int main(int argc, char** argv) try {
         ->add_flag("--explain", graph_explain,
                    "explain the backward pass node by node (an HTML page with the graph when --output ends in .html)");
 
+    cli::LmArgs lm_args;
+    auto* lm_cmd = cli::add_lm_command(app, lm_args);
+
     CLI::App* command = nullptr;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
+        for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd, lm_cmd})
             if (argc > 1 && sub->get_name() == argv[1]) command = sub;
         const std::string where = command ? "retrograd " + command->get_name() : "retrograd";
         std::string message = unexpected(app, command, argc, argv);
@@ -579,12 +584,13 @@ int main(int argc, char** argv) try {
         std::cerr << where << ": " << message << "\n";
         return 2;
     }
-    for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd})
+    for (CLI::App* sub : {train_cmd, eval_cmd, graph_cmd, lm_cmd})
         if (*sub) command = sub;
     const std::string name = command ? "retrograd " + command->get_name() : "retrograd";
     try {
         if (*train_cmd) return train(checked(train_args));
         if (*eval_cmd) return evaluate(checkpoint, eval_data);
+        if (*lm_cmd) return cli::run_lm(lm_args);
         if (*graph_cmd)
             return graph_explain ? explain_graph(graph_model, graph_output)
                                  : graph(graph_model, graph_format, graph_output);

@@ -5,8 +5,10 @@
 #include <retrograd/data/layout.hpp>
 #include <retrograd/data/loader.hpp>
 #include <retrograd/data/mnist.hpp>
+#include <retrograd/data/text.hpp>
 #include <retrograd/nn/activations.hpp>
 #include <retrograd/nn/attention.hpp>
+#include <retrograd/nn/char_model.hpp>
 #include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/diagnostics.hpp>
 #include <retrograd/nn/init.hpp>
