@@ -10,6 +10,7 @@
 #include "helpers.hpp"
 
 using namespace rg::nn;
+using namespace rg::nn::models;
 using rg::Tensor;
 
 namespace {
