@@ -91,9 +91,9 @@ TEST_CASE("one training step lowers every model's loss on its batch") {
         rg::optim::Adam adam(model->parameters(), {.lr = 1e-3});
         rg::manual_seed(7);
         cross_entropy((*model)(x), y).backward();
-        for (const auto& [pname, p] : model->named_parameters()) {
-            CAPTURE(pname);
-            REQUIRE(p.grad().defined());  // every parameter takes part
+        for (const auto& entry : model->named_parameters()) {  // not a structured binding: CAPTURE is a lambda
+            CAPTURE(entry.first);
+            REQUIRE(entry.second.grad().defined());  // every parameter takes part
         }
         adam.step();
         CHECK(loss_on(*model, x, y) < before);
