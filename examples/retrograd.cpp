@@ -1,12 +1,12 @@
 // The retrograd command-line tool: train and evaluate the Fashion-MNIST
 // models, and draw the graph of one training step.
 //
-//   retrograd train [--model mlp|cnn] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
+//   retrograd train [--model mlp|cnn|cnn-bn|lstm|gru|vit] [--epochs N] [--batch N] [--lr X] [--optimizer NAME]
 //                   [--schedule NAME] [--seed N] [--data DIR] [--out DIR] [--val-fraction F]
 //                   [--patience N] [--limit N] [--test-limit N] [--threads N] [--accumulate N] [--clip-norm X]
 //                   [--resume] [--distributed] [--bf16]
 //   retrograd eval --checkpoint FILE [--data DIR]
-//   retrograd graph --model mlp|cnn [--format dot|svg] [--output FILE] [--explain]
+//   retrograd graph --model NAME [--format dot|svg] [--output FILE] [--explain]
 //   retrograd lm [--model gru|lstm|transformer] [--corpus PATH] ... | lm --sample --checkpoint FILE (lm_command.cpp)
 //
 // Options are read as text by CLI11 and checked here (cli_args.hpp), every one
@@ -41,7 +41,7 @@ namespace {
 namespace fs = std::filesystem;
 using rg::nn::models::by_name;
 
-const std::vector<std::string> model_names{"mlp", "cnn"};
+const std::vector<std::string>& model_names = rg::nn::models::names();
 const std::vector<std::string> optimizer_names{"sgd", "adam", "adamw", "rmsprop", "adagrad"};
 const std::vector<std::string> schedule_names{"cosine", "step", "none"};
 
@@ -59,9 +59,11 @@ rg::Tensor cross_entropy(const rg::Tensor& logits, const rg::Tensor& labels) {
 
 // The options as typed; numbers stay text until checked().
 struct TrainArgs {
-    std::string model = "mlp", optimizer = "adam", schedule = "cosine", data, out = "runs/fashion-mnist";
-    std::string epochs = "5", batch = "128", lr = "0.001", seed = "0", val_fraction = "0.1", patience = "0",
-                limit = "0", test_limit = "0", threads, accumulate = "1", clip_norm = "0";
+    std::string model = "mlp", data, out = "runs/fashion-mnist";
+    // Not given: the model's default (models::training_defaults).
+    std::optional<std::string> optimizer, schedule, epochs, batch, lr;
+    std::string seed = "0", val_fraction = "0.1", patience = "0", limit = "0", test_limit = "0", threads,
+                accumulate = "1", clip_norm = "0";
     bool resume = false;
     bool distributed = false;  // data-parallel over the processes of mpirun (docs/distributed.md)
     bool bf16 = false;  // the steps under rg::Autocast (bfloat16 products)
@@ -99,15 +101,17 @@ struct TrainSettings {
 };
 
 void add_train_options(CLI::App& cmd, TrainArgs& a) {
-    cmd.add_option("--model", a.model, "mlp or cnn")->capture_default_str();
-    cmd.add_option("--epochs", a.epochs, "train until this epoch (a resumed run may raise it)")->capture_default_str();
-    cmd.add_option("--batch", a.batch, "batch size")->capture_default_str();
-    cmd.add_option("--lr", a.lr, "learning rate (> 0)")->capture_default_str();
-    cmd.add_option("--optimizer", a.optimizer, "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad")
-        ->capture_default_str();
+    cmd.add_option("--model", a.model, "mlp, cnn, cnn-bn, lstm, gru or vit (docs/cli.md)")->capture_default_str();
+    // The next five default to the model's own (docs/cli.md's table of models).
+    cmd.add_option("--epochs", a.epochs,
+                   "train until this epoch (a resumed run may raise it; default: 5 for mlp and cnn, 10 for the "
+                   "others)");
+    cmd.add_option("--batch", a.batch, "batch size (default: 128)");
+    cmd.add_option("--lr", a.lr, "learning rate (> 0; default: 0.002 for lstm and gru, 0.001 otherwise)");
+    cmd.add_option("--optimizer", a.optimizer,
+                   "sgd (momentum 0.9), adam, adamw, rmsprop or adagrad (default: adamw for vit, adam otherwise)");
     cmd.add_option("--schedule", a.schedule,
-                   "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none")
-        ->capture_default_str();
+                   "learning-rate schedule over the epochs: cosine, step (x0.1 every third) or none (default: cosine)");
     cmd.add_option("--seed", a.seed, "random seed (initialisation, shuffling, split)")->capture_default_str();
     cmd.add_option("--data", a.data,
                    "directory of the IDX files (default: $RETROGRAD_DATA or /usr/share/datasets/fashion-mnist)");
@@ -144,11 +148,12 @@ TrainSettings checked(const TrainArgs& a) {
     constexpr std::uint64_t images = 1'000'000'000;  // far above any data set this tool reads
     TrainSettings s;
     s.model = cli::choice("--model", a.model, model_names);
-    s.optimizer = cli::choice("--optimizer", a.optimizer, optimizer_names);
-    s.schedule = cli::choice("--schedule", a.schedule, schedule_names);
-    s.epochs = cli::integer("--epochs", a.epochs, 1, 1'000'000);
-    s.batch = cli::integer("--batch", a.batch, 1, images);
-    s.lr = cli::real("--lr", a.lr, {.above = 0});
+    const auto defaults = rg::nn::models::training_defaults(s.model);
+    s.optimizer = a.optimizer ? cli::choice("--optimizer", *a.optimizer, optimizer_names) : defaults.optimizer;
+    s.schedule = a.schedule ? cli::choice("--schedule", *a.schedule, schedule_names) : defaults.schedule;
+    s.epochs = a.epochs ? cli::integer("--epochs", *a.epochs, 1, 1'000'000) : defaults.epochs;
+    s.batch = a.batch ? cli::integer("--batch", *a.batch, 1, images) : defaults.batch;
+    s.lr = a.lr ? cli::real("--lr", *a.lr, {.above = 0}) : defaults.lr;
     s.seed = cli::integer("--seed", a.seed, 0, UINT64_MAX);
     s.val_fraction = cli::real("--val-fraction", a.val_fraction, {.at_least = 0.01, .at_most = 0.5});
     s.patience = cli::integer("--patience", a.patience, 0, 1'000'000);
@@ -366,7 +371,7 @@ int evaluate(const std::string& path, const std::string& data) {
     if (!fs::is_regular_file(path)) cli::usage_error("--checkpoint: '{}' is not a file", path);
     const auto meta = as_usage_error([&] { return rg::nn::load_metadata(path); });
     const std::string format = meta.count("format") ? meta.at("format") : "";
-    std::shared_ptr<rg::nn::Sequential> model;
+    std::shared_ptr<rg::nn::Module> model;
     std::string model_name, what;
     if (format == rg::nn::checkpoint_format) {
         const auto c = as_usage_error([&] { return rg::nn::read_checkpoint(path); });
@@ -559,7 +564,7 @@ int main(int argc, char** argv) try {
 
     std::string graph_model = "mlp", graph_format = "dot", graph_output;
     auto* graph_cmd = app.add_subcommand("graph", "the computational graph of one training step (Graphviz)");
-    graph_cmd->add_option("--model", graph_model, "mlp or cnn")->capture_default_str();
+    graph_cmd->add_option("--model", graph_model, "mlp, cnn, cnn-bn, lstm, gru or vit")->capture_default_str();
     graph_cmd->add_option("--format", graph_format, "dot (text) or svg (needs Graphviz's dot)")->capture_default_str();
     graph_cmd->add_option("--output", graph_output, "file to write (default: standard output)");
     bool graph_explain = false;
