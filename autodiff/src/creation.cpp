@@ -3,6 +3,8 @@
 
 #include <retrograd/random_state.hpp>
 
+#include "random_bits.hpp"
+
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -62,6 +64,12 @@ void manual_seed(std::uint64_t seed) {
 std::uint64_t random_u64() {
     std::lock_guard lock(generator_mutex());
     return generator()();
+}
+
+void detail::random_u64s(std::uint64_t* out, std::size_t n) {
+    std::lock_guard lock(generator_mutex());
+    std::mt19937_64& engine = generator();
+    for (std::size_t i = 0; i < n; ++i) out[i] = engine();
 }
 
 struct RngState::Engine {
@@ -172,14 +180,16 @@ namespace {
 // What std::uniform_real_distribution<double>(0, 1) draws from a 64-bit
 // engine, bit for bit (one draw, converted, over 2^64, below 1), without the
 // long double arithmetic libstdc++'s generate_canonical runs per draw.
-double canonical(std::mt19937_64& engine) {
+inline double canonical(std::mt19937_64& engine) {
     static_assert(std::mt19937_64::min() == 0 && std::mt19937_64::max() == ~std::uint64_t{0});
     const double r = static_cast<double>(engine()) * 0x1p-64;
     return r < 1.0 ? r : std::nextafter(1.0, 0.0);
 }
 }  // namespace
 
-Tensor rand(IntList shape, TensorOptions options) { return random_tensor(shape, options, "rand", canonical); }
+Tensor rand(IntList shape, TensorOptions options) {
+    return random_tensor(shape, options, "rand", [](std::mt19937_64& engine) { return canonical(engine); });
+}
 Tensor randn(IntList shape, TensorOptions options) {
     std::normal_distribution<double> dist(0.0, 1.0);
     return random_tensor(shape, options, "randn", [&](auto& g) { return dist(g); });
