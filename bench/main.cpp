@@ -8,6 +8,8 @@
 //                   [--conv-kernel automatic|own|onednn]
 //                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
 //
+// With --benchmark_filter, only the selected workloads' memory runs run.
+//
 // --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
 // (own) or oneDNN (docs/performance.md compares them). --losses prints
 // LibTorch's first training losses instead (to compare runs under different
@@ -33,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -287,12 +290,27 @@ struct Memory {
     std::map<std::string, double> ours_sequence, torch_sequence;
 };
 
-Memory sequence_memory(Memory memory) {
-    for (const char* name : {"lstm", "encoder", "encoder-stack"}) {
+// The memory runs of the workloads --benchmark_filter selects (all without one).
+Memory measure_memory(const std::vector<char*>& args) {
+    std::optional<std::regex> filter;
+    for (const char* a : args) {
+        const std::string arg = a, flag = "--benchmark_filter=";
+        if (arg.rfind(flag, 0) == 0) filter.emplace(arg.substr(flag.size()));
+    }
+    auto selected = [&](const std::string& workload) {
+        return !filter || std::regex_search(workload + "/ours", *filter);
+    };
+    Memory memory;
+    if (selected("MLP step")) memory.ours_mlp = memory_of("ours-mlp"), memory.torch_mlp = memory_of("torch-mlp");
+    if (selected("CNN step")) memory.ours_cnn = memory_of("ours-cnn"), memory.torch_cnn = memory_of("torch-cnn");
+    for (auto [workload, name] : {std::pair{"LSTM step", "lstm"}, std::pair{"encoder layer step", "encoder"},
+                                  std::pair{"encoder stack step", "encoder-stack"}}) {
+        if (!selected(workload)) continue;
         memory.ours_sequence[name] = sequence_peak_of("ours", name);
         memory.torch_sequence[name] = sequence_peak_of("torch", name);
     }
-    memory.ours_sequence["encoder-stack-checkpointed"] = sequence_peak_of("ours", "encoder-stack-checkpointed");
+    if (selected("encoder stack step"))
+        memory.ours_sequence["encoder-stack-checkpointed"] = sequence_peak_of("ours", "encoder-stack-checkpointed");
     return memory;
 }
 
@@ -496,9 +514,7 @@ int main(int argc, char** argv) try {
     if (options.losses) return print_losses();
 
     Memory memory;
-    if (!options.skip_memory)
-        memory = sequence_memory(
-            {memory_of("ours-mlp"), memory_of("torch-mlp"), memory_of("ours-cnn"), memory_of("torch-cnn"), {}, {}});
+    if (!options.skip_memory) memory = measure_memory(options.benchmark_args);
 
     const std::string repetitions = "--benchmark_repetitions=" + std::to_string(options.repetitions);
     std::string interleave = "--benchmark_enable_random_interleaving=true";
