@@ -137,7 +137,8 @@ TEST_CASE("checkpoint refuses what it cannot recompute, and runs plainly without
     const Tensor w = rg::randn({3}, {.requires_grad = true});
     const Tensor computed = w * 3.0;
     CHECK_THROWS_WITH_AS(rg::checkpoint([&](const TensorList& in) { return in[0] * computed; }, {x}),
-                         "checkpoint: fn reads a tensor computed outside it (by op 'mul_scalar') that requires grad; pass "
+                         "checkpoint: fn reads a tensor computed outside it (by op 'mul_scalar') that requires grad; "
+                         "pass "
                          "it to fn through the inputs, so that its gradient reaches that history",
                          rg::Error);
     CHECK_THROWS_WITH_AS(rg::checkpoint([](const TensorList&) { return Tensor{}; }, {w}),
