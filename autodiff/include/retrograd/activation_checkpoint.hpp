@@ -24,7 +24,9 @@ using CheckpointFunction = std::function<Tensor(const TensorList& inputs)>;
 /// create_graph the second run is recorded too). Checkpoints nest.
 ///
 /// fn must compute the same thing when run again: it may read parameters and
-/// draw random numbers, but not depend on state that changes in between.
+/// draw random numbers, but not depend on state that changes in between. The
+/// checkpoint keeps a copy of fn until backward: what fn captures by
+/// reference must live until then.
 /// Under rg::NoGrad, or when nothing requires grad, fn simply runs.
 /// @param fn the function; its output must be defined
 /// @param inputs its inputs, passed to it as they are
