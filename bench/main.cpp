@@ -8,6 +8,8 @@
 //                   [--conv-kernel automatic|own|onednn]
 //                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
 //
+// With --benchmark_filter, only the selected workloads' memory runs run.
+//
 // --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
 // (own) or oneDNN (docs/performance.md compares them). --losses prints
 // LibTorch's first training losses instead (to compare runs under different
@@ -33,6 +35,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -212,6 +215,12 @@ std::vector<Workload> workloads() {
         {"elementwise x*a+b", ours_elementwise, torch_elementwise, memory_copy, {}},
         {"elementwise addcmul", ours_elementwise_fused, torch_elementwise_fused, memory_copy, {}},
         {"MLP Hessian-vector product", ours_mlp_hvp, torch_mlp_hvp, nullptr, {}},
+        {"LSTM step", ours_lstm_step, torch_lstm_step, nullptr, {}},
+        {"encoder layer step", ours_encoder_step, torch_encoder_step, nullptr, {}},
+        {"encoder stack step", ours_encoder_stack_step, torch_encoder_stack_step, nullptr, {}},
+        {"encoder stack step, checkpointed", ours_encoder_stack_checkpointed, nullptr, nullptr, {}},
+        {"LSTM classifier step", ours_lstm_classifier_step, torch_lstm_classifier_step, nullptr, {}},
+        {"ViT step", ours_vit_step, torch_vit_step, nullptr, {}},
     };
 }
 
@@ -246,7 +255,29 @@ bench::MemoryReport memory_of(const std::string& which) {
     return r;
 }
 
+// Sequence workloads: "seq:ours:NAME" or "seq:torch:NAME" prints the peak
+// resident memory above the baseline of `sequence_memory_steps` steps.
+constexpr int sequence_memory_steps = 3;
+
+double sequence_peak_of(const std::string& side, const std::string& name) {
+    const std::string which = fmt::format("seq:{}:{}", side, name);
+    const auto out = command_output(fmt::format("'{}' --memory {}", self_path(), which));
+    double peak = 0;
+    std::istringstream in(out);
+    if (!(in >> peak)) throw std::runtime_error("memory run for " + which + " printed '" + out + "'");
+    return peak;
+}
+
 int memory_child(const std::string& which) {
+    if (which.rfind("seq:", 0) == 0) {
+        const auto colon = which.find(':', 4);
+        const std::string side = which.substr(4, colon - 4),
+                          name = colon == std::string::npos ? "" : which.substr(colon + 1);
+        const double peak = side == "ours" ? bench::ours_sequence_peak(name, sequence_memory_steps)
+                                           : bench::torch_sequence_peak(name, sequence_memory_steps);
+        fmt::print("{:.2f}\n", peak);
+        return 0;
+    }
     const std::map<std::string, bench::MemoryReport (*)()> runs = {{"ours-mlp", bench::ours_mlp_memory},
                                                                    {"torch-mlp", bench::torch_mlp_memory},
                                                                    {"ours-cnn", bench::ours_cnn_memory},
@@ -260,12 +291,91 @@ int memory_child(const std::string& which) {
 
 struct Memory {
     bench::MemoryReport ours_mlp, torch_mlp, ours_cnn, torch_cnn;
+    // Peak above baseline (MiB) of the sequence workloads: lstm, encoder,
+    // encoder-stack on both sides; encoder-stack-checkpointed ours only.
+    std::map<std::string, double> ours_sequence, torch_sequence;
 };
+
+// The memory runs of the workloads --benchmark_filter selects (all without one).
+Memory measure_memory(const std::vector<char*>& args) {
+    std::optional<std::regex> filter;
+    for (const char* a : args) {
+        const std::string arg = a, flag = "--benchmark_filter=";
+        if (arg.rfind(flag, 0) == 0) filter.emplace(arg.substr(flag.size()));
+    }
+    auto selected = [&](const std::string& workload) {
+        return !filter || std::regex_search(workload + "/ours", *filter);
+    };
+    Memory memory;
+    if (selected("MLP step")) memory.ours_mlp = memory_of("ours-mlp"), memory.torch_mlp = memory_of("torch-mlp");
+    if (selected("CNN step")) memory.ours_cnn = memory_of("ours-cnn"), memory.torch_cnn = memory_of("torch-cnn");
+    for (auto [workload, name] : {std::pair{"LSTM step", "lstm"}, std::pair{"encoder layer step", "encoder"},
+                                  std::pair{"encoder stack step", "encoder-stack"}}) {
+        if (!selected(workload)) continue;
+        memory.ours_sequence[name] = sequence_peak_of("ours", name);
+        memory.torch_sequence[name] = sequence_peak_of("torch", name);
+    }
+    if (selected("encoder stack step"))
+        memory.ours_sequence["encoder-stack-checkpointed"] = sequence_peak_of("ours", "encoder-stack-checkpointed");
+    return memory;
+}
 
 // ---- the table ----------------------------------------------------------------
 
 std::string ms(double s) { return s < 1e-3 ? fmt::format("{:.1f} µs", s * 1e6) : fmt::format("{:.2f} ms", s * 1e3); }
 std::string verdict(bool met) { return met ? "met" : "**missed**"; }
+
+// The sequence models' rows: time against LibTorch (target ≤ 0.7), peak
+// memory against LibTorch's (≤ 1), and the checkpointed encoder stack against
+// the plain one (memory down by ≥ 40% for ≤ 35% more time).
+std::string sequence_rows(const std::map<std::string, double>& t, const Memory& memory) {
+    auto get = [&](const std::string& key) {
+        auto it = t.find(key);
+        return it == t.end() ? 0.0 : it->second;
+    };
+    std::string out;
+    auto time_row = [&](const std::string& name, const std::string& label) {
+        const double ours = get(name + "/ours"), torch = get(name + "/libtorch");
+        if (ours == 0 || torch == 0) return;
+        out += fmt::format("| {} | {} | {} | {:.2f} | | | | ≤ 0.7: {} |\n", label, ms(ours), ms(torch), ours / torch,
+                           verdict(ours / torch <= 0.7));
+    };
+    time_row("LSTM step", "LSTM(28, 128) fwd+bwd, batch 64, 28 steps");
+    time_row("encoder layer step", "TransformerEncoderLayer fwd+bwd (64×32×128, 4 heads, ff 512, dropout 0.1)");
+    time_row("LSTM classifier step", "LSTM classifier step (Fashion-MNIST rows, batch 64, Adam)");
+    time_row("ViT step", "ViT step (16 patches, width 64, 2 pre-norm layers, batch 64, Adam)");
+    {
+        const double ours = get("encoder stack step/ours"), torch = get("encoder stack step/libtorch");
+        if (ours > 0 && torch > 0)
+            out += fmt::format("| TransformerEncoder, {} layers, fwd+bwd | {} | {} | {:.2f} | | | | |\n",
+                               bench::encoder_layers, ms(ours), ms(torch), ours / torch);
+    }
+    auto memory_row = [&](const std::string& name, const std::string& label) {
+        auto o = memory.ours_sequence.find(name), l = memory.torch_sequence.find(name);
+        if (o == memory.ours_sequence.end() || l == memory.torch_sequence.end()) return;
+        out += fmt::format("| {}: peak above baseline | {:.1f} MiB | {:.1f} MiB | {:.2f} | | | | ≤ LibTorch: {} |\n",
+                           label, o->second, l->second, o->second / l->second, verdict(o->second <= l->second));
+    };
+    memory_row("lstm", "memory, LSTM step");
+    memory_row("encoder", "memory, TransformerEncoderLayer step");
+    memory_row("encoder-stack", "memory, TransformerEncoder step");
+    {
+        const double plain = get("encoder stack step/ours"),
+                     checkpointed = get("encoder stack step, checkpointed/ours");
+        if (plain > 0 && checkpointed > 0)
+            out += fmt::format("| rg::checkpoint per layer, {} layers: time, with / without | {} | {} (without) | "
+                               "{:.2f} | | | | ≤ 1.35: {} |\n",
+                               bench::encoder_layers, ms(checkpointed), ms(plain), checkpointed / plain,
+                               verdict(checkpointed / plain <= 1.35));
+        auto c = memory.ours_sequence.find("encoder-stack-checkpointed"),
+             p = memory.ours_sequence.find("encoder-stack");
+        if (c != memory.ours_sequence.end() && p != memory.ours_sequence.end())
+            out += fmt::format("| rg::checkpoint per layer: peak memory, with / without | {:.1f} MiB | {:.1f} MiB "
+                               "(without) | {:.2f} | | | | ≤ 0.6: {} |\n",
+                               c->second, p->second, c->second / p->second, verdict(c->second <= 0.6 * p->second));
+    }
+    return out;
+}
 
 std::string table(const std::map<std::string, double>& t, const Memory& memory) {
     const bench::MemoryReport& ours_mem = memory.ours_mlp;
@@ -348,6 +458,7 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
                            bench::cnn_memory_steps, ours_work, torch_work, ours_work / torch_work,
                            verdict(ours_work <= torch_work));
     }
+    out += sequence_rows(t, memory);
     if (std::isfinite(gemm_rate))
         out += fmt::format("\nGEMM rate in this run (oneDNN sgemm 1024³, the bound of every row): {:.1f} GFLOP/s. "
                            "FLOPs per step (GEMMs only): MLP {:.1f} M, CNN {:.1f} M, attention {:.1f} M.\n",
@@ -409,8 +520,7 @@ int main(int argc, char** argv) try {
     if (options.losses) return print_losses();
 
     Memory memory;
-    if (!options.skip_memory)
-        memory = {memory_of("ours-mlp"), memory_of("torch-mlp"), memory_of("ours-cnn"), memory_of("torch-cnn")};
+    if (!options.skip_memory) memory = measure_memory(options.benchmark_args);
 
     const std::string repetitions = "--benchmark_repetitions=" + std::to_string(options.repetitions);
     std::string interleave = "--benchmark_enable_random_interleaving=true";

@@ -31,6 +31,29 @@ inline constexpr std::size_t attention_width = 128;
 inline constexpr std::size_t attention_heads = 4;
 inline constexpr std::size_t attention_head_width = attention_width / attention_heads;
 
+// Sequence models (ours_sequence.cpp, torch_sequence.cpp), in each library's
+// own modules, default layout (sequence first), one thread:
+// - LSTM step: LSTM(28, 128) over x (28 steps, batch 64, 28), loss the mean
+//   of squares of its output, forward and backward.
+// - encoder step: TransformerEncoderLayer(128, 4 heads, dim_feedforward 512,
+//   dropout 0.1, post-norm: the defaults but the feed-forward width) over x
+//   (64, 32, 128) in training mode, the mean of squares, forward and backward;
+//   `encoder_layers` of them in a TransformerEncoder for the checkpoint rows.
+// - LSTM classifier step: Fashion-MNIST rows (batch 64, 28 steps of 28
+//   pixels) -> LSTM(28, 128) -> last h -> Linear(128, 10), cross-entropy, Adam.
+// - ViT step: 7x7 patches (16 tokens of 49 pixels) -> Linear(49, 64), class
+//   token, position embedding (17, 64), `vit_layers` pre-norm encoder layers
+//   (4 heads, dim_feedforward 128, no dropout), LayerNorm, the class token
+//   through Linear(64, 10), cross-entropy, Adam.
+inline constexpr std::size_t lstm_batch = 64, lstm_steps = 28, lstm_input = 28, lstm_hidden = 128;
+inline constexpr std::size_t encoder_batch = 32, encoder_seq = 64, encoder_width = 128, encoder_heads = 4;
+inline constexpr std::size_t encoder_feedforward = 512;
+inline constexpr double encoder_dropout = 0.1;
+inline constexpr std::size_t encoder_layers = 4;  // the checkpoint rows
+inline constexpr std::size_t classifier_batch = 64;
+inline constexpr std::size_t vit_width = 64, vit_heads = 4, vit_layers = 2, vit_feedforward = 128;
+inline constexpr std::size_t vit_patch = 7, vit_tokens = 16;
+
 // Normalised Fashion-MNIST training images, cut into `count` batches; both
 // sides cycle through the same ones.
 struct Batches {
@@ -87,6 +110,18 @@ MemoryReport ours_cnn_memory();
 void ours_attention(benchmark::State&);
 std::vector<OpAllocations> ours_attention_allocations();
 
+// Sequence models (ours_sequence.cpp).
+void ours_lstm_step(benchmark::State&);
+void ours_encoder_step(benchmark::State&);
+void ours_encoder_stack_step(benchmark::State&);  // encoder_layers layers
+void ours_encoder_stack_checkpointed(benchmark::State&);  // the same, rg::checkpoint around each layer
+void ours_lstm_classifier_step(benchmark::State&);
+void ours_vit_step(benchmark::State&);
+// Peak resident memory of `steps` steps of a workload above the resident
+// size before the first, in MiB (run in a child process of its own).
+// `which`: lstm, encoder, encoder-stack, encoder-stack-checkpointed.
+double ours_sequence_peak(const std::string& which, int steps);
+
 // -- LibTorch ----------------------------------------------------------------
 void torch_set_threads(int threads);
 // The losses of `steps` SGD steps of LibTorch's MLP or CNN from seed 0 (to
@@ -103,6 +138,13 @@ MemoryReport torch_mlp_memory();
 MemoryReport torch_cnn_memory();
 void torch_attention(benchmark::State&);
 std::vector<OpAllocations> torch_attention_allocations();
+
+void torch_lstm_step(benchmark::State&);
+void torch_encoder_step(benchmark::State&);
+void torch_encoder_stack_step(benchmark::State&);
+void torch_lstm_classifier_step(benchmark::State&);
+void torch_vit_step(benchmark::State&);
+double torch_sequence_peak(const std::string& which, int steps);  // lstm, encoder, encoder-stack
 
 // -- bounds ------------------------------------------------------------------
 void blas_set_threads(int threads);

@@ -1,6 +1,10 @@
 // Creating tensors: from values, filled, ranges and random.
 #include "kernels.hpp"
 
+#include <retrograd/random_state.hpp>
+
+#include "random_bits.hpp"
+
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -65,6 +69,30 @@ void manual_seed(std::uint64_t seed) {
 std::uint64_t random_u64() {
     std::lock_guard lock(generator_mutex());
     return generator()();
+}
+
+void detail::random_u64s(std::uint64_t* out, std::size_t n) {
+    std::lock_guard lock(generator_mutex());
+    std::mt19937_64& engine = generator();
+    for (std::size_t i = 0; i < n; ++i) out[i] = engine();
+}
+
+struct RngState::Engine {
+    std::mt19937_64 engine;
+};
+
+RngState::RngState() : engine_(std::make_shared<const Engine>(Engine{std::mt19937_64{5489u}})) {}
+
+RngState get_rng_state() {
+    RngState state;
+    std::lock_guard lock(generator_mutex());
+    state.engine_ = std::make_shared<const RngState::Engine>(RngState::Engine{generator()});
+    return state;
+}
+
+void set_rng_state(const RngState& state) {
+    std::lock_guard lock(generator_mutex());
+    generator() = state.engine_->engine;
 }
 
 NestedValues::NestedValues(std::initializer_list<NestedValues> items) {
@@ -153,9 +181,19 @@ Tensor eye(std::int64_t size, TensorOptions options) {
     return from_vector(values, Shape{n, n}, options);
 }
 
+namespace {
+// What std::uniform_real_distribution<double>(0, 1) draws from a 64-bit
+// engine, bit for bit (one draw, converted, over 2^64, below 1), without the
+// long double arithmetic libstdc++'s generate_canonical runs per draw.
+inline double canonical(std::mt19937_64& engine) {
+    static_assert(std::mt19937_64::min() == 0 && std::mt19937_64::max() == ~std::uint64_t{0});
+    const double r = static_cast<double>(engine()) * 0x1p-64;
+    return r < 1.0 ? r : std::nextafter(1.0, 0.0);
+}
+}  // namespace
+
 Tensor rand(IntList shape, TensorOptions options) {
-    std::uniform_real_distribution<double> dist(0.0, 1.0);
-    return random_tensor(shape, options, "rand", [&](auto& g) { return dist(g); });
+    return random_tensor(shape, options, "rand", [](std::mt19937_64& engine) { return canonical(engine); });
 }
 Tensor randn(IntList shape, TensorOptions options) {
     std::normal_distribution<double> dist(0.0, 1.0);

@@ -1,6 +1,12 @@
 // Functional dropout, as torch.dropout: nn::Dropout's forward calls it.
 #include "op_defs.hpp"
 #include "op_references.hpp"
+#include "random_bits.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
 
 namespace rg {
 
@@ -20,13 +26,42 @@ const OpDef& dropout_def = define_op(
      .composite = true,
      .reference =
          [](const TensorList& v) {
-             manual_seed(5);
-             const detail::ref::Array x(v[0]), u(rand(v[0].shape(), {.dtype = v[0].dtype()}));
+             // The generator seeded with 5 is this engine; each of its draws
+             // holds two elements' 32-bit draws, the low half first.
+             std::mt19937_64 engine(5);
+             const detail::ref::Array x(v[0]);
              detail::ref::Array out(x.shape);
-             for (std::size_t i = 0; i < out.values.size(); ++i)
-                 out.values[i] = (u.values[i] < 0.25 ? 0.0 : x.values[i] / 0.75) + x.values[i];
+             std::uint64_t draw = 0;
+             for (std::size_t i = 0; i < out.values.size(); ++i) {
+                 if (i % 2 == 0) draw = engine();
+                 const double u = static_cast<double>(i % 2 == 0 ? draw & 0xffffffffu : draw >> 32) / 4294967296.0;
+                 out.values[i] = (u < 0.25 ? 0.0 : x.values[i] / 0.75) + x.values[i];
+             }
              return out.tensor();
          }});
+
+namespace {
+// The mask of inverted dropout: 0 where an element is dropped, 1 / (1 - p)
+// elsewhere. Each element draws 32 bits (two per draw of the generator) and
+// is dropped when they fall below p · 2^32, an integer comparison: no
+// conversion to a float per element.
+template <class T> Tensor dropout_mask(const Shape& shape, double p) {
+    Tensor mask = detail::empty_dense<T>(shape, "dropout");
+    const std::size_t n = mask.numel();
+    std::vector<std::uint64_t> draws((n + 1) / 2);
+    detail::random_u64s(draws.data(), draws.size());
+    const auto threshold = static_cast<std::uint64_t>(std::ldexp(p, 32));
+    const auto scale = static_cast<T>(1.0 / (1.0 - p));
+    T* out = mask.data_ptr<T>();
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t draw = draws[i / 2];
+        const std::uint64_t bits = i % 2 == 0 ? draw & 0xffffffffu : draw >> 32;
+        out[i] = bits < threshold ? T{0} : scale;
+    }
+    return mask;
+}
+}  // namespace
+
 Tensor dropout(const Tensor& x, double p, bool training) {
     detail::defined_or_fail(x, "dropout");
     if (!x.is_floating()) fail("dropout: expected a float32 or float64 tensor, got {}", dtype_name(x.dtype()));
@@ -34,10 +69,8 @@ Tensor dropout(const Tensor& x, double p, bool training) {
     if (!training || p == 0.0) return x;
     if (p == 1.0) return x * 0.0;
     // The kept elements' scale in the mask itself: one product with x.
-    const double scale = 1.0 / (1.0 - p);
-    const Tensor mask = detail::map_float(rand_like(x), "dropout", [p, scale](auto u) {
-        return u < p ? decltype(u){0} : static_cast<decltype(u)>(scale);
-    });
+    const Tensor mask =
+        x.dtype() == Dtype::float32 ? dropout_mask<float>(x.shape(), p) : dropout_mask<double>(x.shape(), p);
     return x * mask;
 }
 

@@ -384,6 +384,20 @@ void run_backward(const TensorList& outputs, const TensorList& grad_outputs, boo
             continue;
         }
 
+        // A slice's gradient added into its input's gradient so far, when
+        // that is a dense buffer of the pass's own (nothing recorded,
+        // observed or checked).
+        if (!create_graph && !tp.observer && !tp.anomaly && n->edges.size() == 1) {
+            const std::size_t t = targets[visit.first_edge];
+            Visit* next = t == kNoVisit ? nullptr : &visits[t];
+            if (next && next->needed && next->pending.defined() && !next->pending.requires_grad() &&
+                !g.requires_grad() && detail::owns_buffer(next->pending) && g.dtype() == n->edges[0].dtype &&
+                next->pending.dtype() == g.dtype() && next->pending.shape() == n->edges[0].shape &&
+                n->add_to_input_grad(g, next->pending)) {
+                if (!retain_graph) n->release();
+                continue;
+            }
+        }
         Tensor upstream = tp.observer ? g : Tensor{};
         struct Applying {
             TapeState& tp;

@@ -397,6 +397,26 @@ Tensor transpose(const Tensor& x, int axis0, int axis1) {
 
 // ---- slicing -------------------------------------------------------------------------
 
+// The VJP of slice and select (`selected`: the axis was removed): g written
+// into zeros of x's shape; or, through the engine, g added into the slice of
+// x's gradient so far, so that T steps read from one tensor cost T slices
+// rather than T zero tensors of its size.
+struct SliceVjp {
+    int axis;
+    std::int64_t begin, end, step;
+    bool selected;
+    Tensor slice_grad(const Tensor& g) const { return selected ? unsqueeze(g, axis) : g; }
+    GradList operator()(const OpContext& c, const Tensor& g) const {
+        return GradList{slice_scatter(slice_grad(g), c.input_shape(0), axis, begin, end, step)};
+    }
+    bool add_to_input_grad(const Tensor& g, Tensor& input_grad) const {
+        NoGrad off;
+        Tensor target = slice(input_grad, axis, begin, end, step);
+        target.add_(slice_grad(g));
+        return true;
+    }
+};
+
 const OpDef& slice_def = define_op({.name = "slice",
                                     .signature = "slice(x, axis, start, stop, step = 1)",
                                     .doc = "x[start:stop:step] along an axis, Python bounds (a view)",
@@ -417,9 +437,7 @@ Tensor slice(const Tensor& x, int axis, std::int64_t start, std::int64_t stop, s
     const std::size_t offset = x.storage_offset() + (r.count ? r.start * static_cast<std::size_t>(x.strides()[ax]) : 0);
     const auto begin = static_cast<std::int64_t>(r.start);
     const auto end = static_cast<std::int64_t>(r.start + r.count * r.step);
-    return view_of(slice_def, x, shape, strides, offset, [axis, begin, end, step](const OpContext& c, const Tensor& g) {
-        return GradList{slice_scatter(g, c.input_shape(0), axis, begin, end, step)};
-    });
+    return view_of(slice_def, x, shape, strides, offset, SliceVjp{axis, begin, end, step, false});
 }
 
 const OpDef& narrow_def = define_op({.name = "narrow",
@@ -462,10 +480,7 @@ Tensor select(const Tensor& x, int axis, std::int64_t index) {
     strides.erase(strides.begin() + static_cast<long>(ax));
     const std::size_t offset =
         x.storage_offset() + static_cast<std::size_t>(i) * static_cast<std::size_t>(x.strides()[ax]);
-    return view_of(select_def, x, shape, strides, offset, [ax, i](const OpContext& c, const Tensor& g) {
-        const int a = static_cast<int>(ax);
-        return GradList{slice_scatter(unsqueeze(g, a), c.input_shape(0), a, i, i + 1)};
-    });
+    return view_of(select_def, x, shape, strides, offset, SliceVjp{static_cast<int>(ax), i, i + 1, 1, true});
 }
 
 const OpDef& slice_scatter_def = define_op({.name = "slice_scatter",

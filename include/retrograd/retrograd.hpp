@@ -2,6 +2,7 @@
 /// @file
 /// The whole of retrograd: `#include <retrograd/retrograd.hpp>` (rg::dist aside:
 /// `<retrograd/dist/dist.hpp>`).
+#include <retrograd/activation_checkpoint.hpp>
 #include <retrograd/autograd.hpp>
 #include <retrograd/check_formula.hpp>
 #include <retrograd/attention.hpp>
@@ -16,5 +17,6 @@
 #include <retrograd/nn.hpp>
 #include <retrograd/nn/graph_names.hpp>
 #include <retrograd/ops.hpp>
+#include <retrograd/random_state.hpp>
 #include <retrograd/tensor.hpp>
 #include <retrograd/threads.hpp>

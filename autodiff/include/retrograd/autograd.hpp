@@ -87,6 +87,16 @@ public:
     /// @param grad_output the output's gradient
     /// @throws rg::Error when the node was released
     virtual GradList apply(Tensor grad_output) = 0;
+    // For an op of one input whose VJP writes the output gradient into zeros
+    // of the input's shape (a slice, a select): adds grad_output into
+    // `input_grad`, the input's gradient so far (dense, the engine's own), in
+    // place, and returns true; false to be applied as usual. A loop that
+    // reads the steps of one tensor then sends each step's gradient to its
+    // slice rather than a whole zero tensor per step.
+    virtual bool add_to_input_grad(const Tensor& grad_output, Tensor& input_grad) {
+        (void)grad_output, (void)input_grad;
+        return false;
+    }
     // Frees saved values; a later apply() is an error.
     /// Frees the saved values; a later apply() is an rg::Error.
     virtual void release() { released_ = true; }

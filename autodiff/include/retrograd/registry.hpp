@@ -262,6 +262,11 @@ public:
         if (!vjp_) fail("backward: node '{}' was already released", op());
         return GradList((*vjp_)(OpContext(*this), grad_output));
     }
+    bool add_to_input_grad(const Tensor& grad_output, Tensor& input_grad) override {
+        if constexpr (requires(const F& f) { f.add_to_input_grad(grad_output, input_grad); })
+            return vjp_ && vjp_->add_to_input_grad(grad_output, input_grad);
+        return false;
+    }
     void release() override {
         vjp_.reset();
         OpNode::release();

@@ -1,0 +1,194 @@
+// The sequence-model workloads in retrograd (shapes in suite.hpp): an LSTM and
+// a TransformerEncoderLayer step, the encoder stack with and without
+// rg::checkpoint around each layer, an LSTM classifier and a small ViT.
+#include "suite.hpp"
+
+#include <retrograd/retrograd.hpp>
+
+#include <xtensor/xadapt.hpp>
+
+#include <cmath>
+#include <functional>
+#include <memory>
+
+namespace bench {
+namespace {
+
+using rg::Tensor;
+using rg::TensorList;
+
+std::int64_t i64(std::size_t n) { return static_cast<std::int64_t>(n); }
+
+rg::nn::TransformerLayerOptions encoder_options() {
+    return {.dim_feedforward = encoder_feedforward, .dropout = encoder_dropout};
+}
+
+void drop_grads(const TensorList& params) {
+    for (Tensor p : params) p.zero_grad();
+}
+
+// One forward and backward of a model over a fixed input, gradients dropped between.
+struct Step {
+    std::function<Tensor()> loss;
+    TensorList params;
+    void operator()() const {
+        loss().backward();
+        drop_grads(params);
+    }
+};
+
+Step lstm_step() {
+    auto lstm = std::make_shared<rg::nn::LSTM>(lstm_input, lstm_hidden);
+    auto x = rg::randn({i64(lstm_steps), i64(lstm_batch), i64(lstm_input)});
+    return {[lstm, x] { return rg::mean(rg::square(lstm->forward(x).output)); }, lstm->parameters()};
+}
+
+Step encoder_step() {
+    auto layer = std::make_shared<rg::nn::TransformerEncoderLayer>(encoder_width, encoder_heads, encoder_options());
+    auto x = rg::randn({i64(encoder_seq), i64(encoder_batch), i64(encoder_width)});
+    return {[layer, x] { return rg::mean(rg::square((*layer)(x))); }, layer->parameters()};
+}
+
+// The stack as a TransformerEncoder, or its layers each inside rg::checkpoint
+// (the input then needs grad, so that the first checkpoint has one).
+Step encoder_stack_step(bool checkpointed) {
+    rg::nn::TransformerEncoderLayer prototype(encoder_width, encoder_heads, encoder_options());
+    auto stack = std::make_shared<rg::nn::TransformerEncoder>(prototype, encoder_layers);
+    auto x = rg::randn({i64(encoder_seq), i64(encoder_batch), i64(encoder_width)}, {.requires_grad = checkpointed});
+    if (!checkpointed) return {[stack, x] { return rg::mean(rg::square((*stack)(x))); }, stack->parameters()};
+    TensorList params = stack->parameters();
+    params.push_back(x);
+    return {[stack, x] {
+                Tensor h = x;
+                for (const auto& layer : stack->layers)
+                    h = rg::checkpoint([&layer](const TensorList& in) { return (*layer)(in[0]); }, {h});
+                return rg::mean(rg::square(h));
+            },
+            params};
+}
+
+rg::Tensor float_tensor(const float* data, const rg::Shape& shape) {
+    std::size_t count = 1;
+    for (auto d : shape) count *= d;
+    xt::xarray<float> values = xt::adapt(data, count, xt::no_ownership(), shape);
+    return rg::Tensor(std::move(values));
+}
+
+struct Batch {
+    Tensor images, labels;  // (batch, 28, 28), (batch,)
+};
+std::vector<Batch> classifier_batches() {
+    const Batches& b = fashion_batches(classifier_batch);
+    std::vector<Batch> out;
+    for (std::size_t i = 0; i < b.count; ++i)
+        out.push_back({float_tensor(b.images_of(i), {b.batch, 28, 28}),
+                       rg::from_indices(std::vector<std::int64_t>(b.labels_of(i), b.labels_of(i) + b.batch))});
+    return out;
+}
+
+class LSTMClassifier : public rg::nn::Module {
+public:
+    LSTMClassifier() {
+        lstm = register_module("lstm", std::make_shared<rg::nn::LSTM>(28, lstm_hidden,
+                                                                      rg::nn::RNNOptions{.batch_first = true}));
+        head = register_module("head", std::make_shared<rg::nn::Linear>(lstm_hidden, 10));
+    }
+    Tensor forward(const Tensor& rows) override { return (*head)(rg::select(lstm->forward(rows).state.h, 0, 0)); }
+    std::string describe() const override { return "LSTMClassifier"; }
+    std::shared_ptr<rg::nn::LSTM> lstm;
+    std::shared_ptr<rg::nn::Linear> head;
+};
+
+class ViT : public rg::nn::Module {
+public:
+    ViT() {
+        const auto w = i64(vit_width);
+        embed = register_module("embed", std::make_shared<rg::nn::Linear>(vit_patch * vit_patch, vit_width));
+        class_token = register_parameter("class_token", rg::randn({1, 1, w}).mul_(0.02));
+        position = register_parameter("position", rg::randn({i64(vit_tokens) + 1, 1, w}).mul_(0.02));
+        for (std::size_t i = 0; i < vit_layers; ++i)
+            layers.push_back(
+                register_module("layer" + std::to_string(i),
+                                std::make_shared<
+                                    rg::nn::TransformerEncoderLayer>(vit_width, vit_heads,
+                                                                     rg::nn::TransformerLayerOptions{.dim_feedforward =
+                                                                                                         vit_feedforward,
+                                                                                                     .dropout = 0.0,
+                                                                                                     .norm_first =
+                                                                                                         true})));
+        norm = register_module("norm", std::make_shared<rg::nn::LayerNorm>(vit_width));
+        head = register_module("head", std::make_shared<rg::nn::Linear>(vit_width, 10));
+    }
+    // images (N, 28, 28) -> patches (16, N, 49), sequence first.
+    Tensor forward(const Tensor& images) override {
+        const auto n = i64(images.shape()[0]), p = i64(vit_patch), g = 28 / p;
+        Tensor patches =
+            rg::reshape(rg::permute(rg::reshape(images, {n, g, p, g, p}), {1, 3, 0, 2, 4}), {g * g, n, p * p});
+        Tensor tokens = (*embed)(patches);
+        Tensor x = rg::concat({rg::expand(class_token, {1, n, i64(vit_width)}), tokens}, 0) + position;
+        for (const auto& layer : layers) x = (*layer)(x);
+        return (*head)(rg::select((*norm)(x), 0, 0));
+    }
+    std::string describe() const override { return "ViT"; }
+    std::shared_ptr<rg::nn::Linear> embed, head;
+    Tensor class_token, position;
+    std::vector<std::shared_ptr<rg::nn::TransformerEncoderLayer>> layers;
+    std::shared_ptr<rg::nn::LayerNorm> norm;
+};
+
+void classifier_steps(benchmark::State& state, rg::nn::Module& model) {
+    rg::optim::Adam adam(model.parameters(), {.lr = 1e-3});
+    const auto batches = classifier_batches();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const Batch& b = batches[i++ % batches.size()];
+        auto loss = rg::nn::cross_entropy(model(b.images), b.labels);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+    }
+}
+
+void run(benchmark::State& state, const Step& step) {
+    for (auto _ : state) step();
+}
+
+// The product backend's one-off start belongs to the process image (as in ours.cpp).
+void start_products() {
+    const auto m = rg::ones({2, 2});
+    for (bool ta : {false, true})
+        for (bool tb : {false, true}) benchmark::DoNotOptimize(rg::gemm(m, m, ta, tb).data_ptr());
+}
+
+}  // namespace
+
+void ours_lstm_step(benchmark::State& state) { run(state, lstm_step()); }
+void ours_encoder_step(benchmark::State& state) { run(state, encoder_step()); }
+void ours_encoder_stack_step(benchmark::State& state) { run(state, encoder_stack_step(false)); }
+void ours_encoder_stack_checkpointed(benchmark::State& state) { run(state, encoder_stack_step(true)); }
+
+void ours_lstm_classifier_step(benchmark::State& state) {
+    LSTMClassifier model;
+    classifier_steps(state, model);
+}
+
+void ours_vit_step(benchmark::State& state) {
+    ViT model;
+    classifier_steps(state, model);
+}
+
+double ours_sequence_peak(const std::string& which, int steps) {
+    const Step step = which == "lstm"                         ? lstm_step()
+                      : which == "encoder"                    ? encoder_step()
+                      : which == "encoder-stack"              ? encoder_stack_step(false)
+                      : which == "encoder-stack-checkpointed" ? encoder_stack_step(true)
+                                                              : Step{};
+    if (!step.loss) throw std::runtime_error("no sequence workload " + which);
+    start_products();
+    const double baseline = resident_mib();
+    reset_peak_resident();
+    for (int i = 0; i < steps; ++i) step();
+    return peak_resident_mib() - baseline;
+}
+
+}  // namespace bench

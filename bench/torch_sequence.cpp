@@ -1,0 +1,184 @@
+// The sequence-model workloads in LibTorch (shapes in suite.hpp), written as
+// a LibTorch user would: torch::nn::LSTM, TransformerEncoderLayer,
+// TransformerEncoder, torch::optim::Adam. LibTorch's C++ TransformerEncoderLayer
+// has no norm_first option, so the ViT's pre-norm layer is composed of its
+// MultiheadAttention, LayerNorm and Linear modules as PyTorch's norm_first
+// forward does.
+#include "suite.hpp"
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <stdexcept>
+
+namespace bench {
+namespace {
+
+using torch::Tensor;
+
+std::int64_t i64(std::size_t n) { return static_cast<std::int64_t>(n); }
+
+torch::nn::TransformerEncoderLayerOptions encoder_options() {
+    return torch::nn::TransformerEncoderLayerOptions(i64(encoder_width), i64(encoder_heads))
+        .dim_feedforward(i64(encoder_feedforward))
+        .dropout(encoder_dropout);
+}
+
+struct Step {
+    std::function<Tensor()> loss;
+    std::vector<Tensor> params;
+    void operator()() const {
+        loss().backward();
+        for (auto p : params) p.mutable_grad().reset();  // set to none, as ours
+    }
+};
+
+Step lstm_step() {
+    torch::nn::LSTM lstm(torch::nn::LSTMOptions(i64(lstm_input), i64(lstm_hidden)));
+    auto x = torch::randn({i64(lstm_steps), i64(lstm_batch), i64(lstm_input)});
+    return {[lstm, x]() mutable { return std::get<0>(lstm->forward(x)).square().mean(); }, lstm->parameters()};
+}
+
+Step encoder_step() {
+    torch::nn::TransformerEncoderLayer layer(encoder_options());
+    auto x = torch::randn({i64(encoder_seq), i64(encoder_batch), i64(encoder_width)});
+    return {[layer, x]() mutable { return layer->forward(x).square().mean(); }, layer->parameters()};
+}
+
+Step encoder_stack_step() {
+    torch::nn::TransformerEncoder stack(
+        torch::nn::TransformerEncoderOptions(torch::nn::TransformerEncoderLayer(encoder_options()),
+                                             i64(encoder_layers)));
+    auto x = torch::randn({i64(encoder_seq), i64(encoder_batch), i64(encoder_width)});
+    return {[stack, x]() mutable { return stack->forward(x).square().mean(); }, stack->parameters()};
+}
+
+struct Batch {
+    Tensor images, labels;
+};
+std::vector<Batch> classifier_batches() {
+    const Batches& b = fashion_batches(classifier_batch);
+    std::vector<Batch> out;
+    const auto n = i64(b.batch);
+    for (std::size_t i = 0; i < b.count; ++i)
+        out.push_back({torch::from_blob(const_cast<float*>(b.images_of(i)), {n, 28, 28}).clone(),
+                       torch::from_blob(const_cast<std::int64_t*>(b.labels_of(i)), {n}, torch::kLong).clone()});
+    return out;
+}
+
+struct LSTMClassifierImpl : torch::nn::Module {
+    torch::nn::LSTM lstm{nullptr};
+    torch::nn::Linear head{nullptr};
+    LSTMClassifierImpl() {
+        lstm = register_module("lstm", torch::nn::LSTM(torch::nn::LSTMOptions(28, i64(lstm_hidden)).batch_first(true)));
+        head = register_module("head", torch::nn::Linear(i64(lstm_hidden), 10));
+    }
+    Tensor forward(const Tensor& rows) {
+        auto h = std::get<0>(std::get<1>(lstm->forward(rows)));
+        return head->forward(h.select(0, 0));
+    }
+};
+TORCH_MODULE(LSTMClassifier);
+
+// PyTorch's TransformerEncoderLayer with norm_first=True, dropout 0:
+// x = x + self_attn(norm1(x)); x = x + linear2(relu(linear1(norm2(x)))).
+struct PreNormLayerImpl : torch::nn::Module {
+    torch::nn::MultiheadAttention self_attn{nullptr};
+    torch::nn::Linear linear1{nullptr}, linear2{nullptr};
+    torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+    PreNormLayerImpl() {
+        const auto w = i64(vit_width);
+        self_attn = register_module("self_attn", torch::nn::MultiheadAttention(w, i64(vit_heads)));
+        linear1 = register_module("linear1", torch::nn::Linear(w, i64(vit_feedforward)));
+        linear2 = register_module("linear2", torch::nn::Linear(i64(vit_feedforward), w));
+        norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
+        norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
+    }
+    Tensor forward(Tensor x) {
+        auto h = norm1->forward(x);
+        x = x + std::get<0>(self_attn->forward(h, h, h, {}, /*need_weights=*/false));
+        return x + linear2->forward(torch::relu(linear1->forward(norm2->forward(x))));
+    }
+};
+TORCH_MODULE(PreNormLayer);
+
+struct ViTImpl : torch::nn::Module {
+    torch::nn::Linear embed{nullptr}, head{nullptr};
+    Tensor class_token, position;
+    std::vector<PreNormLayer> layers;
+    torch::nn::LayerNorm norm{nullptr};
+    ViTImpl() {
+        const auto w = i64(vit_width);
+        embed = register_module("embed", torch::nn::Linear(i64(vit_patch * vit_patch), w));
+        class_token = register_parameter("class_token", torch::randn({1, 1, w}) * 0.02);
+        position = register_parameter("position", torch::randn({i64(vit_tokens) + 1, 1, w}) * 0.02);
+        for (std::size_t i = 0; i < vit_layers; ++i)
+            layers.push_back(register_module("layer" + std::to_string(i), PreNormLayer()));
+        norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
+        head = register_module("head", torch::nn::Linear(w, 10));
+    }
+    // images (N, 28, 28) -> patches (16, N, 49), sequence first.
+    Tensor forward(const Tensor& images) {
+        const auto n = images.size(0), p = i64(vit_patch), g = 28 / p;
+        auto patches = images.reshape({n, g, p, g, p}).permute({1, 3, 0, 2, 4}).reshape({g * g, n, p * p});
+        auto x = torch::cat({class_token.expand({1, n, i64(vit_width)}), embed->forward(patches)}, 0) + position;
+        for (auto& layer : layers) x = layer->forward(x);
+        return head->forward(norm->forward(x).select(0, 0));
+    }
+};
+TORCH_MODULE(ViT);
+
+template <class Model> void classifier_steps(benchmark::State& state, Model& model) {
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
+    const auto batches = classifier_batches();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const Batch& b = batches[i++ % batches.size()];
+        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+    }
+}
+
+void run(benchmark::State& state, const Step& step) {
+    for (auto _ : state) step();
+}
+
+void start_products() {
+    const auto m = torch::ones({2, 2});
+    for (bool ta : {false, true})
+        for (bool tb : {false, true})
+            benchmark::DoNotOptimize(torch::matmul(ta ? m.t() : m, tb ? m.t() : m).data_ptr());
+}
+
+}  // namespace
+
+void torch_lstm_step(benchmark::State& state) { run(state, lstm_step()); }
+void torch_encoder_step(benchmark::State& state) { run(state, encoder_step()); }
+void torch_encoder_stack_step(benchmark::State& state) { run(state, encoder_stack_step()); }
+
+void torch_lstm_classifier_step(benchmark::State& state) {
+    LSTMClassifier model;
+    classifier_steps(state, model);
+}
+
+void torch_vit_step(benchmark::State& state) {
+    ViT model;
+    classifier_steps(state, model);
+}
+
+double torch_sequence_peak(const std::string& which, int steps) {
+    const Step step = which == "lstm"            ? lstm_step()
+                      : which == "encoder"       ? encoder_step()
+                      : which == "encoder-stack" ? encoder_stack_step()
+                                                 : Step{};
+    if (!step.loss) throw std::runtime_error("no LibTorch sequence workload " + which);
+    start_products();
+    const double baseline = resident_mib();
+    reset_peak_resident();
+    for (int i = 0; i < steps; ++i) step();
+    return peak_resident_mib() - baseline;
+}
+
+}  // namespace bench
