@@ -87,12 +87,16 @@ public:
     /// @param grad_output the output's gradient
     /// @throws rg::Error when the node was released
     virtual GradList apply(Tensor grad_output) = 0;
-    // For an op of one input whose VJP writes the output gradient into zeros
-    // of the input's shape (a slice, a select): adds grad_output into
-    // `input_grad`, the input's gradient so far (dense, the engine's own), in
-    // place, and returns true; false to be applied as usual. A loop that
-    // reads the steps of one tensor then sends each step's gradient to its
-    // slice rather than a whole zero tensor per step.
+    /// For an op of one input whose VJP writes the output gradient into zeros
+    /// of the input's shape (a slice, a select): adds grad_output into
+    /// `input_grad`, the input's gradient so far (dense, owned by the backward
+    /// pass alone), in place. A loop that reads the steps of one tensor then
+    /// sends each step's gradient to its slice rather than a whole zero tensor
+    /// per step. The engine calls it only without create_graph, hooks or
+    /// anomaly checks.
+    /// @param grad_output the output's gradient
+    /// @param input_grad the input's gradient so far, added into
+    /// @return true when added; false to be applied as usual (the default)
     virtual bool add_to_input_grad(const Tensor& grad_output, Tensor& input_grad) {
         (void)grad_output, (void)input_grad;
         return false;
