@@ -72,7 +72,7 @@ ImageSet load_fashion_mnist(bool train, const std::optional<std::string>& dir) {
     return {images, part.labels};
 }
 
-FashionMNIST::FashionMNIST(bool train, FashionMNISTOptions options) : normalize_(options.normalize) {
+FashionMNIST::FashionMNIST(bool train, const FashionMNISTOptions& options) : normalize_(options.normalize) {
     Part part = read_part(train, options.dir, options.limit);
     const Shape& s = part.images.shape;
     image_shape_ = {1, s[1], s[2]};

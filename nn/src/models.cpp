@@ -13,7 +13,8 @@ std::shared_ptr<Sequential> fashion_cnn_bn() {
     const Conv2dOptions same{.padding = {1, 1}, .bias = false};
     return std::make_shared<Sequential>(Conv2d(1, 32, 3, same), BatchNorm2d(32), ReLU(), MaxPool2d(2),
                                         Conv2d(32, 64, 3, same), BatchNorm2d(64), ReLU(), MaxPool2d(2), Flatten(),
-                                        Dropout(0.25), Linear(64 * 7 * 7, 128), ReLU(), Dropout(0.25), Linear(128, 10));
+                                        Dropout(0.25), Linear(std::size_t{64} * 7 * 7, 128), ReLU(), Dropout(0.25),
+                                        Linear(128, 10));
 }
 
 // ---- RowClassifier -------------------------------------------------------------------

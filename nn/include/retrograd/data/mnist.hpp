@@ -60,7 +60,7 @@ public:
     /// @param train the 60000 training images, else the 10000 test images
     /// @param options the directory, a limit, normalisation
     /// @throws rg::Error as load_fashion_mnist()
-    explicit FashionMNIST(bool train, FashionMNISTOptions options = {});
+    explicit FashionMNIST(bool train, const FashionMNISTOptions& options = {});
     /// The number of images.
     std::size_t size() const override { return labels_.numel(); }
     /// The images at `indices` as float32 (N, 1, 28, 28), and their int64 labels.
