@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "helpers.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace rg::nn;
@@ -15,23 +16,7 @@ using rg::data::Vocabulary;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path =
-            fs::temp_directory_path() / ("retrograd-charlm-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string write(const std::string& name, const std::string& bytes) const {
-        std::ofstream(path / name, std::ios::binary) << bytes;
-        return (path / name).string();
-    }
-};
+using test::TempDir;
 
 // A text a small model learns in a few steps: a short cycle of phrases.
 std::u32string cycle_text(std::size_t length) {

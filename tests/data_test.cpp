@@ -12,26 +12,14 @@
 
 #include "helpers.hpp"
 #include "sanitizers.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using test::check_values;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path =
-            fs::temp_directory_path() / ("retrograd-data-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 // An IDX file of unsigned bytes with the given sizes.
 std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<unsigned char>& values,

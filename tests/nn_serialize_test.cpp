@@ -8,6 +8,7 @@
 
 #include "file_limits.hpp"
 #include "helpers.hpp"
+#include "temp_dir.hpp"
 
 using namespace rg::nn;
 using test::check_values;
@@ -15,22 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    // Unique per process and call: ctest runs test cases in parallel processes,
-    // whose rg generators all start from the same seed.
-    TempDir() {
-        std::random_device rd;
-        path = fs::temp_directory_path() /
-               ("retrograd-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-};
+using test::TempDir;
 
 std::string read(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -6,20 +6,11 @@
 
 #include <string>
 #include <vector>
+#include "thread_count.hpp"
 
 namespace {
 
-// Sets the thread count for the scope, then restores it.
-class Threads {
-public:
-    explicit Threads(int n) : previous_(rg::get_num_threads()) { rg::set_num_threads(n); }
-    ~Threads() { rg::set_num_threads(previous_); }
-    Threads(const Threads&) = delete;
-    Threads& operator=(const Threads&) = delete;
-
-private:
-    int previous_;
-};
+using Threads = test::ThreadCount;
 
 // Each reduction and softmax kernel on x, large enough for their parallel
 // loops, with the gradients of the softmax rows and columns.

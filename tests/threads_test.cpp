@@ -4,20 +4,11 @@
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include <thread>
+#include "thread_count.hpp"
 
 namespace {
 
-// Sets the thread count for the scope, then restores it.
-class Threads {
-public:
-    explicit Threads(int n) : previous_(rg::get_num_threads()) { rg::set_num_threads(n); }
-    ~Threads() { rg::set_num_threads(previous_); }
-    Threads(const Threads&) = delete;
-    Threads& operator=(const Threads&) = delete;
-
-private:
-    int previous_;
-};
+using Threads = test::ThreadCount;
 
 bool same(const rg::Tensor& a, const rg::Tensor& b) { return rg::allclose(a, b, 0.0, 0.0); }  // to the bit
 

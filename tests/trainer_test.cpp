@@ -8,25 +8,14 @@
 
 #include "file_limits.hpp"
 #include "helpers.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace rg::nn;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::random_device rd;
-        path =
-            fs::temp_directory_path() / ("retrograd-train-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-};
+using test::TempDir;
 
 // Two Gaussian blobs per class, four classes, in 2-D.
 rg::data::TensorDataset blobs(std::size_t n, std::uint64_t seed) {
