@@ -222,3 +222,14 @@ TEST_CASE("convolution errors name the shapes") {
     CHECK_THROWS_WITH_AS(rg::max_pool2d(rg::zeros({1, 1, 4, 4}), {2, 2}, {.padding = {2, 2}}),
                          doctest::Contains("padding (2, 2) must be at most half the kernel"), rg::Error);
 }
+
+TEST_CASE("conv_output_size refuses a zero kernel, stride or dilation instead of dividing by zero") {
+    CHECK(rg::conv_output_size(28, 3, 1, 1, 1, "conv2d") == 28);
+    CHECK(rg::conv_output_size(28, 3, 2, 0, 1, "conv2d") == 13);
+    CHECK_THROWS_WITH_AS(rg::conv_output_size(28, 3, 0, 1, 1, "my_pool"),
+                         "my_pool: kernel 3, stride 0 and dilation 1; expected each at least 1", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv_output_size(28, 0, 1, 1, 1, "my_pool"),
+                         "my_pool: kernel 0, stride 1 and dilation 1; expected each at least 1", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv_output_size(28, 3, 1, 1, 0, "my_pool"),
+                         "my_pool: kernel 3, stride 1 and dilation 0; expected each at least 1", rg::Error);
+}

@@ -406,3 +406,25 @@ TEST_CASE("composite steps: LayerNorm is one step whose gradient is its textbook
     auto dx = (dxhat - rg::mean(dxhat, {1}, true) - xhat * rg::mean(dxhat * xhat, {1}, true)) / sigma;
     test::check_values(step->sends[0].grad, dx);
 }
+
+TEST_CASE("composite steps: a layer without bias or affine parameters declares no input for them") {
+    rg::manual_seed(3);
+    rg::nn::Linear linear(3, 2, /*bias=*/false);
+    rg::nn::LayerNorm norm(2, {.elementwise_affine = false});
+    linear.to(rg::float64);
+    auto x = rg::randn({4, 3}, {.dtype = rg::float64, .requires_grad = true});
+    Tensor loss;
+    {
+        rg::ExplainMode on;
+        loss = rg::sum(norm(linear(x)));
+    }
+    const auto ex = rg::explain(loss, linear, {.names = {{"X", x}}});
+    for (const rg::ExplainStep& s : ex.steps) {
+        if (s.op != "Linear" && s.op != "LayerNorm") continue;
+        INFO(s.op);
+        CHECK(s.composite);
+        // Only defined tensors are sent to: X and the weight for Linear, X for LayerNorm.
+        CHECK(s.sends.size() == (s.op == "Linear" ? 2u : 1u));
+        for (const rg::ExplainSend& send : s.sends) CHECK(send.input_label.find("()") == std::string::npos);
+    }
+}

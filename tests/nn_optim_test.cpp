@@ -40,6 +40,22 @@ TEST_CASE("SGD: plain, momentum, Nesterov, dampening with weight decay") {
                          "SGD: Nesterov momentum requires a momentum and zero dampening", rg::Error);
     CHECK_THROWS_WITH_AS(SGD({rg::ones({1}, {.requires_grad = true})}, {.lr = -1}), "SGD: invalid learning rate -1",
                          rg::Error);
+    CHECK_THROWS_WITH_AS(SGD({rg::ones({1}, {.requires_grad = true})},
+                             {.lr = 0.1, .momentum = 0.9, .dampening = std::nan("")}),
+                         "SGD: invalid dampening nan", rg::Error);
+}
+
+TEST_CASE("a parameter group that does not exist is an rg::Error naming the optimizer and the count") {
+    SGD sgd({rg::ones({1}, {.requires_grad = true})}, {.lr = 0.1});
+    CHECK(sgd.lr(0) == 0.1);
+    CHECK_THROWS_WITH_AS(sgd.lr(1), "SGD: parameter group 1 does not exist (the optimizer has 1 group)", rg::Error);
+    CHECK_THROWS_WITH_AS(sgd.set_lr(0.5, 2), "SGD: parameter group 2 does not exist (the optimizer has 1 group)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(sgd.options(3), "SGD: parameter group 3 does not exist (the optimizer has 1 group)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(sgd.set_options({.lr = 0.2}, 1),
+                         "SGD: parameter group 1 does not exist (the optimizer has 1 group)", rg::Error);
+    CHECK(sgd.lr(0) == 0.1);  // nothing changed
 }
 
 TEST_CASE("Adam, Adam with L2 and AdamW") {

@@ -54,16 +54,16 @@ CompositeStep::CompositeStep(std::string_view op, std::string_view rule, std::in
     r.op = std::string(op);
     r.rule = std::string(rule);
     for (const StepInput& in : inputs) {
+        // An optional input left out (a layer without bias) is no input of the step.
+        if (!in.tensor.defined()) continue;
         detail::CompositeInput c;
         c.name = std::string(in.name);
-        if (in.tensor.defined()) {
-            c.grad_fn = in.tensor.grad_fn();
-            c.tensor = in.tensor.impl_ptr();
-            c.storage = in.tensor.impl()->storage;
-            c.shape = in.tensor.shape();
-            c.dtype = in.tensor.dtype();
-            c.requires_grad = in.tensor.requires_grad();
-        }
+        c.grad_fn = in.tensor.grad_fn();
+        c.tensor = in.tensor.impl_ptr();
+        c.storage = in.tensor.impl()->storage;
+        c.shape = in.tensor.shape();
+        c.dtype = in.tensor.dtype();
+        c.requires_grad = in.tensor.requires_grad();
         r.inputs.push_back(std::move(c));
     }
     record_ = r.id;

@@ -29,6 +29,8 @@ using detail::scatter_patches;
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
                              std::size_t dilation, const char* op) {
+    if (kernel == 0 || stride == 0 || dilation == 0)
+        fail("{}: kernel {}, stride {} and dilation {}; expected each at least 1", op, kernel, stride, dilation);
     const long span = static_cast<long>(dilation * (kernel - 1) + 1);
     const long padded = static_cast<long>(input + 2 * padding);
     if (padded < span)

@@ -46,15 +46,11 @@ Conv1d::Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t ke
 }
 
 Tensor Conv1d::forward(const Tensor& input) {
-    if (!bias.defined()) {
-        CompositeStep step("Conv1d",
-                           "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} reversed",
-                           {{"X", input}, {"W", weight}});
-        return step.output(conv1d(input, weight, bias, options), "Z");
-    }
     CompositeStep step("Conv1d",
-                       "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} reversed, d{b} "
-                       "= d{Z} summed over signals and positions",
+                       bias.defined() ? "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with "
+                                        "{W} reversed, d{b} = d{Z} summed over signals and positions"
+                                      : "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with "
+                                        "{W} reversed",
                        {{"X", input}, {"W", weight}, {"b", bias}});
     return step.output(conv1d(input, weight, bias, options), "Z");
 }
@@ -95,16 +91,12 @@ ConvTranspose2d::ConvTranspose2d(std::size_t in_channels, std::size_t out_channe
 }
 
 Tensor ConvTranspose2d::forward(const Tensor& input) {
-    if (!bias.defined()) {
-        CompositeStep step("ConvTranspose2d",
-                           "{Z} = the gradient of a convolution with {W} with respect to its input, at {X}: d{X} = "
-                           "convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
-                           {{"X", input}, {"W", weight}});
-        return step.output(conv_transpose2d(input, weight, bias, options), "Z");
-    }
     CompositeStep step("ConvTranspose2d",
-                       "{Z} = the gradient of a convolution with {W} with respect to its input, at {X}: d{X} = "
-                       "convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}, d{b} = d{Z} summed",
+                       bias.defined() ? "{Z} = the gradient of a convolution with {W} with respect to its input, at "
+                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with "
+                                        "{X}, d{b} = d{Z} summed"
+                                      : "{Z} = the gradient of a convolution with {W} with respect to its input, at "
+                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
                        {{"X", input}, {"W", weight}, {"b", bias}});
     return step.output(conv_transpose2d(input, weight, bias, options), "Z");
 }

@@ -41,16 +41,14 @@ Tensor Linear::forward(const Tensor& input) {
     if (input.dtype() != weight.dtype())
         fail("Linear: input is {} but the layer is {}; convert one with .to() or module.to()",
              dtype_name(input.dtype()), dtype_name(weight.dtype()));
-    if (!bias.defined()) {
-        CompositeStep step("Linear", "{Z} = {X} {W}ᵀ: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}",
-                           {{"X", input}, {"W", weight}});
-        return step.output(input.dim() == 1 ? matmul(input, transpose(weight)) : gemm(input, weight, false, true), "Z");
-    }
+    const bool with_bias = bias.defined();
     CompositeStep step("Linear",
-                       "{Z} = {X} {W}ᵀ + {b}: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}, d{b} = d{Z} summed over the rows",
+                       with_bias ? "{Z} = {X} {W}ᵀ + {b}: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}, d{b} = d{Z} summed over "
+                                   "the rows"
+                                 : "{Z} = {X} {W}ᵀ: d{X} = d{Z} {W}, d{W} = d{Z}ᵀ {X}",
                        {{"X", input}, {"W", weight}, {"b", bias}});
     Tensor out = input.dim() == 1 ? matmul(input, transpose(weight)) : gemm(input, weight, false, true);
-    return step.output(out + bias, "Z");
+    return step.output(with_bias ? out + bias : out, "Z");
 }
 
 std::string Linear::describe() const {
@@ -73,16 +71,11 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel, 
 Tensor Conv2d::forward(const Tensor& input) {
     // The course's convolution layer: the weight's gradient correlates the input with dZ, the input's is the
     // full convolution of dZ with the filter turned by 180°.
-    if (!bias.defined()) {
-        CompositeStep step("Conv2d",
-                           "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} turned by "
-                           "180°",
-                           {{"X", input}, {"W", weight}});
-        return step.output(conv2d(input, weight, bias, options), "Z");
-    }
     CompositeStep step("Conv2d",
-                       "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with {W} turned by 180°, "
-                       "d{b} = d{Z} summed over images and pixels",
+                       bias.defined() ? "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with "
+                                        "{W} turned by 180°, d{b} = d{Z} summed over images and pixels"
+                                      : "d{W} = correlation of {X} with d{Z}, d{X} = full convolution of d{Z} with "
+                                        "{W} turned by 180°",
                        {{"X", input}, {"W", weight}, {"b", bias}});
     return step.output(conv2d(input, weight, bias, options), "Z");
 }

@@ -204,6 +204,7 @@ void SGDOptions::validate(const SGDOptions& o, const char* name) {
     require(o.lr >= 0, name, "learning rate", o.lr);
     require(o.momentum >= 0, name, "momentum", o.momentum);
     require(o.weight_decay >= 0, name, "weight_decay", o.weight_decay);
+    require(std::isfinite(o.dampening), name, "dampening", o.dampening);
     if (o.nesterov && (o.momentum <= 0 || o.dampening != 0))
         fail("{}: Nesterov momentum requires a momentum and zero dampening", name);
 }

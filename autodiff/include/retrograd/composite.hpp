@@ -37,7 +37,8 @@ public:
     /// Opens a step; inactive (nothing noted) outside an ExplainMode scope.
     /// @param op names the step ("Linear", "cross_entropy")
     /// @param rule its backward rule, {name} standing for a tensor and d{name} for its gradient
-    /// @param inputs the step's inputs under the names the rule uses
+    /// @param inputs the step's inputs under the names the rule uses; an
+    /// undefined tensor (an optional bias left out) is skipped
     CompositeStep(std::string_view op, std::string_view rule, std::initializer_list<StepInput> inputs = {});
     ~CompositeStep();
     CompositeStep(const CompositeStep&) = delete;

@@ -189,12 +189,13 @@ Tensor avg_pool2d_backward(const Tensor& grad, const Shape& input_shape, Size2 k
 /// The output size of a convolution or pooling along one axis:
 /// (input + 2 padding - dilation (kernel - 1) - 1) / stride + 1.
 /// @param input the input's size
-/// @param kernel the kernel's size, > 0 (not checked here)
-/// @param stride the stride, > 0 (not checked here: conv2d and the pools check it first)
+/// @param kernel the kernel's size, > 0
+/// @param stride the stride, > 0
 /// @param padding on each side
-/// @param dilation the kernel's spacing
+/// @param dilation the kernel's spacing, > 0
 /// @param op the op named in the error
-/// @throws rg::Error when the kernel spans more than the padded input
+/// @throws rg::Error when kernel, stride or dilation is 0, or the kernel spans
+/// more than the padded input
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
                              std::size_t dilation, const char* op);
 

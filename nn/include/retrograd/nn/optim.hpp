@@ -3,6 +3,7 @@
 // PyTorch's definitions exactly, so the numbers match step for step. Each
 // optimizer takes a parameter list with options, or several groups each with
 // its own options.
+#include <retrograd/error.hpp>
 #include <retrograd/tensor.hpp>
 
 #include <functional>
@@ -129,26 +130,26 @@ template <class Options> class GroupedOptimizer : public Optimizer {
 public:
     /// A group's learning rate.
     /// @param group the group, from 0
-    /// @throws std::out_of_range when the group does not exist
-    double lr(std::size_t group = 0) const override { return options_.at(group).lr; }
+    /// @throws rg::Error when the group does not exist
+    double lr(std::size_t group = 0) const override { return options_[checked(group)].lr; }
     /// Sets a group's learning rate (not validated).
     /// @param lr the new rate
     /// @param group the group, from 0
-    /// @throws std::out_of_range when the group does not exist
-    void set_lr(double lr, std::size_t group) override { options_.at(group).lr = lr; }
+    /// @throws rg::Error when the group does not exist
+    void set_lr(double lr, std::size_t group) override { options_[checked(group)].lr = lr; }
     using Optimizer::set_lr;
     /// A group's options.
     /// @param group the group, from 0
-    /// @throws std::out_of_range when the group does not exist
-    const Options& options(std::size_t group = 0) const { return options_.at(group); }
+    /// @throws rg::Error when the group does not exist
+    const Options& options(std::size_t group = 0) const { return options_[checked(group)]; }
     // Replaces a group's options (validated first), as schedules that cycle the momentum do.
     /// Replaces a group's options, validated first, as schedules that cycle the momentum do.
     /// @param o the new options
     /// @param group the group, from 0
-    /// @throws rg::Error when an option is invalid (std::out_of_range for a group that does not exist)
+    /// @throws rg::Error when an option is invalid or the group does not exist
     void set_options(const Options& o, std::size_t group) {
         Options::validate(o, name().c_str());
-        options_.at(group) = o;
+        options_[checked(group)] = o;
     }
 
 protected:
@@ -165,6 +166,14 @@ protected:
     }
     /// Each group's options.
     std::vector<Options> options_;
+
+private:
+    std::size_t checked(std::size_t group) const {
+        if (group >= options_.size())
+            fail("{}: parameter group {} does not exist (the optimizer has {} group{})", name(), group, options_.size(),
+                 options_.size() == 1 ? "" : "s");
+        return group;
+    }
 };
 
 /// SGD's options, as torch::optim::SGDOptions (without maximize).
@@ -182,8 +191,8 @@ struct SGDOptions {
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
-    /// @throws rg::Error when lr, momentum or weight_decay is negative (or NaN), or
-    /// nesterov is set without momentum or with dampening
+    /// @throws rg::Error when lr, momentum or weight_decay is negative (or NaN),
+    /// dampening is not finite, or nesterov is set without momentum or with dampening
     static void validate(const SGDOptions& o, const char* name);
 };
 /// Stochastic gradient descent with optional momentum, as torch::optim::SGD:
