@@ -1,6 +1,11 @@
 // Fused elementwise ops against the unfused expression they replace.
 #include "helpers.hpp"
 
+#include <retrograd/detail/cpu.hpp>
+
+#include <cstdlib>
+#include <string_view>
+
 using rg::Tensor;
 using rg::TensorList;
 using test::check_gradients;
@@ -53,4 +58,17 @@ TEST_CASE("addcmul errors name the op, the shapes and the dtypes") {
                          doctest::Contains("addcmul: dtype mismatch"), rg::Error);
     CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), Tensor{}, rg::zeros({2})), doctest::Contains("undefined tensor"),
                          rg::Error);
+}
+
+TEST_CASE("addcmul's instruction set: RETROGRAD_NO_AVX2 turns every AVX2 version off") {
+    // ctest runs this case again with RETROGRAD_NO_AVX2=1 (tests/CMakeLists.txt).
+    const char* off = std::getenv("RETROGRAD_NO_AVX2");
+    const bool refused = off && *off && std::string_view(off) != "0";
+#if RETROGRAD_AVX2_CODE
+    __builtin_cpu_init();
+    CHECK(rg::detail::use_avx2() == (!refused && __builtin_cpu_supports("avx2") != 0));
+#else
+    (void)refused;
+    CHECK_FALSE(rg::detail::use_avx2());
+#endif
 }

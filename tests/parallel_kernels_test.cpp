@@ -62,3 +62,106 @@ TEST_CASE("axis reductions and softmax give the same bits on 1 and 2 threads, an
         }
     }
 }
+
+namespace {
+
+// n indices into an axis of `size`, each repeated: (3 i) mod size.
+rg::Tensor repeated_indices(std::int64_t n, std::int64_t size) {
+    std::vector<std::int64_t> values;
+    for (std::int64_t i = 0; i < n; ++i) values.push_back(3 * i % size);
+    return rg::from_indices(values);
+}
+
+// The elementwise, scan, index and copy kernels on x (large enough for their
+// parallel loops), through strided and broadcast operands.
+rg::TensorList moved_kernels(const rg::Tensor& x) {
+    const rg::Tensor t = x.transpose(0, 1);  // strided: the for_each_row paths
+    const rg::Tensor row = rg::narrow(x, 0, 0, 1);  // broadcast along axis 0
+    rg::TensorList out{rg::exp(t),
+                       t * row.transpose(0, 1),
+                       x + rg::narrow(x, 1, 0, 1),
+                       rg::where(rg::gt(t, 0.0), t, row.transpose(0, 1)),
+                       t.contiguous(),
+                       rg::flip(x, {0, 2}),
+                       rg::tril(x, 1),
+                       rg::triu(t, -2),
+                       rg::cumsum(x, 1),
+                       rg::cumprod(x * 0.5 + 1.0, 2),
+                       rg::prod(x * 0.1 + 1.0, 0),
+                       rg::index_select(x, 1, rg::from_indices({3, 0, 3, 7, 1})),
+                       rg::index_add(x, rg::Shape{48, 12, 36}, 1, repeated_indices(40, 12))};
+    out.push_back(rg::addcmul(t, t, row.transpose(0, 1), 0.5));
+    // Each operand of a broadcast product read in place: a view with a zero stride.
+    out.push_back(rg::mul(rg::expand(rg::narrow(x, 2, 0, 1), {48, 40, 36}), t.transpose(0, 1)));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("elementwise, scan, index and copy kernels give the same bits on 1 and 2 threads, and float64's values") {
+    for (rg::Dtype dtype : {rg::float32, rg::float64}) {
+        CAPTURE(std::string(rg::dtype_name(dtype)));
+        rg::manual_seed(62);
+        const auto x = rg::randn({48, 40, 36}, {.dtype = dtype});  // 69120 elements: above the threshold
+        rg::TensorList one, two;
+        {
+            Threads t(1);
+            one = moved_kernels(x);
+        }
+        {
+            Threads t(2);
+            two = moved_kernels(x);
+        }
+        const rg::TensorList reference = moved_kernels(x.to(rg::float64));
+        REQUIRE(one.size() == two.size());
+        for (std::size_t i = 0; i < one.size(); ++i) {
+            CHECK_MESSAGE(rg::allclose(one[i], two[i], 0.0, 0.0), "result " << i);
+            CHECK_MESSAGE(rg::allclose(two[i].to(rg::float64), reference[i], 1e-4, 1e-4), "result " << i);
+        }
+    }
+}
+
+namespace {
+
+// Three steps of `Opt` on a parameter of 40000 elements (above the update
+// kernels' threshold), from one start; the parameter's final values.
+template <class Opt, class Options> rg::Tensor three_steps(const rg::Tensor& start, Options options, int threads) {
+    Threads t(threads);
+    rg::Tensor p = start.clone().requires_grad_();
+    Opt opt({p}, options);
+    for (int step = 0; step < 3; ++step) {
+        opt.zero_grad();
+        rg::sum(p * p * rg::sin(start)).backward();
+        opt.step();
+    }
+    return p.detach();
+}
+
+template <class Opt, class Options> void check_update(const char* name, Options options) {
+    CAPTURE(std::string(name));
+    for (rg::Dtype dtype : {rg::float32, rg::float64}) {
+        CAPTURE(std::string(rg::dtype_name(dtype)));
+        rg::manual_seed(63);
+        const auto start = rg::randn({200, 200}, {.dtype = dtype});
+        const rg::Tensor one = three_steps<Opt>(start, options, 1);
+        const rg::Tensor two = three_steps<Opt>(start, options, 2);
+        CHECK(rg::allclose(one, two, 0.0, 0.0));
+        CHECK_FALSE(rg::allclose(one, start, 0.0, 0.0));  // the steps moved it
+    }
+}
+
+}  // namespace
+
+TEST_CASE("every optimizer's update gives the same bits on 1 and 2 threads") {
+    using namespace rg::optim;
+    check_update<SGD>("SGD", SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});
+    check_update<Adam>("Adam", AdamOptions{.lr = 0.01, .weight_decay = 0.01});
+    check_update<Adam>("Adam amsgrad", AdamOptions{.lr = 0.01, .weight_decay = 0.01, .amsgrad = true});
+    check_update<AdamW>("AdamW amsgrad", AdamOptions{.lr = 0.01, .weight_decay = 0.01, .amsgrad = true});
+    check_update<RMSprop>("RMSprop",
+                          RMSpropOptions{.lr = 0.01, .weight_decay = 0.01, .momentum = 0.9, .centered = true});
+    check_update<Adagrad>("Adagrad", AdagradOptions{.lr = 0.01, .lr_decay = 0.1, .weight_decay = 0.01});
+    check_update<NAdam>("NAdam", NAdamOptions{.lr = 0.01, .weight_decay = 0.01});
+    check_update<RAdam>("RAdam", RAdamOptions{.lr = 0.01, .weight_decay = 0.01});
+    check_update<Adamax>("Adamax", AdamaxOptions{.lr = 0.01, .weight_decay = 0.01});
+}

@@ -1,5 +1,6 @@
 // Creating tensors: from values, filled, ranges and random.
 #include "kernels.hpp"
+#include "kernels/copy.hpp"
 
 #include <retrograd/random_state.hpp>
 
@@ -51,8 +52,7 @@ template <class Draw> Tensor random_tensor(IntList sizes, TensorOptions options,
     std::lock_guard lock(generator_mutex());
     detail::visit_float_dtype(options.dtype, op, [&](auto zero) {
         using T = decltype(zero);
-        T* data = out.data_ptr<T>();
-        for (std::size_t i = 0; i < out.numel(); ++i) data[i] = static_cast<T>(draw(generator()));
+        detail::fill_in_order(out.data_ptr<T>(), out.numel(), [&] { return static_cast<T>(draw(generator())); });
         return 0;
     });
     if (options.requires_grad) out.requires_grad_();
@@ -208,9 +208,8 @@ Tensor randint(std::int64_t low, std::int64_t high, IntList shape) {
     if (low >= high) fail("randint: low {} must be below high {}", low, high);
     std::uniform_int_distribution<std::int64_t> dist(low, high - 1);
     Tensor out = make(shape, {Dtype::int64, false}, 0, false, "randint");
-    std::int64_t* data = out.data_ptr<std::int64_t>();
     std::lock_guard lock(generator_mutex());
-    for (std::size_t i = 0; i < out.numel(); ++i) data[i] = dist(generator());
+    detail::fill_in_order(out.data_ptr<std::int64_t>(), out.numel(), [&] { return dist(generator()); });
     return out;
 }
 

@@ -35,27 +35,8 @@ Tensor addcmul(const Tensor& input, const Tensor& t1, const Tensor& t2, double v
             const detail::Strided<T> in(input), a(t1), b(t2);  // read in place, with their strides
             const T v = static_cast<T>(value);
             Tensor result = detail::empty_dense<T>(shape, "addcmul");
-            T* o = result.data_ptr<T>();
             const bool stream = result.numel() * sizeof(T) >= detail::streaming_bytes;
-            const std::array<detail::Strides, 4> strides{detail::broadcast_strides(in.shape, in.strides, shape),
-                                                         detail::broadcast_strides(a.shape, a.strides, shape),
-                                                         detail::broadcast_strides(b.shape, b.strides, shape),
-                                                         detail::contiguous_strides(shape)};
-            detail::for_each_row(shape, strides, [&](const auto& offset, const auto& step, std::size_t count) {
-                const T* pi = in.data + offset[0];
-                const T* pa = a.data + offset[1];
-                const T* pb = b.data + offset[2];
-                T* po = o + offset[3];
-                if (step[0] == 1 && step[1] == 1 && step[2] == 1) {
-                    detail::addcmul_row(pi, pa, pb, v, po, count, stream);
-                    return;
-                }
-                for (std::size_t k = 0; k < count; ++k) {
-                    const auto i = static_cast<std::ptrdiff_t>(k);
-                    po[k] = pi[i * step[0]] + v * pa[i * step[1]] * pb[i * step[2]];
-                }
-            });
-            if (stream) detail::streaming_fence();
+            detail::addcmul_into(in, a, b, v, result, stream);
             return result;
         }
     });

@@ -192,6 +192,46 @@ template <std::size_t N, class F> void for_each_row(const Shape& shape, const st
     }
 }
 
+// Calls f(offsets, inner_strides, count) for every innermost row of `shape`
+// as for_each_row does, the rows split among the threads when the tensor has
+// at least parallel_threshold elements. Each row is visited once, by one
+// thread: f must write its row's elements alone.
+template <std::size_t N, class F>
+void for_each_row_parallel(const Shape& shape, const std::array<Strides, N>& strides, F&& f) {
+    const std::size_t rank = shape.size(), n = shape_numel(shape);
+    if (rank < 2 || n < parallel_threshold) {
+        for_each_row(shape, strides, f);
+        return;
+    }
+    const std::size_t count = shape[rank - 1], rows = n / count;
+    std::array<std::ptrdiff_t, N> inner{};
+    for (std::size_t i = 0; i < N; ++i) inner[i] = strides[i][rank - 1];
+    const auto run = [&](std::size_t begin, std::size_t end) {
+        // The first row's index and offsets, then one step a row as for_each_row.
+        xt::svector<std::size_t, 4> index(rank, 0);
+        std::array<std::ptrdiff_t, N> offsets{};
+        std::size_t rest = begin;
+        for (std::size_t d = rank - 1; d-- > 0;) {
+            index[d] = rest % shape[d];
+            rest /= shape[d];
+            for (std::size_t i = 0; i < N; ++i) offsets[i] += static_cast<std::ptrdiff_t>(index[d]) * strides[i][d];
+        }
+        for (std::size_t row = begin; row < end; ++row) {
+            f(offsets, inner, count);
+            for (std::size_t d = rank - 1; d-- > 0;) {
+                if (++index[d] < shape[d]) {
+                    for (std::size_t i = 0; i < N; ++i) offsets[i] += strides[i][d];
+                    break;
+                }
+                for (std::size_t i = 0; i < N; ++i)
+                    offsets[i] -= strides[i][d] * static_cast<std::ptrdiff_t>(shape[d] - 1);
+                index[d] = 0;
+            }
+        }
+    };
+    parallel_for(rows, run, std::max<std::size_t>(2, parallel_threshold / count));
+}
+
 // Calls f(i) for i in [0, n): in one loop on the calling thread for small n
 // (so that it vectorises and small tensors pay nothing), else split among
 // the threads. f must touch element i alone.
@@ -244,7 +284,7 @@ template <class T, class U, class F> void map_values(const Strided<T>& a, U* out
         return;
     }
     const std::array<Strides, 2> st{a.strides, contiguous_strides(a.shape)};
-    for_each_row(a.shape, st, [&](const auto& off, const auto& inner, std::size_t count) {
+    for_each_row_parallel(a.shape, st, [&](const auto& off, const auto& inner, std::size_t count) {
         const T* row = a.data + off[0];
         U* dst = out + off[1];
         for (std::size_t k = 0; k < count; ++k) dst[k] = f(row[static_cast<std::ptrdiff_t>(k) * inner[0]]);
@@ -274,7 +314,7 @@ void zip_values(const Strided<T>& a, const Strided<T>& b, const Shape& out_shape
         const std::array<Strides, 3> st{broadcast_strides(a.shape, a.strides, out_shape),
                                         broadcast_strides(b.shape, b.strides, out_shape),
                                         contiguous_strides(out_shape)};
-        for_each_row(out_shape, st, [&](const auto& off, const auto& in, std::size_t count) {
+        for_each_row_parallel(out_shape, st, [&](const auto& off, const auto& in, std::size_t count) {
             const T* ra = pa + off[0];
             const T* rb = pb + off[1];
             U* ro = out + off[2];

@@ -1,5 +1,6 @@
 // matmul, gemm and gemm_sum: shapes, broadcast batches, views read in place,
 // and their VJPs; the products themselves are in kernels/blas.cpp.
+#include "kernels/batched_product.hpp"
 #include "op_defs.hpp"
 
 namespace rg {
@@ -97,19 +98,12 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
             Tensor c = detail::empty_dense<T>(out_shape, "matmul");
-            T* o = c.data_ptr<T>();
             // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
-            const std::array<detail::Strides, 3> st{detail::broadcast_strides(batch_a, x.batch_strides, batch),
-                                                    detail::broadcast_strides(batch_b, y.batch_strides, batch),
-                                                    detail::contiguous_strides(batch)};
-            detail::for_each_row(batch, st, [&](const auto& off, const auto& inner, std::size_t count) {
-                for (std::size_t i = 0; i < count; ++i) {
-                    const auto ii = static_cast<std::ptrdiff_t>(i);
-                    detail::product(x.transposed, y.transposed, m, n, k, x.data + off[0] + ii * inner[0], x.ld,
-                                    y.data + off[1] + ii * inner[1], y.ld,
-                                    o + (off[2] + ii * inner[2]) * static_cast<std::ptrdiff_t>(m * n), false);
-                }
-            });
+            detail::product_batch<T>({x.data, x.transposed, x.ld,
+                                      detail::broadcast_strides(batch_a, x.batch_strides, batch)},
+                                     {y.data, y.transposed, y.ld,
+                                      detail::broadcast_strides(batch_b, y.batch_strides, batch)},
+                                     batch, m, n, k, c.data_ptr<T>());
             return c;
         }
     });
@@ -168,11 +162,8 @@ Tensor gemm_sum(const Tensor& a, const Tensor& b, bool transpose_a, bool transpo
     Tensor out = detail::visit_float2(a, b, "gemm_sum", [&](const auto& x, const auto& y) {
         using T = typename std::decay_t<decltype(x)>::value_type;
         Tensor c = detail::empty_dense<T>(Shape{m, n}, "gemm_sum");
-        T* o = c.data_ptr<T>();
-        if (batch == 0) std::fill_n(o, c.numel(), T{0});
-        for (std::size_t i = 0; i < batch; ++i)
-            detail::product(transpose_a, transpose_b, m, n, k, x.data() + i * ra * ca, ca, y.data() + i * rb * cb, cb,
-                            o, i > 0);
+        detail::product_sum(transpose_a, transpose_b, m, n, k, x.data(), ra * ca, ca, y.data(), rb * cb, cb, batch,
+                            c.data_ptr<T>());
         return c;
     });
     if (!needs_grad(a, b)) return out;

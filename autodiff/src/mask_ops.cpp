@@ -259,18 +259,7 @@ Tensor where(const Tensor& mask, const Tensor& a, const Tensor& b) {
         const detail::Dense<bool> mv(mask);
         const Shape shape = broadcast_shapes(mv.shape(), broadcast_shapes(x.shape(), y.shape(), "where"), "where");
         Tensor r = detail::empty_dense<T>(shape, "where");
-        T* o = r.data_ptr<T>();
-        const std::array<detail::Strides, 4> st{detail::broadcast_strides(mv.shape(), shape),
-                                                detail::broadcast_strides(x.shape(), shape),
-                                                detail::broadcast_strides(y.shape(), shape),
-                                                detail::contiguous_strides(shape)};
-        detail::for_each_row(shape, st, [&](const auto& off, const auto& in, std::size_t count) {
-            for (std::size_t k = 0; k < count; ++k) {
-                const auto kk = static_cast<std::ptrdiff_t>(k);
-                o[off[3] + kk * in[3]] =
-                    mv.data()[off[0] + kk * in[0]] ? x.data()[off[1] + kk * in[1]] : y.data()[off[2] + kk * in[2]];
-            }
-        });
+        detail::where_into(mv, x, y, r);
         return r;
     });
     // Only the mask is saved: the gradient does not read a's or b's values.

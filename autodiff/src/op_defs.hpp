@@ -1,9 +1,11 @@
 #pragma once
 // Helpers for declaring ops in the registry: sample inputs and call adapters
-// shared by many OpDefs, and the dense elementwise kernels they run.
+// shared by many OpDefs, and the elementwise entry points they call (checks,
+// dtypes and the result here; the loops in kernels/elementwise.hpp).
 #include <retrograd/registry.hpp>
 
 #include "kernels.hpp"
+#include "kernels/elementwise.hpp"
 
 namespace rg::detail {
 
@@ -92,7 +94,7 @@ template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
     return visit_float_dtype(in.dtype, op, [&](auto zero) {
         using T = decltype(zero);
         Tensor out = empty_dense(in.shape, in.dtype, op, in.numel);
-        map_values(Strided<T>{in.data<T>(), in.shape, in.strides}, out.impl()->data<T>(), f);
+        map_into<T>(x, out, f);
         return out;
     });
 }
@@ -124,8 +126,7 @@ template <class F> Tensor zip_float(const Tensor& a_in, const Tensor& b_in, cons
     Tensor out = same_shape ? empty_dense(shape, ai.dtype, op, ai.numel) : empty_dense(shape, ai.dtype, op);
     visit_float_dtype(ai.dtype, op, [&](auto zero) {
         using T = decltype(zero);
-        zip_values(Strided<T>{ai.data<T>(), ai.shape, ai.strides}, Strided<T>{bi.data<T>(), bi.shape, bi.strides},
-                   shape, out.impl()->data<T>(), f);
+        zip_into<T>(a, b, out, f);
         return 0;
     });
     return out;
@@ -154,19 +155,7 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
     if (!can_reuse_first(g_buffer, g, y)) return zip_float(g, y, op, f);
     visit_float_dtype(g.dtype(), op, [&](auto zero) {
         using T = decltype(zero);
-        T* out = g.data_ptr<T>();
-        const T* in = y.data_ptr<T>();
-        if (y.is_contiguous()) {
-            elementwise(g.numel(), [&](std::size_t i) { out[i] = f(out[i], in[i]); });
-        } else {
-            const std::array<Strides, 2> st{y.strides(), g.strides()};
-            for_each_row(g.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
-                const T* row = in + off[0];
-                T* dst = out + off[1];
-                for (std::size_t k = 0; k < count; ++k)
-                    dst[k] = f(dst[k], row[static_cast<std::ptrdiff_t>(k) * inner[0]]);
-            });
-        }
+        zip_into_first<T>(g, y, f);
         return 0;
     });
     g.impl()->storage->bump_version();
@@ -178,10 +167,7 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
 inline Tensor scale_grad(const Tensor& g, double factor) {
     if (!can_write_into(g)) return mul(g, factor);
     visit_float_dtype(g.dtype(), "mul", [&](auto zero) {
-        using T = decltype(zero);
-        T* values = g.data_ptr<T>();
-        // As mul(g, factor) rounds: the product in double, then to T.
-        elementwise(g.numel(), [&](std::size_t i) { values[i] = static_cast<T>(values[i] * factor); });
+        scale_in_place<decltype(zero)>(g, factor);
         return 0;
     });
     g.impl()->storage->bump_version();

@@ -1,6 +1,7 @@
 // Running sums and products along a dim (cumsum, cumprod) and the product
 // reduction (prod). Their VJPs are written with these same ops, and handle
 // zeros without dividing by them, as PyTorch's do.
+#include "kernels/scan.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
@@ -28,16 +29,7 @@ template <class Op> Tensor scan(const Tensor& x, std::size_t axis, const char* o
         using T = std::conditional_t<std::is_same_v<decltype(zero), bool>, std::int64_t, decltype(zero)>;
         const detail::Dense<T> a(x);
         Tensor out = detail::empty_dense<T>(x.shape(), op);
-        T* o = out.data_ptr<T>();
-        const detail::AxisSplit s = detail::split_at(x.shape(), axis);
-        for (std::size_t b = 0; b < s.outer; ++b) {
-            const T* in = a.data() + b * s.size * s.inner;
-            T* dst = o + b * s.size * s.inner;
-            if (s.size > 0) std::copy(in, in + s.inner, dst);
-            for (std::size_t k = 1; k < s.size; ++k)
-                for (std::size_t i = 0; i < s.inner; ++i)
-                    dst[k * s.inner + i] = combine(dst[(k - 1) * s.inner + i], in[k * s.inner + i]);
-        }
+        detail::scan_values(a.data(), out.data_ptr<T>(), detail::split_at(x.shape(), axis), combine);
         return out;
     });
 }
@@ -176,17 +168,7 @@ Tensor prod(const Tensor& x, int dim, bool keepdim) {
         using T = std::conditional_t<std::is_same_v<decltype(zero), bool>, std::int64_t, decltype(zero)>;
         const detail::Dense<T> a(x);
         Tensor result = detail::empty_dense<T>(detail::reduced_shape(x.shape(), {axis}, keepdim), "prod");
-        T* o = result.data_ptr<T>();
-        const detail::AxisSplit s = detail::split_at(x.shape(), axis);
-        std::fill_n(o, s.outer * s.inner, T{1});
-        for (std::size_t b = 0; b < s.outer; ++b)
-            for (std::size_t k = 0; k < s.size; ++k)
-                for (std::size_t i = 0; i < s.inner; ++i)
-                    // A bool product is a logical and (`*=` on bools is a -Werror warning).
-                    if constexpr (std::is_same_v<T, bool>)
-                        o[b * s.inner + i] = o[b * s.inner + i] && a.data()[(b * s.size + k) * s.inner + i];
-                    else
-                        o[b * s.inner + i] *= a.data()[(b * s.size + k) * s.inner + i];
+        detail::product_values(a.data(), result.data_ptr<T>(), detail::split_at(x.shape(), axis));
         return result;
     });
     const int d = static_cast<int>(axis);

@@ -1,6 +1,7 @@
 // Shape ops that copy: indexing, gathering, concatenation, padding (the view
 // ops are in views.cpp). Each VJP is the op's mirror (index_add, scatter_add,
 // slice...).
+#include "kernels/gather.hpp"
 #include "op_defs.hpp"
 
 #include <algorithm>
@@ -18,10 +19,8 @@ Tensor check_indices(const Tensor& indices, std::size_t size, const char* op, in
     detail::defined_or_fail(indices, op);
     if (indices.dtype() != Dtype::int64)
         fail("{}: indices must be an int64 tensor, got {}", op, dtype_name(indices.dtype()));
-    for (auto v : detail::Dense<std::int64_t>(indices)) {
-        if (v < 0 || static_cast<std::size_t>(v) >= size)
-            fail("{}: index {} out of range for axis {} of size {}", op, v, axis, size);
-    }
+    if (const auto bad = detail::index_out_of_range(detail::Dense<std::int64_t>(indices), size))
+        fail("{}: index {} out of range for axis {} of size {}", op, *bad, axis, size);
     return indices;
 }
 
@@ -53,12 +52,7 @@ Tensor index_select(const Tensor& x, int axis, const Tensor& indices) {
     Tensor out = visit_any(x, "index_select", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "index_select");
-        T* dst = result.data_ptr<T>();
-        for (std::size_t b = 0; b < in.outer; ++b)
-            for (auto i : idx) {
-                const T* src = a.data() + (b * in.size + static_cast<std::size_t>(i)) * in.inner;
-                dst = std::copy(src, src + in.inner, dst);
-            }
+        detail::select_along(a.data(), in, idx.data(), idx.size(), result.data_ptr<T>());
         return result;
     });
     if (!needs_grad(x)) return out;
@@ -91,15 +85,7 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
     Tensor out = detail::visit_float(source, "index_add", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "index_add");
-        T* o = result.data_ptr<T>();
-        std::fill_n(o, result.numel(), T{0});
-        const T* src = a.data();
-        for (std::size_t b = 0; b < out_split.outer; ++b)
-            for (auto i : idx) {
-                T* dst = o + (b * out_split.size + static_cast<std::size_t>(i)) * out_split.inner;
-                for (std::size_t k = 0; k < out_split.inner; ++k) dst[k] += src[k];
-                src += out_split.inner;
-            }
+        detail::add_along(a.data(), out_split, idx.data(), idx.size(), result.data_ptr<T>());
         return result;
     });
     if (!needs_grad(source)) return out;
@@ -108,11 +94,10 @@ Tensor index_add(const Tensor& source, const Shape& shape, int axis, const Tenso
 }
 
 namespace {
-// Visits every position p of `index` with the flat offset of p in x where
-// axis `ax` is replaced by index[p]: f(flat_position, x_offset).
-template <class F>
-void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax, const char* op, F f) {
-    const detail::Dense<std::int64_t> idx(index);
+// The index of gather and scatter_add: int64, of x's rank, no larger than x
+// off `ax`, and within x's size along `ax`.
+detail::Dense<std::int64_t> gather_index(const Shape& x_shape, const Tensor& index, std::size_t ax, const char* op) {
+    detail::Dense<std::int64_t> idx(index);
     if (idx.shape().size() != x_shape.size())
         fail("{}: index has rank {}, expected the rank of the input, {}", op, idx.shape().size(), x_shape.size());
     for (std::size_t d = 0; d < x_shape.size(); ++d)
@@ -120,17 +105,7 @@ void for_each_gathered(const Shape& x_shape, const Tensor& index, std::size_t ax
             fail("{}: index shape {} exceeds the input shape {} at axis {}", op, shape_str(idx.shape()),
                  shape_str(x_shape), d);
     check_indices(index, x_shape[ax], op, static_cast<int>(ax));
-    detail::Strides xs = detail::contiguous_strides(x_shape);
-    const std::ptrdiff_t axis_stride = xs[ax];
-    xs[ax] = 0;
-    const std::array<detail::Strides, 2> st{xs, detail::contiguous_strides(idx.shape())};
-    detail::for_each_row(idx.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
-        for (std::size_t k = 0; k < count; ++k) {
-            const auto kk = static_cast<std::ptrdiff_t>(k);
-            const auto pos = off[1] + kk;
-            f(static_cast<std::size_t>(pos), off[0] + kk * inner[0] + idx.data()[pos] * axis_stride);
-        }
-    });
+    return idx;
 }
 }  // namespace
 
@@ -152,9 +127,8 @@ Tensor gather(const Tensor& x, int axis, const Tensor& index) {
     Tensor out = detail::visit_float(x, "gather", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(index.shape(), "gather");
-        T* o = result.data_ptr<T>();
-        for_each_gathered(x.shape(), index, ax, "gather",
-                          [&](std::size_t p, std::ptrdiff_t src) { o[p] = a.data()[src]; });
+        detail::gather_values(a.data(), x.shape(), gather_index(x.shape(), index, ax, "gather"), ax,
+                              result.data_ptr<T>());
         return result;
     });
     if (!needs_grad(x)) return out;
@@ -184,10 +158,8 @@ Tensor scatter_add(const Tensor& source, const Shape& shape, int axis, const Ten
     Tensor out = detail::visit_float(source, "scatter_add", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "scatter_add");
-        T* o = result.data_ptr<T>();
-        std::fill_n(o, result.numel(), T{0});
-        for_each_gathered(shape, index, ax, "scatter_add",
-                          [&](std::size_t p, std::ptrdiff_t dst) { o[dst] += a.data()[p]; });
+        detail::scatter_add_values(a.data(), shape, gather_index(shape, index, ax, "scatter_add"), ax,
+                                   result.data_ptr<T>());
         return result;
     });
     if (!needs_grad(source)) return out;
@@ -230,16 +202,7 @@ Tensor concat(const TensorList& tensors, int axis) {
     Tensor out = visit_any(first, "concat", [&](const auto& a0) {
         using T = typename std::decay_t<decltype(a0)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "concat");
-        T* o = result.data_ptr<T>();
-        std::size_t offset = 0;
-        for (const Tensor& t : tensors) {
-            const detail::Dense<T> a(t);
-            const std::size_t block = t.shape()[ax] * out_split.inner;
-            for (std::size_t b = 0; b < out_split.outer; ++b)
-                std::copy(a.data() + b * block, a.data() + (b + 1) * block,
-                          o + b * out_split.size * out_split.inner + offset);
-            offset += block;
-        }
+        detail::concat_values<T>(tensors, out_split, ax, result.data_ptr<T>());
         return result;
     });
     if (!needs_grad(tensors)) return out;

@@ -1,6 +1,7 @@
 // Shape ops in LibTorch's names: flip, roll, chunk/split/unbind (lists of
 // views), repeat/tile, tril/triu, cat, view_as/expand_as. Most are composites
 // of views, narrow and concat; flip and tril/triu have kernels of their own.
+#include "kernels/rearrange.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
@@ -74,13 +75,7 @@ Tensor flip(const Tensor& x, const Axes& dims) {
             first += from[a] * static_cast<std::ptrdiff_t>(x.shape()[a] - 1);
             from[a] = -from[a];
         }
-        const T* in = x.data_ptr<T>() + first;
-        T* o = result.data_ptr<T>();
-        const std::array<Strides, 2> st{from, detail::contiguous_strides(x.shape())};
-        detail::for_each_row(x.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
-            for (std::size_t k = 0; k < count; ++k)
-                o[off[1] + static_cast<std::ptrdiff_t>(k)] = in[off[0] + static_cast<std::ptrdiff_t>(k) * inner[0]];
-        });
+        detail::copy_strided(x.data_ptr<T>() + first, x.shape(), from, result.data_ptr<T>());
         return result;
     });
     return record(flip_def, out, {x}, Saves{},
@@ -323,15 +318,9 @@ Tensor triangle(const Tensor& x, std::int64_t k, bool lower, const char* op) {
     return detail::visit_dtype(x.dtype(), [&](auto zero) {
         using T = decltype(zero);
         Tensor out = detail::contiguous_values(x);  // always a fresh copy
-        T* o = out.data_ptr<T>();
         const std::size_t rows = x.shape()[x.dim() - 2], cols = x.shape().back();
         const std::size_t matrices = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
-        for (std::size_t m = 0; m < matrices; ++m)
-            for (std::size_t i = 0; i < rows; ++i)
-                for (std::size_t j = 0; j < cols; ++j) {
-                    const std::int64_t d = static_cast<std::int64_t>(j) - static_cast<std::int64_t>(i);
-                    if (lower ? d > k : d < k) o[(m * rows + i) * cols + j] = T{0};
-                }
+        detail::zero_outside_triangle(out.data_ptr<T>(), matrices, rows, cols, k, lower);
         return out;
     });
 }

@@ -2,6 +2,7 @@
 // values keep their order; NaN sorts above every number, as in PyTorch), the
 // indices are int64, and the values are gathered from x by those indices, so
 // their gradient is scattered back through gather's VJP.
+#include "kernels/sort.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
@@ -16,11 +17,6 @@ using detail::ref::Array;
 using detail::ref::for_each_index;
 using detail::ref::Index;
 
-template <class T> bool is_nan(T v) {
-    if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-    return false;
-}
-
 // The first `k` positions of every line of x along `axis` in order (ties by
 // position, so the order is stable), written as int64 indices and values.
 struct Ordered {
@@ -33,30 +29,8 @@ Ordered order(const Tensor& x, std::size_t axis, std::size_t k, bool descending,
         Shape shape = x.shape();
         shape[axis] = k;
         Ordered out{detail::empty_dense<T>(shape, op), detail::empty_dense<std::int64_t>(shape, op)};
-        T* values = out.values.data_ptr<T>();
-        std::int64_t* indices = out.indices.data_ptr<std::int64_t>();
-        const detail::AxisSplit s = detail::split_at(x.shape(), axis);
-        std::vector<std::size_t> line(s.size);
-        for (std::size_t b = 0; b < s.outer; ++b)
-            for (std::size_t i = 0; i < s.inner; ++i) {
-                const T* in = a.data() + b * s.size * s.inner + i;
-                auto at = [&](std::size_t p) { return in[p * s.inner]; };
-                // NaN above every number; equal values by position.
-                auto before = [&](std::size_t p, std::size_t q) {
-                    const T u = at(p), v = at(q);
-                    const bool un = is_nan(u), vn = is_nan(v);
-                    if (un || vn) return un != vn ? (descending ? un : vn) : p < q;
-                    if (u != v) return descending ? u > v : u < v;
-                    return p < q;
-                };
-                std::iota(line.begin(), line.end(), std::size_t{0});
-                std::partial_sort(line.begin(), line.begin() + static_cast<std::ptrdiff_t>(k), line.end(), before);
-                for (std::size_t r = 0; r < k; ++r) {
-                    const std::size_t o = (b * k + r) * s.inner + i;
-                    values[o] = at(line[r]);
-                    indices[o] = static_cast<std::int64_t>(line[r]);
-                }
-            }
+        detail::order_lines(a.data(), detail::split_at(x.shape(), axis), k, descending, out.values.data_ptr<T>(),
+                            out.indices.data_ptr<std::int64_t>());
         return out;
     });
 }

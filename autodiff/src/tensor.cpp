@@ -1,4 +1,5 @@
 // rg::Tensor: geometry, storage access, autograd state, casting and printing.
+#include "kernels/copy.hpp"
 #include "op_defs.hpp"
 
 #include <cmath>
@@ -177,24 +178,6 @@ Tensor make_view(const Tensor& base, const Shape& shape, const Strides& strides,
     return Tensor(std::move(impl));
 }
 
-Tensor contiguous_values(const Tensor& t) {
-    return visit_dtype(t.dtype(), "contiguous", [&](auto zero) {
-        using T = decltype(zero);
-        // Allocation errors name contiguous(): the ops that read a strided
-        // input through Dense<T> make this same copy.
-        Tensor out = empty_dense<T>(t.shape(), "contiguous");
-        const T* in = t.data_ptr<T>();
-        T* o = out.data_ptr<T>();
-        const std::array<Strides, 2> st{t.strides(), contiguous_strides(t.shape())};
-        for_each_row(t.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
-            const T* row = in + off[0];
-            T* dst = o + off[1];
-            for (std::size_t k = 0; k < count; ++k) dst[k] = row[static_cast<std::ptrdiff_t>(k) * inner[0]];
-        });
-        return out;
-    });
-}
-
 Tensor bf16_as_float32(const Tensor& t) {
     NoGrad off;
     return t.to(Dtype::float32);
@@ -202,25 +185,6 @@ Tensor bf16_as_float32(const Tensor& t) {
 Tensor float32_as_bf16(const Tensor& t) {
     NoGrad off;
     return t.to(Dtype::bfloat16);
-}
-
-void copy_values(const Tensor& dst, const Tensor& src) {
-    visit_dtype(dst.dtype(), "copy_", [&](auto zero) {
-        using T = decltype(zero);
-        // A source that shares dst's storage is read from a copy first, so an
-        // overlapping write never reads what it already overwrote.
-        const Tensor from = src.shares_storage(dst) ? contiguous_values(src) : src;
-        const T* in = from.data_ptr<T>();
-        T* out = dst.data_ptr<T>();
-        const std::array<Strides, 2> st{broadcast_strides(from.shape(), from.strides(), dst.shape()), dst.strides()};
-        for_each_row(dst.shape(), st, [&](const auto& off, const auto& inner, std::size_t count) {
-            const T* row = in + off[0];
-            T* target = out + off[1];
-            for (std::size_t k = 0; k < count; ++k)
-                target[static_cast<std::ptrdiff_t>(k) * inner[1]] = row[static_cast<std::ptrdiff_t>(k) * inner[0]];
-        });
-        return 0;
-    });
 }
 
 }  // namespace detail
@@ -353,10 +317,7 @@ std::vector<double> Tensor::to_vector() const {
     checked("to_vector");
     return detail::visit_dtype(dtype(), "to_vector", [&](auto zero) {
         using T = decltype(zero);
-        const detail::Dense<T> dense(*this);
-        std::vector<double> out(dense.size());
-        for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(dense.data()[i]);
-        return out;
+        return detail::values_as_double(detail::Dense<T>(*this));
     });
 }
 
@@ -512,20 +473,9 @@ Tensor cast_values(const Tensor& t, Dtype dtype) {
         return detail::visit_dtype(dtype, "to", [&](auto to_zero) {
             using To = decltype(to_zero);
             Tensor out = detail::empty_dense<To>(t.shape(), "to");
-            To* o = out.data_ptr<To>();
-            for (std::size_t i = 0; i < in.size(); ++i) {
-                const From v = in.data()[i];
-                if constexpr (std::is_same_v<To, bool>) {
-                    o[i] = v != From{0};  // NaN is true, as in PyTorch
-                    continue;
-                } else if constexpr (std::is_integral_v<To> && !std::is_integral_v<From>) {
-                    // NaN, Inf and out-of-range values have no int64 (the cast would be UB).
-                    if (!std::isfinite(v) || v < From(-9.2233720368547758e18) || v >= From(9.2233720368547758e18))
-                        fail("to: element {} is {}, which has no int64 value", index_str(i, t.shape()),
-                             static_cast<double>(v));
-                }
-                o[i] = static_cast<To>(v);
-            }
+            if (const auto bad = detail::cast_into(in.data(), out.data_ptr<To>(), in.size()))
+                fail("to: element {} is {}, which has no int64 value", index_str(*bad, t.shape()),
+                     static_cast<double>(in.data()[*bad]));
             return out;
         });
     });

@@ -7,6 +7,7 @@
 // of that storage whose history predates a write is stale: the next time it
 // is used, its history is remade as `as_strided` of its base's current
 // history (PyTorch regenerates a view's grad_fn the same way).
+#include "kernels/gather.hpp"
 #include "op_defs.hpp"
 
 #include <algorithm>
@@ -73,9 +74,7 @@ Tensor zero_at(const Tensor& g, const Tensor& flat) {
     Tensor out = detail::can_write_into(g) ? g : detail::contiguous_values(g);
     detail::visit_dtype(out.dtype(), [&](auto zero) {
         using T = decltype(zero);
-        T* values = out.data_ptr<T>();
-        const std::int64_t* at = flat.data_ptr<std::int64_t>();
-        for (std::size_t k = 0, n = flat.numel(); k < n; ++k) values[at[k]] = T{0};
+        detail::zero_positions(out.data_ptr<T>(), flat.data_ptr<std::int64_t>(), flat.numel());
         return 0;
     });
     out.impl()->storage->bump_version();

@@ -259,8 +259,15 @@ void Adam::step() {
         const auto t = static_cast<double>(++steps(g, i));
         if (o.amsgrad) {
             T* vmax = written<T>(state(g, i, "max_exp_avg_sq"));
-            internal::amsgrad_update(w, dw, m, v, vmax, p.numel(), o, t, decoupled_ ? 0 : o.weight_decay,
-                                     decoupled_ ? 1 - o.lr * o.weight_decay : 1);
+            // PyTorch's order of operations, each element in float64.
+            const detail::ScalarStep c{.beta1 = o.beta1,
+                                       .beta2 = o.beta2,
+                                       .eps = o.eps,
+                                       .weight_decay = decoupled_ ? 0 : o.weight_decay,
+                                       .step_size = o.lr / (1 - std::pow(o.beta1, t)),
+                                       .shrink = decoupled_ ? 1 - o.lr * o.weight_decay : 1,
+                                       .bias_correction2 = std::sqrt(1 - std::pow(o.beta2, t))};
+            detail::amsgrad_update(w, dw, m, v, vmax, p.numel(), c);
             return;
         }
         const detail::AdamStep<T> c{.step_size = T(o.lr / (1 - std::pow(o.beta1, t))),
@@ -302,22 +309,12 @@ void RMSprop::step() {
         T* avg = o.centered ? written<T>(state(g, i, "grad_avg")) : nullptr;
         T* buf = o.momentum > 0 ? written<T>(state(g, i, "momentum_buffer")) : nullptr;
         ++steps(g, i);
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            const double d = dw[k] + o.weight_decay * w[k];
-            sq[k] = static_cast<T>(o.alpha * sq[k] + (1 - o.alpha) * d * d);
-            double variance = sq[k];
-            if (avg) {
-                avg[k] = static_cast<T>(o.alpha * avg[k] + (1 - o.alpha) * d);
-                variance -= static_cast<double>(avg[k]) * avg[k];
-            }
-            const double denom = std::sqrt(variance) + o.eps;
-            if (buf) {
-                buf[k] = static_cast<T>(o.momentum * buf[k] + d / denom);
-                w[k] = static_cast<T>(w[k] - o.lr * buf[k]);
-            } else {
-                w[k] = static_cast<T>(w[k] - o.lr * d / denom);
-            }
-        }
+        const detail::ScalarStep c{.lr = o.lr,
+                                   .beta2 = o.alpha,
+                                   .eps = o.eps,
+                                   .weight_decay = o.weight_decay,
+                                   .momentum = o.momentum};
+        detail::rmsprop_update(w, dw, sq, avg, buf, p.numel(), c);
     });
 }
 
@@ -342,12 +339,10 @@ void Adagrad::step() {
         T* sum = written<T>(state(g, i, "sum"));
         const auto t = ++steps(g, i);
         if (t == 1) std::fill(sum, sum + p.numel(), static_cast<T>(o.initial_accumulator_value));
-        const double clr = o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay);
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            const double d = dw[k] + o.weight_decay * w[k];
-            sum[k] = static_cast<T>(sum[k] + d * d);
-            w[k] = static_cast<T>(w[k] - clr * d / (std::sqrt(static_cast<double>(sum[k])) + o.eps));
-        }
+        const detail::ScalarStep c{.lr = o.lr / (1 + static_cast<double>(t - 1) * o.lr_decay),
+                                   .eps = o.eps,
+                                   .weight_decay = o.weight_decay};
+        detail::adagrad_update(w, dw, sum, p.numel(), c);
     });
 }
 

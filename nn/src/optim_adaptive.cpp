@@ -2,6 +2,8 @@
 // (torch/optim/nadam.py, radam.py, adamax.py, their single-tensor paths).
 #include "optim_update.hpp"
 
+#include <retrograd/detail/update_kernels.hpp>
+
 #include <algorithm>
 #include <cmath>
 
@@ -53,14 +55,14 @@ void NAdam::step() {
         const double bias_correction2 = 1 - std::pow(o.beta2, static_cast<double>(t));
         const double grad_coef = -o.lr * (1. - mu) / (1. - static_cast<double>(product));
         const double avg_coef = -o.lr * mu_next / (1. - static_cast<double>(product_next));
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            const double d = dw[k] + o.weight_decay * w[k];
-            m[k] = static_cast<T>(m[k] * o.beta1 + (1 - o.beta1) * d);
-            v[k] = static_cast<T>(v[k] * o.beta2 + (1 - o.beta2) * d * d);
-            const double denom = std::sqrt(v[k] / bias_correction2) + o.eps;
-            const double after_grad = w[k] + grad_coef * (d / denom);
-            w[k] = static_cast<T>(after_grad + avg_coef * (m[k] / denom));
-        }
+        detail::nadam_update(w, dw, m, v, p.numel(),
+                             {.beta1 = o.beta1,
+                              .beta2 = o.beta2,
+                              .eps = o.eps,
+                              .weight_decay = o.weight_decay,
+                              .bias_correction2 = bias_correction2,
+                              .grad_coef = grad_coef,
+                              .avg_coef = avg_coef});
     });
 }
 
@@ -92,18 +94,16 @@ void RAdam::step() {
         const bool rectified = rho_t > 5.;
         const double rect =
             rectified ? std::sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) : 0.0;
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            const double d = dw[k] + o.weight_decay * w[k];
-            m[k] = static_cast<T>(m[k] * o.beta1 + (1 - o.beta1) * d);
-            v[k] = static_cast<T>(v[k] * o.beta2 + (1 - o.beta2) * d * d);
-            const double corrected = m[k] / bias_correction1;
-            if (rectified) {
-                const double adaptive_lr = std::sqrt(bias_correction2) / (std::sqrt(static_cast<double>(v[k])) + o.eps);
-                w[k] = static_cast<T>(w[k] - corrected * o.lr * adaptive_lr * rect);
-            } else {
-                w[k] = static_cast<T>(w[k] - corrected * o.lr);
-            }
-        }
+        detail::radam_update(w, dw, m, v, p.numel(),
+                             {.lr = o.lr,
+                              .beta1 = o.beta1,
+                              .beta2 = o.beta2,
+                              .eps = o.eps,
+                              .weight_decay = o.weight_decay,
+                              .bias_correction1 = bias_correction1,
+                              .bias_correction2 = bias_correction2,
+                              .rect = rect,
+                              .rectified = rectified});
     });
 }
 
@@ -126,14 +126,12 @@ void Adamax::step() {
         T* m = internal::written<T>(state(g, i, "exp_avg"));
         T* u = internal::written<T>(state(g, i, "exp_inf"));
         const auto t = static_cast<double>(++steps(g, i));
-        const double clr = o.lr / (1 - std::pow(o.beta1, t));
-        for (std::size_t k = 0, n = p.numel(); k < n; ++k) {
-            const double d = dw[k] + o.weight_decay * w[k];
-            m[k] = static_cast<T>(m[k] * o.beta1 + (1 - o.beta1) * d);
-            // The exponentially weighted infinity norm; eps keeps it from zero.
-            u[k] = static_cast<T>(std::max(u[k] * o.beta2, std::abs(d) + o.eps));
-            w[k] = static_cast<T>(w[k] - clr * (m[k] / u[k]));
-        }
+        detail::adamax_update(w, dw, m, u, p.numel(),
+                              {.lr = o.lr / (1 - std::pow(o.beta1, t)),
+                               .beta1 = o.beta1,
+                               .beta2 = o.beta2,
+                               .eps = o.eps,
+                               .weight_decay = o.weight_decay});
     });
 }
 

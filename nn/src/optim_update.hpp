@@ -49,22 +49,4 @@ inline void require(bool ok, const char* name, const char* what, double value) {
     if (!ok) fail("{}: invalid {} {}", name, what, value);
 }
 
-// Adam's step with amsgrad (PyTorch's order of operations): the second moment
-// in the denominator is the largest seen so far, vmax. AdamW passes l2 = 0 and
-// shrink = 1 - lr * weight_decay; Adam passes l2 = weight_decay and shrink = 1.
-template <class T>
-void amsgrad_update(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const AdamOptions& o, double t, double l2,
-                    double shrink) {
-    const double step_size = o.lr / (1 - std::pow(o.beta1, t));
-    const double bias_correction2_sqrt = std::sqrt(1 - std::pow(o.beta2, t));
-    for (std::size_t k = 0; k < n; ++k) {
-        const double d = dw[k] + l2 * w[k];
-        m[k] = static_cast<T>(m[k] * o.beta1 + (1 - o.beta1) * d);
-        v[k] = static_cast<T>(v[k] * o.beta2 + (1 - o.beta2) * d * d);
-        vmax[k] = std::max(vmax[k], v[k]);
-        const double denom = std::sqrt(static_cast<double>(vmax[k])) / bias_correction2_sqrt + o.eps;
-        w[k] = static_cast<T>(w[k] * shrink - step_size * (m[k] / denom));
-    }
-}
-
 }  // namespace rg::optim::internal

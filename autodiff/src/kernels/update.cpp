@@ -2,6 +2,9 @@
 #include <retrograd/detail/cpu.hpp>
 #include <retrograd/detail/update_kernels.hpp>
 
+#include "threads.hpp"
+
+#include <algorithm>
 #include <cmath>
 
 namespace rg::detail {
@@ -47,20 +50,183 @@ template <class T> void adam_update_baseline(T* w, const T* dw, T* m, T* v, std:
     adam_kernel(w, dw, m, v, n, c);
 }
 
+// The optimizers that compute each element in float64 (ScalarStep): each
+// expression in PyTorch's order, rounded to T where it is stored.
+template <class T> void amsgrad_kernel(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const ScalarStep& c) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        m[k] = static_cast<T>(m[k] * c.beta1 + (1 - c.beta1) * d);
+        v[k] = static_cast<T>(v[k] * c.beta2 + (1 - c.beta2) * d * d);
+        vmax[k] = std::max(vmax[k], v[k]);
+        const double denom = std::sqrt(static_cast<double>(vmax[k])) / c.bias_correction2 + c.eps;
+        w[k] = static_cast<T>(w[k] * c.shrink - c.step_size * (m[k] / denom));
+    }
+}
+
+template <class T> void rmsprop_kernel(T* w, const T* dw, T* sq, T* avg, T* buf, std::size_t n, const ScalarStep& c) {
+    const double alpha = c.beta2;
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        sq[k] = static_cast<T>(alpha * sq[k] + (1 - alpha) * d * d);
+        double variance = sq[k];
+        if (avg) {
+            avg[k] = static_cast<T>(alpha * avg[k] + (1 - alpha) * d);
+            variance -= static_cast<double>(avg[k]) * avg[k];
+        }
+        const double denom = std::sqrt(variance) + c.eps;
+        if (buf) {
+            buf[k] = static_cast<T>(c.momentum * buf[k] + d / denom);
+            w[k] = static_cast<T>(w[k] - c.lr * buf[k]);
+        } else {
+            w[k] = static_cast<T>(w[k] - c.lr * d / denom);
+        }
+    }
+}
+
+template <class T> void adagrad_kernel(T* w, const T* dw, T* sum, std::size_t n, const ScalarStep& c) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        sum[k] = static_cast<T>(sum[k] + d * d);
+        w[k] = static_cast<T>(w[k] - c.lr * d / (std::sqrt(static_cast<double>(sum[k])) + c.eps));
+    }
+}
+
+template <class T> void nadam_kernel(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        m[k] = static_cast<T>(m[k] * c.beta1 + (1 - c.beta1) * d);
+        v[k] = static_cast<T>(v[k] * c.beta2 + (1 - c.beta2) * d * d);
+        const double denom = std::sqrt(v[k] / c.bias_correction2) + c.eps;
+        const double after_grad = w[k] + c.grad_coef * (d / denom);
+        w[k] = static_cast<T>(after_grad + c.avg_coef * (m[k] / denom));
+    }
+}
+
+template <class T> void radam_kernel(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        m[k] = static_cast<T>(m[k] * c.beta1 + (1 - c.beta1) * d);
+        v[k] = static_cast<T>(v[k] * c.beta2 + (1 - c.beta2) * d * d);
+        const double corrected = m[k] / c.bias_correction1;
+        if (c.rectified) {
+            const double adaptive_lr = std::sqrt(c.bias_correction2) / (std::sqrt(static_cast<double>(v[k])) + c.eps);
+            w[k] = static_cast<T>(w[k] - corrected * c.lr * adaptive_lr * c.rect);
+        } else {
+            w[k] = static_cast<T>(w[k] - corrected * c.lr);
+        }
+    }
+}
+
+template <class T> void adamax_kernel(T* w, const T* dw, T* m, T* u, std::size_t n, const ScalarStep& c) {
+    for (std::size_t k = 0; k < n; ++k) {
+        const double d = dw[k] + c.weight_decay * w[k];
+        m[k] = static_cast<T>(m[k] * c.beta1 + (1 - c.beta1) * d);
+        // The exponentially weighted infinity norm; eps keeps it from zero.
+        u[k] = static_cast<T>(std::max(u[k] * c.beta2, std::abs(d) + c.eps));
+        w[k] = static_cast<T>(w[k] - c.lr * (m[k] / u[k]));
+    }
+}
+
+// Calls run(begin, count) over [0, n) in pieces, on several threads for a
+// large parameter: every element's update reads that element alone, so the
+// split cannot change a value.
+template <class F> void split_update(std::size_t n, F run) {
+    if (n < parallel_threshold) {
+        run(std::size_t{0}, n);
+        return;
+    }
+    parallel_for(n, [&](std::size_t begin, std::size_t end) { run(begin, end - begin); });
+}
+
+}  // namespace
+
+namespace {
+template <class T> void sgd_split(T* w, const T* dw, T* buf, std::size_t n, const SgdStep<T>& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) {
+        sgd_kernel(w + b, dw + b, buf ? buf + b : nullptr, count, step);
+    });
+}
+template <class T> void adam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) {
+        avx2_or_baseline(adam_update_avx2<T>, adam_update_baseline<T>, w + b, dw + b, m + b, v + b, count, step);
+    });
+}
+template <class T> void amsgrad_split(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) {
+        amsgrad_kernel(w + b, dw + b, m + b, v + b, vmax + b, count, c);
+    });
+}
+template <class T> void rmsprop_split(T* w, const T* dw, T* sq, T* avg, T* buf, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) {
+        rmsprop_kernel(w + b, dw + b, sq + b, avg ? avg + b : nullptr, buf ? buf + b : nullptr, count, c);
+    });
+}
+template <class T> void adagrad_split(T* w, const T* dw, T* sum, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) { adagrad_kernel(w + b, dw + b, sum + b, count, c); });
+}
+template <class T> void nadam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) { nadam_kernel(w + b, dw + b, m + b, v + b, count, c); });
+}
+template <class T> void radam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) { radam_kernel(w + b, dw + b, m + b, v + b, count, c); });
+}
+template <class T> void adamax_split(T* w, const T* dw, T* m, T* u, std::size_t n, const ScalarStep& c) {
+    split_update(n, [&](std::size_t b, std::size_t count) { adamax_kernel(w + b, dw + b, m + b, u + b, count, c); });
+}
 }  // namespace
 
 void sgd_update(float* w, const float* dw, float* buf, std::size_t n, const SgdStep<float>& step) {
-    sgd_kernel(w, dw, buf, n, step);
+    sgd_split(w, dw, buf, n, step);
 }
 void sgd_update(double* w, const double* dw, double* buf, std::size_t n, const SgdStep<double>& step) {
-    sgd_kernel(w, dw, buf, n, step);
+    sgd_split(w, dw, buf, n, step);
 }
 
 void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const AdamStep<float>& step) {
-    avx2_or_baseline(adam_update_avx2<float>, adam_update_baseline<float>, w, dw, m, v, n, step);
+    adam_split(w, dw, m, v, n, step);
 }
 void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const AdamStep<double>& step) {
-    avx2_or_baseline(adam_update_avx2<double>, adam_update_baseline<double>, w, dw, m, v, n, step);
+    adam_split(w, dw, m, v, n, step);
+}
+
+void amsgrad_update(float* w, const float* dw, float* m, float* v, float* vmax, std::size_t n, const ScalarStep& step) {
+    amsgrad_split(w, dw, m, v, vmax, n, step);
+}
+void amsgrad_update(double* w, const double* dw, double* m, double* v, double* vmax, std::size_t n,
+                    const ScalarStep& step) {
+    amsgrad_split(w, dw, m, v, vmax, n, step);
+}
+void rmsprop_update(float* w, const float* dw, float* sq, float* avg, float* buf, std::size_t n,
+                    const ScalarStep& step) {
+    rmsprop_split(w, dw, sq, avg, buf, n, step);
+}
+void rmsprop_update(double* w, const double* dw, double* sq, double* avg, double* buf, std::size_t n,
+                    const ScalarStep& step) {
+    rmsprop_split(w, dw, sq, avg, buf, n, step);
+}
+void adagrad_update(float* w, const float* dw, float* sum, std::size_t n, const ScalarStep& step) {
+    adagrad_split(w, dw, sum, n, step);
+}
+void adagrad_update(double* w, const double* dw, double* sum, std::size_t n, const ScalarStep& step) {
+    adagrad_split(w, dw, sum, n, step);
+}
+void nadam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step) {
+    nadam_split(w, dw, m, v, n, step);
+}
+void nadam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step) {
+    nadam_split(w, dw, m, v, n, step);
+}
+void radam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step) {
+    radam_split(w, dw, m, v, n, step);
+}
+void radam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step) {
+    radam_split(w, dw, m, v, n, step);
+}
+void adamax_update(float* w, const float* dw, float* m, float* u, std::size_t n, const ScalarStep& step) {
+    adamax_split(w, dw, m, u, n, step);
+}
+void adamax_update(double* w, const double* dw, double* m, double* u, std::size_t n, const ScalarStep& step) {
+    adamax_split(w, dw, m, u, n, step);
 }
 
 }  // namespace rg::detail

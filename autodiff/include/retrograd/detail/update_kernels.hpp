@@ -46,4 +46,103 @@ void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n, c
 /// The float64 version of adam_update.
 void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const AdamStep<double>& step);
 
+/// The constants of the optimizer steps below, which compute each element in
+/// float64 whatever the parameter's precision (as PyTorch's single-tensor
+/// paths do on a float64 scalar state): AMSGrad, RMSprop, Adagrad, NAdam,
+/// RAdam and Adamax. Each update names the fields it reads.
+struct ScalarStep {
+    double lr = 0;  ///< the learning rate (RMSprop, RAdam); Adagrad's and Adamax's corrected rate
+    double beta1 = 0, beta2 = 0;  ///< moment decays (Adam family); RMSprop's alpha is beta2
+    double eps = 0;  ///< added to the denominator
+    double weight_decay = 0;  ///< L2 weight decay, added to the gradient
+    double momentum = 0;  ///< RMSprop's momentum (its buffer is used when non-null)
+    double step_size = 0;  ///< AMSGrad: lr / (1 - beta1^t)
+    double shrink = 1;  ///< AMSGrad with AdamW: 1 - lr * weight_decay on the weight (1 for Adam)
+    double bias_correction1 = 1, bias_correction2 = 1;  ///< 1 - beta^t; AMSGrad: sqrt(1 - beta2^t) in the second
+    double grad_coef = 0, avg_coef = 0;  ///< NAdam's coefficients on d / denom and m / denom
+    double rect = 0;  ///< RAdam's rectification term, used when `rectified`
+    bool rectified = false;  ///< RAdam: the variance is tractable (rho_t > 5)
+};
+
+/// AMSGrad's step (Adam with amsgrad, PyTorch's order): vmax = max(vmax, v)
+/// is the second moment in the denominator. Reads step_size, beta1, beta2,
+/// eps, weight_decay (0 for AdamW), shrink and bias_correction2 (the square
+/// root of 1 - beta2^t).
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param m the first moment
+/// @param v the second moment
+/// @param vmax the largest second moment so far
+/// @param n the element count of each array
+/// @param step the step's constants
+void amsgrad_update(float* w, const float* dw, float* m, float* v, float* vmax, std::size_t n, const ScalarStep& step);
+/// The float64 version of amsgrad_update.
+void amsgrad_update(double* w, const double* dw, double* m, double* v, double* vmax, std::size_t n,
+                    const ScalarStep& step);
+
+/// RMSprop's step: sq = alpha sq + (1 - alpha) d^2 (alpha is step.beta2),
+/// centred by the mean gradient `avg` when non-null, and through the momentum
+/// buffer `buf` when non-null. Reads lr, beta2, eps, weight_decay, momentum.
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param sq the running mean of squared gradients
+/// @param avg the running mean gradient, or nullptr (not centred)
+/// @param buf the momentum buffer, or nullptr
+/// @param n the element count of each array
+/// @param step the step's constants
+void rmsprop_update(float* w, const float* dw, float* sq, float* avg, float* buf, std::size_t n,
+                    const ScalarStep& step);
+/// The float64 version of rmsprop_update.
+void rmsprop_update(double* w, const double* dw, double* sq, double* avg, double* buf, std::size_t n,
+                    const ScalarStep& step);
+
+/// Adagrad's step: sum += d^2, w -= lr d / (sqrt(sum) + eps), lr being the
+/// decayed rate. Reads lr, eps, weight_decay.
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param sum the sum of squared gradients
+/// @param n the element count of each array
+/// @param step the step's constants
+void adagrad_update(float* w, const float* dw, float* sum, std::size_t n, const ScalarStep& step);
+/// The float64 version of adagrad_update.
+void adagrad_update(double* w, const double* dw, double* sum, std::size_t n, const ScalarStep& step);
+
+/// NAdam's step (PyTorch 1.13): moments as Adam's, then w += grad_coef d /
+/// denom + avg_coef m / denom. Reads beta1, beta2, eps, weight_decay,
+/// bias_correction2, grad_coef, avg_coef.
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param m the first moment
+/// @param v the second moment
+/// @param n the element count of each array
+/// @param step the step's constants
+void nadam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step);
+/// The float64 version of nadam_update.
+void nadam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step);
+
+/// RAdam's step (PyTorch 1.13): the rectified adaptive step where
+/// `rectified`, else a plain momentum step. Reads lr, beta1, beta2, eps,
+/// weight_decay, bias_correction1, bias_correction2, rect, rectified.
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param m the first moment
+/// @param v the second moment
+/// @param n the element count of each array
+/// @param step the step's constants
+void radam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step);
+/// The float64 version of radam_update.
+void radam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step);
+
+/// Adamax's step: u = max(beta2 u, |d| + eps), w -= lr m / u, lr being
+/// lr / (1 - beta1^t). Reads lr, beta1, beta2, eps, weight_decay.
+/// @param w the parameter, updated in place
+/// @param dw its gradient
+/// @param m the first moment
+/// @param u the exponentially weighted infinity norm
+/// @param n the element count of each array
+/// @param step the step's constants
+void adamax_update(float* w, const float* dw, float* m, float* u, std::size_t n, const ScalarStep& step);
+/// The float64 version of adamax_update.
+void adamax_update(double* w, const double* dw, double* m, double* u, std::size_t n, const ScalarStep& step);
+
 }  // namespace rg::detail
