@@ -3,7 +3,9 @@
 // once with its forward and its VJP. The VJPs are written with rg ops (erf,
 // exp, sigmoid, tanh, softplus), so they can be differentiated again.
 // Kinks follow PyTorch: hardtanh and hardsigmoid pass no gradient at their
-// corners (strict inequalities).
+// corners (strict inequalities). float32 erf, gelu and silu run on the
+// vector kernels of kernels/transcendental.cpp.
+#include "kernels/map_vector_math.hpp"
 #include "op_defs.hpp"
 
 #include <algorithm>
@@ -14,6 +16,8 @@ namespace rg {
 namespace {
 
 using detail::map_float;
+using detail::map_vector_math;
+using detail::VectorMath;
 
 OpDef activation_def(std::string_view name, std::string_view signature, std::string_view doc, std::string_view rule,
                      std::function<Tensor(const Tensor&)> call, std::function<double(double)> reference,
@@ -41,8 +45,8 @@ const OpDef& erf_def =
     define_op(activation_def("erf", "erf(x)", "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
                              "dx = g * 2/sqrt(pi) * e^(-x^2)", rg::erf, [](double x) { return std::erf(x); }));
 Tensor erf(const Tensor& x) {
-    return record(erf_def, map_float(x, "erf", [](auto u) { return std::erf(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) {
+    return record(erf_def, map_vector_math(x, "erf", VectorMath::erf, [](auto u) { return std::erf(u); }), {x},
+                  {.inputs = {true}}, [](const OpContext& c, const Tensor& g) {
                       const Tensor x = c.input(0);
                       return GradList{g * exp(-(x * x)) * two_over_sqrt_pi};
                   });
@@ -59,7 +63,7 @@ const OpDef& gelu_tanh_def = define_op(activation_def(
     [](const Tensor& x) { return gelu(x, "tanh"); }, reference_gelu_tanh));
 Tensor gelu(const Tensor& x, std::string_view approximate) {
     if (approximate == "tanh") {
-        Tensor out = map_float(x, "gelu", [](auto u) {
+        Tensor out = map_vector_math(x, "gelu", VectorMath::gelu_tanh, [](auto u) {
             using T = decltype(u);
             return static_cast<T>(0.5 * u * (1.0 + std::tanh(gelu_k * (u + gelu_c * u * u * u))));
         });
@@ -72,7 +76,7 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
     }
     if (approximate != "none") fail("gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
     // erfc(-x/√2)/2 is Φ(x) without the cancellation 1 + erf(x/√2) suffers for x << 0.
-    Tensor out = map_float(x, "gelu", [](auto u) {
+    Tensor out = map_vector_math(x, "gelu", VectorMath::gelu, [](auto u) {
         using T = decltype(u);
         return static_cast<T>(0.5 * u * std::erfc(-u * (1.0 / std::numbers::sqrt2)));
     });
@@ -88,7 +92,7 @@ const OpDef& silu_def =
     define_op(activation_def("silu", "silu(x)", "x σ(x) (swish)", "dx = g * s * (1 + x * (1 - s)), s = sigmoid(x)",
                              rg::silu, [](double x) { return x / (1.0 + std::exp(-x)); }));
 Tensor silu(const Tensor& x) {
-    Tensor out = map_float(x, "silu", [](auto u) {
+    Tensor out = map_vector_math(x, "silu", VectorMath::silu, [](auto u) {
         using T = decltype(u);
         // x σ(x) with σ computed on the side where e^-|x| cannot overflow.
         const T e = std::exp(-std::abs(u));

@@ -2,6 +2,9 @@
 // entry, its forward and its VJP side by side. VJPs are written with rg ops so
 // that they can be differentiated again; ops whose derivative is cheapest from
 // their result (exp, sqrt, tanh, sigmoid, relu, expm1) save their output.
+// float32 exp, log, tanh and sigmoid run on the vector kernels of
+// kernels/transcendental.cpp; float64 on the C library's functions.
+#include "kernels/map_vector_math.hpp"
 #include "op_defs.hpp"
 
 #include <cmath>
@@ -13,7 +16,9 @@ namespace {
 
 using detail::call_unary;
 using detail::map_float;
+using detail::map_vector_math;
 using detail::unary_samples;
+using detail::VectorMath;
 
 // A 0/1 mask in x's dtype, no gradient.
 template <class F> Tensor mask_of(const Tensor& x, const char* op, F predicate) {
@@ -114,8 +119,8 @@ Tensor neg(const Tensor& x) {
 
 const OpDef& exp_def = define_op(unary_def("exp", "e^x", "dx = g * y", rg::exp, [](double x) { return std::exp(x); }));
 Tensor exp(const Tensor& x) {
-    return record(exp_def, map_float(x, "exp", [](auto u) { return std::exp(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) { return GradList{g * c.output()}; });
+    return record(exp_def, map_vector_math(x, "exp", VectorMath::exp, [](auto u) { return std::exp(u); }), {x},
+                  {.output = true}, [](const OpContext& c, const Tensor& g) { return GradList{g * c.output()}; });
 }
 
 const OpDef& expm1_def = define_op(
@@ -128,8 +133,8 @@ Tensor expm1(const Tensor& x) {
 const OpDef& log_def = define_op(unary_def(
     "log", "natural logarithm", "dx = g / x", rg::log, [](double x) { return std::log(x); }, 0.1, 3.0));
 Tensor log(const Tensor& x) {
-    return record(log_def, map_float(x, "log", [](auto u) { return std::log(u); }), {x}, {.inputs = {true}},
-                  [](const OpContext& c, const Tensor& g) { return GradList{g / c.input(0)}; });
+    return record(log_def, map_vector_math(x, "log", VectorMath::log, [](auto u) { return std::log(u); }), {x},
+                  {.inputs = {true}}, [](const OpContext& c, const Tensor& g) { return GradList{g / c.input(0)}; });
 }
 
 const OpDef& log1p_def = define_op(unary_def(
@@ -191,8 +196,8 @@ Tensor cos(const Tensor& x) {
 const OpDef& tanh_def = define_op(
     unary_def("tanh", "hyperbolic tangent", "dx = g * (1 - y^2)", rg::tanh, [](double x) { return std::tanh(x); }));
 Tensor tanh(const Tensor& x) {
-    return record(tanh_def, map_float(x, "tanh", [](auto u) { return std::tanh(u); }), {x}, {.output = true},
-                  [](const OpContext& c, const Tensor& g) {
+    return record(tanh_def, map_vector_math(x, "tanh", VectorMath::tanh, [](auto u) { return std::tanh(u); }), {x},
+                  {.output = true}, [](const OpContext& c, const Tensor& g) {
                       return GradList{tanh_backward(g, c.output(), GradBuffer::reusable)};
                   });
 }
@@ -200,7 +205,7 @@ Tensor tanh(const Tensor& x) {
 const OpDef& sigmoid_def = define_op(unary_def("sigmoid", "1 / (1 + e^-x), computed stably", "dx = g * y * (1 - y)",
                                                rg::sigmoid, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }));
 Tensor sigmoid(const Tensor& x) {
-    Tensor out = map_float(x, "sigmoid", [](auto u) {
+    Tensor out = map_vector_math(x, "sigmoid", VectorMath::sigmoid, [](auto u) {
         using T = decltype(u);
         if (u >= 0) return T{1} / (T{1} + std::exp(-u));
         const T e = std::exp(u);

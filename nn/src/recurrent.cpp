@@ -53,7 +53,7 @@ LSTMState lstm_step(const Tensor& gates, const Tensor& c, std::int64_t hidden) {
     Tensor f = narrow(input_forget, 1, hidden, hidden);
     Tensor g = tanh(narrow(gates, 1, 2 * hidden, hidden));
     Tensor o = sigmoid(narrow(gates, 1, 3 * hidden, hidden));
-    Tensor c_next = f * c + i * g;
+    Tensor c_next = addcmul(f * c, i, g);  // f c + i g, one temporary fewer
     return {o * tanh(c_next), c_next};
 }
 
@@ -63,8 +63,8 @@ Tensor gru_step(const Tensor& xw, const Tensor& hw, const Tensor& h, std::int64_
     Tensor reset_update = sigmoid(narrow(xw, 1, 0, 2 * hidden) + narrow(hw, 1, 0, 2 * hidden));
     Tensor r = narrow(reset_update, 1, 0, hidden);
     Tensor z = narrow(reset_update, 1, hidden, hidden);
-    Tensor n = tanh(narrow(xw, 1, 2 * hidden, hidden) + r * narrow(hw, 1, 2 * hidden, hidden));
-    return n + z * (h - n);
+    Tensor n = tanh(addcmul(narrow(xw, 1, 2 * hidden, hidden), r, narrow(hw, 1, 2 * hidden, hidden)));
+    return addcmul(n, z, h - n);
 }
 
 // Inverted dropout between layers, as the Dropout module does (a functional
