@@ -6,7 +6,6 @@
 // GEMM. im2col and col2im (each the other's VJP) serve the course.
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
-#include <retrograd/detail/cpu.hpp>
 #include <retrograd/threads.hpp>
 
 #include "kernels/onednn.hpp"
@@ -20,7 +19,6 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <type_traits>
 #include <vector>
 
 namespace rg {
@@ -28,34 +26,8 @@ namespace rg {
 using detail::Geometry;
 using detail::geometry;
 
-namespace {
-// im2col's loops, float32 compiled for AVX2 too (retrograd/detail/cpu.hpp):
-// copies and additions in the same order, so both give the same bits.
-#if RETROGRAD_AVX2_CODE
-RETROGRAD_TARGET_AVX2 __attribute__((flatten)) void gather_patches_avx2(const Geometry& g, const float* images,
-                                                                        float* columns) {
-    detail::gather_patches(g, images, columns);
-}
-RETROGRAD_TARGET_AVX2 __attribute__((flatten)) void scatter_patches_avx2(const Geometry& g, const float* columns,
-                                                                         float* images) {
-    detail::scatter_patches(g, columns, images);
-}
-#endif
-template <class T> void gather_image_patches(const Geometry& g, const T* images, T* columns) {
-#if RETROGRAD_AVX2_CODE
-    if constexpr (std::is_same_v<T, float>)
-        if (detail::use_avx2()) return gather_patches_avx2(g, images, columns);
-#endif
-    detail::gather_patches(g, images, columns);
-}
-template <class T> void scatter_image_patches(const Geometry& g, const T* columns, T* images) {
-#if RETROGRAD_AVX2_CODE
-    if constexpr (std::is_same_v<T, float>)
-        if (detail::use_avx2()) return scatter_patches_avx2(g, columns, images);
-#endif
-    detail::scatter_patches(g, columns, images);
-}
-}  // namespace
+using detail::gather_patches;
+using detail::scatter_patches;
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
                              std::size_t dilation, const char* op) {
@@ -84,7 +56,7 @@ Tensor im2col(const Tensor& x, Size2 kernel, Conv2dOptions options) {
     Tensor out = detail::visit_float(x, "im2col", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor cols = detail::empty_dense<T>(shape, "im2col");
-        gather_image_patches(g, a.data(), cols.data_ptr<T>());
+        gather_patches(g, a.data(), cols.data_ptr<T>());
         return cols;
     });
     return record(im2col_def, out, {x}, {}, [kernel, options](const OpContext& c, const Tensor& grad) {
@@ -114,7 +86,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
         Tensor image = detail::empty_dense<T>(image_shape, "col2im");
         T* o = image.data_ptr<T>();
         std::fill_n(o, image.numel(), T{0});
-        scatter_image_patches(g, a.data(), o);
+        scatter_patches(g, a.data(), o);
         return image;
     });
     return record(col2im_def, out, {columns}, {}, [kernel, options](const OpContext&, const Tensor& grad) {
@@ -173,14 +145,14 @@ public:
     // The patches of `image` (one image, C*H*W values).
     const T* gather(const T* image) {
         if (!buffer_) return image;
-        gather_image_patches(single_, image, buffer_);
+        gather_patches(single_, image, buffer_);
         return buffer_;
     }
     // Where the caller writes patch gradients before scatter_add_to.
     T* scratch(T* image) { return buffer_ ? buffer_ : image; }
     // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
     void scatter_add_to(T* image) {
-        if (buffer_) scatter_image_patches(single_, buffer_, image);
+        if (buffer_) scatter_patches(single_, buffer_, image);
     }
 
 private:

@@ -6,7 +6,6 @@
 // float64 the loops here.
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
-#include <retrograd/detail/cpu.hpp>
 
 #include "kernels/onednn.hpp"
 #include "kernels/pool_windows.hpp"
@@ -18,7 +17,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <type_traits>
 #include <vector>
 
 namespace rg {
@@ -60,36 +58,9 @@ bool max_pool_through_onednn(const Geometry& g, const float* x) {
     return !nan;
 }
 
-// The 2x2 loops, float32 compiled for AVX2 too (retrograd/detail/cpu.hpp):
-// comparisons and selects only, so both versions give the same bits.
-#if RETROGRAD_AVX2_CODE
-RETROGRAD_TARGET_AVX2 __attribute__((flatten)) void max_pool_2x2_avx2(const float* image, std::int32_t w,
-                                                                      std::int32_t oh, std::int32_t ow, float* out,
-                                                                      std::int32_t* at) {
-    max_pool_2x2(image, w, oh, ow, out, at);
-}
-RETROGRAD_TARGET_AVX2 __attribute__((flatten)) void unpool_2x2_avx2(const float* grad, const std::int32_t* at,
-                                                                    std::size_t oh, std::size_t ow, std::size_t h,
-                                                                    std::size_t w, float* plane) {
-    unpool_2x2(grad, at, oh, ow, h, w, plane);
-}
-#endif
-
 template <class T> void max_pool_plane_2x2(const T* image, const Geometry& g, T* out, std::int32_t* at) {
-    const auto w = static_cast<std::int32_t>(g.w), oh = static_cast<std::int32_t>(g.oh),
-               ow = static_cast<std::int32_t>(g.ow);
-#if RETROGRAD_AVX2_CODE
-    if constexpr (std::is_same_v<T, float>)
-        if (detail::use_avx2()) return max_pool_2x2_avx2(image, w, oh, ow, out, at);
-#endif
-    max_pool_2x2(image, w, oh, ow, out, at);
-}
-template <class T> void unpool_plane_2x2(const T* grad, const std::int32_t* at, const Geometry& g, T* plane) {
-#if RETROGRAD_AVX2_CODE
-    if constexpr (std::is_same_v<T, float>)
-        if (detail::use_avx2()) return unpool_2x2_avx2(grad, at, g.oh, g.ow, g.h, g.w, plane);
-#endif
-    unpool_2x2(grad, at, g.oh, g.ow, g.h, g.w, plane);
+    max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
+                 static_cast<std::int32_t>(g.ow), out, at);
 }
 
 // The gradient of a max pool to the input positions `where` (one per
@@ -114,7 +85,7 @@ Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, 
             const std::int32_t* at = where.data() + p * plane_out;
             if (windows_2x2) {
                 // The windows cover every input at most once: write each window whole.
-                unpool_plane_2x2(from, at, g, plane);
+                unpool_2x2(from, at, g.oh, g.ow, g.h, g.w, plane);
                 return;
             }
             std::fill_n(plane, plane_in, T{0});
