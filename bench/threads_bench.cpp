@@ -1,10 +1,11 @@
 // Wall time of the parallel kernels on 1 and 2 threads by size, to place
 // each kernel's threshold (kernels/threads.hpp) where two threads start to
 // win, and float32 max pooling on retrograd's loops and oneDNN's. Wall
-// time, not CPU time: the question is how long the caller waits. Each
+// time, not CPU time: the question is how long the caller waits. Then the
+// CNN step's convolution passes and ReLU at 1 and 2 threads. Each
 // configuration alternates with the others, medians of the repetitions.
 //
-//   threads_bench [repetitions]
+//   threads_bench [repetitions] [cnn]   (cnn: the pooling and CNN tables only)
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
 #include <retrograd/retrograd.hpp>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -89,8 +91,10 @@ int main(int argc, char** argv) {
          }},
     };
     const std::vector<std::size_t> sizes = {4096, 8192, 16384, 32768, 65536, 131072, 262144, 1 << 20};
-    fmt::print("| kernel | elements | 1 thread (µs) | 2 threads (µs) | speed-up |\n|---|---|---|---|---|\n");
-    for (const Kernel& k : kernels) {
+    const bool cnn_only = argc > 2 && std::string(argv[2]) == "cnn";
+    if (!cnn_only)
+        fmt::print("| kernel | elements | 1 thread (µs) | 2 threads (µs) | speed-up |\n|---|---|---|---|---|\n");
+    for (const Kernel& k : cnn_only ? std::vector<Kernel>{} : kernels) {
         for (std::size_t n : sizes) {
             auto f = k.make(n);
             double t[2] = {1e300, 1e300};
@@ -123,6 +127,45 @@ int main(int argc, char** argv) {
             fmt::print("| {} | {} | {:.1f} | {:.1f} | {:.2f} |\n", rg::shape_str(shape), threads, t[0], t[1],
                        t[1] / t[0]);
         }
+    }
+    // The CNN step's convolutions (its two layers, the passes a training
+    // step runs, each on the kernel the automatic choice gives it) and its
+    // ReLU, forward and backward, at 1 and 2 threads.
+    fmt::print("\n| CNN kernel | 1 thread (µs) | 2 threads (µs) | speed-up |\n|---|---|---|---|\n");
+    struct Layer {
+        std::string name;
+        rg::Shape x, w;
+    };
+    const std::vector<Layer> layers = {{"conv1 1->32 3x3 28x28", {64, 1, 28, 28}, {32, 1, 3, 3}},
+                                       {"conv2 32->64 3x3 13x13", {64, 32, 13, 13}, {64, 32, 3, 3}}};
+    std::vector<std::pair<std::string, std::function<void()>>> calls;
+    for (const Layer& l : layers) {
+        auto x = rg::randn(l.x), w = rg::randn(l.w), b = rg::randn({l.w[0]});
+        rg::Tensor g;
+        {
+            rg::NoGrad off;
+            g = rg::randn(rg::conv2d(x, w, b).shape());
+        }
+        calls.emplace_back(l.name + " forward", [x, w, b] {
+            rg::NoGrad off;
+            rg::conv2d(x, w, b);
+        });
+        calls.emplace_back(l.name + " input grad", [g, w, x] { rg::conv2d_input_grad(g, w, x.shape(), {}); });
+        calls.emplace_back(l.name + " weight grad", [g, x, w] { rg::conv2d_weight_grad(g, x, w.shape(), {}); });
+    }
+    {
+        auto x = rg::randn({64, 32, 26, 26}).requires_grad_();
+        auto g = rg::randn({64, 32, 26, 26});
+        calls.emplace_back("relu 64x32x26x26 fwd+bwd", [x, g] { rg::grad(rg::sum(rg::relu(x) * g), {x}); });
+    }
+    for (const auto& [name, f] : calls) {
+        double t[2] = {1e300, 1e300};
+        for (int round = 0; round < 3; ++round)
+            for (int threads : {1, 2}) {
+                rg::set_num_threads(threads);
+                t[threads - 1] = std::min(t[threads - 1], median_us(f, reps));
+            }
+        fmt::print("| {} | {:.1f} | {:.1f} | {:.2f} |\n", name, t[0], t[1], t[0] / t[1]);
     }
     return 0;
 }

@@ -6,9 +6,11 @@
 // GEMM. im2col and col2im (each the other's VJP) serve the course.
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
+#include <retrograd/threads.hpp>
 
 #include "kernels/onednn.hpp"
 #include "kernels/patches.hpp"
+#include "kernels/threads.hpp"
 #include "conv_padding.hpp"
 #include "window_geometry.hpp"
 
@@ -135,29 +137,73 @@ void check_output_grad(const Tensor& grad, const ConvShapes& s, const char* op) 
 // reads it. A 1x1 kernel with unit stride and no padding needs no copy.
 template <class T> class ImagePatches {
 public:
-    explicit ImagePatches(const Geometry& g) : single_(g) {
-        single_.n = 1;
-        identity_ = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
-        if (!identity_) buffer_.resize(g.c * g.kh * g.kw * g.oh * g.ow);
+    // `buffer` holds size(g) values (none needed when size(g) is 0).
+    ImagePatches(const Geometry& g, T* buffer) : single_(g), buffer_(buffer) { single_.n = 1; }
+    // The values one image's patches take, 0 when the image is its own patches.
+    static std::size_t size(const Geometry& g) {
+        const bool identity = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
+        return identity ? 0 : g.c * g.kh * g.kw * g.oh * g.ow;
     }
     // The patches of `image` (one image, C*H*W values).
     const T* gather(const T* image) {
-        if (identity_) return image;
-        gather_patches(single_, image, buffer_.data());
-        return buffer_.data();
+        if (!buffer_) return image;
+        gather_patches(single_, image, buffer_);
+        return buffer_;
     }
     // Where the caller writes patch gradients before scatter_add_to.
-    T* scratch(T* image) { return identity_ ? image : buffer_.data(); }
+    T* scratch(T* image) { return buffer_ ? buffer_ : image; }
     // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
     void scatter_add_to(T* image) {
-        if (!identity_) scatter_patches(single_, buffer_.data(), image);
+        if (buffer_) scatter_patches(single_, buffer_, image);
     }
 
 private:
     Geometry single_;
-    bool identity_ = false;
-    std::vector<T> buffer_;
+    T* buffer_;
 };
+
+// The patch buffers of `count` image ranges processed at once, from the
+// caching allocator (so a training step reuses the last step's pages).
+template <class T> class PatchBuffers {
+public:
+    PatchBuffers(const Geometry& g, std::size_t count) : each_(ImagePatches<T>::size(g)) {
+        if (each_ > 0) held_ = detail::empty_dense<T>(Shape{count * each_}, "conv2d");
+    }
+    ImagePatches<T> for_range(const Geometry& g, std::size_t i) {
+        return ImagePatches<T>(g, each_ > 0 ? held_.data_ptr<T>() + i * each_ : nullptr);
+    }
+
+private:
+    std::size_t each_;
+    Tensor held_;
+};
+
+// The im2col passes split their images into ranges run in parallel once the
+// patches of all images reach detail::parallel_threshold values (a GEMM per
+// image follows each gather, so the work per value is larger than an
+// elementwise op's). Forward and input gradient write each image's result
+// alone, so any split gives the same bits; the weight gradient sums over
+// images, in blocks fixed by the shape (weight_grad_blocks) and added in order.
+std::size_t patch_values(const ConvShapes& s) { return s.g.n * s.groups * s.patch * s.pixels; }
+
+std::size_t image_ranges(const ConvShapes& s) {
+    if (patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    return std::min<std::size_t>(s.g.n, static_cast<std::size_t>(std::max(1, get_num_threads())));
+}
+
+// Calls body(range, first image, end image) for `ranges` ranges covering the
+// images, in parallel; the caller's rg::Autocast state holds in every thread.
+void for_image_ranges(std::size_t images, std::size_t ranges,
+                      detail::FunctionRef<void(std::size_t, std::size_t, std::size_t)> body) {
+    const bool bf16 = detail::autocast_products();
+    detail::parallel_blocks(
+        ranges, ranges > 1 ? detail::parallel_threshold : 0,
+        [&](std::size_t r) {
+            const detail::AutocastProducts products(bf16);
+            body(r, images * r / ranges, images * (r + 1) / ranges);
+        },
+        detail::parallel_threshold);
+}
 
 // ---- which kernel -------------------------------------------------------------
 
@@ -215,34 +261,50 @@ detail::ConvSpec spec(const ConvShapes& s) {
 // ---- im2col + GEMM, image by image and group by group ---------------------------
 
 template <class T> void forward_by_patches(const ConvShapes& s, const T* x, const T* w, const T* b, T* y) {
-    ImagePatches<T> patches(s.g);
-    const std::size_t og = s.group_out();
-    for (std::size_t n = 0; n < s.g.n; ++n) {
-        for (std::size_t k = 0; k < s.groups; ++k) {
-            // The output starts from the bias, so that the GEMM adds onto it.
-            T* dst = y + (n * s.groups + k) * og * s.pixels;
-            if (b)
-                for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
-            detail::product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
-                            patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
+    const std::size_t og = s.group_out(), ranges = image_ranges(s);
+    PatchBuffers<T> buffers(s.g, ranges);
+    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = buffers.for_range(s.g, r);
+        for (std::size_t n = first; n < end; ++n) {
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                // The output starts from the bias, so that the GEMM adds onto it.
+                T* dst = y + (n * s.groups + k) * og * s.pixels;
+                if (b)
+                    for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
+                detail::product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
+                                patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
+            }
         }
-    }
+    });
 }
 
 // Per image and group: the patch gradients Wᵀ G, summed back into the image
 // while they are still in cache.
 template <class T> void input_grad_by_patches(const ConvShapes& s, const T* g, const T* w, T* dx) {
-    ImagePatches<T> patches(s.g);
-    const std::size_t og = s.group_out();
-    std::fill_n(dx, s.g.n * s.groups * s.group_block(), T{0});
-    for (std::size_t n = 0; n < s.g.n; ++n) {
-        for (std::size_t k = 0; k < s.groups; ++k) {
-            T* image = dx + (n * s.groups + k) * s.group_block();
-            detail::product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch,
-                            g + (n * s.groups + k) * og * s.pixels, s.pixels, patches.scratch(image), false);
-            patches.scatter_add_to(image);
+    const std::size_t og = s.group_out(), ranges = image_ranges(s);
+    PatchBuffers<T> buffers(s.g, ranges);
+    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = buffers.for_range(s.g, r);
+        std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
+        for (std::size_t n = first; n < end; ++n) {
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                T* image = dx + (n * s.groups + k) * s.group_block();
+                detail::product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch,
+                                g + (n * s.groups + k) * og * s.pixels, s.pixels, patches.scratch(image), false);
+                patches.scatter_add_to(image);
+            }
         }
-    }
+    });
+}
+
+// The weight gradient's sum over images runs in this many blocks of
+// consecutive images, each summed apart and then added in order: a number
+// fixed by the shape alone, so that the result does not depend on the
+// thread count. At most 8, and their partial sums at most 16 MiB.
+std::size_t weight_grad_blocks(const ConvShapes& s, std::size_t value_bytes) {
+    if (patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    const std::size_t partial = std::max<std::size_t>(1, s.out_channels * s.patch * value_bytes);
+    return std::clamp<std::size_t>(std::min<std::size_t>(s.g.n, (std::size_t{16} << 20) / partial), 1, 8);
 }
 
 // Per group, Σ over images of G im2col(X)ᵀ, each image's patches built in
@@ -250,24 +312,46 @@ template <class T> void input_grad_by_patches(const ConvShapes& s, const T* g, c
 // transposed: the smaller, G (O rows) or the patches (C*kh*kw rows). For G,
 // the sum is taken as dWᵀ = Σ im2col(X) Gᵀ and transposed at the end.
 template <class T> void weight_grad_by_patches(const ConvShapes& s, const T* g, const T* x, T* dw) {
-    ImagePatches<T> patches(s.g);
-    const std::size_t og = s.group_out();
-    if (s.g.n == 0) std::fill_n(dw, s.out_channels * s.patch, T{0});
+    const std::size_t og = s.group_out(), size = s.out_channels * s.patch;
+    const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
+    if (blocks == 0) {
+        std::fill_n(dw, size, T{0});
+        return;
+    }
     const bool transpose_grad = og < s.patch;
-    std::vector<T> dw_t(transpose_grad ? s.patch * og : 0);
+    // One block summing in place needs no partial sums.
+    const bool direct = blocks == 1 && !transpose_grad;
+    Tensor partials;
+    if (!direct) partials = detail::empty_dense<T>(Shape{blocks * size}, "conv2d_weight_grad");
+    PatchBuffers<T> buffers(s.g, blocks);
+    for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = buffers.for_range(s.g, r);
+        T* sum = direct ? dw : partials.data_ptr<T>() + r * size;
+        for (std::size_t k = 0; k < s.groups; ++k) {
+            T* sum_k = sum + k * og * s.patch;  // (og, patch), or (patch, og) transposed
+            for (std::size_t n = first; n < end; ++n) {
+                const T* g_n = g + (n * s.groups + k) * og * s.pixels;
+                const T* cols = patches.gather(x + (n * s.groups + k) * s.group_block());
+                if (transpose_grad)
+                    detail::product(false, true, s.patch, og, s.pixels, cols, s.pixels, g_n, s.pixels, sum_k,
+                                    n > first);
+                else
+                    detail::product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, sum_k,
+                                    n > first);
+            }
+        }
+    });
+    if (direct) return;
+    const T* part = partials.data_ptr<T>();
     for (std::size_t k = 0; k < s.groups; ++k) {
         T* dw_k = dw + k * og * s.patch;
-        for (std::size_t n = 0; n < s.g.n; ++n) {
-            const T* g_n = g + (n * s.groups + k) * og * s.pixels;
-            const T* cols = patches.gather(x + (n * s.groups + k) * s.group_block());
-            if (transpose_grad)
-                detail::product(false, true, s.patch, og, s.pixels, cols, s.pixels, g_n, s.pixels, dw_t.data(), n > 0);
-            else
-                detail::product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, dw_k, n > 0);
-        }
-        if (transpose_grad && s.g.n > 0)
-            for (std::size_t c = 0; c < og; ++c)
-                for (std::size_t r = 0; r < s.patch; ++r) dw_k[c * s.patch + r] = dw_t[r * og + c];
+        for (std::size_t c = 0; c < og; ++c)
+            for (std::size_t r = 0; r < s.patch; ++r) {
+                const std::size_t at = k * og * s.patch + (transpose_grad ? r * og + c : c * s.patch + r);
+                T total = part[at];
+                for (std::size_t b = 1; b < blocks; ++b) total += part[b * size + at];
+                dw_k[c * s.patch + r] = total;
+            }
     }
 }
 

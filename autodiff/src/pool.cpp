@@ -58,10 +58,15 @@ bool max_pool_through_onednn(const Geometry& g, const float* x) {
     return !nan;
 }
 
+template <class T> void max_pool_plane_2x2(const T* image, const Geometry& g, T* out, std::int32_t* at) {
+    max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
+                 static_cast<std::int32_t>(g.ow), out, at);
+}
+
 // The gradient of a max pool to the input positions `where` (one per
 // output, within its plane): written directly, or at second order through
 // scatter_add, whose VJP gathers from the same positions.
-Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool tiles_plane) {
+Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool windows_2x2) {
     const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
     const Shape image{g.n, g.c, g.h, g.w};
     if (needs_grad(grad)) {
@@ -78,9 +83,9 @@ Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, 
             T* plane = o + p * plane_in;
             const T* from = gv.data() + p * plane_out;
             const std::int32_t* at = where.data() + p * plane_out;
-            if (tiles_plane) {
-                // The windows cover every input once: write each window whole.
-                unpool_2x2(from, at, g.oh, g.ow, plane);
+            if (windows_2x2) {
+                // The windows cover every input at most once: write each window whole.
+                unpool_2x2(from, at, g.oh, g.ow, g.h, g.w, plane);
                 return;
             }
             std::fill_n(plane, plane_in, T{0});
@@ -99,8 +104,7 @@ template <class T> void max_pool_values(const T* x, const Geometry& g, T* out, P
         T* dst = out + p * plane_out;
         std::int32_t* at_max = where.data() + p * plane_out;
         if (windows_2x2)
-            max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
-                         static_cast<std::int32_t>(g.ow), dst, at_max);
+            max_pool_plane_2x2(image, g, dst, at_max);
         else
             max_pool_plane(image, g, dst, at_max);
     });
@@ -151,11 +155,11 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
         return pooled;
     });
     if (!needs_grad(x)) return out;  // the index is not kept
-    const bool tiles_plane = two_by_two(g) && g.h % 2 == 0 && g.w % 2 == 0;
+    const bool windows_2x2 = two_by_two(g);
     return record(max_pool2d_def, out, {x}, {},
-                  [g, tiles_plane, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
+                  [g, windows_2x2, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
                                                                                                const Tensor& grad) {
-                      return GradList{unpool_at(grad, g, *where, tiles_plane)};
+                      return GradList{unpool_at(grad, g, *where, windows_2x2)};
                   });
 }
 

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <variant>
 
@@ -42,11 +43,35 @@ struct Plan {
         int dnnl_arg = 0;
         memory::desc wanted, plain;
         bool output = false;
+        // Between the two layouts when they differ (plain to wanted for an
+        // input, back for an output), made with the plan (finish_plan).
+        std::optional<dnnl::reorder> reorder;
+        memory::desc reorder_scratchpad;
     };
     std::vector<Arg> args;
     memory::desc scratchpad;
     std::size_t workspace_bytes = 0;  // max pooling's: forward writes it, backward reads it
 };
+
+// Makes the reorders a plan's arguments need, so that running it creates no
+// primitive. Each brings its own scratchpad, as the plan's primitive does,
+// so that threads may run them at once. Null when oneDNN has no reorder for
+// an argument.
+std::shared_ptr<Plan> finish_plan(std::shared_ptr<Plan> plan, const dnnl::engine& engine) try {
+    for (Plan::Arg& a : plan->args) {
+        if (a.wanted == a.plain) continue;
+        dnnl::primitive_attr attr;
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        const dnnl::reorder::primitive_desc pd =
+            a.output ? dnnl::reorder::primitive_desc(engine, a.wanted, engine, a.plain, attr)
+                     : dnnl::reorder::primitive_desc(engine, a.plain, engine, a.wanted, attr);
+        a.reorder.emplace(pd);
+        a.reorder_scratchpad = pd.scratchpad_desc();
+    }
+    return plan;
+} catch (const dnnl::error&) {
+    return nullptr;
+}
 
 enum class Kind : std::uint8_t {
     conv_forward,
@@ -215,7 +240,7 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
     } catch (const dnnl::error&) {
         return nullptr;  // no oneDNN primitive for this shape: the caller computes it
     }
-    return plan;
+    return finish_plan(std::move(plan), cpu_engine());
 }
 
 // op(A) op(B) (+ C) with bfloat16 operands: A and B are reordered from the
@@ -245,7 +270,7 @@ std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
     } catch (const dnnl::error&) {
         return nullptr;  // no bfloat16 matmul on this CPU
     }
-    return plan;
+    return finish_plan(std::move(plan), cpu_engine());
 }
 
 std::shared_ptr<const Plan> make_pool_plan(Kind kind, const PoolSpec& s) {
@@ -282,7 +307,7 @@ std::shared_ptr<const Plan> make_pool_plan(Kind kind, const PoolSpec& s) {
     } catch (const dnnl::error&) {
         return nullptr;
     }
-    return plan;
+    return finish_plan(std::move(plan), cpu_engine());
 }
 
 // Runs `plan` over plain buffers, one per argument in the plan's order:
@@ -298,25 +323,33 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers) {
         return held.back().data_ptr<float>();
     };
     std::unordered_map<int, memory> args;
-    std::vector<std::pair<memory, memory>> write_back;
+    // Runs a plan's reorder from `from` to `to`.
+    auto reorder = [&](const Plan::Arg& a, const memory& from, const memory& to) {
+        std::unordered_map<int, memory> reorder_args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+        if (a.reorder_scratchpad.get_size() > 0)
+            reorder_args.emplace(DNNL_ARG_SCRATCHPAD,
+                                 memory(a.reorder_scratchpad, engine, scratch(a.reorder_scratchpad)));
+        a.reorder->execute(stream, reorder_args);
+    };
+    std::vector<std::tuple<const Plan::Arg*, memory, memory>> write_back;
     auto buffer = buffers.begin();
     for (const Plan::Arg& a : plan.args) {
         memory user(a.plain, engine, *buffer++);
-        if (a.wanted == a.plain) {
+        if (!a.reorder) {
             args.emplace(a.dnnl_arg, user);
             continue;
         }
         memory inner(a.wanted, engine, scratch(a.wanted));
         if (a.output)
-            write_back.emplace_back(inner, user);
+            write_back.emplace_back(&a, inner, user);
         else
-            dnnl::reorder(user, inner).execute(stream, user, inner);
+            reorder(a, user, inner);
         args.emplace(a.dnnl_arg, inner);
     }
     if (plan.scratchpad.get_size() > 0)
         args.emplace(DNNL_ARG_SCRATCHPAD, memory(plan.scratchpad, engine, scratch(plan.scratchpad)));
     plan.primitive.execute(stream, args);
-    for (auto& [inner, user] : write_back) dnnl::reorder(inner, user).execute(stream, inner, user);
+    for (auto& [a, inner, user] : write_back) reorder(*a, inner, user);
     stream.wait();
 }
 

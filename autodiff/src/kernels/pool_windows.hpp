@@ -43,11 +43,13 @@ inline bool two_by_two(const Geometry& g) {
     return g.kh == 2 && g.kw == 2 && g.o.stride == Size2{2, 2} && g.o.padding == Size2{0, 0};
 }
 
-// The VJP of max_pool_2x2 where the windows tile the plane (even sides): each
-// window gets its output's gradient at its maximum and zeros elsewhere.
+// The VJP of max_pool_2x2 on an h x w plane: each window gets its output's
+// gradient at its maximum and zeros elsewhere, written whole; the last row
+// and column that an odd side leaves outside every window get zeros.
 template <class T>
-void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::size_t ow, T* plane) {
-    const auto w = static_cast<std::int32_t>(2 * ow);
+void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::size_t ow, std::size_t h, std::size_t w,
+                T* plane) {
+    const auto width = static_cast<std::int32_t>(w);
     for (std::size_t y = 0; y < oh; ++y) {
         T* top = plane + 2 * y * w;
         T* bottom = top + w;
@@ -55,10 +57,15 @@ void unpool_2x2(const T* grad, const std::int32_t* at_max, std::size_t oh, std::
             const auto at = static_cast<std::int32_t>(2 * y * w + 2 * x);
             top[2 * x] = select(*at_max == at, *grad, T{0});
             top[2 * x + 1] = select(*at_max == at + 1, *grad, T{0});
-            bottom[2 * x] = select(*at_max == at + w, *grad, T{0});
-            bottom[2 * x + 1] = select(*at_max == at + w + 1, *grad, T{0});
+            bottom[2 * x] = select(*at_max == at + width, *grad, T{0});
+            bottom[2 * x + 1] = select(*at_max == at + width + 1, *grad, T{0});
+        }
+        if (w > 2 * ow) {
+            top[w - 1] = T{0};
+            bottom[w - 1] = T{0};
         }
     }
+    std::fill(plane + 2 * oh * w, plane + h * w, T{0});
 }
 
 // Any window, stride and padding, one image plane.
