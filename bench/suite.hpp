@@ -114,7 +114,7 @@ std::vector<OpAllocations> ours_attention_allocations();
 void ours_lstm_step(benchmark::State&);
 void ours_encoder_step(benchmark::State&);
 void ours_encoder_stack_step(benchmark::State&);  // encoder_layers layers
-void ours_encoder_stack_checkpointed(benchmark::State&);  // the same, rg::checkpoint around each layer
+void ours_encoder_stack_checkpointed(benchmark::State&);  // the same, rg::checkpoint around all layers but the last
 void ours_lstm_classifier_step(benchmark::State&);
 void ours_vit_step(benchmark::State&);
 // Peak resident memory of `steps` steps of a workload above the resident

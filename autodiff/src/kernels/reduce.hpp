@@ -57,11 +57,16 @@ void reduce_values(const Dense<T>& a, const Shape& keep, T* o, T init, Combine c
         last_reduced = reduced;
     }
     const std::array<Strides, 2> st{contiguous_strides(merged), broadcast_strides(merged_keep, merged)};
-    // The outermost kept axis is cut into pieces, one thread each.
+    // The outermost kept axis is cut into pieces, one thread each. When it is
+    // the innermost axis too (a bias gradient: (rows, columns) summed over the
+    // rows), a piece keeps at least min_columns of it, so that each row is a
+    // run that vectorises rather than a couple of values per call.
     std::size_t split = 0;
     while (merged_keep[split] == 1) ++split;
     const std::size_t extent = merged[split];
-    const std::size_t pieces = std::min<std::size_t>(extent, 64);
+    constexpr std::size_t min_columns = 64;
+    const std::size_t most = split + 1 == merged.size() ? std::max<std::size_t>(extent / min_columns, 1) : extent;
+    const std::size_t pieces = std::min<std::size_t>(most, 64);
     parallel_blocks(
         pieces, a.size(),
         [&](std::size_t piece) {
