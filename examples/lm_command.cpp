@@ -81,6 +81,7 @@ int train(const LmArgs& a) {
     const double lr = real("--lr", a.lr, {.above = 0});
     const std::uint64_t seed = integer("--seed", a.seed, 0, UINT64_MAX);
     const std::size_t limit = integer("--limit", a.limit, 0, UINT64_MAX);
+    const double clip_norm = real("--clip-norm", a.clip_norm, {.at_least = 0});
     if (!a.threads.empty()) rg::set_num_threads(static_cast<int>(integer("--threads", a.threads, 1, 1024)));
     if (a.out.empty()) usage_error("--out must name a directory (got '')");
     const std::string corpus_path = a.corpus.empty() ? rg::data::default_fortunes_dir : a.corpus;
@@ -103,6 +104,8 @@ int train(const LmArgs& a) {
                                                 {"batch", std::to_string(batch)},
                                                 {"lr", fmt::format("{}", lr)},
                                                 {"seed", std::to_string(seed)}};
+    // As rg::nn::train stores it: only when set, so that a resume with another value is refused.
+    if (clip_norm > 0) settings["clip_grad_norm"] = fmt::format("{}", clip_norm);
     const fs::path out = a.out;
     const fs::path last = out / "last.safetensors";
     // Refused before anything is written: a checkpoint of another model or run stays as it is.
@@ -140,7 +143,8 @@ int train(const LmArgs& a) {
                                         .chart_svg = (out / "chart.svg").string(),
                                         .model_name = spec.to_string(),
                                         .settings = settings,
-                                        .seed_each_epoch = seed});
+                                        .seed_each_epoch = seed,
+                                        .clip_grad_norm = clip_norm});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (history.best_epoch == 0) return 0;
     const auto& best = history.epochs[history.best_epoch - 1];
@@ -180,6 +184,9 @@ CLI::App* add_lm_command(CLI::App& app, LmArgs& a) {
     cmd->add_option("--layers", a.layers, "recurrent or transformer layers (default: 1, transformer 2)");
     cmd->add_option("--heads", a.heads, "attention heads of the transformer (default: 4)");
     cmd->add_option("--limit", a.limit, "use only the first N characters of the corpus (0: all)")->capture_default_str();
+    cmd->add_option("--clip-norm", a.clip_norm,
+                    "clip the gradients' total 2-norm to X before each step (0: off; the norm is reported either way)")
+        ->capture_default_str();
     cmd->add_option("--threads", a.threads, "threads to compute on (default: every core, or OMP_NUM_THREADS)");
     cmd->add_option("--out", a.out, "where last.safetensors, best.safetensors, metrics.csv and chart.svg go")
         ->capture_default_str();

@@ -11,7 +11,7 @@ namespace cli {
 struct LmArgs {
     std::string model = "gru", corpus, out = "runs/char-lm", checkpoint, prompt;
     std::string epochs = "2", batch = "32", lr = "0.003", seed = "0", context = "64", dim, hidden, layers, heads,
-                limit = "0", threads, temperature = "0.8", length = "200";
+                limit = "0", threads, temperature = "0.8", length = "200", clip_norm = "0";
     bool resume = false, sample = false;
 };
 

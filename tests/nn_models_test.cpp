@@ -161,8 +161,9 @@ TEST_CASE("each model's default training is the documented one") {
     CHECK(mlp.optimizer == "adam");
     CHECK(mlp.schedule == "cosine");
     CHECK(models::training_defaults("cnn").epochs == 5);
-    CHECK(models::training_defaults("cnn-bn").epochs == 10);
+    CHECK(models::training_defaults("cnn-bn").epochs == 15);
     CHECK(models::training_defaults("lstm").lr == 2e-3);
     CHECK(models::training_defaults("gru").lr == 2e-3);
     CHECK(models::training_defaults("vit").optimizer == "adamw");
+    CHECK(models::training_defaults("vit").epochs == 20);
 }

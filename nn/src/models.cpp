@@ -137,9 +137,9 @@ std::shared_ptr<Module> by_name(const std::string& name) {
 
 TrainingDefaults training_defaults(const std::string& name) {
     if (name == "mlp" || name == "cnn") return {};
-    if (name == "cnn-bn") return {.epochs = 10};
+    if (name == "cnn-bn") return {.epochs = 15};
     if (name == "lstm" || name == "gru") return {.epochs = 10, .lr = 2e-3};
-    if (name == "vit") return {.epochs = 10, .optimizer = "adamw"};
+    if (name == "vit") return {.epochs = 20, .optimizer = "adamw"};
     unknown(name);
 }
 
