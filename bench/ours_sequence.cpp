@@ -3,6 +3,8 @@
 // rg::checkpoint around its layers, an LSTM classifier and a small ViT.
 #include "suite.hpp"
 
+#include <retrograd/nn/models.hpp>
+
 #include <retrograd/retrograd.hpp>
 
 #include <xtensor/xadapt.hpp>
@@ -103,41 +105,13 @@ public:
     std::shared_ptr<rg::nn::Linear> head;
 };
 
+// `retrograd train --model vit` itself, fed (N, 1, 28, 28) images.
 class ViT : public rg::nn::Module {
 public:
-    ViT() {
-        const auto w = i64(vit_width);
-        embed = register_module("embed", std::make_shared<rg::nn::Linear>(vit_patch * vit_patch, vit_width));
-        class_token = register_parameter("class_token", rg::randn({1, 1, w}).mul_(0.02));
-        position = register_parameter("position", rg::randn({i64(vit_tokens) + 1, 1, w}).mul_(0.02));
-        for (std::size_t i = 0; i < vit_layers; ++i)
-            layers.push_back(
-                register_module("layer" + std::to_string(i),
-                                std::make_shared<
-                                    rg::nn::TransformerEncoderLayer>(vit_width, vit_heads,
-                                                                     rg::nn::TransformerLayerOptions{.dim_feedforward =
-                                                                                                         vit_feedforward,
-                                                                                                     .dropout = 0.0,
-                                                                                                     .norm_first =
-                                                                                                         true})));
-        norm = register_module("norm", std::make_shared<rg::nn::LayerNorm>(vit_width));
-        head = register_module("head", std::make_shared<rg::nn::Linear>(vit_width, 10));
-    }
-    // images (N, 28, 28) -> patches (16, N, 49), sequence first.
-    Tensor forward(const Tensor& images) override {
-        const auto n = i64(images.shape()[0]), p = i64(vit_patch), g = 28 / p;
-        Tensor patches =
-            rg::reshape(rg::permute(rg::reshape(images, {n, g, p, g, p}), {1, 3, 0, 2, 4}), {g * g, n, p * p});
-        Tensor tokens = (*embed)(patches);
-        Tensor x = rg::concat({rg::expand(class_token, {1, n, i64(vit_width)}), tokens}, 0) + position;
-        for (const auto& layer : layers) x = (*layer)(x);
-        return (*head)(rg::select((*norm)(x), 0, 0));
-    }
+    ViT() { model = register_module("vit", std::make_shared<rg::nn::models::VisionTransformer>()); }
+    Tensor forward(const Tensor& images) override { return model->forward(rg::unsqueeze(images, 1)); }
     std::string describe() const override { return "ViT"; }
-    std::shared_ptr<rg::nn::Linear> embed, head;
-    Tensor class_token, position;
-    std::vector<std::shared_ptr<rg::nn::TransformerEncoderLayer>> layers;
-    std::shared_ptr<rg::nn::LayerNorm> norm;
+    std::shared_ptr<rg::nn::models::VisionTransformer> model;
 };
 
 void classifier_steps(benchmark::State& state, rg::nn::Module& model) {

@@ -80,8 +80,9 @@ struct LSTMClassifierImpl : torch::nn::Module {
 };
 TORCH_MODULE(LSTMClassifier);
 
-// PyTorch's TransformerEncoderLayer with norm_first=True, dropout 0:
-// x = x + self_attn(norm1(x)); x = x + linear2(relu(linear1(norm2(x)))).
+// PyTorch's TransformerEncoderLayer with norm_first=True, activation gelu,
+// dropout 0, sequence first (LibTorch's MultiheadAttention has no batch_first):
+// x = x + self_attn(norm1(x)); x = x + linear2(gelu(linear1(norm2(x)))).
 struct PreNormLayerImpl : torch::nn::Module {
     torch::nn::MultiheadAttention self_attn{nullptr};
     torch::nn::Linear linear1{nullptr}, linear2{nullptr};
@@ -97,33 +98,37 @@ struct PreNormLayerImpl : torch::nn::Module {
     Tensor forward(Tensor x) {
         auto h = norm1->forward(x);
         x = x + std::get<0>(self_attn->forward(h, h, h, {}, /*need_weights=*/false));
-        return x + linear2->forward(torch::relu(linear1->forward(norm2->forward(x))));
+        return x + linear2->forward(torch::gelu(linear1->forward(norm2->forward(x))));
     }
 };
 TORCH_MODULE(PreNormLayer);
 
+// retrograd's `vit` model (rg::nn::models::VisionTransformer) in torch::nn: a
+// 7x7-stride-7 Conv2d cuts and projects the patches, a learned position
+// embedding, pre-norm layers, a final LayerNorm, the mean over the tokens.
 struct ViTImpl : torch::nn::Module {
-    torch::nn::Linear embed{nullptr}, head{nullptr};
-    Tensor class_token, position;
+    torch::nn::Conv2d embed{nullptr};
+    torch::nn::Linear head{nullptr};
+    Tensor position;
     std::vector<PreNormLayer> layers;
     torch::nn::LayerNorm norm{nullptr};
     ViTImpl() {
         const auto w = i64(vit_width);
-        embed = register_module("embed", torch::nn::Linear(i64(vit_patch * vit_patch), w));
-        class_token = register_parameter("class_token", torch::randn({1, 1, w}) * 0.02);
-        position = register_parameter("position", torch::randn({i64(vit_tokens) + 1, 1, w}) * 0.02);
+        embed =
+            register_module("embed",
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(1, w, i64(vit_patch)).stride(i64(vit_patch))));
+        position = register_parameter("position", torch::randn({1, i64(vit_tokens), w}) * 0.02);
         for (std::size_t i = 0; i < vit_layers; ++i)
             layers.push_back(register_module("layer" + std::to_string(i), PreNormLayer()));
         norm = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
         head = register_module("head", torch::nn::Linear(w, 10));
     }
-    // images (N, 28, 28) -> patches (16, N, 49), sequence first.
+    // images (N, 28, 28) -> tokens (16, N, 64), sequence first.
     Tensor forward(const Tensor& images) {
-        const auto n = images.size(0), p = i64(vit_patch), g = 28 / p;
-        auto patches = images.reshape({n, g, p, g, p}).permute({1, 3, 0, 2, 4}).reshape({g * g, n, p * p});
-        auto x = torch::cat({class_token.expand({1, n, i64(vit_width)}), embed->forward(patches)}, 0) + position;
+        auto tokens = embed->forward(images.unsqueeze(1)).flatten(2).transpose(1, 2) + position;
+        auto x = tokens.transpose(0, 1);
         for (auto& layer : layers) x = layer->forward(x);
-        return head->forward(norm->forward(x).select(0, 0));
+        return head->forward(norm->forward(x).mean(0));
     }
 };
 TORCH_MODULE(ViT);
