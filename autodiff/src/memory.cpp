@@ -2,13 +2,17 @@
 // allocates the same large buffers (activations, patch matrices, gradients)
 // over and over; fresh pages from the system cost a page fault each, which
 // made convolutions 2-3x slower. Freed blocks from 64 KiB to 64 MiB are kept
-// here, by size, for the next request of that size, up to a limit. The host's
-// allocator settings are left alone.
+// here, by size, for the next request of that size, up to a limit. A request
+// with no block of its size takes the smallest cached block at most a quarter
+// larger: an epoch's last, smaller batch then reuses the full batches' blocks
+// instead of holding a second set of its own sizes. The host's allocator
+// settings are left alone.
 #include "storage.hpp"
 
 #include <retrograd/detail/small_blocks.hpp>
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -25,7 +29,8 @@ constexpr std::size_t kAlignment = 64;
 
 struct Cache {
     std::mutex mutex;
-    std::unordered_map<std::size_t, std::vector<void*>> free_blocks;  // by rounded size
+    std::map<std::size_t, std::vector<void*>> free_blocks;  // by rounded size, ordered for the best fit
+    std::unordered_map<void*, std::size_t> larger_blocks;  // blocks handed out for a smaller request: their size
     std::size_t cached = 0;
     std::size_t live = 0;
     std::size_t limit = std::size_t{1} << 30;
@@ -36,6 +41,29 @@ struct Cache {
             for (void* p : blocks) std::free(p);
         free_blocks.clear();
         cached = 0;
+    }
+
+    // A cached block of `size` bytes, or else the smallest of at most 5/4 of it; null for none.
+    void* take(std::size_t size) {
+        auto it = free_blocks.lower_bound(size);
+        while (it != free_blocks.end() && it->second.empty()) ++it;
+        if (it == free_blocks.end() || it->first > size + size / 4) return nullptr;
+        void* p = it->second.back();
+        if (it->first != size) larger_blocks.emplace(p, it->first);  // before the pop: a throw leaves it cached
+        it->second.pop_back();
+        cached -= it->first;
+        live += it->first;
+        return p;
+    }
+
+    // The size a block was allocated with, given the size its storage asked for.
+    std::size_t block_size(void* p, std::size_t asked) {
+        if (larger_blocks.empty()) return asked;
+        auto it = larger_blocks.find(p);
+        if (it == larger_blocks.end()) return asked;
+        const std::size_t size = it->second;
+        larger_blocks.erase(it);
+        return size;
     }
 };
 
@@ -77,15 +105,14 @@ void* allocate_bytes(std::size_t bytes, const char* op) {
     Cache& c = cache();
     {
         std::lock_guard lock(c.mutex);
-        c.live += size;
-        auto it = c.free_blocks.find(size);
-        if (it != c.free_blocks.end() && !it->second.empty()) {
-            void* p = it->second.back();
-            it->second.pop_back();
-            c.cached -= size;
-            ++c.hits;
-            return p;
+        try {
+            if (void* p = c.take(size)) {
+                ++c.hits;
+                return p;
+            }
+        } catch (...) {  // no room for the bookkeeping: allocate afresh below
         }
+        c.live += size;
         ++c.misses;
     }
     if (void* p = aligned(size)) return p;
@@ -111,10 +138,10 @@ void release_bytes(void* p, std::size_t bytes) noexcept {
         std::free(p);
         return;
     }
-    const std::size_t size = rounded(bytes);
     Cache& c = cache();
     {
         std::lock_guard lock(c.mutex);
+        const std::size_t size = c.block_size(p, rounded(bytes));
         c.live -= size;
         if (size <= kCachedUpTo && c.cached + size <= c.limit) {
             try {
