@@ -31,7 +31,7 @@ Tensor make(IntList sizes, TensorOptions options, double fill_value, bool fill, 
     if (fill) {
         detail::visit_dtype(options.dtype, op, [&](auto zero) {
             using T = decltype(zero);
-            std::fill_n(out.data_ptr<T>(), out.numel(), static_cast<T>(fill_value));
+            detail::fill_values(out.data_ptr<T>(), out.numel(), static_cast<T>(fill_value));
             return 0;
         });
     }
@@ -124,7 +124,7 @@ Tensor from_vector(const std::vector<double>& values, IntList sizes, TensorOptio
     Tensor out = make(sizes, {options.dtype, false}, 0, false, "from_vector");
     detail::visit_dtype(options.dtype, "from_vector", [&](auto zero) {
         using T = decltype(zero);
-        std::transform(values.begin(), values.end(), out.data_ptr<T>(), [](double v) { return static_cast<T>(v); });
+        detail::values_from(values.data(), values.size(), out.data_ptr<T>());
         return 0;
     });
     if (options.requires_grad) out.requires_grad_();
@@ -136,7 +136,7 @@ Tensor from_indices(const std::vector<std::int64_t>& values, IntList sizes) {
     if (values.size() != shape_numel(shape))
         fail("from_indices: {} values cannot fill shape {}", values.size(), shape_str(shape));
     Tensor out = make(sizes, {Dtype::int64, false}, 0, false, "from_indices");
-    std::copy(values.begin(), values.end(), out.data_ptr<std::int64_t>());
+    detail::values_from(values.data(), values.size(), out.data_ptr<std::int64_t>());
     return out;
 }
 Tensor from_indices(const std::vector<std::int64_t>& values) { return from_indices(values, Shape{values.size()}); }

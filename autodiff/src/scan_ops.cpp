@@ -55,9 +55,7 @@ Tensor exclusive_cumprod(const Tensor& x, int dim, bool from_end) {
 }
 
 bool has_zero(const Tensor& x) {
-    return detail::visit_float(x, "cumprod", [](const auto& a) {
-        return std::any_of(a.begin(), a.end(), [](auto v) { return v == 0; });
-    });
+    return detail::visit_float(x, "cumprod", [](const auto& a) { return detail::has_zero_value(a.data(), a.size()); });
 }
 
 // cumprod's VJP where x holds zeros: for each k, the sum over j >= k of g[j]

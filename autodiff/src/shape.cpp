@@ -1,6 +1,7 @@
 // Shape ops that copy: indexing, gathering, concatenation, padding (the view
 // ops are in views.cpp). Each VJP is the op's mirror (index_add, scatter_add,
 // slice...).
+#include "kernels/copy.hpp"
 #include "kernels/gather.hpp"
 #include "op_defs.hpp"
 
@@ -285,7 +286,7 @@ Tensor pad(const Tensor& x, IntList pads, double value) {
     Tensor out = detail::visit_float(x, "pad", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor result = detail::empty_dense<T>(shape, "pad");
-        std::fill_n(result.data_ptr<T>(), result.numel(), static_cast<T>(value));
+        detail::fill_values(result.data_ptr<T>(), result.numel(), static_cast<T>(value));
         // The part of x that is kept, written where it lands in the result.
         Tensor kept = a.tensor(), target = result;
         for (std::size_t d = 0; d < rank; ++d) {

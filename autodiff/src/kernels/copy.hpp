@@ -1,7 +1,8 @@
 #pragma once
 // Copy and conversion kernels: a tensor's values cast to another element
-// type or read out as doubles (tensor.cpp says when each runs), and values
-// written one by one in order (creation.cpp's random draws);
+// type or read out as doubles (tensor.cpp says when each runs), and the
+// fills of creation.cpp (a constant, the caller's values, random draws in
+// order);
 // contiguous_values and copy_values (kernels.hpp) are in kernels/copy.cpp.
 #include "../kernels.hpp"
 
@@ -33,6 +34,16 @@ template <class T> std::vector<double> values_as_double(const Dense<T>& values) 
     std::vector<double> out(values.size());
     for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<double>(values.data()[i]);
     return out;
+}
+
+// out[i] = value for i < n (on several threads when large).
+template <class T> void fill_values(T* out, std::size_t n, T value) {
+    elementwise(n, [out, value](std::size_t i) { out[i] = value; });
+}
+
+// out[i] = in[i] as T for i < n: values given by the caller (a std::vector's).
+template <class T, class From> void values_from(const From* in, std::size_t n, T* out) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(in[i]);
 }
 
 // out[i] = next() for i < n, in order of i: values drawn from one generator

@@ -1,7 +1,7 @@
 #pragma once
 // Running combinations and products along one axis of a dense tensor, split
 // (outer, size, inner) by split_at: cumsum's, cumprod's and prod's loops
-// (scan_ops.cpp says what each computes). Outer blocks are independent, so
+// (scan_ops.cpp says what each computes), and the zero test of cumprod's VJP. Outer blocks are independent, so
 // large tensors split them among the threads; each value is combined in the
 // same order whatever the thread count.
 #include "../kernels.hpp"
@@ -43,6 +43,11 @@ template <class T> void product_values(const T* in, T* out, const AxisSplit& s) 
                     else
                         out[b * s.inner + i] *= in[(b * s.size + k) * s.inner + i];
     });
+}
+
+// True when one of the n values is zero (cumprod's VJP then avoids dividing).
+template <class T> bool has_zero_value(const T* values, std::size_t n) {
+    return std::any_of(values, values + n, [](T v) { return v == T{0}; });
 }
 
 }  // namespace rg::detail
