@@ -79,3 +79,56 @@ TEST_CASE("normalisation layers name themselves, the input received and the shap
                          "module.to()",
                          rg::Error);
 }
+
+TEST_CASE("rg::layer_norm is the textbook formula, strided input and bfloat16 included") {
+    rg::manual_seed(4);
+    const Tensor x = test::rand64({2, 3, 4}, false), w = test::rand64({3, 4}, false), b = test::rand64({3, 4}, false);
+    const rg::Axes axes{-2, -1};
+    const Tensor centred = x - rg::mean(x, axes, true);
+    const Tensor expected = centred / rg::sqrt(rg::mean(centred * centred, axes, true) + 1e-3) * w + b;
+    check_values(rg::layer_norm(x, {3, 4}, w, b, 1e-3), expected, 1e-12);
+    check_values(rg::layer_norm(x.to(rg::float32), {3, 4}, w.to(rg::float32), b.to(rg::float32), 1e-3),
+                 expected.to(rg::float32), 1e-5);
+    // A strided input (the columns of a transpose) is read in place of a copy.
+    const Tensor t = rg::transpose(test::rand64({5, 6}, false), 0, 1);
+    check_values(rg::layer_norm(t, {5}), rg::layer_norm(t.contiguous(), {5}), 1e-14);
+    // bfloat16 computed in float32, rounded once.
+    const Tensor h = rg::layer_norm(x.to(rg::bfloat16), {4});
+    CHECK(h.dtype() == rg::bfloat16);
+    check_values(h.to(rg::float64), rg::layer_norm(x, {4}), 2e-2);
+}
+
+TEST_CASE("rg::layer_norm's gradients, and its backward's, match finite differences at first and second order") {
+    rg::manual_seed(5);
+    test::check_gradients([](const TensorList& v) { return rg::layer_norm(v[0], {3}, v[1], v[2], 1e-3); },
+                          {test::rand64({4, 3}), test::rand64({3}), test::rand64({3})});
+    test::check_gradients([](const TensorList& v) { return rg::layer_norm(v[0], {2, 3}, v[1]); },
+                          {test::rand64({2, 2, 3}), test::rand64({2, 3})});
+    test::check_gradients([](const TensorList& v) { return rg::layer_norm_backward(v[0], v[1], v[2], {3}, 1e-3); },
+                          {test::rand64({4, 3}), test::rand64({4, 3}), test::rand64({3})});
+    // The module records one op.
+    LayerNorm norm(3);
+    norm.to(rg::float64);
+    const Tensor x = test::rand64({4, 3});
+    CHECK(norm(x).grad_fn()->op() == "layer_norm");
+}
+
+TEST_CASE("rg::layer_norm names itself, the shapes or values received and what it expected") {
+    const Tensor x = rg::zeros({2, 3});
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {4}),
+                         "layer_norm: input of shape (2, 3) does not end with normalized_shape (4,)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {}), "layer_norm: normalized_shape is empty; expected at least one size",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {0}),
+                         "layer_norm: normalized_shape (0,) has a size <= 0; expected positive sizes", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {3}, rg::ones({4})),
+                         "layer_norm: weight of shape (4,); expected normalized_shape (3,)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {3}, {}, rg::ones({3}, {.dtype = rg::float64})),
+                         "layer_norm: bias is float64 but the input is float32; expected one dtype", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(rg::zeros({2, 3}, {.dtype = rg::int64}), {3}),
+                         "layer_norm: input is int64; expected float32 or float64", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm(x, {3}, {}, {}, -1.0), "layer_norm: eps must be finite and >= 0, got -1",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::layer_norm_backward(rg::zeros({3, 2}), x, {}, {3}),
+                         "layer_norm_backward: operands of shapes (3, 2) and (2, 3); expected equal shapes", rg::Error);
+}

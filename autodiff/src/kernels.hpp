@@ -340,6 +340,15 @@ AxisSplit split_at(const Shape& shape, std::size_t axis);
 template <class T> void softmax_forward(const T* in, T* out, const AxisSplit& split, bool log_space);
 template <class T> void softmax_backward(const T* g, const T* y, T* out, const AxisSplit& split, bool log_space);
 
+// Layer normalisation over `rows` dense rows of `size` values (kernels/layer_norm.cpp):
+// y = (x - mean) / sqrt(var + eps) * w + b, w and b of `size` values or null;
+// and the input's VJP from x, dx = rstd (a - mean(a) - x̂ mean(a x̂)) with
+// a = g w (g when w is null). dx may be g.
+template <class T>
+void layer_norm_forward(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t size, double eps);
+template <class T>
+void layer_norm_backward(const T* g, const T* x, const T* w, T* dx, std::size_t rows, std::size_t size, double eps);
+
 // Results at least this large bypass the caches (streaming stores): they
 // would only evict the operands' lines and then be evicted themselves, and
 // a streaming store saves the read of the destination line a cached store

@@ -148,9 +148,20 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query_in, co
     const auto weight = [&](std::int64_t part, const Tensor& separate) {
         return in_proj_weight.defined() ? narrow(in_proj_weight, 0, part * e, e) : separate;
     };
-    const Tensor q = split_heads(project(query, weight(0, q_proj_weight), bias(0)), num_heads_);
-    const Tensor k = split_heads(project(key, weight(1, k_proj_weight), bias(1)), num_heads_);
-    const Tensor v = split_heads(project(value, weight(2, v_proj_weight), bias(2)), num_heads_);
+    Tensor q, k, v;
+    if (in_proj_weight.defined() && query_in.impl() == key_in.impl() && key_in.impl() == value_in.impl()) {
+        // Self-attention: one product with the packed (3E, E) weight, as
+        // PyTorch's in_projection_packed, rather than three; q, k and v are
+        // views of its result.
+        const Tensor qkv = project(query, in_proj_weight, in_proj_bias);
+        q = split_heads(narrow(qkv, 2, 0, e), num_heads_);
+        k = split_heads(narrow(qkv, 2, e, e), num_heads_);
+        v = split_heads(narrow(qkv, 2, 2 * e, e), num_heads_);
+    } else {
+        q = split_heads(project(query, weight(0, q_proj_weight), bias(0)), num_heads_);
+        k = split_heads(project(key, weight(1, k_proj_weight), bias(1)), num_heads_);
+        v = split_heads(project(value, weight(2, v_proj_weight), bias(2)), num_heads_);
+    }
     const double p = is_training() ? options_.dropout : 0.0;
     auto [heads, weights] = rg::detail::attention_with_weights(q, k, v, mask, p, false, std::nullopt);
 

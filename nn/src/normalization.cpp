@@ -54,18 +54,16 @@ LayerNorm::LayerNorm(IntList normalized_shape, LayerNormOptions options)
 }
 
 Tensor LayerNorm::forward(const Tensor& x) {
-    const Axes axes = trailing_axes(describe(), x, normalized_shape_);
+    trailing_axes(describe(), x, normalized_shape_);
     same_dtype(describe(), x, weight);
     // One step of explain's output, with the textbook rule (X̂ = (X − μ) / σ over
-    // the normalised axes, dX̂ = d{Z} ⊙ γ): the ops below fold under it.
+    // the normalised axes, dX̂ = d{Z} ⊙ γ): the layer_norm op folds under it.
     CompositeStep step("LayerNorm",
                        weight.defined() ? "{Z} = X̂ ⊙ {γ} + {β}: d{γ} = Σ d{Z} ⊙ X̂, d{β} = Σ d{Z} (over the rows), "
                                           "d{X} = (dX̂ − mean(dX̂) − X̂ ⊙ mean(dX̂ ⊙ X̂)) / σ with dX̂ = d{Z} ⊙ {γ}"
                                         : "{Z} = X̂: d{X} = (d{Z} − mean(d{Z}) − X̂ ⊙ mean(d{Z} ⊙ X̂)) / σ",
                        {{"X", x}, {"γ", weight}, {"β", bias}});
-    Tensor centered = x - mean(x, axes, true);
-    Tensor normalized = centered / sqrt(mean(centered * centered, axes, true) + options_.eps);
-    return step.output(weight.defined() ? normalized * weight + bias : normalized, "Z");
+    return step.output(layer_norm(x, normalized_shape_, weight, bias, options_.eps), "Z");
 }
 
 std::string LayerNorm::describe() const {

@@ -854,6 +854,34 @@ Tensor softmax(const Tensor& x, int axis = -1);
 /// @throws rg::Error when the axis is out of range (a 0-D x has none) or x is not floating
 Tensor log_softmax(const Tensor& x, int axis = -1);
 
+// ---- layer normalisation ------------------------------------------------------------------
+/// torch.nn.functional.layer_norm: each row of the trailing `normalized_shape`
+/// axes of x centred and divided by sqrt(var + eps) (the biased variance),
+/// then times weight plus bias, in one pass per row. VJP: dx =
+/// layer_norm_backward(g, x, weight), dweight = Σ g x̂, dbias = Σ g over the
+/// leading axes. bfloat16 is computed in float32.
+/// @param x a float tensor whose trailing axes are normalized_shape
+/// @param normalized_shape the sizes of the normalised axes (at least one)
+/// @param weight undefined, or of shape normalized_shape and x's dtype
+/// @param bias undefined, or of shape normalized_shape and x's dtype
+/// @param eps added to the variance, finite and >= 0
+/// @throws rg::Error when x is not floating, normalized_shape is empty, has a
+///   size <= 0 or is not x's trailing shape, weight or bias has another shape
+///   or dtype, or eps is negative or not finite
+Tensor layer_norm(const Tensor& x, const IntList& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+/// The VJP of layer_norm to its input: rstd (a - mean(a) - x̂ mean(a x̂))
+/// per row, with a = g weight (g when weight is undefined), x̂ and rstd
+/// recomputed from x. Recorded itself, so that double backward flows through it.
+/// @param g the gradient of layer_norm's output, of x's shape and dtype
+/// @param x layer_norm's input
+/// @param weight layer_norm's weight, or undefined
+/// @param normalized_shape as given to layer_norm
+/// @param eps as given to layer_norm
+/// @throws rg::Error as layer_norm, and when g's shape or dtype is not x's
+Tensor layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weight, const IntList& normalized_shape,
+                           double eps = 1e-5);
+
 // ---- LibTorch's shape, scan, sort, reduction and product ops ------------------------------
 // In LibTorch's names and argument order. chunk, split and unbind return views.
 /// The order of the elements reversed along each of `dims` (a copy, as torch.flip).
