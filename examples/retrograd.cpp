@@ -298,9 +298,7 @@ int train_here(const TrainSettings& s) {
     std::optional<rg::Autocast> autocast;
     if (s.bf16) {
         autocast.emplace();
-        std::cout << fmt::format("bf16: products in bfloat16 (rg::Autocast); oneDNN dispatches to {}{}\n",
-                                 rg::onednn_isa(),
-                                 rg::bfloat16_supported() ? "" : ", which has no bfloat16 kernels: float32 instead");
+        std::cout << fmt::format("bf16: products in bfloat16 (rg::Autocast), {}\n", rg::autocast_kernel_description());
     }
     auto history = rg::nn::train(*model, *optimizer, cross_entropy, train_loader, &val_loader,
                                  {.epochs = s.epochs,

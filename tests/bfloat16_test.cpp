@@ -1,15 +1,20 @@
 // The bfloat16 dtype and rg::Autocast: rounding to nearest even (NaN, infinities,
 // denormals), tensors, casts and printing, ops computed in float32 and rounded
 // once, the refusal of mixed dtypes, and Autocast's products (matmul, Linear,
-// conv2d) against float32 references of the rounded operands, with their
-// gradients. The test cases whose names start with "bfloat16" run again with
-// ONEDNN_MAX_CPU_ISA=AVX2, where oneDNN has no bfloat16 kernels.
+// conv2d) on both of its kernels against float64 references of the rounded
+// operands, with their gradients. The test cases whose names start with
+// "bfloat16" run again with ONEDNN_MAX_CPU_ISA=AVX2, where oneDNN has no
+// bfloat16 kernels (the native kernel's case is then skipped).
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
+#include <optional>
 #include <thread>
 
+#include <retrograd/detail/autocast_kernel.hpp>
+#include <retrograd/detail/conv_kernel.hpp>
 #include <retrograd/registry.hpp>
 
 #include "helpers.hpp"
@@ -193,71 +198,166 @@ TEST_CASE("bfloat16 Autocast scopes are per thread, nest, and can switch autocas
     CHECK_FALSE(rg::onednn_isa().empty());
 }
 
-TEST_CASE("bfloat16 Autocast matmul: rounded operands, float32 accumulation, float32 result") {
+namespace {
+// rg::Autocast's products run `kernel` for the scope, the process's own choice after.
+class ForcedAutocastKernel {
+public:
+    explicit ForcedAutocastKernel(rg::AutocastKernel kernel) { rg::detail::force_autocast_kernel(kernel); }
+    ~ForcedAutocastKernel() { rg::detail::force_autocast_kernel(std::nullopt); }
+    ForcedAutocastKernel(const ForcedAutocastKernel&) = delete;
+    ForcedAutocastKernel& operator=(const ForcedAutocastKernel&) = delete;
+};
+
+// t's values rounded to bfloat16, in float64 (the reference's operands).
+Tensor rounded64(const Tensor& t) { return rounded(t).to(rg::float64); }
+
+// `actual` (float32, from autocast) is the float64 `reference` computed on
+// the rounded operands, up to float32 accumulation error; and it is not the
+// float32 result `unrounded`, from which bfloat16's rounding moves it by far
+// more than that error.
+void check_rounded_product(const Tensor& actual, const Tensor& reference, const Tensor& unrounded) {
+    REQUIRE(actual.defined());
+    CHECK(actual.dtype() == rg::float32);
+    REQUIRE(actual.shape() == reference.shape());
+    const double scale = 1.0 + max_difference(reference, rg::zeros_like(reference));
+    const double accumulation = 2e-6 * scale;  // float32's 2^-24 over sums of a few hundred terms
+    CHECK(max_difference(actual.to(rg::float64), reference) <= accumulation);
+    CHECK(max_difference(actual.to(rg::float64), unrounded.to(rg::float64)) > 100 * accumulation);
+}
+
+// matmul, gemm, bmm, Linear and conv2d under rg::Autocast, with their
+// gradients, against float64 on the operands rounded to bfloat16.
+void check_autocast_products() {
     rg::manual_seed(3);
-    const Tensor a = rg::randn({33, 70}), b = rg::randn({70, 20});
-    const Tensor exact = rg::matmul(a.to(rg::float64), b.to(rg::float64));
-    const Tensor of_rounded = rg::matmul(rounded(a).to(rg::float64), rounded(b).to(rg::float64));
+    const Tensor a = rg::randn({33, 70}, {.requires_grad = true}), b = rg::randn({70, 20}, {.requires_grad = true});
+    const Tensor g = rg::randn({33, 20});
     Tensor c, ct, batched;
     {
         rg::Autocast autocast;
         c = rg::matmul(a, b);
         ct = rg::gemm(b, a, true, true);  // (a b)^T, both operands read transposed
-        batched = rg::bmm(a.reshape({1, 33, 70}).expand({2, 33, 70}), b.reshape({1, 70, 20}).expand({2, 70, 20}));
+        batched = rg::bmm(a.detach().reshape({1, 33, 70}).expand({2, 33, 70}),
+                          b.detach().reshape({1, 70, 20}).expand({2, 70, 20}));
         CHECK(rg::matmul(a.to(rg::float64), b.to(rg::float64)).dtype() == rg::float64);  // never autocast
     }
-    CHECK(c.dtype() == rg::float32);
-    MESSAGE("oneDNN ISA: " << rg::onednn_isa() << ", bfloat16 products: " << rg::bfloat16_supported());
-    if (rg::bfloat16_supported()) {
-        // The product of the rounded operands, accumulated in float32...
-        CHECK(max_difference(c.to(rg::float64), of_rounded) < 1e-4);
-        CHECK(max_difference(ct.t().to(rg::float64), of_rounded) < 1e-4);
-        CHECK(max_difference(batched.select(0, 1).to(rg::float64), of_rounded) < 1e-4);
-        // ... which differs from the float32 product by bfloat16's rounding.
-        CHECK(max_difference(c.to(rg::float64), exact) > 1e-3);
-    } else {
-        CHECK(max_difference(c.to(rg::float64), exact) < 1e-4);  // oneDNN has no bfloat16 here: float32
-    }
-    // Within bfloat16's tolerance of the float32 product either way (8 bits: 2^-8 relative per operand).
-    CHECK(max_difference(c.to(rg::float64), exact) < 0.1);
+    const Tensor unrounded = rg::matmul(a.detach(), b.detach());
+    const Tensor product = rg::matmul(rounded64(a), rounded64(b));
+    check_rounded_product(c, product, unrounded);
+    check_rounded_product(ct.t(), product, unrounded);
+    check_rounded_product(batched.select(0, 1), product, unrounded);
+    // The backward products, recorded inside the scope and run outside it.
+    (c * g).sum().backward();
+    check_rounded_product(a.grad(), rg::matmul(rounded64(g), rounded64(b).t()), rg::matmul(g, b.detach().t()));
+    check_rounded_product(b.grad(), rg::matmul(rounded64(a).t(), rounded64(g)), rg::matmul(a.detach().t(), g));
     // Outside the scope, float32 again.
-    CHECK(max_difference(rg::matmul(a, b).to(rg::float64), exact) < 1e-4);
-}
+    CHECK(max_difference(rg::matmul(a, b), unrounded) == 0.0);
 
-TEST_CASE("bfloat16 Autocast conv2d: rounded operands, float32 accumulation, gradients in float32") {
-    rg::manual_seed(5);
-    Tensor x = rg::randn({2, 3, 9, 9}, {.requires_grad = true});
-    Tensor w = rg::randn({4, 3, 3, 3}, {.requires_grad = true});
-    Tensor bias = rg::randn({4}, {.requires_grad = true});
-    const rg::Conv2dOptions options{.padding = {1, 1}};
-    const Tensor of_rounded =
-        rg::conv2d(rounded(x).to(rg::float64), rounded(w).to(rg::float64), bias.detach().to(rg::float64), options);
-    const Tensor exact = rg::conv2d(x.detach(), w.detach(), bias.detach(), options).to(rg::float64);
-    Tensor y;
+    rg::nn::Linear fc(50, 10);
+    const Tensor input = rg::randn({16, 50}), gy = rg::randn({16, 10});
+    Tensor out;
     {
         rg::Autocast autocast;
-        y = rg::conv2d(x, w, bias, options);
+        out = fc(input);
     }
-    CHECK(y.dtype() == rg::float32);
-    if (rg::bfloat16_supported()) {
-        CHECK(max_difference(y.to(rg::float64), of_rounded) < 1e-4);
-        CHECK(max_difference(y.to(rg::float64), exact) > 1e-3);
+    (out * gy).sum().backward();
+    const Tensor w = fc.weight.detach(), bias = fc.bias.detach();
+    check_rounded_product(out, rg::matmul(rounded64(input), rounded64(w).t()) + bias.to(rg::float64),
+                          rg::matmul(input, w.t()) + bias);
+    check_rounded_product(fc.weight.grad(), rg::matmul(rounded64(gy).t(), rounded64(input)), rg::matmul(gy.t(), input));
+    CHECK(max_difference(fc.bias.grad(), rg::sum(gy, {0})) < 1e-5);  // a float32 sum, not a product
+
+    // conv2d on both of its float32 kernels: im2col + GEMM, and oneDNN's convolutions.
+    for (const auto conv_kernel : {rg::detail::ConvKernel::own, rg::detail::ConvKernel::onednn}) {
+        CAPTURE(static_cast<int>(conv_kernel));
+        rg::detail::force_conv_kernel(conv_kernel);
+        Tensor x = rg::randn({2, 3, 9, 9}, {.requires_grad = true});
+        Tensor weight = rg::randn({4, 3, 3, 3}, {.requires_grad = true});
+        Tensor conv_bias = rg::randn({4}, {.requires_grad = true});
+        const Tensor gc = rg::randn({2, 4, 9, 9});
+        const rg::Conv2dOptions options{.padding = {1, 1}};
+        Tensor y;
+        {
+            rg::Autocast autocast;
+            y = rg::conv2d(x, weight, conv_bias, options);
+        }
+        (y * gc).sum().backward();
+        const Tensor xd = x.detach(), wd = weight.detach(), bd = conv_bias.detach();
+        check_rounded_product(y, rg::conv2d(rounded64(x), rounded64(weight), bd.to(rg::float64), options),
+                              rg::conv2d(xd, wd, bd, options));
+        check_rounded_product(x.grad(), rg::conv2d_input_grad(rounded64(gc), rounded64(weight), x.shape(), options),
+                              rg::conv2d_input_grad(gc, wd, x.shape(), options));
+        check_rounded_product(weight.grad(),
+                              rg::conv2d_weight_grad(rounded64(gc), rounded64(x), weight.shape(), options),
+                              rg::conv2d_weight_grad(gc, xd, weight.shape(), options));
+        CHECK(max_difference(conv_bias.grad(), rg::sum(gc, {0, 2, 3})) < 1e-4);
     }
-    CHECK(max_difference(y.to(rg::float64), exact) < 0.1);
-    // The backward convolutions (recorded inside the scope) run in bfloat16 too:
-    // the gradients are float32, within bfloat16's tolerance of float32's.
-    const Tensor g = rg::randn({2, 4, 9, 9});
-    (y * g).sum().backward();
-    const Tensor gx = x.grad(), gw = w.grad(), gb = bias.grad();
-    REQUIRE(gx.defined());
-    CHECK(gx.dtype() == rg::float32);
-    CHECK(gw.dtype() == rg::float32);
-    x.zero_grad(), w.zero_grad(), bias.zero_grad();
-    (rg::conv2d(x, w, bias, options) * g).sum().backward();
-    CHECK(max_difference(gx, x.grad()) < 0.05 * std::max(1.0, max_difference(x.grad(), rg::zeros_like(x.grad()))));
-    CHECK(max_difference(gw, w.grad()) < 0.05 * std::max(1.0, max_difference(w.grad(), rg::zeros_like(w.grad()))));
-    CHECK(max_difference(gb, bias.grad()) < 1e-3);  // the bias gradient is a float32 sum
-    if (rg::bfloat16_supported()) CHECK(max_difference(gw, w.grad()) > 1e-4);
+    rg::detail::force_conv_kernel(rg::detail::ConvKernel::automatic);
+}
+}  // namespace
+
+TEST_CASE("bfloat16 Autocast, rounded kernel: products equal float64 on the rounded operands, gradients too") {
+    const ForcedAutocastKernel forced(rg::AutocastKernel::rounded);
+    REQUIRE(rg::autocast_kernel() == rg::AutocastKernel::rounded);
+    MESSAGE(rg::autocast_kernel_description());
+    check_autocast_products();
+}
+
+// Where oneDNN has bfloat16 kernels: on its bfloat16 instructions, or
+// emulated on AVX-512 without them (slower, the same numerics).
+TEST_CASE("bfloat16 Autocast, native kernel: products equal float64 on the rounded operands, gradients too") {
+    const ForcedAutocastKernel forced(rg::AutocastKernel::native);
+    if (rg::autocast_kernel() != rg::AutocastKernel::native) {
+        MESSAGE("SKIP: oneDNN has no bfloat16 kernels on this CPU: " << rg::autocast_kernel_description());
+        return;
+    }
+    MESSAGE(rg::autocast_kernel_description());
+    check_autocast_products();
+}
+
+TEST_CASE("bfloat16 Autocast's kernel: native with bfloat16 instructions, rounded elsewhere, and it says which") {
+    const std::string isa = rg::onednn_isa();
+    CHECK(rg::bfloat16_supported() == (isa == "avx512_core_bf16" || isa == "avx512_core_amx"));
+    const auto asked = rg::detail::parse_autocast_kernel(std::getenv("RETROGRAD_AUTOCAST_KERNEL"));
+    const std::string description = rg::autocast_kernel_description();
+    MESSAGE(description);
+    if (!asked) {
+        if (rg::bfloat16_supported()) {
+            CHECK(rg::autocast_kernel() == rg::AutocastKernel::native);
+            CHECK(description ==
+                  "native: oneDNN's bfloat16 kernels (oneDNN's ISA " + isa + " has bfloat16 instructions)");
+        } else {
+            CHECK(rg::autocast_kernel() == rg::AutocastKernel::rounded);
+            CHECK(description == "rounded: operands rounded to bfloat16, float32 kernels (oneDNN's ISA " + isa +
+                                     " has no bfloat16 instructions)");
+        }
+    } else {
+        CHECK(description.find(*asked == rg::AutocastKernel::native
+                                   ? "RETROGRAD_AUTOCAST_KERNEL=native"
+                                   : "RETROGRAD_AUTOCAST_KERNEL=rounded") != std::string::npos);
+    }
+    {
+        const ForcedAutocastKernel forced(rg::AutocastKernel::rounded);
+        CHECK(rg::autocast_kernel_description() ==
+              "rounded: operands rounded to bfloat16, float32 kernels (forced rounded; oneDNN's ISA " + isa + ")");
+    }
+    {
+        const ForcedAutocastKernel forced(rg::AutocastKernel::native);
+        const std::string forced_native = rg::autocast_kernel_description();
+        if (rg::autocast_kernel() == rg::AutocastKernel::native)
+            CHECK(forced_native.starts_with("native: oneDNN's bfloat16 kernels (forced native; oneDNN's ISA " + isa));
+        else
+            CHECK(forced_native == "rounded: operands rounded to bfloat16, float32 kernels (forced native, but "
+                                   "oneDNN's ISA " +
+                                       isa + " has no bfloat16 kernels)");
+    }
+    CHECK(rg::detail::parse_autocast_kernel(nullptr) == std::nullopt);
+    CHECK(rg::detail::parse_autocast_kernel("") == std::nullopt);
+    CHECK(rg::detail::parse_autocast_kernel("native") == rg::AutocastKernel::native);
+    CHECK(rg::detail::parse_autocast_kernel("rounded") == rg::AutocastKernel::rounded);
+    CHECK_THROWS_WITH_AS(rg::detail::parse_autocast_kernel("Native"),
+                         "Autocast: RETROGRAD_AUTOCAST_KERNEL is \"Native\"; expected native or rounded (or unset: "
+                         "the CPU decides)",
+                         rg::Error);
 }
 
 TEST_CASE("bfloat16 Autocast Linear: the float32 parameters get float32 gradients near float32's") {

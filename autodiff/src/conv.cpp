@@ -7,6 +7,7 @@
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
 
+#include "kernels/bf16.hpp"
 #include "kernels/onednn.hpp"
 #include "kernels/patches.hpp"
 #include "conv_padding.hpp"
@@ -298,7 +299,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     detail::check_same_dtype(x, weight, "conv2d");
     if (bias.defined()) detail::check_same_dtype(x, bias, "conv2d");
 
-    Tensor out = detail::visit_float2(x, weight, "conv2d", [&](const auto& xv, const auto& w) {
+    const detail::RoundedOperands in(x, weight);  // rounded under rg::Autocast's rounded kernel (kernels/bf16.hpp)
+    Tensor out = detail::visit_float2(in.a(), in.b(), "conv2d", [&](const auto& xv, const auto& w) {
         using T = typename std::decay_t<decltype(xv)>::value_type;
         Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d");
         // Held for the call: for a strided bias, Dense is a copy that must outlive its pointer.
@@ -343,7 +345,8 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
     detail::defined_or_fail(weight, "conv2d_input_grad");
     const ConvShapes s = conv_shapes(input_shape, weight.shape(), options, "conv2d_input_grad");
     check_output_grad(grad, s, "conv2d_input_grad");
-    Tensor out = detail::visit_float2(grad, weight, "conv2d_input_grad", [&](const auto& gv, const auto& w) {
+    const detail::RoundedOperands in(grad, weight);  // as conv2d's
+    Tensor out = detail::visit_float2(in.a(), in.b(), "conv2d_input_grad", [&](const auto& gv, const auto& w) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         Tensor dx = detail::empty_dense<T>(input_shape, "conv2d_input_grad");
         if constexpr (std::is_same_v<T, float>)
@@ -380,7 +383,8 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
     detail::defined_or_fail(x, "conv2d_weight_grad");
     const ConvShapes s = conv_shapes(x.shape(), weight_shape, options, "conv2d_weight_grad");
     check_output_grad(grad, s, "conv2d_weight_grad");
-    Tensor out = detail::visit_float2(grad, x, "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
+    const detail::RoundedOperands in(grad, x);  // as conv2d's
+    Tensor out = detail::visit_float2(in.a(), in.b(), "conv2d_weight_grad", [&](const auto& gv, const auto& xv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         Tensor dw = detail::empty_dense<T>(weight_shape, "conv2d_weight_grad");
         if constexpr (std::is_same_v<T, float>)

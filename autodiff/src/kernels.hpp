@@ -331,8 +331,9 @@ void product(bool ta, bool tb, std::size_t m, std::size_t n, std::size_t k, cons
 void check_fill_mask(const Tensor& x, const Tensor& mask, const char* op);
 
 // rg::Autocast (autocast.cpp): true when the calling thread's float32 products
-// run in bfloat16; bf16_unavailable says once on stderr that oneDNN refused
-// a bfloat16 `op` (the product then runs in float32).
+// read their operands rounded to bfloat16 (kernels/bf16.hpp: by which
+// kernel); bf16_unavailable says once on stderr that oneDNN refused a
+// bfloat16 `op` (the product then rounds its operands for float32 kernels).
 bool autocast_products();
 void bf16_unavailable(const char* op);
 // Turns bfloat16 products on or off for a scope (a VJP recorded inside rg::Autocast).

@@ -9,6 +9,7 @@
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include "../kernels.hpp"
+#include "bf16.hpp"
 #include "threads.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -345,13 +346,20 @@ void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers) {
 }
 
 bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
-    if (autocast_products()) {
-        const auto plan = cache().get(Key{kind, s, true}, [&] { return make_conv_plan(kind, s, true); });
-        if (plan) {
-            run(kind, *plan, buffers);
-            return true;
+    switch (product_mode()) {  // rg::Autocast (bf16.hpp)
+        case ProductMode::float32: break;
+        case ProductMode::native: {
+            const auto plan = cache().get(Key{kind, s, true}, [&] { return make_conv_plan(kind, s, true); });
+            if (plan) {
+                run(kind, *plan, buffers);
+                return true;
+            }
+            bf16_unavailable(op_name(kind));
+            return false;  // the caller's im2col + GEMM, whose products are autocast
         }
-        bf16_unavailable(op_name(kind));
+        // conv.cpp rounds the operands first (RoundedOperands), so they arrive
+        // here as float32; anyone else's go through the caller's products.
+        case ProductMode::rounded: return false;
     }
     const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
     if (!plan) return false;

@@ -19,9 +19,11 @@ struct ConvSpec {
     bool operator==(const ConvSpec&) const = default;
 };
 
-// Inside rg::Autocast the three convolutions read their inputs rounded to
-// bfloat16 and accumulate in float32; where oneDNN has no bfloat16
-// convolution for the CPU they run in float32 (bf16_unavailable says so).
+// Inside rg::Autocast with the native kernel (bf16.hpp) the three
+// convolutions read their inputs rounded to bfloat16 and accumulate in
+// float32; where oneDNN has no bfloat16 convolution for the shape, or the
+// kernel is rounded and the operands were not rounded first, they return
+// false (the caller's products round them).
 bool onednn_conv_forward(const ConvSpec& s, const float* x, const float* weight, const float* bias, float* y);
 bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float* weight, float* dx);
 bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight);

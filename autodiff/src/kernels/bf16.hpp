@@ -1,0 +1,43 @@
+#pragma once
+// rg::Autocast's two kernels (autocast.hpp, AutocastKernel): what a float32
+// product does on the calling thread, and the rounding the "rounded" kernel
+// applies to the operands before the float32 kernels multiply them.
+#include <retrograd/autocast.hpp>
+
+#include "../kernels.hpp"
+
+namespace rg::detail {
+
+// What the calling thread's float32 products run now: plain float32 outside
+// rg::Autocast (or on operands RoundedOperands has already rounded), else
+// the process's autocast kernel.
+enum class ProductMode { float32, native, rounded };
+ProductMode product_mode();
+
+// dst = the values of `rows` rows of `cols` floats, `ld` apart in src, rounded
+// to bfloat16 (to nearest even, NaN kept and made quiet, as BFloat16), packed
+// row after row. Memory-bound: one read and one write of each value.
+void round_to_bf16_values(const float* src, std::size_t rows, std::size_t cols, std::size_t ld, float* dst);
+
+// For the convolutions' rounded kernel: when product_mode() is rounded and
+// the operands are float32, a() and b() are dense copies of them rounded to
+// bfloat16 values (not recorded), and while the object lives the calling
+// thread's products run plain float32 on them (no second rounding; the
+// autocast flag a VJP records is left as it was). Otherwise a() and b() are
+// the operands themselves.
+class RoundedOperands {
+public:
+    RoundedOperands(const Tensor& a, const Tensor& b);
+    ~RoundedOperands();
+    RoundedOperands(const RoundedOperands&) = delete;
+    RoundedOperands& operator=(const RoundedOperands&) = delete;
+    const Tensor& a() const { return a_; }
+    const Tensor& b() const { return b_; }
+
+private:
+    bool rounding_;
+    bool previous_;
+    Tensor a_, b_;
+};
+
+}  // namespace rg::detail
