@@ -1,0 +1,83 @@
+// The MLP and CNN training steps of the side-by-side suite (784-256-128-10
+// with Adam, batch 128; conv32-pool-conv64-pool-128-10 with SGD, batch 64)
+// and two products, in float32 and under rg::Autocast on each of its
+// kernels, interleaved:
+//
+//   micro_bench --benchmark_filter=Autocast --benchmark_repetitions=5
+//               --benchmark_enable_random_interleaving=true
+//
+// "native" runs oneDNN's bfloat16 kernels: on a CPU without bfloat16
+// instructions (AVX-512 alone), their emulation; below AVX-512 it is the
+// rounded kernel again (the run's label says which ran).
+#include <benchmark/benchmark.h>
+#include <retrograd/detail/autocast_kernel.hpp>
+#include <retrograd/retrograd.hpp>
+
+#include <optional>
+
+namespace {
+
+enum Precision { float32, rounded, native };
+
+void BM_AutocastStep(benchmark::State& state) {
+    const bool cnn = state.range(0) == 1;
+    const auto precision = static_cast<Precision>(state.range(1));
+    rg::manual_seed(0);
+    const std::size_t batch = cnn ? 64 : 128;
+    std::shared_ptr<rg::nn::Sequential> model = cnn ? rg::nn::models::fashion_cnn() : rg::nn::models::fashion_mlp();
+    std::unique_ptr<rg::optim::Optimizer> optimizer;
+    if (cnn)
+        optimizer =
+            std::make_unique<rg::optim::SGD>(model->parameters(), rg::optim::SGDOptions{.lr = 0.01, .momentum = 0.9});
+    else
+        optimizer = std::make_unique<rg::optim::Adam>(model->parameters(), rg::optim::AdamOptions{.lr = 1e-3});
+    const rg::Tensor images = rg::randn({batch, 1, 28, 28}), labels = rg::randint(0, 10, {batch});
+    if (precision != float32)
+        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
+                                                              : rg::AutocastKernel::rounded);
+    std::optional<rg::Autocast> autocast;
+    if (precision != float32) autocast.emplace();
+    for (auto _ : state) {
+        auto loss = rg::nn::cross_entropy((*model)(images), labels);
+        optimizer->zero_grad();
+        loss.backward();
+        optimizer->step();
+    }
+    state.SetLabel(precision == float32 ? "float32" : rg::autocast_kernel_description());
+    autocast.reset();
+    rg::detail::force_autocast_kernel(std::nullopt);
+}
+
+// One product, m x k by k x n, as the suite's "matmul" rows.
+void BM_AutocastMatmul(benchmark::State& state) {
+    const auto precision = static_cast<Precision>(state.range(3));
+    const rg::Tensor a = rg::randn({std::size_t(state.range(0)), std::size_t(state.range(1))});
+    const rg::Tensor b = rg::randn({std::size_t(state.range(1)), std::size_t(state.range(2))});
+    if (precision != float32)
+        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
+                                                              : rg::AutocastKernel::rounded);
+    std::optional<rg::Autocast> autocast;
+    if (precision != float32) autocast.emplace();
+    for (auto _ : state) benchmark::DoNotOptimize(rg::matmul(a, b).value().data());
+    autocast.reset();
+    rg::detail::force_autocast_kernel(std::nullopt);
+}
+
+}  // namespace
+
+BENCHMARK(BM_AutocastMatmul)
+    ->ArgNames({"m", "k", "n", "precision"})
+    ->Args({128, 784, 256, float32})
+    ->Args({128, 784, 256, rounded})
+    ->Args({128, 784, 256, native})
+    ->Args({1024, 1024, 1024, float32})
+    ->Args({1024, 1024, 1024, rounded})
+    ->Args({1024, 1024, 1024, native})
+    ->Unit(benchmark::kMicrosecond)
+    ->MeasureProcessCPUTime();
+
+BENCHMARK(BM_AutocastStep)
+    ->ArgNames({"cnn", "precision"})
+    ->ArgsProduct({{0, 1}, {float32, rounded, native}})
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime();
