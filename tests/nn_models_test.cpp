@@ -165,5 +165,5 @@ TEST_CASE("each model's default training is the documented one") {
     CHECK(models::training_defaults("lstm").lr == 2e-3);
     CHECK(models::training_defaults("gru").lr == 2e-3);
     CHECK(models::training_defaults("vit").optimizer == "adamw");
-    CHECK(models::training_defaults("vit").epochs == 20);
+    CHECK(models::training_defaults("vit").epochs == 10);
 }

@@ -139,7 +139,7 @@ TrainingDefaults training_defaults(const std::string& name) {
     if (name == "mlp" || name == "cnn") return {};
     if (name == "cnn-bn") return {.epochs = 15};
     if (name == "lstm" || name == "gru") return {.epochs = 10, .lr = 2e-3};
-    if (name == "vit") return {.epochs = 20, .optimizer = "adamw"};
+    if (name == "vit") return {.epochs = 10, .optimizer = "adamw"};
     unknown(name);
 }
 
