@@ -105,13 +105,13 @@ public:
     std::shared_ptr<rg::nn::Linear> head;
 };
 
-// `retrograd train --model vit` itself, fed (N, 1, 28, 28) images.
+// `retrograd train --model vit` itself (models::by_name), fed (N, 1, 28, 28) images.
 class ViT : public rg::nn::Module {
 public:
-    ViT() { model = register_module("vit", std::make_shared<rg::nn::models::VisionTransformer>()); }
-    Tensor forward(const Tensor& images) override { return model->forward(rg::unsqueeze(images, 1)); }
+    ViT() { model = register_module("vit", rg::nn::models::by_name("vit")); }
+    Tensor forward(const Tensor& images) override { return (*model)(rg::unsqueeze(images, 1)); }
     std::string describe() const override { return "ViT"; }
-    std::shared_ptr<rg::nn::models::VisionTransformer> model;
+    std::shared_ptr<rg::nn::Module> model;
 };
 
 void classifier_steps(benchmark::State& state, rg::nn::Module& model) {

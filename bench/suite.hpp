@@ -41,11 +41,11 @@ inline constexpr std::size_t attention_head_width = attention_width / attention_
 //   `encoder_layers` of them in a TransformerEncoder for the checkpoint rows.
 // - LSTM classifier step: Fashion-MNIST rows (batch 64, 28 steps of 28
 //   pixels) -> LSTM(28, 128) -> last h -> Linear(128, 10), cross-entropy, Adam.
-// - ViT step: `retrograd train --model vit` (rg::nn::models::VisionTransformer
-//   with its defaults): 7x7 patches cut and projected by a stride-7 Conv2d (16
-//   tokens of 64), position embedding, `vit_layers` pre-norm GELU encoder
-//   layers (4 heads, dim_feedforward 128, no dropout), LayerNorm, the mean of
-//   the tokens through Linear(64, 10), cross-entropy, Adam.
+// - ViT step: `retrograd train --model vit` (models::by_name("vit")): 7x7
+//   patches cut and projected by a stride-7 Conv2d (16 tokens of 64), position
+//   embedding, `vit_layers` pre-norm GELU encoder layers (4 heads,
+//   dim_feedforward 128, dropout 0.1), LayerNorm, the mean of the tokens
+//   through Linear(64, 10), cross-entropy, Adam.
 inline constexpr std::size_t lstm_batch = 64, lstm_steps = 28, lstm_input = 28, lstm_hidden = 128;
 inline constexpr std::size_t encoder_batch = 32, encoder_seq = 64, encoder_width = 128, encoder_heads = 4;
 inline constexpr std::size_t encoder_feedforward = 512;
@@ -54,6 +54,7 @@ inline constexpr std::size_t encoder_layers = 4;  // the checkpoint rows
 inline constexpr std::size_t classifier_batch = 64;
 inline constexpr std::size_t vit_width = 64, vit_heads = 4, vit_layers = 4, vit_feedforward = 128;
 inline constexpr std::size_t vit_patch = 7, vit_tokens = 16;
+inline constexpr double vit_dropout = 0.1;
 
 // Normalised Fashion-MNIST training images, cut into `count` batches; both
 // sides cycle through the same ones.

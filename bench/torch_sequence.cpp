@@ -81,24 +81,33 @@ struct LSTMClassifierImpl : torch::nn::Module {
 TORCH_MODULE(LSTMClassifier);
 
 // PyTorch's TransformerEncoderLayer with norm_first=True, activation gelu,
-// dropout 0, sequence first (LibTorch's MultiheadAttention has no batch_first):
-// x = x + self_attn(norm1(x)); x = x + linear2(gelu(linear1(norm2(x)))).
+// dropout `vit_dropout` (attention weights, dropout1, the feed-forward's and
+// dropout2, as PyTorch's), sequence first (LibTorch's MultiheadAttention has
+// no batch_first): x = x + dropout1(self_attn(norm1(x)));
+// x = x + dropout2(linear2(dropout(gelu(linear1(norm2(x)))))).
 struct PreNormLayerImpl : torch::nn::Module {
     torch::nn::MultiheadAttention self_attn{nullptr};
     torch::nn::Linear linear1{nullptr}, linear2{nullptr};
     torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
+    torch::nn::Dropout dropout{nullptr}, dropout1{nullptr}, dropout2{nullptr};
     PreNormLayerImpl() {
         const auto w = i64(vit_width);
-        self_attn = register_module("self_attn", torch::nn::MultiheadAttention(w, i64(vit_heads)));
+        self_attn = register_module("self_attn",
+                                    torch::nn::MultiheadAttention(
+                                        torch::nn::MultiheadAttentionOptions(w, i64(vit_heads)).dropout(vit_dropout)));
         linear1 = register_module("linear1", torch::nn::Linear(w, i64(vit_feedforward)));
         linear2 = register_module("linear2", torch::nn::Linear(i64(vit_feedforward), w));
         norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
         norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({w})));
+        dropout = register_module("dropout", torch::nn::Dropout(vit_dropout));
+        dropout1 = register_module("dropout1", torch::nn::Dropout(vit_dropout));
+        dropout2 = register_module("dropout2", torch::nn::Dropout(vit_dropout));
     }
     Tensor forward(Tensor x) {
         auto h = norm1->forward(x);
-        x = x + std::get<0>(self_attn->forward(h, h, h, {}, /*need_weights=*/false));
-        return x + linear2->forward(torch::gelu(linear1->forward(norm2->forward(x))));
+        x = x + dropout1->forward(std::get<0>(self_attn->forward(h, h, h, {}, /*need_weights=*/false)));
+        return x +
+               dropout2->forward(linear2->forward(dropout->forward(torch::gelu(linear1->forward(norm2->forward(x))))));
     }
 };
 TORCH_MODULE(PreNormLayer);

@@ -165,5 +165,10 @@ TEST_CASE("each model's default training is the documented one") {
     CHECK(models::training_defaults("lstm").lr == 2e-3);
     CHECK(models::training_defaults("gru").lr == 2e-3);
     CHECK(models::training_defaults("vit").optimizer == "adamw");
-    CHECK(models::training_defaults("vit").epochs == 10);
+    CHECK(models::training_defaults("vit").epochs == 15);
+    // The tool's vit drops out in its encoder layers (VisionTransformer's own default does not).
+    const auto vit = std::dynamic_pointer_cast<VisionTransformer>(models::by_name("vit"));
+    REQUIRE(vit);
+    CHECK(vit->encoder->layers.front()->options().dropout == 0.1);
+    CHECK(VisionTransformer().encoder->layers.front()->options().dropout == 0.0);
 }
