@@ -1,9 +1,8 @@
 // The workloads in retrograd.
+#include "ours_training.hpp"
 #include "suite.hpp"
 
 #include <retrograd/retrograd.hpp>
-
-#include <xtensor/xadapt.hpp>
 
 #include <cmath>
 #include <map>
@@ -12,37 +11,9 @@
 namespace bench {
 namespace {
 
-rg::Tensor float_tensor(const float* data, const rg::Shape& shape) {
-    std::size_t count = 1;
-    for (auto d : shape) count *= d;
-    xt::xarray<float> values = xt::adapt(data, count, xt::no_ownership(), shape);
-    return rg::Tensor(std::move(values));
-}
-
-struct Batch {
-    rg::Tensor images, labels;
-};
-std::vector<Batch> batches_as_tensors(const Batches& b) {
-    const std::size_t batch = b.batch;
-    std::vector<Batch> out;
-    for (std::size_t i = 0; i < b.count; ++i) {
-        out.push_back({float_tensor(b.images_of(i), {batch, 1, 28, 28}),
-                       rg::from_indices(std::vector<std::int64_t>(b.labels_of(i), b.labels_of(i) + batch))});
-    }
-    return out;
-}
-
-void train_steps(benchmark::State& state, rg::nn::Module& model, rg::optim::Optimizer& optimizer,
-                 const std::vector<Batch>& batches) {
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const Batch& b = batches[i++ % batches.size()];
-        auto loss = rg::nn::cross_entropy(model(b.images), b.labels);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-    }
-}
+using ours::Batch;
+using ours::batches_as_tensors;
+using ours::train_steps;
 
 struct Attention {
     rg::Tensor x, wq, wk, wv, wo;
@@ -129,13 +100,13 @@ void ours_tape(benchmark::State& state) {
 void ours_mlp_step(benchmark::State& state) {
     auto model = rg::nn::models::fashion_mlp();
     rg::optim::Adam adam(model->parameters(), {.lr = 1e-3});
-    train_steps(state, *model, adam, batches_as_tensors(fashion_batches(mlp_batch)));
+    train_steps(state, *model, adam, batches_as_tensors(fashion_batches(mlp_batch), {1, 28, 28}));
 }
 
 void ours_cnn_step(benchmark::State& state) {
     auto model = rg::nn::models::fashion_cnn();
     rg::optim::SGD sgd(model->parameters(), {.lr = 0.01, .momentum = 0.9});
-    train_steps(state, *model, sgd, batches_as_tensors(fashion_batches(cnn_batch)));
+    train_steps(state, *model, sgd, batches_as_tensors(fashion_batches(cnn_batch), {1, 28, 28}));
 }
 
 void ours_matmul(benchmark::State& state) {
@@ -163,7 +134,7 @@ void ours_mlp_hvp(benchmark::State& state) {
     auto params = model->parameters();
     rg::TensorList directions;
     for (const auto& p : params) directions.push_back(rg::randn_like(p));
-    const auto batches = batches_as_tensors(fashion_batches(mlp_batch));
+    const auto batches = batches_as_tensors(fashion_batches(mlp_batch), {1, 28, 28});
     for (auto _ : state) {
         auto loss = rg::nn::cross_entropy((*model)(batches[0].images), batches[0].labels);
         auto grads = rg::grad(loss, params, {.create_graph = true});
@@ -216,7 +187,7 @@ void start_products() {
 
 template <class Model, class Optimizer>
 MemoryReport memory_over_steps(Model& model, Optimizer& optimizer, std::size_t batch, int steps) {
-    const auto batches = batches_as_tensors(synthetic_batches(batch));
+    const auto batches = batches_as_tensors(synthetic_batches(batch), {1, 28, 28});
     start_products();
     MemoryReport report;
     report.baseline = resident_mib();

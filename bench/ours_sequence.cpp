@@ -1,13 +1,12 @@
 // The sequence-model workloads in retrograd (shapes in suite.hpp): an LSTM and
 // a TransformerEncoderLayer step, the encoder stack with and without
 // rg::checkpoint around its layers, an LSTM classifier and a small ViT.
+#include "ours_training.hpp"
 #include "suite.hpp"
 
 #include <retrograd/nn/models.hpp>
 
 #include <retrograd/retrograd.hpp>
-
-#include <xtensor/xadapt.hpp>
 
 #include <cmath>
 #include <functional>
@@ -73,25 +72,6 @@ Step encoder_stack_step(bool checkpointed) {
             params};
 }
 
-rg::Tensor float_tensor(const float* data, const rg::Shape& shape) {
-    std::size_t count = 1;
-    for (auto d : shape) count *= d;
-    xt::xarray<float> values = xt::adapt(data, count, xt::no_ownership(), shape);
-    return rg::Tensor(std::move(values));
-}
-
-struct Batch {
-    Tensor images, labels;  // (batch, 28, 28), (batch,)
-};
-std::vector<Batch> classifier_batches() {
-    const Batches& b = fashion_batches(classifier_batch);
-    std::vector<Batch> out;
-    for (std::size_t i = 0; i < b.count; ++i)
-        out.push_back({float_tensor(b.images_of(i), {b.batch, 28, 28}),
-                       rg::from_indices(std::vector<std::int64_t>(b.labels_of(i), b.labels_of(i) + b.batch))});
-    return out;
-}
-
 class LSTMClassifier : public rg::nn::Module {
 public:
     LSTMClassifier() {
@@ -116,15 +96,7 @@ public:
 
 void classifier_steps(benchmark::State& state, rg::nn::Module& model) {
     rg::optim::Adam adam(model.parameters(), {.lr = 1e-3});
-    const auto batches = classifier_batches();
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const Batch& b = batches[i++ % batches.size()];
-        auto loss = rg::nn::cross_entropy(model(b.images), b.labels);
-        adam.zero_grad();
-        loss.backward();
-        adam.step();
-    }
+    ours::train_steps(state, model, adam, ours::batches_as_tensors(fashion_batches(classifier_batch), {28, 28}));
 }
 
 void run(benchmark::State& state, const Step& step) {

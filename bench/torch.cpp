@@ -1,6 +1,7 @@
 // The same workloads in LibTorch (PyTorch's C++ frontend), written as a
 // LibTorch user would: nn modules, torch::optim, autograd.
 #include "suite.hpp"
+#include "torch_training.hpp"
 
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
@@ -10,20 +11,9 @@
 namespace bench {
 namespace {
 
-struct Batch {
-    torch::Tensor images, labels;
-};
-std::vector<Batch> batches_as_tensors(const Batches& b) {
-    const std::size_t batch = b.batch;
-    std::vector<Batch> out;
-    const auto n = static_cast<std::int64_t>(batch);
-    for (std::size_t i = 0; i < b.count; ++i) {
-        // from_blob shares the memory; clone so each side owns its copy, as ours does.
-        out.push_back({torch::from_blob(const_cast<float*>(b.images_of(i)), {n, 1, 28, 28}).clone(),
-                       torch::from_blob(const_cast<std::int64_t*>(b.labels_of(i)), {n}, torch::kLong).clone()});
-    }
-    return out;
-}
+using libtorch::Batch;
+using libtorch::batches_as_tensors;
+using libtorch::train_steps;
 
 torch::nn::Sequential fashion_mlp() {
     return torch::nn::Sequential(torch::nn::Flatten(), torch::nn::Linear(784, 256), torch::nn::ReLU(),
@@ -34,18 +24,6 @@ torch::nn::Sequential fashion_cnn() {
     return Sequential(Conv2d(Conv2dOptions(1, 32, 3)), ReLU(), MaxPool2d(MaxPool2dOptions(2)),
                       Conv2d(Conv2dOptions(32, 64, 3)), ReLU(), MaxPool2d(MaxPool2dOptions(2)), Flatten(),
                       Linear(1600, 128), ReLU(), Linear(128, 10));
-}
-
-void train_steps(benchmark::State& state, torch::nn::Sequential& model, torch::optim::Optimizer& optimizer,
-                 const std::vector<Batch>& batches) {
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const Batch& b = batches[i++ % batches.size()];
-        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-    }
 }
 
 struct Attention {
@@ -126,20 +104,20 @@ void torch_tape(benchmark::State& state) {
 void torch_mlp_step(benchmark::State& state) {
     auto model = fashion_mlp();
     torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
-    train_steps(state, model, adam, batches_as_tensors(fashion_batches(mlp_batch)));
+    train_steps(state, model, adam, batches_as_tensors(fashion_batches(mlp_batch), {1, 28, 28}));
 }
 
 void torch_cnn_step(benchmark::State& state) {
     auto model = fashion_cnn();
     torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
-    train_steps(state, model, sgd, batches_as_tensors(fashion_batches(cnn_batch)));
+    train_steps(state, model, sgd, batches_as_tensors(fashion_batches(cnn_batch), {1, 28, 28}));
 }
 
 std::vector<double> torch_losses(bool cnn, int steps) {
     torch::manual_seed(0);
     auto model = cnn ? fashion_cnn() : fashion_mlp();
     torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
-    const auto batches = batches_as_tensors(fashion_batches(cnn ? cnn_batch : mlp_batch));
+    const auto batches = batches_as_tensors(fashion_batches(cnn ? cnn_batch : mlp_batch), {1, 28, 28});
     std::vector<double> losses;
     for (int i = 0; i < steps; ++i) {
         const Batch& b = batches[static_cast<std::size_t>(i) % batches.size()];
@@ -179,7 +157,7 @@ void torch_mlp_hvp(benchmark::State& state) {
     auto params = model->parameters();
     std::vector<torch::Tensor> directions;
     for (const auto& p : params) directions.push_back(torch::randn_like(p));
-    const auto batches = batches_as_tensors(fashion_batches(mlp_batch));
+    const auto batches = batches_as_tensors(fashion_batches(mlp_batch), {1, 28, 28});
     for (auto _ : state) {
         auto loss = torch::nn::functional::cross_entropy(model->forward(batches[0].images), batches[0].labels);
         auto grads = torch::autograd::grad({loss}, params, {}, true, true);
@@ -230,7 +208,7 @@ void start_products() {
 
 template <class Model, class Optimizer>
 MemoryReport memory_over_steps(Model& model, Optimizer& optimizer, std::size_t batch, int steps) {
-    const auto batches = batches_as_tensors(synthetic_batches(batch));
+    const auto batches = batches_as_tensors(synthetic_batches(batch), {1, 28, 28});
     start_products();
     MemoryReport report;
     report.baseline = resident_mib();

@@ -5,6 +5,7 @@
 // MultiheadAttention, LayerNorm and Linear modules as PyTorch's norm_first
 // forward does.
 #include "suite.hpp"
+#include "torch_training.hpp"
 
 #include <torch/torch.h>
 
@@ -51,19 +52,6 @@ Step encoder_stack_step() {
                                              i64(encoder_layers)));
     auto x = torch::randn({i64(encoder_seq), i64(encoder_batch), i64(encoder_width)});
     return {[stack, x]() mutable { return stack->forward(x).square().mean(); }, stack->parameters()};
-}
-
-struct Batch {
-    Tensor images, labels;
-};
-std::vector<Batch> classifier_batches() {
-    const Batches& b = fashion_batches(classifier_batch);
-    std::vector<Batch> out;
-    const auto n = i64(b.batch);
-    for (std::size_t i = 0; i < b.count; ++i)
-        out.push_back({torch::from_blob(const_cast<float*>(b.images_of(i)), {n, 28, 28}).clone(),
-                       torch::from_blob(const_cast<std::int64_t*>(b.labels_of(i)), {n}, torch::kLong).clone()});
-    return out;
 }
 
 struct LSTMClassifierImpl : torch::nn::Module {
@@ -144,15 +132,8 @@ TORCH_MODULE(ViT);
 
 template <class Model> void classifier_steps(benchmark::State& state, Model& model) {
     torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
-    const auto batches = classifier_batches();
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const Batch& b = batches[i++ % batches.size()];
-        auto loss = torch::nn::functional::cross_entropy(model->forward(b.images), b.labels);
-        adam.zero_grad();
-        loss.backward();
-        adam.step();
-    }
+    libtorch::train_steps(state, model, adam,
+                          libtorch::batches_as_tensors(fashion_batches(classifier_batch), {28, 28}));
 }
 
 void run(benchmark::State& state, const Step& step) {
