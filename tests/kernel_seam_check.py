@@ -36,8 +36,6 @@ ALLOWED = {
                               "gradient's products group by group and the sum of its fixed blocks"),
     "autodiff/src/pool.cpp": (3, "not moved yet: a pooling gradient added back at its window positions"),
     "autodiff/src/pool_options.cpp": (1, "not moved yet: max_pool2d's argmax mapped to input positions"),
-    "autodiff/src/dropout.cpp": (2, "not moved yet: dropout's mask made from drawn random bits, 32 at a time in "
-                                 "memory order or, on a big-endian CPU, by halves of each draw"),
 }
 
 DATA = re.compile(r"data_ptr<|\bdata<[\w:]+>\(\)|\bDense<|\.data\(\)\s*[\[+]")

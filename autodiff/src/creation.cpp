@@ -1,11 +1,13 @@
 // Creating tensors: from values, filled, ranges and random.
 #include "kernels.hpp"
 #include "kernels/copy.hpp"
+#include "kernels/mersenne_twister.hpp"
 
 #include <retrograd/random_state.hpp>
 
 #include "random_bits.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -13,8 +15,11 @@
 namespace rg {
 namespace {
 
-std::mt19937_64& generator() {
-    static std::mt19937_64 engine{5489u};
+// std::mt19937_64's sequence, drawn faster (kernels/mersenne_twister.hpp).
+using Generator = detail::MersenneTwister64;
+
+Generator& generator() {
+    static Generator engine{5489u};
     return engine;
 }
 std::mutex& generator_mutex() {
@@ -71,17 +76,23 @@ std::uint64_t random_u64() {
     return generator()();
 }
 
-void detail::random_u64s(std::uint64_t* out, std::size_t n) {
+void detail::for_random_u64s(std::size_t n, FunctionRef<void(const std::uint64_t*, std::size_t)> consume) {
+    constexpr std::size_t chunk = 4 * Generator::state_size;
+    std::uint64_t draws[chunk];
     std::lock_guard lock(generator_mutex());
-    std::mt19937_64& engine = generator();
-    for (std::size_t i = 0; i < n; ++i) out[i] = engine();
+    Generator& engine = generator();
+    for (std::size_t done = 0; done < n; done += chunk) {
+        const std::size_t count = std::min(chunk, n - done);
+        engine.fill(draws, count);
+        consume(draws, count);
+    }
 }
 
 struct RngState::Engine {
-    std::mt19937_64 engine;
+    Generator engine;
 };
 
-RngState::RngState() : engine_(std::make_shared<const Engine>(Engine{std::mt19937_64{5489u}})) {}
+RngState::RngState() : engine_(std::make_shared<const Engine>(Engine{Generator{5489u}})) {}
 
 RngState get_rng_state() {
     RngState state;
@@ -185,15 +196,15 @@ namespace {
 // What std::uniform_real_distribution<double>(0, 1) draws from a 64-bit
 // engine, bit for bit (one draw, converted, over 2^64, below 1), without the
 // long double arithmetic libstdc++'s generate_canonical runs per draw.
-inline double canonical(std::mt19937_64& engine) {
-    static_assert(std::mt19937_64::min() == 0 && std::mt19937_64::max() == ~std::uint64_t{0});
+inline double canonical(Generator& engine) {
+    static_assert(Generator::min() == 0 && Generator::max() == ~std::uint64_t{0});
     const double r = static_cast<double>(engine()) * 0x1p-64;
     return r < 1.0 ? r : std::nextafter(1.0, 0.0);
 }
 }  // namespace
 
 Tensor rand(IntList shape, TensorOptions options) {
-    return random_tensor(shape, options, "rand", [](std::mt19937_64& engine) { return canonical(engine); });
+    return random_tensor(shape, options, "rand", [](Generator& engine) { return canonical(engine); });
 }
 Tensor randn(IntList shape, TensorOptions options) {
     std::normal_distribution<double> dist(0.0, 1.0);

@@ -1,14 +1,13 @@
 // Functional dropout, as torch.dropout: nn::Dropout's forward calls it.
 #include "op_defs.hpp"
 #include "op_references.hpp"
+#include "kernels/dropout_mask.hpp"
 #include "random_bits.hpp"
 
-#include <bit>
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <random>
-#include <vector>
 
 namespace rg {
 
@@ -44,34 +43,20 @@ const OpDef& dropout_def = define_op(
 
 namespace {
 // The mask of inverted dropout: 0 where an element is dropped, 1 / (1 - p)
-// elsewhere. Each element draws 32 bits (two per draw of the generator, the
-// low half first) and is dropped when they fall below p · 2^32, an integer
-// comparison: no conversion to a float per element. The draws are read as
-// 32-bit words in memory order (the low half first on a little-endian CPU),
-// so that the loop is one comparison per element and vectorises.
+// elsewhere, from 32 random bits per element (kernels/dropout_mask.hpp).
 template <class T> Tensor dropout_mask(const Shape& shape, double p) {
     Tensor mask = detail::empty_dense<T>(shape, "dropout");
-    const std::size_t n = mask.numel();
-    std::vector<std::uint64_t> draws((n + 1) / 2);
-    detail::random_u64s(draws.data(), draws.size());
+    T* out = mask.data_ptr<T>();
     // p < 1 here, so the threshold fits in 32 bits.
     const auto threshold = static_cast<std::uint32_t>(std::ldexp(p, 32));
-    const auto scale = static_cast<T>(1.0 / (1.0 - p));
-    T* out = mask.data_ptr<T>();
-    if constexpr (std::endian::native == std::endian::little) {
-        const auto* bytes = reinterpret_cast<const unsigned char*>(draws.data());
-        for (std::size_t i = 0; i < n; ++i) {
-            std::uint32_t bits;
-            std::memcpy(&bits, bytes + 4 * i, 4);
-            out[i] = bits < threshold ? T{0} : scale;
-        }
-    } else {
-        for (std::size_t i = 0; i < n; ++i) {
-            const std::uint64_t draw = draws[i / 2];
-            const auto bits = static_cast<std::uint32_t>(i % 2 == 0 ? draw & 0xffffffffu : draw >> 32);
-            out[i] = bits < threshold ? T{0} : scale;
-        }
-    }
+    const auto kept = static_cast<T>(1.0 / (1.0 - p));
+    const std::size_t n = mask.numel();
+    std::size_t done = 0;
+    detail::for_random_u64s((n + 1) / 2, [&](const std::uint64_t* draws, std::size_t count) {
+        const std::size_t elements = std::min(2 * count, n - done);
+        detail::dropout_mask_from_draws(draws, elements, threshold, kept, out + done);
+        done += elements;
+    });
     return mask;
 }
 }  // namespace
