@@ -68,6 +68,31 @@ TEST_CASE("ConvTranspose2d: PyTorch's (in, out / groups, kh, kw) weight, init bo
                          rg::Error);
 }
 
+TEST_CASE("ConvTranspose2d: forward(input, output_size) picks the output_padding, as PyTorch's") {
+    ConvTranspose2d up(2, 3, 3, {.stride = {2, 3}, .padding = {1, 1}});
+    up.to(rg::float64);
+    const Tensor x = test::rand64({2, 2, 4, 5});
+    // Output padding 0 gives (4 - 1) 2 - 2 + 2 + 1 = 7 rows and (5 - 1) 3 - 2 + 2 + 1 = 13 columns;
+    // the strides allow one more row and two more columns.
+    CHECK(up(x).shape() == rg::Shape{2, 3, 7, 13});
+    const Tensor y = up.forward(x, {8, 15});
+    CHECK(y.shape() == rg::Shape{2, 3, 8, 15});
+    rg::ConvTranspose2dOptions padded = up.options;
+    padded.output_padding = {1, 2};
+    check_values(y, rg::conv_transpose2d(x, up.weight, up.bias, padded), 0);
+    CHECK(up.options.output_padding == rg::Size2{0, 0});  // the layer's own are kept
+    const auto result = rg::gradcheck([&up](const TensorList& v) { return up.forward(v[0], {7, 14}); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    CHECK_THROWS_WITH_AS(up.forward(x, {9, 13}),
+                         "ConvTranspose2d: output_size (9, 13) cannot be reached from an input of (4, 5); valid sizes "
+                         "range from (7, 13) to (8, 15)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(up.forward(x, {7, 12}),
+                         "ConvTranspose2d: output_size (7, 12) cannot be reached from an input of (4, 5); valid sizes "
+                         "range from (7, 13) to (8, 15)",
+                         rg::Error);
+}
+
 TEST_CASE("Upsample is interpolate with fixed options and no parameters") {
     Upsample nearest({.scale_factor = {2.0}});
     CHECK(nearest.named_parameters().empty());

@@ -28,6 +28,19 @@ std::string factor_list(const std::vector<double>& v) {
     return v.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
 }
 
+// The layer's step with the given options (forward(input, output_size) changes output_padding).
+Tensor transposed_step(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                       const ConvTranspose2dOptions& options) {
+    CompositeStep step("ConvTranspose2d",
+                       bias.defined() ? "{Z} = the gradient of a convolution with {W} with respect to its input, at "
+                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with "
+                                        "{X}, d{b} = d{Z} summed"
+                                      : "{Z} = the gradient of a convolution with {W} with respect to its input, at "
+                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
+                       {{"X", input}, {"W", weight}, {"b", bias}});
+    return step.output(conv_transpose2d(input, weight, bias, options), "Z");
+}
+
 }  // namespace
 
 Conv1d::Conv1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, Conv1dOptions opts)
@@ -90,15 +103,31 @@ ConvTranspose2d::ConvTranspose2d(std::size_t in_channels, std::size_t out_channe
     if (opts.bias) bias = register_parameter("bias", uniform_fan_in({out_channels}, fan_in));
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& input) {
-    CompositeStep step("ConvTranspose2d",
-                       bias.defined() ? "{Z} = the gradient of a convolution with {W} with respect to its input, at "
-                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with "
-                                        "{X}, d{b} = d{Z} summed"
-                                      : "{Z} = the gradient of a convolution with {W} with respect to its input, at "
-                                        "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
-                       {{"X", input}, {"W", weight}, {"b", bias}});
-    return step.output(conv_transpose2d(input, weight, bias, options), "Z");
+Tensor ConvTranspose2d::forward(const Tensor& input) { return transposed_step(input, weight, bias, options); }
+
+Tensor ConvTranspose2d::forward(const Tensor& input, Size2 output_size) {
+    if (input.dim() != 4) return forward(input);  // its error names the shape expected
+    // As PyTorch's _output_padding: the smallest output (output_padding 0)
+    // and the stride - 1 sizes above it are those this layer can produce.
+    std::int64_t smallest[2], largest[2];
+    for (std::size_t a = 0; a < 2; ++a) {
+        const auto in = static_cast<std::int64_t>(input.shape()[2 + a]);
+        const auto stride = static_cast<std::int64_t>(options.stride[a]);
+        smallest[a] = (in - 1) * stride - 2 * static_cast<std::int64_t>(options.padding[a]) +
+                      static_cast<std::int64_t>(options.dilation[a] * (weight.shape()[2 + a] - 1)) + 1;
+        largest[a] = smallest[a] + stride - 1;
+    }
+    ConvTranspose2dOptions asked = options;
+    for (std::size_t a = 0; a < 2; ++a) {
+        const auto want = static_cast<std::int64_t>(output_size[a]);
+        if (want < smallest[a] || want > largest[a])
+            fail("ConvTranspose2d: output_size ({}, {}) cannot be reached from an input of ({}, {}); valid sizes "
+                 "range from ({}, {}) to ({}, {})",
+                 output_size[0], output_size[1], input.shape()[2], input.shape()[3], smallest[0], smallest[1],
+                 largest[0], largest[1]);
+        asked.output_padding[a] = static_cast<std::size_t>(want - smallest[a]);
+    }
+    return transposed_step(input, weight, bias, asked);
 }
 
 std::string ConvTranspose2d::describe() const {

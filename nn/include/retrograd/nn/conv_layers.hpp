@@ -60,6 +60,15 @@ public:
     /// @param input the images (N, in, H, W), of the layer's dtype
     /// @throws rg::Error as rg::conv_transpose2d for an input of the wrong shape or dtype
     Tensor forward(const Tensor& input) override;
+    /// The same with the output's (OH, OW) asked for, as PyTorch's
+    /// forward(input, output_size): the output_padding that gives it
+    /// replaces the layer's, for this call only. A strided convolution maps
+    /// stride sizes to one input size; this picks one of them.
+    /// @param input the images (N, in, H, W), of the layer's dtype
+    /// @param output_size (OH, OW), each between the size output_padding 0
+    ///   gives and that size + stride - 1
+    /// @throws rg::Error if an output size is out of that range, or as forward(input)
+    Tensor forward(const Tensor& input, Size2 output_size);
     /// "ConvTranspose2d(in, out, kernel=(kh, kw), stride=(sh, sw))" and the options that differ from the defaults.
     std::string describe() const override;
     Tensor weight;  ///< (in, out / groups, kh, kw)
