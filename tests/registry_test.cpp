@@ -91,6 +91,16 @@ TEST_CASE("every registered op is declared completely") {
     }
 }
 
+TEST_CASE(
+    "an op's tensor inputs are named from its signature, or from input_names where other arguments come between") {
+    CHECK(rg::find_op("add")->input_name(1) == "b");
+    CHECK(rg::find_op("conv2d")->input_name(1) == "weight");
+    const OpDef* layer_norm = rg::find_op("layer_norm");
+    CHECK(layer_norm->input_name(1) == "weight");  // not normalized_shape, the signature's second argument
+    CHECK(layer_norm->input_name(2) == "bias");
+    CHECK(layer_norm->input_name(3) == "input3");
+}
+
 TEST_CASE("registered ops: values, gradients at both orders, float32, on every sample") {
     rg::manual_seed(7);
     for (const OpDef* def : rg::op_registry()) {

@@ -160,7 +160,8 @@ const OpDef& layer_norm_def = define_op(
                  {{Shape{4}, Shape{4}, Shape{4}}, -2.0, 2.0},
                  {{Shape{3, 5}}, -2.0, 2.0}},
      .bad_shapes = {Shape{2, 3}, Shape{4}, Shape{4}},
-     .reference = sample_reference});
+     .reference = sample_reference,
+     .input_names = {"x", "weight", "bias"}});
 
 Tensor layer_norm(const Tensor& x, const IntList& normalized_shape, const Tensor& weight, const Tensor& bias,
                   double eps) {

@@ -47,6 +47,7 @@ const OpDef& define_op(OpDef def) {
 }
 
 std::string OpDef::input_name(std::size_t i) const {
+    if (!input_names.empty()) return i < input_names.size() ? std::string(input_names[i]) : fmt::format("input{}", i);
     // The names between the first call's parentheses, defaults stripped.
     const auto open = signature.find('('), close = signature.find(')');
     if (open == std::string_view::npos || close == std::string_view::npos || close <= open + 1) return "x";

@@ -99,10 +99,14 @@ struct OpDef {
     /// independently of the forward (plain loops).
     std::function<Tensor(const TensorList&)> reference;
 
-    // The name the signature gives tensor input i ("add(a, b)": a, b), for
-    // explain; "x" when the signature names none.
-    /// The name the signature gives tensor input i ("add(a, b)": a, b), for
-    /// explain; "x" when the signature names none.
+    /// The tensor inputs' names, in the order they are recorded, where the
+    /// signature puts other arguments between them ("layer_norm(x,
+    /// normalized_shape, weight, bias)": x, weight, bias); empty: the
+    /// signature's names are the inputs'.
+    std::vector<std::string_view> input_names;
+
+    /// The name of tensor input i, for explain: from input_names, else the
+    /// signature's ("add(a, b)": a, b); "x" when the signature names none.
     /// @param i the input's position
     std::string input_name(std::size_t i) const;
 };
