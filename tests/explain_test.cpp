@@ -429,3 +429,75 @@ TEST_CASE("composite steps: a layer without bias or affine parameters declares n
         for (const rg::ExplainSend& send : s.sends) CHECK(send.input_label.find("()") == std::string::npos);
     }
 }
+
+namespace {
+const rg::ExplainSend& send_to(const rg::ExplainStep& step, const std::string& name) {
+    for (const rg::ExplainSend& send : step.sends)
+        if (send.input_name == name) return send;
+    FAIL("step ", step.op, " sends nothing to ", name);
+    return step.sends.front();
+}
+}  // namespace
+
+TEST_CASE("composite steps: a GRU cell is one step whose gradient to the state is the course's dH ⊙ z") {
+    rg::manual_seed(4);
+    rg::nn::GRUCell cell(3, 2);
+    cell.to(rg::float64);
+    const auto x = rg::randn({4, 3}, {.dtype = rg::float64});
+    const auto h = rg::randn({4, 2}, {.dtype = rg::float64, .requires_grad = true});
+    Tensor out, loss;
+    {
+        rg::ExplainMode on;
+        out = cell.forward(x, h);
+        loss = rg::sum(rg::square(out));
+    }
+    const auto ex = rg::explain(loss, cell, {.names = {{"H0", h}}});
+    const rg::ExplainStep* step = nullptr;
+    for (const rg::ExplainStep& s : ex.steps)
+        if (s.op == "GRU cell") step = &s;
+    REQUIRE(step != nullptr);
+    CHECK(step->composite);
+    CHECK(step->rule.find("dH0 = ") != std::string::npos);
+    // The state reaches the cell's output directly through z (and through its
+    // hidden product, outside the step): z = σ of the middle third.
+    rg::NoGrad off;
+    const auto gates = rg::gemm(x, cell.weight_ih, false, true) + cell.bias_ih +
+                       rg::gemm(h, cell.weight_hh, false, true) + cell.bias_hh;
+    const auto z = rg::sigmoid(rg::narrow(gates, 1, 2, 2));
+    test::check_values(send_to(*step, "H0").grad, 2.0 * out * z);
+}
+
+TEST_CASE("composite steps: an LSTM cell is two steps, its cell state's and its hidden state's") {
+    rg::manual_seed(5);
+    rg::nn::LSTMCell cell(3, 2);
+    cell.to(rg::float64);
+    const auto x = rg::randn({4, 3}, {.dtype = rg::float64});
+    const auto h = rg::randn({4, 2}, {.dtype = rg::float64});
+    const auto c = rg::randn({4, 2}, {.dtype = rg::float64, .requires_grad = true});
+    rg::nn::LSTMState next;
+    Tensor loss;
+    {
+        rg::ExplainMode on;
+        next = cell.forward(x, {h, c});
+        loss = rg::sum(next.h);  // dH = 1: only the hidden state's path reaches C0
+    }
+    const auto ex = rg::explain(loss, cell, {.names = {{"C0", c}, {"C1", next.c}}});
+    const rg::ExplainStep *cell_step = nullptr, *hidden_step = nullptr;
+    for (const rg::ExplainStep& s : ex.steps) {
+        if (s.op == "LSTM cell state") cell_step = &s;
+        if (s.op == "LSTM hidden state") hidden_step = &s;
+    }
+    REQUIRE(cell_step != nullptr);
+    REQUIRE(hidden_step != nullptr);
+    CHECK(cell_step->composite);
+    CHECK(hidden_step->composite);
+    rg::NoGrad off;
+    const auto gates = rg::gemm(x, cell.weight_ih, false, true) + cell.bias_ih +
+                       rg::gemm(h, cell.weight_hh, false, true) + cell.bias_hh;
+    const auto f = rg::sigmoid(rg::narrow(gates, 1, 2, 2));
+    const auto o = rg::sigmoid(rg::narrow(gates, 1, 6, 2));
+    // dC1 = dH ⊙ o ⊙ (1 − tanh²(C1)), then dC0 = dC1 ⊙ f.
+    const auto d_c1 = o * (1.0 - rg::square(rg::tanh(next.c)));
+    test::check_values(send_to(*hidden_step, "C1").grad, d_c1);
+    test::check_values(send_to(*cell_step, "C0").grad, d_c1 * f);
+}

@@ -2,6 +2,7 @@
 // one GEMM over every time step; each step then adds one GEMM of the hidden
 // state, whose result holds all the gates side by side (narrow picks them; a
 // `chunk` op would name the four views in one call).
+#include <retrograd/composite.hpp>
 #include <retrograd/nn/recurrent.hpp>
 #include <retrograd/ops.hpp>
 
@@ -47,24 +48,41 @@ Tensor hidden_product(const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
 }
 
 // `gates` = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, (N, 4H) in PyTorch's order i, f, g, o.
+// Under rg::ExplainMode the step is two composite steps, the cell state and
+// the hidden state, each with the rule a course derives for it.
 LSTMState lstm_step(const Tensor& gates, const Tensor& c, std::int64_t hidden) {
+    CompositeStep cell_step("LSTM cell state",
+                            "{Cn} = f ⊙ {C} + i ⊙ g, with i, f = σ and g = tanh of {G}'s first three quarters: "
+                            "d{C} = d{Cn} ⊙ f, d{G} = [d{Cn} ⊙ g ⊙ i(1 − i), d{Cn} ⊙ {C} ⊙ f(1 − f), "
+                            "d{Cn} ⊙ i ⊙ (1 − g²), 0]",
+                            {{"G", gates}, {"C", c}});
     Tensor input_forget = sigmoid(narrow(gates, 1, 0, 2 * hidden));
     Tensor i = narrow(input_forget, 1, 0, hidden);
     Tensor f = narrow(input_forget, 1, hidden, hidden);
     Tensor g = tanh(narrow(gates, 1, 2 * hidden, hidden));
+    Tensor c_next = cell_step.output(addcmul(f * c, i, g), "Cn");  // f c + i g, one temporary fewer
+    CompositeStep hidden_step("LSTM hidden state",
+                              "{H} = o ⊙ tanh({C}), with o = σ of {G}'s last quarter: "
+                              "d{C} = d{H} ⊙ o ⊙ (1 − tanh²({C})), d{G} = [0, 0, 0, d{H} ⊙ tanh({C}) ⊙ o(1 − o)]",
+                              {{"G", gates}, {"C", c_next}});
     Tensor o = sigmoid(narrow(gates, 1, 3 * hidden, hidden));
-    Tensor c_next = addcmul(f * c, i, g);  // f c + i g, one temporary fewer
-    return {o * tanh(c_next), c_next};
+    return {hidden_step.output(o * tanh(c_next), "H"), c_next};
 }
 
 // `xw` = x W_ihᵀ + b_ih and `hw` = h W_hhᵀ + b_hh, each (N, 3H) in the order r, z, n:
 // the reset gate scales the hidden part of n only, bias included, as PyTorch.
 Tensor gru_step(const Tensor& xw, const Tensor& hw, const Tensor& h, std::int64_t hidden) {
+    CompositeStep step("GRU cell",
+                       "{Hn} = (1 − z) ⊙ n + z ⊙ {H}, with r, z = σ({A} + {B}) over their first two thirds and n = "
+                       "tanh({A}ₙ + r ⊙ {B}ₙ) over the last: d{H} = d{Hn} ⊙ z; with da = d{Hn} ⊙ (1 − z) ⊙ (1 − n²), "
+                       "dr = da ⊙ {B}ₙ ⊙ r(1 − r) and dz = d{Hn} ⊙ ({H} − n) ⊙ z(1 − z): d{A} = [dr, dz, da], "
+                       "d{B} = [dr, dz, da ⊙ r]",
+                       {{"A", xw}, {"B", hw}, {"H", h}});
     Tensor reset_update = sigmoid(narrow(xw, 1, 0, 2 * hidden) + narrow(hw, 1, 0, 2 * hidden));
     Tensor r = narrow(reset_update, 1, 0, hidden);
     Tensor z = narrow(reset_update, 1, hidden, hidden);
     Tensor n = tanh(addcmul(narrow(xw, 1, 2 * hidden, hidden), r, narrow(hw, 1, 2 * hidden, hidden)));
-    return addcmul(n, z, h - n);
+    return step.output(addcmul(n, z, h - n), "Hn");
 }
 
 // Inverted dropout between layers, as the Dropout module does (a functional
