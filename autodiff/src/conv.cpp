@@ -225,10 +225,13 @@ template <class T> void patches_input_grad(const ConvShapes& s, const T* g, cons
 
 template <class T> void patches_weight_grad(const ConvShapes& s, const T* g, const T* x, T* dw) {
     const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
+    // Partial sums for several blocks, or for products that sum dW transposed.
+    const bool partial_sums = blocks > 1 || detail::weight_grad_patches_left(s);
     Tensor partials;
-    if (blocks > 1) partials = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.patch}, "conv2d_weight_grad");
+    if (partial_sums) partials = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.patch}, "conv2d_weight_grad");
     PatchBuffers<T> buffers(s.g, blocks);
-    detail::weight_grad_by_patches(s, blocks, buffers.space(), blocks > 1 ? partials.data_ptr<T>() : nullptr, g, x, dw);
+    detail::weight_grad_by_patches(s, blocks, buffers.space(), partial_sums ? partials.data_ptr<T>() : nullptr, g, x,
+                                   dw);
 }
 
 }  // namespace

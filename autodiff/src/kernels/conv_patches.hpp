@@ -119,13 +119,23 @@ void input_grad_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T
     });
 }
 
+// Whether the weight gradient's products take the patches as their left
+// factor (dWᵀ = Σ im2col(X) Gᵀ, transposed at the end) rather than G (dW =
+// Σ G im2col(X)ᵀ, no transposition); both read one factor transposed along
+// the pixels. On oneDNN's sgemm, one thread (docs/performance.md,
+// "Convolutions"), G on the left measured as fast or faster on every shape
+// with up to 784 output pixels, and up to twice as fast (a batch of one, a
+// depthwise layer); with 1024 pixels and fewer output channels than patch
+// rows (3->16 channels, 5x5, 32x32), the patches on the left ran twice as
+// fast.
+inline bool weight_grad_patches_left(const ConvShapes& s) { return s.group_out() < s.patch && s.pixels >= 1024; }
+
 // dw = Σ over images of G im2col(X)ᵀ per group, the images split into
 // `blocks` ranges of consecutive images: a number fixed by the shape alone
 // (conv.cpp), each range summed apart into `partials` (blocks * O * patch
-// values; unused when blocks is 1) and the ranges added in order, so that the
-// result does not depend on the thread count. G (O rows) is the left factor
-// and the patches are read transposed: measured faster with oneDNN's sgemm
-// than the other orientation on the shapes of docs/performance.md.
+// values, unused when blocks is 1 and !weight_grad_patches_left(s)) and the
+// ranges added in order, so that the result does not depend on the thread
+// count.
 template <class T>
 void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<T> space, T* partials, const T* g,
                             const T* x, T* dw) {
@@ -134,21 +144,40 @@ void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<
         std::fill_n(dw, size, T{0});
         return;
     }
+    const bool patches_left = weight_grad_patches_left(s);
+    // One block summing in place needs no partial sums.
+    const bool direct = blocks == 1 && !patches_left;
     for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
         ImagePatches<T> patches = space.for_range(s.g, r);
-        T* sum = blocks == 1 ? dw : partials + r * size;
+        T* sum = direct ? dw : partials + r * size;
         for (std::size_t k = 0; k < s.groups; ++k) {
-            T* sum_k = sum + k * og * s.patch;
+            T* sum_k = sum + k * og * s.patch;  // (og, patch), or (patch, og) with the patches on the left
             for (std::size_t n = first; n < end; ++n) {
                 const T* g_n = g + (n * s.groups + k) * og * s.pixels;
                 const T* cols = patches.gather(x + (n * s.groups + k) * s.group_block());
-                product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, sum_k, n > first);
+                if (patches_left)
+                    product(false, true, s.patch, og, s.pixels, cols, s.pixels, g_n, s.pixels, sum_k, n > first);
+                else
+                    product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, sum_k, n > first);
             }
         }
     });
-    if (blocks == 1) return;
-    std::copy_n(partials, size, dw);
-    for (std::size_t b = 1; b < blocks; ++b) add_into(dw, partials + b * size, size);
+    if (direct) return;
+    if (!patches_left) {
+        std::copy_n(partials, size, dw);
+        for (std::size_t b = 1; b < blocks; ++b) add_into(dw, partials + b * size, size);
+        return;
+    }
+    for (std::size_t k = 0; k < s.groups; ++k) {
+        T* dw_k = dw + k * og * s.patch;
+        for (std::size_t c = 0; c < og; ++c)
+            for (std::size_t r = 0; r < s.patch; ++r) {
+                const std::size_t at = k * og * s.patch + r * og + c;
+                T total = partials[at];
+                for (std::size_t b = 1; b < blocks; ++b) total += partials[b * size + at];
+                dw_k[c * s.patch + r] = total;
+            }
+    }
 }
 
 }  // namespace rg::detail
