@@ -111,8 +111,9 @@ TEST_CASE("conv2d's gradient ops equal col2im(Wᵀ G) and Σ G im2col(X)ᵀ, and
 TEST_CASE("float32 convolutions agree with float64 on shapes that leave partial tiles") {
     // float32 products run oneDNN's sgemm (ctest also runs this capped at
     // SSE4.1 and AVX2): rows and columns that leave partial register tiles,
-    // sums longer than a cache block, and both orientations of the weight
-    // gradient.
+    // sums longer than a cache block, weight gradients with fewer and with
+    // more output channels than patch rows, and patch rows shorter than,
+    // equal to and longer than the 8 values im2col copies at a time.
     rg::manual_seed(26);
     struct Case {
         rg::Shape x, w;

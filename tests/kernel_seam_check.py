@@ -32,8 +32,6 @@ ALLOWED = {
     "nn/src/losses.cpp": (1, "cross_entropy and nll_loss check each class index and pick its weight"),
     "nn/src/optim.cpp": (1, "load_state_dict names the first non-finite or negative state value"),
     # Not moved yet (docs/architecture.md, "The kernel seam").
-    "autodiff/src/conv.cpp": (3, "not moved yet: an image gradient zeroed before its patches are added; the weight "
-                              "gradient's products group by group and the sum of its fixed blocks"),
     "autodiff/src/pool.cpp": (3, "not moved yet: a pooling gradient added back at its window positions"),
     "autodiff/src/pool_options.cpp": (1, "not moved yet: max_pool2d's argmax mapped to input positions"),
 }

@@ -9,8 +9,8 @@
 #include <retrograd/threads.hpp>
 
 #include "kernels/bf16.hpp"
+#include "kernels/conv_patches.hpp"
 #include "kernels/onednn.hpp"
-#include "kernels/patches.hpp"
 #include "kernels/threads.hpp"
 #include "conv_padding.hpp"
 #include "window_geometry.hpp"
@@ -24,11 +24,11 @@
 
 namespace rg {
 
+using detail::ConvShapes;
 using detail::Geometry;
 using detail::geometry;
 
 using detail::gather_patches;
-using detail::scatter_patches;
 
 std::size_t conv_output_size(std::size_t input, std::size_t kernel, std::size_t stride, std::size_t padding,
                              std::size_t dilation, const char* op) {
@@ -87,9 +87,7 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
     Tensor out = detail::visit_float(columns, "col2im", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor image = detail::empty_dense<T>(image_shape, "col2im");
-        T* o = image.data_ptr<T>();
-        std::fill_n(o, image.numel(), T{0});
-        scatter_patches(g, a.data(), o);
+        detail::patches_to_images(g, a.data(), image.data_ptr<T>());
         return image;
     });
     return record(col2im_def, out, {columns}, {}, [kernel, options](const OpContext&, const Tensor& grad) {
@@ -98,16 +96,6 @@ Tensor col2im(const Tensor& columns, const Shape& image_shape, Size2 kernel, Con
 }
 
 namespace {
-
-// The shapes every convolution op agrees on, checked once. With groups, the
-// channels split into `groups` independent convolutions: group k's output
-// channels [k O/G, (k+1) O/G) see its input channels [k C/G, (k+1) C/G).
-struct ConvShapes {
-    Geometry g;  // of one group: g.c is C / groups
-    std::size_t groups, out_channels, patch, pixels;  // patch: one group's (C / groups) * kh * kw
-    std::size_t group_out() const { return out_channels / groups; }
-    std::size_t group_block() const { return g.c * g.h * g.w; }  // one group of one image
-};
 
 ConvShapes conv_shapes(const Shape& image, const Shape& weight, Conv2dOptions options, const char* op) {
     if (image.size() != 4 || weight.size() != 4)
@@ -133,77 +121,15 @@ void check_output_grad(const Tensor& grad, const ConvShapes& s, const char* op) 
         fail("{}: output gradient has shape {}, expected {}", op, shape_str(grad.shape()), shape_str(expected));
 }
 
-// One image's patches as a (C*kh*kw, OH*OW) matrix in a buffer reused from
-// image to image, so it stays in cache between im2col and the GEMM that
-// reads it. A 1x1 kernel with unit stride and no padding needs no copy.
-template <class T> class ImagePatches {
-public:
-    // `buffer` holds size(g) values (none needed when size(g) is 0).
-    ImagePatches(const Geometry& g, T* buffer) : single_(g), buffer_(buffer) { single_.n = 1; }
-    // The values one image's patches take, 0 when the image is its own patches.
-    static std::size_t size(const Geometry& g) {
-        const bool identity = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
-        return identity ? 0 : g.c * g.kh * g.kw * g.oh * g.ow;
-    }
-    // The patches of `image` (one image, C*H*W values).
-    const T* gather(const T* image) {
-        if (!buffer_) return image;
-        gather_patches(single_, image, buffer_);
-        return buffer_;
-    }
-    // Where the caller writes patch gradients before scatter_add_to.
-    T* scratch(T* image) { return buffer_ ? buffer_ : image; }
-    // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
-    void scatter_add_to(T* image) {
-        if (buffer_) scatter_patches(single_, buffer_, image);
-    }
-
-private:
-    Geometry single_;
-    T* buffer_;
-};
-
-// The patch buffers of `count` image ranges processed at once, from the
-// caching allocator (so a training step reuses the last step's pages).
-template <class T> class PatchBuffers {
-public:
-    PatchBuffers(const Geometry& g, std::size_t count) : each_(ImagePatches<T>::size(g)) {
-        if (each_ > 0) held_ = detail::empty_dense<T>(Shape{count * each_}, "conv2d");
-    }
-    ImagePatches<T> for_range(const Geometry& g, std::size_t i) {
-        return ImagePatches<T>(g, each_ > 0 ? held_.data_ptr<T>() + i * each_ : nullptr);
-    }
-
-private:
-    std::size_t each_;
-    Tensor held_;
-};
-
 // The im2col passes split their images into ranges run in parallel once the
 // patches of all images reach detail::parallel_threshold values (a GEMM per
 // image follows each gather, so the work per value is larger than an
 // elementwise op's). Forward and input gradient write each image's result
 // alone, so any split gives the same bits; the weight gradient sums over
 // images, in blocks fixed by the shape (weight_grad_blocks) and added in order.
-std::size_t patch_values(const ConvShapes& s) { return s.g.n * s.groups * s.patch * s.pixels; }
-
 std::size_t image_ranges(const ConvShapes& s) {
-    if (patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    if (detail::patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
     return std::min<std::size_t>(s.g.n, static_cast<std::size_t>(std::max(1, get_num_threads())));
-}
-
-// Calls body(range, first image, end image) for `ranges` ranges covering the
-// images, in parallel; the caller's rg::Autocast state holds in every thread.
-void for_image_ranges(std::size_t images, std::size_t ranges,
-                      detail::FunctionRef<void(std::size_t, std::size_t, std::size_t)> body) {
-    const bool bf16 = detail::autocast_products();
-    detail::parallel_blocks(
-        ranges, ranges > 1 ? detail::parallel_threshold : 0,
-        [&](std::size_t r) {
-            const detail::AutocastProducts products(bf16);
-            body(r, images * r / ranges, images * (r + 1) / ranges);
-        },
-        detail::parallel_threshold);
 }
 
 // ---- which kernel -------------------------------------------------------------
@@ -259,101 +185,53 @@ detail::ConvSpec spec(const ConvShapes& s) {
             i(s.groups)};
 }
 
-// ---- im2col + GEMM, image by image and group by group ---------------------------
-
-template <class T> void forward_by_patches(const ConvShapes& s, const T* x, const T* w, const T* b, T* y) {
-    const std::size_t og = s.group_out(), ranges = image_ranges(s);
-    PatchBuffers<T> buffers(s.g, ranges);
-    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
-        ImagePatches<T> patches = buffers.for_range(s.g, r);
-        for (std::size_t n = first; n < end; ++n) {
-            for (std::size_t k = 0; k < s.groups; ++k) {
-                // The output starts from the bias, so that the GEMM adds onto it.
-                T* dst = y + (n * s.groups + k) * og * s.pixels;
-                if (b)
-                    for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
-                detail::product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
-                                patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
-            }
-        }
-    });
-}
-
-// Per image and group: the patch gradients Wᵀ G, summed back into the image
-// while they are still in cache.
-template <class T> void input_grad_by_patches(const ConvShapes& s, const T* g, const T* w, T* dx) {
-    const std::size_t og = s.group_out(), ranges = image_ranges(s);
-    PatchBuffers<T> buffers(s.g, ranges);
-    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
-        ImagePatches<T> patches = buffers.for_range(s.g, r);
-        std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
-        for (std::size_t n = first; n < end; ++n) {
-            for (std::size_t k = 0; k < s.groups; ++k) {
-                T* image = dx + (n * s.groups + k) * s.group_block();
-                detail::product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch,
-                                g + (n * s.groups + k) * og * s.pixels, s.pixels, patches.scratch(image), false);
-                patches.scatter_add_to(image);
-            }
-        }
-    });
-}
-
 // The weight gradient's sum over images runs in this many blocks of
 // consecutive images, each summed apart and then added in order: a number
 // fixed by the shape alone, so that the result does not depend on the
 // thread count. At most 8, and their partial sums at most 16 MiB.
 std::size_t weight_grad_blocks(const ConvShapes& s, std::size_t value_bytes) {
-    if (patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    if (detail::patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
     const std::size_t partial = std::max<std::size_t>(1, s.out_channels * s.patch * value_bytes);
     return std::clamp<std::size_t>(std::min<std::size_t>(s.g.n, (std::size_t{16} << 20) / partial), 1, 8);
 }
 
-// Per group, Σ over images of G im2col(X)ᵀ, each image's patches built in
-// cache. Both factors run along the pixels, so one of them is read
-// transposed: the smaller, G (O rows) or the patches (C*kh*kw rows). For G,
-// the sum is taken as dWᵀ = Σ im2col(X) Gᵀ and transposed at the end.
-template <class T> void weight_grad_by_patches(const ConvShapes& s, const T* g, const T* x, T* dw) {
-    const std::size_t og = s.group_out(), size = s.out_channels * s.patch;
+// ---- im2col + GEMM (kernels/conv_patches.hpp) ------------------------------------
+
+// The patch buffers of `count` image ranges run at once, from the caching
+// allocator (so a training step reuses the last step's pages).
+template <class T> class PatchBuffers {
+public:
+    PatchBuffers(const Geometry& g, std::size_t count) : each_(detail::ImagePatches<T>::size(g)) {
+        if (each_ > 0) held_ = detail::empty_dense<T>(Shape{count * each_}, "conv2d");
+    }
+    detail::PatchSpace<T> space() { return {each_ > 0 ? held_.data_ptr<T>() : nullptr, each_}; }
+
+private:
+    std::size_t each_;
+    Tensor held_;
+};
+
+template <class T> void patches_forward(const ConvShapes& s, const T* x, const T* w, const T* b, T* y) {
+    const std::size_t ranges = image_ranges(s);
+    PatchBuffers<T> buffers(s.g, ranges);
+    detail::forward_by_patches(s, ranges, buffers.space(), x, w, b, y);
+}
+
+template <class T> void patches_input_grad(const ConvShapes& s, const T* g, const T* w, T* dx) {
+    const std::size_t ranges = image_ranges(s);
+    PatchBuffers<T> buffers(s.g, ranges);
+    detail::input_grad_by_patches(s, ranges, buffers.space(), g, w, dx);
+}
+
+template <class T> void patches_weight_grad(const ConvShapes& s, const T* g, const T* x, T* dw) {
     const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
-    if (blocks == 0) {
-        std::fill_n(dw, size, T{0});
-        return;
-    }
-    const bool transpose_grad = og < s.patch;
-    // One block summing in place needs no partial sums.
-    const bool direct = blocks == 1 && !transpose_grad;
+    // Partial sums for several blocks, or for products that sum dW transposed.
+    const bool partial_sums = blocks > 1 || detail::weight_grad_patches_left(s);
     Tensor partials;
-    if (!direct) partials = detail::empty_dense<T>(Shape{blocks * size}, "conv2d_weight_grad");
+    if (partial_sums) partials = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.patch}, "conv2d_weight_grad");
     PatchBuffers<T> buffers(s.g, blocks);
-    for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
-        ImagePatches<T> patches = buffers.for_range(s.g, r);
-        T* sum = direct ? dw : partials.data_ptr<T>() + r * size;
-        for (std::size_t k = 0; k < s.groups; ++k) {
-            T* sum_k = sum + k * og * s.patch;  // (og, patch), or (patch, og) transposed
-            for (std::size_t n = first; n < end; ++n) {
-                const T* g_n = g + (n * s.groups + k) * og * s.pixels;
-                const T* cols = patches.gather(x + (n * s.groups + k) * s.group_block());
-                if (transpose_grad)
-                    detail::product(false, true, s.patch, og, s.pixels, cols, s.pixels, g_n, s.pixels, sum_k,
-                                    n > first);
-                else
-                    detail::product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, sum_k,
-                                    n > first);
-            }
-        }
-    });
-    if (direct) return;
-    const T* part = partials.data_ptr<T>();
-    for (std::size_t k = 0; k < s.groups; ++k) {
-        T* dw_k = dw + k * og * s.patch;
-        for (std::size_t c = 0; c < og; ++c)
-            for (std::size_t r = 0; r < s.patch; ++r) {
-                const std::size_t at = k * og * s.patch + (transpose_grad ? r * og + c : c * s.patch + r);
-                T total = part[at];
-                for (std::size_t b = 1; b < blocks; ++b) total += part[b * size + at];
-                dw_k[c * s.patch + r] = total;
-            }
-    }
+    detail::weight_grad_by_patches(s, blocks, buffers.space(), partial_sums ? partials.data_ptr<T>() : nullptr, g, x,
+                                   dw);
 }
 
 }  // namespace
@@ -397,7 +275,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
             if (through_onednn(s, Pass::forward) &&
                 detail::onednn_conv_forward(spec(s), xv.data(), w.data(), b, y.data_ptr<T>()))
                 return y;
-        forward_by_patches(s, xv.data(), w.data(), b, y.data_ptr<T>());
+        patches_forward(s, xv.data(), w.data(), b, y.data_ptr<T>());
         return y;
     });
     // Each gradient is itself a convolution op with its own VJP, so second
@@ -439,7 +317,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
             if (through_onednn(s, Pass::input_grad) &&
                 detail::onednn_conv_backward_data(spec(s), gv.data(), w.data(), dx.data_ptr<T>()))
                 return dx;
-        input_grad_by_patches(s, gv.data(), w.data(), dx.data_ptr<T>());
+        patches_input_grad(s, gv.data(), w.data(), dx.data_ptr<T>());
         return dx;
     });
     // dX = col2im(Wᵀ G) is linear in G and in W: for an incoming U, G gets
@@ -477,7 +355,7 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
             if (through_onednn(s, Pass::weight_grad) &&
                 detail::onednn_conv_backward_weights(spec(s), gv.data(), xv.data(), dw.data_ptr<T>()))
                 return dw;
-        weight_grad_by_patches(s, gv.data(), xv.data(), dw.data_ptr<T>());
+        patches_weight_grad(s, gv.data(), xv.data(), dw.data_ptr<T>());
         return dw;
     });
     // dW = Σ G im2col(X)ᵀ, linear in G and in X: for an incoming V, G gets

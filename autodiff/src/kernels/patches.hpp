@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 
 namespace rg::detail {
 
@@ -63,9 +64,29 @@ template <class T> void add_run(const T* __restrict columns, T* __restrict image
         for (std::size_t k = 0; k < count; ++k) image[k * step] += columns[k];
 }
 
+// gather_patches without padding, stride or dilation (the usual 3x3
+// convolution): each patch row is OH runs of OW pixels, copied without
+// for_each_run's bounds per run, which cost more than these short copies.
+template <class T> void gather_dense_patches(const Geometry& g, const T* images, T* columns) {
+    const std::size_t oh = g.oh, ow = g.ow, w = g.w;
+    for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+        const T* image = images + plane * g.h * w;
+        for (std::size_t i = 0; i < g.kh; ++i) {
+            for (std::size_t j = 0; j < g.kw; ++j, columns += oh * ow) {
+                const T* from = image + i * w + j;
+                for (std::size_t y = 0; y < oh; ++y) copy_run(from + y * w, 1, columns + y * ow, ow);
+            }
+        }
+    }
+}
+
 // The patch columns of every image of `g` (each C*kh*kw rows of OH*OW), the
 // entries that fall in the padding zero.
 template <class T> void gather_patches(const Geometry& g, const T* images, T* columns) {
+    if (g.o.padding == Size2{0, 0} && g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
+        gather_dense_patches(g, images, columns);
+        return;
+    }
     if (g.o.padding != Size2{0, 0}) std::fill_n(columns, g.n * g.c * g.kh * g.kw * g.oh * g.ow, T{0});
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
         copy_run(images + img, step, columns + col, count);
@@ -77,6 +98,12 @@ template <class T> void scatter_patches(const Geometry& g, const T* columns, T* 
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
         add_run(columns + col, images + img, step, count);
     });
+}
+
+// col2im: the patch columns summed into `images`, which start from zero.
+template <class T> void patches_to_images(const Geometry& g, const T* columns, T* images) {
+    std::fill_n(images, g.n * g.c * g.h * g.w, T{0});
+    scatter_patches(g, columns, images);
 }
 
 }  // namespace rg::detail

@@ -1,0 +1,183 @@
+#pragma once
+// The im2col + GEMM passes of a convolution (conv.cpp checks the shapes,
+// allocates the buffers and says which kernel runs): image by image, each
+// image's patches gathered into a buffer that stays in cache for the GEMM
+// that reads them, group by group.
+#include "../kernels.hpp"
+#include "patches.hpp"
+#include "threads.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+namespace rg::detail {
+
+// The shapes of a convolution in groups. With groups, the channels split
+// into `groups` independent convolutions: group k's output channels
+// [k O/G, (k+1) O/G) see its input channels [k C/G, (k+1) C/G).
+struct ConvShapes {
+    Geometry g;  // of one group: g.c is C / groups
+    std::size_t groups, out_channels, patch, pixels;  // patch: one group's (C / groups) * kh * kw
+    std::size_t group_out() const { return out_channels / groups; }
+    std::size_t group_block() const { return g.c * g.h * g.w; }  // one group of one image
+};
+
+// The patches of every image and group, the values im2col would make.
+inline std::size_t patch_values(const ConvShapes& s) { return s.g.n * s.groups * s.patch * s.pixels; }
+
+// One image's patches as a (C*kh*kw, OH*OW) matrix in a buffer reused from
+// image to image. A 1x1 kernel with unit stride and no padding needs no copy.
+template <class T> class ImagePatches {
+public:
+    // `buffer` holds size(g) values (none needed when size(g) is 0).
+    ImagePatches(const Geometry& g, T* buffer) : single_(g), buffer_(buffer) { single_.n = 1; }
+    // The values one image's patches take, 0 when the image is its own patches.
+    static std::size_t size(const Geometry& g) {
+        const bool identity = g.kh == 1 && g.kw == 1 && g.o.stride == Size2{1, 1} && g.o.padding == Size2{0, 0};
+        return identity ? 0 : g.c * g.kh * g.kw * g.oh * g.ow;
+    }
+    // The patches of `image` (one image, C*H*W values).
+    const T* gather(const T* image) {
+        if (!buffer_) return image;
+        gather_patches(single_, image, buffer_);
+        return buffer_;
+    }
+    // Where the caller writes patch gradients before scatter_add_to.
+    T* scratch(T* image) { return buffer_ ? buffer_ : image; }
+    // Adds the patch gradients in scratch() into `image` (zeroed by the caller).
+    void scatter_add_to(T* image) {
+        if (buffer_) scatter_patches(single_, buffer_, image);
+    }
+
+private:
+    Geometry single_;
+    T* buffer_;
+};
+
+// The patch buffers of the image ranges run at once: range r's buffer is
+// `each` values from buffers + r * each (each 0: none needed).
+template <class T> struct PatchSpace {
+    T* buffers;
+    std::size_t each;
+    ImagePatches<T> for_range(const Geometry& g, std::size_t r) const {
+        return ImagePatches<T>(g, each > 0 ? buffers + r * each : nullptr);
+    }
+};
+
+// Calls body(range, first image, end image) for `ranges` ranges covering the
+// images, in parallel; the caller's rg::Autocast state holds in every thread.
+inline void for_image_ranges(std::size_t images, std::size_t ranges,
+                             FunctionRef<void(std::size_t, std::size_t, std::size_t)> body) {
+    const bool bf16 = autocast_products();
+    parallel_blocks(
+        ranges, ranges > 1 ? parallel_threshold : 0,
+        [&](std::size_t r) {
+            const AutocastProducts products(bf16);
+            body(r, images * r / ranges, images * (r + 1) / ranges);
+        },
+        parallel_threshold);
+}
+
+// y = conv2d(x, w) + b (b may be null), in `ranges` image ranges.
+template <class T>
+void forward_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> space, const T* x, const T* w,
+                        const T* b, T* y) {
+    const std::size_t og = s.group_out();
+    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = space.for_range(s.g, r);
+        for (std::size_t n = first; n < end; ++n) {
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                // The output starts from the bias, so that the GEMM adds onto it.
+                T* dst = y + (n * s.groups + k) * og * s.pixels;
+                if (b)
+                    for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
+                product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
+                        patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
+            }
+        }
+    });
+}
+
+// dx from the output gradient g, in `ranges` image ranges: per image and
+// group, the patch gradients Wᵀ G, summed back into the image while they
+// are still in cache.
+template <class T>
+void input_grad_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> space, const T* g, const T* w,
+                           T* dx) {
+    const std::size_t og = s.group_out();
+    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = space.for_range(s.g, r);
+        std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
+        for (std::size_t n = first; n < end; ++n) {
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                T* image = dx + (n * s.groups + k) * s.group_block();
+                product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch,
+                        g + (n * s.groups + k) * og * s.pixels, s.pixels, patches.scratch(image), false);
+                patches.scatter_add_to(image);
+            }
+        }
+    });
+}
+
+// Whether the weight gradient's products take the patches as their left
+// factor (dWᵀ = Σ im2col(X) Gᵀ, transposed at the end) rather than G (dW =
+// Σ G im2col(X)ᵀ, no transposition); both read one factor transposed along
+// the pixels. On oneDNN's sgemm, one thread (docs/performance.md,
+// "Convolutions"), G on the left measured as fast or faster on every shape
+// with up to 784 output pixels, and up to twice as fast (a batch of one, a
+// depthwise layer); with 1024 pixels and fewer output channels than patch
+// rows (3->16 channels, 5x5, 32x32), the patches on the left ran twice as
+// fast.
+inline bool weight_grad_patches_left(const ConvShapes& s) { return s.group_out() < s.patch && s.pixels >= 1024; }
+
+// dw = Σ over images of G im2col(X)ᵀ per group, the images split into
+// `blocks` ranges of consecutive images: a number fixed by the shape alone
+// (conv.cpp), each range summed apart into `partials` (blocks * O * patch
+// values, unused when blocks is 1 and !weight_grad_patches_left(s)) and the
+// ranges added in order, so that the result does not depend on the thread
+// count.
+template <class T>
+void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<T> space, T* partials, const T* g,
+                            const T* x, T* dw) {
+    const std::size_t og = s.group_out(), size = s.out_channels * s.patch;
+    if (blocks == 0) {
+        std::fill_n(dw, size, T{0});
+        return;
+    }
+    const bool patches_left = weight_grad_patches_left(s);
+    // One block summing in place needs no partial sums.
+    const bool direct = blocks == 1 && !patches_left;
+    for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = space.for_range(s.g, r);
+        T* sum = direct ? dw : partials + r * size;
+        for (std::size_t k = 0; k < s.groups; ++k) {
+            T* sum_k = sum + k * og * s.patch;  // (og, patch), or (patch, og) with the patches on the left
+            for (std::size_t n = first; n < end; ++n) {
+                const T* g_n = g + (n * s.groups + k) * og * s.pixels;
+                const T* cols = patches.gather(x + (n * s.groups + k) * s.group_block());
+                if (patches_left)
+                    product(false, true, s.patch, og, s.pixels, cols, s.pixels, g_n, s.pixels, sum_k, n > first);
+                else
+                    product(false, true, og, s.patch, s.pixels, g_n, s.pixels, cols, s.pixels, sum_k, n > first);
+            }
+        }
+    });
+    if (direct) return;
+    if (!patches_left) {
+        std::copy_n(partials, size, dw);
+        for (std::size_t b = 1; b < blocks; ++b) add_into(dw, partials + b * size, size);
+        return;
+    }
+    for (std::size_t k = 0; k < s.groups; ++k) {
+        T* dw_k = dw + k * og * s.patch;
+        for (std::size_t c = 0; c < og; ++c)
+            for (std::size_t r = 0; r < s.patch; ++r) {
+                const std::size_t at = k * og * s.patch + r * og + c;
+                T total = partials[at];
+                for (std::size_t b = 1; b < blocks; ++b) total += partials[b * size + at];
+                dw_k[c * s.patch + r] = total;
+            }
+    }
+}
+
+}  // namespace rg::detail
