@@ -34,8 +34,6 @@ ALLOWED = {
     # Not moved yet (docs/architecture.md, "The kernel seam").
     "autodiff/src/conv.cpp": (3, "not moved yet: an image gradient zeroed before its patches are added; the weight "
                               "gradient's products group by group and the sum of its fixed blocks"),
-    "autodiff/src/pool.cpp": (3, "not moved yet: a pooling gradient added back at its window positions"),
-    "autodiff/src/pool_options.cpp": (1, "not moved yet: max_pool2d's argmax mapped to input positions"),
     "autodiff/src/dropout.cpp": (2, "not moved yet: dropout's mask made from drawn random bits, 32 at a time in "
                                  "memory order or, on a big-endian CPU, by halves of each draw"),
 }

@@ -7,13 +7,15 @@
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
 
+#include "kernels/copy.hpp"
 #include "kernels/onednn.hpp"
+#include "kernels/pool_positions.hpp"
 #include "kernels/pool_windows.hpp"
+#include "kernels/reduce.hpp"
 #include "kernels/threads.hpp"
 #include "pool_options.hpp"
 #include "window_geometry.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -26,7 +28,6 @@ using detail::geometry;
 using detail::max_pool_2x2;
 using detail::max_pool_plane;
 using detail::two_by_two;
-using detail::unpool_2x2;
 
 namespace {
 // A pool's windows are a convolution's: the stride defaults to the kernel.
@@ -52,10 +53,7 @@ detail::PoolSpec pool_spec(const Geometry& g) {
 bool max_pool_through_onednn(const Geometry& g, const float* x) {
     if (g.n * g.c * g.oh * g.ow == 0 || g.h * g.w == 0) return false;
     if (detail::forced_conv_kernel() != detail::ConvKernel::onednn) return false;
-    const std::size_t n = g.n * g.c * g.h * g.w;
-    bool nan = false;
-    for (std::size_t i = 0; i < n; ++i) nan |= x[i] != x[i];
-    return !nan;
+    return !detail::contains_nan(x, g.n * g.c * g.h * g.w);
 }
 
 template <class T> void max_pool_plane_2x2(const T* image, const Geometry& g, T* out, std::int32_t* at) {
@@ -67,30 +65,18 @@ template <class T> void max_pool_plane_2x2(const T* image, const Geometry& g, T*
 // output, within its plane): written directly, or at second order through
 // scatter_add, whose VJP gathers from the same positions.
 Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool windows_2x2) {
-    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
     const Shape image{g.n, g.c, g.h, g.w};
     if (needs_grad(grad)) {
+        const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
         Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
-        std::copy(where.begin(), where.end(), index.data_ptr<std::int64_t>());
+        detail::values_from(where.data(), where.size(), index.data_ptr<std::int64_t>());
         Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
         return reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image);
     }
     return detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
-        T* o = dx.data_ptr<T>();
-        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-            T* plane = o + p * plane_in;
-            const T* from = gv.data() + p * plane_out;
-            const std::int32_t* at = where.data() + p * plane_out;
-            if (windows_2x2) {
-                // The windows cover every input at most once: write each window whole.
-                unpool_2x2(from, at, g.oh, g.ow, g.h, g.w, plane);
-                return;
-            }
-            std::fill_n(plane, plane_in, T{0});
-            for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
-        });
+        detail::max_unpool(gv.data(), where.data(), g, windows_2x2, dx.data_ptr<T>());
         return dx;
     });
 }
