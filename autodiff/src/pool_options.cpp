@@ -6,7 +6,7 @@
 // im2col, gather and sum, so second order works too.
 #include "pool_options.hpp"
 
-#include "kernels/pool_positions.hpp"
+#include "kernels/window_positions.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
