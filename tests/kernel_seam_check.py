@@ -31,9 +31,6 @@ ALLOWED = {
     "autodiff/src/view_history.cpp": (1, "a recorded view's positions checked against its base"),
     "nn/src/losses.cpp": (1, "cross_entropy and nll_loss check each class index and pick its weight"),
     "nn/src/optim.cpp": (1, "load_state_dict names the first non-finite or negative state value"),
-    # Not moved yet (docs/architecture.md, "The kernel seam").
-    "autodiff/src/pool.cpp": (3, "not moved yet: a pooling gradient added back at its window positions"),
-    "autodiff/src/pool_options.cpp": (1, "not moved yet: max_pool2d's argmax mapped to input positions"),
 }
 
 DATA = re.compile(r"data_ptr<|\bdata<[\w:]+>\(\)|\bDense<|\.data\(\)\s*[\[+]")

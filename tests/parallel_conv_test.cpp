@@ -8,6 +8,7 @@
 #include <retrograd/detail/conv_kernel.hpp>
 
 #include <string>
+#include <utility>
 #include <vector>
 #include "thread_count.hpp"
 
@@ -125,6 +126,48 @@ TEST_CASE("2x2 max pooling and its gradient give the same bits on 1 and 2 thread
                         }
             CHECK(rg::allclose(two[0].to(rg::float64), rg::Tensor(y), 0.0, 0.0));
             CHECK(rg::allclose(two[1].to(rg::float64), rg::Tensor(dx), 1e-6, 1e-6));
+        }
+    }
+}
+
+TEST_CASE("max pooling with overlapping windows and its gradient give the same bits on 1 and 2 threads") {
+    // Windows that share pixels, whose gradients add up at a shared maximum:
+    // the window loops, and the composition of the further options (ceil_mode,
+    // dilation); each input holds 32768 values or more, so both threads take planes.
+    const std::vector<std::pair<rg::Size2, rg::Pool2dOptions>> pools = {
+        {{3, 3}, {.stride = {2, 2}, .padding = {1, 1}}},
+        {{3, 2}, {.stride = {1, 1}}},
+        {{3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .ceil_mode = true}},
+        {{2, 2}, {.stride = {1, 1}, .dilation = {2, 2}}},
+    };
+    const ForcedKernel own(Kernel::own);
+    for (std::size_t i = 0; i < pools.size(); ++i) {
+        CAPTURE(i);
+        const rg::Size2 kernel = pools[i].first;
+        const rg::Pool2dOptions options = pools[i].second;
+        for (rg::Dtype dtype : {rg::float32, rg::float64}) {
+            CAPTURE(std::string(rg::dtype_name(dtype)));
+            rg::manual_seed(static_cast<std::uint64_t>(89 + i));
+            // Few distinct values: many windows share their maximum with a neighbour.
+            const auto x = rg::randint(0, 5, {8, 16, 17, 17}).to(dtype);
+            rg::Tensor g;
+            {
+                rg::NoGrad off;
+                g = rg::randn(rg::max_pool2d(x, kernel, options).shape(), {.dtype = dtype});
+            }
+            auto run = [&](int threads, const rg::Tensor& input, const rg::Tensor& grad) {
+                Threads t(threads);
+                auto xg = input.detach().requires_grad_();
+                auto y = rg::max_pool2d(xg, kernel, options);
+                auto [dx] = rg::grad(rg::sum(y * grad), {xg});
+                return rg::TensorList{y, dx};
+            };
+            const rg::TensorList one = run(1, x, g), two = run(2, x, g);
+            const rg::TensorList reference = run(1, x.to(rg::float64), g.to(rg::float64));
+            for (std::size_t k = 0; k < one.size(); ++k) {
+                CHECK_MESSAGE(rg::allclose(one[k], two[k], 0.0, 0.0), "result " << k);
+                CHECK_MESSAGE(rg::allclose(two[k].to(rg::float64), reference[k], 1e-5, 1e-5), "result " << k);
+            }
         }
     }
 }

@@ -1,19 +1,19 @@
 // Pooling over NCHW images. max_pool2d finds each window's maximum and its
-// position in one pass of its own loops (planes in parallel) and keeps the
-// positions for its VJP, or runs oneDNN's pooling, whose workspace its VJP
-// keeps instead. avg_pool2d and its gradient, avg_pool2d_backward,
+// position in one pass of retrograd's loops (kernels/pool_planes.hpp) and
+// keeps the positions for its VJP, or runs oneDNN's pooling, whose workspace
+// its VJP keeps instead. avg_pool2d and its gradient, avg_pool2d_backward,
 // are each other's VJP (both are linear); float32 runs oneDNN's pooling,
-// float64 the loops here.
+// float64 retrograd's loops.
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
 
+#include "kernels/copy.hpp"
 #include "kernels/onednn.hpp"
-#include "kernels/pool_windows.hpp"
-#include "kernels/threads.hpp"
+#include "kernels/pool_planes.hpp"
+#include "kernels/reduce.hpp"
 #include "pool_options.hpp"
 #include "window_geometry.hpp"
 
-#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -23,10 +23,6 @@ namespace rg {
 
 using detail::Geometry;
 using detail::geometry;
-using detail::max_pool_2x2;
-using detail::max_pool_plane;
-using detail::two_by_two;
-using detail::unpool_2x2;
 
 namespace {
 // A pool's windows are a convolution's: the stride defaults to the kernel.
@@ -52,61 +48,26 @@ detail::PoolSpec pool_spec(const Geometry& g) {
 bool max_pool_through_onednn(const Geometry& g, const float* x) {
     if (g.n * g.c * g.oh * g.ow == 0 || g.h * g.w == 0) return false;
     if (detail::forced_conv_kernel() != detail::ConvKernel::onednn) return false;
-    const std::size_t n = g.n * g.c * g.h * g.w;
-    bool nan = false;
-    for (std::size_t i = 0; i < n; ++i) nan |= x[i] != x[i];
-    return !nan;
-}
-
-template <class T> void max_pool_plane_2x2(const T* image, const Geometry& g, T* out, std::int32_t* at) {
-    max_pool_2x2(image, static_cast<std::int32_t>(g.w), static_cast<std::int32_t>(g.oh),
-                 static_cast<std::int32_t>(g.ow), out, at);
+    return !detail::contains_nan(x, g.n * g.c * g.h * g.w);
 }
 
 // The gradient of a max pool to the input positions `where` (one per
 // output, within its plane): written directly, or at second order through
 // scatter_add, whose VJP gathers from the same positions.
-Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where, bool windows_2x2) {
-    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
+Tensor unpool_at(const Tensor& grad, const Geometry& g, const PoolIndex& where) {
     const Shape image{g.n, g.c, g.h, g.w};
     if (needs_grad(grad)) {
+        const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
         Tensor index = detail::empty_dense<std::int64_t>(Shape{g.n, g.c, plane_out}, "max_pool2d");
-        std::copy(where.begin(), where.end(), index.data_ptr<std::int64_t>());
+        detail::values_from(where.data(), where.size(), index.data_ptr<std::int64_t>());
         Tensor flat = reshape(grad, Shape{g.n, g.c, plane_out});
         return reshape(scatter_add(flat, Shape{g.n, g.c, plane_in}, 2, index), image);
     }
     return detail::visit_float(grad, "max_pool2d", [&](const auto& gv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         Tensor dx = detail::empty_dense<T>(image, "max_pool2d");
-        T* o = dx.data_ptr<T>();
-        detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-            T* plane = o + p * plane_in;
-            const T* from = gv.data() + p * plane_out;
-            const std::int32_t* at = where.data() + p * plane_out;
-            if (windows_2x2) {
-                // The windows cover every input at most once: write each window whole.
-                unpool_2x2(from, at, g.oh, g.ow, g.h, g.w, plane);
-                return;
-            }
-            std::fill_n(plane, plane_in, T{0});
-            for (std::size_t k = 0; k < plane_out; ++k) plane[at[k]] += from[k];
-        });
+        detail::max_unpool(gv.data(), where.data(), g, dx.data_ptr<T>());
         return dx;
-    });
-}
-
-// Each window's maximum and its position, with retrograd's loops.
-template <class T> void max_pool_values(const T* x, const Geometry& g, T* out, PoolIndex& where) {
-    const std::size_t planes = g.n * g.c, plane_in = g.h * g.w, plane_out = g.oh * g.ow;
-    const bool windows_2x2 = two_by_two(g);
-    detail::parallel_blocks(planes, planes * plane_in, [&](std::size_t p) {
-        const T* image = x + p * plane_in;
-        T* dst = out + p * plane_out;
-        std::int32_t* at_max = where.data() + p * plane_out;
-        if (windows_2x2)
-            max_pool_plane_2x2(image, g, dst, at_max);
-        else
-            max_pool_plane(image, g, dst, at_max);
     });
 }
 
@@ -151,15 +112,14 @@ Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options) {
     Tensor out = detail::visit_float(x, "max_pool2d", [&](const auto& a) {
         using T = typename std::decay_t<decltype(a)>::value_type;
         Tensor pooled = detail::empty_dense<T>(Shape{g.n, g.c, g.oh, g.ow}, "max_pool2d");
-        max_pool_values(a.data(), g, pooled.data_ptr<T>(), *where);
+        detail::max_pool(a.data(), g, pooled.data_ptr<T>(), where->data());
         return pooled;
     });
     if (!needs_grad(x)) return out;  // the index is not kept
-    const bool windows_2x2 = two_by_two(g);
     return record(max_pool2d_def, out, {x}, {},
-                  [g, windows_2x2, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
-                                                                                               const Tensor& grad) {
-                      return GradList{unpool_at(grad, g, *where, windows_2x2)};
+                  [g, where = std::shared_ptr<const PoolIndex>(std::move(where))](const OpContext&,
+                                                                                  const Tensor& grad) {
+                      return GradList{unpool_at(grad, g, *where)};
                   });
 }
 
@@ -178,8 +138,8 @@ Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, 
                           const detail::Dense<float> input(c.input(0));
                           PoolIndex where(g.n * g.c * g.oh * g.ow);
                           std::vector<float> unused(where.size());
-                          max_pool_values(input.data(), g, unused.data(), where);
-                          return GradList{unpool_at(grad, g, where, false)};
+                          detail::max_pool(input.data(), g, unused.data(), where.data());
+                          return GradList{unpool_at(grad, g, where)};
                       }
                       const detail::Dense<float> gv(grad);
                       Tensor dx = detail::empty_dense<float>(Shape{g.n, g.c, g.h, g.w}, "max_pool2d");
@@ -205,13 +165,8 @@ Tensor avg_pool_values(const Tensor& x, const Geometry& g) {
         T* o = pooled.data_ptr<T>();
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(g) && detail::onednn_avg_pool_forward(pool_spec(g), a.data(), o)) return pooled;
-        const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
-        const T scale = T{1} / static_cast<T>(g.kh * g.kw);
-        detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {
-            T* dst = o + p * plane_out;
-            const T* image = a.data() + p * plane_in;
-            detail::avg_pool_plane(image, g, scale, dst);
-        });
+        // Padding counts in each window's size (count_include_pad).
+        detail::avg_pool(a.data(), g, T{1} / static_cast<T>(g.kh * g.kw), o);
         return pooled;
     });
 }
@@ -223,13 +178,7 @@ Tensor avg_unpool_values(const Tensor& grad, const Geometry& g) {
         T* o = dx.data_ptr<T>();
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(g) && detail::onednn_avg_pool_backward(pool_spec(g), gv.data(), o)) return dx;
-        const std::size_t plane_in = g.h * g.w, plane_out = g.oh * g.ow;
-        const T scale = T{1} / static_cast<T>(g.kh * g.kw);
-        detail::parallel_blocks(g.n * g.c, g.n * g.c * plane_in, [&](std::size_t p) {
-            T* image = o + p * plane_in;
-            const T* from = gv.data() + p * plane_out;
-            detail::avg_unpool_plane(from, g, scale, image);
-        });
+        detail::avg_unpool(gv.data(), g, T{1} / static_cast<T>(g.kh * g.kw), o);
         return dx;
     });
 }

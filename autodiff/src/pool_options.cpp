@@ -6,13 +6,13 @@
 // im2col, gather and sum, so second order works too.
 #include "pool_options.hpp"
 
+#include "kernels/window_positions.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
 #include <retrograd/error.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -24,8 +24,7 @@ using detail::ref::Index;
 
 namespace {
 
-struct Axis {
-    std::int64_t in, kernel, stride, padding, dilation, out;
+struct Axis : detail::WindowAxis {
     std::int64_t pad_after;  // right/bottom padding that makes the last window fit exactly (negative: crop)
 };
 
@@ -33,12 +32,8 @@ struct Axis {
 // inside the input or the left padding.
 Axis pooled_axis(std::size_t in, std::size_t kernel, std::size_t stride, std::size_t padding, std::size_t dilation,
                  bool ceil_mode, const char* op) {
-    Axis a{static_cast<std::int64_t>(in),
-           static_cast<std::int64_t>(kernel),
-           static_cast<std::int64_t>(stride),
-           static_cast<std::int64_t>(padding),
-           static_cast<std::int64_t>(dilation),
-           0,
+    Axis a{{static_cast<std::int64_t>(in), static_cast<std::int64_t>(kernel), static_cast<std::int64_t>(stride),
+            static_cast<std::int64_t>(padding), static_cast<std::int64_t>(dilation), 0},
            0};
     const std::int64_t span = a.dilation * (a.kernel - 1) + 1;
     const std::int64_t room = a.in + 2 * a.padding - span;
@@ -83,46 +78,17 @@ Tensor windows(const Tensor& x, const Plan& p, double fill) {
     return reshape(columns, Shape{p.n, p.c, kernel[0] * kernel[1], static_cast<std::size_t>(p.h.out * p.w.out)});
 }
 
-// The first maximum of each window (NaN wins, as PyTorch), and its position.
-Tensor first_maximum(const Tensor& columns) {
-    const Tensor c = columns.detach().contiguous();
-    const Shape& s = c.shape();
-    const std::size_t k = s[2], l = s[3];
-    const auto values = c.to_vector();
-    std::vector<std::int64_t> at(s[0] * s[1] * l, 0);
-    for (std::size_t plane = 0; plane < s[0] * s[1]; ++plane)
-        for (std::size_t j = 0; j < l; ++j) {
-            std::size_t best = 0;
-            double best_value = values[plane * k * l + j];
-            for (std::size_t i = 1; i < k && !std::isnan(best_value); ++i) {
-                const double v = values[(plane * k + i) * l + j];
-                if (v > best_value || std::isnan(v)) {
-                    best = i;
-                    best_value = v;
-                }
-            }
-            at[plane * l + j] = static_cast<std::int64_t>(best);
-        }
-    return from_indices(at, Shape{s[0], s[1], 1, l});
-}
-
 std::pair<Tensor, Tensor> max_pool_composed(const Tensor& x, Size2 kernel, const Pool2dOptions& o) {
     const Plan p = plan(x, kernel, o, "max_pool2d");
     const Tensor columns = windows(x, p, -std::numeric_limits<double>::infinity());
-    const Tensor best = first_maximum(columns);
+    // The first maximum of each window, a NaN first of all, as PyTorch's.
+    const Tensor best = argmax(columns, 2, true);
     const Shape out{p.n, p.c, static_cast<std::size_t>(p.h.out), static_cast<std::size_t>(p.w.out)};
     Tensor values = reshape(gather(columns, 2, best), out);
-    // The window element (i, j) of output (oh, ow) sits at row oh s - p + i d of the input plane.
-    const auto& b = best.value<std::int64_t>();
-    std::vector<std::int64_t> flat(b.size());
-    const auto l = static_cast<std::size_t>(p.h.out * p.w.out);
-    for (std::size_t e = 0; e < flat.size(); ++e) {
-        const auto q = static_cast<std::int64_t>(e % l), k = b.data()[e];
-        const std::int64_t row = (q / p.w.out) * p.h.stride - p.h.padding + (k / p.w.kernel) * p.h.dilation;
-        const std::int64_t col = (q % p.w.out) * p.w.stride - p.w.padding + (k % p.w.kernel) * p.w.dilation;
-        flat[e] = row * p.w.in + col;
-    }
-    return {values, from_indices(flat, out)};
+    Tensor flat = detail::empty_dense<std::int64_t>(out, "max_pool2d");
+    const detail::Dense<std::int64_t> element(best);
+    detail::window_element_positions(element.data(), element.size(), p.h, p.w, flat.data_ptr<std::int64_t>());
+    return {values, flat};
 }
 
 // PyTorch's avg_pool2d divisor for each output position.

@@ -123,4 +123,12 @@ template <class T> void arg_extreme(const Dense<T>& a, std::size_t axis, bool is
         reduce_parallel_work);
 }
 
+// Whether any of the n values at x is NaN. Every value is read, without a
+// branch per element, so that the loop vectorises.
+template <class T> bool contains_nan(const T* x, std::size_t n) {
+    bool nan = false;
+    for (std::size_t i = 0; i < n; ++i) nan |= x[i] != x[i];
+    return nan;
+}
+
 }  // namespace rg::detail

@@ -140,93 +140,59 @@ template <class F> void split_update(std::size_t n, F run) {
 
 }  // namespace
 
-namespace {
-template <class T> void sgd_split(T* w, const T* dw, T* buf, std::size_t n, const SgdStep<T>& step) {
+template <UpdateValue T>
+void sgd_update(T* w, const T* dw, std::type_identity_t<T>* buf, std::size_t n, const SgdStep<T>& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
         sgd_kernel(w + b, dw + b, buf ? buf + b : nullptr, count, step);
     });
 }
-template <class T> void adam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step) {
+template <UpdateValue T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
         avx2_or_baseline(adam_update_avx2<T>, adam_update_baseline<T>, w + b, dw + b, m + b, v + b, count, step);
     });
 }
-template <class T> void amsgrad_split(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const ScalarStep& c) {
+template <UpdateValue T>
+void amsgrad_update(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const ScalarStep& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
-        amsgrad_kernel(w + b, dw + b, m + b, v + b, vmax + b, count, c);
+        amsgrad_kernel(w + b, dw + b, m + b, v + b, vmax + b, count, step);
     });
 }
-template <class T> void rmsprop_split(T* w, const T* dw, T* sq, T* avg, T* buf, std::size_t n, const ScalarStep& c) {
+template <UpdateValue T>
+void rmsprop_update(T* w, const T* dw, T* sq, std::type_identity_t<T>* avg, std::type_identity_t<T>* buf, std::size_t n,
+                    const ScalarStep& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
-        rmsprop_kernel(w + b, dw + b, sq + b, avg ? avg + b : nullptr, buf ? buf + b : nullptr, count, c);
+        rmsprop_kernel(w + b, dw + b, sq + b, avg ? avg + b : nullptr, buf ? buf + b : nullptr, count, step);
     });
 }
-template <class T> void adagrad_split(T* w, const T* dw, T* sum, std::size_t n, const ScalarStep& c) {
-    split_update(n, [&](std::size_t b, std::size_t count) { adagrad_kernel(w + b, dw + b, sum + b, count, c); });
+template <UpdateValue T> void adagrad_update(T* w, const T* dw, T* sum, std::size_t n, const ScalarStep& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) { adagrad_kernel(w + b, dw + b, sum + b, count, step); });
 }
-template <class T> void nadam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
-    split_update(n, [&](std::size_t b, std::size_t count) { nadam_kernel(w + b, dw + b, m + b, v + b, count, c); });
+template <UpdateValue T> void nadam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) { nadam_kernel(w + b, dw + b, m + b, v + b, count, step); });
 }
-template <class T> void radam_split(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& c) {
-    split_update(n, [&](std::size_t b, std::size_t count) { radam_kernel(w + b, dw + b, m + b, v + b, count, c); });
+template <UpdateValue T> void radam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) { radam_kernel(w + b, dw + b, m + b, v + b, count, step); });
 }
-template <class T> void adamax_split(T* w, const T* dw, T* m, T* u, std::size_t n, const ScalarStep& c) {
-    split_update(n, [&](std::size_t b, std::size_t count) { adamax_kernel(w + b, dw + b, m + b, u + b, count, c); });
-}
-}  // namespace
-
-void sgd_update(float* w, const float* dw, float* buf, std::size_t n, const SgdStep<float>& step) {
-    sgd_split(w, dw, buf, n, step);
-}
-void sgd_update(double* w, const double* dw, double* buf, std::size_t n, const SgdStep<double>& step) {
-    sgd_split(w, dw, buf, n, step);
+template <UpdateValue T> void adamax_update(T* w, const T* dw, T* m, T* u, std::size_t n, const ScalarStep& step) {
+    split_update(n, [&](std::size_t b, std::size_t count) { adamax_kernel(w + b, dw + b, m + b, u + b, count, step); });
 }
 
-void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const AdamStep<float>& step) {
-    adam_split(w, dw, m, v, n, step);
-}
-void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const AdamStep<double>& step) {
-    adam_split(w, dw, m, v, n, step);
-}
-
-void amsgrad_update(float* w, const float* dw, float* m, float* v, float* vmax, std::size_t n, const ScalarStep& step) {
-    amsgrad_split(w, dw, m, v, vmax, n, step);
-}
-void amsgrad_update(double* w, const double* dw, double* m, double* v, double* vmax, std::size_t n,
-                    const ScalarStep& step) {
-    amsgrad_split(w, dw, m, v, vmax, n, step);
-}
-void rmsprop_update(float* w, const float* dw, float* sq, float* avg, float* buf, std::size_t n,
-                    const ScalarStep& step) {
-    rmsprop_split(w, dw, sq, avg, buf, n, step);
-}
-void rmsprop_update(double* w, const double* dw, double* sq, double* avg, double* buf, std::size_t n,
-                    const ScalarStep& step) {
-    rmsprop_split(w, dw, sq, avg, buf, n, step);
-}
-void adagrad_update(float* w, const float* dw, float* sum, std::size_t n, const ScalarStep& step) {
-    adagrad_split(w, dw, sum, n, step);
-}
-void adagrad_update(double* w, const double* dw, double* sum, std::size_t n, const ScalarStep& step) {
-    adagrad_split(w, dw, sum, n, step);
-}
-void nadam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step) {
-    nadam_split(w, dw, m, v, n, step);
-}
-void nadam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step) {
-    nadam_split(w, dw, m, v, n, step);
-}
-void radam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step) {
-    radam_split(w, dw, m, v, n, step);
-}
-void radam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step) {
-    radam_split(w, dw, m, v, n, step);
-}
-void adamax_update(float* w, const float* dw, float* m, float* u, std::size_t n, const ScalarStep& step) {
-    adamax_split(w, dw, m, u, n, step);
-}
-void adamax_update(double* w, const double* dw, double* m, double* u, std::size_t n, const ScalarStep& step) {
-    adamax_split(w, dw, m, u, n, step);
-}
+// Compiled for the header's two UpdateValue types.
+template void sgd_update<float>(float*, const float*, float*, std::size_t, const SgdStep<float>&);
+template void adam_update<float>(float*, const float*, float*, float*, std::size_t, const AdamStep<float>&);
+template void amsgrad_update<float>(float*, const float*, float*, float*, float*, std::size_t, const ScalarStep&);
+template void rmsprop_update<float>(float*, const float*, float*, float*, float*, std::size_t, const ScalarStep&);
+template void adagrad_update<float>(float*, const float*, float*, std::size_t, const ScalarStep&);
+template void nadam_update<float>(float*, const float*, float*, float*, std::size_t, const ScalarStep&);
+template void radam_update<float>(float*, const float*, float*, float*, std::size_t, const ScalarStep&);
+template void adamax_update<float>(float*, const float*, float*, float*, std::size_t, const ScalarStep&);
+template void sgd_update<double>(double*, const double*, double*, std::size_t, const SgdStep<double>&);
+template void adam_update<double>(double*, const double*, double*, double*, std::size_t, const AdamStep<double>&);
+template void amsgrad_update<double>(double*, const double*, double*, double*, double*, std::size_t, const ScalarStep&);
+template void rmsprop_update<double>(double*, const double*, double*, double*, double*, std::size_t, const ScalarStep&);
+template void adagrad_update<double>(double*, const double*, double*, std::size_t, const ScalarStep&);
+template void nadam_update<double>(double*, const double*, double*, double*, std::size_t, const ScalarStep&);
+template void radam_update<double>(double*, const double*, double*, double*, std::size_t, const ScalarStep&);
+template void adamax_update<double>(double*, const double*, double*, double*, std::size_t, const ScalarStep&);
 
 }  // namespace rg::detail

@@ -2,10 +2,19 @@
 // The optimizers' update loops (rg::optim, in retrograd_nn) as kernels of
 // the autodiff library, so that they run on the same instruction-set switch
 // (retrograd/detail/cpu.hpp) as every other kernel. The optimizer says what
-// the step's constants are; these say how the arrays are updated.
+// the step's constants are; these say how the arrays are updated. Each
+// update is a template compiled in update.cpp for float and double
+// parameters alone; its T is deduced from the arrays that cannot be null,
+// so that nullptr can be passed for the others.
+#include <concepts>
 #include <cstddef>
+#include <type_traits>
 
 namespace rg::detail {
+
+/// The parameter element types the updates are compiled for: float and double.
+template <class T>
+concept UpdateValue = std::same_as<T, float> || std::same_as<T, double>;
 
 /// The constants of one SGD step, in the parameter's precision.
 template <class T> struct SgdStep {
@@ -21,9 +30,8 @@ template <class T> struct SgdStep {
 /// @param buf the momentum buffer, or nullptr
 /// @param n the element count of each array
 /// @param step the step's constants
-void sgd_update(float* w, const float* dw, float* buf, std::size_t n, const SgdStep<float>& step);
-/// The float64 version of sgd_update.
-void sgd_update(double* w, const double* dw, double* buf, std::size_t n, const SgdStep<double>& step);
+template <UpdateValue T>
+void sgd_update(T* w, const T* dw, std::type_identity_t<T>* buf, std::size_t n, const SgdStep<T>& step);
 
 /// The constants of one Adam step, in the parameter's precision.
 template <class T> struct AdamStep {
@@ -42,9 +50,7 @@ template <class T> struct AdamStep {
 /// @param v the second moment
 /// @param n the element count of each array
 /// @param step the step's constants
-void adam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const AdamStep<float>& step);
-/// The float64 version of adam_update.
-void adam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const AdamStep<double>& step);
+template <UpdateValue T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step);
 
 /// The constants of the optimizer steps below, which compute each element in
 /// float64 whatever the parameter's precision (as PyTorch's single-tensor
@@ -75,10 +81,8 @@ struct ScalarStep {
 /// @param vmax the largest second moment so far
 /// @param n the element count of each array
 /// @param step the step's constants
-void amsgrad_update(float* w, const float* dw, float* m, float* v, float* vmax, std::size_t n, const ScalarStep& step);
-/// The float64 version of amsgrad_update.
-void amsgrad_update(double* w, const double* dw, double* m, double* v, double* vmax, std::size_t n,
-                    const ScalarStep& step);
+template <UpdateValue T>
+void amsgrad_update(T* w, const T* dw, T* m, T* v, T* vmax, std::size_t n, const ScalarStep& step);
 
 /// RMSprop's step: sq = alpha sq + (1 - alpha) d^2 (alpha is step.beta2),
 /// centred by the mean gradient `avg` when non-null, and through the momentum
@@ -90,10 +94,8 @@ void amsgrad_update(double* w, const double* dw, double* m, double* v, double* v
 /// @param buf the momentum buffer, or nullptr
 /// @param n the element count of each array
 /// @param step the step's constants
-void rmsprop_update(float* w, const float* dw, float* sq, float* avg, float* buf, std::size_t n,
-                    const ScalarStep& step);
-/// The float64 version of rmsprop_update.
-void rmsprop_update(double* w, const double* dw, double* sq, double* avg, double* buf, std::size_t n,
+template <UpdateValue T>
+void rmsprop_update(T* w, const T* dw, T* sq, std::type_identity_t<T>* avg, std::type_identity_t<T>* buf, std::size_t n,
                     const ScalarStep& step);
 
 /// Adagrad's step: sum += d^2, w -= lr d / (sqrt(sum) + eps), lr being the
@@ -103,9 +105,7 @@ void rmsprop_update(double* w, const double* dw, double* sq, double* avg, double
 /// @param sum the sum of squared gradients
 /// @param n the element count of each array
 /// @param step the step's constants
-void adagrad_update(float* w, const float* dw, float* sum, std::size_t n, const ScalarStep& step);
-/// The float64 version of adagrad_update.
-void adagrad_update(double* w, const double* dw, double* sum, std::size_t n, const ScalarStep& step);
+template <UpdateValue T> void adagrad_update(T* w, const T* dw, T* sum, std::size_t n, const ScalarStep& step);
 
 /// NAdam's step (PyTorch 1.13): moments as Adam's, then w += grad_coef d /
 /// denom + avg_coef m / denom. Reads beta1, beta2, eps, weight_decay,
@@ -116,9 +116,7 @@ void adagrad_update(double* w, const double* dw, double* sum, std::size_t n, con
 /// @param v the second moment
 /// @param n the element count of each array
 /// @param step the step's constants
-void nadam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step);
-/// The float64 version of nadam_update.
-void nadam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step);
+template <UpdateValue T> void nadam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& step);
 
 /// RAdam's step (PyTorch 1.13): the rectified adaptive step where
 /// `rectified`, else a plain momentum step. Reads lr, beta1, beta2, eps,
@@ -129,9 +127,7 @@ void nadam_update(double* w, const double* dw, double* m, double* v, std::size_t
 /// @param v the second moment
 /// @param n the element count of each array
 /// @param step the step's constants
-void radam_update(float* w, const float* dw, float* m, float* v, std::size_t n, const ScalarStep& step);
-/// The float64 version of radam_update.
-void radam_update(double* w, const double* dw, double* m, double* v, std::size_t n, const ScalarStep& step);
+template <UpdateValue T> void radam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const ScalarStep& step);
 
 /// Adamax's step: u = max(beta2 u, |d| + eps), w -= lr m / u, lr being
 /// lr / (1 - beta1^t). Reads lr, beta1, beta2, eps, weight_decay.
@@ -141,8 +137,6 @@ void radam_update(double* w, const double* dw, double* m, double* v, std::size_t
 /// @param u the exponentially weighted infinity norm
 /// @param n the element count of each array
 /// @param step the step's constants
-void adamax_update(float* w, const float* dw, float* m, float* u, std::size_t n, const ScalarStep& step);
-/// The float64 version of adamax_update.
-void adamax_update(double* w, const double* dw, double* m, double* u, std::size_t n, const ScalarStep& step);
+template <UpdateValue T> void adamax_update(T* w, const T* dw, T* m, T* u, std::size_t n, const ScalarStep& step);
 
 }  // namespace rg::detail
