@@ -39,6 +39,9 @@ constexpr double gelu_c = 0.044715;
 
 double reference_gelu_tanh(double x) { return 0.5 * x * (1.0 + std::tanh(gelu_k * (x + gelu_c * x * x * x))); }
 
+// gelu's VJP, an op of its own (below) so that it can be differentiated again.
+Tensor gelu_backward(const Tensor& g, const Tensor& x);
+
 }  // namespace
 
 const OpDef& erf_def =
@@ -80,13 +83,43 @@ Tensor gelu(const Tensor& x, std::string_view approximate) {
         using T = decltype(u);
         return static_cast<T>(0.5 * u * std::erfc(-u * (1.0 / std::numbers::sqrt2)));
     });
-    return record(gelu_def, out, {x}, {.inputs = {true}}, [](const OpContext& c, const Tensor& g) {
-        const Tensor x = c.input(0);
-        const Tensor cdf = (erf(x * (1.0 / std::numbers::sqrt2)) + 1.0) * 0.5;
-        const Tensor pdf = exp(x * x * -0.5) * inv_sqrt_2pi;
-        return GradList{g * (cdf + x * pdf)};
+    return record(gelu_def, out, {x}, {.inputs = {true}},
+                  [](const OpContext& c, const Tensor& g) { return GradList{gelu_backward(g, c.input(0))}; });
+}
+
+namespace {
+double gelu_slope(double x) {
+    return 0.5 * std::erfc(-x / std::numbers::sqrt2) + x * inv_sqrt_2pi * std::exp(-0.5 * x * x);
+}
+
+const OpDef& gelu_backward_def = define_op({.name = "gelu_backward",
+                                            .signature = "gelu_backward(g, x)",
+                                            .doc = "g * (Φ(x) + x φ(x)): the VJP of gelu (exact) at x",
+                                            .rule = "dg = h * (Phi(x) + x * phi(x)); dx = h * g * phi(x) * (2 - x^2)",
+                                            .kind = OpKind::backward,
+                                            .call = [](const TensorList& v) { return gelu_backward(v[0], v[1]); },
+                                            .samples = detail::same_shape_samples(-3.0, 3.0),
+                                            .reference2 = [](double g, double x) { return g * gelu_slope(x); },
+                                            .bad_shapes = {Shape{2, 3}, Shape{3}}});
+// One pass for the slope (float32: the vector kernels) and one product,
+// where the composed form took eleven passes over x.
+Tensor gelu_backward(const Tensor& g, const Tensor& x) {
+    detail::check_same_shape(g, x, "gelu_backward");
+    const Tensor slope = map_vector_math(x, "gelu_backward", VectorMath::gelu_slope,
+                                         [](auto u) { return static_cast<decltype(u)>(gelu_slope(u)); });
+    // The slope is a fresh buffer: g is multiplied into it (bfloat16 through float32).
+    const detail::GradBuffer into_slope =
+        slope.dtype() == Dtype::bfloat16 ? detail::GradBuffer::keep : detail::GradBuffer::reusable;
+    Tensor out =
+        detail::zip_float_reusing_first(slope, g, into_slope, "gelu_backward", [](auto s, auto gv) { return s * gv; });
+    return record(gelu_backward_def, out, {g, x}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
+        const Tensor g = c.input(0), x = c.input(1);
+        // d/dx g (Φ(x) + x φ(x)) = g φ(x) (2 - x²), φ' = -x φ.
+        return GradList{c.needs_grad(0) ? gelu_backward(h, x) : Tensor{},
+                        c.needs_grad(1) ? h * g * exp(x * x * -0.5) * inv_sqrt_2pi * rsub(2.0, x * x) : Tensor{}};
     });
 }
+}  // namespace
 
 const OpDef& silu_def =
     define_op(activation_def("silu", "silu(x)", "x σ(x) (swish)", "dx = g * s * (1 + x * (1 - s)), s = sigmoid(x)",

@@ -72,6 +72,7 @@ namespace rg::detail {
 namespace {
 
 constexpr float inv_sqrt2 = static_cast<float>(1.0 / std::numbers::sqrt2);
+constexpr float inv_sqrt_2pi = static_cast<float>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);  // φ(0)
 constexpr float gelu_k = static_cast<float>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / π)
 constexpr float gelu_c = 0.044715f;
 
@@ -97,6 +98,8 @@ float scalar_value(VectorMath f, float x) {
             const float e = std::exp(-std::abs(u2));
             return (u2 >= 0 ? x : x * e) / (1.0f + e);
         }
+        case VectorMath::gelu_slope:
+            return 0.5f * std::erfc(-x * inv_sqrt2) + x * inv_sqrt_2pi * std::exp(-0.5f * x * x);
     }
     return x;
 }

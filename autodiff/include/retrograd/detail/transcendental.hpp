@@ -17,6 +17,7 @@ enum class VectorMath {
     erf,  ///< the error function
     gelu,  ///< x Φ(x) = x/2 erfc(-x/√2)
     gelu_tanh,  ///< x/2 (1 + tanh(u)) = x σ(2u), u = √(2/π) (x + 0.044715 x³)
+    gelu_slope,  ///< gelu's derivative Φ(x) + x φ(x) = erfc(-x/√2)/2 + x e^(-x²/2)/√(2π)
 };
 
 /// The vector widths the kernels are built for: SSE (x86-64's baseline, or
