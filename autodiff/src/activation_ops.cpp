@@ -107,11 +107,10 @@ Tensor gelu_backward(const Tensor& g, const Tensor& x) {
     detail::check_same_shape(g, x, "gelu_backward");
     const Tensor slope = map_vector_math(x, "gelu_backward", VectorMath::gelu_slope,
                                          [](auto u) { return static_cast<decltype(u)>(gelu_slope(u)); });
-    // The slope is a fresh buffer: g is multiplied into it (bfloat16 through float32).
-    const detail::GradBuffer into_slope =
-        slope.dtype() == Dtype::bfloat16 ? detail::GradBuffer::keep : detail::GradBuffer::reusable;
-    Tensor out =
-        detail::zip_float_reusing_first(slope, g, into_slope, "gelu_backward", [](auto s, auto gv) { return s * gv; });
+    // The slope is a fresh buffer: g is multiplied into it (where it can be
+    // written: not for bfloat16, which zip_float computes in float32).
+    Tensor out = detail::zip_float_reusing_first(slope, g, detail::GradBuffer::reusable, "gelu_backward",
+                                                 [](auto s, auto gv) { return s * gv; });
     return record(gelu_backward_def, out, {g, x}, {.inputs = {true, true}}, [](const OpContext& c, const Tensor& h) {
         const Tensor g = c.input(0), x = c.input(1);
         // d/dx g (Φ(x) + x φ(x)) = g φ(x) (2 - x²), φ' = -x φ.
