@@ -225,8 +225,7 @@ template <class T> void patches_input_grad(const ConvShapes& s, const T* g, cons
 
 template <class T> void patches_weight_grad(const ConvShapes& s, const T* g, const T* x, T* dw) {
     const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
-    // Partial sums for several blocks, or for products that sum dW transposed.
-    const bool partial_sums = blocks > 1 || detail::weight_grad_patches_left(s);
+    const bool partial_sums = detail::weight_grad_partial_sums(s, blocks);
     Tensor partials;
     if (partial_sums) partials = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.patch}, "conv2d_weight_grad");
     PatchBuffers<T> buffers(s.g, blocks);

@@ -130,10 +130,16 @@ void input_grad_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T
 // fast.
 inline bool weight_grad_patches_left(const ConvShapes& s) { return s.group_out() < s.patch && s.pixels >= 1024; }
 
+// Whether weight_grad_by_patches needs `partials`: for several blocks, or for
+// products that sum dW transposed. Otherwise its one block sums into dw.
+inline bool weight_grad_partial_sums(const ConvShapes& s, std::size_t blocks) {
+    return blocks > 1 || weight_grad_patches_left(s);
+}
+
 // dw = Σ over images of G im2col(X)ᵀ per group, the images split into
 // `blocks` ranges of consecutive images: a number fixed by the shape alone
 // (conv.cpp), each range summed apart into `partials` (blocks * O * patch
-// values, unused when blocks is 1 and !weight_grad_patches_left(s)) and the
+// values, unused unless weight_grad_partial_sums(s, blocks)) and the
 // ranges added in order, so that the result does not depend on the thread
 // count.
 template <class T>
@@ -145,8 +151,7 @@ void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<
         return;
     }
     const bool patches_left = weight_grad_patches_left(s);
-    // One block summing in place needs no partial sums.
-    const bool direct = blocks == 1 && !patches_left;
+    const bool direct = !weight_grad_partial_sums(s, blocks);
     for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
         ImagePatches<T> patches = space.for_range(s.g, r);
         T* sum = direct ? dw : partials + r * size;

@@ -60,11 +60,10 @@ void MersenneTwister64::regenerate() {
 }
 
 void MersenneTwister64::fill(result_type* out, std::size_t count) {
-    const bool avx2 = use_avx2();
     while (count > 0) {
         if (next_ == n) regenerate();
         const std::size_t take = std::min(n - next_, count);
-        (avx2 ? temper_avx2 : temper_baseline)(state_ + next_, out, take);
+        avx2_or_baseline(temper_avx2, temper_baseline, static_cast<const result_type*>(state_ + next_), out, take);
         next_ += take;
         out += take;
         count -= take;
