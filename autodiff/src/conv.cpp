@@ -284,11 +284,13 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     return record(conv2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}},
                   [options, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& grad) {
                       const detail::AutocastProducts products(bf16);
+                      // The bias gradient first: G is still in cache from the op that wrote it.
+                      Tensor db = c.needs_grad(2) ? sum(grad, {0, 2, 3}) : Tensor{};
                       return GradList{c.needs_grad(0) ? conv2d_input_grad(grad, c.input(1), c.input_shape(0), options)
                                                       : Tensor{},
                                       c.needs_grad(1) ? conv2d_weight_grad(grad, c.input(0), c.input_shape(1), options)
                                                       : Tensor{},
-                                      c.needs_grad(2) ? sum(grad, {0, 2, 3}) : Tensor{}};
+                                      std::move(db)};
                   });
 }
 

@@ -93,8 +93,27 @@ template <class T> void gather_patches(const Geometry& g, const T* images, T* co
     });
 }
 
+// scatter_patches without padding, stride or dilation: gather_dense_patches's
+// runs, added back.
+template <class T> void scatter_dense_patches(const Geometry& g, const T* columns, T* images) {
+    const std::size_t oh = g.oh, ow = g.ow, w = g.w;
+    for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+        T* image = images + plane * g.h * w;
+        for (std::size_t i = 0; i < g.kh; ++i) {
+            for (std::size_t j = 0; j < g.kw; ++j, columns += oh * ow) {
+                T* to = image + i * w + j;
+                for (std::size_t y = 0; y < oh; ++y) add_run(columns + y * ow, to + y * w, 1, ow);
+            }
+        }
+    }
+}
+
 // The adjoint: adds patch columns back into `images` (zeroed by the caller).
 template <class T> void scatter_patches(const Geometry& g, const T* columns, T* images) {
+    if (g.o.padding == Size2{0, 0} && g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
+        scatter_dense_patches(g, columns, images);
+        return;
+    }
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
         add_run(columns + col, images + img, step, count);
     });
