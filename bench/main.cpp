@@ -209,6 +209,7 @@ std::vector<Workload> workloads() {
         {"tape overhead", ours_tape, torch_tape, nullptr, {}},
         {"MLP step", ours_mlp_step, torch_mlp_step, blas_mlp_gemms, {}},
         {"CNN step", ours_cnn_step, torch_cnn_step, blas_cnn_gemms, {}},
+        {"CNN-BN step", ours_cnn_bn_step, torch_cnn_bn_step, nullptr, {}},
         {"attention block", ours_attention, torch_attention, blas_attention_gemms, {}},
         {"matmul 128x784x256", ours_matmul, torch_matmul, blas_matmul, {128, 784, 256}},
         {"matmul 1024^3", ours_matmul, torch_matmul, blas_matmul, {1024, 1024, 1024}},
@@ -410,6 +411,13 @@ std::string table(const std::map<std::string, double>& t, const Memory& memory) 
     };
     step_row("MLP step", "MLP step", bench::mlp_step_flops(), 0.6);
     step_row("CNN step", "CNN step", bench::cnn_step_flops(), 0.8);
+    {
+        const double ours = get("CNN-BN step/ours"), torch = get("CNN-BN step/libtorch");
+        if (ours > 0 && torch > 0)
+            out += fmt::format("| CNN-BN step (`--model cnn-bn`: BatchNorm2d, dropout, Adam, batch 128) | {} | {} | "
+                               "{:.2f} | | | | |\n",
+                               ms(ours), ms(torch), ours / torch);
+    }
     step_row("attention block", "attention block fwd+bwd (32×64×128, 4 heads)", bench::attention_flops(), 0.8);
     for (auto [name, key, n, k, m] : {std::tuple{"matmul 128x784x256", "matmul 128x784x256", 128, 784, 256},
                                       std::tuple{"matmul 1024^3", "matmul 1024^3", 1024, 1024, 1024}}) {

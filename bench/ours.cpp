@@ -109,6 +109,12 @@ void ours_cnn_step(benchmark::State& state) {
     train_steps(state, *model, sgd, batches_as_tensors(fashion_batches(cnn_batch), {1, 28, 28}));
 }
 
+void ours_cnn_bn_step(benchmark::State& state) {
+    auto model = rg::nn::models::fashion_cnn_bn();
+    rg::optim::Adam adam(model->parameters(), {.lr = 1e-3});
+    train_steps(state, *model, adam, batches_as_tensors(fashion_batches(cnn_bn_batch), {1, 28, 28}));
+}
+
 void ours_matmul(benchmark::State& state) {
     auto a = rg::randn({std::size_t(state.range(0)), std::size_t(state.range(1))});
     auto b = rg::randn({std::size_t(state.range(1)), std::size_t(state.range(2))});

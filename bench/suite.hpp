@@ -17,6 +17,10 @@ namespace bench {
 inline constexpr int tape_steps = 1000;  // y = tanh(y * 0.5 + 0.1), 3 ops per step
 inline constexpr std::size_t mlp_batch = 128;  // 784-256-128-10, Adam
 inline constexpr std::size_t cnn_batch = 64;  // conv32-pool-conv64-pool-128-10, SGD momentum
+// `retrograd train --model cnn-bn`'s network and defaults: two blocks of conv 3x3
+// (padding 1, no bias)-BatchNorm2d-ReLU-maxpool 2, dropout 0.25-linear(3136,
+// 128)-ReLU-dropout 0.25-linear(128, 10), Adam, batch 128, training mode.
+inline constexpr std::size_t cnn_bn_batch = 128;
 inline constexpr std::size_t elementwise_rows = 2048;  // (2048, 2048) * (2048,) + (2048,): 4M elements
 inline constexpr std::size_t elementwise_cols = 2048;
 inline constexpr int memory_steps = 1000;
@@ -103,6 +107,7 @@ double peak_resident_mib();
 void ours_tape(benchmark::State&);
 void ours_mlp_step(benchmark::State&);
 void ours_cnn_step(benchmark::State&);
+void ours_cnn_bn_step(benchmark::State&);
 void ours_matmul(benchmark::State&);  // args: n, k, m
 void ours_elementwise(benchmark::State&);
 void ours_elementwise_fused(benchmark::State&);  // the same expression as one addcmul
@@ -132,6 +137,7 @@ std::vector<double> torch_losses(bool cnn, int steps);
 void torch_tape(benchmark::State&);
 void torch_mlp_step(benchmark::State&);
 void torch_cnn_step(benchmark::State&);
+void torch_cnn_bn_step(benchmark::State&);
 void torch_matmul(benchmark::State&);
 void torch_elementwise(benchmark::State&);
 void torch_elementwise_fused(benchmark::State&);

@@ -26,6 +26,16 @@ torch::nn::Sequential fashion_cnn() {
                       Linear(1600, 128), ReLU(), Linear(128, 10));
 }
 
+torch::nn::Sequential fashion_cnn_bn() {
+    using namespace torch::nn;
+    auto same = [](std::int64_t in, std::int64_t out) {
+        return Conv2d(Conv2dOptions(in, out, 3).padding(1).bias(false));
+    };
+    return Sequential(same(1, 32), BatchNorm2d(32), ReLU(), MaxPool2d(MaxPool2dOptions(2)), same(32, 64),
+                      BatchNorm2d(64), ReLU(), MaxPool2d(MaxPool2dOptions(2)), Flatten(), Dropout(0.25),
+                      Linear(64 * 7 * 7, 128), ReLU(), Dropout(0.25), Linear(128, 10));
+}
+
 struct Attention {
     torch::Tensor x, wq, wk, wv, wo;
     Attention() {
@@ -111,6 +121,12 @@ void torch_cnn_step(benchmark::State& state) {
     auto model = fashion_cnn();
     torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
     train_steps(state, model, sgd, batches_as_tensors(fashion_batches(cnn_batch), {1, 28, 28}));
+}
+
+void torch_cnn_bn_step(benchmark::State& state) {
+    auto model = fashion_cnn_bn();
+    torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(1e-3));
+    train_steps(state, model, adam, batches_as_tensors(fashion_batches(cnn_bn_batch), {1, 28, 28}));
 }
 
 std::vector<double> torch_losses(bool cnn, int steps) {

@@ -140,6 +140,26 @@ template <class Opt, class Options> void check_update(const char* name, Options 
 
 }  // namespace
 
+namespace {
+
+// batch_norm in training on x read as (48, 40, 36): 40 channels of 48 x 36
+// values (its statistics split by channel, its passes by rows), and the
+// three gradients.
+rg::TensorList batch_norm_kernels(const rg::Tensor& x) {
+    auto xg = x.detach().requires_grad_();
+    const auto w = rg::linspace(0.5, 1.5, 40, {.dtype = x.dtype(), .requires_grad = true});
+    const auto b = rg::linspace(-1.0, 1.0, 40, {.dtype = x.dtype(), .requires_grad = true});
+    auto y = rg::batch_norm(xg, {}, {}, w, b, true);
+    auto [dx, dw, db] = rg::grad(rg::sum(y * x), {xg, w, b});
+    return {y, dx, dw, db};
+}
+
+}  // namespace
+
+TEST_CASE("batch_norm and its gradients give the same bits on 1 and 2 threads, and float64's values") {
+    check_threads_agree(batch_norm_kernels, 62);
+}
+
 TEST_CASE("every optimizer's update gives the same bits on 1 and 2 threads") {
     using namespace rg::optim;
     check_update<SGD>("SGD", SGDOptions{.lr = 0.01, .momentum = 0.9, .weight_decay = 0.01, .nesterov = true});

@@ -349,6 +349,28 @@ void layer_norm_forward(const T* x, const T* w, const T* b, T* y, std::size_t ro
 template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, T* dx, std::size_t rows, std::size_t size, double eps);
 
+// Batch normalisation over dense values laid out (outer, channels, inner):
+// element (n, c, i) at (n * channels + c) * inner + i (kernels/batch_norm.cpp).
+struct ChannelLayout {
+    std::size_t outer, channels, inner;
+};
+// Per channel: the mean, the biased variance and 1 / sqrt(variance + eps).
+struct BatchNormStats {
+    std::vector<double> mean, variance, rstd;
+};
+template <class T> void batch_norm_stats(const T* x, const ChannelLayout& s, double eps, BatchNormStats& stats);
+// y = (x - mean) rstd w + b per channel; w and b may be null.
+template <class T>
+void batch_norm_apply(const T* x, const ChannelLayout& s, const BatchNormStats& stats, const T* w, const T* b, T* y);
+// Per channel: Σ g and Σ g x̂, x̂ = (x - mean) rstd.
+template <class T>
+void batch_norm_grad_sums(const T* g, const T* x, const ChannelLayout& s, const BatchNormStats& stats,
+                          std::vector<double>& sum_g, std::vector<double>& sum_g_xhat);
+// dx = w rstd (g - Σg / m - x̂ Σ(g x̂) / m) per channel, m = outer * inner; w may be null, dx may be g.
+template <class T>
+void batch_norm_input_grad(const T* g, const T* x, const ChannelLayout& s, const BatchNormStats& stats, const T* w,
+                           const std::vector<double>& sum_g, const std::vector<double>& sum_g_xhat, T* dx);
+
 // Results at least this large bypass the caches (streaming stores): they
 // would only evict the operands' lines and then be evicted themselves, and
 // a streaming store saves the read of the destination line a cached store

@@ -17,13 +17,6 @@ Tensor pytorch_default(const Shape& shape, std::size_t fan_in) {
     return fan_in > 0 ? uniform(shape, -bound, bound) : zeros(shape);
 }
 
-// (1, C, 1, ...) so that a per-channel vector broadcasts over an input of `rank`.
-Shape channel_shape(std::size_t channels, std::size_t rank) {
-    Shape s(rank, 1);
-    s[1] = channels;
-    return s;
-}
-
 }  // namespace
 
 Linear::Linear(std::size_t in_features, std::size_t out_features, bool with_bias) {
@@ -144,30 +137,9 @@ Tensor BatchNorm::forward(const Tensor& x) {
     if (std::find(ranks_.begin(), ranks_.end(), x.dim()) == ranks_.end() || x.shape()[1] != features_)
         fail("{}({}): input has shape {}, expected rank {} with {} features on axis 1", kind_, features_,
              shape_str(x.shape()), fmt::join(ranks_, " or "), features_);
-    const Shape per_channel = channel_shape(features_, x.dim());
-    Axes axes{0};
-    for (std::size_t i = 2; i < x.dim(); ++i) axes.push_back(static_cast<int>(i));
-    Tensor normalized;
-    if (is_training()) {
-        const std::size_t count = x.numel() / features_;
-        if (count < 2)
-            fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
-        Tensor mu = mean(x, axes, true);
-        Tensor centered = x - mu;
-        Tensor variance = mean(centered * centered, axes, true);
-        normalized = centered / sqrt(variance + options_.eps);
-        NoGrad off;
-        const double m = options_.momentum;
-        const double unbiased = static_cast<double>(count) / static_cast<double>(count - 1);
-        running_mean.copy_(running_mean * (1.0 - m) + reshape(mu, Shape{features_}).to(running_mean.dtype()) * m);
-        running_var.copy_(running_var * (1.0 - m) +
-                          reshape(variance, Shape{features_}).to(running_var.dtype()) * (m * unbiased));
-    } else {
-        normalized = (x - reshape(running_mean, per_channel).to(x.dtype())) /
-                     sqrt(reshape(running_var, per_channel).to(x.dtype()) + options_.eps);
-    }
-    if (!weight.defined()) return normalized;
-    return normalized * reshape(weight, per_channel) + reshape(bias, per_channel);
+    if (is_training() && x.numel() / features_ < 2)
+        fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
+    return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options_.momentum, options_.eps);
 }
 
 std::string BatchNorm::describe() const { return fmt::format("{}({})", kind_, features_); }

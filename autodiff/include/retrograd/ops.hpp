@@ -882,6 +882,48 @@ Tensor layer_norm(const Tensor& x, const IntList& normalized_shape, const Tensor
 Tensor layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weight, const IntList& normalized_shape,
                            double eps = 1e-5);
 
+// ---- batch normalisation ------------------------------------------------------------------
+/// torch.nn.functional.batch_norm: each channel (axis 1) of x centred and
+/// divided by sqrt(var + eps), the statistics taken over the batch and every
+/// other axis, then times weight plus bias. In training (`training`) the
+/// batch's biased variance normalises, and running_mean and running_var
+/// (when defined) become (1 - momentum) running + momentum batch, the
+/// variance unbiased, as PyTorch; in evaluation the running statistics
+/// normalise (one addcmul, differentiable in x, weight and bias). Training
+/// VJP: dx = batch_norm_backward(g, x, weight), dweight =
+/// batch_norm_weight_grad(g, x), dbias = Σ g over every axis but 1.
+/// bfloat16 is computed in float32.
+/// @param x a float tensor (N, C, ...) of rank >= 2
+/// @param running_mean undefined, or (C,) floats, updated in place in training
+/// @param running_var undefined, or (C,) floats, updated in place in training
+/// @param weight undefined, or (C,) of x's dtype
+/// @param bias undefined, or (C,) of x's dtype
+/// @param training normalise with the batch's statistics (else the running ones)
+/// @param momentum the running statistics' update factor, finite
+/// @param eps added to the variance, finite and >= 0
+/// @throws rg::Error when x is not floating or of rank < 2, a per-channel tensor
+///   has another shape (or weight and bias another dtype), eps or momentum is
+///   out of range, training sees one value per channel, or evaluation lacks
+///   a running statistic
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight = {},
+                  const Tensor& bias = {}, bool training = false, double momentum = 0.1, double eps = 1e-5);
+/// The VJP of batch_norm (training) to its input: weight rstd (g - mean(g) -
+/// x̂ mean(g x̂)) per channel, x̂ and rstd recomputed from x. Recorded itself,
+/// so that double backward flows through it.
+/// @param g the gradient of batch_norm's output, of x's shape and dtype
+/// @param x batch_norm's input
+/// @param weight batch_norm's weight, or undefined
+/// @param eps as given to batch_norm
+/// @throws rg::Error as batch_norm, and when g's shape or dtype is not x's
+Tensor batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weight, double eps = 1e-5);
+/// The VJP of batch_norm (training) to its weight: Σ g x̂ per channel, a (C,)
+/// tensor. Recorded itself, so that double backward flows through it.
+/// @param g the gradient of batch_norm's output, of x's shape and dtype
+/// @param x batch_norm's input
+/// @param eps as given to batch_norm
+/// @throws rg::Error as batch_norm_backward
+Tensor batch_norm_weight_grad(const Tensor& g, const Tensor& x, double eps = 1e-5);
+
 // ---- LibTorch's shape, scan, sort, reduction and product ops ------------------------------
 // In LibTorch's names and argument order. chunk, split and unbind return views.
 /// The order of the elements reversed along each of `dims` (a copy, as torch.flip).
