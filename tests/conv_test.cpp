@@ -57,6 +57,30 @@ TEST_CASE("conv2d matches the direct definition for strides, padding and dilatio
     }
 }
 
+TEST_CASE("im2col and col2im with padding equal them on the zero-padded image, padding wider than the kernel too") {
+    rg::manual_seed(12);
+    struct Case {
+        std::size_t h, w, kh, kw, ph, pw;
+    };
+    for (const Case& c : {Case{5, 5, 3, 3, 4, 4}, Case{5, 7, 3, 2, 1, 3}, Case{4, 4, 5, 5, 2, 2},
+                          Case{6, 3, 1, 1, 2, 0}, Case{3, 3, 3, 3, 0, 5}}) {
+        CAPTURE(c.ph);
+        CAPTURE(c.pw);
+        const auto x = rand64({2, 3, c.h, c.w}, false);
+        const auto ph = static_cast<std::int64_t>(c.ph), pw = static_cast<std::int64_t>(c.pw);
+        const auto padded = rg::pad(x, {pw, pw, ph, ph});
+        const auto columns = rg::im2col(x, {c.kh, c.kw}, {.padding = {c.ph, c.pw}});
+        check_values(columns, rg::im2col(padded, {c.kh, c.kw}), 0.0);
+        const auto g = rand64(columns.shape(), false);
+        const auto summed = rg::col2im(g, x.shape(), {c.kh, c.kw}, {.padding = {c.ph, c.pw}});
+        const auto summed_padded = rg::col2im(g, padded.shape(), {c.kh, c.kw});
+        check_values(summed,
+                     rg::narrow(rg::narrow(summed_padded, 2, ph, static_cast<std::int64_t>(c.h)), 3, pw,
+                                static_cast<std::int64_t>(c.w)),
+                     1e-12);
+    }
+}
+
 TEST_CASE("conv2d reads a strided bias correctly") {
     // A bias that is a column of a matrix: not contiguous, so conv2d reads a
     // dense copy of it, which must live as long as the loop that reads it.

@@ -80,11 +80,55 @@ template <class T> void gather_dense_patches(const Geometry& g, const T* images,
     }
 }
 
+// Calls f(column row, image row or null, zeros before, count, zeros after)
+// for each output row of each patch row of a unit-stride, undilated
+// convolution with padding: `count` pixels copied from the image row (from
+// its column `zeros before - padding + j`), the pixels that fall in the
+// padding on either side zero, and rows wholly in the padding all zeros.
+template <class F> void for_each_padded_row(const Geometry& g, F f) {
+    const long h = static_cast<long>(g.h), w = static_cast<long>(g.w), ow = static_cast<long>(g.ow);
+    const long ph = static_cast<long>(g.o.padding[0]), pw = static_cast<long>(g.o.padding[1]);
+    std::size_t column_row = 0;
+    for (std::size_t plane = 0; plane < g.n * g.c; ++plane) {
+        for (long i = 0; i < static_cast<long>(g.kh); ++i) {
+            for (long j = 0; j < static_cast<long>(g.kw); ++j, column_row += g.oh * g.ow) {
+                // Output x reads image column x + j - pw, inside the image for x in [lo, hi).
+                const long lo = std::clamp(pw - j, 0L, ow), hi = std::clamp(w + pw - j, lo, ow);
+                for (long y = 0; y < static_cast<long>(g.oh); ++y) {
+                    const long iy = y + i - ph;
+                    const std::size_t at = column_row + static_cast<std::size_t>(y) * g.ow;
+                    if (iy < 0 || iy >= h)
+                        f(at, std::size_t{0}, false, std::size_t{0}, g.ow, std::size_t{0});
+                    else
+                        f(at, plane * g.h * g.w + static_cast<std::size_t>(iy * w + lo + j - pw), true,
+                          static_cast<std::size_t>(lo), static_cast<std::size_t>(hi - lo),
+                          static_cast<std::size_t>(ow - hi));
+                }
+            }
+        }
+    }
+}
+
 // The patch columns of every image of `g` (each C*kh*kw rows of OH*OW), the
 // entries that fall in the padding zero.
 template <class T> void gather_patches(const Geometry& g, const T* images, T* columns) {
-    if (g.o.padding == Size2{0, 0} && g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
-        gather_dense_patches(g, images, columns);
+    if (g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
+        if (g.o.padding == Size2{0, 0}) {
+            gather_dense_patches(g, images, columns);
+            return;
+        }
+        // Each column written once: the padding's zeros beside each copied run.
+        for_each_padded_row(g, [&](std::size_t at, std::size_t from, bool inside, std::size_t before,
+                                   std::size_t count, std::size_t after) {
+            T* row = columns + at;
+            if (!inside) {
+                std::fill_n(row, count, T{0});
+                return;
+            }
+            std::fill_n(row, before, T{0});
+            copy_run(images + from, 1, row + before, count);
+            std::fill_n(row + before + count, after, T{0});
+        });
         return;
     }
     if (g.o.padding != Size2{0, 0}) std::fill_n(columns, g.n * g.c * g.kh * g.kw * g.oh * g.ow, T{0});
@@ -110,8 +154,15 @@ template <class T> void scatter_dense_patches(const Geometry& g, const T* column
 
 // The adjoint: adds patch columns back into `images` (zeroed by the caller).
 template <class T> void scatter_patches(const Geometry& g, const T* columns, T* images) {
-    if (g.o.padding == Size2{0, 0} && g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
-        scatter_dense_patches(g, columns, images);
+    if (g.o.stride == Size2{1, 1} && g.o.dilation == Size2{1, 1}) {
+        if (g.o.padding == Size2{0, 0}) {
+            scatter_dense_patches(g, columns, images);
+            return;
+        }
+        for_each_padded_row(g, [&](std::size_t at, std::size_t to, bool inside, std::size_t before, std::size_t count,
+                                   std::size_t) {
+            if (inside) add_run(columns + at + before, images + to, 1, count);
+        });
         return;
     }
     for_each_run(g, [&](std::size_t col, std::size_t img, std::size_t count, std::size_t step) {
