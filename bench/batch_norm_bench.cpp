@@ -44,10 +44,10 @@ void BM_BatchNormOneDnn(benchmark::State& state) {
     stream queue(cpu);
     const auto data = memory::desc({s.n, s.c, s.h, s.w}, memory::data_type::f32, memory::format_tag::nchw);
     const auto flags = normalization_flags::use_scale | normalization_flags::use_shift;
-    const batch_normalization_forward::primitive_desc forward_pd(
-        batch_normalization_forward::desc(prop_kind::forward_training, data, 1e-5f, flags), cpu);
-    const batch_normalization_backward::primitive_desc backward_pd(
-        batch_normalization_backward::desc(prop_kind::backward, data, data, 1e-5f, flags), cpu, forward_pd);
+    const batch_normalization_forward::primitive_desc
+        forward_pd(batch_normalization_forward::desc(prop_kind::forward_training, data, 1e-5f, flags), cpu);
+    const batch_normalization_backward::primitive_desc
+        backward_pd(batch_normalization_backward::desc(prop_kind::backward, data, data, 1e-5f, flags), cpu, forward_pd);
     const auto x = rg::randn({std::size_t(s.n), std::size_t(s.c), std::size_t(s.h), std::size_t(s.w)});
     const auto g = rg::randn(x.shape());
     memory src(data, cpu, x.data_ptr<float>()), diff_dst(data, cpu, g.data_ptr<float>());

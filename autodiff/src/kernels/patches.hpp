@@ -118,8 +118,8 @@ template <class T> void gather_patches(const Geometry& g, const T* images, T* co
             return;
         }
         // Each column written once: the padding's zeros beside each copied run.
-        for_each_padded_row(g, [&](std::size_t at, std::size_t from, bool inside, std::size_t before,
-                                   std::size_t count, std::size_t after) {
+        for_each_padded_row(g, [&](std::size_t at, std::size_t from, bool inside, std::size_t before, std::size_t count,
+                                   std::size_t after) {
             T* row = columns + at;
             if (!inside) {
                 std::fill_n(row, count, T{0});
