@@ -89,14 +89,15 @@ Tensor GroupNorm::forward(const Tensor& x) {
              x.defined() ? shape_str(x.shape()) : "undefined", channels_);
     same_dtype(describe(), x, weight);
     const auto batch = static_cast<std::int64_t>(x.shape()[0]);
-    // (N, G, C/G · positions): each group's values in one row.
-    Tensor grouped = reshape(x, {batch, static_cast<std::int64_t>(groups_), -1});
-    Tensor centered = grouped - mean(grouped, {2}, true);
-    Tensor normalized = reshape(centered / sqrt(mean(centered * centered, {2}, true) + options_.eps), x.shape());
+    // (N, G, C/G · positions): each group's values in one row, normalised by
+    // layer_norm's row kernel.
+    const Tensor grouped = reshape(x, {batch, static_cast<std::int64_t>(groups_), -1});
+    const auto row = static_cast<std::int64_t>(grouped.shape()[2]);
+    Tensor normalized = reshape(layer_norm(grouped, {row}, {}, {}, options_.eps), x.shape());
     if (!weight.defined()) return normalized;
     Shape per_channel(x.dim(), 1);
     per_channel[1] = channels_;
-    return normalized * reshape(weight, per_channel) + reshape(bias, per_channel);
+    return addcmul(reshape(bias, per_channel), normalized, reshape(weight, per_channel));
 }
 
 std::string GroupNorm::describe() const {
