@@ -408,6 +408,45 @@ TEST_CASE("composite steps: LayerNorm is one step whose gradient is its textbook
     test::check_values(step->sends[0].grad, dx);
 }
 
+TEST_CASE("an optional input left out is no input of the step: conv2d without bias, layer_norm and batch_norm "
+          "with a bias but no weight") {
+    rg::manual_seed(4);
+    auto x = rg::randn({4, 3}, {.dtype = rg::float64, .requires_grad = true});
+    auto b = rg::randn({3}, {.dtype = rg::float64, .requires_grad = true});
+    auto images = rg::randn({1, 1, 4, 4}, {.dtype = rg::float64, .requires_grad = true});
+    auto w = rg::randn({2, 1, 3, 3}, {.dtype = rg::float64, .requires_grad = true});
+    struct Case {
+        std::string op;
+        Tensor loss;
+        std::string call;  // how the step shows the op's call
+    };
+    const std::vector<Case> cases{{"conv2d", rg::sum(rg::conv2d(images, w, {})), "conv2d(I, W, {})"},
+                                  {"layer_norm", rg::sum(rg::square(rg::layer_norm(x, {3}, {}, b))),
+                                   "layer_norm(X, {}, B)"},
+                                  {"batch_norm", rg::sum(rg::square(rg::batch_norm(x, {}, {}, {}, b, true))),
+                                   "batch_norm(X, {}, B)"}};
+    for (const Case& c : cases) {
+        CAPTURE(c.op);
+        const auto ex = rg::explain(c.loss, {.names = {{"X", x}, {"B", b}, {"I", images}, {"W", w}}});
+        const rg::ExplainStep* step = nullptr;
+        for (const rg::ExplainStep& s : ex.steps)
+            if (s.op == c.op) step = &s;
+        REQUIRE(step != nullptr);
+        CHECK_MESSAGE(ex.to_string().find(c.call) != std::string::npos, ex.to_string());
+        // Nothing is sent to the input left out, and its gradient's clause is not in the rule.
+        for (const rg::ExplainSend& send : step->sends) CHECK(send.input_label.find("()") == std::string::npos);
+        CHECK_MESSAGE(step->rule.find("d{}") == std::string::npos, step->rule);
+        CHECK_MESSAGE(step->rule.find("db =") == std::string::npos, step->rule);
+        if (c.op == "conv2d") continue;
+        // B's clause is the bias's (a sum of the gradient), not the weight's (Σ g x̂).
+        const auto at = step->rule.find("dB = ");
+        REQUIRE(at != std::string::npos);
+        const std::string clause = step->rule.substr(at, step->rule.find(',', at) - at);
+        CHECK_MESSAGE(clause.find("over") != std::string::npos, step->rule);
+        CHECK_MESSAGE(clause.find("X̂") == std::string::npos, step->rule);
+    }
+}
+
 TEST_CASE("composite steps: a layer without bias or affine parameters declares no input for them") {
     rg::manual_seed(3);
     rg::nn::Linear linear(3, 2, /*bias=*/false);

@@ -135,26 +135,20 @@ Tensor normalized_by_batch(const Tensor& x, const Tensor& weight, const Tensor& 
         return y;
     });
     if (stats_out) *stats_out = stats;
-    TensorList inputs{x};
-    if (weight.defined()) inputs.push_back(weight);
-    if (bias.defined()) inputs.push_back(bias);
-    const bool has_weight = weight.defined(), has_bias = bias.defined();
+    // Three inputs whether or not weight and bias are given, so that each
+    // keeps its position (and its name in explain).
+    const bool has_weight = weight.defined();
     const std::size_t rank = x.dim();
-    return record(batch_norm_def, out, inputs, {.inputs = {true, true}},
-                  [eps, has_weight, has_bias, rank, stats](const OpContext& c, const Tensor& g) {
+    return record(batch_norm_def, out, {x, weight, bias}, {.inputs = {true, has_weight}},
+                  [eps, has_weight, rank, stats](const OpContext& c, const Tensor& g) {
                       const Tensor x = c.input(0), w = has_weight ? c.input(1) : Tensor{};
-                      const std::size_t bias_at = has_weight ? 2 : 1;
                       // The bias gradient first: g is still in cache from the op that wrote it.
-                      const Tensor db = has_bias && c.needs_grad(bias_at) ? sum(g, channel_axes(rank)) : Tensor{};
-                      const bool want_dx = c.needs_grad(0), want_dweight = has_weight && c.needs_grad(1);
+                      const Tensor db = c.needs_grad(2) ? sum(g, channel_axes(rank)) : Tensor{};
+                      const bool want_dx = c.needs_grad(0), want_dweight = c.needs_grad(1);
                       GradValues values;
                       if (want_dx || want_dweight) values = grad_values(g, x, w, eps, stats, want_dx, want_dweight);
-                      GradList grads;
-                      grads.push_back(want_dx ? record_input_grad(values.dx, g, x, w, eps) : Tensor{});
-                      if (has_weight)
-                          grads.push_back(want_dweight ? record_weight_grad(values.dweight, g, x, eps) : Tensor{});
-                      if (has_bias) grads.push_back(db);
-                      return grads;
+                      return GradList{want_dx ? record_input_grad(values.dx, g, x, w, eps) : Tensor{},
+                                      want_dweight ? record_weight_grad(values.dweight, g, x, eps) : Tensor{}, db};
                   });
 }
 
@@ -276,11 +270,10 @@ Tensor sample_weight_grad_reference(const TensorList& v) {
 // ---- the two gradient ops, recorded ---------------------------------------------------
 
 Tensor record_input_grad(Tensor dx, const Tensor& g, const Tensor& x, const Tensor& weight, double eps) {
-    TensorList inputs{g, x};
-    if (weight.defined()) inputs.push_back(weight);
     const bool has_weight = weight.defined();
     const std::size_t rank = x.dim();
-    return record(batch_norm_backward_def, std::move(dx), inputs, {.inputs = SavedInputs::all(), .output = true},
+    return record(batch_norm_backward_def, std::move(dx), {g, x, weight},
+                  {.inputs = {true, true, has_weight}, .output = true},
                   [eps, has_weight, rank](const OpContext& c, const Tensor& h) {
                       // dx = w L(g), L(v) = rstd (v - mean(v) - x̂ mean(x̂ v)) per channel: L is
                       // symmetric, so g's cotangent is w L(h); x's comes from L's dependence
@@ -302,7 +295,7 @@ Tensor record_input_grad(Tensor dx, const Tensor& g, const Tensor& x, const Tens
                       } else {
                           grads.push_back(Tensor{});
                       }
-                      if (has_weight) grads.push_back(c.needs_grad(2) ? sum(g * lh, axes) : Tensor{});
+                      grads.push_back(c.needs_grad(2) ? sum(g * lh, axes) : Tensor{});
                       return grads;
                   });
 }

@@ -603,6 +603,7 @@ void detail::attach(std::shared_ptr<Node> node, Tensor& output, const Tensor* in
         Edge& edge = node->edges[i];
         edge.shape = in_impl.shape;
         edge.dtype = in_impl.dtype;
+        edge.defined = true;
         if (in_impl.requires_grad) edge.node = edge_of(in, node->op());
     }
     TensorImpl& impl = *output.impl();

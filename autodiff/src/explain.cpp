@@ -67,6 +67,16 @@ namespace {
 
 using detail::CompositeRecord;
 
+// How a step shows an optional input left out (conv2d without bias), as a
+// C++ caller writes it.
+constexpr const char* absent_input = "{}";
+
+// Whether an edge is a constant input (needs no gradient) that matches a
+// composite step's declared input `in`, by shape and dtype.
+bool is_constant(const Edge& e, const detail::CompositeInput& in) {
+    return e.defined && !e.node && e.shape == in.shape && e.dtype == in.dtype;
+}
+
 struct Event {
     const Node* node;
     Tensor grad_output;
@@ -313,7 +323,7 @@ void Builder::name_tensors() {
         const Node* n = ev.node;
         for (std::size_t k = 0; k < n->edges.size(); ++k) {
             const Edge& e = n->edges[k];
-            if (e.node) continue;
+            if (e.node || !e.defined) continue;
             std::string name = labels_.input_name(e);
             if (name.empty()) {
                 // Through the composites that hold n, innermost last.
@@ -373,8 +383,7 @@ std::string Builder::composite_rule(std::size_t r) const {
         std::string found;
         for (const Node* m : members_[r])
             for (std::size_t k = 0; k < m->edges.size() && found.empty(); ++k)
-                if (!m->edges[k].node && m->edges[k].shape == in.shape && m->edges[k].dtype == in.dtype)
-                    found = constant_name(m, k);
+                if (is_constant(m->edges[k], in)) found = constant_name(m, k);
         if (found.empty()) found = in.name;
         names[in.name] = {found, detail::grad_of(found)};
     }
@@ -395,8 +404,7 @@ std::string Builder::forward_text(std::size_t item) const {
             if (name.empty()) {
                 for (const Node* m : members_[static_cast<std::size_t>(it.record)])
                     for (std::size_t k = 0; k < m->edges.size() && name.empty(); ++k)
-                        if (!m->edges[k].node && m->edges[k].shape == in.shape && m->edges[k].dtype == in.dtype)
-                            name = constant_name(m, k);
+                        if (is_constant(m->edges[k], in)) name = constant_name(m, k);
             }
             args.push_back(name.empty() ? in.name : name);
         }
@@ -406,7 +414,9 @@ std::string Builder::forward_text(std::size_t item) const {
     if (n->is_accumulator()) return "";
     std::vector<std::string> args;
     for (std::size_t k = 0; k < n->edges.size(); ++k)
-        args.push_back(n->edges[k].node ? name_of(n->edges[k].node.get()) : constant_name(n, k));
+        args.push_back(n->edges[k].node      ? name_of(n->edges[k].node.get())
+                       : n->edges[k].defined ? constant_name(n, k)
+                                             : std::string(absent_input));
     return fmt::format("{} = {}({})", name_of(n), n->op(), fmt::join(args, ", "));
 }
 
@@ -427,6 +437,7 @@ void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
         const Node* n = ev.node;
         for (std::size_t k = 0; k < n->edges.size(); ++k) {
             const Edge& edge = n->edges[k];
+            if (!edge.defined) continue;  // an optional input left out: nothing to send to
             ExplainSend send;
             send.input = k;
             send.input_name = edge.node ? name_of(edge.node.get()) : constant_name(n, k);
@@ -457,6 +468,7 @@ void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
         if (!members.count(ev.node)) continue;
         for (std::size_t k = 0; k < ev.node->edges.size(); ++k) {
             const Edge& e = ev.node->edges[k];
+            if (!e.defined) continue;
             if (!e.node) {
                 const std::string name = constant_name(ev.node, k);
                 if (std::none_of(constants.begin(), constants.end(), [&](const auto& c) { return c.first == name; }))
@@ -514,7 +526,7 @@ void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
         if (in.requires_grad) continue;
         bool seen = false;
         for (const Node* m : members)
-            for (const Edge& e : m->edges) seen = seen || (!e.node && e.shape == in.shape && e.dtype == in.dtype);
+            for (const Edge& e : m->edges) seen = seen || is_constant(e, in);
         if (seen) continue;
         std::string name = in.name;
         for (const auto& [given, t] : options_.names)
@@ -554,8 +566,11 @@ ExplainStep Builder::make_step(std::size_t item) const {
                 rn.output_grad = s.grad_name;
                 for (std::size_t k = 0; k < n->edges.size(); ++k) {
                     const Edge& e = n->edges[k];
-                    rn.inputs.push_back(e.node ? name_of(e.node.get()) : constant_name(n, k));
+                    rn.inputs.push_back(e.node      ? name_of(e.node.get())
+                                        : e.defined ? constant_name(n, k)
+                                                    : std::string(absent_input));
                     rn.input_grads.push_back(e.node ? grad_name(e.node.get()) : detail::grad_of(rn.inputs.back()));
+                    rn.absent.push_back(!e.defined);
                 }
                 s.rule = fmt::format("{}: {}", n->op(), detail::named_rule(*def, rn));
             } else {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cctype>
 #include <regex>
+#include <set>
 #include <fmt/format.h>
 
 namespace rg {
@@ -73,6 +74,37 @@ std::string without_formula_asides(std::string_view rule) {
     return out;
 }
 
+// Where each clause of a rule starts: "d<word> =" at a word's start.
+std::vector<std::pair<std::size_t, std::string>> clause_starts(const std::string& rule) {
+    std::vector<std::pair<std::size_t, std::string>> starts;
+    for (std::size_t at = 0; at < rule.size(); ++at) {
+        if (rule[at] != 'd' || (at > 0 && word_char(rule[at - 1]))) continue;
+        std::size_t end = at;
+        while (end < rule.size() && word_char(rule[end])) ++end;
+        if (rule.compare(end, 3, " = ") == 0) starts.emplace_back(at, rule.substr(at, end - at));
+        at = end;
+    }
+    return starts;
+}
+
+// The rule without the clauses giving the gradients in `dropped` ("db = ..."
+// for an optional input left out): each runs to the next clause's start, or
+// to the end with the separator before it.
+std::string without_clauses(const std::string& rule, const std::set<std::string>& dropped) {
+    const auto starts = clause_starts(rule);
+    std::string out;
+    std::size_t kept_to = 0;
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+        if (!dropped.count(starts[i].second)) continue;
+        const std::size_t begin = starts[i].first;
+        out += rule.substr(kept_to, begin - kept_to);
+        kept_to = i + 1 < starts.size() ? starts[i + 1].first : rule.size();
+        if (i + 1 == starts.size())
+            while (!out.empty() && (out.back() == ' ' || out.back() == ',' || out.back() == ';')) out.pop_back();
+    }
+    return out + rule.substr(kept_to);
+}
+
 }  // namespace
 
 std::string grad_of(const std::string& name) {
@@ -82,6 +114,7 @@ std::string grad_of(const std::string& name) {
 
 std::string named_rule(const OpDef& def, const RuleNames& names) {
     std::map<std::string, std::string> to;  // letter -> name
+    std::set<std::string> dropped;  // the gradients of inputs left out, whose clauses go
     std::vector<std::string> signature;
     for (std::size_t i = 0; i < names.inputs.size(); ++i) signature.push_back(def.input_name(i));
     const bool g_is_input = std::find(signature.begin(), signature.end(), "g") != signature.end();
@@ -99,9 +132,11 @@ std::string named_rule(const OpDef& def, const RuleNames& names) {
             spellings.push_back(std::string(1, first));
             spellings.push_back(std::string(1, static_cast<char>(std::toupper(first))));
         }
+        const bool absent = i < names.absent.size() && names.absent[i];
         for (const std::string& sp : spellings) {
             to.emplace(sp, names.inputs[i]);
             to.emplace("d" + sp, names.input_grads[i]);
+            if (absent) dropped.insert("d" + sp);
         }
     }
     for (const char* y : {"y", "Y"}) to.emplace(y, names.output);
@@ -112,7 +147,7 @@ std::string named_rule(const OpDef& def, const RuleNames& names) {
         to.emplace("G", names.output_grad);
     }
 
-    const std::string rule = without_formula_asides(def.rule);
+    const std::string rule = without_clauses(without_formula_asides(def.rule), dropped);
     std::string out;
     for (std::size_t at = 0; at < rule.size();) {
         if (!word_char(rule[at])) {

@@ -16,6 +16,7 @@ struct RuleNames {
     std::vector<std::string> input_grads;  // "δ²", "dW1"
     std::string output;  // "A2"
     std::string output_grad;  // "dA2"
+    std::vector<bool> absent;  // per input: an optional input left out, whose clause of the rule is dropped
 };
 
 // "dx = g * y * (1 - y)" for sigmoid, named: "δ³ = dA3 ⊙ A3 ⊙ (1 − A3)". The

@@ -177,20 +177,15 @@ Tensor layer_norm(const Tensor& x, const IntList& normalized_shape, const Tensor
     Tensor out = detail::visit_float_dtype(x.dtype(), ln, [&](auto zero) {
         return normalized<decltype(zero)>(x, weight, bias, size, eps);
     });
-    TensorList inputs{x};
-    if (weight.defined()) inputs.push_back(weight);
-    if (bias.defined()) inputs.push_back(bias);
-    const bool has_weight = weight.defined(), has_bias = bias.defined();
-    return record(layer_norm_def, out, inputs, {.inputs = {true, true}},
-                  [shape, eps, has_weight, has_bias](const OpContext& c, const Tensor& g) {
+    // Three inputs whether or not weight and bias are given, so that each
+    // keeps its position (and its name in explain).
+    const bool has_weight = weight.defined();
+    return record(layer_norm_def, out, {x, weight, bias}, {.inputs = {true, has_weight}},
+                  [shape, eps, has_weight](const OpContext& c, const Tensor& g) {
                       const Tensor x = c.input(0), w = has_weight ? c.input(1) : Tensor{};
-                      GradList grads;
-                      grads.push_back(c.needs_grad(0) ? layer_norm_backward(g, x, w, shape, eps) : Tensor{});
-                      if (has_weight)
-                          grads.push_back(c.needs_grad(1) ? sum_to(g * layer_norm(x, shape, {}, {}, eps), shape)
-                                                          : Tensor{});
-                      if (has_bias) grads.push_back(c.needs_grad(has_weight ? 2 : 1) ? sum_to(g, shape) : Tensor{});
-                      return grads;
+                      return GradList{c.needs_grad(0) ? layer_norm_backward(g, x, w, shape, eps) : Tensor{},
+                                      c.needs_grad(1) ? sum_to(g * layer_norm(x, shape, {}, {}, eps), shape) : Tensor{},
+                                      c.needs_grad(2) ? sum_to(g, shape) : Tensor{}};
                   });
 }
 
@@ -228,10 +223,8 @@ Tensor layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weigh
                                     size, eps);
         return result;
     });
-    TensorList inputs{g, x};
-    if (weight.defined()) inputs.push_back(weight);
     const bool has_weight = weight.defined();
-    return record(layer_norm_backward_def, out, inputs, {.inputs = SavedInputs::all(), .output = true},
+    return record(layer_norm_backward_def, out, {g, x, weight}, {.inputs = {true, true, has_weight}, .output = true},
                   [shape, eps, has_weight](const OpContext& c, const Tensor& h) {
                       // dx = L(a), L(v) = rstd (v - mean(v) - x̂ mean(x̂ v)) per row: L is
                       // symmetric, so a's cotangent is L(h); x's comes from L's
@@ -252,7 +245,7 @@ Tensor layer_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weigh
                       } else {
                           grads.push_back(Tensor{});
                       }
-                      if (has_weight) grads.push_back(c.needs_grad(2) ? sum_to(g * lh, shape) : Tensor{});
+                      grads.push_back(c.needs_grad(2) ? sum_to(g * lh, shape) : Tensor{});
                       return grads;
                   });
 }

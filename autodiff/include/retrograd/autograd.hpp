@@ -40,6 +40,9 @@ struct Edge {
     Shape shape;
     /// The input's dtype.
     Dtype dtype = Dtype::float32;
+    /// Whether the input was a tensor: an optional input left out (conv2d
+    /// without bias) keeps its position but has no shape, dtype or gradient.
+    bool defined = false;
 };
 
 // The gradients a VJP returns, one per input (an undefined Tensor: none);
