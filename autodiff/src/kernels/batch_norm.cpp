@@ -57,6 +57,7 @@ template <class F> void for_channels(const ChannelLayout& s, F f) {
 // Calls f(row, channel) for each (outer, channel) row of `inner` values, in parallel when large.
 template <class F> void for_rows(const ChannelLayout& s, F f) {
     const std::size_t rows = s.outer * s.channels;
+    if (rows * s.inner == 0) return;
     parallel_for(rows * s.inner, [&](std::size_t begin, std::size_t end) {
         // parallel_for splits elements; each thread takes the rows that start in its range.
         const std::size_t first = (begin + s.inner - 1) / s.inner, last = (end + s.inner - 1) / s.inner;
