@@ -5,6 +5,7 @@
 // op is one addcmul. The training normalisation and its VJP are kernel
 // passes (kernels/batch_norm.cpp); each gradient is an op itself, so that
 // double backward flows through them.
+#include "norm_operands.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
@@ -21,6 +22,10 @@ extern const OpDef& batch_norm_backward_def;
 extern const OpDef& batch_norm_weight_grad_def;
 
 namespace {
+
+using detail::check_eps;
+using detail::data_or_null;
+using detail::dense_or_none;
 
 constexpr const char* bn = "batch_norm";
 
@@ -53,10 +58,6 @@ void check_per_channel(const char* op, const Tensor& t, const char* name, const 
              dtype_name(x.dtype()));
 }
 
-void check_eps(const char* op, double eps) {
-    if (!(eps >= 0.0) || !std::isfinite(eps)) fail("{}: eps must be finite and >= 0, got {}", op, eps);
-}
-
 void check_training_count(const char* op, const Tensor& x, const detail::ChannelLayout& s) {
     if (s.outer * s.inner < 2)
         fail("{}: training needs more than one value per channel, got input {}", op, shape_str(x.shape()));
@@ -75,11 +76,6 @@ Tensor per_channel(const Tensor& t, std::size_t rank) {
     shape[1] = t.numel();
     return reshape(t, shape);
 }
-
-template <class T> Tensor dense_or_none(const Tensor& t) {
-    return t.defined() ? detail::Dense<T>(t).tensor() : Tensor{};
-}
-template <class T> const T* data_or_null(const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; }
 
 using StatsPtr = std::shared_ptr<const detail::BatchNormStats>;
 
@@ -120,10 +116,10 @@ GradValues grad_values(const Tensor& g, const Tensor& x, const Tensor& weight, d
 Tensor record_input_grad(Tensor dx, const Tensor& g, const Tensor& x, const Tensor& weight, double eps);
 Tensor record_weight_grad(Tensor dw, const Tensor& g, const Tensor& x, double eps);
 
-// The training normalisation of x with the batch's statistics, recorded;
+// The training normalisation of x (laid out as s) with the batch's statistics, recorded;
 // `stats_out` receives them (for the running statistics).
-Tensor normalized_by_batch(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, StatsPtr* stats_out) {
-    const detail::ChannelLayout s = checked_layout(bn, x);
+Tensor normalized_by_batch(const Tensor& x, const detail::ChannelLayout& s, const Tensor& weight, const Tensor& bias,
+                           double eps, StatsPtr* stats_out) {
     StatsPtr stats;
     Tensor out = detail::visit_float_dtype(x.dtype(), bn, [&](auto zero) {
         using T = decltype(zero);
@@ -390,7 +386,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         return addcmul(per_channel(shift, x.dim()), x, per_channel(scale, x.dim()));
     }
     StatsPtr stats;
-    Tensor out = normalized_by_batch(x, weight, bias, eps, &stats);
+    Tensor out = normalized_by_batch(x, s, weight, bias, eps, &stats);
     if (running_mean.defined() || running_var.defined())
         update_running(running_mean, running_var, *stats, s.outer * s.inner, momentum);
     return out;

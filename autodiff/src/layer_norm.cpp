@@ -3,6 +3,7 @@
 // shifted. One kernel pass per row forward and one for the input's VJP
 // (layer_norm_backward), which is an op itself so that double backward
 // flows through it.
+#include "norm_operands.hpp"
 #include "op_defs.hpp"
 #include "op_references.hpp"
 
@@ -16,6 +17,10 @@ void link_layer_norm();
 extern const OpDef& layer_norm_backward_def;
 
 namespace {
+
+using detail::check_eps;
+using detail::data_or_null;
+using detail::dense_or_none;
 
 constexpr const char* ln = "layer_norm";
 constexpr double default_eps = 1e-5;
@@ -51,10 +56,6 @@ void check_affine(const char* op, const Tensor& t, const char* name, const Tenso
     if (t.dtype() != x.dtype())
         fail("{}: {} is {} but the input is {}; expected one dtype", op, name, dtype_name(t.dtype()),
              dtype_name(x.dtype()));
-}
-
-void check_eps(const char* op, double eps) {
-    if (!(eps >= 0.0) || !std::isfinite(eps)) fail("{}: eps must be finite and >= 0, got {}", op, eps);
 }
 
 Axes trailing_axes(std::size_t k) {
@@ -126,12 +127,6 @@ Tensor sample_backward_reference(const TensorList& v) {
     }
     return out.tensor();
 }
-
-// t's values made dense (a copy only when t is strided); undefined stays so.
-template <class T> Tensor dense_or_none(const Tensor& t) {
-    return t.defined() ? detail::Dense<T>(t).tensor() : Tensor{};
-}
-template <class T> const T* data_or_null(const Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; }
 
 // The kernel over x's rows of `size` values; weight and bias may be undefined.
 template <class T>

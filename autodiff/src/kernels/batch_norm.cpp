@@ -8,46 +8,13 @@
 // rows of `inner` values in eight running lanes, the rows added in order in
 // double), on one thread: results do not depend on the thread count.
 #include "../kernels.hpp"
+#include "lane_sum.hpp"
 
 #include <cmath>
-#include <utility>
 #include <vector>
 
 namespace rg::detail {
 namespace {
-
-constexpr std::size_t kLanes = 8;
-
-// The sum of term(i) for i < n, in kLanes lanes folded in order.
-template <class T, class Term> [[gnu::always_inline]] inline double lane_sum(std::size_t n, Term term) {
-    T lanes[kLanes] = {};
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += term(i + j);
-    for (; i < n; ++i) lanes[i % kLanes] += term(i);
-    double total = 0;
-    for (T v : lanes) total += static_cast<double>(v);
-    return total;
-}
-
-// Two such sums in one pass.
-template <class T, class First, class Second>
-[[gnu::always_inline]] inline std::pair<double, double> lane_sum_pair(std::size_t n, First first, Second second) {
-    T a[kLanes] = {}, b[kLanes] = {};
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (std::size_t j = 0; j < kLanes; ++j) {
-            a[j] += first(i + j);
-            b[j] += second(i + j);
-        }
-    for (; i < n; ++i) {
-        a[i % kLanes] += first(i);
-        b[i % kLanes] += second(i);
-    }
-    double total_a = 0, total_b = 0;
-    for (std::size_t j = 0; j < kLanes; ++j) total_a += static_cast<double>(a[j]), total_b += static_cast<double>(b[j]);
-    return {total_a, total_b};
-}
 
 // Calls f(c) for each channel; large tensors split the channels among the threads.
 template <class F> void for_channels(const ChannelLayout& s, F f) {
@@ -86,7 +53,7 @@ template <class T> void batch_norm_stats(const T* x, const ChannelLayout& s, dou
         double total = 0;
         for (std::size_t n = 0; n < s.outer; ++n) {
             const T* row = x + (n * s.channels + c) * s.inner;
-            total += lane_sum<T>(s.inner, [row](std::size_t i) { return row[i]; });
+            total += lane_sum<T, double>(s.inner, [row](std::size_t i) { return row[i]; });
         }
         const double mean = total / count;
         // From the deviations (a second pass): no cancellation for channels far from 0.
@@ -94,7 +61,7 @@ template <class T> void batch_norm_stats(const T* x, const ChannelLayout& s, dou
         double spread = 0;
         for (std::size_t n = 0; n < s.outer; ++n) {
             const T* row = x + (n * s.channels + c) * s.inner;
-            spread += lane_sum<T>(s.inner, [row, centred](std::size_t i) {
+            spread += lane_sum<T, double>(s.inner, [row, centred](std::size_t i) {
                 const T d = centred.centre(row[i]);
                 return d * d;
             });
@@ -132,7 +99,7 @@ void batch_norm_grad_sums(const T* g, const T* x, const ChannelLayout& s, const 
         for (std::size_t n = 0; n < s.outer; ++n) {
             const std::size_t at = (n * s.channels + c) * s.inner;
             const T *grad = g + at, *row = x + at;
-            const auto [sum, centred] = lane_sum_pair<T>(
+            const auto [sum, centred] = lane_sum_pair<T, double>(
                 s.inner, [grad](std::size_t i) { return grad[i]; },
                 [grad, row, mean](std::size_t i) { return grad[i] * mean.centre(row[i]); });
             total += sum;

@@ -7,6 +7,7 @@
 // fixed order, so results do not depend on the CPU; float32 rows are built
 // for the baseline instruction set and for AVX2, one picked at run time.
 #include "../kernels.hpp"
+#include "lane_sum.hpp"
 
 #include <retrograd/detail/cpu.hpp>
 
@@ -15,20 +16,6 @@
 
 namespace rg::detail {
 namespace {
-
-constexpr std::size_t kLanes = 8;
-
-// The sum of term(i) for i < n, in kLanes lanes folded in order.
-template <class T, class Term> [[gnu::always_inline]] inline T lane_sum(std::size_t n, Term term) {
-    T lanes[kLanes] = {};
-    std::size_t i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (std::size_t j = 0; j < kLanes; ++j) lanes[j] += term(i + j);
-    for (; i < n; ++i) lanes[i % kLanes] += term(i);
-    T total = 0;
-    for (T v : lanes) total += v;
-    return total;
-}
 
 // The row's mean and 1 / sqrt(variance + eps), the variance biased (over n),
 // from the deviations (two passes: no cancellation for rows far from 0).
