@@ -88,6 +88,79 @@ TEST_CASE("an in-place op on an intermediate is recorded: history rebased, gradi
     CHECK(h.grad_fn()->op() == "clamp");
 }
 
+TEST_CASE("relu_ writes into the tensor's own storage and has relu's gradient, at both orders") {
+    const Tensor x = tensor({{-1.5, -0.5, 0.4}, {1.2, 2.0, -0.7}}, {.dtype = rg::float64});
+    {
+        Tensor leaf = x.clone().requires_grad_();
+        Tensor h = leaf * 2.0;
+        const void* storage = h.data_ptr();
+        const auto version = h.version();
+        Tensor& same = h.relu_();
+        CHECK(&same == &h);
+        CHECK(h.data_ptr() == storage);  // no temporary
+        CHECK(h.version() == version + 1);
+        CHECK(h.grad_fn()->op() == "relu");
+        check_values(h, rg::relu(x * 2.0), 0.0);
+        rg::sum(h * h).backward();
+        check_values(leaf.grad(), rg::relu(x * 2.0) * 4.0, 1e-12);  // d/dx relu(2x)^2 = 2 relu(2x) * 2
+    }
+    // Contiguous (written in place), a transposed view (rebases its base) and
+    // a strided view of a leaf's product (the base's history continues).
+    const Tensor input = x.clone().requires_grad_();
+    check_gradients(
+        [](const TensorList& v) {
+            Tensor h = v[0] * v[0] - 0.5;
+            h.relu_();
+            return h * v[0];
+        },
+        {input});
+    check_gradients(
+        [](const TensorList& v) {
+            Tensor h = v[0] * 3.0;
+            h.t().relu_();
+            return h * v[0];
+        },
+        {input});
+    check_gradients(
+        [](const TensorList& v) {
+            Tensor h = v[0] + 0.25;
+            h.slice(1, 0, 3, 2).relu_();
+            return h.exp();
+        },
+        {input});
+}
+
+TEST_CASE("relu_ on float32, bfloat16, under NoGrad, and over a saved tensor") {
+    const Tensor x = rg::randn({4, 5});
+    Tensor f32 = x.clone();
+    f32.relu_();
+    check_values(f32, rg::relu(x), 0.0);
+    Tensor b16 = x.to(rg::bfloat16);
+    b16.relu_();
+    CHECK(b16.dtype() == rg::bfloat16);
+    check_values(b16.to(rg::float32), rg::relu(x.to(rg::bfloat16)).to(rg::float32), 0.0);
+    // Not recorded under NoGrad, but still a write: what saved the old values refuses backward.
+    Tensor leaf = x.clone().requires_grad_();
+    Tensor y = rg::exp(leaf * 1.0);  // saves its output y
+    {
+        rg::NoGrad off;
+        y.relu_();
+    }
+    CHECK(y.grad_fn()->op() == "exp");
+    CHECK_THROWS_WITH_AS(rg::sum(y).backward(),
+                         "backward: a tensor of shape (4, 5) saved by 'exp' was modified by an in-place operation "
+                         "after it was saved (version 0 when saved, now 1); compute the in-place change on a "
+                         "clone(), or after backward",
+                         rg::Error);
+    Tensor w = rg::ones({2}).requires_grad_();
+    CHECK_THROWS_WITH_AS(w.relu_(),
+                         "relu_: in-place write to a leaf of shape (2,) that requires grad; update parameters inside "
+                         "rg::NoGrad, or use the out-of-place form x = rg::relu(x)",
+                         rg::Error);
+    Tensor ints = rg::arange(0.0, 3.0, 1.0, {.dtype = rg::int64});
+    CHECK_THROWS_WITH_AS(ints.relu_(), doctest::Contains("relu"), rg::Error);
+}
+
 TEST_CASE("loss += term accumulates a differentiable sum, as in PyTorch") {
     Tensor w = tensor({1.0, -2.0}, {.dtype = rg::float64, .requires_grad = true});
     Tensor loss = rg::zeros({}, {.dtype = rg::float64});
@@ -270,6 +343,7 @@ TEST_CASE("a write into a tensor whose elements share memory is an error, for ev
          {"mul_", [](Tensor& t) { t.mul_(2.0); }},
          {"div_", [](Tensor& t) { t /= 2.0; }},
          {"clamp_", [](Tensor& t) { t.clamp_(0.0, 1.0); }},
+         {"relu_", [](Tensor& t) { t.relu_(); }},
          {"fill_", [](Tensor& t) { t.fill_(1.0); }},
          {"zero_", [](Tensor& t) { t.zero_(); }},
          {"copy_",
@@ -282,6 +356,7 @@ TEST_CASE("a write into a tensor whose elements share memory is an error, for ev
                                                       {"mul_", "x = x * y"},
                                                       {"div_", "x = x / y"},
                                                       {"clamp_", "x = x.clamp(low, high)"},
+                                                      {"relu_", "x = rg::relu(x)"},
                                                       {"fill_", "x = rg::full_like(x, value)"},
                                                       {"zero_", "x = rg::zeros_like(x)"},
                                                       {"copy_", "x = rg::broadcast_to(src, x.shape()).clone()"},

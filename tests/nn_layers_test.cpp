@@ -107,6 +107,37 @@ TEST_CASE("Embedding looks rows up for int64 indices of any shape") {
     CHECK_THROWS_AS(emb(rg::tensor({1.0})), rg::Error);
 }
 
+TEST_CASE("ReLU with inplace writes into its input, and trains as ReLU does") {
+    const Tensor x = rg::tensor({-2.0, -0.5, 0.5, 2.0}, f64());
+    Tensor input = x.clone();
+    ReLU inplace({.inplace = true});
+    CHECK(inplace.describe() == "ReLU(inplace=true)");
+    CHECK(ReLU().describe() == "ReLU()");
+    const Tensor out = inplace(input);
+    CHECK(out.data_ptr() == input.data_ptr());
+    check_values(input, rg::tensor({0.0, 0.0, 0.5, 2.0}, f64()), 0.0);
+    // The same network with either ReLU: equal outputs and parameter gradients.
+    rg::manual_seed(3);
+    Sequential plain{Conv2d(2, 3, 3), ReLU(), MaxPool2d(2), Flatten(), Linear(12, 2), ReLU()};
+    rg::manual_seed(3);
+    Sequential written{Conv2d(2, 3, 3), ReLU({.inplace = true}), MaxPool2d(2),
+                       Flatten(),       Linear(12, 2),           ReLU({.inplace = true})};
+    plain.to(rg::float64);
+    written.to(rg::float64);
+    const Tensor images = rg::randn({2, 2, 6, 6}, f64());
+    const Tensor a = plain(images), b = written(images);
+    check_values(a, b, 0.0);
+    rg::sum(a * a).backward();
+    rg::sum(b * b).backward();
+    const auto pa = plain.parameters(), pb = written.parameters();
+    REQUIRE(pa.size() == pb.size());
+    for (std::size_t i = 0; i < pa.size(); ++i) check_values(pa[i].grad(), pb[i].grad(), 0.0);
+    // Its input a leaf that requires grad: refused, as torch's ReLU(inplace=True).
+    CHECK_THROWS_WITH_AS(inplace(rg::ones({2}, {.requires_grad = true})),
+                         doctest::Contains("relu_: in-place write to a leaf of shape (2,) that requires grad"),
+                         rg::Error);
+}
+
 TEST_CASE("activation modules follow the course's activation table") {
     auto x = rg::tensor({-2.0, -0.5, 0.5, 2.0}, f64());
     check_values(Identity()(x), x);

@@ -12,6 +12,8 @@
 // - while recording: a write into a view made under rg::NoGrad.
 #include "anomaly.hpp"
 #include "kernels.hpp"
+#include "kernels/elementwise.hpp"
+#include "op_defs.hpp"
 
 #include <algorithm>
 
@@ -26,6 +28,7 @@ std::string_view out_of_place(std::string_view op) {
          {"mul_", "x = x * y"},
          {"div_", "x = x / y"},
          {"clamp_", "x = x.clamp(low, high)"},
+         {"relu_", "x = rg::relu(x)"},
          {"fill_", "x = rg::full_like(x, value)"},
          {"zero_", "x = rg::zeros_like(x)"},
          {"copy_", "x = rg::broadcast_to(src, x.shape()).clone()"},
@@ -112,6 +115,15 @@ Plan check_inplace(const Tensor& self, const char* op, const TensorList& operand
     return plan;
 }
 
+// Makes self, a non-view, the output of the op that recorded `result` (its new values).
+void rebase(Tensor& self, const Tensor& result) {
+    if (!result.requires_grad()) return;
+    TensorImpl& impl = *self.impl();
+    impl.requires_grad = true;
+    impl.grad_fn = result.grad_fn();
+    if (impl.has_hooks() || impl.retains_grad) impl.grad_fn->output = self.impl_ptr();
+}
+
 // Writes `result` (self's shape, computed from the old values) into self.
 Tensor& commit(Tensor& self, const Tensor& result, const char* op, const Plan& plan) {
     if (result.shape() != self.shape())
@@ -119,16 +131,12 @@ Tensor& commit(Tensor& self, const Tensor& result, const char* op, const Plan& p
              "broadcasting may not grow the tensor written in place",
              op, shape_str(result.shape()), shape_str(self.shape()));
     if (result.impl() != self.impl()) detail::copy_values(self, result);
-    TensorImpl& impl = *self.impl();
-    impl.storage->bump_version();
+    self.impl()->storage->bump_version();
     if (plan.view) {
         // The view itself is stale now; its history is remade from the base's when it is next used.
         detail::rebase_view_base(self, result);
-    } else if (result.requires_grad()) {
-        // Rebase: self is now the output of the op that computed `result`.
-        impl.requires_grad = true;
-        impl.grad_fn = result.grad_fn();
-        if (impl.has_hooks() || impl.retains_grad) impl.grad_fn->output = self.impl_ptr();
+    } else {
+        rebase(self, result);
     }
     return self;
 }
@@ -194,6 +202,22 @@ Tensor& Tensor::div_(double value) {
 Tensor& Tensor::clamp_(double low, double high) {
     const Plan plan = check_inplace(*this, "clamp_", {});
     return commit(*this, rg::clamp(old_values(*this, plan), low, high), "clamp_", plan);
+}
+Tensor& Tensor::relu_() {
+    const Plan plan = check_inplace(*this, "relu_", {});
+    const TensorImpl& impl = *this->impl();
+    const bool float_values = impl.dtype == Dtype::float32 || impl.dtype == Dtype::float64;
+    if (plan.view || !impl.contiguous || !float_values) return commit(*this, rg::relu(*this), "relu_", plan);
+    // Straight into the storage, no temporary: relu saves its output, which is
+    // now this storage at its new version, and needs nothing of the old values.
+    detail::visit_float_dtype(impl.dtype, "relu_", [&](auto zero) {
+        using T = decltype(zero);
+        detail::map_in_place<T>(*this, [](T u) { return u > 0 ? u : T{0}; });
+        return 0;
+    });
+    impl.storage->bump_version();
+    if (plan.recording) rebase(*this, detail::record_relu(*this, detach()));
+    return *this;
 }
 Tensor& Tensor::zero_() { return fill_named(*this, 0.0, "zero_"); }
 Tensor& Tensor::fill_(double value) { return fill_named(*this, value, "fill_"); }

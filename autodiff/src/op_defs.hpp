@@ -162,6 +162,10 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
     return g;
 }
 
+// Records y = relu(x) computed by the caller: relu's own recording, shared
+// with Tensor::relu_, which writes y into x's storage.
+Tensor record_relu(const Tensor& x, Tensor y);
+
 // g * factor for a VJP that reads its handed-over gradient once: written into
 // g's buffer when can_write_into(g), else a new (recorded) product.
 inline Tensor scale_grad(const Tensor& g, double factor) {

@@ -505,6 +505,14 @@ public:
     /// one) while recording, several of its elements share memory (an expanded view), or the result
     /// would not have its shape; see docs/autodiff.md on in-place writes; or as rg::clamp
     Tensor& clamp_(double low, double high);
+    /// relu() in place (torch's relu_): a contiguous float32 or float64 tensor
+    /// that is not a view is written without a temporary, and its gradient is
+    /// relu's, read from the written values; other tensors go through relu().
+    /// @return this tensor
+    /// @throws rg::Error when the tensor is undefined, it is a leaf that requires grad (or a view of
+    /// one) while recording, several of its elements share memory (an expanded view); see
+    /// docs/autodiff.md on in-place writes; or as rg::relu
+    Tensor& relu_();
     /// masked_fill(mask, value) in place.
     /// @param mask a bool tensor that broadcasts to this shape
     /// @param value the value written where the mask is true

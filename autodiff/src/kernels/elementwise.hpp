@@ -34,6 +34,12 @@ template <class T, class F> void zip_into_first(const Tensor& g, const Tensor& y
     });
 }
 
+// x = f(x) in x's own buffer (x dense).
+template <class T, class F> void map_in_place(const Tensor& x, F f) {
+    T* values = x.data_ptr<T>();
+    elementwise(x.numel(), [&](std::size_t i) { values[i] = f(values[i]); });
+}
+
 // g *= factor in g's own buffer (g dense), rounded as mul(g, factor) rounds:
 // the product in double, then to T.
 template <class T> void scale_in_place(const Tensor& g, double factor) {

@@ -43,8 +43,6 @@ RG_ACTIVATION(Sigmoid, sigmoid(x), "Sigmoid()");
 RG_ACTIVATION(Tanh, tanh(x), "Tanh()");
 /// The arctangent of the course's table (rg::atan). Not a LibTorch module.
 RG_ACTIVATION(Arctan, atan(x), "Arctan()");
-/// max(x, 0), gradient 0 at 0 (rg::relu, torch::nn::ReLU).
-RG_ACTIVATION(ReLU, relu(x), "ReLU()");
 /// log(1 + e^x) (rg::softplus; torch::nn::Softplus with beta 1, no threshold).
 RG_ACTIVATION(SoftPlus, softplus(x), "SoftPlus()");
 /// x σ(x) (rg::silu, torch::nn::SiLU).
@@ -95,6 +93,35 @@ public:
 
 private:
     double min_val_, max_val_;
+};
+
+/// ReLU's options (torch::nn::ReLUOptions).
+struct ReLUOptions {
+    /// Overwrite the input with the result (Tensor::relu_), as torch's
+    /// ReLU(inplace=True): no new activation is allocated, and the input's
+    /// old values are gone, so a layer that saved them for its backward
+    /// (sigmoid, tanh) stops that backward with a version error.
+    bool inplace = false;
+};
+
+/// max(x, 0), gradient 0 at 0 (rg::relu, torch::nn::ReLU).
+class ReLU : public Module {
+public:
+    /// @param options whether it writes into its input
+    explicit ReLU(ReLUOptions options = {}) : options_(options) {}
+    /// relu(x), or x.relu_() (the input itself, written) with inplace.
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating; with inplace, as Tensor::relu_
+    Tensor forward(const Tensor& x) override {
+        if (!options_.inplace) return relu(x);
+        Tensor written = x;  // the same tensor: its values are overwritten
+        return written.relu_();
+    }
+    /// "ReLU()", or "ReLU(inplace=true)".
+    std::string describe() const override { return options_.inplace ? "ReLU(inplace=true)" : "ReLU()"; }
+
+private:
+    ReLUOptions options_;
 };
 
 /// x for x > 0, else slope x (rg::leaky_relu, torch::nn::LeakyReLU).
