@@ -1,14 +1,18 @@
-// The side-by-side suite's driver. Registers every workload as ours /
-// LibTorch / bound, runs them with Google Benchmark's random interleaving (so
-// the two sides alternate and share the machine's noise), takes medians, and
-// prints the table; with --report FILE it also rewrites the generated part of
-// docs/performance.md. Memory is measured in child processes, one per side.
+// The side-by-side suite's driver. Every workload has an ours, a LibTorch
+// and often a bound side; each side of each workload is timed in a process
+// of its own (this program again, with --only NAME), the sides alternated
+// workload by workload so they share the machine's noise, R times; the
+// medians make the table, which --report FILE also writes into the
+// generated part of docs/performance.md. Memory is measured in child
+// processes too, one per side.
 //
 //   retrograd_bench [--threads N|all] [--repetitions R] [--report FILE] [--skip-memory] [--losses]
 //                   [--conv-kernel automatic|own|onednn]
 //                   [Google Benchmark flags, e.g. --benchmark_filter=MLP]
 //
-// With --benchmark_filter, only the selected workloads' memory runs run.
+// --benchmark_filter selects the sides to time (a regular expression over
+// names such as "CNN step/libtorch") and the workloads whose memory runs run;
+// the other Google Benchmark flags are passed to every timed process.
 //
 // --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
 // (own) or oneDNN (docs/performance.md compares them). --losses prints
@@ -26,6 +30,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <oneapi/dnnl/dnnl_debug.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <chrono>
@@ -53,7 +58,9 @@ struct Options {
     bool skip_memory = false;  // for profiling one workload
     bool losses = false;
     rg::detail::ConvKernel conv_kernel = rg::detail::ConvKernel::automatic;
+    std::string conv_kernel_name = "automatic";
     std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
+    std::optional<std::string> only;  // a child process: time this one benchmark and print its seconds
     std::vector<char*> benchmark_args;
 };
 
@@ -81,6 +88,7 @@ Options parse(int argc, char** argv) {
             o.losses = true;
         } else if (a == "--conv-kernel") {
             const std::string v = value();
+            o.conv_kernel_name = v;
             if (v == "own")
                 o.conv_kernel = rg::detail::ConvKernel::own;
             else if (v == "onednn")
@@ -89,6 +97,8 @@ Options parse(int argc, char** argv) {
                 throw std::runtime_error("--conv-kernel takes automatic, own or onednn, not " + v);
         } else if (a == "--memory") {
             o.memory_child = value();
+        } else if (a == "--only") {
+            o.only = value();
         } else {
             o.benchmark_args.push_back(argv[i]);
         }
@@ -175,13 +185,14 @@ int print_losses() {
 
 // ---- collecting the medians ---------------------------------------------------
 
-class MedianCollector : public benchmark::ConsoleReporter {
+class SecondsCollector : public benchmark::ConsoleReporter {
 public:
-    // "workload/side" -> median process CPU seconds per iteration. CPU time, not
-    // wall time: on a shared machine the wall clock also counts the time other
-    // processes hold the core, which differs from run to run and side to side.
+    // "workload/side" -> process CPU seconds per iteration (the median, over
+    // repetitions). CPU time, not wall time: on a shared machine the wall clock
+    // also counts the time other processes hold the core, which differs from
+    // run to run and side to side.
     std::map<std::string, double> seconds;
-    bool wall_time = false;  // several threads: wall time instead (register_all)
+    bool wall_time = false;  // several threads: wall time instead (register_one)
 
     void ReportRuns(const std::vector<Run>& runs) override {
         ConsoleReporter::ReportRuns(runs);
@@ -225,23 +236,36 @@ std::vector<Workload> workloads() {
     };
 }
 
+// One side of one workload, named as Google Benchmark names it
+// ("matmul 1024^3/ours/1024/1024/1024").
+struct Entry {
+    std::string workload, side, name;
+    std::function<void(benchmark::State&)> run;
+    std::vector<std::int64_t> args;
+};
+
+std::vector<Entry> entries(const std::vector<Workload>& list) {
+    std::vector<Entry> out;
+    for (const auto& w : list) {
+        for (const auto& [side, fn] : {std::pair{"ours", w.ours}, {"libtorch", w.torch}, {"bound", w.bound}}) {
+            if (!fn) continue;
+            std::string name = w.name + "/" + side;
+            for (auto a : w.args) name += "/" + std::to_string(a);
+            out.push_back({w.name, side, name, fn, w.args});
+        }
+    }
+    return out;
+}
+
 // On one thread the suite compares process CPU time (the fair figure on a
 // shared machine); on several, wall time: CPU time would count every
 // thread's share and hide the speed-up the threads are for.
-void register_all(const std::vector<Workload>& list, bool wall_time) {
-    for (const auto& w : list) {
-        auto add = [&](const char* side, const std::function<void(benchmark::State&)>& fn) {
-            if (!fn) return;
-            auto* b = benchmark::RegisterBenchmark((w.name + "/" + side).c_str(), fn);
-            if (!w.args.empty()) b->Args(w.args);
-            b->Unit(benchmark::kMicrosecond);
-            b->MeasureProcessCPUTime();  // every thread of the process, not only the caller's
-            if (wall_time) b->UseRealTime();
-        };
-        add("ours", w.ours);
-        add("libtorch", w.torch);
-        add("bound", w.bound);
-    }
+void register_one(const Entry& e, bool wall_time) {
+    auto* b = benchmark::RegisterBenchmark((e.workload + "/" + e.side).c_str(), e.run);
+    if (!e.args.empty()) b->Args(e.args);
+    b->Unit(benchmark::kMicrosecond);
+    b->MeasureProcessCPUTime();  // every thread of the process, not only the caller's
+    if (wall_time) b->UseRealTime();
 }
 
 // ---- memory, in child processes ---------------------------------------------
@@ -501,6 +525,88 @@ std::string attention_allocations() {
     return out;
 }
 
+// ---- timing, each side of each workload in its own process ------------------
+//
+// A library's speed can depend on what ran before it in the process, not
+// only on its code: LibTorch allocates its CPU tensors with glibc's malloc,
+// whose thresholds for handing freed memory back to the system rise after
+// large blocks are freed. In a plain LibTorch program (2026-12-06, this
+// suite's CNN step on one thread) the step took 35 ms, and 31 ms when the
+// program had first freed one 20 MB buffer: fewer page faults per step. In
+// one process, each side's allocations would set the other's thresholds. So
+// each side of each workload runs in a fresh process of its own, with the
+// data loading its workload does; the sides alternate, workload by workload,
+// so they still share the machine's noise.
+
+constexpr const char* seconds_marker = "@seconds ";
+
+// A child process (--only NAME): one run of that benchmark, its seconds printed.
+int time_one(const Options& o) {
+    const auto list = entries(workloads());
+    const auto it = std::find_if(list.begin(), list.end(), [&](const Entry& e) { return e.name == *o.only; });
+    if (it == list.end()) throw std::runtime_error("--only names no benchmark: " + *o.only);
+    auto args = o.benchmark_args;
+    int count = static_cast<int>(args.size());
+    benchmark::Initialize(&count, args.data());
+    register_one(*it, o.threads > 1);
+    SecondsCollector collector;
+    collector.wall_time = o.threads > 1;
+    benchmark::RunSpecifiedBenchmarks(&collector);
+    const auto seconds = collector.seconds.find(it->name);
+    if (seconds == collector.seconds.end()) throw std::runtime_error(it->name + " reported no time");
+    fmt::print("{}{:.9g}\n", seconds_marker, seconds->second);
+    return 0;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Every selected benchmark, `repetitions` times, each run a child process;
+// the median seconds of each, by name.
+std::map<std::string, double> time_in_children(const Options& o) {
+    std::optional<std::regex> filter;
+    std::string passed;  // Google Benchmark's other flags, for the children
+    for (std::size_t i = 1; i < o.benchmark_args.size(); ++i) {
+        const std::string arg = o.benchmark_args[i], flag = "--benchmark_filter=";
+        if (arg.rfind(flag, 0) == 0)
+            filter.emplace(arg.substr(flag.size()));
+        else
+            passed += " '" + arg + "'";
+    }
+    std::vector<Entry> selected;
+    for (auto& e : entries(workloads()))
+        if (!filter || std::regex_search(e.name, *filter)) selected.push_back(std::move(e));
+    std::map<std::string, std::vector<double>> samples;
+    for (int r = 0; r < o.repetitions; ++r) {
+        for (std::size_t first = 0; first < selected.size();) {
+            std::size_t end = first;
+            while (end < selected.size() && selected[end].workload == selected[first].workload) ++end;
+            std::vector<const Entry*> sides;
+            for (std::size_t i = first; i < end; ++i) sides.push_back(&selected[i]);
+            if (r % 2) std::reverse(sides.begin(), sides.end());  // neither side always first
+            for (const Entry* e : sides) {
+                const std::string out =
+                    command_output(fmt::format("'{}' --threads {} --conv-kernel {} --only '{}'{}", self_path(),
+                                               o.threads, o.conv_kernel_name, e->name, passed));
+                const auto at = out.rfind(seconds_marker);
+                if (at == std::string::npos)
+                    throw std::runtime_error("the run of " + e->name + " printed no time:\n" + out);
+                const double seconds = std::stod(out.substr(at + std::string(seconds_marker).size()));
+                samples[e->name].push_back(seconds);
+                fmt::print("run {}/{}: {} {}\n", r + 1, o.repetitions, e->name, ms(seconds));
+                std::fflush(stdout);
+            }
+            first = end;
+        }
+    }
+    std::map<std::string, double> medians;
+    for (const auto& [name, v] : samples) medians[name] = median(v);
+    return medians;
+}
+
 // Replaces what lies between the two markers of the report page.
 void write_report(const std::string& path, const std::string& generated) {
     const std::string begin = "<!-- bench:begin -->", end = "<!-- bench:end -->";
@@ -527,33 +633,21 @@ int main(int argc, char** argv) try {
     pin_threads_or_reexec(options.threads, argv);
     if (options.memory_child) return memory_child(*options.memory_child);
     rg::detail::force_conv_kernel(options.conv_kernel);
+    if (options.only) return time_one(options);
     fmt::print("{}", kernels_line());
     if (options.losses) return print_losses();
 
     Memory memory;
     if (!options.skip_memory) memory = measure_memory(options.benchmark_args);
-
-    const std::string repetitions = "--benchmark_repetitions=" + std::to_string(options.repetitions);
-    std::string interleave = "--benchmark_enable_random_interleaving=true";
-    std::string aggregates = "--benchmark_report_aggregates_only=true";
-    auto args = options.benchmark_args;
-    args.insert(args.begin() + 1, {const_cast<char*>(repetitions.c_str()), interleave.data(), aggregates.data()});
-    int count = static_cast<int>(args.size());
-    benchmark::Initialize(&count, args.data());
-
-    register_all(workloads(), options.threads > 1);
-    MedianCollector collector;
-    collector.wall_time = options.threads > 1;
-    benchmark::RunSpecifiedBenchmarks(&collector);
+    const auto seconds = time_in_children(options);
 
     const std::string header =
-        fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} interleaved repetitions "
-                    "({}).\n\n",
+        fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} repetitions, each side "
+                    "of each workload in a process of its own, the sides alternated ({}).\n\n",
                     fmt::localtime(std::time(nullptr)), command_output("git describe --always --dirty 2>/dev/null"),
                     cpu_model(), options.threads, options.threads == 1 ? "" : "s", options.repetitions,
                     options.threads == 1 ? "process CPU time" : "wall time");
-    const std::string result =
-        header + kernels_line() + "\n" + table(collector.seconds, memory) + attention_allocations();
+    const std::string result = header + kernels_line() + "\n" + table(seconds, memory) + attention_allocations();
     fmt::print("\n{}", result);
     if (options.report) {
         write_report(*options.report, result);
