@@ -71,14 +71,17 @@ const PassCase pass_cases[] = {
 };
 
 // range(0): the case; range(1): 0 forward, 1 input gradient, 2 weight
-// gradient; range(2): 0 im2col + GEMM, 1 oneDNN.
+// gradient; range(2): 0 im2col + GEMM, 1 oneDNN's direct convolution, 2 the
+// automatic choice (which runs oneDNN's Winograd convolution where it pays).
 void BM_Conv2dPass(benchmark::State& state) {
     const PassCase& c = pass_cases[state.range(0)];
     const rg::Conv2dOptions o{.stride = {c.stride, c.stride}, .padding = {c.padding, c.padding}, .groups = c.groups};
     auto x = rg::randn({c.n, c.c, c.h, c.w}), w = rg::randn({c.o, c.c / c.groups, c.k, c.k}), b = rg::randn({c.o});
     rg::NoGrad off;
     auto g = rg::randn(rg::conv2d(x, w, b, o).shape());
-    rg::detail::force_conv_kernel(state.range(2) ? rg::detail::ConvKernel::onednn : rg::detail::ConvKernel::own);
+    const rg::detail::ConvKernel kernels[] = {rg::detail::ConvKernel::own, rg::detail::ConvKernel::onednn,
+                                              rg::detail::ConvKernel::automatic};
+    rg::detail::force_conv_kernel(kernels[state.range(2)]);
     for (auto _ : state) {
         rg::Tensor r = state.range(1) == 0   ? rg::conv2d(x, w, b, o)
                        : state.range(1) == 1 ? rg::conv2d_input_grad(g, w, x.shape(), o)
@@ -87,13 +90,14 @@ void BM_Conv2dPass(benchmark::State& state) {
     }
     rg::detail::force_conv_kernel(rg::detail::ConvKernel::automatic);
     static const char* passes[] = {"forward", "input grad", "weight grad"};
-    state.SetLabel(std::string(c.name) + ", " + passes[state.range(1)] + (state.range(2) ? ", oneDNN" : ", im2col"));
+    static const char* kernel_names[] = {", im2col", ", oneDNN direct", ", automatic (Winograd where it pays)"};
+    state.SetLabel(std::string(c.name) + ", " + passes[state.range(1)] + kernel_names[state.range(2)]);
 }
 
 void pass_arguments(benchmark::internal::Benchmark* b) {
     for (std::int64_t i = 0; i < static_cast<std::int64_t>(std::size(pass_cases)); ++i)
         for (std::int64_t pass = 0; pass < 3; ++pass)
-            for (std::int64_t kernel = 0; kernel < 2; ++kernel) b->Args({i, pass, kernel});
+            for (std::int64_t kernel = 0; kernel < 3; ++kernel) b->Args({i, pass, kernel});
 }
 
 BENCHMARK(BM_Conv2dPass)->Apply(pass_arguments)->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime();

@@ -1,7 +1,9 @@
 // float32 convolutions and pooling on both kernels (oneDNN's, and
 // retrograd's own im2col + GEMM and window loops) against direct float64
 // loops, on shapes that leave partial tiles and blocks: 1x1, 7x7, stride 2,
-// dilation, one image, channel counts that are not multiples of 8, groups.
+// dilation, one image, channel counts that are not multiples of 8, groups,
+// and the 3x3 layers of 32 channels and more that run oneDNN's Winograd
+// algorithm when neither kernel is forced.
 // ctest reruns the "float32" cases with oneDNN capped at SSE4.1 and AVX2.
 #include "helpers.hpp"
 
@@ -70,6 +72,10 @@ const std::vector<Case>& odd_cases() {
         {{2, 12, 6, 6}, {12, 1, 3, 3}, {.stride = {2, 2}, .padding = {1, 1}, .groups = 12}},  // depthwise
         {{2, 18, 5, 5}, {33, 6, 5, 5}, {.padding = {2, 2}, .groups = 3}},  // 5x5, groups of 6 -> 11
         {{4, 24, 6, 6}, {40, 24, 3, 3}, {.padding = {1, 1}}},  // 16+ channels on a small image
+        // 32+ channels, 3x3, unit stride: the automatic choice runs oneDNN's
+        // Winograd convolution (AVX-512) forward and for the weight gradient.
+        {{2, 32, 9, 9}, {32, 32, 3, 3}, {.padding = {1, 1}}},
+        {{3, 40, 7, 10}, {36, 40, 3, 3}, {}},
     };
     return cases;
 }

@@ -148,11 +148,26 @@ enum class Pass { forward, input_grad, weight_grad };
 // Weight gradient: fewer than 16 input channels, large kernels, or one image.
 std::atomic<detail::ConvKernel> forced{detail::ConvKernel::automatic};
 
+// Whether a float32 pass runs oneDNN's Winograd convolution (F(4x4, 3x3),
+// on AVX-512 CPUs): forward and weight gradient of 3x3 kernels with unit
+// stride and dilation, one group, and 32 input and output channels or more,
+// where it measured 1.5 to 3 times faster than im2col + GEMM, reorders
+// included (docs/performance.md, "Convolutions"). With fewer channels it
+// was as fast or several times slower; its input gradient was slower than
+// the direct one. Not when a kernel is forced, which compares the direct
+// convolution with im2col.
+bool winograd_pays(const ConvShapes& s, Pass pass) {
+    if (forced.load(std::memory_order_relaxed) != detail::ConvKernel::automatic) return false;
+    const Geometry& g = s.g;
+    return pass != Pass::input_grad && s.groups == 1 && g.kh == 3 && g.kw == 3 && g.o.stride == Size2{1, 1} &&
+           g.o.dilation == Size2{1, 1} && g.c >= 32 && s.out_channels >= 32;
+}
+
 bool through_onednn(const ConvShapes& s, Pass pass) {
     if (s.g.n == 0 || s.out_channels == 0 || s.g.c == 0 || s.pixels == 0) return false;
     if (const auto kernel = forced.load(std::memory_order_relaxed); kernel != detail::ConvKernel::automatic)
         return kernel == detail::ConvKernel::onednn;
-    if (s.groups > 1) return true;
+    if (s.groups > 1 || winograd_pays(s, pass)) return true;
     const Geometry& g = s.g;
     const bool strided = g.o.stride != Size2{1, 1}, large = g.kh * g.kw >= 25;
     if (g.kh == 1 && g.kw == 1 && !strided) return false;
@@ -164,7 +179,7 @@ bool through_onednn(const ConvShapes& s, Pass pass) {
     return false;
 }
 
-detail::ConvSpec spec(const ConvShapes& s) {
+detail::ConvSpec spec(const ConvShapes& s, Pass pass) {
     const auto i = [](std::size_t v) { return static_cast<std::int64_t>(v); };
     const Geometry& g = s.g;
     return {i(g.n),
@@ -182,7 +197,8 @@ detail::ConvSpec spec(const ConvShapes& s) {
             i(g.o.padding[1]),
             i(g.o.dilation[0]),
             i(g.o.dilation[1]),
-            i(s.groups)};
+            i(s.groups),
+            winograd_pays(s, pass)};
 }
 
 // The weight gradient's sum over images runs in this many blocks of
@@ -272,7 +288,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
         const T* b = bias_values ? bias_values->data() : nullptr;
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(s, Pass::forward) &&
-                detail::onednn_conv_forward(spec(s), xv.data(), w.data(), b, y.data_ptr<T>()))
+                detail::onednn_conv_forward(spec(s, Pass::forward), xv.data(), w.data(), b, y.data_ptr<T>()))
                 return y;
         patches_forward(s, xv.data(), w.data(), b, y.data_ptr<T>());
         return y;
@@ -316,7 +332,7 @@ Tensor conv2d_input_grad(const Tensor& grad, const Tensor& weight, const Shape& 
         Tensor dx = detail::empty_dense<T>(input_shape, "conv2d_input_grad");
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(s, Pass::input_grad) &&
-                detail::onednn_conv_backward_data(spec(s), gv.data(), w.data(), dx.data_ptr<T>()))
+                detail::onednn_conv_backward_data(spec(s, Pass::input_grad), gv.data(), w.data(), dx.data_ptr<T>()))
                 return dx;
         patches_input_grad(s, gv.data(), w.data(), dx.data_ptr<T>());
         return dx;
@@ -354,7 +370,8 @@ Tensor conv2d_weight_grad(const Tensor& grad, const Tensor& x, const Shape& weig
         Tensor dw = detail::empty_dense<T>(weight_shape, "conv2d_weight_grad");
         if constexpr (std::is_same_v<T, float>)
             if (through_onednn(s, Pass::weight_grad) &&
-                detail::onednn_conv_backward_weights(spec(s), gv.data(), xv.data(), dw.data_ptr<T>()))
+                detail::onednn_conv_backward_weights(spec(s, Pass::weight_grad), gv.data(), xv.data(),
+                                                     dw.data_ptr<T>()))
                 return dw;
         patches_weight_grad(s, gv.data(), xv.data(), dw.data_ptr<T>());
         return dw;

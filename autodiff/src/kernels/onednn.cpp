@@ -99,7 +99,7 @@ struct KeyHash {
         auto mix = [&h](std::int64_t v) { h = h * 1000003u ^ static_cast<std::size_t>(v); };
         if (const auto* c = std::get_if<ConvSpec>(&k.spec)) {
             for (std::int64_t v : {c->n, c->c, c->h, c->w, c->o, c->kh, c->kw, c->stride_h, c->stride_w, c->pad_h,
-                                   c->pad_w, c->dilation_h, c->dilation_w, c->groups})
+                                   c->pad_w, c->dilation_h, c->dilation_w, c->groups, std::int64_t{c->winograd}})
                 mix(v);
         } else if (const auto* m = std::get_if<MatmulSpec>(&k.spec)) {
             for (std::int64_t v : {m->m, m->n, m->k, m->lda, m->ldb}) mix(v);
@@ -185,15 +185,20 @@ dnnl::primitive_attr user_scratchpad() {
 // Results (outputs, input and weight gradients) stay float32.
 memory::data_type read_type(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
 
+// Winograd has float32 kernels only.
+dnnl::algorithm conv_algorithm(const ConvSpec& s, bool bf16) {
+    return s.winograd && !bf16 ? dnnl::algorithm::convolution_winograd : dnnl::algorithm::convolution_direct;
+}
+
 dnnl::convolution_forward::primitive_desc conv_forward_desc(const ConvSpec& s, bool bias, bool bf16) {
     const memory::desc x = any(image_dims(s.n, s.c, s.h, s.w), read_type(bf16)),
                        w = any(weight_dims(s), read_type(bf16)), y = any(image_dims(s.n, s.o, s.oh, s.ow));
+    const auto algorithm = conv_algorithm(s, bf16);
     const auto d =
-        bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                               x, w, plain({s.o}, Tag::x), y, strides(s), gaps(s), pad_left(s),
-                                               pad_right(s))
-             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                               x, w, y, strides(s), gaps(s), pad_left(s), pad_right(s));
+        bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm, x, w, plain({s.o}, Tag::x),
+                                               y, strides(s), gaps(s), pad_left(s), pad_right(s))
+             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm, x, w, y, strides(s),
+                                               gaps(s), pad_left(s), pad_right(s));
     return {d, user_scratchpad(), cpu_engine()};
 }
 
@@ -213,8 +218,7 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
             plan->scratchpad = pd.scratchpad_desc();
         } else if (kind == Kind::conv_backward_data) {
             const auto hint = conv_forward_desc(s, false, bf16);
-            const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct,
-                                                          any(image_dims(s.n, s.c, s.h, s.w)),
+            const dnnl::convolution_backward_data::desc d(conv_algorithm(s, bf16), any(image_dims(s.n, s.c, s.h, s.w)),
                                                           any(weight_dims(s), read),
                                                           any(image_dims(s.n, s.o, s.oh, s.ow), read), strides(s),
                                                           gaps(s), pad_left(s), pad_right(s));
@@ -226,7 +230,7 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
             plan->scratchpad = pd.scratchpad_desc();
         } else {
             const auto hint = conv_forward_desc(s, false, bf16);
-            const dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
+            const dnnl::convolution_backward_weights::desc d(conv_algorithm(s, bf16),
                                                              any(image_dims(s.n, s.c, s.h, s.w), read),
                                                              any(weight_dims(s)),
                                                              any(image_dims(s.n, s.o, s.oh, s.ow), read), strides(s),

@@ -16,6 +16,10 @@ namespace rg::detail {
 struct ConvSpec {
     std::int64_t n, c, h, w, o, kh, kw, oh, ow;
     std::int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+    // oneDNN's Winograd algorithm (float32 3x3 convolutions with unit stride,
+    // AVX-512 only) instead of its direct one; with no Winograd kernel for
+    // the CPU, the call returns false.
+    bool winograd = false;
     bool operator==(const ConvSpec&) const = default;
 };
 
