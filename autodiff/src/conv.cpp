@@ -151,7 +151,7 @@ std::atomic<detail::ConvKernel> forced{detail::ConvKernel::automatic};
 // Whether a float32 pass runs oneDNN's Winograd convolution (F(4x4, 3x3),
 // on AVX-512 CPUs): forward and weight gradient of 3x3 kernels with unit
 // stride and dilation, one group, and 32 input and output channels or more,
-// where it measured 1.5 to 3 times faster than im2col + GEMM, reorders
+// where it measured 1.3 to 2.9 times faster than im2col + GEMM, reorders
 // included (docs/performance.md, "Convolutions"). With fewer channels it
 // was as fast or several times slower; its input gradient was slower than
 // the direct one. Not when a kernel is forced, which compares the direct
