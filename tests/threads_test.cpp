@@ -75,13 +75,16 @@ TEST_CASE("float32 convolutions through oneDNN agree on 1 and 2 threads within r
     // The second case is one the automatic choice gives oneDNN's Winograd
     // convolution on AVX-512 CPUs (32 channels, 3x3, unit stride).
     rg::manual_seed(52);
-    for (const auto& [x_shape, w_shape, kernel] :
-         {std::tuple{rg::Shape{8, 16, 20, 20}, rg::Shape{32, 16, 3, 3}, rg::detail::ConvKernel::onednn},
-          std::tuple{rg::Shape{8, 32, 12, 12}, rg::Shape{40, 32, 3, 3}, rg::detail::ConvKernel::automatic}}) {
-        CAPTURE(rg::shape_str(w_shape));
-        auto x = rg::randn(x_shape), w = rg::randn(w_shape);
+    struct Case {
+        rg::Shape x, w;
+        rg::detail::ConvKernel kernel;
+    };
+    for (const Case& c : {Case{{8, 16, 20, 20}, {32, 16, 3, 3}, rg::detail::ConvKernel::onednn},
+                          Case{{8, 32, 12, 12}, {40, 32, 3, 3}, rg::detail::ConvKernel::automatic}}) {
+        CAPTURE(rg::shape_str(c.w));
+        auto x = rg::randn(c.x), w = rg::randn(c.w);
         rg::detail::ConvKernel previous = rg::detail::forced_conv_kernel();
-        rg::detail::force_conv_kernel(kernel);
+        rg::detail::force_conv_kernel(c.kernel);
         auto run = [&] {
             auto y = rg::conv2d(x, w, {}, {.padding = {1, 1}});
             auto g = rg::ones_like(y);
