@@ -165,6 +165,13 @@ private:
         auto it = constant_names_.find({n, k});
         return it == constant_names_.end() ? std::string("input") : it->second;
     }
+    // What n's input k reads as in a call: the node's name, the constant's,
+    // or {} for an optional input left out.
+    std::string input_name(const Node* n, std::size_t k) const {
+        const Edge& e = n->edges[k];
+        if (e.node) return name_of(e.node.get());
+        return e.defined ? constant_name(n, k) : std::string(absent_input);
+    }
     // The item a node's gradient lands in at the level of `siblings`' parent.
     long visible_item(const Node* n, long parent) const;
     ExplainStep make_step(std::size_t item) const;
@@ -413,10 +420,7 @@ std::string Builder::forward_text(std::size_t item) const {
     const Node* n = events_[static_cast<std::size_t>(it.event)].node;
     if (n->is_accumulator()) return "";
     std::vector<std::string> args;
-    for (std::size_t k = 0; k < n->edges.size(); ++k)
-        args.push_back(n->edges[k].node      ? name_of(n->edges[k].node.get())
-                       : n->edges[k].defined ? constant_name(n, k)
-                                             : std::string(absent_input));
+    for (std::size_t k = 0; k < n->edges.size(); ++k) args.push_back(input_name(n, k));
     return fmt::format("{} = {}({})", name_of(n), n->op(), fmt::join(args, ", "));
 }
 
@@ -440,7 +444,7 @@ void Builder::fill_sends(ExplainStep& s, std::size_t item) const {
             if (!edge.defined) continue;  // an optional input left out: nothing to send to
             ExplainSend send;
             send.input = k;
-            send.input_name = edge.node ? name_of(edge.node.get()) : constant_name(n, k);
+            send.input_name = input_name(n, k);
             send.grad_name = edge.node ? grad_name(edge.node.get()) : detail::grad_of(send.input_name);
             send.input_label =
                 (edge.node ? "" : "input ") + send.input_name + " " + shape_str(edge.shape) + (edge.node ? "*" : "");
@@ -566,9 +570,7 @@ ExplainStep Builder::make_step(std::size_t item) const {
                 rn.output_grad = s.grad_name;
                 for (std::size_t k = 0; k < n->edges.size(); ++k) {
                     const Edge& e = n->edges[k];
-                    rn.inputs.push_back(e.node      ? name_of(e.node.get())
-                                        : e.defined ? constant_name(n, k)
-                                                    : std::string(absent_input));
+                    rn.inputs.push_back(input_name(n, k));
                     rn.input_grads.push_back(e.node ? grad_name(e.node.get()) : detail::grad_of(rn.inputs.back()));
                     rn.absent.push_back(!e.defined);
                 }
