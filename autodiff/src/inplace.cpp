@@ -211,8 +211,7 @@ Tensor& Tensor::relu_() {
     // Straight into the storage, no temporary: relu saves its output, which is
     // now this storage at its new version, and needs nothing of the old values.
     detail::visit_float_dtype(impl.dtype, "relu_", [&](auto zero) {
-        using T = decltype(zero);
-        detail::map_in_place<T>(*this, [](T u) { return u > 0 ? u : T{0}; });
+        detail::map_in_place<decltype(zero)>(*this, detail::relu_value);
         return 0;
     });
     impl.storage->bump_version();

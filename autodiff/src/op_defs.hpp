@@ -162,6 +162,8 @@ Tensor zip_float_reusing_first(const Tensor& g, const Tensor& y, GradBuffer g_bu
     return g;
 }
 
+// relu's value of one element, for relu and Tensor::relu_.
+inline constexpr auto relu_value = [](auto u) { return u > 0 ? u : decltype(u){0}; };
 // Records y = relu(x) computed by the caller: relu's own recording, shared
 // with Tensor::relu_, which writes y into x's storage.
 Tensor record_relu(const Tensor& x, Tensor y);
