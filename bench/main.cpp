@@ -44,6 +44,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <dlfcn.h>
 #include <thread>
 #include <unistd.h>
@@ -58,7 +59,6 @@ struct Options {
     bool skip_memory = false;  // for profiling one workload
     bool losses = false;
     rg::detail::ConvKernel conv_kernel = rg::detail::ConvKernel::automatic;
-    std::string conv_kernel_name = "automatic";
     std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
     std::optional<std::string> only;  // a child process: time this one benchmark and print its seconds
     std::vector<char*> benchmark_args;
@@ -88,7 +88,6 @@ Options parse(int argc, char** argv) {
             o.losses = true;
         } else if (a == "--conv-kernel") {
             const std::string v = value();
-            o.conv_kernel_name = v;
             if (v == "own")
                 o.conv_kernel = rg::detail::ConvKernel::own;
             else if (v == "onednn")
@@ -321,13 +320,20 @@ struct Memory {
     std::map<std::string, double> ours_sequence, torch_sequence;
 };
 
+constexpr std::string_view filter_flag = "--benchmark_filter=";
+
+// --benchmark_filter's regular expression among Google Benchmark's flags, if given.
+std::optional<std::regex> benchmark_filter(const std::vector<char*>& args) {
+    std::optional<std::regex> filter;
+    for (const char* a : args)
+        if (const std::string_view arg = a; arg.starts_with(filter_flag))
+            filter.emplace(std::string(arg.substr(filter_flag.size())));
+    return filter;
+}
+
 // The memory runs of the workloads --benchmark_filter selects (all without one).
 Memory measure_memory(const std::vector<char*>& args) {
-    std::optional<std::regex> filter;
-    for (const char* a : args) {
-        const std::string arg = a, flag = "--benchmark_filter=";
-        if (arg.rfind(flag, 0) == 0) filter.emplace(arg.substr(flag.size()));
-    }
+    const std::optional<std::regex> filter = benchmark_filter(args);
     auto selected = [&](const std::string& workload) {
         return !filter || std::regex_search(workload + "/ours", *filter);
     };
@@ -540,6 +546,16 @@ std::string attention_allocations() {
 
 constexpr const char* seconds_marker = "@seconds ";
 
+// The --conv-kernel value that selects `kernel`.
+const char* conv_kernel_flag(rg::detail::ConvKernel kernel) {
+    switch (kernel) {
+        case rg::detail::ConvKernel::own: return "own";
+        case rg::detail::ConvKernel::onednn: return "onednn";
+        case rg::detail::ConvKernel::automatic: break;
+    }
+    return "automatic";
+}
+
 // A child process (--only NAME): one run of that benchmark, its seconds printed.
 int time_one(const Options& o) {
     const auto list = entries(workloads());
@@ -567,15 +583,11 @@ double median(std::vector<double> v) {
 // Every selected benchmark, `repetitions` times, each run a child process;
 // the median seconds of each, by name.
 std::map<std::string, double> time_in_children(const Options& o) {
-    std::optional<std::regex> filter;
+    const std::optional<std::regex> filter = benchmark_filter(o.benchmark_args);
     std::string passed;  // Google Benchmark's other flags, for the children
-    for (std::size_t i = 1; i < o.benchmark_args.size(); ++i) {
-        const std::string arg = o.benchmark_args[i], flag = "--benchmark_filter=";
-        if (arg.rfind(flag, 0) == 0)
-            filter.emplace(arg.substr(flag.size()));
-        else
-            passed += " '" + arg + "'";
-    }
+    for (std::size_t i = 1; i < o.benchmark_args.size(); ++i)
+        if (!std::string_view(o.benchmark_args[i]).starts_with(filter_flag))
+            passed += fmt::format(" '{}'", o.benchmark_args[i]);
     std::vector<Entry> selected;
     for (auto& e : entries(workloads()))
         if (!filter || std::regex_search(e.name, *filter)) selected.push_back(std::move(e));
@@ -590,7 +602,7 @@ std::map<std::string, double> time_in_children(const Options& o) {
             for (const Entry* e : sides) {
                 const std::string out =
                     command_output(fmt::format("'{}' --threads {} --conv-kernel {} --only '{}'{}", self_path(),
-                                               o.threads, o.conv_kernel_name, e->name, passed));
+                                               o.threads, conv_kernel_flag(o.conv_kernel), e->name, passed));
                 const auto at = out.rfind(seconds_marker);
                 if (at == std::string::npos)
                     throw std::runtime_error("the run of " + e->name + " printed no time:\n" + out);
