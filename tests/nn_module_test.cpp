@@ -126,3 +126,46 @@ TEST_CASE("no module, loss or optimizer under nn/ defines a backward method") {
     }
     CHECK(files > 10);
 }
+
+namespace {
+// A ReLU whose forward differs: a Sequential must call it, not fuse it.
+class HalfReLU : public rg::nn::ReLU {
+public:
+    rg::Tensor forward(const rg::Tensor& x) override { return rg::relu(x) * 0.5; }
+};
+}  // namespace
+
+TEST_CASE("Sequential runs Conv2d-ReLU-MaxPool2d and Conv2d-ReLU as one op, with the layers' values and gradients") {
+    using namespace rg::nn;
+    rg::manual_seed(5);
+    Sequential pooled(Conv2d(2, 3, 3), ReLU(), MaxPool2d(2), Flatten());
+    Sequential plain(Conv2d(2, 3, 3), ReLU({.inplace = true}));
+    pooled.to(rg::float64);
+    plain.to(rg::float64);
+    const auto x = rg::randn({2, 2, 8, 8}, {.dtype = rg::float64});
+    for (Sequential* seq : {&pooled, &plain}) {
+        const bool with_pool = seq == &pooled;
+        CAPTURE(with_pool);
+        auto& conv = dynamic_cast<Conv2d&>((*seq)[0]);
+        const rg::Tensor y = (*seq)(x);
+        rg::Tensor ref = rg::relu(rg::conv2d(x, conv.weight, conv.bias));
+        if (with_pool) ref = rg::flatten(rg::max_pool2d(ref, {2, 2}), 1);
+        CHECK(rg::allclose(y, ref, 0.0, 0.0));
+        const auto fused = rg::grad(rg::sum(y * y), {conv.weight, conv.bias}, rg::GradOptions{});
+        const auto composed = rg::grad(rg::sum(ref * ref), {conv.weight, conv.bias}, rg::GradOptions{});
+        CHECK(rg::allclose(fused[0], composed[0], 1e-12, 1e-12));
+        CHECK(rg::allclose(fused[1], composed[1], 1e-12, 1e-12));
+    }
+    CHECK(plain(x).grad_fn()->op() == "conv2d_relu");
+    Sequential unflattened(Conv2d(2, 3, 3), ReLU(), MaxPool2d(2));
+    unflattened.to(rg::float64);
+    CHECK(unflattened(x).grad_fn()->op() == "conv2d_relu_max_pool2d");
+    {
+        rg::ExplainMode explaining;  // the course's view: each layer its own step
+        CHECK(unflattened(x).grad_fn()->op() == "max_pool2d");
+    }
+    Sequential own(Conv2d(2, 3, 3), HalfReLU());
+    own.to(rg::float64);
+    auto& conv = dynamic_cast<Conv2d&>(own[0]);
+    CHECK(rg::allclose(own(x), rg::relu(rg::conv2d(x, conv.weight, conv.bias)) * 0.5, 0.0, 0.0));
+}

@@ -171,3 +171,24 @@ TEST_CASE("max pooling with overlapping windows and its gradient give the same b
         }
     }
 }
+
+TEST_CASE("conv2d_relu_max_pool2d and its one-pass backward give the same bits on 1 and 2 threads") {
+    // The CNN's first layer: 64 images split between the threads, the weight
+    // and bias gradients summed in blocks fixed by the shape.
+    for (rg::Dtype dtype : {rg::float32, rg::float64}) {
+        CAPTURE(std::string(rg::dtype_name(dtype)));
+        rg::manual_seed(89);
+        const auto x = rg::randn({64, 1, 28, 28}, {.dtype = dtype}), w = rg::randn({32, 1, 3, 3}, {.dtype = dtype}),
+                   b = rg::randn({32}, {.dtype = dtype}), g = rg::randn({64, 32, 13, 13}, {.dtype = dtype});
+        auto run = [&](int threads) {
+            Threads t(threads);
+            auto wg = w.detach().requires_grad_(), bg = b.detach().requires_grad_();
+            auto y = rg::conv2d_relu_max_pool2d(x, wg, bg, {}, {2, 2});
+            auto grads = rg::grad(rg::sum(y * g), {wg, bg});
+            return rg::TensorList{y, grads[0], grads[1]};
+        };
+        const rg::TensorList one = run(1), two = run(2);
+        for (std::size_t k = 0; k < one.size(); ++k)
+            CHECK_MESSAGE(rg::allclose(one[k], two[k], 0.0, 0.0), "result " << k);
+    }
+}

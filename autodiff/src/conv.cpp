@@ -9,16 +9,20 @@
 #include <retrograd/threads.hpp>
 
 #include "kernels/bf16.hpp"
+#include "kernels/copy.hpp"
 #include "kernels/conv_patches.hpp"
 #include "kernels/onednn.hpp"
 #include "kernels/threads.hpp"
 #include "conv_padding.hpp"
+#include "op_defs.hpp"
+#include "pool_options.hpp"
 #include "window_geometry.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -227,10 +231,11 @@ private:
     Tensor held_;
 };
 
-template <class T> void patches_forward(const ConvShapes& s, const T* x, const T* w, const T* b, T* y) {
+template <class T>
+void patches_forward(const ConvShapes& s, const T* x, const T* w, const T* b, T* y, bool relu = false) {
     const std::size_t ranges = image_ranges(s);
     PatchBuffers<T> buffers(s.g, ranges);
-    detail::forward_by_patches(s, ranges, buffers.space(), x, w, b, y);
+    detail::forward_by_patches(s, ranges, buffers.space(), x, w, b, y, relu);
 }
 
 template <class T> void patches_input_grad(const ConvShapes& s, const T* g, const T* w, T* dx) {
@@ -249,9 +254,88 @@ template <class T> void patches_weight_grad(const ConvShapes& s, const T* g, con
                                    dw);
 }
 
+// That a bias has the weight's output channels, before an op hands its
+// inputs to the ops it composes (whose messages would name them).
+void check_bias(const Tensor& bias, const Tensor& weight, const char* op) {
+    if (bias.defined() && weight.dim() == 4 && bias.shape() != Shape{weight.shape()[0]})
+        fail("{}: bias has shape {}, expected ({},)", op, shape_str(bias.shape()), weight.shape()[0]);
+}
+
+// conv2d(x, weight, bias) for checked shapes, and with `relu` max(., 0) of
+// it; `by_patches` says whether it ran im2col + GEMM (which conv2d_relu's
+// fused backward pass needs) rather than oneDNN.
+Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvShapes& s, const char* op,
+                    bool relu, bool& by_patches) {
+    if (bias.defined() && bias.shape() != Shape{s.out_channels})
+        fail("{}: bias has shape {}, expected ({},)", op, shape_str(bias.shape()), s.out_channels);
+    detail::check_same_dtype(x, weight, op);
+    if (bias.defined()) detail::check_same_dtype(x, bias, op);
+    const detail::RoundedOperands in(x, weight);  // rounded under rg::Autocast's rounded kernel (kernels/bf16.hpp)
+    return detail::visit_float2(in.a(), in.b(), op, [&](const auto& xv, const auto& w) {
+        using T = typename std::decay_t<decltype(xv)>::value_type;
+        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, op);
+        // Held for the call: for a strided bias, Dense is a copy that must outlive its pointer.
+        std::optional<detail::Dense<T>> bias_values;
+        if (bias.defined()) bias_values.emplace(bias.dtype() == Dtype::bfloat16 ? detail::bf16_as_float32(bias) : bias);
+        const T* b = bias_values ? bias_values->data() : nullptr;
+        if constexpr (std::is_same_v<T, float>)
+            if (through_onednn(s, Pass::forward) &&
+                detail::onednn_conv_forward(spec(s, Pass::forward), xv.data(), w.data(), b, y.data_ptr<T>())) {
+                if (relu) detail::map_in_place<T>(y, detail::relu_value);
+                return y;
+            }
+        patches_forward(s, xv.data(), w.data(), b, y.data_ptr<T>(), relu);
+        by_patches = true;
+        return y;
+    });
+}
+
+// conv2d's three gradients from its output gradient, as the ops below.
+GradList conv_grads(const OpContext& c, const Tensor& grad, const Conv2dOptions& options) {
+    // The bias gradient first: G is still in cache from the op that wrote it.
+    Tensor db = c.needs_grad(2) ? sum(grad, {0, 2, 3}) : Tensor{};
+    return GradList{c.needs_grad(0) ? conv2d_input_grad(grad, c.input(1), c.input_shape(0), options) : Tensor{},
+                    c.needs_grad(1) ? conv2d_weight_grad(grad, c.input(0), c.input_shape(1), options) : Tensor{},
+                    std::move(db)};
+}
+
+// Whether a fused op's VJP computes its gradients in one pass over the
+// images (conv_backward_by_patches): when the gradients are not themselves
+// recorded, the output and its gradient are float32 or float64, and each
+// gradient asked for would run im2col + GEMM on its own too.
+bool fused_backward_applies(const OpContext& c, const Tensor& grad, const ConvShapes& s) {
+    const Dtype dtype = c.output().dtype();
+    if (is_grad_enabled() || (dtype != Dtype::float32 && dtype != Dtype::float64) || grad.dtype() != dtype)
+        return false;
+    return !detail::weight_grad_patches_left(s) &&
+           !(c.needs_grad(0) && dtype == Dtype::float32 && through_onednn(s, Pass::input_grad));
+}
+
+// A convolution's three gradients (those c needs) in one pass over the
+// images, fill(block, image, m) writing each image's output gradient dZ.
+template <class T>
+GradList conv_grads_by_patches(const OpContext& c, const ConvShapes& s, std::size_t blocks,
+                               detail::FunctionRef<void(std::size_t, std::size_t, T*)> fill, const char* op) {
+    const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = c.needs_grad(2);
+    std::optional<detail::Dense<T>> x, w;
+    if (w_part) x.emplace(c.input(0));
+    if (x_part) w.emplace(c.input(1));
+    Tensor dx = x_part ? detail::empty_dense<T>(c.input_shape(0), op) : Tensor{};
+    Tensor dw = w_part ? detail::empty_dense<T>(c.input_shape(1), op) : Tensor{};
+    Tensor db = b_part ? detail::empty_dense<T>(Shape{s.out_channels}, op) : Tensor{};
+    PatchBuffers<T> buffers(s.g, blocks);
+    Tensor masked = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.pixels}, op);
+    Tensor partials;
+    if (blocks > 1) partials = detail::empty_dense<T>(Shape{blocks * (s.out_channels * s.patch + s.out_channels)}, op);
+    const auto data = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
+    detail::conv_backward_by_patches<T>(s, blocks, buffers.space(), masked.data_ptr<T>(), data(partials), fill,
+                                        x ? x->data() : nullptr, w ? w->data() : nullptr, data(dx), data(dw), data(db));
+    return GradList{std::move(dx), std::move(dw), std::move(db)};
+}
+
 }  // namespace
 
-// ---- the three ops --------------------------------------------------------------
+// ---- the ops --------------------------------------------------------------
 
 const OpDef& conv2d_def =
     define_op({.name = "conv2d",
@@ -273,26 +357,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     if (options.padding_rule != Conv2dOptions::Rule::explicit_sizes || options.padding_mode != PadMode::constant)
         return detail::conv2d_padded_first(x, weight, bias, options);
     const ConvShapes s = conv_shapes(x.shape(), weight.shape(), options, "conv2d");
-    if (bias.defined() && bias.shape() != Shape{s.out_channels})
-        fail("conv2d: bias has shape {}, expected ({},)", shape_str(bias.shape()), s.out_channels);
-    detail::check_same_dtype(x, weight, "conv2d");
-    if (bias.defined()) detail::check_same_dtype(x, bias, "conv2d");
-
-    const detail::RoundedOperands in(x, weight);  // rounded under rg::Autocast's rounded kernel (kernels/bf16.hpp)
-    Tensor out = detail::visit_float2(in.a(), in.b(), "conv2d", [&](const auto& xv, const auto& w) {
-        using T = typename std::decay_t<decltype(xv)>::value_type;
-        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d");
-        // Held for the call: for a strided bias, Dense is a copy that must outlive its pointer.
-        std::optional<detail::Dense<T>> bias_values;
-        if (bias.defined()) bias_values.emplace(bias.dtype() == Dtype::bfloat16 ? detail::bf16_as_float32(bias) : bias);
-        const T* b = bias_values ? bias_values->data() : nullptr;
-        if constexpr (std::is_same_v<T, float>)
-            if (through_onednn(s, Pass::forward) &&
-                detail::onednn_conv_forward(spec(s, Pass::forward), xv.data(), w.data(), b, y.data_ptr<T>()))
-                return y;
-        patches_forward(s, xv.data(), w.data(), b, y.data_ptr<T>());
-        return y;
-    });
+    bool by_patches = false;
+    Tensor out = conv_forward(x, weight, bias, s, "conv2d", false, by_patches);
     // Each gradient is itself a convolution op with its own VJP, so second
     // order works; an input that needs no gradient costs nothing.
     const bool x_part = needs_grad(x), w_part = needs_grad(weight);
@@ -300,13 +366,146 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dO
     return record(conv2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}},
                   [options, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& grad) {
                       const detail::AutocastProducts products(bf16);
-                      // The bias gradient first: G is still in cache from the op that wrote it.
-                      Tensor db = c.needs_grad(2) ? sum(grad, {0, 2, 3}) : Tensor{};
-                      return GradList{c.needs_grad(0) ? conv2d_input_grad(grad, c.input(1), c.input_shape(0), options)
-                                                      : Tensor{},
-                                      c.needs_grad(1) ? conv2d_weight_grad(grad, c.input(0), c.input_shape(1), options)
-                                                      : Tensor{},
-                                      std::move(db)};
+                      return conv_grads(c, grad, options);
+                  });
+}
+
+const OpDef& conv2d_relu_def = define_op(
+    {.name = "conv2d_relu",
+     .signature = "conv2d_relu(x, weight, bias = {}, options)",
+     .doc = "relu(conv2d(x, weight, bias)) in one op: the ReLU applied to each image's output while it is in cache, "
+            "its mask applied to the gradient the same way",
+     .rule = "dZ = G where Y > 0, else 0; then conv2d's rule with dZ: dX = conv2d_input_grad(dZ, W), dW = "
+             "conv2d_weight_grad(dZ, X), db = dZ summed over images and pixels",
+     .kind = OpKind::nn,
+     .call =
+         [](const TensorList& v) {
+             const std::size_t groups = v[0].shape()[1] / v[1].shape()[1];
+             return conv2d_relu(v[0], v[1], v[2], {.stride = {1, 2}, .padding = {1, 1}, .groups = groups});
+         },
+     .samples = {{{Shape{2, 2, 4, 5}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0},
+                 {{Shape{1, 4, 5, 4}, Shape{6, 2, 3, 3}, Shape{6}}, -2.0, 2.0}}});
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions options) {
+    detail::defined_or_fail(x, "conv2d_relu");
+    detail::defined_or_fail(weight, "conv2d_relu");
+    check_bias(bias, weight, "conv2d_relu");
+    if (options.padding_rule != Conv2dOptions::Rule::explicit_sizes || options.padding_mode != PadMode::constant)
+        return relu(detail::conv2d_padded_first(x, weight, bias, options));
+    const ConvShapes s = conv_shapes(x.shape(), weight.shape(), options, "conv2d_relu");
+    bool by_patches = false;
+    Tensor out = conv_forward(x, weight, bias, s, "conv2d_relu", true, by_patches);
+    const bool x_part = needs_grad(x), w_part = needs_grad(weight);
+    return record(conv2d_relu_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}, .output = true},
+                  [options, by_patches, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& grad) {
+                      const detail::AutocastProducts products(bf16);
+                      if (by_patches && !bf16) {
+                          const ConvShapes s = conv_shapes(c.input_shape(0), c.input_shape(1), options, "conv2d_relu");
+                          if (fused_backward_applies(c, grad, s))
+                              return detail::visit_float_dtype(grad.dtype(), "conv2d_relu", [&](auto zero) {
+                                  using T = decltype(zero);
+                                  const detail::Dense<T> g(grad), y(c.output());
+                                  const std::size_t outputs = s.out_channels * s.pixels;
+                                  return conv_grads_by_patches<T>(
+                                      c, s, weight_grad_blocks(s, sizeof(T)),
+                                      [&](std::size_t, std::size_t n, T* m) {
+                                          detail::keep_where_positive(g.data() + n * outputs, y.data() + n * outputs, m,
+                                                                      outputs);
+                                      },
+                                      "conv2d_relu");
+                              });
+                      }
+                      return conv_grads(c, detail::relu_grad(grad, c.output()), options);
+                  });
+}
+
+const OpDef& conv2d_relu_max_pool2d_def = define_op(
+    {.name = "conv2d_relu_max_pool2d",
+     .signature = "conv2d_relu_max_pool2d(x, weight, bias, conv, kernel, pool)",
+     .doc = "max_pool2d(relu(conv2d(x, weight, bias))) in one op: each image's convolution pooled while it is in "
+            "cache, the activation never written",
+     .rule = "dZ = G where Y > 0, routed to each window's maximum, 0 elsewhere; then conv2d's rule with dZ",
+     .kind = OpKind::nn,
+     .call =
+         [](const TensorList& v) {
+             const std::size_t groups = v[0].shape()[1] / v[1].shape()[1];
+             return conv2d_relu_max_pool2d(v[0], v[1], v[2], {.padding = {1, 1}, .groups = groups}, {2, 2});
+         },
+     .samples = {{{Shape{2, 2, 6, 7}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0},
+                 {{Shape{1, 4, 5, 6}, Shape{6, 2, 3, 3}, Shape{6}}, -2.0, 2.0}}});
+Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv,
+                              Size2 kernel, Pool2dOptions pool) {
+    const char* op = "conv2d_relu_max_pool2d";
+    detail::defined_or_fail(x, op);
+    detail::defined_or_fail(weight, op);
+    check_bias(bias, weight, op);
+    const auto composed = [&] { return max_pool2d(conv2d_relu(x, weight, bias, conv), kernel, pool); };
+    if (conv.padding_rule != Conv2dOptions::Rule::explicit_sizes || conv.padding_mode != PadMode::constant ||
+        detail::max_pool_needs_composition(pool) || (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64) ||
+        detail::autocast_products())
+        return composed();
+    const ConvShapes s = conv_shapes(x.shape(), weight.shape(), conv, op);
+    if (x.dtype() == Dtype::float32 && through_onednn(s, Pass::forward)) return composed();
+    const Conv2dOptions windows{{pool.stride[0] ? pool.stride[0] : kernel[0],
+                                 pool.stride[1] ? pool.stride[1] : kernel[1]},
+                                pool.padding,
+                                {1, 1}};
+    const Geometry one_image = geometry(Shape{1, s.out_channels, s.g.oh, s.g.ow}, kernel, windows, "max_pool2d");
+    if (2 * pool.padding[0] > kernel[0] || 2 * pool.padding[1] > kernel[1])
+        fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", pool.padding[0], pool.padding[1],
+             kernel[0], kernel[1]);
+    if (bias.defined() && bias.shape() != Shape{s.out_channels})
+        fail("{}: bias has shape {}, expected ({},)", op, shape_str(bias.shape()), s.out_channels);
+    detail::check_same_dtype(x, weight, op);
+    if (bias.defined()) detail::check_same_dtype(x, bias, op);
+    const std::size_t pooled = s.out_channels * one_image.oh * one_image.ow;
+    auto where = std::make_shared<std::vector<std::int32_t>>(s.g.n * pooled);
+    Tensor out = detail::visit_float2(x, weight, op, [&](const auto& xv, const auto& w) {
+        using T = typename std::decay_t<decltype(xv)>::value_type;
+        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, one_image.oh, one_image.ow}, op);
+        std::optional<detail::Dense<T>> bias_values;
+        if (bias.defined()) bias_values.emplace(bias);
+        const std::size_t ranges = image_ranges(s);
+        PatchBuffers<T> buffers(s.g, ranges);
+        Tensor scratch = detail::empty_dense<T>(Shape{ranges * s.out_channels * s.pixels}, op);
+        detail::relu_pool_forward_by_patches(s, ranges, buffers.space(), scratch.data_ptr<T>(), one_image, xv.data(),
+                                             w.data(), bias_values ? bias_values->data() : nullptr, y.data_ptr<T>(),
+                                             where->data());
+        return y;
+    });
+    const bool x_part = needs_grad(x), w_part = needs_grad(weight);
+    return record(conv2d_relu_max_pool2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}, .output = true},
+                  [conv, one_image, pooled,
+                   where = std::shared_ptr<const std::vector<std::int32_t>>(std::move(where))](const OpContext& c,
+                                                                                               const Tensor& grad) {
+                      const ConvShapes s =
+                          conv_shapes(c.input_shape(0), c.input_shape(1), conv, "conv2d_relu_max_pool2d");
+                      if (fused_backward_applies(c, grad, s))
+                          return detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
+                              using T = decltype(zero);
+                              const detail::Dense<T> g(grad), y(c.output());
+                              const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
+                              Tensor kept = detail::empty_dense<T>(Shape{blocks * pooled}, "conv2d_relu_max_pool2d");
+                              T* kept_values = kept.data_ptr<T>();
+                              return conv_grads_by_patches<T>(
+                                  c, s, blocks,
+                                  [&](std::size_t r, std::size_t n, T* m) {
+                                      T* mine = kept_values + r * pooled;
+                                      detail::keep_where_positive(g.data() + n * pooled, y.data() + n * pooled, mine,
+                                                                  pooled);
+                                      detail::max_unpool(mine, where->data() + n * pooled, one_image, m);
+                                  },
+                                  "conv2d_relu_max_pool2d");
+                          });
+                      // As ops, so that they are recorded: the kept gradient scattered
+                      // to the maxima (scatter_add, whose VJP gathers them back).
+                      const std::size_t planes = s.g.n * s.out_channels, plane_out = one_image.oh * one_image.ow;
+                      Tensor index =
+                          detail::empty_dense<std::int64_t>(Shape{planes, plane_out}, "conv2d_relu_max_pool2d");
+                      detail::values_from(where->data(), where->size(), index.data_ptr<std::int64_t>());
+                      Tensor kept = reshape(detail::relu_grad(grad, c.output()), Shape{planes, plane_out});
+                      Tensor dz = reshape(scatter_add(kept, Shape{planes, s.pixels}, 1, index),
+                                          Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
+                      return conv_grads(c, dz, conv);
                   });
 }
 

@@ -167,6 +167,9 @@ inline constexpr auto relu_value = [](auto u) { return u > 0 ? u : decltype(u){0
 // Records y = relu(x) computed by the caller: relu's own recording, shared
 // with Tensor::relu_, which writes y into x's storage.
 Tensor record_relu(const Tensor& x, Tensor y);
+// g where y > 0, else 0: relu's VJP from its output y (recorded, so it has
+// its own VJP), written into g's buffer when can_write_into(g).
+Tensor relu_grad(const Tensor& g, const Tensor& y);
 
 // g * factor for a VJP that reads its handed-over gradient once: written into
 // g's buffer when can_write_into(g), else a new (recorded) product.

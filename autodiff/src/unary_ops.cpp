@@ -220,6 +220,7 @@ const OpDef& relu_def =
     define_op(unary_def("relu", "max(x, 0); gradient 0 at 0, as PyTorch", "dx = g where y > 0, else 0", rg::relu,
                         [](double x) { return x > 0 ? x : 0.0; }));
 Tensor relu(const Tensor& x) { return detail::record_relu(x, map_float(x, "relu", detail::relu_value)); }
+Tensor detail::relu_grad(const Tensor& g, const Tensor& y) { return relu_backward(g, y, GradBuffer::reusable); }
 Tensor detail::record_relu(const Tensor& x, Tensor y) {
     return record(relu_def, std::move(y), {x}, {.output = true}, [](const OpContext& c, const Tensor& g) {
         return GradList{relu_backward(g, c.output(), GradBuffer::reusable)};

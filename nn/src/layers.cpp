@@ -73,6 +73,12 @@ Tensor Conv2d::forward(const Tensor& input) {
     return step.output(conv2d(input, weight, bias, options), "Z");
 }
 
+Tensor Conv2d::forward_relu(const Tensor& input) { return conv2d_relu(input, weight, bias, options); }
+
+Tensor Conv2d::forward_relu_max_pool(const Tensor& input, const MaxPool2d& pool) {
+    return conv2d_relu_max_pool2d(input, weight, bias, options, pool.kernel(), pool.options());
+}
+
 std::string Conv2d::describe() const {
     using Rule = Conv2dOptions::Rule;
     const std::string padding = options.padding_rule == Rule::same ? std::string("\"same\"")

@@ -1,5 +1,8 @@
 // Module bookkeeping (parameters, buffers, modes) and Sequential.
 #include <retrograd/ops.hpp>
+#include <retrograd/composite.hpp>
+#include <retrograd/nn/activations.hpp>
+#include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/module.hpp>
 
 #include <fmt/format.h>
@@ -123,9 +126,36 @@ void Module::to(Dtype dtype) {
         if (t.is_floating() && t.dtype() != dtype) t.set_values_(t.to(dtype));
 }
 
+namespace {
+
+// Whether `module` is exactly an M (a subclass may override forward).
+template <class M> bool is_exactly(const Module& module) { return typeid(module) == typeid(M); }
+
+}  // namespace
+
 Tensor Sequential::forward(const Tensor& input) {
     Tensor x = input;
-    for (const auto& [name, child] : children()) x = child->forward(x);
+    const auto& list = children();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        Module& child = *list[i].second;
+        // A Conv2d followed by a ReLU, and a MaxPool2d after them, run as
+        // one op (rg::conv2d_relu, rg::conv2d_relu_max_pool2d): the same
+        // values, without writing and re-reading the activations between
+        // them. Not under ExplainMode, which shows each layer as the course does.
+        if (i + 1 < list.size() && is_exactly<Conv2d>(child) && is_exactly<ReLU>(*list[i + 1].second) &&
+            !is_explain_mode()) {
+            auto& conv = static_cast<Conv2d&>(child);
+            if (i + 2 < list.size() && is_exactly<MaxPool2d>(*list[i + 2].second)) {
+                x = conv.forward_relu_max_pool(x, static_cast<const MaxPool2d&>(*list[i + 2].second));
+                i += 2;
+            } else {
+                x = conv.forward_relu(x);
+                ++i;
+            }
+            continue;
+        }
+        x = child.forward(x);
+    }
     return x;
 }
 

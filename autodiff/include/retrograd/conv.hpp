@@ -95,6 +95,22 @@ std::array<std::int64_t, 4> conv2d_padding(Size2 kernel, const Conv2dOptions& op
 /// than 1, or the kernel, stride or dilation is 0, or the kernel spans more than the padded input
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Conv2dOptions options = {});
 
+/// relu(conv2d(x, weight, bias, options)) as one op, the same values: on the
+/// im2col path each image's output goes through the ReLU while it is still
+/// in cache, and the backward pass masks the gradient image by image and
+/// computes the bias, weight and input gradients from it there, so the
+/// (N, O, OH, OW) pre-activation is never written nor read again. Under
+/// recording of the backward pass (create_graph), in bfloat16, or where a
+/// pass runs through oneDNN, it takes relu's and conv2d's own gradients.
+/// nn::Sequential calls it for a Conv2d followed by a ReLU.
+/// VJP: dZ = g where y > 0, else 0; then conv2d's with dZ.
+/// @param x a float tensor (N, C, H, W)
+/// @param weight (O, C / groups, kh, kw), x's dtype
+/// @param bias (O,), or undefined for none
+/// @param options as conv2d's
+/// @throws rg::Error as conv2d
+Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Conv2dOptions options = {});
+
 // The gradient of conv2d with respect to its input (a transposed
 // convolution): grad (N, O, OH, OW) and weight (O, C, kh, kw) -> input_shape
 // (N, C, H, W), col2im(Wᵀ grad). As PyTorch's torch.nn.grad.conv2d_input.
@@ -146,6 +162,28 @@ struct Pool2dOptions {
 /// @throws rg::Error when x is not 4-D, the padding exceeds half the kernel, or the kernel, stride or dilation is 0, or
 /// the kernel spans more than the padded input
 Tensor max_pool2d(const Tensor& x, Size2 kernel, Pool2dOptions options = {});
+
+/// max_pool2d(relu(conv2d(x, weight, bias, conv)), kernel, pool) as one op,
+/// the same values and gradients: on the im2col path each image's
+/// convolution stays in a buffer the size of one image's output, where the
+/// ReLU and the pool read it, and the backward pass rebuilds each image's
+/// pre-activation gradient there from the pooled gradient and the positions
+/// of the maxima; the (N, O, OH, OW) activation is never written. Where the
+/// convolution runs through oneDNN, the pool needs composing (dilation,
+/// ceil_mode), or in bfloat16, it is max_pool2d(conv2d_relu(...)). Under
+/// recording of the backward pass (create_graph) its gradients are ops.
+/// nn::Sequential calls it for a Conv2d, a ReLU and a MaxPool2d in a row.
+/// VJP: dZ = g (where y > 0) routed to each window's maximum, 0 elsewhere;
+/// then conv2d's with dZ.
+/// @param x a float tensor (N, C, H, W)
+/// @param weight (O, C / groups, kh, kw), x's dtype
+/// @param bias (O,), or undefined for none
+/// @param conv the convolution's options, as conv2d's
+/// @param kernel the pool's window (kh, kw)
+/// @param pool the pool's options, as max_pool2d's
+/// @throws rg::Error as conv2d and max_pool2d
+Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv,
+                              Size2 kernel, Pool2dOptions pool = {});
 // Mean over each window (padding counts as zeros, as PyTorch's default).
 /// The mean over each window of NCHW images, padding counted as zeros by
 /// default (torch::nn::functional::avg_pool2d). VJP: avg_pool2d_backward.

@@ -4,11 +4,14 @@
 // image's patches gathered into a buffer that stays in cache for the GEMM
 // that reads them, group by group.
 #include "../kernels.hpp"
+#include "lane_sum.hpp"
 #include "patches.hpp"
+#include "pool_planes.hpp"
 #include "threads.hpp"
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 namespace rg::detail {
 
@@ -78,10 +81,27 @@ inline void for_image_ranges(std::size_t images, std::size_t ranges,
         parallel_threshold);
 }
 
-// y = conv2d(x, w) + b (b may be null), in `ranges` image ranges.
+// out = g where y > 0, else 0 (relu's VJP from its output), on buffers
+// that do not overlap, so that it vectorises.
+template <class T>
+void keep_where_positive(const T* __restrict g, const T* __restrict y, T* __restrict out, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const T gi = g[i];  // read whatever y says: a select, not a branch
+        out[i] = y[i] > 0 ? gi : T{0};
+    }
+}
+
+// max(v, 0) in place, as relu.
+template <class T> void relu_in_place(T* __restrict values, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) values[i] = values[i] > 0 ? values[i] : T{0};
+}
+
+// y = conv2d(x, w) + b (b may be null), in `ranges` image ranges; with
+// `relu`, each image's output goes through max(., 0) while it is still in
+// cache (conv2d_relu).
 template <class T>
 void forward_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> space, const T* x, const T* w,
-                        const T* b, T* y) {
+                        const T* b, T* y, bool relu = false) {
     const std::size_t og = s.group_out();
     for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
         ImagePatches<T> patches = space.for_range(s.g, r);
@@ -94,6 +114,7 @@ void forward_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> s
                 product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
                         patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
             }
+            if (relu) relu_in_place(y + n * s.out_channels * s.pixels, s.out_channels * s.pixels);
         }
     });
 }
@@ -182,6 +203,93 @@ void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<
                 for (std::size_t b = 1; b < blocks; ++b) total += partials[b * size + at];
                 dw_k[c * s.patch + r] = total;
             }
+    }
+}
+
+// max_pool(relu(conv2d(x, w) + b)) (b may be null), in `ranges` image
+// ranges: each image's convolution written into `scratch` (one image's
+// outputs per range), where the ReLU and the pool read it while it is in
+// cache; only the pooled values `out` and their positions `at_max` (as
+// max_pool gives them) are written. `pool` is the pool's geometry for one
+// image (n = 1, c = O).
+template <class T>
+void relu_pool_forward_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> space, T* scratch,
+                                  const Geometry& pool, const T* x, const T* w, const T* b, T* out,
+                                  std::int32_t* at_max) {
+    const std::size_t og = s.group_out(), outputs = s.out_channels * s.pixels;
+    const std::size_t pooled = s.out_channels * pool.oh * pool.ow;
+    for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = space.for_range(s.g, r);
+        T* image = scratch + r * outputs;
+        for (std::size_t n = first; n < end; ++n) {
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                T* dst = image + k * og * s.pixels;
+                if (b)
+                    for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
+                product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
+                        patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
+            }
+            relu_in_place(image, outputs);
+            max_pool(image, pool, out + n * pooled, at_max + n * pooled);
+        }
+    });
+}
+
+// The backward pass of a convolution from its output gradient dZ, image by
+// image: fill_dz(range, image, m) writes one image's dZ into m (a buffer of
+// `masked`, one image's outputs per block, so it stays in cache), where the
+// bias gradient (sums over pixels), the weight gradient (as
+// weight_grad_by_patches, in the same blocks of images, added in order) and
+// the input gradient (as input_grad_by_patches) read it. A null db, dw or dx
+// is not computed. `partials` holds blocks * (O * patch + O) values when
+// blocks > 1, else nothing. The caller keeps weight_grad_patches_left(s)
+// cases on the unfused path.
+template <class T>
+void conv_backward_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<T> space, T* masked, T* partials,
+                              FunctionRef<void(std::size_t, std::size_t, T*)> fill_dz, const T* x, const T* w, T* dx,
+                              T* dw, T* db) {
+    const std::size_t og = s.group_out(), outputs = s.out_channels * s.pixels;
+    const std::size_t weights = s.out_channels * s.patch, part = weights + s.out_channels;
+    if (s.g.n == 0 || blocks == 0) {
+        if (dw) std::fill_n(dw, weights, T{0});
+        if (db) std::fill_n(db, s.out_channels, T{0});
+        return;
+    }
+    for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
+        ImagePatches<T> patches = space.for_range(s.g, r);
+        T* m = masked + r * outputs;
+        T* dw_sum = blocks > 1 ? partials + r * part : dw;
+        T* db_sum = blocks > 1 ? partials + r * part + weights : db;
+        if (dx) std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
+        for (std::size_t n = first; n < end; ++n) {
+            fill_dz(r, n, m);
+            if (db)
+                for (std::size_t o = 0; o < s.out_channels; ++o) {
+                    const T* row = m + o * s.pixels;
+                    const T sum = lane_sum<T>(s.pixels, [row](std::size_t i) { return row[i]; });
+                    db_sum[o] = n > first ? db_sum[o] + sum : sum;
+                }
+            for (std::size_t k = 0; k < s.groups; ++k) {
+                const T* m_k = m + k * og * s.pixels;
+                if (dw)
+                    product(false, true, og, s.patch, s.pixels, m_k, s.pixels,
+                            patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels,
+                            dw_sum + k * og * s.patch, n > first);
+                if (dx) {
+                    T* image = dx + (n * s.groups + k) * s.group_block();
+                    product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch, m_k, s.pixels,
+                            patches.scratch(image), false);
+                    patches.scatter_add_to(image);
+                }
+            }
+        }
+    });
+    if (blocks == 1) return;
+    if (dw) std::copy_n(partials, weights, dw);
+    if (db) std::copy_n(partials + weights, s.out_channels, db);
+    for (std::size_t b = 1; b < blocks; ++b) {
+        if (dw) add_into(dw, partials + b * part, weights);
+        if (db) add_into(db, partials + b * part + weights, s.out_channels);
     }
 }
 

@@ -32,6 +32,9 @@ public:
 };
 
 using rg::Conv2dOptions;  // {.stride, .padding, .dilation, .bias}, shared with rg::conv2d
+
+class MaxPool2d;
+
 // weight (out, in, kh, kw); default init as PyTorch (uniform in ±1/√(in·kh·kw)).
 /// A 2-D convolution layer over NCHW images (torch::nn::Conv2d): conv2d with
 /// its weight, bias and options; weight and bias start uniform in ±1/√fan_in, as PyTorch.
@@ -57,6 +60,17 @@ public:
     /// @param input (N, C, H, W)
     /// @throws rg::Error as conv2d
     Tensor forward(const Tensor& input) override;
+    /// relu(forward(input)) as one op, rg::conv2d_relu: what a Sequential
+    /// runs for a Conv2d followed by a ReLU.
+    /// @param input (N, C, H, W)
+    /// @throws rg::Error as conv2d
+    Tensor forward_relu(const Tensor& input);
+    /// pool.forward(relu(forward(input))) as one op, rg::conv2d_relu_max_pool2d:
+    /// what a Sequential runs for a Conv2d, a ReLU and a MaxPool2d in a row.
+    /// @param input (N, C, H, W)
+    /// @param pool the pool that follows
+    /// @throws rg::Error as conv2d and max_pool2d
+    Tensor forward_relu_max_pool(const Tensor& input, const MaxPool2d& pool);
     /// "Conv2d(in, out, kernel=(kh, kw), ...)".
     std::string describe() const override;
     /// The weight (out, in / groups, kh, kw), uniform in ±1/√fan_in at first
@@ -94,6 +108,10 @@ public:
     }
     /// "MaxPool2d(kh, kw)" and the options that differ from their defaults.
     std::string describe() const override;
+    /// The window (kh, kw).
+    Size2 kernel() const { return kernel_; }
+    /// The options given to max_pool2d.
+    const Pool2dOptions& options() const { return options_; }
 
 private:
     Size2 kernel_;
