@@ -22,6 +22,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -221,7 +222,9 @@ std::size_t weight_grad_blocks(const ConvShapes& s, std::size_t value_bytes) {
 // allocator (so a training step reuses the last step's pages).
 template <class T> class PatchBuffers {
 public:
-    PatchBuffers(const Geometry& g, std::size_t count) : each_(detail::ImagePatches<T>::size(g)) {
+    PatchBuffers(const Geometry& g, std::size_t count) : PatchBuffers(detail::ImagePatches<T>::size(g), count) {}
+    // `each` values for each of `count` ranges.
+    PatchBuffers(std::size_t each, std::size_t count) : each_(each) {
         if (each_ > 0) held_ = detail::empty_dense<T>(Shape{count * each_}, "conv2d");
     }
     detail::PatchSpace<T> space() { return {each_ > 0 ? held_.data_ptr<T>() : nullptr, each_}; }
@@ -314,7 +317,7 @@ bool fused_backward_applies(const OpContext& c, const Tensor& grad, const ConvSh
 // A convolution's three gradients (those c needs) in one pass over the
 // images, fill(block, image, m) writing each image's output gradient dZ.
 template <class T>
-GradList conv_grads_by_patches(const OpContext& c, const ConvShapes& s, std::size_t blocks,
+GradList conv_grads_by_patches(const OpContext& c, const ConvShapes& s, detail::OutputOrder order, std::size_t blocks,
                                detail::FunctionRef<void(std::size_t, std::size_t, T*)> fill, const char* op) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = c.needs_grad(2);
     std::optional<detail::Dense<T>> x, w;
@@ -323,12 +326,12 @@ GradList conv_grads_by_patches(const OpContext& c, const ConvShapes& s, std::siz
     Tensor dx = x_part ? detail::empty_dense<T>(c.input_shape(0), op) : Tensor{};
     Tensor dw = w_part ? detail::empty_dense<T>(c.input_shape(1), op) : Tensor{};
     Tensor db = b_part ? detail::empty_dense<T>(Shape{s.out_channels}, op) : Tensor{};
-    PatchBuffers<T> buffers(s.g, blocks);
-    Tensor masked = detail::empty_dense<T>(Shape{blocks * s.out_channels * s.pixels}, op);
+    PatchBuffers<T> buffers(order.patch_buffer<T>(s), blocks);
+    Tensor masked = detail::empty_dense<T>(Shape{blocks * s.out_channels * order.columns(s)}, op);
     Tensor partials;
     if (blocks > 1) partials = detail::empty_dense<T>(Shape{blocks * (s.out_channels * s.patch + s.out_channels)}, op);
     const auto data = [](Tensor& t) { return t.defined() ? t.data_ptr<T>() : nullptr; };
-    detail::conv_backward_by_patches<T>(s, blocks, buffers.space(), masked.data_ptr<T>(), data(partials), fill,
+    detail::conv_backward_by_patches<T>(s, order, blocks, buffers.space(), masked.data_ptr<T>(), data(partials), fill,
                                         x ? x->data() : nullptr, w ? w->data() : nullptr, data(dx), data(dw), data(db));
     return GradList{std::move(dx), std::move(dw), std::move(db)};
 }
@@ -406,7 +409,7 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Co
                                   const detail::Dense<T> g(grad), y(c.output());
                                   const std::size_t outputs = s.out_channels * s.pixels;
                                   return conv_grads_by_patches<T>(
-                                      c, s, weight_grad_blocks(s, sizeof(T)),
+                                      c, s, {}, weight_grad_blocks(s, sizeof(T)),
                                       [&](std::size_t, std::size_t n, T* m) {
                                           detail::keep_where_positive(g.data() + n * outputs, y.data() + n * outputs, m,
                                                                       outputs);
@@ -432,80 +435,158 @@ const OpDef& conv2d_relu_max_pool2d_def = define_op(
          },
      .samples = {{{Shape{2, 2, 6, 7}, Shape{3, 2, 3, 2}, Shape{3}}, -2.0, 2.0},
                  {{Shape{1, 4, 5, 6}, Shape{6, 2, 3, 3}, Shape{6}}, -2.0, 2.0}}});
+namespace {
+
+// What conv2d_relu_max_pool2d's forward pass chose and its VJP reads: the
+// pool's geometry on one image, where each maximum is, and whether each
+// image ran whole (im2col + GEMM into a buffer of one image's outputs, in
+// window order or not) or the batch at once (the convolution through oneDNN).
+struct ReluPool {
+    Geometry one_image;
+    detail::OutputOrder order;
+    bool per_image = false;
+    std::shared_ptr<const std::vector<std::int32_t>> where, corner;
+    std::size_t pooled() const { return one_image.c * one_image.oh * one_image.ow; }  // per image
+};
+
+// Its gradients image by image (conv_backward_by_patches).
+GradList relu_pool_grads_per_image(const OpContext& c, const Tensor& grad, const ConvShapes& s, const ReluPool& p) {
+    return detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
+        using T = decltype(zero);
+        const detail::Dense<T> g(grad), y(c.output());
+        const std::size_t blocks = weight_grad_blocks(s, sizeof(T)), pooled = p.pooled();
+        Tensor kept = detail::empty_dense<T>(Shape{blocks * pooled}, "conv2d_relu_max_pool2d");
+        T* kept_values = kept.data_ptr<T>();
+        return conv_grads_by_patches<T>(
+            c, s, p.order, blocks,
+            [&](std::size_t r, std::size_t n, T* m) {
+                T* mine = kept_values + r * pooled;
+                const std::int32_t* at = p.where->data() + n * pooled;
+                detail::keep_where_positive(g.data() + n * pooled, y.data() + n * pooled, mine, pooled);
+                if (p.order.windows())
+                    detail::unpool_window_order(mine, at, s.out_channels, pooled / s.out_channels, p.corner->data(),
+                                                static_cast<std::int32_t>(s.g.ow), m);
+                else
+                    detail::max_unpool(mine, at, p.one_image, m);
+            },
+            "conv2d_relu_max_pool2d");
+    });
+}
+
+// Its gradients over the whole batch: the convolution's output gradient
+// written in one pass (the kept gradient at the maxima), the bias gradient
+// summed from the kept gradient (the zeros add nothing), then
+// conv2d_input_grad and conv2d_weight_grad, which pick their kernels.
+GradList relu_pool_grads_whole(const OpContext& c, const Tensor& grad, const ConvShapes& s, const ReluPool& p,
+                               const Conv2dOptions& conv) {
+    Tensor db;
+    Tensor dz = detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
+        using T = decltype(zero);
+        const detail::Dense<T> g(grad), y(c.output());
+        const std::size_t total = s.g.n * p.pooled(), windows = p.one_image.oh * p.one_image.ow;
+        Tensor kept = detail::empty_dense<T>(Shape{total}, "conv2d_relu_max_pool2d");
+        detail::keep_where_positive(g.data(), y.data(), kept.data_ptr<T>(), total);
+        Geometry batch = p.one_image;
+        batch.n = s.g.n;
+        Tensor out = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow}, "conv2d_relu_max_pool2d");
+        detail::max_unpool(kept.data_ptr<T>(), p.where->data(), batch, out.data_ptr<T>());
+        if (c.needs_grad(2)) {
+            db = detail::empty_dense<T>(Shape{s.out_channels}, "conv2d_relu_max_pool2d");
+            detail::sum_channels(kept.data_ptr<T>(), s.g.n, s.out_channels, windows, db.data_ptr<T>());
+        }
+        return out;
+    });
+    return GradList{c.needs_grad(0) ? conv2d_input_grad(dz, c.input(1), c.input_shape(0), conv) : Tensor{},
+                    c.needs_grad(1) ? conv2d_weight_grad(dz, c.input(0), c.input_shape(1), conv) : Tensor{},
+                    std::move(db)};
+}
+
+// Its gradients as ops, so that they are recorded (create_graph): the kept
+// gradient scattered to the maxima by scatter_add, whose VJP gathers them back.
+GradList relu_pool_grads_recorded(const OpContext& c, const Tensor& grad, const ConvShapes& s, const ReluPool& p,
+                                  const Conv2dOptions& conv) {
+    const std::size_t planes = s.g.n * s.out_channels, plane_out = p.one_image.oh * p.one_image.ow;
+    Tensor index = detail::empty_dense<std::int64_t>(Shape{planes, plane_out}, "conv2d_relu_max_pool2d");
+    detail::values_from(p.where->data(), p.where->size(), index.data_ptr<std::int64_t>());
+    Tensor kept = reshape(detail::relu_grad(grad, c.output()), Shape{planes, plane_out});
+    Tensor dz =
+        reshape(scatter_add(kept, Shape{planes, s.pixels}, 1, index), Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
+    return conv_grads(c, dz, conv);
+}
+
+}  // namespace
+
 Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Conv2dOptions conv,
                               Size2 kernel, Pool2dOptions pool) {
     const char* op = "conv2d_relu_max_pool2d";
     detail::defined_or_fail(x, op);
     detail::defined_or_fail(weight, op);
     check_bias(bias, weight, op);
-    const auto composed = [&] { return max_pool2d(conv2d_relu(x, weight, bias, conv), kernel, pool); };
     if (conv.padding_rule != Conv2dOptions::Rule::explicit_sizes || conv.padding_mode != PadMode::constant ||
         detail::max_pool_needs_composition(pool) || (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64) ||
         detail::autocast_products())
-        return composed();
+        return max_pool2d(conv2d_relu(x, weight, bias, conv), kernel, pool);
     const ConvShapes s = conv_shapes(x.shape(), weight.shape(), conv, op);
-    if (x.dtype() == Dtype::float32 && through_onednn(s, Pass::forward)) return composed();
+    detail::check_same_dtype(x, weight, op);
+    if (bias.defined()) detail::check_same_dtype(x, bias, op);
     const Conv2dOptions windows{{pool.stride[0] ? pool.stride[0] : kernel[0],
                                  pool.stride[1] ? pool.stride[1] : kernel[1]},
                                 pool.padding,
                                 {1, 1}};
-    const Geometry one_image = geometry(Shape{1, s.out_channels, s.g.oh, s.g.ow}, kernel, windows, "max_pool2d");
+    ReluPool p;
+    p.one_image = geometry(Shape{1, s.out_channels, s.g.oh, s.g.ow}, kernel, windows, "max_pool2d");
     if (2 * pool.padding[0] > kernel[0] || 2 * pool.padding[1] > kernel[1])
         fail("max_pool2d: padding ({}, {}) must be at most half the kernel ({}, {})", pool.padding[0], pool.padding[1],
              kernel[0], kernel[1]);
-    if (bias.defined() && bias.shape() != Shape{s.out_channels})
-        fail("{}: bias has shape {}, expected ({},)", op, shape_str(bias.shape()), s.out_channels);
-    detail::check_same_dtype(x, weight, op);
-    if (bias.defined()) detail::check_same_dtype(x, bias, op);
-    const std::size_t pooled = s.out_channels * one_image.oh * one_image.ow;
-    auto where = std::make_shared<std::vector<std::int32_t>>(s.g.n * pooled);
+    if (s.g.oh * s.g.ow > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
+        fail("max_pool2d: image planes of {}x{} pixels exceed the 2^31 positions the pool indexes", s.g.oh, s.g.ow);
+    p.per_image = !(x.dtype() == Dtype::float32 && through_onednn(s, Pass::forward));
+    const std::size_t windows_per_plane = p.one_image.oh * p.one_image.ow;
+    auto where = std::make_shared<std::vector<std::int32_t>>(s.g.n * p.pooled());
+    auto corner = std::make_shared<std::vector<std::int32_t>>();
+    if (p.per_image && detail::window_order_applies(s.g, p.one_image)) {  // kernels/window_patches.hpp
+        p.order = {p.one_image.oh, p.one_image.ow};
+        corner->resize(windows_per_plane);
+        for (std::size_t y = 0; y < p.one_image.oh; ++y)
+            for (std::size_t x = 0; x < p.one_image.ow; ++x)
+                (*corner)[y * p.one_image.ow + x] = static_cast<std::int32_t>(2 * y * s.g.ow + 2 * x);
+    }
     Tensor out = detail::visit_float2(x, weight, op, [&](const auto& xv, const auto& w) {
         using T = typename std::decay_t<decltype(xv)>::value_type;
-        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, one_image.oh, one_image.ow}, op);
+        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, p.one_image.oh, p.one_image.ow}, op);
+        if (!p.per_image) {
+            // The batch at once: the activation lives until the pool has read it.
+            bool by_patches = false;
+            const Tensor z = conv_forward(x, weight, bias, s, op, true, by_patches);
+            Geometry batch = p.one_image;
+            batch.n = s.g.n;
+            detail::max_pool(z.data_ptr<T>(), batch, y.data_ptr<T>(), where->data());
+            return y;
+        }
         std::optional<detail::Dense<T>> bias_values;
         if (bias.defined()) bias_values.emplace(bias);
         const std::size_t ranges = image_ranges(s);
-        PatchBuffers<T> buffers(s.g, ranges);
-        Tensor scratch = detail::empty_dense<T>(Shape{ranges * s.out_channels * s.pixels}, op);
-        detail::relu_pool_forward_by_patches(s, ranges, buffers.space(), scratch.data_ptr<T>(), one_image, xv.data(),
-                                             w.data(), bias_values ? bias_values->data() : nullptr, y.data_ptr<T>(),
+        PatchBuffers<T> buffers(p.order.patch_buffer<T>(s), ranges);
+        Tensor scratch = detail::empty_dense<T>(Shape{ranges * s.out_channels * p.order.columns(s)}, op);
+        detail::relu_pool_forward_by_patches(s, p.order, ranges, buffers.space(), scratch.data_ptr<T>(), p.one_image,
+                                             corner->data(), xv.data(), w.data(),
+                                             bias_values ? bias_values->data() : nullptr, y.data_ptr<T>(),
                                              where->data());
         return y;
     });
+    p.where = std::move(where);
+    p.corner = std::move(corner);
     const bool x_part = needs_grad(x), w_part = needs_grad(weight);
     return record(conv2d_relu_max_pool2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}, .output = true},
-                  [conv, one_image, pooled,
-                   where = std::shared_ptr<const std::vector<std::int32_t>>(std::move(where))](const OpContext& c,
-                                                                                               const Tensor& grad) {
+                  [conv, p](const OpContext& c, const Tensor& grad) {
                       const ConvShapes s =
                           conv_shapes(c.input_shape(0), c.input_shape(1), conv, "conv2d_relu_max_pool2d");
-                      if (fused_backward_applies(c, grad, s))
-                          return detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
-                              using T = decltype(zero);
-                              const detail::Dense<T> g(grad), y(c.output());
-                              const std::size_t blocks = weight_grad_blocks(s, sizeof(T));
-                              Tensor kept = detail::empty_dense<T>(Shape{blocks * pooled}, "conv2d_relu_max_pool2d");
-                              T* kept_values = kept.data_ptr<T>();
-                              return conv_grads_by_patches<T>(
-                                  c, s, blocks,
-                                  [&](std::size_t r, std::size_t n, T* m) {
-                                      T* mine = kept_values + r * pooled;
-                                      detail::keep_where_positive(g.data() + n * pooled, y.data() + n * pooled, mine,
-                                                                  pooled);
-                                      detail::max_unpool(mine, where->data() + n * pooled, one_image, m);
-                                  },
-                                  "conv2d_relu_max_pool2d");
-                          });
-                      // As ops, so that they are recorded: the kept gradient scattered
-                      // to the maxima (scatter_add, whose VJP gathers them back).
-                      const std::size_t planes = s.g.n * s.out_channels, plane_out = one_image.oh * one_image.ow;
-                      Tensor index =
-                          detail::empty_dense<std::int64_t>(Shape{planes, plane_out}, "conv2d_relu_max_pool2d");
-                      detail::values_from(where->data(), where->size(), index.data_ptr<std::int64_t>());
-                      Tensor kept = reshape(detail::relu_grad(grad, c.output()), Shape{planes, plane_out});
-                      Tensor dz = reshape(scatter_add(kept, Shape{planes, s.pixels}, 1, index),
-                                          Shape{s.g.n, s.out_channels, s.g.oh, s.g.ow});
-                      return conv_grads(c, dz, conv);
+                      const Dtype dtype = c.output().dtype();
+                      if (is_grad_enabled() || grad.dtype() != dtype)
+                          return relu_pool_grads_recorded(c, grad, s, p, conv);
+                      if (p.per_image && fused_backward_applies(c, grad, s))
+                          return relu_pool_grads_per_image(c, grad, s, p);
+                      return relu_pool_grads_whole(c, grad, s, p, conv);
                   });
 }
 

@@ -8,6 +8,7 @@
 #include "patches.hpp"
 #include "pool_planes.hpp"
 #include "threads.hpp"
+#include "window_patches.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -206,32 +207,76 @@ void weight_grad_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<
     }
 }
 
+// out[o] = the sum of `values` (images x channels x per_channel) over images
+// and positions: image by image, each in lanes (lane_sum.hpp).
+template <class T>
+void sum_channels(const T* values, std::size_t images, std::size_t channels, std::size_t per_channel, T* out) {
+    for (std::size_t o = 0; o < channels; ++o) {
+        T total = 0;
+        for (std::size_t n = 0; n < images; ++n) {
+            const T* row = values + (n * channels + o) * per_channel;
+            total += lane_sum<T>(per_channel, [row](std::size_t i) { return row[i]; });
+        }
+        out[o] = total;
+    }
+}
+
+// Where a fused convolution's outputs go: in the pixel order of its output
+// plane, or in window order (window_patches.hpp) for a pool of ph x pw
+// windows.
+struct OutputOrder {
+    std::size_t ph = 0, pw = 0;  // 0: plane order
+    bool windows() const { return ph > 0; }
+    // The columns one image's outputs take per channel.
+    std::size_t columns(const ConvShapes& s) const { return windows() ? 4 * ph * pw : s.pixels; }
+    // The values one range's patch buffer holds.
+    template <class T> std::size_t patch_buffer(const ConvShapes& s) const {
+        return windows() ? WindowPatches<T>::size(s.g, ph, pw) : ImagePatches<T>::size(s.g);
+    }
+};
+
+// Calls body(patches) with range r's patches in `order` (patches: an
+// ImagePatches or a WindowPatches, which share their interface).
+template <class T, class Body>
+void with_patches(const ConvShapes& s, OutputOrder order, PatchSpace<T> space, std::size_t r, Body body) {
+    if (order.windows())
+        body(WindowPatches<T>(s.g, order.ph, order.pw, space.buffers + r * space.each));
+    else
+        body(space.for_range(s.g, r));
+}
+
 // max_pool(relu(conv2d(x, w) + b)) (b may be null), in `ranges` image
 // ranges: each image's convolution written into `scratch` (one image's
 // outputs per range), where the ReLU and the pool read it while it is in
 // cache; only the pooled values `out` and their positions `at_max` (as
 // max_pool gives them) are written. `pool` is the pool's geometry for one
-// image (n = 1, c = O).
+// image (n = 1, c = O); in window order, `corner` holds its windows'
+// top-left positions.
 template <class T>
-void relu_pool_forward_by_patches(const ConvShapes& s, std::size_t ranges, PatchSpace<T> space, T* scratch,
-                                  const Geometry& pool, const T* x, const T* w, const T* b, T* out,
-                                  std::int32_t* at_max) {
-    const std::size_t og = s.group_out(), outputs = s.out_channels * s.pixels;
+void relu_pool_forward_by_patches(const ConvShapes& s, OutputOrder order, std::size_t ranges, PatchSpace<T> space,
+                                  T* scratch, const Geometry& pool, const std::int32_t* corner, const T* x, const T* w,
+                                  const T* b, T* out, std::int32_t* at_max) {
+    const std::size_t og = s.group_out(), columns = order.columns(s), outputs = s.out_channels * columns;
     const std::size_t pooled = s.out_channels * pool.oh * pool.ow;
     for_image_ranges(s.g.n, ranges, [&](std::size_t r, std::size_t first, std::size_t end) {
-        ImagePatches<T> patches = space.for_range(s.g, r);
-        T* image = scratch + r * outputs;
-        for (std::size_t n = first; n < end; ++n) {
-            for (std::size_t k = 0; k < s.groups; ++k) {
-                T* dst = image + k * og * s.pixels;
-                if (b)
-                    for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * s.pixels, s.pixels, b[k * og + o]);
-                product(false, false, og, s.pixels, s.patch, w + k * og * s.patch, s.patch,
-                        patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels, dst, b != nullptr);
+        with_patches(s, order, space, r, [&](auto patches) {
+            T* image = scratch + r * outputs;
+            for (std::size_t n = first; n < end; ++n) {
+                for (std::size_t k = 0; k < s.groups; ++k) {
+                    T* dst = image + k * og * columns;
+                    if (b)
+                        for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * columns, columns, b[k * og + o]);
+                    product(false, false, og, columns, s.patch, w + k * og * s.patch, s.patch,
+                            patches.gather(x + (n * s.groups + k) * s.group_block()), columns, dst, b != nullptr);
+                }
+                relu_in_place(image, outputs);
+                if (order.windows())
+                    max_pool_window_order(image, s.out_channels, pool.oh * pool.ow, corner,
+                                          static_cast<std::int32_t>(s.g.ow), out + n * pooled, at_max + n * pooled);
+                else
+                    max_pool(image, pool, out + n * pooled, at_max + n * pooled);
             }
-            relu_in_place(image, outputs);
-            max_pool(image, pool, out + n * pooled, at_max + n * pooled);
-        }
+        });
     });
 }
 
@@ -245,10 +290,10 @@ void relu_pool_forward_by_patches(const ConvShapes& s, std::size_t ranges, Patch
 // blocks > 1, else nothing. The caller keeps weight_grad_patches_left(s)
 // cases on the unfused path.
 template <class T>
-void conv_backward_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpace<T> space, T* masked, T* partials,
-                              FunctionRef<void(std::size_t, std::size_t, T*)> fill_dz, const T* x, const T* w, T* dx,
-                              T* dw, T* db) {
-    const std::size_t og = s.group_out(), outputs = s.out_channels * s.pixels;
+void conv_backward_by_patches(const ConvShapes& s, OutputOrder order, std::size_t blocks, PatchSpace<T> space,
+                              T* masked, T* partials, FunctionRef<void(std::size_t, std::size_t, T*)> fill_dz,
+                              const T* x, const T* w, T* dx, T* dw, T* db) {
+    const std::size_t og = s.group_out(), columns = order.columns(s), outputs = s.out_channels * columns;
     const std::size_t weights = s.out_channels * s.patch, part = weights + s.out_channels;
     if (s.g.n == 0 || blocks == 0) {
         if (dw) std::fill_n(dw, weights, T{0});
@@ -256,33 +301,34 @@ void conv_backward_by_patches(const ConvShapes& s, std::size_t blocks, PatchSpac
         return;
     }
     for_image_ranges(s.g.n, blocks, [&](std::size_t r, std::size_t first, std::size_t end) {
-        ImagePatches<T> patches = space.for_range(s.g, r);
-        T* m = masked + r * outputs;
-        T* dw_sum = blocks > 1 ? partials + r * part : dw;
-        T* db_sum = blocks > 1 ? partials + r * part + weights : db;
-        if (dx) std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
-        for (std::size_t n = first; n < end; ++n) {
-            fill_dz(r, n, m);
-            if (db)
-                for (std::size_t o = 0; o < s.out_channels; ++o) {
-                    const T* row = m + o * s.pixels;
-                    const T sum = lane_sum<T>(s.pixels, [row](std::size_t i) { return row[i]; });
-                    db_sum[o] = n > first ? db_sum[o] + sum : sum;
-                }
-            for (std::size_t k = 0; k < s.groups; ++k) {
-                const T* m_k = m + k * og * s.pixels;
-                if (dw)
-                    product(false, true, og, s.patch, s.pixels, m_k, s.pixels,
-                            patches.gather(x + (n * s.groups + k) * s.group_block()), s.pixels,
-                            dw_sum + k * og * s.patch, n > first);
-                if (dx) {
-                    T* image = dx + (n * s.groups + k) * s.group_block();
-                    product(true, false, s.patch, s.pixels, og, w + k * og * s.patch, s.patch, m_k, s.pixels,
-                            patches.scratch(image), false);
-                    patches.scatter_add_to(image);
+        with_patches(s, order, space, r, [&](auto patches) {
+            T* m = masked + r * outputs;
+            T* dw_sum = blocks > 1 ? partials + r * part : dw;
+            T* db_sum = blocks > 1 ? partials + r * part + weights : db;
+            if (dx) std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
+            for (std::size_t n = first; n < end; ++n) {
+                fill_dz(r, n, m);
+                if (db)
+                    for (std::size_t o = 0; o < s.out_channels; ++o) {
+                        const T* row = m + o * columns;
+                        const T sum = lane_sum<T>(columns, [row](std::size_t i) { return row[i]; });
+                        db_sum[o] = n > first ? db_sum[o] + sum : sum;
+                    }
+                for (std::size_t k = 0; k < s.groups; ++k) {
+                    const T* m_k = m + k * og * columns;
+                    if (dw)
+                        product(false, true, og, s.patch, columns, m_k, columns,
+                                patches.gather(x + (n * s.groups + k) * s.group_block()), columns,
+                                dw_sum + k * og * s.patch, n > first);
+                    if (dx) {
+                        T* image = dx + (n * s.groups + k) * s.group_block();
+                        product(true, false, s.patch, columns, og, w + k * og * s.patch, s.patch, m_k, columns,
+                                patches.scratch(image), false);
+                        patches.scatter_add_to(image);
+                    }
                 }
             }
-        }
+        });
     });
     if (blocks == 1) return;
     if (dw) std::copy_n(partials, weights, dw);
