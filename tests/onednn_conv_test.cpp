@@ -118,6 +118,13 @@ TEST_CASE("float32 conv2d and its gradients equal a direct float64 reference on 
             close(rg::conv2d(f(x), f(w), f(b), c.o), ref.y, "conv2d", k, c);
             close(rg::conv2d_input_grad(f(g), f(w), c.x, c.o), ref.dx, "conv2d_input_grad", k, c);
             close(rg::conv2d_weight_grad(f(g), f(x), c.w, c.o), ref.dw, "conv2d_weight_grad", k, c);
+            // Through conv2d's VJP, which runs both passes (and the bias
+            // gradient) in one oneDNN call where both go through oneDNN.
+            const Tensor xg = f(x).requires_grad_(), wg = f(w).requires_grad_(), bg = f(b).requires_grad_();
+            const auto grads = rg::grad(rg::sum(rg::conv2d(xg, wg, bg, c.o) * f(g)), {xg, wg, bg});
+            close(grads[0], ref.dx, "conv2d's VJP, input", k, c);
+            close(grads[1], ref.dw, "conv2d's VJP, weight", k, c);
+            close(grads[2], rg::sum(g, {0, 2, 3}), "conv2d's VJP, bias", k, c);
         }
     }
 }

@@ -293,8 +293,38 @@ Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     });
 }
 
+// A convolution's gradients from its output gradient `grad` in one oneDNN
+// call (onednn_conv_backward: the output gradient reordered once, the bias
+// gradient from the weight-gradient primitive, with_bias and when c needs
+// it): when they are not recorded, in float32 outside rg::Autocast, and each
+// of the input and weight gradients c needs would run through oneDNN on its
+// own. Nothing otherwise, or when oneDNN has no primitive.
+std::optional<GradList> onednn_grads(const OpContext& c, const Tensor& grad, const ConvShapes& s, bool with_bias) {
+    const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = with_bias && c.needs_grad(2);
+    if (is_grad_enabled() || detail::autocast_products() || grad.dtype() != Dtype::float32 || (!x_part && !w_part))
+        return std::nullopt;
+    if ((x_part && (!through_onednn(s, Pass::input_grad) || c.input(1).dtype() != Dtype::float32)) ||
+        (w_part && (!through_onednn(s, Pass::weight_grad) || c.input(0).dtype() != Dtype::float32)))
+        return std::nullopt;
+    const detail::Dense<float> g(grad);
+    std::optional<detail::Dense<float>> x, w;
+    if (w_part) x.emplace(c.input(0));
+    if (x_part) w.emplace(c.input(1));
+    Tensor dx = x_part ? detail::empty_dense<float>(c.input_shape(0), "conv2d_input_grad") : Tensor{};
+    Tensor dw = w_part ? detail::empty_dense<float>(c.input_shape(1), "conv2d_weight_grad") : Tensor{};
+    Tensor db = b_part && w_part ? detail::empty_dense<float>(Shape{s.out_channels}, "conv2d") : Tensor{};
+    const auto data = [](Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
+    if (!detail::onednn_conv_backward(spec(s, Pass::input_grad), spec(s, Pass::weight_grad), g.data(),
+                                      w ? w->data() : nullptr, x ? x->data() : nullptr, data(dx), data(dw), data(db)))
+        return std::nullopt;
+    if (b_part && !w_part) db = sum(grad, {0, 2, 3});
+    return GradList{std::move(dx), std::move(dw), std::move(db)};
+}
+
 // conv2d's three gradients from its output gradient, as the ops below.
 GradList conv_grads(const OpContext& c, const Tensor& grad, const Conv2dOptions& options) {
+    if (auto grads = onednn_grads(c, grad, conv_shapes(c.input_shape(0), c.input_shape(1), options, "conv2d"), true))
+        return std::move(*grads);
     // The bias gradient first: G is still in cache from the op that wrote it.
     Tensor db = c.needs_grad(2) ? sum(grad, {0, 2, 3}) : Tensor{};
     return GradList{c.needs_grad(0) ? conv2d_input_grad(grad, c.input(1), c.input_shape(0), options) : Tensor{},
@@ -496,6 +526,10 @@ GradList relu_pool_grads_whole(const OpContext& c, const Tensor& grad, const Con
         }
         return out;
     });
+    if (auto grads = onednn_grads(c, dz, s, false)) {
+        (*grads)[2] = std::move(db);
+        return std::move(*grads);
+    }
     return GradList{c.needs_grad(0) ? conv2d_input_grad(dz, c.input(1), c.input_shape(0), conv) : Tensor{},
                     c.needs_grad(1) ? conv2d_weight_grad(dz, c.input(0), c.input_shape(1), conv) : Tensor{},
                     std::move(db)};

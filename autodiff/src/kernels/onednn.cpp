@@ -79,6 +79,7 @@ enum class Kind : std::uint8_t {
     conv_forward_bias,
     conv_backward_data,
     conv_backward_weights,
+    conv_backward_weights_bias,
     avg_pool_forward,
     avg_pool_backward,
     max_pool_forward,
@@ -229,17 +230,24 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
                           {DNNL_ARG_DIFF_SRC, pd.diff_src_desc(), x, true}};
             plan->scratchpad = pd.scratchpad_desc();
         } else {
-            const auto hint = conv_forward_desc(s, false, bf16);
-            const dnnl::convolution_backward_weights::desc d(conv_algorithm(s, bf16),
-                                                             any(image_dims(s.n, s.c, s.h, s.w), read),
-                                                             any(weight_dims(s)),
-                                                             any(image_dims(s.n, s.o, s.oh, s.ow), read), strides(s),
-                                                             gaps(s), pad_left(s), pad_right(s));
+            // With the bias gradient too (conv_backward_weights_bias): the
+            // weight-gradient kernels sum it while they read the output gradient.
+            const bool bias = kind == Kind::conv_backward_weights_bias;
+            const auto hint = conv_forward_desc(s, bias, bf16);
+            const memory::desc src = any(image_dims(s.n, s.c, s.h, s.w), read), diff_w = any(weight_dims(s)),
+                               diff_y = any(image_dims(s.n, s.o, s.oh, s.ow), read);
+            const auto d =
+                bias ? dnnl::convolution_backward_weights::desc(conv_algorithm(s, bf16), src, diff_w,
+                                                                plain({s.o}, Tag::x), diff_y, strides(s), gaps(s),
+                                                                pad_left(s), pad_right(s))
+                     : dnnl::convolution_backward_weights::desc(conv_algorithm(s, bf16), src, diff_w, diff_y,
+                                                                strides(s), gaps(s), pad_left(s), pad_right(s));
             const dnnl::convolution_backward_weights::primitive_desc pd(d, user_scratchpad(), cpu_engine(), hint);
             plan->primitive = dnnl::convolution_backward_weights(pd);
             plan->args = {{DNNL_ARG_DIFF_DST, pd.diff_dst_desc(), y},
                           {DNNL_ARG_SRC, pd.src_desc(), x},
                           {DNNL_ARG_DIFF_WEIGHTS, pd.diff_weights_desc(), w, true}};
+            if (bias) plan->args.push_back({DNNL_ARG_DIFF_BIAS, pd.diff_bias_desc(), plain({s.o}, Tag::x), true});
             plan->scratchpad = pd.scratchpad_desc();
         }
     } catch (const dnnl::error&) {
@@ -318,7 +326,14 @@ std::shared_ptr<const Plan> make_pool_plan(Kind kind, const PoolSpec& s) {
 // Runs `plan` over plain buffers, one per argument in the plan's order:
 // inputs in another layout are reordered into scratch buffers first, outputs
 // back after. Scratch memory comes from retrograd's caching allocator.
-void execute(const Plan& plan, std::initializer_list<void*> buffers) {
+// An input argument already reordered into the layout a plan wants, which
+// execute takes instead of the user's buffer (one reorder shared by two plans).
+struct Reordered {
+    int dnnl_arg;
+    memory value;
+};
+
+void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
     match_thread_count();
     dnnl::engine& engine = cpu_engine();
     thread_local dnnl::stream stream(cpu_engine());
@@ -340,6 +355,10 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers) {
     auto buffer = buffers.begin();
     for (const Plan::Arg& a : plan.args) {
         memory user(a.plain, engine, *buffer++);
+        if (given && given->dnnl_arg == a.dnnl_arg && given->value.get_desc() == a.wanted) {
+            args.emplace(a.dnnl_arg, given->value);
+            continue;
+        }
         if (!a.reorder) {
             args.emplace(a.dnnl_arg, user);
             continue;
@@ -358,12 +377,38 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers) {
     stream.wait();
 }
 
+// Input argument `dnnl_arg` of `plan` from the user's plain buffer, in the
+// layout the plan wants: reordered into a buffer that `holder` keeps, or
+// null when the plan reads the user's layout itself.
+std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, Tensor& holder) {
+    for (const Plan::Arg& a : plan.args) {
+        if (a.dnnl_arg != dnnl_arg || a.output || !a.reorder) continue;
+        match_thread_count();
+        dnnl::engine& engine = cpu_engine();
+        thread_local dnnl::stream stream(cpu_engine());
+        holder = empty_dense<float>(Shape{a.wanted.get_size() / sizeof(float) + 1}, "oneDNN");
+        memory inner(a.wanted, engine, holder.data_ptr<float>());
+        std::unordered_map<int, memory> args{{DNNL_ARG_FROM, memory(a.plain, engine, const_cast<void*>(user))},
+                                             {DNNL_ARG_TO, inner}};
+        Tensor scratchpad;
+        if (a.reorder_scratchpad.get_size() > 0) {
+            scratchpad = empty_dense<float>(Shape{a.reorder_scratchpad.get_size() / sizeof(float) + 1}, "oneDNN");
+            args.emplace(DNNL_ARG_SCRATCHPAD, memory(a.reorder_scratchpad, engine, scratchpad.data_ptr<float>()));
+        }
+        a.reorder->execute(stream, args);
+        stream.wait();
+        return Reordered{dnnl_arg, inner};
+    }
+    return std::nullopt;
+}
+
 const char* op_name(Kind kind) {
     switch (kind) {
         case Kind::conv_forward:
         case Kind::conv_forward_bias: return "conv2d";
         case Kind::conv_backward_data: return "conv2d_input_grad";
-        case Kind::conv_backward_weights: return "conv2d_weight_grad";
+        case Kind::conv_backward_weights:
+        case Kind::conv_backward_weights_bias: return "conv2d_weight_grad";
         case Kind::avg_pool_forward: return "avg_pool2d";
         case Kind::avg_pool_backward: return "avg_pool2d_backward";
         case Kind::max_pool_forward:
@@ -374,9 +419,9 @@ const char* op_name(Kind kind) {
 }
 
 // A failure while running (out of memory, most likely) is an rg::Error naming the op.
-void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers) {
+void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
     try {
-        execute(plan, buffers);
+        execute(plan, buffers, given);
     } catch (const dnnl::error& e) {
         fail("{}: oneDNN failed: {} (status {})", op_name(kind), e.what(), static_cast<int>(e.status));
     }
@@ -428,6 +473,38 @@ bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float
 }
 bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight) {
     return run_conv(Kind::conv_backward_weights, s, {in(grad), in(x), dweight});
+}
+bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
+                          const float* weight, const float* x, float* dx, float* dweight, float* dbias) {
+    if (product_mode() != ProductMode::float32 || (!dx && !dweight) || (dbias && !dweight)) return false;
+    const Kind weights_kind = dbias ? Kind::conv_backward_weights_bias : Kind::conv_backward_weights;
+    std::shared_ptr<const Plan> data_plan, weights_plan;
+    if (dx)
+        data_plan = cache().get(Key{Kind::conv_backward_data, data_spec},
+                                [&] { return make_conv_plan(Kind::conv_backward_data, data_spec, false); });
+    if (dweight)
+        weights_plan = cache().get(Key{weights_kind, weights_spec},
+                                   [&] { return make_conv_plan(weights_kind, weights_spec, false); });
+    if ((dx && !data_plan) || (dweight && !weights_plan)) return false;
+    // The output gradient reordered once when both passes read it in the same layout.
+    Tensor holder;
+    std::optional<Reordered> shared;
+    if (data_plan && weights_plan) {
+        try {
+            shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, holder);
+        } catch (const dnnl::error& e) {
+            fail("conv2d_input_grad: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
+        }
+    }
+    const Reordered* given = shared ? &*shared : nullptr;
+    if (data_plan) run(Kind::conv_backward_data, *data_plan, {in(grad), in(weight), dx}, given);
+    if (weights_plan) {
+        if (dbias)
+            run(weights_kind, *weights_plan, {in(grad), in(x), dweight, dbias}, given);
+        else
+            run(weights_kind, *weights_plan, {in(grad), in(x), dweight}, given);
+    }
+    return true;
 }
 bool onednn_avg_pool_forward(const PoolSpec& s, const float* x, float* y) {
     return run_pool(Kind::avg_pool_forward, s, {in(x), y});

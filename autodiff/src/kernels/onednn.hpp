@@ -31,6 +31,14 @@ struct ConvSpec {
 bool onednn_conv_forward(const ConvSpec& s, const float* x, const float* weight, const float* bias, float* y);
 bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float* weight, float* dx);
 bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight);
+// The input gradient (dx, with data_spec) and the weight gradient (dweight,
+// with weights_spec; with dbias, the bias gradient from the same primitive)
+// from one output gradient, reordered into oneDNN's layout once when both
+// passes read the same one. Either of dx and dweight may be null, dbias only
+// with dweight. False, having written nothing, when oneDNN has no primitive
+// for a pass or under rg::Autocast (the callers' separate passes handle it).
+bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
+                          const float* weight, const float* x, float* dx, float* dweight, float* dbias);
 
 // A pooling window over (n, c, h, w) images, output (n, c, oh, ow); average
 // pooling divides by the whole window, padding included (PyTorch's default).
