@@ -348,7 +348,7 @@ bool fused_backward_applies(const OpContext& c, const Tensor& grad, const ConvSh
 // images, fill(block, image, m) writing each image's output gradient dZ.
 template <class T>
 GradList conv_grads_by_patches(const OpContext& c, const ConvShapes& s, detail::OutputOrder order, std::size_t blocks,
-                               detail::FunctionRef<void(std::size_t, std::size_t, T*)> fill, const char* op) {
+                               detail::FunctionRef<bool(std::size_t, std::size_t, T*, T*)> fill, const char* op) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = c.needs_grad(2);
     std::optional<detail::Dense<T>> x, w;
     if (w_part) x.emplace(c.input(0));
@@ -440,9 +440,10 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Co
                                   const std::size_t outputs = s.out_channels * s.pixels;
                                   return conv_grads_by_patches<T>(
                                       c, s, {}, weight_grad_blocks(s, sizeof(T)),
-                                      [&](std::size_t, std::size_t n, T* m) {
+                                      [&](std::size_t, std::size_t n, T* m, T*) {
                                           detail::keep_where_positive(g.data() + n * outputs, y.data() + n * outputs, m,
                                                                       outputs);
+                                          return false;
                                       },
                                       "conv2d_relu");
                               });
@@ -489,15 +490,19 @@ GradList relu_pool_grads_per_image(const OpContext& c, const Tensor& grad, const
         T* kept_values = kept.data_ptr<T>();
         return conv_grads_by_patches<T>(
             c, s, p.order, blocks,
-            [&](std::size_t r, std::size_t n, T* m) {
+            [&](std::size_t r, std::size_t n, T* m, T* sums) {
                 T* mine = kept_values + r * pooled;
                 const std::int32_t* at = p.where->data() + n * pooled;
+                const std::size_t windows = pooled / s.out_channels;
                 detail::keep_where_positive(g.data() + n * pooled, y.data() + n * pooled, mine, pooled);
                 if (p.order.windows())
-                    detail::unpool_window_order(mine, at, s.out_channels, pooled / s.out_channels, p.corner->data(),
+                    detail::unpool_window_order(mine, at, s.out_channels, windows, p.corner->data(),
                                                 static_cast<std::int32_t>(s.g.ow), m);
                 else
                     detail::max_unpool(mine, at, p.one_image, m);
+                // The bias gradient from the kept gradient: the zeros around each maximum add nothing.
+                if (sums) detail::sum_channels(mine, 1, s.out_channels, windows, sums);
+                return sums != nullptr;
             },
             "conv2d_relu_max_pool2d");
     });

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace rg::detail {
 
@@ -92,9 +93,12 @@ void keep_where_positive(const T* __restrict g, const T* __restrict y, T* __rest
     }
 }
 
-// max(v, 0) in place, as relu.
-template <class T> void relu_in_place(T* __restrict values, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) values[i] = values[i] > 0 ? values[i] : T{0};
+// max(v + shift, 0) in place, as relu (of the biased value).
+template <class T> void relu_in_place(T* __restrict values, std::size_t n, T shift = T{0}) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const T v = values[i] + shift;
+        values[i] = v > 0 ? v : T{0};
+    }
 }
 
 // y = conv2d(x, w) + b (b may be null), in `ranges` image ranges; with
@@ -262,14 +266,13 @@ void relu_pool_forward_by_patches(const ConvShapes& s, OutputOrder order, std::s
         with_patches(s, order, space, r, [&](auto patches) {
             T* image = scratch + r * outputs;
             for (std::size_t n = first; n < end; ++n) {
-                for (std::size_t k = 0; k < s.groups; ++k) {
-                    T* dst = image + k * og * columns;
-                    if (b)
-                        for (std::size_t o = 0; o < og; ++o) std::fill_n(dst + o * columns, columns, b[k * og + o]);
+                for (std::size_t k = 0; k < s.groups; ++k)
                     product(false, false, og, columns, s.patch, w + k * og * s.patch, s.patch,
-                            patches.gather(x + (n * s.groups + k) * s.group_block()), columns, dst, b != nullptr);
-                }
-                relu_in_place(image, outputs);
+                            patches.gather(x + (n * s.groups + k) * s.group_block()), columns, image + k * og * columns,
+                            false);
+                // The bias added in the ReLU's pass rather than written first for the GEMM to add to.
+                for (std::size_t o = 0; o < s.out_channels; ++o)
+                    relu_in_place(image + o * columns, columns, b ? b[o] : T{0});
                 if (order.windows())
                     max_pool_window_order(image, s.out_channels, pool.oh * pool.ow, corner,
                                           static_cast<std::int32_t>(s.g.ow), out + n * pooled, at_max + n * pooled);
@@ -281,17 +284,20 @@ void relu_pool_forward_by_patches(const ConvShapes& s, OutputOrder order, std::s
 }
 
 // The backward pass of a convolution from its output gradient dZ, image by
-// image: fill_dz(range, image, m) writes one image's dZ into m (a buffer of
+// image: fill_dz(range, image, m, sums) writes one image's dZ into m (a buffer of
 // `masked`, one image's outputs per block, so it stays in cache), where the
 // bias gradient (sums over pixels), the weight gradient (as
 // weight_grad_by_patches, in the same blocks of images, added in order) and
-// the input gradient (as input_grad_by_patches) read it. A null db, dw or dx
+// the input gradient (as input_grad_by_patches) read it. With `sums` not
+// null (the bias gradient asked for), fill_dz may write the image's sums of
+// dZ over pixels there, one per channel, and return true (the pool's kept
+// gradient has a quarter of the values); false: they are summed from m. A null db, dw or dx
 // is not computed. `partials` holds blocks * (O * patch + O) values when
 // blocks > 1, else nothing. The caller keeps weight_grad_patches_left(s)
 // cases on the unfused path.
 template <class T>
 void conv_backward_by_patches(const ConvShapes& s, OutputOrder order, std::size_t blocks, PatchSpace<T> space,
-                              T* masked, T* partials, FunctionRef<void(std::size_t, std::size_t, T*)> fill_dz,
+                              T* masked, T* partials, FunctionRef<bool(std::size_t, std::size_t, T*, T*)> fill_dz,
                               const T* x, const T* w, T* dx, T* dw, T* db) {
     const std::size_t og = s.group_out(), columns = order.columns(s), outputs = s.out_channels * columns;
     const std::size_t weights = s.out_channels * s.patch, part = weights + s.out_channels;
@@ -306,12 +312,13 @@ void conv_backward_by_patches(const ConvShapes& s, OutputOrder order, std::size_
             T* dw_sum = blocks > 1 ? partials + r * part : dw;
             T* db_sum = blocks > 1 ? partials + r * part + weights : db;
             if (dx) std::fill(dx + first * s.groups * s.group_block(), dx + end * s.groups * s.group_block(), T{0});
+            std::vector<T> sums(db ? s.out_channels : 0);
             for (std::size_t n = first; n < end; ++n) {
-                fill_dz(r, n, m);
+                const bool summed = fill_dz(r, n, m, db ? sums.data() : nullptr);
                 if (db)
                     for (std::size_t o = 0; o < s.out_channels; ++o) {
                         const T* row = m + o * columns;
-                        const T sum = lane_sum<T>(columns, [row](std::size_t i) { return row[i]; });
+                        const T sum = summed ? sums[o] : lane_sum<T>(columns, [row](std::size_t i) { return row[i]; });
                         db_sum[o] = n > first ? db_sum[o] + sum : sum;
                     }
                 for (std::size_t k = 0; k < s.groups; ++k) {
