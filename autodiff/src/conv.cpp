@@ -455,8 +455,8 @@ Tensor conv2d_relu(const Tensor& x, const Tensor& weight, const Tensor& bias, Co
 const OpDef& conv2d_relu_max_pool2d_def = define_op(
     {.name = "conv2d_relu_max_pool2d",
      .signature = "conv2d_relu_max_pool2d(x, weight, bias, conv, kernel, pool)",
-     .doc = "max_pool2d(relu(conv2d(x, weight, bias))) in one op: each image's convolution pooled while it is in "
-            "cache, the activation never written",
+     .doc = "max_pool2d(relu(conv2d(x, weight, bias))) in one op: on the im2col path each image's convolution "
+            "pooled while it is in cache, the activation never written",
      .rule = "dZ = G where Y > 0, routed to each window's maximum, 0 elsewhere; then conv2d's rule with dZ",
      .kind = OpKind::nn,
      .call =
