@@ -9,6 +9,7 @@
 #include <retrograd/threads.hpp>
 
 #include "kernels/bf16.hpp"
+#include "kernels/blocked_pool.hpp"
 #include "kernels/copy.hpp"
 #include "kernels/conv_patches.hpp"
 #include "kernels/onednn.hpp"
@@ -299,13 +300,19 @@ Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 // it): when they are not recorded, in float32 outside rg::Autocast, and each
 // of the input and weight gradients c needs would run through oneDNN on its
 // own. Nothing otherwise, or when oneDNN has no primitive.
+// Whether the input and weight gradients c needs (one at least) would each
+// run through oneDNN, in float32, not recorded, outside rg::Autocast.
+bool grads_through_onednn(const OpContext& c, const Tensor& grad, const ConvShapes& s) {
+    const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1);
+    if (is_grad_enabled() || detail::autocast_products() || grad.dtype() != Dtype::float32 || (!x_part && !w_part))
+        return false;
+    return !(x_part && (!through_onednn(s, Pass::input_grad) || c.input(1).dtype() != Dtype::float32)) &&
+           !(w_part && (!through_onednn(s, Pass::weight_grad) || c.input(0).dtype() != Dtype::float32));
+}
+
 std::optional<GradList> onednn_grads(const OpContext& c, const Tensor& grad, const ConvShapes& s, bool with_bias) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = with_bias && c.needs_grad(2);
-    if (is_grad_enabled() || detail::autocast_products() || grad.dtype() != Dtype::float32 || (!x_part && !w_part))
-        return std::nullopt;
-    if ((x_part && (!through_onednn(s, Pass::input_grad) || c.input(1).dtype() != Dtype::float32)) ||
-        (w_part && (!through_onednn(s, Pass::weight_grad) || c.input(0).dtype() != Dtype::float32)))
-        return std::nullopt;
+    if (!grads_through_onednn(c, grad, s)) return std::nullopt;
     const detail::Dense<float> g(grad);
     std::optional<detail::Dense<float>> x, w;
     if (w_part) x.emplace(c.input(0));
@@ -512,8 +519,46 @@ GradList relu_pool_grads_per_image(const OpContext& c, const Tensor& grad, const
 // written in one pass (the kept gradient at the maxima), the bias gradient
 // summed from the kept gradient (the zeros add nothing), then
 // conv2d_input_grad and conv2d_weight_grad, which pick their kernels.
+// Its gradients through oneDNN with the convolution's output gradient
+// written straight into the channel-blocked layout its backward passes read
+// (kernels/blocked_pool.hpp): for 2x2 pools where that layout is blocked.
+std::optional<GradList> relu_pool_grads_blocked(const OpContext& c, const Tensor& grad, const ConvShapes& s,
+                                                const ReluPool& p) {
+    if (!detail::two_by_two(p.one_image) || !grads_through_onednn(c, grad, s)) return std::nullopt;
+    const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1);
+    const detail::ConvSpec data = spec(s, Pass::input_grad), weights = spec(s, Pass::weight_grad);
+    const std::int64_t block = detail::onednn_conv_backward_block(data, weights, x_part, w_part);
+    if (block == 0) return std::nullopt;
+    const char* op = "conv2d_relu_max_pool2d";
+    const detail::BlockedPlanes planes{s.g.n,          s.out_channels, static_cast<std::size_t>(block), s.g.oh, s.g.ow,
+                                       p.one_image.oh, p.one_image.ow};
+    const detail::Dense<float> g(grad), y(c.output());
+    const std::size_t total = s.g.n * p.pooled();
+    Tensor kept = detail::empty_dense<float>(Shape{total}, op);
+    detail::keep_where_positive(g.data(), y.data(), kept.data_ptr<float>(), total);
+    Tensor dz = detail::empty_dense<float>(Shape{planes.values()}, op);
+    detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<float>());
+    std::optional<detail::Dense<float>> x, w;
+    if (w_part) x.emplace(c.input(0));
+    if (x_part) w.emplace(c.input(1));
+    Tensor dx = x_part ? detail::empty_dense<float>(c.input_shape(0), "conv2d_input_grad") : Tensor{};
+    Tensor dw = w_part ? detail::empty_dense<float>(c.input_shape(1), "conv2d_weight_grad") : Tensor{};
+    const auto data_of = [](Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
+    if (!detail::onednn_conv_backward(data, weights, dz.data_ptr<float>(), w ? w->data() : nullptr,
+                                      x ? x->data() : nullptr, data_of(dx), data_of(dw), nullptr, block))
+        return std::nullopt;
+    Tensor db;
+    if (c.needs_grad(2)) {
+        db = detail::empty_dense<float>(Shape{s.out_channels}, op);
+        detail::sum_channels(kept.data_ptr<float>(), s.g.n, s.out_channels, p.one_image.oh * p.one_image.ow,
+                             db.data_ptr<float>());
+    }
+    return GradList{std::move(dx), std::move(dw), std::move(db)};
+}
+
 GradList relu_pool_grads_whole(const OpContext& c, const Tensor& grad, const ConvShapes& s, const ReluPool& p,
                                const Conv2dOptions& conv) {
+    if (auto grads = relu_pool_grads_blocked(c, grad, s, p)) return std::move(*grads);
     Tensor db;
     Tensor dz = detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
         using T = decltype(zero);
@@ -594,7 +639,31 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
         using T = typename std::decay_t<decltype(xv)>::value_type;
         Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, p.one_image.oh, p.one_image.ow}, op);
         if (!p.per_image) {
-            // The batch at once: the activation lives until the pool has read it.
+            // The batch at once: the activation lives until the pool has read
+            // it, in oneDNN's blocked layout where the pool can read that.
+            if constexpr (std::is_same_v<T, float>)
+                if (detail::two_by_two(p.one_image)) {
+                    const detail::ConvSpec forward = spec(s, Pass::forward);
+                    if (const std::int64_t block = detail::onednn_conv_forward_block(forward, bias.defined())) {
+                        const detail::BlockedPlanes planes{s.g.n,
+                                                           s.out_channels,
+                                                           static_cast<std::size_t>(block),
+                                                           s.g.oh,
+                                                           s.g.ow,
+                                                           p.one_image.oh,
+                                                           p.one_image.ow};
+                        Tensor z = detail::empty_dense<float>(Shape{planes.values()}, op);
+                        std::optional<detail::Dense<float>> bias_values;
+                        if (bias.defined()) bias_values.emplace(bias);
+                        if (detail::onednn_conv_forward_blocked(forward, xv.data(), w.data(),
+                                                                bias_values ? bias_values->data() : nullptr,
+                                                                z.data_ptr<float>())) {
+                            detail::relu_max_pool_2x2_blocked(z.data_ptr<float>(), planes, y.data_ptr<float>(),
+                                                              where->data());
+                            return y;
+                        }
+                    }
+                }
             bool by_patches = false;
             const Tensor z = conv_forward(x, weight, bias, s, op, true, by_patches);
             Geometry batch = p.one_image;

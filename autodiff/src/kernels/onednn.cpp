@@ -402,6 +402,22 @@ std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const v
     return std::nullopt;
 }
 
+// The channel block of a layout that stores (N, C, H, W) as
+// (N, ceil(C / block), H, W, block), oneDNN's aBcd8b and aBcd16b; 0 for any other.
+std::int64_t channel_block(const memory::desc& d) {
+    if (d.dims().size() != 4 || d.data_type() != memory::data_type::f32) return 0;
+    if (d == memory::desc(d.dims(), memory::data_type::f32, Tag::aBcd16b)) return 16;
+    if (d == memory::desc(d.dims(), memory::data_type::f32, Tag::aBcd8b)) return 8;
+    return 0;
+}
+
+// The layout a plan wants for argument `dnnl_arg`, if the plan has one.
+std::optional<memory::desc> wanted(const Plan& plan, int dnnl_arg) {
+    for (const Plan::Arg& a : plan.args)
+        if (a.dnnl_arg == dnnl_arg) return a.wanted;
+    return std::nullopt;
+}
+
 const char* op_name(Kind kind) {
     switch (kind) {
         case Kind::conv_forward:
@@ -474,8 +490,57 @@ bool onednn_conv_backward_data(const ConvSpec& s, const float* grad, const float
 bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const float* x, float* dweight) {
     return run_conv(Kind::conv_backward_weights, s, {in(grad), in(x), dweight});
 }
+namespace {
+
+std::shared_ptr<const Plan> forward_plan(const ConvSpec& s, bool bias) {
+    const Kind kind = bias ? Kind::conv_forward_bias : Kind::conv_forward;
+    return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+}
+
+std::shared_ptr<const Plan> backward_plan(Kind kind, const ConvSpec& s) {
+    return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+}
+
+}  // namespace
+
+std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias) {
+    if (product_mode() != ProductMode::float32) return 0;
+    const auto plan = forward_plan(s, bias);
+    const auto dst = plan ? wanted(*plan, DNNL_ARG_DST) : std::nullopt;
+    return dst ? channel_block(*dst) : 0;
+}
+
+bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
+                                 float* y_blocked) {
+    const std::int64_t block = onednn_conv_forward_block(s, bias != nullptr);
+    if (block == 0) return false;
+    const auto plan = forward_plan(s, bias != nullptr);
+    const Reordered dst{DNNL_ARG_DST, memory(*wanted(*plan, DNNL_ARG_DST), cpu_engine(), y_blocked)};
+    if (bias)
+        run(Kind::conv_forward_bias, *plan, {in(x), in(weight), in(bias), y_blocked}, &dst);
+    else
+        run(Kind::conv_forward, *plan, {in(x), in(weight), y_blocked}, &dst);
+    return true;
+}
+
+std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpec& weights_spec, bool data,
+                                        bool weights) {
+    if (product_mode() != ProductMode::float32 || (!data && !weights)) return 0;
+    std::optional<memory::desc> layout;
+    for (auto [on, kind, spec] : {std::tuple{data, Kind::conv_backward_data, &data_spec},
+                                  std::tuple{weights, Kind::conv_backward_weights, &weights_spec}}) {
+        if (!on) continue;
+        const auto plan = backward_plan(kind, *spec);
+        const auto d = plan ? wanted(*plan, DNNL_ARG_DIFF_DST) : std::nullopt;
+        if (!d || (layout && *layout != *d)) return 0;
+        layout = d;
+    }
+    return channel_block(*layout);
+}
+
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
-                          const float* weight, const float* x, float* dx, float* dweight, float* dbias) {
+                          const float* weight, const float* x, float* dx, float* dweight, float* dbias,
+                          std::int64_t grad_block) {
     if (product_mode() != ProductMode::float32 || (!dx && !dweight) || (dbias && !dweight)) return false;
     const Kind weights_kind = dbias ? Kind::conv_backward_weights_bias : Kind::conv_backward_weights;
     std::shared_ptr<const Plan> data_plan, weights_plan;
@@ -486,10 +551,17 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
         weights_plan = cache().get(Key{weights_kind, weights_spec},
                                    [&] { return make_conv_plan(weights_kind, weights_spec, false); });
     if ((dx && !data_plan) || (dweight && !weights_plan)) return false;
-    // The output gradient reordered once when both passes read it in the same layout.
+    // The output gradient reordered once when both passes read it in the same
+    // layout, or given in the layout they read.
     Tensor holder;
     std::optional<Reordered> shared;
-    if (data_plan && weights_plan) {
+    if (grad_block != 0) {
+        const memory::desc layout(image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow),
+                                  memory::data_type::f32, grad_block == 16 ? Tag::aBcd16b : Tag::aBcd8b);
+        for (const auto& plan : {data_plan, weights_plan})
+            if (plan && wanted(*plan, DNNL_ARG_DIFF_DST) != layout) return false;
+        shared = Reordered{DNNL_ARG_DIFF_DST, memory(layout, cpu_engine(), const_cast<float*>(grad))};
+    } else if (data_plan && weights_plan) {
         try {
             shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, holder);
         } catch (const dnnl::error& e) {

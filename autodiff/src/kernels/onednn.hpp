@@ -37,8 +37,25 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 // passes read the same one. Either of dx and dweight may be null, dbias only
 // with dweight. False, having written nothing, when oneDNN has no primitive
 // for a pass or under rg::Autocast (the callers' separate passes handle it).
+// With grad_block (8 or 16), grad is already in the layout both passes read,
+// channels in blocks of grad_block (onednn_conv_backward_block).
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
-                          const float* weight, const float* x, float* dx, float* dweight, float* dbias);
+                          const float* weight, const float* x, float* dx, float* dweight, float* dbias,
+                          std::int64_t grad_block = 0);
+
+// oneDNN's channel-blocked layouts (aBcd8b, aBcd16b): (N, C, H, W) stored as
+// (N, ceil(C / block), H, W, block), the channels past C zero. A caller that
+// reads a convolution's output or writes its gradient in that layout saves
+// the reorder to and from NCHW. The block of the output the forward pass
+// writes (0: another layout, or no primitive; outside rg::Autocast only):
+std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias);
+// The forward pass writing that layout into y_blocked; false when it is not blocked.
+bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
+                                 float* y_blocked);
+// The block of the output-gradient layout the asked-for backward passes read
+// (0: not blocked, or the two passes read different layouts).
+std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpec& weights_spec, bool data,
+                                        bool weights);
 
 // A pooling window over (n, c, h, w) images, output (n, c, oh, ow); average
 // pooling divides by the whole window, padding included (PyTorch's default).
