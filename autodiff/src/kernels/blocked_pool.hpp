@@ -8,6 +8,7 @@
 // along them.
 #include "../window_geometry.hpp"
 #include "pool_windows.hpp"
+#include "threads.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -30,52 +31,55 @@ struct BlockedPlanes {
 template <class T> void relu_max_pool_2x2_blocked(const T* y, const BlockedPlanes& p, T* out, std::int32_t* at_max) {
     const std::size_t b = p.block, q = p.ph * p.pw;
     const auto width = static_cast<std::int32_t>(p.w);
-    for (std::size_t n = 0; n < p.n; ++n)
-        for (std::size_t k = 0; k < p.blocks(); ++k) {
-            const std::size_t channels = std::min(b, p.c - k * b);
-            const T* plane = y + (n * p.blocks() + k) * p.h * p.w * b;
-            T* dst = out + (n * p.c + k * b) * q;
-            std::int32_t* at = at_max + (n * p.c + k * b) * q;
-            for (std::size_t py = 0; py < p.ph; ++py)
-                for (std::size_t px = 0; px < p.pw; ++px) {
-                    const auto corner = static_cast<std::int32_t>(2 * py * p.w + 2 * px);
-                    const T* a = plane + static_cast<std::size_t>(corner) * b;
-                    const T* right = a + b;
-                    const T* below = a + p.w * b;
-                    const T* diagonal = below + b;
-                    const std::size_t window = py * p.pw + px;
-                    for (std::size_t i = 0; i < channels; ++i) {
-                        T best = a[i];
-                        std::int32_t place = corner;
-                        bool take = replaces(right[i], best);
-                        best = select(take, right[i], best);
-                        place = select(take, corner + 1, place);
-                        take = replaces(below[i], best);
-                        best = select(take, below[i], best);
-                        place = select(take, corner + width, place);
-                        take = replaces(diagonal[i], best);
-                        best = select(take, diagonal[i], best);
-                        place = select(take, corner + width + 1, place);
-                        dst[i * q + window] = best > 0 ? best : T{0};
-                        at[i * q + window] = place;
-                    }
+    // Each block of channels of each image whole on one thread.
+    parallel_blocks(p.n * p.blocks(), p.values(), [&](std::size_t nk) {
+        const std::size_t n = nk / p.blocks(), k = nk % p.blocks();
+        const std::size_t channels = std::min(b, p.c - k * b);
+        const T* plane = y + (n * p.blocks() + k) * p.h * p.w * b;
+        T* dst = out + (n * p.c + k * b) * q;
+        std::int32_t* at = at_max + (n * p.c + k * b) * q;
+        for (std::size_t py = 0; py < p.ph; ++py)
+            for (std::size_t px = 0; px < p.pw; ++px) {
+                const auto corner = static_cast<std::int32_t>(2 * py * p.w + 2 * px);
+                const T* a = plane + static_cast<std::size_t>(corner) * b;
+                const T* right = a + b;
+                const T* below = a + p.w * b;
+                const T* diagonal = below + b;
+                const std::size_t window = py * p.pw + px;
+                for (std::size_t i = 0; i < channels; ++i) {
+                    T best = a[i];
+                    std::int32_t place = corner;
+                    bool take = replaces(right[i], best);
+                    best = select(take, right[i], best);
+                    place = select(take, corner + 1, place);
+                    take = replaces(below[i], best);
+                    best = select(take, below[i], best);
+                    place = select(take, corner + width, place);
+                    take = replaces(diagonal[i], best);
+                    best = select(take, diagonal[i], best);
+                    place = select(take, corner + width + 1, place);
+                    dst[i * q + window] = best > 0 ? best : T{0};
+                    at[i * q + window] = place;
                 }
-        }
+            }
+    });
 }
 
 // dz in the blocked layout: each window's gradient `kept` (N, C, PH, PW) at
 // its maximum at_max, zeros everywhere else (the padding channels and the
 // pixels no window reads included).
 template <class T> void unpool_2x2_blocked(const T* kept, const std::int32_t* at_max, const BlockedPlanes& p, T* dz) {
-    std::fill_n(dz, p.values(), T{0});
-    const std::size_t b = p.block, q = p.ph * p.pw;
-    for (std::size_t n = 0; n < p.n; ++n)
+    const std::size_t b = p.block, q = p.ph * p.pw, image = p.blocks() * b * p.h * p.w;
+    // Each image whole on one thread.
+    parallel_blocks(p.n, p.values(), [&](std::size_t n) {
+        std::fill_n(dz + n * image, image, T{0});
         for (std::size_t c = 0; c < p.c; ++c) {
-            T* plane = dz + (n * p.blocks() + c / b) * p.h * p.w * b + c % b;
+            T* plane = dz + n * image + (c / b) * p.h * p.w * b + c % b;
             const T* from = kept + (n * p.c + c) * q;
             const std::int32_t* at = at_max + (n * p.c + c) * q;
             for (std::size_t i = 0; i < q; ++i) plane[static_cast<std::size_t>(at[i]) * b] = from[i];
         }
+    });
 }
 
 }  // namespace rg::detail
