@@ -169,6 +169,8 @@ TEST_CASE("conv2d_relu and conv2d_relu_max_pool2d refuse bad input as conv2d and
                          "max_pool2d: padding (2, 2) must be at most half the kernel (2, 2)", rg::Error);
     CHECK_THROWS_WITH_AS(rg::conv2d_relu(x, rg::zeros({4, 2, 3, 3})),
                          "conv2d_relu: input has 3 channels but weight (4, 2, 3, 3) expects 2", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::conv2d_relu_max_pool2d(rg::zeros({1, 3, 6, 6}, {.dtype = rg::int64}), w, {}, {}, {2, 2}),
+                         "conv2d_relu_max_pool2d: expected a float32 or float64 tensor, got int64", rg::Error);
     CHECK_THROWS_WITH_AS(rg::conv2d_relu_max_pool2d(Tensor{}, w, {}, {}, {2, 2}),
                          "conv2d_relu_max_pool2d: got an undefined tensor (default-constructed rg::Tensor)", rg::Error);
 }

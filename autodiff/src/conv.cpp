@@ -606,6 +606,8 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
     detail::defined_or_fail(x, op);
     detail::defined_or_fail(weight, op);
     check_bias(bias, weight, op);
+    // Checked here, before an unfused input goes to the ops this one composes (whose messages would name them).
+    if (!x.is_floating()) fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(x.dtype()));
     if (conv.padding_rule != Conv2dOptions::Rule::explicit_sizes || conv.padding_mode != PadMode::constant ||
         detail::max_pool_needs_composition(pool) || (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64) ||
         detail::autocast_products())
