@@ -294,12 +294,6 @@ Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
     });
 }
 
-// A convolution's gradients from its output gradient `grad` in one oneDNN
-// call (onednn_conv_backward: the output gradient reordered once, the bias
-// gradient from the weight-gradient primitive, with_bias and when c needs
-// it): when they are not recorded, in float32 outside rg::Autocast, and each
-// of the input and weight gradients c needs would run through oneDNN on its
-// own. Nothing otherwise, or when oneDNN has no primitive.
 // Whether the input and weight gradients c needs (one at least) would each
 // run through oneDNN, in float32, not recorded, outside rg::Autocast.
 bool grads_through_onednn(const OpContext& c, const Tensor& grad, const ConvShapes& s) {
@@ -310,6 +304,12 @@ bool grads_through_onednn(const OpContext& c, const Tensor& grad, const ConvShap
            !(w_part && (!through_onednn(s, Pass::weight_grad) || c.input(0).dtype() != Dtype::float32));
 }
 
+// A convolution's gradients from its output gradient `grad` in one oneDNN
+// call (onednn_conv_backward: the output gradient reordered once, the bias
+// gradient from the weight-gradient primitive, with_bias and when c needs
+// it): when they are not recorded, in float32 outside rg::Autocast, and each
+// of the input and weight gradients c needs would run through oneDNN on its
+// own. Nothing otherwise, or when oneDNN has no primitive.
 std::optional<GradList> onednn_grads(const OpContext& c, const Tensor& grad, const ConvShapes& s, bool with_bias) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = with_bias && c.needs_grad(2);
     if (!grads_through_onednn(c, grad, s)) return std::nullopt;
