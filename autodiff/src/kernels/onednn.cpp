@@ -333,24 +333,32 @@ struct Reordered {
     memory value;
 };
 
+// This thread's stream on the CPU engine.
+dnnl::stream& thread_stream() {
+    thread_local dnnl::stream stream(cpu_engine());
+    return stream;
+}
+
+// A buffer for `d` from retrograd's caching allocator, which `held` keeps.
+float* scratch(const memory::desc& d, std::vector<Tensor>& held) {
+    held.push_back(empty_dense<float>(Shape{d.get_size() / sizeof(float) + 1}, "oneDNN"));
+    return held.back().data_ptr<float>();
+}
+
+// Runs argument a's reorder from `from` to `to`, its scratchpad kept by `held`.
+void reorder(const Plan::Arg& a, const memory& from, const memory& to, std::vector<Tensor>& held) {
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    if (a.reorder_scratchpad.get_size() > 0)
+        args.emplace(DNNL_ARG_SCRATCHPAD,
+                     memory(a.reorder_scratchpad, cpu_engine(), scratch(a.reorder_scratchpad, held)));
+    a.reorder->execute(thread_stream(), args);
+}
+
 void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
     match_thread_count();
     dnnl::engine& engine = cpu_engine();
-    thread_local dnnl::stream stream(cpu_engine());
     std::vector<Tensor> held;
-    auto scratch = [&](const memory::desc& d) {
-        held.push_back(empty_dense<float>(Shape{d.get_size() / sizeof(float) + 1}, "oneDNN"));
-        return held.back().data_ptr<float>();
-    };
     std::unordered_map<int, memory> args;
-    // Runs a plan's reorder from `from` to `to`.
-    auto reorder = [&](const Plan::Arg& a, const memory& from, const memory& to) {
-        std::unordered_map<int, memory> reorder_args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-        if (a.reorder_scratchpad.get_size() > 0)
-            reorder_args.emplace(DNNL_ARG_SCRATCHPAD,
-                                 memory(a.reorder_scratchpad, engine, scratch(a.reorder_scratchpad)));
-        a.reorder->execute(stream, reorder_args);
-    };
     std::vector<std::tuple<const Plan::Arg*, memory, memory>> write_back;
     auto buffer = buffers.begin();
     for (const Plan::Arg& a : plan.args) {
@@ -363,40 +371,30 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reord
             args.emplace(a.dnnl_arg, user);
             continue;
         }
-        memory inner(a.wanted, engine, scratch(a.wanted));
+        memory inner(a.wanted, engine, scratch(a.wanted, held));
         if (a.output)
             write_back.emplace_back(&a, inner, user);
         else
-            reorder(a, user, inner);
+            reorder(a, user, inner, held);
         args.emplace(a.dnnl_arg, inner);
     }
     if (plan.scratchpad.get_size() > 0)
-        args.emplace(DNNL_ARG_SCRATCHPAD, memory(plan.scratchpad, engine, scratch(plan.scratchpad)));
-    plan.primitive.execute(stream, args);
-    for (auto& [a, inner, user] : write_back) reorder(*a, inner, user);
-    stream.wait();
+        args.emplace(DNNL_ARG_SCRATCHPAD, memory(plan.scratchpad, engine, scratch(plan.scratchpad, held)));
+    plan.primitive.execute(thread_stream(), args);
+    for (auto& [a, inner, user] : write_back) reorder(*a, inner, user, held);
+    thread_stream().wait();
 }
 
 // Input argument `dnnl_arg` of `plan` from the user's plain buffer, in the
-// layout the plan wants: reordered into a buffer that `holder` keeps, or
-// null when the plan reads the user's layout itself.
-std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, Tensor& holder) {
+// layout the plan wants: reordered into a buffer that `held` keeps, or
+// nothing when the plan reads the user's layout itself.
+std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, std::vector<Tensor>& held) {
     for (const Plan::Arg& a : plan.args) {
         if (a.dnnl_arg != dnnl_arg || a.output || !a.reorder) continue;
         match_thread_count();
-        dnnl::engine& engine = cpu_engine();
-        thread_local dnnl::stream stream(cpu_engine());
-        holder = empty_dense<float>(Shape{a.wanted.get_size() / sizeof(float) + 1}, "oneDNN");
-        memory inner(a.wanted, engine, holder.data_ptr<float>());
-        std::unordered_map<int, memory> args{{DNNL_ARG_FROM, memory(a.plain, engine, const_cast<void*>(user))},
-                                             {DNNL_ARG_TO, inner}};
-        Tensor scratchpad;
-        if (a.reorder_scratchpad.get_size() > 0) {
-            scratchpad = empty_dense<float>(Shape{a.reorder_scratchpad.get_size() / sizeof(float) + 1}, "oneDNN");
-            args.emplace(DNNL_ARG_SCRATCHPAD, memory(a.reorder_scratchpad, engine, scratchpad.data_ptr<float>()));
-        }
-        a.reorder->execute(stream, args);
-        stream.wait();
+        memory inner(a.wanted, cpu_engine(), scratch(a.wanted, held));
+        reorder(a, memory(a.plain, cpu_engine(), const_cast<void*>(user)), inner, held);
+        thread_stream().wait();
         return Reordered{dnnl_arg, inner};
     }
     return std::nullopt;
@@ -443,6 +441,11 @@ void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers, cons
     }
 }
 
+// The float32 plan of a convolution pass, from the cache.
+std::shared_ptr<const Plan> conv_plan(Kind kind, const ConvSpec& s) {
+    return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+}
+
 bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
     switch (product_mode()) {  // rg::Autocast (bf16.hpp)
         case ProductMode::float32: break;
@@ -459,7 +462,7 @@ bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers
         // here as float32; anyone else's go through the caller's products.
         case ProductMode::rounded: return false;
     }
-    const auto plan = cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+    const auto plan = conv_plan(kind, s);
     if (!plan) return false;
     run(kind, *plan, buffers);
     return true;
@@ -493,28 +496,27 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 namespace {
 
 std::shared_ptr<const Plan> forward_plan(const ConvSpec& s, bool bias) {
-    const Kind kind = bias ? Kind::conv_forward_bias : Kind::conv_forward;
-    return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+    return conv_plan(bias ? Kind::conv_forward_bias : Kind::conv_forward, s);
 }
 
-std::shared_ptr<const Plan> backward_plan(Kind kind, const ConvSpec& s) {
-    return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
+// The channel block of the layout `plan` wants for `dnnl_arg` (0: none, not blocked).
+std::int64_t block_of(const std::shared_ptr<const Plan>& plan, int dnnl_arg) {
+    const auto d = plan ? wanted(*plan, dnnl_arg) : std::nullopt;
+    return d ? channel_block(*d) : 0;
 }
 
 }  // namespace
 
 std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias) {
     if (product_mode() != ProductMode::float32) return 0;
-    const auto plan = forward_plan(s, bias);
-    const auto dst = plan ? wanted(*plan, DNNL_ARG_DST) : std::nullopt;
-    return dst ? channel_block(*dst) : 0;
+    return block_of(forward_plan(s, bias), DNNL_ARG_DST);
 }
 
 bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
                                  float* y_blocked) {
-    const std::int64_t block = onednn_conv_forward_block(s, bias != nullptr);
-    if (block == 0) return false;
+    if (product_mode() != ProductMode::float32) return false;
     const auto plan = forward_plan(s, bias != nullptr);
+    if (block_of(plan, DNNL_ARG_DST) == 0) return false;
     const Reordered dst{DNNL_ARG_DST, memory(*wanted(*plan, DNNL_ARG_DST), cpu_engine(), y_blocked)};
     if (bias)
         run(Kind::conv_forward_bias, *plan, {in(x), in(weight), in(bias), y_blocked}, &dst);
@@ -530,7 +532,7 @@ std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpe
     for (auto [on, kind, spec] : {std::tuple{data, Kind::conv_backward_data, &data_spec},
                                   std::tuple{weights, Kind::conv_backward_weights, &weights_spec}}) {
         if (!on) continue;
-        const auto plan = backward_plan(kind, *spec);
+        const auto plan = conv_plan(kind, *spec);
         const auto d = plan ? wanted(*plan, DNNL_ARG_DIFF_DST) : std::nullopt;
         if (!d || (layout && *layout != *d)) return 0;
         layout = d;
@@ -544,16 +546,12 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
     if (product_mode() != ProductMode::float32 || (!dx && !dweight) || (dbias && !dweight)) return false;
     const Kind weights_kind = dbias ? Kind::conv_backward_weights_bias : Kind::conv_backward_weights;
     std::shared_ptr<const Plan> data_plan, weights_plan;
-    if (dx)
-        data_plan = cache().get(Key{Kind::conv_backward_data, data_spec},
-                                [&] { return make_conv_plan(Kind::conv_backward_data, data_spec, false); });
-    if (dweight)
-        weights_plan = cache().get(Key{weights_kind, weights_spec},
-                                   [&] { return make_conv_plan(weights_kind, weights_spec, false); });
+    if (dx) data_plan = conv_plan(Kind::conv_backward_data, data_spec);
+    if (dweight) weights_plan = conv_plan(weights_kind, weights_spec);
     if ((dx && !data_plan) || (dweight && !weights_plan)) return false;
     // The output gradient reordered once when both passes read it in the same
     // layout, or given in the layout they read.
-    Tensor holder;
+    std::vector<Tensor> held;
     std::optional<Reordered> shared;
     if (grad_block != 0) {
         const memory::desc layout(image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow),
@@ -563,7 +561,7 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
         shared = Reordered{DNNL_ARG_DIFF_DST, memory(layout, cpu_engine(), const_cast<float*>(grad))};
     } else if (data_plan && weights_plan) {
         try {
-            shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, holder);
+            shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, held);
         } catch (const dnnl::error& e) {
             fail("conv2d_input_grad: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
         }
