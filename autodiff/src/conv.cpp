@@ -270,8 +270,7 @@ void check_bias(const Tensor& bias, const Tensor& weight, const char* op) {
 // fused backward pass needs) rather than oneDNN.
 Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvShapes& s, const char* op,
                     bool relu, bool& by_patches) {
-    if (bias.defined() && bias.shape() != Shape{s.out_channels})
-        fail("{}: bias has shape {}, expected ({},)", op, shape_str(bias.shape()), s.out_channels);
+    check_bias(bias, weight, op);
     detail::check_same_dtype(x, weight, op);
     if (bias.defined()) detail::check_same_dtype(x, bias, op);
     const detail::RoundedOperands in(x, weight);  // rounded under rg::Autocast's rounded kernel (kernels/bf16.hpp)
@@ -487,6 +486,38 @@ struct ReluPool {
     std::size_t pooled() const { return one_image.c * one_image.oh * one_image.ow; }  // per image
 };
 
+// conv2d_relu_max_pool2d's forward pass over the whole batch (its float32
+// convolution runs through oneDNN): the activation lives until the pool has
+// read it, in oneDNN's blocked layout where the pool can read that
+// (kernels/blocked_pool.hpp); the pooled values, their maxima in at_max.
+Tensor relu_pool_whole_batch(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvShapes& s,
+                             const Geometry& one_image, std::int32_t* at_max) {
+    const char* op = "conv2d_relu_max_pool2d";
+    Tensor y = detail::empty_dense<float>(Shape{s.g.n, s.out_channels, one_image.oh, one_image.ow}, op);
+    const detail::ConvSpec forward = spec(s, Pass::forward);
+    if (detail::two_by_two(one_image))
+        if (const std::int64_t block = detail::onednn_conv_forward_block(forward, bias.defined())) {
+            const detail::BlockedPlanes planes{s.g.n,       s.out_channels, static_cast<std::size_t>(block),
+                                               s.g.oh,      s.g.ow,         one_image.oh,
+                                               one_image.ow};
+            Tensor z = detail::empty_dense<float>(Shape{planes.values()}, op);
+            const detail::Dense<float> xv(x), w(weight);
+            std::optional<detail::Dense<float>> bias_values;
+            if (bias.defined()) bias_values.emplace(bias);
+            if (detail::onednn_conv_forward_blocked(forward, xv.data(), w.data(),
+                                                    bias_values ? bias_values->data() : nullptr, z.data_ptr<float>())) {
+                detail::relu_max_pool_2x2_blocked(z.data_ptr<float>(), planes, y.data_ptr<float>(), at_max);
+                return y;
+            }
+        }
+    bool by_patches = false;
+    const Tensor z = conv_forward(x, weight, bias, s, op, true, by_patches);
+    Geometry batch = one_image;
+    batch.n = s.g.n;
+    detail::max_pool(z.data_ptr<float>(), batch, y.data_ptr<float>(), at_max);
+    return y;
+}
+
 // Its gradients image by image (conv_backward_by_patches).
 GradList relu_pool_grads_per_image(const OpContext& c, const Tensor& grad, const ConvShapes& s, const ReluPool& p) {
     return detail::visit_float_dtype(grad.dtype(), "conv2d_relu_max_pool2d", [&](auto zero) {
@@ -637,53 +668,24 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
             for (std::size_t x = 0; x < p.one_image.ow; ++x)
                 (*corner)[y * p.one_image.ow + x] = static_cast<std::int32_t>(2 * y * s.g.ow + 2 * x);
     }
-    Tensor out = detail::visit_float2(x, weight, op, [&](const auto& xv, const auto& w) {
-        using T = typename std::decay_t<decltype(xv)>::value_type;
-        Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, p.one_image.oh, p.one_image.ow}, op);
-        if (!p.per_image) {
-            // The batch at once: the activation lives until the pool has read
-            // it, in oneDNN's blocked layout where the pool can read that.
-            if constexpr (std::is_same_v<T, float>)
-                if (detail::two_by_two(p.one_image)) {
-                    const detail::ConvSpec forward = spec(s, Pass::forward);
-                    if (const std::int64_t block = detail::onednn_conv_forward_block(forward, bias.defined())) {
-                        const detail::BlockedPlanes planes{s.g.n,
-                                                           s.out_channels,
-                                                           static_cast<std::size_t>(block),
-                                                           s.g.oh,
-                                                           s.g.ow,
-                                                           p.one_image.oh,
-                                                           p.one_image.ow};
-                        Tensor z = detail::empty_dense<float>(Shape{planes.values()}, op);
-                        std::optional<detail::Dense<float>> bias_values;
-                        if (bias.defined()) bias_values.emplace(bias);
-                        if (detail::onednn_conv_forward_blocked(forward, xv.data(), w.data(),
-                                                                bias_values ? bias_values->data() : nullptr,
-                                                                z.data_ptr<float>())) {
-                            detail::relu_max_pool_2x2_blocked(z.data_ptr<float>(), planes, y.data_ptr<float>(),
-                                                              where->data());
-                            return y;
-                        }
-                    }
-                }
-            bool by_patches = false;
-            const Tensor z = conv_forward(x, weight, bias, s, op, true, by_patches);
-            Geometry batch = p.one_image;
-            batch.n = s.g.n;
-            detail::max_pool(z.data_ptr<T>(), batch, y.data_ptr<T>(), where->data());
+    Tensor out;
+    if (!p.per_image)
+        out = relu_pool_whole_batch(x, weight, bias, s, p.one_image, where->data());
+    else
+        out = detail::visit_float2(x, weight, op, [&](const auto& xv, const auto& w) {
+            using T = typename std::decay_t<decltype(xv)>::value_type;
+            Tensor y = detail::empty_dense<T>(Shape{s.g.n, s.out_channels, p.one_image.oh, p.one_image.ow}, op);
+            std::optional<detail::Dense<T>> bias_values;
+            if (bias.defined()) bias_values.emplace(bias);
+            const std::size_t ranges = image_ranges(s);
+            PatchBuffers<T> buffers(p.order.patch_buffer<T>(s), ranges);
+            Tensor scratch = detail::empty_dense<T>(Shape{ranges * s.out_channels * p.order.columns(s)}, op);
+            detail::relu_pool_forward_by_patches(s, p.order, ranges, buffers.space(), scratch.data_ptr<T>(),
+                                                 p.one_image, corner->data(), xv.data(), w.data(),
+                                                 bias_values ? bias_values->data() : nullptr, y.data_ptr<T>(),
+                                                 where->data());
             return y;
-        }
-        std::optional<detail::Dense<T>> bias_values;
-        if (bias.defined()) bias_values.emplace(bias);
-        const std::size_t ranges = image_ranges(s);
-        PatchBuffers<T> buffers(p.order.patch_buffer<T>(s), ranges);
-        Tensor scratch = detail::empty_dense<T>(Shape{ranges * s.out_channels * p.order.columns(s)}, op);
-        detail::relu_pool_forward_by_patches(s, p.order, ranges, buffers.space(), scratch.data_ptr<T>(), p.one_image,
-                                             corner->data(), xv.data(), w.data(),
-                                             bias_values ? bias_values->data() : nullptr, y.data_ptr<T>(),
-                                             where->data());
-        return y;
-    });
+        });
     p.where = std::move(where);
     p.corner = std::move(corner);
     const bool x_part = needs_grad(x), w_part = needs_grad(weight);

@@ -315,12 +315,11 @@ void conv_backward_by_patches(const ConvShapes& s, OutputOrder order, std::size_
             std::vector<T> sums(db ? s.out_channels : 0);
             for (std::size_t n = first; n < end; ++n) {
                 const bool summed = fill_dz(r, n, m, db ? sums.data() : nullptr);
-                if (db)
-                    for (std::size_t o = 0; o < s.out_channels; ++o) {
-                        const T* row = m + o * columns;
-                        const T sum = summed ? sums[o] : lane_sum<T>(columns, [row](std::size_t i) { return row[i]; });
-                        db_sum[o] = n > first ? db_sum[o] + sum : sum;
-                    }
+                if (db) {
+                    if (!summed) sum_channels<T>(m, 1, s.out_channels, columns, sums.data());
+                    for (std::size_t o = 0; o < s.out_channels; ++o)
+                        db_sum[o] = n > first ? db_sum[o] + sums[o] : sums[o];
+                }
                 for (std::size_t k = 0; k < s.groups; ++k) {
                     const T* m_k = m + k * og * columns;
                     if (dw)
