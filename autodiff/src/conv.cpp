@@ -144,26 +144,31 @@ enum class Pass { forward, input_grad, weight_grad };
 
 // Whether a float32 pass runs oneDNN's direct convolution rather than
 // im2col + GEMM: the classes of shapes where it measured faster on one
-// thread, reorders to and from its blocked layouts included (the table is in
-// docs/performance.md, "Convolutions"). Grouped convolutions always (the
-// patches path multiplies group by group); a 1x1 kernel with unit stride
-// never (it is one GEMM on the image itself). Forward: strided or large
-// (5x5 and up) kernels, and inputs of 2 to 7 or of 64 and more channels.
-// Input gradient: 16 channels and more on small images (16x16 and under);
-// with few channels oneDNN's backward-data kernels are several times slower.
-// Weight gradient: fewer than 16 input channels, large kernels, or one image.
+// thread, reorders to and from its blocked layouts included, on an AVX-512
+// CPU and on an AVX2 one (the tables are in docs/performance.md,
+// "Convolutions"). Grouped convolutions always (the patches path multiplies
+// group by group); a 1x1 kernel with unit stride never (it is one GEMM on the
+// image itself). Forward: strided or large (5x5 and up) kernels, and inputs
+// of 2 to 7 or of 64 and more channels. Input gradient: 16 channels and more,
+// on AVX-512 only on small images (16x16 and under); with few channels
+// oneDNN's backward-data kernels are several times slower. Weight gradient:
+// fewer than 16 input channels, large kernels, or one image; but one input
+// channel takes im2col on AVX2, where oneDNN's kernel for it is 3 to 4 times
+// slower (on AVX-512 it is about twice as fast as im2col).
 std::atomic<detail::ConvKernel> forced{detail::ConvKernel::automatic};
 
 // Whether a float32 pass runs oneDNN's Winograd convolution (F(4x4, 3x3),
-// on AVX-512 CPUs): forward and weight gradient of 3x3 kernels with unit
-// stride and dilation, one group, and 32 input and output channels or more,
-// where it measured 1.3 to 2.9 times faster than im2col + GEMM, reorders
-// included (docs/performance.md, "Convolutions"). With fewer channels it
-// was as fast or several times slower; its input gradient was slower than
-// the direct one. Not when a kernel is forced, which compares the direct
-// convolution with im2col.
+// which oneDNN has on AVX-512 CPUs only; elsewhere the rule below decides):
+// forward and weight gradient of 3x3 kernels with unit stride and dilation,
+// one group, and 32 input and output channels or more, where it measured 1.3
+// to 2.9 times faster than im2col + GEMM, reorders included
+// (docs/performance.md, "Convolutions"). With fewer channels it was as fast
+// or several times slower; its input gradient was slower than the direct
+// one. Not when a kernel is forced, which compares the direct convolution
+// with im2col.
 bool winograd_pays(const ConvShapes& s, Pass pass) {
-    if (forced.load(std::memory_order_relaxed) != detail::ConvKernel::automatic) return false;
+    if (forced.load(std::memory_order_relaxed) != detail::ConvKernel::automatic || !detail::onednn_avx512())
+        return false;
     const Geometry& g = s.g;
     return pass != Pass::input_grad && s.groups == 1 && g.kh == 3 && g.kw == 3 && g.o.stride == Size2{1, 1} &&
            g.o.dilation == Size2{1, 1} && g.c >= 32 && s.out_channels >= 32;
@@ -175,12 +180,12 @@ bool through_onednn(const ConvShapes& s, Pass pass) {
         return kernel == detail::ConvKernel::onednn;
     if (s.groups > 1 || winograd_pays(s, pass)) return true;
     const Geometry& g = s.g;
-    const bool strided = g.o.stride != Size2{1, 1}, large = g.kh * g.kw >= 25;
+    const bool strided = g.o.stride != Size2{1, 1}, large = g.kh * g.kw >= 25, avx512 = detail::onednn_avx512();
     if (g.kh == 1 && g.kw == 1 && !strided) return false;
     switch (pass) {
         case Pass::forward: return strided || large || (g.c >= 2 && g.c < 8) || g.c >= 64;
-        case Pass::input_grad: return g.c >= 16 && g.h * g.w <= 256;
-        case Pass::weight_grad: return g.c < 16 || large || g.n == 1;
+        case Pass::input_grad: return g.c >= 16 && (g.h * g.w <= 256 || !avx512);
+        case Pass::weight_grad: return (g.c < 16 && (g.c > 1 || avx512)) || large || g.n == 1;
     }
     return false;
 }
@@ -486,6 +491,18 @@ struct ReluPool {
     std::size_t pooled() const { return one_image.c * one_image.oh * one_image.ow; }  // per image
 };
 
+// Whether conv2d_relu_max_pool2d runs its float32 convolution through
+// oneDNN where conv2d alone would not: on CPUs without AVX-512 (no Winograd),
+// for 16 input channels and more before a 2x2 pool. oneDNN's direct
+// convolution writes its channel-blocked layout, which the pool reads; the
+// reorder back to NCHW that makes conv2d's forward lose there is saved, and
+// the fused forward measured 1.2 to 1.9 times faster than the per-image path
+// (docs/performance.md, "Conv, ReLU and max pool as one op").
+bool blocked_forward_pays(const ConvShapes& s, const Geometry& pool) {
+    return forced.load(std::memory_order_relaxed) == detail::ConvKernel::automatic && !detail::onednn_avx512() &&
+           s.groups == 1 && s.g.c >= 16 && detail::two_by_two(pool);
+}
+
 // conv2d_relu_max_pool2d's forward pass over the whole batch (its float32
 // convolution runs through oneDNN): the activation lives until the pool has
 // read it, in oneDNN's blocked layout where the pool can read that
@@ -657,7 +674,8 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
              kernel[0], kernel[1]);
     if (s.g.oh * s.g.ow > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max()))
         fail("max_pool2d: image planes of {}x{} pixels exceed the 2^31 positions the pool indexes", s.g.oh, s.g.ow);
-    p.per_image = !(x.dtype() == Dtype::float32 && through_onednn(s, Pass::forward));
+    p.per_image =
+        !(x.dtype() == Dtype::float32 && (through_onednn(s, Pass::forward) || blocked_forward_pays(s, p.one_image)));
     const std::size_t windows_per_plane = p.one_image.oh * p.one_image.ow;
     auto where = std::make_shared<std::vector<std::int32_t>>(s.g.n * p.pooled());
     auto corner = std::make_shared<std::vector<std::int32_t>>();

@@ -601,4 +601,11 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }
 
+// oneDNN 2's ISA values are bit sets, each holding the bits of the ones it extends.
+bool onednn_avx512() {
+    const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
+    const auto bits = static_cast<unsigned>(dnnl_cpu_isa_avx512_core);
+    return (isa & bits) == bits;
+}
+
 }  // namespace rg::detail
