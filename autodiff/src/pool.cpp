@@ -153,9 +153,17 @@ Tensor max_pool_onednn(const Tensor& x, const float* values, const Geometry& g, 
 
 namespace {
 
-// float32 average pooling runs oneDNN's unless forced otherwise (conv_kernel.hpp).
+// float32 average pooling runs oneDNN's on AVX-512 CPUs, where its pooling
+// of NCHW images is a JIT kernel 2 to 4 times faster than retrograd's loops;
+// elsewhere oneDNN 2 runs its reference loop there (simple_nchw), which
+// measured 2 to 4 times slower than retrograd's forward and no faster
+// backward on an AVX2 CPU (docs/performance.md, "Convolutions"). Forcing a
+// kernel (conv_kernel.hpp) overrides both.
 bool through_onednn(const Geometry& g) {
-    return g.n * g.c * g.oh * g.ow > 0 && g.h * g.w > 0 && detail::forced_conv_kernel() != detail::ConvKernel::own;
+    if (g.n * g.c * g.oh * g.ow == 0 || g.h * g.w == 0) return false;
+    const detail::ConvKernel forced = detail::forced_conv_kernel();
+    if (forced != detail::ConvKernel::automatic) return forced == detail::ConvKernel::onednn;
+    return detail::onednn_avx512();
 }
 
 Tensor avg_pool_values(const Tensor& x, const Geometry& g) {
