@@ -105,3 +105,23 @@ TEST_CASE("float32 convolutions through oneDNN agree on 1 and 2 threads within r
             CHECK_MESSAGE(rg::allclose(one[i], two[i], 1e-5, 1e-4), "result " << i);
     }
 }
+
+TEST_CASE("a oneDNN convolution runs on the thread count set when it runs, not the one it was first made for") {
+    // oneDNN fixes a primitive's split of the work when it makes it: made on
+    // one thread, it ran on one after set_num_threads(2). Each count has its
+    // own primitive, made once.
+    auto x = rg::randn({2, 8, 9, 9}), w = rg::randn({16, 8, 3, 3});
+    const rg::detail::ConvKernel previous = rg::detail::forced_conv_kernel();
+    rg::detail::force_conv_kernel(rg::detail::ConvKernel::onednn);
+    const auto primitives_after = [&](int threads) {
+        Threads t(threads);
+        (void)rg::conv2d(x, w, {}, {.stride = {2, 2}});
+        return rg::detail::onednn_cached_primitives();
+    };
+    const std::size_t on_one = primitives_after(1);
+    const std::size_t on_two = primitives_after(2);
+    CHECK(on_two == on_one + 1);
+    CHECK(primitives_after(1) == on_two);  // both kept: switching back makes none
+    CHECK(primitives_after(2) == on_two);
+    rg::detail::force_conv_kernel(previous);
+}

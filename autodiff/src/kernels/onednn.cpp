@@ -7,6 +7,7 @@
 #include "onednn.hpp"
 
 #include <retrograd/detail/conv_kernel.hpp>
+#include <retrograd/threads.hpp>
 
 #include "../kernels.hpp"
 #include "bf16.hpp"
@@ -91,6 +92,11 @@ struct Key {
     Kind kind;
     std::variant<ConvSpec, PoolSpec, MatmulSpec> spec;
     bool bf16 = false;  // inputs rounded to bfloat16, float32 accumulation (rg::Autocast)
+    // oneDNN splits a primitive's work for the thread count at its creation
+    // and keeps that split: a primitive made on one thread runs on one after
+    // rg::set_num_threads(2), one made on two runs on two after
+    // set_num_threads(1). So each count has its own.
+    int threads = get_num_threads();
     bool operator==(const Key&) const = default;
 };
 
@@ -98,6 +104,7 @@ struct KeyHash {
     std::size_t operator()(const Key& k) const {
         std::size_t h = static_cast<std::size_t>(k.kind) * 2 + (k.bf16 ? 1 : 0);
         auto mix = [&h](std::int64_t v) { h = h * 1000003u ^ static_cast<std::size_t>(v); };
+        mix(k.threads);
         if (const auto* c = std::get_if<ConvSpec>(&k.spec)) {
             for (std::int64_t v : {c->n, c->c, c->h, c->w, c->o, c->kh, c->kw, c->stride_h, c->stride_w, c->pad_h,
                                    c->pad_w, c->dilation_h, c->dilation_w, c->groups, std::int64_t{c->winograd}})
@@ -126,6 +133,8 @@ public:
             }
         }
         // Made outside the lock: creating a primitive can take milliseconds.
+        // oneDNN reads the calling thread's OpenMP count, which the key's must be.
+        match_thread_count();
         std::shared_ptr<const Plan> plan = make();
         std::lock_guard lock(mutex_);
         if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // another thread's
