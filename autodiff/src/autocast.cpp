@@ -4,6 +4,7 @@
 #include <retrograd/detail/autocast_kernel.hpp>
 
 #include "kernels/bf16.hpp"
+#include "kernels/onednn.hpp"
 
 #include <oneapi/dnnl/dnnl.h>
 
@@ -17,15 +18,9 @@ namespace {
 thread_local bool autocast_on = false;
 thread_local bool operands_rounded = false;  // a RoundedOperands lives on this thread
 
-// oneDNN 2's ISA values are bit sets, each holding the bits of the ones it extends.
-bool isa_includes(dnnl_cpu_isa_t wanted) {
-    const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
-    const auto bits = static_cast<unsigned>(wanted);
-    return (isa & bits) == bits;
-}
 // oneDNN has bfloat16 primitives from avx512_core up: below avx512_core_bf16,
 // it emulates the bfloat16 instructions with AVX-512 integer code.
-bool onednn_has_bf16_kernels() { return isa_includes(dnnl_cpu_isa_avx512_core); }
+bool onednn_has_bf16_kernels() { return detail::onednn_avx512(); }
 
 constexpr int unforced = -1;
 std::atomic<int> forced{unforced};
@@ -103,7 +98,7 @@ std::string onednn_isa() {
 
 // avx512_core_bf16 and avx512_core_amx. oneDNN 2, which the library builds
 // against, has no AVX2 bfloat16 instructions (oneDNN 3's avx2_vnni_2).
-bool bfloat16_supported() { return isa_includes(dnnl_cpu_isa_avx512_core_bf16); }
+bool bfloat16_supported() { return detail::onednn_avx512_bf16(); }
 
 AutocastKernel autocast_kernel() {
     const int kernel = forced.load(std::memory_order_relaxed);

@@ -610,11 +610,16 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }
 
+namespace {
 // oneDNN 2's ISA values are bit sets, each holding the bits of the ones it extends.
-bool onednn_avx512() {
+bool isa_includes(dnnl_cpu_isa_t wanted) {
     const auto isa = static_cast<unsigned>(dnnl_get_effective_cpu_isa());
-    const auto bits = static_cast<unsigned>(dnnl_cpu_isa_avx512_core);
+    const auto bits = static_cast<unsigned>(wanted);
     return (isa & bits) == bits;
 }
+}  // namespace
+
+bool onednn_avx512() { return isa_includes(dnnl_cpu_isa_avx512_core); }
+bool onednn_avx512_bf16() { return isa_includes(dnnl_cpu_isa_avx512_core_bf16); }
 
 }  // namespace rg::detail

@@ -90,10 +90,14 @@ struct MatmulSpec {
 bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, float* c);
 
 // Whether oneDNN runs its AVX-512 kernels here (avx512_core or above, under
-// ONEDNN_MAX_CPU_ISA's cap). Its Winograd convolution exists only there, and
-// its direct kernels compare differently with im2col + GEMM on AVX-512 and on
-// AVX2 (conv.cpp's choice, docs/performance.md "Convolutions").
+// ONEDNN_MAX_CPU_ISA's cap). Its Winograd convolution and its bfloat16
+// kernels exist only there, and its direct kernels compare differently with
+// im2col + GEMM on AVX-512 and on AVX2 (conv.cpp's choice,
+// docs/performance.md "Convolutions").
 bool onednn_avx512();
+// Whether it runs them with the CPU's bfloat16 instructions (avx512_core_bf16
+// or above); below that, its bfloat16 kernels emulate them.
+bool onednn_avx512_bf16();
 
 // The most primitives the cache holds (onednn_cached_primitives, conv_kernel.hpp: how many it holds).
 constexpr std::size_t onednn_cache_capacity = 128;
