@@ -1,5 +1,6 @@
 // Fused elementwise ops against the unfused expression they replace.
 #include "helpers.hpp"
+#include "thread_count.hpp"
 
 #include <retrograd/detail/cpu.hpp>
 
@@ -58,6 +59,96 @@ TEST_CASE("addcmul errors name the op, the shapes and the dtypes") {
                          doctest::Contains("addcmul: dtype mismatch"), rg::Error);
     CHECK_THROWS_WITH_AS(rg::addcmul(rg::zeros({2}), Tensor{}, rg::zeros({2})), doctest::Contains("undefined tensor"),
                          rg::Error);
+}
+
+namespace {
+
+// An LSTM cell's pointwise part written with single ops, as the nn layers
+// wrote it before lstm_pointwise: h' and c' stacked.
+Tensor lstm_by_single_ops(const Tensor& gates, const Tensor& c) {
+    const auto h = static_cast<std::int64_t>(c.shape().back());
+    const Tensor i = rg::sigmoid(rg::narrow(gates, -1, 0, h)), f = rg::sigmoid(rg::narrow(gates, -1, h, h));
+    const Tensor g = rg::tanh(rg::narrow(gates, -1, 2 * h, h)), o = rg::sigmoid(rg::narrow(gates, -1, 3 * h, h));
+    const Tensor c_next = f * c + i * g;
+    return rg::stack({o * rg::tanh(c_next), c_next}, 0);
+}
+
+}  // namespace
+
+TEST_CASE("lstm_pointwise equals the cell written with single ops, values and gradients, float32 and float64") {
+    // 64 rows of 4 x 128 gates: several threads' pieces and the vector
+    // kernels' full width; 37 columns leave a remainder in every row.
+    rg::manual_seed(44);
+    for (auto dtype : {rg::float32, rg::float64}) {
+        for (std::size_t hidden : {128, 37}) {
+            CAPTURE(hidden);
+            const auto gates = rg::randn({64, 4 * hidden}, {.dtype = dtype, .requires_grad = true});
+            const auto c = rg::randn({64, hidden}, {.dtype = dtype, .requires_grad = true});
+            const auto v = rg::randn({2, 64, hidden}, {.dtype = dtype});
+            const Tensor fused = rg::lstm_pointwise(gates, c), single = lstm_by_single_ops(gates, c);
+            const double tol = dtype == rg::float32 ? 1e-5 : 1e-12;
+            check_values(fused, single, tol);
+            const auto [dg, dc] = rg::grad({rg::sum(fused * v)}, {gates, c});
+            const auto [dg_single, dc_single] = rg::grad({rg::sum(single * v)}, {gates, c});
+            check_values(dg, dg_single, tol);
+            check_values(dc, dc_single, tol);
+        }
+    }
+}
+
+TEST_CASE("lstm_pointwise: bfloat16 is computed in float32 and rounded once; results do not depend on the threads") {
+    rg::manual_seed(45);
+    const auto gates = rg::randn({64, 512}), c = rg::randn({64, 128});
+    const Tensor wide = rg::lstm_pointwise(gates.to(rg::bfloat16).to(rg::float32), c.to(rg::bfloat16).to(rg::float32));
+    const Tensor narrow = rg::lstm_pointwise(gates.to(rg::bfloat16), c.to(rg::bfloat16));
+    CHECK(narrow.dtype() == rg::bfloat16);
+    CHECK(narrow.to_vector() == wide.to(rg::bfloat16).to_vector());
+    const auto gb = gates.to(rg::bfloat16).requires_grad_(), cb = c.to(rg::bfloat16).requires_grad_();
+    const auto [dg, dc] = rg::grad({rg::sum(rg::lstm_pointwise(gb, cb))}, {gb, cb});
+    CHECK(dg.dtype() == rg::bfloat16);
+    CHECK(dc.dtype() == rg::bfloat16);
+    const auto gw = gates.to(rg::bfloat16).to(rg::float32).requires_grad_();
+    const auto cw = c.to(rg::bfloat16).to(rg::float32).requires_grad_();
+    const auto [dg_wide, dc_wide] = rg::grad({rg::sum(rg::lstm_pointwise(gw, cw))}, {gw, cw});
+    CHECK(dg.to_vector() == dg_wide.to(rg::bfloat16).to_vector());
+    CHECK(dc.to_vector() == dc_wide.to(rg::bfloat16).to_vector());
+
+    const auto run = [&] {
+        const auto g = gates.detach().requires_grad_();
+        const Tensor out = rg::lstm_pointwise(g, c);
+        return TensorList{out, rg::grad({rg::sum(out * out)}, {g})[0]};
+    };
+    TensorList one, two;
+    {
+        test::ThreadCount t(1);
+        one = run();
+    }
+    {
+        test::ThreadCount t(2);
+        two = run();
+    }
+    CHECK(one[0].to_vector() == two[0].to_vector());
+    CHECK(one[1].to_vector() == two[1].to_vector());
+}
+
+TEST_CASE("lstm_pointwise errors name the op, the shapes and what was expected") {
+    CHECK_THROWS_WITH_AS(rg::lstm_pointwise(rg::zeros({2, 6}), rg::zeros({2, 1})),
+                         "lstm_pointwise: gates of shape (2, 6) has a last axis of 6; expected 4 * hidden_size, the "
+                         "gates i, f, g, o side by side",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::lstm_pointwise(rg::zeros({2, 8}), rg::zeros({2, 3})),
+                         "lstm_pointwise: c of shape (2, 3) for gates of shape (2, 8); expected (2, 2), the gates' "
+                         "shape with a quarter of the last axis",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::lstm_pointwise(rg::zeros({}), rg::zeros({})),
+                         "lstm_pointwise: gates is 0-D; expected (..., 4 * hidden_size), the gates i, f, g, o side by "
+                         "side",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::lstm_pointwise(rg::zeros({2, 8}), rg::zeros({2, 2}, {.dtype = rg::float64})),
+                         doctest::Contains("lstm_pointwise: dtype mismatch, float32 and float64"), rg::Error);
+    CHECK_THROWS_WITH_AS(rg::lstm_pointwise(rg::zeros({2, 8}, {.dtype = rg::int64}),
+                                            rg::zeros({2, 2}, {.dtype = rg::int64})),
+                         doctest::Contains("lstm_pointwise"), rg::Error);
 }
 
 TEST_CASE("addcmul's instruction set: RETROGRAD_NO_AVX2 turns every AVX2 version off") {

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include <retrograd/graph.hpp>
+
 #include "helpers.hpp"
 
 using namespace rg::nn;
@@ -83,6 +85,31 @@ TEST_CASE("the returned state continues a sequence: two halves give the whole") 
     Tensor step = cell(rg::select(x, 0, 0));
     for (int t = 1; t < 6; ++t) step = cell(rg::select(x, 0, t), step);
     check_values(step, rg::select(h, 0, 0), 1e-6);
+}
+
+TEST_CASE("an LSTM runs one lstm_pointwise op per step; under ExplainMode its single ops give the same values") {
+    rg::manual_seed(23);
+    LSTM lstm(3, 5, {.num_layers = 2});
+    const auto x = rg::randn({4, 2, 3});
+    const auto forward = [&] {
+        const LSTMOutput out = lstm.forward(x);
+        lstm.zero_grad();
+        rg::sum(out.output * out.output).backward();
+        return TensorList{out.output, out.state.h, out.state.c, lstm.named_parameters()[1].second.grad()};
+    };
+    const std::string tape = rg::tape_table(lstm.forward(x).output);
+    std::size_t fused_steps = 0;
+    for (auto at = tape.find("lstm_pointwise"); at != std::string::npos; at = tape.find("lstm_pointwise", at + 1))
+        ++fused_steps;
+    CHECK(fused_steps == 8);  // 4 steps, 2 layers
+    CHECK(tape.find("sigmoid") == std::string::npos);
+    const TensorList fused = forward();
+    TensorList explained;
+    {
+        rg::ExplainMode on;
+        explained = forward();
+    }
+    for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
 }
 
 TEST_CASE("dropout acts between layers in training only") {

@@ -130,6 +130,36 @@ TEST_CASE("registered ops: values, gradients at both orders, float32, on every s
     }
 }
 
+// gradgradcheck differentiates the gradient recorded under create_graph, so
+// it would pass a recorded VJP that is consistently wrong: an op whose VJP
+// runs a kernel normally and single ops when recorded (lstm_pointwise) must
+// give the same gradient both ways.
+TEST_CASE("registered ops: the gradient recorded for create_graph equals the plain one") {
+    rg::manual_seed(11);
+    for (const OpDef* def : rg::op_registry()) {
+        if (!any_differentiable(*def)) continue;
+        for (const rg::OpSample& sample : def->samples) {
+            CAPTURE(def->name);
+            const TensorList inputs = sample_inputs(*def, sample, rg::float64);
+            const Tensor out = def->call(inputs);
+            if (!out.requires_grad() || out.numel() == 0) continue;
+            TensorList wrt;
+            for (const Tensor& t : inputs)
+                if (t.requires_grad()) wrt.push_back(t);
+            const Tensor v = rg::randn(out.shape(), {.dtype = out.dtype()});
+            const TensorList plain = rg::grad({out}, wrt, {v}, {.retain_graph = true, .allow_unused = true});
+            const TensorList recorded = rg::grad({out}, wrt, {v}, {.create_graph = true, .allow_unused = true});
+            REQUIRE(plain.size() == recorded.size());
+            for (std::size_t k = 0; k < plain.size(); ++k) {
+                REQUIRE(plain[k].defined() == recorded[k].defined());
+                if (plain[k].defined())
+                    CHECK_MESSAGE(rg::allclose(plain[k], recorded[k].detach(), 1e-12, 1e-12),
+                                  "input " << k << ": " << plain[k] << "\nrecorded " << recorded[k]);
+            }
+        }
+    }
+}
+
 TEST_CASE("registered ops: int64 and bool inputs and incompatible shapes are rg::Errors") {
     for (const OpDef* def : rg::op_registry()) {
         CAPTURE(def->name);

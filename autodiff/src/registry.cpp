@@ -11,7 +11,7 @@ namespace rg {
 namespace detail {
 void link_attention_ops();  // attention_ops.cpp (declared here, not in op_defs.hpp, which every op includes)
 void link_conv_variants(), link_fold_ops(), link_interpolate(), link_sampling();  // likewise
-void link_layer_norm(), link_batch_norm();  // likewise
+void link_layer_norm(), link_batch_norm(), link_recurrent_ops();  // likewise
 }  // namespace detail
 namespace {
 
@@ -88,6 +88,7 @@ const std::vector<const OpDef*>& op_registry() {
         link();
     detail::link_layer_norm();
     detail::link_batch_norm();
+    detail::link_recurrent_ops();
     return registry().list;
 }
 

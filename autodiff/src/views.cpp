@@ -412,7 +412,18 @@ struct SliceVjp {
     bool add_to_input_grad(const Tensor& g, Tensor& input_grad) const {
         NoGrad off;
         Tensor target = slice(input_grad, axis, begin, end, step);
-        target.add_(slice_grad(g));
+        const Tensor addend = slice_grad(g);
+        // A dense slice (a time step of a sequence's gradient) is added in
+        // place, where add_ would compute the sum apart and copy it back.
+        if (target.is_contiguous() && addend.is_contiguous() && target.dtype() == addend.dtype() &&
+            target.shape() == addend.shape() && target.dtype() != Dtype::bfloat16) {
+            detail::visit_float_dtype(target.dtype(), "backward", [&](auto zero) {
+                using T = decltype(zero);
+                detail::add_into(target.data_ptr<T>(), addend.data_ptr<T>(), target.numel());
+            });
+            return true;
+        }
+        target.add_(addend);
         return true;
     }
 };

@@ -48,9 +48,14 @@ Tensor hidden_product(const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
 }
 
 // `gates` = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, (N, 4H) in PyTorch's order i, f, g, o.
-// Under rg::ExplainMode the step is two composite steps, the cell state and
-// the hidden state, each with the rule a course derives for it.
+// One lstm_pointwise op; under rg::ExplainMode the step is instead written
+// with single ops as two composite steps, the cell state and the hidden
+// state, each with the rule a course derives for it (the same values).
 LSTMState lstm_step(const Tensor& gates, const Tensor& c, std::int64_t hidden) {
+    if (!is_explain_mode()) {
+        const Tensor both = lstm_pointwise(gates, c);
+        return {select(both, 0, 0), select(both, 0, 1)};
+    }
     CompositeStep cell_step("LSTM cell state",
                             "{Cn} = f ⊙ {C} + i ⊙ g, with i, f = σ and g = tanh of {G}'s first three quarters: "
                             "d{C} = d{Cn} ⊙ f, d{G} = [d{Cn} ⊙ g ⊙ i(1 − i), d{Cn} ⊙ {C} ⊙ f(1 − f), "

@@ -924,6 +924,23 @@ Tensor batch_norm_backward(const Tensor& g, const Tensor& x, const Tensor& weigh
 /// @throws rg::Error as batch_norm_backward
 Tensor batch_norm_weight_grad(const Tensor& g, const Tensor& x, double eps = 1e-5);
 
+// ---- recurrent cells ------------------------------------------------------------------------
+/// An LSTM cell after its two products, in one pass: from gates = x W_ihᵀ +
+/// b_ih + h W_hhᵀ + b_hh, (..., 4H) with the quarters i, f, g, o in
+/// PyTorch's order, and the cell state c (..., H), the new hidden and cell
+/// states h' = σ(o) tanh(c') and c' = σ(f) c + σ(i) tanh(g), stacked:
+/// result[0] is h', result[1] is c'. VJP: one pass writing dgates and dc
+/// (with create_graph, the same formula in single ops, so that second
+/// derivatives flow). bfloat16 is computed in float32. rg::nn::LSTM and
+/// LSTMCell run on it.
+/// @param gates a float tensor (..., 4H) of rank >= 1
+/// @param c the cell state (..., H), of gates' dtype
+/// @return (2, ..., H): h' and c'
+/// @throws rg::Error when gates is 0-D, its last axis is not a multiple of 4,
+///   c's shape is not gates' with a quarter of the last axis, the dtypes
+///   differ, or they are not floating
+Tensor lstm_pointwise(const Tensor& gates, const Tensor& c);
+
 // ---- LibTorch's shape, scan, sort, reduction and product ops ------------------------------
 // In LibTorch's names and argument order. chunk, split and unbind return views.
 /// The order of the elements reversed along each of `dims` (a copy, as torch.flip).

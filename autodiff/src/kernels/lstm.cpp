@@ -1,0 +1,178 @@
+// The pointwise part of an LSTM cell, forward and VJP, one row of the gates
+// at a time while it is in the cache: the four activations, the new cell and
+// hidden states in one pass, where the same formula written with single ops
+// makes a dozen passes over the gates, each with a temporary of its own.
+//
+// float32 activations run on the vector kernels of transcendental.cpp; the
+// products around them are compiled for the baseline instruction set and for
+// AVX2 (no fused multiply-adds), one picked at run time. float64 keeps the
+// C library's functions one value at a time, as the single ops do.
+#include "../kernels.hpp"
+
+#include <retrograd/detail/cpu.hpp>
+#include <retrograd/detail/transcendental.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace rg::detail {
+namespace {
+
+// σ, σ, tanh, σ of one row's four quarters i, f, g, o, into `act`.
+void activate_row(const float* gates, float* act, std::size_t hidden, VectorIsa isa) {
+    vector_math(VectorMath::sigmoid, gates, act, 2 * hidden, isa);
+    vector_math(VectorMath::tanh, gates + 2 * hidden, act + 2 * hidden, hidden, isa);
+    vector_math(VectorMath::sigmoid, gates + 3 * hidden, act + 3 * hidden, hidden, isa);
+}
+double sigmoid_value(double u) {
+    if (u >= 0) return 1.0 / (1.0 + std::exp(-u));
+    const double e = std::exp(u);
+    return e / (1.0 + e);
+}
+void activate_row(const double* gates, double* act, std::size_t hidden, VectorIsa) {
+    for (std::size_t j = 0; j < 2 * hidden; ++j) act[j] = sigmoid_value(gates[j]);
+    for (std::size_t j = 2 * hidden; j < 3 * hidden; ++j) act[j] = std::tanh(gates[j]);
+    for (std::size_t j = 3 * hidden; j < 4 * hidden; ++j) act[j] = sigmoid_value(gates[j]);
+}
+void tanh_row(const float* x, float* y, std::size_t n, VectorIsa isa) { vector_math(VectorMath::tanh, x, y, n, isa); }
+void tanh_row(const double* x, double* y, std::size_t n, VectorIsa) {
+    for (std::size_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
+}
+
+// c' = f c + i g from the activations.
+template <class T>
+[[gnu::always_inline]] inline void cell_row(const T* __restrict act, const T* __restrict c, T* __restrict c_next,
+                                            std::size_t hidden) {
+    const T* __restrict i = act;
+    const T* __restrict f = act + hidden;
+    const T* __restrict g = act + 2 * hidden;
+    for (std::size_t j = 0; j < hidden; ++j) c_next[j] = f[j] * c[j] + i[j] * g[j];
+}
+// h = o tanh(c'), `t` holding tanh(c').
+template <class T>
+[[gnu::always_inline]] inline void hidden_row(const T* __restrict act, const T* __restrict t, T* __restrict h,
+                                              std::size_t hidden) {
+    const T* __restrict o = act + 3 * hidden;
+    for (std::size_t j = 0; j < hidden; ++j) h[j] = o[j] * t[j];
+}
+// The VJP from the activations and t = tanh(c'): dc' gathers both paths,
+// dc'_all = dc' + dh o (1 - t²); then the quarters' gradients and dc.
+template <class T>
+[[gnu::always_inline]] inline void backward_row(const T* __restrict act, const T* __restrict t, const T* __restrict c,
+                                                const T* __restrict dh, const T* __restrict dc_next,
+                                                T* __restrict dgates, T* __restrict dc, std::size_t hidden) {
+    const T* __restrict i = act;
+    const T* __restrict f = act + hidden;
+    const T* __restrict g = act + 2 * hidden;
+    const T* __restrict o = act + 3 * hidden;
+    T* __restrict di = dgates;
+    T* __restrict df = dgates + hidden;
+    T* __restrict dg = dgates + 2 * hidden;
+    T* __restrict dout = dgates + 3 * hidden;
+    for (std::size_t j = 0; j < hidden; ++j) {
+        const T all = dc_next[j] + dh[j] * o[j] * (T{1} - t[j] * t[j]);
+        di[j] = all * g[j] * i[j] * (T{1} - i[j]);
+        df[j] = all * c[j] * f[j] * (T{1} - f[j]);
+        dg[j] = all * i[j] * (T{1} - g[j] * g[j]);
+        dout[j] = dh[j] * t[j] * o[j] * (T{1} - o[j]);
+        dc[j] = all * f[j];
+    }
+}
+
+RETROGRAD_TARGET_AVX2 void cell_row_avx2(const float* act, const float* c, float* c_next, std::size_t hidden) {
+    cell_row(act, c, c_next, hidden);
+}
+void cell_row_baseline(const float* act, const float* c, float* c_next, std::size_t hidden) {
+    cell_row(act, c, c_next, hidden);
+}
+RETROGRAD_TARGET_AVX2 void hidden_row_avx2(const float* act, const float* t, float* h, std::size_t hidden) {
+    hidden_row(act, t, h, hidden);
+}
+void hidden_row_baseline(const float* act, const float* t, float* h, std::size_t hidden) {
+    hidden_row(act, t, h, hidden);
+}
+RETROGRAD_TARGET_AVX2 void backward_row_avx2(const float* act, const float* t, const float* c, const float* dh,
+                                             const float* dc_next, float* dgates, float* dc, std::size_t hidden) {
+    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
+}
+void backward_row_baseline(const float* act, const float* t, const float* c, const float* dh, const float* dc_next,
+                           float* dgates, float* dc, std::size_t hidden) {
+    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
+}
+
+void cell(const float* act, const float* c, float* c_next, std::size_t hidden) {
+    avx2_or_baseline(cell_row_avx2, cell_row_baseline, act, c, c_next, hidden);
+}
+void cell(const double* act, const double* c, double* c_next, std::size_t hidden) { cell_row(act, c, c_next, hidden); }
+void hidden_state(const float* act, const float* t, float* h, std::size_t hidden) {
+    avx2_or_baseline(hidden_row_avx2, hidden_row_baseline, act, t, h, hidden);
+}
+void hidden_state(const double* act, const double* t, double* h, std::size_t hidden) { hidden_row(act, t, h, hidden); }
+void backward(const float* act, const float* t, const float* c, const float* dh, const float* dc_next, float* dgates,
+              float* dc, std::size_t hidden) {
+    avx2_or_baseline(backward_row_avx2, backward_row_baseline, act, t, c, dh, dc_next, dgates, dc, hidden);
+}
+void backward(const double* act, const double* t, const double* c, const double* dh, const double* dc_next,
+              double* dgates, double* dc, std::size_t hidden) {
+    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
+}
+
+// Calls f(begin, end, buffer) over pieces of the rows, each with a buffer of
+// five rows of `hidden` (the activations and tanh(c')); a row is computed
+// whole by one thread. The activations cost several times a product, so the
+// threshold counts five reads per element.
+template <class T, class F> void for_row_pieces(std::size_t rows, std::size_t hidden, F f) {
+    parallel_for(
+        rows,
+        [&](std::size_t begin, std::size_t end) {
+            std::vector<T> buffer(5 * hidden);
+            f(begin, end, buffer.data());
+        },
+        std::max<std::size_t>(parallel_threshold / std::max<std::size_t>(5 * hidden, 1), 1));
+}
+
+}  // namespace
+
+template <class T>
+void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* activations, std::size_t rows,
+                            std::size_t hidden) {
+    if (hidden == 0) return;
+    const VectorIsa isa = chosen_vector_isa();
+    for_row_pieces<T>(rows, hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
+        T* t = buffer + 4 * hidden;
+        for (std::size_t r = begin; r < end; ++r) {
+            T* act = activations ? activations + r * 4 * hidden : buffer;
+            activate_row(gates + r * 4 * hidden, act, hidden, isa);
+            cell(act, c + r * hidden, c_next + r * hidden, hidden);
+            tanh_row(c_next + r * hidden, t, hidden, isa);
+            hidden_state(act, t, h + r * hidden, hidden);
+        }
+    });
+}
+
+template <class T>
+void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* activations, const T* c, T* dgates, T* dc,
+                             std::size_t rows, std::size_t hidden) {
+    if (hidden == 0) return;
+    const VectorIsa isa = chosen_vector_isa();
+    for_row_pieces<T>(rows, hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
+        T* t = buffer + 4 * hidden;
+        for (std::size_t r = begin; r < end; ++r) {
+            const std::size_t at = r * hidden;
+            const T* act = activations + 4 * at;
+            cell(act, c + at, t, hidden);  // c' again, in the activations' precision
+            tanh_row(t, t, hidden, isa);
+            backward(act, t, c + at, dh + at, dc_next + at, dgates + 4 * at, dc + at, hidden);
+        }
+    });
+}
+
+template void lstm_pointwise_forward(const float*, const float*, float*, float*, float*, std::size_t, std::size_t);
+template void lstm_pointwise_forward(const double*, const double*, double*, double*, double*, std::size_t, std::size_t);
+template void lstm_pointwise_backward(const float*, const float*, const float*, const float*, float*, float*,
+                                      std::size_t, std::size_t);
+template void lstm_pointwise_backward(const double*, const double*, const double*, const double*, double*, double*,
+                                      std::size_t, std::size_t);
+
+}  // namespace rg::detail
