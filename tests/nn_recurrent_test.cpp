@@ -248,7 +248,7 @@ TEST_CASE("a PyTorch state dict with a missing, extra or misshapen tensor is ref
     LSTM lstm(3, 5, {.num_layers = 2});
     TensorMap state;
     for (const auto& entry : lstm.named_parameters()) state[entry.first] = entry.second.detach();
-    const auto refused = [&](TensorMap tensors, const std::string& message) {
+    const auto refused = [&](const TensorMap& tensors, const std::string& message) {
         save_tensors(tensors, path);
         CHECK_THROWS_WITH_AS(load(lstm, path), fmt::format("load '{}': {}", path, message).c_str(), rg::Error);
     };
