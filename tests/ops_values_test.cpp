@@ -1,6 +1,7 @@
 // Forward values of every op, against hand-computed numbers or xtensor.
 #include <xtensor/xmath.hpp>
 
+#include <cmath>
 #include <limits>
 
 #include "helpers.hpp"
@@ -109,6 +110,39 @@ TEST_CASE("reductions over axis lists, with keepdims") {
     check_values(rg::sum(nchw, {0, 2, 3}, true), rg::Tensor(xt::xarray<double>(xt::sum(v, {0, 2, 3}, xt::keep_dims))));
     check_values(rg::sum(nchw, {1, 3}), rg::Tensor(xt::xarray<double>(xt::sum(v, {1, 3}))));
     check_values(rg::max(nchw, {1, 2}), rg::Tensor(xt::xarray<double>(xt::amax(v, {1, 2}))));
+}
+
+TEST_CASE("reductions over the leading rows (a bias gradient) fold every column in row order, NaN included") {
+    // 37 rows of 50 columns: full runs of a cache line and a partial one, in
+    // float32 and float64; the result is the serial loop's to the bit.
+    rg::manual_seed(83);
+    for (auto dtype : {rg::float32, rg::float64}) {
+        auto x = rg::randn({37, 50}, {.dtype = dtype});
+        auto values = x.to_vector();
+        values[7 * 50 + 3] = std::nan("");
+        x = rg::from_vector(values, {37, 50}, {.dtype = dtype});
+        const auto back = x.to_vector();  // the values as stored
+        std::vector<double> sums(50), maxima(50, -INFINITY);
+        for (std::size_t j = 0; j < 50; ++j) {
+            if (dtype == rg::float32) {
+                float acc = 0;
+                for (std::size_t r = 0; r < 37; ++r) acc += static_cast<float>(back[r * 50 + j]);
+                sums[j] = acc;
+            } else {
+                for (std::size_t r = 0; r < 37; ++r) sums[j] += back[r * 50 + j];
+            }
+            for (std::size_t r = 0; r < 37; ++r)
+                maxima[j] = std::isnan(maxima[j]) || std::isnan(back[r * 50 + j])
+                                ? std::nan("")
+                                : std::max(maxima[j], back[r * 50 + j]);
+        }
+        const auto summed = rg::sum(x, {0}).to_vector(), largest = rg::max(x, {0}).to_vector();
+        for (std::size_t j = 0; j < 50; ++j) {
+            CAPTURE(j);
+            CHECK((summed[j] == sums[j] || (std::isnan(summed[j]) && std::isnan(sums[j]))));
+            CHECK((largest[j] == maxima[j] || (std::isnan(largest[j]) && std::isnan(maxima[j]))));
+        }
+    }
 }
 
 TEST_CASE("float32 products agree with float64 for every transpose, partial tiles and long sums") {

@@ -11,6 +11,33 @@
 
 namespace rg::detail {
 
+// (rows, columns) folded over the rows, as a bias gradient: each run of
+// `lanes` columns is folded over every row in registers, in row order, where
+// adding each row into the results in memory made a store per value (and
+// loads that waited on it). Runs of columns are split among the threads.
+template <class T, class Combine>
+void fold_leading_rows(const T* in, std::size_t rows, std::size_t columns, T* out, T init, Combine combine) {
+    constexpr std::size_t lanes = 64 / sizeof(T);  // a cache line
+    const std::size_t runs = (columns + lanes - 1) / lanes;
+    parallel_blocks(
+        runs, rows * columns,
+        [&](std::size_t run) {
+            const std::size_t first = run * lanes, width = std::min(lanes, columns - first);
+            T acc[lanes];
+            std::fill(acc, acc + lanes, init);
+            const T* from = in + first;
+            if (width == lanes) {
+                for (std::size_t r = 0; r < rows; ++r, from += columns)
+                    for (std::size_t l = 0; l < lanes; ++l) acc[l] = combine(acc[l], from[l]);
+            } else {
+                for (std::size_t r = 0; r < rows; ++r, from += columns)
+                    for (std::size_t l = 0; l < width; ++l) acc[l] = combine(acc[l], from[l]);
+            }
+            std::copy(acc, acc + width, out + first);
+        },
+        reduce_parallel_work);
+}
+
 // Reduces `a` to `keep` (same rank, reduced axes of size 1) with `combine`,
 // starting every output element from `init`. The results go row-major to
 // `o`, so a result shaped without the size-1 axes (keepdims = false) holds
@@ -55,6 +82,10 @@ void reduce_values(const Dense<T>& a, const Shape& keep, T* o, T init, Combine c
             merged_keep.push_back(keep[d]);
         }
         last_reduced = reduced;
+    }
+    if (merged.size() == 2 && merged_keep[0] == 1) {
+        fold_leading_rows(in, merged[0], merged[1], o, init, combine);
+        return;
     }
     const std::array<Strides, 2> st{contiguous_strides(merged), broadcast_strides(merged_keep, merged)};
     // The outermost kept axis is cut into pieces, one thread each. When it is
