@@ -351,15 +351,15 @@ void layer_norm_backward(const T* g, const T* x, const T* w, T* dx, std::size_t 
 
 // The pointwise part of an LSTM cell over `rows` dense rows (kernels/lstm.cpp):
 // gates rows of 4 * hidden values, the quarters i, f, g, o in PyTorch's order,
-// and c rows of `hidden`; c' = σ(f) c + σ(i) tanh(g) and h = σ(o) tanh(c'),
-// the activations σ(i), σ(f), tanh(g), σ(o) kept in `activations` (rows of
-// 4 * hidden) unless it is null. The VJP from dh and dc' (rows of `hidden`),
-// the activations and c writes dgates (rows of 4 * hidden) and dc.
+// and c rows of `hidden`; c' = σ(f) c + σ(i) tanh(g) and h = σ(o) tanh(c').
+// Unless `saved` is null, rows of 5 * hidden keep σ(i), σ(f), tanh(g), σ(o)
+// and tanh(c') for the VJP, which from them, c, dh and dc' (rows of `hidden`)
+// writes dgates (rows of 4 * hidden) and dc.
 template <class T>
-void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* activations, std::size_t rows,
+void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* saved, std::size_t rows,
                             std::size_t hidden);
 template <class T>
-void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* activations, const T* c, T* dgates, T* dc,
+void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* saved, const T* c, T* dgates, T* dc,
                              std::size_t rows, std::size_t hidden);
 
 // Batch normalisation over dense values laid out (outer, channels, inner):

@@ -117,13 +117,14 @@ Tensor lstm_pointwise(const Tensor& gates, const Tensor& c) {
     const std::size_t hidden = checked_hidden(gates, c);
     const Shape shape = stacked_shape(c.shape());
     const bool recording = needs_grad(gates, c);
-    // The VJP reads the activations (float32 for bfloat16 operands) rather
-    // than computing them again; gates are kept too, for a recorded VJP.
+    // The VJP reads the activations and tanh(c') (float32 for bfloat16
+    // operands) rather than computing them again; gates are kept too, for a
+    // recorded VJP.
     Tensor activations;
     Tensor both = detail::visit_float2(gates, c, lstm_op, [&](const auto& gv, const auto& cv) {
         using T = typename std::decay_t<decltype(gv)>::value_type;
         Tensor out = detail::empty_dense<T>(shape, lstm_op);
-        if (recording) activations = detail::empty_dense<T>(Shape{gv.size()}, lstm_op);
+        if (recording) activations = detail::empty_dense<T>(Shape{cv.size() * 5}, lstm_op);
         T* h = out.template data_ptr<T>();
         const std::size_t rows = hidden == 0 ? 0 : cv.size() / hidden;
         detail::lstm_pointwise_forward(gv.data(), cv.data(), h, h + cv.size(),

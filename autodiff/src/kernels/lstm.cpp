@@ -121,7 +121,7 @@ void backward(const double* act, const double* t, const double* c, const double*
 // Calls f(begin, end, buffer) over pieces of the rows, each with a buffer of
 // five rows of `hidden` (the activations and tanh(c')); a row is computed
 // whole by one thread. The activations cost several times a product, so the
-// threshold counts five reads per element.
+// threshold counts five values per element.
 template <class T, class F> void for_row_pieces(std::size_t rows, std::size_t hidden, F f) {
     parallel_for(
         rows,
@@ -135,14 +135,14 @@ template <class T, class F> void for_row_pieces(std::size_t rows, std::size_t hi
 }  // namespace
 
 template <class T>
-void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* activations, std::size_t rows,
+void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* saved, std::size_t rows,
                             std::size_t hidden) {
     if (hidden == 0) return;
     const VectorIsa isa = chosen_vector_isa();
     for_row_pieces<T>(rows, hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
-        T* t = buffer + 4 * hidden;
         for (std::size_t r = begin; r < end; ++r) {
-            T* act = activations ? activations + r * 4 * hidden : buffer;
+            T* act = saved ? saved + r * 5 * hidden : buffer;
+            T* t = act + 4 * hidden;
             activate_row(gates + r * 4 * hidden, act, hidden, isa);
             cell(act, c + r * hidden, c_next + r * hidden, hidden);
             tanh_row(c_next + r * hidden, t, hidden, isa);
@@ -152,20 +152,19 @@ void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* acti
 }
 
 template <class T>
-void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* activations, const T* c, T* dgates, T* dc,
+void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* saved, const T* c, T* dgates, T* dc,
                              std::size_t rows, std::size_t hidden) {
     if (hidden == 0) return;
-    const VectorIsa isa = chosen_vector_isa();
-    for_row_pieces<T>(rows, hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
-        T* t = buffer + 4 * hidden;
-        for (std::size_t r = begin; r < end; ++r) {
-            const std::size_t at = r * hidden;
-            const T* act = activations + 4 * at;
-            cell(act, c + at, t, hidden);  // c' again, in the activations' precision
-            tanh_row(t, t, hidden, isa);
-            backward(act, t, c + at, dh + at, dc_next + at, dgates + 4 * at, dc + at, hidden);
-        }
-    });
+    parallel_for(
+        rows,
+        [&](std::size_t begin, std::size_t end) {
+            for (std::size_t r = begin; r < end; ++r) {
+                const std::size_t at = r * hidden;
+                const T* act = saved + 5 * at;
+                backward(act, act + 4 * hidden, c + at, dh + at, dc_next + at, dgates + 4 * at, dc + at, hidden);
+            }
+        },
+        std::max<std::size_t>(parallel_threshold / (10 * hidden), 1));
 }
 
 template void lstm_pointwise_forward(const float*, const float*, float*, float*, float*, std::size_t, std::size_t);
