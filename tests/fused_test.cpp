@@ -151,6 +151,96 @@ TEST_CASE("lstm_pointwise errors name the op, the shapes and what was expected")
                          doctest::Contains("lstm_pointwise"), rg::Error);
 }
 
+namespace {
+
+// A GRU cell's pointwise part written with single ops, as the nn layers wrote
+// it before gru_pointwise.
+Tensor gru_by_single_ops(const Tensor& xw, const Tensor& hw, const Tensor& h) {
+    const auto k = static_cast<std::int64_t>(h.shape().back());
+    const Tensor r = rg::sigmoid(rg::narrow(xw, -1, 0, k) + rg::narrow(hw, -1, 0, k));
+    const Tensor z = rg::sigmoid(rg::narrow(xw, -1, k, k) + rg::narrow(hw, -1, k, k));
+    const Tensor n = rg::tanh(rg::narrow(xw, -1, 2 * k, k) + r * rg::narrow(hw, -1, 2 * k, k));
+    return (1.0 - z) * n + z * h;
+}
+
+}  // namespace
+
+TEST_CASE("gru_pointwise equals the cell written with single ops, values and gradients, float32 and float64") {
+    rg::manual_seed(46);
+    for (auto dtype : {rg::float32, rg::float64}) {
+        for (std::size_t hidden : {128, 37}) {
+            CAPTURE(hidden);
+            const auto options = rg::TensorOptions{.dtype = dtype, .requires_grad = true};
+            const auto xw = rg::randn({64, 3 * hidden}, options), hw = rg::randn({64, 3 * hidden}, options);
+            const auto h = rg::randn({64, hidden}, options);
+            const auto v = rg::randn({64, hidden}, {.dtype = dtype});
+            const Tensor fused = rg::gru_pointwise(xw, hw, h), single = gru_by_single_ops(xw, hw, h);
+            const double tol = dtype == rg::float32 ? 1e-5 : 1e-12;
+            check_values(fused, single, tol);
+            const auto grads = rg::grad({rg::sum(fused * v)}, {xw, hw, h});
+            const auto expected = rg::grad({rg::sum(single * v)}, {xw, hw, h});
+            for (std::size_t i = 0; i < 3; ++i) check_values(grads[i], expected[i], tol);
+        }
+    }
+}
+
+TEST_CASE("gru_pointwise: bfloat16 is computed in float32 and rounded once; results do not depend on the threads") {
+    rg::manual_seed(47);
+    const auto xw = rg::randn({64, 384}), hw = rg::randn({64, 384}), h = rg::randn({64, 128});
+    const auto bf = [](const Tensor& t) { return t.to(rg::bfloat16); };
+    const auto rounded = [](const Tensor& t) { return t.to(rg::bfloat16).to(rg::float32); };
+    const Tensor narrow = rg::gru_pointwise(bf(xw), bf(hw), bf(h));
+    CHECK(narrow.dtype() == rg::bfloat16);
+    CHECK(narrow.to_vector() == rg::gru_pointwise(rounded(xw), rounded(hw), rounded(h)).to(rg::bfloat16).to_vector());
+    const TensorList narrow_in{bf(xw).requires_grad_(), bf(hw).requires_grad_(), bf(h).requires_grad_()};
+    const TensorList wide_in{rounded(xw).requires_grad_(), rounded(hw).requires_grad_(), rounded(h).requires_grad_()};
+    const TensorList narrow_grads =
+        rg::grad({rg::sum(rg::gru_pointwise(narrow_in[0], narrow_in[1], narrow_in[2]))}, narrow_in);
+    const TensorList wide_grads = rg::grad({rg::sum(rg::gru_pointwise(wide_in[0], wide_in[1], wide_in[2]))}, wide_in);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(narrow_grads[i].dtype() == rg::bfloat16);
+        CHECK(narrow_grads[i].to_vector() == wide_grads[i].to(rg::bfloat16).to_vector());
+    }
+
+    const auto run = [&] {
+        const auto x = xw.detach().requires_grad_();
+        const Tensor out = rg::gru_pointwise(x, hw, h);
+        return TensorList{out, rg::grad({rg::sum(out * out)}, {x})[0]};
+    };
+    TensorList one, two;
+    {
+        test::ThreadCount t(1);
+        one = run();
+    }
+    {
+        test::ThreadCount t(2);
+        two = run();
+    }
+    CHECK(one[0].to_vector() == two[0].to_vector());
+    CHECK(one[1].to_vector() == two[1].to_vector());
+}
+
+TEST_CASE("gru_pointwise errors name the op, the shapes and what was expected") {
+    CHECK_THROWS_WITH_AS(rg::gru_pointwise(rg::zeros({2, 6}), rg::zeros({2, 3}), rg::zeros({2, 2})),
+                         "gru_pointwise: xw of shape (2, 6) and hw of shape (2, 3); expected equal shapes (..., 3 * "
+                         "hidden_size)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::gru_pointwise(rg::zeros({2, 4}), rg::zeros({2, 4}), rg::zeros({2, 1})),
+                         "gru_pointwise: xw of shape (2, 4) has a last axis of 4; expected 3 * hidden_size, the thirds "
+                         "r, z, n side by side",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::gru_pointwise(rg::zeros({2, 6}), rg::zeros({2, 6}), rg::zeros({2, 3})),
+                         "gru_pointwise: h of shape (2, 3) for xw of shape (2, 6); expected (2, 2), xw's shape with a "
+                         "third of the last axis",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::gru_pointwise(rg::zeros({}), rg::zeros({}), rg::zeros({})),
+                         "gru_pointwise: xw is 0-D; expected (..., 3 * hidden_size), the thirds r, z, n side by side",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::gru_pointwise(rg::zeros({2, 6}), rg::zeros({2, 6}),
+                                           rg::zeros({2, 2}, {.dtype = rg::float64})),
+                         doctest::Contains("gru_pointwise: dtype mismatch, float32 and float64"), rg::Error);
+}
+
 TEST_CASE("addcmul's instruction set: RETROGRAD_NO_AVX2 turns every AVX2 version off") {
     // ctest runs this case again with RETROGRAD_NO_AVX2=1 (tests/CMakeLists.txt).
     const char* off = std::getenv("RETROGRAD_NO_AVX2");

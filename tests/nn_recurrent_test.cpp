@@ -112,6 +112,31 @@ TEST_CASE("an LSTM runs one lstm_pointwise op per step; under ExplainMode its si
     for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
 }
 
+TEST_CASE("a GRU runs one gru_pointwise op per step; under ExplainMode its single ops give the same values") {
+    rg::manual_seed(24);
+    GRU gru(3, 5, {.num_layers = 2, .bidirectional = true});
+    const auto x = rg::randn({4, 2, 3});
+    const auto forward = [&] {
+        const RNNOutput out = gru.forward(x);
+        gru.zero_grad();
+        rg::sum(out.output * out.output).backward();
+        return TensorList{out.output, out.h, gru.named_parameters()[1].second.grad()};
+    };
+    const std::string tape = rg::tape_table(gru.forward(x).output);
+    std::size_t fused_steps = 0;
+    for (auto at = tape.find("gru_pointwise"); at != std::string::npos; at = tape.find("gru_pointwise", at + 1))
+        ++fused_steps;
+    CHECK(fused_steps == 16);  // 4 steps, 2 layers, 2 directions
+    CHECK(tape.find("sigmoid") == std::string::npos);
+    const TensorList fused = forward();
+    TensorList explained;
+    {
+        rg::ExplainMode on;
+        explained = forward();
+    }
+    for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
+}
+
 TEST_CASE("dropout acts between layers in training only") {
     rg::manual_seed(4);
     LSTM lstm(3, 4, {.num_layers = 2, .dropout = 1.0});

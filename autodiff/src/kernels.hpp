@@ -361,6 +361,18 @@ void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* save
 template <class T>
 void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* saved, const T* c, T* dgates, T* dc,
                              std::size_t rows, std::size_t hidden);
+// The pointwise part of a GRU cell over `rows` dense rows (kernels/gru.cpp):
+// xw and hw rows of 3 * hidden values (x W_ihᵀ + b_ih and h W_hhᵀ + b_hh, the
+// thirds r, z, n in PyTorch's order) and h rows of `hidden`; r, z = σ(xw +
+// hw), n = tanh(xw_n + r hw_n), h' = n + z (h - n). Unless `saved` is null,
+// rows of 4 * hidden keep r, z, n and hw_n for the VJP, which from them, h
+// and dh' writes dxw, dhw (rows of 3 * hidden) and dh.
+template <class T>
+void gru_pointwise_forward(const T* xw, const T* hw, const T* h, T* out, T* saved, std::size_t rows,
+                           std::size_t hidden);
+template <class T>
+void gru_pointwise_backward(const T* dout, const T* saved, const T* h, T* dxw, T* dhw, T* dh, std::size_t rows,
+                            std::size_t hidden);
 
 // Batch normalisation over dense values laid out (outer, channels, inner):
 // element (n, c, i) at (n * channels + c) * inner + i (kernels/batch_norm.cpp).

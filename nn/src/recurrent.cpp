@@ -76,7 +76,9 @@ LSTMState lstm_step(const Tensor& gates, const Tensor& c, std::int64_t hidden) {
 
 // `xw` = x W_ihᵀ + b_ih and `hw` = h W_hhᵀ + b_hh, each (N, 3H) in the order r, z, n:
 // the reset gate scales the hidden part of n only, bias included, as PyTorch.
+// One gru_pointwise op; under rg::ExplainMode single ops, one composite step.
 Tensor gru_step(const Tensor& xw, const Tensor& hw, const Tensor& h, std::int64_t hidden) {
+    if (!is_explain_mode()) return gru_pointwise(xw, hw, h);
     CompositeStep step("GRU cell",
                        "{Hn} = (1 − z) ⊙ n + z ⊙ {H}, with r, z = σ({A} + {B}) over their first two thirds and n = "
                        "tanh({A}ₙ + r ⊙ {B}ₙ) over the last: d{H} = d{Hn} ⊙ z; with da = d{Hn} ⊙ (1 − z) ⊙ (1 − n²), "

@@ -940,6 +940,22 @@ Tensor batch_norm_weight_grad(const Tensor& g, const Tensor& x, double eps = 1e-
 ///   c's shape is not gates' with a quarter of the last axis, the dtypes
 ///   differ, or they are not floating
 Tensor lstm_pointwise(const Tensor& gates, const Tensor& c);
+/// A GRU cell after its two products, in one pass: from xw = x W_ihᵀ + b_ih
+/// and hw = h W_hhᵀ + b_hh, (..., 3H) with the thirds r, z, n in PyTorch's
+/// order, and the hidden state h (..., H), the new hidden state
+/// h' = (1 - z) n + z h, with r, z = σ(xw + hw) over their thirds and
+/// n = tanh(xw_n + r hw_n) (the reset gate scales hw's part, bias included,
+/// as PyTorch). VJP: one pass writing dxw, dhw and dh (with create_graph, the
+/// same formula in single ops). bfloat16 is computed in float32.
+/// rg::nn::GRU and GRUCell run on it.
+/// @param xw a float tensor (..., 3H) of rank >= 1
+/// @param hw of xw's shape and dtype
+/// @param h the hidden state (..., H), of xw's dtype
+/// @return h', of h's shape
+/// @throws rg::Error when xw is 0-D, xw and hw differ in shape, the last axis
+///   is not a multiple of 3, h's shape is not xw's with a third of the last
+///   axis, the dtypes differ, or they are not floating
+Tensor gru_pointwise(const Tensor& xw, const Tensor& hw, const Tensor& h);
 
 // ---- LibTorch's shape, scan, sort, reduction and product ops ------------------------------
 // In LibTorch's names and argument order. chunk, split and unbind return views.

@@ -7,37 +7,21 @@
 // products around them are compiled for the baseline instruction set and for
 // AVX2 (no fused multiply-adds), one picked at run time. float64 keeps the
 // C library's functions one value at a time, as the single ops do.
-#include "../kernels.hpp"
+#include "recurrent_rows.hpp"
 
 #include <retrograd/detail/cpu.hpp>
-#include <retrograd/detail/transcendental.hpp>
-
-#include <algorithm>
-#include <cmath>
-#include <vector>
 
 namespace rg::detail {
 namespace {
 
+using recurrent::sigmoid_row;
+using recurrent::tanh_row;
+
 // σ, σ, tanh, σ of one row's four quarters i, f, g, o, into `act`.
-void activate_row(const float* gates, float* act, std::size_t hidden, VectorIsa isa) {
-    vector_math(VectorMath::sigmoid, gates, act, 2 * hidden, isa);
-    vector_math(VectorMath::tanh, gates + 2 * hidden, act + 2 * hidden, hidden, isa);
-    vector_math(VectorMath::sigmoid, gates + 3 * hidden, act + 3 * hidden, hidden, isa);
-}
-double sigmoid_value(double u) {
-    if (u >= 0) return 1.0 / (1.0 + std::exp(-u));
-    const double e = std::exp(u);
-    return e / (1.0 + e);
-}
-void activate_row(const double* gates, double* act, std::size_t hidden, VectorIsa) {
-    for (std::size_t j = 0; j < 2 * hidden; ++j) act[j] = sigmoid_value(gates[j]);
-    for (std::size_t j = 2 * hidden; j < 3 * hidden; ++j) act[j] = std::tanh(gates[j]);
-    for (std::size_t j = 3 * hidden; j < 4 * hidden; ++j) act[j] = sigmoid_value(gates[j]);
-}
-void tanh_row(const float* x, float* y, std::size_t n, VectorIsa isa) { vector_math(VectorMath::tanh, x, y, n, isa); }
-void tanh_row(const double* x, double* y, std::size_t n, VectorIsa) {
-    for (std::size_t j = 0; j < n; ++j) y[j] = std::tanh(x[j]);
+template <class T> void activate_row(const T* gates, T* act, std::size_t hidden, VectorIsa isa) {
+    sigmoid_row(gates, act, 2 * hidden, isa);
+    tanh_row(gates + 2 * hidden, act + 2 * hidden, hidden, isa);
+    sigmoid_row(gates + 3 * hidden, act + 3 * hidden, hidden, isa);
 }
 
 // c' = f c + i g from the activations.
@@ -118,20 +102,6 @@ void backward(const double* act, const double* t, const double* c, const double*
     backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
 }
 
-// Calls f(begin, end, buffer) over pieces of the rows, each with a buffer of
-// five rows of `hidden` (the activations and tanh(c')); a row is computed
-// whole by one thread. The activations cost several times a product, so the
-// threshold counts five values per element.
-template <class T, class F> void for_row_pieces(std::size_t rows, std::size_t hidden, F f) {
-    parallel_for(
-        rows,
-        [&](std::size_t begin, std::size_t end) {
-            std::vector<T> buffer(5 * hidden);
-            f(begin, end, buffer.data());
-        },
-        std::max<std::size_t>(parallel_threshold / std::max<std::size_t>(5 * hidden, 1), 1));
-}
-
 }  // namespace
 
 template <class T>
@@ -139,7 +109,7 @@ void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* save
                             std::size_t hidden) {
     if (hidden == 0) return;
     const VectorIsa isa = chosen_vector_isa();
-    for_row_pieces<T>(rows, hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
+    recurrent::for_row_pieces<T>(rows, 5 * hidden, [&](std::size_t begin, std::size_t end, T* buffer) {
         for (std::size_t r = begin; r < end; ++r) {
             T* act = saved ? saved + r * 5 * hidden : buffer;
             T* t = act + 4 * hidden;
