@@ -14,33 +14,28 @@ namespace {
 
 // BFloat16::round_bits without branches: ties to even, and NaN made quiet
 // (its payload may sit in the dropped bits, which would leave an infinity).
-inline std::uint32_t bf16_bits(std::uint32_t u) {
+[[gnu::always_inline]] inline std::uint32_t bf16_bits(std::uint32_t u) {
     const std::uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u ? ~0u : 0u;
     const std::uint32_t nearest = u + 0x7fffu + ((u >> 16) & 1u);
     return ((nearest & ~nan) | ((u | 0x00400000u) & nan)) & 0xffff0000u;
 }
 
-inline void round_rows(const float* src, std::size_t rows, std::size_t cols, std::size_t ld, float* dst) {
-    for (std::size_t r = 0; r < rows; ++r) {
-        const float* in = src + r * ld;
-        float* out = dst + r * cols;
-        for (std::size_t c = 0; c < cols; ++c)
-            out[c] = std::bit_cast<float>(bf16_bits(std::bit_cast<std::uint32_t>(in[c])));
+struct RoundRows {
+    [[gnu::always_inline]] void operator()(const float* src, std::size_t rows, std::size_t cols, std::size_t ld,
+                                           float* dst) const {
+        for (std::size_t r = 0; r < rows; ++r) {
+            const float* in = src + r * ld;
+            float* out = dst + r * cols;
+            for (std::size_t c = 0; c < cols; ++c)
+                out[c] = std::bit_cast<float>(bf16_bits(std::bit_cast<std::uint32_t>(in[c])));
+        }
     }
-}
-
-RETROGRAD_TARGET_AVX2 void round_rows_avx2(const float* src, std::size_t rows, std::size_t cols, std::size_t ld,
-                                           float* dst) {
-    round_rows(src, rows, cols, ld, dst);
-}
-void round_rows_baseline(const float* src, std::size_t rows, std::size_t cols, std::size_t ld, float* dst) {
-    round_rows(src, rows, cols, ld, dst);
-}
+};
 
 }  // namespace
 
 void round_to_bf16_values(const float* src, std::size_t rows, std::size_t cols, std::size_t ld, float* dst) {
-    avx2_or_baseline(&round_rows_avx2, &round_rows_baseline, src, rows, cols, ld, dst);
+    avx2_or_baseline<RoundRows>(src, rows, cols, ld, dst);
 }
 
 }  // namespace rg::detail

@@ -4,8 +4,8 @@
 // written with single ops makes a dozen passes over the whole tensor.
 //
 // Sums keep eight running lanes (a vector register of float32) folded in a
-// fixed order, so results do not depend on the CPU; float32 rows are built
-// for the baseline instruction set and for AVX2, one picked at run time.
+// fixed order, so results do not depend on the CPU; the rows are built for
+// the baseline instruction set and for AVX2, one picked at run time.
 #include "../kernels.hpp"
 #include "lane_sum.hpp"
 
@@ -57,39 +57,21 @@ template <class T>
         for (std::size_t i = 0; i < n; ++i) dx[i] = s.rstd * (g[i] - mean_a - xhat(i) * mean_ax);
 }
 
-RETROGRAD_TARGET_AVX2 void forward_rows_avx2(const float* x, const float* w, const float* b, float* y, std::size_t rows,
-                                             std::size_t n, double eps) {
-    for (std::size_t r = 0; r < rows; ++r) forward_row(x + r * n, w, b, y + r * n, n, eps);
-}
-void forward_rows_baseline(const float* x, const float* w, const float* b, float* y, std::size_t rows, std::size_t n,
-                           double eps) {
-    for (std::size_t r = 0; r < rows; ++r) forward_row(x + r * n, w, b, y + r * n, n, eps);
-}
-RETROGRAD_TARGET_AVX2 void backward_rows_avx2(const float* g, const float* x, const float* w, float* dx,
-                                              std::size_t rows, std::size_t n, double eps) {
-    for (std::size_t r = 0; r < rows; ++r) backward_row(g + r * n, x + r * n, w, dx + r * n, n, eps);
-}
-void backward_rows_baseline(const float* g, const float* x, const float* w, float* dx, std::size_t rows, std::size_t n,
-                            double eps) {
-    for (std::size_t r = 0; r < rows; ++r) backward_row(g + r * n, x + r * n, w, dx + r * n, n, eps);
-}
-
-void forward_rows(const float* x, const float* w, const float* b, float* y, std::size_t rows, std::size_t n,
-                  double eps) {
-    avx2_or_baseline(forward_rows_avx2, forward_rows_baseline, x, w, b, y, rows, n, eps);
-}
-void forward_rows(const double* x, const double* w, const double* b, double* y, std::size_t rows, std::size_t n,
-                  double eps) {
-    for (std::size_t r = 0; r < rows; ++r) forward_row(x + r * n, w, b, y + r * n, n, eps);
-}
-void backward_rows(const float* g, const float* x, const float* w, float* dx, std::size_t rows, std::size_t n,
-                   double eps) {
-    avx2_or_baseline(backward_rows_avx2, backward_rows_baseline, g, x, w, dx, rows, n, eps);
-}
-void backward_rows(const double* g, const double* x, const double* w, double* dx, std::size_t rows, std::size_t n,
-                   double eps) {
-    for (std::size_t r = 0; r < rows; ++r) backward_row(g + r * n, x + r * n, w, dx + r * n, n, eps);
-}
+// Rows of forward_row and backward_row, built for AVX2 and the baseline.
+struct ForwardRows {
+    template <class T>
+    [[gnu::always_inline]] void operator()(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t n,
+                                           double eps) const {
+        for (std::size_t r = 0; r < rows; ++r) forward_row(x + r * n, w, b, y + r * n, n, eps);
+    }
+};
+struct BackwardRows {
+    template <class T>
+    [[gnu::always_inline]] void operator()(const T* g, const T* x, const T* w, T* dx, std::size_t rows, std::size_t n,
+                                           double eps) const {
+        for (std::size_t r = 0; r < rows; ++r) backward_row(g + r * n, x + r * n, w, dx + r * n, n, eps);
+    }
+};
 
 // Calls f(first, count) over pieces of the rows; large tensors split them
 // among the threads (a row is normalised whole by one thread).
@@ -110,7 +92,7 @@ template <class T>
 void layer_norm_forward(const T* x, const T* w, const T* b, T* y, std::size_t rows, std::size_t size, double eps) {
     if (size == 0) return;
     for_row_pieces(rows, size, [&](std::size_t first, std::size_t count) {
-        forward_rows(x + first * size, w, b, y + first * size, count, size, eps);
+        avx2_or_baseline<ForwardRows>(x + first * size, w, b, y + first * size, count, size, eps);
     });
 }
 
@@ -118,7 +100,7 @@ template <class T>
 void layer_norm_backward(const T* g, const T* x, const T* w, T* dx, std::size_t rows, std::size_t size, double eps) {
     if (size == 0) return;
     for_row_pieces(rows, size, [&](std::size_t first, std::size_t count) {
-        backward_rows(g + first * size, x + first * size, w, dx + first * size, count, size, eps);
+        avx2_or_baseline<BackwardRows>(g + first * size, x + first * size, w, dx + first * size, count, size, eps);
     });
 }
 

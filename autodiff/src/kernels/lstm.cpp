@@ -3,10 +3,11 @@
 // hidden states in one pass, where the same formula written with single ops
 // makes a dozen passes over the gates, each with a temporary of its own.
 //
-// float32 activations run on the vector kernels of transcendental.cpp; the
-// products around them are compiled for the baseline instruction set and for
-// AVX2 (no fused multiply-adds), one picked at run time. float64 keeps the
-// C library's functions one value at a time, as the single ops do.
+// float32 activations run on the vector kernels of transcendental.cpp,
+// float64 ones on the C library's functions one value at a time, as the
+// single ops do; the products around them are compiled for the baseline
+// instruction set and for AVX2 (no fused multiply-adds), one picked at run
+// time (retrograd/detail/cpu.hpp).
 #include "recurrent_rows.hpp"
 
 #include <retrograd/detail/cpu.hpp>
@@ -25,82 +26,50 @@ template <class T> void activate_row(const T* gates, T* act, std::size_t hidden,
 }
 
 // c' = f c + i g from the activations.
-template <class T>
-[[gnu::always_inline]] inline void cell_row(const T* __restrict act, const T* __restrict c, T* __restrict c_next,
-                                            std::size_t hidden) {
-    const T* __restrict i = act;
-    const T* __restrict f = act + hidden;
-    const T* __restrict g = act + 2 * hidden;
-    for (std::size_t j = 0; j < hidden; ++j) c_next[j] = f[j] * c[j] + i[j] * g[j];
-}
+struct CellRow {
+    template <class T>
+    [[gnu::always_inline]] void operator()(const T* __restrict act, const T* __restrict c, T* __restrict c_next,
+                                           std::size_t hidden) const {
+        const T* __restrict i = act;
+        const T* __restrict f = act + hidden;
+        const T* __restrict g = act + 2 * hidden;
+        for (std::size_t j = 0; j < hidden; ++j) c_next[j] = f[j] * c[j] + i[j] * g[j];
+    }
+};
 // h = o tanh(c'), `t` holding tanh(c').
-template <class T>
-[[gnu::always_inline]] inline void hidden_row(const T* __restrict act, const T* __restrict t, T* __restrict h,
-                                              std::size_t hidden) {
-    const T* __restrict o = act + 3 * hidden;
-    for (std::size_t j = 0; j < hidden; ++j) h[j] = o[j] * t[j];
-}
+struct HiddenRow {
+    template <class T>
+    [[gnu::always_inline]] void operator()(const T* __restrict act, const T* __restrict t, T* __restrict h,
+                                           std::size_t hidden) const {
+        const T* __restrict o = act + 3 * hidden;
+        for (std::size_t j = 0; j < hidden; ++j) h[j] = o[j] * t[j];
+    }
+};
 // The VJP from the activations and t = tanh(c'): dc' gathers both paths,
 // dc'_all = dc' + dh o (1 - t²); then the quarters' gradients and dc.
-template <class T>
-[[gnu::always_inline]] inline void backward_row(const T* __restrict act, const T* __restrict t, const T* __restrict c,
-                                                const T* __restrict dh, const T* __restrict dc_next,
-                                                T* __restrict dgates, T* __restrict dc, std::size_t hidden) {
-    const T* __restrict i = act;
-    const T* __restrict f = act + hidden;
-    const T* __restrict g = act + 2 * hidden;
-    const T* __restrict o = act + 3 * hidden;
-    T* __restrict di = dgates;
-    T* __restrict df = dgates + hidden;
-    T* __restrict dg = dgates + 2 * hidden;
-    T* __restrict dout = dgates + 3 * hidden;
-    for (std::size_t j = 0; j < hidden; ++j) {
-        const T all = dc_next[j] + dh[j] * o[j] * (T{1} - t[j] * t[j]);
-        di[j] = all * g[j] * i[j] * (T{1} - i[j]);
-        df[j] = all * c[j] * f[j] * (T{1} - f[j]);
-        dg[j] = all * i[j] * (T{1} - g[j] * g[j]);
-        dout[j] = dh[j] * t[j] * o[j] * (T{1} - o[j]);
-        dc[j] = all * f[j];
+struct BackwardRow {
+    template <class T>
+    [[gnu::always_inline]] void operator()(const T* __restrict act, const T* __restrict t, const T* __restrict c,
+                                           const T* __restrict dh, const T* __restrict dc_next, T* __restrict dgates,
+                                           T* __restrict dc, std::size_t hidden) const {
+        const T* __restrict i = act;
+        const T* __restrict f = act + hidden;
+        const T* __restrict g = act + 2 * hidden;
+        const T* __restrict o = act + 3 * hidden;
+        T* __restrict di = dgates;
+        T* __restrict df = dgates + hidden;
+        T* __restrict dg = dgates + 2 * hidden;
+        T* __restrict dout = dgates + 3 * hidden;
+        for (std::size_t j = 0; j < hidden; ++j) {
+            const T all = dc_next[j] + dh[j] * o[j] * (T{1} - t[j] * t[j]);
+            di[j] = all * g[j] * i[j] * (T{1} - i[j]);
+            df[j] = all * c[j] * f[j] * (T{1} - f[j]);
+            dg[j] = all * i[j] * (T{1} - g[j] * g[j]);
+            dout[j] = dh[j] * t[j] * o[j] * (T{1} - o[j]);
+            dc[j] = all * f[j];
+        }
     }
-}
-
-RETROGRAD_TARGET_AVX2 void cell_row_avx2(const float* act, const float* c, float* c_next, std::size_t hidden) {
-    cell_row(act, c, c_next, hidden);
-}
-void cell_row_baseline(const float* act, const float* c, float* c_next, std::size_t hidden) {
-    cell_row(act, c, c_next, hidden);
-}
-RETROGRAD_TARGET_AVX2 void hidden_row_avx2(const float* act, const float* t, float* h, std::size_t hidden) {
-    hidden_row(act, t, h, hidden);
-}
-void hidden_row_baseline(const float* act, const float* t, float* h, std::size_t hidden) {
-    hidden_row(act, t, h, hidden);
-}
-RETROGRAD_TARGET_AVX2 void backward_row_avx2(const float* act, const float* t, const float* c, const float* dh,
-                                             const float* dc_next, float* dgates, float* dc, std::size_t hidden) {
-    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
-}
-void backward_row_baseline(const float* act, const float* t, const float* c, const float* dh, const float* dc_next,
-                           float* dgates, float* dc, std::size_t hidden) {
-    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
-}
-
-void cell(const float* act, const float* c, float* c_next, std::size_t hidden) {
-    avx2_or_baseline(cell_row_avx2, cell_row_baseline, act, c, c_next, hidden);
-}
-void cell(const double* act, const double* c, double* c_next, std::size_t hidden) { cell_row(act, c, c_next, hidden); }
-void hidden_state(const float* act, const float* t, float* h, std::size_t hidden) {
-    avx2_or_baseline(hidden_row_avx2, hidden_row_baseline, act, t, h, hidden);
-}
-void hidden_state(const double* act, const double* t, double* h, std::size_t hidden) { hidden_row(act, t, h, hidden); }
-void backward(const float* act, const float* t, const float* c, const float* dh, const float* dc_next, float* dgates,
-              float* dc, std::size_t hidden) {
-    avx2_or_baseline(backward_row_avx2, backward_row_baseline, act, t, c, dh, dc_next, dgates, dc, hidden);
-}
-void backward(const double* act, const double* t, const double* c, const double* dh, const double* dc_next,
-              double* dgates, double* dc, std::size_t hidden) {
-    backward_row(act, t, c, dh, dc_next, dgates, dc, hidden);
-}
+};
 
 }  // namespace
 
@@ -114,9 +83,9 @@ void lstm_pointwise_forward(const T* gates, const T* c, T* h, T* c_next, T* save
             T* act = saved ? saved + r * 5 * hidden : buffer;
             T* t = act + 4 * hidden;
             activate_row(gates + r * 4 * hidden, act, hidden, isa);
-            cell(act, c + r * hidden, c_next + r * hidden, hidden);
+            avx2_or_baseline<CellRow>(act, c + r * hidden, c_next + r * hidden, hidden);
             tanh_row(c_next + r * hidden, t, hidden, isa);
-            hidden_state(act, t, h + r * hidden, hidden);
+            avx2_or_baseline<HiddenRow>(act, t, h + r * hidden, hidden);
         }
     });
 }
@@ -131,7 +100,8 @@ void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* saved, cons
             for (std::size_t r = begin; r < end; ++r) {
                 const std::size_t at = r * hidden;
                 const T* act = saved + 5 * at;
-                backward(act, act + 4 * hidden, c + at, dh + at, dc_next + at, dgates + 4 * at, dc + at, hidden);
+                avx2_or_baseline<BackwardRow>(act, act + 4 * hidden, c + at, dh + at, dc_next + at, dgates + 4 * at,
+                                              dc + at, hidden);
             }
         },
         std::max<std::size_t>(parallel_threshold / (10 * hidden), 1));

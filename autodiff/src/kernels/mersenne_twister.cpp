@@ -25,26 +25,20 @@ constexpr std::uint64_t twist_matrix = 0xb5026f5aa96619e9u;
 // The first loop reads words `shift` ahead that it has not yet rewritten, the
 // second words `n - shift` behind that it has: both read only words at least
 // 156 apart from the one they write, which the vectoriser sees.
-[[gnu::always_inline]] inline void regenerate_words(std::uint64_t* state) {
-    for (std::size_t k = 0; k < n - shift; ++k) state[k] = twisted(state[k], state[k + 1], state[k + shift]);
-    for (std::size_t k = n - shift; k < n - 1; ++k) state[k] = twisted(state[k], state[k + 1], state[k + shift - n]);
-    state[n - 1] = twisted(state[n - 1], state[0], state[shift - 1]);
-}
+struct RegenerateWords {
+    [[gnu::always_inline]] void operator()(std::uint64_t* state) const {
+        for (std::size_t k = 0; k < n - shift; ++k) state[k] = twisted(state[k], state[k + 1], state[k + shift]);
+        for (std::size_t k = n - shift; k < n - 1; ++k)
+            state[k] = twisted(state[k], state[k + 1], state[k + shift - n]);
+        state[n - 1] = twisted(state[n - 1], state[0], state[shift - 1]);
+    }
+};
 
-[[gnu::always_inline]] inline void temper_words(const std::uint64_t* state, std::uint64_t* out, std::size_t count) {
-    for (std::size_t i = 0; i < count; ++i) out[i] = MersenneTwister64::temper(state[i]);
-}
-
-void regenerate_baseline(std::uint64_t* state) { regenerate_words(state); }
-void temper_baseline(const std::uint64_t* state, std::uint64_t* out, std::size_t count) {
-    temper_words(state, out, count);
-}
-// Without AVX2 code (not x86), RETROGRAD_TARGET_AVX2 is empty and use_avx2()
-// false: this is a second baseline version, never called.
-RETROGRAD_TARGET_AVX2 void regenerate_avx2(std::uint64_t* state) { regenerate_words(state); }
-RETROGRAD_TARGET_AVX2 void temper_avx2(const std::uint64_t* state, std::uint64_t* out, std::size_t count) {
-    temper_words(state, out, count);
-}
+struct TemperWords {
+    [[gnu::always_inline]] void operator()(const std::uint64_t* state, std::uint64_t* out, std::size_t count) const {
+        for (std::size_t i = 0; i < count; ++i) out[i] = MersenneTwister64::temper(state[i]);
+    }
+};
 
 }  // namespace
 
@@ -55,7 +49,7 @@ void MersenneTwister64::seed(result_type value) {
 }
 
 void MersenneTwister64::regenerate() {
-    avx2_or_baseline(regenerate_avx2, regenerate_baseline, state_);
+    avx2_or_baseline<RegenerateWords>(state_);
     next_ = 0;
 }
 
@@ -63,7 +57,7 @@ void MersenneTwister64::fill(result_type* out, std::size_t count) {
     while (count > 0) {
         if (next_ == n) regenerate();
         const std::size_t take = std::min(n - next_, count);
-        avx2_or_baseline(temper_avx2, temper_baseline, static_cast<const result_type*>(state_ + next_), out, take);
+        avx2_or_baseline<TemperWords>(static_cast<const result_type*>(state_ + next_), out, take);
         next_ += take;
         out += take;
         count -= take;

@@ -102,75 +102,63 @@ inline double log_of_sum(double largest, double others) {
 
 // Every result is (x - max) - log Σ, not x - (max + log Σ): max + log Σ would
 // round at the magnitude of x (5.6e-14 off in float64 for rows near 550).
-[[gnu::always_inline]] inline void softmax_row_float(const float* in, float* out, std::size_t n, bool log_space) {
-    const float largest_value = max_float(in, n);
-    const float top = usable_shift(largest_value);
+struct SoftmaxRowFloat {
+    [[gnu::always_inline]] void operator()(const float* in, float* out, std::size_t n, bool log_space) const {
+        const float largest_value = max_float(in, n);
+        const float top = usable_shift(largest_value);
 #pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i] - top);
-    // The maximum's term is summed apart (see log_of_sum).
-    const std::size_t at = static_cast<std::size_t>(std::find(in, in + n, largest_value) - in);
-    const float largest = at < n ? out[at] : 0.0f;
-    if (at < n) out[at] = 0.0f;
-    const double others = lane_sum(n, [out](std::size_t i) { return out[i]; });
-    if (at < n) out[at] = largest;
-    if (log_space) {
-        const auto log_total = static_cast<float>(log_of_sum(largest, others));
+        for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i] - top);
+        // The maximum's term is summed apart (see log_of_sum).
+        const std::size_t at = static_cast<std::size_t>(std::find(in, in + n, largest_value) - in);
+        const float largest = at < n ? out[at] : 0.0f;
+        if (at < n) out[at] = 0.0f;
+        const double others = lane_sum(n, [out](std::size_t i) { return out[i]; });
+        if (at < n) out[at] = largest;
+        if (log_space) {
+            const auto log_total = static_cast<float>(log_of_sum(largest, others));
 #pragma omp simd
-        for (std::size_t k = 0; k < n; ++k) out[k] = (in[k] - top) - log_total;
-    } else {
-        const auto scale = static_cast<float>(1.0 / (largest + others));
+            for (std::size_t k = 0; k < n; ++k) out[k] = (in[k] - top) - log_total;
+        } else {
+            const auto scale = static_cast<float>(1.0 / (largest + others));
 #pragma omp simd
-        for (std::size_t k = 0; k < n; ++k) out[k] *= scale;
+            for (std::size_t k = 0; k < n; ++k) out[k] *= scale;
+        }
     }
-}
+};
 
 // dx = y (g - <g, y>) for softmax's output y; dx = g - e^y <g, 1> for
 // log_softmax's. `out` may be `g`: each row is read whole before it is written.
-[[gnu::always_inline]] inline void softmax_backward_row_float(const float* g, const float* y, float* out, std::size_t n,
-                                                              bool log_space) {
-    if (log_space) {
-        const auto total = static_cast<float>(lane_sum(n, [g](std::size_t i) { return g[i]; }));
+struct SoftmaxBackwardRowFloat {
+    [[gnu::always_inline]] void operator()(const float* g, const float* y, float* out, std::size_t n,
+                                           bool log_space) const {
+        if (log_space) {
+            const auto total = static_cast<float>(lane_sum(n, [g](std::size_t i) { return g[i]; }));
 #pragma omp simd
-        for (std::size_t k = 0; k < n; ++k) out[k] = g[k] - exp_float(y[k]) * total;
-    } else {
-        const auto dot = static_cast<float>(lane_sum(n, [g, y](std::size_t i) { return g[i] * y[i]; }));
+            for (std::size_t k = 0; k < n; ++k) out[k] = g[k] - exp_float(y[k]) * total;
+        } else {
+            const auto dot = static_cast<float>(lane_sum(n, [g, y](std::size_t i) { return g[i] * y[i]; }));
 #pragma omp simd
-        for (std::size_t k = 0; k < n; ++k) out[k] = y[k] * (g[k] - dot);
+            for (std::size_t k = 0; k < n; ++k) out[k] = y[k] * (g[k] - dot);
+        }
     }
-}
+};
 
 // e^in into out over one run of `inner` values (out may be in).
-[[gnu::always_inline]] inline void exp_run_float(const float* in, float* out, std::size_t n) {
+struct ExpRunFloat {
+    [[gnu::always_inline]] void operator()(const float* in, float* out, std::size_t n) const {
 #pragma omp simd
-    for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
-}
+        for (std::size_t i = 0; i < n; ++i) out[i] = exp_float(in[i]);
+    }
+};
 
-// Each float32 entry point, compiled for the baseline and for AVX2.
-RETROGRAD_TARGET_AVX2 void exp_run_avx2(const float* in, float* out, std::size_t n) { exp_run_float(in, out, n); }
-void exp_run_baseline(const float* in, float* out, std::size_t n) { exp_run_float(in, out, n); }
-RETROGRAD_TARGET_AVX2 void softmax_row_avx2(const float* in, float* out, std::size_t n, bool log_space) {
-    softmax_row_float(in, out, n, log_space);
-}
-void softmax_row_baseline(const float* in, float* out, std::size_t n, bool log_space) {
-    softmax_row_float(in, out, n, log_space);
-}
-RETROGRAD_TARGET_AVX2 void softmax_backward_row_avx2(const float* g, const float* y, float* out, std::size_t n,
-                                                     bool log_space) {
-    softmax_backward_row_float(g, y, out, n, log_space);
-}
-void softmax_backward_row_baseline(const float* g, const float* y, float* out, std::size_t n, bool log_space) {
-    softmax_backward_row_float(g, y, out, n, log_space);
-}
-
-void exp_run(const float* in, float* out, std::size_t n) {
-    avx2_or_baseline(exp_run_avx2, exp_run_baseline, in, out, n);
-}
+// The float32 entry points run their AVX2 or baseline build (retrograd/detail/cpu.hpp).
+void exp_run(const float* in, float* out, std::size_t n) { avx2_or_baseline<ExpRunFloat>(in, out, n); }
 void exp_run(const double* in, double* out, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = std::exp(in[i]);
 }
 
 void softmax_row(const float* in, float* out, std::size_t n, bool log_space) {
-    avx2_or_baseline(softmax_row_avx2, softmax_row_baseline, in, out, n, log_space);
+    avx2_or_baseline<SoftmaxRowFloat>(in, out, n, log_space);
 }
 // A float64 sum with Neumaier's compensation: float64 is the dtype results
 // are checked in, so its softmax stays within a few ulps of the exact value
@@ -207,7 +195,7 @@ void softmax_row(const double* in, double* out, std::size_t n, bool log_space) {
 }
 
 void softmax_backward_row(const float* g, const float* y, float* out, std::size_t n, bool log_space) {
-    avx2_or_baseline(softmax_backward_row_avx2, softmax_backward_row_baseline, g, y, out, n, log_space);
+    avx2_or_baseline<SoftmaxBackwardRowFloat>(g, y, out, n, log_space);
 }
 void softmax_backward_row(const double* g, const double* y, double* out, std::size_t n, bool log_space) {
     double reduced = 0;

@@ -27,28 +27,23 @@ template <class T> void sgd_kernel(T* w, const T* dw, T* buf, std::size_t n, con
 // In the parameter's precision, so the loop vectorises (as PyTorch's). The
 // step's constants are copied and the arrays marked unaliased: otherwise the
 // compiler reloads the constants after every store and keeps the loop scalar.
-template <class T>
-[[gnu::always_inline]] inline void adam_kernel(T* __restrict w, const T* __restrict dw, T* __restrict m,
-                                               T* __restrict v, std::size_t n, const AdamStep<T>& step) {
-    const AdamStep<T> c = step;
-    for (std::size_t k = 0; k < n; ++k) {
-        const T d = dw[k] + c.l2 * w[k];
-        const T mk = c.beta1 * m[k] + (1 - c.beta1) * d;
-        const T vk = c.beta2 * v[k] + (1 - c.beta2) * d * d;
-        m[k] = mk;
-        v[k] = vk;
-        w[k] = w[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) * c.inverse_root_bc2 + c.eps);
-    }
-}
 // The update is bound by division, square root and memory: AVX2 halves the
-// first two where the CPU has it (retrograd/detail/cpu.hpp picks the version).
-template <class T>
-RETROGRAD_TARGET_AVX2 void adam_update_avx2(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    adam_kernel(w, dw, m, v, n, c);
-}
-template <class T> void adam_update_baseline(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& c) {
-    adam_kernel(w, dw, m, v, n, c);
-}
+// first two where the CPU has it (retrograd/detail/cpu.hpp picks the build).
+struct AdamKernel {
+    template <class T>
+    [[gnu::always_inline]] void operator()(T* __restrict w, const T* __restrict dw, T* __restrict m, T* __restrict v,
+                                           std::size_t n, const AdamStep<T>& step) const {
+        const AdamStep<T> c = step;
+        for (std::size_t k = 0; k < n; ++k) {
+            const T d = dw[k] + c.l2 * w[k];
+            const T mk = c.beta1 * m[k] + (1 - c.beta1) * d;
+            const T vk = c.beta2 * v[k] + (1 - c.beta2) * d * d;
+            m[k] = mk;
+            v[k] = vk;
+            w[k] = w[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) * c.inverse_root_bc2 + c.eps);
+        }
+    }
+};
 
 // The optimizers that compute each element in float64 (ScalarStep): each
 // expression in PyTorch's order, rounded to T where it is stored.
@@ -148,7 +143,7 @@ void sgd_update(T* w, const T* dw, std::type_identity_t<T>* buf, std::size_t n, 
 }
 template <UpdateValue T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
-        avx2_or_baseline(adam_update_avx2<T>, adam_update_baseline<T>, w + b, dw + b, m + b, v + b, count, step);
+        avx2_or_baseline<AdamKernel>(w + b, dw + b, m + b, v + b, count, step);
     });
 }
 template <UpdateValue T>

@@ -21,9 +21,18 @@ namespace rg::detail {
 // RETROGRAD_NO_AVX2 is unset (or "0"). Read once per process.
 bool use_avx2();
 
-// Calls the AVX2 version of a function or its baseline version, as use_avx2().
-template <class F, class... Args> void avx2_or_baseline(F avx2, F baseline, Args... args) {
-    (use_avx2() ? avx2 : baseline)(args...);
+// Runs Kernel{}(args...) compiled for AVX2 or for the baseline, as
+// use_avx2(). Kernel is a class whose call operator is [[gnu::always_inline]]:
+// each of the two functions below inlines it and compiles it for its own
+// instruction set, so one source gives both machine codes. Where there is
+// no AVX2 code (not x86), both are the baseline and use_avx2() is false.
+template <class Kernel, class... Args> RETROGRAD_TARGET_AVX2 void run_avx2_build(Args... args) { Kernel{}(args...); }
+template <class Kernel, class... Args> void run_baseline_build(Args... args) { Kernel{}(args...); }
+template <class Kernel, class... Args> void avx2_or_baseline(Args... args) {
+    if (use_avx2())
+        run_avx2_build<Kernel>(args...);
+    else
+        run_baseline_build<Kernel>(args...);
 }
 
 }  // namespace rg::detail
