@@ -118,15 +118,7 @@ TEST_CASE("lstm_pointwise: bfloat16 is computed in float32 and rounded once; res
         const Tensor out = rg::lstm_pointwise(g, c);
         return TensorList{out, rg::grad({rg::sum(out * out)}, {g})[0]};
     };
-    TensorList one, two;
-    {
-        test::ThreadCount t(1);
-        one = run();
-    }
-    {
-        test::ThreadCount t(2);
-        two = run();
-    }
+    const auto [one, two] = test::on_one_and_two_threads(run);
     CHECK(one[0].to_vector() == two[0].to_vector());
     CHECK(one[1].to_vector() == two[1].to_vector());
 }
@@ -207,15 +199,7 @@ TEST_CASE("gru_pointwise: bfloat16 is computed in float32 and rounded once; resu
         const Tensor out = rg::gru_pointwise(x, hw, h);
         return TensorList{out, rg::grad({rg::sum(out * out)}, {x})[0]};
     };
-    TensorList one, two;
-    {
-        test::ThreadCount t(1);
-        one = run();
-    }
-    {
-        test::ThreadCount t(2);
-        two = run();
-    }
+    const auto [one, two] = test::on_one_and_two_threads(run);
     CHECK(one[0].to_vector() == two[0].to_vector());
     CHECK(one[1].to_vector() == two[1].to_vector());
 }

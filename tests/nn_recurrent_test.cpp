@@ -25,6 +25,13 @@ std::vector<std::string> names_of(const Module& m) {
 
 rg::TensorOptions f64() { return {.dtype = rg::float64}; }
 
+// How many times `word` appears in `text` (an op's name in a tape table).
+std::size_t occurrences(const std::string& text, const std::string& word) {
+    std::size_t count = 0;
+    for (auto at = text.find(word); at != std::string::npos; at = text.find(word, at + word.size())) ++count;
+    return count;
+}
+
 }  // namespace
 
 TEST_CASE("recurrent layers have PyTorch's parameter names, shapes and order") {
@@ -98,10 +105,7 @@ TEST_CASE("an LSTM runs one lstm_pointwise op per step; under ExplainMode its si
         return TensorList{out.output, out.state.h, out.state.c, lstm.named_parameters()[1].second.grad()};
     };
     const std::string tape = rg::tape_table(lstm.forward(x).output);
-    std::size_t fused_steps = 0;
-    for (auto at = tape.find("lstm_pointwise"); at != std::string::npos; at = tape.find("lstm_pointwise", at + 1))
-        ++fused_steps;
-    CHECK(fused_steps == 8);  // 4 steps, 2 layers
+    CHECK(occurrences(tape, "lstm_pointwise") == 8);  // 4 steps, 2 layers
     CHECK(tape.find("sigmoid") == std::string::npos);
     const TensorList fused = forward();
     TensorList explained;
@@ -123,10 +127,7 @@ TEST_CASE("a GRU runs one gru_pointwise op per step; under ExplainMode its singl
         return TensorList{out.output, out.h, gru.named_parameters()[1].second.grad()};
     };
     const std::string tape = rg::tape_table(gru.forward(x).output);
-    std::size_t fused_steps = 0;
-    for (auto at = tape.find("gru_pointwise"); at != std::string::npos; at = tape.find("gru_pointwise", at + 1))
-        ++fused_steps;
-    CHECK(fused_steps == 16);  // 4 steps, 2 layers, 2 directions
+    CHECK(occurrences(tape, "gru_pointwise") == 16);  // 4 steps, 2 layers, 2 directions
     CHECK(tape.find("sigmoid") == std::string::npos);
     const TensorList fused = forward();
     TensorList explained;

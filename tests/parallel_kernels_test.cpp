@@ -46,15 +46,7 @@ void check_threads_agree(rg::TensorList (*kernels)(const rg::Tensor&), std::uint
         CAPTURE(std::string(rg::dtype_name(dtype)));
         rg::manual_seed(seed);
         const auto x = rg::randn({48, 40, 36}, {.dtype = dtype});
-        rg::TensorList one, two;
-        {
-            Threads t(1);
-            one = kernels(x);
-        }
-        {
-            Threads t(2);
-            two = kernels(x);
-        }
+        const auto [one, two] = test::on_one_and_two_threads([&] { return kernels(x); });
         const rg::TensorList reference = kernels(x.to(rg::float64));
         REQUIRE(one.size() == two.size());
         for (std::size_t i = 0; i < one.size(); ++i) {
