@@ -184,8 +184,10 @@ bool through_onednn(const ConvShapes& s, Pass pass) {
     if (g.kh == 1 && g.kw == 1 && !strided) return false;
     switch (pass) {
         case Pass::forward: return strided || large || (g.c >= 2 && g.c < 8) || g.c >= 64;
-        case Pass::input_grad: return g.c >= 16 && (g.h * g.w <= 256 || !avx512);
-        case Pass::weight_grad: return (g.c < 16 && (g.c > 1 || avx512)) || large || g.n == 1;
+        // Below AVX2 (SSE4.1) oneDNN's backward passes lost to im2col in 18 of the 22 ungrouped cases.
+        case Pass::input_grad: return g.c >= 16 && (g.h * g.w <= 256 || !avx512) && detail::onednn_avx2();
+        case Pass::weight_grad:
+            return ((g.c < 16 && (g.c > 1 || avx512)) || large || g.n == 1) && detail::onednn_avx2();
     }
     return false;
 }
@@ -492,15 +494,16 @@ struct ReluPool {
 };
 
 // Whether conv2d_relu_max_pool2d runs its float32 convolution through
-// oneDNN where conv2d alone would not: on CPUs without AVX-512 (no Winograd),
-// for 16 input channels and more before a 2x2 pool. oneDNN's direct
+// oneDNN where conv2d alone would not: on CPUs with AVX2 but not AVX-512 (no
+// Winograd; on SSE4.1 oneDNN's direct convolution lost to the per-image path
+// even so), for 16 input channels and more before a 2x2 pool. oneDNN's direct
 // convolution writes its channel-blocked layout, which the pool reads; the
 // reorder back to NCHW that makes conv2d's forward lose there is saved, and
 // the fused forward measured 1.2 to 1.9 times faster than the per-image path
 // (docs/performance.md, "Conv, ReLU and max pool as one op").
 bool blocked_forward_pays(const ConvShapes& s, const Geometry& pool) {
     return forced.load(std::memory_order_relaxed) == detail::ConvKernel::automatic && !detail::onednn_avx512() &&
-           s.groups == 1 && s.g.c >= 16 && detail::two_by_two(pool);
+           detail::onednn_avx2() && s.groups == 1 && s.g.c >= 16 && detail::two_by_two(pool);
 }
 
 // conv2d_relu_max_pool2d's forward pass over the whole batch (its float32

@@ -620,6 +620,7 @@ bool isa_includes(dnnl_cpu_isa_t wanted) {
 }  // namespace
 
 bool onednn_avx512() { return isa_includes(dnnl_cpu_isa_avx512_core); }
+bool onednn_avx2() { return isa_includes(dnnl_cpu_isa_avx2); }
 bool onednn_avx512_bf16() { return isa_includes(dnnl_cpu_isa_avx512_core_bf16); }
 
 }  // namespace rg::detail

@@ -95,6 +95,9 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
 // im2col + GEMM on AVX-512 and on AVX2 (conv.cpp's choice,
 // docs/performance.md "Convolutions").
 bool onednn_avx512();
+// Whether it runs AVX2 kernels or better (avx2 or above): below, on SSE4.1,
+// its direct convolution's backward passes lose to im2col + GEMM.
+bool onednn_avx2();
 // Whether it runs them with the CPU's bfloat16 instructions (avx512_core_bf16
 // or above); below that, its bfloat16 kernels emulate them.
 bool onednn_avx512_bf16();
