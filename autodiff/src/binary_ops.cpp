@@ -9,25 +9,10 @@
 namespace rg {
 namespace {
 
-using detail::binary_samples;
-using detail::call_binary;
+using detail::binary_def;
 using detail::zip_float;
 
 Tensor scalar_like(Dtype dtype, double value) { return full(Shape{}, value, {dtype}); }
-
-OpDef binary_def(std::string_view name, std::string_view doc, std::string_view rule, detail::BinaryFn f,
-                 std::function<double(double, double)> reference, double low = -2.0, double high = 2.0) {
-    return OpDef{.name = name,
-                 .signature = {},
-                 .doc = doc,
-                 .rule = rule,
-                 .kind = OpKind::elementwise,
-                 .call = call_binary(f),
-                 .samples = binary_samples(low, high),
-                 .differentiable = {true, true},
-                 .reference2 = std::move(reference),
-                 .bad_shapes = {Shape{2, 3}, Shape{4}}};
-}
 
 // An op of a tensor and a scalar, tested through `call`.
 OpDef scalar_def(std::string_view name, std::string_view signature, std::string_view doc, std::string_view rule,

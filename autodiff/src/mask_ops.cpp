@@ -8,9 +8,6 @@
 namespace rg {
 namespace {
 
-using detail::binary_samples;
-using detail::call_binary;
-
 // The dtype both operands of a comparison are read in: the wider of the two,
 // in the order bool < int64 < bfloat16 < float32 < float64 (as PyTorch promotes).
 int promotion_rank(Dtype dtype) {
@@ -65,17 +62,10 @@ template <class F> Tensor compare(const char* op, const Tensor& a, double b, F f
 
 OpDef mask_def(std::string_view name, std::string_view doc, std::string_view rule, detail::BinaryFn f,
                std::function<double(double, double)> reference) {
-    return OpDef{.name = name,
-                 .signature = {},
-                 .doc = doc,
-                 .rule = rule,
-                 .kind = OpKind::elementwise,
-                 .call = call_binary(f),
-                 .samples = binary_samples(),
-                 .differentiable = {false, false},
-                 .reference2 = std::move(reference),
-                 .accepts_int64 = true,
-                 .bad_shapes = {Shape{2, 3}, Shape{4}}};
+    OpDef def = detail::binary_def(name, doc, rule, f, std::move(reference));
+    def.differentiable = {false, false};
+    def.accepts_int64 = true;
+    return def;
 }
 OpDef compare_def(std::string_view name, std::string_view doc, detail::BinaryFn f,
                   std::function<double(double, double)> reference) {

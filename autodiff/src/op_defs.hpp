@@ -86,6 +86,20 @@ inline std::function<Tensor(const TensorList&)> call_unary(UnaryFn f) {
 inline std::function<Tensor(const TensorList&)> call_binary(BinaryFn f) {
     return [f](const TensorList& v) { return f(v[0], v[1]); };
 }
+// The entry of a broadcasting binary elementwise op, tested on binary_samples(low, high).
+inline OpDef binary_def(std::string_view name, std::string_view doc, std::string_view rule, BinaryFn f,
+                        std::function<double(double, double)> reference, double low = -2.0, double high = 2.0) {
+    return OpDef{.name = name,
+                 .signature = {},
+                 .doc = doc,
+                 .rule = rule,
+                 .kind = OpKind::elementwise,
+                 .call = call_binary(f),
+                 .samples = binary_samples(low, high),
+                 .differentiable = {true, true},
+                 .reference2 = std::move(reference),
+                 .bad_shapes = {Shape{2, 3}, Shape{4}}};
+}
 
 // out = f(x) elementwise over a float tensor, read with its strides.
 template <class F> Tensor map_float(const Tensor& x, const char* op, F f) {
