@@ -1,5 +1,5 @@
 // The activations of recent networks (transformers, mobile nets): erf, gelu,
-// silu, mish, hardtanh, hardsigmoid, logsigmoid and softsign, each declared
+// silu, mish, hardtanh, hardsigmoid, hardswish, logsigmoid and softsign, each declared
 // once with its forward and its VJP. The VJPs are written with rg ops (erf,
 // exp, sigmoid, tanh, softplus), so they can be differentiated again.
 // Kinks follow PyTorch: hardtanh and hardsigmoid pass no gradient at their
@@ -202,6 +202,44 @@ Tensor softsign(const Tensor& x) {
         return GradList{g / (d * d)};
     });
 }
+
+// The gradient's three pieces follow PyTorch 1.13's hardswish_backward: 0
+// below -3, x/3 + 1/2 on [-3, 3] (so -1/2 at -3 itself), 1 above.
+const OpDef& hardswish_def = define_op(activation_def(
+    "hardswish", "hardswish(x)", "x relu6(x + 3) / 6 (MobileNetV3)",
+    "dx = 0 where x < -3, g * (x/3 + 1/2) where -3 <= x <= 3, else g", rg::hardswish,
+    [](double x) { return x * std::clamp(x + 3.0, 0.0, 6.0) / 6.0; }, -4.5, 4.5));
+Tensor hardswish(const Tensor& x) {
+    Tensor out = map_float(x, "hardswish", [](auto u) {
+        using T = decltype(u);
+        return u <= T{-3} ? T{0} : (u >= T{3} ? u : static_cast<T>(u * (u + T{3}) / T{6}));
+    });
+    return record(hardswish_def, out, {x}, {.inputs = {true}}, [](const OpContext& c, const Tensor& g) {
+        const Tensor x = c.input(0);
+        return GradList{g * where(lt(x, -3.0), 0.0, where(le(x, 3.0), x * (1.0 / 3.0) + 0.5, 1.0))};
+    });
+}
+
+// relu6 and selu are compositions of registered ops, with no node of their own.
+const OpDef& relu6_def = define_op([] {
+    OpDef def = activation_def(
+        "relu6", "relu6(x)", "min(max(x, 0), 6), as torch.nn.functional.relu6", "composite: hardtanh(x, 0, 6)",
+        rg::relu6, [](double x) { return std::clamp(x, 0.0, 6.0); }, -2.0, 8.0);
+    def.composite = true;
+    return def;
+}());
+Tensor relu6(const Tensor& x) { return hardtanh(x, 0.0, 6.0); }
+
+constexpr double selu_alpha = 1.6732632423543772848170429916717;
+constexpr double selu_scale = 1.0507009873554804934193349852946;
+const OpDef& selu_def = define_op([] {
+    OpDef def = activation_def("selu", "selu(x)", "scale * elu(x, alpha), scale 1.0507..., alpha 1.6733... (PyTorch's)",
+                               "composite: elu(x, alpha) * scale", rg::selu,
+                               [](double x) { return selu_scale * (x > 0 ? x : selu_alpha * std::expm1(x)); });
+    def.composite = true;
+    return def;
+}());
+Tensor selu(const Tensor& x) { return elu(x, selu_alpha) * selu_scale; }
 
 void detail::link_activation_ops() {}  // see registry.cpp
 

@@ -29,6 +29,7 @@ void link_activation_ops();
 void link_clamp_ops();
 void link_shape_extra(), link_scan_ops(), link_sort_ops(), link_norm_ops(), link_products(), link_einsum(),
     link_dropout();
+void link_elementary_ops(), link_rounding_ops(), link_binary_math_ops();
 
 // Shapes every unary elementwise op is tested on: rank 0, a vector, a matrix,
 // a size-1 axis and an empty tensor.

@@ -89,6 +89,7 @@ const std::vector<const OpDef*>& op_registry() {
     detail::link_layer_norm();
     detail::link_batch_norm();
     detail::link_recurrent_ops();
+    for (auto link : {detail::link_elementary_ops, detail::link_rounding_ops, detail::link_binary_math_ops}) link();
     return registry().list;
 }
 

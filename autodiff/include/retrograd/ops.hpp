@@ -61,6 +61,30 @@ Tensor minimum(const Tensor& a, const Tensor& b);  // ties share the gradient eq
 /// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
 /// are not floating
 Tensor maximum(const Tensor& a, const Tensor& b);
+/// The angle of the point (x, y) in (-π, π], elementwise, broadcasting
+/// (torch.atan2). VJP: dy = g x / (x² + y²), dx = -g y / (x² + y²).
+/// @param y, x float tensors of one dtype
+/// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
+/// are not floating
+Tensor atan2(const Tensor& y, const Tensor& x);  // the angle of (x, y), in (-π, π]
+/// a - b trunc(a / b), with a's sign (C's fmod, torch.fmod): fmod(-3, 2) = -1.
+/// VJP: da = g, db = -g trunc(a / b).
+/// @param a, b float tensors of one dtype
+/// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
+/// are not floating
+Tensor fmod(const Tensor& a, const Tensor& b);  // the sign of a
+/// a - b floor(a / b), with b's sign (Python's %, torch.remainder):
+/// remainder(-3, 2) = 1. VJP: da = g, db = -g floor(a / b).
+/// @param a, b float tensors of one dtype
+/// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
+/// are not floating
+Tensor remainder(const Tensor& a, const Tensor& b);  // the sign of b
+/// start + weight (end - start), broadcasting all three (torch.lerp). VJP:
+/// dstart = g (1 - weight), dend = g weight, dweight = g (end - start).
+/// @param start, end, weight float tensors of one dtype
+/// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
+/// are not floating
+Tensor lerp(const Tensor& start, const Tensor& end, const Tensor& weight);
 
 // input + value * t1 * t2 in one pass over memory, broadcasting all three (as
 // torch.addcmul): where `input + t1 * t2` writes and rereads a temporary.
@@ -99,6 +123,23 @@ Tensor rpow(double base, const Tensor& exponent);  // base ** exponent
 /// @param b a float tensor
 /// @throws rg::Error when b is not floating
 Tensor rsub(double a, const Tensor& b);  // a - b
+/// fmod(a, b) for a number b, with a's sign. VJP: da = g.
+/// @param a a float tensor
+/// @param b the divisor (0 gives NaN, as in LibTorch)
+/// @throws rg::Error when a is not floating
+Tensor fmod(const Tensor& a, double b);
+/// remainder(a, b) for a number b, with b's sign. VJP: da = g.
+/// @param a a float tensor
+/// @param b the divisor (0 gives NaN, as in LibTorch)
+/// @throws rg::Error when a is not floating
+Tensor remainder(const Tensor& a, double b);
+/// start + weight (end - start) for a number weight, broadcasting start and
+/// end. VJP: dstart = g (1 - weight), dend = g weight.
+/// @param start, end float tensors of one dtype
+/// @param weight the number
+/// @throws rg::Error when the shapes do not broadcast, the dtypes differ or
+/// are not floating
+Tensor lerp(const Tensor& start, const Tensor& end, double weight);
 
 /// add(a, b).
 /// @param a, b float tensors of one dtype
@@ -453,6 +494,99 @@ Tensor clamp(const Tensor& x, double low, double high);  // gradient 1 inside [l
 /// @param x a float tensor
 /// @throws rg::Error when x is not floating
 Tensor square(const Tensor& x);
+// The elementary functions of elementary_ops.cpp.
+/// 1 / x. VJP: dx = -g y².
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor reciprocal(const Tensor& x);
+/// 1 / √x. VJP: dx = -g y³ / 2.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor rsqrt(const Tensor& x);
+/// The tangent. VJP: dx = g (1 + y²).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor tan(const Tensor& x);
+/// The arcsine (NaN outside [-1, 1]). VJP: dx = g / √(1 - x²).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor asin(const Tensor& x);
+/// The arccosine (NaN outside [-1, 1]). VJP: dx = -g / √(1 - x²).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor acos(const Tensor& x);
+/// The hyperbolic sine. VJP: dx = g cosh(x).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor sinh(const Tensor& x);
+/// The hyperbolic cosine. VJP: dx = g sinh(x).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor cosh(const Tensor& x);
+/// The base-2 logarithm. VJP: dx = g / (x ln 2).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor log2(const Tensor& x);
+/// The base-10 logarithm. VJP: dx = g / (x ln 10).
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor log10(const Tensor& x);
+/// 2^x. VJP: dx = g y ln 2.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor exp2(const Tensor& x);
+/// log(x / (1 - x)), the inverse of sigmoid, as torch.logit: with eps, x is
+/// first clamped to [eps, 1 - eps]. VJP: dx = g / (x (1 - x)); with eps, 0
+/// where x is outside [eps, 1 - eps] (PyTorch's logit_backward).
+/// @param x a float tensor
+/// @param eps the clamp's margin, in [0, 0.5]; std::nullopt: no clamp
+/// @throws rg::Error when eps is outside [0, 0.5] or x is not floating
+Tensor logit(const Tensor& x, std::optional<double> eps = std::nullopt);
+
+// ---- rounding and classification (rounding_ops.cpp) ------------------------------
+// The rounding ops are piecewise constant: their gradient is zeros of the
+// input's shape and dtype, as PyTorch's. isnan, isinf and isfinite give bool
+// tensors and have no gradient.
+/// The largest integer <= x; the gradient is 0.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor floor(const Tensor& x);
+/// The smallest integer >= x; the gradient is 0.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor ceil(const Tensor& x);
+/// The nearest integer, half-way values to the even one (as torch.round):
+/// 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> -0. The gradient is 0.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor round(const Tensor& x);  // half to even, as torch.round
+/// x rounded toward 0; the gradient is 0.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor trunc(const Tensor& x);
+/// x - trunc(x), with x's sign: frac(-1.25) = -0.25. VJP: dx = g.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor frac(const Tensor& x);
+/// x with NaN, +inf and -inf replaced, as torch.nan_to_num. VJP: dx = g
+/// where x is finite, else 0.
+/// @param x a float tensor
+/// @param nan the value for NaN
+/// @param posinf the value for +inf; std::nullopt: the dtype's largest finite value
+/// @param neginf the value for -inf; std::nullopt: the dtype's lowest finite value
+/// @throws rg::Error when x is not floating
+Tensor nan_to_num(const Tensor& x, double nan = 0.0, std::optional<double> posinf = std::nullopt,
+                  std::optional<double> neginf = std::nullopt);
+/// True where x is NaN (bool; no gradient). int64 and bool tensors give false.
+/// @param x a tensor of any dtype
+Tensor isnan(const Tensor& x);
+/// True where x is +inf or -inf (bool; no gradient). int64 and bool tensors give false.
+/// @param x a tensor of any dtype
+Tensor isinf(const Tensor& x);
+/// True where x is neither infinite nor NaN (bool; no gradient). int64 and
+/// bool tensors give true.
+/// @param x a tensor of any dtype
+Tensor isfinite(const Tensor& x);
 // One-sided and tensor bounds (clamp_ops.cpp): x passes its gradient where
 // low <= x <= high, as PyTorch; a tensor bound gets it where it is the result.
 // clamp(x, std::nullopt, high) is clamp_max; an undefined Tensor{} bound is no bound.
@@ -527,6 +661,22 @@ Tensor logsigmoid(const Tensor& x);  // log σ(x), exact for large |x|
 /// @param x a float tensor
 /// @throws rg::Error when x is not floating
 Tensor softsign(const Tensor& x);  // x / (1 + |x|)
+/// x relu6(x + 3) / 6 (torch.nn.functional.hardswish). VJP, as PyTorch's:
+/// 0 where x < -3, g (x/3 + 1/2) where -3 <= x <= 3, g above.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor hardswish(const Tensor& x);
+/// min(max(x, 0), 6): hardtanh(x, 0, 6), as torch.nn.functional.relu6 (no
+/// gradient at 0 and 6). A composition, with no node of its own.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor relu6(const Tensor& x);
+/// scale elu(x, alpha) with PyTorch's constants, alpha = 1.6732632423543772848170429916717
+/// and scale = 1.0507009873554804934193349852946 (torch.selu). A composition,
+/// with no node of its own.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor selu(const Tensor& x);
 
 // ---- reductions -----------------------------------------------------------------
 // An empty axis list reduces over every axis.

@@ -236,10 +236,13 @@ private:
 // (clang-format's layout of this list changes from run to run: kept by hand)
 // clang-format off
 /// X(op) for each unary elementwise op with a method form (x.exp()...).
-#define RETROGRAD_UNARY_METHODS(X)                                                    \
+#define RETROGRAD_UNARY_METHODS(X)                                                 \
     X(neg) X(exp) X(expm1) X(log) X(log1p) X(sqrt) X(square) X(abs) X(sign) X(sin) \
-    X(cos) X(tanh) X(sigmoid) X(relu) X(softplus) X(atan) X(step)                 \
-    X(erf) X(silu) X(mish) X(hardsigmoid) X(logsigmoid) X(softsign)
+    X(cos) X(tanh) X(sigmoid) X(relu) X(softplus) X(atan) X(step)                  \
+    X(erf) X(silu) X(mish) X(hardsigmoid) X(logsigmoid) X(softsign)                \
+    X(reciprocal) X(rsqrt) X(tan) X(asin) X(acos) X(sinh) X(cosh) X(log2)          \
+    X(log10) X(exp2) X(logit) X(floor) X(ceil) X(round) X(trunc) X(frac)           \
+    X(isnan) X(isinf) X(isfinite) X(hardswish)
 // clang-format on
 
 /// A tensor: a cheap-to-copy handle on a strided view of a reference-counted
