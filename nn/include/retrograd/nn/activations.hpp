@@ -55,6 +55,12 @@ RG_ACTIVATION(Hardsigmoid, hardsigmoid(x), "Hardsigmoid()");
 RG_ACTIVATION(LogSigmoid, logsigmoid(x), "LogSigmoid()");
 /// x / (1 + |x|) (rg::softsign, torch::nn::Softsign).
 RG_ACTIVATION(Softsign, softsign(x), "Softsign()");
+/// x relu6(x + 3) / 6 (rg::hardswish, torch::nn::Hardswish).
+RG_ACTIVATION(Hardswish, hardswish(x), "Hardswish()");
+/// min(max(x, 0), 6), no gradient at 0 and 6 (rg::relu6, torch::nn::ReLU6).
+RG_ACTIVATION(ReLU6, relu6(x), "ReLU6()");
+/// scale elu(x, alpha) with PyTorch's constants (rg::selu, torch::nn::SELU).
+RG_ACTIVATION(SELU, selu(x), "SELU()");
 #undef RG_ACTIVATION
 
 // approximate: "none" (exact, with erf) or "tanh", as torch.nn.GELU.
