@@ -212,6 +212,13 @@ TEST_CASE("lerp with a number and with a tensor weight: values, broadcasting and
     check_values(tw, f64({2.0 + 5.0, 4.0 + 7.0, -2.0 + 1.0}), 1e-15);  // Σ over rows of end - start
     test::check_gradients([](const TensorList& v) { return rg::lerp(v[0], v[1], v[2]); },
                           {test::rand64({2, 1}), test::rand64({3}), test::rand64({2, 3})});
+    // Weights 0 and 1 give start and end exactly (start + 1 * (end - start) rounds off end).
+    rg::manual_seed(5);
+    const Tensor a = rg::randn({1000}), b = rg::randn({1000}) * 100.0;
+    CHECK(rg::lerp(a, b, 1.0).to_vector() == b.to_vector());
+    CHECK(rg::lerp(a, b, 0.0).to_vector() == a.to_vector());
+    CHECK(rg::lerp(a, b, rg::ones({1000})).to_vector() == b.to_vector());
+    CHECK(rg::lerp(a, b, rg::zeros({1000})).to_vector() == a.to_vector());
     CHECK_THROWS_WITH_AS(rg::lerp(rg::zeros({2, 3}), rg::zeros({4}), rg::zeros({4})),
                          "lerp: cannot broadcast (2, 3) with (4,): sizes 3 and 4 differ at axis -1", rg::Error);
     CHECK_THROWS_WITH_AS(rg::lerp(rg::zeros({2, 3}), rg::zeros({3}), rg::zeros({2, 3}, {.dtype = rg::float64})),

@@ -147,7 +147,11 @@ Tensor lerp_values(const Tensor& start, const Tensor& end, const Tensor& weight)
             return lerp_values(detail::bf16_as_float32(start), detail::bf16_as_float32(end),
                                detail::bf16_as_float32(weight));
         }));
-    return detail::without_grad([&] { return addcmul(start, weight, end - start); });
+    // PyTorch's two forms, so that a weight of 0 gives start and a weight of 1 gives end exactly.
+    return detail::without_grad([&] {
+        const Tensor span = end - start;
+        return where(lt(weight, 0.5), addcmul(start, weight, span), end - span * rsub(1.0, weight));
+    });
 }
 
 }  // namespace
@@ -193,7 +197,9 @@ const OpDef& lerp_scalar_def = [] {
 }();
 Tensor lerp(const Tensor& start, const Tensor& end, double weight) {
     Tensor out = zip_float(start, end, "lerp", [weight](auto u, auto v) {
-        return static_cast<decltype(u)>(u + static_cast<decltype(u)>(weight) * (v - u));
+        using T = decltype(u);
+        const auto w = static_cast<T>(weight);
+        return static_cast<T>(weight < 0.5 ? u + w * (v - u) : v - (v - u) * (T{1} - w));
     });
     return record(lerp_scalar_def, out, {start, end}, {}, [weight](const OpContext& c, const Tensor& g) {
         return GradList{c.needs_grad(0) ? sum_to(g * (1.0 - weight), c.input_shape(0)) : Tensor{},
