@@ -1,4 +1,6 @@
 // Losses: each checks its targets, then composes tape ops.
+#include "loss_helpers.hpp"
+
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/losses.hpp>
 #include <retrograd/ops.hpp>
@@ -7,14 +9,13 @@
 #include <cmath>
 
 namespace rg::nn {
-namespace {
 
-Tensor reduce(const Tensor& loss, Reduction reduction, double scale) {
+Tensor detail::reduce(const Tensor& loss, Reduction reduction, double scale) {
     Tensor out = reduction == Reduction::mean ? mean(loss) : reduction == Reduction::sum ? sum(loss) : loss;
     return scale == 1.0 ? out : out * scale;
 }
 
-void same_shape(const Tensor& input, const Tensor& target, const char* op) {
+void detail::same_shape(const Tensor& input, const Tensor& target, const char* op) {
     if (!input.defined() || !target.defined()) fail("{}: got an undefined tensor", op);
     if (input.shape() != target.shape())
         fail("{}: input has shape {} but target has shape {}; they must match", op, shape_str(input.shape()),
@@ -23,6 +24,11 @@ void same_shape(const Tensor& input, const Tensor& target, const char* op) {
         fail("{}: input is {} but target is {}; convert the target with .to(rg::{})", op, dtype_name(input.dtype()),
              dtype_name(target.dtype()), dtype_name(input.dtype()));
 }
+
+namespace {
+
+using detail::reduce;
+using detail::same_shape;
 
 void within_unit_interval(const Tensor& t, const char* op, const char* what) {
     const auto values = t.to_vector();

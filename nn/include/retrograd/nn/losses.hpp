@@ -118,6 +118,62 @@ struct CrossEntropyOptions {
 /// targets have the shape of class indices (the message says to convert them), or as nll_loss
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, CrossEntropyOptions options = {});
 
+/// The options of smooth_l1_loss (torch::nn::SmoothL1LossOptions).
+struct SmoothL1Options {
+    /// How the per-element losses are reduced.
+    Reduction reduction = Reduction::mean;
+    /// Where the loss turns from quadratic to linear, at least 0; 0 is l1_loss.
+    double beta = 1.0;
+};
+/// The smooth L1 loss (torch::nn::functional::smooth_l1_loss, PyTorch 1.13), with d = input - target:
+/// 0.5 d² / beta where |d| < beta, else |d| - 0.5 beta, reduced. beta = 0 is l1_loss, as PyTorch's
+/// special case. Unlike PyTorch, the shapes must match exactly (no broadcasting with a warning).
+/// @param input the prediction, a float tensor
+/// @param target of input's shape and dtype
+/// @param options reduction (mean by default) and beta
+/// @throws rg::Error when beta is negative or NaN, or the shapes or dtypes differ
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, SmoothL1Options options = {});
+
+/// The options of huber_loss (torch::nn::HuberLossOptions).
+struct HuberLossOptions {
+    /// How the per-element losses are reduced.
+    Reduction reduction = Reduction::mean;
+    /// Where the loss turns from quadratic to linear; positive.
+    double delta = 1.0;
+};
+/// The Huber loss (torch::nn::functional::huber_loss, PyTorch 1.13), with d = input - target:
+/// 0.5 d² where |d| <= delta, else delta (|d| - 0.5 delta), reduced: smooth_l1_loss times delta, with
+/// beta = delta. Unlike PyTorch, the shapes must match exactly (no broadcasting with a warning).
+/// @param input the prediction, a float tensor
+/// @param target of input's shape and dtype
+/// @param options reduction (mean by default) and delta
+/// @throws rg::Error when delta is not positive, or the shapes or dtypes differ
+Tensor huber_loss(const Tensor& input, const Tensor& target, HuberLossOptions options = {});
+
+/// How kl_div reduces its per-element values: Reduction's three and batchmean.
+enum class KLDivReduction {
+    mean,  ///< the mean over every element (PyTorch warns that batchmean is the divergence; we only document it)
+    batchmean,  ///< the sum divided by the batch size input.size(0) (the sum for a 0-D input): the KL divergence
+    sum,  ///< the sum
+    none  ///< no reduction: one value per element
+};
+/// The options of kl_div (torch::nn::KLDivLossOptions).
+struct KLDivOptions {
+    /// How the per-element values are reduced; batchmean gives the KL divergence per sample.
+    KLDivReduction reduction = KLDivReduction::mean;
+    /// The target holds log-probabilities too.
+    bool log_target = false;
+};
+/// The Kullback-Leibler divergence of the target from the input (torch::nn::functional::kl_div,
+/// PyTorch 1.13), input holding log-probabilities: per element target (log target - input), where
+/// target log target is taken as 0 at target = 0 (xlogy: no NaN in the value nor the gradient), or
+/// exp(target) (target - input) with log_target. Unlike PyTorch, the shapes must match exactly.
+/// @param input log-probabilities, a float tensor
+/// @param target probabilities (log-probabilities with log_target), of input's shape and dtype
+/// @param options reduction (mean by default: use batchmean for the divergence) and log_target
+/// @throws rg::Error when the shapes or dtypes differ
+Tensor kl_div(const Tensor& input, const Tensor& target, KLDivOptions options = {});
+
 // Loss modules: a callable holding the options.
 /// A loss module: a callable holding the options, as torch::nn::MSELoss...
 /// (not a Module: it has no parameters).
@@ -172,5 +228,23 @@ struct CrossEntropyLoss {
         return cross_entropy(logits, target, options);
     }
 };
+
+/// A loss module over options of its own type: a callable holding them, as
+/// torch::nn::SmoothL1Loss... (not a Module: it has no parameters).
+template <class Options, Tensor (*F)(const Tensor&, const Tensor&, Options)> struct LossWith {
+    /// The options passed at each call.
+    Options options{};
+    /// The loss of input against target.
+    /// @param input the prediction
+    /// @param target the target
+    /// @throws rg::Error as the loss function
+    Tensor operator()(const Tensor& input, const Tensor& target) const { return F(input, target, options); }
+};
+/// smooth_l1_loss as a callable (torch::nn::SmoothL1Loss).
+using SmoothL1Loss = LossWith<SmoothL1Options, smooth_l1_loss>;
+/// huber_loss as a callable (torch::nn::HuberLoss).
+using HuberLoss = LossWith<HuberLossOptions, huber_loss>;
+/// kl_div as a callable (torch::nn::KLDivLoss).
+using KLDivLoss = LossWith<KLDivOptions, kl_div>;
 
 }  // namespace rg::nn
