@@ -11,6 +11,7 @@
 #include <retrograd/nn/char_model.hpp>
 #include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/diagnostics.hpp>
+#include <retrograd/nn/functional.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/losses.hpp>
