@@ -25,6 +25,19 @@ std::vector<std::string> names_of(const Module& m) {
 
 rg::TensorOptions f64() { return {.dtype = rg::float64}; }
 
+// forward() as the layers run it (the fused cell ops) and under rg::ExplainMode
+// (the course's single ops): the same values and gradients.
+template <class Forward> void check_same_under_explain_mode(Forward forward) {
+    const TensorList fused = forward();
+    TensorList explained;
+    {
+        rg::ExplainMode on;
+        explained = forward();
+    }
+    REQUIRE(fused.size() == explained.size());
+    for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
+}
+
 // How many times `word` appears in `text` (an op's name in a tape table).
 std::size_t occurrences(const std::string& text, const std::string& word) {
     std::size_t count = 0;
@@ -107,13 +120,7 @@ TEST_CASE("an LSTM runs one lstm_pointwise op per step; under ExplainMode its si
     const std::string tape = rg::tape_table(lstm.forward(x).output);
     CHECK(occurrences(tape, "lstm_pointwise") == 8);  // 4 steps, 2 layers
     CHECK(tape.find("sigmoid") == std::string::npos);
-    const TensorList fused = forward();
-    TensorList explained;
-    {
-        rg::ExplainMode on;
-        explained = forward();
-    }
-    for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
+    check_same_under_explain_mode(forward);
 }
 
 TEST_CASE("a GRU runs one gru_pointwise op per step; under ExplainMode its single ops give the same values") {
@@ -129,13 +136,7 @@ TEST_CASE("a GRU runs one gru_pointwise op per step; under ExplainMode its singl
     const std::string tape = rg::tape_table(gru.forward(x).output);
     CHECK(occurrences(tape, "gru_pointwise") == 16);  // 4 steps, 2 layers, 2 directions
     CHECK(tape.find("sigmoid") == std::string::npos);
-    const TensorList fused = forward();
-    TensorList explained;
-    {
-        rg::ExplainMode on;
-        explained = forward();
-    }
-    for (std::size_t k = 0; k < fused.size(); ++k) check_values(fused[k], explained[k], 1e-5);
+    check_same_under_explain_mode(forward);
 }
 
 TEST_CASE("dropout acts between layers in training only") {
