@@ -240,8 +240,12 @@ TEST_CASE("normalize: p-norms along dim, the eps floor, a zero row") {
     for (double p : {1.0, 2.0})
         test::check_gradients([p](const TensorList& t) { return normalize(t[0], p) * rg::arange(3.0, f64()); }, {v});
     test::check_gradients([](const TensorList& t) { return normalize(t[0], 2.0, 0) * rg::arange(3.0, f64()); }, {v});
-    CHECK_THROWS_WITH_AS(normalize(x, 3.0),
-                         "normalize: p = 3 is not supported; expected 1, 2 or inf "
+    // Any p >= 0, as PyTorch: x / ‖x‖_3 along the rows.
+    const rg::Tensor cubes = normalize(v, 3.0);
+    check_values(cubes, v / rg::pow(rg::sum(rg::pow(rg::abs(v), 3.0), {1}, true), 1.0 / 3), 1e-12);
+    test::check_gradients([](const TensorList& t) { return normalize(t[0], 3.0) * rg::arange(3.0, f64()); }, {v});
+    CHECK_THROWS_WITH_AS(normalize(x, -3.0),
+                         "normalize: p = -3 is not supported; expected p >= 0, inf or -inf "
                          "(std::numeric_limits<double>::infinity())",
                          rg::Error);
     CHECK_THROWS_WITH_AS(normalize(rg::from_indices({1, 2}), 2.0, 0),
@@ -275,8 +279,10 @@ TEST_CASE("pairwise_distance: the p-norm of x1 - x2 + eps over the last axis") {
     PairwiseDistance module({.p = 1.0, .eps = 0.0, .keepdim = true});
     check_values(module(u, w), pairwise_distance(u, w, 1.0, 0.0, true), 1e-12);
     CHECK(module.describe() == "PairwiseDistance(p=1, eps=0, keepdim=true)");
-    CHECK_THROWS_WITH_AS(pairwise_distance(u, w, 0.5),
-                         "pairwise_distance: p = 0.5 is not supported; expected 1, 2 or inf "
+    test::check_gradients([](const TensorList& v) { return pairwise_distance(v[0], v[1], 3.0); }, {u, w});
+    check_values(pairwise_distance(a, b, 3.0, 0.0), rg::tensor({std::cbrt(27.0 + 64.0), 0.0}, f64()), 1e-12);
+    CHECK_THROWS_WITH_AS(pairwise_distance(u, w, -0.5),
+                         "pairwise_distance: p = -0.5 is not supported; expected p >= 0, inf or -inf "
                          "(std::numeric_limits<double>::infinity())",
                          rg::Error);
     CHECK_THROWS_WITH_AS(pairwise_distance(rg::zeros({2, 3}), rg::from_indices({1, 2, 3})),

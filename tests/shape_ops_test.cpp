@@ -81,6 +81,45 @@ TEST_CASE("sort, argsort and topk: stable for ties, NaN above every number, grad
                          "topk: k = 4 is out of range for dim -1 of size 3 in (2, 3); expected 0 <= k <= 3", rg::Error);
 }
 
+TEST_CASE("norm: any p >= 0 and -inf, as torch.linalg.vector_norm, with PyTorch's gradients at 0") {
+    const Tensor x = vec64({3.0, -4.0, 0.5});
+    const double abs[] = {3.0, 4.0, 0.5};
+    for (double p : {0.5, 1.5, 3.0, 7.0}) {
+        double s = 0;
+        for (double a : abs) s += std::pow(a, p);
+        const double y = std::pow(s, 1 / p);
+        CHECK(rg::norm(x, p).item() == doctest::Approx(y).epsilon(1e-14));
+        // d/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1)
+        const std::vector<double> g = grad_of(rg::norm(x, p), x);
+        const double sign[] = {1.0, -1.0, 1.0};
+        for (std::size_t i = 0; i < 3; ++i)
+            CHECK(g[i] == doctest::Approx(sign[i] * std::pow(abs[i], p - 1) / std::pow(y, p - 1)).epsilon(1e-13));
+        test::check_gradients([p](const rg::TensorList& v) { return rg::norm(v[0], p, {1}); },
+                              {rg::from_vector({0.7, -1.3, 0.4, 2.1, -0.6, 1.1}, {2, 3},
+                                               {.dtype = rg::float64, .requires_grad = true})});
+    }
+    CHECK(rg::norm(x, -INFINITY).item() == 0.5);
+    CHECK(grad_of(rg::norm(x, -INFINITY), x) == std::vector<double>{0.0, 0.0, 1.0});
+    const Tensor tie = vec64({-1.0, 2.0, 1.0});
+    CHECK(grad_of(rg::norm(tie, -INFINITY), tie) == std::vector<double>{-0.5, 0.0, 0.5});
+    // p = 0 counts the non-zero elements; its gradient is 0.
+    const Tensor sparse = vec64({0.0, -2.0, 0.0, 5.0});
+    CHECK(rg::norm(sparse, 0).item() == 2.0);
+    CHECK(grad_of(rg::norm(sparse, 0), sparse) == std::vector<double>{0.0, 0.0, 0.0, 0.0});
+    // p < 1: 0 at x = 0 (|x|^(p-1) is infinite there), finite elsewhere; p > 1: 0 for a zero vector.
+    const std::vector<double> half = grad_of(rg::norm(sparse, 0.5), sparse);
+    CHECK(half[0] == 0.0);
+    CHECK(half[2] == 0.0);
+    const double y = std::pow(std::sqrt(2.0) + std::sqrt(5.0), 2.0);
+    CHECK(half[1] == doctest::Approx(-std::pow(2.0, -0.5) * std::sqrt(y)));
+    CHECK(half[3] == doctest::Approx(std::pow(5.0, -0.5) * std::sqrt(y)));
+    const Tensor zero = vec64({0.0, 0.0});
+    for (double p : {0.5, 3.0}) CHECK(grad_of(rg::norm(zero, p), zero) == std::vector<double>{0.0, 0.0});
+    // Over one axis with keepdim, float32 as float64.
+    const Tensor m = rg::from_vector({1.0F, -2.0F, 2.0F, 3.0F}, {2, 2});
+    test::check_values(rg::norm(m, 3, {1}, true), rg::from_vector({std::cbrt(9.0F), std::cbrt(35.0F)}, {2, 1}), 1e-6);
+}
+
 TEST_CASE("norm: p = 1, 2, inf with PyTorch's subgradients at 0; std and var in LibTorch's order") {
     const Tensor zero = vec64({0.0, 0.0, 0.0});
     CHECK(grad_of(rg::norm(zero), zero) == std::vector<double>{0.0, 0.0, 0.0});
@@ -97,9 +136,16 @@ TEST_CASE("norm: p = 1, 2, inf with PyTorch's subgradients at 0; std and var in 
     const Tensor rows = rg::from_vector({0.0, 0.0, 3.0, 4.0}, {2, 2}, {.dtype = rg::float64, .requires_grad = true});
     CHECK(grad_of(rg::norm(rows, 2, {1}).sum(), rows) == std::vector<double>{0.0, 0.0, 0.6, 0.8});
     test::check_gradients([](const rg::TensorList& v) { return rg::norm(v[0], 2, {0}, true); }, {test::rand64({3, 2})});
-    CHECK_THROWS_WITH_AS(rg::norm(x, 3),
-                         "norm: p = 3 is not supported; expected 1, 2 or inf (std::numeric_limits<double>::infinity())",
+    CHECK_THROWS_WITH_AS(rg::norm(x, -1),
+                         "norm: p = -1 is not supported; expected p >= 0, inf or -inf "
+                         "(std::numeric_limits<double>::infinity())",
                          rg::Error);
+    CHECK_THROWS_WITH_AS(rg::norm(x, NAN),
+                         "norm: p = nan is not supported; expected p >= 0, inf or -inf "
+                         "(std::numeric_limits<double>::infinity())",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::norm(rg::zeros({0}), -INFINITY),
+                         "norm: the -inf-norm of an empty tensor of shape (0,) is undefined", rg::Error);
 
     const Tensor m = rg::from_vector({1, 2, 3, 4, 6, 8}, {2, 3}, {.dtype = rg::float64});
     test::check_values(m.var(1, false, true), rg::from_vector({2.0 / 3, 8.0 / 3}, {2, 1}, {.dtype = rg::float64}));

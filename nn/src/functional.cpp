@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
@@ -31,8 +32,9 @@ std::pair<Tensor, Tensor> common(const Tensor& x1, const Tensor& x2, const char*
 
 void supported_norm(double p, const char* op) {
     const double inf = std::numeric_limits<double>::infinity();
-    if (p != 1 && p != 2 && p != inf)
-        fail("{}: p = {} is not supported; expected 1, 2 or inf (std::numeric_limits<double>::infinity())", op, p);
+    if (std::isnan(p) || (p < 0 && p != -inf))
+        fail("{}: p = {} is not supported; expected p >= 0, inf or -inf (std::numeric_limits<double>::infinity())", op,
+             p);
 }
 
 // ‖x‖ along axis (kept), its value raised to eps while its gradient stays the

@@ -1246,15 +1246,17 @@ Tensor std(const Tensor& x, const Axes& dims = {}, bool unbiased = true, bool ke
 /// @param keepdim keep the reduced axes with size 1
 /// @throws rg::Error as var
 Tensor std(const Tensor& x, const Axes& dims, int correction, bool keepdim = false);
-// Vector p-norm over dims (all by default) for p = 1, 2 or inf; p = 2 over all: Frobenius.
-/// The vector p-norm over dims for p = 1, 2 or inf (p = 2 over every element:
-/// the Frobenius norm). VJP for p = 2: dx = g x / y, 0 where y = 0 (not NaN).
-/// Unlike LibTorch, other p are refused.
+/// The vector p-norm over dims, as torch.norm and torch.linalg.vector_norm:
+/// (sum |x|^p)^(1/p) for p > 0 (p = 2 over every element: the Frobenius
+/// norm), max |x| for inf, min |x| for -inf, and the count of non-zero
+/// elements for 0. VJPs as PyTorch's: 0 where the norm is 0 (not NaN), and for
+/// p < 1 also where x is 0; the infinity norms share the gradient among ties.
+/// Negative finite p are refused (LibTorch's vector_norm accepts them).
 /// @param x a float tensor
-/// @param p 1, 2 or std::numeric_limits<double>::infinity()
+/// @param p p >= 0, std::numeric_limits<double>::infinity() or its negative
 /// @param dims the axes reduced; empty: all of them
 /// @param keepdim keep the reduced axes with size 1
-/// @throws rg::Error when p is another value, x is not floating, or p = inf over an empty x
+/// @throws rg::Error when p is negative and finite or NaN, x is not floating, or p = +-inf over an empty x
 Tensor norm(const Tensor& x, double p = 2, const Axes& dims = {}, bool keepdim = false);
 /// The product of two matrices (2-D only; matmul for other ranks).
 /// @param a, b 2-D float tensors of one dtype

@@ -807,7 +807,7 @@ public:
     /// @param keepdim keep it with size 1
     Tensor std(int dim, bool unbiased = true, bool keepdim = false) const;
     /// rg::norm.
-    /// @param p 1, 2 or inf
+    /// @param p p >= 0, inf or -inf
     /// @param dims the axes; empty: all
     /// @param keepdim keep them with size 1
     Tensor norm(double p = 2, const Axes& dims = {}, bool keepdim = false) const;

@@ -24,9 +24,9 @@ namespace rg::nn {
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int dim = 1, double eps = 1e-8);
 
 /// x divided by its p-norm along dim, the norm raised to eps first (torch::nn::functional::normalize):
-/// x / max(‖x‖_p, eps), an all-zero vector staying zero. Unlike PyTorch, p is 1, 2 or inf (rg::norm's).
+/// x / max(‖x‖_p, eps), an all-zero vector staying zero.
 /// @param x a float tensor
-/// @param p 1, 2 or std::numeric_limits<double>::infinity()
+/// @param p the norm's degree, as rg::norm's: p >= 0, inf or -inf
 /// @param dim the axis normalised
 /// @param eps the smallest norm divided by
 /// @throws rg::Error when p is another value, x is not float32 or float64, or dim is out of range
@@ -34,10 +34,9 @@ Tensor normalize(const Tensor& x, double p = 2.0, int dim = 1, double eps = 1e-1
 
 /// The p-norm of x1 - x2 + eps over the last axis of their broadcast shape
 /// (torch::nn::functional::pairwise_distance, PyTorch 1.13: eps is added to every difference).
-/// Unlike PyTorch, p is 1, 2 or inf (rg::norm's).
 /// @param x1 a float tensor
 /// @param x2 a float tensor of x1's dtype, broadcasting with x1
-/// @param p 1, 2 or std::numeric_limits<double>::infinity()
+/// @param p the norm's degree, as rg::norm's: p >= 0, inf or -inf
 /// @param eps added to each difference, keeping the 2-norm's gradient finite where x1 = x2
 /// @param keepdim keep the last axis with size 1
 /// @throws rg::Error when p is another value, x1 or x2 is not float32 or float64, their dtypes differ,
@@ -79,7 +78,7 @@ private:
 
 /// The options of PairwiseDistance (torch::nn::PairwiseDistanceOptions).
 struct PairwiseDistanceOptions {
-    /// The norm's degree: 1, 2 or inf.
+    /// The norm's degree: p >= 0, inf or -inf.
     double p = 2.0;
     /// Added to each difference.
     double eps = 1e-6;
