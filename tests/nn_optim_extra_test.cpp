@@ -1,9 +1,12 @@
 // NAdam, RAdam, Adamax, Adam's amsgrad and the schedules MultiStepLR,
-// CyclicLR, OneCycleLR and ReduceLROnPlateau against PyTorch 1.13: the
+// CyclicLR, OneCycleLR, ReduceLROnPlateau, LambdaLR, MultiplicativeLR,
+// ConstantLR, LinearLR, PolynomialLR, CosineAnnealingWarmRestarts and
+// SequentialLR against PyTorch 1.13: the
 // trajectories and learning rates in tests/parity/optim/references.txt were
 // written by tests/parity/make_optim_references.py with torch 1.13, float64.
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -345,6 +348,114 @@ TEST_CASE("bad schedule options and states are errors naming the schedule and th
                          rg::Error);
     state.erase("num_bad_epochs");
     CHECK_THROWS_WITH_AS(plateau.load_state_dict(state), "ReduceLROnPlateau::load_state_dict: no 'num_bad_epochs'",
+                         rg::Error);
+}
+
+TEST_CASE("LambdaLR, MultiplicativeLR, ConstantLR, LinearLR and PolynomialLR follow PyTorch 1.13") {
+    {
+        SGD opt = two_group_sgd();
+        LambdaLR schedule(opt, [](std::size_t e) { return 1.0 / static_cast<double>(1 + e) + 0.1 * (e % 3); });
+        check_schedule("lambda", opt, schedule, 12, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        MultiplicativeLR schedule(opt, [](std::size_t e) { return e % 2 ? 0.8 : 0.95; });
+        check_schedule("multiplicative", opt, schedule, 12, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        ConstantLR schedule(opt, 0.25, 4);
+        check_schedule("constant", opt, schedule, 8, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        LinearLR schedule(opt, 0.25, 0.75, 4);
+        check_schedule("linear", opt, schedule, 8, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        PolynomialLR schedule(opt, 6, 2.0);
+        check_schedule("polynomial", opt, schedule, 9, false);
+    }
+}
+
+TEST_CASE("CosineAnnealingWarmRestarts follows PyTorch 1.13, periods growing or the same") {
+    {
+        SGD opt = two_group_sgd();
+        CosineAnnealingWarmRestarts schedule(opt, 3, 2, 0.01);
+        check_schedule("warm_restarts", opt, schedule, 25, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        CosineAnnealingWarmRestarts schedule(opt, 4);
+        check_schedule("warm_restarts_same_period", opt, schedule, 13, false);
+    }
+    // A huge t_mult: the second period holds every epoch, with no overflow.
+    SGD opt = two_group_sgd();
+    CosineAnnealingWarmRestarts schedule(opt, 2, std::numeric_limits<std::size_t>::max());
+    for (int s = 0; s < 4; ++s) schedule.step();
+    CHECK(opt.lr(0) == doctest::Approx(0.1).epsilon(1e-12));
+}
+
+TEST_CASE("SequentialLR runs its schedules in turn from PyTorch's initial rates, as PyTorch 1.13") {
+    {
+        SGD opt = two_group_sgd();
+        LinearLR warmup(opt, 0.1, 1.0, 4);  // lowers the rates at once: the cosine below sees them lowered
+        CosineAnnealingLR cosine(opt, 8, 0.001);
+        SequentialLR schedule(opt, {&warmup, &cosine}, {4});
+        check_schedule("sequential_warmup_cosine", opt, schedule, 12, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        ConstantLR constant(opt, 0.5, 2);
+        ExponentialLR decay(opt, 0.9);
+        StepLR stairs(opt, 2, 0.5);
+        SequentialLR schedule(opt, {&constant, &decay, &stairs}, {3, 7});
+        check_schedule("sequential_three", opt, schedule, 12, false);
+    }
+    {
+        // The running schedule's momentum cycling goes through SequentialLR too.
+        SGD opt = two_group_sgd();
+        ConstantLR constant(opt, 0.5, 10);
+        CyclicLR cyclic(opt, {.base_lr = 0.01, .max_lr = 0.1, .step_size_up = 2});
+        // CyclicLR sets its base_lr at construction; SequentialLR starts over from the first schedule's rates.
+        SequentialLR schedule(opt, {&constant, &cyclic}, {3});
+        check_schedule("sequential_cyclic_momentum", opt, schedule, 10, true);
+    }
+}
+
+TEST_CASE("bad options of the newer schedules name the schedule and the value") {
+    SGD opt = two_group_sgd();
+    CHECK_THROWS_WITH_AS(LambdaLR(opt, nullptr), "LambdaLR: lr_lambda is empty; pass a function of the epoch",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(MultiplicativeLR(opt, nullptr),
+                         "MultiplicativeLR: lr_lambda is empty; pass a function of the epoch", rg::Error);
+    CHECK_THROWS_WITH_AS(ConstantLR(opt, 1.5), "ConstantLR: factor must be in [0, 1], got 1.5", rg::Error);
+    CHECK_THROWS_WITH_AS(LinearLR(opt, 0.0), "LinearLR: start_factor must be in (0, 1], got 0", rg::Error);
+    CHECK_THROWS_WITH_AS(LinearLR(opt, 0.5, -1), "LinearLR: end_factor must be in [0, 1], got -1", rg::Error);
+    CHECK_THROWS_WITH_AS(LinearLR(opt, 0.5, 1, 0), "LinearLR: total_iters must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(PolynomialLR(opt, 0), "PolynomialLR: total_iters must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(PolynomialLR(opt, 5, -1), "PolynomialLR: power must be non-negative, got -1", rg::Error);
+    CHECK_THROWS_WITH_AS(CosineAnnealingWarmRestarts(opt, 0), "CosineAnnealingWarmRestarts: t_0 must be positive",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(CosineAnnealingWarmRestarts(opt, 3, 0),
+                         "CosineAnnealingWarmRestarts: t_mult must be at least 1, got 0", rg::Error);
+    StepLR first(opt, 2);
+    ExponentialLR second(opt, 0.5);
+    CHECK_THROWS_WITH_AS(SequentialLR(opt, {}, {}), "SequentialLR: expected at least one schedule, got none",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(SequentialLR(opt, {&first, nullptr}, {2}), "SequentialLR: schedule 1 is null", rg::Error);
+    CHECK_THROWS_WITH_AS(SequentialLR(opt, {&first, &second}, {}),
+                         "SequentialLR: expected one milestone fewer than the schedules, got 2 schedules and 0 "
+                         "milestones",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(SequentialLR(opt, {&first, &second, &first}, {5, 3}),
+                         "SequentialLR: the milestones must not decrease, got 3 after 5", rg::Error);
+    SGD other = two_group_sgd();
+    StepLR elsewhere(other, 2);
+    CHECK_THROWS_WITH_AS(SequentialLR(opt, {&first, &elsewhere}, {2}),
+                         "SequentialLR: schedule 1 belongs to another optimizer; every schedule must be built on the "
+                         "optimizer passed in",
                          rg::Error);
 }
 

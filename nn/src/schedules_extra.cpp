@@ -1,11 +1,14 @@
-// MultiStepLR, CyclicLR, OneCycleLR and ReduceLROnPlateau: PyTorch 1.13's
-// schedules (torch/optim/lr_scheduler.py), the same rates step for step.
+// MultiStepLR, CyclicLR, OneCycleLR, ReduceLROnPlateau, LambdaLR,
+// MultiplicativeLR, ConstantLR, LinearLR, PolynomialLR,
+// CosineAnnealingWarmRestarts and SequentialLR: PyTorch 1.13's schedules
+// (torch/optim/lr_scheduler.py), the same rates step for step.
 #include <retrograd/nn/optim.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <utility>
 
 namespace rg::optim {
 namespace {
@@ -260,6 +263,135 @@ void ReduceLROnPlateau::load_state_dict(const StateDict& state) {
     num_bad_epochs_ = bad;
     cooldown_counter_ = cooldown;
     last_epoch_ = epoch;
+}
+
+// ---- LambdaLR and MultiplicativeLR -------------------------------------------------------
+
+LambdaLR::LambdaLR(Optimizer& optimizer, std::function<double(std::size_t)> lr_lambda)
+    : LRScheduler(optimizer), lr_lambda_(std::move(lr_lambda)) {
+    if (!lr_lambda_) fail("LambdaLR: lr_lambda is empty; pass a function of the epoch");
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g) optimizer.set_lr(factor(0, optimizer.lr(g)), g);
+}
+
+double LambdaLR::factor(std::size_t epoch, double base) const { return base * lr_lambda_(epoch); }
+
+MultiplicativeLR::MultiplicativeLR(Optimizer& optimizer, std::function<double(std::size_t)> lr_lambda)
+    : LRScheduler(optimizer), lr_lambda_(std::move(lr_lambda)) {
+    if (!lr_lambda_) fail("MultiplicativeLR: lr_lambda is empty; pass a function of the epoch");
+}
+
+double MultiplicativeLR::factor(std::size_t epoch, double base) const {
+    // step() asks for each epoch in turn (once per group): extend the product, and
+    // start over only when asked for an earlier epoch.
+    if (epoch < product_epoch_) {
+        product_epoch_ = 0;
+        product_ = 1.0;
+    }
+    for (; product_epoch_ < epoch; ++product_epoch_) product_ *= lr_lambda_(product_epoch_ + 1);
+    return base * product_;
+}
+
+// ---- ConstantLR, LinearLR and PolynomialLR ------------------------------------------------
+
+ConstantLR::ConstantLR(Optimizer& optimizer, double factor, std::size_t total_iters)
+    : LRScheduler(optimizer), factor_(factor), total_iters_(total_iters) {
+    if (!(factor >= 0 && factor <= 1)) fail("ConstantLR: factor must be in [0, 1], got {}", factor);
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g) optimizer.set_lr(this->factor(0, optimizer.lr(g)), g);
+}
+
+double ConstantLR::factor(std::size_t epoch, double base) const { return epoch < total_iters_ ? base * factor_ : base; }
+
+LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor, std::size_t total_iters)
+    : LRScheduler(optimizer), start_factor_(start_factor), end_factor_(end_factor), total_iters_(total_iters) {
+    // PyTorch's bounds: a start of 0 would make its chained form divide by 0.
+    if (!(start_factor > 0 && start_factor <= 1))
+        fail("LinearLR: start_factor must be in (0, 1], got {}", start_factor);
+    if (!(end_factor >= 0 && end_factor <= 1)) fail("LinearLR: end_factor must be in [0, 1], got {}", end_factor);
+    if (total_iters == 0) fail("LinearLR: total_iters must be positive");
+    for (std::size_t g = 0; g < optimizer.group_count(); ++g) optimizer.set_lr(factor(0, optimizer.lr(g)), g);
+}
+
+double LinearLR::factor(std::size_t epoch, double base) const {
+    const double progress = static_cast<double>(std::min(epoch, total_iters_)) / static_cast<double>(total_iters_);
+    return base * (start_factor_ + (end_factor_ - start_factor_) * progress);
+}
+
+PolynomialLR::PolynomialLR(Optimizer& optimizer, std::size_t total_iters, double power)
+    : LRScheduler(optimizer), total_iters_(total_iters), power_(power) {
+    if (total_iters == 0) fail("PolynomialLR: total_iters must be positive");
+    if (!(power >= 0)) fail("PolynomialLR: power must be non-negative, got {}", power);
+}
+
+double PolynomialLR::factor(std::size_t epoch, double base) const {
+    const double progress = static_cast<double>(std::min(epoch, total_iters_)) / static_cast<double>(total_iters_);
+    return base * std::pow(1.0 - progress, power_);
+}
+
+// ---- CosineAnnealingWarmRestarts ----------------------------------------------------------
+
+CosineAnnealingWarmRestarts::CosineAnnealingWarmRestarts(Optimizer& optimizer, std::size_t t_0, std::size_t t_mult,
+                                                         double eta_min)
+    : LRScheduler(optimizer), t_0_(t_0), t_mult_(t_mult), eta_min_(eta_min) {
+    if (t_0 == 0) fail("CosineAnnealingWarmRestarts: t_0 must be positive");
+    if (t_mult == 0) fail("CosineAnnealingWarmRestarts: t_mult must be at least 1, got 0");
+}
+
+double CosineAnnealingWarmRestarts::factor(std::size_t epoch, double base) const {
+    std::size_t period = t_0_, into = epoch;
+    if (t_mult_ == 1) {
+        into = epoch % period;
+    } else {
+        // The periods grow geometrically: a few dozen at most before one holds the epoch.
+        constexpr std::size_t longest = std::numeric_limits<std::size_t>::max();
+        while (into >= period) {
+            into -= period;
+            period = period > longest / t_mult_ ? longest : period * t_mult_;  // saturates: longer than any run
+        }
+    }
+    const double progress = static_cast<double>(into) / static_cast<double>(period);
+    return eta_min_ + (base - eta_min_) * (1 + std::cos(std::numbers::pi * progress)) / 2;
+}
+
+// ---- SequentialLR --------------------------------------------------------------------------
+
+SequentialLR::SequentialLR(Optimizer& optimizer, std::vector<LRScheduler*> schedules,
+                           std::vector<std::size_t> milestones)
+    : LRScheduler(optimizer), schedules_(std::move(schedules)), milestones_(std::move(milestones)) {
+    if (schedules_.empty()) fail("SequentialLR: expected at least one schedule, got none");
+    for (std::size_t i = 0; i < schedules_.size(); ++i) {
+        if (!schedules_[i]) fail("SequentialLR: schedule {} is null", i);
+        if (&schedules_[i]->optimizer_ != &optimizer)
+            fail("SequentialLR: schedule {} belongs to another optimizer; every schedule must be built on the "
+                 "optimizer passed in",
+                 i);
+    }
+    if (milestones_.size() + 1 != schedules_.size())
+        fail("SequentialLR: expected one milestone fewer than the schedules, got {} schedules and {} milestones",
+             schedules_.size(), milestones_.size());
+    for (std::size_t i = 1; i < milestones_.size(); ++i)
+        if (milestones_[i] < milestones_[i - 1])
+            fail("SequentialLR: the milestones must not decrease, got {} after {}", milestones_[i], milestones_[i - 1]);
+    // The rates before any schedule, as PyTorch's initial_lr: the first schedule's bases.
+    base_lrs_ = schedules_.front()->base_lrs_;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer.set_lr(factor(0, base_lrs_[g]), g);
+    after_step(0);
+}
+
+std::pair<LRScheduler*, std::size_t> SequentialLR::running(std::size_t epoch) const {
+    // PyTorch's bisect_right: a schedule starts at its milestone, at its own epoch 0.
+    const auto started =
+        static_cast<std::size_t>(std::upper_bound(milestones_.begin(), milestones_.end(), epoch) - milestones_.begin());
+    return {schedules_[started], started == 0 ? epoch : epoch - milestones_[started - 1]};
+}
+
+double SequentialLR::factor(std::size_t epoch, double base) const {
+    const auto [schedule, own_epoch] = running(epoch);
+    return schedule->factor(own_epoch, base);
+}
+
+void SequentialLR::after_step(std::size_t epoch) {
+    const auto [schedule, own_epoch] = running(epoch);
+    schedule->after_step(own_epoch);
 }
 
 }  // namespace rg::optim

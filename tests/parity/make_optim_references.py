@@ -109,6 +109,23 @@ schedule("plateau_max_abs", sgd(), lambda o: S.ReduceLROnPlateau(o, mode="max", 
                                                                  threshold=0.05, threshold_mode="abs",
                                                                  eps=0.01), 20, metrics=accuracies)
 
+schedule("lambda", sgd(), lambda o: S.LambdaLR(o, lr_lambda=lambda e: 1.0 / (1 + e) + 0.1 * (e % 3)), 12)
+schedule("multiplicative", sgd(), lambda o: S.MultiplicativeLR(o, lr_lambda=lambda e: 0.8 if e % 2 else 0.95), 12)
+schedule("constant", sgd(), lambda o: S.ConstantLR(o, factor=0.25, total_iters=4), 8)
+schedule("linear", sgd(), lambda o: S.LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=4), 8)
+schedule("polynomial", sgd(), lambda o: S.PolynomialLR(o, total_iters=6, power=2.0), 9)
+schedule("warm_restarts", sgd(), lambda o: S.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.01), 25)
+schedule("warm_restarts_same_period", sgd(), lambda o: S.CosineAnnealingWarmRestarts(o, T_0=4), 13)
+schedule("sequential_warmup_cosine", sgd(),
+         lambda o: S.SequentialLR(o, [S.LinearLR(o, start_factor=0.1, total_iters=4),
+                                      S.CosineAnnealingLR(o, T_max=8, eta_min=0.001)], milestones=[4]), 12)
+schedule("sequential_three", sgd(),
+         lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=2), S.ExponentialLR(o, gamma=0.9),
+                                      S.StepLR(o, step_size=2, gamma=0.5)], milestones=[3, 7]), 12)
+schedule("sequential_cyclic_momentum", sgd(),
+         lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=10),
+                                      S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2)], milestones=[3]), 10,
+         momentum=True)
 
 # ---- LBFGS on the Rosenbrock function ----
 def lbfgs(case, steps, **options):

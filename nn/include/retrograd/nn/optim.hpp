@@ -618,6 +618,7 @@ protected:
     virtual void after_step(std::size_t /*epoch*/) {}
 
 private:
+    friend class SequentialLR;  // runs its schedules' factor and after_step at its own epochs
     Optimizer& optimizer_;
     std::vector<double> base_lrs_;
     std::size_t epoch_ = 0;
@@ -843,6 +844,167 @@ private:
     Optimizer& optimizer_;
     OneCycleLROptions o_;
     std::vector<Phase> phases_;
+};
+
+// ---- the rest of torch 1.13's epoch schedules (nn/src/schedules_extra.cpp) ----
+
+/// The rate base · lr_lambda(epoch), as torch.optim.lr_scheduler.LambdaLR with
+/// one function for every group; the rate of epoch 0 is set at construction.
+class LambdaLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param lr_lambda the factor of the base rate at each epoch (0 at construction)
+    /// @throws rg::Error when lr_lambda is empty
+    LambdaLR(Optimizer& optimizer, std::function<double(std::size_t)> lr_lambda);
+
+protected:
+    /// base · lr_lambda(epoch).
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    std::function<double(std::size_t)> lr_lambda_;
+};
+
+/// The rate multiplied by lr_lambda(epoch) at each step (epochs 1, 2, ...), as
+/// torch.optim.lr_scheduler.MultiplicativeLR: base · Π lr_lambda(k) for k = 1..epoch.
+class MultiplicativeLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param lr_lambda the factor applied at each step
+    /// @throws rg::Error when lr_lambda is empty
+    MultiplicativeLR(Optimizer& optimizer, std::function<double(std::size_t)> lr_lambda);
+
+protected:
+    /// base · Π lr_lambda(k), k = 1..epoch (kept as a running product).
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    std::function<double(std::size_t)> lr_lambda_;
+    mutable std::size_t product_epoch_ = 0;
+    mutable double product_ = 1.0;
+};
+
+/// The rate times `factor` for the first total_iters epochs, then the base
+/// rate, as torch.optim.lr_scheduler.ConstantLR; set at construction.
+class ConstantLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param factor the fraction of the base rate, in [0, 1]
+    /// @param total_iters the epochs it lasts
+    /// @throws rg::Error when factor is outside [0, 1]
+    ConstantLR(Optimizer& optimizer, double factor = 1.0 / 3, std::size_t total_iters = 5);
+
+protected:
+    /// base · factor before total_iters, base from then on.
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    double factor_;
+    std::size_t total_iters_;
+};
+
+/// The rate's factor going linearly from start_factor to end_factor over
+/// total_iters epochs, then constant, as torch.optim.lr_scheduler.LinearLR
+/// (LinearWarmup is its end_factor 1); set at construction.
+class LinearLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param start_factor the factor at epoch 0, in (0, 1]
+    /// @param end_factor the factor from total_iters on, in [0, 1]
+    /// @param total_iters the epochs of the ramp, > 0
+    /// @throws rg::Error when a factor is out of range or total_iters is 0
+    LinearLR(Optimizer& optimizer, double start_factor = 1.0 / 3, double end_factor = 1.0, std::size_t total_iters = 5);
+
+protected:
+    /// base (start + (end - start) min(epoch, total_iters) / total_iters).
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    double start_factor_, end_factor_;
+    std::size_t total_iters_;
+};
+
+/// The rate decaying as (1 - epoch / total_iters)^power to 0 at total_iters,
+/// then 0, as torch.optim.lr_scheduler.PolynomialLR.
+class PolynomialLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param total_iters the epochs of the decay, > 0
+    /// @param power the polynomial's degree, >= 0
+    /// @throws rg::Error when total_iters is 0 or power is negative
+    PolynomialLR(Optimizer& optimizer, std::size_t total_iters = 5, double power = 1.0);
+
+protected:
+    /// base (1 - min(epoch, total_iters) / total_iters)^power.
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    std::size_t total_iters_;
+    double power_;
+};
+
+/// Cosine annealing from the base rate to eta_min over t_0 epochs, then
+/// restarting, each period t_mult times the last (SGDR), as
+/// torch.optim.lr_scheduler.CosineAnnealingWarmRestarts stepped once per epoch.
+class CosineAnnealingWarmRestarts : public LRScheduler {
+public:
+    /// @param optimizer the optimizer
+    /// @param t_0 the first period's epochs, > 0
+    /// @param t_mult each period's growth, >= 1
+    /// @param eta_min the lowest rate
+    /// @throws rg::Error when t_0 or t_mult is 0
+    CosineAnnealingWarmRestarts(Optimizer& optimizer, std::size_t t_0, std::size_t t_mult = 1, double eta_min = 0.0);
+
+protected:
+    /// eta_min + (base - eta_min)(1 + cos(π t_cur / t_i)) / 2 in the current period.
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+
+private:
+    std::size_t t_0_, t_mult_;
+    double eta_min_;
+};
+
+/// Runs one schedule after another, as torch.optim.lr_scheduler.SequentialLR:
+/// schedule i from milestone i - 1 (restarted at its epoch 0) until milestone i.
+/// The schedules must outlive it and are stepped through it only; every one
+/// starts from the rates the first schedule started from (PyTorch's
+/// initial_lr), whichever rates a later one saw at its construction.
+class SequentialLR : public LRScheduler {
+public:
+    /// @param optimizer the optimizer every schedule was built on
+    /// @param schedules the schedules, in order (not null)
+    /// @param milestones the epochs at which the next schedule starts, one fewer than the
+    /// schedules, non-decreasing
+    /// @throws rg::Error when a schedule is null or belongs to another optimizer, or the
+    /// milestones do not fit the schedules
+    SequentialLR(Optimizer& optimizer, std::vector<LRScheduler*> schedules, std::vector<std::size_t> milestones);
+
+protected:
+    /// The running schedule's rate at its own epoch.
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+    /// The running schedule's after_step (the cyclic schedules' momentum).
+    /// @param epoch the steps taken
+    void after_step(std::size_t epoch) override;
+
+private:
+    // The schedule running at `epoch`, and its own epoch.
+    std::pair<LRScheduler*, std::size_t> running(std::size_t epoch) const;
+    std::vector<LRScheduler*> schedules_;
+    std::vector<std::size_t> milestones_;
 };
 
 /// Whether ReduceLROnPlateau's metric should fall or rise.
