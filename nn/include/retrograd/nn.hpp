@@ -14,6 +14,7 @@
 #include <retrograd/nn/functional.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
+#include <retrograd/nn/layers_extra.hpp>
 #include <retrograd/nn/losses.hpp>
 #include <retrograd/nn/models.hpp>
 #include <retrograd/nn/module.hpp>
