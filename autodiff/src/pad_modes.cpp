@@ -41,8 +41,9 @@ Tensor pad(const Tensor& x, IntList pads, PadMode mode, double value) {
     if (amounts.size() % 2 != 0 || amounts.size() / 2 > x.dim())
         fail("pad: {} mode needs pairs (before, after) for at most {} axes, got {} values", name, x.dim(),
              amounts.size());
-    // As PyTorch, the non-constant modes pad the spatial axes only: 2 + #pairs <= rank.
-    if (amounts.size() / 2 + 2 > x.dim())
+    // As PyTorch, the non-constant modes pad the spatial axes of (N, C, ...) or
+    // unbatched (C, ...) only: 1 + #pairs <= rank.
+    if (amounts.size() / 2 + 1 > x.dim())
         fail("pad: {} mode pads the last {} axes of a batched (N, C, ...) or (C, ...) input, got shape {}; "
              "expected rank {} or {}",
              name, amounts.size() / 2, shape_str(x.shape()), amounts.size() / 2 + 1, amounts.size() / 2 + 2);
