@@ -87,6 +87,10 @@ template <class Decoder> Tensors decoder(Module& m, const Tensors& in) {
                                               .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
 }
 
+Tensors bilinear_layer(Module& m, const Tensors& in) {
+    return {{"output", dynamic_cast<Bilinear&>(m)(in.at("x1"), in.at("x2"))}};
+}
+
 template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
     return [=] { return std::make_shared<M>(args...); };
 }
@@ -244,6 +248,43 @@ std::vector<Case> cases() {
                                                                                        std::make_shared<LayerNorm>(8)});
          },
          decoder<TransformerDecoder>},
+        {"maxpool1d_stride_padding_dilation_ceil",
+         make<MaxPool1d>(std::size_t{3}, MaxPool1dOptions{.stride = 2, .padding = 1, .dilation = 2, .ceil_mode = true}),
+         one_tensor},
+        {"maxpool1d_unbatched", make<MaxPool1d>(std::size_t{2}), one_tensor},
+        {"avgpool1d_ceil_exclude_pad",
+         make<AvgPool1d>(std::size_t{3},
+                         AvgPool1dOptions{.stride = 2, .padding = 1, .ceil_mode = true, .count_include_pad = false}),
+         one_tensor},
+        {"avgpool1d_padding_unbatched", make<AvgPool1d>(std::size_t{2}, AvgPool1dOptions{.padding = 1}), one_tensor},
+        {"adaptive_avgpool1d", make<AdaptiveAvgPool1d>(std::size_t{4}), one_tensor},
+        {"adaptive_maxpool1d_unbatched", make<AdaptiveMaxPool1d>(std::size_t{4}), one_tensor},
+        {"adaptive_maxpool2d_uneven", make<AdaptiveMaxPool2d>(rg::Size2{3, 4}), one_tensor},
+        {"adaptive_maxpool2d_divisible_unbatched", make<AdaptiveMaxPool2d>(std::size_t{2}), one_tensor},
+        {"adaptive_maxpool2d_larger_output", make<AdaptiveMaxPool2d>(rg::Size2{5, 3}), one_tensor},
+        {"instancenorm1d", make<InstanceNorm1d>(std::size_t{3}), one_tensor},
+        {"instancenorm1d_affine_unbatched", make<InstanceNorm1d>(std::size_t{3}, InstanceNormOptions{.affine = true}),
+         one_tensor},
+        {"instancenorm2d_affine_eps",
+         make<InstanceNorm2d>(std::size_t{4}, InstanceNormOptions{.eps = 1e-3, .affine = true}), one_tensor},
+        {"instancenorm2d_running_stats_eval",
+         make<InstanceNorm2d>(std::size_t{3}, InstanceNormOptions{.affine = true, .track_running_stats = true}),
+         one_tensor},
+        {"pixel_shuffle", make<PixelShuffle>(std::size_t{2}), one_tensor},
+        {"pixel_shuffle_extra_batch_axis", make<PixelShuffle>(std::size_t{3}), one_tensor},
+        {"pixel_unshuffle", make<PixelUnshuffle>(std::size_t{2}), one_tensor},
+        {"pixel_unshuffle_unbatched", make<PixelUnshuffle>(std::size_t{3}), one_tensor},
+        {"unflatten", make<Unflatten>(1, rg::IntList{2, 3}), one_tensor},
+        {"unflatten_inferred_last_axis", make<Unflatten>(-1, rg::IntList{-1, 2}), one_tensor},
+        {"bilinear", make<Bilinear>(3, 4, 5), bilinear_layer},
+        {"bilinear_no_bias_batch_axes", make<Bilinear>(2, 3, 4, false), bilinear_layer},
+        {"reflection_pad1d", make<ReflectionPad1d>(Padding1d{2, 1}), one_tensor},
+        {"reflection_pad2d", make<ReflectionPad2d>(Padding2d{1, 2, 2, 0}), one_tensor},
+        {"replication_pad1d_unbatched", make<ReplicationPad1d>(std::int64_t{2}), one_tensor},
+        {"replication_pad2d_unbatched", make<ReplicationPad2d>(Padding2d{2, 0, 1, 3}), one_tensor},
+        {"zero_pad2d_crop", make<ZeroPad2d>(Padding2d{1, -1, 2, 0}), one_tensor},
+        {"constant_pad1d", make<ConstantPad1d>(Padding1d{2, 3}, 1.5), one_tensor},
+        {"constant_pad2d", make<ConstantPad2d>(std::int64_t{1}, -2.0), one_tensor},
     };
 }
 

@@ -3,7 +3,8 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial]   # default: all
+    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra]
+                                                     # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
 holding, under these names:
@@ -85,7 +86,9 @@ def write_case(name, module, inputs, run, description=None, constants=None, out=
     wrt = {key: x for key, x in xs.items() if x.is_floating_point() and key not in (constants or {})}
     wrt.update(params)
     grads = torch.autograd.grad(scalar, list(wrt.values()))
-    tensors = {key: value.float() for key, value in module.state_dict().items()}
+    # Integer buffers (num_batches_tracked) keep their dtype.
+    tensors = {key: value.float() if value.is_floating_point() else value
+               for key, value in module.state_dict().items()}
     for key, value in xs.items():
         if key in (constants or {}):
             tensors["const." + key] = value.float()
@@ -332,9 +335,9 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention" and/or "spatial" (default: all), so that adding cases leaves the other files
-    untouched."""
-    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial"]
+    "attention", "spatial" and/or "layers_extra" (default: all), so that adding cases leaves the
+    other files untouched."""
+    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -343,6 +346,8 @@ def main():
         attention_cases()
     if "spatial" in groups:
         spatial_cases()
+    if "layers_extra" in groups:
+        layers_extra_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -472,6 +477,54 @@ def spatial_cases():
     functional("fold_dilation_padding_stride",
                lambda xs: F.fold(xs["x"], (5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
                {"x": r(2, 18, 12)}, description="F.fold(x, (5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))")
+
+
+def two_inputs(name, module, x1, x2):
+    write_case(name, module, {"x1": x1, "x2": x2}, lambda m, xs: {"output": m(xs["x1"], xs["x2"])})
+
+
+def layers_extra_cases():
+    """The 1-D and adaptive max pools, instance norms, pixel (un)shuffle,
+    Unflatten, Bilinear and padding modules (nn/src/layers_extra.cpp); a group
+    of its own, so that the other groups' random draws and files are unchanged."""
+    os.makedirs(OUT, exist_ok=True)
+    r, nn = torch.randn, torch.nn
+    torch.manual_seed(3)
+    plain("maxpool1d_stride_padding_dilation_ceil", nn.MaxPool1d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+          r(2, 3, 9))
+    plain("maxpool1d_unbatched", nn.MaxPool1d(2), r(3, 7))
+    plain("avgpool1d_ceil_exclude_pad", nn.AvgPool1d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False),
+          r(2, 3, 8))
+    plain("avgpool1d_padding_unbatched", nn.AvgPool1d(2, padding=1), r(3, 5))
+    plain("adaptive_avgpool1d", nn.AdaptiveAvgPool1d(4), r(2, 3, 10))
+    plain("adaptive_maxpool1d_unbatched", nn.AdaptiveMaxPool1d(4), r(3, 10))
+    plain("adaptive_maxpool2d_uneven", nn.AdaptiveMaxPool2d((3, 4)), r(2, 2, 7, 5))
+    plain("adaptive_maxpool2d_divisible_unbatched", nn.AdaptiveMaxPool2d(2), r(3, 6, 4))
+    plain("adaptive_maxpool2d_larger_output", nn.AdaptiveMaxPool2d((5, 3)), r(1, 2, 3, 2))
+    plain("instancenorm1d", nn.InstanceNorm1d(3), r(2, 3, 5))
+    plain("instancenorm1d_affine_unbatched", randomise_affine(nn.InstanceNorm1d(3, affine=True)), r(3, 6))
+    plain("instancenorm2d_affine_eps", randomise_affine(nn.InstanceNorm2d(4, affine=True, eps=1e-3)), r(2, 4, 3, 3))
+    norm = randomise_affine(nn.InstanceNorm2d(3, affine=True, track_running_stats=True))
+    with torch.no_grad():
+        norm.running_mean.copy_(r(3))
+        norm.running_var.copy_(torch.rand(3) + 0.5)
+        norm.num_batches_tracked.fill_(7)
+    plain("instancenorm2d_running_stats_eval", norm.eval(), r(2, 3, 4, 4))
+    plain("pixel_shuffle", nn.PixelShuffle(2), r(2, 8, 3, 2))
+    plain("pixel_shuffle_extra_batch_axis", nn.PixelShuffle(3), r(2, 1, 9, 2, 2))
+    plain("pixel_unshuffle", nn.PixelUnshuffle(2), r(1, 2, 4, 6))
+    plain("pixel_unshuffle_unbatched", nn.PixelUnshuffle(3), r(2, 3, 6))
+    plain("unflatten", nn.Unflatten(1, (2, 3)), r(2, 6, 2))
+    plain("unflatten_inferred_last_axis", nn.Unflatten(-1, (-1, 2)), r(3, 4))
+    two_inputs("bilinear", nn.Bilinear(3, 4, 5), r(2, 3), r(2, 4))
+    two_inputs("bilinear_no_bias_batch_axes", nn.Bilinear(2, 3, 4, bias=False), r(2, 3, 2), r(2, 3, 3))
+    plain("reflection_pad1d", nn.ReflectionPad1d((2, 1)), r(2, 3, 5))
+    plain("reflection_pad2d", nn.ReflectionPad2d((1, 2, 2, 0)), r(1, 2, 4, 5))
+    plain("replication_pad1d_unbatched", nn.ReplicationPad1d(2), r(3, 4))
+    plain("replication_pad2d_unbatched", nn.ReplicationPad2d((2, 0, 1, 3)), r(3, 3, 4))
+    plain("zero_pad2d_crop", nn.ZeroPad2d((1, -1, 2, 0)), r(2, 2, 3, 4))
+    plain("constant_pad1d", nn.ConstantPad1d((2, 3), 1.5), r(2, 4))
+    plain("constant_pad2d", nn.ConstantPad2d(1, -2.0), r(1, 2, 3, 3))
 
 
 if __name__ == "__main__":
