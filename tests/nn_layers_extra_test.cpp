@@ -39,7 +39,7 @@ TEST_CASE("max_pool1d and avg_pool1d: windows along L, batched and unbatched") {
                             max_pool1d(x * 2.0, 3, {.stride = 2, .padding = 1, .ceil_mode = true})}),
                  0);
     CHECK(pool.describe() == "MaxPool1d(3, stride=2, padding=1, ceil_mode=True)");
-    CHECK(MaxPool1d(2, {.dilation = 2}).describe() == "MaxPool1d(2, dilation=2)");
+    CHECK(MaxPool1d(2, {.dilation = 2, .ceil_mode = true}).describe() == "MaxPool1d(2, dilation=2, ceil_mode=True)");
     CHECK(AvgPool1d(2, {.count_include_pad = false}).describe() == "AvgPool1d(2, count_include_pad=False)");
     check_values(AvgPool1d(2)(batch), avg_pool1d(batch, 2), 0);
 

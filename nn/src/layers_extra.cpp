@@ -147,10 +147,12 @@ Tensor adaptive_max_pool2d(const Tensor& x, Size2 output_size) {
 
 namespace {
 
-std::string pool1d_options(std::size_t stride, std::size_t padding, bool ceil_mode) {
+// The options that differ from PyTorch's defaults, in its order, ", name=value" each.
+std::string pool1d_options(std::size_t stride, std::size_t padding, std::size_t dilation, bool ceil_mode) {
     std::string out;
     if (stride != 0) out += fmt::format(", stride={}", stride);
     if (padding != 0) out += fmt::format(", padding={}", padding);
+    if (dilation != 1) out += fmt::format(", dilation={}", dilation);
     if (ceil_mode) out += ", ceil_mode=True";
     return out;
 }
@@ -158,13 +160,12 @@ std::string pool1d_options(std::size_t stride, std::size_t padding, bool ceil_mo
 }  // namespace
 
 std::string MaxPool1d::describe() const {
-    return fmt::format("MaxPool1d({}{}{})", kernel_,
-                       pool1d_options(options_.stride, options_.padding, options_.ceil_mode),
-                       options_.dilation != 1 ? fmt::format(", dilation={}", options_.dilation) : "");
+    return fmt::format("MaxPool1d({}{})", kernel_,
+                       pool1d_options(options_.stride, options_.padding, options_.dilation, options_.ceil_mode));
 }
 std::string AvgPool1d::describe() const {
     return fmt::format("AvgPool1d({}{}{})", kernel_,
-                       pool1d_options(options_.stride, options_.padding, options_.ceil_mode),
+                       pool1d_options(options_.stride, options_.padding, 1, options_.ceil_mode),
                        options_.count_include_pad ? "" : ", count_include_pad=False");
 }
 std::string AdaptiveAvgPool1d::describe() const {
