@@ -16,6 +16,7 @@
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/layers_extra.hpp>
 #include <retrograd/nn/losses.hpp>
+#include <retrograd/nn/losses_margin.hpp>
 #include <retrograd/nn/models.hpp>
 #include <retrograd/nn/module.hpp>
 #include <retrograd/nn/network.hpp>
