@@ -1,6 +1,6 @@
 // Functions against PyTorch 1.13's torch.nn.functional: losses, pooling
 // options, pad modes and conv2d's padding "same"/"valid". make_references.py
-// (its "functional" group) wrote one file per call and option set under
+// (its "functional", "spatial" and "margin" groups) wrote one file per call and option set under
 // tests/parity/data/functional/: the inputs (input.<name>, float32 values or
 // int64 indices), constants that are not differentiated (const.<name>: class
 // weights, float targets), the output, and the gradient of sum(output *
@@ -75,6 +75,59 @@ std::vector<Case> cases() {
             [](const Tensors& in) {
                 return binary_cross_entropy_with_logits(in.at("x"), in.at("t"),
                                                         {.reduction = Reduction::none, .pos_weight = in.at("pw")});
+            }),
+        one("margin_ranking_loss_margin",
+            [](const Tensors& in) {
+                return margin_ranking_loss(in.at("x1"), in.at("x2"), in.at("y"), {.margin = 0.3});
+            }),
+        one("margin_ranking_loss_none",
+            [](const Tensors& in) {
+                return MarginRankingLoss{{.reduction = Reduction::none}}(in.at("x1"), in.at("x2"), in.at("y"));
+            }),
+        one("hinge_embedding_loss_margin_sum",
+            [](const Tensors& in) {
+                return hinge_embedding_loss(in.at("x"), in.at("y"), {.reduction = Reduction::sum, .margin = 1.5});
+            }),
+        one("soft_margin_loss", [](const Tensors& in) { return soft_margin_loss(in.at("x"), in.at("y")); }),
+        one("cosine_embedding_loss_margin",
+            [](const Tensors& in) {
+                return cosine_embedding_loss(in.at("x1"), in.at("x2"), in.at("y"), {.margin = -0.2});
+            }),
+        one("cosine_embedding_loss_unbatched_none",
+            [](const Tensors& in) {
+                return cosine_embedding_loss(in.at("x1"), in.at("x2"), in.at("y"), {.reduction = Reduction::none});
+            }),
+        one("triplet_margin_loss",
+            [](const Tensors& in) { return triplet_margin_loss(in.at("a"), in.at("p"), in.at("n")); }),
+        one("triplet_margin_loss_p1_swap_none",
+            [](const Tensors& in) {
+                return TripletMarginLoss{
+                    {.reduction = Reduction::none, .margin = 2.0, .p = 1.0, .swap = true}}(in.at("a"), in.at("p"),
+                                                                                           in.at("n"));
+            }),
+        one("multi_margin_loss", [](const Tensors& in) { return multi_margin_loss(in.at("x"), in.at("t")); }),
+        one("multi_margin_loss_p2_weight_none",
+            [](const Tensors& in) {
+                return multi_margin_loss(in.at("x"), in.at("t"),
+                                         {.reduction = Reduction::none, .p = 2, .margin = 0.7, .weight = in.at("w")});
+            }),
+        one("multilabel_soft_margin_loss_weight",
+            [](const Tensors& in) {
+                return multilabel_soft_margin_loss(in.at("x"), in.at("y"), {.weight = in.at("w")});
+            }),
+        one("multilabel_margin_loss", [](const Tensors& in) { return multilabel_margin_loss(in.at("x"), in.at("t")); }),
+        one("poisson_nll_loss", [](const Tensors& in) { return poisson_nll_loss(in.at("x"), in.at("t")); }),
+        one("poisson_nll_loss_rate_full_sum",
+            [](const Tensors& in) {
+                return poisson_nll_loss(in.at("x"), in.at("t"),
+                                        {.reduction = Reduction::sum, .log_input = false, .full = true});
+            }),
+        one("gaussian_nll_loss",
+            [](const Tensors& in) { return gaussian_nll_loss(in.at("x"), in.at("t"), in.at("var")); }),
+        one("gaussian_nll_loss_row_var_eps_full_sum",
+            [](const Tensors& in) {
+                return GaussianNLLLoss{{.reduction = Reduction::sum, .full = true, .eps = 0.1}}(in.at("x"), in.at("t"),
+                                                                                                in.at("var"));
             }),
         {"max_pool2d_dilation_ceil_indices",
          [](const Tensors& in) {

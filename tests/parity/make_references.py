@@ -3,7 +3,7 @@
 
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
-    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra]
+    /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -335,9 +335,9 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial" and/or "layers_extra" (default: all), so that adding cases leaves the
-    other files untouched."""
-    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra"]
+    "attention", "spatial", "layers_extra" and/or "margin" (default: all), so that adding cases
+    leaves the other files untouched."""
+    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -348,6 +348,8 @@ def main():
         spatial_cases()
     if "layers_extra" in groups:
         layers_extra_cases()
+    if "margin" in groups:
+        margin_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -525,6 +527,71 @@ def layers_extra_cases():
     plain("zero_pad2d_crop", nn.ZeroPad2d((1, -1, 2, 0)), r(2, 2, 3, 4))
     plain("constant_pad1d", nn.ConstantPad1d((2, 3), 1.5), r(2, 4))
     plain("constant_pad2d", nn.ConstantPad2d(1, -2.0), r(1, 2, 3, 3))
+
+
+def margin_cases():
+    """The margin, embedding and likelihood losses (nn/src/losses_margin.cpp) against
+    torch.nn.functional; a group of its own, so that the other groups' random draws and files are
+    unchanged. Labels, class weights and Poisson counts are constants (const.<name>)."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    r, F = torch.randn, torch.nn.functional
+    torch.manual_seed(3)
+
+    def signs(*shape):
+        return torch.randint(0, 2, shape).double() * 2 - 1
+
+    functional("margin_ranking_loss_margin",
+               lambda xs: F.margin_ranking_loss(xs["x1"], xs["x2"], xs["y"], margin=0.3),
+               {"x1": r(6), "x2": r(6)}, {"y": signs(6)}, "F.margin_ranking_loss(x1, x2, y, margin=0.3)")
+    functional("margin_ranking_loss_none",
+               lambda xs: F.margin_ranking_loss(xs["x1"], xs["x2"], xs["y"], reduction="none"),
+               {"x1": r(2, 3), "x2": r(2, 3)}, {"y": signs(2, 3)}, "F.margin_ranking_loss(x1, x2, y, reduction='none')")
+    functional("hinge_embedding_loss_margin_sum",
+               lambda xs: F.hinge_embedding_loss(xs["x"], xs["y"], margin=1.5, reduction="sum"),
+               {"x": 2 * torch.rand(2, 4)}, {"y": signs(2, 4)},
+               "F.hinge_embedding_loss(x, y, margin=1.5, reduction='sum')")
+    functional("soft_margin_loss", lambda xs: F.soft_margin_loss(xs["x"], xs["y"]),
+               {"x": 2 * r(2, 3)}, {"y": signs(2, 3)}, "F.soft_margin_loss(x, y)")
+    functional("cosine_embedding_loss_margin",
+               lambda xs: F.cosine_embedding_loss(xs["x1"], xs["x2"], xs["y"], margin=-0.2),
+               {"x1": r(5, 3), "x2": r(5, 3)}, {"y": signs(5)}, "F.cosine_embedding_loss(x1, x2, y, margin=-0.2)")
+    functional("cosine_embedding_loss_unbatched_none",
+               lambda xs: F.cosine_embedding_loss(xs["x1"], xs["x2"], xs["y"], reduction="none"),
+               {"x1": r(4), "x2": r(4)}, {"y": torch.tensor(1.0)},
+               "F.cosine_embedding_loss(x1, x2, y, reduction='none') with x (D,), y ()")
+    functional("triplet_margin_loss", lambda xs: F.triplet_margin_loss(xs["a"], xs["p"], xs["n"]),
+               {"a": r(4, 3), "p": r(4, 3), "n": r(4, 3)}, None, "F.triplet_margin_loss(a, p, n)")
+    functional("triplet_margin_loss_p1_swap_none",
+               lambda xs: F.triplet_margin_loss(xs["a"], xs["p"], xs["n"], margin=2.0, p=1, swap=True,
+                                                reduction="none"),
+               {"a": r(4, 3), "p": r(4, 3), "n": r(4, 3)}, None,
+               "F.triplet_margin_loss(a, p, n, margin=2.0, p=1, swap=True, reduction='none')")
+    functional("multi_margin_loss", lambda xs: F.multi_margin_loss(xs["x"], xs["t"]),
+               {"x": r(4, 5), "t": torch.tensor([0, 4, 2, 2])}, None, "F.multi_margin_loss(x, t)")
+    functional("multi_margin_loss_p2_weight_none",
+               lambda xs: F.multi_margin_loss(xs["x"], xs["t"], p=2, margin=0.7, weight=xs["w"], reduction="none"),
+               {"x": r(4, 5), "t": torch.tensor([1, 3, 0, 4])}, {"w": torch.rand(5) + 0.5},
+               "F.multi_margin_loss(x, t, p=2, margin=0.7, weight=w, reduction='none')")
+    functional("multilabel_soft_margin_loss_weight",
+               lambda xs: F.multilabel_soft_margin_loss(xs["x"], xs["y"], weight=xs["w"]),
+               {"x": 2 * r(3, 4)}, {"y": torch.randint(0, 2, (3, 4)).double(), "w": torch.rand(4) + 0.5},
+               "F.multilabel_soft_margin_loss(x, y, weight=w)")
+    functional("multilabel_margin_loss",
+               lambda xs: F.multilabel_margin_loss(xs["x"], xs["t"]),
+               {"x": r(3, 4), "t": torch.tensor([[3, 0, -1, 1], [1, -1, 2, 2], [2, 2, 0, 1]])}, None,
+               "F.multilabel_margin_loss(x, t), rows ending at -1, one listing a class twice")
+    functional("poisson_nll_loss", lambda xs: F.poisson_nll_loss(xs["x"], xs["t"]),
+               {"x": r(2, 3)}, {"t": torch.tensor([[0.0, 1.0, 3.0], [2.0, 0.0, 5.0]])}, "F.poisson_nll_loss(x, t)")
+    functional("poisson_nll_loss_rate_full_sum",
+               lambda xs: F.poisson_nll_loss(xs["x"], xs["t"], log_input=False, full=True, reduction="sum"),
+               {"x": torch.rand(2, 3) + 0.1}, {"t": torch.tensor([[0.0, 1.0, 3.0], [2.0, 0.5, 5.0]])},
+               "F.poisson_nll_loss(x, t, log_input=False, full=True, reduction='sum')")
+    functional("gaussian_nll_loss", lambda xs: F.gaussian_nll_loss(xs["x"], xs["t"], xs["var"]),
+               {"x": r(3, 4), "t": r(3, 4), "var": torch.rand(3, 4) + 0.1}, None, "F.gaussian_nll_loss(x, t, var)")
+    functional("gaussian_nll_loss_row_var_eps_full_sum",
+               lambda xs: F.gaussian_nll_loss(xs["x"], xs["t"], xs["var"], full=True, eps=0.1, reduction="sum"),
+               {"x": r(4, 3), "t": r(4, 3), "var": torch.tensor([0.02, 0.5, 0.08, 1.5])}, None,
+               "F.gaussian_nll_loss(x, t, var, full=True, eps=0.1, reduction='sum') with var (N,), two below eps")
 
 
 if __name__ == "__main__":
