@@ -227,6 +227,11 @@ TEST_CASE("multi_margin_loss: Σ_{j ≠ y} weight[y] max(0, margin - x[y] + x[j]
     CHECK(unbatched.shape() == rg::Shape{});
     CHECK(unbatched.item() == doctest::Approx(0.325));
     CHECK(multi_margin_loss(row, rg::from_indices({3}), {.reduction = Reduction::none}).shape() == rg::Shape{1});
+    // An empty batch: the mean of no samples is NaN (0 / 0), the sum 0 (PyTorch 1.13 returns uninitialised memory).
+    auto none = rg::zeros({0, 4}, f64()), no_classes = rg::from_indices({}, {0});
+    CHECK(std::isnan(multi_margin_loss(none, no_classes).item()));
+    CHECK(multi_margin_loss(none, no_classes, {.reduction = Reduction::sum}).item() == 0.0);
+    CHECK(multi_margin_loss(none, no_classes, {.reduction = Reduction::none}).shape() == rg::Shape{0});
     MultiMarginLoss module{{.p = 2, .weight = weight}};
     CHECK(module(x, t).item() == doctest::Approx(multi_margin_loss(x, t, {.p = 2, .weight = weight}).item()));
     // Gradients: every term's hinge at least 0.05 away from 0 (margin 1 and 0.7).
@@ -336,6 +341,10 @@ TEST_CASE("multilabel_margin_loss: listed classes against the others, rows endin
         multilabel_margin_loss(rg::select(x, 0, 0), rg::from_indices({3, 0, -1, 1}), {.reduction = Reduction::none});
     CHECK(unbatched.shape() == rg::Shape{});
     CHECK(unbatched.item() == doctest::Approx(0.85));
+    auto none = rg::zeros({0, 4}, f64()), no_lists = rg::from_indices({}, {0, 4});
+    CHECK(std::isnan(multilabel_margin_loss(none, no_lists).item()));
+    CHECK(multilabel_margin_loss(none, no_lists, {.reduction = Reduction::sum}).item() == 0.0);
+    CHECK(multilabel_margin_loss(none, no_lists, {.reduction = Reduction::none}).shape() == rg::Shape{0});
     MultiLabelMarginLoss module{{.reduction = Reduction::sum}};
     CHECK(module(x, t).item() == doctest::Approx(1.5));
     // Rows listing {1, 3} and {2} (what follows a -1 is ignored): 5.8 / 4 and 6.9 / 4, as PyTorch 1.13.

@@ -208,7 +208,8 @@ Tensor multilabel_margin_loss(const Tensor& x, const Tensor& target, LossOptions
     std::vector<std::size_t> listed(samples, 0);
     for (std::size_t n = 0; n < samples; ++n)
         while (listed[n] < classes && t[n * classes + listed[n]] >= 0) ++listed[n];
-    const std::size_t longest = std::max<std::size_t>(*std::max_element(listed.begin(), listed.end()), 1);
+    std::size_t longest = 1;  // at least 1, so that an empty batch or no listed class still makes (N, 1) indices
+    for (std::size_t count : listed) longest = std::max(longest, count);
     std::vector<std::int64_t> chosen(samples * longest, 0);
     std::vector<double> is_listed(samples * longest, 0.0), not_target(samples * classes, 1.0);
     for (std::size_t n = 0; n < samples; ++n)
