@@ -27,7 +27,7 @@ struct Case {
 
 // A case with one output, named "output".
 Case one(std::string name, std::function<Tensor(const Tensors&)> f) {
-    return {std::move(name), [f](const Tensors& in) { return Tensors{{"output", f(in)}}; }};
+    return {std::move(name), [f = std::move(f)](const Tensors& in) { return Tensors{{"output", f(in)}}; }};
 }
 
 Tensors values_and_indices(std::pair<Tensor, Tensor> pooled) {
