@@ -93,6 +93,37 @@ TEST_CASE("BatchNorm normalises in training and uses running statistics in eval"
                          doctest::Contains("BatchNorm2d(3): input has shape (2, 4, 4, 4)"), rg::Error);
 }
 
+TEST_CASE("BatchNorm counts its batches, averages them all without momentum, and can keep no statistics") {
+    BatchNorm1d counted(2);
+    CHECK(counted.named_buffers().size() == 3);
+    CHECK(counted.named_buffers()[2].first == "num_batches_tracked");
+    counted(rg::tensor({{1.0, 2.0}, {3.0, 5.0}}));
+    counted(rg::tensor({{1.0, 2.0}, {3.0, 5.0}}));
+    counted.eval();
+    counted(rg::tensor({{1.0, 2.0}}));  // evaluation does not count
+    CHECK(counted.num_batches_tracked.item() == 2);
+    // momentum = nullopt: the running mean is the plain average of every batch's mean, as PyTorch's
+    // cumulative moving average (momentum 1 / num_batches_tracked).
+    BatchNorm1d cumulative(1, {.momentum = std::nullopt});
+    const std::vector<double> means{2.0, 6.0, 1.0};
+    for (double m : means) cumulative(rg::tensor({{m - 1.0}, {m + 1.0}}));
+    check_values(cumulative.running_mean, rg::tensor({3.0}), 1e-6);
+    check_values(cumulative.running_var, rg::tensor({2.0}), 1e-6);  // each batch's unbiased variance is 2
+    // Without running statistics: no buffers, and evaluation normalises with the batch's statistics.
+    BatchNorm1d untracked(2, {.track_running_stats = false});
+    CHECK(untracked.named_buffers().empty());
+    CHECK_FALSE(untracked.running_mean.defined());
+    const Tensor x = rg::tensor({{1.0, 10.0}, {3.0, 30.0}});
+    const Tensor trained = untracked(x);
+    untracked.eval();
+    check_values(untracked(x), trained, 0);
+    check_values(trained, rg::tensor({{-1.0, -1.0}, {1.0, 1.0}}), 1e-4);
+    CHECK_THROWS_WITH_AS(untracked(rg::tensor({{1.0, 10.0}})),
+                         "BatchNorm1d: evaluation without running statistics needs more than one value per feature, "
+                         "got input (1, 2)",
+                         rg::Error);
+}
+
 TEST_CASE("Embedding looks rows up for int64 indices of any shape") {
     rg::manual_seed(6);
     Embedding emb(5, 3);

@@ -65,7 +65,8 @@ TEST_CASE("the models' parameters have the names their documentation gives") {
     CHECK(has(vit, "encoder.norm.weight"));
     CHECK(has(vit, "head.bias"));
     CHECK(vit.describe() == "VisionTransformer(patch 7, 16 tokens of 64, depth 4, 4 heads, mlp 128)");
-    CHECK(models::fashion_cnn_bn()->named_buffers().size() == 4);  // two BatchNorms' running mean and variance
+    // Two BatchNorms' running mean, variance and batch count.
+    CHECK(models::fashion_cnn_bn()->named_buffers().size() == 6);
 }
 
 TEST_CASE("the row classifiers read (N, H, W) as well as (N, 1, H, W), any number of rows") {

@@ -285,6 +285,9 @@ std::vector<Case> cases() {
         {"zero_pad2d_crop", make<ZeroPad2d>(Padding2d{1, -1, 2, 0}), one_tensor},
         {"constant_pad1d", make<ConstantPad1d>(Padding1d{2, 3}, 1.5), one_tensor},
         {"constant_pad2d", make<ConstantPad2d>(std::int64_t{1}, -2.0), one_tensor},
+        // PyTorch's state dicts, num_batches_tracked included, evaluated with their running statistics.
+        {"batchnorm1d_eval", make<BatchNorm1d>(std::size_t{3}), one_tensor},
+        {"batchnorm2d_eval_eps", make<BatchNorm2d>(std::size_t{2}, BatchNormOptions{.eps = 1e-3}), one_tensor},
     };
 }
 

@@ -56,6 +56,45 @@ TEST_CASE("a module saves and loads its parameters and buffers") {
     CHECK(bytes.find("\"0.weight\":{\"data_offsets\":[") != std::string::npos);
 }
 
+TEST_CASE("BatchNorm's num_batches_tracked round-trips, and files without it still load, as PyTorch's") {
+    TempDir dir;
+    BatchNorm2d norm(2);
+    norm(rg::randn({3, 2, 2, 2}));
+    norm(rg::randn({3, 2, 2, 2}));
+    save(norm, dir.file("norm.safetensors"));
+    BatchNorm2d other(2);
+    load(other, dir.file("norm.safetensors"));
+    CHECK(other.num_batches_tracked.dtype() == rg::int64);
+    CHECK(other.num_batches_tracked.item() == 2);
+    // A file from before the buffer existed (written by PyTorch before 0.4.1, or by retrograd before it
+    // had the buffer): everything else loads, the count stays as it was.
+    TensorMap old = load_tensors(dir.file("norm.safetensors"));
+    old.erase("num_batches_tracked");
+    save_tensors(old, dir.file("old.safetensors"));
+    BatchNorm2d fresh(2);
+    load(fresh, dir.file("old.safetensors"));
+    check_values(fresh.running_mean, norm.running_mean, 0);
+    CHECK(fresh.num_batches_tracked.item() == 0);
+    Sequential net{Conv2d(1, 2, 3), BatchNorm2d(2)};
+    TensorMap weights;
+    for (auto& [name, t] : net.named_parameters()) weights[name] = t;
+    for (auto& [name, t] : net.named_buffers())
+        if (name != "1.num_batches_tracked") weights[name] = t;
+    load_weights(net, weights, "weights");
+    // Only that buffer may be missing, and a count that is not an integer is refused.
+    old.erase("running_var");
+    save_tensors(old, dir.file("older.safetensors"));
+    CHECK_THROWS_WITH_AS(load(fresh, dir.file("older.safetensors")),
+                         doctest::Contains(
+                             "the file has no tensor 'running_var' (BatchNorm2d(2) expects (2,) float32)"),
+                         rg::Error);
+    TensorMap fractional = load_tensors(dir.file("norm.safetensors"));
+    fractional["num_batches_tracked"] = rg::full(rg::IntList{}, 2.5);
+    save_tensors(fractional, dir.file("fractional.safetensors"));
+    CHECK_THROWS_WITH_AS(load(fresh, dir.file("fractional.safetensors")),
+                         doctest::Contains("tensor 'num_batches_tracked' is float32 in the file but int64"), rg::Error);
+}
+
 TEST_CASE("save_tensors and load_tensors keep dtypes, shapes and values") {
     TempDir dir;
     TensorMap tensors{{"f32", rg::tensor({{1.5, -2.0}})},    {"f64", rg::tensor({3.25}, {.dtype = rg::float64})},

@@ -228,6 +228,7 @@ void load_weights(Module& module, const TensorMap& file, const std::string& sour
     // Everything is checked before anything is written: a mismatch never half-loads.
     for (const auto& [name, t] : targets) {
         const auto it = file.find(name);
+        if (it == file.end() && !module.buffer_required_in_files(name)) continue;
         if (it == file.end())
             fail("{}: there is no tensor '{}' ({} expects {} {})", source, name, detail::owner_of(module, name),
                  shape_str(t.shape()), dtype_name(t.dtype()));
@@ -246,7 +247,8 @@ void load_weights(Module& module, const TensorMap& file, const std::string& sour
                  detail::owner_and_its_tensors(module, name));
     }
     NoGrad off;
-    for (auto& [name, t] : targets) t.copy_(file.at(name));
+    for (auto& [name, t] : targets)
+        if (const auto it = file.find(name); it != file.end()) t.copy_(it->second);
 }
 
 namespace {

@@ -135,17 +135,32 @@ BatchNorm::BatchNorm(std::size_t features, BatchNormOptions opts, std::vector<st
         weight = register_parameter("weight", ones({features}));
         bias = register_parameter("bias", zeros({features}));
     }
-    running_mean = register_buffer("running_mean", zeros({features}));
-    running_var = register_buffer("running_var", ones({features}));
+    if (opts.track_running_stats) {
+        running_mean = register_buffer("running_mean", zeros({features}));
+        running_var = register_buffer("running_var", ones({features}));
+        // Files written before it existed (PyTorch's before 0.4.1, retrograd's before this buffer) lack it.
+        num_batches_tracked =
+            register_buffer("num_batches_tracked", zeros({}, {.dtype = Dtype::int64}), /*required_in_files=*/false);
+    }
 }
 
 Tensor BatchNorm::forward(const Tensor& x) {
     if (std::find(ranks_.begin(), ranks_.end(), x.dim()) == ranks_.end() || x.shape()[1] != features_)
         fail("{}({}): input has shape {}, expected rank {} with {} features on axis 1", kind_, features_,
              shape_str(x.shape()), fmt::join(ranks_, " or "), features_);
-    if (is_training() && x.numel() / features_ < 2)
-        fail("{}: training needs more than one value per feature, got input {}", kind_, shape_str(x.shape()));
-    return batch_norm(x, running_mean, running_var, weight, bias, is_training(), options_.momentum, options_.eps);
+    // As PyTorch: without running statistics, evaluation normalises with the batch's too.
+    const bool batch_statistics = is_training() || !options_.track_running_stats;
+    if (batch_statistics && x.numel() / features_ < 2)
+        fail("{}: {} needs more than one value per feature, got input {}", kind_,
+             is_training() ? "training" : "evaluation without running statistics", shape_str(x.shape()));
+    double momentum = options_.momentum.value_or(0.0);
+    if (is_training() && options_.track_running_stats) {
+        NoGrad off;
+        const double batches = num_batches_tracked.item() + 1;  // exact: an int64 count below 2^53
+        num_batches_tracked.fill_(batches);
+        if (!options_.momentum) momentum = 1.0 / batches;
+    }
+    return batch_norm(x, running_mean, running_var, weight, bias, batch_statistics, momentum, options_.eps);
 }
 
 std::string BatchNorm::describe() const { return fmt::format("{}({})", kind_, features_); }

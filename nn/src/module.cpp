@@ -10,6 +10,7 @@
 
 #include <cxxabi.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -78,9 +79,25 @@ Tensor Module::replace_parameter(const std::string& name, Tensor value) {
          names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
 }
 
-Tensor Module::register_buffer(std::string name, Tensor value) {
+Tensor Module::register_buffer(std::string name, Tensor value, bool required_in_files) {
+    if (!required_in_files) buffers_not_required_in_files_.push_back(name);
     buffers_.emplace_back(std::move(name), value);
     return value;
+}
+
+bool Module::buffer_required_in_files(const std::string& name) const {
+    const auto own = [&](const std::string& local) {
+        return std::find(buffers_not_required_in_files_.begin(), buffers_not_required_in_files_.end(), local) ==
+               buffers_not_required_in_files_.end();
+    };
+    // "a.b.c": child "a" answers for "b.c", unless this module owns a buffer named so itself.
+    for (const auto& [local, t] : buffers_)
+        if (local == name) return own(local);
+    const auto dot = name.find('.');
+    if (dot == std::string::npos) return true;
+    for (const auto& [child_name, child] : children_)
+        if (child_name == name.substr(0, dot)) return child->buffer_required_in_files(name.substr(dot + 1));
+    return true;
 }
 
 NamedTensors Module::named_parameters() const {

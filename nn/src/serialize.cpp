@@ -356,6 +356,7 @@ void load(Module& module, const std::string& path) {
             const std::string& name = target.first;
             const Tensor& t = target.second;
             auto it = file.find(name);
+            if (it == file.end() && !module.buffer_required_in_files(name)) continue;
             if (it == file.end())
                 fail("load '{}': the file has no tensor '{}' ({} expects {} {})", path, name,
                      detail::owner_of(module, name), shape_str(t.shape()), dtype_name(t.dtype()));
@@ -366,17 +367,16 @@ void load(Module& module, const std::string& path) {
                 fail("load '{}': tensor '{}' is {} in the file but {} in the module ({})", path, name,
                      dtype_name(it->second.dtype()), dtype_name(t.dtype()), detail::owner_of(module, name));
         }
-        if (file.size() != targets.size()) {
-            for (const auto& entry : file) {
-                bool known = false;
-                for (const auto& target : targets) known = known || target.first == entry.first;
-                if (!known)
-                    fail("load '{}': the file has tensor '{}', which the module does not ({})", path, entry.first,
-                         detail::owner_and_its_tensors(module, entry.first));
-            }
+        for (const auto& entry : file) {
+            bool known = false;
+            for (const auto& target : targets) known = known || target.first == entry.first;
+            if (!known)
+                fail("load '{}': the file has tensor '{}', which the module does not ({})", path, entry.first,
+                     detail::owner_and_its_tensors(module, entry.first));
         }
         NoGrad off;
-        for (auto& target : targets) target.second.copy_(file.at(target.first));
+        for (auto& target : targets)
+            if (const auto it = file.find(target.first); it != file.end()) target.second.copy_(it->second);
     });
 }
 

@@ -4,6 +4,7 @@
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
+                                                     [batchnorm]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -335,9 +336,9 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial", "layers_extra" and/or "margin" (default: all), so that adding cases
-    leaves the other files untouched."""
-    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin"]
+    "attention", "spatial", "layers_extra", "margin" and/or "batchnorm" (default: all), so that
+    adding cases leaves the other files untouched."""
+    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -350,6 +351,8 @@ def main():
         layers_extra_cases()
     if "margin" in groups:
         margin_cases()
+    if "batchnorm" in groups:
+        batchnorm_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -527,6 +530,24 @@ def layers_extra_cases():
     plain("zero_pad2d_crop", nn.ZeroPad2d((1, -1, 2, 0)), r(2, 2, 3, 4))
     plain("constant_pad1d", nn.ConstantPad1d((2, 3), 1.5), r(2, 4))
     plain("constant_pad2d", nn.ConstantPad2d(1, -2.0), r(1, 2, 3, 3))
+
+
+def batchnorm_cases():
+    """BatchNorm's state dict as PyTorch writes it (num_batches_tracked an
+    int64 scalar) loaded unchanged, evaluated with its running statistics; a
+    group of its own, so that the other groups' random draws and files are
+    unchanged."""
+    os.makedirs(OUT, exist_ok=True)
+    r, nn = torch.randn, torch.nn
+    torch.manual_seed(4)
+    for name, norm, x in (("batchnorm1d_eval", nn.BatchNorm1d(3), r(4, 3, 5)),
+                          ("batchnorm2d_eval_eps", nn.BatchNorm2d(2, eps=1e-3), r(2, 2, 3, 3))):
+        norm = randomise_affine(norm)
+        with torch.no_grad():
+            norm.running_mean.copy_(r(norm.num_features))
+            norm.running_var.copy_(torch.rand(norm.num_features) + 0.5)
+            norm.num_batches_tracked.fill_(12)
+        plain(name, norm.eval(), x)
 
 
 def margin_cases():

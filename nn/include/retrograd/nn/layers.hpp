@@ -204,10 +204,14 @@ private:
 struct BatchNormOptions {
     /// Added to the variance before the square root.
     double eps = 1e-5;
-    /// running = (1 - momentum) running + momentum batch, as PyTorch's convention.
-    double momentum = 0.1;  // running = (1 - momentum) running + momentum batch
+    /// running = (1 - momentum) running + momentum batch, as PyTorch's convention;
+    /// std::nullopt: the cumulative average of every batch so far (momentum 1 / num_batches_tracked).
+    std::optional<double> momentum = 0.1;
     /// Learnable weight (ones at first) and bias (zeros).
     bool affine = true;  // learnable weight (1) and bias (0)
+    /// Keep running statistics for evaluation (buffers running_mean, running_var and
+    /// num_batches_tracked); false: batch statistics in evaluation too, and no buffers.
+    bool track_running_stats = true;
 };
 // Normalises each feature over the batch (training) or with running
 // statistics (eval). BatchNorm1d: (N, F) or (N, F, L); BatchNorm2d: (N, C, H, W).
@@ -217,7 +221,7 @@ struct BatchNormOptions {
 class BatchNorm : public Module {
 public:
     /// (x - mean) / √(var + eps) · weight + bias, per feature (axis 1); in training
-    /// the running statistics are updated too.
+    /// the running statistics are updated too, and num_batches_tracked counts the batch.
     /// @param input of a rank the layer takes, with `features` on axis 1
     /// @throws rg::Error when the rank or axis 1 differ, or in training a feature has a single value
     Tensor forward(const Tensor& input) override;
@@ -227,15 +231,18 @@ public:
     Tensor weight;
     /// The shift β (features,), zeros at first; undefined without affine.
     Tensor bias;
-    /// The running mean (a buffer), zeros at first.
+    /// The running mean (a buffer), zeros at first; undefined without track_running_stats.
     Tensor running_mean;
-    /// The running unbiased variance (a buffer), ones at first.
+    /// The running unbiased variance (a buffer), ones at first; undefined without track_running_stats.
     Tensor running_var;
+    /// The training batches seen (an int64 scalar buffer, PyTorch's name), 0 at first; undefined
+    /// without track_running_stats. A file without it loads, leaving it as it is.
+    Tensor num_batches_tracked;
 
 protected:
     /// For BatchNorm1d and BatchNorm2d.
     /// @param features the size of axis 1, > 0
-    /// @param options eps, momentum, affine
+    /// @param options eps, momentum, affine, track_running_stats
     /// @param ranks the input ranks accepted
     /// @param kind the class's name, for messages
     /// @throws rg::Error when features is 0

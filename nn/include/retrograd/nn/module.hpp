@@ -49,6 +49,10 @@ public:
     NamedTensors named_parameters() const;  // dotted names: "0.weight", "block.conv.bias"
     /// Every buffer (running statistics...) with its dotted name.
     NamedTensors named_buffers() const;
+    /// Whether a file must hold the buffer of this dotted name to load into this module.
+    /// @param name a dotted name from named_buffers()
+    /// @return false for a buffer registered with required_in_files = false
+    bool buffer_required_in_files(const std::string& name) const;
     /// The direct children, with their names, in registration order (torch's named_children()).
     const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
     /// The number of elements in all parameters.
@@ -101,8 +105,11 @@ protected:
     /// Adds a buffer: state that is saved and converted but not trained.
     /// @param name its name, unique in this module
     /// @param value the tensor
+    /// @param required_in_files false: a weights file or checkpoint without it
+    /// still loads, leaving it as it is (BatchNorm's num_batches_tracked, which
+    /// files written before it existed lack, as PyTorch loads them)
     /// @return value
-    Tensor register_buffer(std::string name, Tensor value);
+    Tensor register_buffer(std::string name, Tensor value, bool required_in_files = true);
     /// Adds a child module, whose parameters become this module's under "name.".
     /// @param name its name, unique in this module
     /// @param module the child
@@ -115,6 +122,7 @@ protected:
 private:
     NamedTensors parameters_;
     NamedTensors buffers_;
+    std::vector<std::string> buffers_not_required_in_files_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
 };
