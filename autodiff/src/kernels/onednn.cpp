@@ -15,6 +15,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <list>
 #include <memory>
@@ -136,6 +137,7 @@ public:
         // oneDNN reads the calling thread's OpenMP count, which the key's must be.
         match_thread_count();
         std::shared_ptr<const Plan> plan = make();
+        made_.fetch_add(1, std::memory_order_relaxed);
         std::lock_guard lock(mutex_);
         if (auto it = index_.find(key); it != index_.end()) return it->second->second;  // another thread's
         order_.emplace_front(key, plan);
@@ -150,8 +152,10 @@ public:
         std::lock_guard lock(mutex_);
         return order_.size();
     }
+    std::size_t made() const { return made_.load(std::memory_order_relaxed); }
 
 private:
+    std::atomic<std::size_t> made_{0};
     std::mutex mutex_;
     std::list<std::pair<Key, std::shared_ptr<const Plan>>> order_;
     std::unordered_map<Key, decltype(order_)::iterator, KeyHash> index_;
@@ -609,6 +613,7 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
     return true;
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }
+std::size_t onednn_primitives_made() { return cache().made(); }
 
 namespace {
 // oneDNN 2's ISA values are bit sets, each holding the bits of the ones it extends.

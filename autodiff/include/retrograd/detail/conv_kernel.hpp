@@ -15,5 +15,9 @@ ConvKernel forced_conv_kernel();
 
 // How many oneDNN primitives (convolution, pooling) the shape cache holds.
 std::size_t onednn_cached_primitives();
+// How many the process has made so far: unlike the cache's size, which stops
+// at its capacity, this counts every one, so a test can tell "made one" from
+// "reused one" however full the cache is.
+std::size_t onednn_primitives_made();
 
 }  // namespace rg::detail
