@@ -1,6 +1,6 @@
 // Functions against PyTorch 1.13's torch.nn.functional: losses, pooling
 // options, pad modes and conv2d's padding "same"/"valid". make_references.py
-// (its "functional", "spatial" and "margin" groups) wrote one file per call and option set under
+// (its "functional", "spatial", "margin" and "activations" groups) wrote one file per call and option set under
 // tests/parity/data/functional/: the inputs (input.<name>, float32 values or
 // int64 indices), constants that are not differentiated (const.<name>: class
 // weights, float targets), the output, and the gradient of sum(output *
@@ -197,6 +197,20 @@ std::vector<Case> cases() {
             [](const Tensors& in) {
                 return rg::fold(in.at("x"), {5, 6}, {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});
             }),
+        one("celu_alpha", [](const Tensors& in) { return CELU(0.5)(in.at("x")); }),
+        one("glu_dim1", [](const Tensors& in) { return glu(in.at("x"), 1); }),
+        one("softmin", [](const Tensors& in) { return Softmin(-1)(in.at("x")); }),
+        one("softshrink", [](const Tensors& in) { return softshrink(in.at("x"), 0.4); }),
+        one("hardshrink", [](const Tensors& in) { return Hardshrink(0.3)(in.at("x")); }),
+        one("tanhshrink", [](const Tensors& in) { return Tanhshrink()(in.at("x")); }),
+        one("threshold", [](const Tensors& in) { return Threshold(0.2, -1.5)(in.at("x")); }),
+        one("rrelu_eval",
+            [](const Tensors& in) {
+                RReLU layer(0.1, 0.3);
+                layer.eval();
+                return layer(in.at("x"));
+            }),
+        one("softmax2d", [](const Tensors& in) { return Softmax2d()(in.at("x")); }),
     };
 }
 

@@ -1,5 +1,9 @@
 // Layers and activations: values by hand, gradcheck through whole modules in
 // float64, shape errors.
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
 #include "helpers.hpp"
 
 using namespace rg::nn;
@@ -93,6 +97,64 @@ TEST_CASE("BatchNorm normalises in training and uses running statistics in eval"
                          doctest::Contains("BatchNorm2d(3): input has shape (2, 4, 4, 4)"), rg::Error);
 }
 
+TEST_CASE("celu, glu, softmin, the shrinks, threshold and rrelu: values, corners, gradients at both orders") {
+    const Tensor x = rg::tensor({-2.0, -0.5, 0.0, 0.5, 2.0}, f64());
+    check_values(celu(x, 2.0), rg::tensor({2 * std::expm1(-1.0), 2 * std::expm1(-0.25), 0.0, 0.5, 2.0}, f64()));
+    check_values(softshrink(x, 0.5), rg::tensor({-1.5, 0.0, 0.0, 0.0, 1.5}, f64()));
+    check_values(hardshrink(x, 0.5), rg::tensor({-2.0, 0.0, 0.0, 0.0, 2.0}, f64()));
+    check_values(threshold(x, 0.0, 9.0), rg::tensor({9.0, 9.0, 9.0, 0.5, 2.0}, f64()));
+    check_values(tanhshrink(x), x - rg::tanh(x));
+    check_values(softmin(x, 0), rg::softmax(-x, 0));
+    // PyTorch's gradients on the edges of the dead zones: 0 at |x| = lambda for both shrinks.
+    const auto grad_at = [](const std::function<Tensor(const Tensor&)>& f, double v) {
+        Tensor t = rg::tensor({v}, f64(true));
+        f(t).sum().backward();
+        return t.grad().item();
+    };
+    CHECK(grad_at([](const Tensor& t) { return softshrink(t, 0.5); }, 0.5) == 0.0);
+    CHECK(grad_at([](const Tensor& t) { return hardshrink(t, 0.5); }, -0.5) == 0.0);
+    CHECK(grad_at([](const Tensor& t) { return celu(t, 2.0); }, 0.0) == 1.0);
+    // A large x: celu's unused branch stays finite, so its gradient is 1, not NaN.
+    CHECK(grad_at([](const Tensor& t) { return celu(t, 0.01); }, 50.0) == 1.0);
+    const Tensor m = rg::tensor({{0.3, -1.2, 0.8, 1.5}, {-0.7, 0.4, -1.1, 0.9}}, f64(true));
+    test::check_gradients([](const TensorList& v) { return celu(v[0], 0.7); }, {m});
+    test::check_gradients([](const TensorList& v) { return glu(v[0], 1); }, {m});
+    test::check_gradients([](const TensorList& v) { return glu(v[0], 0); }, {m});
+    test::check_gradients([](const TensorList& v) { return softmin(v[0], 1); }, {m});
+    test::check_gradients([](const TensorList& v) { return tanhshrink(v[0]); }, {m});
+    test::check_gradients([](const TensorList& v) { return softshrink(v[0], 0.2); }, {m});
+    check_values(glu(m, 1), rg::narrow(m, 1, 0, 2) * rg::sigmoid(rg::narrow(m, 1, 2, 2)));
+    // rrelu in training: each negative x times its own slope from [lower, upper), which is also its gradient.
+    rg::manual_seed(11);
+    const Tensor negative = rg::full({1000}, -1.0, f64(true));
+    const Tensor y = rrelu(negative, 0.1, 0.3, true);
+    y.sum().backward();
+    const std::vector<double> slopes = (-y).to_vector();
+    CHECK(*std::min_element(slopes.begin(), slopes.end()) >= 0.1);
+    CHECK(*std::max_element(slopes.begin(), slopes.end()) < 0.3);
+    CHECK(slopes.front() != slopes.back());
+    check_values(negative.grad(), -y.detach(), 0);
+    check_values(rrelu(rg::tensor({2.0}, f64()), 0.1, 0.3, true), rg::tensor({2.0}, f64()), 0);
+    RReLU layer(0.1, 0.3);
+    layer.eval();
+    check_values(layer(x), rg::leaky_relu(x, 0.2));
+    CHECK(layer.describe() == "RReLU(lower=0.1, upper=0.3)");
+    check_values(Softmax2d()(rg::zeros({2, 3, 1, 1})), rg::full({2, 3, 1, 1}, 1.0 / 3), 1e-7);
+    CHECK(GLU().describe() == "GLU(dim=-1)");
+    CHECK(Threshold(0.1, 20).describe() == "Threshold(threshold=0.1, value=20)");
+    CHECK_THROWS_WITH_AS(glu(rg::zeros({2, 3}), 1),
+                         "glu: the size 3 of axis 1 of input (2, 3) is odd; expected halves of one size", rg::Error);
+    CHECK_THROWS_WITH_AS(glu(rg::zeros({2, 4}), 2), "glu: dim 2 is out of range for input (2, 4)", rg::Error);
+    CHECK_THROWS_WITH_AS(CELU(0.0), "CELU: alpha must not be 0 or NaN, got 0", rg::Error);
+    CHECK_THROWS_WITH_AS(softshrink(x, -1), "softshrink: lambda must be >= 0, got -1", rg::Error);
+    CHECK_THROWS_WITH_AS(Softshrink(NAN), "Softshrink: lambda must be >= 0, got nan", rg::Error);
+    CHECK_THROWS_WITH_AS(RReLU(0.5, 0.1), "RReLU: lower 0.5 must not exceed upper 0.1", rg::Error);
+    CHECK_THROWS_WITH_AS(tanhshrink(rg::from_indices({1, 2})), "tanhshrink: expected a float tensor, got int64",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(Softmax2d()(rg::zeros({2, 3})), "Softmax2d: expected (N, C, H, W) or (C, H, W), got (2, 3)",
+                         rg::Error);
+}
+
 TEST_CASE("BatchNorm counts its batches, averages them all without momentum, and can keep no statistics") {
     BatchNorm1d counted(2);
     CHECK(counted.named_buffers().size() == 3);
@@ -183,6 +245,7 @@ TEST_CASE("activation modules follow the course's activation table") {
     check_values(Softmax()(x), rg::softmax(x));
     check_values(LogSoftmax()(x), rg::log_softmax(x));
     PReLU shared;
+    CHECK(shared.named_parameters().at(0).first == "weight");  // PyTorch's name: its state dicts load
     shared.to(rg::float64);
     check_values(shared(x), rg::tensor({-0.5, -0.125, 0.5, 2.0}, f64()));
     check_module(shared, rg::randn({3, 4}, f64(true)));
@@ -191,7 +254,7 @@ TEST_CASE("activation modules follow the course's activation table") {
     auto images = rg::tensor({{{{-1.0}}, {{-1.0}}}}, f64());
     {
         rg::NoGrad off;
-        per_channel.alpha.copy_(rg::tensor({0.1, 0.3}));
+        per_channel.weight.copy_(rg::tensor({0.1, 0.3}));
     }
     check_values(per_channel(images), rg::tensor({{{{-0.1}}, {{-0.3}}}}, f64()));
     check_module(per_channel, rg::randn({2, 2, 3}, f64(true)));

@@ -288,6 +288,7 @@ std::vector<Case> cases() {
         // PyTorch's state dicts, num_batches_tracked included, evaluated with their running statistics.
         {"batchnorm1d_eval", make<BatchNorm1d>(std::size_t{3}), one_tensor},
         {"batchnorm2d_eval_eps", make<BatchNorm2d>(std::size_t{2}, BatchNormOptions{.eps = 1e-3}), one_tensor},
+        {"prelu_per_channel", make<PReLU>(std::size_t{3}), one_tensor},
     };
 }
 

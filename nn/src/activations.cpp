@@ -1,5 +1,6 @@
-// prelu and identity, the two activations not already ops of autodiff, and
-// the checks of the modules' arguments.
+// prelu, identity and torch.nn.functional's other activations (celu, glu,
+// softmin, the shrinks, threshold, rrelu), composed from ops, and the checks
+// of the modules' arguments.
 #include <retrograd/ops.hpp>
 #include <retrograd/nn/activations.hpp>
 
@@ -34,7 +35,98 @@ Hardtanh::Hardtanh(double min_val, double max_val) : min_val_(min_val), max_val_
 
 PReLU::PReLU(std::size_t num_parameters, double init) {
     if (num_parameters == 0) fail("PReLU: num_parameters must be positive");
-    alpha = register_parameter("alpha", full({num_parameters}, init));
+    weight = register_parameter("weight", full({num_parameters}, init));
 }
+
+namespace {
+
+void floating_or_fail(const Tensor& x, const char* op) {
+    if (!x.defined()) fail("{}: got an undefined tensor", op);
+    if (!x.is_floating()) fail("{}: expected a float tensor, got {}", op, dtype_name(x.dtype()));
+}
+
+void positive_alpha_or_fail(double alpha, const char* op) {
+    if (alpha == 0 || std::isnan(alpha)) fail("{}: alpha must not be 0 or NaN, got {}", op, alpha);
+}
+
+void shrink_lambda_or_fail(double lambda, const char* op) {
+    if (!(lambda >= 0)) fail("{}: lambda must be >= 0, got {}", op, lambda);
+}
+
+void slopes_or_fail(double lower, double upper, const char* op) {
+    if (!(lower <= upper)) fail("{}: lower {} must not exceed upper {}", op, lower, upper);
+}
+
+}  // namespace
+
+Tensor celu(const Tensor& x, double alpha) {
+    floating_or_fail(x, "celu");
+    positive_alpha_or_fail(alpha, "celu");
+    // The negative branch reads min(x, 0): for a large x its exponential would overflow, and
+    // where's zero gradient times an infinite one is NaN.
+    return where(gt(x, 0.0), x, expm1(clamp_max(x, 0.0) / alpha) * alpha);
+}
+
+Tensor glu(const Tensor& x, int dim) {
+    floating_or_fail(x, "glu");
+    const auto rank = static_cast<int>(x.dim());
+    if (rank == 0 || dim < -rank || dim >= rank)
+        fail("glu: dim {} is out of range for input {}", dim, shape_str(x.shape()));
+    const auto axis = static_cast<std::size_t>(dim < 0 ? dim + rank : dim);
+    if (x.shape()[axis] % 2 != 0)
+        fail("glu: the size {} of axis {} of input {} is odd; expected halves of one size", x.shape()[axis], axis,
+             shape_str(x.shape()));
+    const auto half = static_cast<std::int64_t>(x.shape()[axis] / 2);
+    const int a = static_cast<int>(axis);
+    return narrow(x, a, 0, half) * sigmoid(narrow(x, a, half, half));
+}
+
+Tensor softmin(const Tensor& x, int dim) {
+    floating_or_fail(x, "softmin");
+    return softmax(neg(x), dim);
+}
+
+Tensor softshrink(const Tensor& x, double lambda) {
+    floating_or_fail(x, "softshrink");
+    shrink_lambda_or_fail(lambda, "softshrink");
+    // clamp passes the gradient on [-lambda, lambda] (PyTorch's rule): 1 - 1 = 0 there, as softshrink's.
+    return x - clamp(x, -lambda, lambda);
+}
+
+Tensor hardshrink(const Tensor& x, double lambda) {
+    floating_or_fail(x, "hardshrink");
+    return where(gt(abs(x), lambda), x, 0.0);
+}
+
+Tensor tanhshrink(const Tensor& x) {
+    floating_or_fail(x, "tanhshrink");
+    return x - tanh(x);
+}
+
+Tensor threshold(const Tensor& x, double threshold, double value) {
+    floating_or_fail(x, "threshold");
+    return where(gt(x, threshold), x, value);
+}
+
+Tensor rrelu(const Tensor& x, double lower, double upper, bool training) {
+    floating_or_fail(x, "rrelu");
+    slopes_or_fail(lower, upper, "rrelu");
+    if (!training) return leaky_relu(x, (lower + upper) / 2);
+    const Tensor slopes = uniform(x.shape(), lower, upper, {.dtype = x.dtype()});
+    return where(gt(x, 0.0), x, x * slopes);  // PyTorch draws a slope for x <= 0
+}
+
+CELU::CELU(double alpha) : alpha_(alpha) { positive_alpha_or_fail(alpha, "CELU"); }
+
+Tensor Softmax2d::forward(const Tensor& x) {
+    if (!x.defined() || (x.dim() != 3 && x.dim() != 4))
+        fail("Softmax2d: expected (N, C, H, W) or (C, H, W), got {}",
+             x.defined() ? shape_str(x.shape()) : std::string("an undefined tensor"));
+    return softmax(x, -3);
+}
+
+Softshrink::Softshrink(double lambda) : lambda_(lambda) { shrink_lambda_or_fail(lambda, "Softshrink"); }
+
+RReLU::RReLU(double lower, double upper) : lower_(lower), upper_(upper) { slopes_or_fail(lower, upper, "RReLU"); }
 
 }  // namespace rg::nn

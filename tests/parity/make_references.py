@@ -4,7 +4,7 @@
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
-                                                     [batchnorm]
+                                                     [batchnorm] [activations]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -336,9 +336,10 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial", "layers_extra", "margin" and/or "batchnorm" (default: all), so that
-    adding cases leaves the other files untouched."""
-    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm"]
+    "attention", "spatial", "layers_extra", "margin", "batchnorm" and/or "activations" (default:
+    all), so that adding cases leaves the other files untouched."""
+    groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
+                              "activations"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -353,6 +354,8 @@ def main():
         margin_cases()
     if "batchnorm" in groups:
         batchnorm_cases()
+    if "activations" in groups:
+        activation_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -614,6 +617,42 @@ def margin_cases():
                {"x": r(4, 3), "t": r(4, 3), "var": torch.tensor([0.02, 0.5, 0.08, 1.5])}, None,
                "F.gaussian_nll_loss(x, t, var, full=True, eps=0.1, reduction='sum') with var (N,), two below eps")
 
+
+
+def activation_cases():
+    """torch.nn.functional's other activations (nn/src/activations.cpp) and
+    PReLU's state dict (its slopes named weight); a group of its own, so that
+    the other groups' random draws and files are unchanged. Inputs keep away
+    from the kinks, where finite differences and PyTorch's subgradients differ."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    r, F = torch.randn, torch.nn.functional
+    torch.manual_seed(5)
+
+    def away_from(x, *kinks):
+        for k in kinks:
+            x = torch.where((x - k).abs() < 0.05, x + 0.1, x)
+        return x
+
+    # alpha 0.5: PyTorch 1.13 rounds 1 / alpha to float32 in its float64 gradient, exact for a power of 2.
+    functional("celu_alpha", lambda xs: F.celu(xs["x"], alpha=0.5), {"x": 2 * r(3, 4)}, description="F.celu(x, 0.5)")
+    functional("glu_dim1", lambda xs: F.glu(xs["x"], dim=1), {"x": r(2, 6, 3)}, description="F.glu(x, dim=1)")
+    functional("softmin", lambda xs: F.softmin(xs["x"], dim=-1), {"x": r(3, 5)}, description="F.softmin(x, dim=-1)")
+    functional("softshrink", lambda xs: F.softshrink(xs["x"], 0.4), {"x": away_from(r(4, 5), 0.4, -0.4)},
+               description="F.softshrink(x, 0.4)")
+    functional("hardshrink", lambda xs: F.hardshrink(xs["x"], 0.3), {"x": away_from(r(4, 5), 0.3, -0.3)},
+               description="F.hardshrink(x, 0.3)")
+    functional("tanhshrink", lambda xs: F.tanhshrink(xs["x"]), {"x": r(3, 4)}, description="F.tanhshrink(x)")
+    functional("threshold", lambda xs: F.threshold(xs["x"], 0.2, -1.5), {"x": away_from(r(4, 5), 0.2)},
+               description="F.threshold(x, 0.2, -1.5)")
+    functional("rrelu_eval", lambda xs: F.rrelu(xs["x"], 0.1, 0.3, training=False), {"x": away_from(r(3, 4), 0.0)},
+               description="F.rrelu(x, 0.1, 0.3, training=False)")
+    functional("softmax2d", lambda xs: torch.nn.Softmax2d()(xs["x"]), {"x": r(2, 3, 2, 2)},
+               description="nn.Softmax2d()(x)")
+    torch.manual_seed(6)
+    prelu = torch.nn.PReLU(3)
+    with torch.no_grad():
+        prelu.weight.copy_(torch.rand(3))
+    plain("prelu_per_channel", prelu, away_from(r(2, 3, 4), 0.0))
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,53 @@ Tensor prelu(const Tensor& x, const Tensor& alpha);
 /// @param x any tensor
 Tensor identity(const Tensor& x);
 
+// ---- torch.nn.functional's other activations, composed from ops ----
+/// x for x > 0, else alpha (e^(x / alpha) - 1), as torch::nn::functional::celu.
+/// @param x a float tensor
+/// @param alpha the scale, not 0
+/// @throws rg::Error when alpha is 0 or NaN, or x is not floating
+Tensor celu(const Tensor& x, double alpha = 1.0);
+/// The gated linear unit: x split in halves a, b along dim, a σ(b), as torch::nn::functional::glu.
+/// @param x a float tensor whose size along dim is even
+/// @param dim the axis split
+/// @throws rg::Error when dim is out of range or its size is odd
+Tensor glu(const Tensor& x, int dim = -1);
+/// softmax(-x) along dim, as torch::nn::functional::softmin.
+/// @param x a float tensor
+/// @param dim the axis normalised
+/// @throws rg::Error as softmax
+Tensor softmin(const Tensor& x, int dim);
+/// x - lambda for x > lambda, x + lambda for x < -lambda, else 0 (gradient 0 on [-lambda, lambda]),
+/// as torch::nn::functional::softshrink.
+/// @param x a float tensor
+/// @param lambda the half-width of the dead zone, >= 0
+/// @throws rg::Error when lambda is negative or NaN, or x is not floating
+Tensor softshrink(const Tensor& x, double lambda = 0.5);
+/// x where |x| > lambda, else 0 (gradient 0 on [-lambda, lambda]), as torch::nn::functional::hardshrink.
+/// @param x a float tensor
+/// @param lambda the half-width of the dead zone
+/// @throws rg::Error when x is not floating
+Tensor hardshrink(const Tensor& x, double lambda = 0.5);
+/// x - tanh(x), as torch::nn::functional::tanhshrink.
+/// @param x a float tensor
+/// @throws rg::Error when x is not floating
+Tensor tanhshrink(const Tensor& x);
+/// x where x > threshold, else value, as torch::nn::functional::threshold.
+/// @param x a float tensor
+/// @param threshold the bound, exclusive
+/// @param value what replaces x at or below it
+/// @throws rg::Error when x is not floating
+Tensor threshold(const Tensor& x, double threshold, double value);
+/// The randomized leaky ReLU, as torch::nn::functional::rrelu: in training
+/// each negative x times a slope drawn uniformly from [lower, upper) (rg's
+/// generator), in evaluation times (lower + upper) / 2.
+/// @param x a float tensor
+/// @param lower the smallest slope
+/// @param upper the largest slope, >= lower
+/// @param training draw the slopes (else their mean)
+/// @throws rg::Error when lower > upper or either is NaN, or x is not floating
+Tensor rrelu(const Tensor& x, double lower = 1.0 / 8, double upper = 1.0 / 3, bool training = false);
+
 /// Declares an activation module (its forward and describe); undefined after the list.
 #define RG_ACTIVATION(Name, expression, text)                                                       \
     class Name : public Module { /* NOLINT(bugprone-macro-parentheses): a class name takes no () */ \
@@ -164,21 +211,164 @@ private:
 
 // num_parameters = 1 shares the slope; = C learns one per channel.
 /// Parametric ReLU with a learned slope (prelu, torch::nn::PReLU): one shared
-/// slope (num_parameters = 1) or one per channel (= C).
+/// slope (num_parameters = 1) or one per channel (= C). The slopes are the
+/// parameter `weight`, PyTorch's name, so its state dicts load unchanged.
 class PReLU : public Module {
 public:
     /// @param num_parameters 1, or the input's channel count C
     /// @param init the slopes' first value
     /// @throws rg::Error when num_parameters is 0
     explicit PReLU(std::size_t num_parameters = 1, double init = 0.25);
-    /// prelu(x, alpha).
-    /// @param x a float tensor of alpha's dtype
+    /// prelu(x, weight).
+    /// @param x a float tensor of weight's dtype
     /// @throws rg::Error as prelu
-    Tensor forward(const Tensor& x) override { return prelu(x, alpha); }
+    Tensor forward(const Tensor& x) override { return prelu(x, weight); }
     /// "PReLU(num_parameters)".
-    std::string describe() const override { return fmt::format("PReLU({})", alpha.numel()); }
-    /// The slopes (num_parameters,), a parameter.
-    Tensor alpha;
+    std::string describe() const override { return fmt::format("PReLU({})", weight.numel()); }
+    /// The slopes (num_parameters,), the course's α: a parameter named "weight", as PyTorch's.
+    Tensor weight;
+};
+
+/// celu(x, alpha) as a module (torch::nn::CELU).
+class CELU : public Module {
+public:
+    /// @param alpha the scale, not 0
+    /// @throws rg::Error when alpha is 0 or NaN
+    explicit CELU(double alpha = 1.0);
+    /// celu(x, alpha).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return celu(x, alpha_); }
+    /// "CELU(alpha=...)".
+    std::string describe() const override { return fmt::format("CELU(alpha={})", alpha_); }
+
+private:
+    double alpha_;
+};
+
+/// glu(x, dim) as a module (torch::nn::GLU).
+class GLU : public Module {
+public:
+    /// @param dim the axis split in halves
+    explicit GLU(int dim = -1) : dim_(dim) {}
+    /// glu(x, dim).
+    /// @param x a float tensor, even along dim
+    /// @throws rg::Error as glu
+    Tensor forward(const Tensor& x) override { return glu(x, dim_); }
+    /// "GLU(dim=...)".
+    std::string describe() const override { return fmt::format("GLU(dim={})", dim_); }
+
+private:
+    int dim_;
+};
+
+/// softmin(x, dim) as a module (torch::nn::Softmin).
+class Softmin : public Module {
+public:
+    /// @param dim the axis normalised
+    explicit Softmin(int dim) : dim_(dim) {}
+    /// softmin(x, dim).
+    /// @param x a float tensor
+    /// @throws rg::Error as softmax
+    Tensor forward(const Tensor& x) override { return softmin(x, dim_); }
+    /// "Softmin(dim=...)".
+    std::string describe() const override { return fmt::format("Softmin(dim={})", dim_); }
+
+private:
+    int dim_;
+};
+
+/// softmax over the channels of (N, C, H, W) or (C, H, W), axis -3 (torch::nn::Softmax2d).
+class Softmax2d : public Module {
+public:
+    /// softmax(x, -3).
+    /// @param x a float tensor of rank 3 or 4
+    /// @throws rg::Error when x has another rank
+    Tensor forward(const Tensor& x) override;
+    /// "Softmax2d()".
+    std::string describe() const override { return "Softmax2d()"; }
+};
+
+/// softshrink(x, lambda) as a module (torch::nn::Softshrink).
+class Softshrink : public Module {
+public:
+    /// @param lambda the half-width of the dead zone, >= 0
+    /// @throws rg::Error when lambda is negative or NaN
+    explicit Softshrink(double lambda = 0.5);
+    /// softshrink(x, lambda).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return softshrink(x, lambda_); }
+    /// "Softshrink(lambda)".
+    std::string describe() const override { return fmt::format("Softshrink({})", lambda_); }
+
+private:
+    double lambda_;
+};
+
+/// hardshrink(x, lambda) as a module (torch::nn::Hardshrink).
+class Hardshrink : public Module {
+public:
+    /// @param lambda the half-width of the dead zone
+    explicit Hardshrink(double lambda = 0.5) : lambda_(lambda) {}
+    /// hardshrink(x, lambda).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return hardshrink(x, lambda_); }
+    /// "Hardshrink(lambda)".
+    std::string describe() const override { return fmt::format("Hardshrink({})", lambda_); }
+
+private:
+    double lambda_;
+};
+
+/// tanhshrink(x) as a module (torch::nn::Tanhshrink).
+class Tanhshrink : public Module {
+public:
+    /// tanhshrink(x).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return tanhshrink(x); }
+    /// "Tanhshrink()".
+    std::string describe() const override { return "Tanhshrink()"; }
+};
+
+/// threshold(x, threshold, value) as a module (torch::nn::Threshold).
+class Threshold : public Module {
+public:
+    /// @param threshold the bound, exclusive
+    /// @param value what replaces x at or below it
+    Threshold(double threshold, double value) : threshold_(threshold), value_(value) {}
+    /// threshold(x, threshold, value).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return rg::nn::threshold(x, threshold_, value_); }
+    /// "Threshold(threshold=..., value=...)".
+    std::string describe() const override {
+        return fmt::format("Threshold(threshold={}, value={})", threshold_, value_);
+    }
+
+private:
+    double threshold_, value_;
+};
+
+/// rrelu(x, lower, upper, is_training()) as a module (torch::nn::RReLU): random
+/// slopes in training, their mean in evaluation.
+class RReLU : public Module {
+public:
+    /// @param lower the smallest slope
+    /// @param upper the largest slope, >= lower
+    /// @throws rg::Error when lower > upper or either is NaN
+    explicit RReLU(double lower = 1.0 / 8, double upper = 1.0 / 3);
+    /// rrelu(x, lower, upper, is_training()).
+    /// @param x a float tensor
+    /// @throws rg::Error when x is not floating
+    Tensor forward(const Tensor& x) override { return rrelu(x, lower_, upper_, is_training()); }
+    /// "RReLU(lower=..., upper=...)".
+    std::string describe() const override { return fmt::format("RReLU(lower={}, upper={})", lower_, upper_); }
+
+private:
+    double lower_, upper_;
 };
 
 /// softmax along an axis (torch::nn::Softmax); shown by explain as one step.
