@@ -30,7 +30,7 @@ E = torch.tensor([3.0, 0.5], dtype=F64)
 D = torch.tensor([-1.0, 2.0], dtype=F64)
 
 
-def quadratic(case, make, steps=25):
+def quadratic(case, make, steps=25, state=()):
     w = torch.tensor([0.3, 0.7, -1.2], dtype=F64, requires_grad=True)
     b = torch.tensor([0.25, -0.5], dtype=F64, requires_grad=True)
     opt = make(w, b)
@@ -41,6 +41,9 @@ def quadratic(case, make, steps=25):
         opt.step()
         emit(case, s, "w", w.detach())
         emit(case, s, "b", b.detach())
+        for name in state:  # per-parameter state worth comparing on its own (ASGD's average)
+            emit(case, s, name + "_w", opt.state[w][name].reshape(-1))
+            emit(case, s, name + "_b", opt.state[b][name].reshape(-1))
 
 
 def groups(first, second):
@@ -60,6 +63,16 @@ quadratic("radam", lambda w, b: O.RAdam(groups(dict(lr=0.05, weight_decay=0.01),
 quadratic("adamax", lambda w, b: O.Adamax(groups(dict(lr=0.05, weight_decay=0.01),
                                                   dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3))(w, b), foreach=False))
 
+quadratic("adadelta", lambda w, b: O.Adadelta(groups(dict(lr=1.0, weight_decay=0.01),
+                                                      dict(lr=0.5, rho=0.8, eps=1e-4))(w, b), foreach=False))
+# Large first steps: w[1] (curvature 10) overshoots and flips sign, and both clamps are reached.
+quadratic("rprop", lambda w, b: O.Rprop(groups(dict(lr=0.05),
+                                                dict(lr=0.01, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)))(w, b),
+                                         foreach=False))
+# t0 within the run, so that ax averages (mu < 1) after it; eta decays fast with these lambd.
+quadratic("asgd", lambda w, b: O.ASGD(groups(dict(lr=0.05, lambd=0.1, weight_decay=0.01, t0=5),
+                                              dict(lr=0.01, lambd=0.5, alpha=0.5, t0=10))(w, b), foreach=False),
+          state=("ax", "eta", "mu"))
 
 # ---- schedules: the lr (and momentum) after construction and after each step ----
 def momentum_of(group):
