@@ -68,6 +68,12 @@ Tensor& Optimizer::state(std::size_t group, std::size_t index, const std::string
     return t;
 }
 
+Tensor& Optimizer::scalar_state(std::size_t group, std::size_t index, const std::string& name) {
+    Tensor& t = state_[fmt::format("state.{}.{}.{}", group, index, name)];
+    if (!t.defined()) t = full(IntList{}, 0.0, {.dtype = group_params_[group][index].dtype()});
+    return t;
+}
+
 std::int64_t& Optimizer::steps(std::size_t group, std::size_t index) {
     return steps_[fmt::format("step.{}.{}", group, index)];
 }
@@ -152,9 +158,10 @@ void Optimizer::load_state_dict(const StateDict& dict) {
                          "each parameter)",
                          key, name_, g, joined_names(*specs[g]));
             }
-            if (!t.defined() || t.shape() != p.shape())
+            const Shape expected = spec && spec->scalar ? Shape{} : p.shape();
+            if (!t.defined() || t.shape() != expected)
                 fail("load_state_dict: '{}' has shape {}, expected {}", key,
-                     t.defined() ? shape_str(t.shape()) : "undefined", shape_str(p.shape()));
+                     t.defined() ? shape_str(t.shape()) : "undefined", shape_str(expected));
             if (!t.is_floating())
                 fail("load_state_dict: '{}' is {}; optimizer state must be float32 or float64", key,
                      dtype_name(t.dtype()));

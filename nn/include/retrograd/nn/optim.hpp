@@ -26,6 +26,9 @@ struct StateSpec {
     std::string name;  // e.g. "exp_avg_sq"
     /// True for a running sum or average of squares, which must not be negative.
     bool non_negative = false;  // a running sum or average of squares
+    /// True for one number per parameter (ASGD's eta and mu), a tensor of shape () rather
+    /// than of the parameter's shape.
+    bool scalar = false;
 };
 
 // The largest step count a loaded state may hold: 2^53, the last integer a
@@ -104,6 +107,12 @@ protected:
     /// @param index the parameter's position in the group
     /// @param name the state's name
     Tensor& state(std::size_t group, std::size_t index, const std::string& name);
+    /// A parameter's named one-number state (StateSpec::scalar), a tensor of shape () and
+    /// the parameter's dtype, created as 0 on first use.
+    /// @param group the group
+    /// @param index the parameter's position in the group
+    /// @param name the state's name
+    Tensor& scalar_state(std::size_t group, std::size_t index, const std::string& name);
     /// A parameter's step counter (0 before its first update).
     /// @param group the group
     /// @param index the parameter's position in the group
