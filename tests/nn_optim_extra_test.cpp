@@ -1,4 +1,4 @@
-// NAdam, RAdam, Adamax, Adam's amsgrad and the schedules MultiStepLR,
+// NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, Adam's amsgrad and the schedules MultiStepLR,
 // CyclicLR, OneCycleLR, ReduceLROnPlateau, LambdaLR, MultiplicativeLR,
 // ConstantLR, LinearLR, PolynomialLR, CosineAnnealingWarmRestarts and
 // SequentialLR against PyTorch 1.13: the
@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "helpers.hpp"
@@ -58,7 +59,10 @@ rg::Tensor f64(std::vector<double> v) {
 }
 
 // loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script.
-template <class Opt> void check_quadratic(const std::string& name, Opt& opt, rg::Tensor w, rg::Tensor b, int from = 1) {
+// `state`: per-parameter state compared too, the reference's <name>_w and <name>_b (ASGD's average).
+template <class Opt>
+void check_quadratic(const std::string& name, Opt& opt, const rg::Tensor& w, const rg::Tensor& b, int from = 1,
+                     const std::vector<std::string>& state = {}) {
     const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
     const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
     const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
@@ -69,13 +73,21 @@ template <class Opt> void check_quadratic(const std::string& name, Opt& opt, rg:
         opt.step();
         check_close(w.to_vector(), reference(name, s, "w"), name + " step " + std::to_string(s) + " w");
         check_close(b.to_vector(), reference(name, s, "b"), name + " step " + std::to_string(s) + " b");
+        if (state.empty()) continue;
+        const StateDict saved = opt.state_dict();
+        for (const std::string& k : state) {
+            const std::string where = name + " step " + std::to_string(s) + " " + k;
+            check_close(saved.at("state.0.0." + k).to_vector(), reference(name, s, k + "_w"), where + " of w");
+            check_close(saved.at("state.1.0." + k).to_vector(), reference(name, s, k + "_b"), where + " of b");
+        }
     }
 }
 
-template <class Opt, class Options> void run_quadratic(const std::string& name, Options first, Options second) {
+template <class Opt, class Options>
+void run_quadratic(const std::string& name, Options first, Options second, const std::vector<std::string>& state = {}) {
     auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
     Opt opt(std::vector<ParamGroup<Options>>{{{w}, first}, {{b}, second}});
-    check_quadratic(name, opt, w, b);
+    check_quadratic(name, opt, w, b, 1, state);
 }
 
 }  // namespace
@@ -171,6 +183,95 @@ TEST_CASE("bad options of NAdam, RAdam and Adamax name the optimizer and the val
                          rg::Error);
     CHECK_THROWS_WITH_AS(Adamax(p, {.eps = -1e-8}), "Adamax: invalid eps -1e-08", rg::Error);
     CHECK_THROWS_WITH_AS(RAdam(p, {.weight_decay = std::nan("")}), "RAdam: invalid weight_decay nan", rg::Error);
+}
+
+namespace {
+
+const AdadeltaOptions adadelta_first{.lr = 1.0, .weight_decay = 0.01},
+    adadelta_second{.lr = 0.5, .rho = 0.8, .eps = 1e-4};
+const RpropOptions rprop_first{.lr = 0.05},
+    rprop_second{.lr = 0.01, .eta_minus = 0.3, .eta_plus = 1.5, .step_size_min = 1e-3, .step_size_max = 0.2};
+const ASGDOptions asgd_first{.lr = 0.05, .lambd = 0.1, .t0 = 5, .weight_decay = 0.01},
+    asgd_second{.lr = 0.01, .lambd = 0.5, .alpha = 0.5, .t0 = 10};
+
+}  // namespace
+
+TEST_CASE("Adadelta, Rprop and ASGD follow PyTorch 1.13 for 25 steps, two groups") {
+    run_quadratic<Adadelta>("adadelta", adadelta_first, adadelta_second);
+    // Growing steps overshoot: 23 sign flips in 25 steps, and the second group reaches step_size_max.
+    run_quadratic<Rprop>("rprop", rprop_first, rprop_second);
+    // Past t0 (5, 10) the average ax moves away from the parameter; eta and mu are PyTorch's float32 values.
+    run_quadratic<ASGD>("asgd", asgd_first, asgd_second, {"ax", "eta", "mu"});
+}
+
+TEST_CASE("Adadelta, Rprop and ASGD resume from state_dict on PyTorch's trajectory") {
+    // Ten steps, the state saved, a new optimizer with the same options loads it and takes the other fifteen.
+    const auto resume = [](auto tag, const std::string& name, const auto& first_options, const auto& second_options,
+                           const std::vector<std::string>& keeps) {
+        using Opt = typename decltype(tag)::type;
+        using Options = std::decay_t<decltype(first_options)>;
+        auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
+        const auto make = [&] {
+            return Opt(std::vector<ParamGroup<Options>>{{{w}, first_options}, {{b}, second_options}});
+        };
+        auto first = make();
+        const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
+        const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
+        const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
+        const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
+        for (int s = 1; s <= 10; ++s) {
+            first.zero_grad();
+            (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
+            first.step();
+        }
+        const StateDict state = first.state_dict();
+        for (const std::string& k : keeps) CHECK_MESSAGE(state.count("state.1.0." + k), name << " keeps " << k);
+        auto second = make();
+        second.load_state_dict(state);
+        check_quadratic(name, second, w, b, 11);
+    };
+    resume(std::type_identity<Adadelta>{}, "adadelta", adadelta_first, adadelta_second, {"square_avg", "acc_delta"});
+    resume(std::type_identity<Rprop>{}, "rprop", rprop_first, rprop_second, {"prev", "step_size"});
+    resume(std::type_identity<ASGD>{}, "asgd", asgd_first, asgd_second, {"ax", "eta", "mu"});
+}
+
+TEST_CASE("ASGD keeps eta and mu as one number per parameter, and refuses them of another shape") {
+    auto w = f64({1.0, 2.0});
+    ASGD opt({w}, {.lr = 0.1});
+    w.set_grad(rg::tensor({1.0, -1.0}, {.dtype = rg::float64}));
+    opt.step();
+    StateDict state = opt.state_dict();
+    CHECK(state.at("state.0.0.eta").dim() == 0);
+    CHECK(state.at("state.0.0.mu").item() == 1.0);
+    CHECK(state.at("state.0.0.ax").to_vector() == w.to_vector());  // before t0, ax is the parameter
+    state["state.0.0.eta"] = rg::tensor({0.1, 0.1}, {.dtype = rg::float64});
+    CHECK_THROWS_WITH_AS(opt.load_state_dict(state), "load_state_dict: 'state.0.0.eta' has shape (2,), expected ()",
+                         rg::Error);
+    state["state.0.0.eta"] = rg::full(rg::IntList{}, -0.1, {.dtype = rg::float64});
+    CHECK_THROWS_WITH_AS(opt.load_state_dict(state),
+                         "load_state_dict: 'state.0.0.eta' holds -0.1 at index [] (a sum of squares cannot be "
+                         "negative); the state is corrupt",
+                         rg::Error);
+}
+
+TEST_CASE("bad options of Adadelta, Rprop and ASGD name the optimizer and the value") {
+    const rg::TensorList p{f64({1.0})};
+    CHECK_THROWS_WITH_AS(Adadelta(p, {.lr = -1}), "Adadelta: invalid learning rate -1", rg::Error);
+    CHECK_THROWS_WITH_AS(Adadelta(p, {.rho = 1.5}), "Adadelta: rho must be in [0, 1], got 1.5", rg::Error);
+    CHECK_THROWS_WITH_AS(Adadelta(p, {.eps = -1e-6}), "Adadelta: invalid eps -1e-06", rg::Error);
+    CHECK_THROWS_WITH_AS(Adadelta(p, {.weight_decay = -0.1}), "Adadelta: invalid weight_decay -0.1", rg::Error);
+    CHECK_THROWS_WITH_AS(Rprop(p, {.lr = -0.01}), "Rprop: invalid learning rate -0.01", rg::Error);
+    CHECK_THROWS_WITH_AS(Rprop(p, {.eta_minus = 1.0}),
+                         "Rprop: expected 0 < eta_minus < 1 < eta_plus, got eta_minus 1 and eta_plus 1.2", rg::Error);
+    CHECK_THROWS_WITH_AS(Rprop(p, {.eta_plus = 0.9}),
+                         "Rprop: expected 0 < eta_minus < 1 < eta_plus, got eta_minus 0.5 and eta_plus 0.9", rg::Error);
+    CHECK_THROWS_WITH_AS(Rprop(p, {.step_size_min = 1, .step_size_max = 0.5}),
+                         "Rprop: expected 0 <= step_size_min <= step_size_max, got step_size_min 1 and step_size_max "
+                         "0.5",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(ASGD(p, {.lr = -0.01}), "ASGD: invalid learning rate -0.01", rg::Error);
+    CHECK_THROWS_WITH_AS(ASGD(p, {.weight_decay = -1}), "ASGD: invalid weight_decay -1", rg::Error);
+    CHECK_THROWS_WITH_AS(ASGD(p, {.alpha = std::nan("")}), "ASGD: invalid alpha nan", rg::Error);
 }
 
 // ---- schedules -----------------------------------------------------------------------

@@ -607,6 +607,9 @@ TEST_CASE("a tied weight is one parameter: listed once, updated once by every op
     check_tied_step<rg::optim::NAdam>(rg::optim::NAdamOptions{.lr = 0.1});
     check_tied_step<rg::optim::RAdam>(rg::optim::RAdamOptions{.lr = 0.1});
     check_tied_step<rg::optim::Adamax>(rg::optim::AdamaxOptions{.lr = 0.1});
+    check_tied_step<rg::optim::Adadelta>(rg::optim::AdadeltaOptions{.lr = 1.0});
+    check_tied_step<rg::optim::Rprop>(rg::optim::RpropOptions{.lr = 0.01});
+    check_tied_step<rg::optim::ASGD>(rg::optim::ASGDOptions{.lr = 0.1, .t0 = 1});
 
     // Saved once, restored into both layers.
     TempDir dir;

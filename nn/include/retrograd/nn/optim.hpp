@@ -531,6 +531,144 @@ protected:
     std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
 };
 
+// ---- Adadelta, Rprop and ASGD (nn/src/optim_more.cpp) ----
+
+/// Adadelta's options, as torch.optim.Adadelta's (1.13).
+struct AdadeltaOptions {
+    /// The learning rate scaling each delta, >= 0.
+    double lr = 1.0;
+    /// The decay of both running averages, in [0, 1].
+    double rho = 0.9;
+    /// Added inside both square roots, >= 0.
+    double eps = 1e-6;
+    /// L2 penalty added to the gradient, >= 0.
+    double weight_decay = 0.0;
+    /// Checks the options.
+    /// @param o the options
+    /// @param name the optimizer named in the error
+    /// @throws rg::Error when lr, eps or weight_decay is negative, or rho is outside [0, 1]
+    static void validate(const AdadeltaOptions& o, const char* name);
+};
+/// Adadelta (Zeiler, 2012), as torch.optim.Adadelta: the step is the gradient
+/// scaled by the ratio of the running RMS of past steps to that of the gradients.
+class Adadelta : public GroupedOptimizer<AdadeltaOptions> {
+public:
+    /// One group of parameters.
+    /// @param params the parameters, float leaves
+    /// @param options the group's options
+    /// @throws rg::Error when params is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    Adadelta(TensorList params, AdadeltaOptions options = {})
+        : Adadelta(std::vector<ParamGroup<AdadeltaOptions>>{{std::move(params), options}}) {}
+    /// Several groups, each with its own options.
+    /// @param groups parameter groups, each with its options
+    /// @throws rg::Error when a group is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    explicit Adadelta(std::vector<ParamGroup<AdadeltaOptions>> groups)
+        : GroupedOptimizer(std::move(groups), "Adadelta") {}
+    /// One Adadelta update of every parameter from its current .grad (parameters
+    /// without a gradient are skipped), as PyTorch 1.13 computes it.
+    void step() override;
+
+protected:
+    /// square_avg and acc_delta.
+    /// @param group the group
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+};
+
+/// Rprop's options, as torch.optim.Rprop's (1.13), etas and step_sizes split in two.
+struct RpropOptions {
+    /// Every element's first step size, >= 0.
+    double lr = 0.01;
+    /// The step size's factor when the gradient changes sign, in (0, 1).
+    double eta_minus = 0.5;
+    /// The step size's factor when it keeps its sign, > 1.
+    double eta_plus = 1.2;
+    /// The smallest step size, >= 0.
+    double step_size_min = 1e-6;
+    /// The largest step size, >= step_size_min.
+    double step_size_max = 50;
+    /// Checks the options.
+    /// @param o the options
+    /// @param name the optimizer named in the error
+    /// @throws rg::Error when lr is negative, the etas are not 0 < eta_minus < 1 < eta_plus,
+    /// or the step sizes are not 0 <= step_size_min <= step_size_max
+    static void validate(const RpropOptions& o, const char* name);
+};
+/// Resilient backpropagation (Riedmiller & Braun, 1993), as torch.optim.Rprop:
+/// each element moves by its own step size against the gradient's sign; the
+/// size grows while the sign holds and shrinks when it flips (that step is skipped).
+class Rprop : public GroupedOptimizer<RpropOptions> {
+public:
+    /// One group of parameters.
+    /// @param params the parameters, float leaves
+    /// @param options the group's options
+    /// @throws rg::Error when params is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    Rprop(TensorList params, RpropOptions options = {})
+        : Rprop(std::vector<ParamGroup<RpropOptions>>{{std::move(params), options}}) {}
+    /// Several groups, each with its own options.
+    /// @param groups parameter groups, each with its options
+    /// @throws rg::Error when a group is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    explicit Rprop(std::vector<ParamGroup<RpropOptions>> groups) : GroupedOptimizer(std::move(groups), "Rprop") {}
+    /// One Rprop update of every parameter from its current .grad (parameters
+    /// without a gradient are skipped), as PyTorch 1.13 computes it.
+    void step() override;
+
+protected:
+    /// prev and step_size.
+    /// @param group the group
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+};
+
+/// ASGD's options, as torch.optim.ASGD's (1.13).
+struct ASGDOptions {
+    /// The learning rate, >= 0.
+    double lr = 0.01;
+    /// The decay term: eta = lr / (1 + lambd lr step)^alpha, and p *= 1 - lambd eta.
+    double lambd = 1e-4;
+    /// The power of eta's decay.
+    double alpha = 0.75;
+    /// The step after which the average starts (before it, ax is the parameter).
+    double t0 = 1e6;
+    /// L2 penalty added to the gradient, >= 0.
+    double weight_decay = 0.0;
+    /// Checks the options.
+    /// @param o the options
+    /// @param name the optimizer named in the error
+    /// @throws rg::Error when lr or weight_decay is negative (PyTorch's checks), or
+    /// lambd, alpha or t0 is not finite
+    static void validate(const ASGDOptions& o, const char* name);
+};
+/// Averaged SGD (Polyak & Juditsky, 1992), as torch.optim.ASGD's single-tensor
+/// path: SGD with a decaying rate eta, keeping in ax the average of the
+/// parameter over the steps after t0. eta and mu are kept rounded to float32, as
+/// PyTorch's default-dtype scalar tensors hold them.
+class ASGD : public GroupedOptimizer<ASGDOptions> {
+public:
+    /// One group of parameters.
+    /// @param params the parameters, float leaves
+    /// @param options the group's options
+    /// @throws rg::Error when params is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    ASGD(TensorList params, ASGDOptions options = {})
+        : ASGD(std::vector<ParamGroup<ASGDOptions>>{{std::move(params), options}}) {}
+    /// Several groups, each with its own options.
+    /// @param groups parameter groups, each with its options
+    /// @throws rg::Error when a group is empty, a parameter is not a defined float leaf or
+    /// appears twice, or an option is invalid
+    explicit ASGD(std::vector<ParamGroup<ASGDOptions>> groups) : GroupedOptimizer(std::move(groups), "ASGD") {}
+    /// One ASGD update of every parameter from its current .grad (parameters
+    /// without a gradient are skipped), as PyTorch 1.13 computes it.
+    void step() override;
+
+protected:
+    /// ax, and the scalars eta and mu.
+    /// @param group the group
+    std::optional<std::vector<StateSpec>> state_specs(std::size_t group) const override;
+};
+
 // ---- L-BFGS (nn/src/lbfgs.cpp) ----
 
 /// L-BFGS's line search.
