@@ -31,6 +31,9 @@ void zeros_(Tensor& t);
 /// @param t the tensor to fill, in place
 /// @param value the value of every element
 void constant_(Tensor& t, double value);
+/// Fills `t` with ones.
+/// @param t the tensor to fill, in place
+void ones_(Tensor& t);
 /// Fills `t` uniformly from [low, high).
 /// @param t the tensor to fill, in place
 /// @param low the lower bound
@@ -68,6 +71,47 @@ void kaiming_uniform_(Tensor& t, double slope = 0.0, FanMode mode = FanMode::fan
 /// @throws rg::Error when `t` has rank 0 or 1, or for an unknown nonlinearity
 void kaiming_normal_(Tensor& t, double slope = 0.0, FanMode mode = FanMode::fan_in,
                      const std::string& nonlinearity = "leaky_relu");
+/// The identity matrix, ones on the main diagonal and zeros elsewhere, also when
+/// `t` is not square (torch.nn.init.eye_).
+/// @param t a tensor of rank 2, filled in place
+/// @throws rg::Error when `t` is not of rank 2
+void eye_(Tensor& t);
+/// The Dirac delta of a convolution's weight (out, in, k...): a convolution
+/// with it returns its input's channels unchanged (torch.nn.init.dirac_). With
+/// groups, each group of out / groups output channels gets its own identity.
+/// @param t a weight of rank 3, 4 or 5, filled in place
+/// @param groups the convolution's groups, > 0, dividing t's first size
+/// @throws rg::Error when `t`'s rank is not 3, 4 or 5, groups is 0, or does not
+/// divide the first size
+void dirac_(Tensor& t, std::size_t groups = 1);
+/// A (semi-)orthogonal matrix times `gain` (Saxe et al. 2013, torch.nn.init.orthogonal_):
+/// the Q of the QR factorisation of a standard normal matrix, its columns' signs
+/// those of R's diagonal, so that Q is uniformly distributed. A weight of rank
+/// more than 2 is seen as (size 0, the product of the others); with more rows
+/// than columns the columns are orthonormal (WᵀW = gain² I), else the rows (WWᵀ = gain² I).
+/// @param t a floating tensor of rank 2 or more, filled in place
+/// @param gain the factor of the orthonormal matrix
+/// @throws rg::Error when `t` has rank 0 or 1, or is not floating
+void orthogonal_(Tensor& t, double gain = 1.0);
+/// The normal distribution N(mean, std²) truncated to [a, b], by PyTorch
+/// 1.13's inverse-CDF method: uniform values between the CDF at a and at b,
+/// mapped back through the inverse CDF (torch.nn.init.trunc_normal_). Every
+/// value is inside [a, b]. Accurate while [a, b] is not far in one tail.
+/// @param t a floating tensor, filled in place
+/// @param mean the mean of the normal before truncation
+/// @param std its standard deviation, >= 0
+/// @param a the lower bound
+/// @param b the upper bound, >= a
+/// @throws rg::Error when std is negative, a > b, a bound is NaN, or `t` is not floating
+void trunc_normal_(Tensor& t, double mean = 0.0, double std = 1.0, double a = -2.0, double b = 2.0);
+/// A sparse matrix (Martens 2010, torch.nn.init.sparse_): N(0, std²) values, and in
+/// each column ceil(sparsity · rows) of them, at rows drawn at random, set to zero.
+/// @param t a floating tensor of rank 2, filled in place
+/// @param sparsity the fraction of each column that is zero, in [0, 1]
+/// @param std the standard deviation of the values that are not zero, >= 0
+/// @throws rg::Error when `t` is not of rank 2 or not floating, sparsity is
+/// outside [0, 1], or std is negative
+void sparse_(Tensor& t, double sparsity, double std = 0.01);
 /// The course's initialisation (*Réseaux de neurones en pratique*, part V): uniform in [-0.5, 0.5).
 /// @param t the tensor to fill, in place
 void course_uniform_(Tensor& t);
