@@ -26,3 +26,4 @@
 #include <retrograd/nn/serialize.hpp>
 #include <retrograd/nn/trainer.hpp>
 #include <retrograd/nn/transformer.hpp>
+#include <retrograd/nn/utils.hpp>
