@@ -40,7 +40,7 @@ TEST_CASE("init::orthogonal_: orthonormal rows or columns times gain, from the Q
         init::orthogonal_(w, gain);
         const std::int64_t rows = static_cast<std::int64_t>(shape[0]);
         Tensor flat = rg::reshape(w, {rows, -1});
-        const std::int64_t cols = flat.shape()[1];
+        const auto cols = static_cast<std::int64_t>(flat.shape()[1]);
         const bool tall = rows >= cols;
         Tensor gram = tall ? rg::matmul(rg::transpose(flat), flat) : rg::matmul(flat, rg::transpose(flat));
         check_values(gram, rg::eye(std::min(rows, cols), f64()) * (gain * gain), 1e-6);
