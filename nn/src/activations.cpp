@@ -1,6 +1,8 @@
 // prelu, identity and torch.nn.functional's other activations (celu, glu,
 // softmin, the shrinks, threshold, rrelu), composed from ops, and the checks
 // of the modules' arguments.
+#include "argument_checks.hpp"
+
 #include <retrograd/ops.hpp>
 #include <retrograd/nn/activations.hpp>
 
@@ -40,10 +42,7 @@ PReLU::PReLU(std::size_t num_parameters, double init) {
 
 namespace {
 
-void floating_or_fail(const Tensor& x, const char* op) {
-    if (!x.defined()) fail("{}: got an undefined tensor", op);
-    if (!x.is_floating()) fail("{}: expected a float tensor, got {}", op, dtype_name(x.dtype()));
-}
+using detail::floating_or_fail;
 
 void positive_alpha_or_fail(double alpha, const char* op) {
     if (alpha == 0 || std::isnan(alpha)) fail("{}: alpha must not be 0 or NaN, got {}", op, alpha);

@@ -1,4 +1,6 @@
 // torch.nn.functional's similarity, normalisation and one-hot helpers, from tape ops.
+#include "argument_checks.hpp"
+
 #include <retrograd/nn/functional.hpp>
 #include <retrograd/ops.hpp>
 
@@ -13,17 +15,12 @@
 namespace rg::nn {
 namespace {
 
-void floating(const Tensor& x, const char* op, const char* name) {
-    if (!x.defined()) fail("{}: {} is an undefined tensor", op, name);
-    if (!x.is_floating())
-        fail("{}: {} must be float32 or float64, got {}; convert it with .to(rg::float32)", op, name,
-             dtype_name(x.dtype()));
-}
+using detail::named_floating_or_fail;
 
 // The two operands of a binary helper, checked and broadcast to their common shape.
 std::pair<Tensor, Tensor> common(const Tensor& x1, const Tensor& x2, const char* op) {
-    floating(x1, op, "x1");
-    floating(x2, op, "x2");
+    named_floating_or_fail(x1, op, "x1");
+    named_floating_or_fail(x2, op, "x2");
     if (x1.dtype() != x2.dtype())
         fail("{}: x1 is {} but x2 is {}; convert one with .to()", op, dtype_name(x1.dtype()), dtype_name(x2.dtype()));
     const Shape shape = broadcast_shapes(x1.shape(), x2.shape(), op);
@@ -57,7 +54,7 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, int dim, double eps
 Tensor normalize(const Tensor& x, double p, int dim, double eps) {
     const char* op = "normalize";
     supported_norm(p, op);
-    floating(x, op, "x");
+    named_floating_or_fail(x, op, "x");
     const int axis = static_cast<int>(normalize_axis(dim, x.dim(), op));
     return x / clamp_min(norm(x, p, {axis}, true), eps);
 }

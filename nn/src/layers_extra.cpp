@@ -1,6 +1,8 @@
 // 1-D and adaptive max pooling, instance normalisation, pixel (un)shuffle,
 // Unflatten, channel dropout, Bilinear and the padding modules: each forward
 // composes tape ops; none has a backward.
+#include "argument_checks.hpp"
+
 #include <retrograd/nn/layers_extra.hpp>
 #include <retrograd/ops.hpp>
 
@@ -13,10 +15,7 @@
 namespace rg::nn {
 namespace {
 
-void floating_or_fail(const Tensor& x, const char* op) {
-    if (!x.defined()) fail("{}: got an undefined tensor", op);
-    if (!x.is_floating()) fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(x.dtype()));
-}
+using detail::floating_or_fail;
 
 // (N, C, L) or unbatched (C, L) as the (N, C, 1, L) planes the 2-D pools take.
 Tensor signals_as_planes(const Tensor& x, const char* op) {

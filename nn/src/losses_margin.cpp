@@ -1,5 +1,6 @@
 // The margin, embedding and likelihood losses of torch.nn, as PyTorch 1.13 computes them, from tape ops.
 // Labels and class indices are data: they are checked on the host and enter as constants.
+#include "argument_checks.hpp"
 #include "loss_helpers.hpp"
 
 #include <retrograd/nn/functional.hpp>
@@ -17,19 +18,14 @@
 namespace rg::nn {
 namespace {
 
-using detail::reduce;
+using detail::named_floating_or_fail;
 
-void floating(const Tensor& x, const char* op, const char* name) {
-    if (!x.defined()) fail("{}: {} is an undefined tensor", op, name);
-    if (!x.is_floating())
-        fail("{}: {} must be float32 or float64, got {}; convert it with .to(rg::float32)", op, name,
-             dtype_name(x.dtype()));
-}
+using detail::reduce;
 
 // b must have a's shape and dtype exactly: these losses do not broadcast where PyTorch would.
 void matches(const Tensor& a, const char* a_name, const Tensor& b, const char* b_name, const char* op) {
-    floating(a, op, a_name);
-    floating(b, op, b_name);
+    named_floating_or_fail(a, op, a_name);
+    named_floating_or_fail(b, op, b_name);
     if (a.shape() != b.shape())
         fail("{}: {} has shape {} but {} has shape {}; they must match", op, a_name, shape_str(a.shape()), b_name,
              shape_str(b.shape()));
@@ -40,7 +36,7 @@ void matches(const Tensor& a, const char* a_name, const Tensor& b, const char* b
 
 // Scores of a class-index loss: (N, C) or unbatched (C,), C positive (PyTorch refuses an empty class axis too).
 void class_scores(const Tensor& x, const char* op) {
-    floating(x, op, "x");
+    named_floating_or_fail(x, op, "x");
     if ((x.dim() != 1 && x.dim() != 2) || x.shape().back() == 0)
         fail("{}: x has shape {}, expected scores (N, C) or (C,) with C at least 1", op, shape_str(x.shape()));
 }
@@ -81,7 +77,7 @@ Tensor soft_margin_loss(const Tensor& x, const Tensor& y, LossOptions options) {
 Tensor cosine_embedding_loss(const Tensor& x1, const Tensor& x2, const Tensor& y, CosineEmbeddingLossOptions options) {
     const char* op = "cosine_embedding_loss";
     matches(x1, "x1", x2, "x2", op);
-    floating(y, op, "y");
+    named_floating_or_fail(y, op, "y");
     if (x1.dim() != 1 && x1.dim() != 2)
         fail("{}: x1 and x2 have shape {}, expected rows (N, D) or one vector (D,)", op, shape_str(x1.shape()));
     const Shape labels = x1.dim() == 2 ? Shape{x1.shape()[0]} : Shape{};
@@ -250,7 +246,7 @@ Tensor poisson_nll_loss(const Tensor& input, const Tensor& target, PoissonNLLLos
 Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, GaussianNLLLossOptions options) {
     const char* op = "gaussian_nll_loss";
     matches(input, "input", target, "target", op);
-    floating(var, op, "var");
+    named_floating_or_fail(var, op, "var");
     if (var.dtype() != input.dtype())
         fail("{}: input is {} but var is {}; convert var with .to(rg::{})", op, dtype_name(input.dtype()),
              dtype_name(var.dtype()), dtype_name(input.dtype()));
