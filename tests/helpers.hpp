@@ -1,9 +1,23 @@
 #pragma once
-// Shared test helpers: float64 random inputs and gradcheck assertions.
+// Shared test helpers: float64 options and random inputs, finiteness, gradcheck assertions.
+#include <cmath>
+
 #include <doctest/doctest.h>
 #include <retrograd/retrograd.hpp>
 
 namespace test {
+
+// Tensor options for float64 test values, optionally requiring grad.
+inline rg::TensorOptions f64(bool requires_grad = false) {
+    return {.dtype = rg::float64, .requires_grad = requires_grad};
+}
+
+// Whether every value of t is finite (no NaN, no infinity).
+inline bool all_finite(const rg::Tensor& t) {
+    for (double v : t.to_vector())
+        if (!std::isfinite(v)) return false;
+    return true;
+}
 
 inline rg::Tensor rand64(const rg::Shape& shape, bool requires_grad = true) {
     return rg::randn(shape, {.dtype = rg::float64, .requires_grad = requires_grad});

@@ -11,9 +11,9 @@ using namespace rg::nn;
 using rg::Tensor;
 using rg::TensorList;
 using test::check_values;
+using test::f64;
 
 namespace {
-rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
 
 // Same shape and values, whatever the dtypes.
 bool same(const Tensor& a, const Tensor& b) { return a.shape() == b.shape() && a.to_vector() == b.to_vector(); }

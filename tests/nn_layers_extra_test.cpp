@@ -11,10 +11,7 @@ using namespace rg::nn;
 using rg::Tensor;
 using rg::TensorList;
 using test::check_values;
-
-namespace {
-rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-}  // namespace
+using test::f64;
 
 TEST_CASE("max_pool1d and avg_pool1d: windows along L, batched and unbatched") {
     auto x = rg::tensor({{1.0, 3.0, 2.0, 5.0, 4.0}, {0.0, -1.0, 7.0, 2.0, 2.0}}, f64());  // (C, L) = (2, 5)

@@ -8,15 +8,11 @@
 
 using namespace rg::nn;
 using rg::TensorList;
+using test::all_finite;
 using test::check_values;
+using test::f64;
 
 namespace {
-rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-bool all_finite(const rg::Tensor& t) {
-    for (double v : t.to_vector())
-        if (!std::isfinite(v)) return false;
-    return true;
-}
 double softplus(double v) { return std::log1p(std::exp(v)); }
 }  // namespace
 

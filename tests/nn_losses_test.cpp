@@ -4,10 +4,7 @@
 using namespace rg::nn;
 using rg::TensorList;
 using test::check_values;
-
-namespace {
-rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-}  // namespace
+using test::f64;
 
 TEST_CASE("mse, the course's half SSE, and l1 with every reduction") {
     auto y = rg::tensor({1.0, 2.0, 4.0});

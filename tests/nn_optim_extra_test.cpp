@@ -58,19 +58,24 @@ rg::Tensor f64(std::vector<double> v) {
     return rg::from_vector(v, {static_cast<long>(v.size())}, {.dtype = rg::float64, .requires_grad = true});
 }
 
-// loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script.
-// `state`: per-parameter state compared too, the reference's <name>_w and <name>_b (ASGD's average).
-template <class Opt>
-void check_quadratic(const std::string& name, Opt& opt, const rg::Tensor& w, const rg::Tensor& b, int from = 1,
-                     const std::vector<std::string>& state = {}) {
+// One step on loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script.
+void quadratic_step(Optimizer& opt, const rg::Tensor& w, const rg::Tensor& b) {
     const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
     const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
     const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
     const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
+    opt.zero_grad();
+    (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
+    opt.step();
+}
+
+// Steps `from` to 25 of the quadratic, each compared with the reference.
+// `state`: per-parameter state compared too, the reference's <name>_w and <name>_b (ASGD's average).
+template <class Opt>
+void check_quadratic(const std::string& name, Opt& opt, const rg::Tensor& w, const rg::Tensor& b, int from = 1,
+                     const std::vector<std::string>& state = {}) {
     for (int s = from; s <= 25; ++s) {
-        opt.zero_grad();
-        (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
-        opt.step();
+        quadratic_step(opt, w, b);
         check_close(w.to_vector(), reference(name, s, "w"), name + " step " + std::to_string(s) + " w");
         check_close(b.to_vector(), reference(name, s, "b"), name + " step " + std::to_string(s) + " b");
         if (state.empty()) continue;
@@ -116,15 +121,7 @@ TEST_CASE("NAdam, RAdam, Adamax and amsgrad resume from state_dict on PyTorch's 
     const auto resume = [](auto make, const std::string& name, std::vector<std::string> keeps) {
         auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
         auto first = make(w, b);
-        const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
-        const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
-        const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
-        const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
-        for (int s = 1; s <= 10; ++s) {
-            first.zero_grad();
-            (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
-            first.step();
-        }
+        for (int s = 1; s <= 10; ++s) quadratic_step(first, w, b);
         const StateDict state = first.state_dict();
         for (const std::string& k : keeps) CHECK_MESSAGE(state.count("state.0.0." + k), name << " keeps " << k);
         auto second = make(w, b);
@@ -215,15 +212,7 @@ TEST_CASE("Adadelta, Rprop and ASGD resume from state_dict on PyTorch's trajecto
             return Opt(std::vector<ParamGroup<Options>>{{{w}, first_options}, {{b}, second_options}});
         };
         auto first = make();
-        const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
-        const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
-        const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
-        const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
-        for (int s = 1; s <= 10; ++s) {
-            first.zero_grad();
-            (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
-            first.step();
-        }
+        for (int s = 1; s <= 10; ++s) quadratic_step(first, w, b);
         const StateDict state = first.state_dict();
         for (const std::string& k : keeps) CHECK_MESSAGE(state.count("state.1.0." + k), name << " keeps " << k);
         auto second = make();

@@ -8,10 +8,7 @@ using namespace rg::nn;
 using rg::Tensor;
 using rg::TensorList;
 using test::check_values;
-
-namespace {
-rg::TensorOptions f64(bool g = false) { return {.dtype = rg::float64, .requires_grad = g}; }
-}  // namespace
+using test::f64;
 
 TEST_CASE("max_pool2d with dilation and ceil_mode: values, PyTorch's flat indices, gradients") {
     // One 3x4 plane, 2x2 windows of stride 2: ceil_mode adds a last row of windows over row 2 alone.
