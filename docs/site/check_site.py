@@ -18,6 +18,8 @@ Usage: check_site.py --html build/docs/html --source REPO --build build [--out D
 Exit 0 when everything holds, 1 otherwise (each problem on its own line).
 """
 import argparse
+import concurrent.futures
+import fcntl
 import json
 import os
 import re
@@ -26,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -38,22 +41,31 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--window-size=1280,1000", "--hide-scrollbars"]
 
 
+SPAWNING = threading.Lock()
+
+
 class Browser:
     """One Chromium, one tab, commands over fds 3 (to it) and 4 (from it)."""
 
     def __init__(self, profile):
-        to_child_r, self.to_child = os.pipe()
-        self.from_child, from_child_w = os.pipe()
+        # One browser starts at a time: the child takes fds 3 and 4, which must
+        # be open (and ours) while it forks, not closed by another one starting.
+        with SPAWNING:
+            to_child_r, self.to_child = os.pipe()
+            self.from_child, from_child_w = os.pipe()
 
-        def plumb():
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
+            def plumb():
+                # Above 4 first, so that neither dup2 overwrites the other's source.
+                reading = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+                writing = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+                os.dup2(reading, 3)
+                os.dup2(writing, 4)
 
-        self.process = subprocess.Popen(["chromium", *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                        pass_fds=(3, 4), preexec_fn=plumb, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        os.close(to_child_r)
-        os.close(from_child_w)
+            self.process = subprocess.Popen(["chromium", *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+                                            pass_fds=(3, 4), preexec_fn=plumb, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+            os.close(to_child_r)
+            os.close(from_child_w)
         self.buffer = b""
         self.next_id = 0
         self.events = []
@@ -210,11 +222,15 @@ def local_path(url, html):
     return Path(unquote(urlparse(url).path))
 
 
-def check(html, source, build, out):
-    problems = []
-    root = html.as_uri() + "/"
-    every = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
-    ids_of, links_of, nav = {}, {}, []
+# Browsers open pages side by side: most of a page's time is the wait for its
+# scripts, so three of them take about a third of one's time on two cores.
+BROWSERS = 3
+
+
+def inspect_pages(every, html, root, out):
+    """Opens each page of `every` in one browser of its own; returns its
+    problems and each page's ids, links and (for index.html) navigation."""
+    problems, ids_of, links_of, nav = [], {}, {}, []
     with tempfile.TemporaryDirectory(prefix="rg-site-profile-") as profile:
         browser = Browser(profile)
         try:
@@ -244,10 +260,21 @@ def check(html, source, build, out):
                 if name in ("index.html", "tutorials/01-tensors-and-the-tape.html", "api/nn-trainer.html",
                             "built/training-chart.html", "built/explain.html", "autodiff.html"):
                     browser.screenshot(out / (name.replace("/", "-").removesuffix(".html") + ".png"))
+        finally:
+            browser.close()
+    return problems, ids_of, links_of, nav
 
-            # The search page, as a reader types in the box. Served over
-            # loopback HTTP: Sphinx's search fetches the pages it finds for
-            # their summaries, which a browser refuses across file:// origins.
+
+def search_and_tutorial(html, out):
+    """The search page, as a reader types in the box, and tutorial 1's program
+    as its page shows it; returns the problems and that program."""
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="rg-site-profile-") as profile:
+        browser = Browser(profile)
+        try:
+            # Served over loopback HTTP: Sphinx's search fetches the pages it
+            # finds for their summaries, which a browser refuses across file://
+            # origins.
             server = serve(html)
             root = f"http://127.0.0.1:{server.server_address[1]}/"
             for word in ("matmul", "cross_entropy", "explain"):
@@ -265,15 +292,31 @@ def check(html, source, build, out):
                     browser.screenshot(out / "search-matmul.png")
                 print(f"check_site: search '{word}': {found} pages")
             server.shutdown()
-            root = html.as_uri() + "/"
 
-            # Tutorial 1's program as the page shows it.
             tutorial = html / "tutorials" / "01-tensors-and-the-tape.html"
             browser.open(tutorial.as_uri())
             shown = browser.evaluate("[...document.querySelectorAll('div.rg-program pre')]"
                                      ".map(p => p.textContent).join('')")
         finally:
             browser.close()
+    return problems, shown
+
+
+def check(html, source, build, out):
+    root = html.as_uri() + "/"
+    every = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=BROWSERS) as pool:
+        slices = [pool.submit(inspect_pages, every[i::BROWSERS], html, root, out) for i in range(BROWSERS)]
+        searched = pool.submit(search_and_tutorial, html, out)
+        problems, ids_of, links_of, nav = [], {}, {}, []
+        for part in slices:
+            found, ids, links, index_nav = part.result()
+            problems += found
+            ids_of.update(ids)
+            links_of.update(links)
+            nav = nav or index_nav
+        found, shown = searched.result()
+        problems += found
 
     # Links and anchors, now that every page's ids are known.
     for page, links in links_of.items():

@@ -1,7 +1,6 @@
 // The DataLoader's shards, all ranks simulated in one process (no MPI): the
 // same order on every rank, disjoint parts that cover the data, padded or cut
 // to equal sizes, and together the unsharded loader's batches.
-#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 #include <retrograd/retrograd.hpp>
 

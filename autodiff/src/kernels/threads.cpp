@@ -37,8 +37,16 @@ void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned
 #endif
 #endif
 #ifdef RG_TSAN
-extern "C" void __tsan_acquire(void* addr);  // NOLINT(bugprone-reserved-identifier): TSan's interface
-extern "C" void __tsan_release(void* addr);  // NOLINT(bugprone-reserved-identifier)
+// TSan's interface, whose names are reserved ones.
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreserved-identifier"
+#endif
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 #define RG_TSAN_ACQUIRE(p) __tsan_acquire(p)
 #define RG_TSAN_RELEASE(p) __tsan_release(p)
 #else

@@ -44,7 +44,11 @@ typedef int rg_i32x4 __attribute__((vector_size(16)));
 typedef int rg_i32x8 __attribute__((vector_size(32)));
 typedef int rg_i32x16 __attribute__((vector_size(64)));
 
-// NOLINTBEGIN(bugprone-reserved-identifier): libmvec's names are reserved ones
+// libmvec's names are reserved ones, which are its to declare.
+#ifdef __clang__
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wreserved-identifier"
+#endif
 extern "C" {
 // x86-64 vector ABI names: b = SSE, d = AVX2, e = AVX-512; N4v = 4 lanes,
 // unmasked, one vector argument. Declared for the instruction set whose
@@ -65,7 +69,9 @@ __attribute__((target("avx512f"))) rg_f32x16 _ZGVeN16v_tanhf(rg_f32x16);
 __attribute__((target("avx512f"))) rg_f32x16 _ZGVeN16v_erff(rg_f32x16);
 __attribute__((target("avx512f"))) rg_f32x16 _ZGVeN16v_erfcf(rg_f32x16);
 }
-// NOLINTEND(bugprone-reserved-identifier)
+#ifdef __clang__
+#pragma clang diagnostic pop
+#endif
 #endif
 
 namespace rg::detail {
