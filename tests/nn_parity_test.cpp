@@ -44,6 +44,30 @@ Tensors lstm(Module& m, const Tensors& in) {
     return {{"output", output}, {"h", state.h}, {"c", state.c}};
 }
 
+// The layer over pack_padded_sequence(x, lengths), unpacked to x's steps.
+template <class Layer> std::function<Tensors(Module&, const Tensors&)> packed(bool enforce_sorted = false) {
+    return [=](Module& m, const Tensors& in) {
+        auto& layer = dynamic_cast<Layer&>(m);
+        const bool batch_first = layer.describe().find("batch_first=true") != std::string::npos;
+        const Tensor& x = in.at("x");
+        const auto packed_x = utils::rnn::pack_padded_sequence(x, in.at("lengths"), batch_first, enforce_sorted);
+        const std::size_t steps = x.shape()[batch_first ? 1 : 0];
+        Tensors out;
+        utils::rnn::PackedSequence output;
+        if constexpr (std::is_same_v<Layer, LSTM>) {
+            auto [packed_out, state] = layer(packed_x, LSTMState{optional_input(in, "h0"), optional_input(in, "c0")});
+            output = packed_out;
+            out = {{"h", state.h}, {"c", state.c}};
+        } else {
+            auto [packed_out, h] = layer(packed_x, optional_input(in, "h0"));
+            output = packed_out;
+            out = {{"h", h}};
+        }
+        out["output"] = utils::rnn::pad_packed_sequence(output, batch_first, 0.0, steps).padded;
+        return out;
+    };
+}
+
 template <class Cell> Tensors one_state_cell(Module& m, const Tensors& in) {
     return {{"h", dynamic_cast<Cell&>(m)(in.at("x"), optional_input(in, "h"))}};
 }
@@ -135,6 +159,15 @@ std::vector<Case> cases() {
         {"rnncell", make<RNNCell>(3, 5), one_state_cell<RNNCell>},
         {"rnncell_relu_no_bias", make<RNNCell>(3, 5, RNNCellOptions{.bias = false, .nonlinearity = Nonlinearity::relu}),
          one_state_cell<RNNCell>},
+        {"lstm_packed_unsorted", make<LSTM>(3, 4), packed<LSTM>()},
+        {"lstm_packed_two_layers_bidirectional", make<LSTM>(3, 4, RNNOptions{.num_layers = 2, .bidirectional = true}),
+         packed<LSTM>()},
+        {"gru_packed_sorted_two_layers_bidirectional",
+         make<GRU>(3, 4, RNNOptions{.num_layers = 2, .bidirectional = true}), packed<GRU>(true)},
+        {"rnn_packed_relu_bidirectional_batch_first",
+         make<RNN>(3, 4, RNNOptions{.batch_first = true, .bidirectional = true, .nonlinearity = Nonlinearity::relu}),
+         packed<RNN>()},
+        {"gru_packed_no_bias_one_sequence", make<GRU>(3, 4, RNNOptions{.bias = false}), packed<GRU>()},
         {"lstmcell", make<LSTMCell>(3, 5), lstm_cell},
         {"lstmcell_unbatched", make<LSTMCell>(3, 4), lstm_cell},
         {"grucell", make<GRUCell>(3, 5), one_state_cell<GRUCell>},

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace rg::nn {
@@ -100,6 +101,12 @@ Tensor drop(const Tensor& x, double p) {
     return x * keep * (1.0 / (1.0 - p));
 }
 
+void check_both_states(const std::string& layer, const LSTMState& state) {
+    if (state.h.defined() != state.c.defined())
+        fail("{}: the state has {} but not {}; give both h0 and c0, or neither (zeros)", layer,
+             state.h.defined() ? "h0" : "c0", state.h.defined() ? "c0" : "h0");
+}
+
 void check_dtype(const std::string& layer, const char* what, const Tensor& t, const Tensor& weight) {
     if (t.dtype() != weight.dtype())
         fail("{}: {} is {} but the layer is {}; convert one with .to() or module.to()", layer, what,
@@ -169,23 +176,74 @@ std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, con
     const bool batched = input.dim() == 3;
     // (L, N, H_in) from here on.
     const Tensor x = !batched ? unsqueeze(input, 1) : options.batch_first ? transpose(input, 0, 1) : input;
-    const std::size_t steps = x.shape()[0], batch = x.shape()[1];
-    const std::size_t directions = options.bidirectional ? 2 : 1;
-    const std::size_t states = options.num_layers * directions;
-    const auto hidden = static_cast<std::int64_t>(hidden_size);
+    const std::size_t batch = x.shape()[1];
+    const Tensor h0 = initial_state(h0_in, "h0", batch, batched);
+    const Tensor c0 = kind_ == RecurrentKind::lstm ? initial_state(c0_in, "c0", batch, batched) : Tensor{};
+    auto [output, h_n, c_n] = run_layers(x, {}, h0, c0, training);
+    if (!batched) {
+        output = squeeze(output, 1);
+        h_n = squeeze(h_n, 1);
+        if (c_n.defined()) c_n = squeeze(c_n, 1);
+    } else if (options.batch_first) {
+        output = transpose(output, 0, 1);
+    }
+    return {output, h_n, c_n};
+}
 
-    const auto initial = [&](const Tensor& given, const char* which) {
-        if (!given.defined()) return zeros({states, batch, hidden_size}, {first_weight.dtype()});
-        const Shape expected = batched ? Shape{states, batch, hidden_size} : Shape{states, hidden_size};
-        if (given.shape() != expected)
-            fail("{}: {} has shape {}, expected {}: (num_layers * directions{}, hidden_size){}", layer, which,
-                 shape_str(given.shape()), shape_str(expected), batched ? ", batch" : "",
-                 batched ? "" : " for an unbatched input");
-        check_dtype(layer, which, given, first_weight);
-        return batched ? given : unsqueeze(given, 1);
+std::vector<Tensor> Recurrent::run_packed(const utils::rnn::PackedSequence& input, const Tensor& h0_in,
+                                          const Tensor& c0_in, bool training) const {
+    const std::string layer = describe();
+    if (!input.defined()) fail("{}: the packed input is empty (undefined data)", layer);
+    const Tensor& data = input.data();
+    if (data.dim() != 2 || data.shape()[1] != input_size)
+        fail("{}: the packed input's data has shape {}, expected (sum of the lengths, {})", layer,
+             shape_str(data.shape()), input_size);
+    check_dtype(layer, "the packed input", data, parameters.front().second);
+    const Tensor sizes = input.batch_sizes().contiguous();
+    const std::vector<std::int64_t> batch_sizes(sizes.data_ptr<std::int64_t>(),
+                                                sizes.data_ptr<std::int64_t>() + sizes.numel());
+    const auto batch = static_cast<std::size_t>(batch_sizes[0]);
+    // The states come and go in the caller's batch order; the packed columns are sorted.
+    const auto to_columns = [&](const Tensor& state) {
+        return input.sorted_indices().defined() ? index_select(state, 1, input.sorted_indices()) : state;
     };
-    const Tensor h0 = initial(h0_in, "h0");
-    const Tensor c0 = kind_ == RecurrentKind::lstm ? initial(c0_in, "c0") : Tensor{};
+    const auto to_batch = [&](const Tensor& state) {
+        return state.defined() && input.unsorted_indices().defined() ? index_select(state, 1, input.unsorted_indices())
+                                                                     : state;
+    };
+    const Tensor h0 = to_columns(initial_state(h0_in, "h0", batch, true));
+    const Tensor c0 = kind_ == RecurrentKind::lstm ? to_columns(initial_state(c0_in, "c0", batch, true)) : Tensor{};
+    auto [output, h_n, c_n] = run_layers(data, batch_sizes, h0, c0, training);
+    return {output, to_batch(h_n), to_batch(c_n)};
+}
+
+Tensor Recurrent::initial_state(const Tensor& given, const char* which, std::size_t batch, bool batched) const {
+    const Tensor& first_weight = parameters.front().second;
+    const std::size_t states = options.num_layers * (options.bidirectional ? 2 : 1);
+    if (!given.defined()) return zeros({states, batch, hidden_size}, {first_weight.dtype()});
+    const Shape expected = batched ? Shape{states, batch, hidden_size} : Shape{states, hidden_size};
+    if (given.shape() != expected)
+        fail("{}: {} has shape {}, expected {}: (num_layers * directions{}, hidden_size){}", describe(), which,
+             shape_str(given.shape()), shape_str(expected), batched ? ", batch" : "",
+             batched ? "" : " for an unbatched input");
+    check_dtype(describe(), which, given, first_weight);
+    return batched ? given : unsqueeze(given, 1);
+}
+
+// `x` is (L, N, H_in) when `packed_sizes` is empty; otherwise the packed rows
+// (sum of the lengths, H_in), step t holding packed_sizes[t] of them. A packed
+// forward direction drops the sequences that have ended from its state (their
+// final state set aside), and the reverse direction adds each sequence from h0
+// at its own last step, so that every sequence runs over its own steps only.
+Recurrent::Outputs Recurrent::run_layers(const Tensor& x, const std::vector<std::int64_t>& packed_sizes,
+                                         const Tensor& h0, const Tensor& c0, bool training) const {
+    const bool packed = !packed_sizes.empty();
+    const std::size_t steps = packed ? packed_sizes.size() : x.shape()[0];
+    const std::size_t batch = h0.shape()[1];
+    std::vector<std::int64_t> offsets(steps, 0);
+    for (std::size_t t = 1; t < steps; ++t) offsets[t] = offsets[t - 1] + (packed ? packed_sizes[t - 1] : 0);
+    const std::size_t directions = options.bidirectional ? 2 : 1;
+    const auto hidden = static_cast<std::int64_t>(hidden_size);
 
     TensorList final_h, final_c;
     Tensor layer_input = x;
@@ -198,9 +256,9 @@ std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, con
             const Tensor& w_hh = parameters[index * per_direction + 1].second;
             const Tensor b_ih = options.bias ? parameters[index * per_direction + 2].second : Tensor{};
             const Tensor b_hh = options.bias ? parameters[index * per_direction + 3].second : Tensor{};
-            const std::size_t in = layer_input.shape()[2];
-            // Every step's input product at once: one (L·N, in) x (in, gates) GEMM.
-            Tensor xw = gemm(reshape(layer_input, Shape{steps * batch, in}), w_ih, false, true);
+            const std::size_t in = layer_input.shape().back();
+            // Every step's input product at once: one (rows, in) x (in, gates) GEMM.
+            Tensor xw = gemm(packed ? layer_input : reshape(layer_input, Shape{steps * batch, in}), w_ih, false, true);
             // RNN and LSTM add both biases once here; GRU needs b_hh inside r (h W_hnᵀ + b_hn).
             Tensor step_bias = b_hh;
             if (options.bias && kind_ != RecurrentKind::gru) {
@@ -209,13 +267,31 @@ std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, con
             } else if (options.bias) {
                 xw = xw + b_ih;
             }
-            xw = reshape(xw, Shape{steps, batch, w_ih.shape()[0]});
-            Tensor h = select(h0, 0, static_cast<std::int64_t>(index));
-            Tensor c = c0.defined() ? select(c0, 0, static_cast<std::int64_t>(index)) : Tensor{};
+            if (!packed) xw = reshape(xw, Shape{steps, batch, w_ih.shape()[0]});
+            const Tensor h_start = select(h0, 0, static_cast<std::int64_t>(index));
+            const Tensor c_start = c0.defined() ? select(c0, 0, static_cast<std::int64_t>(index)) : Tensor{};
+            Tensor h = h_start, c = c_start;
+            TensorList ended_h, ended_c;  // packed, forward: the states of the sequences that have ended, last first
             TensorList outputs(steps);
             for (std::size_t s = 0; s < steps; ++s) {
                 const std::size_t t = d == 0 ? s : steps - 1 - s;
-                const Tensor xt = select(xw, 0, static_cast<std::int64_t>(t));
+                const Tensor xt =
+                    packed ? narrow(xw, 0, offsets[t], packed_sizes[t]) : select(xw, 0, static_cast<std::int64_t>(t));
+                if (packed) {
+                    const auto running = packed_sizes[t];
+                    const auto rows = static_cast<std::int64_t>(h.shape()[0]);
+                    if (rows > running) {  // forward: sequences ended; reverse: the first step, shorter ones wait
+                        if (d == 0) {
+                            ended_h.push_back(narrow(h, 0, running, rows - running));
+                            if (c.defined()) ended_c.push_back(narrow(c, 0, running, rows - running));
+                        }
+                        h = narrow(h, 0, 0, running);
+                        if (c.defined()) c = narrow(c, 0, 0, running);
+                    } else if (rows < running) {  // reverse: sequences whose last step this is start
+                        h = concat({h, narrow(h_start, 0, rows, running - rows)});
+                        if (c.defined()) c = concat({c, narrow(c_start, 0, rows, running - rows)});
+                    }
+                }
                 switch (kind_) {
                     case RecurrentKind::rnn:
                         h = activate(xt + hidden_product(h, w_hh, step_bias), options.nonlinearity);
@@ -230,24 +306,28 @@ std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, con
                 }
                 outputs[t] = h;
             }
-            outputs_by_direction.push_back(stack(outputs, 0));
+            if (!ended_h.empty()) {  // rows in column order: the running ones, then the ended ones, last ended first
+                ended_h.insert(ended_h.begin(), h);
+                std::reverse(ended_h.begin() + 1, ended_h.end());
+                h = concat(ended_h);
+                if (c.defined()) {
+                    ended_c.insert(ended_c.begin(), c);
+                    std::reverse(ended_c.begin() + 1, ended_c.end());
+                    c = concat(ended_c);
+                }
+            }
+            outputs_by_direction.push_back(packed ? concat(outputs, 0) : stack(outputs, 0));
             final_h.push_back(h);
             if (c.defined()) final_c.push_back(c);
         }
-        layer_input = directions == 1 ? outputs_by_direction[0] : concat(outputs_by_direction, 2);
+        layer_input = directions == 1 ? outputs_by_direction[0]
+                                      : concat(outputs_by_direction, static_cast<int>(layer_input.dim()) - 1);
         if (training && options.dropout > 0.0 && l + 1 < options.num_layers)
             layer_input = drop(layer_input, options.dropout);
     }
-    Tensor output = !batched              ? squeeze(layer_input, 1)
-                    : options.batch_first ? transpose(layer_input, 0, 1)
-                                          : layer_input;
     Tensor h_n = stack(final_h, 0);
     Tensor c_n = final_c.empty() ? Tensor{} : stack(final_c, 0);
-    if (!batched) {
-        h_n = squeeze(h_n, 1);
-        if (c_n.defined()) c_n = squeeze(c_n, 1);
-    }
-    return {output, h_n, c_n};
+    return {layer_input, h_n, c_n};
 }
 
 }  // namespace detail
@@ -262,17 +342,26 @@ RNNOutput RNN::forward(const Tensor& input, const Tensor& h0) {
     return {out[0], out[1]};
 }
 
+PackedRNNOutput RNN::forward(const utils::rnn::PackedSequence& input, const Tensor& h0) {
+    auto out = core_.run_packed(input, h0, {}, is_training());
+    return {input.with_data(out[0]), out[1]};
+}
+
 LSTM::LSTM(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
     : core_(RecurrentKind::lstm, input_size, hidden_size, options) {
     for (auto& [name, t] : core_.parameters) t = register_parameter(name, t);
 }
 
 LSTMOutput LSTM::forward(const Tensor& input, const LSTMState& state) {
-    if (state.h.defined() != state.c.defined())
-        fail("{}: the state has {} but not {}; give both h0 and c0, or neither (zeros)", describe(),
-             state.h.defined() ? "h0" : "c0", state.h.defined() ? "c0" : "h0");
+    check_both_states(describe(), state);
     auto out = core_.run(input, state.h, state.c, is_training());
     return {out[0], {out[1], out[2]}};
+}
+
+PackedLSTMOutput LSTM::forward(const utils::rnn::PackedSequence& input, const LSTMState& state) {
+    check_both_states(describe(), state);
+    auto out = core_.run_packed(input, state.h, state.c, is_training());
+    return {input.with_data(out[0]), {out[1], out[2]}};
 }
 
 GRU::GRU(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
@@ -283,6 +372,11 @@ GRU::GRU(std::size_t input_size, std::size_t hidden_size, RNNOptions options)
 RNNOutput GRU::forward(const Tensor& input, const Tensor& h0) {
     auto out = core_.run(input, h0, {}, is_training());
     return {out[0], out[1]};
+}
+
+PackedRNNOutput GRU::forward(const utils::rnn::PackedSequence& input, const Tensor& h0) {
+    auto out = core_.run_packed(input, h0, {}, is_training());
+    return {input.with_data(out[0]), out[1]};
 }
 
 namespace {

@@ -4,7 +4,7 @@
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
-                                                     [batchnorm] [activations]
+                                                     [batchnorm] [activations] [packed]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -336,10 +336,10 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial", "layers_extra", "margin", "batchnorm" and/or "activations" (default:
+    "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations" and/or "packed" (default:
     all), so that adding cases leaves the other files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations"]
+                              "activations", "packed"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -356,6 +356,8 @@ def main():
         batchnorm_cases()
     if "activations" in groups:
         activation_cases()
+    if "packed" in groups:
+        packed_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -653,6 +655,50 @@ def activation_cases():
     with torch.no_grad():
         prelu.weight.copy_(torch.rand(3))
     plain("prelu_per_channel", prelu, away_from(r(2, 3, 4), 0.0))
+
+
+def packed_case(name, module, x, lengths, h0=None, c0=None, enforce_sorted=False):
+    """A recurrent layer over pack_padded_sequence(x, lengths); the output is
+    unpacked with total_length = x's steps, so the padding reads 0."""
+    module.eval()
+    batch_first = module.batch_first
+    inputs = {"x": x, "lengths": torch.tensor(lengths)}
+    if h0 is not None:
+        inputs["h0"] = h0
+    if c0 is not None:
+        inputs["c0"] = c0
+
+    def run(m, xs):
+        rnn_utils = torch.nn.utils.rnn
+        packed = rnn_utils.pack_padded_sequence(xs["x"], xs["lengths"], batch_first=batch_first,
+                                                enforce_sorted=enforce_sorted)
+        state = (xs["h0"], xs["c0"]) if "c0" in xs else xs.get("h0")
+        out, state = m(packed, state)
+        padded, _ = rnn_utils.pad_packed_sequence(out, batch_first=batch_first,
+                                                  total_length=xs["x"].shape[1 if batch_first else 0])
+        if isinstance(state, tuple):
+            return {"output": padded, "h": state[0], "c": state[1]}
+        return {"output": padded, "h": state}
+
+    write_case(name, module, inputs, run, description=f"{module!r} over a packed batch of lengths {lengths}"
+               f"{'' if enforce_sorted else ', enforce_sorted=False'}")
+
+
+def packed_cases():
+    os.makedirs(OUT, exist_ok=True)
+    r = torch.randn
+    torch.manual_seed(7)
+    nn = torch.nn
+    packed_case("lstm_packed_unsorted", nn.LSTM(3, 4), r(5, 4, 3), [2, 5, 3, 1], r(1, 4, 4), r(1, 4, 4))
+    packed_case("lstm_packed_two_layers_bidirectional", nn.LSTM(3, 4, num_layers=2, bidirectional=True),
+                r(6, 5, 3), [4, 6, 1, 6, 3], r(4, 5, 4), r(4, 5, 4))
+    packed_case("gru_packed_sorted_two_layers_bidirectional", nn.GRU(3, 4, num_layers=2, bidirectional=True),
+                r(5, 4, 3), [5, 3, 3, 1], enforce_sorted=True)
+    packed_case("rnn_packed_relu_bidirectional_batch_first",
+                nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, batch_first=True), r(4, 5, 3), [3, 5, 2, 4],
+                r(2, 4, 4))
+    packed_case("gru_packed_no_bias_one_sequence", nn.GRU(3, 4, bias=False), r(4, 1, 3), [3])
+
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@
 #include <retrograd/nn/network.hpp>
 #include <retrograd/nn/normalization.hpp>
 #include <retrograd/nn/optim.hpp>
+#include <retrograd/nn/packed_sequence.hpp>
 #include <retrograd/nn/recurrent.hpp>
 #include <retrograd/nn/serialize.hpp>
 #include <retrograd/nn/trainer.hpp>

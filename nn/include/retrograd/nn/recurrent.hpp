@@ -9,6 +9,7 @@
 // unbatched (L, H_in); states (num_layers · directions, N, H), or (num_layers ·
 // directions, H) unbatched, whatever batch_first says. An undefined state is zeros.
 #include <retrograd/nn/module.hpp>
+#include <retrograd/nn/packed_sequence.hpp>
 
 #include <string>
 #include <vector>
@@ -60,6 +61,24 @@ struct RNNOutput {
     Tensor h;  // the final h of every layer and direction
 };
 
+/// RNN's and GRU's result for a packed batch.
+struct PackedRNNOutput {
+    /// The last layer's h at every step of every sequence, packed as the input (data (sum of the lengths,
+    /// directions · H)).
+    utils::rnn::PackedSequence output;
+    /// The final h of every layer and direction, (num_layers · directions, N, H), in the input's batch order: each
+    /// sequence's state after its own last step (after its first, for a reverse direction).
+    Tensor h;
+};
+/// LSTM's result for a packed batch.
+struct PackedLSTMOutput {
+    /// The last layer's h at every step of every sequence, packed as the input.
+    utils::rnn::PackedSequence output;
+    /// The final h and c of every layer and direction, in the input's batch order, each sequence's after its own
+    /// last step.
+    LSTMState state;
+};
+
 namespace detail {
 enum class RecurrentKind { rnn, lstm, gru };
 
@@ -72,11 +91,20 @@ public:
     NamedTensors parameters;
     // output, final h, final c (undefined but for LSTM).
     std::vector<Tensor> run(const Tensor& input, const Tensor& h0, const Tensor& c0, bool training) const;
+    // output data, final h, final c, for a packed batch.
+    std::vector<Tensor> run_packed(const utils::rnn::PackedSequence& input, const Tensor& h0, const Tensor& c0,
+                                   bool training) const;
     std::string describe() const;
     std::size_t input_size, hidden_size;
     RNNOptions options;
 
 private:
+    struct Outputs {
+        Tensor output, h_n, c_n;
+    };
+    Tensor initial_state(const Tensor& given, const char* which, std::size_t batch, bool batched) const;
+    Outputs run_layers(const Tensor& x, const std::vector<std::int64_t>& packed_sizes, const Tensor& h0,
+                       const Tensor& c0, bool training) const;
     RecurrentKind kind_;
 };
 }  // namespace detail
@@ -100,6 +128,13 @@ public:
     /// @throws rg::Error when input is undefined, empty, not 2-D or 3-D, or its last size is not
     /// input_size; when a state's shape is not the one above; or when a dtype differs from the layer's
     RNNOutput forward(const Tensor& input, const Tensor& h0 = {});
+    /// Runs each sequence of a packed batch over its own steps (batch_first does not apply).
+    /// @param input a packed batch (utils::rnn::pack_padded_sequence), data (sum of the lengths, input_size)
+    /// @param h0 the initial state (num_layers · directions, N, H) in the batch's original order; undefined: zeros
+    /// @return the outputs, packed as the input, and each sequence's final state
+    /// @throws rg::Error when the packed data's shape is not (rows, input_size), a dtype differs from the layer's,
+    /// or h0's shape is not the one above
+    PackedRNNOutput forward(const utils::rnn::PackedSequence& input, const Tensor& h0 = {});
     /// "RNN(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
 
@@ -127,6 +162,14 @@ public:
     /// input_size; when a state's shape is not the one above; or when a dtype differs from the layer's, or only one of
     /// h0 and c0 is given
     LSTMOutput forward(const Tensor& input, const LSTMState& state = {});
+    /// Runs each sequence of a packed batch over its own steps (batch_first does not apply).
+    /// @param input a packed batch (utils::rnn::pack_padded_sequence), data (sum of the lengths, input_size)
+    /// @param state h0 and c0, both given or both undefined (zeros), each (num_layers · directions, N, H) in the
+    /// batch's original order
+    /// @return the outputs, packed as the input, and each sequence's final (h, c)
+    /// @throws rg::Error when the packed data's shape is not (rows, input_size), a dtype differs from the layer's,
+    /// a state's shape is not the one above, or only one of h0 and c0 is given
+    PackedLSTMOutput forward(const utils::rnn::PackedSequence& input, const LSTMState& state = {});
     /// "LSTM(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
 
@@ -153,6 +196,13 @@ public:
     /// @throws rg::Error when input is undefined, empty, not 2-D or 3-D, or its last size is not
     /// input_size; when a state's shape is not the one above; or when a dtype differs from the layer's
     RNNOutput forward(const Tensor& input, const Tensor& h0 = {});
+    /// Runs each sequence of a packed batch over its own steps (batch_first does not apply).
+    /// @param input a packed batch (utils::rnn::pack_padded_sequence), data (sum of the lengths, input_size)
+    /// @param h0 the initial state (num_layers · directions, N, H) in the batch's original order; undefined: zeros
+    /// @return the outputs, packed as the input, and each sequence's final state
+    /// @throws rg::Error when the packed data's shape is not (rows, input_size), a dtype differs from the layer's,
+    /// or h0's shape is not the one above
+    PackedRNNOutput forward(const utils::rnn::PackedSequence& input, const Tensor& h0 = {});
     /// "GRU(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
 
