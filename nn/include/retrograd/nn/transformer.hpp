@@ -1,7 +1,8 @@
 #pragma once
-// Transformer encoder and decoder layers with PyTorch's semantics and
-// parameter names (torch.nn.TransformerEncoderLayer, TransformerEncoder and
-// TransformerDecoderLayer of 1.13): self_attn.*, multihead_attn.*, linear1,
+// Transformer encoder and decoder layers and the encoder-decoder model with
+// PyTorch's semantics and parameter names (torch.nn.TransformerEncoderLayer,
+// TransformerEncoder, TransformerDecoderLayer, TransformerDecoder and
+// Transformer of 1.13): self_attn.*, multihead_attn.*, linear1,
 // linear2, norm1, norm2, norm3; layers.0.* and norm.* for the encoder stack.
 // Dropout is applied in training only; eval() turns it off.
 #include <retrograd/nn/attention.hpp>
@@ -241,6 +242,110 @@ public:
 
     std::vector<std::shared_ptr<TransformerDecoderLayer>> layers;  ///< the stack, layers.0 first
     std::shared_ptr<Module> norm;  ///< the final norm, null if none
+};
+
+/// The options of Transformer, as torch.nn.Transformer's arguments (1.13) and their defaults.
+struct TransformerOptions {
+    /// The feature size E of src, tgt and the output, a multiple of nhead.
+    std::size_t d_model = 512;
+    /// The attention heads of every layer.
+    std::size_t nhead = 8;
+    /// The encoder's layers, > 0 (unused with custom_encoder).
+    std::size_t num_encoder_layers = 6;
+    /// The decoder's layers, > 0 (unused with custom_decoder).
+    std::size_t num_decoder_layers = 6;
+    /// The feed-forward blocks' hidden size, > 0.
+    std::size_t dim_feedforward = 2048;
+    /// In [0, 1]: every layer's dropout.
+    double dropout = 0.1;
+    /// The feed-forward blocks' activation.
+    TransformerActivation activation = TransformerActivation::relu;
+    /// Used instead of the stack of num_encoder_layers layers and LayerNorm when given.
+    std::shared_ptr<TransformerEncoder> custom_encoder;
+    /// Used instead of the stack of num_decoder_layers layers and LayerNorm when given.
+    std::shared_ptr<TransformerDecoder> custom_decoder;
+    /// The LayerNorms' eps, > 0.
+    double layer_norm_eps = 1e-5;
+    /// Inputs and output (N, S or T, E) rather than (S or T, N, E).
+    bool batch_first = false;
+    /// LayerNorm before each block (pre-norm) rather than after the residual sum.
+    bool norm_first = false;
+};
+
+/// The masks of Transformer::forward, as torch.nn.Transformer.forward's: bool true is masked out, float is added.
+struct TransformerMasks {
+    /// The encoder's self-attention mask, (S, S) or (N * nhead, S, S).
+    Tensor src_mask;
+    /// The decoder's self-attention mask, (T, T) or (N * nhead, T, T), e.g. generate_square_subsequent_mask(T).
+    Tensor tgt_mask;
+    /// The decoder's mask over the memory, (T, S) or (N * nhead, T, S).
+    Tensor memory_mask;
+    /// (N, S), or (S) unbatched: source positions to ignore in the encoder.
+    Tensor src_key_padding_mask;
+    /// (N, T), or (T) unbatched: target positions to ignore in the decoder's self-attention.
+    Tensor tgt_key_padding_mask;
+    /// (N, S), or (S) unbatched: memory positions to ignore in the decoder's cross-attention (usually
+    /// src_key_padding_mask).
+    Tensor memory_key_padding_mask;
+    /// A causal src_mask when none is given (PyTorch 2.x's src_is_causal, read as the mask itself).
+    bool src_is_causal = false;
+    /// A causal tgt_mask when none is given (PyTorch 2.x's tgt_is_causal, read as the mask itself).
+    bool tgt_is_causal = false;
+};
+
+/// The encoder-decoder model, as torch.nn.Transformer (1.13): a TransformerEncoder
+/// of num_encoder_layers layers and a final LayerNorm (named encoder), and a
+/// TransformerDecoder of num_decoder_layers layers and a final LayerNorm (named
+/// decoder), so that PyTorch's state dicts load unchanged. Every parameter of
+/// more than one dimension is then drawn again by xavier_uniform_, as PyTorch's
+/// _reset_parameters.
+class Transformer : public Callable<Transformer> {
+public:
+    /// @param options d_model, nhead, the layer counts, the layers' options, custom stacks
+    /// @throws rg::Error when num_encoder_layers or num_decoder_layers is 0 (without a custom stack),
+    /// or as TransformerEncoderLayer's constructor for the other options
+    explicit Transformer(TransformerOptions options = {});
+    /// The decoder's output for tgt attending to the encoder's output for src.
+    /// @param src (S, N, d_model), (N, S, d_model) with batch_first, or unbatched (S, d_model)
+    /// @param tgt (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks the src, tgt and memory masks and padding masks
+    /// @return shaped as tgt
+    /// @throws rg::Error when src and tgt differ in rank or batch size, either is not rank 2 or 3,
+    /// their last size is not d_model, or as MultiheadAttention::forward for a mask of the wrong shape
+    Tensor forward(const Tensor& src, const Tensor& tgt, const TransformerMasks& masks = {});
+    /// forward(src, tgt, masks); takes a braced {.tgt_mask = ...}.
+    /// @param src (S, N, d_model), (N, S, d_model) with batch_first, or unbatched (S, d_model)
+    /// @param tgt (T, N, d_model), (N, T, d_model) with batch_first, or unbatched (T, d_model)
+    /// @param masks the src, tgt and memory masks and padding masks
+    /// @throws rg::Error as forward
+    Tensor operator()(const Tensor& src, const Tensor& tgt, const TransformerMasks& masks = {}) {
+        return forward(src, tgt, masks);
+    }
+    /// "Transformer(d_model, nhead=..., num_encoder_layers=..., num_decoder_layers=...,
+    /// dim_feedforward=..., dropout=..." and the options that differ, ")".
+    std::string describe() const override;
+
+    /// A float (size, size) mask, -inf above the diagonal and 0 elsewhere: position i
+    /// sees positions 0..i, as torch.nn.Transformer.generate_square_subsequent_mask.
+    /// @param size the sequence length T
+    /// @param dtype float32 (PyTorch's default) or float64
+    /// @throws rg::Error when dtype is not float32 or float64
+    static Tensor generate_square_subsequent_mask(std::size_t size, Dtype dtype = float32);
+
+    /// The encoder stack (encoder.layers.*, encoder.norm.*).
+    std::shared_ptr<TransformerEncoder> encoder;
+    /// The decoder stack (decoder.layers.*, decoder.norm.*).
+    std::shared_ptr<TransformerDecoder> decoder;
+
+    /// The feature size E.
+    std::size_t d_model() const { return options_.d_model; }
+    /// The attention heads.
+    std::size_t nhead() const { return options_.nhead; }
+    /// The options it was made with.
+    const TransformerOptions& options() const { return options_; }
+
+private:
+    TransformerOptions options_;
 };
 
 }  // namespace rg::nn
