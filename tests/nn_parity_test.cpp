@@ -111,6 +111,28 @@ template <class Decoder> Tensors decoder(Module& m, const Tensors& in) {
                                               .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
 }
 
+Tensors transformer(Module& m, const Tensors& in) {
+    return {{"output",
+             dynamic_cast<Transformer&>(m)(in.at("src"), in.at("tgt"),
+                                           {.src_mask = mask_input(in, "src_mask"),
+                                            .tgt_mask = mask_input(in, "tgt_mask"),
+                                            .memory_mask = mask_input(in, "memory_mask"),
+                                            .src_key_padding_mask = mask_input(in, "src_key_padding_mask"),
+                                            .tgt_key_padding_mask = mask_input(in, "tgt_key_padding_mask"),
+                                            .memory_key_padding_mask = mask_input(in, "memory_key_padding_mask")})}};
+}
+
+// torch.nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, ...) of make_references.py's transformer group.
+std::function<ModulePtr()> small_transformer(TransformerOptions options) {
+    options.d_model = 8;
+    options.nhead = 2;
+    options.num_encoder_layers = 2;
+    options.num_decoder_layers = 2;
+    options.dim_feedforward = 16;
+    options.dropout = 0.0;
+    return [=] { return std::make_shared<Transformer>(options); };
+}
+
 Tensors bilinear_layer(Module& m, const Tensors& in) {
     return {{"output", dynamic_cast<Bilinear&>(m)(in.at("x1"), in.at("x2"))}};
 }
@@ -322,6 +344,13 @@ std::vector<Case> cases() {
         {"batchnorm1d_eval", make<BatchNorm1d>(std::size_t{3}), one_tensor},
         {"batchnorm2d_eval_eps", make<BatchNorm2d>(std::size_t{2}, BatchNormOptions{.eps = 1e-3}), one_tensor},
         {"prelu_per_channel", make<PReLU>(std::size_t{3}), one_tensor},
+        // The full model: both stacks and their final LayerNorms, under PyTorch's names.
+        {"transformer", small_transformer({}), transformer},
+        {"transformer_norm_first_gelu",
+         small_transformer({.activation = TransformerActivation::gelu, .layer_norm_eps = 1e-4, .norm_first = true}),
+         transformer},
+        {"transformer_batch_first", small_transformer({.batch_first = true}), transformer},
+        {"transformer_unbatched", small_transformer({}), transformer},
     };
 }
 
@@ -409,6 +438,15 @@ TEST_CASE("every parity reference file has a case, and every case its file") {
         if (entry.path().extension() == ".safetensors") files.insert(entry.path().stem().string());
     for (const Case& c : cases()) names.insert(c.name);
     CHECK(files == names);
+}
+
+TEST_CASE("Transformer::generate_square_subsequent_mask is PyTorch's float mask, -inf above the diagonal") {
+    // The reference's tgt_mask is torch.nn.Transformer.generate_square_subsequent_mask(5).
+    const Tensor expected = load_tensors(reference_path("transformer")).at("input.tgt_mask");
+    const Tensor mask = Transformer::generate_square_subsequent_mask(5);
+    CHECK(mask.dtype() == rg::float32);
+    CHECK(mask.shape() == expected.shape());
+    CHECK(mask.to_vector() == expected.to_vector());
 }
 
 TEST_CASE("a padding row reads its loaded values and gets no gradient, as PyTorch") {

@@ -4,7 +4,7 @@
 Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
-                                                     [batchnorm] [activations] [packed]
+                                                     [batchnorm] [activations] [packed] [transformer]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -336,10 +336,10 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations" and/or "packed" (default:
-    all), so that adding cases leaves the other files untouched."""
+    "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed" and/or
+    "transformer" (default: all), so that adding cases leaves the other files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations", "packed"]
+                              "activations", "packed", "transformer"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -358,6 +358,8 @@ def main():
         activation_cases()
     if "packed" in groups:
         packed_cases()
+    if "transformer" in groups:
+        transformer_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -698,6 +700,39 @@ def packed_cases():
                 nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, batch_first=True), r(4, 5, 3), [3, 5, 2, 4],
                 r(2, 4, 4))
     packed_case("gru_packed_no_bias_one_sequence", nn.GRU(3, 4, bias=False), r(4, 1, 3), [3])
+def transformer_case(name, description, src, tgt, **masks):
+    """description: the torch.nn expression of the model, evaluated here and stored as the file's metadata."""
+    module = eval(description, {"nn": torch.nn})
+    def run(m, xs):
+        keys = ("src_mask", "tgt_mask", "memory_mask", "src_key_padding_mask", "tgt_key_padding_mask",
+                "memory_key_padding_mask")
+        return {"output": m(xs["src"], xs["tgt"], **{k: bool_of(xs, k) for k in keys})}
+
+    write_case(name, jitter(module).eval(), dict(src=src, tgt=tgt, **masks), run, description=description)
+
+
+def transformer_cases():
+    """torch.nn.Transformer (encoder and decoder stacks with their final
+    LayerNorms); a group of its own, so that the other groups' files are unchanged."""
+    r, nn = torch.randn, torch.nn
+    torch.manual_seed(3)
+    S, T, N = 4, 5, 2
+    # The float causal mask of generate_square_subsequent_mask (-inf above the diagonal), as tutorials use it.
+    transformer_case("transformer", "nn.Transformer(8, 2, 2, 2, 16, dropout=0.0)", r(S, N, 8), r(T, N, 8),
+                     tgt_mask=nn.Transformer.generate_square_subsequent_mask(T),
+                     src_key_padding_mask=torch.tensor([[0, 0, 0, 0], [0, 0, 1, 1]]),
+                     memory_key_padding_mask=torch.tensor([[0, 0, 0, 0], [0, 0, 1, 1]]))
+    transformer_case("transformer_norm_first_gelu",
+                     "nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, activation='gelu', norm_first=True, "
+                     "layer_norm_eps=1e-4)",
+                     r(S, N, 8), r(T, N, 8), tgt_mask=causal(T), memory_mask=0.5 * r(T, S))
+    transformer_case("transformer_batch_first", "nn.Transformer(8, 2, 2, 2, 16, dropout=0.0, batch_first=True)",
+                     r(N, S, 8), r(N, T, 8), src_mask=torch.tensor([[0, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 1],
+                                                                    [0, 0, 0, 0]]),
+                     tgt_mask=causal(T), tgt_key_padding_mask=torch.tensor([[0, 0, 0, 0, 0], [0, 0, 0, 0, 1]]))
+    transformer_case("transformer_unbatched", "nn.Transformer(8, 2, 2, 2, 16, dropout=0.0)", r(S, 8), r(T, 8),
+                     tgt_mask=causal(T), src_key_padding_mask=torch.tensor([0, 0, 0, 1]),
+                     memory_key_padding_mask=torch.tensor([0, 0, 0, 1]))
 
 
 if __name__ == "__main__":
