@@ -700,6 +700,8 @@ def packed_cases():
                 nn.RNN(3, 4, nonlinearity="relu", bidirectional=True, batch_first=True), r(4, 5, 3), [3, 5, 2, 4],
                 r(2, 4, 4))
     packed_case("gru_packed_no_bias_one_sequence", nn.GRU(3, 4, bias=False), r(4, 1, 3), [3])
+
+
 def transformer_case(name, description, src, tgt, **masks):
     """description: the torch.nn expression of the model, evaluated here and stored as the file's metadata."""
     module = eval(description, {"nn": torch.nn})
