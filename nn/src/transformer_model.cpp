@@ -22,37 +22,31 @@ TransformerLayerOptions layer_options(const TransformerOptions& o) {
             .norm_first = o.norm_first};
 }
 
+// `custom`, or num_layers layers of the options' kind and a LayerNorm, as PyTorch builds either stack.
+template <class Layer, class StackOptions, class Stack>
+std::shared_ptr<Stack> custom_or_default(std::shared_ptr<Stack> custom, const TransformerOptions& o,
+                                         std::size_t num_layers, const char* option) {
+    if (custom) return custom;
+    if (num_layers == 0) fail("Transformer: {} must be positive, got 0", option);
+    const LayerNormOptions norm{.eps = o.layer_norm_eps};
+    return std::make_shared<Stack>(Layer(o.d_model, o.nhead, layer_options(o)), num_layers,
+                                   StackOptions{.norm = std::make_shared<LayerNorm>(o.d_model, norm)});
+}
+
 }  // namespace
 
 Transformer::Transformer(TransformerOptions options) : options_(std::move(options)) {
     const TransformerOptions& o = options_;
-    const LayerNormOptions norm{.eps = o.layer_norm_eps};
-    if (o.custom_encoder) {
-        encoder = register_module("encoder", o.custom_encoder);
-    } else {
-        if (o.num_encoder_layers == 0) fail("Transformer: num_encoder_layers must be positive, got 0");
-        encoder =
-            register_module("encoder",
-                            std::make_shared<TransformerEncoder>(TransformerEncoderLayer(o.d_model, o.nhead,
-                                                                                         layer_options(o)),
-                                                                 o.num_encoder_layers,
-                                                                 TransformerEncoderOptions{
-                                                                     .norm = std::make_shared<LayerNorm>(o.d_model,
-                                                                                                         norm)}));
-    }
-    if (o.custom_decoder) {
-        decoder = register_module("decoder", o.custom_decoder);
-    } else {
-        if (o.num_decoder_layers == 0) fail("Transformer: num_decoder_layers must be positive, got 0");
-        decoder =
-            register_module("decoder",
-                            std::make_shared<TransformerDecoder>(TransformerDecoderLayer(o.d_model, o.nhead,
-                                                                                         layer_options(o)),
-                                                                 o.num_decoder_layers,
-                                                                 TransformerDecoderOptions{
-                                                                     .norm = std::make_shared<LayerNorm>(o.d_model,
-                                                                                                         norm)}));
-    }
+    encoder =
+        register_module("encoder",
+                        custom_or_default<TransformerEncoderLayer, TransformerEncoderOptions>(o.custom_encoder, o,
+                                                                                              o.num_encoder_layers,
+                                                                                              "num_encoder_layers"));
+    decoder =
+        register_module("decoder",
+                        custom_or_default<TransformerDecoderLayer, TransformerDecoderOptions>(o.custom_decoder, o,
+                                                                                              o.num_decoder_layers,
+                                                                                              "num_decoder_layers"));
     // PyTorch's _reset_parameters: every matrix (custom stacks' too) drawn
     // again, so the layers no longer start as copies of one another.
     for (const auto& entry : named_parameters()) {
