@@ -168,6 +168,9 @@ TEST_CASE("packed batches: every bad input's message") {
                          "pack_padded_sequence: input is float32 of shape (4,), expected (T, B, *), batch first: (B, "
                          "T, *)",
                          rg::Error);
+    CHECK_THROWS_WITH_AS(pack_padded_sequence(rg::zeros({4, 0, 3}), std::vector<std::int64_t>{}),
+                         "pack_padded_sequence: input of shape (4, 0, 3) holds no sequence, expected at least one",
+                         rg::Error);
     CHECK_THROWS_WITH_AS(pack_padded_sequence(x, std::vector<std::int64_t>{3}),
                          "pack_padded_sequence: 1 lengths for a batch of 2 (input of shape (4, 2, 3)), expected one "
                          "per sequence",
@@ -189,6 +192,7 @@ TEST_CASE("packed batches: every bad input's message") {
     const PackedSequence p = pack_padded_sequence(x, std::vector<std::int64_t>{3, 2});
     CHECK_THROWS_WITH_AS(pad_packed_sequence(p, false, 0.0, 2),
                          "pad_packed_sequence: total_length is 2, expected at least the longest length, 3", rg::Error);
+    CHECK_THROWS_AS(pad_packed_sequence(p, false, 0.0, std::size_t{1} << 62), rg::Error);  // too large to allocate
     CHECK_THROWS_WITH_AS(pad_packed_sequence(PackedSequence{}),
                          "pad_packed_sequence: the packed sequence is empty (undefined data)", rg::Error);
     CHECK_THROWS_WITH_AS(p.with_data(rg::zeros({4, 3})),

@@ -86,6 +86,9 @@ PackedSequence pack_padded_sequence(const Tensor& input, const std::vector<std::
     const Tensor x = batch_first ? transpose(input, 0, 1) : input;  // (T, B, *)
     const auto steps = static_cast<std::int64_t>(x.shape()[0]);
     const std::size_t batch = x.shape()[1];
+    if (batch == 0)
+        fail("pack_padded_sequence: input of shape {} holds no sequence{}, expected at least one",
+             shape_str(input.shape()), batch_first ? " (batch first)" : "");
     if (lengths.size() != batch)
         fail("pack_padded_sequence: {} lengths for a batch of {} (input of shape {}{}), expected one per sequence",
              lengths.size(), batch, shape_str(input.shape()), batch_first ? ", batch first" : "");
@@ -142,27 +145,30 @@ PaddedSequence pad_packed_sequence(const PackedSequence& sequence, bool batch_fi
     if (total_length && *total_length < longest)
         fail("pad_packed_sequence: total_length is {}, expected at least the longest length, {}", *total_length,
              longest);
-    const std::size_t steps = total_length.value_or(longest);
     std::vector<std::int64_t> column(batch);  // the packed column of each original batch index
     std::iota(column.begin(), column.end(), std::int64_t{0});
     if (sequence.unsorted_indices().defined()) column = int64_values(sequence.unsorted_indices());
 
     const Tensor& data = sequence.data();
     const auto padding_row = static_cast<std::int64_t>(data.shape()[0]);
-    std::vector<std::int64_t> rows(steps * batch), lengths(batch, 0);
-    for (std::size_t t = 0; t < steps; ++t)
+    std::vector<std::int64_t> rows(longest * batch), lengths(batch, 0);
+    for (std::size_t t = 0; t < longest; ++t)
         for (std::size_t i = 0; i < batch; ++i) {
             const std::int64_t j = column[i];
-            const bool running = t < longest && j < sizes[t];
+            const bool running = j < sizes[t];
             rows[t * batch + i] = running ? offsets[t] + j : padding_row;
             if (running) ++lengths[i];
         }
     Shape row_shape = data.shape();
     row_shape[0] = 1;
     const Tensor padded_rows = concat({data, full(row_shape, padding_value, {data.dtype()})});
-    Shape shape{steps, batch};
+    Shape shape{longest, batch};
     for (std::size_t axis = 1; axis < data.dim(); ++axis) shape.push_back(data.shape()[axis]);
     Tensor padded = reshape(index_select(padded_rows, 0, from_indices(rows)), shape);
+    if (total_length && *total_length > longest) {  // a block of padding below; full() checks its size
+        shape[0] = *total_length - longest;
+        padded = concat({padded, full(shape, padding_value, {data.dtype()})});
+    }
     return {batch_first ? transpose(padded, 0, 1) : padded, from_indices(lengths)};
 }
 
