@@ -40,7 +40,7 @@ format:
 
 # clang-tidy with the checked-in .clang-tidy over the library, tests, examples
 # and docs' tools; a finding fails. CI runs it on the library only (.ci/tidy
-# library), the library alone taking about 8.5 minutes on 2 cores (docs/reliability.md).
+# library), the library alone taking about 7 minutes on 2 cores (docs/reliability.md).
 tidy:
 	bash .ci/tidy -j$(JOBS)
 
