@@ -1,7 +1,11 @@
 #pragma once
 // The float-input checks that nn's functions share, so that the same mistake
-// gets the same message whichever function it reaches.
+// gets the same message whichever function it reaches, and the read of an
+// int64 input once checked.
 #include <retrograd/tensor.hpp>
+
+#include <cstdint>
+#include <vector>
 
 namespace rg::nn::detail {
 
@@ -17,6 +21,13 @@ inline void named_floating_or_fail(const Tensor& x, const char* op, const char* 
     if (!x.is_floating())
         fail("{}: {} must be float32 or float64, got {}; convert it with .to(rg::float32)", op, name,
              dtype_name(x.dtype()));
+}
+
+// The values of t, which the caller has checked is a defined int64 tensor, row-major.
+inline std::vector<std::int64_t> int64_values(const Tensor& t) {
+    const Tensor dense = t.contiguous();
+    const std::int64_t* first = dense.data_ptr<std::int64_t>();
+    return {first, first + dense.numel()};
 }
 
 }  // namespace rg::nn::detail

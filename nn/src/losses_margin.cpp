@@ -41,14 +41,12 @@ void class_scores(const Tensor& x, const char* op) {
         fail("{}: x has shape {}, expected scores (N, C) or (C,) with C at least 1", op, shape_str(x.shape()));
 }
 
-std::vector<std::int64_t> int64_values(const Tensor& target, const char* op) {
+std::vector<std::int64_t> class_indices(const Tensor& target, const char* op) {
     if (!target.defined()) fail("{}: target is an undefined tensor", op);
     if (target.dtype() != Dtype::int64)
         fail("{}: target must be int64 class indices, got {}; convert it with .to(rg::int64)", op,
              dtype_name(target.dtype()));
-    const Tensor dense = target.contiguous();
-    const std::int64_t* first = dense.data_ptr<std::int64_t>();
-    return {first, first + dense.numel()};
+    return detail::int64_values(target);
 }
 
 }  // namespace
@@ -122,7 +120,7 @@ Tensor multi_margin_loss(const Tensor& x, const Tensor& target, const MultiMargi
     class_scores(x, op);
     const auto classes = static_cast<std::int64_t>(x.shape().back());
     const std::size_t samples = x.dim() == 2 ? x.shape()[0] : 1;
-    const auto t = int64_values(target, op);
+    const auto t = class_indices(target, op);
     // PyTorch's rule: any target of at most one axis holding one index per sample.
     if (target.dim() > 1 || t.size() != samples)
         fail("{}: target has shape {}, expected one class index per sample of x {}: shape ({},){}", op,
@@ -188,7 +186,7 @@ Tensor multilabel_soft_margin_loss(const Tensor& x, const Tensor& y, const Multi
 Tensor multilabel_margin_loss(const Tensor& x, const Tensor& target, LossOptions options) {
     const char* op = "multilabel_margin_loss";
     class_scores(x, op);
-    const auto t = int64_values(target, op);
+    const auto t = class_indices(target, op);
     if (target.shape() != x.shape())
         fail("{}: target has shape {} but x has shape {}; they must match (pad each row's classes with -1)", op,
              shape_str(target.shape()), shape_str(x.shape()));

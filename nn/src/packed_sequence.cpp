@@ -1,5 +1,7 @@
 // Packing and unpacking are index_select on the batch's rows, so the tape
 // carries each step's gradient to its position; nothing here has a backward.
+#include "argument_checks.hpp"
+
 #include <retrograd/nn/packed_sequence.hpp>
 #include <retrograd/nn/utils.hpp>
 #include <retrograd/ops.hpp>
@@ -13,11 +15,7 @@
 namespace rg::nn::utils::rnn {
 namespace {
 
-std::vector<std::int64_t> int64_values(const Tensor& t) {
-    const Tensor dense = t.contiguous();
-    const std::int64_t* first = dense.data_ptr<std::int64_t>();
-    return {first, first + dense.numel()};
-}
+using detail::int64_values;
 
 // "undefined", or "float32 of shape (2, 3)".
 std::string dtype_and_shape(const Tensor& t) {

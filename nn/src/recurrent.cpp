@@ -2,6 +2,8 @@
 // one GEMM over every time step; each step then adds one GEMM of the hidden
 // state, whose result holds all the gates side by side (narrow picks them; a
 // `chunk` op would name the four views in one call).
+#include "argument_checks.hpp"
+
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/recurrent.hpp>
 #include <retrograd/ops.hpp>
@@ -199,9 +201,7 @@ std::vector<Tensor> Recurrent::run_packed(const utils::rnn::PackedSequence& inpu
         fail("{}: the packed input's data has shape {}, expected (sum of the lengths, {})", layer,
              shape_str(data.shape()), input_size);
     check_dtype(layer, "the packed input", data, parameters.front().second);
-    const Tensor sizes = input.batch_sizes().contiguous();
-    const std::vector<std::int64_t> batch_sizes(sizes.data_ptr<std::int64_t>(),
-                                                sizes.data_ptr<std::int64_t>() + sizes.numel());
+    const std::vector<std::int64_t> batch_sizes = int64_values(input.batch_sizes());  // checked by PackedSequence
     const auto batch = static_cast<std::size_t>(batch_sizes[0]);
     // The states come and go in the caller's batch order; the packed columns are sorted.
     const auto to_columns = [&](const Tensor& state) {
@@ -306,16 +306,15 @@ Recurrent::Outputs Recurrent::run_layers(const Tensor& x, const std::vector<std:
                 }
                 outputs[t] = h;
             }
-            if (!ended_h.empty()) {  // rows in column order: the running ones, then the ended ones, last ended first
-                ended_h.insert(ended_h.begin(), h);
-                std::reverse(ended_h.begin() + 1, ended_h.end());
-                h = concat(ended_h);
-                if (c.defined()) {
-                    ended_c.insert(ended_c.begin(), c);
-                    std::reverse(ended_c.begin() + 1, ended_c.end());
-                    c = concat(ended_c);
-                }
-            }
+            // Rows in column order: the running ones, then the ended ones, last ended first.
+            const auto with_ended = [](const Tensor& running, TensorList ended) {
+                if (ended.empty()) return running;
+                std::reverse(ended.begin(), ended.end());
+                ended.insert(ended.begin(), running);
+                return concat(ended);
+            };
+            h = with_ended(h, std::move(ended_h));
+            if (c.defined()) c = with_ended(c, std::move(ended_c));
             outputs_by_direction.push_back(packed ? concat(outputs, 0) : stack(outputs, 0));
             final_h.push_back(h);
             if (c.defined()) final_c.push_back(c);
