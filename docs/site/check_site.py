@@ -223,7 +223,8 @@ def local_path(url, html):
 
 
 # Browsers open pages side by side: most of a page's time is the wait for its
-# scripts, so three of them take about a third of one's time on two cores.
+# scripts, so on two cores three of them check the site in about two thirds of
+# one browser's time.
 BROWSERS = 3
 
 
