@@ -37,7 +37,7 @@ TEST_CASE("Conv1d: PyTorch's parameters, init bound and forward") {
                 {.bias = false, .padding_rule = rg::Conv2dOptions::Rule::same, .padding_mode = rg::PadMode::replicate});
     CHECK(names_and_shapes(same) == std::vector<std::string>{"weight(3, 3, 4)"});
     CHECK(same(rg::randn({1, 3, 10})).shape() == rg::Shape{1, 3, 10});
-    CHECK(same.describe() == "Conv1d(3, 3, kernel=4, stride=1, padding=\"same\", bias=False, padding_mode=replicate)");
+    CHECK(same.describe() == "Conv1d(3, 3, kernel=4, stride=1, padding=\"same\", bias=false, padding_mode=replicate)");
     CHECK_THROWS_WITH_AS(Conv1d(4, 6, 3, {.groups = 4}),
                          "Conv1d: groups must be positive and divide in (4) and out (6) channels, got 4", rg::Error);
     CHECK_THROWS_WITH_AS(Conv1d(4, 6, 0), "Conv1d: channels and kernel must be positive, got in 4, out 6, kernel 0",
@@ -96,11 +96,11 @@ TEST_CASE("ConvTranspose2d: forward(input, output_size) picks the output_padding
 TEST_CASE("Upsample is interpolate with fixed options and no parameters") {
     Upsample nearest({.scale_factor = {2.0}});
     CHECK(nearest.named_parameters().empty());
-    CHECK(nearest.describe() == "Upsample(scale_factor=2.0, mode='nearest')");
+    CHECK(nearest.describe() == "Upsample(scale_factor=2.0, mode=\"nearest\")");
     const Tensor x = test::rand64({1, 2, 3, 4});
     check_values(nearest(x), rg::interpolate(x, {.scale_factor = {2.0}}), 0);
     Upsample bilinear({.size = {5, 6}, .mode = rg::InterpolateMode::bilinear, .align_corners = true});
-    CHECK(bilinear.describe() == "Upsample(size=(5, 6), mode='bilinear', align_corners=True)");
+    CHECK(bilinear.describe() == "Upsample(size=(5, 6), mode=\"bilinear\", align_corners=true)");
     CHECK(bilinear(x).shape() == rg::Shape{1, 2, 5, 6});
     const auto result = rg::gradcheck([&bilinear](const TensorList& v) { return bilinear(v[0]); }, {x});
     CHECK_MESSAGE(result.ok, result.report);

@@ -35,9 +35,9 @@ TEST_CASE("max_pool1d and avg_pool1d: windows along L, batched and unbatched") {
                  rg::stack({max_pool1d(x, 3, {.stride = 2, .padding = 1, .ceil_mode = true}),
                             max_pool1d(x * 2.0, 3, {.stride = 2, .padding = 1, .ceil_mode = true})}),
                  0);
-    CHECK(pool.describe() == "MaxPool1d(3, stride=2, padding=1, ceil_mode=True)");
-    CHECK(MaxPool1d(2, {.dilation = 2, .ceil_mode = true}).describe() == "MaxPool1d(2, dilation=2, ceil_mode=True)");
-    CHECK(AvgPool1d(2, {.count_include_pad = false}).describe() == "AvgPool1d(2, count_include_pad=False)");
+    CHECK(pool.describe() == "MaxPool1d(3, stride=2, padding=1, ceil_mode=true)");
+    CHECK(MaxPool1d(2, {.dilation = 2, .ceil_mode = true}).describe() == "MaxPool1d(2, dilation=2, ceil_mode=true)");
+    CHECK(AvgPool1d(2, {.count_include_pad = false}).describe() == "AvgPool1d(2, count_include_pad=false)");
     check_values(AvgPool1d(2)(batch), avg_pool1d(batch, 2), 0);
 
     auto signals = test::rand64({2, 3, 7});

@@ -95,6 +95,11 @@ TEST_CASE("BatchNorm normalises in training and uses running statistics in eval"
     check_module(checked, rg::randn({3, 2, 2, 2}, f64(true)));
     CHECK_THROWS_WITH_AS(bn2(rg::zeros({2, 4, 4, 4}, {.dtype = rg::float64})),
                          doctest::Contains("BatchNorm2d(3): input has shape (2, 4, 4, 4)"), rg::Error);
+    // describe() names the options that differ from PyTorch's defaults.
+    CHECK(BatchNorm1d(4, {.eps = 1e-3, .momentum = std::nullopt}).describe() ==
+          "BatchNorm1d(4, eps=0.001, momentum=nullopt)");
+    CHECK(BatchNorm2d(2, {.momentum = 0.3, .affine = false, .track_running_stats = false}).describe() ==
+          "BatchNorm2d(2, momentum=0.3, affine=false, track_running_stats=false)");
 }
 
 TEST_CASE("celu, glu, softmin, the shrinks, threshold and rrelu: values, corners, gradients at both orders") {

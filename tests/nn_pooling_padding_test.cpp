@@ -33,7 +33,7 @@ TEST_CASE("max_pool2d with dilation and ceil_mode: values, PyTorch's flat indice
         },
         {y});
     MaxPool2d pool(3, {.stride = {2, 2}, .padding = {1, 1}, .dilation = {2, 2}, .ceil_mode = true});
-    CHECK(pool.describe() == "MaxPool2d(3, 3, stride=(2, 2), padding=(1, 1), dilation=(2, 2), ceil_mode=True)");
+    CHECK(pool.describe() == "MaxPool2d(3, 3, stride=(2, 2), padding=(1, 1), dilation=(2, 2), ceil_mode=true)");
     CHECK(pool.forward_with_indices(y).second.shape() == pool(y).shape());
     CHECK_THROWS_WITH_AS(rg::max_pool2d(y, {3, 3}, {.padding = {2, 2}, .ceil_mode = true}),
                          "max_pool2d: padding (2, 2) must be at most half the kernel (3, 3)", rg::Error);
@@ -64,7 +64,7 @@ TEST_CASE("avg_pool2d: ceil_mode, count_include_pad = false and divisor_override
         },
         {y});
     AvgPool2d pool(2, {.ceil_mode = true, .count_include_pad = false, .divisor_override = 3});
-    CHECK(pool.describe() == "AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False, divisor_override=3)");
+    CHECK(pool.describe() == "AvgPool2d(2, 2, ceil_mode=true, count_include_pad=false, divisor_override=3)");
     CHECK_THROWS_WITH_AS(rg::avg_pool2d_backward(rg::zeros({1, 1, 2, 2}), {1, 1, 3, 3}, {2, 2}, {.ceil_mode = true}),
                          "avg_pool2d_backward: ceil_mode, count_include_pad = false and divisor_override are composed "
                          "by avg_pool2d, whose gradient is that composition's",
@@ -130,6 +130,8 @@ TEST_CASE("conv2d padding same and valid, and Conv2d's padding modes") {
     CHECK(layer.describe() == "Conv2d(2, 3, kernel=(3, 3), stride=(1, 1), padding=(1, 2), padding_mode=circular)");
     CHECK(Conv2d(2, 3, 3, {.padding_rule = Rule::same}).describe() ==
           "Conv2d(2, 3, kernel=(3, 3), stride=(1, 1), padding=\"same\")");
+    CHECK(Conv2d(4, 2, 3, {.stride = {2, 1}, .dilation = {2, 2}, .bias = false, .groups = 2}).describe() ==
+          "Conv2d(4, 2, kernel=(3, 3), stride=(2, 1), padding=(0, 0), dilation=(2, 2), groups=2, bias=false)");
     CHECK_THROWS_WITH_AS(Conv2d(2, 3, 3, {.stride = {2, 1}, .padding_rule = Rule::same}),
                          "Conv2d: padding \"same\" needs stride 1, as PyTorch, got stride (2, 1)", rg::Error);
     CHECK_THROWS_WITH_AS(rg::conv2d(x, w, {}, {.stride = {1, 2}, .padding_rule = Rule::same}),

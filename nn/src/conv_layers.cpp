@@ -76,7 +76,7 @@ std::string Conv1d::describe() const {
     std::string extra;
     if (options.dilation != 1) extra += fmt::format(", dilation={}", options.dilation);
     if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
-    if (!bias.defined()) extra += ", bias=False";
+    if (!bias.defined()) extra += ", bias=false";
     if (options.padding_mode != PadMode::constant)
         extra += fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode));
     return fmt::format("Conv1d({}, {}, kernel={}, stride={}, padding={}{})", weight.shape()[1] * options.groups,
@@ -139,7 +139,7 @@ std::string ConvTranspose2d::describe() const {
     if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
     if (options.dilation != Size2{1, 1})
         extra += fmt::format(", dilation=({}, {})", options.dilation[0], options.dilation[1]);
-    if (!bias.defined()) extra += ", bias=False";
+    if (!bias.defined()) extra += ", bias=false";
     return fmt::format("ConvTranspose2d({}, {}, kernel=({}, {}), stride=({}, {}){})", weight.shape()[0],
                        weight.shape()[1] * options.groups, weight.shape()[2], weight.shape()[3], options.stride[0],
                        options.stride[1], extra);
@@ -149,7 +149,8 @@ std::string Upsample::describe() const {
     const std::string mode = options_.mode == InterpolateMode::nearest ? "nearest" : "bilinear";
     const std::string sizing = options_.size.empty() ? "scale_factor=" + factor_list(options_.scale_factor)
                                                      : "size=" + size_list(options_.size);
-    return fmt::format("Upsample({}, mode='{}'{})", sizing, mode, options_.align_corners ? ", align_corners=True" : "");
+    return fmt::format("Upsample({}, mode=\"{}\"{})", sizing, mode,
+                       options_.align_corners ? ", align_corners=true" : "");
 }
 
 }  // namespace rg::nn

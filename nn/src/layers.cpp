@@ -85,13 +85,16 @@ std::string Conv2d::describe() const {
                                 : options.padding_rule == Rule::valid
                                     ? std::string("\"valid\"")
                                     : fmt::format("({}, {})", options.padding[0], options.padding[1]);
-    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding={}{}{})",
+    std::string extra;
+    if (options.dilation != Size2{1, 1})
+        extra += fmt::format(", dilation=({}, {})", options.dilation[0], options.dilation[1]);
+    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
+    if (!bias.defined()) extra += ", bias=false";
+    if (options.padding_mode != PadMode::constant)
+        extra += fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode));
+    return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding={}{})",
                        weight.shape()[1] * options.groups, weight.shape()[0], weight.shape()[2], weight.shape()[3],
-                       options.stride[0], options.stride[1], padding,
-                       options.groups == 1 ? "" : fmt::format(", groups={}", options.groups),
-                       options.padding_mode == PadMode::constant
-                           ? ""
-                           : fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode)));
+                       options.stride[0], options.stride[1], padding, extra);
 }
 
 namespace {
@@ -102,8 +105,8 @@ std::string pool_options(const Pool2dOptions& o, bool max) {
     if (o.stride != Size2{0, 0}) out += fmt::format(", stride=({}, {})", o.stride[0], o.stride[1]);
     if (o.padding != Size2{0, 0}) out += fmt::format(", padding=({}, {})", o.padding[0], o.padding[1]);
     if (max && o.dilation != Size2{1, 1}) out += fmt::format(", dilation=({}, {})", o.dilation[0], o.dilation[1]);
-    if (o.ceil_mode) out += ", ceil_mode=True";
-    if (!max && !o.count_include_pad) out += ", count_include_pad=False";
+    if (o.ceil_mode) out += ", ceil_mode=true";
+    if (!max && !o.count_include_pad) out += ", count_include_pad=false";
     if (!max && o.divisor_override != 0) out += fmt::format(", divisor_override={}", o.divisor_override);
     return out;
 }
@@ -163,7 +166,18 @@ Tensor BatchNorm::forward(const Tensor& x) {
     return batch_norm(x, running_mean, running_var, weight, bias, batch_statistics, momentum, options_.eps);
 }
 
-std::string BatchNorm::describe() const { return fmt::format("{}({})", kind_, features_); }
+// The options that differ from PyTorch's defaults, as InstanceNorm's.
+std::string BatchNorm::describe() const {
+    const auto& o = options_;
+    std::string momentum;
+    if (!o.momentum)
+        momentum = ", momentum=nullopt";
+    else if (*o.momentum != 0.1)
+        momentum = fmt::format(", momentum={}", *o.momentum);
+    return fmt::format("{}({}{}{}{}{})", kind_, features_, o.eps != 1e-5 ? fmt::format(", eps={}", o.eps) : "",
+                       momentum, o.affine ? "" : ", affine=false",
+                       o.track_running_stats ? "" : ", track_running_stats=false");
+}
 
 Embedding::Embedding(std::size_t count, std::size_t dim, EmbeddingOptions options) {
     if (count == 0 || dim == 0) fail("Embedding: count and dim must be positive, got {} and {}", count, dim);

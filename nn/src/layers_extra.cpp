@@ -152,7 +152,7 @@ std::string pool1d_options(std::size_t stride, std::size_t padding, std::size_t 
     if (stride != 0) out += fmt::format(", stride={}", stride);
     if (padding != 0) out += fmt::format(", padding={}", padding);
     if (dilation != 1) out += fmt::format(", dilation={}", dilation);
-    if (ceil_mode) out += ", ceil_mode=True";
+    if (ceil_mode) out += ", ceil_mode=true";
     return out;
 }
 
@@ -165,7 +165,7 @@ std::string MaxPool1d::describe() const {
 std::string AvgPool1d::describe() const {
     return fmt::format("AvgPool1d({}{}{})", kernel_,
                        pool1d_options(options_.stride, options_.padding, 1, options_.ceil_mode),
-                       options_.count_include_pad ? "" : ", count_include_pad=False");
+                       options_.count_include_pad ? "" : ", count_include_pad=false");
 }
 std::string AdaptiveAvgPool1d::describe() const {
     return fmt::format("AdaptiveAvgPool1d(output_size={})", output_size_);
