@@ -171,3 +171,145 @@ TEST_CASE("Sequential runs Conv2d-ReLU-MaxPool2d and Conv2d-ReLU as one op, with
     auto& conv = dynamic_cast<Conv2d&>(own[0]);
     CHECK(rg::allclose(own(x), rg::relu(rg::conv2d(x, conv.weight, conv.bias)) * 0.5, 0.0, 0.0));
 }
+
+// ---- names, and the containers ModuleList, ModuleDict, ParameterList, ParameterDict ----
+
+TEST_CASE("a module refuses a second tensor or child of one name, an empty name and a dotted one") {
+    struct Owner : Module {
+        void add_parameter(const std::string& name) { register_parameter(name, rg::zeros({1})); }
+        void add_buffer(const std::string& name) { register_buffer(name, rg::zeros({1})); }
+        void add_child(const std::string& name) { register_module(name, std::make_shared<ReLU>()); }
+        ModulePtr remove_child(const std::string& name) { return unregister_module(name); }
+        rg::Tensor remove_parameter(const std::string& name) { return unregister_parameter(name); }
+    };
+    Owner owner;
+    owner.add_parameter("w");
+    owner.add_buffer("running");
+    owner.add_child("act");
+    CHECK_THROWS_WITH_AS(owner.add_buffer("w"), "register_buffer: the module already has a parameter 'w'", rg::Error);
+    CHECK_THROWS_WITH_AS(owner.add_child("running"), "register_module: the module already has a buffer 'running'",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(owner.add_parameter("act"), "register_parameter: the module already has a child 'act'",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(owner.add_parameter(""), "register_parameter: the name is empty", rg::Error);
+    CHECK_THROWS_WITH_AS(owner.add_child("a.b"),
+                         "register_module: the name 'a.b' holds a '.', which separates a child's name from its own",
+                         rg::Error);
+    CHECK(owner.remove_child("act")->describe() == "ReLU()");
+    CHECK_THROWS_WITH_AS(owner.remove_child("act"), "unregister_module: there is no child 'act'", rg::Error);
+    CHECK(owner.remove_parameter("w").shape() == rg::Shape{1});
+    CHECK_THROWS_WITH_AS(owner.remove_parameter("w"), "unregister_parameter: there is no parameter 'w'", rg::Error);
+    CHECK(owner.named_parameters().empty());
+    owner.add_parameter("w");  // free again
+}
+
+TEST_CASE("ModuleList names its modules by position, as PyTorch; insert renames those after") {
+    rg::manual_seed(2);
+    ModuleList blocks(Linear(3, 4), std::make_shared<Tanh>());
+    blocks.push_back(Linear(4, 2, false));
+    REQUIRE(blocks.size() == 3);
+    const std::vector<std::string> names{"0.weight", "0.bias", "2.weight"};
+    const auto named = blocks.named_parameters();
+    REQUIRE(named.size() == names.size());
+    for (std::size_t i = 0; i < names.size(); ++i) CHECK(named[i].first == names[i]);
+    // The owner's forward iterates over it.
+    rg::Tensor x = rg::randn({5, 3});
+    rg::Tensor y = x;
+    for (const auto& block : blocks) y = block->forward(y);
+    CHECK(y.shape() == rg::Shape{5, 2});
+    CHECK(blocks.at<Linear>(2).weight.same(named[2].second));
+    CHECK(blocks.ptr<Tanh>(1) == blocks[1]);
+    CHECK_THROWS_WITH_AS(blocks.at<Linear>(1), "ModuleList: the module at 1 is Tanh(), not a Linear", rg::Error);
+    CHECK_THROWS_WITH_AS(blocks[3], "ModuleList: index 3 is out of range for 3 modules", rg::Error);
+
+    auto first = std::make_shared<Linear>(3, 3);
+    blocks.insert(0, first);
+    const auto renamed = blocks.named_parameters();
+    REQUIRE(renamed.size() == 5);
+    CHECK(renamed[0].first == "0.weight");
+    CHECK(renamed[0].second.same(first->weight));
+    CHECK(renamed[2].first == "1.weight");
+    CHECK(renamed[2].second.same(named[0].second));
+    CHECK(renamed[4].first == "3.weight");
+    CHECK(blocks.at<Linear>(3).weight.same(named[2].second));
+    CHECK_THROWS_WITH_AS(blocks.insert(6, first),
+                         "ModuleList: cannot insert at 6 in a list of 4 modules, expected at most 4", rg::Error);
+    CHECK_THROWS_WITH_AS(blocks.push_back(ModulePtr{}), "ModuleList: the module to append is null", rg::Error);
+
+    blocks.extend(blocks);  // shares, as LibTorch's extend
+    CHECK(blocks.size() == 8);
+    CHECK(blocks[4] == blocks[0]);
+    CHECK(blocks.parameters().size() == 5);  // each shared tensor once, as PyTorch
+    blocks.eval();
+    CHECK(!blocks[7]->is_training());
+    CHECK(blocks.describe() == "ModuleList(8 modules)");
+    CHECK_THROWS_WITH_AS(blocks(x),
+                         "ModuleList(8 modules): a container has no forward; the module that owns it calls what it "
+                         "holds",
+                         rg::Error);
+}
+
+TEST_CASE("ModuleDict keeps insertion order; a replaced module keeps its place") {
+    rg::manual_seed(3);
+    ModuleDict heads({{"mean", std::make_shared<Linear>(4, 2)}, {"scale", std::make_shared<Linear>(4, 2)}});
+    heads.insert("act", ReLU());
+    CHECK(heads.keys() == std::vector<std::string>{"mean", "scale", "act"});
+    CHECK(heads.named_parameters()[2].first == "scale.weight");
+    auto replacement = std::make_shared<Linear>(4, 3, false);
+    heads.insert("mean", replacement);
+    CHECK(heads.keys() == std::vector<std::string>{"mean", "scale", "act"});
+    CHECK(heads.named_parameters()[0].second.same(replacement->weight));
+    CHECK(heads.named_parameters()[1].first == "scale.weight");
+    CHECK(heads.at<Linear>("mean").weight.shape() == rg::Shape{3, 4});
+    CHECK(heads["act"]->describe() == "ReLU()");
+    CHECK(heads.contains("scale"));
+    CHECK(heads.describe() == "ModuleDict(mean, scale, act)");
+    CHECK_THROWS_WITH_AS(heads["sd"], "ModuleDict: there is no module 'sd' (the keys: 'mean', 'scale', 'act')",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(heads.at<Linear>("act"), "ModuleDict: the module at 'act' is ReLU(), not a Linear", rg::Error);
+    CHECK_THROWS_WITH_AS(heads.insert("a.b", ReLU()),
+                         "ModuleDict: the key 'a.b' holds a '.', which separates a child's name from its own",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(heads.insert("", ReLU()), "ModuleDict: a key is empty", rg::Error);
+    CHECK(heads.pop("scale")->describe() == "Linear(4, 2)");
+    CHECK(heads.keys() == std::vector<std::string>{"mean", "act"});
+    CHECK_THROWS_WITH_AS(heads.pop("scale"), "ModuleDict: there is no module 'scale' to pop (the keys: 'mean', 'act')",
+                         rg::Error);
+    heads.clear();
+    CHECK(heads.empty());
+    CHECK_THROWS_WITH_AS(heads["mean"], "ModuleDict: there is no module 'mean' (the keys: none)", rg::Error);
+}
+
+TEST_CASE("ParameterList and ParameterDict hold parameters under PyTorch's names") {
+    ParameterList gains({rg::ones({2}), rg::zeros({3})});
+    gains.append(rg::full({1}, 2.0));
+    REQUIRE(gains.size() == 3);
+    CHECK(gains.named_parameters()[2].first == "2");
+    CHECK(gains[2].requires_grad());
+    std::size_t elements = 0;
+    for (const rg::Tensor& g : gains) elements += g.numel();
+    CHECK(elements == 6);
+    CHECK_THROWS_WITH_AS(gains[3], "ParameterList: index 3 is out of range for 3 parameters", rg::Error);
+    CHECK_THROWS_WITH_AS(gains.append(rg::zeros({2}, {.dtype = rg::int64})),
+                         "ParameterList: the parameter 3 is int64, expected a float32 or float64 tensor", rg::Error);
+    CHECK_THROWS_WITH_AS(gains.append(rg::Tensor{}), "ParameterList: the parameter 3 is undefined", rg::Error);
+    CHECK(gains.describe() == "ParameterList(3 parameters)");
+
+    ParameterDict offsets({{"mean", rg::zeros({2})}, {"scale", rg::ones({2})}});
+    offsets.insert("shift", rg::ones({1}));
+    const rg::Tensor wider = offsets.insert("mean", rg::zeros({4}));
+    CHECK(offsets.keys() == std::vector<std::string>{"mean", "scale", "shift"});
+    CHECK(offsets.named_parameters()[0].second.same(wider));
+    CHECK(offsets["mean"].shape() == rg::Shape{4});
+    CHECK(offsets.pop("scale").shape() == rg::Shape{2});
+    CHECK(offsets.describe() == "ParameterDict(mean, shift)");
+    CHECK(offsets.named_parameters().size() == 2);
+    CHECK_THROWS_WITH_AS(offsets["scale"], "ParameterDict: there is no parameter 'scale' (the keys: 'mean', 'shift')",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(offsets.insert("a.b", rg::ones({1})),
+                         "ParameterDict: the key 'a.b' holds a '.', which separates a child's name from its own",
+                         rg::Error);
+    offsets.clear();
+    CHECK(offsets.empty());
+    CHECK(offsets.named_parameters().empty());
+}

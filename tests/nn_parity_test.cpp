@@ -9,6 +9,7 @@
 #include <set>
 
 #include "helpers.hpp"
+#include "temp_dir.hpp"
 
 using namespace rg::nn;
 using rg::Tensor;
@@ -140,6 +141,32 @@ Tensors bilinear_layer(Module& m, const Tensors& in) {
 template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
     return [=] { return std::make_shared<M>(args...); };
 }
+
+// The model of make_references.py's "containers" case, field for field.
+struct WithContainers : Module {
+    std::shared_ptr<ModuleList> blocks =
+        register_module("blocks", std::make_shared<ModuleList>(Linear(3, 4), Tanh(), Linear(4, 4)));
+    std::shared_ptr<ModuleDict> heads =
+        register_module("heads",
+                        std::make_shared<ModuleDict>(
+                            std::vector<std::pair<std::string, ModulePtr>>{{"mean", std::make_shared<Linear>(4, 2)},
+                                                                           {"scale",
+                                                                            std::make_shared<Linear>(4, 2, false)}}));
+    std::shared_ptr<ParameterList> gains =
+        register_module("gains", std::make_shared<ParameterList>(rg::TensorList{rg::randn({4}), rg::randn({2})}));
+    std::shared_ptr<ParameterDict> offsets =
+        register_module("offsets", std::make_shared<ParameterDict>(
+                                       NamedTensors{{"mean", rg::randn({2})}, {"scale", rg::randn({2})}}));
+
+    rg::Tensor forward(const rg::Tensor& input) override {
+        rg::Tensor x = input;
+        for (const auto& block : *blocks) x = block->forward(x);
+        x = x * (*gains)[0];
+        const rg::Tensor mean = (*heads)["mean"]->forward(x) * (*gains)[1] + (*offsets)["mean"];
+        const rg::Tensor scale = (*heads)["scale"]->forward(x) + (*offsets)["scale"];
+        return mean * rg::sigmoid(scale);
+    }
+};
 
 std::vector<Case> cases() {
     const RNNOptions two_bidirectional_batch_first{.num_layers = 2, .batch_first = true, .bidirectional = true};
@@ -351,6 +378,8 @@ std::vector<Case> cases() {
          transformer},
         {"transformer_batch_first", small_transformer({.batch_first = true}), transformer},
         {"transformer_unbatched", small_transformer({}), transformer},
+        // ModuleList, ModuleDict, ParameterList and ParameterDict under PyTorch's names.
+        {"containers", [] { return ModulePtr(std::make_shared<WithContainers>()); }, one_tensor},
     };
 }
 
@@ -464,4 +493,33 @@ TEST_CASE("a padding row reads its loaded values and gets no gradient, as PyTorc
     test::check_values(rg::select(last.weight, 0, 5), rg::zeros({4}), 0);
     CHECK_THROWS_WITH_AS(Embedding(6, 4, {.padding_idx = 6}),
                          "Embedding: padding_idx 6 is out of range for 6 rows, expected [-6, 6)", rg::Error);
+}
+
+TEST_CASE("a model built of containers saves, loads and differentiates as any module") {
+    rg::manual_seed(4);
+    WithContainers model;
+    const std::vector<std::string> names{"gains.0",           "gains.1",         "offsets.mean",      "offsets.scale",
+                                         "blocks.0.weight",   "blocks.0.bias",   "blocks.2.weight",   "blocks.2.bias",
+                                         "heads.mean.weight", "heads.mean.bias", "heads.scale.weight"};
+    const auto named = model.named_parameters();
+    REQUIRE(named.size() == names.size());
+    std::set<std::string> expected(names.begin(), names.end()), got;
+    for (const auto& [name, t] : named) got.insert(name);
+    CHECK(got == expected);
+
+    test::TempDir dir;
+    const std::string path = (dir.path / "model.safetensors").string();
+    save(model, path);
+    WithContainers fresh;
+    load(fresh, path);
+    const rg::Tensor x = rg::randn({2, 3});
+    test::check_values(fresh(x), model(x), 0.0);
+
+    model.to(rg::float64);
+    auto result =
+        rg::gradcheck([&model](const rg::TensorList& v) { return model(v[0]); }, {rg::randn({2, 3}, test::f64(true))});
+    CHECK_MESSAGE(result.ok, result.report);
+    rg::Tensor loss = rg::sum(model(rg::randn({2, 3}, test::f64())));
+    const auto grads = rg::grad({loss}, model.parameters());
+    for (const rg::Tensor& g : grads) CHECK(g.defined());
 }

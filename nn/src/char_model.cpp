@@ -2,6 +2,7 @@
 // loss in bits, sampling, and reading them back from training files.
 #include <retrograd/nn/char_model.hpp>
 #include <retrograd/nn/checkpoint.hpp>
+#include <retrograd/nn/containers.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/losses.hpp>
 #include <retrograd/nn/serialize.hpp>
@@ -93,10 +94,12 @@ CharLanguageModel::CharLanguageModel(CharModelSpec spec, const data::Vocabulary&
                                             .activation = TransformerActivation::gelu,
                                             .batch_first = true,
                                             .norm_first = true};
-        for (std::size_t i = 0; i < spec_.layers; ++i)
-            blocks_.push_back(
-                register_module(fmt::format("blocks.{}", i),
-                                std::make_shared<TransformerEncoderLayer>(spec_.dim, spec_.heads, layer)));
+        // A ModuleList, so that the blocks are named blocks.0, blocks.1... as in PyTorch.
+        auto blocks = register_module("blocks", std::make_shared<ModuleList>());
+        for (std::size_t i = 0; i < spec_.layers; ++i) {
+            blocks_.push_back(std::make_shared<TransformerEncoderLayer>(spec_.dim, spec_.heads, layer));
+            blocks->push_back(blocks_.back());
+        }
         norm_ = register_module("norm", std::make_shared<LayerNorm>(spec_.dim));
     }
     head_ = register_module("head", std::make_shared<Linear>(features, v));

@@ -5,6 +5,8 @@
 #include <retrograd/nn/layers.hpp>
 #include <retrograd/nn/module.hpp>
 
+#include "type_name.hpp"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -42,19 +44,59 @@ Tensor Module::forward(const Tensor& /*input*/) {
          describe());
 }
 
-std::string Module::describe() const {
-    const char* mangled = typeid(*this).name();
+std::string detail::class_name(const std::type_info& type) {
+    const char* mangled = type.name();
     int status = 0;
     std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
     std::string text = status == 0 && name ? std::string(name.get()) : std::string(mangled);
     // The class's own name, as a user reads it: "Net", not "app::(anonymous namespace)::Net".
     const auto colons = text.rfind("::");
     if (text.find('<') == std::string::npos && colons != std::string::npos) text.erase(0, colons + 2);
-    return text + "()";
+    return text;
+}
+
+std::string Module::describe() const { return detail::class_name(typeid(*this)) + "()"; }
+
+// PyTorch's rules for attribute names: a '.' would make dotted names ambiguous,
+// and a second tensor or child of one name would be saved twice and loaded once.
+void Module::check_new_name(const char* operation, const std::string& name) const {
+    if (name.empty()) fail("{}: the name is empty", operation);
+    if (name.find('.') != std::string::npos)
+        fail("{}: the name '{}' holds a '.', which separates a child's name from its own", operation, name);
+    const auto taken = [&](const auto& entries) {
+        return std::any_of(entries.begin(), entries.end(), [&](const auto& entry) { return entry.first == name; });
+    };
+    if (taken(parameters_)) fail("{}: the module already has a parameter '{}'", operation, name);
+    if (taken(buffers_)) fail("{}: the module already has a buffer '{}'", operation, name);
+    if (taken(children_)) fail("{}: the module already has a child '{}'", operation, name);
+}
+
+void Module::add_child(const std::string& name, ModulePtr module) {
+    if (!module) fail("register_module: the module '{}' is null", name);
+    check_new_name("register_module", name);
+    children_.emplace_back(name, std::move(module));
+}
+
+ModulePtr Module::unregister_module(const std::string& name) {
+    const auto it = std::find_if(children_.begin(), children_.end(), [&](const auto& c) { return c.first == name; });
+    if (it == children_.end()) fail("unregister_module: there is no child '{}'", name);
+    ModulePtr child = it->second;
+    children_.erase(it);
+    return child;
+}
+
+Tensor Module::unregister_parameter(const std::string& name) {
+    const auto it =
+        std::find_if(parameters_.begin(), parameters_.end(), [&](const auto& p) { return p.first == name; });
+    if (it == parameters_.end()) fail("unregister_parameter: there is no parameter '{}'", name);
+    Tensor parameter = it->second;
+    parameters_.erase(it);
+    return parameter;
 }
 
 Tensor Module::register_parameter(std::string name, Tensor value) {
     if (!value.defined()) fail("register_parameter: '{}' is undefined", name);
+    check_new_name("register_parameter", name);
     if (!value.requires_grad()) value.requires_grad_();
     parameters_.emplace_back(std::move(name), value);
     return value;
@@ -80,6 +122,7 @@ Tensor Module::replace_parameter(const std::string& name, Tensor value) {
 }
 
 Tensor Module::register_buffer(std::string name, Tensor value, bool required_in_files) {
+    check_new_name("register_buffer", name);
     if (!required_in_files) buffers_not_required_in_files_.push_back(name);
     buffers_.emplace_back(std::move(name), value);
     return value;

@@ -1,5 +1,6 @@
 // TransformerEncoderLayer, TransformerEncoder, TransformerDecoderLayer: the
 // attention, feed-forward and LayerNorm modules composed as PyTorch's forward.
+#include <retrograd/nn/containers.hpp>
 #include <retrograd/nn/transformer.hpp>
 #include <retrograd/ops.hpp>
 
@@ -51,18 +52,10 @@ Tensor attend(Module& owner, MultiheadAttention& attention, const Tensor& x, con
     return dropout(out, p, owner.is_training());
 }
 
-// The holder of the encoder's layers, so that their names are PyTorch's
-// ModuleList names: layers.0.self_attn.in_proj_weight...
-class LayerList final : public Module {
-public:
-    void add(std::string name, ModulePtr layer) { register_module(std::move(name), std::move(layer)); }
-    std::string describe() const override { return "ModuleList"; }
-};
-
 // `count` copies of `layer` with its values and training mode (PyTorch's
-// deep copies), added to `list` as 0, 1...
+// deep copies), appended to `list`, so that their names are PyTorch's: layers.0.self_attn.in_proj_weight...
 template <class Layer>
-std::vector<std::shared_ptr<Layer>> list_of_copies(const Layer& layer, std::size_t count, LayerList& list) {
+std::vector<std::shared_ptr<Layer>> list_of_copies(const Layer& layer, std::size_t count, ModuleList& list) {
     const NamedTensors prototype = layer.named_parameters();
     std::vector<std::shared_ptr<Layer>> copies;
     for (std::size_t i = 0; i < count; ++i) {
@@ -76,7 +69,7 @@ std::vector<std::shared_ptr<Layer>> list_of_copies(const Layer& layer, std::size
             }
         }
         copy->train(layer.is_training());
-        list.add(std::to_string(i), copy);
+        list.push_back(copy);
         copies.push_back(copy);
     }
     return copies;
@@ -119,7 +112,7 @@ Tensor TransformerEncoderLayer::forward(const Tensor& src, const EncoderMasks& m
 TransformerEncoder::TransformerEncoder(const TransformerEncoderLayer& layer, std::size_t num_layers,
                                        TransformerEncoderOptions options) {
     if (num_layers == 0) fail("TransformerEncoder: num_layers must be positive, got 0");
-    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<LayerList>()));
+    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<ModuleList>()));
     if (options.norm) norm = register_module("norm", std::move(options.norm));
 }
 
@@ -176,7 +169,7 @@ Tensor TransformerDecoderLayer::forward(const Tensor& tgt, const Tensor& memory,
 TransformerDecoder::TransformerDecoder(const TransformerDecoderLayer& layer, std::size_t num_layers,
                                        TransformerDecoderOptions options) {
     if (num_layers == 0) fail("TransformerDecoder: num_layers must be positive, got 0");
-    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<LayerList>()));
+    layers = list_of_copies(layer, num_layers, *register_module("layers", std::make_shared<ModuleList>()));
     if (options.norm) norm = register_module("norm", std::move(options.norm));
 }
 

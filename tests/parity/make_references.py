@@ -336,10 +336,10 @@ def layer_cases():
 
 def main():
     """Arguments choose the groups to write, "layers", "functional",
-    "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed" and/or
-    "transformer" (default: all), so that adding cases leaves the other files untouched."""
+    "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed",
+    "transformer" and/or "containers" (default: all), so that adding cases leaves the other files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations", "packed", "transformer"]
+                              "activations", "packed", "transformer", "containers"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -360,6 +360,8 @@ def main():
         packed_cases()
     if "transformer" in groups:
         transformer_cases()
+    if "containers" in groups:
+        container_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -735,6 +737,34 @@ def transformer_cases():
     transformer_case("transformer_unbatched", "nn.Transformer(8, 2, 2, 2, 16, dropout=0.0)", r(S, 8), r(T, 8),
                      tgt_mask=causal(T), src_key_padding_mask=torch.tensor([0, 0, 0, 1]),
                      memory_key_padding_mask=torch.tensor([0, 0, 0, 1]))
+
+
+class WithContainers(torch.nn.Module):
+    """ModuleList, ModuleDict, ParameterList and ParameterDict in one model, so
+    that its state dict has each container's names (blocks.0.weight,
+    heads.mean.weight, gains.0, offsets.mean)."""
+
+    def __init__(self):
+        super().__init__()
+        nn = torch.nn
+        self.blocks = nn.ModuleList([nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4)])
+        self.heads = nn.ModuleDict({"mean": nn.Linear(4, 2), "scale": nn.Linear(4, 2, bias=False)})
+        self.gains = nn.ParameterList([nn.Parameter(torch.randn(4)), nn.Parameter(torch.randn(2))])
+        self.offsets = nn.ParameterDict({"mean": nn.Parameter(torch.randn(2)), "scale": nn.Parameter(torch.randn(2))})
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        x = x * self.gains[0]
+        mean = self.heads["mean"](x) * self.gains[1] + self.offsets["mean"]
+        scale = self.heads["scale"](x) + self.offsets["scale"]
+        return mean * torch.sigmoid(scale)
+
+
+def container_cases():
+    """torch.nn's containers; a group of its own, so that the other groups' files are unchanged."""
+    torch.manual_seed(4)
+    plain("containers", WithContainers(), torch.randn(5, 3))
 
 
 if __name__ == "__main__":

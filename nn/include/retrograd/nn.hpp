@@ -9,6 +9,7 @@
 #include <retrograd/nn/activations.hpp>
 #include <retrograd/nn/attention.hpp>
 #include <retrograd/nn/char_model.hpp>
+#include <retrograd/nn/containers.hpp>
 #include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/diagnostics.hpp>
 #include <retrograd/nn/functional.hpp>

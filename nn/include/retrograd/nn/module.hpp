@@ -15,6 +15,10 @@ namespace rg::nn {
 /// Tensors with their dotted names: ("0.weight", w), ("block.conv.bias", b).
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+class Module;
+/// Shared ownership of a module, as LibTorch's module holders.
+using ModulePtr = std::shared_ptr<Module>;
+
 /// The base of layers and models (torch::nn::Module): owns parameters (and
 /// buffers, like BatchNorm's running statistics) and child modules, and maps
 /// tensors to tensors with tape ops. A module never has a backward method: its
@@ -97,38 +101,50 @@ protected:
     /// Copies the handles: the copy shares the parameters' tensors.
     Module& operator=(const Module&) = default;
     /// Adds a parameter, made to require grad.
-    /// @param name its name, unique in this module
+    /// @param name its name, unique among this module's parameters, buffers and children
     /// @param value the tensor
     /// @return value, now requiring grad
-    /// @throws rg::Error when value is undefined
+    /// @throws rg::Error when value is undefined, or the name is empty, holds a '.' or is taken
     Tensor register_parameter(std::string name, Tensor value);
     /// Adds a buffer: state that is saved and converted but not trained.
-    /// @param name its name, unique in this module
+    /// @param name its name, unique among this module's parameters, buffers and children
     /// @param value the tensor
     /// @param required_in_files false: a weights file or checkpoint without it
     /// still loads, leaving it as it is (BatchNorm's num_batches_tracked, which
     /// files written before it existed lack, as PyTorch loads them)
     /// @return value
+    /// @throws rg::Error when the name is empty, holds a '.' or is taken
     Tensor register_buffer(std::string name, Tensor value, bool required_in_files = true);
     /// Adds a child module, whose parameters become this module's under "name.".
-    /// @param name its name, unique in this module
+    /// @param name its name, unique among this module's parameters, buffers and children
     /// @param module the child
     /// @return module
-    template <class M> std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> module) {
-        children_.emplace_back(std::move(name), module);
+    /// @throws rg::Error when the module is null, or the name is empty, holds a '.' or is taken
+    template <class M> std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> module) {
+        add_child(name, module);
         return module;
     }
+    /// Removes a child module (torch's unregister_module); the names of the others stay.
+    /// @param name the child's name
+    /// @return the child
+    /// @throws rg::Error when there is no child of that name
+    ModulePtr unregister_module(const std::string& name);
+    /// Removes one of this module's own parameters (what `del module.name` does in PyTorch).
+    /// @param name the parameter's name
+    /// @return the parameter
+    /// @throws rg::Error when the module has no own parameter of that name
+    Tensor unregister_parameter(const std::string& name);
 
 private:
+    void add_child(const std::string& name, ModulePtr module);
+    void check_new_name(const char* operation, const std::string& name) const;
+
     NamedTensors parameters_;
     NamedTensors buffers_;
     std::vector<std::string> buffers_not_required_in_files_;
     std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
     bool training_ = true;
 };
-
-/// Shared ownership of a module, as LibTorch's module holders.
-using ModulePtr = std::shared_ptr<Module>;
 
 /// A type derived from Module.
 template <class M>
