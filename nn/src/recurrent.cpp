@@ -1,7 +1,8 @@
 // RNN, LSTM, GRU and their cells, as tape ops. The input-to-hidden product is
 // one GEMM over every time step; each step then adds one GEMM of the hidden
 // state, whose result holds all the gates side by side (narrow picks them; a
-// `chunk` op would name the four views in one call).
+// `chunk` op would name the four views in one call), and an LSTM with
+// proj_size one more GEMM, the projection of h.
 #include "argument_checks.hpp"
 
 #include <retrograd/composite.hpp>
@@ -49,6 +50,11 @@ Tensor hidden_product(const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
     Tensor out = gemm(h, w_hh, false, true);
     return b_hh.defined() ? out + b_hh : out;
 }
+
+// LSTM with projections (proj_size > 0): the step's o ⊙ tanh(c), (N, H), times W_hrᵀ
+// is the h, (N, P), that the next step and the next layer read, as PyTorch.
+// Without proj_size (w_hr undefined) h is o ⊙ tanh(c) itself.
+Tensor project(const Tensor& h, const Tensor& w_hr) { return w_hr.defined() ? gemm(h, w_hr, false, true) : h; }
 
 // `gates` = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh, (N, 4H) in PyTorch's order i, f, g, o.
 // One lstm_pointwise op; under rg::ExplainMode the step is instead written
@@ -136,24 +142,52 @@ Recurrent::Recurrent(RecurrentKind kind, std::size_t input_size_, std::size_t hi
         fail("{}: dropout must be in [0, 1], got {}", name, options.dropout);
     if (kind != RecurrentKind::rnn && options.nonlinearity != Nonlinearity::tanh)
         fail("{}: nonlinearity=relu is an option of RNN only; {}'s gates use sigmoid and tanh", name, name);
+    if (kind != RecurrentKind::lstm && options.proj_size != 0)
+        fail("{}: proj_size={} is an option of LSTM only; {} has no projection, so proj_size must be 0", name,
+             options.proj_size, name);
+    if (options.proj_size >= hidden_size)  // hidden_size > 0 here, so proj_size 0 always passes
+        fail("{}: proj_size must be smaller than hidden_size (or 0: no projection), got proj_size={} and "
+             "hidden_size={}",
+             name, options.proj_size, hidden_size);
     const std::size_t directions = options.bidirectional ? 2 : 1;
     const std::size_t gates = gate_count(kind) * hidden_size;
+    // h, which W_hh multiplies and the next layer reads, is proj_size wide with a projection; c stays hidden_size.
+    const std::size_t h_size = output_size();
     for (std::size_t layer = 0; layer < options.num_layers; ++layer) {
-        const std::size_t in = layer == 0 ? input_size : hidden_size * directions;
+        const std::size_t in = layer == 0 ? input_size : h_size * directions;
         for (std::size_t direction = 0; direction < directions; ++direction) {
             const std::string suffix = fmt::format("_l{}{}", layer, direction == 1 ? "_reverse" : "");
             parameters.emplace_back("weight_ih" + suffix, pytorch_uniform({gates, in}, hidden_size));
-            parameters.emplace_back("weight_hh" + suffix, pytorch_uniform({gates, hidden_size}, hidden_size));
+            parameters.emplace_back("weight_hh" + suffix, pytorch_uniform({gates, h_size}, hidden_size));
             if (options.bias) {
                 parameters.emplace_back("bias_ih" + suffix, pytorch_uniform({gates}, hidden_size));
                 parameters.emplace_back("bias_hh" + suffix, pytorch_uniform({gates}, hidden_size));
             }
+            // Last in each direction, as PyTorch's state dict; bounded by 1/√hidden_size like the others.
+            if (options.proj_size > 0)
+                parameters.emplace_back("weight_hr" + suffix,
+                                        pytorch_uniform({options.proj_size, hidden_size}, hidden_size));
         }
     }
 }
 
+std::size_t Recurrent::output_size() const { return options.proj_size > 0 ? options.proj_size : hidden_size; }
+
+Recurrent::DirectionWeights Recurrent::direction_weights(std::size_t layer_direction) const {
+    const std::size_t per_direction = 2 + (options.bias ? 2 : 0) + (options.proj_size > 0 ? 1 : 0);
+    const auto at = [&](std::size_t k) { return parameters[layer_direction * per_direction + k].second; };
+    DirectionWeights w{at(0), at(1), {}, {}, {}};
+    if (options.bias) {
+        w.b_ih = at(2);
+        w.b_hh = at(3);
+    }
+    if (options.proj_size > 0) w.w_hr = at(per_direction - 1);
+    return w;
+}
+
 std::string Recurrent::describe() const {
     std::string text = fmt::format("{}({}, {}", kind_name(kind_), input_size, hidden_size);
+    if (options.proj_size != 0) text += fmt::format(", proj_size={}", options.proj_size);  // where PyTorch prints it
     if (options.num_layers != 1) text += fmt::format(", num_layers={}", options.num_layers);
     if (options.nonlinearity == Nonlinearity::relu) text += ", nonlinearity=relu";
     if (!options.bias) text += ", bias=false";
@@ -179,8 +213,8 @@ std::vector<Tensor> Recurrent::run(const Tensor& input, const Tensor& h0_in, con
     // (L, N, H_in) from here on.
     const Tensor x = !batched ? unsqueeze(input, 1) : options.batch_first ? transpose(input, 0, 1) : input;
     const std::size_t batch = x.shape()[1];
-    const Tensor h0 = initial_state(h0_in, "h0", batch, batched);
-    const Tensor c0 = kind_ == RecurrentKind::lstm ? initial_state(c0_in, "c0", batch, batched) : Tensor{};
+    const Tensor h0 = initial_state(h0_in, State::hidden, batch, batched);
+    const Tensor c0 = kind_ == RecurrentKind::lstm ? initial_state(c0_in, State::cell, batch, batched) : Tensor{};
     auto [output, h_n, c_n] = run_layers(x, {}, h0, c0, training);
     if (!batched) {
         output = squeeze(output, 1);
@@ -211,21 +245,27 @@ std::vector<Tensor> Recurrent::run_packed(const utils::rnn::PackedSequence& inpu
         return state.defined() && input.unsorted_indices().defined() ? index_select(state, 1, input.unsorted_indices())
                                                                      : state;
     };
-    const Tensor h0 = to_columns(initial_state(h0_in, "h0", batch, true));
-    const Tensor c0 = kind_ == RecurrentKind::lstm ? to_columns(initial_state(c0_in, "c0", batch, true)) : Tensor{};
+    const Tensor h0 = to_columns(initial_state(h0_in, State::hidden, batch, true));
+    const Tensor c0 =
+        kind_ == RecurrentKind::lstm ? to_columns(initial_state(c0_in, State::cell, batch, true)) : Tensor{};
     auto [output, h_n, c_n] = run_layers(data, batch_sizes, h0, c0, training);
     return {output, to_batch(h_n), to_batch(c_n)};
 }
 
-Tensor Recurrent::initial_state(const Tensor& given, const char* which, std::size_t batch, bool batched) const {
+// h0 or c0 as (num_layers · directions, N, size): zeros when undefined. The size is
+// hidden_size, but proj_size for an LSTM's h with a projection.
+Tensor Recurrent::initial_state(const Tensor& given, State state, std::size_t batch, bool batched) const {
     const Tensor& first_weight = parameters.front().second;
     const std::size_t states = options.num_layers * (options.bidirectional ? 2 : 1);
-    if (!given.defined()) return zeros({states, batch, hidden_size}, {first_weight.dtype()});
-    const Shape expected = batched ? Shape{states, batch, hidden_size} : Shape{states, hidden_size};
+    const bool projected = state == State::hidden && options.proj_size > 0;
+    const std::size_t size = projected ? options.proj_size : hidden_size;
+    const char* which = state == State::hidden ? "h0" : "c0";
+    if (!given.defined()) return zeros({states, batch, size}, {first_weight.dtype()});
+    const Shape expected = batched ? Shape{states, batch, size} : Shape{states, size};
     if (given.shape() != expected)
-        fail("{}: {} has shape {}, expected {}: (num_layers * directions{}, hidden_size){}", describe(), which,
+        fail("{}: {} has shape {}, expected {}: (num_layers * directions{}, {}){}", describe(), which,
              shape_str(given.shape()), shape_str(expected), batched ? ", batch" : "",
-             batched ? "" : " for an unbatched input");
+             projected ? "proj_size" : "hidden_size", batched ? "" : " for an unbatched input");
     check_dtype(describe(), which, given, first_weight);
     return batched ? given : unsqueeze(given, 1);
 }
@@ -247,15 +287,11 @@ Recurrent::Outputs Recurrent::run_layers(const Tensor& x, const std::vector<std:
 
     TensorList final_h, final_c;
     Tensor layer_input = x;
-    const std::size_t per_direction = options.bias ? 4 : 2;
     for (std::size_t l = 0; l < options.num_layers; ++l) {
         TensorList outputs_by_direction;
         for (std::size_t d = 0; d < directions; ++d) {
             const std::size_t index = l * directions + d;
-            const Tensor& w_ih = parameters[index * per_direction].second;
-            const Tensor& w_hh = parameters[index * per_direction + 1].second;
-            const Tensor b_ih = options.bias ? parameters[index * per_direction + 2].second : Tensor{};
-            const Tensor b_hh = options.bias ? parameters[index * per_direction + 3].second : Tensor{};
+            const auto [w_ih, w_hh, b_ih, b_hh, w_hr] = direction_weights(index);
             const std::size_t in = layer_input.shape().back();
             // Every step's input product at once: one (rows, in) x (in, gates) GEMM.
             Tensor xw = gemm(packed ? layer_input : reshape(layer_input, Shape{steps * batch, in}), w_ih, false, true);
@@ -298,7 +334,7 @@ Recurrent::Outputs Recurrent::run_layers(const Tensor& x, const std::vector<std:
                         break;
                     case RecurrentKind::lstm: {
                         LSTMState next = lstm_step(xt + hidden_product(h, w_hh, step_bias), c, hidden);
-                        h = next.h;
+                        h = project(next.h, w_hr);
                         c = next.c;
                         break;
                     }

@@ -8,6 +8,8 @@
 // Shapes, as PyTorch: input (L, N, H_in), or (N, L, H_in) with batch_first, or
 // unbatched (L, H_in); states (num_layers · directions, N, H), or (num_layers ·
 // directions, H) unbatched, whatever batch_first says. An undefined state is zeros.
+// An LSTM with proj_size P > 0 projects its h to P (h = W_hr (o ⊙ tanh(c))): h0,
+// h_n and each direction's output are then P wide, c0 and c_n stay H.
 #include <retrograd/nn/module.hpp>
 #include <retrograd/nn/packed_sequence.hpp>
 
@@ -36,10 +38,14 @@ struct RNNOptions {
     bool bidirectional = false;  // adds *_reverse parameters; outputs concatenate both directions
     /// RNN only; LSTM and GRU refuse relu.
     Nonlinearity nonlinearity = Nonlinearity::tanh;  // RNN only; LSTM and GRU refuse relu
+    /// LSTM only (RNN and GRU refuse a non-zero one): 0, no projection, or P in [1, hidden_size): every step's h
+    /// is projected to P, h = W_hr (o ⊙ tanh(c)), with weight_hr_l* (P, hidden_size), as PyTorch's proj_size.
+    std::size_t proj_size = 0;
 };
 
 /// An LSTM's state: hidden and cell, each (num_layers · directions, N, H) for
-/// LSTM, (N, H) for LSTMCell (no batch axis unbatched). LibTorch uses a std::tuple.
+/// LSTM, (N, H) for LSTMCell (no batch axis unbatched); with proj_size P > 0, h is
+/// (num_layers · directions, N, P). LibTorch uses a std::tuple.
 struct LSTMState {
     /// The hidden state h.
     Tensor h;
@@ -86,8 +92,9 @@ enum class RecurrentKind { rnn, lstm, gru };
 class Recurrent {
 public:
     Recurrent(RecurrentKind kind, std::size_t input_size, std::size_t hidden_size, RNNOptions options);
-    // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, then the *_reverse
-    // ones, then l1..., in PyTorch's order; the owning module registers them.
+    // weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0 (and weight_hr_l0 with
+    // proj_size), then the *_reverse ones, then l1..., in PyTorch's order; the
+    // owning module registers them.
     NamedTensors parameters;
     // output, final h, final c (undefined but for LSTM).
     std::vector<Tensor> run(const Tensor& input, const Tensor& h0, const Tensor& c0, bool training) const;
@@ -95,6 +102,8 @@ public:
     std::vector<Tensor> run_packed(const utils::rnn::PackedSequence& input, const Tensor& h0, const Tensor& c0,
                                    bool training) const;
     std::string describe() const;
+    // The size of h (and of each direction's output): proj_size, or hidden_size without projection.
+    std::size_t output_size() const;
     std::size_t input_size, hidden_size;
     RNNOptions options;
 
@@ -102,7 +111,13 @@ private:
     struct Outputs {
         Tensor output, h_n, c_n;
     };
-    Tensor initial_state(const Tensor& given, const char* which, std::size_t batch, bool batched) const;
+    // One layer and direction's parameters; the biases and w_hr are undefined when absent.
+    struct DirectionWeights {
+        Tensor w_ih, w_hh, b_ih, b_hh, w_hr;
+    };
+    enum class State { hidden, cell };
+    DirectionWeights direction_weights(std::size_t layer_direction) const;
+    Tensor initial_state(const Tensor& given, State state, std::size_t batch, bool batched) const;
     Outputs run_layers(const Tensor& x, const std::vector<std::int64_t>& packed_sizes, const Tensor& h0,
                        const Tensor& c0, bool training) const;
     RecurrentKind kind_;
@@ -118,7 +133,7 @@ public:
     /// @param input_size the input's feature size, > 0
     /// @param hidden_size H, > 0
     /// @param options num_layers, bias, batch_first, dropout, bidirectional, nonlinearity
-    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1]
+    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1], or proj_size is not 0 (LSTM only)
     RNN(std::size_t input_size, std::size_t hidden_size, RNNOptions options = {});
     /// Runs the sequence.
     /// @param input (L, N, input_size), (N, L, input_size) with batch_first, or unbatched (L, input_size)
@@ -142,21 +157,24 @@ private:
     detail::Recurrent core_;
 };
 
-// Gates in PyTorch's order i, f, g, o: c' = f c + i g, h' = o tanh(c').
+// Gates in PyTorch's order i, f, g, o: c' = f c + i g, h' = o tanh(c'),
+// or h' = W_hr (o tanh(c')) with proj_size.
 /// Long short-term memory, as torch::nn::LSTM: gates in PyTorch's order i, f, g, o,
-/// c' = f c + i g, h' = o tanh(c'). No proj_size.
+/// c' = f c + i g, h' = o tanh(c'); with proj_size P > 0, h' = W_hr (o tanh(c')), of size P.
 class LSTM : public Callable<LSTM> {
 public:
-    /// Weights and biases uniform in ±1/√H, as PyTorch.
+    /// Weights and biases uniform in ±1/√H, as PyTorch (weight_hr too).
     /// @param input_size the input's feature size, > 0
     /// @param hidden_size H, > 0
-    /// @param options num_layers, bias, batch_first, dropout, bidirectional, nonlinearity
-    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1], or nonlinearity is relu
+    /// @param options num_layers, bias, batch_first, dropout, bidirectional, nonlinearity, proj_size
+    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1], nonlinearity is relu, or
+    /// proj_size is not smaller than hidden_size
     LSTM(std::size_t input_size, std::size_t hidden_size, RNNOptions options = {});
     // lstm(x) or lstm(x, LSTMState{h0, c0}); h0 and c0 both given or both not.
     /// Runs the sequence: lstm(x) or lstm(x, LSTMState{h0, c0}).
     /// @param input (L, N, input_size), (N, L, input_size) with batch_first, or unbatched (L, input_size)
-    /// @param state h0 and c0, both given or both undefined (zeros), each (num_layers · directions, N, H)
+    /// @param state h0 and c0, both given or both undefined (zeros), each (num_layers · directions, N, H), h0
+    /// (num_layers · directions, N, proj_size) with proj_size; without the N axis for an unbatched input
     /// @return the outputs and the final (h, c)
     /// @throws rg::Error when input is undefined, empty, not 2-D or 3-D, or its last size is not
     /// input_size; when a state's shape is not the one above; or when a dtype differs from the layer's, or only one of
@@ -165,7 +183,7 @@ public:
     /// Runs each sequence of a packed batch over its own steps (batch_first does not apply).
     /// @param input a packed batch (utils::rnn::pack_padded_sequence), data (sum of the lengths, input_size)
     /// @param state h0 and c0, both given or both undefined (zeros), each (num_layers · directions, N, H) in the
-    /// batch's original order
+    /// batch's original order (h0 (num_layers · directions, N, proj_size) with proj_size)
     /// @return the outputs, packed as the input, and each sequence's final (h, c)
     /// @throws rg::Error when the packed data's shape is not (rows, input_size), a dtype differs from the layer's,
     /// a state's shape is not the one above, or only one of h0 and c0 is given
@@ -186,7 +204,8 @@ public:
     /// @param input_size the input's feature size, > 0
     /// @param hidden_size H, > 0
     /// @param options num_layers, bias, batch_first, dropout, bidirectional, nonlinearity
-    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1], or nonlinearity is relu
+    /// @throws rg::Error when a size or num_layers is 0, dropout is outside [0, 1], nonlinearity is relu, or
+    /// proj_size is not 0 (LSTM only)
     GRU(std::size_t input_size, std::size_t hidden_size, RNNOptions options = {});
     /// Runs the sequence.
     /// @param input (L, N, input_size), (N, L, input_size) with batch_first, or unbatched (L, input_size)
