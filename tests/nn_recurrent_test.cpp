@@ -187,8 +187,118 @@ TEST_CASE("recurrent layers' gradients match finite differences at first and sec
         {test::rand64({2, 2}), test::rand64({2, 2}), test::rand64({2, 2})});
 }
 
+TEST_CASE("an LSTM with proj_size has PyTorch's parameters: weight_hr last in each direction, h proj_size wide") {
+    LSTM lstm(3, 5, {.num_layers = 2, .bidirectional = true, .proj_size = 2});
+    // list(torch.nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True).state_dict()), shapes included.
+    const std::vector<std::pair<std::string, rg::Shape>> expected{{"weight_ih_l0", {20, 3}},
+                                                                  {"weight_hh_l0", {20, 2}},
+                                                                  {"bias_ih_l0", {20}},
+                                                                  {"bias_hh_l0", {20}},
+                                                                  {"weight_hr_l0", {2, 5}},
+                                                                  {"weight_ih_l0_reverse", {20, 3}},
+                                                                  {"weight_hh_l0_reverse", {20, 2}},
+                                                                  {"bias_ih_l0_reverse", {20}},
+                                                                  {"bias_hh_l0_reverse", {20}},
+                                                                  {"weight_hr_l0_reverse", {2, 5}},
+                                                                  {"weight_ih_l1", {20, 4}},
+                                                                  {"weight_hh_l1", {20, 2}},
+                                                                  {"bias_ih_l1", {20}},
+                                                                  {"bias_hh_l1", {20}},
+                                                                  {"weight_hr_l1", {2, 5}},
+                                                                  {"weight_ih_l1_reverse", {20, 4}},
+                                                                  {"weight_hh_l1_reverse", {20, 2}},
+                                                                  {"bias_ih_l1_reverse", {20}},
+                                                                  {"bias_hh_l1_reverse", {20}},
+                                                                  {"weight_hr_l1_reverse", {2, 5}}};
+    std::vector<std::pair<std::string, rg::Shape>> actual;
+    for (const auto& [name, t] : lstm.named_parameters()) actual.emplace_back(name, t.shape());
+    CHECK(actual == expected);
+    CHECK(names_of(LSTM(3, 5, {.bias = false, .proj_size = 4})) ==
+          std::vector<std::string>{"weight_ih_l0", "weight_hh_l0", "weight_hr_l0"});
+    // Every weight, weight_hr included, uniform in +-1/sqrt(hidden_size) as PyTorch.
+    rg::manual_seed(25);
+    const Tensor w_hr = LSTM(3, 16, {.proj_size = 8}).named_parameters()[4].second;
+    CHECK(rg::max(rg::abs(w_hr)).item() <= 0.25);
+    CHECK(rg::max(rg::abs(w_hr)).item() > 0.9 * 0.25);
+
+    // h and the output are proj_size wide (per direction), c stays hidden_size.
+    auto [out, state] = lstm(rg::randn({4, 3, 3}));
+    CHECK(out.shape() == rg::Shape{4, 3, 4});
+    CHECK(state.h.shape() == rg::Shape{4, 3, 2});
+    CHECK(state.c.shape() == rg::Shape{4, 3, 5});
+    auto [unbatched, unbatched_state] = lstm(rg::randn({4, 3}), LSTMState{rg::zeros({4, 2}), rg::zeros({4, 5})});
+    CHECK(unbatched.shape() == rg::Shape{4, 4});
+    CHECK(unbatched_state.h.shape() == rg::Shape{4, 2});
+    CHECK(unbatched_state.c.shape() == rg::Shape{4, 5});
+    LSTM batch_first(3, 5, {.batch_first = true, .proj_size = 3});
+    CHECK(batch_first(rg::randn({2, 4, 3})).output.shape() == rg::Shape{2, 4, 3});
+}
+
+TEST_CASE("an LSTM with proj_size computes h = W_hr (o tanh(c)), the h its next step reads") {
+    rg::manual_seed(26);
+    LSTM lstm(3, 4, {.proj_size = 2});
+    lstm.to(rg::float64);
+    const auto p = lstm.named_parameters();
+    const Tensor &w_ih = p[0].second, &w_hh = p[1].second, &b_ih = p[2].second, &b_hh = p[3].second,
+                 &w_hr = p[4].second;
+    const Tensor x = test::rand64({3, 2, 3}, false);
+    Tensor h = test::rand64({2, 2}, false), c = test::rand64({2, 4}, false);
+    const auto [out, state] = lstm(x, LSTMState{unsqueeze(h, 0), unsqueeze(c, 0)});
+    // The step written out with single ops: gates i, f, g, o, then the projection.
+    for (std::int64_t t = 0; t < 3; ++t) {
+        const Tensor gates = rg::matmul(rg::select(x, 0, t), rg::transpose(w_ih, 0, 1)) + b_ih +
+                             rg::matmul(h, rg::transpose(w_hh, 0, 1)) + b_hh;
+        const auto gate = [&](std::int64_t k) { return rg::narrow(gates, 1, 4 * k, 4); };
+        c = rg::sigmoid(gate(1)) * c + rg::sigmoid(gate(0)) * rg::tanh(gate(2));
+        h = rg::matmul(rg::sigmoid(gate(3)) * rg::tanh(c), rg::transpose(w_hr, 0, 1));
+        check_values(rg::select(out, 0, t), h, 1e-12);
+    }
+    check_values(rg::select(state.h, 0, 0), h, 1e-12);
+    check_values(rg::select(state.c, 0, 0), c, 1e-12);
+}
+
+TEST_CASE("an LSTM with proj_size: gradients match finite differences, at second order for input and states") {
+    rg::manual_seed(27);
+    LSTM lstm(2, 3, {.bidirectional = true, .proj_size = 2});
+    lstm.to(rg::float64);
+    const auto run = [&](const Tensor& x, const Tensor& h0, const Tensor& c0) {
+        auto [out, state] = lstm(x, LSTMState{h0, c0});
+        return rg::concat({rg::reshape(out, {-1}), rg::reshape(state.h, {-1}), rg::reshape(state.c, {-1})});
+    };
+    const Tensor x = test::rand64({3, 2, 2}), h0 = test::rand64({2, 2, 2}), c0 = test::rand64({2, 2, 3});
+    test::check_gradients([&](const TensorList& v) { return run(v[0], v[1], v[2]); }, {x, h0, c0});
+
+    // The weights (weight_hr too) are not gradcheck's inputs: their gradient
+    // along a random direction v against the central difference of the loss.
+    const Tensor cotangent = rg::randn(run(x, h0, c0).shape(), f64());
+    const auto loss = [&] { return rg::sum(run(x, h0, c0) * cotangent); };
+    lstm.zero_grad();
+    loss().backward();
+    for (const auto& entry : lstm.named_parameters()) {
+        CAPTURE(entry.first);
+        Tensor w = entry.second;  // a handle: set_values_ writes the layer's own weight
+        const Tensor v = rg::randn(w.shape(), f64()), saved = w.detach().clone();
+        const double analytic = rg::sum(w.grad() * v).item();
+        const double eps = 1e-6;
+        const auto loss_at = [&](double step) {
+            rg::NoGrad off;
+            w.set_values_(saved + step * v);
+            return loss().item();
+        };
+        const double numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps);
+        {
+            rg::NoGrad off;
+            w.set_values_(saved);
+        }
+        CHECK(analytic == doctest::Approx(numeric).epsilon(1e-6));
+    }
+}
+
 TEST_CASE("recurrent layers describe themselves as PyTorch prints them") {
     CHECK(LSTM(3, 5).describe() == "LSTM(3, 5)");
+    // proj_size right after the sizes, where PyTorch's repr puts it.
+    CHECK(LSTM(3, 5, {.num_layers = 2, .bidirectional = true, .proj_size = 2}).describe() ==
+          "LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=true)");
     CHECK(RNN(3, 5,
               {.num_layers = 2,
                .bias = false,
@@ -236,6 +346,39 @@ TEST_CASE("a recurrent layer's bad input names the layer, what it received and w
     CHECK_THROWS_WITH_AS(GRU(3, 5, {.dropout = 1.5}), "GRU: dropout must be in [0, 1], got 1.5", rg::Error);
     CHECK_THROWS_WITH_AS(RNN(0, 5), "RNN: input_size, hidden_size and num_layers must be positive, got 0, 5 and 1",
                          rg::Error);
+}
+
+TEST_CASE("proj_size: RNN and GRU refuse it, LSTM wants it below hidden_size, and h0 must be proj_size wide") {
+    CHECK_THROWS_WITH_AS(RNN(3, 5, {.proj_size = 2}),
+                         "RNN: proj_size=2 is an option of LSTM only; RNN has no projection, so proj_size must be 0",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(GRU(3, 5, {.proj_size = 4}),
+                         "GRU: proj_size=4 is an option of LSTM only; GRU has no projection, so proj_size must be 0",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LSTM(3, 5, {.proj_size = 5}),
+                         "LSTM: proj_size must be smaller than hidden_size (or 0: no projection), got proj_size=5 and "
+                         "hidden_size=5",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(LSTM(3, 5, {.proj_size = 7}), doctest::Contains("got proj_size=7 and hidden_size=5"),
+                         rg::Error);
+    LSTM lstm(3, 5, {.num_layers = 2, .proj_size = 2});
+    // h0 of hidden_size, as without a projection: refused, with the shape it should have.
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({4, 3, 3}), LSTMState{rg::zeros({2, 3, 5}), rg::zeros({2, 3, 5})}),
+                         "LSTM(3, 5, proj_size=2, num_layers=2): h0 has shape (2, 3, 5), expected (2, 3, 2): "
+                         "(num_layers * directions, batch, proj_size)",
+                         rg::Error);
+    // c0 stays hidden_size wide.
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({4, 3, 3}), LSTMState{rg::zeros({2, 3, 2}), rg::zeros({2, 3, 2})}),
+                         "LSTM(3, 5, proj_size=2, num_layers=2): c0 has shape (2, 3, 2), expected (2, 3, 5): "
+                         "(num_layers * directions, batch, hidden_size)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(lstm(rg::zeros({4, 3}), LSTMState{rg::zeros({2, 5}), rg::zeros({2, 5})}),
+                         "LSTM(3, 5, proj_size=2, num_layers=2): h0 has shape (2, 5), expected (2, 2): (num_layers * "
+                         "directions, proj_size) for an unbatched input",
+                         rg::Error);
+    const auto packed = utils::rnn::pack_padded_sequence(rg::zeros({4, 3, 3}), std::vector<std::int64_t>{4, 2, 1});
+    CHECK_THROWS_WITH_AS(lstm(packed, LSTMState{rg::zeros({2, 3, 5}), rg::zeros({2, 3, 5})}),
+                         doctest::Contains("h0 has shape (2, 3, 5), expected (2, 3, 2)"), rg::Error);
 }
 
 TEST_CASE("a cell's bad input names the cell, what it received and what it expected") {
