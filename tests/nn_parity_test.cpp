@@ -380,6 +380,15 @@ std::vector<Case> cases() {
         {"transformer_unbatched", small_transformer({}), transformer},
         // ModuleList, ModuleDict, ParameterList and ParameterDict under PyTorch's names.
         {"containers", [] { return ModulePtr(std::make_shared<WithContainers>()); }, one_tensor},
+        // LSTM with projections: h (and each direction's output) proj_size wide, c hidden_size.
+        {"lstm_proj_two_layers_bidirectional_batch_first",
+         make<LSTM>(3, 5, RNNOptions{.num_layers = 2, .batch_first = true, .bidirectional = true, .proj_size = 2}),
+         lstm},
+        {"lstm_proj_unbatched_zero_state", make<LSTM>(3, 4, RNNOptions{.proj_size = 3}), lstm},
+        {"lstm_proj_no_bias_dropout_eval",
+         make<LSTM>(3, 5, RNNOptions{.num_layers = 2, .bias = false, .dropout = 0.5, .proj_size = 3}), lstm},
+        {"lstm_proj_packed_two_layers_bidirectional",
+         make<LSTM>(3, 5, RNNOptions{.num_layers = 2, .bidirectional = true, .proj_size = 2}), packed<LSTM>()},
     };
 }
 

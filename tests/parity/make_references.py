@@ -5,6 +5,7 @@ Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
                                                      [batchnorm] [activations] [packed] [transformer]
+                                                     [proj]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -337,9 +338,9 @@ def layer_cases():
 def main():
     """Arguments choose the groups to write, "layers", "functional",
     "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed",
-    "transformer" and/or "containers" (default: all), so that adding cases leaves the other files untouched."""
+    "transformer", "containers" and/or "proj" (default: all), so that adding cases leaves the other files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations", "packed", "transformer", "containers"]
+                              "activations", "packed", "transformer", "containers", "proj"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -362,6 +363,8 @@ def main():
         transformer_cases()
     if "containers" in groups:
         container_cases()
+    if "proj" in groups:
+        proj_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -765,6 +768,25 @@ def container_cases():
     """torch.nn's containers; a group of its own, so that the other groups' files are unchanged."""
     torch.manual_seed(4)
     plain("containers", WithContainers(), torch.randn(5, 3))
+
+
+def proj_cases():
+    """LSTM with projections (proj_size): h is proj_size wide, c hidden_size; a
+    group of its own, so that the other groups' files are unchanged."""
+    os.makedirs(OUT, exist_ok=True)
+    r, nn = torch.randn, torch.nn
+    torch.manual_seed(11)
+    L, N = 4, 3
+    case_recurrent("lstm_proj_two_layers_bidirectional_batch_first",
+                   nn.LSTM(3, 5, proj_size=2, num_layers=2, batch_first=True, bidirectional=True),
+                   r(N, L, 3), h0=r(4, N, 2), c0=r(4, N, 5))
+    case_recurrent("lstm_proj_unbatched_zero_state", nn.LSTM(3, 4, proj_size=3), r(L, 3))
+    # No biases: weight_hr directly follows weight_hh in each direction.
+    case_recurrent("lstm_proj_no_bias_dropout_eval", nn.LSTM(3, 5, proj_size=3, num_layers=2, bias=False,
+                                                             dropout=0.5), r(L, N, 3))
+    packed_case("lstm_proj_packed_two_layers_bidirectional",
+                nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True), r(5, 4, 3), [2, 5, 3, 1],
+                r(4, 4, 2), r(4, 4, 5))
 
 
 if __name__ == "__main__":
