@@ -294,6 +294,17 @@ TEST_CASE("an LSTM with proj_size: gradients match finite differences, at second
     }
 }
 
+TEST_CASE("docs/nn.md's LSTM with proj_size example gives the shapes the page says") {
+    rg::nn::LSTM projected(8, 16, {.bidirectional = true, .proj_size = 4});
+    auto [p_out, p_state] = projected(rg::randn({10, 3, 8}));
+    CHECK(p_out.shape() == rg::Shape{10, 3, 8});
+    CHECK(p_state.h.shape() == rg::Shape{2, 3, 4});
+    CHECK(p_state.c.shape() == rg::Shape{2, 3, 16});
+    for (const auto& [name, w] : projected.named_parameters())
+        if (name.rfind("weight_hr", 0) == 0) CHECK(w.shape() == rg::Shape{4, 16});
+    CHECK(names_of(projected).size() == 10);  // 5 per direction
+}
+
 TEST_CASE("recurrent layers describe themselves as PyTorch prints them") {
     CHECK(LSTM(3, 5).describe() == "LSTM(3, 5)");
     // proj_size right after the sizes, where PyTorch's repr puts it.
