@@ -2,7 +2,10 @@
 """Writes tests/parity/optim/references.txt: PyTorch 1.13's trajectories and
 learning-rate sequences that tests/nn_optim_extra_test.cpp compares with
 (float64, 17 significant digits). Run with the Python that has torch 1.13:
-    /usr/bin/python3 tests/parity/make_optim_references.py
+    OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 tests/parity/make_optim_references.py
+OpenBLAS picks its dot product by CPU, and L-BFGS's lines change in the last
+digits with it: SkylakeX's kernels wrote the committed ones, so name them on
+any machine to reproduce those lines (the others do not depend on it).
 Each line: <case> <step> <name> <values...>."""
 import math
 import os
