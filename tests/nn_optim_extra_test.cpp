@@ -1,9 +1,9 @@
-// NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, Adam's amsgrad and the schedules MultiStepLR,
-// CyclicLR, OneCycleLR, ReduceLROnPlateau, LambdaLR, MultiplicativeLR,
-// ConstantLR, LinearLR, PolynomialLR, CosineAnnealingWarmRestarts and
-// SequentialLR against PyTorch 1.13: the
-// trajectories and learning rates in tests/parity/optim/references.txt were
-// written by tests/parity/make_optim_references.py with torch 1.13, float64.
+// NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, Adam's amsgrad, the maximize
+// flag, and the schedules MultiStepLR, CyclicLR, OneCycleLR, ReduceLROnPlateau,
+// LambdaLR, MultiplicativeLR, ConstantLR, LinearLR, PolynomialLR,
+// CosineAnnealingWarmRestarts and SequentialLR against PyTorch 1.13: the trajectories and learning rates in
+// tests/parity/optim/references.txt were written by
+// tests/parity/make_optim_references.py with torch 1.13, float64.
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -58,14 +58,15 @@ rg::Tensor f64(std::vector<double> v) {
     return rg::from_vector(v, {static_cast<long>(v.size())}, {.dtype = rg::float64, .requires_grad = true});
 }
 
-// One step on loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script.
-void quadratic_step(Optimizer& opt, const rg::Tensor& w, const rg::Tensor& b) {
+// One step on loss = sum(a (w - c)^2) + sum(e (b - d)^2), as the reference script;
+// with `saddle`, the w part negated (the reference's maximize cases).
+void quadratic_step(Optimizer& opt, const rg::Tensor& w, const rg::Tensor& b, bool saddle = false) {
     const auto a = rg::tensor({1.0, 10.0, 0.1}, {.dtype = rg::float64});
     const auto c = rg::tensor({1.0, -2.0, 0.5}, {.dtype = rg::float64});
     const auto e = rg::tensor({3.0, 0.5}, {.dtype = rg::float64});
     const auto d = rg::tensor({-1.0, 2.0}, {.dtype = rg::float64});
     opt.zero_grad();
-    (rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
+    ((saddle ? -1.0 : 1.0) * rg::sum(a * (w - c) * (w - c)) + rg::sum(e * (b - d) * (b - d))).backward();
     opt.step();
 }
 
@@ -73,9 +74,9 @@ void quadratic_step(Optimizer& opt, const rg::Tensor& w, const rg::Tensor& b) {
 // `state`: per-parameter state compared too, the reference's <name>_w and <name>_b (ASGD's average).
 template <class Opt>
 void check_quadratic(const std::string& name, Opt& opt, const rg::Tensor& w, const rg::Tensor& b, int from = 1,
-                     const std::vector<std::string>& state = {}) {
+                     const std::vector<std::string>& state = {}, bool saddle = false) {
     for (int s = from; s <= 25; ++s) {
-        quadratic_step(opt, w, b);
+        quadratic_step(opt, w, b, saddle);
         check_close(w.to_vector(), reference(name, s, "w"), name + " step " + std::to_string(s) + " w");
         check_close(b.to_vector(), reference(name, s, "b"), name + " step " + std::to_string(s) + " b");
         if (state.empty()) continue;
@@ -89,10 +90,21 @@ void check_quadratic(const std::string& name, Opt& opt, const rg::Tensor& w, con
 }
 
 template <class Opt, class Options>
-void run_quadratic(const std::string& name, Options first, Options second, const std::vector<std::string>& state = {}) {
+void run_quadratic(const std::string& name, Options first, Options second, const std::vector<std::string>& state = {},
+                   bool saddle = false) {
     auto w = f64({0.3, 0.7, -1.2}), b = f64({0.25, -0.5});
     Opt opt(std::vector<ParamGroup<Options>>{{{w}, first}, {{b}, second}});
-    check_quadratic(name, opt, w, b, 1, state);
+    check_quadratic(name, opt, w, b, 1, state, saddle);
+}
+
+template <class Options> constexpr bool has_maximize = requires(Options o) { o.maximize; };
+
+// The reference's <optimizer>_maximize cases: on the saddle, the first group (w) maximizes
+// and the second (b) minimizes, so both converge only if the flag is read per group.
+template <class Opt, class Options>
+void run_maximize(const std::string& name, Options first, Options second, const std::vector<std::string>& state = {}) {
+    first.maximize = true;
+    run_quadratic<Opt>(name, first, second, state, true);
 }
 
 }  // namespace
@@ -222,6 +234,35 @@ TEST_CASE("Adadelta, Rprop and ASGD resume from state_dict on PyTorch's trajecto
     resume(std::type_identity<Adadelta>{}, "adadelta", adadelta_first, adadelta_second, {"square_avg", "acc_delta"});
     resume(std::type_identity<Rprop>{}, "rprop", rprop_first, rprop_second, {"prev", "step_size"});
     resume(std::type_identity<ASGD>{}, "asgd", asgd_first, asgd_second, {"ax", "eta", "mu"});
+}
+
+TEST_CASE("maximize negates the gradient first, per group, as PyTorch 1.13") {
+    // The first group's weight decay pins where: on the negated gradient, as PyTorch
+    // 1.13's code does for SGD too (its docstring's pseudocode flips the step after the momentum).
+    run_maximize<SGD>("sgd_maximize", SGDOptions{.lr = 0.02, .momentum = 0.9, .weight_decay = 0.01},
+                      {.lr = 0.05, .momentum = 0.5, .nesterov = true});
+    // Adam's two kernels, AMSGrad's and the fused one, maximizing each in turn.
+    run_maximize<Adam>("adam_maximize", AdamOptions{.lr = 0.05, .weight_decay = 0.01, .amsgrad = true},
+                       {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99});
+    run_maximize<AdamW>("adamw_maximize", AdamOptions{.lr = 0.05, .weight_decay = 0.1},
+                        {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .weight_decay = 0.01, .amsgrad = true});
+    run_maximize<RMSprop>("rmsprop_maximize",
+                          RMSpropOptions{.lr = 0.01, .weight_decay = 0.01, .momentum = 0.5, .centered = true},
+                          {.lr = 0.01, .alpha = 0.9});
+    // The reference gives both groups initial_accumulator_value 0.1: PyTorch 1.13 ignores a group's own.
+    run_maximize<Adagrad>("adagrad_maximize",
+                          AdagradOptions{.lr = 0.1,
+                                         .lr_decay = 0.01,
+                                         .weight_decay = 0.01,
+                                         .initial_accumulator_value = 0.1},
+                          {.lr = 0.2, .initial_accumulator_value = 0.1});
+    run_maximize<Adamax>("adamax_maximize", AdamaxOptions{.lr = 0.05, .weight_decay = 0.01},
+                         {.lr = 0.01, .beta1 = 0.8, .beta2 = 0.99, .eps = 1e-3});
+    run_maximize<Adadelta>("adadelta_maximize", adadelta_first, adadelta_second);
+    run_maximize<Rprop>("rprop_maximize", rprop_first, rprop_second);
+    run_maximize<ASGD>("asgd_maximize", asgd_first, asgd_second, {"ax", "eta", "mu"});
+    // As in PyTorch 1.13, NAdam, RAdam and L-BFGS have no maximize.
+    static_assert(!has_maximize<NAdamOptions> && !has_maximize<RAdamOptions> && !has_maximize<LBFGSOptions>);
 }
 
 TEST_CASE("ASGD keeps eta and mu as one number per parameter, and refuses them of another shape") {

@@ -33,13 +33,15 @@ E = torch.tensor([3.0, 0.5], dtype=F64)
 D = torch.tensor([-1.0, 2.0], dtype=F64)
 
 
-def quadratic(case, make, steps=25, state=()):
+def quadratic(case, make, steps=25, state=(), saddle=False):
+    """saddle: the w part of the loss negated, a saddle point that the groups
+    reach together when w's maximizes and b's minimizes."""
     w = torch.tensor([0.3, 0.7, -1.2], dtype=F64, requires_grad=True)
     b = torch.tensor([0.25, -0.5], dtype=F64, requires_grad=True)
     opt = make(w, b)
     for s in range(1, steps + 1):
         opt.zero_grad()
-        loss = (A * (w - C) ** 2).sum() + (E * (b - D) ** 2).sum()
+        loss = (-1.0 if saddle else 1.0) * (A * (w - C) ** 2).sum() + (E * (b - D) ** 2).sum()
         loss.backward()
         opt.step()
         emit(case, s, "w", w.detach())
@@ -76,6 +78,32 @@ quadratic("rprop", lambda w, b: O.Rprop(groups(dict(lr=0.05),
 quadratic("asgd", lambda w, b: O.ASGD(groups(dict(lr=0.05, lambd=0.1, weight_decay=0.01, t0=5),
                                               dict(lr=0.01, lambd=0.5, alpha=0.5, t0=10))(w, b), foreach=False),
           state=("ax", "eta", "mu"))
+
+# maximize=True in the first group only, on the saddle: w climbs the negated
+# quadratic while b descends its own, so ignoring the flag (or setting it for
+# both groups) sends one of them away. The weight decay in the first group
+# pins where PyTorch 1.13 negates: the gradient first, before the decay
+# (SGD's too, despite its docstring's pseudocode).
+def maximizing(case, optimizer, first, second, state=(), **defaults):
+    quadratic(case, lambda w, b: optimizer(groups(dict(first, maximize=True), second)(w, b), foreach=False,
+                                           **defaults), state=state, saddle=True)
+
+
+maximizing("sgd_maximize", O.SGD, dict(lr=0.02, momentum=0.9, weight_decay=0.01),
+           dict(lr=0.05, momentum=0.5, nesterov=True))
+maximizing("adam_maximize", O.Adam, dict(lr=0.05, weight_decay=0.01, amsgrad=True), dict(lr=0.01, betas=(0.8, 0.99)))
+maximizing("adamw_maximize", O.AdamW, dict(lr=0.05, weight_decay=0.1), dict(lr=0.01, betas=(0.8, 0.99), amsgrad=True))
+maximizing("rmsprop_maximize", O.RMSprop, dict(lr=0.01, weight_decay=0.01, momentum=0.5, centered=True),
+           dict(lr=0.01, alpha=0.9))
+# initial_accumulator_value for both groups: PyTorch 1.13 fills every group's sum with
+# the constructor's value, whatever a group's own says.
+maximizing("adagrad_maximize", O.Adagrad, dict(lr=0.1, lr_decay=0.01, weight_decay=0.01), dict(lr=0.2),
+           initial_accumulator_value=0.1)
+maximizing("adamax_maximize", O.Adamax, dict(lr=0.05, weight_decay=0.01), dict(lr=0.01, betas=(0.8, 0.99), eps=1e-3))
+maximizing("adadelta_maximize", O.Adadelta, dict(lr=1.0, weight_decay=0.01), dict(lr=0.5, rho=0.8, eps=1e-4))
+maximizing("rprop_maximize", O.Rprop, dict(lr=0.05), dict(lr=0.01, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)))
+maximizing("asgd_maximize", O.ASGD, dict(lr=0.05, lambd=0.1, weight_decay=0.01, t0=5),
+           dict(lr=0.01, lambd=0.5, alpha=0.5, t0=10), state=("ax", "eta", "mu"))
 
 # ---- schedules: the lr (and momentum) after construction and after each step ----
 def momentum_of(group):
@@ -142,7 +170,6 @@ schedule("sequential_cyclic_momentum", sgd(),
          lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=10),
                                       S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2)], milestones=[3]), 10,
          momentum=True)
-
 # ---- LBFGS on the Rosenbrock function ----
 def lbfgs(case, steps, **options):
     x = torch.tensor([-1.5, 2.0], dtype=F64, requires_grad=True)

@@ -185,7 +185,7 @@ private:
     }
 };
 
-/// SGD's options, as torch::optim::SGDOptions (without maximize).
+/// SGD's options, as torch.optim.SGD's (1.13).
 struct SGDOptions {
     /// The learning rate, >= 0.
     double lr = 0.01;
@@ -197,6 +197,9 @@ struct SGDOptions {
     double weight_decay = 0.0;
     /// Nesterov momentum (needs momentum > 0 and dampening 0).
     bool nesterov = false;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -205,8 +208,9 @@ struct SGDOptions {
     static void validate(const SGDOptions& o, const char* name);
 };
 /// Stochastic gradient descent with optional momentum, as torch::optim::SGD:
-/// g += weight_decay p; v = momentum v + (1 - dampening) g (v = g at the first
-/// step); p -= lr (g + momentum v with nesterov, else v).
+/// g = grad (-grad with maximize); g += weight_decay p; v = momentum v +
+/// (1 - dampening) g (v = g at the first step); p -= lr (g + momentum v with
+/// nesterov, else v).
 class SGD : public GroupedOptimizer<SGDOptions> {
 public:
     /// One group of parameters.
@@ -245,6 +249,9 @@ struct AdamOptions {
     double weight_decay = 0.0;  // Adam: added to the gradient; AdamW: decoupled
     /// Divide by the largest second moment so far (Reddi et al., 2018).
     bool amsgrad = false;  // divide by the largest second moment so far (Reddi et al., 2018)
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -312,6 +319,9 @@ struct RMSpropOptions {
     double momentum = 0.0;
     /// Normalise by the gradient's estimated variance rather than its second moment.
     bool centered = false;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -355,6 +365,9 @@ struct AdagradOptions {
     double initial_accumulator_value = 0.0;
     /// Added to the denominator, >= 0.
     double eps = 1e-10;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -499,6 +512,9 @@ struct AdamaxOptions {
     double eps = 1e-8;
     /// L2 penalty added to the gradient, >= 0.
     double weight_decay = 0.0;  // added to the gradient
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -543,6 +559,9 @@ struct AdadeltaOptions {
     double eps = 1e-6;
     /// L2 penalty added to the gradient, >= 0.
     double weight_decay = 0.0;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -588,6 +607,8 @@ struct RpropOptions {
     double step_size_min = 1e-6;
     /// The largest step size, >= step_size_min.
     double step_size_max = 50;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
@@ -634,6 +655,9 @@ struct ASGDOptions {
     double t0 = 1e6;
     /// L2 penalty added to the gradient, >= 0.
     double weight_decay = 0.0;
+    /// Maximize the objective (PyTorch's maximize): the gradient is negated first,
+    /// before the weight decay is added.
+    bool maximize = false;
     /// Checks the options.
     /// @param o the options
     /// @param name the optimizer named in the error
