@@ -1,7 +1,8 @@
 // NAdam, RAdam, Adamax, Adadelta, Rprop, ASGD, Adam's amsgrad, the maximize
 // flag, and the schedules MultiStepLR, CyclicLR, OneCycleLR, ReduceLROnPlateau,
 // LambdaLR, MultiplicativeLR, ConstantLR, LinearLR, PolynomialLR,
-// CosineAnnealingWarmRestarts and SequentialLR against PyTorch 1.13: the trajectories and learning rates in
+// CosineAnnealingWarmRestarts, SequentialLR and ChainedScheduler against
+// PyTorch 1.13: the trajectories and learning rates in
 // tests/parity/optim/references.txt were written by
 // tests/parity/make_optim_references.py with torch 1.13, float64.
 #include <cmath>
@@ -553,6 +554,107 @@ TEST_CASE("SequentialLR runs its schedules in turn from PyTorch's initial rates,
         SequentialLR schedule(opt, {&constant, &cyclic}, {3});
         check_schedule("sequential_cyclic_momentum", opt, schedule, 10, true);
     }
+}
+
+TEST_CASE("ChainedScheduler multiplies its schedules' effects, as PyTorch 1.13") {
+    {
+        SGD opt = two_group_sgd();
+        ConstantLR constant(opt, 0.5, 3);
+        ExponentialLR decay(opt, 0.9);
+        ChainedScheduler schedule({&constant, &decay});
+        check_schedule("chained_constant_exponential", opt, schedule, 10, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        LinearLR warmup(opt, 0.1, 1.0, 4);
+        StepLR stairs(opt, 3, 0.5);
+        ChainedScheduler schedule({&warmup, &stairs});
+        check_schedule("chained_warmup_step", opt, schedule, 12, false);
+    }
+    {
+        // A milestone listed twice counts twice in the chain too.
+        SGD opt = two_group_sgd();
+        LinearLR warmup(opt, 0.25, 0.75, 5);
+        MultiStepLR milestones(opt, {2, 6, 6, 9}, 0.5);
+        ChainedScheduler schedule({&warmup, &milestones});
+        check_schedule("chained_warmup_multistep", opt, schedule, 12, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        LinearLR warmup(opt, 0.2, 1.0, 4);
+        MultiStepLR milestones(opt, {3, 7}, 0.5);
+        ExponentialLR decay(opt, 0.95);
+        ChainedScheduler schedule({&warmup, &milestones, &decay});
+        check_schedule("chained_three", opt, schedule, 12, false);
+    }
+    {
+        // PolynomialLR reaches 0 at its 8th step, and the chain stays there.
+        SGD opt = two_group_sgd();
+        ConstantLR constant(opt, 0.5, 2);
+        MultiplicativeLR alternating(opt, [](std::size_t e) { return e % 2 ? 0.9 : 1.05; });
+        PolynomialLR polynomial(opt, 8, 2.0);
+        ChainedScheduler schedule({&constant, &alternating, &polynomial});
+        check_schedule("chained_multiplicative_polynomial", opt, schedule, 10, false);
+    }
+    {
+        // Up to t_max: past it PyTorch's chained cosine restarts, this one stays at its end.
+        SGD opt = two_group_sgd();
+        LinearLR warmup(opt, 0.1, 1.0, 3);
+        CosineAnnealingLR cosine(opt, 10);
+        ChainedScheduler schedule({&warmup, &cosine});
+        check_schedule("chained_warmup_cosine", opt, schedule, 10, false);
+    }
+    {
+        SGD opt = two_group_sgd();
+        ConstantLR constant(opt, 0.5, 3);
+        ExponentialLR decay(opt, 0.9);
+        ChainedScheduler inner({&constant, &decay});
+        MultiStepLR milestones(opt, {4, 7}, 0.1);
+        ChainedScheduler schedule({&inner, &milestones});
+        check_schedule("chained_nested", opt, schedule, 9, false);
+    }
+}
+
+TEST_CASE("ChainedScheduler refuses what PyTorch's chain would not compose, naming the schedule") {
+    SGD opt = two_group_sgd();
+    StepLR stairs(opt, 2);
+    ExponentialLR decay(opt, 0.5);
+    CHECK_THROWS_WITH_AS(ChainedScheduler(std::vector<LRScheduler*>{}),
+                         "ChainedScheduler: expected at least one schedule, got none", rg::Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler({nullptr, &stairs}), "ChainedScheduler: schedule 0 is null", rg::Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler({&stairs, nullptr}), "ChainedScheduler: schedule 1 is null", rg::Error);
+    CHECK_THROWS_WITH_AS(ChainedScheduler({&stairs, &decay, &stairs}),
+                         "ChainedScheduler: schedule 2 is schedule 0 again; chain each schedule once", rg::Error);
+    SGD other = two_group_sgd();
+    StepLR elsewhere(other, 2);
+    CHECK_THROWS_WITH_AS(ChainedScheduler({&stairs, &elsewhere}),
+                         "ChainedScheduler: schedule 1 belongs to another optimizer than schedule 0; every schedule "
+                         "must be built on the same optimizer",
+                         rg::Error);
+    const std::string not_chainable =
+        " cannot be chained: its rate is not its base rate times a factor of the epoch (chain StepLR, MultiStepLR, "
+        "ExponentialLR, ConstantLR, LinearLR, LinearWarmup, MultiplicativeLR, PolynomialLR, CosineAnnealingLR with "
+        "eta_min 0, or chains of them; run other schedules one after another with SequentialLR)";
+    // PyTorch's CyclicLR, OneCycleLR, LambdaLR and warm restarts set the rate from their base
+    // rates, undoing the schedules before them; its chained cosine with eta_min is not a product.
+    CyclicLR cyclic(opt, {.base_lr = 0.01, .max_lr = 0.1, .step_size_up = 2});
+    CHECK_THROWS_WITH_AS(ChainedScheduler({&stairs, &cyclic}), ("ChainedScheduler: schedule 1" + not_chainable).c_str(),
+                         rg::Error);
+    OneCycleLR one_cycle(opt, {.max_lr = 0.1, .total_steps = 10});
+    LambdaLR lambda(opt, [](std::size_t e) { return 1.0 / static_cast<double>(e + 1); });
+    CosineAnnealingWarmRestarts restarts(opt, 3);
+    CosineAnnealingLR cosine_to_floor(opt, 10, 0.001);
+    SequentialLR sequential(opt, {&stairs, &decay}, {3});
+    for (LRScheduler* schedule :
+         std::vector<LRScheduler*>{&one_cycle, &lambda, &restarts, &cosine_to_floor, &sequential})
+        CHECK_THROWS_WITH_AS(ChainedScheduler({schedule}), ("ChainedScheduler: schedule 0" + not_chainable).c_str(),
+                             rg::Error);
+    // A schedule stepped on its own is at another epoch than the chain.
+    decay.step();
+    CHECK_THROWS_WITH_AS(ChainedScheduler({&stairs, &decay}),
+                         "ChainedScheduler: schedule 1 is at epoch 1, expected 0; chain schedules before stepping "
+                         "them, then step the chain only",
+                         rg::Error);
 }
 
 TEST_CASE("bad options of the newer schedules name the schedule and the value") {

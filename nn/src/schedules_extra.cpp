@@ -1,7 +1,7 @@
 // MultiStepLR, CyclicLR, OneCycleLR, ReduceLROnPlateau, LambdaLR,
 // MultiplicativeLR, ConstantLR, LinearLR, PolynomialLR,
-// CosineAnnealingWarmRestarts and SequentialLR: PyTorch 1.13's schedules
-// (torch/optim/lr_scheduler.py), the same rates step for step.
+// CosineAnnealingWarmRestarts, SequentialLR and ChainedScheduler: PyTorch
+// 1.13's schedules (torch/optim/lr_scheduler.py), the same rates step for step.
 #include <retrograd/nn/optim.hpp>
 
 #include <algorithm>
@@ -392,6 +392,52 @@ double SequentialLR::factor(std::size_t epoch, double base) const {
 void SequentialLR::after_step(std::size_t epoch) {
     const auto [schedule, own_epoch] = running(epoch);
     schedule->after_step(own_epoch);
+}
+
+// ---- ChainedScheduler ----------------------------------------------------------------------
+
+Optimizer& ChainedScheduler::first_optimizer(const std::vector<LRScheduler*>& schedules) {
+    if (schedules.empty()) fail("ChainedScheduler: expected at least one schedule, got none");
+    if (!schedules.front()) fail("ChainedScheduler: schedule 0 is null");
+    return schedules.front()->optimizer_;
+}
+
+ChainedScheduler::ChainedScheduler(std::vector<LRScheduler*> schedules)
+    : LRScheduler(first_optimizer(schedules)), schedules_(std::move(schedules)) {
+    for (std::size_t i = 0; i < schedules_.size(); ++i) {
+        const LRScheduler* schedule = schedules_[i];
+        if (!schedule) fail("ChainedScheduler: schedule {} is null", i);
+        if (&schedule->optimizer_ != &optimizer_)
+            fail("ChainedScheduler: schedule {} belongs to another optimizer than schedule 0; every schedule must be "
+                 "built on the same optimizer",
+                 i);
+        for (std::size_t j = 0; j < i; ++j)
+            if (schedules_[j] == schedule)
+                fail("ChainedScheduler: schedule {} is schedule {} again; chain each schedule once", i, j);
+        // Its own epochs would not be the chain's: PyTorch's would go on from them, these from 0.
+        if (schedule->epoch_ != 0)
+            fail("ChainedScheduler: schedule {} is at epoch {}, expected 0; chain schedules before stepping them, "
+                 "then step the chain only",
+                 i, schedule->epoch_);
+        if (!schedule->chainable())
+            fail("ChainedScheduler: schedule {} cannot be chained: its rate is not its base rate times a factor of "
+                 "the epoch (chain StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR, LinearWarmup, "
+                 "MultiplicativeLR, PolynomialLR, CosineAnnealingLR with eta_min 0, or chains of them; run other "
+                 "schedules one after another with SequentialLR)",
+                 i);
+    }
+    // The rates before any schedule, as PyTorch's initial_lr: the first schedule's bases
+    // (the later ones saw the rates the earlier ones had set at their construction).
+    base_lrs_ = schedules_.front()->base_lrs_;
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) optimizer_.set_lr(factor(0, base_lrs_[g]), g);
+}
+
+double ChainedScheduler::factor(std::size_t epoch, double base) const {
+    // PyTorch steps each schedule in turn, each multiplying the current rate by its
+    // factor's ratio to the last epoch's: the product of the factors, telescoped.
+    double rate = base;
+    for (const LRScheduler* schedule : schedules_) rate *= schedule->factor(epoch, 1.0);
+    return rate;
 }
 
 }  // namespace rg::optim

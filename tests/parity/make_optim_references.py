@@ -170,6 +170,33 @@ schedule("sequential_cyclic_momentum", sgd(),
          lambda o: S.SequentialLR(o, [S.ConstantLR(o, factor=0.5, total_iters=10),
                                       S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2)], milestones=[3]), 10,
          momentum=True)
+# ChainedScheduler steps every schedule at each step: their effects multiply.
+schedule("chained_constant_exponential", sgd(),
+         lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=3), S.ExponentialLR(o, gamma=0.9)]), 10)
+schedule("chained_warmup_step", sgd(),
+         lambda o: S.ChainedScheduler([S.LinearLR(o, start_factor=0.1, total_iters=4),
+                                       S.StepLR(o, step_size=3, gamma=0.5)]), 12)
+schedule("chained_warmup_multistep", sgd(),
+         lambda o: S.ChainedScheduler([S.LinearLR(o, start_factor=0.25, end_factor=0.75, total_iters=5),
+                                       S.MultiStepLR(o, milestones=[2, 6, 6, 9], gamma=0.5)]), 12)
+schedule("chained_three", sgd(),
+         lambda o: S.ChainedScheduler([S.LinearLR(o, start_factor=0.2, total_iters=4),
+                                       S.MultiStepLR(o, milestones=[3, 7], gamma=0.5),
+                                       S.ExponentialLR(o, gamma=0.95)]), 12)
+# Polynomial reaches 0 at its 8th step and stays there.
+schedule("chained_multiplicative_polynomial", sgd(),
+         lambda o: S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=2),
+                                       S.MultiplicativeLR(o, lr_lambda=lambda e: 0.9 if e % 2 else 1.05),
+                                       S.PolynomialLR(o, total_iters=8, power=2.0)]), 10)
+# Within T_max: past it PyTorch's chained cosine restarts, retrograd's stays at its end.
+schedule("chained_warmup_cosine", sgd(),
+         lambda o: S.ChainedScheduler([S.LinearLR(o, start_factor=0.1, total_iters=3),
+                                       S.CosineAnnealingLR(o, T_max=10)]), 10)
+schedule("chained_nested", sgd(),
+         lambda o: S.ChainedScheduler([S.ChainedScheduler([S.ConstantLR(o, factor=0.5, total_iters=3),
+                                                           S.ExponentialLR(o, gamma=0.9)]),
+                                       S.MultiStepLR(o, milestones=[4, 7], gamma=0.1)]), 9)
+
 # ---- LBFGS on the Rosenbrock function ----
 def lbfgs(case, steps, **options):
     x = torch.tensor([-1.5, 2.0], dtype=F64, requires_grad=True)

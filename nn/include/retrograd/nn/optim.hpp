@@ -787,9 +787,14 @@ protected:
     // Called by step() after the learning rates are set (the cyclic schedules set the momentum here).
     /// Called by step() after the learning rates are set (the cyclic schedules set the momentum here).
     virtual void after_step(std::size_t /*epoch*/) {}
+    /// Whether ChainedScheduler can chain it: true when factor(epoch, base) is base
+    /// times a function of the epoch alone, which is what PyTorch's chainable
+    /// forms multiply the current rate by, step after step. False by default.
+    virtual bool chainable() const { return false; }
 
 private:
     friend class SequentialLR;  // runs its schedules' factor and after_step at its own epochs
+    friend class ChainedScheduler;  // multiplies its schedules' factors
     Optimizer& optimizer_;
     std::vector<double> base_lrs_;
     std::size_t epoch_ = 0;
@@ -809,6 +814,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     std::size_t step_size_;
@@ -828,6 +835,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     double gamma_;
@@ -848,6 +857,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// With eta_min 0 only: then base times a factor of the epoch.
+    bool chainable() const override { return eta_min_ == 0; }
 
 private:
     std::size_t t_max_;
@@ -870,6 +881,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     std::size_t steps_;
@@ -894,6 +907,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     std::vector<std::size_t> milestones_;  // sorted
@@ -1052,6 +1067,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     std::function<double(std::size_t)> lr_lambda_;
@@ -1074,6 +1091,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     double factor_;
@@ -1097,6 +1116,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     double start_factor_, end_factor_;
@@ -1118,6 +1139,8 @@ protected:
     /// @param epoch the steps taken
     /// @param base the base rate
     double factor(std::size_t epoch, double base) const override;
+    /// True: base times a factor of the epoch.
+    bool chainable() const override { return true; }
 
 private:
     std::size_t total_iters_;
@@ -1176,6 +1199,35 @@ private:
     std::pair<LRScheduler*, std::size_t> running(std::size_t epoch) const;
     std::vector<LRScheduler*> schedules_;
     std::vector<std::size_t> milestones_;
+};
+
+/// Steps several schedules as one, as torch.optim.lr_scheduler.ChainedScheduler:
+/// their effects compose, the rate at epoch e being the first schedule's base
+/// rate (PyTorch's initial_lr) times every schedule's factor at e, which is
+/// what PyTorch's chainable forms give. Only chainable() schedules qualify:
+/// StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR, LinearWarmup,
+/// MultiplicativeLR, PolynomialLR, CosineAnnealingLR with eta_min 0, and
+/// chains of them. The schedules must outlive it, must not have been stepped,
+/// and are stepped through it only.
+class ChainedScheduler : public LRScheduler {
+public:
+    /// @param schedules the schedules, built on the same optimizer (not null, each once)
+    /// @throws rg::Error when there is no schedule, one is null, belongs to another
+    /// optimizer than the first, appears twice, has been stepped, or is not chainable
+    explicit ChainedScheduler(std::vector<LRScheduler*> schedules);
+
+protected:
+    /// base · every schedule's factor at `epoch`.
+    /// @param epoch the steps taken
+    /// @param base the base rate
+    double factor(std::size_t epoch, double base) const override;
+    /// True: a chain is its base rate times a factor too, so chains chain.
+    bool chainable() const override { return true; }
+
+private:
+    // The first schedule's optimizer, for the base class (which needs it before the checks).
+    static Optimizer& first_optimizer(const std::vector<LRScheduler*>& schedules);
+    std::vector<LRScheduler*> schedules_;
 };
 
 /// Whether ReduceLROnPlateau's metric should fall or rise.
