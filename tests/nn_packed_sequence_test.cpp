@@ -3,6 +3,7 @@
 // batch equal to each sequence run alone, and every bad input's message.
 // Agreement with PyTorch is in nn_parity_test.cpp (the *_packed_* cases).
 #include "helpers.hpp"
+#include "parameter_gradients.hpp"
 
 using namespace rg::nn;
 using namespace rg::nn::utils::rnn;
@@ -148,16 +149,16 @@ TEST_CASE("RNN, LSTM and GRU over a packed batch equal each sequence run alone")
 TEST_CASE("an LSTM over a packed batch has finite-difference gradients for input, states and weights") {
     LSTM lstm(2, 3, {.bidirectional = true});
     lstm.to(rg::float64);
+    const auto run = [&](const Tensor& x, const Tensor& h0, const Tensor& c0) {
+        const PackedSequence p = pack_padded_sequence(x, std::vector<std::int64_t>{2, 4, 1}, false, false);
+        const auto [out, state] = lstm(p, LSTMState{h0, c0});
+        return rg::concat({reshape(out.data(), {-1}), reshape(state.h, {-1}), reshape(state.c, {-1})});
+    };
     const Tensor x = test::rand64({4, 3, 2}), h0 = test::rand64({2, 3, 3}), c0 = test::rand64({2, 3, 3});
-    TensorList inputs{x, h0, c0};
-    for (const Tensor& w : lstm.parameters()) inputs.push_back(w);
-    test::check_gradients(
-        [&](const TensorList& in) {
-            const PackedSequence p = pack_padded_sequence(in[0], std::vector<std::int64_t>{2, 4, 1}, false, false);
-            const auto [out, state] = lstm(p, LSTMState{in[1], in[2]});
-            return rg::concat({reshape(out.data(), {-1}), reshape(state.h, {-1}), reshape(state.c, {-1})});
-        },
-        inputs, false);
+    test::check_gradients([&](const TensorList& in) { return run(in[0], in[1], in[2]); }, {x, h0, c0}, false);
+    // The weights cannot be gradcheck's inputs (it perturbs copies): each along a random direction.
+    const Tensor cotangent = rg::randn(run(x, h0, c0).shape(), {.dtype = rg::float64});
+    test::check_parameter_gradients(lstm, [&] { return rg::sum(run(x, h0, c0) * cotangent); });
 }
 
 TEST_CASE("packed batches: every bad input's message") {

@@ -9,6 +9,7 @@
 #include <retrograd/graph.hpp>
 
 #include "helpers.hpp"
+#include "parameter_gradients.hpp"
 
 using namespace rg::nn;
 using rg::Tensor;
@@ -268,30 +269,9 @@ TEST_CASE("an LSTM with proj_size: gradients match finite differences, at second
     const Tensor x = test::rand64({3, 2, 2}), h0 = test::rand64({2, 2, 2}), c0 = test::rand64({2, 2, 3});
     test::check_gradients([&](const TensorList& v) { return run(v[0], v[1], v[2]); }, {x, h0, c0});
 
-    // The weights (weight_hr too) are not gradcheck's inputs: their gradient
-    // along a random direction v against the central difference of the loss.
+    // The weights (weight_hr too) are not gradcheck's inputs: each along a random direction.
     const Tensor cotangent = rg::randn(run(x, h0, c0).shape(), f64());
-    const auto loss = [&] { return rg::sum(run(x, h0, c0) * cotangent); };
-    lstm.zero_grad();
-    loss().backward();
-    for (const auto& entry : lstm.named_parameters()) {
-        CAPTURE(entry.first);
-        Tensor w = entry.second;  // a handle: set_values_ writes the layer's own weight
-        const Tensor v = rg::randn(w.shape(), f64()), saved = w.detach().clone();
-        const double analytic = rg::sum(w.grad() * v).item();
-        const double eps = 1e-6;
-        const auto loss_at = [&](double step) {
-            rg::NoGrad off;
-            w.set_values_(saved + step * v);
-            return loss().item();
-        };
-        const double numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps);
-        {
-            rg::NoGrad off;
-            w.set_values_(saved);
-        }
-        CHECK(analytic == doctest::Approx(numeric).epsilon(1e-6));
-    }
+    test::check_parameter_gradients(lstm, [&] { return rg::sum(run(x, h0, c0) * cotangent); });
 }
 
 TEST_CASE("docs/nn.md's LSTM with proj_size example gives the shapes the page says") {
@@ -459,4 +439,22 @@ TEST_CASE("a PyTorch state dict with a missing, extra or misshapen tensor is ref
                              .c_str(),
                          rg::Error);
     std::filesystem::remove(path);
+}
+
+TEST_CASE("replace_parameter reaches a recurrent layer's forward (weight tying)") {
+    rg::manual_seed(31);
+    LSTM lstm(3, 3, {.proj_size = 2});
+    GRU gru(3, 3);
+    const Tensor x = rg::randn({4, 2, 3});
+    for (Module* m : std::vector<Module*>{&lstm, &gru}) {
+        const auto before = m->named_parameters();
+        const Tensor zero_input_weight = rg::zeros(before[0].second.shape());
+        const Tensor outputs_before = m == &lstm ? lstm(x).output : gru(x).output;
+        m->replace_parameter(before[0].first, zero_input_weight);  // weight_ih_l0: the input no longer matters
+        const Tensor outputs_after = m == &lstm ? lstm(x).output : gru(x).output;
+        const Tensor outputs_other_input = m == &lstm ? lstm(x * 3.0).output : gru(x * 3.0).output;
+        CHECK(!rg::allclose(outputs_before, outputs_after));
+        test::check_values(outputs_after, outputs_other_input, 0.0);
+        CHECK(m->named_parameters()[0].second.same(zero_input_weight));
+    }
 }

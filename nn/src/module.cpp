@@ -113,6 +113,7 @@ Tensor Module::replace_parameter(const std::string& name, Tensor value) {
                  dtype_name(value.dtype()));
         if (!value.requires_grad()) value.requires_grad_();
         t = value;
+        parameter_replaced(name, value);
         return value;
     }
     std::vector<std::string> names;
@@ -120,6 +121,8 @@ Tensor Module::replace_parameter(const std::string& name, Tensor value) {
     fail("replace_parameter: {} has no parameter '{}' of its own (it has: {})", describe(), name,
          names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", ")));
 }
+
+void Module::parameter_replaced(const std::string& /*name*/, const Tensor& /*value*/) {}
 
 Tensor Module::register_buffer(std::string name, Tensor value, bool required_in_files) {
     check_new_name("register_buffer", name);

@@ -171,6 +171,11 @@ Recurrent::Recurrent(RecurrentKind kind, std::size_t input_size_, std::size_t hi
     }
 }
 
+void Recurrent::replace(const std::string& name, const Tensor& value) {
+    for (auto& [own, t] : parameters)
+        if (own == name) t = value;
+}
+
 std::size_t Recurrent::output_size() const { return options.proj_size > 0 ? options.proj_size : hidden_size; }
 
 Recurrent::DirectionWeights Recurrent::direction_weights(std::size_t layer_direction) const {

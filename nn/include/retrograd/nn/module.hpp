@@ -124,6 +124,12 @@ protected:
         add_child(name, module);
         return module;
     }
+    /// Called by replace_parameter once it has replaced `name`: a module whose
+    /// forward reads its weights from a list of its own, not from members the
+    /// user can assign (RNN, LSTM, GRU), updates that list here.
+    /// @param name the replaced parameter
+    /// @param value the new tensor
+    virtual void parameter_replaced(const std::string& name, const Tensor& value);
     /// Removes a child module (torch's unregister_module); the names of the others stay.
     /// @param name the child's name
     /// @return the child

@@ -102,6 +102,8 @@ public:
     std::vector<Tensor> run_packed(const utils::rnn::PackedSequence& input, const Tensor& h0, const Tensor& c0,
                                    bool training) const;
     std::string describe() const;
+    // The owning module's replace_parameter: the loop reads `parameters`, so the new tensor goes there too.
+    void replace(const std::string& name, const Tensor& value);
     // The size of h (and of each direction's output): proj_size, or hidden_size without projection.
     std::size_t output_size() const;
     std::size_t input_size, hidden_size;
@@ -153,6 +155,12 @@ public:
     /// "RNN(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
 
+protected:
+    /// Makes the forward read the replaced parameter.
+    /// @param name the replaced parameter
+    /// @param value the new tensor
+    void parameter_replaced(const std::string& name, const Tensor& value) override { core_.replace(name, value); }
+
 private:
     detail::Recurrent core_;
 };
@@ -191,6 +199,12 @@ public:
     /// "LSTM(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
 
+protected:
+    /// Makes the forward read the replaced parameter.
+    /// @param name the replaced parameter
+    /// @param value the new tensor
+    void parameter_replaced(const std::string& name, const Tensor& value) override { core_.replace(name, value); }
+
 private:
     detail::Recurrent core_;
 };
@@ -224,6 +238,12 @@ public:
     PackedRNNOutput forward(const utils::rnn::PackedSequence& input, const Tensor& h0 = {});
     /// "GRU(input_size, hidden_size" and the options that differ from their defaults, ")".
     std::string describe() const override { return core_.describe(); }
+
+protected:
+    /// Makes the forward read the replaced parameter.
+    /// @param name the replaced parameter
+    /// @param value the new tensor
+    void parameter_replaced(const std::string& name, const Tensor& value) override { core_.replace(name, value); }
 
 private:
     detail::Recurrent core_;
