@@ -81,6 +81,7 @@ public:
     /// Past the last module.
     auto end() const { return modules_.end(); }
     /// Fails: a ModuleList has no forward; the owner's forward calls its modules.
+    /// @param input not read
     /// @throws rg::Error always
     Tensor forward(const Tensor& input) override;
     /// "ModuleList(n modules)".
@@ -160,6 +161,7 @@ public:
     /// Whether the dictionary is empty.
     bool empty() const { return children().empty(); }
     /// Fails: a ModuleDict has no forward; the owner's forward calls its modules.
+    /// @param input not read
     /// @throws rg::Error always
     Tensor forward(const Tensor& input) override;
     /// "ModuleDict(key, ...)".
@@ -196,6 +198,7 @@ public:
     /// Past the last parameter.
     auto end() const { return values_.end(); }
     /// Fails: a ParameterList has no forward; the owner's forward reads its parameters.
+    /// @param input not read
     /// @throws rg::Error always
     Tensor forward(const Tensor& input) override;
     /// "ParameterList(n parameters)".
@@ -248,6 +251,7 @@ public:
     /// Whether the dictionary is empty.
     bool empty() const { return entries_.empty(); }
     /// Fails: a ParameterDict has no forward; the owner's forward reads its parameters.
+    /// @param input not read
     /// @throws rg::Error always
     Tensor forward(const Tensor& input) override;
     /// "ParameterDict(key, ...)".
