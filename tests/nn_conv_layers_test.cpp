@@ -1,7 +1,7 @@
-// Conv1d, ConvTranspose2d, Upsample and TransformerDecoder as modules: their
-// PyTorch names and shapes, init bounds, forward equal to the op it calls,
-// gradients in float64, descriptions and errors. Their values against
-// PyTorch are in nn_parity_test.cpp.
+// Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample and TransformerDecoder
+// as modules: their PyTorch names and shapes, init bounds, forward equal to
+// the op it calls, gradients in float64, descriptions and errors. Their
+// values against PyTorch are in nn_parity_test.cpp.
 #include "helpers.hpp"
 
 #include <algorithm>
@@ -44,6 +44,74 @@ TEST_CASE("Conv1d: PyTorch's parameters, init bound and forward") {
                          rg::Error);
     CHECK_THROWS_WITH_AS(Conv1d(4, 6, 3, {.stride = 2, .padding_rule = rg::Conv2dOptions::Rule::same}),
                          "Conv1d: padding \"same\" needs stride 1, as PyTorch, got stride 2", rg::Error);
+}
+
+TEST_CASE("ConvTranspose1d: PyTorch's (in, out / groups, k) weight, init bound, unbatched input and gradients") {
+    ConvTranspose1d up(4, 6, 3, {.stride = 2, .padding = 1, .output_padding = 1, .groups = 2, .dilation = 2});
+    CHECK(names_and_shapes(up) == std::vector<std::string>{"weight(4, 3, 3)", "bias(6,)"});
+    CHECK(largest(up.weight) <= 1 / std::sqrt(9.0));  // fan-in: out / groups x k, as PyTorch
+    CHECK(largest(up.bias) <= 1 / std::sqrt(9.0));
+    CHECK(up.describe() == "ConvTranspose1d(4, 6, kernel=3, stride=2, padding=1, output_padding=1, groups=2, "
+                           "dilation=2)");
+    CHECK(ConvTranspose1d(3, 2, 4, {.bias = false}).describe() ==
+          "ConvTranspose1d(3, 2, kernel=4, stride=1, bias=false)");
+    up.to(rg::float64);
+    const Tensor x = test::rand64({2, 4, 5});
+    // (5 - 1) 2 - 2 + 2 (3 - 1) + 1 + 1 = 12
+    const Tensor y = up(x);
+    CHECK(y.shape() == rg::Shape{2, 6, 12});
+    const Tensor as_image = rg::conv_transpose2d(rg::unsqueeze(x, 2), rg::unsqueeze(up.weight, 2), up.bias,
+                                                 {.stride = {1, 2},
+                                                  .padding = {0, 1},
+                                                  .output_padding = {0, 1},
+                                                  .groups = 2,
+                                                  .dilation = {1, 2}});
+    check_values(y, rg::squeeze(as_image, 2), 0);
+    check_values(up(rg::select(x, 0, 1)), rg::select(y, 0, 1), 0);  // unbatched (C, L), as PyTorch
+    test::check_gradients([&up](const TensorList& v) { return up(v[0]); }, {test::rand64({1, 4, 3})});
+    test::check_gradients(
+        [](const TensorList& v) {
+            return conv_transpose1d(v[0], v[1], v[2], {.stride = 3, .padding = 1, .output_padding = 2});
+        },
+        {test::rand64({4, 2}), test::rand64({4, 3, 2}), test::rand64({3})});
+}
+
+TEST_CASE("ConvTranspose1d and conv_transpose1d: bad arguments and inputs by message") {
+    CHECK_THROWS_WITH_AS(ConvTranspose1d(4, 6, 3, {.groups = 4}),
+                         "ConvTranspose1d: groups must be positive and divide in (4) and out (6) channels, got 4",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(ConvTranspose1d(4, 0, 3),
+                         "ConvTranspose1d: channels and kernel must be positive, got in 4, out 0, kernel 3", rg::Error);
+    CHECK_THROWS_WITH_AS(ConvTranspose1d(4, 6, 3, {.stride = 2, .output_padding = 2}),
+                         "ConvTranspose1d: output_padding 2 must be smaller than the stride 2 or the dilation 1",
+                         rg::Error);
+    ConvTranspose1d up(4, 6, 3);
+    CHECK_THROWS_WITH_AS(up(rg::randn({1, 1, 4, 5})),
+                         "conv_transpose1d: expected input (N, C_in, L) or (C_in, L) and weight (C_in, C_out / "
+                         "groups, k), got (1, 1, 4, 5) and (4, 6, 3)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(up(rg::randn({2, 3, 5})),
+                         "conv_transpose1d: input (2, 3, 5) has 3 channels but weight (4, 6, 3) expects 4 (its first "
+                         "axis)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(up(rg::from_indices({1, 2, 3, 4}, {4, 1})),
+                         "conv_transpose1d: expected a float32 or float64 tensor, got int64", rg::Error);
+    const Tensor w = rg::randn({4, 3, 3});
+    CHECK_THROWS_WITH_AS(conv_transpose1d(rg::randn({4, 1}), w, {}, {.padding = 2}),
+                         "conv_transpose1d: input (1, 4, 1) with kernel 3, stride 1, padding 2 and dilation 1 gives "
+                         "an empty output; use less padding",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(conv_transpose1d(rg::randn({4, 5}), w, {}, {.groups = 3}),
+                         "conv_transpose1d: groups must be positive and divide the 4 input channels of weight "
+                         "(4, 3, 3), got 3",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(conv_transpose1d(rg::randn({4, 5}), w, {}, {.stride = 0}),
+                         "conv_transpose1d: kernel 3, stride 0 and dilation 1 must be positive", rg::Error);
+    CHECK_THROWS_WITH_AS(conv_transpose1d(rg::randn({4, 5}), w, {}, {.output_padding = 1}),
+                         "conv_transpose1d: output_padding 1 must be smaller than the stride 1 or the dilation 1",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(conv_transpose1d(rg::randn({4, 5}), w, rg::randn({4})),
+                         "conv_transpose2d: bias has shape (4,), expected (3,)", rg::Error);
 }
 
 TEST_CASE("ConvTranspose2d: PyTorch's (in, out / groups, kh, kw) weight, init bound and forward") {

@@ -389,6 +389,17 @@ std::vector<Case> cases() {
          make<LSTM>(3, 5, RNNOptions{.num_layers = 2, .bias = false, .dropout = 0.5, .proj_size = 3}), lstm},
         {"lstm_proj_packed_two_layers_bidirectional",
          make<LSTM>(3, 5, RNNOptions{.num_layers = 2, .bidirectional = true, .proj_size = 2}), packed<LSTM>()},
+        {"conv_transpose1d_stride_padding_output_padding_groups_dilation",
+         make<ConvTranspose1d>(4, 6, 3,
+                               ConvTranspose1dOptions{.stride = 2,
+                                                      .padding = 1,
+                                                      .output_padding = 1,
+                                                      .groups = 2,
+                                                      .dilation = 2}),
+         one_tensor},
+        {"conv_transpose1d_unbatched_no_bias",
+         make<ConvTranspose1d>(3, 2, 4, ConvTranspose1dOptions{.stride = 3, .bias = false}), one_tensor},
+
     };
 }
 

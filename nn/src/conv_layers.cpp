@@ -1,5 +1,7 @@
-// Conv1d, ConvTranspose2d and Upsample: parameters as PyTorch names, shapes
-// and initialises them; forward is the matching op.
+// Conv1d, ConvTranspose1d, ConvTranspose2d and Upsample: parameters as
+// PyTorch names, shapes and initialises them; forward is the matching op.
+#include "argument_checks.hpp"
+
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/init.hpp>
@@ -8,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace rg::nn {
 namespace {
@@ -28,17 +31,25 @@ std::string factor_list(const std::vector<double>& v) {
     return v.size() == 1 ? parts[0] : fmt::format("({})", fmt::join(parts, ", "));
 }
 
-// The layer's step with the given options (forward(input, output_size) changes output_padding).
-Tensor transposed_step(const Tensor& input, const Tensor& weight, const Tensor& bias,
-                       const ConvTranspose2dOptions& options) {
-    CompositeStep step("ConvTranspose2d",
+// A transposed convolution layer's step (`layer` ConvTranspose1d or 2d):
+// run(), the op, with the explanation of its gradients.
+template <class Run>
+Tensor transposed_step(const char* layer, const Tensor& input, const Tensor& weight, const Tensor& bias, Run run) {
+    CompositeStep step(layer,
                        bias.defined() ? "{Z} = the gradient of a convolution with {W} with respect to its input, at "
                                         "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with "
                                         "{X}, d{b} = d{Z} summed"
                                       : "{Z} = the gradient of a convolution with {W} with respect to its input, at "
                                         "{X}: d{X} = convolution of d{Z} with {W}, d{W} = correlation of d{Z} with {X}",
                        {{"X", input}, {"W", weight}, {"b", bias}});
-    return step.output(conv_transpose2d(input, weight, bias, options), "Z");
+    return step.output(run(), "Z");
+}
+
+// The length of conv_transpose1d's output, negative when the padding removes it all.
+std::int64_t transposed_length(std::size_t length, std::size_t kernel, const ConvTranspose1dOptions& o) {
+    return (static_cast<std::int64_t>(length) - 1) * static_cast<std::int64_t>(o.stride) -
+           2 * static_cast<std::int64_t>(o.padding) + static_cast<std::int64_t>(o.dilation * (kernel - 1)) +
+           static_cast<std::int64_t>(o.output_padding) + 1;
 }
 
 }  // namespace
@@ -83,6 +94,74 @@ std::string Conv1d::describe() const {
                        weight.shape()[0], weight.shape()[2], options.stride, padding, extra);
 }
 
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvTranspose1dOptions options) {
+    constexpr const char* op = "conv_transpose1d";
+    detail::floating_or_fail(x, op);
+    detail::floating_or_fail(weight, op);
+    if ((x.dim() != 2 && x.dim() != 3) || weight.dim() != 3)
+        fail("conv_transpose1d: expected input (N, C_in, L) or (C_in, L) and weight (C_in, C_out / groups, k), got {} "
+             "and {}",
+             shape_str(x.shape()), shape_str(weight.shape()));
+    if (x.dim() == 2) return squeeze(conv_transpose1d(unsqueeze(x, 0), weight, bias, options), 0);
+    // The checks whose messages would otherwise show conv_transpose2d's height-1 shapes.
+    const Shape& ws = weight.shape();
+    if (x.shape()[1] != ws[0])
+        fail("conv_transpose1d: input {} has {} channels but weight {} expects {} (its first axis)",
+             shape_str(x.shape()), x.shape()[1], shape_str(ws), ws[0]);
+    if (options.groups == 0 || ws[0] % options.groups != 0)
+        fail("conv_transpose1d: groups must be positive and divide the {} input channels of weight {}, got {}", ws[0],
+             shape_str(ws), options.groups);
+    if (ws[2] == 0 || options.stride == 0 || options.dilation == 0)
+        fail("conv_transpose1d: kernel {}, stride {} and dilation {} must be positive", ws[2], options.stride,
+             options.dilation);
+    if (options.output_padding >= std::max(options.stride, options.dilation))
+        fail("conv_transpose1d: output_padding {} must be smaller than the stride {} or the dilation {}",
+             options.output_padding, options.stride, options.dilation);
+    if (x.shape()[2] == 0 || transposed_length(x.shape()[2], ws[2], options) <= 0)
+        fail("conv_transpose1d: input {} with kernel {}, stride {}, padding {} and dilation {} gives an empty output; "
+             "use less padding",
+             shape_str(x.shape()), ws[2], options.stride, options.padding, options.dilation);
+    const ConvTranspose2dOptions as_2d{.stride = {1, options.stride},
+                                       .padding = {0, options.padding},
+                                       .output_padding = {0, options.output_padding},
+                                       .groups = options.groups,
+                                       .dilation = {1, options.dilation}};
+    return squeeze(conv_transpose2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, as_2d), 2);
+}
+
+ConvTranspose1d::ConvTranspose1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+                                 ConvTranspose1dOptions opts)
+    : options(opts) {
+    if (in_channels == 0 || out_channels == 0 || kernel == 0)
+        fail("ConvTranspose1d: channels and kernel must be positive, got in {}, out {}, kernel {}", in_channels,
+             out_channels, kernel);
+    if (opts.groups == 0 || in_channels % opts.groups != 0 || out_channels % opts.groups != 0)
+        fail("ConvTranspose1d: groups must be positive and divide in ({}) and out ({}) channels, got {}", in_channels,
+             out_channels, opts.groups);
+    if (opts.output_padding >= std::max(opts.stride, opts.dilation))
+        fail("ConvTranspose1d: output_padding {} must be smaller than the stride {} or the dilation {}",
+             opts.output_padding, opts.stride, opts.dilation);
+    const std::size_t group_out = out_channels / opts.groups, fan_in = group_out * kernel;
+    weight = register_parameter("weight", uniform_fan_in({in_channels, group_out, kernel}, fan_in));
+    if (opts.bias) bias = register_parameter("bias", uniform_fan_in({out_channels}, fan_in));
+}
+
+Tensor ConvTranspose1d::forward(const Tensor& input) {
+    return transposed_step("ConvTranspose1d", input, weight, bias,
+                           [&] { return conv_transpose1d(input, weight, bias, options); });
+}
+
+std::string ConvTranspose1d::describe() const {
+    std::string extra;
+    if (options.padding != 0) extra += fmt::format(", padding={}", options.padding);
+    if (options.output_padding != 0) extra += fmt::format(", output_padding={}", options.output_padding);
+    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
+    if (options.dilation != 1) extra += fmt::format(", dilation={}", options.dilation);
+    if (!bias.defined()) extra += ", bias=false";
+    return fmt::format("ConvTranspose1d({}, {}, kernel={}, stride={}{})", weight.shape()[0],
+                       weight.shape()[1] * options.groups, weight.shape()[2], options.stride, extra);
+}
+
 ConvTranspose2d::ConvTranspose2d(std::size_t in_channels, std::size_t out_channels, Size2 kernel,
                                  ConvTranspose2dOptions opts)
     : options(opts) {
@@ -103,7 +182,10 @@ ConvTranspose2d::ConvTranspose2d(std::size_t in_channels, std::size_t out_channe
     if (opts.bias) bias = register_parameter("bias", uniform_fan_in({out_channels}, fan_in));
 }
 
-Tensor ConvTranspose2d::forward(const Tensor& input) { return transposed_step(input, weight, bias, options); }
+Tensor ConvTranspose2d::forward(const Tensor& input) {
+    return transposed_step("ConvTranspose2d", input, weight, bias,
+                           [&] { return conv_transpose2d(input, weight, bias, options); });
+}
 
 Tensor ConvTranspose2d::forward(const Tensor& input, Size2 output_size) {
     if (input.dim() != 4) return forward(input);  // its error names the shape expected
@@ -127,7 +209,8 @@ Tensor ConvTranspose2d::forward(const Tensor& input, Size2 output_size) {
                  largest[0], largest[1]);
         asked.output_padding[a] = static_cast<std::size_t>(want - smallest[a]);
     }
-    return transposed_step(input, weight, bias, asked);
+    return transposed_step("ConvTranspose2d", input, weight, bias,
+                           [&] { return conv_transpose2d(input, weight, bias, asked); });
 }
 
 std::string ConvTranspose2d::describe() const {

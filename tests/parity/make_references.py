@@ -5,7 +5,7 @@ Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
                                                      [batchnorm] [activations] [packed] [transformer]
-                                                     [proj]
+                                                     [proj] [modules_extra]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -338,9 +338,10 @@ def layer_cases():
 def main():
     """Arguments choose the groups to write, "layers", "functional",
     "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed",
-    "transformer", "containers" and/or "proj" (default: all), so that adding cases leaves the other files untouched."""
+    "transformer", "containers", "proj" and/or "modules_extra" (default: all), so that adding cases leaves the other
+    files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations", "packed", "transformer", "containers", "proj"]
+                              "activations", "packed", "transformer", "containers", "proj", "modules_extra"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -365,6 +366,8 @@ def main():
         container_cases()
     if "proj" in groups:
         proj_cases()
+    if "modules_extra" in groups:
+        modules_extra_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -787,6 +790,16 @@ def proj_cases():
     packed_case("lstm_proj_packed_two_layers_bidirectional",
                 nn.LSTM(3, 5, proj_size=2, num_layers=2, bidirectional=True), r(5, 4, 3), [2, 5, 3, 1],
                 r(4, 4, 2), r(4, 4, 5))
+
+
+def modules_extra_cases():
+    """ConvTranspose1d; a group of its own, so that the other groups' files are unchanged."""
+    os.makedirs(OUT, exist_ok=True)
+    r, nn = torch.randn, torch.nn
+    torch.manual_seed(12)
+    plain("conv_transpose1d_stride_padding_output_padding_groups_dilation",
+          nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), r(2, 4, 5))
+    plain("conv_transpose1d_unbatched_no_bias", nn.ConvTranspose1d(3, 2, 4, stride=3, bias=False), r(3, 4))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 #pragma once
 /// @file
-/// Conv1d, ConvTranspose2d and Upsample with PyTorch 1.13's semantics,
-/// parameter names and shapes (weight, bias), so that a state dict saved from
-/// torch.nn loads unchanged. Each forward is one call of an rg op
+/// Conv1d, ConvTranspose1d, ConvTranspose2d and Upsample with PyTorch 1.13's
+/// semantics, parameter names and shapes (weight, bias), so that a state dict
+/// saved from torch.nn loads unchanged. Each forward is one call of an rg op
 /// (<retrograd/spatial.hpp>); none has a backward of its own.
 #include <retrograd/nn/module.hpp>
 #include <retrograd/spatial.hpp>
@@ -32,6 +32,56 @@ public:
     Tensor weight;  ///< (out, in / groups, k)
     Tensor bias;  ///< (out,), undefined without a bias
     Conv1dOptions options;  ///< as given to the constructor
+};
+
+/// The options of conv_transpose1d and ConvTranspose1d, as torch.nn.ConvTranspose1d's arguments.
+struct ConvTranspose1dOptions {
+    std::size_t stride = 1;  ///< the stride of the convolution this one transposes
+    std::size_t padding = 0;  ///< removed from each end of the output
+    /// Added to the end of the output, to pick among the output lengths a
+    /// strided convolution maps to the same input length; smaller than the
+    /// stride or the dilation.
+    std::size_t output_padding = 0;
+    std::size_t groups = 1;  ///< channels split into this many independent transposed convolutions
+    std::size_t dilation = 1;  ///< spacing between kernel taps
+    bool bias = true;  ///< ConvTranspose1d only: whether the layer has a bias
+};
+
+/// 1-D transposed convolution, as torch.nn.functional.conv_transpose1d:
+/// x (N, C_in, L) or unbatched (C_in, L) and weight (C_in, C_out / groups, k),
+/// bias (C_out,) optional -> (N, C_out, OL) or (C_out, OL) with
+/// OL = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
+/// It is rg::conv_transpose2d over images of height 1.
+/// @param x the signals, float32 or float64
+/// @param weight the filters, of x's dtype
+/// @param bias undefined for none, else (C_out,)
+/// @param options stride, padding, output_padding, groups, dilation
+/// @throws rg::Error if x is not 2-D or 3-D, weight is not 3-D, or as rg::conv_transpose2d
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
+                        ConvTranspose1dOptions options = {});
+
+/// A 1-D transposed convolution, as torch.nn.ConvTranspose1d: weight
+/// (in, out / groups, k) and bias (out,), both initialised uniform in
+/// ±1/√(out / groups · k) as PyTorch (whose fan-in is the weight's second axis).
+class ConvTranspose1d : public Module {
+public:
+    /// @param in_channels C_in of the input
+    /// @param out_channels channels of the output
+    /// @param kernel the kernel size k
+    /// @param options stride, padding, output_padding, groups, dilation, bias
+    /// @throws rg::Error if a size is 0, groups does not divide both channel
+    ///   counts, or output_padding is not smaller than the stride or the dilation
+    ConvTranspose1d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel,
+                    ConvTranspose1dOptions options = {});
+    /// conv_transpose1d(input, weight, bias, options): (N, in, L) -> (N, out, OL), or (in, L) -> (out, OL).
+    /// @param input the signals (N, in, L) or (in, L), of the layer's dtype
+    /// @throws rg::Error as conv_transpose1d for an input of the wrong shape or dtype
+    Tensor forward(const Tensor& input) override;
+    /// "ConvTranspose1d(in, out, kernel=k, stride=s)" and the options that differ from the defaults.
+    std::string describe() const override;
+    Tensor weight;  ///< (in, out / groups, k)
+    Tensor bias;  ///< (out,), undefined without a bias
+    ConvTranspose1dOptions options;  ///< as given to the constructor
 };
 
 /// A 2-D transposed convolution, as torch.nn.ConvTranspose2d: weight
@@ -92,5 +142,6 @@ public:
 private:
     InterpolateOptions options_;
 };
+
 
 }  // namespace rg::nn
