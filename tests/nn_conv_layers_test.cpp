@@ -1,7 +1,7 @@
-// Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample and TransformerDecoder
-// as modules: their PyTorch names and shapes, init bounds, forward equal to
-// the op it calls, gradients in float64, descriptions and errors. Their
-// values against PyTorch are in nn_parity_test.cpp.
+// Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample, Unfold, Fold and
+// TransformerDecoder as modules: their PyTorch names and shapes, init bounds,
+// forward equal to the op it calls, gradients in float64, descriptions and
+// errors. Their values against PyTorch are in nn_parity_test.cpp.
 #include "helpers.hpp"
 
 #include <algorithm>
@@ -174,6 +174,43 @@ TEST_CASE("Upsample is interpolate with fixed options and no parameters") {
     CHECK_MESSAGE(result.ok, result.report);
     CHECK_THROWS_WITH_AS(Upsample({.size = {2}, .mode = rg::InterpolateMode::bilinear})(rg::randn({1, 2, 3})),
                          "interpolate: bilinear expects a 4-D input (N, C, H, W), got shape (1, 2, 3)", rg::Error);
+}
+
+TEST_CASE("Unfold and Fold are unfold and fold with fixed options, batched or not, and no parameters") {
+    const rg::FoldOptions options{.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}};
+    Unfold windows({2, 3}, options);
+    CHECK(windows.named_parameters().empty());
+    CHECK(windows.describe() == "Unfold(kernel=(2, 3), dilation=(1, 2), padding=(1, 1), stride=(2, 1))");
+    CHECK(Unfold(2).describe() == "Unfold(kernel=(2, 2))");
+    const Tensor x = test::rand64({2, 3, 5, 6});
+    const Tensor columns = windows(x);
+    CHECK(columns.shape() == rg::Shape{2, 18, 12});
+    check_values(columns, rg::unfold(x, {2, 3}, options), 0);
+    check_values(windows(rg::select(x, 0, 1)), rg::select(columns, 0, 1), 0);
+    Fold images({5, 6}, {2, 3}, options);
+    CHECK(images.named_parameters().empty());
+    CHECK(images.describe() ==
+          "Fold(output_size=(5, 6), kernel=(2, 3), dilation=(1, 2), padding=(1, 1), stride=(2, 1))");
+    CHECK(Fold({4, 4}, {2, 2}).describe() == "Fold(output_size=(4, 4), kernel=(2, 2))");
+    const Tensor back = images(columns);
+    check_values(back, rg::fold(columns, {5, 6}, {2, 3}, options), 0);
+    check_values(images(rg::select(columns, 0, 0)), rg::select(back, 0, 0), 0);  // (C kh kw, L) -> (C, H, W)
+    test::check_gradients([&](const TensorList& v) { return images(windows(v[0])); }, {test::rand64({1, 2, 5, 6})});
+
+    CHECK_THROWS_WITH_AS(windows(rg::randn({5, 6})),
+                         "unfold: expected images (N, C, H, W) or (C, H, W), got shape (5, 6)", rg::Error);
+    CHECK_THROWS_WITH_AS(images(rg::randn({2, 18, 11})),
+                         "fold: columns (2, 18, 11) have 11 windows, but an output of (5, 6) holds 3 x 4 = 12 "
+                         "windows of (2, 3)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(images(rg::randn({18})),
+                         "fold: expected columns (N, C*kh*kw, L) or (C*kh*kw, L), got shape (18,)", rg::Error);
+    // A huge output_size is refused before anything is allocated (spatial_ops_test.cpp has the op's cases).
+    Fold huge({std::size_t{1} << 40, std::size_t{1} << 40}, {2, 3});
+    CHECK_THROWS_WITH_AS(huge(rg::randn({1, 6, 4})),
+                         "fold: shape (1, 1, 1099511627776, 1099511627776) has too many elements for memory (more "
+                         "than 2^62 bytes of float32)",
+                         rg::Error);
 }
 
 TEST_CASE("TransformerDecoder stacks copies of its layer under PyTorch's names, then the norm") {

@@ -399,6 +399,14 @@ std::vector<Case> cases() {
          one_tensor},
         {"conv_transpose1d_unbatched_no_bias",
          make<ConvTranspose1d>(3, 2, 4, ConvTranspose1dOptions{.stride = 3, .bias = false}), one_tensor},
+        {"unfold_dilation_padding_stride_module",
+         make<Unfold>(rg::Size2{2, 3}, rg::FoldOptions{.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}}),
+         one_tensor},
+        {"fold_dilation_padding_stride_module",
+         make<Fold>(rg::Size2{5, 6}, rg::Size2{2, 3},
+                    rg::FoldOptions{.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}}),
+         one_tensor},
+        {"fold_unbatched", make<Fold>(rg::Size2{4, 5}, rg::Size2{2, 2}, rg::FoldOptions{.stride = {2, 1}}), one_tensor},
 
     };
 }

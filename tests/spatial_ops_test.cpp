@@ -124,6 +124,20 @@ TEST_CASE("unfold and fold refuse bad arguments") {
                          rg::Error);
     CHECK_THROWS_WITH_AS(rg::fold(rand64({8}, false), {3, 3}, {2, 2}),
                          "fold: expected columns (N, C*kh*kw, L) or (C*kh*kw, L), got shape (8,)", rg::Error);
+    // Sizes whose window count wraps around 2^64 (2^32 x 2^32 is 0) are refused before anything is allocated.
+    const std::size_t p = (std::size_t{1} << 31) - 1, big = std::size_t{1} << 32;
+    CHECK_THROWS_WITH_AS(rg::unfold(rand64({1, 1, 2, 2}, false), {1, 1}, {.padding = {p, p}}),
+                         "unfold: shape (1, 1, 1, 1, 4294967296, 4294967296) has too many elements for memory (more "
+                         "than 2^62 bytes of float64)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::fold(rg::zeros({1, 1, 0}), {big, big}, {1, 1}),
+                         "fold: shape (1, 1, 4294967296, 4294967296) has too many elements for memory (more than 2^62 "
+                         "bytes of float32)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::fold(rg::zeros({1, 1, 0}), {2, 2}, {1, 1}, {.padding = {p, p}}),
+                         "fold: shape (4294967296, 4294967296) has too many elements for memory (more than 2^62 bytes "
+                         "of float32)",
+                         rg::Error);
 }
 
 TEST_CASE("interpolate: PyTorch 1.13's nearest indices and bilinear weights on small cases") {

@@ -5,6 +5,7 @@
 
 #include "op_defs.hpp"
 #include "op_references.hpp"
+#include "tensor_impl.hpp"
 #include "window_geometry.hpp"
 
 namespace rg {
@@ -107,7 +108,11 @@ Tensor unfold(const Tensor& x, Size2 kernel, FoldOptions options) {
         fail("unfold: expected images (N, C, H, W) or (C, H, W), got shape {}", shape_str(x.shape()));
     if (x.dim() == 3) return squeeze(unfold(unsqueeze(x, 0), kernel, options), 0);
     const Shape& s = x.shape();
-    windows(s[0], s[1], {s[2], s[3]}, kernel, options, "unfold");
+    const detail::Geometry g = windows(s[0], s[1], {s[2], s[3]}, kernel, options, "unfold");
+    // The columns' size, checked as a product of factors: a huge padding
+    // would otherwise wrap oh x ow (or C kh kw) to a small count, and im2col
+    // would write past the columns it allocated.
+    detail::checked_numel(Shape{s[0], s[1], kernel[0], kernel[1], g.oh, g.ow}, x.dtype(), "unfold");
     return im2col(x, kernel, as_conv(options));
 }
 
@@ -135,7 +140,11 @@ Tensor fold(const Tensor& columns, Size2 output_size, Size2 kernel, FoldOptions 
     if (taps == 0 || s[1] % taps != 0)
         fail("fold: columns {} have {} rows, expected a multiple of the kernel's {} x {} = {} elements", shape_str(s),
              s[1], kernel[0], kernel[1], taps);
+    // The image is allocated from output_size, and a huge one (or padding)
+    // would wrap oh x ow to a count that might equal L: both are checked first.
+    detail::checked_numel(Shape{s[0], s[1] / taps, output_size[0], output_size[1]}, columns.dtype(), "fold");
     const detail::Geometry g = windows(s[0], s[1] / taps, output_size, kernel, options, "fold");
+    detail::checked_numel(Shape{g.oh, g.ow}, columns.dtype(), "fold");
     if (s[2] != g.oh * g.ow)
         fail("fold: columns {} have {} windows, but an output of ({}, {}) holds {} x {} = {} windows of ({}, {})",
              shape_str(s), s[2], output_size[0], output_size[1], g.oh, g.ow, g.oh * g.ow, kernel[0], kernel[1]);

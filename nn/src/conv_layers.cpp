@@ -1,5 +1,6 @@
-// Conv1d, ConvTranspose1d, ConvTranspose2d and Upsample: parameters as
-// PyTorch names, shapes and initialises them; forward is the matching op.
+// Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample, Unfold and Fold:
+// parameters as PyTorch names, shapes and initialises them; forward is the
+// matching op.
 #include "argument_checks.hpp"
 
 #include <retrograd/composite.hpp>
@@ -50,6 +51,17 @@ std::int64_t transposed_length(std::size_t length, std::size_t kernel, const Con
     return (static_cast<std::int64_t>(length) - 1) * static_cast<std::int64_t>(o.stride) -
            2 * static_cast<std::int64_t>(o.padding) + static_cast<std::int64_t>(o.dilation * (kernel - 1)) +
            static_cast<std::int64_t>(o.output_padding) + 1;
+}
+
+std::string pair(Size2 s) { return fmt::format("({}, {})", s[0], s[1]); }
+
+// Unfold's and Fold's options that differ from PyTorch's defaults, as ", dilation=(1, 2)".
+std::string window_options(const FoldOptions& o) {
+    std::string extra;
+    if (o.dilation != Size2{1, 1}) extra += ", dilation=" + pair(o.dilation);
+    if (o.padding != Size2{0, 0}) extra += ", padding=" + pair(o.padding);
+    if (o.stride != Size2{1, 1}) extra += ", stride=" + pair(o.stride);
+    return extra;
 }
 
 }  // namespace
@@ -234,6 +246,15 @@ std::string Upsample::describe() const {
                                                      : "size=" + size_list(options_.size);
     return fmt::format("Upsample({}, mode=\"{}\"{})", sizing, mode,
                        options_.align_corners ? ", align_corners=true" : "");
+}
+
+std::string Unfold::describe() const {
+    return fmt::format("Unfold(kernel={}{})", pair(kernel_), window_options(options_));
+}
+
+std::string Fold::describe() const {
+    return fmt::format("Fold(output_size={}, kernel={}{})", pair(output_size_), pair(kernel_),
+                       window_options(options_));
 }
 
 }  // namespace rg::nn

@@ -793,13 +793,18 @@ def proj_cases():
 
 
 def modules_extra_cases():
-    """ConvTranspose1d; a group of its own, so that the other groups' files are unchanged."""
+    """ConvTranspose1d, Unfold and Fold; a group of its own, so that the other groups' files are unchanged."""
     os.makedirs(OUT, exist_ok=True)
     r, nn = torch.randn, torch.nn
     torch.manual_seed(12)
     plain("conv_transpose1d_stride_padding_output_padding_groups_dilation",
           nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), r(2, 4, 5))
     plain("conv_transpose1d_unbatched_no_bias", nn.ConvTranspose1d(3, 2, 4, stride=3, bias=False), r(3, 4))
+    plain("unfold_dilation_padding_stride_module", nn.Unfold((2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+          r(2, 3, 5, 6))
+    plain("fold_dilation_padding_stride_module",
+          nn.Fold((5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), r(2, 18, 12))
+    plain("fold_unbatched", nn.Fold((4, 5), 2, stride=(2, 1)), r(8, 8))
 
 
 if __name__ == "__main__":

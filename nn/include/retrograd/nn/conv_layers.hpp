@@ -1,9 +1,9 @@
 #pragma once
 /// @file
-/// Conv1d, ConvTranspose1d, ConvTranspose2d and Upsample with PyTorch 1.13's
-/// semantics, parameter names and shapes (weight, bias), so that a state dict
-/// saved from torch.nn loads unchanged. Each forward is one call of an rg op
-/// (<retrograd/spatial.hpp>); none has a backward of its own.
+/// Conv1d, ConvTranspose1d, ConvTranspose2d, Upsample, Unfold and Fold with
+/// PyTorch 1.13's semantics, parameter names and shapes (weight, bias), so
+/// that a state dict saved from torch.nn loads unchanged. Each forward is one
+/// call of an rg op (<retrograd/spatial.hpp>); none has a backward of its own.
 #include <retrograd/nn/module.hpp>
 #include <retrograd/spatial.hpp>
 
@@ -143,5 +143,51 @@ private:
     InterpolateOptions options_;
 };
 
+/// The sliding windows of images as columns, as torch.nn.Unfold: rg::unfold
+/// with fixed options, (N, C, H, W) -> (N, C kh kw, L) or (C, H, W) -> (C kh kw, L).
+/// It has no parameters.
+class Unfold : public Module {
+public:
+    /// @param kernel the window size (kh, kw) (checked at the first forward, as PyTorch)
+    /// @param options dilation, padding and stride
+    explicit Unfold(Size2 kernel, FoldOptions options = {}) : kernel_(kernel), options_(options) {}
+    /// The same with a square window.
+    /// @param kernel the window size k x k
+    /// @param options dilation, padding and stride
+    explicit Unfold(std::size_t kernel, FoldOptions options = {}) : Unfold(Size2{kernel, kernel}, options) {}
+    /// unfold(input, kernel, options).
+    /// @param input the images (N, C, H, W) or (C, H, W)
+    /// @throws rg::Error as rg::unfold
+    Tensor forward(const Tensor& input) override { return unfold(input, kernel_, options_); }
+    /// "Unfold(kernel=(kh, kw))" and the options that differ from the defaults.
+    std::string describe() const override;
+
+private:
+    Size2 kernel_;
+    FoldOptions options_;
+};
+
+/// Sums columns of windows back into images, as torch.nn.Fold: rg::fold with
+/// fixed options, (N, C kh kw, L) -> (N, C, H, W) or (C kh kw, L) -> (C, H, W).
+/// It has no parameters.
+class Fold : public Module {
+public:
+    /// @param output_size the image size (H, W)
+    /// @param kernel the window size (kh, kw) (both checked at the first forward, as PyTorch)
+    /// @param options dilation, padding and stride
+    Fold(Size2 output_size, Size2 kernel, FoldOptions options = {})
+        : output_size_(output_size), kernel_(kernel), options_(options) {}
+    /// fold(input, output_size, kernel, options).
+    /// @param input the columns (N, C kh kw, L) or (C kh kw, L)
+    /// @throws rg::Error as rg::fold, also when L is not the number of windows of an output_size image
+    Tensor forward(const Tensor& input) override { return fold(input, output_size_, kernel_, options_); }
+    /// "Fold(output_size=(H, W), kernel=(kh, kw))" and the options that differ from the defaults.
+    std::string describe() const override;
+
+private:
+    Size2 output_size_;
+    Size2 kernel_;
+    FoldOptions options_;
+};
 
 }  // namespace rg::nn
