@@ -1,5 +1,5 @@
 // 1-D and adaptive max pooling, InstanceNorm, pixel (un)shuffle, Unflatten,
-// channel dropout, Bilinear and the padding modules: values by hand (or by
+// channel dropout, Bilinear, the padding modules and EmbeddingBag: values by hand (or by
 // PyTorch 1.13, saying so), gradients by gradcheck at first and second order,
 // train against eval, unbatched inputs, and bad input by message. Their parity
 // with PyTorch's state dicts, outputs and gradients is in nn_parity_test.cpp.
@@ -411,4 +411,148 @@ TEST_CASE("padding modules: rg::pad in PyTorch's order, errors naming the module
                          "ReplicationPad2d((1, 1, 1, 1)): pad: replicate mode pads the last 2 axes of a batched (N, C, "
                          "...) or (C, ...) input, got shape (4, 4); expected rank 3 or 4",
                          rg::Error);
+}
+
+namespace {
+// Rows (0, 1), (2, 3), ..., (8, 9) of a 5-row table.
+Tensor counting_table() { return rg::from_vector({0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {5, 2}, f64(true)); }
+}  // namespace
+
+TEST_CASE("embedding_bag: sums, means and maxima of bags given by offsets or rows, empty bags zeros") {
+    const Tensor table = counting_table();
+    const Tensor input = rg::from_indices({1, 3, 0, 4, 2});
+    const Tensor offsets = rg::from_indices({0, 2, 2, 4});  // bags {1, 3}, {}, {0, 4}, {2}
+    using Mode = EmbeddingBagMode;
+    check_values(embedding_bag(input, table, offsets, {.mode = Mode::sum}),
+                 rg::tensor({{8.0, 10.0}, {0.0, 0.0}, {8.0, 10.0}, {4.0, 5.0}}, f64()), 0);
+    check_values(embedding_bag(input, table, offsets),
+                 rg::tensor({{4.0, 5.0}, {0.0, 0.0}, {4.0, 5.0}, {4.0, 5.0}}, f64()), 0);
+    check_values(embedding_bag(input, table, offsets, {.mode = Mode::max}),
+                 rg::tensor({{6.0, 7.0}, {0.0, 0.0}, {8.0, 9.0}, {4.0, 5.0}}, f64()), 0);
+    // padding_idx lookups leave their bag and the mean's count.
+    check_values(embedding_bag(input, table, offsets, {.padding_idx = 3}),
+                 rg::tensor({{2.0, 3.0}, {0.0, 0.0}, {4.0, 5.0}, {4.0, 5.0}}, f64()), 0);
+    check_values(embedding_bag(input, table, offsets, {.mode = Mode::max, .padding_idx = -1}),
+                 rg::tensor({{6.0, 7.0}, {0.0, 0.0}, {0.0, 1.0}, {4.0, 5.0}}, f64()), 0);
+    // include_last_offset: the last offset ends the last bag, and what follows it is no bag's.
+    check_values(embedding_bag(input, table, offsets, {.mode = Mode::sum, .include_last_offset = true}),
+                 rg::tensor({{8.0, 10.0}, {0.0, 0.0}, {8.0, 10.0}}, f64()), 0);
+    check_values(embedding_bag(input, table, rg::from_indices({0, 2, 4}), {.mode = Mode::sum},
+                               rg::tensor({1.0, -1.0, 2.0, 0.5, 3.0}, f64())),
+                 rg::tensor({{-4.0, -4.0}, {4.0, 6.5}, {12.0, 15.0}}, f64()), 0);
+    // A 2-D input is one bag per row.
+    check_values(embedding_bag(rg::from_indices({1, 3, 0, 4}, {2, 2}), table, {}, {.mode = Mode::sum}),
+                 rg::tensor({{8.0, 10.0}, {8.0, 10.0}}, f64()), 0);
+    CHECK(embedding_bag(input, table, rg::from_indices(std::vector<std::int64_t>{})).shape() == rg::Shape{0, 2});
+    // max: the gradient goes to the row holding each maximum.
+    rg::sum(embedding_bag(input, table, offsets, {.mode = Mode::max})).backward();
+    check_values(table.grad(), rg::tensor({{0.0, 0.0}, {0.0, 0.0}, {1.0, 1.0}, {1.0, 1.0}, {1.0, 1.0}}, f64()), 0);
+}
+
+TEST_CASE("embedding_bag: gradients of weight and per_sample_weights at first and second order") {
+    const Tensor input = rg::from_indices({1, 3, 3, 0, 4, 2, 1});
+    const Tensor offsets = rg::from_indices({0, 3, 3, 5});
+    using Mode = EmbeddingBagMode;
+    test::check_gradients([&](const TensorList&
+                                  v) { return embedding_bag(input, v[0], offsets, {.mode = Mode::sum}, v[1]); },
+                          {test::rand64({5, 3}), test::rand64({7})});
+    test::check_gradients([&](const TensorList& v) { return embedding_bag(input, v[0], offsets, {.padding_idx = 1}); },
+                          {test::rand64({5, 3})});
+    test::check_gradients(
+        [&](const TensorList& v) {
+            return embedding_bag(input, v[0], offsets, {.mode = Mode::max, .include_last_offset = true});
+        },
+        {test::rand64({5, 3})});
+    test::check_gradients(
+        [](const TensorList& v) {
+            return embedding_bag(rg::from_indices({2, 0, 2, 1, 1, 4}, {2, 3}), v[0], {}, {.mode = Mode::max});
+        },
+        {test::rand64({5, 3})});
+}
+
+TEST_CASE("EmbeddingBag: PyTorch's weight, N(0, 1) with the padding row zeros, and forward") {
+    EmbeddingBag bags(6, 4, {.mode = EmbeddingBagMode::max, .padding_idx = -2, .include_last_offset = true});
+    CHECK(bags.describe() == "EmbeddingBag(6, 4, mode=\"max\", padding_idx=4, include_last_offset=true)");
+    CHECK(EmbeddingBag(3, 2).describe() == "EmbeddingBag(3, 2, mode=\"mean\")");
+    const auto named = bags.named_parameters();
+    REQUIRE(named.size() == 1);
+    CHECK(named[0].first == "weight");
+    CHECK(bags.weight.shape() == rg::Shape{6, 4});
+    check_values(rg::select(bags.weight, 0, 4), rg::zeros({4}), 0);
+    CHECK(rg::sum(rg::abs(bags.weight)).item() > 0.0);
+    const Tensor input = rg::from_indices({4, 1, 2, 4, 5});
+    const Tensor offsets = rg::from_indices({0, 2, 5});
+    check_values(bags.forward(input, offsets), embedding_bag(input, bags.weight, offsets, bags.options), 0);
+    rg::sum(bags.forward(input, offsets)).backward();
+    check_values(rg::select(bags.weight.grad(), 0, 4), rg::zeros({4}), 0);  // the padding row gets none
+    EmbeddingBag rows(6, 4);
+    check_values(rows(rg::from_indices({1, 2}, {1, 2})),
+                 rg::unsqueeze((rg::select(rows.weight, 0, 1) + rg::select(rows.weight, 0, 2)) / 2.0, 0), 1e-6);
+    CHECK_THROWS_WITH_AS(EmbeddingBag(6, 4, {.padding_idx = 6}),
+                         "EmbeddingBag: padding_idx 6 is out of range for 6 rows, expected [-6, 6)", rg::Error);
+    // docs/nn.md's example.
+    EmbeddingBag sums(1000, 16, {.mode = EmbeddingBagMode::sum});
+    CHECK(sums(rg::from_indices({4, 7, 7, 1}, {2, 2})).shape() == rg::Shape{2, 16});
+    CHECK(sums.forward(rg::from_indices({4, 7, 1, 9, 9}), rg::from_indices({0, 2, 2}), rg::randn({5})).shape() ==
+          rg::Shape{3, 16});
+    CHECK_THROWS_WITH_AS(EmbeddingBag(0, 4),
+                         "EmbeddingBag: num_embeddings and embedding_dim must be positive, got 0 "
+                         "and 4",
+                         rg::Error);
+}
+
+TEST_CASE("embedding_bag: bad inputs, offsets and per_sample_weights by message, checked before allocating") {
+    const Tensor table = counting_table();
+    const Tensor input = rg::from_indices({1, 3, 0, 4, 2});
+    const Tensor offsets = rg::from_indices({0, 2});
+    auto message = [&](const Tensor& in, const Tensor& offs, EmbeddingBagOptions options = {},
+                       const Tensor& weights = {}) {
+        try {
+            embedding_bag(in, table, offs, options, weights);
+        } catch (const rg::Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    CHECK(message(rg::randn({5}), offsets) == "embedding_bag: expected int64 indices, got float32");
+    CHECK(message(rg::from_indices({1, 2, 3, 4}, {1, 2, 2}), {}) ==
+          "embedding_bag: expected input (B, N), or (N,) with offsets, got (1, 2, 2)");
+    CHECK(message(input, {}) == "embedding_bag: a 1-D input (5,) needs offsets, the int64 start of each bag");
+    CHECK(message(rg::from_indices({1, 2, 3, 4}, {2, 2}), offsets) ==
+          "embedding_bag: a 2-D input (2, 2) holds one bag per row, so offsets must be undefined, got (2,)");
+    CHECK(message(rg::from_indices({}, {3, 0}), {}) ==
+          "embedding_bag: a 2-D input (3, 0) must have at least one index per bag");
+    CHECK(message(input, rg::tensor({0.0, 2.0})) ==
+          "embedding_bag: offsets must be a 1-D int64 tensor, got float32 (2,)");
+    CHECK(message(input, rg::from_indices({0, 2}, {1, 2})) ==
+          "embedding_bag: offsets must be a 1-D int64 tensor, got int64 (1, 2)");
+    CHECK(message(input, rg::from_indices({1, 2})) ==
+          "embedding_bag: offsets[0] must be 0, the start of the first bag, got 1");
+    CHECK(message(input, rg::from_indices({0, 3, 2})) ==
+          "embedding_bag: offsets must not decrease, got offsets[2] = 2 after offsets[1] = 3");
+    CHECK(message(input, rg::from_indices({0, -1})) ==
+          "embedding_bag: offsets must not decrease, got offsets[1] = -1 after offsets[0] = 0");
+    CHECK(message(input, rg::from_indices({0, std::int64_t{1} << 62})) ==
+          "embedding_bag: offsets[1] = 4611686018427387904 is beyond the input's 5 indices");
+    CHECK(message(input, rg::from_indices(std::vector<std::int64_t>{}), {.include_last_offset = true}) ==
+          "embedding_bag: with include_last_offset, offsets needs at least one entry, the end of the last bag");
+    CHECK(message(rg::from_indices({1, 5}), rg::from_indices({0})) ==
+          "embedding_bag: index 5 at position 1 is out of range for a table of 5 rows, expected [0, 5)");
+    CHECK(message(rg::from_indices({-1, 2}), rg::from_indices({0})) ==
+          "embedding_bag: index -1 at position 0 is out of range for a table of 5 rows, expected [0, 5)");
+    CHECK(message(input, offsets, {.padding_idx = 5}) ==
+          "embedding_bag: padding_idx 5 is out of range for 5 rows, expected [-5, 5)");
+    const Tensor weights = rg::ones({5}, f64());
+    CHECK(message(input, offsets, {}, weights) ==
+          "embedding_bag: per_sample_weights is only supported for mode \"sum\", as PyTorch, got mode \"mean\"");
+    CHECK(message(input, offsets, {.mode = EmbeddingBagMode::max}, weights) ==
+          "embedding_bag: per_sample_weights is only supported for mode \"sum\", as PyTorch, got mode \"max\"");
+    CHECK(message(input, offsets, {.mode = EmbeddingBagMode::sum}, rg::ones({4}, f64())) ==
+          "embedding_bag: per_sample_weights (4,) must have the input's shape (5,)");
+    CHECK(message(input, offsets, {.mode = EmbeddingBagMode::sum}, rg::ones({5})) ==
+          "embedding_bag: per_sample_weights is float32 but weight is float64; they must match");
+    CHECK(message(input, offsets, {.mode = EmbeddingBagMode::sum}, rg::from_indices({1, 1, 1, 1, 1})) ==
+          "embedding_bag: per_sample_weights must be float32 or float64, got int64; convert it with .to(rg::float32)");
+    CHECK_THROWS_WITH_AS(embedding_bag(input, rg::randn({5}), offsets),
+                         "embedding_bag: weight must be a table (num_embeddings, dim), got (5,)", rg::Error);
 }

@@ -138,6 +138,12 @@ Tensors bilinear_layer(Module& m, const Tensors& in) {
     return {{"output", dynamic_cast<Bilinear&>(m)(in.at("x1"), in.at("x2"))}};
 }
 
+// EmbeddingBag over int64 indices x, with offsets and per_sample_weights when the case has them.
+Tensors embedding_bag_layer(Module& m, const Tensors& in) {
+    return {{"output", dynamic_cast<EmbeddingBag&>(m).forward(in.at("x"), optional_input(in, "offsets"),
+                                                              optional_input(in, "per_sample_weights"))}};
+}
+
 template <class M, class... Args> std::function<ModulePtr()> make(Args... args) {
     return [=] { return std::make_shared<M>(args...); };
 }
@@ -407,7 +413,13 @@ std::vector<Case> cases() {
                     rg::FoldOptions{.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}}),
          one_tensor},
         {"fold_unbatched", make<Fold>(rg::Size2{4, 5}, rg::Size2{2, 2}, rg::FoldOptions{.stride = {2, 1}}), one_tensor},
-
+        {"embedding_bag_sum_per_sample_weights_offsets",
+         make<EmbeddingBag>(7, 3, EmbeddingBagOptions{.mode = EmbeddingBagMode::sum}), embedding_bag_layer},
+        {"embedding_bag_mean_padding_idx_2d", make<EmbeddingBag>(6, 4, EmbeddingBagOptions{.padding_idx = 2}),
+         embedding_bag_layer},
+        {"embedding_bag_max_empty_bag_include_last_offset",
+         make<EmbeddingBag>(8, 3, EmbeddingBagOptions{.mode = EmbeddingBagMode::max, .include_last_offset = true}),
+         embedding_bag_layer},
     };
 }
 

@@ -23,6 +23,15 @@ inline void named_floating_or_fail(const Tensor& x, const char* op, const char* 
              dtype_name(x.dtype()));
 }
 
+// A row of a table of `count` rows, the argument `name` of `op` (padding_idx):
+// in [-count, count), negative counting from the end, as PyTorch; returned in [0, count).
+inline std::int64_t row_or_fail(std::int64_t row, std::size_t count, const char* op, const char* name) {
+    const auto n = static_cast<std::int64_t>(count);
+    if (row < -n || row >= n)
+        fail("{}: {} {} is out of range for {} rows, expected [-{}, {})", op, name, row, count, count, count);
+    return row < 0 ? row + n : row;
+}
+
 // The values of t, which the caller has checked is a defined int64 tensor, row-major.
 inline std::vector<std::int64_t> int64_values(const Tensor& t) {
     const Tensor dense = t.contiguous();

@@ -1,4 +1,6 @@
 // Layers, each a few tape ops in forward(); none has a backward.
+#include "argument_checks.hpp"
+
 #include <retrograd/nn/init.hpp>
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/layers.hpp>
@@ -181,13 +183,8 @@ std::string BatchNorm::describe() const {
 
 Embedding::Embedding(std::size_t count, std::size_t dim, EmbeddingOptions options) {
     if (count == 0 || dim == 0) fail("Embedding: count and dim must be positive, got {} and {}", count, dim);
-    if (options.padding_idx) {
-        const auto n = static_cast<std::int64_t>(count);
-        const std::int64_t p = *options.padding_idx;
-        if (p < -n || p >= n)
-            fail("Embedding: padding_idx {} is out of range for {} rows, expected [-{}, {})", p, count, count, count);
-        padding_idx_ = p < 0 ? p + n : p;
-    }
+    if (options.padding_idx)
+        padding_idx_ = detail::row_or_fail(*options.padding_idx, count, "Embedding", "padding_idx");
     Tensor table = randn({count, dim});
     if (padding_idx_) select(table, 0, *padding_idx_).fill_(0.0);
     weight = register_parameter("weight", table);

@@ -792,10 +792,22 @@ def proj_cases():
                 r(4, 4, 2), r(4, 4, 5))
 
 
+def embedding_bag_case(name, module, x, offsets=None, per_sample_weights=None):
+    """EmbeddingBag on int64 indices x (and offsets), per_sample_weights a float input when given."""
+    inputs = {"x": x}
+    if offsets is not None:
+        inputs["offsets"] = offsets
+    if per_sample_weights is not None:
+        inputs["per_sample_weights"] = per_sample_weights
+    write_case(name, module, inputs, lambda m, xs: {
+        "output": m(xs["x"], xs.get("offsets"), per_sample_weights=xs.get("per_sample_weights"))})
+
+
 def modules_extra_cases():
-    """ConvTranspose1d, Unfold and Fold; a group of its own, so that the other groups' files are unchanged."""
+    """ConvTranspose1d, Unfold, Fold and EmbeddingBag; a group of its own, so that the other groups' files are
+    unchanged."""
     os.makedirs(OUT, exist_ok=True)
-    r, nn = torch.randn, torch.nn
+    r, nn, index = torch.randn, torch.nn, torch.tensor
     torch.manual_seed(12)
     plain("conv_transpose1d_stride_padding_output_padding_groups_dilation",
           nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), r(2, 4, 5))
@@ -805,6 +817,19 @@ def modules_extra_cases():
     plain("fold_dilation_padding_stride_module",
           nn.Fold((5, 6), (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)), r(2, 18, 12))
     plain("fold_unbatched", nn.Fold((4, 5), 2, stride=(2, 1)), r(8, 8))
+    embedding_bag_case("embedding_bag_sum_per_sample_weights_offsets", nn.EmbeddingBag(7, 3, mode="sum"),
+                       index([1, 4, 4, 0, 6, 2, 5]), index([0, 3, 5]), r(7))
+    embedding_bag_case("embedding_bag_mean_padding_idx_2d", nn.EmbeddingBag(6, 4, padding_idx=2),
+                       index([[1, 2, 3], [2, 2, 2], [5, 0, 2], [4, 4, 1]]))
+    # PyTorch 1.13's backward of mode "max" with include_last_offset corrupts the heap (munmap_chunk(): invalid
+    # pointer): the reference is the same bags without it, the input cut at the last offset.
+    def max_bags_ending_at_last_offset(m, xs):
+        end = xs["offsets"][-1]
+        return {"output": torch.nn.functional.embedding_bag(xs["x"][:end], m.weight, xs["offsets"][:-1], mode="max")}
+
+    write_case("embedding_bag_max_empty_bag_include_last_offset", nn.EmbeddingBag(8, 3, mode="max"),
+               {"x": index([3, 7, 1, 1, 0, 5, 2, 6]), "offsets": index([0, 3, 3, 6, 7])},
+               max_bags_ending_at_last_offset, description="EmbeddingBag(8, 3, mode=max, include_last_offset=True)")
 
 
 if __name__ == "__main__":

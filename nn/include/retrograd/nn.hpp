@@ -12,6 +12,7 @@
 #include <retrograd/nn/containers.hpp>
 #include <retrograd/nn/conv_layers.hpp>
 #include <retrograd/nn/diagnostics.hpp>
+#include <retrograd/nn/embedding_bag.hpp>
 #include <retrograd/nn/functional.hpp>
 #include <retrograd/nn/init.hpp>
 #include <retrograd/nn/layers.hpp>
