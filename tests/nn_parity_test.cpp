@@ -424,7 +424,7 @@ std::vector<Case> cases() {
 }
 
 std::string reference_path(const std::string& name) {
-    return std::string(RETROGRAD_SOURCE_DIR) + "/tests/parity/data/" + name + ".safetensors";
+    return (std::filesystem::path(RETROGRAD_SOURCE_DIR) / "tests/parity/data" / (name + ".safetensors")).string();
 }
 
 // "input.x" -> ("input", "x"); a state-dict name ("weight", "out_proj.weight")
