@@ -145,6 +145,30 @@ TEST_CASE("reductions over the leading rows (a bias gradient) fold every column 
     }
 }
 
+TEST_CASE("segment_argmax: each segment's maximum row per column, the first on ties, a NaN's, empty ones marked") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Rows 0..4 in segments 2, 0, 2, 0, 2; segment 1 has no row.
+    const rg::Tensor x = tensor({{1.0, 5.0}, {3.0, -1.0}, {4.0, 5.0}, {3.0, 2.0}, {0.0, nan}});
+    const rg::Tensor indices = rg::segment_argmax(x, rg::from_indices({2, 0, 2, 0, 2}), 3, 9);
+    CHECK(indices.dtype() == rg::int64);
+    CHECK(indices.shape() == rg::Shape{3, 2});
+    // Segment 0: column 0 ties 3 and 3 (row 1 first), column 1: row 3. Segment 2: row 2, and row 4's NaN.
+    CHECK(indices.to_vector() == std::vector<double>{1, 3, 9, 9, 2, 4});
+    rg::Tensor rows = tensor({{1.0, 2.0}, {3.0, 0.5}}, {.dtype = rg::float64, .requires_grad = true});
+    const rg::Tensor maxima = rg::gather(rows, 0, rg::segment_argmax(rows, rg::from_indices({0, 0}), 1, -1));
+    check_values(maxima, tensor({{3.0, 2.0}}, {.dtype = rg::float64}));
+    rg::sum(maxima).backward();
+    check_values(rows.grad(), tensor({{0.0, 1.0}, {1.0, 0.0}}, {.dtype = rg::float64}));
+    CHECK_THROWS_WITH_AS(rg::segment_argmax(x, rg::from_indices({2, 0, 3, 0, 2}), 3, 0),
+                         "segment_argmax: segments[2] is 3, expected a segment in [0, 3)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::segment_argmax(x, rg::from_indices({0, 0}), 3, 0),
+                         "segment_argmax: segments must be int64 of shape (5,), one per row of x (5, 2), got int64 "
+                         "(2,)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::segment_argmax(rg::zeros({5}), rg::from_indices({0}), 1, 0),
+                         "segment_argmax: expected rows (rows, columns), got shape (5,)", rg::Error);
+}
+
 TEST_CASE("float32 products agree with float64 for every transpose, partial tiles and long sums") {
     // float32 GEMMs run oneDNN's sgemm, whose code and blocking depend on the
     // CPU; ctest also runs this capped at SSE4.1 and at AVX2

@@ -212,6 +212,38 @@ Tensor argmax(const Tensor& x) {
     return detail::without_grad([&] { return arg(reshape(x, {-1}), 0, false, true); });
 }
 
+const OpDef& segment_argmax_def =
+    define_op({.name = "segment_argmax",
+               .signature = "segment_argmax(x, segments, count, empty)",
+               .doc = "index of each segment's maximum row, column by column (int64, no gradient)",
+               .rule = "no gradient",
+               .kind = OpKind::reduction,
+               .call =
+                   [](const TensorList& v) {
+                       return segment_argmax(v[0], from_indices({1, 0, 1}), 3, -1).to(v[0].dtype());
+                   },
+               .samples = {{{Shape{3, 2}}, -2.0, 2.0}},
+               .differentiable = {false}});
+Tensor segment_argmax(const Tensor& x, const Tensor& segments, std::size_t count, std::int64_t empty) {
+    constexpr const char* op = "segment_argmax";
+    detail::defined_or_fail(x, op);
+    if (x.dim() != 2) fail("segment_argmax: expected rows (rows, columns), got shape {}", shape_str(x.shape()));
+    detail::defined_or_fail(segments, op);
+    if (segments.dtype() != Dtype::int64 || segments.shape() != Shape{x.shape()[0]})
+        fail("segment_argmax: segments must be int64 of shape ({},), one per row of x {}, got {} {}", x.shape()[0],
+             shape_str(x.shape()), dtype_name(segments.dtype()), shape_str(segments.shape()));
+    const Tensor ids = segments.contiguous();
+    return detail::visit_float(x, op, [&](const auto& a) {
+        Tensor out = detail::empty_dense<std::int64_t>(Shape{count, x.shape()[1]}, op);
+        const std::size_t bad = detail::segment_arg_max(a.data(), ids.data_ptr<std::int64_t>(), x.shape()[0],
+                                                        x.shape()[1], count, empty, out.data_ptr<std::int64_t>());
+        if (bad != x.shape()[0])
+            fail("segment_argmax: segments[{}] is {}, expected a segment in [0, {})", bad,
+                 ids.data_ptr<std::int64_t>()[bad], count);
+        return out;
+    });
+}
+
 void detail::link_reduce() {}  // see registry.cpp
 
 }  // namespace rg

@@ -94,26 +94,14 @@ Lookups kept_lookups(const Tensor& input, const std::vector<std::int64_t>& bound
     return kept;
 }
 
-// Each bag's maximum, column by column: the picked rows' values decide which
-// lookup holds it (the first, on ties), and gather takes it, so the gradient
-// goes to that lookup alone, as PyTorch's. Empty bags read an appended row of zeros.
+// Each bag's maximum, column by column: segment_argmax picks the lookup that
+// holds it (the first, on ties) and gather takes it, so the gradient goes to
+// that lookup alone, as PyTorch's. Empty bags read an appended row of zeros.
 Tensor bag_maxima(const Tensor& picked, const Lookups& kept) {
-    const std::size_t bags = kept.bag_sizes.size(), dim = picked.shape()[1], count = kept.rows.size();
-    const Tensor values = picked.detach().to(Dtype::float64).contiguous();
-    const double* v = values.data_ptr<double>();
-    std::vector<std::int64_t> holder(bags * dim, static_cast<std::int64_t>(count));  // count: the zero row
-    for (std::size_t i = 0; i < count; ++i) {
-        const auto bag = static_cast<std::size_t>(kept.bags[i]);
-        for (std::size_t d = 0; d < dim; ++d) {
-            std::int64_t& h = holder[bag * dim + d];
-            if (h == static_cast<std::int64_t>(count) || v[i * dim + d] > v[static_cast<std::size_t>(h) * dim + d])
-                h = static_cast<std::int64_t>(i);
-        }
-    }
+    const auto lookups = static_cast<std::int64_t>(kept.rows.size());
     const Tensor with_zero_row =
-        concat({picked, zeros({1, static_cast<std::int64_t>(dim)}, {.dtype = picked.dtype()})});
-    return gather(with_zero_row, 0,
-                  from_indices(holder, {static_cast<std::int64_t>(bags), static_cast<std::int64_t>(dim)}));
+        concat({picked, zeros({1, static_cast<std::int64_t>(picked.shape()[1])}, {.dtype = picked.dtype()})});
+    return gather(with_zero_row, 0, segment_argmax(picked, from_indices(kept.bags), kept.bag_sizes.size(), lookups));
 }
 
 void check_per_sample_weights(const Tensor& weights, const Tensor& input, const Tensor& table, EmbeddingBagMode mode) {

@@ -741,6 +741,18 @@ Tensor argmin(const Tensor& x, int axis, bool keepdims = false);
 /// @param x a float tensor
 /// @throws rg::Error when x is empty or not floating
 Tensor argmax(const Tensor& x);  // index into the flattened tensor
+/// For the rows of x grouped in segments, row r in segment segments[r]: the
+/// index of the row holding each segment's maximum, column by column, (count,
+/// columns) int64 (no gradient), the first one among ties, a NaN's if there is
+/// one; `empty` for a segment with no row. gather(x, 0, indices) then takes the
+/// maxima with their gradient (EmbeddingBag's max mode: x with a row of zeros
+/// appended, and empty = its index).
+/// @param x a float tensor (rows, columns)
+/// @param segments int64 (rows,), each in [0, count)
+/// @param count the number of segments
+/// @param empty the index written for a segment with no row
+/// @throws rg::Error when x is not a 2-D float tensor, or segments is not int64 (rows,) with values in [0, count)
+Tensor segment_argmax(const Tensor& x, const Tensor& segments, std::size_t count, std::int64_t empty);
 
 // ---- linear algebra ---------------------------------------------------------------
 // NumPy matmul: 1-D and 2-D operands, and batched (broadcast) leading dimensions.

@@ -154,6 +154,34 @@ template <class T> void arg_extreme(const Dense<T>& a, std::size_t axis, bool is
         reduce_parallel_work);
 }
 
+// Rows of `in` (rows, columns) in segments, row r in segment segment_of[r]: the
+// row holding each segment's largest value, column by column, into out
+// (segments, columns), the first on ties and a NaN's if there is one (as
+// arg_extreme); `empty` for a segment with no row. One pass in row order.
+// Returns the first row whose segment is outside [0, segments), or rows.
+template <class T>
+std::size_t segment_arg_max(const T* in, const std::int64_t* segment_of, std::size_t rows, std::size_t columns,
+                            std::size_t segments, std::int64_t empty, std::int64_t* out) {
+    constexpr std::int64_t none = -1;
+    std::fill(out, out + segments * columns, none);
+    for (std::size_t r = 0; r < rows; ++r) {
+        const std::int64_t segment = segment_of[r];
+        if (segment < 0 || static_cast<std::size_t>(segment) >= segments) return r;
+        std::int64_t* best = out + static_cast<std::size_t>(segment) * columns;
+        const T* row = in + r * columns;
+        for (std::size_t c = 0; c < columns; ++c) {
+            if (best[c] == none) {
+                best[c] = static_cast<std::int64_t>(r);
+                continue;
+            }
+            const T b = in[static_cast<std::size_t>(best[c]) * columns + c];
+            if (!std::isnan(b) && (row[c] > b || std::isnan(row[c]))) best[c] = static_cast<std::int64_t>(r);
+        }
+    }
+    std::replace(out, out + segments * columns, none, empty);
+    return rows;
+}
+
 // Whether any of the n values at x is NaN. Every value is read, without a
 // branch per element, so that the loop vectorises.
 template <class T> bool contains_nan(const T* x, std::size_t n) {
