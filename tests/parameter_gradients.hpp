@@ -14,9 +14,11 @@ inline void check_parameter_gradients(rg::nn::Module& module, const std::functio
                                       double eps = 1e-6, double tolerance = 1e-6) {
     module.zero_grad();
     loss().backward();
-    for (const auto& [name, parameter] : module.named_parameters()) {
+    // No structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+    for (const auto& entry : module.named_parameters()) {
+        const std::string& name = entry.first;
         CAPTURE(name);
-        rg::Tensor w = parameter;  // a handle: set_values_ writes the module's own weight
+        rg::Tensor w = entry.second;  // a handle: set_values_ writes the module's own weight
         REQUIRE(w.grad().defined());
         const rg::Tensor v = rg::randn(w.shape(), {.dtype = w.dtype()}), saved = w.detach().clone();
         const double analytic = rg::sum(w.grad() * v).item();
