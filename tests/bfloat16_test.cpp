@@ -291,6 +291,37 @@ void check_autocast_products() {
                               rg::conv2d_weight_grad(gc, xd, weight.shape(), options));
         CHECK(max_difference(conv_bias.grad(), rg::sum(gc, {0, 2, 3})) < 1e-4);
     }
+    // Conv, ReLU and 2x2 max pool as one op, on each kernel: automatic (under
+    // the native kernel, oneDNN's bfloat16 convolution with the pool read from
+    // its channel-blocked output, 20 channels filling two blocks of 16 in part).
+    for (const auto conv_kernel :
+         {rg::detail::ConvKernel::automatic, rg::detail::ConvKernel::own, rg::detail::ConvKernel::onednn}) {
+        CAPTURE(static_cast<int>(conv_kernel));
+        rg::detail::force_conv_kernel(conv_kernel);
+        Tensor x = rg::randn({3, 16, 12, 10}, {.requires_grad = true});
+        Tensor weight = rg::randn({20, 16, 3, 3}, {.requires_grad = true});
+        const Tensor conv_bias = rg::randn({20});
+        const Tensor gp = rg::randn({3, 20, 6, 5});
+        const rg::Conv2dOptions options{.padding = {1, 1}};
+        Tensor pooled;
+        {
+            rg::Autocast autocast;
+            pooled = rg::conv2d_relu_max_pool2d(x, weight, conv_bias, options, {2, 2});
+        }
+        (pooled * gp).sum().backward();
+        const Tensor z =
+            rg::conv2d(rounded64(x), rounded64(weight), conv_bias.to(rg::float64), options).detach().requires_grad_();
+        const Tensor reference = rg::max_pool2d(rg::relu(z), {2, 2});
+        (reference * gp.to(rg::float64)).sum().backward();
+        const Tensor dz = rounded64(z.grad().to(rg::float32));  // exact: G's values or zero
+        const Tensor xd = x.detach(), wd = weight.detach();
+        check_rounded_product(pooled, reference.detach(),
+                              rg::max_pool2d(rg::relu(rg::conv2d(xd, wd, conv_bias, options)), {2, 2}));
+        check_rounded_product(x.grad(), rg::conv2d_input_grad(dz, rounded64(weight), x.shape(), options),
+                              rg::conv2d_input_grad(dz.to(rg::float32), wd, x.shape(), options));
+        check_rounded_product(weight.grad(), rg::conv2d_weight_grad(dz, rounded64(x), weight.shape(), options),
+                              rg::conv2d_weight_grad(dz.to(rg::float32), xd, weight.shape(), options));
+    }
     rg::detail::force_conv_kernel(rg::detail::ConvKernel::automatic);
 }
 }  // namespace

@@ -178,7 +178,10 @@ bool through_onednn(const ConvShapes& s, Pass pass) {
     if (s.g.n == 0 || s.out_channels == 0 || s.g.c == 0 || s.pixels == 0) return false;
     if (const auto kernel = forced.load(std::memory_order_relaxed); kernel != detail::ConvKernel::automatic)
         return kernel == detail::ConvKernel::onednn;
-    if (s.groups > 1 || winograd_pays(s, pass)) return true;
+    // Under rg::Autocast's native kernel, oneDNN's bfloat16 convolution for
+    // every shape: im2col would run one bfloat16 product per image, each
+    // converting its operands.
+    if (s.groups > 1 || winograd_pays(s, pass) || detail::product_mode() == detail::ProductMode::native) return true;
     const Geometry& g = s.g;
     const bool strided = g.o.stride != Size2{1, 1}, large = g.kh * g.kw >= 25, avx512 = detail::onednn_avx512();
     if (g.kh == 1 && g.kw == 1 && !strided) return false;
@@ -301,10 +304,12 @@ Tensor conv_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, c
 }
 
 // Whether the input and weight gradients c needs (one at least) would each
-// run through oneDNN, in float32, not recorded, outside rg::Autocast.
+// run through oneDNN, in float32 or under rg::Autocast's native kernel, not
+// recorded.
 bool grads_through_onednn(const OpContext& c, const Tensor& grad, const ConvShapes& s) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1);
-    if (is_grad_enabled() || detail::autocast_products() || grad.dtype() != Dtype::float32 || (!x_part && !w_part))
+    if (is_grad_enabled() || detail::product_mode() == detail::ProductMode::rounded || grad.dtype() != Dtype::float32 ||
+        (!x_part && !w_part))
         return false;
     return !(x_part && (!through_onednn(s, Pass::input_grad) || c.input(1).dtype() != Dtype::float32)) &&
            !(w_part && (!through_onednn(s, Pass::weight_grad) || c.input(0).dtype() != Dtype::float32));
@@ -313,24 +318,27 @@ bool grads_through_onednn(const OpContext& c, const Tensor& grad, const ConvShap
 // A convolution's gradients from its output gradient `grad` in one oneDNN
 // call (onednn_conv_backward: the output gradient reordered once, the bias
 // gradient from the weight-gradient primitive, with_bias and when c needs
-// it): when they are not recorded, in float32 outside rg::Autocast, and each
+// it): when they are not recorded, in float32 or bfloat16 (above), and each
 // of the input and weight gradients c needs would run through oneDNN on its
 // own. Nothing otherwise, or when oneDNN has no primitive.
 std::optional<GradList> onednn_grads(const OpContext& c, const Tensor& grad, const ConvShapes& s, bool with_bias) {
     const bool x_part = c.needs_grad(0), w_part = c.needs_grad(1), b_part = with_bias && c.needs_grad(2);
     if (!grads_through_onednn(c, grad, s)) return std::nullopt;
+    // In bfloat16 the weight-gradient primitive would sum the rounded
+    // gradient; the bias gradient is a float32 sum, as outside rg::Autocast.
+    const bool bias_by_onednn = b_part && w_part && detail::product_mode() == detail::ProductMode::float32;
     const detail::Dense<float> g(grad);
     std::optional<detail::Dense<float>> x, w;
     if (w_part) x.emplace(c.input(0));
     if (x_part) w.emplace(c.input(1));
     Tensor dx = x_part ? detail::empty_dense<float>(c.input_shape(0), "conv2d_input_grad") : Tensor{};
     Tensor dw = w_part ? detail::empty_dense<float>(c.input_shape(1), "conv2d_weight_grad") : Tensor{};
-    Tensor db = b_part && w_part ? detail::empty_dense<float>(Shape{s.out_channels}, "conv2d") : Tensor{};
+    Tensor db = bias_by_onednn ? detail::empty_dense<float>(Shape{s.out_channels}, "conv2d") : Tensor{};
     const auto data = [](Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
     if (!detail::onednn_conv_backward(spec(s, Pass::input_grad), spec(s, Pass::weight_grad), g.data(),
                                       w ? w->data() : nullptr, x ? x->data() : nullptr, data(dx), data(dw), data(db)))
         return std::nullopt;
-    if (b_part && !w_part) db = sum(grad, {0, 2, 3});
+    if (b_part && !bias_by_onednn) db = sum(grad, {0, 2, 3});
     return GradList{std::move(dx), std::move(dw), std::move(db)};
 }
 
@@ -661,7 +669,7 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
     if (!x.is_floating()) fail("{}: expected a float32 or float64 tensor, got {}", op, dtype_name(x.dtype()));
     if (conv.padding_rule != Conv2dOptions::Rule::explicit_sizes || conv.padding_mode != PadMode::constant ||
         detail::max_pool_needs_composition(pool) || (x.dtype() != Dtype::float32 && x.dtype() != Dtype::float64) ||
-        detail::autocast_products())
+        detail::product_mode() == detail::ProductMode::rounded)
         return max_pool2d(conv2d_relu(x, weight, bias, conv), kernel, pool);
     const ConvShapes s = conv_shapes(x.shape(), weight.shape(), conv, op);
     detail::check_same_dtype(x, weight, op);
@@ -710,8 +718,10 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
     p.where = std::move(where);
     p.corner = std::move(corner);
     const bool x_part = needs_grad(x), w_part = needs_grad(weight);
+    // Recorded inside rg::Autocast (its native kernel), the backward convolutions run in bfloat16 too.
     return record(conv2d_relu_max_pool2d_def, out, {x, weight, bias}, {.inputs = {w_part, x_part}, .output = true},
-                  [conv, p](const OpContext& c, const Tensor& grad) {
+                  [conv, p, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& grad) {
+                      const detail::AutocastProducts products(bf16);
                       const ConvShapes s =
                           conv_shapes(c.input_shape(0), c.input_shape(1), conv, "conv2d_relu_max_pool2d");
                       const Dtype dtype = c.output().dtype();

@@ -272,6 +272,10 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
 // op(A) op(B) (+ C) with bfloat16 operands: A and B are reordered from the
 // user's float32 (strided: a transposed operand is read in place) into
 // bfloat16, C is the user's row-major float32, accumulated by a sum post-op.
+// B stays in the user's orientation: reordering it into the packed layout
+// oneDNN would choose (BA16a64b2a) cost more than the product it feeds on the
+// MLP's 784x256 weight, where a plain conversion is a streaming pass
+// (docs/performance.md, "Autocast (bfloat16)").
 std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
     const memory::dims a_dims{s.m, s.k}, b_dims{s.k, s.n}, c_dims{s.m, s.n};
     const memory::desc a_plain(a_dims, memory::data_type::f32, s.ta ? memory::dims{1, s.lda} : memory::dims{s.lda, 1});
@@ -286,7 +290,7 @@ std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
             attr.set_post_ops(sum);
         }
         const dnnl::matmul::desc d(memory::desc(a_dims, memory::data_type::bf16, Tag::ab),
-                                   any(b_dims, memory::data_type::bf16), c);
+                                   memory::desc(b_dims, memory::data_type::bf16, s.tb ? Tag::ba : Tag::ab), c);
         const dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
         plan->primitive = dnnl::matmul(pd);
         plan->args = {{DNNL_ARG_SRC, pd.src_desc(), a_plain},
@@ -414,11 +418,13 @@ std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const v
 }
 
 // The channel block of a layout that stores (N, C, H, W) as
-// (N, ceil(C / block), H, W, block), oneDNN's aBcd8b and aBcd16b; 0 for any other.
+// (N, ceil(C / block), H, W, block), oneDNN's aBcd8b and aBcd16b, in float32
+// or bfloat16; 0 for any other.
 std::int64_t channel_block(const memory::desc& d) {
-    if (d.dims().size() != 4 || d.data_type() != memory::data_type::f32) return 0;
-    if (d == memory::desc(d.dims(), memory::data_type::f32, Tag::aBcd16b)) return 16;
-    if (d == memory::desc(d.dims(), memory::data_type::f32, Tag::aBcd8b)) return 8;
+    const memory::data_type type = d.data_type();
+    if (d.dims().size() != 4 || (type != memory::data_type::f32 && type != memory::data_type::bf16)) return 0;
+    if (d == memory::desc(d.dims(), type, Tag::aBcd16b)) return 16;
+    if (d == memory::desc(d.dims(), type, Tag::aBcd8b)) return 8;
     return 0;
 }
 
@@ -459,24 +465,27 @@ std::shared_ptr<const Plan> conv_plan(Kind kind, const ConvSpec& s) {
     return cache().get(Key{kind, s}, [&] { return make_conv_plan(kind, s, false); });
 }
 
-bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
-    switch (product_mode()) {  // rg::Autocast (bf16.hpp)
-        case ProductMode::float32: break;
-        case ProductMode::native: {
-            const auto plan = cache().get(Key{kind, s, true}, [&] { return make_conv_plan(kind, s, true); });
-            if (plan) {
-                run(kind, *plan, buffers);
-                return true;
-            }
-            bf16_unavailable(op_name(kind));
-            return false;  // the caller's im2col + GEMM, whose products are autocast
-        }
-        // conv.cpp rounds the operands first (RoundedOperands), so they arrive
-        // here as float32; anyone else's go through the caller's products.
-        case ProductMode::rounded: return false;
+// The plan of a convolution pass for the calling thread's products: float32,
+// or bfloat16 under rg::Autocast's native kernel; none under its rounded
+// kernel, whose callers round the operands and run the float32 plans.
+std::shared_ptr<const Plan> products_conv_plan(Kind kind, const ConvSpec& s) {
+    switch (product_mode()) {
+        case ProductMode::float32: return conv_plan(kind, s);
+        case ProductMode::native: return cache().get(Key{kind, s, true}, [&] { return make_conv_plan(kind, s, true); });
+        case ProductMode::rounded: return nullptr;
     }
-    const auto plan = conv_plan(kind, s);
-    if (!plan) return false;
+    return nullptr;
+}
+
+// conv.cpp rounds the operands first under rg::Autocast's rounded kernel
+// (RoundedOperands), so they arrive here as float32 products; anyone else's
+// go through the caller's products.
+bool run_conv(Kind kind, const ConvSpec& s, std::initializer_list<void*> buffers) {
+    const auto plan = products_conv_plan(kind, s);
+    if (!plan) {
+        if (product_mode() == ProductMode::native) bf16_unavailable(op_name(kind));
+        return false;  // the caller's im2col + GEMM, whose products are autocast
+    }
     run(kind, *plan, buffers);
     return true;
 }
@@ -509,7 +518,7 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 namespace {
 
 std::shared_ptr<const Plan> forward_plan(const ConvSpec& s, bool bias) {
-    return conv_plan(bias ? Kind::conv_forward_bias : Kind::conv_forward, s);
+    return products_conv_plan(bias ? Kind::conv_forward_bias : Kind::conv_forward, s);
 }
 
 // The channel block of the layout `plan` wants for `dnnl_arg` (0: none, not blocked).
@@ -521,13 +530,11 @@ std::int64_t block_of(const std::shared_ptr<const Plan>& plan, int dnnl_arg) {
 }  // namespace
 
 std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias) {
-    if (product_mode() != ProductMode::float32) return 0;
     return block_of(forward_plan(s, bias), DNNL_ARG_DST);
 }
 
 bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
                                  float* y_blocked) {
-    if (product_mode() != ProductMode::float32) return false;
     const auto plan = forward_plan(s, bias != nullptr);
     if (block_of(plan, DNNL_ARG_DST) == 0) return false;
     const Reordered dst{DNNL_ARG_DST, memory(*wanted(*plan, DNNL_ARG_DST), cpu_engine(), y_blocked)};
@@ -540,12 +547,12 @@ bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float*
 
 std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpec& weights_spec, bool data,
                                         bool weights) {
-    if (product_mode() != ProductMode::float32 || (!data && !weights)) return 0;
+    if (!data && !weights) return 0;
     std::optional<memory::desc> layout;
     for (auto [on, kind, spec] : {std::tuple{data, Kind::conv_backward_data, &data_spec},
                                   std::tuple{weights, Kind::conv_backward_weights, &weights_spec}}) {
         if (!on) continue;
-        const auto plan = conv_plan(kind, *spec);
+        const auto plan = products_conv_plan(kind, *spec);
         const auto d = plan ? wanted(*plan, DNNL_ARG_DIFF_DST) : std::nullopt;
         if (!d || (layout && *layout != *d)) return 0;
         layout = d;
@@ -556,22 +563,38 @@ std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpe
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
                           const float* weight, const float* x, float* dx, float* dweight, float* dbias,
                           std::int64_t grad_block) {
-    if (product_mode() != ProductMode::float32 || (!dx && !dweight) || (dbias && !dweight)) return false;
+    if ((!dx && !dweight) || (dbias && !dweight)) return false;
     const Kind weights_kind = dbias ? Kind::conv_backward_weights_bias : Kind::conv_backward_weights;
     std::shared_ptr<const Plan> data_plan, weights_plan;
-    if (dx) data_plan = conv_plan(Kind::conv_backward_data, data_spec);
-    if (dweight) weights_plan = conv_plan(weights_kind, weights_spec);
+    if (dx) data_plan = products_conv_plan(Kind::conv_backward_data, data_spec);
+    if (dweight) weights_plan = products_conv_plan(weights_kind, weights_spec);
     if ((dx && !data_plan) || (dweight && !weights_plan)) return false;
     // The output gradient reordered once when both passes read it in the same
     // layout, or given in the layout they read.
     std::vector<Tensor> held;
     std::optional<Reordered> shared;
     if (grad_block != 0) {
-        const memory::desc layout(image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow),
-                                  memory::data_type::f32, grad_block == 16 ? Tag::aBcd16b : Tag::aBcd8b);
+        // In bfloat16 (rg::Autocast's native kernel) the passes read the same
+        // layout in bfloat16: one conversion, value by value.
+        const memory::dims dims = image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow);
+        const Tag tag = grad_block == 16 ? Tag::aBcd16b : Tag::aBcd8b;
+        const memory::desc layout(dims, memory::data_type::f32, tag);
+        const memory::desc read(dims, read_type(product_mode() == ProductMode::native), tag);
         for (const auto& plan : {data_plan, weights_plan})
-            if (plan && wanted(*plan, DNNL_ARG_DIFF_DST) != layout) return false;
-        shared = Reordered{DNNL_ARG_DIFF_DST, memory(layout, cpu_engine(), const_cast<float*>(grad))};
+            if (plan && wanted(*plan, DNNL_ARG_DIFF_DST) != read) return false;
+        memory given_grad(layout, cpu_engine(), const_cast<float*>(grad));
+        if (read != layout) {
+            memory converted(read, cpu_engine(), scratch(read, held));
+            try {
+                match_thread_count();
+                dnnl::reorder(given_grad, converted).execute(thread_stream(), given_grad, converted);
+                thread_stream().wait();
+            } catch (const dnnl::error& e) {
+                fail("conv2d_input_grad: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
+            }
+            given_grad = converted;
+        }
+        shared = Reordered{DNNL_ARG_DIFF_DST, given_grad};
     } else if (data_plan && weights_plan) {
         try {
             shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, held);

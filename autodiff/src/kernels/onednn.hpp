@@ -35,8 +35,9 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 // with weights_spec; with dbias, the bias gradient from the same primitive)
 // from one output gradient, reordered into oneDNN's layout once when both
 // passes read the same one. Either of dx and dweight may be null, dbias only
-// with dweight. False, having written nothing, when oneDNN has no primitive
-// for a pass or under rg::Autocast (the callers' separate passes handle it).
+// with dweight. In bfloat16 under rg::Autocast's native kernel. False, having
+// written nothing, when oneDNN has no primitive for a pass or under its
+// rounded kernel (the callers' separate passes handle it).
 // With grad_block (8 or 16), grad is already in the layout both passes read,
 // channels in blocks of grad_block (onednn_conv_backward_block).
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
@@ -46,8 +47,11 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
 // oneDNN's channel-blocked layouts (aBcd8b, aBcd16b): (N, C, H, W) stored as
 // (N, ceil(C / block), H, W, block), the channels past C zero. A caller that
 // reads a convolution's output or writes its gradient in that layout saves
-// the reorder to and from NCHW. The block of the output the forward pass
-// writes (0: another layout, or no primitive; outside rg::Autocast only):
+// the reorder to and from NCHW. Under rg::Autocast's native kernel these are
+// the bfloat16 convolutions: the output is still float32, and the backward
+// passes read a float32 blocked gradient converted to bfloat16 in the same
+// layout (onednn_conv_backward). Under its rounded kernel nothing is blocked.
+// The block of the output the forward pass writes (0: another layout, or no primitive):
 std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias);
 // The forward pass writing that layout into y_blocked; false when it is not blocked.
 bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
