@@ -1,7 +1,8 @@
 // The MLP and CNN training steps of the side-by-side suite (784-256-128-10
 // with Adam, batch 128; conv32-pool-conv64-pool-128-10 with SGD, batch 64)
-// and two products, in float32 and under rg::Autocast on each of its
-// kernels, interleaved:
+// and products from 128x784x256 to 1024^3 (around the size below which a
+// bfloat16 product runs on one thread, kernels/onednn.cpp), in float32 and
+// under rg::Autocast on each of its kernels, interleaved:
 //
 //   micro_bench --benchmark_filter=Autocast --benchmark_repetitions=5
 //               --benchmark_enable_random_interleaving=true
@@ -70,6 +71,12 @@ BENCHMARK(BM_AutocastMatmul)
     ->Args({128, 784, 256, float32})
     ->Args({128, 784, 256, rounded})
     ->Args({128, 784, 256, native})
+    ->Args({256, 784, 256, float32})
+    ->Args({256, 784, 256, native})
+    ->Args({512, 512, 512, float32})
+    ->Args({512, 512, 512, native})
+    ->Args({256, 1024, 1024, float32})
+    ->Args({256, 1024, 1024, native})
     ->Args({1024, 1024, 1024, float32})
     ->Args({1024, 1024, 1024, rounded})
     ->Args({1024, 1024, 1024, native})

@@ -14,6 +14,7 @@
 #include "threads.hpp"
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
 
 #include <atomic>
 #include <cstring>
@@ -54,6 +55,20 @@ struct Plan {
     std::vector<Arg> args;
     memory::desc scratchpad;
     std::size_t workspace_bytes = 0;  // max pooling's: forward writes it, backward reads it
+    bool one_thread = false;  // made and run on the calling thread alone (OneThread)
+};
+
+// For its lifetime, the calling thread's OpenMP regions (oneDNN's) run on
+// that thread alone; the count it had is given back after.
+class OneThread {
+public:
+    OneThread() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
+    ~OneThread() { omp_set_num_threads(previous_); }
+    OneThread(const OneThread&) = delete;
+    OneThread& operator=(const OneThread&) = delete;
+
+private:
+    int previous_;
 };
 
 // Makes the reorders a plan's arguments need, so that running it creates no
@@ -269,6 +284,14 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
     return finish_plan(std::move(plan), cpu_engine());
 }
 
+// Below this many multiply-adds a bfloat16 product, with the conversions of
+// its operands, runs on the calling thread alone: on two threads oneDNN's
+// reorders took longer than on one, and the product gained too little to pay
+// for them. Measured (wall time, docs/performance.md, "Autocast (bfloat16)"):
+// 128x784x256 took 296 us on two threads against 161 on one, 256x784x256
+// 425 against 295; 512x512x512 took 604 against 722.
+constexpr double bf16_matmul_one_thread_below = 1e8;
+
 // op(A) op(B) (+ C) with bfloat16 operands: A and B are reordered from the
 // user's float32 (strided: a transposed operand is read in place) into
 // bfloat16, C is the user's row-major float32, accumulated by a sum post-op.
@@ -277,6 +300,10 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
 // MLP's 784x256 weight, where a plain conversion is a streaming pass
 // (docs/performance.md, "Autocast (bfloat16)").
 std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
+    const bool alone =
+        static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k) < bf16_matmul_one_thread_below;
+    std::optional<OneThread> one_thread;
+    if (alone) one_thread.emplace();
     const memory::dims a_dims{s.m, s.k}, b_dims{s.k, s.n}, c_dims{s.m, s.n};
     const memory::desc a_plain(a_dims, memory::data_type::f32, s.ta ? memory::dims{1, s.lda} : memory::dims{s.lda, 1});
     const memory::desc b_plain(b_dims, memory::data_type::f32, s.tb ? memory::dims{1, s.ldb} : memory::dims{s.ldb, 1});
@@ -296,6 +323,7 @@ std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
         plan->args = {{DNNL_ARG_SRC, pd.src_desc(), a_plain},
                       {DNNL_ARG_WEIGHTS, pd.weights_desc(), b_plain},
                       {DNNL_ARG_DST, pd.dst_desc(), c, true}};
+        plan->one_thread = alone;
         plan->scratchpad = pd.scratchpad_desc();
     } catch (const dnnl::error&) {
         return nullptr;  // no bfloat16 matmul on this CPU
@@ -373,6 +401,8 @@ void reorder(const Plan::Arg& a, const memory& from, const memory& to, std::vect
 
 void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
     match_thread_count();
+    std::optional<OneThread> alone;
+    if (plan.one_thread) alone.emplace();
     dnnl::engine& engine = cpu_engine();
     std::vector<Tensor> held;
     std::unordered_map<int, memory> args;
