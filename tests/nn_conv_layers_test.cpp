@@ -38,6 +38,12 @@ TEST_CASE("Conv1d: PyTorch's parameters, init bound and forward") {
     CHECK(names_and_shapes(same) == std::vector<std::string>{"weight(3, 3, 4)"});
     CHECK(same(rg::randn({1, 3, 10})).shape() == rg::Shape{1, 3, 10});
     CHECK(same.describe() == "Conv1d(3, 3, kernel=4, stride=1, padding=\"same\", bias=false, padding_mode=replicate)");
+    CHECK(Conv1d(2, 4, 3, {.dilation = 2, .padding_rule = rg::Conv2dOptions::Rule::valid}).describe() ==
+          "Conv1d(2, 4, kernel=3, stride=1, padding=\"valid\", dilation=2)");
+    CHECK(Conv2d(2, 4, 3, {.dilation = {2, 1}, .bias = false}).describe() ==
+          "Conv2d(2, 4, kernel=(3, 3), stride=(1, 1), padding=(0, 0), dilation=(2, 1), bias=false)");
+    CHECK(Conv2d(2, 4, 3, {.padding_rule = rg::Conv2dOptions::Rule::valid}).describe() ==
+          "Conv2d(2, 4, kernel=(3, 3), stride=(1, 1), padding=\"valid\")");
     CHECK_THROWS_WITH_AS(Conv1d(4, 6, 3, {.groups = 4}),
                          "Conv1d: groups must be positive and divide in (4) and out (6) channels, got 4", rg::Error);
     CHECK_THROWS_WITH_AS(Conv1d(4, 6, 0), "Conv1d: channels and kernel must be positive, got in 4, out 6, kernel 0",

@@ -2,6 +2,7 @@
 // parameters as PyTorch names, shapes and initialises them; forward is the
 // matching op.
 #include "argument_checks.hpp"
+#include "conv_description.hpp"
 
 #include <retrograd/composite.hpp>
 #include <retrograd/nn/conv_layers.hpp>
@@ -92,18 +93,11 @@ Tensor Conv1d::forward(const Tensor& input) {
 }
 
 std::string Conv1d::describe() const {
-    using Rule = Conv2dOptions::Rule;
-    const std::string padding = options.padding_rule == Rule::same    ? std::string("\"same\"")
-                                : options.padding_rule == Rule::valid ? std::string("\"valid\"")
-                                                                      : fmt::format("{}", options.padding);
-    std::string extra;
-    if (options.dilation != 1) extra += fmt::format(", dilation={}", options.dilation);
-    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
-    if (!bias.defined()) extra += ", bias=false";
-    if (options.padding_mode != PadMode::constant)
-        extra += fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode));
+    const std::string dilation = options.dilation != 1 ? fmt::format("{}", options.dilation) : std::string();
     return fmt::format("Conv1d({}, {}, kernel={}, stride={}, padding={}{})", weight.shape()[1] * options.groups,
-                       weight.shape()[0], weight.shape()[2], options.stride, padding, extra);
+                       weight.shape()[0], weight.shape()[2], options.stride,
+                       detail::padding_text(options.padding_rule, fmt::format("{}", options.padding)),
+                       detail::conv_options_tail(dilation, options.groups, bias.defined(), options.padding_mode));
 }
 
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, ConvTranspose1dOptions options) {

@@ -1,5 +1,6 @@
 // Layers, each a few tape ops in forward(); none has a backward.
 #include "argument_checks.hpp"
+#include "conv_description.hpp"
 
 #include <retrograd/nn/init.hpp>
 #include <retrograd/composite.hpp>
@@ -82,21 +83,15 @@ Tensor Conv2d::forward_relu_max_pool(const Tensor& input, const MaxPool2d& pool)
 }
 
 std::string Conv2d::describe() const {
-    using Rule = Conv2dOptions::Rule;
-    const std::string padding = options.padding_rule == Rule::same ? std::string("\"same\"")
-                                : options.padding_rule == Rule::valid
-                                    ? std::string("\"valid\"")
-                                    : fmt::format("({}, {})", options.padding[0], options.padding[1]);
-    std::string extra;
-    if (options.dilation != Size2{1, 1})
-        extra += fmt::format(", dilation=({}, {})", options.dilation[0], options.dilation[1]);
-    if (options.groups != 1) extra += fmt::format(", groups={}", options.groups);
-    if (!bias.defined()) extra += ", bias=false";
-    if (options.padding_mode != PadMode::constant)
-        extra += fmt::format(", padding_mode={}", pad_mode_name(options.padding_mode));
+    const std::string dilation = options.dilation != Size2{1, 1}
+                                     ? fmt::format("({}, {})", options.dilation[0], options.dilation[1])
+                                     : std::string();
     return fmt::format("Conv2d({}, {}, kernel=({}, {}), stride=({}, {}), padding={}{})",
                        weight.shape()[1] * options.groups, weight.shape()[0], weight.shape()[2], weight.shape()[3],
-                       options.stride[0], options.stride[1], padding, extra);
+                       options.stride[0], options.stride[1],
+                       detail::padding_text(options.padding_rule,
+                                            fmt::format("({}, {})", options.padding[0], options.padding[1])),
+                       detail::conv_options_tail(dilation, options.groups, bias.defined(), options.padding_mode));
 }
 
 namespace {
