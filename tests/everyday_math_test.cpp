@@ -125,8 +125,15 @@ TEST_CASE("nan_to_num: NaN to 0 and infinities to the dtype's largest and lowest
     // The gradient passes where x is finite only (PyTorch: grad * isfinite(x)).
     const Tensor x = rg::from_vector(hostile, {5}, {.dtype = rg::float64, .requires_grad = true});
     CHECK(gradient_of(rg::nan_to_num(x) * 2.0, x).to_vector() == std::vector<double>{0.0, 0.0, 0.0, 2.0, 2.0});
-    CHECK_THROWS_WITH_AS(rg::nan_to_num(rg::from_indices({1})),
-                         "nan_to_num: expected a float32 or float64 tensor, got int64", rg::Error);
+    // Integers and bools are copied unchanged, as torch.nan_to_num: a copy, not a view.
+    const Tensor indices = rg::from_indices({3, -4});
+    const Tensor copied = rg::nan_to_num(indices, 1.0, 2.0, -2.0);
+    CHECK(copied.dtype() == rg::int64);
+    CHECK(copied.to_vector() == std::vector<double>{3.0, -4.0});
+    CHECK(copied.data_ptr<std::int64_t>() != indices.data_ptr<std::int64_t>());
+    const Tensor flags = rg::nan_to_num(rg::isnan(rg::tensor({not_a_number, 1.0})));
+    CHECK(flags.dtype() == rg::bool_);
+    CHECK(flags.to_vector() == std::vector<double>{1.0, 0.0});
 }
 
 TEST_CASE("isnan, isinf and isfinite give bool tensors, never recorded") {

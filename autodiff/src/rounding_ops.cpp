@@ -111,13 +111,20 @@ Tensor frac(const Tensor& x) {
 
 // ---- nan_to_num ------------------------------------------------------------------------
 
-const OpDef& nan_to_num_def = define_op(detail::unary_call_def(
-    "nan_to_num", "nan_to_num(x, nan = 0, posinf = max, neginf = lowest)",
-    "NaN, +inf and -inf replaced (by default: 0 and the dtype's largest and lowest finite values)",
-    "dx = g where x is finite, else 0", [](const Tensor& x) { return nan_to_num(x, 0.0, 1.5, -1.5); },
-    [](double x) { return x; }, -2.0, 2.0));
+const OpDef& nan_to_num_def = define_op([] {
+    OpDef def = detail::unary_call_def(
+        "nan_to_num", "nan_to_num(x, nan = 0, posinf = max, neginf = lowest)",
+        "NaN, +inf and -inf replaced (by default: 0 and the dtype's largest and lowest finite values); int64 and "
+        "bool copied",
+        "dx = g where x is finite, else 0", [](const Tensor& x) { return nan_to_num(x, 0.0, 1.5, -1.5); },
+        [](double x) { return x; }, -2.0, 2.0);
+    def.accepts_int64 = true;  // and bool: copied, as torch.nan_to_num
+    return def;
+}());
 Tensor nan_to_num(const Tensor& x, double nan, std::optional<double> posinf, std::optional<double> neginf) {
     const Dtype dtype = detail::defined_or_fail(x, "nan_to_num").dtype();
+    // Integers and bools hold no NaN nor infinity: a copy, as torch.nan_to_num gives.
+    if (dtype == Dtype::int64 || dtype == Dtype::bool_) return x.clone();
     // bfloat16 is computed in float32: its own limits, which float32 holds exactly.
     const bool bf16 = dtype == Dtype::bfloat16;
     const double largest =
