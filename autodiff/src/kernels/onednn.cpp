@@ -286,19 +286,19 @@ std::shared_ptr<const Plan> make_conv_plan(Kind kind, const ConvSpec& s, bool bf
 
 // Below this many multiply-adds a bfloat16 product, with the conversions of
 // its operands, runs on the calling thread alone: on two threads oneDNN's
-// reorders took longer than on one, and the product gained too little to pay
-// for them. Measured (wall time, docs/performance.md, "Autocast (bfloat16)"):
-// 128x784x256 took 296 us on two threads against 161 on one, 256x784x256
-// 425 against 295; 512x512x512 took 604 against 722.
+// reorders took longer than on one, and a small product gained too little to
+// pay for them. The limit lies between the largest product measured faster on
+// one thread and the smallest measured faster on two (docs/performance.md,
+// "Autocast (bfloat16)"; bench/autocast_bench.cpp measures both sides).
 constexpr double bf16_matmul_one_thread_below = 1e8;
 
 // op(A) op(B) (+ C) with bfloat16 operands: A and B are reordered from the
 // user's float32 (strided: a transposed operand is read in place) into
 // bfloat16, C is the user's row-major float32, accumulated by a sum post-op.
 // B stays in the user's orientation: reordering it into the packed layout
-// oneDNN would choose (BA16a64b2a) cost more than the product it feeds on the
-// MLP's 784x256 weight, where a plain conversion is a streaming pass
-// (docs/performance.md, "Autocast (bfloat16)").
+// oneDNN would choose (BA16a64b2a) can take as long as a small product
+// itself, where a plain conversion is one streaming pass (docs/performance.md,
+// "Autocast (bfloat16)").
 std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
     const bool alone =
         static_cast<double>(s.m) * static_cast<double>(s.n) * static_cast<double>(s.k) < bf16_matmul_one_thread_below;
