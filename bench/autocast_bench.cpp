@@ -64,7 +64,41 @@ void BM_AutocastMatmul(benchmark::State& state) {
     rg::detail::force_autocast_kernel(std::nullopt);
 }
 
+// One of the CNN step's two Conv-ReLU-MaxPool layers (conv2d_relu_max_pool2d,
+// batch 64): the first (1 to 32 channels, 28x28) or the second (32 to 64,
+// 13x13), forward alone or forward and backward, to see where a step's time goes.
+void BM_AutocastConvReluPool(benchmark::State& state) {
+    const bool second = state.range(0) == 1, backward = state.range(1) == 1;
+    const auto precision = static_cast<Precision>(state.range(2));
+    rg::manual_seed(0);
+    const std::size_t in = second ? 32 : 1, out = second ? 64 : 32, side = second ? 13 : 28;
+    const rg::Tensor x = rg::randn({64, in, side, side}).requires_grad_(second);
+    const rg::Tensor weight = (rg::randn({out, in, 3, 3}) * 0.1).requires_grad_();
+    const rg::Tensor bias = rg::zeros({out}).requires_grad_();
+    if (precision != float32)
+        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
+                                                              : rg::AutocastKernel::rounded);
+    std::optional<rg::Autocast> autocast;
+    if (precision != float32) autocast.emplace();
+    for (auto _ : state) {
+        if (backward) {
+            rg::conv2d_relu_max_pool2d(x, weight, bias, {}, {2, 2}).sum().backward();
+        } else {
+            const rg::NoGrad no_grad;
+            benchmark::DoNotOptimize(rg::conv2d_relu_max_pool2d(x, weight, bias, {}, {2, 2}).data_ptr<float>());
+        }
+    }
+    autocast.reset();
+    rg::detail::force_autocast_kernel(std::nullopt);
+}
+
 }  // namespace
+
+BENCHMARK(BM_AutocastConvReluPool)
+    ->ArgNames({"layer", "backward", "precision"})
+    ->ArgsProduct({{0, 1}, {0, 1}, {float32, native}})
+    ->Unit(benchmark::kMicrosecond)
+    ->MeasureProcessCPUTime();
 
 BENCHMARK(BM_AutocastMatmul)
     ->ArgNames({"m", "k", "n", "precision"})

@@ -316,7 +316,7 @@ std::shared_ptr<const Plan> make_matmul_plan(const MatmulSpec& s) {
             sum.append_sum(1.0f);
             attr.set_post_ops(sum);
         }
-        const dnnl::matmul::desc d(memory::desc(a_dims, memory::data_type::bf16, Tag::ab),
+        const dnnl::matmul::desc d(memory::desc(a_dims, memory::data_type::bf16, s.ta ? Tag::ba : Tag::ab),
                                    memory::desc(b_dims, memory::data_type::bf16, s.tb ? Tag::ba : Tag::ab), c);
         const dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
         plan->primitive = dnnl::matmul(pd);
