@@ -595,16 +595,23 @@ std::optional<GradList> relu_pool_grads_blocked(const OpContext& c, const Tensor
     const std::size_t total = s.g.n * p.pooled();
     Tensor kept = detail::empty_dense<float>(Shape{total}, op);
     detail::keep_where_positive(g.data(), y.data(), kept.data_ptr<float>(), total);
-    Tensor dz = detail::empty_dense<float>(Shape{planes.values()}, op);
-    detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<float>());
+    // Under rg::Autocast's native kernel the backward passes read it in
+    // bfloat16: written so, each value rounded once as a conversion would.
+    const bool bf16 = detail::product_mode() == detail::ProductMode::native;
+    Tensor dz = bf16 ? detail::empty_dense<BFloat16>(Shape{planes.values()}, op)
+                     : detail::empty_dense<float>(Shape{planes.values()}, op);
+    if (bf16)
+        detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<BFloat16>());
+    else
+        detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<float>());
     std::optional<detail::Dense<float>> x, w;
     if (w_part) x.emplace(c.input(0));
     if (x_part) w.emplace(c.input(1));
     Tensor dx = x_part ? detail::empty_dense<float>(c.input_shape(0), "conv2d_input_grad") : Tensor{};
     Tensor dw = w_part ? detail::empty_dense<float>(c.input_shape(1), "conv2d_weight_grad") : Tensor{};
     const auto data_of = [](Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
-    if (!detail::onednn_conv_backward(data, weights, dz.data_ptr<float>(), w ? w->data() : nullptr,
-                                      x ? x->data() : nullptr, data_of(dx), data_of(dw), nullptr, block))
+    if (!detail::onednn_conv_backward(data, weights, dz.data_ptr(), w ? w->data() : nullptr, x ? x->data() : nullptr,
+                                      data_of(dx), data_of(dw), nullptr, block))
         return std::nullopt;
     Tensor db;
     if (c.needs_grad(2)) {

@@ -7,18 +7,9 @@
 #include <retrograd/detail/cpu.hpp>
 
 #include <bit>
-#include <cstdint>
 
 namespace rg::detail {
 namespace {
-
-// BFloat16::round_bits without branches: ties to even, and NaN made quiet
-// (its payload may sit in the dropped bits, which would leave an infinity).
-[[gnu::always_inline]] inline std::uint32_t bf16_bits(std::uint32_t u) {
-    const std::uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u ? ~0u : 0u;
-    const std::uint32_t nearest = u + 0x7fffu + ((u >> 16) & 1u);
-    return ((nearest & ~nan) | ((u | 0x00400000u) & nan)) & 0xffff0000u;
-}
 
 struct RoundRows {
     [[gnu::always_inline]] void operator()(const float* src, std::size_t rows, std::size_t cols, std::size_t ld,

@@ -6,6 +6,8 @@
 
 #include "../kernels.hpp"
 
+#include <cstdint>
+
 namespace rg::detail {
 
 // What the calling thread's float32 products run now: plain float32 outside
@@ -13,6 +15,15 @@ namespace rg::detail {
 // the process's autocast kernel.
 enum class ProductMode { float32, native, rounded };
 ProductMode product_mode();
+
+// BFloat16::round_bits without branches: ties to even, and NaN made quiet
+// (its payload may sit in the dropped bits, which would leave an infinity).
+// The result's upper 16 bits are the bfloat16; the lower are zero.
+[[gnu::always_inline]] inline std::uint32_t bf16_bits(std::uint32_t u) {
+    const std::uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u ? ~0u : 0u;
+    const std::uint32_t nearest = u + 0x7fffu + ((u >> 16) & 1u);
+    return ((nearest & ~nan) | ((u | 0x00400000u) & nan)) & 0xffff0000u;
+}
 
 // dst = the values of `rows` rows of `cols` floats, `ld` apart in src, rounded
 // to bfloat16 (to nearest even, NaN kept and made quiet, as BFloat16), packed

@@ -590,7 +590,7 @@ std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpe
     return channel_block(*layout);
 }
 
-bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
+bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const void* grad,
                           const float* weight, const float* x, float* dx, float* dweight, float* dbias,
                           std::int64_t grad_block) {
     if ((!dx && !dweight) || (dbias && !dweight)) return false;
@@ -600,31 +600,16 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
     if (dweight) weights_plan = products_conv_plan(weights_kind, weights_spec);
     if ((dx && !data_plan) || (dweight && !weights_plan)) return false;
     // The output gradient reordered once when both passes read it in the same
-    // layout, or given in the layout they read.
+    // layout, or given in the layout and type they read.
     std::vector<Tensor> held;
     std::optional<Reordered> shared;
     if (grad_block != 0) {
-        // In bfloat16 (rg::Autocast's native kernel) the passes read the same
-        // layout in bfloat16: one conversion, value by value.
-        const memory::dims dims = image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow);
-        const Tag tag = grad_block == 16 ? Tag::aBcd16b : Tag::aBcd8b;
-        const memory::desc layout(dims, memory::data_type::f32, tag);
-        const memory::desc read(dims, read_type(product_mode() == ProductMode::native), tag);
+        const memory::desc read(image_dims(data_spec.n, data_spec.o, data_spec.oh, data_spec.ow),
+                                read_type(product_mode() == ProductMode::native),
+                                grad_block == 16 ? Tag::aBcd16b : Tag::aBcd8b);
         for (const auto& plan : {data_plan, weights_plan})
             if (plan && wanted(*plan, DNNL_ARG_DIFF_DST) != read) return false;
-        memory given_grad(layout, cpu_engine(), const_cast<float*>(grad));
-        if (read != layout) {
-            memory converted(read, cpu_engine(), scratch(read, held));
-            try {
-                match_thread_count();
-                dnnl::reorder(given_grad, converted).execute(thread_stream(), given_grad, converted);
-                thread_stream().wait();
-            } catch (const dnnl::error& e) {
-                fail("conv2d_input_grad: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
-            }
-            given_grad = converted;
-        }
-        shared = Reordered{DNNL_ARG_DIFF_DST, given_grad};
+        shared = Reordered{DNNL_ARG_DIFF_DST, memory(read, cpu_engine(), const_cast<void*>(grad))};
     } else if (data_plan && weights_plan) {
         try {
             shared = reordered_input(*data_plan, DNNL_ARG_DIFF_DST, grad, held);
@@ -633,12 +618,13 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
         }
     }
     const Reordered* given = shared ? &*shared : nullptr;
-    if (data_plan) run(Kind::conv_backward_data, *data_plan, {in(grad), in(weight), dx}, given);
+    void* g = const_cast<void*>(grad);
+    if (data_plan) run(Kind::conv_backward_data, *data_plan, {g, in(weight), dx}, given);
     if (weights_plan) {
         if (dbias)
-            run(weights_kind, *weights_plan, {in(grad), in(x), dweight, dbias}, given);
+            run(weights_kind, *weights_plan, {g, in(x), dweight, dbias}, given);
         else
-            run(weights_kind, *weights_plan, {in(grad), in(x), dweight}, given);
+            run(weights_kind, *weights_plan, {g, in(x), dweight}, given);
     }
     return true;
 }

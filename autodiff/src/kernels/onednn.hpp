@@ -39,8 +39,10 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 // written nothing, when oneDNN has no primitive for a pass or under its
 // rounded kernel (the callers' separate passes handle it).
 // With grad_block (8 or 16), grad is already in the layout both passes read,
-// channels in blocks of grad_block (onednn_conv_backward_block).
-bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const float* grad,
+// channels in blocks of grad_block (onednn_conv_backward_block), and of the
+// type they read: rg::BFloat16 under rg::Autocast's native kernel, float
+// otherwise. Without it, grad is float (N, O, OH, OW).
+bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const void* grad,
                           const float* weight, const float* x, float* dx, float* dweight, float* dbias,
                           std::int64_t grad_block = 0);
 
@@ -49,8 +51,8 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
 // reads a convolution's output or writes its gradient in that layout saves
 // the reorder to and from NCHW. Under rg::Autocast's native kernel these are
 // the bfloat16 convolutions: the output is still float32, and the backward
-// passes read a float32 blocked gradient converted to bfloat16 in the same
-// layout (onednn_conv_backward). Under its rounded kernel nothing is blocked.
+// passes read a bfloat16 blocked gradient (onednn_conv_backward). Under its
+// rounded kernel nothing is blocked.
 // The block of the output the forward pass writes (0: another layout, or no primitive):
 std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias);
 // The forward pass writing that layout into y_blocked; false when it is not blocked.
