@@ -5,6 +5,8 @@
 // needs one; recorded (create_graph), they pass gradcheck at second order.
 #include "helpers.hpp"
 
+#include <retrograd/detail/conv_kernel.hpp>
+
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -174,4 +176,26 @@ TEST_CASE("conv2d_relu and conv2d_relu_max_pool2d refuse bad input as conv2d and
                          "conv2d_relu_max_pool2d: expected a float32 or float64 tensor, got int64", rg::Error);
     CHECK_THROWS_WITH_AS(rg::conv2d_relu_max_pool2d(Tensor{}, w, {}, {}, {2, 2}),
                          "conv2d_relu_max_pool2d: got an undefined tensor (default-constructed rg::Tensor)", rg::Error);
+}
+
+// Through oneDNN the forward pass keeps its converted copy of x for the
+// weight gradient (kernels/onednn.hpp, ConvInputCopy): x changed in place
+// after the forward pass is the saved-tensor error, never a stale copy.
+TEST_CASE("conv2d_relu_max_pool2d through oneDNN: x changed after the forward pass is an error in backward") {
+    rg::detail::force_conv_kernel(rg::detail::ConvKernel::onednn);
+    const Tensor w = rg::randn({8, 16, 3, 3}, {.requires_grad = true});
+    Tensor x = rg::randn({2, 16, 9, 9});
+    const Tensor y = rg::conv2d_relu_max_pool2d(x, w, {}, {}, {2, 2});
+    x.mul_(2.0);
+    CHECK_THROWS_WITH_AS(y.sum().backward(),
+                         doctest::Contains("saved by 'conv2d_relu_max_pool2d' was modified by an in-place operation"),
+                         rg::Error);
+    // A new forward pass reads the new values.
+    rg::conv2d_relu_max_pool2d(x, w, {}, {}, {2, 2}).sum().backward();
+    const Tensor fresh = w.grad().clone();
+    w.grad().zero_();
+    const Tensor again = x.clone();
+    rg::conv2d_relu_max_pool2d(again, w, {}, {}, {2, 2}).sum().backward();
+    CHECK(rg::allclose(w.grad(), fresh, 0.0, 0.0));
+    rg::detail::force_conv_kernel(rg::detail::ConvKernel::automatic);
 }

@@ -498,6 +498,8 @@ struct ReluPool {
     detail::OutputOrder order;
     bool per_image = false;
     std::shared_ptr<const std::vector<std::int32_t>> where, corner;
+    // The input as oneDNN's forward convolution read it, for the weight gradient's.
+    std::shared_ptr<const detail::ConvInputCopy> input_copy;
     std::size_t pooled() const { return one_image.c * one_image.oh * one_image.ow; }  // per image
 };
 
@@ -518,8 +520,11 @@ bool blocked_forward_pays(const ConvShapes& s, const Geometry& pool) {
 // convolution runs through oneDNN): the activation lives until the pool has
 // read it, in oneDNN's blocked layout where the pool can read that
 // (kernels/blocked_pool.hpp); the pooled values, their maxima in at_max.
+// With keep_input, the input as the convolution read it (in oneDNN's layout,
+// in bfloat16 under rg::Autocast) is kept there for the weight gradient.
 Tensor relu_pool_whole_batch(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvShapes& s,
-                             const Geometry& one_image, std::int32_t* at_max) {
+                             const Geometry& one_image, std::int32_t* at_max,
+                             std::shared_ptr<const detail::ConvInputCopy>* keep_input) {
     const char* op = "conv2d_relu_max_pool2d";
     Tensor y = detail::empty_dense<float>(Shape{s.g.n, s.out_channels, one_image.oh, one_image.ow}, op);
     const detail::ConvSpec forward = spec(s, Pass::forward);
@@ -533,7 +538,8 @@ Tensor relu_pool_whole_batch(const Tensor& x, const Tensor& weight, const Tensor
             std::optional<detail::Dense<float>> bias_values;
             if (bias.defined()) bias_values.emplace(bias);
             if (detail::onednn_conv_forward_blocked(forward, xv.data(), w.data(),
-                                                    bias_values ? bias_values->data() : nullptr, z.data_ptr<float>())) {
+                                                    bias_values ? bias_values->data() : nullptr, z.data_ptr<float>(),
+                                                    keep_input)) {
                 detail::relu_max_pool_2x2_blocked(z.data_ptr<float>(), planes, y.data_ptr<float>(), at_max);
                 return y;
             }
@@ -611,7 +617,7 @@ std::optional<GradList> relu_pool_grads_blocked(const OpContext& c, const Tensor
     Tensor dw = w_part ? detail::empty_dense<float>(c.input_shape(1), "conv2d_weight_grad") : Tensor{};
     const auto data_of = [](Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
     if (!detail::onednn_conv_backward(data, weights, dz.data_ptr(), w ? w->data() : nullptr, x ? x->data() : nullptr,
-                                      data_of(dx), data_of(dw), nullptr, block))
+                                      data_of(dx), data_of(dw), nullptr, block, p.input_copy.get()))
         return std::nullopt;
     Tensor db;
     if (c.needs_grad(2)) {
@@ -706,7 +712,8 @@ Tensor conv2d_relu_max_pool2d(const Tensor& x, const Tensor& weight, const Tenso
     }
     Tensor out;
     if (!p.per_image)
-        out = relu_pool_whole_batch(x, weight, bias, s, p.one_image, where->data());
+        out = relu_pool_whole_batch(x, weight, bias, s, p.one_image, where->data(),
+                                    needs_grad(weight) ? &p.input_copy : nullptr);
     else
         out = detail::visit_float2(x, weight, op, [&](const auto& xv, const auto& w) {
             using T = typename std::decay_t<decltype(xv)>::value_type;

@@ -16,12 +16,14 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 #include <variant>
@@ -377,6 +379,7 @@ struct Reordered {
     int dnnl_arg;
     memory value;
 };
+using GivenArgs = std::span<const Reordered>;
 
 // This thread's stream on the CPU engine.
 dnnl::stream& thread_stream() {
@@ -399,7 +402,7 @@ void reorder(const Plan::Arg& a, const memory& from, const memory& to, std::vect
     a.reorder->execute(thread_stream(), args);
 }
 
-void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
+void execute(const Plan& plan, std::initializer_list<void*> buffers, GivenArgs given = {}) {
     match_thread_count();
     std::optional<OneThread> alone;
     if (plan.one_thread) alone.emplace();
@@ -410,8 +413,11 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers, const Reord
     auto buffer = buffers.begin();
     for (const Plan::Arg& a : plan.args) {
         memory user(a.plain, engine, *buffer++);
-        if (given && given->dnnl_arg == a.dnnl_arg && given->value.get_desc() == a.wanted) {
-            args.emplace(a.dnnl_arg, given->value);
+        const auto taken = std::find_if(given.begin(), given.end(), [&](const Reordered& r) {
+            return r.dnnl_arg == a.dnnl_arg && r.value.get_desc() == a.wanted;
+        });
+        if (taken != given.end()) {
+            args.emplace(a.dnnl_arg, taken->value);
             continue;
         }
         if (!a.reorder) {
@@ -482,7 +488,7 @@ const char* op_name(Kind kind) {
 }
 
 // A failure while running (out of memory, most likely) is an rg::Error naming the op.
-void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers, const Reordered* given = nullptr) {
+void run(Kind kind, const Plan& plan, std::initializer_list<void*> buffers, GivenArgs given = {}) {
     try {
         execute(plan, buffers, given);
     } catch (const dnnl::error& e) {
@@ -563,15 +569,32 @@ std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias) {
     return block_of(forward_plan(s, bias), DNNL_ARG_DST);
 }
 
+struct ConvInputCopy {
+    memory value;
+    std::vector<Tensor> held;  // its buffer
+};
+
 bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
-                                 float* y_blocked) {
+                                 float* y_blocked, std::shared_ptr<const ConvInputCopy>* keep_input) {
     const auto plan = forward_plan(s, bias != nullptr);
     if (block_of(plan, DNNL_ARG_DST) == 0) return false;
-    const Reordered dst{DNNL_ARG_DST, memory(*wanted(*plan, DNNL_ARG_DST), cpu_engine(), y_blocked)};
+    std::vector<Reordered> given{{DNNL_ARG_DST, memory(*wanted(*plan, DNNL_ARG_DST), cpu_engine(), y_blocked)}};
+    auto copy = std::make_shared<ConvInputCopy>();
+    if (keep_input) {
+        try {
+            if (auto input = reordered_input(*plan, DNNL_ARG_SRC, x, copy->held)) {
+                given.push_back(*input);
+                copy->value = input->value;
+            }
+        } catch (const dnnl::error& e) {
+            fail("conv2d: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
+        }
+    }
     if (bias)
-        run(Kind::conv_forward_bias, *plan, {in(x), in(weight), in(bias), y_blocked}, &dst);
+        run(Kind::conv_forward_bias, *plan, {in(x), in(weight), in(bias), y_blocked}, given);
     else
-        run(Kind::conv_forward, *plan, {in(x), in(weight), y_blocked}, &dst);
+        run(Kind::conv_forward, *plan, {in(x), in(weight), y_blocked}, given);
+    if (keep_input && !copy->held.empty()) *keep_input = std::move(copy);
     return true;
 }
 
@@ -592,7 +615,7 @@ std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpe
 
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const void* grad,
                           const float* weight, const float* x, float* dx, float* dweight, float* dbias,
-                          std::int64_t grad_block) {
+                          std::int64_t grad_block, const ConvInputCopy* input) {
     if ((!dx && !dweight) || (dbias && !dweight)) return false;
     const Kind weights_kind = dbias ? Kind::conv_backward_weights_bias : Kind::conv_backward_weights;
     std::shared_ptr<const Plan> data_plan, weights_plan;
@@ -617,10 +640,13 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
             fail("conv2d_input_grad: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
         }
     }
-    const Reordered* given = shared ? &*shared : nullptr;
+    std::vector<Reordered> given;
+    if (shared) given.push_back(*shared);
     void* g = const_cast<void*>(grad);
     if (data_plan) run(Kind::conv_backward_data, *data_plan, {g, in(weight), dx}, given);
     if (weights_plan) {
+        // The input as the forward pass read it, when this pass reads the same.
+        if (input) given.push_back({DNNL_ARG_SRC, input->value});
         if (dbias)
             run(weights_kind, *weights_plan, {g, in(x), dweight, dbias}, given);
         else

@@ -7,6 +7,7 @@
 // result itself.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 namespace rg::detail {
@@ -42,9 +43,12 @@ bool onednn_conv_backward_weights(const ConvSpec& s, const float* grad, const fl
 // channels in blocks of grad_block (onednn_conv_backward_block), and of the
 // type they read: rg::BFloat16 under rg::Autocast's native kernel, float
 // otherwise. Without it, grad is float (N, O, OH, OW).
+// With input (onednn_conv_forward_blocked kept it), the weight-gradient pass
+// reads that copy of x where it wants the same layout and type.
+struct ConvInputCopy;
 bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spec, const void* grad,
                           const float* weight, const float* x, float* dx, float* dweight, float* dbias,
-                          std::int64_t grad_block = 0);
+                          std::int64_t grad_block = 0, const ConvInputCopy* input = nullptr);
 
 // oneDNN's channel-blocked layouts (aBcd8b, aBcd16b): (N, C, H, W) stored as
 // (N, ceil(C / block), H, W, block), the channels past C zero. A caller that
@@ -55,9 +59,12 @@ bool onednn_conv_backward(const ConvSpec& data_spec, const ConvSpec& weights_spe
 // rounded kernel nothing is blocked.
 // The block of the output the forward pass writes (0: another layout, or no primitive):
 std::int64_t onednn_conv_forward_block(const ConvSpec& s, bool bias);
-// The forward pass writing that layout into y_blocked; false when it is not blocked.
+// The forward pass writing that layout into y_blocked; false when it is not
+// blocked. With keep_input, where the pass converts x into another layout
+// or type (bfloat16 under rg::Autocast), that copy is kept there for the
+// weight-gradient pass (onednn_conv_backward), which would convert x again.
 bool onednn_conv_forward_blocked(const ConvSpec& s, const float* x, const float* weight, const float* bias,
-                                 float* y_blocked);
+                                 float* y_blocked, std::shared_ptr<const ConvInputCopy>* keep_input = nullptr);
 // The block of the output-gradient layout the asked-for backward passes read
 // (0: not blocked, or the two passes read different layouts).
 std::int64_t onednn_conv_backward_block(const ConvSpec& data_spec, const ConvSpec& weights_spec, bool data,
