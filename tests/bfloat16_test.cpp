@@ -346,6 +346,44 @@ TEST_CASE("bfloat16 Autocast, native kernel: products equal float64 on the round
     check_autocast_products();
 }
 
+// Under the native kernel a product keeps its operands' bfloat16 images for
+// its backward pass, which converts its output gradient once for both of
+// its products (kernels/onednn.hpp, Bf16Images): a second backward pass
+// with another gradient reads that gradient, and an operand changed in place
+// after the forward pass is the saved-tensor error, never a stale image.
+TEST_CASE("bfloat16 Autocast, native kernel: a product's kept images are never stale") {
+    const ForcedAutocastKernel forced(rg::AutocastKernel::native);
+    if (rg::autocast_kernel() != rg::AutocastKernel::native) {
+        MESSAGE("SKIP: oneDNN has no bfloat16 kernels on this CPU: " << rg::autocast_kernel_description());
+        return;
+    }
+    rg::manual_seed(5);
+    Tensor a = rg::randn({24, 40}, {.requires_grad = true}), b = rg::randn({40, 16}, {.requires_grad = true});
+    Tensor c;
+    {
+        rg::Autocast autocast;
+        c = rg::matmul(a, b);
+    }
+    Tensor g = rg::randn({24, 16});
+    for (int pass = 0; pass < 2; ++pass) {
+        CAPTURE(pass);
+        if (pass == 1) g.copy_(rg::randn({24, 16}));  // new values where the last pass's gradient was
+        a.zero_grad();
+        b.zero_grad();
+        c.backward(g, {.retain_graph = true});
+        check_rounded_product(a.grad(), rg::matmul(rounded64(g), rounded64(b).t()), rg::matmul(g, b.detach().t()));
+        check_rounded_product(b.grad(), rg::matmul(rounded64(a).t(), rounded64(g)), rg::matmul(a.detach().t(), g));
+    }
+    Tensor x = rg::randn({24, 40});
+    {
+        rg::Autocast autocast;
+        c = rg::matmul(x, b);
+    }
+    x.mul_(2.0);
+    CHECK_THROWS_WITH_AS(c.sum().backward(),
+                         doctest::Contains("saved by 'matmul' was modified by an in-place operation"), rg::Error);
+}
+
 TEST_CASE("bfloat16 Autocast's kernel: native with bfloat16 instructions, rounded elsewhere, and it says which") {
     const std::string isa = rg::onednn_isa();
     CHECK(rg::bfloat16_supported() == (isa == "avx512_core_bf16" || isa == "avx512_core_amx"));

@@ -1,6 +1,8 @@
 // matmul, gemm and gemm_sum: shapes, broadcast batches, views read in place,
 // and their VJPs; the products themselves are in kernels/blas.cpp.
 #include "kernels/batched_product.hpp"
+#include "kernels/bf16.hpp"
+#include "kernels/onednn.hpp"
 #include "op_defs.hpp"
 
 namespace rg {
@@ -85,6 +87,12 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     Shape out_shape = batch;
     out_shape.push_back(m);
     out_shape.push_back(n);
+    // Under rg::Autocast's native kernel, the bfloat16 images of a and b,
+    // which the backward products take instead of converting them again.
+    std::shared_ptr<detail::Bf16Images> images;
+    if (a.dtype() == Dtype::float32 && batch.empty() && needs_grad(a, b) &&
+        detail::product_mode() == detail::ProductMode::native)
+        images = detail::bf16_images();
     Tensor out = detail::visit_dtype(a.dtype(), [&](auto zero) {
         using T = decltype(zero);
         if constexpr (std::is_integral_v<T>) {
@@ -98,6 +106,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
             Tensor c = detail::empty_dense<T>(out_shape, "matmul");
+            std::optional<detail::Bf16ImageScope> scope;
+            if (images) scope.emplace(images.get(), std::initializer_list<const void*>{a.data_ptr(), b.data_ptr()});
             // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
             detail::product_batch<T>({x.data, x.transposed, x.ld,
                                       detail::broadcast_strides(batch_a, x.batch_strides, batch)},
@@ -113,7 +123,8 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
     // Each operand is saved only for the other's gradient.
     // A product recorded inside rg::Autocast has its backward products in bfloat16 too.
     return record(gemm_def, out, {a, b}, {.inputs = {b.requires_grad(), a.requires_grad()}},
-                  [transpose_a, transpose_b, bf16 = detail::autocast_products()](const OpContext& c, const Tensor& g) {
+                  [transpose_a, transpose_b, bf16 = detail::autocast_products(), images](const OpContext& c,
+                                                                                         const Tensor& g) {
                       const detail::AutocastProducts products(bf16);
                       const Shape& shape_a = c.input_shape(0);
                       const Shape& shape_b = c.input_shape(1);
@@ -121,15 +132,26 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
                       // axis gets its gradient summed by gemm_sum, in one accumulating pass.
                       const bool a_shared = shape_a.size() == 2 && shape_b.size() > 2 && shape_b.size() == g.dim();
                       const bool b_shared = shape_b.size() == 2 && shape_a.size() > 2 && shape_a.size() == g.dim();
+                      // Unpacked (their versions checked) before their images are read.
+                      const Tensor b = c.needs_grad(0) ? c.input(1) : Tensor{};
+                      const Tensor a = c.needs_grad(1) ? c.input(0) : Tensor{};
+                      // The forward pass's images of a and b, and g's, converted once for both products.
+                      std::shared_ptr<detail::Bf16Images> mine;
+                      std::optional<detail::Bf16ImageScope> scope;
+                      if (images && g.dtype() == Dtype::float32) {
+                          const auto first = [](const Tensor& t) -> const void* {
+                              return t.defined() ? t.data_ptr() : nullptr;
+                          };
+                          mine = detail::bf16_images(images.get());
+                          scope.emplace(mine.get(), std::initializer_list<const void*>{first(g), first(a), first(b)});
+                      }
                       Tensor ga, gb;
                       if (c.needs_grad(0)) {
-                          const Tensor b = c.input(1);
                           auto grad_a = a_shared ? gemm_sum : gemm;
                           ga = sum_to(transpose_a ? grad_a(b, g, transpose_b, true) : grad_a(g, b, false, !transpose_b),
                                       shape_a);
                       }
                       if (c.needs_grad(1)) {
-                          const Tensor a = c.input(0);
                           auto grad_b = b_shared ? gemm_sum : gemm;
                           gb = sum_to(transpose_b ? grad_b(g, a, true, transpose_a) : grad_b(a, g, !transpose_a, false),
                                       shape_b);

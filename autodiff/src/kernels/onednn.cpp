@@ -441,10 +441,11 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers, GivenArgs g
 // Input argument `dnnl_arg` of `plan` from the user's plain buffer, in the
 // layout the plan wants: reordered into a buffer that `held` keeps, or
 // nothing when the plan reads the user's layout itself.
-std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, std::vector<Tensor>& held) {
+std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, std::vector<Tensor>& held,
+                                         bool match_threads = true) {
     for (const Plan::Arg& a : plan.args) {
         if (a.dnnl_arg != dnnl_arg || a.output || !a.reorder) continue;
-        match_thread_count();
+        if (match_threads) match_thread_count();
         memory inner(a.wanted, cpu_engine(), scratch(a.wanted, held));
         reorder(a, memory(a.plain, cpu_engine(), const_cast<void*>(user)), inner, held);
         thread_stream().wait();
@@ -671,10 +672,83 @@ bool onednn_max_pool_forward(const PoolSpec& s, const float* x, float* y, void* 
 bool onednn_max_pool_backward(const PoolSpec& s, const float* grad, const void* workspace, float* dx) {
     return run_pool(Kind::max_pool_backward, s, {in(grad), const_cast<void*>(workspace), dx});
 }
+class Bf16Images {
+public:
+    // The packed image of the rows x cols matrix stored at `data`, ld apart.
+    struct Image {
+        const void* data;
+        std::int64_t rows, cols, ld;
+        Tensor image;
+    };
+    const Image* find(const void* data, std::int64_t rows, std::int64_t cols, std::int64_t ld) const {
+        for (const Image& i : images_)
+            if (i.data == data && i.rows == rows && i.cols == cols && i.ld == ld) return &i;
+        return nullptr;
+    }
+    void add(Image image) { images_.push_back(std::move(image)); }
+
+private:
+    std::vector<Image> images_;
+};
+
+namespace {
+struct ActiveImages {
+    Bf16Images* images = nullptr;
+    std::vector<const void*> allowed;
+};
+thread_local ActiveImages active_images;
+}  // namespace
+
+std::shared_ptr<Bf16Images> bf16_images(const Bf16Images* seed) {
+    return seed ? std::make_shared<Bf16Images>(*seed) : std::make_shared<Bf16Images>();
+}
+
+Bf16ImageScope::Bf16ImageScope(Bf16Images* images, std::initializer_list<const void*> allowed)
+    : previous_images_(active_images.images), previous_allowed_(std::move(active_images.allowed)) {
+    active_images.images = images;
+    active_images.allowed.assign(allowed.begin(), allowed.end());
+}
+Bf16ImageScope::~Bf16ImageScope() {
+    active_images.images = previous_images_;
+    active_images.allowed = std::move(previous_allowed_);
+}
+
 bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, float* c) {
     const auto plan = cache().get(Key{Kind::matmul_bf16, s, true}, [&] { return make_matmul_plan(s); });
     if (!plan) return false;
-    run(Kind::matmul_bf16, *plan, {in(a), in(b), c});
+    Bf16Images* images = active_images.images;
+    if (!images) {
+        run(Kind::matmul_bf16, *plan, {in(a), in(b), c});
+        return true;
+    }
+    // Each operand from the images, or converted and kept there when allowed.
+    std::vector<Tensor> held;
+    std::vector<Reordered> given;
+    try {
+        match_thread_count();
+        std::optional<OneThread> alone;
+        if (plan->one_thread) alone.emplace();
+        const std::tuple<int, const float*, std::int64_t, std::int64_t, std::int64_t> operands[] =
+            {{DNNL_ARG_SRC, a, s.ta ? s.k : s.m, s.ta ? s.m : s.k, s.lda},
+             {DNNL_ARG_WEIGHTS, b, s.tb ? s.n : s.k, s.tb ? s.k : s.n, s.ldb}};
+        for (const auto& [arg, data, rows, cols, ld] : operands) {
+            const memory::desc layout = *wanted(*plan, arg);
+            if (const Bf16Images::Image* kept = images->find(data, rows, cols, ld)) {
+                given.push_back({arg, memory(layout, cpu_engine(), kept->image.data_ptr())});
+                continue;
+            }
+            const auto& allowed = active_images.allowed;
+            if (std::find(allowed.begin(), allowed.end(), data) == allowed.end()) continue;
+            const std::size_t first = held.size();
+            if (auto converted = reordered_input(*plan, arg, data, held, false)) {
+                given.push_back(*converted);
+                images->add({data, rows, cols, ld, held[first]});
+            }
+        }
+    } catch (const dnnl::error& e) {
+        fail("matmul: oneDNN failed: {} (status {})", e.what(), static_cast<int>(e.status));
+    }
+    run(Kind::matmul_bf16, *plan, {in(a), in(b), c}, given);
     return true;
 }
 std::size_t onednn_cached_primitives() { return cache().size(); }

@@ -7,8 +7,10 @@
 // result itself.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace rg::detail {
 
@@ -101,6 +103,29 @@ struct MatmulSpec {
     bool operator==(const MatmulSpec&) const = default;
 };
 bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, float* c);
+
+// Operands of bfloat16 products converted once. While a Bf16ImageScope is
+// active on the calling thread, onednn_matmul_bf16 keeps in its Bf16Images
+// the conversion of each operand whose first element the scope allows (the
+// packed bfloat16 image of the matrix as stored, whichever way a product
+// reads it), and takes a kept image instead of converting the same stored
+// matrix again. The caller vouches that allowed memory stays alive and
+// unchanged while the images may be read: a product's operands, saved for
+// its backward pass, and that pass's output gradient (linalg.cpp, gemm).
+class Bf16Images;
+// Empty images, or a copy of `seed`'s, to which a backward pass adds its own.
+std::shared_ptr<Bf16Images> bf16_images(const Bf16Images* seed = nullptr);
+class Bf16ImageScope {
+public:
+    Bf16ImageScope(Bf16Images* images, std::initializer_list<const void*> allowed);
+    ~Bf16ImageScope();
+    Bf16ImageScope(const Bf16ImageScope&) = delete;
+    Bf16ImageScope& operator=(const Bf16ImageScope&) = delete;
+
+private:
+    Bf16Images* previous_images_;
+    std::vector<const void*> previous_allowed_;
+};
 
 // Whether oneDNN runs its AVX-512 kernels here (avx512_core or above, under
 // ONEDNN_MAX_CPU_ISA's cap). Its Winograd convolution and its bfloat16
