@@ -225,6 +225,19 @@ TEST_CASE("gru_pointwise errors name the op, the shapes and what was expected") 
                          doctest::Contains("gru_pointwise: dtype mismatch, float32 and float64"), rg::Error);
 }
 
+TEST_CASE("retrograd's instruction sets: RETROGRAD_NO_AVX512 turns the AVX-512 versions off") {
+    // ctest runs this case again with RETROGRAD_NO_AVX512=1 and with RETROGRAD_NO_AVX2=1.
+    const char* off = std::getenv("RETROGRAD_NO_AVX512");
+    const bool refused = off && *off && std::string_view(off) != "0";
+#if RETROGRAD_AVX2_CODE
+    __builtin_cpu_init();
+    CHECK(rg::detail::use_avx512() == (!refused && rg::detail::use_avx2() && __builtin_cpu_supports("avx512f") != 0));
+#else
+    (void)refused;
+    CHECK_FALSE(rg::detail::use_avx512());
+#endif
+}
+
 TEST_CASE("addcmul's instruction set: RETROGRAD_NO_AVX2 turns every AVX2 version off") {
     // ctest runs this case again with RETROGRAD_NO_AVX2=1 (tests/CMakeLists.txt).
     const char* off = std::getenv("RETROGRAD_NO_AVX2");

@@ -1,10 +1,16 @@
 // Optimizers against PyTorch's update rules, three steps on L = ½‖w‖² (so the
 // gradient is w itself), from w = (1, -2). The expected numbers were derived
 // from the update formulas by hand (and a few lines of arithmetic).
+#include <retrograd/detail/update_kernels.hpp>
+
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "helpers.hpp"
 
@@ -87,6 +93,54 @@ TEST_CASE("float32 Adam and AdamW over a long parameter agree with float64") {
         };
         CHECK_MESSAGE(rg::allclose(run(rg::float32), run(rg::float64), 1e-5, 1e-5), "decoupled " << decoupled);
     }
+}
+
+TEST_CASE("float32 Adam's update is the same to the bit on every instruction set") {
+    // adam_update runs its baseline, AVX2 or AVX-512 build (ctest runs this
+    // again with RETROGRAD_NO_AVX2=1 and with RETROGRAD_NO_AVX512=1); each
+    // must give the bits of one float operation after another, in PyTorch's
+    // order, without fused multiply-adds.
+    rg::manual_seed(48);
+    const std::size_t n = 1037;  // the vector loops and their tails
+    const auto values = [&](double scale) {
+        const rg::Tensor t = rg::randn({n}) * scale;
+        const float* p = t.data_ptr<float>();
+        return std::vector<float>(p, p + n);
+    };
+    std::vector<float> w = values(1.0), dw = values(0.1), m = values(0.01), v = values(0.001);
+    for (float& x : v) x = x * x;
+    const rg::detail::AdamStep<float> step{.step_size = 0.0123f,
+                                           .inverse_root_bc2 = 1.37f,
+                                           .beta1 = 0.9f,
+                                           .beta2 = 0.999f,
+                                           .eps = 1e-8f,
+                                           .l2 = 0.01f,
+                                           .shrink = 0.9995f};
+    std::vector<float> ew = w, em = m, ev = v;
+    for (std::size_t k = 0; k < n; ++k) {
+        const volatile float l2w = step.l2 * ew[k];  // volatile: one rounding per operation, as stored
+        const float d = dw[k] + l2w;
+        const volatile float m1 = step.beta1 * em[k], m2 = (1 - step.beta1) * d;
+        const float mk = m1 + m2;
+        const volatile float v1 = step.beta2 * ev[k], dd = (1 - step.beta2) * d;
+        const volatile float v2 = dd * d;
+        const float vk = v1 + v2;
+        const volatile float root = std::sqrt(vk) * step.inverse_root_bc2;
+        const volatile float denominator = root + step.eps, numerator = step.step_size * mk;
+        const volatile float shrunk = ew[k] * step.shrink, change = numerator / denominator;
+        em[k] = mk;
+        ev[k] = vk;
+        ew[k] = shrunk - change;
+    }
+    rg::detail::adam_update(w.data(), dw.data(), m.data(), v.data(), n, step);
+    const auto same_bits = [](const std::vector<float>& a, const std::vector<float>& b) {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](float x, float y) {
+            return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y);
+        });
+    };
+    CHECK(same_bits(w, ew));
+    CHECK(same_bits(m, em));
+    CHECK(same_bits(v, ev));
 }
 
 TEST_CASE("RMSprop and Adagrad") {

@@ -220,12 +220,15 @@ TEST_CASE("float32 vector math: lengths that are not whole vectors, and in place
     }
 }
 
-TEST_CASE("float32 vector math follows RETROGRAD_NO_AVX2") {
+TEST_CASE("float32 vector math follows RETROGRAD_NO_AVX2 and RETROGRAD_NO_AVX512") {
     const char* off = std::getenv("RETROGRAD_NO_AVX2");
+    const char* off512 = std::getenv("RETROGRAD_NO_AVX512");
     if (off && *off && std::string(off) != "0") {
         CHECK(rg::detail::chosen_vector_isa() == VectorIsa::baseline);
     } else {
         CHECK(rg::detail::vector_isa_available(rg::detail::chosen_vector_isa()));
+        if (off512 && *off512 && std::string(off512) != "0")
+            CHECK(rg::detail::chosen_vector_isa() != VectorIsa::avx512);
     }
     CHECK(rg::detail::vector_isa_available(VectorIsa::baseline));
 }

@@ -162,7 +162,7 @@ bool vector_isa_available(VectorIsa isa) {
 VectorIsa chosen_vector_isa() {
     static const VectorIsa chosen = [] {
         if (!use_avx2()) return VectorIsa::baseline;
-        return vector_isa_available(VectorIsa::avx512) ? VectorIsa::avx512 : VectorIsa::avx2;
+        return use_avx512() && vector_isa_available(VectorIsa::avx512) ? VectorIsa::avx512 : VectorIsa::avx2;
     }();
     return chosen;
 }

@@ -28,7 +28,9 @@ template <class T> void sgd_kernel(T* w, const T* dw, T* buf, std::size_t n, con
 // step's constants are copied and the arrays marked unaliased: otherwise the
 // compiler reloads the constants after every store and keeps the loop scalar.
 // The update is bound by division, square root and memory: AVX2 halves the
-// first two where the CPU has it (retrograd/detail/cpu.hpp picks the build).
+// first two where the CPU has it, and AVX-512 gains again
+// (docs/performance.md, "Where the time goes"; retrograd/detail/cpu.hpp
+// picks the build).
 struct AdamKernel {
     template <class T>
     [[gnu::always_inline]] void operator()(T* __restrict w, const T* __restrict dw, T* __restrict m, T* __restrict v,
@@ -143,7 +145,7 @@ void sgd_update(T* w, const T* dw, std::type_identity_t<T>* buf, std::size_t n, 
 }
 template <UpdateValue T> void adam_update(T* w, const T* dw, T* m, T* v, std::size_t n, const AdamStep<T>& step) {
     split_update(n, [&](std::size_t b, std::size_t count) {
-        avx2_or_baseline<AdamKernel>(w + b, dw + b, m + b, v + b, count, step);
+        widest_build<AdamKernel>(w + b, dw + b, m + b, v + b, count, step);
     });
 }
 template <UpdateValue T>
