@@ -106,8 +106,11 @@ Tensor gemm(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b
         } else {
             const MatrixOperand<T> x(a, transpose_a), y(b, transpose_b);
             Tensor c = detail::empty_dense<T>(out_shape, "matmul");
+            // Each operand's image kept only for the other's gradient, which reads it.
             std::optional<detail::Bf16ImageScope> scope;
-            if (images) scope.emplace(images.get(), std::initializer_list<const void*>{a.data_ptr(), b.data_ptr()});
+            if (images)
+                scope.emplace(images.get(), std::initializer_list<const void*>{needs_grad(b) ? a.data_ptr() : nullptr,
+                                                                               needs_grad(a) ? b.data_ptr() : nullptr});
             // One BLAS call per matrix of the (broadcast) batch; batch strides in elements.
             detail::product_batch<T>({x.data, x.transposed, x.ld,
                                       detail::broadcast_strides(batch_a, x.batch_strides, batch)},
