@@ -20,6 +20,27 @@ namespace {
 
 enum Precision { float32, rounded, native };
 
+// For its lifetime, the calling thread's products run in `precision`:
+// float32 as usual, or inside rg::Autocast on the kernel asked for.
+class InPrecision {
+public:
+    explicit InPrecision(Precision precision) {
+        if (precision == float32) return;
+        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
+                                                              : rg::AutocastKernel::rounded);
+        autocast_.emplace();
+    }
+    ~InPrecision() {
+        autocast_.reset();
+        rg::detail::force_autocast_kernel(std::nullopt);
+    }
+    InPrecision(const InPrecision&) = delete;
+    InPrecision& operator=(const InPrecision&) = delete;
+
+private:
+    std::optional<rg::Autocast> autocast_;
+};
+
 void BM_AutocastStep(benchmark::State& state) {
     const bool cnn = state.range(0) == 1;
     const auto precision = static_cast<Precision>(state.range(1));
@@ -33,11 +54,7 @@ void BM_AutocastStep(benchmark::State& state) {
     else
         optimizer = std::make_unique<rg::optim::Adam>(model->parameters(), rg::optim::AdamOptions{.lr = 1e-3});
     const rg::Tensor images = rg::randn({batch, 1, 28, 28}), labels = rg::randint(0, 10, {batch});
-    if (precision != float32)
-        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
-                                                              : rg::AutocastKernel::rounded);
-    std::optional<rg::Autocast> autocast;
-    if (precision != float32) autocast.emplace();
+    const InPrecision in_precision(precision);
     for (auto _ : state) {
         auto loss = rg::nn::cross_entropy((*model)(images), labels);
         optimizer->zero_grad();
@@ -45,8 +62,6 @@ void BM_AutocastStep(benchmark::State& state) {
         optimizer->step();
     }
     state.SetLabel(precision == float32 ? "float32" : rg::autocast_kernel_description());
-    autocast.reset();
-    rg::detail::force_autocast_kernel(std::nullopt);
 }
 
 // One product, m x k by k x n, as the suite's "matmul" rows.
@@ -54,14 +69,8 @@ void BM_AutocastMatmul(benchmark::State& state) {
     const auto precision = static_cast<Precision>(state.range(3));
     const rg::Tensor a = rg::randn({std::size_t(state.range(0)), std::size_t(state.range(1))});
     const rg::Tensor b = rg::randn({std::size_t(state.range(1)), std::size_t(state.range(2))});
-    if (precision != float32)
-        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
-                                                              : rg::AutocastKernel::rounded);
-    std::optional<rg::Autocast> autocast;
-    if (precision != float32) autocast.emplace();
+    const InPrecision in_precision(precision);
     for (auto _ : state) benchmark::DoNotOptimize(rg::matmul(a, b).value().data());
-    autocast.reset();
-    rg::detail::force_autocast_kernel(std::nullopt);
 }
 
 // One of the CNN step's two Conv-ReLU-MaxPool layers (conv2d_relu_max_pool2d,
@@ -75,11 +84,7 @@ void BM_AutocastConvReluPool(benchmark::State& state) {
     const rg::Tensor x = rg::randn({64, in, side, side}).requires_grad_(second);
     const rg::Tensor weight = (rg::randn({out, in, 3, 3}) * 0.1).requires_grad_();
     const rg::Tensor bias = rg::zeros({out}).requires_grad_();
-    if (precision != float32)
-        rg::detail::force_autocast_kernel(precision == native ? rg::AutocastKernel::native
-                                                              : rg::AutocastKernel::rounded);
-    std::optional<rg::Autocast> autocast;
-    if (precision != float32) autocast.emplace();
+    const InPrecision in_precision(precision);
     for (auto _ : state) {
         if (backward) {
             rg::conv2d_relu_max_pool2d(x, weight, bias, {}, {2, 2}).sum().backward();
@@ -88,8 +93,6 @@ void BM_AutocastConvReluPool(benchmark::State& state) {
             benchmark::DoNotOptimize(rg::conv2d_relu_max_pool2d(x, weight, bias, {}, {2, 2}).data_ptr<float>());
         }
     }
-    autocast.reset();
-    rg::detail::force_autocast_kernel(std::nullopt);
 }
 
 }  // namespace

@@ -603,13 +603,13 @@ std::optional<GradList> relu_pool_grads_blocked(const OpContext& c, const Tensor
     detail::keep_where_positive(g.data(), y.data(), kept.data_ptr<float>(), total);
     // Under rg::Autocast's native kernel the backward passes read it in
     // bfloat16: written so, each value rounded once as a conversion would.
-    const bool bf16 = detail::product_mode() == detail::ProductMode::native;
-    Tensor dz = bf16 ? detail::empty_dense<BFloat16>(Shape{planes.values()}, op)
-                     : detail::empty_dense<float>(Shape{planes.values()}, op);
-    if (bf16)
-        detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<BFloat16>());
-    else
-        detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<float>());
+    const auto unpooled = [&](auto zero) {
+        using D = decltype(zero);
+        Tensor dz = detail::empty_dense<D>(Shape{planes.values()}, op);
+        detail::unpool_2x2_blocked(kept.data_ptr<float>(), p.where->data(), planes, dz.data_ptr<D>());
+        return dz;
+    };
+    const Tensor dz = detail::product_mode() == detail::ProductMode::native ? unpooled(BFloat16{}) : unpooled(0.0f);
     std::optional<detail::Dense<float>> x, w;
     if (w_part) x.emplace(c.input(0));
     if (x_part) w.emplace(c.input(1));
