@@ -8,6 +8,7 @@
 //   threads_bench [repetitions] [cnn]   (cnn: the pooling and CNN tables only)
 #include <retrograd/conv.hpp>
 #include <retrograd/detail/conv_kernel.hpp>
+#include <retrograd/detail/update_kernels.hpp>
 #include <retrograd/retrograd.hpp>
 
 #include <fmt/format.h>
@@ -82,6 +83,57 @@ int main(int argc, char** argv) {
          [](std::size_t n) {
              auto x = rg::randn({n / 128, 128});
              return [x] { rg::softmax(x, -1); };
+         }},
+        {"add x + y",
+         [](std::size_t n) {
+             auto x = rg::randn({n}), y = rg::randn({n});
+             return [x, y] { rg::add(x, y); };
+         }},
+        {"relu",
+         [](std::size_t n) {
+             auto x = rg::randn({n});
+             return [x] { rg::relu(x); };
+         }},
+        {"relu fwd+bwd",
+         [](std::size_t n) {
+             auto x = rg::randn({n}).requires_grad_();
+             auto g = rg::randn({n});
+             return [x, g] { rg::relu(x).backward(g); };
+         }},
+        {"exp",
+         [](std::size_t n) {
+             auto x = rg::randn({n});
+             return [x] { rg::exp(x); };
+         }},
+        {"max_pool2d 2x2, planes of 16x16",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 256, 1, 16, 16});
+             return [x] {
+                 rg::NoGrad off;
+                 rg::max_pool2d(x, {2, 2});
+             };
+         }},
+        {"cumsum (n/64, 64) over 1",
+         [](std::size_t n) {
+             auto x = rg::randn({n / 64, 64});
+             return [x] { rg::cumsum(x, 1); };
+         }},
+        {"SGD update (float32)",
+         [](std::size_t n) {
+             auto w = rg::randn({n}), dw = rg::randn({n});
+             const rg::detail::SgdStep<float> step{0.01f, 0.0f, 0.0f, 1.0f, false, false};
+             return [w, dw, step, n] {
+                 rg::detail::sgd_update(w.data_ptr<float>(), dw.data_ptr<float>(), nullptr, n, step);
+             };
+         }},
+        {"Adam update (float32)",
+         [](std::size_t n) {
+             auto w = rg::randn({n}), dw = rg::randn({n}), m = rg::zeros({n}), v = rg::zeros({n});
+             const rg::detail::AdamStep<float> step{1e-3f, 1.0f, 0.9f, 0.999f, 1e-8f, 0.0f, 1.0f};
+             return [w, dw, m, v, step, n] {
+                 rg::detail::adam_update(w.data_ptr<float>(), dw.data_ptr<float>(), m.data_ptr<float>(),
+                                         v.data_ptr<float>(), n, step);
+             };
          }},
         {"softmax fwd+bwd (n/128, 128)",
          [](std::size_t n) {

@@ -6,6 +6,7 @@
 #include "helpers.hpp"
 
 #include <retrograd/detail/conv_kernel.hpp>
+#include <retrograd/detail/parallel_thresholds.hpp>
 
 #include <string>
 #include <utility>
@@ -43,7 +44,9 @@ struct ConvCase {
 }  // namespace
 
 TEST_CASE("im2col convolutions give the same bits on 1 and 2 threads, and float64's values") {
-    // Each case's patches hold 32768 values or more, so both threads take images.
+    // Each case's patches hold compute_parallel_threshold (32768) values or
+    // more, so both threads take images.
+    static_assert(rg::detail::compute_parallel_threshold == 32768);
     const std::vector<ConvCase> cases = {
         {{8, 6, 12, 12}, {10, 6, 3, 3}, {.padding = {1, 1}}},
         {{5, 4, 15, 13}, {6, 2, 3, 3}, {.stride = {2, 2}, .padding = {1, 0}, .groups = 2}},
@@ -84,7 +87,9 @@ TEST_CASE("im2col convolutions give the same bits on 1 and 2 threads, and float6
 }
 
 TEST_CASE("2x2 max pooling and its gradient give the same bits on 1 and 2 threads, odd sides included") {
-    for (const rg::Shape& shape : {rg::Shape{16, 16, 13, 11}, rg::Shape{8, 32, 12, 12}}) {
+    // Each input above the pooling loops' threshold, so both threads take planes.
+    static_assert(32 * 32 * 13 * 11 >= rg::detail::parallel_threshold);
+    for (const rg::Shape& shape : {rg::Shape{32, 32, 13, 11}, rg::Shape{16, 64, 12, 12}}) {
         CAPTURE(rg::shape_str(shape));
         for (rg::Dtype dtype : {rg::float32, rg::float64}) {
             CAPTURE(std::string(rg::dtype_name(dtype)));
@@ -149,7 +154,8 @@ TEST_CASE("max pooling with overlapping windows and its gradient give the same b
             CAPTURE(std::string(rg::dtype_name(dtype)));
             rg::manual_seed(static_cast<std::uint64_t>(89 + i));
             // Few distinct values: many windows share their maximum with a neighbour.
-            const auto x = rg::randint(0, 5, {8, 16, 17, 17}).to(dtype);
+            static_assert(32 * 16 * 17 * 17 >= rg::detail::parallel_threshold);
+            const auto x = rg::randint(0, 5, {32, 16, 17, 17}).to(dtype);
             rg::Tensor g;
             {
                 rg::NoGrad off;

@@ -4,6 +4,8 @@
 // ThreadSanitizer build runs the kernels' parallel loops too.
 #include "helpers.hpp"
 
+#include <retrograd/detail/parallel_thresholds.hpp>
+
 #include <string>
 #include <vector>
 #include "thread_count.hpp"
@@ -38,14 +40,19 @@ rg::TensorList parallel_kernels(const rg::Tensor& x) {
     return out;
 }
 
-// For float32 and float64 x of 48 x 40 x 36 = 69120 elements (above every
-// kernel's threshold), drawn after manual_seed(seed): kernels(x) on 1 and on
-// 2 threads agree bit for bit, and with kernels(x in float64) to 1e-4.
+// x's shape: 96 x 40 x 36 elements, above every kernel's threshold, so
+// that two threads split every loop below.
+const rg::Shape operand{96, 40, 36};
+static_assert(96 * 40 * 36 >= rg::detail::parallel_threshold);
+
+// For float32 and float64 x of shape `operand`, drawn after
+// manual_seed(seed): kernels(x) on 1 and on 2 threads agree bit for bit, and
+// with kernels(x in float64) to 1e-4.
 void check_threads_agree(rg::TensorList (*kernels)(const rg::Tensor&), std::uint64_t seed) {
     for (rg::Dtype dtype : {rg::float32, rg::float64}) {
         CAPTURE(std::string(rg::dtype_name(dtype)));
         rg::manual_seed(seed);
-        const auto x = rg::randn({48, 40, 36}, {.dtype = dtype});
+        const auto x = rg::randn(operand, {.dtype = dtype});
         const auto [one, two] = test::on_one_and_two_threads([&] { return kernels(x); });
         const rg::TensorList reference = kernels(x.to(rg::float64));
         REQUIRE(one.size() == two.size());
@@ -87,11 +94,11 @@ rg::TensorList moved_kernels(const rg::Tensor& x) {
                        rg::cumsum(x, 1),
                        rg::cumprod(x * 0.5 + 1.0, 2),
                        rg::prod(x * 0.1 + 1.0, 0),
-                       rg::index_select(x, 1, rg::from_indices({3, 0, 3, 7, 1})),
-                       rg::index_add(x, rg::Shape{48, 12, 36}, 1, repeated_indices(40, 12))};
+                       rg::index_select(x, 1, repeated_indices(40, 40)),
+                       rg::index_add(x, rg::Shape{96, 12, 36}, 1, repeated_indices(40, 12))};
     out.push_back(rg::addcmul(t, t, row.transpose(0, 1), 0.5));
     // Each operand of a broadcast product read in place: a view with a zero stride.
-    out.push_back(rg::mul(rg::expand(rg::narrow(x, 2, 0, 1), {48, 40, 36}), t.transpose(0, 1)));
+    out.push_back(rg::mul(rg::expand(rg::narrow(x, 2, 0, 1), operand), t.transpose(0, 1)));
     return out;
 }
 
@@ -103,8 +110,9 @@ TEST_CASE("elementwise, scan, index and copy kernels give the same bits on 1 and
 
 namespace {
 
-// Three steps of `Opt` on a parameter of 40000 elements (above the update
+// Three steps of `Opt` on a parameter of 400 x 400 elements (above the update
 // kernels' threshold), from one start; the parameter's final values.
+static_assert(400 * 400 >= rg::detail::parallel_threshold);
 template <class Opt, class Options> rg::Tensor three_steps(const rg::Tensor& start, Options options, int threads) {
     Threads t(threads);
     rg::Tensor p = start.clone().requires_grad_();
@@ -122,7 +130,7 @@ template <class Opt, class Options> void check_update(const char* name, Options 
     for (rg::Dtype dtype : {rg::float32, rg::float64}) {
         CAPTURE(std::string(rg::dtype_name(dtype)));
         rg::manual_seed(63);
-        const auto start = rg::randn({200, 200}, {.dtype = dtype});
+        const auto start = rg::randn({400, 400}, {.dtype = dtype});
         const rg::Tensor one = three_steps<Opt>(start, options, 1);
         const rg::Tensor two = three_steps<Opt>(start, options, 2);
         CHECK(rg::allclose(one, two, 0.0, 0.0));
@@ -134,7 +142,7 @@ template <class Opt, class Options> void check_update(const char* name, Options 
 
 namespace {
 
-// batch_norm in training on x read as (48, 40, 36): 40 channels of 48 x 36
+// batch_norm in training on x read as (96, 40, 36): 40 channels of 96 x 36
 // values (its statistics split by channel, its passes by rows), and the
 // three gradients.
 rg::TensorList batch_norm_kernels(const rg::Tensor& x) {

@@ -128,13 +128,13 @@ void check_output_grad(const Tensor& grad, const ConvShapes& s, const char* op) 
 }
 
 // The im2col passes split their images into ranges run in parallel once the
-// patches of all images reach detail::parallel_threshold values (a GEMM per
+// patches of all images reach detail::compute_parallel_threshold values (a GEMM per
 // image follows each gather, so the work per value is larger than an
 // elementwise op's). Forward and input gradient write each image's result
 // alone, so any split gives the same bits; the weight gradient sums over
 // images, in blocks fixed by the shape (weight_grad_blocks) and added in order.
 std::size_t image_ranges(const ConvShapes& s) {
-    if (detail::patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    if (detail::patch_values(s) < detail::compute_parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
     return std::min<std::size_t>(s.g.n, static_cast<std::size_t>(std::max(1, get_num_threads())));
 }
 
@@ -222,7 +222,7 @@ detail::ConvSpec spec(const ConvShapes& s, Pass pass) {
 // fixed by the shape alone, so that the result does not depend on the
 // thread count. At most 8, and their partial sums at most 16 MiB.
 std::size_t weight_grad_blocks(const ConvShapes& s, std::size_t value_bytes) {
-    if (detail::patch_values(s) < detail::parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
+    if (detail::patch_values(s) < detail::compute_parallel_threshold) return std::min<std::size_t>(s.g.n, 1);
     const std::size_t partial = std::max<std::size_t>(1, s.out_channels * s.patch * value_bytes);
     return std::clamp<std::size_t>(std::min<std::size_t>(s.g.n, (std::size_t{16} << 20) / partial), 1, 8);
 }

@@ -75,12 +75,12 @@ inline void for_image_ranges(std::size_t images, std::size_t ranges,
                              FunctionRef<void(std::size_t, std::size_t, std::size_t)> body) {
     const bool bf16 = autocast_products();
     parallel_blocks(
-        ranges, ranges > 1 ? parallel_threshold : 0,
+        ranges, ranges > 1 ? compute_parallel_threshold : 0,
         [&](std::size_t r) {
             const AutocastProducts products(bf16);
             body(r, images * r / ranges, images * (r + 1) / ranges);
         },
-        parallel_threshold);
+        compute_parallel_threshold);
 }
 
 // out = g where y > 0, else 0 (relu's VJP from its output), on buffers

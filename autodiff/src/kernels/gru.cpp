@@ -106,7 +106,7 @@ void gru_pointwise_backward(const T* dout, const T* saved, const T* h, T* dxw, T
                 avx2_or_baseline<BackwardRow>(saved + r * 4 * hidden, h + r * hidden, dout + r * hidden,
                                               dxw + r * 3 * hidden, dhw + r * 3 * hidden, dh + r * hidden, hidden);
         },
-        std::max<std::size_t>(parallel_threshold / (11 * hidden), 1));
+        std::max<std::size_t>(compute_parallel_threshold / (11 * hidden), 1));
 }
 
 template void gru_pointwise_forward(const float*, const float*, const float*, float*, float*, std::size_t, std::size_t);

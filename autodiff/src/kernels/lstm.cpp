@@ -104,7 +104,7 @@ void lstm_pointwise_backward(const T* dh, const T* dc_next, const T* saved, cons
                                               dc + at, hidden);
             }
         },
-        std::max<std::size_t>(parallel_threshold / (10 * hidden), 1));
+        std::max<std::size_t>(compute_parallel_threshold / (10 * hidden), 1));
 }
 
 template void lstm_pointwise_forward(const float*, const float*, float*, float*, float*, std::size_t, std::size_t);

@@ -45,7 +45,7 @@ template <class T, class F> void for_row_pieces(std::size_t rows, std::size_t wi
             std::vector<T> buffer(width);
             f(begin, end, buffer.data());
         },
-        std::max<std::size_t>(parallel_threshold / std::max<std::size_t>(width, 1), 1));
+        std::max<std::size_t>(compute_parallel_threshold / std::max<std::size_t>(width, 1), 1));
 }
 
 }  // namespace rg::detail::recurrent

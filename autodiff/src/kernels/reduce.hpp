@@ -151,7 +151,7 @@ template <class T> void arg_extreme(const Dense<T>& a, std::size_t axis, bool is
                 }
             }
         },
-        reduce_parallel_work);
+        arg_extreme_parallel_work);
 }
 
 // Rows of `in` (rows, columns) in segments, row r in segment segment_of[r]: the

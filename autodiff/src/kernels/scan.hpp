@@ -9,10 +9,10 @@
 namespace rg::detail {
 
 // Calls body(first, last) over [0, s.outer) in pieces, on several threads
-// when the whole tensor has parallel_threshold elements or more.
+// when the whole tensor has compute_parallel_threshold elements or more.
 template <class F> void for_outer_blocks(const AxisSplit& s, F body) {
     const std::size_t block = std::max<std::size_t>(s.size * s.inner, 1);
-    parallel_for(s.outer, body, std::max<std::size_t>(2, (parallel_threshold + block - 1) / block));
+    parallel_for(s.outer, body, std::max<std::size_t>(2, (compute_parallel_threshold + block - 1) / block));
 }
 
 // out[o, k, i] = in[o, 0, i] (combine) ... (combine) in[o, k, i], both dense.

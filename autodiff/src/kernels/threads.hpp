@@ -4,6 +4,8 @@
 // so small tensors keep the tape's overhead; results never depend on the
 // thread count: elementwise loops write each element once, and reductions
 // split their work into blocks fixed by the size alone, combined in order.
+#include <retrograd/detail/parallel_thresholds.hpp>
+
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -29,13 +31,10 @@ private:
     R (*call_)(void*, Args...);
 };
 
-// Loops shorter than this many elements run on the calling thread.
-constexpr std::size_t parallel_threshold = 32768;
-// The same for the kernels whose own threshold was measured apart (elements
-// read; docs/performance.md, "Threads"): below it, two threads took longer
-// than one.
-constexpr std::size_t reduce_parallel_work = 32768;
-constexpr std::size_t softmax_parallel_work = 32768;
+// The kernels' own names for their thresholds (retrograd/detail/parallel_thresholds.hpp).
+constexpr std::size_t reduce_parallel_work = parallel_threshold;
+constexpr std::size_t arg_extreme_parallel_work = compute_parallel_threshold;
+constexpr std::size_t softmax_parallel_work = compute_parallel_threshold;
 
 // Calls body(begin, end) on sub-ranges covering [0, n) once, on several
 // threads when n >= min_parallel and more than one thread is set. For loops

@@ -180,9 +180,9 @@ void vector_math(VectorMath f, const float* in, float* out, std::size_t n, Vecto
 
 void vector_math(VectorMath f, const float* in, float* out, std::size_t n) {
     const VectorIsa isa = chosen_vector_isa();
-    parallel_for(n, [&](std::size_t begin, std::size_t end) {
-        vector_math(f, in + begin, out + begin, end - begin, isa);
-    });
+    parallel_for(
+        n, [&](std::size_t begin, std::size_t end) { vector_math(f, in + begin, out + begin, end - begin, isa); },
+        transcendental_parallel_threshold);
 }
 
 }  // namespace rg::detail
