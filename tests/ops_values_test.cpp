@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "helpers.hpp"
 
@@ -110,6 +111,40 @@ TEST_CASE("reductions over axis lists, with keepdims") {
     check_values(rg::sum(nchw, {0, 2, 3}, true), rg::Tensor(xt::xarray<double>(xt::sum(v, {0, 2, 3}, xt::keep_dims))));
     check_values(rg::sum(nchw, {1, 3}), rg::Tensor(xt::xarray<double>(xt::sum(v, {1, 3}))));
     check_values(rg::max(nchw, {1, 2}), rg::Tensor(xt::xarray<double>(xt::amax(v, {1, 2}))));
+}
+
+TEST_CASE("max and min over the last axis and over everything: the extreme, or NaN if a NaN is in the row") {
+    // Rows of 37 values (four runs of the 8 lanes and a remainder), NaNs in
+    // a row's first value, in a lane, in the remainder, in its last value,
+    // and in no row but those; in float32 and float64.
+    rg::manual_seed(85);
+    for (auto dtype : {rg::float32, rg::float64}) {
+        CAPTURE(std::string(rg::dtype_name(dtype)));
+        auto values = rg::randn({6, 37}, {.dtype = dtype}).to_vector();
+        for (std::size_t at : {0 * 37 + 0, 1 * 37 + 13, 2 * 37 + 33, 3 * 37 + 36}) values[at] = std::nan("");
+        const auto x = rg::from_vector(values, {6, 37}, {.dtype = dtype});
+        const auto back = x.to_vector();
+        const auto largest = rg::max(x, {1}).to_vector(), smallest = rg::min(x, {1}).to_vector();
+        for (std::size_t r = 0; r < 6; ++r) {
+            CAPTURE(r);
+            double hi = -INFINITY, lo = INFINITY;
+            bool nan = false;
+            for (std::size_t j = 0; j < 37; ++j) {
+                const double v = back[r * 37 + j];
+                nan = nan || std::isnan(v);
+                hi = std::isnan(v) ? hi : std::max(hi, v);
+                lo = std::isnan(v) ? lo : std::min(lo, v);
+            }
+            CHECK(nan == (r < 4));
+            CHECK((nan ? std::isnan(largest[r]) : largest[r] == hi));
+            CHECK((nan ? std::isnan(smallest[r]) : smallest[r] == lo));
+        }
+        CHECK(std::isnan(rg::max(x).item()));
+        CHECK(std::isnan(rg::min(x).item()));
+        const auto rest = rg::narrow(x, 0, 4, 2);  // the rows without a NaN
+        CHECK(rg::max(rest).item() == std::max(largest[4], largest[5]));
+        CHECK(rg::min(rest).item() == std::min(smallest[4], smallest[5]));
+    }
 }
 
 TEST_CASE("reductions over the leading rows (a bias gradient) fold every column in row order, NaN included") {
