@@ -73,6 +73,20 @@ private:
     int previous_;
 };
 
+// For its lifetime, the calling thread runs `plan`'s primitive or reorders
+// on the threads they were made for: rg::set_num_threads's count, or the
+// calling thread alone for a plan made to run so (Plan::one_thread).
+class PlanThreads {
+public:
+    explicit PlanThreads(const Plan& plan) {
+        match_thread_count();
+        if (plan.one_thread) alone_.emplace();
+    }
+
+private:
+    std::optional<OneThread> alone_;
+};
+
 // Makes the reorders a plan's arguments need, so that running it creates no
 // primitive. Each brings its own scratchpad, as the plan's primitive does,
 // so that threads may run them at once. Null when oneDNN has no reorder for
@@ -403,9 +417,7 @@ void reorder(const Plan::Arg& a, const memory& from, const memory& to, std::vect
 }
 
 void execute(const Plan& plan, std::initializer_list<void*> buffers, GivenArgs given = {}) {
-    match_thread_count();
-    std::optional<OneThread> alone;
-    if (plan.one_thread) alone.emplace();
+    const PlanThreads threads(plan);
     dnnl::engine& engine = cpu_engine();
     std::vector<Tensor> held;
     std::unordered_map<int, memory> args;
@@ -441,11 +453,10 @@ void execute(const Plan& plan, std::initializer_list<void*> buffers, GivenArgs g
 // Input argument `dnnl_arg` of `plan` from the user's plain buffer, in the
 // layout the plan wants: reordered into a buffer that `held` keeps, or
 // nothing when the plan reads the user's layout itself.
-std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, std::vector<Tensor>& held,
-                                         bool match_threads = true) {
+std::optional<Reordered> reordered_input(const Plan& plan, int dnnl_arg, const void* user, std::vector<Tensor>& held) {
     for (const Plan::Arg& a : plan.args) {
         if (a.dnnl_arg != dnnl_arg || a.output || !a.reorder) continue;
-        if (match_threads) match_thread_count();
+        const PlanThreads threads(plan);
         memory inner(a.wanted, cpu_engine(), scratch(a.wanted, held));
         reorder(a, memory(a.plain, cpu_engine(), const_cast<void*>(user)), inner, held);
         thread_stream().wait();
@@ -725,9 +736,6 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
     std::vector<Tensor> held;
     std::vector<Reordered> given;
     try {
-        match_thread_count();
-        std::optional<OneThread> alone;
-        if (plan->one_thread) alone.emplace();
         const std::tuple<int, const float*, std::int64_t, std::int64_t, std::int64_t> operands[] =
             {{DNNL_ARG_SRC, a, s.ta ? s.k : s.m, s.ta ? s.m : s.k, s.lda},
              {DNNL_ARG_WEIGHTS, b, s.tb ? s.n : s.k, s.tb ? s.k : s.n, s.ldb}};
@@ -740,7 +748,7 @@ bool onednn_matmul_bf16(const MatmulSpec& s, const float* a, const float* b, flo
             const auto& allowed = active_images.allowed;
             if (std::find(allowed.begin(), allowed.end(), data) == allowed.end()) continue;
             const std::size_t first = held.size();
-            if (auto converted = reordered_input(*plan, arg, data, held, false)) {
+            if (auto converted = reordered_input(*plan, arg, data, held)) {
                 given.push_back(*converted);
                 images->add({data, rows, cols, ld, held[first]});
             }
