@@ -88,8 +88,9 @@ TEST_CASE("im2col convolutions give the same bits on 1 and 2 threads, and float6
 
 TEST_CASE("2x2 max pooling and its gradient give the same bits on 1 and 2 threads, odd sides included") {
     // Each input above the pooling loops' threshold, so both threads take planes.
-    static_assert(32 * 32 * 13 * 11 >= rg::detail::parallel_threshold);
-    for (const rg::Shape& shape : {rg::Shape{32, 32, 13, 11}, rg::Shape{16, 64, 12, 12}}) {
+    constexpr std::size_t pool_loops = rg::detail::parallel_threshold;
+    for (const rg::Shape& shape :
+         {test::shape_reaching<pool_loops, 32, 32, 13, 11>(), test::shape_reaching<pool_loops, 16, 64, 12, 12>()}) {
         CAPTURE(rg::shape_str(shape));
         for (rg::Dtype dtype : {rg::float32, rg::float64}) {
             CAPTURE(std::string(rg::dtype_name(dtype)));
@@ -154,8 +155,8 @@ TEST_CASE("max pooling with overlapping windows and its gradient give the same b
             CAPTURE(std::string(rg::dtype_name(dtype)));
             rg::manual_seed(static_cast<std::uint64_t>(89 + i));
             // Few distinct values: many windows share their maximum with a neighbour.
-            static_assert(32 * 16 * 17 * 17 >= rg::detail::parallel_threshold);
-            const auto x = rg::randint(0, 5, {32, 16, 17, 17}).to(dtype);
+            const auto x =
+                rg::randint(0, 5, test::shape_reaching<rg::detail::parallel_threshold, 32, 16, 17, 17>()).to(dtype);
             rg::Tensor g;
             {
                 rg::NoGrad off;

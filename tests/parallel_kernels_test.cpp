@@ -42,8 +42,7 @@ rg::TensorList parallel_kernels(const rg::Tensor& x) {
 
 // x's shape: 96 x 40 x 36 elements, above every kernel's threshold, so
 // that two threads split every loop below.
-const rg::Shape operand{96, 40, 36};
-static_assert(96 * 40 * 36 >= rg::detail::parallel_threshold);
+const rg::Shape operand = test::shape_reaching<rg::detail::parallel_threshold, 96, 40, 36>();
 
 // For float32 and float64 x of shape `operand`, drawn after
 // manual_seed(seed): kernels(x) on 1 and on 2 threads agree bit for bit, and
@@ -95,7 +94,7 @@ rg::TensorList moved_kernels(const rg::Tensor& x) {
                        rg::cumprod(x * 0.5 + 1.0, 2),
                        rg::prod(x * 0.1 + 1.0, 0),
                        rg::index_select(x, 1, repeated_indices(40, 40)),
-                       rg::index_add(x, rg::Shape{96, 12, 36}, 1, repeated_indices(40, 12))};
+                       rg::index_add(x, rg::Shape{operand[0], 12, operand[2]}, 1, repeated_indices(40, 12))};
     out.push_back(rg::addcmul(t, t, row.transpose(0, 1), 0.5));
     // Each operand of a broadcast product read in place: a view with a zero stride.
     out.push_back(rg::mul(rg::expand(rg::narrow(x, 2, 0, 1), operand), t.transpose(0, 1)));
@@ -112,7 +111,6 @@ namespace {
 
 // Three steps of `Opt` on a parameter of 400 x 400 elements (above the update
 // kernels' threshold), from one start; the parameter's final values.
-static_assert(400 * 400 >= rg::detail::parallel_threshold);
 template <class Opt, class Options> rg::Tensor three_steps(const rg::Tensor& start, Options options, int threads) {
     Threads t(threads);
     rg::Tensor p = start.clone().requires_grad_();
@@ -130,7 +128,8 @@ template <class Opt, class Options> void check_update(const char* name, Options 
     for (rg::Dtype dtype : {rg::float32, rg::float64}) {
         CAPTURE(std::string(rg::dtype_name(dtype)));
         rg::manual_seed(63);
-        const auto start = rg::randn({400, 400}, {.dtype = dtype});
+        const auto start =
+            rg::randn(test::shape_reaching<rg::detail::parallel_threshold, 400, 400>(), {.dtype = dtype});
         const rg::Tensor one = three_steps<Opt>(start, options, 1);
         const rg::Tensor two = three_steps<Opt>(start, options, 2);
         CHECK(rg::allclose(one, two, 0.0, 0.0));
