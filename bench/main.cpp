@@ -14,6 +14,12 @@
 // names such as "CNN step/libtorch") and the workloads whose memory runs run;
 // the other Google Benchmark flags are passed to every timed process.
 //
+// On several threads (--threads N, N > 1) each side also runs on one thread
+// next to each of its N-thread runs, and a second table gives each side's
+// speed-up from 1 to N threads, the median of the ratios
+// of consecutive runs (a shared machine's multi-thread times drift more
+// than its one-thread times, so runs made minutes apart do not compare).
+//
 // --conv-kernel forces retrograd's float32 convolutions onto im2col + GEMM
 // (own) or oneDNN (docs/performance.md compares them). --losses prints
 // LibTorch's first training losses instead (to compare runs under different
@@ -41,6 +47,7 @@
 #include <map>
 #include <optional>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -61,6 +68,7 @@ struct Options {
     rg::detail::ConvKernel conv_kernel = rg::detail::ConvKernel::automatic;
     std::optional<std::string> memory_child;  // "ours" or "torch": run the memory workload and print it
     std::optional<std::string> only;  // a child process: time this one benchmark and print its seconds
+    bool wall_time = false;  // a child on one thread timed in wall time, as its N-thread pair is
     std::vector<char*> benchmark_args;
 };
 
@@ -98,6 +106,8 @@ Options parse(int argc, char** argv) {
             o.memory_child = value();
         } else if (a == "--only") {
             o.only = value();
+        } else if (a == "--wall-time") {
+            o.wall_time = true;
         } else {
             o.benchmark_args.push_back(argv[i]);
         }
@@ -564,9 +574,10 @@ int time_one(const Options& o) {
     auto args = o.benchmark_args;
     int count = static_cast<int>(args.size());
     benchmark::Initialize(&count, args.data());
-    register_one(*it, o.threads > 1);
+    const bool wall_time = o.threads > 1 || o.wall_time;
+    register_one(*it, wall_time);
     SecondsCollector collector;
-    collector.wall_time = o.threads > 1;
+    collector.wall_time = wall_time;
     benchmark::RunSpecifiedBenchmarks(&collector);
     const auto seconds = collector.seconds.find(it->name);
     if (seconds == collector.seconds.end()) throw std::runtime_error(it->name + " reported no time");
@@ -580,9 +591,25 @@ double median(std::vector<double> v) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Every selected benchmark, `repetitions` times, each run a child process;
-// the median seconds of each, by name.
-std::map<std::string, double> time_in_children(const Options& o) {
+// What the children measured: each benchmark's seconds by name, one per
+// repetition, on o.threads threads; with several, also on one thread (wall
+// time), each run next to its N-thread run.
+struct Samples {
+    std::map<std::string, std::vector<double>> threads, one_thread;
+};
+
+// The median of each benchmark's seconds, by name.
+std::map<std::string, double> medians_of(const std::map<std::string, std::vector<double>>& samples) {
+    std::map<std::string, double> medians;
+    for (const auto& [name, v] : samples) medians[name] = median(v);
+    return medians;
+}
+
+// Every selected benchmark, `repetitions` times, each run a child process.
+// On several threads, each side also runs on one thread right after (or before: the order alternates) its run on N, so
+// that each speed-up is the ratio of two consecutive runs, under the same noise: a shared machine's multi-thread times
+// drift more than its one-thread times.
+Samples time_in_children(const Options& o) {
     const std::optional<std::regex> filter = benchmark_filter(o.benchmark_args);
     std::string passed;  // Google Benchmark's other flags, for the children
     for (std::size_t i = 1; i < o.benchmark_args.size(); ++i)
@@ -591,7 +618,19 @@ std::map<std::string, double> time_in_children(const Options& o) {
     std::vector<Entry> selected;
     for (auto& e : entries(workloads()))
         if (!filter || std::regex_search(e.name, *filter)) selected.push_back(std::move(e));
-    std::map<std::string, std::vector<double>> samples;
+    Samples samples;
+    const auto run = [&](int r, const Entry& e, int threads) {
+        const bool paired = threads != o.threads;
+        const std::string out =
+            command_output(fmt::format("'{}' --threads {} --conv-kernel {}{} --only '{}'{}", self_path(), threads,
+                                       conv_kernel_flag(o.conv_kernel), paired ? " --wall-time" : "", e.name, passed));
+        const auto at = out.rfind(seconds_marker);
+        if (at == std::string::npos) throw std::runtime_error("the run of " + e.name + " printed no time:\n" + out);
+        const double seconds = std::stod(out.substr(at + std::string(seconds_marker).size()));
+        (paired ? samples.one_thread : samples.threads)[e.name].push_back(seconds);
+        fmt::print("run {}/{}: {}{} {}\n", r + 1, o.repetitions, e.name, paired ? " (1 thread)" : "", ms(seconds));
+        std::fflush(stdout);
+    };
     for (int r = 0; r < o.repetitions; ++r) {
         for (std::size_t first = 0; first < selected.size();) {
             std::size_t end = first;
@@ -600,23 +639,44 @@ std::map<std::string, double> time_in_children(const Options& o) {
             for (std::size_t i = first; i < end; ++i) sides.push_back(&selected[i]);
             if (r % 2) std::reverse(sides.begin(), sides.end());  // neither side always first
             for (const Entry* e : sides) {
-                const std::string out =
-                    command_output(fmt::format("'{}' --threads {} --conv-kernel {} --only '{}'{}", self_path(),
-                                               o.threads, conv_kernel_flag(o.conv_kernel), e->name, passed));
-                const auto at = out.rfind(seconds_marker);
-                if (at == std::string::npos)
-                    throw std::runtime_error("the run of " + e->name + " printed no time:\n" + out);
-                const double seconds = std::stod(out.substr(at + std::string(seconds_marker).size()));
-                samples[e->name].push_back(seconds);
-                fmt::print("run {}/{}: {} {}\n", r + 1, o.repetitions, e->name, ms(seconds));
-                std::fflush(stdout);
+                const bool paired = o.threads > 1;
+                if (paired && r % 2) run(r, *e, 1);
+                run(r, *e, o.threads);
+                if (paired && r % 2 == 0) run(r, *e, 1);
             }
             first = end;
         }
     }
-    std::map<std::string, double> medians;
-    for (const auto& [name, v] : samples) medians[name] = median(v);
-    return medians;
+    return samples;
+}
+
+// The speed-up table of a run on several threads: each side's median wall
+// times on 1 and N threads and the median of its per-repetition ratios.
+std::string speedup_table(const Samples& samples, int threads) {
+    const std::set<std::string> targeted = {"CNN step/ours", "matmul 1024^3/ours/1024/1024/1024",
+                                            "elementwise x*a+b/ours"};
+    constexpr const char* intro =
+        "\nSpeed-up from 1 to {0} threads: each side also ran on one thread, next to each of its runs on {0} (the "
+        "order alternating), both in wall time; the speed-up is the median of the repetitions' ratios. The bound "
+        "sides (oneDNN's sgemm, a memcpy) show what the machine gave in the same minutes.\n\n";
+    std::string out = fmt::format(fmt::runtime(intro), threads) +
+                      fmt::format("| workload/side | 1 thread | {} threads | speed-up | each repetition | target "
+                                  "|\n|---|---|---|---|---|---|\n",
+                                  threads);
+    for (const auto& [name, one] : samples.one_thread) {
+        const auto many = samples.threads.find(name);
+        if (many == samples.threads.end() || many->second.size() != one.size()) continue;
+        std::vector<double> ratios;
+        for (std::size_t i = 0; i < one.size(); ++i) ratios.push_back(one[i] / many->second[i]);
+        const double speedup = median(ratios);
+        const std::string target =
+            threads == 2 && targeted.count(name) ? fmt::format("≥ 1.7×: {}", verdict(speedup >= 1.7)) : "";
+        std::string each;
+        for (double ratio : ratios) each += fmt::format("{}{:.2f}", each.empty() ? "" : ", ", ratio);
+        out += fmt::format("| {} | {} | {} | {:.2f}× | {} | {} |\n", name, ms(median(one)), ms(median(many->second)),
+                           speedup, each, target);
+    }
+    return out;
 }
 
 // Replaces what lies between the two markers of the report page.
@@ -651,7 +711,8 @@ int main(int argc, char** argv) try {
 
     Memory memory;
     if (!options.skip_memory) memory = measure_memory(options.benchmark_args);
-    const auto seconds = time_in_children(options);
+    const Samples samples = time_in_children(options);
+    const auto seconds = medians_of(samples.threads);
 
     const std::string header =
         fmt::format("Measured {:%Y-%m-%d} at commit {} on {} ({} thread{}), medians of {} repetitions, each side "
@@ -659,7 +720,8 @@ int main(int argc, char** argv) try {
                     fmt::localtime(std::time(nullptr)), command_output("git describe --always --dirty 2>/dev/null"),
                     cpu_model(), options.threads, options.threads == 1 ? "" : "s", options.repetitions,
                     options.threads == 1 ? "process CPU time" : "wall time");
-    const std::string result = header + kernels_line() + "\n" + table(seconds, memory) + attention_allocations();
+    std::string result = header + kernels_line() + "\n" + table(seconds, memory) + attention_allocations();
+    if (options.threads > 1) result += speedup_table(samples, options.threads);
     fmt::print("\n{}", result);
     if (options.report) {
         write_report(*options.report, result);
