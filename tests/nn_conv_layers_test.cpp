@@ -82,6 +82,33 @@ TEST_CASE("ConvTranspose1d: PyTorch's (in, out / groups, k) weight, init bound, 
         {test::rand64({4, 2}), test::rand64({4, 3, 2}), test::rand64({3})});
 }
 
+TEST_CASE("ConvTranspose1d: forward(input, output_size) picks the output_padding, as PyTorch's") {
+    ConvTranspose1d up(2, 3, 3, {.stride = 3, .padding = 1, .output_padding = 1});
+    up.to(rg::float64);
+    const Tensor x = test::rand64({2, 2, 5});
+    // Output padding 0 gives (5 - 1) 3 - 2 + 2 + 1 = 13; the stride allows two more.
+    CHECK(up.forward(x, 13).shape() == rg::Shape{2, 3, 13});
+    const Tensor y = up.forward(x, 15);
+    CHECK(y.shape() == rg::Shape{2, 3, 15});
+    rg::nn::ConvTranspose1dOptions padded = up.options;
+    padded.output_padding = 2;
+    check_values(y, rg::nn::conv_transpose1d(x, up.weight, up.bias, padded), 0);
+    CHECK(up.options.output_padding == 1);  // the layer's own is kept
+    CHECK(up(x).shape() == rg::Shape{2, 3, 14});
+    check_values(up.forward(rg::select(x, 0, 1), 15), rg::select(y, 0, 1), 0);  // unbatched (C, L)
+    const auto result = rg::gradcheck([&up](const TensorList& v) { return up.forward(v[0], 15); }, {x});
+    CHECK_MESSAGE(result.ok, result.report);
+    CHECK_THROWS_WITH_AS(up.forward(x, 16),
+                         "ConvTranspose1d: output_size 16 cannot be reached from an input of length 5; valid sizes "
+                         "range from 13 to 15",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(up.forward(x, 12),
+                         "ConvTranspose1d: output_size 12 cannot be reached from an input of length 5; valid sizes "
+                         "range from 13 to 15",
+                         rg::Error);
+    CHECK_THROWS_AS(up.forward(test::rand64({1, 1, 2, 5}), 13), rg::Error);  // forward(input)'s shape error
+}
+
 TEST_CASE("ConvTranspose1d and conv_transpose1d: bad arguments and inputs by message") {
     CHECK_THROWS_WITH_AS(ConvTranspose1d(4, 6, 3, {.groups = 4}),
                          "ConvTranspose1d: groups must be positive and divide in (4) and out (6) channels, got 4",

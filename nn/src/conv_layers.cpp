@@ -157,6 +157,26 @@ Tensor ConvTranspose1d::forward(const Tensor& input) {
                            [&] { return conv_transpose1d(input, weight, bias, options); });
 }
 
+Tensor ConvTranspose1d::forward(const Tensor& input, std::size_t output_size) {
+    if (input.dim() != 2 && input.dim() != 3) return forward(input);  // its error names the shapes expected
+    // As PyTorch's _output_padding: the shortest output (output_padding 0)
+    // and the stride - 1 lengths above it are those this layer can produce.
+    const auto length = static_cast<std::int64_t>(input.shape().back());
+    const auto stride = static_cast<std::int64_t>(options.stride);
+    const std::int64_t shortest = (length - 1) * stride - 2 * static_cast<std::int64_t>(options.padding) +
+                                  static_cast<std::int64_t>(options.dilation * (weight.shape()[2] - 1)) + 1;
+    const std::int64_t longest = shortest + stride - 1;
+    const auto want = static_cast<std::int64_t>(output_size);
+    if (want < shortest || want > longest)
+        fail("ConvTranspose1d: output_size {} cannot be reached from an input of length {}; valid sizes range from "
+             "{} to {}",
+             output_size, length, shortest, longest);
+    ConvTranspose1dOptions asked = options;
+    asked.output_padding = static_cast<std::size_t>(want - shortest);
+    return transposed_step("ConvTranspose1d", input, weight, bias,
+                           [&] { return conv_transpose1d(input, weight, bias, asked); });
+}
+
 std::string ConvTranspose1d::describe() const {
     std::string extra;
     if (options.padding != 0) extra += fmt::format(", padding={}", options.padding);

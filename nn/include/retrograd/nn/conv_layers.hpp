@@ -77,6 +77,15 @@ public:
     /// @param input the signals (N, in, L) or (in, L), of the layer's dtype
     /// @throws rg::Error as conv_transpose1d for an input of the wrong shape or dtype
     Tensor forward(const Tensor& input) override;
+    /// The same with the output's length asked for, as PyTorch's
+    /// forward(input, output_size): the output_padding that gives it
+    /// replaces the layer's, for this call only. A strided convolution maps
+    /// stride lengths to one input length; this picks one of them.
+    /// @param input the signals (N, in, L) or (in, L), of the layer's dtype
+    /// @param output_size OL, between the length output_padding 0 gives and
+    ///   that length + stride - 1
+    /// @throws rg::Error if the output size is out of that range, or as forward(input)
+    Tensor forward(const Tensor& input, std::size_t output_size);
     /// "ConvTranspose1d(in, out, kernel=k, stride=s)" and the options that differ from the defaults.
     std::string describe() const override;
     Tensor weight;  ///< (in, out / groups, k)
