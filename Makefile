@@ -46,7 +46,8 @@ tidy:
 
 # The side-by-side suite against LibTorch, one thread (the fair figures on a
 # shared machine); rewrites the table in docs/performance.md. bench-all-cores
-# uses every core; bench-micro runs retrograd-only micro-benchmarks.
+# uses every core and also times each side on one thread next to each run, for
+# its speed-up; bench-micro runs retrograd-only micro-benchmarks.
 # The suite runs OpenBLAS as on a user's machine: OPENBLAS_CORETYPE and
 # OPENBLAS_L2_SIZE, if the environment pins them, are removed for it alone
 # (OpenBLAS then picks its kernels for this CPU; the suite prints which).
