@@ -207,6 +207,16 @@ TEST_CASE("Upsample is interpolate with fixed options and no parameters") {
     CHECK_MESSAGE(result.ok, result.report);
     CHECK_THROWS_WITH_AS(Upsample({.size = {2}, .mode = rg::InterpolateMode::bilinear})(rg::randn({1, 2, 3})),
                          "interpolate: bilinear expects a 4-D input (N, C, H, W), got shape (1, 2, 3)", rg::Error);
+    // Every mode by PyTorch's name.
+    CHECK(Upsample({.size = {4}, .mode = rg::InterpolateMode::nearest_exact}).describe() ==
+          "Upsample(size=4, mode=\"nearest-exact\")");
+    CHECK(Upsample({.scale_factor = {2.0}, .mode = rg::InterpolateMode::trilinear}).describe() ==
+          "Upsample(scale_factor=2.0, mode=\"trilinear\")");
+    CHECK(std::string(rg::interpolate_mode_name(rg::InterpolateMode::linear)) == "linear");
+    CHECK(std::string(rg::interpolate_mode_name(rg::InterpolateMode::area)) == "area");
+    const Tensor volume = test::rand64({1, 1, 2, 3, 2});
+    check_values(Upsample({.scale_factor = {2.0}, .mode = rg::InterpolateMode::trilinear})(volume),
+                 rg::interpolate(volume, {.scale_factor = {2.0}, .mode = rg::InterpolateMode::trilinear}), 0);
 }
 
 TEST_CASE("Unfold and Fold are unfold and fold with fixed options, batched or not, and no parameters") {

@@ -189,6 +189,48 @@ std::vector<Case> cases() {
             [](const Tensors& in) {
                 return rg::interpolate(in.at("x"), {.scale_factor = {1.5, 0.5}, .mode = rg::InterpolateMode::bilinear});
             }),
+        one("interpolate_linear_scale",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.scale_factor = {1.7}, .mode = rg::InterpolateMode::linear});
+            }),
+        one("interpolate_linear_align_corners_down",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"),
+                                       {.size = {4}, .mode = rg::InterpolateMode::linear, .align_corners = true});
+            }),
+        one("interpolate_trilinear_scale_triple",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"),
+                                       {.scale_factor = {1.5, 0.5, 2.0}, .mode = rg::InterpolateMode::trilinear});
+            }),
+        one("interpolate_trilinear_align_corners_size",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.size = {3, 5, 2},
+                                                    .mode = rg::InterpolateMode::trilinear,
+                                                    .align_corners = true});
+            }),
+        one("interpolate_nearest_exact_2d",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.size = {5, 3}, .mode = rg::InterpolateMode::nearest_exact});
+            }),
+        one("interpolate_nearest_exact_scale_1d",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.scale_factor = {1.7}, .mode = rg::InterpolateMode::nearest_exact});
+            }),
+        one("interpolate_nearest_3d",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.scale_factor = {2.0, 1.5, 0.5}});
+            }),
+        one("interpolate_nearest_float_index",
+            [](const Tensors& in) { return rg::interpolate(in.at("x"), {.scale_factor = {3.7}}); }),
+        one("interpolate_area_2d",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.size = {3, 5}, .mode = rg::InterpolateMode::area});
+            }),
+        one("interpolate_area_1d_scale",
+            [](const Tensors& in) {
+                return rg::interpolate(in.at("x"), {.scale_factor = {0.6}, .mode = rg::InterpolateMode::area});
+            }),
         one("unfold_dilation_padding_stride",
             [](const Tensors& in) {
                 return rg::unfold(in.at("x"), {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});

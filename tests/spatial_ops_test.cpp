@@ -182,12 +182,78 @@ TEST_CASE("interpolate refuses bad options with messages naming them") {
                          "positive",
                          rg::Error);
     CHECK_THROWS_WITH_AS(rg::interpolate(x, {.size = {3}, .align_corners = true}),
-                         "interpolate: align_corners applies to bilinear only, as in PyTorch; leave it false with "
-                         "nearest",
+                         "interpolate: align_corners applies to linear, bilinear and trilinear only, as in PyTorch; "
+                         "leave it false with nearest",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(x, {.size = {3}, .mode = rg::InterpolateMode::area, .align_corners = true}),
+                         "interpolate: align_corners applies to linear, bilinear and trilinear only, as in PyTorch; "
+                         "leave it false with area",
                          rg::Error);
     CHECK_THROWS_WITH_AS(rg::interpolate(rand64({1, 2, 3}, false),
                                          {.size = {3}, .mode = rg::InterpolateMode::bilinear}),
                          "interpolate: bilinear expects a 4-D input (N, C, H, W), got shape (1, 2, 3)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(x, {.size = {3}, .mode = rg::InterpolateMode::linear}),
+                         "interpolate: linear expects a 3-D input (N, C, L), got shape (1, 1, 2, 2)", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(x, {.size = {3}, .mode = rg::InterpolateMode::trilinear}),
+                         "interpolate: trilinear expects a 5-D input (N, C, D, H, W), got shape (1, 1, 2, 2)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(rand64({1, 1, 2, 2, 2}, false),
+                                         {.size = {3}, .mode = rg::InterpolateMode::area}),
+                         "interpolate: area expects a 3-D (N, C, L) or 4-D (N, C, H, W) input, got shape (1, 1, 2, 2, "
+                         "2)",
+                         rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(rand64({2, 3}, false),
+                                         {.size = {3}, .mode = rg::InterpolateMode::nearest_exact}),
+                         "interpolate: nearest-exact expects a 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W) "
+                         "input, got shape (2, 3)",
+                         rg::Error);
+    const auto unknown = static_cast<rg::InterpolateMode>(99);  // a value outside the enumeration
+    CHECK_THROWS_WITH_AS(rg::interpolate_mode_name(unknown), "interpolate: unknown mode 99", rg::Error);
+    CHECK_THROWS_WITH_AS(rg::interpolate(x, {.size = {3}, .mode = unknown}), "interpolate: unknown mode 99", rg::Error);
+}
+
+TEST_CASE("interpolate: nearest-exact, linear, trilinear, area and 5-D nearest on small cases, as PyTorch 1.13") {
+    using enum rg::InterpolateMode;
+    const Tensor row = rg::tensor({{{1.0, 2.0, 3.0, 4.0}}}).to(rg::float64);  // (1, 1, 4)
+    // nearest reads floor(i 4 / 3) = 0, 1, 2; nearest-exact floor((i + 1/2) 4 / 3) = 0, 2, 3.
+    check_values(rg::interpolate(row, {.size = {3}}), rg::tensor({{{1.0, 2.0, 3.0}}}).to(rg::float64), 0);
+    check_values(rg::interpolate(row, {.size = {3}, .mode = nearest_exact}),
+                 rg::tensor({{{1.0, 3.0, 4.0}}}).to(rg::float64), 0);
+    // linear, doubling without align_corners: source (i + 1/2) / 2 - 1/2, clamped at 0.
+    check_values(rg::interpolate(rg::tensor({{{1.0, 2.0}}}).to(rg::float64), {.scale_factor = {2.0}, .mode = linear}),
+                 rg::tensor({{{1.0, 1.25, 1.75, 2.0}}}).to(rg::float64), 1e-12);
+    check_values(rg::interpolate(row, {.size = {7}, .mode = linear, .align_corners = true}),
+                 rg::tensor({{{1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0}}}).to(rg::float64), 1e-12);
+    // area: window means, [floor(i in / out), ceil((i + 1) in / out)).
+    check_values(rg::interpolate(row, {.size = {2}, .mode = area}), rg::tensor({{{1.5, 3.5}}}).to(rg::float64), 1e-12);
+    check_values(rg::interpolate(row, {.size = {3}, .mode = area}), rg::tensor({{{1.5, 2.5, 3.5}}}).to(rg::float64),
+                 1e-12);
+    const Tensor image = rg::reshape(rg::arange(0.0, 16.0), {1, 1, 4, 4}).to(rg::float64);
+    check_values(rg::interpolate(image, {.scale_factor = {0.5}, .mode = area}),
+                 rg::tensor({{{{2.5, 4.5}, {10.5, 12.5}}}}).to(rg::float64), 1e-12);
+    // A 2 x 2 x 2 volume: trilinear with align_corners keeps the corners and puts the mean at the centre.
+    const Tensor cube = rg::reshape(rg::arange(0.0, 8.0), {1, 1, 2, 2, 2}).to(rg::float64);
+    const Tensor grown = rg::interpolate(cube, {.size = {3}, .mode = trilinear, .align_corners = true});
+    CHECK(grown.shape() == rg::Shape{1, 1, 3, 3, 3});
+    const std::vector<double> values = grown.to_vector();  // (d, h, w) at 9 d + 3 h + w
+    CHECK(values[0] == 0.0);
+    CHECK(values[13] == doctest::Approx(3.5));
+    CHECK(values[26] == 7.0);
+    // trilinear is linear along each axis in turn.
+    const Tensor volume = rand64({2, 3, 3, 4, 2}, false);
+    Tensor by_axes = volume;
+    for (int axis = 2; axis < 5; ++axis) {
+        const Tensor moved = rg::transpose(by_axes, axis, 4);  // the axis last
+        const rg::Shape s = moved.shape();
+        const Tensor rows = rg::interpolate(rg::reshape(moved, {s[0] * s[1], s[2] * s[3], s[4]}),
+                                            {.scale_factor = {1.5}, .mode = linear});
+        by_axes = rg::transpose(rg::reshape(rows, {s[0], s[1], s[2], s[3], rows.shape()[2]}), axis, 4);
+    }
+    check_values(rg::interpolate(volume, {.scale_factor = {1.5}, .mode = trilinear}), by_axes, 1e-12);
+    // 5-D nearest, doubling: each voxel becomes a 2 x 2 x 2 block.
+    const Tensor doubled = rg::interpolate(cube, {.scale_factor = {2.0}});
+    CHECK(doubled.shape() == rg::Shape{1, 1, 4, 4, 4});
+    check_values(rg::interpolate(doubled, {.scale_factor = {0.5}}), cube, 0);
 }
 
 TEST_CASE("multinomial: shapes, seeds, distinct draws without replacement, frequencies") {

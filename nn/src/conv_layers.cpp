@@ -255,7 +255,7 @@ std::string ConvTranspose2d::describe() const {
 }
 
 std::string Upsample::describe() const {
-    const std::string mode = options_.mode == InterpolateMode::nearest ? "nearest" : "bilinear";
+    const std::string mode = interpolate_mode_name(options_.mode);
     const std::string sizing = options_.size.empty() ? "scale_factor=" + factor_list(options_.scale_factor)
                                                      : "size=" + size_list(options_.size);
     return fmt::format("Upsample({}, mode=\"{}\"{})", sizing, mode,

@@ -5,7 +5,7 @@ Run with Debian's Python and PyTorch (apt-get install python3-torch, 1.13):
 
     /usr/bin/python3 tests/parity/make_references.py [layers] [functional] [attention] [spatial] [layers_extra] [margin]
                                                      [batchnorm] [activations] [packed] [transformer]
-                                                     [proj] [modules_extra]
+                                                     [proj] [modules_extra] [interpolate]
                                                      # default: all
 
 For each layer and option set it writes tests/parity/data/<case>.safetensors,
@@ -338,10 +338,11 @@ def layer_cases():
 def main():
     """Arguments choose the groups to write, "layers", "functional",
     "attention", "spatial", "layers_extra", "margin", "batchnorm", "activations", "packed",
-    "transformer", "containers", "proj" and/or "modules_extra" (default: all), so that adding cases leaves the other
+    "transformer", "containers", "proj", "modules_extra" and/or "interpolate" (default: all), so that adding cases leaves the other
     files untouched."""
     groups = sys.argv[1:] or ["layers", "functional", "attention", "spatial", "layers_extra", "margin", "batchnorm",
-                              "activations", "packed", "transformer", "containers", "proj", "modules_extra"]
+                              "activations", "packed", "transformer", "containers", "proj", "modules_extra",
+                              "interpolate"]
     if "layers" in groups:
         layer_cases()
     if "functional" in groups:
@@ -368,6 +369,8 @@ def main():
         proj_cases()
     if "modules_extra" in groups:
         modules_extra_cases()
+    if "interpolate" in groups:
+        interpolate_cases()
 
 
 def jitter(module, names=("bias", "norm")):
@@ -830,6 +833,32 @@ def modules_extra_cases():
     write_case("embedding_bag_max_empty_bag_include_last_offset", nn.EmbeddingBag(8, 3, mode="max"),
                {"x": index([3, 7, 1, 1, 0, 5, 2, 6]), "offsets": index([0, 3, 3, 6, 7])},
                max_bags_ending_at_last_offset, description="EmbeddingBag(8, 3, mode=max, include_last_offset=True)")
+
+
+def interpolate_cases():
+    """F.interpolate's modes nearest-exact, linear, trilinear and area, and nearest on volumes; a group of its own,
+    so that the other groups' files are unchanged."""
+    os.makedirs(FUNCTIONAL, exist_ok=True)
+    torch.manual_seed(13)
+    r, F = torch.randn, torch.nn.functional
+
+    def case(name, x, **options):
+        described = ", ".join(f"{k}={v!r}" for k, v in options.items())
+        functional(name, lambda xs: F.interpolate(xs["x"], **options), {"x": x},
+                   description=f"F.interpolate(x, {described})")
+
+    case("interpolate_linear_scale", r(2, 3, 5), scale_factor=1.7, mode="linear")
+    case("interpolate_linear_align_corners_down", r(2, 2, 7), size=4, mode="linear", align_corners=True)
+    case("interpolate_trilinear_scale_triple", r(1, 2, 4, 6, 3), scale_factor=(1.5, 0.5, 2.0), mode="trilinear")
+    case("interpolate_trilinear_align_corners_size", r(2, 1, 2, 4, 3), size=(3, 5, 2), mode="trilinear",
+         align_corners=True)
+    case("interpolate_nearest_exact_2d", r(1, 2, 3, 7), size=(5, 3), mode="nearest-exact")
+    case("interpolate_nearest_exact_scale_1d", r(2, 2, 6), scale_factor=1.7, mode="nearest-exact")
+    case("interpolate_nearest_3d", r(1, 2, 3, 4, 6), scale_factor=(2.0, 1.5, 0.5), mode="nearest")
+    # 37 / 3.7 is 10: in float (PyTorch's nearest kernels) the index is 10, in double 9.
+    case("interpolate_nearest_float_index", r(1, 1, 11), scale_factor=3.7, mode="nearest")
+    case("interpolate_area_2d", r(2, 2, 7, 4), size=(3, 5), mode="area")
+    case("interpolate_area_1d_scale", r(2, 3, 9), scale_factor=0.6, mode="area")
 
 
 if __name__ == "__main__":

@@ -99,11 +99,24 @@ Tensor unfold(const Tensor& x, Size2 kernel, FoldOptions options = {});
 ///   output_size image
 Tensor fold(const Tensor& columns, Size2 output_size, Size2 kernel, FoldOptions options = {});
 
-/// How rg::interpolate computes each output element.
+/// How rg::interpolate computes each output element (PyTorch's mode strings).
 enum class InterpolateMode {
-    nearest,  ///< the input element at floor(i · scale), PyTorch's "nearest"
-    bilinear,  ///< a weighted mean of the four nearest input elements, PyTorch's "bilinear"
+    nearest,  ///< the input element at floor(i · scale), PyTorch's "nearest"; (N, C, L), (N, C, H, W) or (N, C, D, H, W)
+    bilinear,  ///< a weighted mean of the four nearest input elements, PyTorch's "bilinear"; (N, C, H, W)
+    linear,  ///< the same along one axis, PyTorch's "linear"; (N, C, L)
+    trilinear,  ///< the same along three axes (eight elements), PyTorch's "trilinear"; (N, C, D, H, W)
+    /// the input element at floor((i + 1/2) · scale), PyTorch's "nearest-exact" (Pillow's and
+    /// scikit-image's nearest); the same ranks as nearest
+    nearest_exact,
+    /// the mean over each output element's window [floor(i · in / out), ceil((i + 1) · in / out)),
+    /// PyTorch's "area" (adaptive average pooling); (N, C, L) or (N, C, H, W)
+    area,
 };
+
+/// PyTorch's string for a mode: "nearest", "bilinear", "linear", "trilinear", "nearest-exact" or "area".
+/// @param mode one of rg::InterpolateMode's values
+/// @throws rg::Error for a value outside the enumeration
+const char* interpolate_mode_name(InterpolateMode mode);
 
 /// The options of rg::interpolate and nn::Upsample, as torch.nn.functional.interpolate's.
 struct InterpolateOptions {
@@ -114,20 +127,23 @@ struct InterpolateOptions {
     /// scale) (one value, or one per axis); the sampling then uses 1 / scale
     /// as PyTorch does when recompute_scale_factor is not set.
     std::vector<double> scale_factor;
-    InterpolateMode mode = InterpolateMode::nearest;  ///< nearest or bilinear
-    /// bilinear only: true maps the corner elements of input and output onto
-    /// each other; false (PyTorch's default) maps the pixels' areas.
+    InterpolateMode mode = InterpolateMode::nearest;  ///< how each output element is computed
+    /// linear, bilinear and trilinear only: true maps the corner elements of
+    /// input and output onto each other; false (PyTorch's default) maps the
+    /// pixels' areas.
     bool align_corners = false;
 };
 
-/// Resizes images, as torch.nn.functional.interpolate of PyTorch 1.13:
-/// nearest on (N, C, L) or (N, C, H, W), bilinear on (N, C, H, W).
-/// @param x the images, float32 or float64
+/// Resizes signals, images or volumes, as torch.nn.functional.interpolate
+/// of PyTorch 1.13: nearest and nearest_exact on (N, C, L), (N, C, H, W) or
+/// (N, C, D, H, W); linear, bilinear and trilinear on the rank each names;
+/// area on (N, C, L) or (N, C, H, W).
+/// @param x the inputs, float32 or float64
 /// @param options size or scale_factor, mode, align_corners
 /// @throws rg::Error if both or neither of size and scale_factor are given,
 ///   either has the wrong count or a value that is not positive and finite,
 ///   an output size would be 0, x's rank does not suit the mode, or
-///   align_corners is asked with nearest
+///   align_corners is asked with a mode other than the linear ones
 Tensor interpolate(const Tensor& x, const InterpolateOptions& options);
 
 }  // namespace rg

@@ -135,14 +135,14 @@ public:
     ConvTranspose2dOptions options;  ///< as given to the constructor
 };
 
-/// Resizes images by nearest or bilinear sampling, as torch.nn.Upsample:
-/// rg::interpolate with fixed options. It has no parameters.
+/// Resizes signals, images or volumes, as torch.nn.Upsample: rg::interpolate
+/// with fixed options (any of its modes). It has no parameters.
 class Upsample : public Module {
 public:
     /// @param options size or scale_factor, mode, align_corners (checked at the first forward, as PyTorch)
     explicit Upsample(InterpolateOptions options) : options_(std::move(options)) {}
     /// interpolate(input, options).
-    /// @param input the images, (N, C, H, W) (or (N, C, L) for nearest)
+    /// @param input (N, C, L), (N, C, H, W) or (N, C, D, H, W), as the mode takes
     /// @throws rg::Error as rg::interpolate
     Tensor forward(const Tensor& input) override { return interpolate(input, options_); }
     /// "Upsample(scale_factor=2.0, mode='nearest')" or with size=, as PyTorch prints it.
