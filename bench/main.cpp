@@ -655,15 +655,15 @@ Samples time_in_children(const Options& o) {
 std::string speedup_table(const Samples& samples, int threads) {
     const std::set<std::string> targeted = {"CNN step/ours", "matmul 1024^3/ours/1024/1024/1024",
                                             "elementwise x*a+b/ours"};
-    constexpr const char* intro =
-        "\nSpeed-up from 1 to {0} threads: each side also ran on one thread, next to each of its runs on {0} (the "
-        "order alternating), both in wall time; the speed-up is the median of the repetitions' ratios. The GEMM "
-        "bounds (oneDNN's sgemm, split over the threads) show what the machine gave in the same minutes; the "
-        "elementwise rows' bound, a memcpy, runs on one thread either way.\n\n";
-    std::string out = fmt::format(fmt::runtime(intro), threads) +
-                      fmt::format("| workload/side | 1 thread | {} threads | speed-up | each repetition | target "
-                                  "|\n|---|---|---|---|---|---|\n",
-                                  threads);
+    std::string out = fmt::
+        format("\nSpeed-up from 1 to {0} threads: each side also ran on one thread, next to each of its runs on {0} "
+               "(the "
+               "order alternating), both in wall time; the speed-up is the median of the repetitions' ratios. The GEMM "
+               "bounds (oneDNN's sgemm, split over the threads) show what the machine gave in the same minutes; the "
+               "elementwise rows' bound, a memcpy, runs on one thread either way.\n\n"
+               "| workload/side | 1 thread | {0} threads | speed-up | each repetition | target "
+               "|\n|---|---|---|---|---|---|\n",
+               threads);
     for (const auto& [name, one] : samples.one_thread) {
         const auto many = samples.threads.find(name);
         if (many == samples.threads.end() || many->second.size() != one.size()) continue;

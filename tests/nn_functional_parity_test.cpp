@@ -30,6 +30,11 @@ Case one(std::string name, std::function<Tensor(const Tensors&)> f) {
     return {std::move(name), [f = std::move(f)](const Tensors& in) { return Tensors{{"output", f(in)}}; }};
 }
 
+// F.interpolate(x, options) against rg::interpolate(x, options).
+Case interpolation(std::string name, rg::InterpolateOptions options) {
+    return one(std::move(name), [options](const Tensors& in) { return rg::interpolate(in.at("x"), options); });
+}
+
 Tensors values_and_indices(std::pair<Tensor, Tensor> pooled) {
     return {{"output", pooled.first}, {"indices", pooled.second}};
 }
@@ -184,53 +189,23 @@ std::vector<Case> cases() {
                 return rg::conv2d(in.at("x"), in.at("w"), {},
                                   {.stride = {2, 2}, .padding = {5, 5}, .padding_rule = rg::Conv2dOptions::Rule::valid});
             }),
-        one("interpolate_nearest_1d", [](const Tensors& in) { return rg::interpolate(in.at("x"), {.size = {7}}); }),
-        one("interpolate_bilinear_scale_pair",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.scale_factor = {1.5, 0.5}, .mode = rg::InterpolateMode::bilinear});
-            }),
-        one("interpolate_linear_scale",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.scale_factor = {1.7}, .mode = rg::InterpolateMode::linear});
-            }),
-        one("interpolate_linear_align_corners_down",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"),
-                                       {.size = {4}, .mode = rg::InterpolateMode::linear, .align_corners = true});
-            }),
-        one("interpolate_trilinear_scale_triple",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"),
-                                       {.scale_factor = {1.5, 0.5, 2.0}, .mode = rg::InterpolateMode::trilinear});
-            }),
-        one("interpolate_trilinear_align_corners_size",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.size = {3, 5, 2},
-                                                    .mode = rg::InterpolateMode::trilinear,
-                                                    .align_corners = true});
-            }),
-        one("interpolate_nearest_exact_2d",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.size = {5, 3}, .mode = rg::InterpolateMode::nearest_exact});
-            }),
-        one("interpolate_nearest_exact_scale_1d",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.scale_factor = {1.7}, .mode = rg::InterpolateMode::nearest_exact});
-            }),
-        one("interpolate_nearest_3d",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.scale_factor = {2.0, 1.5, 0.5}});
-            }),
-        one("interpolate_nearest_float_index",
-            [](const Tensors& in) { return rg::interpolate(in.at("x"), {.scale_factor = {3.7}}); }),
-        one("interpolate_area_2d",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.size = {3, 5}, .mode = rg::InterpolateMode::area});
-            }),
-        one("interpolate_area_1d_scale",
-            [](const Tensors& in) {
-                return rg::interpolate(in.at("x"), {.scale_factor = {0.6}, .mode = rg::InterpolateMode::area});
-            }),
+        interpolation("interpolate_nearest_1d", {.size = {7}}),
+        interpolation("interpolate_bilinear_scale_pair",
+                      {.scale_factor = {1.5, 0.5}, .mode = rg::InterpolateMode::bilinear}),
+        interpolation("interpolate_linear_scale", {.scale_factor = {1.7}, .mode = rg::InterpolateMode::linear}),
+        interpolation("interpolate_linear_align_corners_down",
+                      {.size = {4}, .mode = rg::InterpolateMode::linear, .align_corners = true}),
+        interpolation("interpolate_trilinear_scale_triple",
+                      {.scale_factor = {1.5, 0.5, 2.0}, .mode = rg::InterpolateMode::trilinear}),
+        interpolation("interpolate_trilinear_align_corners_size",
+                      {.size = {3, 5, 2}, .mode = rg::InterpolateMode::trilinear, .align_corners = true}),
+        interpolation("interpolate_nearest_exact_2d", {.size = {5, 3}, .mode = rg::InterpolateMode::nearest_exact}),
+        interpolation("interpolate_nearest_exact_scale_1d",
+                      {.scale_factor = {1.7}, .mode = rg::InterpolateMode::nearest_exact}),
+        interpolation("interpolate_nearest_3d", {.scale_factor = {2.0, 1.5, 0.5}}),
+        interpolation("interpolate_nearest_float_index", {.scale_factor = {3.7}}),
+        interpolation("interpolate_area_2d", {.size = {3, 5}, .mode = rg::InterpolateMode::area}),
+        interpolation("interpolate_area_1d_scale", {.scale_factor = {0.6}, .mode = rg::InterpolateMode::area}),
         one("unfold_dilation_padding_stride",
             [](const Tensors& in) {
                 return rg::unfold(in.at("x"), {2, 3}, {.dilation = {1, 2}, .padding = {1, 1}, .stride = {2, 1}});
